@@ -1,0 +1,131 @@
+//! The egui application. [`App`] owns the connection to one device and lays
+//! out the panels, each in its own file: connection bar and safety controls
+//! at the top, parameter sliders on the left, the live plot in the middle,
+//! link health in the status bar.
+
+mod connection;
+mod gains;
+mod plot;
+mod safety;
+mod session;
+mod status;
+
+use std::time::Duration;
+
+pub use session::{ConnectionState, DeviceSession, WriteState};
+
+use crate::link::{PortTarget, list_ports};
+
+/// How the app starts.
+#[derive(Clone, Debug)]
+pub struct AppOptions {
+    /// The device to connect to at start.
+    pub target: PortTarget,
+    /// Stream every Nth control-loop sample.
+    pub stream_divider: u16,
+}
+
+impl Default for AppOptions {
+    fn default() -> Self {
+        Self {
+            target: PortTarget::Sim,
+            stream_divider: 1,
+        }
+    }
+}
+
+/// The motiontune window.
+pub struct App {
+    connection: connection::ConnectionPanel,
+    session: Option<DeviceSession>,
+    plot: plot::LivePlot,
+}
+
+impl App {
+    /// Builds the app and starts connecting to `options.target`.
+    pub fn new(_cc: &eframe::CreationContext<'_>, options: AppOptions) -> Self {
+        let (ports, port_error) = list_ports();
+        let connection = connection::ConnectionPanel::new(&options, ports, port_error);
+        let session = Some(DeviceSession::connect(
+            options.target.clone(),
+            options.stream_divider,
+        ));
+        Self {
+            connection,
+            session,
+            plot: plot::LivePlot::default(),
+        }
+    }
+
+    /// The connected (or last) device session.
+    pub fn session(&self) -> Option<&DeviceSession> {
+        self.session.as_ref()
+    }
+}
+
+impl eframe::App for App {
+    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        // The emergency stop comes before anything else can take the key.
+        if ui.input(|i| i.key_pressed(egui::Key::Escape))
+            && let Some(session) = &mut self.session
+        {
+            session.emergency_stop();
+        }
+        if let Some(session) = &mut self.session {
+            session.drain_events();
+        }
+
+        egui::Panel::top("connection").show(ui, |ui| {
+            ui.add_space(4.0);
+            ui.horizontal(|ui| {
+                if let Some(request) = self.connection.ui(ui, self.session.as_ref()) {
+                    match request {
+                        connection::Request::Connect { target, divider } => {
+                            // Dropping the old session disables its drive first.
+                            drop(self.session.take());
+                            self.session = Some(DeviceSession::connect(target, divider));
+                        }
+                        connection::Request::Disconnect => self.session = None,
+                    }
+                }
+                ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                    safety::ui(ui, self.session.as_mut());
+                });
+            });
+            ui.add_space(4.0);
+        });
+        egui::Panel::bottom("status").show(ui, |ui| {
+            status::ui(ui, self.session.as_mut());
+        });
+        egui::Panel::left("gains")
+            .default_size(340.0)
+            .resizable(true)
+            .show(ui, |ui| {
+                gains::ui(ui, self.session.as_mut());
+            });
+        egui::CentralPanel::default().show(ui, |ui| {
+            self.plot.ui(ui, self.session.as_ref());
+        });
+
+        if self.session.as_ref().is_some_and(DeviceSession::is_live) {
+            ui.ctx().request_repaint_after(Duration::from_millis(16));
+        }
+    }
+}
+
+/// Opens the native window.
+pub fn run_native(options: AppOptions) -> anyhow::Result<()> {
+    let native = eframe::NativeOptions {
+        viewport: egui::ViewportBuilder::default()
+            .with_title("motiontune")
+            .with_inner_size([1400.0, 900.0])
+            .with_min_inner_size([800.0, 500.0]),
+        ..Default::default()
+    };
+    eframe::run_native(
+        "motiontune",
+        native,
+        Box::new(move |cc| Ok(Box::new(App::new(cc, options)))),
+    )
+    .map_err(|e| anyhow::anyhow!("cannot open the window: {e}"))
+}

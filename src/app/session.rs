@@ -1,0 +1,259 @@
+//! What the app knows about the device it is connected to: the link, the
+//! description, the sample history, each parameter's write state and the
+//! last status. Events from the link are drained once per frame; commands
+//! go out without waiting.
+
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+use crate::history::History;
+use crate::link::{HealthSnapshot, Link, LinkError, LinkEvent, LinkOptions, PortTarget};
+use crate::protocol::native::message::host_type;
+use crate::protocol::{
+    Command, DeviceErrorCode, DeviceInfo, Event, ParamInfo, StatusFlags, TextLevel,
+};
+
+/// Samples kept per device: 10 minutes at 10 kHz.
+pub const HISTORY_CAPACITY: usize = 10 * 60 * 10_000;
+
+/// A write the device has not answered within this is marked as lost.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// Where the connection stands.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ConnectionState {
+    Connecting,
+    Connected,
+    /// Ended by the device, the cable or an error.
+    Failed(LinkError),
+}
+
+/// The state of the last write to one parameter.
+#[derive(Clone, Debug, PartialEq)]
+pub enum WriteState {
+    Idle,
+    Pending {
+        requested: f32,
+        since: Instant,
+    },
+    Confirmed,
+    /// The device applied a different value (its limits).
+    Clamped {
+        requested: f32,
+    },
+    Refused(DeviceErrorCode),
+    /// No answer arrived in time.
+    Unanswered {
+        requested: f32,
+    },
+}
+
+/// One parameter as the app shows it.
+#[derive(Clone, Debug)]
+pub struct ParamView {
+    pub info: ParamInfo,
+    pub write: WriteState,
+}
+
+impl ParamView {
+    /// The value to show: the request while it is pending, else the
+    /// device's value.
+    pub fn shown_value(&self) -> f32 {
+        match self.write {
+            WriteState::Pending { requested, .. } => requested,
+            _ => self.info.value,
+        }
+    }
+}
+
+/// The app's side of one device connection.
+pub struct DeviceSession {
+    link: Link,
+    pub state: ConnectionState,
+    pub info: Option<DeviceInfo>,
+    pub history: Option<History>,
+    pub params: Vec<ParamView>,
+    pub status: Option<StatusFlags>,
+    /// An emergency stop was sent and the device has not yet confirmed it.
+    pub stop_pending: bool,
+    pub last_text: Option<(TextLevel, String)>,
+    /// SETs awaiting an answer, oldest first: a refusal carries no index.
+    pending_sets: VecDeque<u8>,
+    health_window: VecDeque<HealthSnapshot>,
+}
+
+impl DeviceSession {
+    /// Starts connecting; returns at once.
+    pub fn connect(target: PortTarget, stream_divider: u16) -> Self {
+        let mut options = LinkOptions::new(target);
+        options.stream_divider = stream_divider;
+        Self {
+            link: Link::open(options),
+            state: ConnectionState::Connecting,
+            info: None,
+            history: None,
+            params: Vec::new(),
+            status: None,
+            stop_pending: false,
+            last_text: None,
+            pending_sets: VecDeque::new(),
+            health_window: VecDeque::new(),
+        }
+    }
+
+    pub fn target(&self) -> &PortTarget {
+        self.link.target()
+    }
+
+    /// Connecting or connected (worth repainting for).
+    pub fn is_live(&self) -> bool {
+        !matches!(self.state, ConnectionState::Failed(_))
+    }
+
+    pub fn is_connected(&self) -> bool {
+        self.state == ConnectionState::Connected
+    }
+
+    /// Whether the device reports its output enabled.
+    pub fn output_enabled(&self) -> bool {
+        self.status.is_some_and(StatusFlags::enabled)
+    }
+
+    /// Takes everything the link thread sent since the last frame.
+    pub fn drain_events(&mut self) {
+        while let Ok(event) = self.link.events().try_recv() {
+            self.apply(event);
+        }
+        self.expire_writes();
+        self.sample_health();
+    }
+
+    fn apply(&mut self, event: LinkEvent) {
+        match event {
+            LinkEvent::Opened => {}
+            LinkEvent::Closed(None) => {}
+            LinkEvent::Closed(Some(error)) => self.state = ConnectionState::Failed(error),
+            LinkEvent::Device(event) => self.apply_device(event),
+        }
+    }
+
+    fn apply_device(&mut self, event: Event) {
+        match event {
+            Event::Described(info) => {
+                self.history = Some(History::new(info.channels.len(), HISTORY_CAPACITY));
+                self.params = info
+                    .params
+                    .iter()
+                    .map(|p| ParamView {
+                        info: p.clone(),
+                        write: WriteState::Idle,
+                    })
+                    .collect();
+                self.pending_sets.clear();
+                self.info = Some(info);
+                self.state = ConnectionState::Connected;
+            }
+            Event::Samples { batch, lost_before } => {
+                if let Some(history) = &mut self.history {
+                    history.push_batch(&batch, lost_before);
+                }
+            }
+            Event::Value { index, value } => self.confirm_write(index, value),
+            Event::Status { flags, .. } => {
+                self.status = Some(flags);
+                if !flags.enabled() {
+                    self.stop_pending = false;
+                }
+            }
+            Event::Pong { .. } => {}
+            Event::Text { level, message } => self.last_text = Some((level, message)),
+            Event::Refused { request, code } => {
+                if request == host_type::SET
+                    && let Some(index) = self.pending_sets.pop_front()
+                    && let Some(view) = self.params.get_mut(index as usize)
+                {
+                    view.write = WriteState::Refused(code);
+                }
+            }
+        }
+    }
+
+    fn confirm_write(&mut self, index: u8, value: f32) {
+        let Some(view) = self.params.get_mut(index as usize) else {
+            return;
+        };
+        view.info.value = value;
+        if let Some(at) = self.pending_sets.iter().position(|&i| i == index) {
+            self.pending_sets.remove(at);
+        }
+        if let WriteState::Pending { requested, .. } = view.write {
+            // The device answers every SET; a drag sends several, so only
+            // the answer to the last one decides the state.
+            if self.pending_sets.contains(&index) {
+                return;
+            }
+            let tolerance = 1e-6 * requested.abs().max(1e-12);
+            view.write = if (value - requested).abs() <= tolerance {
+                WriteState::Confirmed
+            } else {
+                WriteState::Clamped { requested }
+            };
+        }
+    }
+
+    fn expire_writes(&mut self) {
+        for view in &mut self.params {
+            if let WriteState::Pending { requested, since } = view.write
+                && since.elapsed() > WRITE_TIMEOUT
+            {
+                view.write = WriteState::Unanswered { requested };
+            }
+        }
+    }
+
+    /// Writes a parameter; the answer arrives later as a state change.
+    pub fn write_param(&mut self, index: u8, value: f32) {
+        let Some(view) = self.params.get_mut(index as usize) else {
+            return;
+        };
+        if self.link.send(Command::Set { index, value }) {
+            view.write = WriteState::Pending {
+                requested: value,
+                since: Instant::now(),
+            };
+            self.pending_sets.push_back(index);
+        }
+    }
+
+    /// Sends ENABLE 0 at once.
+    pub fn emergency_stop(&mut self) {
+        if self.link.send(Command::Enable(false)) {
+            self.stop_pending = true;
+        }
+    }
+
+    pub fn set_enabled(&mut self, enabled: bool) {
+        self.link.send(Command::Enable(enabled));
+    }
+
+    /// Counters now, and rates over the last second or so:
+    /// (snapshot, samples/s, bytes/s).
+    pub fn health(&self) -> Option<(HealthSnapshot, f64, f64)> {
+        let latest = self.health_window.back()?;
+        let oldest = self.health_window.front()?;
+        let (samples, bytes) = latest.rates_since(oldest);
+        Some((*latest, samples, bytes))
+    }
+
+    fn sample_health(&mut self) {
+        let now = self.link.health().snapshot();
+        self.health_window.push_back(now);
+        while self
+            .health_window
+            .front()
+            .is_some_and(|s| now.at_s - s.at_s > 1.0)
+        {
+            self.health_window.pop_front();
+        }
+    }
+}

@@ -1,0 +1,272 @@
+//! The command line: `motiontune` opens the GUI; subcommands run headless.
+//! Errors the user can cause end in one line on stderr and a non-zero exit.
+
+mod connect;
+mod params;
+mod record;
+mod sim;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::link::{PortTarget, SIM_PORT, list_ports};
+
+/// Tune motor drives over USB serial.
+#[derive(Debug, Parser)]
+#[command(name = "motiontune", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<CliCommand>,
+    /// Serial port to open in the GUI (`sim` = built-in simulated drive, the default).
+    #[arg(long, value_name = "PORT")]
+    pub port: Option<String>,
+    /// Baud rate (ignored by USB CDC devices).
+    #[arg(long, default_value_t = 115_200, value_parser = parse_baud)]
+    pub baud: u32,
+    /// Stream every Nth control-loop sample (1 = full rate).
+    #[arg(long, default_value_t = 1, value_parser = parse_divider)]
+    pub divider: u16,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CliCommand {
+    /// List serial ports with their USB descriptions.
+    Ports,
+    /// Run the simulated drive behind a pseudo-terminal.
+    Sim(SimArgs),
+    /// Record streamed samples to CSV, headless.
+    Record(RecordArgs),
+    /// Write parameters (NAME=VALUE …), then print every parameter in force.
+    Params(ParamsArgs),
+}
+
+/// Which device to talk to.
+#[derive(Debug, Args)]
+pub struct PortArgs {
+    /// Serial port (`sim` = built-in simulated drive).
+    #[arg(long, value_name = "PORT")]
+    pub port: String,
+    /// Baud rate (ignored by USB CDC devices).
+    #[arg(long, default_value_t = 115_200, value_parser = parse_baud)]
+    pub baud: u32,
+}
+
+impl PortArgs {
+    pub fn target(&self) -> PortTarget {
+        PortTarget::parse(&self.port, self.baud)
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct SimArgs {
+    /// Serve on a new pseudo-terminal and print its path.
+    #[arg(long)]
+    pub pty: bool,
+    /// Control-loop rate of the simulated drive, Hz.
+    #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(100..=100_000))]
+    pub loop_hz: u32,
+    /// Watchdog timeout, ms (0 = none).
+    #[arg(long, default_value_t = 500)]
+    pub watchdog_ms: u16,
+}
+
+#[derive(Debug, Args)]
+pub struct RecordArgs {
+    #[command(flatten)]
+    pub port: PortArgs,
+    /// Seconds of device time to record.
+    #[arg(long, value_parser = parse_seconds, allow_hyphen_values = true)]
+    pub seconds: f64,
+    /// CSV file to write.
+    #[arg(long, value_name = "FILE.csv")]
+    pub out: PathBuf,
+    /// Stream every Nth control-loop sample (1 = full rate).
+    #[arg(long, default_value_t = 1, value_parser = parse_divider)]
+    pub divider: u16,
+}
+
+#[derive(Debug, Args)]
+pub struct ParamsArgs {
+    #[command(flatten)]
+    pub port: PortArgs,
+    /// Parameter writes, applied in order.
+    #[arg(value_name = "NAME=VALUE", value_parser = parse_assignment)]
+    pub writes: Vec<Assignment>,
+    /// Print the parameters as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// One `NAME=VALUE` write.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Assignment {
+    pub name: String,
+    pub value: f32,
+}
+
+fn parse_assignment(text: &str) -> Result<Assignment, String> {
+    let (name, value) = text
+        .split_once('=')
+        .ok_or_else(|| format!("'{text}' is not NAME=VALUE"))?;
+    let name = name.trim();
+    if name.is_empty() {
+        return Err(format!("'{text}' has no parameter name"));
+    }
+    let value: f32 = value
+        .trim()
+        .parse()
+        .map_err(|_| format!("'{}' is not a number (in {text})", value.trim()))?;
+    if !value.is_finite() {
+        return Err(format!("'{text}': the value must be finite"));
+    }
+    Ok(Assignment {
+        name: name.to_owned(),
+        value,
+    })
+}
+
+fn parse_baud(text: &str) -> Result<u32, String> {
+    match text.parse::<u32>() {
+        Ok(baud) if (50..=20_000_000).contains(&baud) => Ok(baud),
+        _ => Err(format!("'{text}' is not a baud rate (50 to 20000000)")),
+    }
+}
+
+fn parse_divider(text: &str) -> Result<u16, String> {
+    match text.parse::<u16>() {
+        Ok(divider) if divider >= 1 => Ok(divider),
+        _ => Err(format!("'{text}' is not a divider (1 to 65535)")),
+    }
+}
+
+fn parse_seconds(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(s) if s.is_finite() && s > 0.0 && s <= 86_400.0 => Ok(s),
+        _ => Err(format!(
+            "'{text}' is not a duration in seconds (0 < s ≤ 86400)"
+        )),
+    }
+}
+
+/// Parses the command line and runs what it asks for.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => {
+            use clap::error::ErrorKind;
+            if matches!(
+                error.kind(),
+                ErrorKind::DisplayHelp
+                    | ErrorKind::DisplayVersion
+                    | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+            ) {
+                let _ = error.print();
+                return ExitCode::SUCCESS;
+            }
+            // One line: clap's first line names the argument and the problem.
+            let rendered = error.render().to_string();
+            let first = rendered.lines().next().unwrap_or("error: bad arguments");
+            eprintln!("{first}");
+            return ExitCode::from(2);
+        }
+    };
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        None => {
+            let port = cli.port.unwrap_or_else(|| SIM_PORT.to_owned());
+            let options = crate::app::AppOptions {
+                target: PortTarget::parse(&port, cli.baud),
+                stream_divider: cli.divider,
+            };
+            crate::app::run_native(options)
+        }
+        Some(CliCommand::Ports) => {
+            let (ports, error) = list_ports();
+            for port in ports {
+                println!("{:<24} {}", port.name, port.description);
+            }
+            match error {
+                Some(error) => anyhow::bail!(error),
+                None => Ok(()),
+            }
+        }
+        Some(CliCommand::Sim(args)) => sim::run(&args),
+        Some(CliCommand::Record(args)) => record::run(&args),
+        Some(CliCommand::Params(args)) => params::run(&args),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn assignments_parse_or_say_why_not() {
+        assert_eq!(
+            parse_assignment("pos.kp=12.5"),
+            Ok(Assignment {
+                name: "pos.kp".into(),
+                value: 12.5
+            })
+        );
+        assert!(
+            parse_assignment("pos.kp=abc")
+                .expect_err("must be refused")
+                .contains("not a number")
+        );
+        assert!(
+            parse_assignment("pos.kp")
+                .expect_err("must be refused")
+                .contains("NAME=VALUE")
+        );
+        assert!(
+            parse_assignment("=3")
+                .expect_err("must be refused")
+                .contains("no parameter name")
+        );
+        assert!(parse_assignment("x=inf").is_err());
+    }
+
+    #[test]
+    fn bad_numbers_are_refused() {
+        assert!(parse_baud("fast").is_err());
+        assert!(parse_baud("0").is_err());
+        assert_eq!(parse_baud("921600"), Ok(921_600));
+        assert!(parse_divider("0").is_err());
+        assert!(parse_seconds("-1").is_err());
+        assert!(parse_seconds("NaN").is_err());
+    }
+
+    #[test]
+    fn command_line_shapes() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+        let cli = Cli::try_parse_from([
+            "motiontune",
+            "params",
+            "--port",
+            "sim",
+            "pos.kp=3",
+            "--json",
+        ])
+        .expect("valid");
+        match cli.command {
+            Some(CliCommand::Params(args)) => {
+                assert!(args.json);
+                assert_eq!(args.writes.len(), 1);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+}

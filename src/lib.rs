@@ -1,0 +1,21 @@
+//! motiontune: tune motor drives over USB serial.
+//!
+//! Data flows one way: device → [`link`] thread (owns the port, decodes with
+//! [`protocol`]) → channel → [`history`] → plots in [`app`]; user actions go
+//! back as commands through the link. The [`sim`]ulated drive is a device
+//! like any other.
+
+/// The egui application: panels for connection, plot, gains and status.
+pub mod app;
+/// Headless commands: ports, sim, record, params.
+pub mod cli;
+/// Sample storage and per-pixel thinning for plots.
+pub mod history;
+/// Transports and the link thread; connection health.
+pub mod link;
+/// Wire formats turned into the app's events and commands.
+pub mod protocol;
+/// CSV recording.
+pub mod record;
+/// The simulated drive: physics, controller, firmware emulation.
+pub mod sim;

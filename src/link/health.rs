@@ -1,0 +1,105 @@
+//! Counters the link thread updates and the UI reads without locking:
+//! traffic, decode errors, lost samples and round-trip time.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+/// Live counters of one link.
+#[derive(Debug)]
+pub struct LinkHealth {
+    origin: Instant,
+    pub bytes_in: AtomicU64,
+    pub bytes_out: AtomicU64,
+    pub frames_ok: AtomicU64,
+    /// Dropped frames: empty, oversize, bad stuffing.
+    pub framing_errors: AtomicU64,
+    pub crc_errors: AtomicU64,
+    /// Frames whose payload was not a valid message.
+    pub message_errors: AtomicU64,
+    pub samples: AtomicU64,
+    pub lost_samples: AtomicU64,
+    /// Last PING round trip in microseconds; `u64::MAX` until one returns.
+    pub rtt_us: AtomicU64,
+    /// Microseconds since the link started when the last byte arrived.
+    last_byte_us: AtomicU64,
+}
+
+impl Default for LinkHealth {
+    fn default() -> Self {
+        Self {
+            origin: Instant::now(),
+            bytes_in: AtomicU64::new(0),
+            bytes_out: AtomicU64::new(0),
+            frames_ok: AtomicU64::new(0),
+            framing_errors: AtomicU64::new(0),
+            crc_errors: AtomicU64::new(0),
+            message_errors: AtomicU64::new(0),
+            samples: AtomicU64::new(0),
+            lost_samples: AtomicU64::new(0),
+            rtt_us: AtomicU64::new(u64::MAX),
+            last_byte_us: AtomicU64::new(0),
+        }
+    }
+}
+
+/// A consistent-enough copy of the counters at one moment.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct HealthSnapshot {
+    pub at_s: f64,
+    pub bytes_in: u64,
+    pub bytes_out: u64,
+    pub frames_ok: u64,
+    pub framing_errors: u64,
+    pub crc_errors: u64,
+    pub message_errors: u64,
+    pub samples: u64,
+    pub lost_samples: u64,
+    pub rtt_ms: Option<f64>,
+    /// Seconds since the last byte arrived.
+    pub silent_s: f64,
+}
+
+impl LinkHealth {
+    pub(crate) fn add(counter: &AtomicU64, n: u64) {
+        counter.fetch_add(n, Ordering::Relaxed);
+    }
+
+    pub(crate) fn mark_byte_received(&self) {
+        self.last_byte_us
+            .store(self.origin.elapsed().as_micros() as u64, Ordering::Relaxed);
+    }
+
+    pub fn snapshot(&self) -> HealthSnapshot {
+        let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        let now_us = self.origin.elapsed().as_micros() as u64;
+        let rtt = get(&self.rtt_us);
+        HealthSnapshot {
+            at_s: now_us as f64 * 1e-6,
+            bytes_in: get(&self.bytes_in),
+            bytes_out: get(&self.bytes_out),
+            frames_ok: get(&self.frames_ok),
+            framing_errors: get(&self.framing_errors),
+            crc_errors: get(&self.crc_errors),
+            message_errors: get(&self.message_errors),
+            samples: get(&self.samples),
+            lost_samples: get(&self.lost_samples),
+            rtt_ms: (rtt != u64::MAX).then(|| rtt as f64 / 1000.0),
+            silent_s: now_us.saturating_sub(get(&self.last_byte_us)) as f64 * 1e-6,
+        }
+    }
+}
+
+impl HealthSnapshot {
+    /// Per-second rates between an earlier snapshot and this one:
+    /// (samples/s, bytes in/s).
+    pub fn rates_since(&self, earlier: &HealthSnapshot) -> (f64, f64) {
+        let dt = self.at_s - earlier.at_s;
+        if dt <= 0.0 {
+            return (0.0, 0.0);
+        }
+        (
+            (self.samples - earlier.samples) as f64 / dt,
+            (self.bytes_in - earlier.bytes_in) as f64 / dt,
+        )
+    }
+}

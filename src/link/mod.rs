@@ -1,0 +1,38 @@
+//! Connections to devices. A link thread owns the transport (serial port or
+//! in-process simulated drive), decodes what arrives into
+//! [`Event`](crate::protocol::Event)s for the app and writes the app's
+//! [`Command`](crate::protocol::Command)s to the device. The app holds a
+//! [`Link`]: two channels and a set of health counters, nothing that blocks.
+
+mod health;
+mod ports;
+mod thread;
+mod transport;
+
+pub use health::{HealthSnapshot, LinkHealth};
+pub use ports::{PortEntry, list_ports};
+pub use thread::{Link, LinkEvent, LinkOptions};
+pub use transport::{PortTarget, SIM_PORT, Transport};
+
+/// Why a connection failed or ended, in words for the person at the bench.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum LinkError {
+    #[error("no such port: {0}")]
+    NoSuchPort(String),
+    #[error("port {0} is busy: another program has it open")]
+    PortBusy(String),
+    #[error("cannot open {port}: {reason}")]
+    Open { port: String, reason: String },
+    #[error(
+        "{0} did not answer HELLO within 2 s: is it running motiontune native protocol firmware?"
+    )]
+    NoAnswer(String),
+    #[error(
+        "{port} sends data that is not motiontune native protocol ({bytes} bytes, no valid frame): check the firmware and baud rate"
+    )]
+    NotThisProtocol { port: String, bytes: u64 },
+    #[error("{0} speaks an unsupported protocol version")]
+    Version(String),
+    #[error("connection to {port} lost: {reason}")]
+    Lost { port: String, reason: String },
+}

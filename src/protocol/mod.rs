@@ -1,0 +1,294 @@
+//! The device model every wire format is turned into: what a device is
+//! ([`DeviceInfo`], [`ChannelInfo`], [`ParamInfo`]), what it tells the app
+//! ([`Event`]) and what the app asks of it ([`Command`]).
+//!
+//! Nothing here does I/O; each wire format lives in a submodule that turns
+//! bytes into these types and back.
+
+pub mod native;
+
+/// What a channel measures, so analysis knows which trace is which.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum ChannelRole {
+    #[default]
+    Other,
+    /// The reference the loop follows (setpoint).
+    Reference,
+    /// The measured quantity the loop controls.
+    Feedback,
+    /// The controller's output (drive effort).
+    Effort,
+}
+
+impl ChannelRole {
+    /// The role for a wire code; unknown codes are treated as `Other`.
+    pub fn from_code(code: u8) -> Self {
+        match code {
+            1 => Self::Reference,
+            2 => Self::Feedback,
+            3 => Self::Effort,
+            _ => Self::Other,
+        }
+    }
+
+    /// The wire code of this role.
+    pub fn code(self) -> u8 {
+        match self {
+            Self::Other => 0,
+            Self::Reference => 1,
+            Self::Feedback => 2,
+            Self::Effort => 3,
+        }
+    }
+}
+
+/// One streamed signal of a device.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ChannelInfo {
+    pub name: String,
+    pub unit: String,
+    pub role: ChannelRole,
+}
+
+impl ChannelInfo {
+    /// `name [unit]`, or just the name when the unit is empty.
+    pub fn label(&self) -> String {
+        if self.unit.is_empty() {
+            self.name.clone()
+        } else {
+            format!("{} [{}]", self.name, self.unit)
+        }
+    }
+}
+
+/// Flags a device declares on a parameter.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct ParamFlags(pub u8);
+
+impl ParamFlags {
+    pub const READ_ONLY: u8 = 1 << 0;
+    pub const SETPOINT: u8 = 1 << 1;
+    pub const TUNING_GAIN: u8 = 1 << 2;
+    pub const LOG_SCALE: u8 = 1 << 3;
+
+    pub fn read_only(self) -> bool {
+        self.0 & Self::READ_ONLY != 0
+    }
+    /// The parameter step tests drive.
+    pub fn setpoint(self) -> bool {
+        self.0 & Self::SETPOINT != 0
+    }
+    pub fn tuning_gain(self) -> bool {
+        self.0 & Self::TUNING_GAIN != 0
+    }
+    /// The slider should move on a logarithmic scale.
+    pub fn log_scale(self) -> bool {
+        self.0 & Self::LOG_SCALE != 0
+    }
+}
+
+/// One parameter a device declares, with its limits and the value last known.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ParamInfo {
+    pub name: String,
+    pub unit: String,
+    pub flags: ParamFlags,
+    pub min: f32,
+    pub max: f32,
+    pub value: f32,
+}
+
+/// Everything a device says about itself on connect.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DeviceInfo {
+    pub name: String,
+    pub firmware: String,
+    pub protocol_version: u8,
+    /// Control-loop rate: sample ticks per second of device time.
+    pub loop_hz: u32,
+    /// The device disables its output when no host frame arrives for this
+    /// long while enabled; 0 means it has no watchdog.
+    pub watchdog_ms: u16,
+    pub channels: Vec<ChannelInfo>,
+    pub params: Vec<ParamInfo>,
+}
+
+/// Device status flags.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct StatusFlags(pub u8);
+
+impl StatusFlags {
+    pub const ENABLED: u8 = 1 << 0;
+    pub const FAULT: u8 = 1 << 1;
+    pub const WATCHDOG: u8 = 1 << 2;
+    pub const SATURATED: u8 = 1 << 3;
+
+    pub fn enabled(self) -> bool {
+        self.0 & Self::ENABLED != 0
+    }
+    pub fn fault(self) -> bool {
+        self.0 & Self::FAULT != 0
+    }
+    pub fn watchdog_tripped(self) -> bool {
+        self.0 & Self::WATCHDOG != 0
+    }
+    pub fn saturated(self) -> bool {
+        self.0 & Self::SATURATED != 0
+    }
+}
+
+/// A run of consecutive samples, timed by device ticks.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SampleBatch {
+    /// Device tick of the first sample (u32 wrap-around already unwrapped).
+    pub first_tick: i64,
+    /// Ticks between consecutive samples.
+    pub stride: u32,
+    /// Ticks per second of device time.
+    pub tick_hz: f64,
+    /// Number of channels per sample.
+    pub channel_count: usize,
+    /// `count × channel_count` values, sample after sample.
+    pub values: Vec<f32>,
+}
+
+impl SampleBatch {
+    /// Number of samples in the batch.
+    pub fn len(&self) -> usize {
+        self.values
+            .len()
+            .checked_div(self.channel_count)
+            .unwrap_or(0)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Seconds between consecutive samples.
+    pub fn period_s(&self) -> f64 {
+        f64::from(self.stride) / self.tick_hz
+    }
+
+    /// Device time of sample `k`, in seconds. Computed from the integer
+    /// tick, so times print as the exact decimals they are.
+    pub fn time_of(&self, k: usize) -> f64 {
+        (self.first_tick + k as i64 * i64::from(self.stride)) as f64 / self.tick_hz
+    }
+
+    /// The values of sample `k`, one per channel.
+    pub fn sample(&self, k: usize) -> &[f32] {
+        &self.values[k * self.channel_count..(k + 1) * self.channel_count]
+    }
+}
+
+/// Severity of a device's text message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TextLevel {
+    Info,
+    Warning,
+    Error,
+}
+
+/// Something the device reported, in wire-independent form.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Event {
+    /// The device described itself (after HELLO).
+    Described(DeviceInfo),
+    /// Samples arrived; `lost_before` samples were missing just before them.
+    Samples {
+        batch: SampleBatch,
+        lost_before: u64,
+    },
+    /// A parameter's value in force (answer to SET or GET, or unprompted).
+    Value {
+        index: u8,
+        value: f32,
+    },
+    Status {
+        flags: StatusFlags,
+        tick: u32,
+    },
+    Pong {
+        token: u32,
+    },
+    Text {
+        level: TextLevel,
+        message: String,
+    },
+    /// The device refused a request.
+    Refused {
+        request: u8,
+        code: DeviceErrorCode,
+    },
+}
+
+/// Why a device refused a request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DeviceErrorCode {
+    UnknownType,
+    BadLength,
+    BadIndex,
+    ReadOnly,
+    Unsupported,
+    Other(u8),
+}
+
+impl DeviceErrorCode {
+    pub fn from_code(code: u8) -> Self {
+        match code {
+            1 => Self::UnknownType,
+            2 => Self::BadLength,
+            3 => Self::BadIndex,
+            4 => Self::ReadOnly,
+            5 => Self::Unsupported,
+            other => Self::Other(other),
+        }
+    }
+
+    pub fn code(self) -> u8 {
+        match self {
+            Self::UnknownType => 1,
+            Self::BadLength => 2,
+            Self::BadIndex => 3,
+            Self::ReadOnly => 4,
+            Self::Unsupported => 5,
+            Self::Other(code) => code,
+        }
+    }
+}
+
+impl std::fmt::Display for DeviceErrorCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::UnknownType => write!(f, "unknown request type"),
+            Self::BadLength => write!(f, "bad request length"),
+            Self::BadIndex => write!(f, "no such parameter index"),
+            Self::ReadOnly => write!(f, "parameter is read-only"),
+            Self::Unsupported => write!(f, "not supported by the device"),
+            Self::Other(code) => write!(f, "device error code {code}"),
+        }
+    }
+}
+
+/// Something the app asks of the device.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Command {
+    Hello,
+    Get {
+        index: u8,
+    },
+    Set {
+        index: u8,
+        value: f32,
+    },
+    Enable(bool),
+    /// Stream every Nth control-loop sample; 0 stops streaming.
+    Stream {
+        divider: u16,
+    },
+    Ping {
+        token: u32,
+    },
+    Save,
+}

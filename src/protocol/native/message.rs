@@ -1,0 +1,484 @@
+//! Payload layouts of native protocol v1: the host's requests (encoded from
+//! and decoded to [`Command`]) and the device's messages ([`DeviceMessage`]).
+//!
+//! Fields are little-endian; `str` is a u8 length then UTF-8 bytes. Trailing
+//! bytes a message does not define are ignored (room for later versions); a
+//! payload shorter than its type needs is rejected.
+
+use crate::protocol::Command;
+
+/// Host → device type bytes.
+pub mod host_type {
+    pub const HELLO: u8 = 0x01;
+    pub const GET: u8 = 0x02;
+    pub const SET: u8 = 0x03;
+    pub const ENABLE: u8 = 0x04;
+    pub const STREAM: u8 = 0x05;
+    pub const PING: u8 = 0x06;
+    pub const SAVE: u8 = 0x07;
+}
+
+/// Device → host type bytes.
+pub mod device_type {
+    pub const DEVICE: u8 = 0x81;
+    pub const CHANNEL: u8 = 0x82;
+    pub const PARAM: u8 = 0x83;
+    pub const VALUE: u8 = 0x84;
+    pub const SAMPLES: u8 = 0x85;
+    pub const STATUS: u8 = 0x86;
+    pub const PONG: u8 = 0x87;
+    pub const TEXT: u8 = 0x88;
+    pub const ERROR: u8 = 0x8F;
+}
+
+/// Bytes of a SAMPLES payload before its values.
+pub const SAMPLES_HEADER_LEN: usize = 1 + 4 + 2 + 1;
+
+/// Why a payload could not be read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum MessageError {
+    #[error("empty payload")]
+    Empty,
+    #[error("unknown message type 0x{0:02X}")]
+    UnknownType(u8),
+    #[error("message 0x{0:02X} is too short")]
+    TooShort(u8),
+    #[error("message 0x{0:02X} holds a string that is not UTF-8")]
+    BadText(u8),
+}
+
+/// A message from the device.
+#[derive(Clone, Debug, PartialEq)]
+pub enum DeviceMessage {
+    Device {
+        version: u8,
+        channel_count: u8,
+        param_count: u8,
+        loop_hz: u32,
+        watchdog_ms: u16,
+        name: String,
+        firmware: String,
+    },
+    Channel {
+        index: u8,
+        role: u8,
+        name: String,
+        unit: String,
+    },
+    Param {
+        index: u8,
+        flags: u8,
+        min: f32,
+        max: f32,
+        value: f32,
+        name: String,
+        unit: String,
+    },
+    Value {
+        index: u8,
+        value: f32,
+    },
+    /// `values` holds every whole f32 after the header; the session, which
+    /// knows the channel count, takes `count × channels` of them.
+    Samples {
+        tick: u32,
+        stride: u16,
+        count: u8,
+        values: Vec<f32>,
+    },
+    Status {
+        flags: u8,
+        tick: u32,
+    },
+    Pong {
+        token: u32,
+    },
+    Text {
+        level: u8,
+        message: String,
+    },
+    Error {
+        request: u8,
+        code: u8,
+    },
+}
+
+/// Little-endian payload builder.
+#[derive(Default)]
+struct Writer(Vec<u8>);
+
+impl Writer {
+    fn u8(mut self, v: u8) -> Self {
+        self.0.push(v);
+        self
+    }
+    fn u16(mut self, v: u16) -> Self {
+        self.0.extend_from_slice(&v.to_le_bytes());
+        self
+    }
+    fn u32(mut self, v: u32) -> Self {
+        self.0.extend_from_slice(&v.to_le_bytes());
+        self
+    }
+    fn f32(mut self, v: f32) -> Self {
+        self.0.extend_from_slice(&v.to_le_bytes());
+        self
+    }
+    /// Strings longer than 255 bytes are cut at a character boundary.
+    fn str(mut self, s: &str) -> Self {
+        let mut end = s.len().min(255);
+        while !s.is_char_boundary(end) {
+            end -= 1;
+        }
+        self.0.push(end as u8);
+        self.0.extend_from_slice(&s.as_bytes()[..end]);
+        self
+    }
+}
+
+/// Little-endian payload reader that fails with the message type on underrun.
+struct Reader<'a> {
+    kind: u8,
+    rest: &'a [u8],
+}
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> Result<&'a [u8], MessageError> {
+        if self.rest.len() < n {
+            return Err(MessageError::TooShort(self.kind));
+        }
+        let (head, tail) = self.rest.split_at(n);
+        self.rest = tail;
+        Ok(head)
+    }
+    fn u8(&mut self) -> Result<u8, MessageError> {
+        Ok(self.take(1)?[0])
+    }
+    fn u16(&mut self) -> Result<u16, MessageError> {
+        let b = self.take(2)?;
+        Ok(u16::from_le_bytes([b[0], b[1]]))
+    }
+    fn u32(&mut self) -> Result<u32, MessageError> {
+        let b = self.take(4)?;
+        Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    }
+    fn f32(&mut self) -> Result<f32, MessageError> {
+        Ok(f32::from_bits(self.u32()?))
+    }
+    fn str(&mut self) -> Result<String, MessageError> {
+        let len = self.u8()? as usize;
+        let bytes = self.take(len)?;
+        String::from_utf8(bytes.to_vec()).map_err(|_| MessageError::BadText(self.kind))
+    }
+}
+
+fn split_type(payload: &[u8]) -> Result<(u8, Reader<'_>), MessageError> {
+    let (&kind, rest) = payload.split_first().ok_or(MessageError::Empty)?;
+    Ok((kind, Reader { kind, rest }))
+}
+
+/// The payload of a host request.
+pub fn encode_command(command: &Command) -> Vec<u8> {
+    use host_type::*;
+    let w = Writer::default();
+    match *command {
+        Command::Hello => w.u8(HELLO),
+        Command::Get { index } => w.u8(GET).u8(index),
+        Command::Set { index, value } => w.u8(SET).u8(index).f32(value),
+        Command::Enable(on) => w.u8(ENABLE).u8(u8::from(on)),
+        Command::Stream { divider } => w.u8(STREAM).u16(divider),
+        Command::Ping { token } => w.u8(PING).u32(token),
+        Command::Save => w.u8(SAVE),
+    }
+    .0
+}
+
+/// Reads a host request (the device side of the protocol).
+pub fn decode_command(payload: &[u8]) -> Result<Command, MessageError> {
+    use host_type::*;
+    let (kind, mut r) = split_type(payload)?;
+    Ok(match kind {
+        HELLO => Command::Hello,
+        GET => Command::Get { index: r.u8()? },
+        SET => Command::Set {
+            index: r.u8()?,
+            value: r.f32()?,
+        },
+        ENABLE => Command::Enable(r.u8()? != 0),
+        STREAM => Command::Stream { divider: r.u16()? },
+        PING => Command::Ping { token: r.u32()? },
+        SAVE => Command::Save,
+        other => return Err(MessageError::UnknownType(other)),
+    })
+}
+
+impl DeviceMessage {
+    /// The payload of this message.
+    pub fn encode(&self) -> Vec<u8> {
+        use device_type::*;
+        let w = Writer::default();
+        match self {
+            Self::Device {
+                version,
+                channel_count,
+                param_count,
+                loop_hz,
+                watchdog_ms,
+                name,
+                firmware,
+            } => w
+                .u8(DEVICE)
+                .u8(*version)
+                .u8(*channel_count)
+                .u8(*param_count)
+                .u32(*loop_hz)
+                .u16(*watchdog_ms)
+                .str(name)
+                .str(firmware),
+            Self::Channel {
+                index,
+                role,
+                name,
+                unit,
+            } => w.u8(CHANNEL).u8(*index).u8(*role).str(name).str(unit),
+            Self::Param {
+                index,
+                flags,
+                min,
+                max,
+                value,
+                name,
+                unit,
+            } => w
+                .u8(PARAM)
+                .u8(*index)
+                .u8(*flags)
+                .f32(*min)
+                .f32(*max)
+                .f32(*value)
+                .str(name)
+                .str(unit),
+            Self::Value { index, value } => w.u8(VALUE).u8(*index).f32(*value),
+            Self::Samples {
+                tick,
+                stride,
+                count,
+                values,
+            } => values
+                .iter()
+                .fold(w.u8(SAMPLES).u32(*tick).u16(*stride).u8(*count), |w, v| {
+                    w.f32(*v)
+                }),
+            Self::Status { flags, tick } => w.u8(STATUS).u8(*flags).u32(*tick),
+            Self::Pong { token } => w.u8(PONG).u32(*token),
+            Self::Text { level, message } => w.u8(TEXT).u8(*level).str(message),
+            Self::Error { request, code } => w.u8(ERROR).u8(*request).u8(*code),
+        }
+        .0
+    }
+
+    /// Reads a device message.
+    pub fn decode(payload: &[u8]) -> Result<Self, MessageError> {
+        use device_type::*;
+        let (kind, mut r) = split_type(payload)?;
+        Ok(match kind {
+            DEVICE => Self::Device {
+                version: r.u8()?,
+                channel_count: r.u8()?,
+                param_count: r.u8()?,
+                loop_hz: r.u32()?,
+                watchdog_ms: r.u16()?,
+                name: r.str()?,
+                firmware: r.str()?,
+            },
+            CHANNEL => Self::Channel {
+                index: r.u8()?,
+                role: r.u8()?,
+                name: r.str()?,
+                unit: r.str()?,
+            },
+            PARAM => Self::Param {
+                index: r.u8()?,
+                flags: r.u8()?,
+                min: r.f32()?,
+                max: r.f32()?,
+                value: r.f32()?,
+                name: r.str()?,
+                unit: r.str()?,
+            },
+            VALUE => Self::Value {
+                index: r.u8()?,
+                value: r.f32()?,
+            },
+            SAMPLES => {
+                let tick = r.u32()?;
+                let stride = r.u16()?;
+                let count = r.u8()?;
+                let values = r
+                    .rest
+                    .chunks_exact(4)
+                    .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                    .collect();
+                Self::Samples {
+                    tick,
+                    stride,
+                    count,
+                    values,
+                }
+            }
+            STATUS => Self::Status {
+                flags: r.u8()?,
+                tick: r.u32()?,
+            },
+            PONG => Self::Pong { token: r.u32()? },
+            TEXT => Self::Text {
+                level: r.u8()?,
+                message: r.str()?,
+            },
+            ERROR => Self::Error {
+                request: r.u8()?,
+                code: r.u8()?,
+            },
+            other => return Err(MessageError::UnknownType(other)),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn every_device_message() -> Vec<DeviceMessage> {
+        vec![
+            DeviceMessage::Device {
+                version: 1,
+                channel_count: 4,
+                param_count: 12,
+                loop_hz: 10_000,
+                watchdog_ms: 500,
+                name: "motiontune sim".into(),
+                firmware: "0.1.0".into(),
+            },
+            DeviceMessage::Channel {
+                index: 1,
+                role: 2,
+                name: "position".into(),
+                unit: "rad".into(),
+            },
+            DeviceMessage::Param {
+                index: 0,
+                flags: 0b0100,
+                min: 0.0,
+                max: 100.0,
+                value: 12.5,
+                name: "pos.kp".into(),
+                unit: "A/rad".into(),
+            },
+            DeviceMessage::Value {
+                index: 3,
+                value: -1.25,
+            },
+            DeviceMessage::Samples {
+                tick: u32::MAX - 1,
+                stride: 2,
+                count: 2,
+                values: vec![1.0, 2.0, 3.0, 4.0],
+            },
+            DeviceMessage::Status {
+                flags: 0b1001,
+                tick: 123_456,
+            },
+            DeviceMessage::Pong { token: 0xDEAD_BEEF },
+            DeviceMessage::Text {
+                level: 1,
+                message: "µ-step ✓".into(),
+            },
+            DeviceMessage::Error {
+                request: 0x03,
+                code: 4,
+            },
+        ]
+    }
+
+    #[test]
+    fn device_messages_round_trip() {
+        for message in every_device_message() {
+            let payload = message.encode();
+            assert_eq!(DeviceMessage::decode(&payload), Ok(message));
+        }
+    }
+
+    #[test]
+    fn commands_round_trip() {
+        let commands = [
+            Command::Hello,
+            Command::Get { index: 7 },
+            Command::Set {
+                index: 2,
+                value: 3.5,
+            },
+            Command::Enable(true),
+            Command::Enable(false),
+            Command::Stream { divider: 65535 },
+            Command::Ping { token: 42 },
+            Command::Save,
+        ];
+        for command in commands {
+            assert_eq!(decode_command(&encode_command(&command)), Ok(command));
+        }
+    }
+
+    #[test]
+    fn set_layout_is_little_endian() {
+        let payload = encode_command(&Command::Set {
+            index: 0,
+            value: 2.5,
+        });
+        assert_eq!(payload, [0x03, 0x00, 0x00, 0x00, 0x20, 0x40]);
+    }
+
+    #[test]
+    fn short_payloads_are_rejected_and_trailing_bytes_ignored() {
+        for message in every_device_message() {
+            let payload = message.encode();
+            let kind = payload[0];
+            let is_samples = kind == device_type::SAMPLES;
+            for cut in 1..payload.len() {
+                let result = DeviceMessage::decode(&payload[..cut]);
+                if is_samples && cut >= SAMPLES_HEADER_LEN {
+                    // Fewer values than `count` is the session's call.
+                    assert!(result.is_ok());
+                } else {
+                    assert_eq!(result, Err(MessageError::TooShort(kind)), "cut {cut}");
+                }
+            }
+            let mut longer = payload.clone();
+            longer.extend_from_slice(&[0xAA, 0xBB, 0xCC]);
+            if !is_samples {
+                assert_eq!(DeviceMessage::decode(&longer), Ok(message));
+            }
+        }
+        assert_eq!(
+            decode_command(&[0x03, 0x00, 0x00]),
+            Err(MessageError::TooShort(0x03))
+        );
+        assert_eq!(decode_command(&[0x01, 0xFF]), Ok(Command::Hello));
+        assert_eq!(
+            decode_command(&[0x42]),
+            Err(MessageError::UnknownType(0x42))
+        );
+        assert_eq!(DeviceMessage::decode(&[]), Err(MessageError::Empty));
+    }
+
+    #[test]
+    fn long_strings_are_cut_on_a_char_boundary() {
+        let message = DeviceMessage::Text {
+            level: 0,
+            message: "é".repeat(200),
+        };
+        match DeviceMessage::decode(&message.encode()) {
+            Ok(DeviceMessage::Text { message, .. }) => assert_eq!(message, "é".repeat(127)),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+}

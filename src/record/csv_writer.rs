@@ -1,0 +1,120 @@
+//! The CSV sample writer shared by headless recording and the GUI.
+
+use std::io::Write;
+
+use crate::protocol::{ChannelInfo, SampleBatch};
+
+/// Why a recording failed.
+#[derive(Debug, thiserror::Error)]
+pub enum RecordError {
+    #[error("cannot write recording: {0}")]
+    Write(#[from] csv::Error),
+    #[error("cannot write recording: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("batch has {got} channels but the recording has {expected}")]
+    ChannelMismatch { expected: usize, got: usize },
+}
+
+/// Column names of a recording of these channels.
+pub fn header_for(channels: &[ChannelInfo]) -> Vec<String> {
+    std::iter::once("time_s".to_owned())
+        .chain(channels.iter().map(ChannelInfo::label))
+        .collect()
+}
+
+/// Writes samples as CSV rows.
+pub struct CsvRecorder<W: Write> {
+    writer: csv::Writer<W>,
+    channel_count: usize,
+    rows: u64,
+    row: Vec<String>,
+}
+
+impl<W: Write> CsvRecorder<W> {
+    /// Starts a recording: writes the header row.
+    pub fn new(sink: W, channels: &[ChannelInfo]) -> Result<Self, RecordError> {
+        let mut writer = csv::Writer::from_writer(sink);
+        writer.write_record(header_for(channels))?;
+        Ok(Self {
+            writer,
+            channel_count: channels.len(),
+            rows: 0,
+            row: Vec::with_capacity(channels.len() + 1),
+        })
+    }
+
+    /// Rows written so far (the header not counted).
+    pub fn rows(&self) -> u64 {
+        self.rows
+    }
+
+    /// Writes every sample of a batch.
+    pub fn write_batch(&mut self, batch: &SampleBatch) -> Result<(), RecordError> {
+        if batch.channel_count != self.channel_count {
+            return Err(RecordError::ChannelMismatch {
+                expected: self.channel_count,
+                got: batch.channel_count,
+            });
+        }
+        for k in 0..batch.len() {
+            self.row.clear();
+            self.row.push(batch.time_of(k).to_string());
+            self.row
+                .extend(batch.sample(k).iter().map(|v| v.to_string()));
+            self.writer.write_record(&self.row)?;
+            self.rows += 1;
+        }
+        Ok(())
+    }
+
+    /// Pushes buffered rows to the sink.
+    pub fn flush(&mut self) -> Result<(), RecordError> {
+        self.writer.flush()?;
+        Ok(())
+    }
+
+    /// Flushes and returns the sink.
+    pub fn finish(mut self) -> Result<W, RecordError> {
+        self.writer.flush()?;
+        self.writer
+            .into_inner()
+            .map_err(|e| RecordError::Io(std::io::Error::other(e.to_string())))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::ChannelRole;
+
+    #[test]
+    fn header_and_rows() {
+        let channels = vec![
+            ChannelInfo {
+                name: "setpoint".into(),
+                unit: "rad".into(),
+                role: ChannelRole::Reference,
+            },
+            ChannelInfo {
+                name: "count".into(),
+                unit: String::new(),
+                role: ChannelRole::Other,
+            },
+        ];
+        let mut recorder = CsvRecorder::new(Vec::new(), &channels).expect("header");
+        let batch = SampleBatch {
+            first_tick: 1000,
+            stride: 1,
+            tick_hz: 10_000.0,
+            channel_count: 2,
+            values: vec![1.0, 0.25, 1.0, -0.5],
+        };
+        recorder.write_batch(&batch).expect("rows");
+        assert_eq!(recorder.rows(), 2);
+        let text = String::from_utf8(recorder.finish().expect("flush")).expect("utf8");
+        assert_eq!(
+            text,
+            "time_s,setpoint [rad],count\n0.1,1,0.25\n0.1001,1,-0.5\n"
+        );
+    }
+}

@@ -1,0 +1,408 @@
+//! The simulated drive's firmware: it parses host frames, answers every
+//! request of native protocol v1, batches samples into SAMPLES frames and
+//! runs the watchdog, all in device time. It does no I/O: bytes go in with
+//! [`SimDevice::receive`], time moves with [`SimDevice::advance`], and the
+//! bytes it sends are taken with [`SimDevice::take_output`].
+
+use super::drive::{DriveConfig, SimDrive, WriteRefusal};
+use crate::protocol::Command;
+use crate::protocol::native::frame::{FrameDecoder, MAX_PAYLOAD, encode_frame};
+use crate::protocol::native::message::{
+    DeviceMessage, MessageError, SAMPLES_HEADER_LEN, decode_command, host_type,
+};
+use crate::protocol::{DeviceErrorCode, StatusFlags};
+
+/// How the simulated device presents itself.
+#[derive(Clone, Debug)]
+pub struct DeviceSettings {
+    pub loop_hz: u32,
+    pub watchdog_ms: u16,
+    /// Longest a sample waits in a half-full SAMPLES frame, in ticks.
+    pub max_batch_latency_ticks: u32,
+    /// The tick counter's starting value (to exercise wrap-around).
+    pub first_tick: u32,
+}
+
+impl Default for DeviceSettings {
+    fn default() -> Self {
+        Self {
+            loop_hz: 10_000,
+            watchdog_ms: 500,
+            max_batch_latency_ticks: 100,
+            first_tick: 0,
+        }
+    }
+}
+
+/// Name the simulated drive reports in DEVICE.
+pub const DEVICE_NAME: &str = "motiontune simulated drive";
+
+/// The simulated drive's firmware.
+pub struct SimDevice {
+    pub drive: SimDrive,
+    settings: DeviceSettings,
+    decoder: FrameDecoder,
+    output: Vec<u8>,
+    tick: u32,
+    /// Ticks since the last valid host frame.
+    ticks_since_host: u64,
+    watchdog_tripped: bool,
+    stream_divider: u16,
+    ticks_to_next_sample: u16,
+    batch: Vec<f32>,
+    batch_first_tick: u32,
+    batch_age_ticks: u32,
+    /// Frames the device dropped (bad CRC, stuffing, length).
+    pub bad_frames: u64,
+}
+
+impl SimDevice {
+    pub fn new(config: DriveConfig, settings: DeviceSettings) -> Self {
+        Self {
+            drive: SimDrive::new(config),
+            tick: settings.first_tick,
+            settings,
+            decoder: FrameDecoder::new(),
+            output: Vec::new(),
+            ticks_since_host: 0,
+            watchdog_tripped: false,
+            stream_divider: 0,
+            ticks_to_next_sample: 0,
+            batch: Vec::new(),
+            batch_first_tick: 0,
+            batch_age_ticks: 0,
+            bad_frames: 0,
+        }
+    }
+
+    pub fn settings(&self) -> &DeviceSettings {
+        &self.settings
+    }
+
+    /// Whether the output is enabled.
+    pub fn enabled(&self) -> bool {
+        self.drive.enabled()
+    }
+
+    pub fn watchdog_tripped(&self) -> bool {
+        self.watchdog_tripped
+    }
+
+    pub fn stream_divider(&self) -> u16 {
+        self.stream_divider
+    }
+
+    /// Bytes the device has sent since the last call.
+    pub fn take_output(&mut self) -> Vec<u8> {
+        std::mem::take(&mut self.output)
+    }
+
+    fn send(&mut self, message: DeviceMessage) {
+        encode_frame(&message.encode(), &mut self.output);
+    }
+
+    fn status_flags(&self) -> u8 {
+        let mut flags = 0;
+        if self.drive.enabled() {
+            flags |= StatusFlags::ENABLED;
+        }
+        if self.watchdog_tripped {
+            flags |= StatusFlags::WATCHDOG;
+        }
+        if self.drive.saturated() {
+            flags |= StatusFlags::SATURATED;
+        }
+        flags
+    }
+
+    fn send_status(&mut self) {
+        self.send(DeviceMessage::Status {
+            flags: self.status_flags(),
+            tick: self.tick,
+        });
+    }
+
+    fn refuse(&mut self, request: u8, code: DeviceErrorCode) {
+        self.send(DeviceMessage::Error {
+            request,
+            code: code.code(),
+        });
+    }
+
+    /// Bytes from the host.
+    pub fn receive(&mut self, bytes: &[u8]) {
+        let mut payloads = Vec::new();
+        let mut bad = 0;
+        self.decoder.push(bytes, |frame| match frame {
+            Ok(payload) => payloads.push(payload.to_vec()),
+            Err(_) => bad += 1,
+        });
+        self.bad_frames += bad;
+        for payload in payloads {
+            // Any valid frame feeds the watchdog, even one we refuse.
+            self.ticks_since_host = 0;
+            match decode_command(&payload) {
+                Ok(command) => self.execute(command),
+                Err(MessageError::UnknownType(kind)) => {
+                    self.refuse(kind, DeviceErrorCode::UnknownType)
+                }
+                Err(MessageError::TooShort(kind)) => self.refuse(kind, DeviceErrorCode::BadLength),
+                Err(MessageError::Empty | MessageError::BadText(_)) => {}
+            }
+        }
+    }
+
+    fn execute(&mut self, command: Command) {
+        match command {
+            Command::Hello => self.describe(),
+            Command::Get { index } => match self.drive.param(index) {
+                Some(value) => self.send(DeviceMessage::Value { index, value }),
+                None => self.refuse(host_type::GET, DeviceErrorCode::BadIndex),
+            },
+            Command::Set { index, value } => {
+                let resonance_before = self.drive.param(super::drive::RESONANCE_INDEX);
+                match self.drive.set_param(index, value) {
+                    Ok(value) => {
+                        self.send(DeviceMessage::Value { index, value });
+                        // A plant change moves the derived resonance: say so,
+                        // as a device does when it changes a parameter itself.
+                        let resonance = self.drive.param(super::drive::RESONANCE_INDEX);
+                        if let (Some(now), true) = (resonance, resonance != resonance_before) {
+                            self.send(DeviceMessage::Value {
+                                index: super::drive::RESONANCE_INDEX,
+                                value: now,
+                            });
+                        }
+                    }
+                    Err(WriteRefusal::ReadOnly) => {
+                        self.refuse(host_type::SET, DeviceErrorCode::ReadOnly)
+                    }
+                    Err(WriteRefusal::BadIndex) => {
+                        self.refuse(host_type::SET, DeviceErrorCode::BadIndex)
+                    }
+                }
+            }
+            Command::Enable(on) => {
+                if on {
+                    self.watchdog_tripped = false;
+                }
+                self.drive.set_enabled(on);
+                self.send_status();
+            }
+            Command::Stream { divider } => {
+                self.flush_batch();
+                self.stream_divider = divider;
+                self.ticks_to_next_sample = 0;
+                self.send_status();
+            }
+            Command::Ping { token } => self.send(DeviceMessage::Pong { token }),
+            Command::Save => self.refuse(host_type::SAVE, DeviceErrorCode::Unsupported),
+        }
+    }
+
+    fn describe(&mut self) {
+        let channels = SimDrive::channels();
+        let params = self.drive.params();
+        self.send(DeviceMessage::Device {
+            version: 1,
+            channel_count: channels.len() as u8,
+            param_count: params.len() as u8,
+            loop_hz: self.settings.loop_hz,
+            watchdog_ms: self.settings.watchdog_ms,
+            name: DEVICE_NAME.into(),
+            firmware: concat!("motiontune-sim ", env!("CARGO_PKG_VERSION")).into(),
+        });
+        for (index, channel) in channels.into_iter().enumerate() {
+            self.send(DeviceMessage::Channel {
+                index: index as u8,
+                role: channel.role.code(),
+                name: channel.name,
+                unit: channel.unit,
+            });
+        }
+        for (index, param) in params.into_iter().enumerate() {
+            self.send(DeviceMessage::Param {
+                index: index as u8,
+                flags: param.flags.0,
+                min: param.min,
+                max: param.max,
+                value: param.value,
+                name: param.name,
+                unit: param.unit,
+            });
+        }
+    }
+
+    fn samples_per_frame() -> usize {
+        (MAX_PAYLOAD - SAMPLES_HEADER_LEN) / (4 * SimDrive::channels().len())
+    }
+
+    fn flush_batch(&mut self) {
+        if self.batch.is_empty() {
+            return;
+        }
+        let values = std::mem::take(&mut self.batch);
+        let count = (values.len() / SimDrive::channels().len()) as u8;
+        self.send(DeviceMessage::Samples {
+            tick: self.batch_first_tick,
+            stride: self.stream_divider.max(1),
+            count,
+            values,
+        });
+        self.batch_age_ticks = 0;
+    }
+
+    /// Runs the control loop for `ticks` ticks.
+    pub fn advance(&mut self, ticks: u64) {
+        let dt = 1.0 / f64::from(self.settings.loop_hz);
+        let watchdog_ticks =
+            u64::from(self.settings.watchdog_ms) * u64::from(self.settings.loop_hz) / 1000;
+        let per_frame = Self::samples_per_frame();
+        let channel_count = SimDrive::channels().len();
+        for _ in 0..ticks {
+            let sample = self.drive.tick(dt);
+            if self.stream_divider > 0 {
+                if self.ticks_to_next_sample == 0 {
+                    if self.batch.is_empty() {
+                        self.batch_first_tick = self.tick;
+                    }
+                    self.batch.extend_from_slice(&sample.as_array());
+                    self.ticks_to_next_sample = self.stream_divider;
+                }
+                self.ticks_to_next_sample -= 1;
+                if !self.batch.is_empty() {
+                    self.batch_age_ticks += 1;
+                }
+                if self.batch.len() / channel_count >= per_frame
+                    || self.batch_age_ticks >= self.settings.max_batch_latency_ticks
+                {
+                    self.flush_batch();
+                }
+            }
+            self.ticks_since_host += 1;
+            if watchdog_ticks > 0 && self.drive.enabled() && self.ticks_since_host >= watchdog_ticks
+            {
+                self.drive.set_enabled(false);
+                self.watchdog_tripped = true;
+                self.send_status();
+            }
+            self.tick = self.tick.wrapping_add(1);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::native::{FrameDecoder, encode_command};
+
+    fn send(device: &mut SimDevice, command: Command) {
+        let mut wire = Vec::new();
+        encode_frame(&encode_command(&command), &mut wire);
+        device.receive(&wire);
+    }
+
+    fn replies(device: &mut SimDevice) -> Vec<DeviceMessage> {
+        let mut decoder = FrameDecoder::new();
+        let mut out = Vec::new();
+        decoder.push(&device.take_output(), |frame| {
+            out.push(DeviceMessage::decode(frame.expect("device frames are valid")).expect("valid"))
+        });
+        out
+    }
+
+    #[test]
+    fn hello_is_answered_with_the_full_description() {
+        let mut device = SimDevice::new(DriveConfig::default(), DeviceSettings::default());
+        send(&mut device, Command::Hello);
+        let messages = replies(&mut device);
+        assert!(matches!(
+            messages[0],
+            DeviceMessage::Device {
+                channel_count: 4,
+                ..
+            }
+        ));
+        assert_eq!(messages.len(), 1 + 4 + SimDrive::param_count());
+    }
+
+    #[test]
+    fn streams_every_nth_tick_in_full_frames() {
+        let mut device = SimDevice::new(DriveConfig::default(), DeviceSettings::default());
+        send(&mut device, Command::Stream { divider: 2 });
+        replies(&mut device);
+        device.advance(600);
+        let mut expected_tick = 0u32;
+        let mut total = 0;
+        for message in replies(&mut device) {
+            if let DeviceMessage::Samples {
+                tick,
+                stride,
+                count,
+                values,
+            } = message
+            {
+                assert_eq!(tick, expected_tick);
+                assert_eq!(stride, 2);
+                assert_eq!(values.len(), count as usize * 4);
+                expected_tick += u32::from(count) * 2;
+                total += count as usize;
+            }
+        }
+        assert_eq!(total, 300);
+    }
+
+    #[test]
+    fn watchdog_disables_output_without_host_frames() {
+        let settings = DeviceSettings {
+            watchdog_ms: 100,
+            ..DeviceSettings::default()
+        };
+        let mut device = SimDevice::new(DriveConfig::default(), settings);
+        send(&mut device, Command::Enable(true));
+        device.advance(900);
+        send(&mut device, Command::Ping { token: 1 });
+        device.advance(900);
+        assert!(device.enabled(), "pings keep it alive");
+        device.advance(200);
+        assert!(!device.enabled());
+        assert!(device.watchdog_tripped());
+        let status = replies(&mut device)
+            .into_iter()
+            .rev()
+            .find_map(|m| match m {
+                DeviceMessage::Status { flags, .. } => Some(flags),
+                _ => None,
+            });
+        assert_eq!(status, Some(StatusFlags::WATCHDOG));
+    }
+
+    #[test]
+    fn refuses_what_it_must() {
+        let mut device = SimDevice::new(DriveConfig::default(), DeviceSettings::default());
+        send(
+            &mut device,
+            Command::Set {
+                index: super::super::drive::RESONANCE_INDEX,
+                value: 3.0,
+            },
+        );
+        send(&mut device, Command::Get { index: 99 });
+        send(&mut device, Command::Save);
+        let mut wire = Vec::new();
+        encode_frame(&[0x03, 0x01], &mut wire); // SET without its value
+        encode_frame(&[0x55], &mut wire); // unknown type
+        device.receive(&wire);
+        let codes: Vec<(u8, u8)> = replies(&mut device)
+            .into_iter()
+            .filter_map(|m| match m {
+                DeviceMessage::Error { request, code } => Some((request, code)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            codes,
+            vec![(0x03, 4), (0x02, 3), (0x07, 5), (0x03, 2), (0x55, 1)]
+        );
+    }
+}

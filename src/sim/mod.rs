@@ -1,0 +1,16 @@
+//! The simulated drive: a DC motor with load ([`plant`]) under a PID
+//! position loop ([`controller`]), wrapped in firmware that speaks the
+//! native protocol byte for byte ([`device`]). It runs in-process as the
+//! app's default device ([`realtime`]) or behind a pseudo-terminal ([`pty`]).
+
+pub mod controller;
+pub mod device;
+pub mod drive;
+pub mod noise;
+pub mod plant;
+#[cfg(unix)]
+pub mod pty;
+pub mod realtime;
+
+pub use device::SimDevice;
+pub use drive::{DriveConfig, SimDrive};

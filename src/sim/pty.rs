@@ -1,0 +1,129 @@
+//! Serves the simulated drive on a pseudo-terminal, so the app (or any other
+//! program) talks to it through a real serial-port path.
+
+use std::io::{self, Read, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::Duration;
+
+use serialport::{SerialPort, TTYPort};
+
+use super::device::SimDevice;
+use super::realtime::RealtimeSim;
+
+/// A running pty server; dropping it stops the server and closes the pty.
+pub struct PtyServer {
+    path: String,
+    device: Arc<Mutex<RealtimeSim>>,
+    stop: Arc<AtomicBool>,
+    thread: Option<thread::JoinHandle<io::Result<()>>>,
+}
+
+impl PtyServer {
+    /// Opens a pseudo-terminal pair and serves `device` on it from a
+    /// background thread.
+    pub fn start(device: SimDevice) -> io::Result<Self> {
+        let (mut master, slave) = TTYPort::pair().map_err(io::Error::other)?;
+        let path = slave
+            .name()
+            .ok_or_else(|| io::Error::other("pseudo-terminal has no name"))?;
+        master
+            .set_timeout(Duration::from_millis(1))
+            .map_err(io::Error::other)?;
+        let device = Arc::new(Mutex::new(RealtimeSim::new(device)));
+        let stop = Arc::new(AtomicBool::new(false));
+        let thread = {
+            let device = Arc::clone(&device);
+            let stop = Arc::clone(&stop);
+            thread::Builder::new()
+                .name("sim-pty".into())
+                .spawn(move || serve(master, slave, &device, &stop))?
+        };
+        Ok(Self {
+            path,
+            device,
+            stop,
+            thread: Some(thread),
+        })
+    }
+
+    /// The slave side's path, to be opened as a serial port.
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
+    /// Runs `f` on the device (for tests and status output).
+    pub fn with_device<R>(&self, f: impl FnOnce(&mut SimDevice) -> R) -> R {
+        let mut sim = self.device.lock().unwrap_or_else(|e| e.into_inner());
+        f(&mut sim.device)
+    }
+
+    /// Whether the server thread is still serving.
+    pub fn is_running(&self) -> bool {
+        self.thread.as_ref().is_some_and(|t| !t.is_finished())
+    }
+
+    /// Stops serving and closes the pty, as if the cable were pulled.
+    pub fn stop(mut self) -> io::Result<()> {
+        self.shutdown()
+    }
+
+    fn shutdown(&mut self) -> io::Result<()> {
+        self.stop.store(true, Ordering::Relaxed);
+        match self.thread.take().map(thread::JoinHandle::join) {
+            Some(Ok(result)) => result,
+            Some(Err(_)) => Err(io::Error::other("pty server thread panicked")),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for PtyServer {
+    fn drop(&mut self) {
+        let _ = self.shutdown();
+    }
+}
+
+/// The serving loop: bytes in, device time forward, bytes out.
+fn serve(
+    mut master: TTYPort,
+    // Holding the slave open keeps the master readable while no client has
+    // the port open (otherwise reads fail with EIO between clients).
+    _slave: TTYPort,
+    device: &Mutex<RealtimeSim>,
+    stop: &AtomicBool,
+) -> io::Result<()> {
+    let mut buf = [0u8; 4096];
+    while !stop.load(Ordering::Relaxed) {
+        let received = match master.read(&mut buf) {
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::TimedOut => 0,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => 0,
+            Err(e) => return Err(e),
+        };
+        let output = {
+            let mut sim = device.lock().unwrap_or_else(|e| e.into_inner());
+            if received > 0 {
+                sim.device.receive(&buf[..received]);
+            }
+            sim.catch_up();
+            sim.device.take_output()
+        };
+        if !output.is_empty() {
+            write_or_drop(&mut master, &output)?;
+        }
+    }
+    Ok(())
+}
+
+/// Writes to the pty; when nobody reads and the buffer is full, the bytes
+/// are dropped, as a UART's would be, instead of stalling the device.
+fn write_or_drop(master: &mut TTYPort, bytes: &[u8]) -> io::Result<()> {
+    match master.write_all(bytes) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == io::ErrorKind::TimedOut => Ok(()),
+        Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(()),
+        Err(e) => Err(e),
+    }
+}

@@ -1,0 +1,240 @@
+//! The `motiontune` binary as a user runs it: `sim --pty` in one process,
+//! `record` and `params` in others, and one clear line for every mistake.
+#![cfg(unix)]
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Output, Stdio};
+
+const BIN: &str = env!("CARGO_BIN_EXE_motiontune");
+
+/// `motiontune sim --pty` running in the background; killed on drop.
+struct SimProcess {
+    child: Child,
+    path: String,
+}
+
+impl SimProcess {
+    fn start() -> Self {
+        let mut child = Command::new(BIN)
+            .args(["sim", "--pty"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start sim");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut line = String::new();
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("path line");
+        let path = line.trim().to_owned();
+        assert!(path.starts_with("/dev/"), "sim printed {path:?}");
+        Self { child, path }
+    }
+}
+
+impl Drop for SimProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn run(args: &[&str]) -> Output {
+    Command::new(BIN)
+        .args(args)
+        .output()
+        .expect("run motiontune")
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// Fails unless the command failed with exactly one line on stderr that
+/// contains `expected`.
+fn assert_one_line_error(output: &Output, expected: &str) {
+    let text = stderr(output);
+    assert!(!output.status.success(), "should fail: {text}");
+    assert_eq!(
+        text.trim_end().lines().count(),
+        1,
+        "one line expected, got:\n{text}"
+    );
+    assert!(text.contains(expected), "expected {expected:?} in {text:?}");
+    assert!(!text.contains("panicked"), "{text}");
+}
+
+#[test]
+fn record_from_a_pty_sim_keeps_every_tick() {
+    let sim = SimProcess::start();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("run.csv");
+    let out_text = out.to_str().expect("utf8 path");
+    let output = run(&[
+        "record",
+        "--port",
+        &sim.path,
+        "--seconds",
+        "3",
+        "--out",
+        out_text,
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+
+    let mut reader = csv::Reader::from_path(&out).expect("csv");
+    let header: Vec<String> = reader
+        .headers()
+        .expect("header")
+        .iter()
+        .map(String::from)
+        .collect();
+    assert_eq!(
+        header,
+        [
+            "time_s",
+            "setpoint [rad]",
+            "position [rad]",
+            "velocity [rad/s]",
+            "effort [A]"
+        ]
+    );
+    let times: Vec<f64> = reader
+        .records()
+        .map(|r| r.expect("row")[0].parse().expect("time"))
+        .collect();
+    assert_eq!(times.len(), 30_000, "3 s at 10 kHz");
+    for pair in times.windows(2) {
+        assert!(
+            ((pair[1] - pair[0]) - 1e-4).abs() < 1e-9,
+            "tick missing after {}",
+            pair[0]
+        );
+    }
+}
+
+#[test]
+fn params_writes_clamps_and_prints_json() {
+    let sim = SimProcess::start();
+    let output = run(&[
+        "params",
+        "--port",
+        &sim.path,
+        "pos.kp=5000",
+        "pos.kd=1.5",
+        "--json",
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(stderr(&output).contains("pos.kp: asked 5000, device applied 1000"));
+    let params: serde_json::Value = serde_json::from_slice(&output.stdout).expect("json");
+    let find = |name: &str| {
+        params
+            .as_array()
+            .expect("array")
+            .iter()
+            .find(|p| p["name"] == name)
+            .cloned()
+            .expect("param listed")
+    };
+    assert_eq!(find("pos.kp")["value"], 1000.0);
+    assert_eq!(find("pos.kp")["max"], 1000.0);
+    assert_eq!(find("pos.kd")["value"], 1.5);
+    assert_eq!(find("pos.kd")["unit"], "A·s/rad");
+    assert_eq!(find("plant.resonance")["read_only"], true);
+
+    // The values stay in force for the next client.
+    let output = run(&["params", "--port", &sim.path]);
+    let table = String::from_utf8_lossy(&output.stdout);
+    let kd_line = table
+        .lines()
+        .find(|l| l.starts_with("pos.kd "))
+        .expect("kd row");
+    assert!(kd_line.contains("1.5"), "{kd_line}");
+}
+
+#[test]
+fn bad_params_change_nothing() {
+    let sim = SimProcess::start();
+    let output = run(&["params", "--port", &sim.path, "pos.kp=7", "pos.nope=1"]);
+    assert_one_line_error(&output, "unknown parameter 'pos.nope'");
+    let output = run(&["params", "--port", &sim.path, "plant.resonance=3"]);
+    assert_one_line_error(&output, "read-only");
+    let output = run(&["params", "--port", &sim.path, "pos.kp=fast"]);
+    assert_one_line_error(&output, "not a number");
+    assert_eq!(output.status.code(), Some(2));
+
+    let output = run(&["params", "--port", &sim.path, "--json"]);
+    let params: serde_json::Value = serde_json::from_slice(&output.stdout).expect("json");
+    let kp = params
+        .as_array()
+        .expect("array")
+        .iter()
+        .find(|p| p["name"] == "pos.kp")
+        .expect("kp")["value"]
+        .clone();
+    assert_eq!(
+        kp, 20.0,
+        "the valid write before the bad name must not have happened"
+    );
+}
+
+#[test]
+fn in_process_sim_answers_params() {
+    let output = run(&["params", "--port", "sim", "pos.setpoint=0.5", "--json"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let params: serde_json::Value = serde_json::from_slice(&output.stdout).expect("json");
+    assert!(
+        params
+            .as_array()
+            .expect("array")
+            .iter()
+            .any(|p| p["name"] == "pos.setpoint" && p["value"] == 0.5)
+    );
+}
+
+#[test]
+fn user_mistakes_give_one_line() {
+    let output = run(&[
+        "record",
+        "--port",
+        "/dev/motiontune-missing",
+        "--seconds",
+        "1",
+        "--out",
+        "/tmp/x.csv",
+    ]);
+    assert_one_line_error(&output, "no such port: /dev/motiontune-missing");
+    let output = run(&[
+        "record",
+        "--port",
+        "sim",
+        "--seconds",
+        "-2",
+        "--out",
+        "/tmp/x.csv",
+    ]);
+    assert_one_line_error(&output, "not a duration");
+    let output = run(&["--port", "sim", "--baud", "fast"]);
+    assert_one_line_error(&output, "not a baud rate");
+    let output = run(&["sim"]);
+    assert_one_line_error(&output, "needs --pty");
+}
+
+#[test]
+fn busy_port_is_reported() {
+    let sim = SimProcess::start();
+    let _holder = serialport::new(&sim.path, 115_200)
+        .open()
+        .expect("first open");
+    let output = run(&["params", "--port", &sim.path]);
+    assert_one_line_error(&output, "is busy");
+}
+
+#[test]
+fn ports_lists_the_simulated_drive() {
+    let output = run(&["ports"]);
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        text.lines().next().is_some_and(|l| l.starts_with("sim ")),
+        "{text}"
+    );
+}

@@ -1,0 +1,377 @@
+//! The simulated drive behind a real pseudo-terminal, opened through
+//! `serialport` by the app's link: handshake, lossless streaming, writes
+//! with clamping, read-only refusal, the watchdog, disable on disconnect,
+//! resync after garbage, and the errors a user can cause.
+#![cfg(unix)]
+
+use std::io::{Read, Write};
+use std::time::{Duration, Instant};
+
+use motiontune::link::{Link, LinkError, LinkEvent, LinkOptions, PortTarget};
+use motiontune::protocol::native::message::host_type;
+use motiontune::protocol::native::{DeviceMessage, FrameDecoder, encode_command, encode_frame};
+use motiontune::protocol::{Command, DeviceErrorCode, DeviceInfo, Event, StatusFlags};
+use motiontune::sim::SimDevice;
+use motiontune::sim::device::DeviceSettings;
+use motiontune::sim::drive::{DriveConfig, RESONANCE_INDEX};
+use motiontune::sim::pty::PtyServer;
+use serialport::{SerialPort, TTYPort};
+
+fn serve(settings: DeviceSettings) -> PtyServer {
+    PtyServer::start(SimDevice::new(DriveConfig::default(), settings)).expect("pty available")
+}
+
+fn target(path: &str) -> PortTarget {
+    PortTarget::Serial {
+        path: path.to_owned(),
+        baud: 115_200,
+    }
+}
+
+/// Opens a link and waits for the description.
+fn connect(path: &str, divider: u16) -> (Link, DeviceInfo) {
+    let mut options = LinkOptions::new(target(path));
+    options.stream_divider = divider;
+    let link = Link::open(options);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        match link
+            .events()
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+        {
+            Ok(LinkEvent::Device(Event::Described(info))) => return (link, info),
+            Ok(LinkEvent::Closed(reason)) => panic!("link closed: {reason:?}"),
+            Ok(_) => {}
+            Err(_) => panic!("no description within 5 s"),
+        }
+    }
+}
+
+/// Waits for the first event `pick` accepts.
+fn wait_for<T>(link: &Link, seconds: u64, mut pick: impl FnMut(Event) -> Option<T>) -> T {
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    loop {
+        match link
+            .events()
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+        {
+            Ok(LinkEvent::Device(event)) => {
+                if let Some(found) = pick(event) {
+                    return found;
+                }
+            }
+            Ok(LinkEvent::Closed(reason)) => panic!("link closed: {reason:?}"),
+            Ok(LinkEvent::Opened) => {}
+            Err(_) => panic!("expected event did not arrive within {seconds} s"),
+        }
+    }
+}
+
+fn wait_until(what: &str, mut condition: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !condition() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+fn link_error(path: &str) -> LinkError {
+    let link = Link::open(LinkOptions::new(target(path)));
+    loop {
+        match link.events().recv_timeout(Duration::from_secs(10)) {
+            Ok(LinkEvent::Closed(Some(error))) => return error,
+            Ok(LinkEvent::Device(Event::Described(_))) => panic!("unexpectedly connected"),
+            Ok(_) => {}
+            Err(_) => panic!("link neither connected nor failed"),
+        }
+    }
+}
+
+#[test]
+fn hello_gives_the_full_description() {
+    let server = serve(DeviceSettings::default());
+    let (_link, info) = connect(server.path(), 0);
+    assert_eq!(info.name, motiontune::sim::device::DEVICE_NAME);
+    assert_eq!(info.loop_hz, 10_000);
+    let names: Vec<_> = info.channels.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(names, ["setpoint", "position", "velocity", "effort"]);
+    assert!(
+        info.params
+            .iter()
+            .any(|p| p.name == "pos.kp" && p.flags.tuning_gain())
+    );
+    assert!(
+        info.params
+            .iter()
+            .any(|p| p.name == "pos.setpoint" && p.flags.setpoint())
+    );
+    assert!(info.params[RESONANCE_INDEX as usize].flags.read_only());
+}
+
+#[test]
+fn streams_at_full_rate_with_no_tick_missing() {
+    // Start near the u32 limit so the stream crosses the tick wrap-around.
+    let settings = DeviceSettings {
+        first_tick: u32::MAX - 5_000,
+        ..DeviceSettings::default()
+    };
+    let server = serve(settings);
+    let (link, _) = connect(server.path(), 1);
+    let mut times = Vec::new();
+    let mut lost = 0;
+    while times.len() < 15_000 {
+        let (batch, lost_before) = wait_for(&link, 5, |event| match event {
+            Event::Samples { batch, lost_before } => Some((batch, lost_before)),
+            _ => None,
+        });
+        lost += lost_before;
+        times.extend((0..batch.len()).map(|k| batch.time_of(k)));
+    }
+    assert_eq!(lost, 0);
+    for pair in times.windows(2) {
+        let step = pair[1] - pair[0];
+        assert!(
+            (step - 1e-4).abs() < 1e-9,
+            "gap between {} and {}",
+            pair[0],
+            pair[1]
+        );
+    }
+    let health = link.health().snapshot();
+    assert_eq!(health.lost_samples, 0);
+    assert_eq!(
+        health.crc_errors + health.framing_errors + health.message_errors,
+        0
+    );
+}
+
+#[test]
+fn set_is_clamped_and_applied_on_the_device() {
+    let server = serve(DeviceSettings::default());
+    let (link, info) = connect(server.path(), 0);
+    let kp = info
+        .params
+        .iter()
+        .position(|p| p.name == "pos.kp")
+        .expect("kp") as u8;
+    link.send(Command::Set {
+        index: kp,
+        value: 5000.0,
+    });
+    let value = wait_for(&link, 2, |event| match event {
+        Event::Value { index, value } if index == kp => Some(value),
+        _ => None,
+    });
+    assert_eq!(value, 1000.0, "kp max is 1000");
+    assert_eq!(server.with_device(|d| d.drive.config.gains.kp), 1000.0);
+
+    link.send(Command::Set {
+        index: kp,
+        value: 42.5,
+    });
+    let value = wait_for(&link, 2, |event| match event {
+        Event::Value { index, value } if index == kp => Some(value),
+        _ => None,
+    });
+    assert_eq!(value, 42.5);
+    assert_eq!(server.with_device(|d| d.drive.config.gains.kp), 42.5);
+}
+
+#[test]
+fn read_only_parameter_is_refused() {
+    let server = serve(DeviceSettings::default());
+    let (link, info) = connect(server.path(), 0);
+    let before = info.params[RESONANCE_INDEX as usize].value;
+    link.send(Command::Set {
+        index: RESONANCE_INDEX,
+        value: 1.0,
+    });
+    let (request, code) = wait_for(&link, 2, |event| match event {
+        Event::Refused { request, code } => Some((request, code)),
+        _ => None,
+    });
+    assert_eq!((request, code), (host_type::SET, DeviceErrorCode::ReadOnly));
+    let after = server.with_device(|d| d.drive.param(RESONANCE_INDEX));
+    assert_eq!(after, Some(before));
+}
+
+/// Reads frames from a raw port until `pick` accepts one.
+fn read_until<T>(port: &mut dyn SerialPort, mut pick: impl FnMut(DeviceMessage) -> Option<T>) -> T {
+    let mut decoder = FrameDecoder::new();
+    let mut buf = [0u8; 1024];
+    let deadline = Instant::now() + Duration::from_secs(3);
+    loop {
+        assert!(
+            Instant::now() < deadline,
+            "device did not send the expected message"
+        );
+        let n = match port.read(&mut buf) {
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::TimedOut => continue,
+            Err(e) => panic!("read failed: {e}"),
+        };
+        let mut found = None;
+        decoder.push(&buf[..n], |frame| {
+            if found.is_none()
+                && let Ok(message) = DeviceMessage::decode(frame.expect("device frames are valid"))
+            {
+                found = pick(message);
+            }
+        });
+        if let Some(found) = found {
+            return found;
+        }
+    }
+}
+
+fn send_raw(port: &mut dyn SerialPort, command: &Command) {
+    let mut wire = Vec::new();
+    encode_frame(&encode_command(command), &mut wire);
+    port.write_all(&wire).expect("write");
+}
+
+#[test]
+fn watchdog_disables_a_silent_hosts_drive() {
+    let server = serve(DeviceSettings {
+        watchdog_ms: 200,
+        ..DeviceSettings::default()
+    });
+    let mut port = serialport::new(server.path(), 115_200)
+        .timeout(Duration::from_millis(20))
+        .open()
+        .expect("open pty");
+    send_raw(port.as_mut(), &Command::Enable(true));
+    let flags = read_until(port.as_mut(), |m| match m {
+        DeviceMessage::Status { flags, .. } => Some(StatusFlags(flags)),
+        _ => None,
+    });
+    assert!(flags.enabled());
+    assert!(server.with_device(|d| d.enabled()));
+    // Say nothing: the device must trip on its own and report it.
+    let flags = read_until(port.as_mut(), |m| match m {
+        DeviceMessage::Status { flags, .. } => Some(StatusFlags(flags)),
+        _ => None,
+    });
+    assert!(!flags.enabled());
+    assert!(flags.watchdog_tripped());
+    assert!(!server.with_device(|d| d.enabled()));
+}
+
+#[test]
+fn heartbeat_keeps_the_drive_enabled_and_disconnect_disables_it() {
+    let server = serve(DeviceSettings {
+        watchdog_ms: 300,
+        ..DeviceSettings::default()
+    });
+    let (link, _) = connect(server.path(), 10);
+    link.send(Command::Enable(true));
+    wait_for(&link, 2, |event| match event {
+        Event::Status { flags, .. } if flags.enabled() => Some(()),
+        _ => None,
+    });
+    // Three watchdog periods: the link's PINGs must keep it alive.
+    std::thread::sleep(Duration::from_millis(900));
+    assert!(server.with_device(|d| d.enabled() && !d.watchdog_tripped()));
+    assert!(
+        link.health().snapshot().rtt_ms.is_some(),
+        "PING round trip measured"
+    );
+    drop(link);
+    // ENABLE 0 is sent on the way out, well before the watchdog would trip.
+    wait_until("output disabled", || !server.with_device(|d| d.enabled()));
+    assert!(!server.with_device(|d| d.watchdog_tripped()));
+}
+
+/// A hand-made device on a raw pty pair, for what the simulator never sends.
+fn fake_device() -> (TTYPort, TTYPort, String) {
+    let (mut master, slave) = TTYPort::pair().expect("pty pair");
+    master
+        .set_timeout(Duration::from_millis(10))
+        .expect("timeout");
+    let path = slave.name().expect("slave has a name");
+    (master, slave, path)
+}
+
+#[test]
+fn link_resyncs_after_garbage_and_counts_it() {
+    let (mut master, _slave, path) = fake_device();
+    let server = std::thread::spawn(move || {
+        let mut decoder = FrameDecoder::new();
+        let mut buf = [0u8; 256];
+        let deadline = Instant::now() + Duration::from_secs(4);
+        while Instant::now() < deadline {
+            let n = master.read(&mut buf).unwrap_or(0);
+            let mut hello = false;
+            decoder.push(&buf[..n], |frame| {
+                hello |= frame == Ok(&[host_type::HELLO][..])
+            });
+            if hello {
+                let mut wire = b"\x13\x37garbage\x00".to_vec();
+                wire.extend_from_slice(&[0x05, 0xFF, 0xFF, 0xFF, 0x00]); // bad CRC
+                for message in [
+                    DeviceMessage::Device {
+                        version: 1,
+                        channel_count: 1,
+                        param_count: 0,
+                        loop_hz: 1000,
+                        watchdog_ms: 0,
+                        name: "fake".into(),
+                        firmware: "1".into(),
+                    },
+                    DeviceMessage::Channel {
+                        index: 0,
+                        role: 2,
+                        name: "x".into(),
+                        unit: String::new(),
+                    },
+                ] {
+                    encode_frame(&message.encode(), &mut wire);
+                }
+                master.write_all(&wire).expect("write");
+                std::thread::sleep(Duration::from_millis(500));
+                return;
+            }
+        }
+    });
+    let (link, info) = connect(&path, 0);
+    assert_eq!(info.name, "fake");
+    let health = link.health().snapshot();
+    assert!(health.framing_errors + health.crc_errors >= 2, "{health:?}");
+    server.join().expect("fake device");
+}
+
+#[test]
+fn silent_port_is_reported_as_no_answer() {
+    let (_master, _slave, path) = fake_device();
+    assert_eq!(link_error(&path), LinkError::NoAnswer(path.clone()));
+}
+
+#[test]
+fn text_stream_is_reported_as_not_this_protocol() {
+    let (mut master, _slave, path) = fake_device();
+    let chatter = std::thread::spawn(move || {
+        for _ in 0..250 {
+            let _ = master.write_all(b"pos: 1.0\tvel: 2.0\r\n");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    });
+    assert!(matches!(
+        link_error(&path),
+        LinkError::NotThisProtocol { .. }
+    ));
+    chatter.join().expect("chatter");
+}
+
+#[test]
+fn missing_and_busy_ports_fail_clearly() {
+    assert_eq!(
+        link_error("/dev/motiontune-no-such-port"),
+        LinkError::NoSuchPort("/dev/motiontune-no-such-port".into())
+    );
+    let server = serve(DeviceSettings::default());
+    let (_first, _) = connect(server.path(), 0);
+    assert_eq!(
+        link_error(server.path()),
+        LinkError::PortBusy(server.path().to_owned())
+    );
+}
