@@ -55,7 +55,7 @@ pub fn ui(ui: &mut egui::Ui, session: Option<&mut DeviceSession>) {
         }
         ui.separator();
         match health.rtt_ms {
-            Some(rtt) => ui.label(format!("RTT {rtt:.1} ms")),
+            Some(rtt) => ui.label(format!("RTT {rtt:.2} ms")),
             None => ui.label("RTT –"),
         };
         if session.is_connected() && health.silent_s > 1.0 {

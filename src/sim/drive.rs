@@ -26,13 +26,13 @@ impl Default for DriveConfig {
                 kp: 20.0,
                 ki: 20.0,
                 kd: 0.8,
-                derivative_filter: 5e-4,
+                derivative_filter: 1e-3,
                 output_limit: 5.0,
             },
             setpoint: 0.0,
             plant: PlantConstants::default(),
             encoder_cpr: 4096.0,
-            encoder_noise: 2e-4,
+            encoder_noise: 5e-5,
         }
     }
 }
