@@ -375,3 +375,25 @@ fn missing_and_busy_ports_fail_clearly() {
         LinkError::PortBusy(server.path().to_owned())
     );
 }
+
+#[test]
+fn pulling_the_cable_ends_the_link_with_a_clear_error() {
+    let server = serve(DeviceSettings::default());
+    let (link, _) = connect(server.path(), 10);
+    server.stop().expect("server stops");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let error = loop {
+        match link
+            .events()
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+        {
+            Ok(LinkEvent::Closed(error)) => break error,
+            Ok(_) => {}
+            Err(_) => panic!("the link did not notice the device going away"),
+        }
+    };
+    match error {
+        Some(LinkError::Lost { port, .. }) => assert_eq!(port, link.target().name()),
+        other => panic!("expected a lost connection, got {other:?}"),
+    }
+}

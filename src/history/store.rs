@@ -126,7 +126,7 @@ impl History {
         let range = self.index_range(t0, t1);
         let columns = columns.max(1);
         let bucket_width = (t1 - t0) / columns as f64;
-        let mut out = Vec::with_capacity(columns * 4);
+        let mut out = Vec::with_capacity(columns.min(range.len()) * 4);
         let mut bucket = Bucket::default();
         let mut current_bucket = i64::MIN;
         for i in range {

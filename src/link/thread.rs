@@ -195,17 +195,19 @@ impl Connection<'_> {
     ) -> Result<(), LinkError> {
         self.handshake(options.hello_timeout, commands)?;
         if options.stream_divider > 0 {
-            self.write(&Command::Stream {
-                divider: options.stream_divider,
-            })?;
+            let divider = options.stream_divider;
+            self.session.restart_stream(divider);
+            self.write(&Command::Stream { divider })?;
         }
         let mut next_ping = Instant::now();
         let mut buf = vec![0u8; 16 * 1024];
         loop {
             if let Flow::Closed = self.write_pending(commands)? {
-                // Stop the drive before letting go of the port; the
-                // device's watchdog covers the case where this is lost.
+                // Stop the drive before letting go of the port (the
+                // device's watchdog covers the case where this is lost),
+                // and the stream, so the next client starts clean.
                 let _ = self.write(&Command::Enable(false));
+                let _ = self.write(&Command::Stream { divider: 0 });
                 return Ok(());
             }
             if Instant::now() >= next_ping {
@@ -265,8 +267,8 @@ impl Connection<'_> {
         loop {
             match commands.try_recv() {
                 Ok(command) => {
-                    if let Command::Stream { .. } = command {
-                        self.session.restart_stream();
+                    if let Command::Stream { divider } = command {
+                        self.session.restart_stream(divider);
                     }
                     self.write(&command)?;
                 }

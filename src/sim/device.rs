@@ -17,8 +17,9 @@ use crate::protocol::{DeviceErrorCode, StatusFlags};
 pub struct DeviceSettings {
     pub loop_hz: u32,
     pub watchdog_ms: u16,
-    /// Longest a sample waits in a half-full SAMPLES frame, in ticks.
-    pub max_batch_latency_ticks: u32,
+    /// Longest a sample waits in a half-full SAMPLES frame, in seconds of
+    /// device time.
+    pub max_batch_latency_s: f64,
     /// The tick counter's starting value (to exercise wrap-around).
     pub first_tick: u32,
 }
@@ -28,7 +29,7 @@ impl Default for DeviceSettings {
         Self {
             loop_hz: 10_000,
             watchdog_ms: 500,
-            max_batch_latency_ticks: 100,
+            max_batch_latency_s: 0.010,
             first_tick: 0,
         }
     }
@@ -258,6 +259,8 @@ impl SimDevice {
         let watchdog_ticks =
             u64::from(self.settings.watchdog_ms) * u64::from(self.settings.loop_hz) / 1000;
         let per_frame = Self::samples_per_frame();
+        let max_age_ticks =
+            ((self.settings.max_batch_latency_s * f64::from(self.settings.loop_hz)) as u32).max(1);
         let channel_count = SimDrive::channels().len();
         for _ in 0..ticks {
             let sample = self.drive.tick(dt);
@@ -274,7 +277,7 @@ impl SimDevice {
                     self.batch_age_ticks += 1;
                 }
                 if self.batch.len() / channel_count >= per_frame
-                    || self.batch_age_ticks >= self.settings.max_batch_latency_ticks
+                    || self.batch_age_ticks >= max_age_ticks
                 {
                     self.flush_batch();
                 }
@@ -350,6 +353,27 @@ mod tests {
             }
         }
         assert_eq!(total, 300);
+    }
+
+    #[test]
+    fn batches_wait_at_most_ten_ms_of_device_time() {
+        let settings = DeviceSettings {
+            loop_hz: 1000,
+            ..DeviceSettings::default()
+        };
+        let mut device = SimDevice::new(DriveConfig::default(), settings);
+        send(&mut device, Command::Stream { divider: 1 });
+        replies(&mut device);
+        device.advance(1000);
+        let counts: Vec<u8> = replies(&mut device)
+            .into_iter()
+            .filter_map(|m| match m {
+                DeviceMessage::Samples { count, .. } => Some(count),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(counts.iter().map(|&c| u32::from(c)).sum::<u32>(), 1000);
+        assert!(counts.iter().all(|&c| c <= 10), "{counts:?}");
     }
 
     #[test]

@@ -80,27 +80,38 @@ impl FrameDecoder {
 
     /// Feeds bytes; calls `on_frame` with each complete payload or the reason
     /// a frame was dropped, in stream order.
-    pub fn push(&mut self, bytes: &[u8], mut on_frame: impl FnMut(Result<&[u8], FrameError>)) {
-        for &byte in bytes {
-            if byte != 0 {
-                if self.buffer.len() < MAX_ENCODED {
-                    self.buffer.push(byte);
-                } else {
-                    self.overflowed = true;
-                }
-                continue;
-            }
-            if self.overflowed {
-                on_frame(Err(FrameError::Oversize));
-            } else {
-                match Self::unstuff(&mut self.buffer) {
-                    Ok(payload_len) => on_frame(Ok(&self.buffer[..payload_len])),
-                    Err(error) => on_frame(Err(error)),
-                }
-            }
-            self.buffer.clear();
-            self.overflowed = false;
+    pub fn push(&mut self, mut bytes: &[u8], mut on_frame: impl FnMut(Result<&[u8], FrameError>)) {
+        while let Some(end) = bytes.iter().position(|&b| b == 0) {
+            self.append(&bytes[..end]);
+            self.finish_frame(&mut on_frame);
+            bytes = &bytes[end + 1..];
         }
+        self.append(bytes);
+    }
+
+    /// Adds the body bytes of the current frame, up to the size limit.
+    fn append(&mut self, chunk: &[u8]) {
+        let room = MAX_ENCODED - self.buffer.len();
+        if chunk.len() > room {
+            self.buffer.extend_from_slice(&chunk[..room]);
+            self.overflowed = true;
+        } else {
+            self.buffer.extend_from_slice(chunk);
+        }
+    }
+
+    /// A delimiter arrived: report the frame and start the next one.
+    fn finish_frame(&mut self, on_frame: &mut impl FnMut(Result<&[u8], FrameError>)) {
+        if self.overflowed {
+            on_frame(Err(FrameError::Oversize));
+        } else {
+            match Self::unstuff(&mut self.buffer) {
+                Ok(payload_len) => on_frame(Ok(&self.buffer[..payload_len])),
+                Err(error) => on_frame(Err(error)),
+            }
+        }
+        self.buffer.clear();
+        self.overflowed = false;
     }
 
     /// Decodes `body` in place; returns the payload length.

@@ -204,7 +204,8 @@ pub fn decode_command(payload: &[u8]) -> Result<Command, MessageError> {
             index: r.u8()?,
             value: r.f32()?,
         },
-        ENABLE => Command::Enable(r.u8()? != 0),
+        // Only 1 enables: an undefined value must never turn a motor on.
+        ENABLE => Command::Enable(r.u8()? == 1),
         STREAM => Command::Stream { divider: r.u16()? },
         PING => Command::Ping { token: r.u32()? },
         SAVE => Command::Save,

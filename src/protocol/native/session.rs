@@ -50,6 +50,10 @@ pub struct HostSession {
     last_tick: Option<(u32, i64)>,
     /// Unwrapped tick the next SAMPLES frame should start at.
     expected_tick: Option<i64>,
+    /// The divider last sent with STREAM, if any (0 = stopped).
+    requested_stride: Option<u16>,
+    /// Whether a batch with the requested stride has arrived since.
+    stride_confirmed: bool,
 }
 
 impl HostSession {
@@ -62,11 +66,29 @@ impl HostSession {
         self.described.as_ref()
     }
 
-    /// Forget where the sample stream was: the next SAMPLES frame starts a
-    /// new run and is not compared with the last one. Called when the host
-    /// changes streaming, since the gap that follows is intended.
-    pub fn restart_stream(&mut self) {
+    /// The host sent STREAM with `divider`. The next SAMPLES frame starts a
+    /// new run and is not compared with the last one, since the gap that
+    /// follows is intended; frames still in flight from the old stream
+    /// (another stride, or any after a stop) are dropped, so a recording
+    /// never mixes two rates.
+    pub fn restart_stream(&mut self, divider: u16) {
         self.expected_tick = None;
+        self.requested_stride = Some(divider);
+        self.stride_confirmed = false;
+    }
+
+    /// Whether a batch with this stride belongs to the stream the host
+    /// asked for.
+    fn accepts_stride(&mut self, stride: u16) -> bool {
+        match self.requested_stride {
+            None => true,
+            Some(0) => false,
+            Some(_) if self.stride_confirmed => true,
+            Some(requested) => {
+                self.stride_confirmed = stride == requested;
+                self.stride_confirmed
+            }
+        }
     }
 
     /// Turns a device message into an event, if it completes one.
@@ -173,7 +195,12 @@ impl HostSession {
                 stride,
                 count,
                 values,
-            } => Some(self.samples(tick, stride, count, values)?),
+            } => {
+                if self.described.is_some() && !self.accepts_stride(stride) {
+                    return Ok(None);
+                }
+                Some(self.samples(tick, stride, count, values)?)
+            }
             DeviceMessage::Status { flags, tick } => Some(Event::Status {
                 flags: StatusFlags(flags),
                 tick,
@@ -378,8 +405,24 @@ mod tests {
         let mut session = HostSession::new();
         describe(&mut session, 1);
         session.handle(samples(0, 1, 10, 1)).expect("ok");
-        session.restart_stream();
+        session.restart_stream(1);
         let (lost, _) = lost_and_time(session.handle(samples(5000, 1, 10, 1)).expect("ok"));
         assert_eq!(lost, 0);
+    }
+
+    #[test]
+    fn frames_of_the_old_stream_are_dropped_after_a_change() {
+        let mut session = HostSession::new();
+        describe(&mut session, 1);
+        session.restart_stream(1);
+        // Still in flight from an earlier stream at divider 10.
+        assert_eq!(session.handle(samples(100, 10, 5, 1)), Ok(None));
+        let (lost, _) = lost_and_time(session.handle(samples(160, 1, 10, 1)).expect("ok"));
+        assert_eq!(lost, 0);
+        // Once the new stream is confirmed every frame counts.
+        let (lost, _) = lost_and_time(session.handle(samples(180, 1, 10, 1)).expect("ok"));
+        assert_eq!(lost, 10);
+        session.restart_stream(0);
+        assert_eq!(session.handle(samples(190, 1, 10, 1)), Ok(None));
     }
 }
