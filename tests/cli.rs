@@ -2,48 +2,15 @@
 //! `record` and `params` in others, and one clear line for every mistake.
 #![cfg(unix)]
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Output, Stdio};
+mod common;
 
-const BIN: &str = env!("CARGO_BIN_EXE_motiontune");
+use std::process::Output;
 
-/// `motiontune sim --pty` running in the background; killed on drop.
-struct SimProcess {
-    child: Child,
-    path: String,
-}
+use common::{DeviceProcess, motiontune as run};
 
-impl SimProcess {
-    fn start() -> Self {
-        let mut child = Command::new(BIN)
-            .args(["sim", "--pty"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start sim");
-        let stdout = child.stdout.take().expect("stdout");
-        let mut line = String::new();
-        BufReader::new(stdout)
-            .read_line(&mut line)
-            .expect("path line");
-        let path = line.trim().to_owned();
-        assert!(path.starts_with("/dev/"), "sim printed {path:?}");
-        Self { child, path }
-    }
-}
-
-impl Drop for SimProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn run(args: &[&str]) -> Output {
-    Command::new(BIN)
-        .args(args)
-        .output()
-        .expect("run motiontune")
+/// `motiontune sim --pty` in another process.
+fn start_sim() -> DeviceProcess {
+    DeviceProcess::start(common::BIN, &["sim", "--pty"])
 }
 
 fn stderr(output: &Output) -> String {
@@ -66,7 +33,7 @@ fn assert_one_line_error(output: &Output, expected: &str) {
 
 #[test]
 fn record_from_a_pty_sim_keeps_every_tick() {
-    let sim = SimProcess::start();
+    let sim = start_sim();
     let dir = tempfile::tempdir().expect("tempdir");
     let out = dir.path().join("run.csv");
     let out_text = out.to_str().expect("utf8 path");
@@ -114,7 +81,7 @@ fn record_from_a_pty_sim_keeps_every_tick() {
 
 #[test]
 fn params_writes_clamps_and_prints_json() {
-    let sim = SimProcess::start();
+    let sim = start_sim();
     let output = run(&[
         "params",
         "--port",
@@ -153,7 +120,7 @@ fn params_writes_clamps_and_prints_json() {
 
 #[test]
 fn bad_params_change_nothing() {
-    let sim = SimProcess::start();
+    let sim = start_sim();
     let output = run(&["params", "--port", &sim.path, "pos.kp=7", "pos.nope=1"]);
     assert_one_line_error(&output, "unknown parameter 'pos.nope'");
     let output = run(&["params", "--port", &sim.path, "plant.resonance=3"]);
@@ -221,7 +188,7 @@ fn user_mistakes_give_one_line() {
 
 #[test]
 fn busy_port_is_reported() {
-    let sim = SimProcess::start();
+    let sim = start_sim();
     let _holder = serialport::new(&sim.path, 115_200)
         .open()
         .expect("first open");

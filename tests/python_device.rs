@@ -4,47 +4,17 @@
 //! its parameters, and the document's worked examples must match it.
 #![cfg(unix)]
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Output, Stdio};
+mod common;
 
-const BIN: &str = env!("CARGO_BIN_EXE_motiontune");
+use std::process::{Command, Stdio};
+
+use common::{DeviceProcess, motiontune as run};
+
 const DEVICE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/python_device/device.py");
 
-struct PythonDevice {
-    child: Child,
-    path: String,
-}
-
-impl PythonDevice {
-    fn start() -> Self {
-        let mut child = Command::new("python3")
-            .arg(DEVICE)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("python3 is needed for this test (.ci/run installs it)");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().expect("stdout"))
-            .read_line(&mut line)
-            .expect("path line");
-        let path = line.trim().to_owned();
-        assert!(path.starts_with("/dev/"), "device printed {path:?}");
-        Self { child, path }
-    }
-}
-
-impl Drop for PythonDevice {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn run(args: &[&str]) -> Output {
-    Command::new(BIN)
-        .args(args)
-        .output()
-        .expect("run motiontune")
+/// The Python device in another process (.ci/run installs python3).
+fn start_device() -> DeviceProcess {
+    DeviceProcess::start("python3", &[DEVICE])
 }
 
 fn record(path: &str, seconds: &str, divider: &str) -> Vec<Vec<f64>> {
@@ -101,7 +71,7 @@ fn document_examples_match_the_independent_implementation() {
 
 #[test]
 fn app_records_the_independent_device_without_a_gap() {
-    let device = PythonDevice::start();
+    let device = start_device();
     // A divider-10 stream first: the next recording must not inherit it.
     let coarse = record(&device.path, "1", "10");
     assert_eq!(coarse.len(), 100);
@@ -123,7 +93,7 @@ fn app_records_the_independent_device_without_a_gap() {
 
 #[test]
 fn app_writes_the_independent_devices_parameters() {
-    let device = PythonDevice::start();
+    let device = start_device();
     let output = run(&[
         "params",
         "--port",
@@ -157,4 +127,35 @@ fn app_writes_the_independent_devices_parameters() {
     let output = run(&["params", "--port", &device.path, "serial=1"]);
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("read-only"));
+}
+
+#[test]
+fn gui_writes_the_independent_devices_parameters() {
+    use egui::accesskit::Role;
+    use egui_kittest::kittest::Queryable;
+    use motiontune::app::WriteState;
+
+    let device = start_device();
+    let mut harness = common::app_on_port(&device.path);
+    common::wait_connected(&mut harness);
+    harness
+        .get_by_role_and_label(Role::Slider, "amplitude")
+        .set_value_accesskit(4.0);
+    harness.step();
+    common::step_until(&mut harness, "the device's confirmation", |h| {
+        h.state().session().is_some_and(|s| {
+            s.params.iter().any(|p| {
+                p.info.name == "amplitude"
+                    && p.info.value == 4.0
+                    && p.write == WriteState::Confirmed
+            })
+        })
+    });
+    // The read-only serial number is shown, not offered as a slider.
+    assert!(
+        harness
+            .query_by_role_and_label(Role::Slider, "serial")
+            .is_none()
+    );
+    harness.get_by_label("4242");
 }

@@ -1,13 +1,14 @@
 //! The real `App`, driven headless with egui_kittest: sliders write to the
-//! device and show its answer; the emergency stop disables the output.
+//! device and show its answer; the emergency stop and Esc disable the output.
 #![cfg(unix)]
 
-use std::time::{Duration, Instant};
+mod common;
 
+use common::{app_on, app_on_port, step_until, wait_connected};
 use egui::accesskit::Role;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
-use motiontune::app::{App, AppOptions, WriteState};
+use motiontune::app::{App, WriteState};
 use motiontune::link::PortTarget;
 use motiontune::sim::SimDevice;
 use motiontune::sim::device::DeviceSettings;
@@ -22,49 +23,24 @@ fn serve() -> PtyServer {
     .expect("pty available")
 }
 
-fn app_on(target: PortTarget) -> Harness<'static, App> {
-    let mut harness = Harness::builder()
-        .with_size(egui::vec2(1400.0, 900.0))
-        .build_eframe(move |cc| {
-            App::new(
-                cc,
-                AppOptions {
-                    target,
-                    stream_divider: 10,
-                },
-            )
-        });
+/// Clicks "Enable output" and waits until the device and the app agree.
+fn enable_output(harness: &mut Harness<'static, App>, server: &PtyServer) {
+    harness.get_by_label("Enable output").click();
     harness.step();
-    harness
-}
-
-/// Steps the UI until `condition` holds (the link thread runs meanwhile).
-fn step_until(
-    harness: &mut Harness<'static, App>,
-    what: &str,
-    mut condition: impl FnMut(&mut Harness<'static, App>) -> bool,
-) {
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while !condition(harness) {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(10));
-        harness.step();
-    }
-}
-
-fn connected(harness: &mut Harness<'static, App>) -> bool {
-    harness.state().session().is_some_and(|s| s.is_connected())
+    step_until(harness, "output enabled", |_| {
+        server.with_device(|d| d.enabled())
+    });
+    step_until(harness, "the app to see it", |h| {
+        h.state().session().is_some_and(|s| s.output_enabled())
+    });
+    harness.step();
 }
 
 #[test]
 fn moving_a_gain_slider_writes_the_device_and_shows_the_confirmation() {
     let server = serve();
-    let mut harness = app_on(PortTarget::Serial {
-        path: server.path().to_owned(),
-        baud: 115_200,
-    });
-    step_until(&mut harness, "connection", connected);
-    harness.step();
+    let mut harness = app_on_port(server.path());
+    wait_connected(&mut harness);
 
     harness
         .get_by_role_and_label(Role::Slider, "pos.kp")
@@ -85,32 +61,19 @@ fn moving_a_gain_slider_writes_the_device_and_shows_the_confirmation() {
     // A second parameter goes through the same path.
     harness
         .get_by_role_and_label(Role::Slider, "pos.output_limit")
-        .set_value_accesskit(20.0);
+        .set_value_accesskit(12.5);
     harness.step();
     step_until(&mut harness, "output limit applied", |_| {
-        server.with_device(|d| d.drive.config.gains.output_limit) == 20.0
+        server.with_device(|d| d.drive.config.gains.output_limit) == 12.5
     });
 }
 
 #[test]
 fn emergency_stop_disables_the_output() {
     let server = serve();
-    let mut harness = app_on(PortTarget::Serial {
-        path: server.path().to_owned(),
-        baud: 115_200,
-    });
-    step_until(&mut harness, "connection", connected);
-    harness.step();
-
-    harness.get_by_label("Enable output").click();
-    harness.step();
-    step_until(&mut harness, "output enabled", |_| {
-        server.with_device(|d| d.enabled())
-    });
-    step_until(&mut harness, "the app to see it", |h| {
-        h.state().session().is_some_and(|s| s.output_enabled())
-    });
-    harness.step();
+    let mut harness = app_on_port(server.path());
+    wait_connected(&mut harness);
+    enable_output(&mut harness, &server);
     harness.get_by_label("OUTPUT ON");
 
     harness.get_by_label("EMERGENCY STOP").click();
@@ -128,17 +91,9 @@ fn emergency_stop_disables_the_output() {
 #[test]
 fn escape_key_is_an_emergency_stop() {
     let server = serve();
-    let mut harness = app_on(PortTarget::Serial {
-        path: server.path().to_owned(),
-        baud: 115_200,
-    });
-    step_until(&mut harness, "connection", connected);
-    harness.step();
-    harness.get_by_label("Enable output").click();
-    harness.step();
-    step_until(&mut harness, "output enabled", |_| {
-        server.with_device(|d| d.enabled())
-    });
+    let mut harness = app_on_port(server.path());
+    wait_connected(&mut harness);
+    enable_output(&mut harness, &server);
 
     harness.key_press(egui::Key::Escape);
     harness.step();
@@ -148,9 +103,29 @@ fn escape_key_is_an_emergency_stop() {
 }
 
 #[test]
+fn disconnect_button_disables_the_drive() {
+    let server = serve();
+    let mut harness = app_on_port(server.path());
+    wait_connected(&mut harness);
+    enable_output(&mut harness, &server);
+
+    harness.get_by_label("Disconnect").click();
+    harness.step();
+    step_until(&mut harness, "output disabled on disconnect", |_| {
+        !server.with_device(|d| d.enabled())
+    });
+    assert!(
+        !server.with_device(|d| d.watchdog_tripped()),
+        "the app must disable the drive itself, not leave it to the watchdog"
+    );
+    harness.step();
+    harness.get_by_label("Connect");
+}
+
+#[test]
 fn default_app_streams_the_built_in_drive_into_the_plot() {
     let mut harness = app_on(PortTarget::Sim);
-    step_until(&mut harness, "connection", connected);
+    wait_connected(&mut harness);
     step_until(&mut harness, "samples in the history", |h| {
         h.state()
             .session()

@@ -41,8 +41,12 @@ fn param_row(ui: &mut egui::Ui, view: &ParamView) -> Option<f32> {
     ui.horizontal(|ui| {
         if info.flags.read_only() {
             let label = ui.label(&info.name);
-            ui.label(format!("{} {}", info.value, info.unit))
-                .labelled_by(label.id);
+            let value = if info.unit.is_empty() {
+                info.value.to_string()
+            } else {
+                format!("{} {}", info.value, info.unit)
+            };
+            ui.label(value).labelled_by(label.id);
             ui.weak("read-only");
             return;
         }

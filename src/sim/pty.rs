@@ -85,6 +85,11 @@ impl Drop for PtyServer {
     }
 }
 
+/// Bytes the device may have waiting to be sent before it drops new output,
+/// as a device's transmit buffer would overflow: about 6 s of the default
+/// full-rate stream, so a host that stalls briefly loses nothing.
+const TX_BUFFER: usize = 1 << 20;
+
 /// The serving loop: bytes in, device time forward, bytes out.
 fn serve(
     mut master: TTYPort,
@@ -95,6 +100,7 @@ fn serve(
     stop: &AtomicBool,
 ) -> io::Result<()> {
     let mut buf = [0u8; 4096];
+    let mut unsent: Vec<u8> = Vec::new();
     while !stop.load(Ordering::Relaxed) {
         let received = match master.read(&mut buf) {
             Ok(n) => n,
@@ -110,20 +116,25 @@ fn serve(
             sim.catch_up();
             sim.device.take_output()
         };
-        if !output.is_empty() {
-            write_or_drop(&mut master, &output)?;
+        // Whole frames only: new output is dropped, never cut, on overflow.
+        if unsent.len() + output.len() <= TX_BUFFER {
+            unsent.extend_from_slice(&output);
+        }
+        if !unsent.is_empty() {
+            let written = write_some(&mut master, &unsent)?;
+            unsent.drain(..written);
         }
     }
     Ok(())
 }
 
-/// Writes to the pty; when nobody reads and the buffer is full, the bytes
-/// are dropped, as a UART's would be, instead of stalling the device.
-fn write_or_drop(master: &mut TTYPort, bytes: &[u8]) -> io::Result<()> {
-    match master.write_all(bytes) {
-        Ok(()) => Ok(()),
-        Err(e) if e.kind() == io::ErrorKind::TimedOut => Ok(()),
-        Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(()),
+/// Writes what the pty accepts now; 0 when its buffer is full.
+fn write_some(master: &mut TTYPort, bytes: &[u8]) -> io::Result<usize> {
+    match master.write(bytes) {
+        Ok(n) => Ok(n),
+        Err(e) if e.kind() == io::ErrorKind::TimedOut => Ok(0),
+        Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(0),
+        Err(e) if e.kind() == io::ErrorKind::Interrupted => Ok(0),
         Err(e) => Err(e),
     }
 }

@@ -1,0 +1,101 @@
+//! Helpers shared by the end-to-end tests: the `motiontune` binary, devices
+//! running in other processes, and the app driven headless.
+#![allow(dead_code)] // each test crate uses its own subset
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use egui_kittest::Harness;
+use motiontune::app::{App, AppOptions};
+use motiontune::link::PortTarget;
+
+/// The `motiontune` binary under test.
+pub const BIN: &str = env!("CARGO_BIN_EXE_motiontune");
+
+/// Runs `motiontune` with `args` to completion.
+pub fn motiontune(args: &[&str]) -> Output {
+    Command::new(BIN)
+        .args(args)
+        .output()
+        .expect("run motiontune")
+}
+
+/// A device serving on a pseudo-terminal from another process, which
+/// prints the pty's path as its first line; killed on drop.
+pub struct DeviceProcess {
+    child: Child,
+    pub path: String,
+}
+
+impl DeviceProcess {
+    pub fn start(program: &str, args: &[&str]) -> Self {
+        let mut child = Command::new(program)
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {program}: {e}"));
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().expect("stdout"))
+            .read_line(&mut line)
+            .expect("path line");
+        let path = line.trim().to_owned();
+        assert!(path.starts_with("/dev/"), "{program} printed {path:?}");
+        Self { child, path }
+    }
+}
+
+impl Drop for DeviceProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The real app, headless, connecting to the serial port at `path`.
+pub fn app_on_port(path: &str) -> Harness<'static, App> {
+    let target = PortTarget::Serial {
+        path: path.to_owned(),
+        baud: 115_200,
+    };
+    app_on(target)
+}
+
+pub fn app_on(target: PortTarget) -> Harness<'static, App> {
+    let mut harness = Harness::builder()
+        .with_size(egui::vec2(1400.0, 900.0))
+        .build_eframe(move |cc| {
+            App::new(
+                cc,
+                AppOptions {
+                    target,
+                    stream_divider: 10,
+                },
+            )
+        });
+    harness.step();
+    harness
+}
+
+/// Steps the UI until `condition` holds (the link thread runs meanwhile).
+pub fn step_until(
+    harness: &mut Harness<'static, App>,
+    what: &str,
+    mut condition: impl FnMut(&mut Harness<'static, App>) -> bool,
+) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !condition(harness) {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(10));
+        harness.step();
+    }
+}
+
+/// Steps until the app has the device's description.
+pub fn wait_connected(harness: &mut Harness<'static, App>) {
+    step_until(harness, "connection", |h| {
+        h.state().session().is_some_and(|s| s.is_connected())
+    });
+    harness.step();
+}
