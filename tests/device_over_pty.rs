@@ -397,3 +397,31 @@ fn pulling_the_cable_ends_the_link_with_a_clear_error() {
         other => panic!("expected a lost connection, got {other:?}"),
     }
 }
+
+#[test]
+fn capture_never_waits_for_a_slow_ui() {
+    let server = serve(DeviceSettings::default());
+    let (link, _) = connect(server.path(), 1);
+    // Nobody drains the events for a while, as when the window is hidden:
+    // the link thread must keep reading the port at full rate regardless.
+    std::thread::sleep(Duration::from_millis(1500));
+    let health = link.health().snapshot();
+    assert!(
+        health.samples >= 10_000,
+        "only {} samples read",
+        health.samples
+    );
+    assert_eq!(health.lost_samples, 0);
+    let queued: usize = link
+        .events()
+        .try_iter()
+        .map(|event| match event {
+            LinkEvent::Device(Event::Samples { batch, .. }) => batch.len(),
+            _ => 0,
+        })
+        .sum();
+    assert!(
+        queued as u64 >= health.samples,
+        "every sample read is waiting for the UI"
+    );
+}

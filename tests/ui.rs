@@ -8,7 +8,8 @@ use common::{app_on, app_on_port, step_until, wait_connected};
 use egui::accesskit::Role;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
-use motiontune::app::{App, WriteState};
+use motiontune::app::{App, ConnectionState, WriteState};
+use motiontune::link::LinkError;
 use motiontune::link::PortTarget;
 use motiontune::sim::SimDevice;
 use motiontune::sim::device::DeviceSettings;
@@ -134,4 +135,20 @@ fn default_app_streams_the_built_in_drive_into_the_plot() {
     });
     harness.get_by_role_and_label(Role::Slider, "pos.kp");
     harness.get_by_label("EMERGENCY STOP");
+}
+
+#[test]
+fn a_vanished_device_is_reported_and_can_be_reconnected() {
+    let server = serve();
+    let path = server.path().to_owned();
+    let mut harness = app_on_port(&path);
+    wait_connected(&mut harness);
+    server.stop().expect("server stops");
+    step_until(&mut harness, "the loss to show", |h| {
+        h.state().session().is_some_and(|s| {
+            matches!(&s.state, ConnectionState::Failed(LinkError::Lost { port, .. }) if *port == path)
+        })
+    });
+    harness.step();
+    harness.get_by_label("Connect");
 }

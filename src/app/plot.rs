@@ -94,6 +94,7 @@ impl LivePlot {
                 .link_axis(link_group, [true, false])
                 .link_cursor(link_group, [true, false])
                 .x_axis_label("device time [s]")
+                .y_axis_min_width(56.0)
                 .allow_drag(false)
                 .allow_zoom(false)
                 .allow_scroll(false)
