@@ -205,3 +205,29 @@ fn ports_lists_the_simulated_drive() {
         "{text}"
     );
 }
+
+#[test]
+fn silent_and_foreign_devices_are_named_as_such() {
+    use std::io::Write;
+
+    use serialport::{SerialPort, TTYPort};
+
+    let (mut master, slave) = TTYPort::pair().expect("pty pair");
+    let path = slave.name().expect("slave name");
+    let output = run(&["params", "--port", &path]);
+    assert_one_line_error(&output, "did not answer HELLO within 2 s");
+
+    // A serial-plotter style text stream is not this protocol.
+    master
+        .set_timeout(std::time::Duration::from_millis(50))
+        .expect("timeout");
+    let talker = std::thread::spawn(move || {
+        for _ in 0..300 {
+            let _ = master.write_all(b"1.0 2.0 3.0\r\n");
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+    });
+    let output = run(&["params", "--port", &path]);
+    assert_one_line_error(&output, "not motiontune native protocol");
+    talker.join().expect("talker");
+}

@@ -260,7 +260,7 @@ fn watchdog_disables_a_silent_hosts_drive() {
 #[test]
 fn heartbeat_keeps_the_drive_enabled_and_disconnect_disables_it() {
     let server = serve(DeviceSettings {
-        watchdog_ms: 300,
+        watchdog_ms: 500,
         ..DeviceSettings::default()
     });
     let (link, _) = connect(server.path(), 10);
@@ -270,7 +270,7 @@ fn heartbeat_keeps_the_drive_enabled_and_disconnect_disables_it() {
         _ => None,
     });
     // Three watchdog periods: the link's PINGs must keep it alive.
-    std::thread::sleep(Duration::from_millis(900));
+    std::thread::sleep(Duration::from_millis(1500));
     assert!(server.with_device(|d| d.enabled() && !d.watchdog_tripped()));
     assert!(
         link.health().snapshot().rtt_ms.is_some(),

@@ -53,7 +53,10 @@ fn param_row(ui: &mut egui::Ui, view: &ParamView) -> Option<f32> {
         let mut value = view.shown_value();
         let mut slider = egui::Slider::new(&mut value, info.min..=info.max)
             .text(&info.name)
-            .logarithmic(info.flags.log_scale());
+            .logarithmic(info.flags.log_scale())
+            // A log slider from 0 spans four decades below the maximum,
+            // not egui's default of many more that no gain needs.
+            .smallest_positive(f64::from(info.max) * 1e-4);
         if !info.unit.is_empty() {
             slider = slider.suffix(format!(" {}", info.unit));
         }
