@@ -64,15 +64,24 @@ impl App {
 }
 
 impl eframe::App for App {
+    /// Runs before every frame and, unlike `ui`, also while the window is
+    /// hidden or minimised: the link's events go into the bounded history
+    /// here, so nothing piles up in the channel while nobody looks.
+    fn logic(&mut self, ctx: &egui::Context, _frame: &mut eframe::Frame) {
+        if let Some(session) = &mut self.session {
+            session.drain_events();
+        }
+        if self.session.as_ref().is_some_and(DeviceSession::is_live) {
+            ctx.request_repaint_after(Duration::from_millis(16));
+        }
+    }
+
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
         // The emergency stop comes before anything else can take the key.
         if ui.input(|i| i.key_pressed(egui::Key::Escape))
             && let Some(session) = &mut self.session
         {
             session.emergency_stop();
-        }
-        if let Some(session) = &mut self.session {
-            session.drain_events();
         }
 
         egui::Panel::top("connection").show(ui, |ui| {
@@ -106,10 +115,6 @@ impl eframe::App for App {
         egui::CentralPanel::default().show(ui, |ui| {
             self.plot.ui(ui, self.session.as_ref());
         });
-
-        if self.session.as_ref().is_some_and(DeviceSession::is_live) {
-            ui.ctx().request_repaint_after(Duration::from_millis(16));
-        }
     }
 }
 
