@@ -48,13 +48,7 @@ fn record_from_a_pty_sim_keeps_every_tick() {
     ]);
     assert!(output.status.success(), "{}", stderr(&output));
 
-    let mut reader = csv::Reader::from_path(&out).expect("csv");
-    let header: Vec<String> = reader
-        .headers()
-        .expect("header")
-        .iter()
-        .map(String::from)
-        .collect();
+    let (header, rows) = common::read_recording(&out);
     assert_eq!(
         header,
         [
@@ -65,10 +59,7 @@ fn record_from_a_pty_sim_keeps_every_tick() {
             "effort [A]"
         ]
     );
-    let times: Vec<f64> = reader
-        .records()
-        .map(|r| r.expect("row")[0].parse().expect("time"))
-        .collect();
+    let times: Vec<f64> = rows.iter().map(|row| row[0]).collect();
     assert_eq!(times.len(), 30_000, "3 s at 10 kHz");
     for pair in times.windows(2) {
         assert!(

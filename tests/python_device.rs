@@ -37,26 +37,12 @@ fn record(path: &str, seconds: &str, divider: &str) -> Vec<Vec<f64>> {
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    let mut reader = csv::Reader::from_path(&out).expect("csv");
-    let header: Vec<String> = reader
-        .headers()
-        .expect("header")
-        .iter()
-        .map(String::from)
-        .collect();
+    let (header, rows) = common::read_recording(&out);
     assert_eq!(
         header,
         ["time_s", "reference [V]", "response [V]", "counter"]
     );
-    reader
-        .records()
-        .map(|r| {
-            r.expect("row")
-                .iter()
-                .map(|f| f.parse().expect("number"))
-                .collect()
-        })
-        .collect()
+    rows
 }
 
 #[test]

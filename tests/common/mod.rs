@@ -21,6 +21,27 @@ pub fn motiontune(args: &[&str]) -> Output {
         .expect("run motiontune")
 }
 
+/// A recorded CSV: its header and every row as numbers.
+pub fn read_recording(path: &std::path::Path) -> (Vec<String>, Vec<Vec<f64>>) {
+    let mut reader = csv::Reader::from_path(path).expect("recording is CSV");
+    let header = reader
+        .headers()
+        .expect("header")
+        .iter()
+        .map(String::from)
+        .collect();
+    let rows = reader
+        .records()
+        .map(|r| {
+            r.expect("row")
+                .iter()
+                .map(|f| f.parse().expect("number"))
+                .collect()
+        })
+        .collect();
+    (header, rows)
+}
+
 /// A device serving on a pseudo-terminal from another process, which
 /// prints the pty's path as its first line; killed on drop.
 pub struct DeviceProcess {
