@@ -425,3 +425,22 @@ fn capture_never_waits_for_a_slow_ui() {
         "every sample read is waiting for the UI"
     );
 }
+
+#[test]
+fn commands_sent_while_connecting_are_kept() {
+    let server = serve(DeviceSettings::default());
+    let mut options = LinkOptions::new(target(server.path()));
+    options.stream_divider = 0;
+    let link = Link::open(options);
+    // Sent before the device has described itself.
+    link.send(Command::Set {
+        index: 0,
+        value: 33.0,
+    });
+    let value = wait_for(&link, 5, |event| match event {
+        Event::Value { index: 0, value } => Some(value),
+        _ => None,
+    });
+    assert_eq!(value, 33.0);
+    assert_eq!(server.with_device(|d| d.drive.config.gains.kp), 33.0);
+}

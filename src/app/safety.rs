@@ -38,6 +38,9 @@ pub fn ui(ui: &mut egui::Ui, session: Option<&mut DeviceSession>) {
         session.set_enabled(turn_on);
     }
     let state = match session.status {
+        Some(flags) if flags.fault() => egui::RichText::new("DRIVE FAULT")
+            .strong()
+            .color(ui.visuals().error_fg_color),
         Some(flags) if flags.enabled() => egui::RichText::new("OUTPUT ON")
             .strong()
             .color(egui::Color32::from_rgb(230, 160, 0)),

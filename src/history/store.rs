@@ -63,19 +63,6 @@ impl History {
         Some((*self.times.front()?, *self.times.back()?))
     }
 
-    /// The newest sample's values.
-    pub fn latest(&self) -> Option<Vec<f32>> {
-        if self.is_empty() {
-            return None;
-        }
-        Some(
-            self.columns
-                .iter()
-                .filter_map(|c| c.back().copied())
-                .collect(),
-        )
-    }
-
     fn push_row(&mut self, time: f64, values: impl Iterator<Item = f32>) {
         if self.times.len() >= self.capacity {
             self.times.pop_front();

@@ -151,6 +151,8 @@ struct Connection<'a> {
     events: &'a Sender<LinkEvent>,
     pings: VecDeque<(u32, Instant)>,
     next_token: u32,
+    /// Commands the app sent during the handshake, written after it.
+    early_commands: Vec<Command>,
 }
 
 enum Flow {
@@ -182,6 +184,7 @@ fn run(
         events,
         pings: VecDeque::new(),
         next_token: 1,
+        early_commands: Vec::new(),
     };
     let end = connection.serve(&options, commands);
     let _ = events.send(LinkEvent::Closed(end.err()));
@@ -198,6 +201,9 @@ impl Connection<'_> {
             let divider = options.stream_divider;
             self.session.restart_stream(divider);
             self.write(&Command::Stream { divider })?;
+        }
+        for command in std::mem::take(&mut self.early_commands) {
+            self.send_command(&command)?;
         }
         let mut next_ping = Instant::now();
         let mut buf = vec![0u8; 16 * 1024];
@@ -250,8 +256,11 @@ impl Connection<'_> {
                     LinkError::NoAnswer(self.port_name.clone())
                 });
             }
-            if let Err(TryRecvError::Disconnected) = commands.try_recv().map(|_| ()) {
-                return Ok(());
+            match commands.try_recv() {
+                // Commands from before the device is known wait their turn.
+                Ok(command) => self.early_commands.push(command),
+                Err(TryRecvError::Empty) => {}
+                Err(TryRecvError::Disconnected) => return Ok(()),
             }
             if now >= next_hello {
                 self.write(&Command::Hello)?;
@@ -266,16 +275,19 @@ impl Connection<'_> {
     fn write_pending(&mut self, commands: &Receiver<Command>) -> Result<Flow, LinkError> {
         loop {
             match commands.try_recv() {
-                Ok(command) => {
-                    if let Command::Stream { divider } = command {
-                        self.session.restart_stream(divider);
-                    }
-                    self.write(&command)?;
-                }
+                Ok(command) => self.send_command(&command)?,
                 Err(TryRecvError::Empty) => return Ok(Flow::Continue),
                 Err(TryRecvError::Disconnected) => return Ok(Flow::Closed),
             }
         }
+    }
+
+    /// Writes a command from the app, noting a change of stream first.
+    fn send_command(&mut self, command: &Command) -> Result<(), LinkError> {
+        if let Command::Stream { divider } = *command {
+            self.session.restart_stream(divider);
+        }
+        self.write(command)
     }
 
     fn write(&mut self, command: &Command) -> Result<(), LinkError> {

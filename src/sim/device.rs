@@ -89,10 +89,6 @@ impl SimDevice {
         self.watchdog_tripped
     }
 
-    pub fn stream_divider(&self) -> u16 {
-        self.stream_divider
-    }
-
     /// Bytes the device has sent since the last call.
     pub fn take_output(&mut self) -> Vec<u8> {
         std::mem::take(&mut self.output)
@@ -374,6 +370,19 @@ mod tests {
             .collect();
         assert_eq!(counts.iter().map(|&c| u32::from(c)).sum::<u32>(), 1000);
         assert!(counts.iter().all(|&c| c <= 10), "{counts:?}");
+    }
+
+    #[test]
+    fn resyncs_after_garbage_and_counts_it() {
+        let mut device = SimDevice::new(DriveConfig::default(), DeviceSettings::default());
+        let mut wire = b"\x42\x13garbage\x00\x00".to_vec();
+        encode_frame(&encode_command(&Command::Hello), &mut wire);
+        device.receive(&wire);
+        assert_eq!(device.bad_frames, 2, "the garbage and the empty frame");
+        assert!(matches!(
+            replies(&mut device)[0],
+            DeviceMessage::Device { .. }
+        ));
     }
 
     #[test]
