@@ -197,6 +197,10 @@ impl Connection<'_> {
         commands: &Receiver<Command>,
     ) -> Result<(), LinkError> {
         self.handshake(options.hello_timeout, commands)?;
+        if self.session.device().is_none() {
+            // The app closed the link before the device described itself.
+            return Ok(());
+        }
         if options.stream_divider > 0 {
             let divider = options.stream_divider;
             self.session.restart_stream(divider);
