@@ -202,9 +202,9 @@ impl Connection<'_> {
             return Ok(());
         }
         if options.stream_divider > 0 {
-            let divider = options.stream_divider;
-            self.session.restart_stream(divider);
-            self.write(&Command::Stream { divider })?;
+            self.send_command(&Command::Stream {
+                divider: options.stream_divider,
+            })?;
         }
         for command in std::mem::take(&mut self.early_commands) {
             self.send_command(&command)?;
