@@ -64,12 +64,9 @@ impl LivePlot {
         self.points.resize_with(info.channels.len(), Vec::new);
         for (channel, buffer) in self.points.iter_mut().enumerate() {
             buffer.clear();
-            buffer.extend(
-                history
-                    .thin(channel, start, end, columns)
-                    .into_iter()
-                    .map(|[t, v]| PlotPoint::new(t, v)),
-            );
+            let mut line = crate::history::ThinnedLine::default();
+            history.thin(channel, start, end, columns, &mut line);
+            buffer.extend(line.points.iter().map(|&[t, v]| PlotPoint::new(t, v)));
         }
 
         let is_loop =

@@ -6,15 +6,12 @@
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
-use crate::history::History;
+use crate::history::{DEFAULT_CHANNEL_SAMPLES, History};
 use crate::link::{HealthSnapshot, Link, LinkError, LinkEvent, LinkOptions, PortTarget};
 use crate::protocol::native::message::host_type;
 use crate::protocol::{
     Command, DeviceErrorCode, DeviceInfo, Event, ParamInfo, StatusFlags, TextLevel,
 };
-
-/// Samples kept per device: 10 minutes at 10 kHz.
-pub const HISTORY_CAPACITY: usize = 10 * 60 * 10_000;
 
 /// A write the device has not answered within this is marked as lost.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(1);
@@ -140,7 +137,10 @@ impl DeviceSession {
     fn apply_device(&mut self, event: Event) {
         match event {
             Event::Described(info) => {
-                self.history = Some(History::new(info.channels.len(), HISTORY_CAPACITY));
+                self.history = Some(History::with_channel_samples(
+                    info.channels.len(),
+                    DEFAULT_CHANNEL_SAMPLES,
+                ));
                 self.params = info
                     .params
                     .iter()

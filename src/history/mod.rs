@@ -1,6 +1,12 @@
-//! Sample storage behind the plots: a bounded, time-ordered store of every
-//! channel of one device, and per-pixel min/max thinning of a time range.
+//! Sample storage behind the plots: a bounded, chunked store of every
+//! channel of one device with a multi-level min/max summary, and reading a
+//! time range thinned to the pixel columns that will draw it.
 
 mod store;
+mod summary;
+mod thin;
+mod timeline;
 
-pub use store::{History, ThinnedSeries};
+pub use store::{CHUNK_LEN, DEFAULT_CHANNEL_SAMPLES, Gap, History};
+pub use summary::MinMax;
+pub use thin::ThinnedLine;

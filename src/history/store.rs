@@ -1,196 +1,273 @@
-//! A bounded history of one device's samples: a time column and one `f32`
-//! column per channel. When full, the oldest samples go first. Samples the
-//! device lost are recorded as a NaN row, so a plot shows a gap instead of
-//! bridging it.
+//! The bounded history of one device: every sample of every channel as
+//! `f32` in fixed-size chunks, their times as tick runs ([`Timeline`]), a
+//! min/max [`Summary`] per channel updated as samples arrive, and the gaps
+//! (lost samples, NaN values) where a line must break.
 //!
-//! Reading for a plot is [`History::thin`]: the samples of a time range
-//! reduced to the first, min, max and last point of each pixel column, which
-//! keeps a frame's work proportional to the range's samples once and to the
-//! plot's width afterwards, never handing the plot widget raw history.
+//! When full, the oldest chunk goes (its memory is reused for the newest),
+//! so memory stays flat at the capacity. Pushing never blocks and costs a
+//! few comparisons per value.
+//!
+//! Samples are addressed by absolute index: the count of samples pushed
+//! before them, which eviction never changes.
 
 use std::collections::VecDeque;
+use std::ops::Range;
 
+use super::summary::{MinMax, Summary};
+use super::timeline::{Continuity, Timeline};
 use crate::protocol::SampleBatch;
+
+/// Samples per chunk; memory is taken and given back a chunk at a time.
+pub const CHUNK_LEN: usize = 4096;
+
+/// The default memory for a history: 10 minutes at 10 kHz × 8 channels.
+pub const DEFAULT_CHANNEL_SAMPLES: u64 = 10 * 60 * 10_000 * 8;
+
+/// Samples `[start, end)` of one channel where the line breaks: NaN values,
+/// or (when empty) samples the device lost between `start - 1` and `start`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Gap {
+    pub start: u64,
+    pub end: u64,
+}
 
 /// Samples of one device, oldest first.
 #[derive(Debug)]
 pub struct History {
-    capacity: usize,
-    times: VecDeque<f64>,
-    columns: Vec<VecDeque<f32>>,
-    /// Samples pushed over the store's lifetime, evicted ones included.
-    total_pushed: u64,
+    channel_count: usize,
+    /// Samples always held once that many arrived: a whole number of
+    /// chunks. One chunk more is held while the newest fills.
+    capacity: u64,
+    /// Each chunk holds [`CHUNK_LEN`] samples of every channel, channel
+    /// after channel.
+    chunks: VecDeque<Box<[f32]>>,
+    /// Absolute index of the oldest sample held.
+    first_index: u64,
+    /// Absolute index one past the newest sample.
+    end_index: u64,
+    timeline: Timeline,
+    summaries: Vec<Summary>,
+    /// Per channel, in index order.
+    gaps: Vec<VecDeque<Gap>>,
 }
 
-/// Points for one channel, thinned for drawing: `[time, value]` pairs in
-/// time order; NaN values mark gaps.
-pub type ThinnedSeries = Vec<[f64; 2]>;
-
 impl History {
-    /// A store for `channel_count` channels holding at most `capacity`
-    /// samples.
-    pub fn new(channel_count: usize, capacity: usize) -> Self {
+    /// A store for `channel_count` channels holding at least `capacity`
+    /// samples (rounded up to whole chunks).
+    pub fn new(channel_count: usize, capacity: u64) -> Self {
+        let capacity = capacity.max(1).div_ceil(CHUNK_LEN as u64) * CHUNK_LEN as u64;
         Self {
-            capacity: capacity.max(2),
-            times: VecDeque::new(),
-            columns: vec![VecDeque::new(); channel_count],
-            total_pushed: 0,
+            channel_count,
+            capacity,
+            chunks: VecDeque::new(),
+            first_index: 0,
+            end_index: 0,
+            timeline: Timeline::default(),
+            summaries: (0..channel_count)
+                .map(|_| Summary::new(capacity + CHUNK_LEN as u64))
+                .collect(),
+            gaps: vec![VecDeque::new(); channel_count],
         }
     }
 
-    pub fn channel_count(&self) -> usize {
-        self.columns.len()
+    /// A store that fits `channel_samples` values in all (at least one
+    /// chunk per channel).
+    pub fn with_channel_samples(channel_count: usize, channel_samples: u64) -> Self {
+        Self::new(channel_count, channel_samples / channel_count.max(1) as u64)
     }
 
+    pub fn channel_count(&self) -> usize {
+        self.channel_count
+    }
+
+    /// Samples held.
     pub fn len(&self) -> usize {
-        self.times.len()
+        (self.end_index - self.first_index) as usize
     }
 
     pub fn is_empty(&self) -> bool {
-        self.times.is_empty()
+        self.end_index == self.first_index
     }
 
-    pub fn capacity(&self) -> usize {
+    /// Samples always held once that many arrived.
+    pub fn capacity(&self) -> u64 {
         self.capacity
     }
 
+    /// Samples pushed over the store's lifetime, evicted ones included.
     pub fn total_pushed(&self) -> u64 {
-        self.total_pushed
+        self.end_index
+    }
+
+    /// Absolute indices of the samples held.
+    pub fn indices(&self) -> Range<u64> {
+        self.first_index..self.end_index
     }
 
     /// Time of the oldest and newest sample held.
     pub fn time_span(&self) -> Option<(f64, f64)> {
-        Some((*self.times.front()?, *self.times.back()?))
+        (!self.is_empty()).then(|| {
+            (
+                self.timeline.time_of(self.first_index),
+                self.timeline.time_of(self.end_index - 1),
+            )
+        })
     }
 
-    fn push_row(&mut self, time: f64, values: impl Iterator<Item = f32>) {
-        if self.times.len() >= self.capacity {
-            self.times.pop_front();
-            for column in &mut self.columns {
-                column.pop_front();
-            }
-        }
-        self.times.push_back(time);
-        for (column, value) in self.columns.iter_mut().zip(values) {
-            column.push_back(value);
-        }
+    /// Device time of the sample at absolute `index`, seconds.
+    pub fn time_of(&self, index: u64) -> f64 {
+        self.timeline.time_of(index)
     }
 
-    /// Appends a batch; `lost_before > 0` inserts a gap marker first.
-    /// A batch whose channel count does not match is ignored.
+    /// The stream's sample period at `index`, seconds.
+    pub fn period_at(&self, index: u64) -> f64 {
+        self.timeline.period_at(index)
+    }
+
+    /// Value of `channel` at absolute `index`; NaN when not held.
+    #[inline]
+    pub fn value(&self, channel: usize, index: u64) -> f32 {
+        if channel >= self.channel_count || !self.indices().contains(&index) {
+            return f32::NAN;
+        }
+        let chunk = (index / CHUNK_LEN as u64 - self.first_index / CHUNK_LEN as u64) as usize;
+        let offset = index as usize % CHUNK_LEN;
+        self.chunks[chunk][channel * CHUNK_LEN + offset]
+    }
+
+    /// Absolute indices of the samples with time in `[t0, t1]`.
+    pub fn index_range(&self, t0: f64, t1: f64) -> Range<u64> {
+        let start = self.timeline.first_at_or_after(t0, self.indices());
+        let mut end = self.timeline.first_at_or_after(t1, start..self.end_index);
+        if end < self.end_index && self.time_of(end) <= t1 {
+            end += 1;
+        }
+        start..end
+    }
+
+    /// The first held index at or after `time` (the end if none).
+    pub fn first_at_or_after(&self, time: f64) -> u64 {
+        self.timeline.first_at_or_after(time, self.indices())
+    }
+
+    /// The min and max of `channel` over `indices`, NaN ignored, in
+    /// O(log n).
+    pub fn extremes(&self, channel: usize, indices: Range<u64>) -> MinMax {
+        let Some(summary) = self.summaries.get(channel) else {
+            return MinMax::EMPTY;
+        };
+        let start = indices.start.max(self.first_index);
+        let end = indices.end.min(self.end_index);
+        summary.range(start, end, |i| self.value(channel, i))
+    }
+
+    /// The gaps of `channel` that touch `indices`, in order, a break just
+    /// before its first sample included.
+    pub fn gaps(&self, channel: usize, indices: Range<u64>) -> impl Iterator<Item = Gap> + '_ {
+        let gaps = self.gaps.get(channel);
+        let first = gaps.map_or(0, |gaps| {
+            gaps.partition_point(|gap| gap.end < indices.start)
+        });
+        gaps.into_iter()
+            .flat_map(move |gaps| gaps.range(first.min(gaps.len())..))
+            .take_while(move |gap| gap.start < indices.end)
+            .copied()
+    }
+
+    /// Appends a batch; `lost_before > 0` (or a jump in device time) breaks
+    /// every channel's line before it. A batch whose channel count does not
+    /// match is ignored.
     pub fn push_batch(&mut self, batch: &SampleBatch, lost_before: u64) {
-        if batch.channel_count != self.columns.len() {
+        if batch.channel_count != self.channel_count || batch.is_empty() {
             return;
         }
-        if lost_before > 0 && !self.is_empty() {
-            let gap_time = batch.time_of(0) - batch.period_s() / 2.0;
-            let n = self.columns.len();
-            self.push_row(gap_time, std::iter::repeat_n(f32::NAN, n));
+        let continuity =
+            self.timeline
+                .append(batch.first_tick, batch.stride, batch.tick_hz, batch.len());
+        if (lost_before > 0 || continuity == Continuity::Break) && !self.is_empty() {
+            let at = self.end_index;
+            for gaps in &mut self.gaps {
+                if gaps.back().is_none_or(|gap| gap.end < at) {
+                    gaps.push_back(Gap { start: at, end: at });
+                }
+            }
         }
         for k in 0..batch.len() {
-            let time = batch.time_of(k);
-            let sample = batch.sample(k).iter().copied();
-            self.push_row(time, sample);
-            self.total_pushed += 1;
+            self.push_sample(batch.sample(k));
         }
     }
 
-    /// Index range of the samples with time in `[t0, t1]`, widened by one
-    /// sample on each side so lines run to the edge of the view.
-    fn index_range(&self, t0: f64, t1: f64) -> std::ops::Range<usize> {
-        let start = self.times.partition_point(|&t| t < t0).saturating_sub(1);
-        let end = (self.times.partition_point(|&t| t <= t1) + 1).min(self.times.len());
-        start..end.max(start)
-    }
-
-    /// Channel `channel` between `t0` and `t1`, reduced to at most four
-    /// points (first, min, max, last, in time order) per each of `columns`
-    /// equal time buckets. NaN samples come through as gap markers.
-    pub fn thin(&self, channel: usize, t0: f64, t1: f64, columns: usize) -> ThinnedSeries {
-        let Some(values) = self.columns.get(channel) else {
-            return Vec::new();
-        };
-        let range = self.index_range(t0, t1);
-        let columns = columns.max(1);
-        let bucket_width = (t1 - t0) / columns as f64;
-        let mut out = Vec::with_capacity(columns.min(range.len()) * 4);
-        let mut bucket = Bucket::default();
-        let mut current_bucket = i64::MIN;
-        for i in range {
-            let t = self.times[i];
-            let v = values[i];
-            let b = if bucket_width > 0.0 {
-                ((t - t0) / bucket_width).floor() as i64
-            } else {
-                0
-            };
-            if b != current_bucket {
-                bucket.flush(&mut out);
-                current_bucket = b;
-            }
-            if v.is_nan() {
-                bucket.flush(&mut out);
-                out.push([t, f64::NAN]);
-                continue;
-            }
-            bucket.add(t, f64::from(v));
+    fn push_sample(&mut self, values: &[f32]) {
+        let index = self.end_index;
+        let offset = index as usize % CHUNK_LEN;
+        if offset == 0 {
+            self.start_chunk();
         }
-        bucket.flush(&mut out);
-        out
-    }
-}
-
-/// The first, min, max and last point of one pixel column.
-#[derive(Default)]
-struct Bucket {
-    first: Option<[f64; 2]>,
-    min: [f64; 2],
-    max: [f64; 2],
-    last: [f64; 2],
-}
-
-impl Bucket {
-    fn add(&mut self, t: f64, v: f64) {
-        let point = [t, v];
-        match self.first {
-            None => {
-                self.first = Some(point);
-                self.min = point;
-                self.max = point;
-            }
-            Some(_) => {
-                if v < self.min[1] {
-                    self.min = point;
-                }
-                if v > self.max[1] {
-                    self.max = point;
-                }
-            }
-        }
-        self.last = point;
-    }
-
-    fn flush(&mut self, out: &mut ThinnedSeries) {
-        let Some(first) = self.first.take() else {
+        let Some(chunk) = self.chunks.back_mut() else {
             return;
         };
-        let mut points = [first, self.min, self.max, self.last];
-        points.sort_by(|a, b| a[0].total_cmp(&b[0]));
-        let mut previous: Option<[f64; 2]> = None;
-        for point in points {
-            if previous != Some(point) {
-                out.push(point);
+        for (channel, &value) in values.iter().enumerate() {
+            chunk[channel * CHUNK_LEN + offset] = value;
+            self.summaries[channel].push(index, value);
+            if value.is_nan() {
+                let gaps = &mut self.gaps[channel];
+                match gaps.back_mut() {
+                    Some(gap) if gap.end == index => gap.end = index + 1,
+                    _ => gaps.push_back(Gap {
+                        start: index,
+                        end: index + 1,
+                    }),
+                }
             }
-            previous = Some(point);
         }
+        self.end_index += 1;
+    }
+
+    /// Makes room for the next chunk, reusing the oldest one's memory when
+    /// the store is full.
+    fn start_chunk(&mut self) {
+        // Keep one chunk beyond the capacity, so that at least `capacity`
+        // samples are held even just after an eviction.
+        let chunk = if self.chunks.len() as u64 * CHUNK_LEN as u64 > self.capacity {
+            self.first_index += CHUNK_LEN as u64;
+            self.timeline.evict_before(self.first_index);
+            for summary in &mut self.summaries {
+                summary.evict_before(self.first_index);
+            }
+            for gaps in &mut self.gaps {
+                while gaps.front().is_some_and(|gap| gap.end <= self.first_index) {
+                    gaps.pop_front();
+                }
+            }
+            self.chunks.pop_front()
+        } else {
+            None
+        };
+        let chunk = chunk
+            .unwrap_or_else(|| vec![f32::NAN; CHUNK_LEN * self.channel_count].into_boxed_slice());
+        self.chunks.push_back(chunk);
+    }
+
+    /// Bytes held: samples, times, summaries and gaps.
+    pub fn bytes_used(&self) -> usize {
+        let samples =
+            self.chunks.len() * CHUNK_LEN * self.channel_count * std::mem::size_of::<f32>();
+        let summaries: usize = self.summaries.iter().map(Summary::bytes_used).sum();
+        let gaps: usize = self
+            .gaps
+            .iter()
+            .map(|gaps| gaps.capacity() * std::mem::size_of::<Gap>())
+            .sum();
+        samples + summaries + gaps + self.timeline.bytes_used() + std::mem::size_of::<Self>()
     }
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn batch(first_time_s: f64, values: Vec<f32>) -> SampleBatch {
+    /// A one-channel batch at 1 kHz starting at `first_time_s`.
+    pub(crate) fn batch(first_time_s: f64, values: Vec<f32>) -> SampleBatch {
         SampleBatch {
             first_tick: (first_time_s * 1000.0).round() as i64,
             stride: 1,
@@ -201,49 +278,92 @@ mod tests {
     }
 
     #[test]
-    fn drops_oldest_when_full() {
-        let mut history = History::new(1, 100);
-        history.push_batch(&batch(0.0, (0..250).map(|i| i as f32).collect()), 0);
-        assert_eq!(history.len(), 100);
-        assert_eq!(history.total_pushed(), 250);
+    fn drops_the_oldest_chunk_when_full() {
+        let mut history = History::new(1, 2 * CHUNK_LEN as u64);
+        let n = 5 * CHUNK_LEN + 100;
+        history.push_batch(&batch(0.0, (0..n).map(|i| i as f32).collect()), 0);
+        assert_eq!(history.total_pushed(), n as u64);
+        assert_eq!(history.len(), 2 * CHUNK_LEN + 100);
+        let first = history.indices().start;
+        assert_eq!(first, 3 * CHUNK_LEN as u64);
+        assert_eq!(history.value(0, first), first as f32);
+        assert_eq!(history.value(0, first - 1).to_bits(), f32::NAN.to_bits());
         let (t0, t1) = history.time_span().expect("not empty");
-        assert!((t0 - 0.150).abs() < 1e-9 && (t1 - 0.249).abs() < 1e-9);
+        assert!(
+            (t0 - first as f64 * 1e-3).abs() < 1e-9 && (t1 - (n - 1) as f64 * 1e-3).abs() < 1e-9
+        );
+        assert_eq!(
+            history.extremes(0, 0..u64::MAX),
+            MinMax {
+                min: first as f32,
+                max: (n - 1) as f32
+            }
+        );
     }
 
     #[test]
-    fn lost_samples_become_a_gap() {
+    fn memory_stays_flat_once_full() {
+        let mut history = History::new(4, 10 * CHUNK_LEN as u64);
+        let one_chunk = SampleBatch {
+            first_tick: 0,
+            stride: 1,
+            tick_hz: 10_000.0,
+            channel_count: 4,
+            values: vec![1.0; 4 * CHUNK_LEN],
+        };
+        let push = |history: &mut History, k: i64| {
+            let batch = SampleBatch {
+                first_tick: k * CHUNK_LEN as i64,
+                ..one_chunk.clone()
+            };
+            history.push_batch(&batch, 0);
+        };
+        for k in 0..20 {
+            push(&mut history, k);
+        }
+        let full = history.bytes_used();
+        for k in 20..200 {
+            push(&mut history, k);
+        }
+        assert_eq!(history.bytes_used(), full);
+        let per_channel_sample = full as f64 / (history.len() * 4) as f64;
+        assert!(
+            per_channel_sample < 4.6,
+            "{per_channel_sample} bytes per channel-sample"
+        );
+    }
+
+    #[test]
+    fn lost_samples_and_nan_are_gaps() {
         let mut history = History::new(1, 1000);
         history.push_batch(&batch(0.0, vec![1.0; 10]), 0);
-        history.push_batch(&batch(0.020, vec![2.0; 10]), 10);
-        let points = history.thin(0, 0.0, 0.030, 1000);
-        let gaps = points.iter().filter(|p| p[1].is_nan()).count();
-        assert_eq!(gaps, 1);
-        assert_eq!(points.len(), 21);
+        history.push_batch(&batch(0.020, vec![2.0, f32::NAN, f32::NAN, 3.0]), 10);
+        let gaps: Vec<Gap> = history.gaps(0, history.indices()).collect();
+        assert_eq!(
+            gaps,
+            [Gap { start: 10, end: 10 }, Gap { start: 11, end: 13 }]
+        );
+        assert_eq!(history.gaps(0, 14..15).count(), 0);
+        assert_eq!(
+            history.gaps(0, 10..11).next(),
+            Some(Gap { start: 10, end: 10 })
+        );
     }
 
     #[test]
-    fn thinning_keeps_extremes_and_bounds_the_point_count() {
-        let mut history = History::new(1, 1_000_000);
-        let n = 100_000;
-        let values: Vec<f32> = (0..n).map(|i| ((i as f32) * 0.01).sin()).collect();
-        history.push_batch(&batch(0.0, values.clone()), 0);
-        let mut spike = vec![0.0; 1];
-        spike[0] = 50.0;
-        history.push_batch(&batch(n as f64 * 0.001, spike), 0);
-        let points = history.thin(0, 0.0, 101.0, 500);
-        assert!(points.len() <= 4 * 501, "{}", points.len());
-        let max = points.iter().map(|p| p[1]).fold(f64::MIN, f64::max);
-        let min = points.iter().map(|p| p[1]).fold(f64::MAX, f64::min);
-        assert_eq!(max, 50.0, "a one-sample spike must survive thinning");
-        assert!(min < -0.9999);
-        assert!(points.windows(2).all(|w| w[0][0] <= w[1][0]), "time order");
+    fn index_range_is_inclusive_of_both_ends() {
+        let mut history = History::new(1, 1000);
+        history.push_batch(&batch(0.0, vec![0.0; 100]), 0);
+        assert_eq!(history.index_range(0.010, 0.020), 10..21);
+        assert_eq!(history.index_range(0.0105, 0.0195), 11..20);
+        assert_eq!(history.index_range(-5.0, 5.0), 0..100);
+        assert!(history.index_range(1.0, 2.0).is_empty());
     }
 
     #[test]
-    fn range_outside_history_is_empty() {
-        let mut history = History::new(1, 100);
-        history.push_batch(&batch(10.0, vec![1.0; 10]), 0);
-        assert!(history.thin(0, 0.0, 1.0, 100).len() <= 1);
-        assert!(history.thin(3, 0.0, 100.0, 100).is_empty());
+    fn mismatched_batch_changes_nothing() {
+        let mut history = History::new(2, 1000);
+        history.push_batch(&batch(0.0, vec![1.0; 10]), 0);
+        assert!(history.is_empty());
     }
 }
