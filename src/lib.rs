@@ -7,6 +7,8 @@
 
 /// The egui application: panels for connection, plot, gains and status.
 pub mod app;
+/// Triggered capture: level and write triggers, pre/post windows.
+pub mod capture;
 /// Headless commands: ports, sim, record, params.
 pub mod cli;
 /// Sample storage and per-pixel thinning for plots.
@@ -15,7 +17,7 @@ pub mod history;
 pub mod link;
 /// Wire formats turned into the app's events and commands.
 pub mod protocol;
-/// CSV recording.
+/// CSV recording and export, headless and on a writer thread.
 pub mod record;
 /// The simulated drive: physics, controller, firmware emulation.
 pub mod sim;

@@ -1,11 +1,12 @@
 //! The egui application. [`App`] owns the connection to one device and lays
 //! out the panels, each in its own file: connection bar and safety controls
-//! at the top, parameter sliders on the left, the live plot in the middle,
+//! at the top, parameter sliders on the left, the scope in the middle with
+//! its channel and trigger controls on the right,
 //! link health in the status bar.
 
 mod connection;
 mod gains;
-mod plot;
+pub mod scope;
 mod safety;
 mod session;
 mod status;
@@ -38,7 +39,7 @@ impl Default for AppOptions {
 pub struct App {
     connection: connection::ConnectionPanel,
     session: Option<DeviceSession>,
-    plot: plot::LivePlot,
+    scope: scope::Scope,
 }
 
 impl App {
@@ -53,8 +54,13 @@ impl App {
         Self {
             connection,
             session,
-            plot: plot::LivePlot::default(),
+            scope: scope::Scope::default(),
         }
+    }
+
+    /// The scope's view follows the newest sample.
+    pub fn scope_follows(&self) -> bool {
+        self.scope.is_following()
     }
 
     /// The connected (or last) device session.
@@ -112,8 +118,14 @@ impl eframe::App for App {
             .show(ui, |ui| {
                 gains::ui(ui, self.session.as_mut());
             });
+        egui::Panel::right("scope settings")
+            .default_size(330.0)
+            .resizable(true)
+            .show(ui, |ui| {
+                self.scope.side_ui(ui, self.session.as_mut());
+            });
         egui::CentralPanel::default().show(ui, |ui| {
-            self.plot.ui(ui, self.session.as_ref());
+            self.scope.ui(ui, self.session.as_mut());
         });
     }
 }

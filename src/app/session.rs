@@ -6,7 +6,9 @@
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
+use crate::capture::CaptureEngine;
 use crate::history::{DEFAULT_CHANNEL_SAMPLES, History};
+use crate::record::Recording;
 use crate::link::{HealthSnapshot, Link, LinkError, LinkEvent, LinkOptions, PortTarget};
 use crate::protocol::native::message::host_type;
 use crate::protocol::{
@@ -45,6 +47,16 @@ pub enum WriteState {
     },
 }
 
+/// A confirmed parameter write, placed on the device's time axis.
+#[derive(Clone, Debug, PartialEq)]
+pub struct WriteMark {
+    /// Device time of the newest sample when the device confirmed it.
+    pub time_s: f64,
+    pub name: String,
+    pub value: f32,
+    pub unit: String,
+}
+
 /// One parameter as the app shows it.
 #[derive(Clone, Debug)]
 pub struct ParamView {
@@ -77,11 +89,25 @@ pub struct DeviceSession {
     /// SETs awaiting an answer, oldest first: a refusal carries no index.
     pending_sets: VecDeque<u8>,
     health_window: VecDeque<HealthSnapshot>,
+    /// Every confirmed write, oldest first.
+    pub writes: Vec<WriteMark>,
+    /// Watches the stream for the scope's trigger.
+    pub capture: CaptureEngine,
+    /// The CSV recording in progress (or finishing), fed every batch.
+    pub recording: Option<Recording>,
+    history_channel_samples: u64,
 }
 
 impl DeviceSession {
-    /// Starts connecting; returns at once.
+    /// Starts connecting; returns at once. The history holds the default
+    /// [`DEFAULT_CHANNEL_SAMPLES`].
     pub fn connect(target: PortTarget, stream_divider: u16) -> Self {
+        Self::connect_with_history(target, stream_divider, DEFAULT_CHANNEL_SAMPLES)
+    }
+
+    /// Starts connecting, with a history of `history_channel_samples`
+    /// values in all channels.
+    pub fn connect_with_history(target: PortTarget, stream_divider: u16, history_channel_samples: u64) -> Self {
         let mut options = LinkOptions::new(target);
         options.stream_divider = stream_divider;
         Self {
@@ -95,6 +121,10 @@ impl DeviceSession {
             last_text: None,
             pending_sets: VecDeque::new(),
             health_window: VecDeque::new(),
+            writes: Vec::new(),
+            capture: CaptureEngine::new(0),
+            recording: None,
+            history_channel_samples,
         }
     }
 
@@ -139,8 +169,9 @@ impl DeviceSession {
             Event::Described(info) => {
                 self.history = Some(History::with_channel_samples(
                     info.channels.len(),
-                    DEFAULT_CHANNEL_SAMPLES,
+                    self.history_channel_samples,
                 ));
+                self.capture = CaptureEngine::new(info.channels.len());
                 self.params = info
                     .params
                     .iter()
@@ -154,6 +185,10 @@ impl DeviceSession {
                 self.state = ConnectionState::Connected;
             }
             Event::Samples { batch, lost_before } => {
+                if let Some(recording) = &mut self.recording {
+                    recording.write(&batch);
+                }
+                self.capture.on_samples(&batch, lost_before);
                 if let Some(history) = &mut self.history {
                     history.push_batch(&batch, lost_before);
                 }
@@ -183,6 +218,21 @@ impl DeviceSession {
             return;
         };
         view.info.value = value;
+        // A VALUE answering our SET is a write; one answering a GET is not.
+        if self.pending_sets.contains(&index) {
+            let time_s = self
+                .history
+                .as_ref()
+                .and_then(History::time_span)
+                .map_or(f64::NAN, |(_, newest)| newest);
+            self.writes.push(WriteMark {
+                time_s,
+                name: view.info.name.clone(),
+                value,
+                unit: view.info.unit.clone(),
+            });
+            self.capture.on_write(time_s);
+        }
         if let Some(at) = self.pending_sets.iter().position(|&i| i == index) {
             self.pending_sets.remove(at);
         }

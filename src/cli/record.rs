@@ -1,7 +1,6 @@
 //! `motiontune record`: stream a device to CSV for a span of device time.
 
 use std::fs::File;
-use std::io::BufWriter;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
@@ -9,14 +8,14 @@ use anyhow::{Context, bail};
 use super::RecordArgs;
 use super::connect::connect;
 use crate::link::LinkEvent;
-use crate::protocol::{Event, SampleBatch};
+use crate::protocol::Event;
 use crate::record::CsvRecorder;
 
 pub fn run(args: &RecordArgs) -> anyhow::Result<()> {
     let (link, info) = connect(args.port.target(), args.divider)?;
     let file =
         File::create(&args.out).with_context(|| format!("cannot create {}", args.out.display()))?;
-    let mut recorder = CsvRecorder::new(BufWriter::new(file), &info.channels)?;
+    let mut recorder = CsvRecorder::new(file, &info.channels)?;
 
     // Device time decides the span; the wall clock only guards against a
     // device that stops streaming.
@@ -49,7 +48,7 @@ pub fn run(args: &RecordArgs) -> anyhow::Result<()> {
                 let keep = (0..batch.len())
                     .take_while(|&k| batch.time_of(k) < end - batch.period_s() * 1e-3)
                     .count();
-                recorder.write_batch(&truncated(&batch, keep))?;
+                recorder.write_batch(&batch.slice(0..keep))?;
                 if keep < batch.len() {
                     break 'stream;
                 }
@@ -80,12 +79,4 @@ pub fn run(args: &RecordArgs) -> anyhow::Result<()> {
         }
     );
     Ok(())
-}
-
-/// The first `keep` samples of a batch.
-fn truncated(batch: &SampleBatch, keep: usize) -> SampleBatch {
-    SampleBatch {
-        values: batch.values[..keep * batch.channel_count].to_vec(),
-        ..batch.clone()
-    }
 }

@@ -248,6 +248,33 @@ impl History {
         self.chunks.push_back(chunk);
     }
 
+    /// The samples of `indices` (clamped to those held) as batches of at
+    /// most `max_len` samples, with their device ticks: for writing out.
+    pub fn batches(&self, indices: Range<u64>, max_len: usize) -> Vec<SampleBatch> {
+        let mut batches = Vec::new();
+        let mut index = indices.start.max(self.first_index);
+        let end = indices.end.min(self.end_index);
+        while index < end {
+            let Some((first_tick, stride, tick_hz, run_end)) = self.timeline.tick_of(index) else {
+                break;
+            };
+            let batch_end = run_end.min(end).min(index + max_len.max(1) as u64);
+            let mut values = Vec::with_capacity((batch_end - index) as usize * self.channel_count);
+            for i in index..batch_end {
+                values.extend((0..self.channel_count).map(|channel| self.value(channel, i)));
+            }
+            batches.push(SampleBatch {
+                first_tick,
+                stride,
+                tick_hz,
+                channel_count: self.channel_count,
+                values,
+            });
+            index = batch_end;
+        }
+        batches
+    }
+
     /// Bytes held: samples, times, summaries and gaps.
     pub fn bytes_used(&self) -> usize {
         let samples =
@@ -358,6 +385,32 @@ pub(crate) mod tests {
         assert_eq!(history.index_range(0.0105, 0.0195), 11..20);
         assert_eq!(history.index_range(-5.0, 5.0), 0..100);
         assert!(history.index_range(1.0, 2.0).is_empty());
+    }
+
+    #[test]
+    fn batches_give_back_the_samples_with_their_ticks() {
+        let mut history = History::new(2, 10_000);
+        let two_channels = |first_tick, stride, n: usize| SampleBatch {
+            first_tick,
+            stride,
+            tick_hz: 1000.0,
+            channel_count: 2,
+            values: (0..2 * n).map(|v| (first_tick as usize * 10 + v) as f32).collect(),
+        };
+        let pushed = [two_channels(0, 1, 300), two_channels(400, 2, 50)];
+        for batch in &pushed {
+            history.push_batch(batch, 0);
+        }
+        let batches = history.batches(0..u64::MAX, 128);
+        assert_eq!(batches.iter().map(SampleBatch::len).collect::<Vec<_>>(), [128, 128, 44, 50]);
+        let rows = |batches: &[SampleBatch]| -> Vec<(f64, Vec<f32>)> {
+            batches
+                .iter()
+                .flat_map(|b| (0..b.len()).map(move |k| (b.time_of(k), b.sample(k).to_vec())))
+                .collect()
+        };
+        assert_eq!(rows(&batches), rows(&pushed));
+        assert_eq!(history.batches(299..301, 10).iter().map(|b| b.first_tick).collect::<Vec<_>>(), [299, 400]);
     }
 
     #[test]

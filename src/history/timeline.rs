@@ -165,6 +165,16 @@ impl Timeline {
         index.clamp(range.start, range.end)
     }
 
+    /// The device tick of the sample at `index`, the run's stride and
+    /// clock, and the end of its run (the first index after it).
+    pub fn tick_of(&self, index: u64) -> Option<(i64, u32, f64, u64)> {
+        let position = self.runs.partition_point(|run| run.first_index <= index);
+        let run = self.runs.get(position.checked_sub(1)?)?;
+        let run_end = self.runs.get(position).map_or(self.end_index, |next| next.first_index);
+        let tick = run.first_tick + (index - run.first_index) as i64 * i64::from(run.stride);
+        Some((tick, run.stride, run.tick_hz, run_end))
+    }
+
     /// The stream's sample period at `index`, seconds.
     pub fn period_at(&self, index: u64) -> f64 {
         self.run_of(index).map_or(f64::NAN, TickRun::period_s)

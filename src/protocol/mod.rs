@@ -180,6 +180,18 @@ impl SampleBatch {
     pub fn sample(&self, k: usize) -> &[f32] {
         &self.values[k * self.channel_count..(k + 1) * self.channel_count]
     }
+
+    /// Samples `range` of the batch as a batch of their own (clamped to
+    /// the samples there are).
+    pub fn slice(&self, range: std::ops::Range<usize>) -> SampleBatch {
+        let end = range.end.min(self.len());
+        let start = range.start.min(end);
+        SampleBatch {
+            first_tick: self.first_tick + start as i64 * i64::from(self.stride),
+            values: self.values[start * self.channel_count..end * self.channel_count].to_vec(),
+            ..*self
+        }
+    }
 }
 
 /// Severity of a device's text message.

@@ -7,6 +7,8 @@ use crate::protocol::{ChannelInfo, SampleBatch};
 /// Why a recording failed.
 #[derive(Debug, thiserror::Error)]
 pub enum RecordError {
+    #[error("cannot create {path}: {reason}")]
+    Create { path: String, reason: String },
     #[error("cannot write recording: {0}")]
     Write(#[from] csv::Error),
     #[error("cannot write recording: {0}")]
@@ -22,9 +24,15 @@ pub fn header_for(channels: &[ChannelInfo]) -> Vec<String> {
         .collect()
 }
 
+/// Rows are formatted in memory and reach the sink only whole, on
+/// [`CsvRecorder::flush`] or when this much is waiting: a recording cut
+/// short (crash, kill, full disk) ends on a complete row.
+const MAX_BUFFERED: usize = 1 << 20;
+
 /// Writes samples as CSV rows.
 pub struct CsvRecorder<W: Write> {
-    writer: csv::Writer<W>,
+    rows_text: csv::Writer<Vec<u8>>,
+    sink: W,
     channel_count: usize,
     rows: u64,
     row: Vec<String>,
@@ -33,10 +41,11 @@ pub struct CsvRecorder<W: Write> {
 impl<W: Write> CsvRecorder<W> {
     /// Starts a recording: writes the header row.
     pub fn new(sink: W, channels: &[ChannelInfo]) -> Result<Self, RecordError> {
-        let mut writer = csv::Writer::from_writer(sink);
-        writer.write_record(header_for(channels))?;
+        let mut rows_text = csv::Writer::from_writer(Vec::new());
+        rows_text.write_record(header_for(channels))?;
         Ok(Self {
-            writer,
+            rows_text,
+            sink,
             channel_count: channels.len(),
             rows: 0,
             row: Vec::with_capacity(channels.len() + 1),
@@ -61,24 +70,34 @@ impl<W: Write> CsvRecorder<W> {
             self.row.push(batch.time_of(k).to_string());
             self.row
                 .extend(batch.sample(k).iter().map(|v| v.to_string()));
-            self.writer.write_record(&self.row)?;
+            self.rows_text.write_record(&self.row)?;
             self.rows += 1;
+        }
+        if self.rows_text.get_ref().len() >= MAX_BUFFERED {
+            self.flush()?;
         }
         Ok(())
     }
 
-    /// Pushes buffered rows to the sink.
+    /// Hands every complete row formatted so far to the sink, and flushes
+    /// the sink.
     pub fn flush(&mut self) -> Result<(), RecordError> {
-        self.writer.flush()?;
+        let rows_text = std::mem::replace(&mut self.rows_text, csv::Writer::from_writer(Vec::new()));
+        let mut text = rows_text
+            .into_inner()
+            .map_err(|e| RecordError::Io(std::io::Error::other(e.to_string())))?;
+        self.sink.write_all(&text)?;
+        text.clear();
+        // Keep the buffer's memory for the next rows.
+        self.rows_text = csv::Writer::from_writer(text);
+        self.sink.flush()?;
         Ok(())
     }
 
     /// Flushes and returns the sink.
     pub fn finish(mut self) -> Result<W, RecordError> {
-        self.writer.flush()?;
-        self.writer
-            .into_inner()
-            .map_err(|e| RecordError::Io(std::io::Error::other(e.to_string())))
+        self.flush()?;
+        Ok(self.sink)
     }
 }
 

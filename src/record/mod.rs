@@ -1,6 +1,10 @@
 //! Recording samples to CSV: one header row (`time_s`, then `name [unit]`
 //! per channel) and one row per sample, time in seconds of device time.
+//! Headless recording writes directly; the app records and exports
+//! through a writer thread.
 
 mod csv_writer;
+mod recording;
 
 pub use csv_writer::{CsvRecorder, RecordError, header_for};
+pub use recording::{FLUSH_INTERVAL, Recording};

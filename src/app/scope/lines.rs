@@ -1,0 +1,75 @@
+//! Turning a history into plot lines for one frame: each channel thinned
+//! to the pixel columns of the visible range, scaled, and handed to
+//! egui_plot as borrowed points, one line per gap-free run. The buffers
+//! are kept between frames, so a frame allocates nothing once warm.
+
+use std::ops::Range;
+
+use egui_plot::{Line, PlotPoint, PlotPoints, PlotUi};
+
+use crate::history::{History, ThinnedLine};
+
+/// How a channel's values are drawn: `value · scale + offset`, and the
+/// time shifted by `time_shift_s` (a capture is drawn relative to its
+/// trigger).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Placement {
+    pub scale: f32,
+    pub offset: f32,
+    pub time_shift_s: f64,
+}
+
+impl Default for Placement {
+    fn default() -> Self {
+        Self {
+            scale: 1.0,
+            offset: 0.0,
+            time_shift_s: 0.0,
+        }
+    }
+}
+
+/// One channel's points for the frame being drawn.
+#[derive(Debug, Default)]
+pub struct ChannelLine {
+    thinned: ThinnedLine,
+    points: Vec<PlotPoint>,
+    runs: Vec<Range<usize>>,
+}
+
+impl ChannelLine {
+    /// Thins `channel` of `history` over device times `times` to
+    /// `columns` pixel columns.
+    pub fn update(&mut self, history: &History, channel: usize, times: Range<f64>, columns: usize, placement: Placement) {
+        history.thin(channel, times.start, times.end, columns, &mut self.thinned);
+        self.points.clear();
+        self.runs.clear();
+        let scale = f64::from(placement.scale);
+        let offset = f64::from(placement.offset);
+        for run in self.thinned.runs() {
+            let start = self.points.len();
+            self.points.extend(
+                run.iter()
+                    .map(|&[t, v]| PlotPoint::new(t + placement.time_shift_s, v * scale + offset)),
+            );
+            self.runs.push(start..self.points.len());
+        }
+    }
+
+    /// Points handed to the plot this frame.
+    pub fn point_count(&self) -> usize {
+        self.points.len()
+    }
+
+    /// Adds the line to the plot; every run shares `name`, so the legend
+    /// shows one entry.
+    pub fn draw<'a>(&'a self, plot_ui: &mut PlotUi<'a>, name: &str, color: egui::Color32, width: f32) {
+        for run in &self.runs {
+            plot_ui.line(
+                Line::new(name, PlotPoints::Borrowed(&self.points[run.clone()]))
+                    .color(color)
+                    .width(width),
+            );
+        }
+    }
+}

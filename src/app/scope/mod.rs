@@ -1,0 +1,403 @@
+//! The scope: the device's channels over time, as on an oscilloscope.
+//!
+//! - The view follows the newest sample over a rolling window, or is
+//!   frozen (zoom and pan with mouse or keys; capture and recording go on).
+//! - Channels are drawn in two stacked plots linked on time, each channel
+//!   with its own visibility, colour, scale and offset ([`channels`]).
+//! - A hover readout gives every channel at the pointer, two cursors give
+//!   Δt, 1/Δt and Δy ([`readout`]); parameter writes are marked on the time
+//!   axis.
+//! - Triggered captures stay on screen and can be overlaid ([`trigger`]);
+//!   an XY view plots one channel against another.
+//! - Each frame thins the visible range per pixel column before egui_plot
+//!   sees it ([`lines`]), so the frame costs the same for a second or for
+//!   ten million samples.
+
+mod channels;
+pub mod lines;
+mod readout;
+mod toolbar;
+mod trigger;
+mod xy;
+
+use egui_plot::{Legend, LineStyle, Plot, PlotBounds, Text, VLine};
+
+use self::channels::{ChannelStyle, PlotSlot};
+use self::lines::{ChannelLine, Placement};
+use self::readout::Cursors;
+use super::session::DeviceSession;
+use crate::capture::Capture;
+use crate::history::History;
+use crate::protocol::DeviceInfo;
+
+/// Rolling window lengths offered, seconds.
+const WINDOWS_S: &[f64] = &[0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 300.0, 600.0];
+
+/// What the plots show.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Display {
+    /// The history, live or frozen.
+    Live,
+    /// The newest capture (and earlier ones overlaid), in time relative to
+    /// the trigger.
+    Captures,
+}
+
+/// The scope's state, kept between frames.
+pub struct Scope {
+    /// The view follows the newest sample.
+    follow: bool,
+    window_s: f64,
+    /// The time range shown when not following (device time, or time
+    /// relative to the trigger on captures).
+    view: Option<(f64, f64)>,
+    /// A range the plots must take this frame (keys, reset).
+    forced_view: Option<(f64, f64)>,
+    display: Display,
+    /// The display drawn last frame.
+    shown_display: Display,
+    overlay_earlier: bool,
+    styles: Vec<ChannelStyle>,
+    cursors: Cursors,
+    hover_time: Option<f64>,
+    xy: xy::XyView,
+    trigger: trigger::TriggerPanel,
+    toolbar: toolbar::Toolbar,
+    /// Reused line buffers: per slot of the frame, per channel.
+    lines: Vec<ChannelLine>,
+}
+
+impl Default for Scope {
+    fn default() -> Self {
+        Self {
+            follow: true,
+            window_s: 2.0,
+            view: None,
+            forced_view: None,
+            display: Display::Live,
+            shown_display: Display::Live,
+            overlay_earlier: true,
+            styles: Vec::new(),
+            cursors: Cursors::default(),
+            hover_time: None,
+            xy: xy::XyView::default(),
+            trigger: trigger::TriggerPanel::default(),
+            toolbar: toolbar::Toolbar::default(),
+            lines: Vec::new(),
+        }
+    }
+}
+
+impl Scope {
+    /// Whether the view follows the newest sample.
+    pub fn is_following(&self) -> bool {
+        self.follow
+    }
+
+    /// The side panel: channels, cursors, trigger.
+    pub fn side_ui(&mut self, ui: &mut egui::Ui, session: Option<&mut DeviceSession>) {
+        let Some(session) = session else {
+            return;
+        };
+        let Some(info) = session.info.clone() else {
+            return;
+        };
+        channels::sync_styles(&mut self.styles, &info);
+        egui::ScrollArea::vertical().show(ui, |ui| {
+            egui::CollapsingHeader::new("Channels").default_open(true).show(ui, |ui| {
+                channels::ui(ui, &mut self.styles, &info);
+            });
+            egui::CollapsingHeader::new("Trigger").default_open(true).show(ui, |ui| {
+                if let Some(shown) = self.trigger.ui(ui, session, &info, &mut self.overlay_earlier) {
+                    self.display = shown;
+                }
+            });
+            egui::CollapsingHeader::new("XY view").default_open(false).show(ui, |ui| {
+                self.xy.settings_ui(ui, &info);
+            });
+        });
+    }
+
+    /// The toolbar, plots and readout.
+    pub fn ui(&mut self, ui: &mut egui::Ui, session: Option<&mut DeviceSession>) {
+        let Some(session) = session else {
+            ui.centered_and_justified(|ui| ui.label("No device"));
+            return;
+        };
+        let (Some(info), Some(_)) = (session.info.clone(), session.history.as_ref()) else {
+            ui.centered_and_justified(|ui| ui.label("No data yet"));
+            return;
+        };
+        channels::sync_styles(&mut self.styles, &info);
+        if self.trigger.take_new_capture(session) {
+            self.display = Display::Captures;
+        }
+        if session.capture.captures().is_empty() {
+            self.display = Display::Live;
+        }
+        if self.display != self.shown_display {
+            // Live and captures have different time axes.
+            self.view = None;
+            self.shown_display = self.display;
+        }
+
+        let action = self.toolbar.ui(
+            ui,
+            toolbar::ToolbarState {
+                follow: self.follow,
+                window_s: &mut self.window_s,
+                display: &mut self.display,
+                has_captures: !session.capture.captures().is_empty(),
+                xy: &mut self.xy.enabled,
+            },
+            session,
+        );
+        let history_span = session.history.as_ref().and_then(History::time_span);
+        match action {
+            Some(toolbar::Action::Follow) => self.follow_newest(),
+            Some(toolbar::Action::Freeze) => self.follow = false,
+            Some(toolbar::Action::ExportView) => {
+                let range = self.shown_range(history_span, session);
+                self.toolbar.export_csv(session, self.display, range);
+            }
+            None => {}
+        }
+        self.handle_keys(ui, history_span, session);
+
+        let readout_height = 64.0;
+        let plot_height = (ui.available_height() - readout_height).max(120.0);
+        let range = self.shown_range(history_span, session);
+        let plots = ui.allocate_ui(egui::vec2(ui.available_width(), plot_height), |ui| {
+            if self.xy.enabled {
+                self.xy.ui(ui, session, &info, self.display, range);
+            } else {
+                self.plots_ui(ui, session, &info, range);
+            }
+        });
+        self.toolbar.set_plot_rect(plots.response.rect);
+        readout::ui(ui, session, &info, self.display, self.hover_time, &mut self.cursors);
+        self.toolbar.poll(session);
+    }
+
+    fn follow_newest(&mut self) {
+        self.follow = true;
+        self.display = Display::Live;
+        self.view = None;
+    }
+
+    /// The time range to draw this frame.
+    fn shown_range(&self, history_span: Option<(f64, f64)>, session: &DeviceSession) -> (f64, f64) {
+        if let Some(range) = self.forced_view {
+            return range;
+        }
+        match self.display {
+            Display::Live if self.follow => {
+                let end = history_span.map_or(0.0, |(_, newest)| newest);
+                (end - self.window_s, end)
+            }
+            Display::Live => self.view.unwrap_or_else(|| {
+                let end = history_span.map_or(0.0, |(_, newest)| newest);
+                (end - self.window_s, end)
+            }),
+            Display::Captures => self.view.unwrap_or_else(|| {
+                let settings = session.capture.settings();
+                (-settings.pre_s, settings.post_s)
+            }),
+        }
+    }
+
+    /// Arrow keys pan, +/− zoom, Home follows; only while no text field has
+    /// the keyboard.
+    fn handle_keys(&mut self, ui: &egui::Ui, history_span: Option<(f64, f64)>, session: &DeviceSession) {
+        if ui.memory(|memory| memory.focused().is_some()) {
+            return;
+        }
+        let (pan, zoom, home) = ui.input(|input| {
+            let pan = i32::from(input.key_pressed(egui::Key::ArrowRight))
+                - i32::from(input.key_pressed(egui::Key::ArrowLeft));
+            let zoom = i32::from(input.key_pressed(egui::Key::Plus) || input.key_pressed(egui::Key::Equals))
+                - i32::from(input.key_pressed(egui::Key::Minus));
+            (pan, zoom, input.key_pressed(egui::Key::Home))
+        });
+        if home {
+            self.follow_newest();
+            return;
+        }
+        if pan == 0 && zoom == 0 {
+            return;
+        }
+        let (t0, t1) = self.shown_range(history_span, session);
+        let width = t1 - t0;
+        let center = (t0 + t1) / 2.0 + f64::from(pan) * width * 0.25;
+        let width = width * 0.5f64.powi(zoom);
+        self.follow = false;
+        self.forced_view = Some((center - width / 2.0, center + width / 2.0));
+    }
+
+    fn plots_ui(&mut self, ui: &mut egui::Ui, session: &mut DeviceSession, info: &DeviceInfo, range: (f64, f64)) {
+        let slots: Vec<PlotSlot> = PlotSlot::ALL
+            .into_iter()
+            .filter(|slot| self.styles.iter().any(|style| style.visible && style.slot == *slot))
+            .collect();
+        if slots.is_empty() {
+            ui.centered_and_justified(|ui| ui.label("Every channel is hidden"));
+            return;
+        }
+        let height = (ui.available_height() / slots.len() as f32 - 4.0).max(80.0);
+        let columns = ui.available_width().max(100.0) as usize;
+        let (t0, t1) = range;
+        // Thin a window wider than the view, so panning shows data at once.
+        let margin = (t1 - t0) * 0.5;
+        let times = (t0 - margin)..(t1 + margin);
+        let thin_columns = columns * 2;
+
+        // Which histories to draw: the live one, or captures.
+        let captures: Vec<&Capture> = match self.display {
+            Display::Live => Vec::new(),
+            Display::Captures => {
+                let all = session.capture.captures();
+                let shown = if self.overlay_earlier { all.len() } else { all.len().min(1) };
+                all.iter().rev().take(shown).collect()
+            }
+        };
+        let layers: Vec<(&History, f64, bool)> = match self.display {
+            Display::Live => session.history.iter().map(|h| (h, 0.0, true)).collect(),
+            Display::Captures => captures
+                .iter()
+                .enumerate()
+                .map(|(k, capture)| (&capture.history, -capture.trigger_time, k == 0))
+                .collect(),
+        };
+        let channel_count = info.channels.len();
+        self.lines.resize_with(layers.len() * channel_count, ChannelLine::default);
+        for (layer, (history, shift, _)) in layers.iter().enumerate() {
+            for (channel, style) in self.styles.iter().enumerate() {
+                let line = &mut self.lines[layer * channel_count + channel];
+                let placement = Placement {
+                    scale: style.scale,
+                    offset: style.offset,
+                    time_shift_s: *shift,
+                };
+                if style.visible {
+                    line.update(history, channel, (times.start - shift)..(times.end - shift), thin_columns, placement);
+                } else {
+                    line.update(history, channel, 0.0..0.0, 1, placement);
+                }
+            }
+        }
+
+        let link_group = ui.scope_id().with("time axis");
+        let x_label = match self.display {
+            Display::Live => "device time [s]",
+            Display::Captures => "time from trigger [s]",
+        };
+        let forced = self.forced_view.take();
+        let mut hover_time = None;
+        let mut new_view = None;
+        let mut interacted = false;
+        let mut reset = false;
+        let mut clicked_at = None;
+        for slot in slots {
+            let lines = &self.lines;
+            let styles = &self.styles;
+            let cursors = &self.cursors;
+            let follow = self.follow && self.display == Display::Live;
+            let writes = match self.display {
+                Display::Live => session.writes.as_slice(),
+                Display::Captures => &[],
+            };
+            let response = Plot::new(("scope", slot.name()))
+                .height(height)
+                .legend(Legend::default())
+                .link_axis(link_group, [true, false])
+                .link_cursor(link_group, [true, false])
+                .x_axis_label(x_label)
+                .y_axis_min_width(56.0)
+                .show(ui, |plot_ui| {
+                    if follow || forced.is_some() || self.view.is_none() {
+                        plot_ui.set_plot_bounds_x(range.0..=range.1);
+                    }
+                    if follow {
+                        plot_ui.set_auto_bounds([false, true]);
+                    }
+                    for (layer, (_, _, newest)) in layers.iter().enumerate() {
+                        for (channel, style) in styles.iter().enumerate() {
+                            if !style.visible || style.slot != slot {
+                                continue;
+                            }
+                            let (name, color, width) = if *newest {
+                                (info.channels[channel].label(), style.color, 1.5)
+                            } else {
+                                // Earlier captures: faded, and out of the legend.
+                                (String::new(), style.color.gamma_multiply(0.35), 1.0)
+                            };
+                            lines[layer * channel_count + channel].draw(plot_ui, &name, color, width);
+                        }
+                    }
+                    let bounds = plot_ui.plot_bounds();
+                    draw_write_marks(plot_ui, writes, &bounds, slot == PlotSlot::Upper);
+                    cursors.draw(plot_ui);
+                    (bounds, plot_ui.pointer_coordinate())
+                });
+            let (bounds, pointer) = response.inner;
+            if response.response.hovered() {
+                hover_time = pointer.map(|p| p.x);
+            }
+            if response.response.clicked() {
+                clicked_at = pointer.map(|p| (p.x, ui.input(|i| i.modifiers.shift)));
+            }
+            if response.response.double_clicked() {
+                reset = true;
+            }
+            let scrolled = response.response.hovered()
+                && ui.input(|i| i.smooth_scroll_delta != egui::Vec2::ZERO || i.zoom_delta() != 1.0);
+            interacted |= response.response.dragged() || scrolled;
+            new_view = Some((bounds.min()[0], bounds.max()[0]));
+        }
+        self.hover_time = hover_time;
+        if let Some((time, second)) = clicked_at {
+            self.cursors.place(time, second);
+        }
+        if reset {
+            match self.display {
+                Display::Live => self.follow_newest(),
+                Display::Captures => self.view = None,
+            }
+        } else if interacted || !self.follow || self.display == Display::Captures {
+            if interacted && self.display == Display::Live {
+                self.follow = false;
+            }
+            if !(self.follow && self.display == Display::Live) {
+                self.view = new_view.or(self.view);
+            }
+        }
+    }
+}
+
+/// A dashed vertical line at each write in view, labelled with the
+/// parameter's name and new value in the upper plot.
+fn draw_write_marks(plot_ui: &mut egui_plot::PlotUi<'_>, writes: &[super::session::WriteMark], bounds: &PlotBounds, label: bool) {
+    let (t0, t1) = (bounds.min()[0], bounds.max()[0]);
+    let color = egui::Color32::from_rgb(200, 160, 60);
+    let first = writes.partition_point(|w| w.time_s < t0);
+    for write in writes[first..].iter().take_while(|w| w.time_s <= t1).take(200) {
+        plot_ui.vline(
+            VLine::new("", write.time_s)
+                .color(color)
+                .style(LineStyle::dashed_dense())
+                .width(1.0),
+        );
+        if label {
+            let unit = if write.unit.is_empty() { String::new() } else { format!(" {}", write.unit) };
+            plot_ui.text(
+                Text::new(
+                    "",
+                    egui_plot::PlotPoint::new(write.time_s, bounds.max()[1]),
+                    format!("{} = {}{unit}", write.name, write.value),
+                )
+                .color(color)
+                .anchor(egui::Align2::LEFT_TOP),
+            );
+        }
+    }
+}

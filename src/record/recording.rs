@@ -1,0 +1,126 @@
+//! Recording to CSV from the app, on a thread of its own: the app hands
+//! over every batch as it arrives and never waits for the disk. Rows are
+//! flushed to the file at least once a second, so a crash loses at most
+//! the last second. A write error stops the recording (and says why);
+//! streaming goes on.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
+
+use super::{CsvRecorder, RecordError};
+use crate::protocol::{ChannelInfo, SampleBatch};
+
+/// The longest rows wait in memory before they reach the file.
+pub const FLUSH_INTERVAL: Duration = Duration::from_millis(500);
+
+/// A recording in progress, or finishing after [`Recording::stop`].
+pub struct Recording {
+    path: PathBuf,
+    batches: Option<Sender<SampleBatch>>,
+    rows_written: Arc<AtomicU64>,
+    thread: Option<JoinHandle<Result<(), RecordError>>>,
+    /// Set once the thread has ended.
+    outcome: Option<Result<u64, String>>,
+}
+
+impl Recording {
+    /// Creates `path` (with the header row for `channels`) and starts the
+    /// writer thread. Fails at once if the file cannot be created.
+    pub fn start(path: &Path, channels: &[ChannelInfo]) -> Result<Self, RecordError> {
+        let file = File::create(path).map_err(|e| RecordError::Create {
+            path: path.display().to_string(),
+            reason: e.to_string(),
+        })?;
+        let mut recorder = CsvRecorder::new(file, channels)?;
+        recorder.flush()?;
+        let (sender, receiver) = crossbeam_channel::unbounded();
+        let rows_written = Arc::new(AtomicU64::new(0));
+        let rows = Arc::clone(&rows_written);
+        let thread = std::thread::Builder::new()
+            .name("recorder".into())
+            .spawn(move || write_until_stopped(recorder, &receiver, &rows))
+            .map_err(RecordError::Io)?;
+        Ok(Self {
+            path: path.to_owned(),
+            batches: Some(sender),
+            rows_written,
+            thread: Some(thread),
+            outcome: None,
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Rows on their way to the file or in it.
+    pub fn rows_written(&self) -> u64 {
+        self.rows_written.load(Ordering::Relaxed)
+    }
+
+    /// Queues a batch; never blocks. Ignored once stopped.
+    pub fn write(&mut self, batch: &SampleBatch) {
+        if let Some(sender) = &self.batches
+            && sender.send(batch.clone()).is_err()
+        {
+            // The thread ended early: `outcome` says why.
+            self.batches = None;
+        }
+    }
+
+    /// Whether batches are still taken.
+    pub fn is_running(&self) -> bool {
+        self.batches.is_some() && self.outcome.is_none()
+    }
+
+    /// Stops taking batches; the thread writes what is queued, flushes and
+    /// closes the file on its own, without holding up the caller.
+    pub fn stop(&mut self) {
+        self.batches = None;
+    }
+
+    /// Once the thread has ended (stopped, or failed): the rows written, or
+    /// why it failed. Never blocks.
+    pub fn outcome(&mut self) -> Option<Result<u64, String>> {
+        if self.outcome.is_none() && self.thread.as_ref().is_some_and(JoinHandle::is_finished) {
+            self.batches = None;
+            self.outcome = self.thread.take().map(|thread| match thread.join() {
+                Ok(Ok(())) => Ok(self.rows_written()),
+                Ok(Err(error)) => Err(error.to_string()),
+                Err(_) => Err("the recorder thread failed".to_owned()),
+            });
+        }
+        self.outcome.clone()
+    }
+}
+
+fn write_until_stopped(
+    mut recorder: CsvRecorder<File>,
+    batches: &Receiver<SampleBatch>,
+    rows: &AtomicU64,
+) -> Result<(), RecordError> {
+    let mut last_flush = Instant::now();
+    loop {
+        let wait = FLUSH_INTERVAL.saturating_sub(last_flush.elapsed());
+        match batches.recv_timeout(wait) {
+            Ok(batch) => {
+                recorder.write_batch(&batch)?;
+                rows.store(recorder.rows(), Ordering::Relaxed);
+            }
+            Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => break,
+        }
+        if last_flush.elapsed() >= FLUSH_INTERVAL {
+            recorder.flush()?;
+            last_flush = Instant::now();
+        }
+    }
+    recorder.finish()?.sync_all()?;
+    Ok(())
+}

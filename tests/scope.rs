@@ -1,0 +1,213 @@
+//! The scope in the real `App`, headless: follow and freeze, keys, the
+//! trigger (level and parameter write), recording and exporting from the
+//! GUI to real files, and a clear error for a folder that cannot be
+//! written.
+#![cfg(unix)]
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{app_on, read_recording, step_until, wait_connected};
+use egui::accesskit::Role;
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
+use motiontune::app::App;
+use motiontune::capture::ArmState;
+use motiontune::link::PortTarget;
+
+fn connected_app() -> Harness<'static, App> {
+    let mut harness = app_on(PortTarget::Sim);
+    wait_connected(&mut harness);
+    step_until(&mut harness, "samples", |h| {
+        h.state().session().and_then(|s| s.history.as_ref()).is_some_and(|h| h.len() > 200)
+    });
+    harness
+}
+
+fn samples_pushed(harness: &Harness<'static, App>) -> u64 {
+    harness
+        .state()
+        .session()
+        .and_then(|s| s.history.as_ref())
+        .map_or(0, |history| history.total_pushed())
+}
+
+/// Steps the app for `seconds` of wall time.
+fn run_for(harness: &mut Harness<'static, App>, seconds: f64) {
+    let until = Instant::now() + Duration::from_secs_f64(seconds);
+    while Instant::now() < until {
+        std::thread::sleep(Duration::from_millis(10));
+        harness.step();
+    }
+}
+
+fn set_folder(harness: &mut Harness<'static, App>, folder: &str) {
+    harness.get_by_label("Save folder").focus();
+    harness.step();
+    harness.get_by_label("Save folder").type_text(folder);
+    harness.step();
+    // Give the keyboard back, so plot keys work again.
+    harness.key_press(egui::Key::Tab);
+    harness.step();
+}
+
+#[test]
+fn freeze_stops_the_view_while_capture_goes_on() {
+    let mut harness = connected_app();
+    assert!(harness.state().scope_follows());
+    harness.get_by_label("Freeze").click();
+    harness.step();
+    assert!(!harness.state().scope_follows());
+    let before = samples_pushed(&harness);
+    run_for(&mut harness, 0.3);
+    assert!(samples_pushed(&harness) > before + 100, "capture must go on while frozen");
+    harness.get_by_label("Follow").click();
+    harness.step();
+    assert!(harness.state().scope_follows());
+}
+
+#[test]
+fn arrow_keys_pan_out_of_follow_and_home_returns() {
+    let mut harness = connected_app();
+    harness.key_press(egui::Key::ArrowLeft);
+    harness.step();
+    assert!(!harness.state().scope_follows());
+    harness.key_press(egui::Key::Home);
+    harness.step();
+    assert!(harness.state().scope_follows());
+}
+
+#[test]
+fn level_trigger_captures_around_a_setpoint_step() {
+    let mut harness = connected_app();
+    // Default trigger: setpoint rising through 0.5, single.
+    harness.get_by_label("Arm trigger").click();
+    harness.step();
+    assert!(matches!(
+        harness.state().session().map(|s| s.capture.state()),
+        Some(ArmState::Armed { .. })
+    ));
+    harness
+        .get_by_role_and_label(Role::Slider, "pos.setpoint")
+        .set_value_accesskit(1.0);
+    harness.step();
+    step_until(&mut harness, "a capture", |h| {
+        h.state().session().is_some_and(|s| !s.capture.captures().is_empty())
+    });
+    harness.step();
+    harness.get_by_label_contains("1 capture; newest #1");
+    let session = harness.state().session().expect("session");
+    assert_eq!(session.capture.state(), ArmState::Idle, "single mode disarms");
+    let capture = &session.capture.captures()[0];
+    let history = &capture.history;
+    let at = history.first_at_or_after(capture.trigger_time);
+    assert!(history.value(0, at) >= 0.5 && history.value(0, at - 1) < 0.5);
+    let (t0, t1) = history.time_span().expect("samples");
+    let settings = session.capture.settings();
+    let period = history.period_at(at);
+    assert!((capture.trigger_time - t0 - settings.pre_s).abs() <= period + 1e-9, "pre-trigger span");
+    assert!((t1 - capture.trigger_time - settings.post_s).abs() <= period + 1e-9, "post-trigger span");
+}
+
+#[test]
+fn a_parameter_write_triggers_and_is_marked() {
+    let mut harness = connected_app();
+    harness.get_by_label("Trigger source").click();
+    harness.run_steps(2);
+    harness.get_by_label("parameter write").click();
+    harness.step();
+    harness.get_by_label("Arm trigger").click();
+    harness.step();
+    harness
+        .get_by_role_and_label(Role::Slider, "pos.kp")
+        .set_value_accesskit(30.0);
+    harness.step();
+    step_until(&mut harness, "a capture", |h| {
+        h.state().session().is_some_and(|s| !s.capture.captures().is_empty())
+    });
+    let session = harness.state().session().expect("session");
+    let mark = session.writes.last().expect("the write is marked");
+    assert_eq!((mark.name.as_str(), mark.value), ("pos.kp", 30.0));
+    assert_eq!(session.capture.captures()[0].trigger_time, mark.time_s);
+}
+
+#[test]
+fn recording_from_the_gui_flushes_while_running_and_keeps_every_sample() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut harness = connected_app();
+    set_folder(&mut harness, &dir.path().display().to_string());
+    harness.get_by_label("Record").click();
+    harness.step();
+    let path = harness
+        .state()
+        .session()
+        .and_then(|s| s.recording.as_ref())
+        .map(|r| r.path().to_owned())
+        .expect("recording started");
+    assert!(path.starts_with(dir.path()));
+    run_for(&mut harness, 1.3);
+    let (_, rows_while_running) = read_recording(&path);
+    assert!(
+        rows_while_running.len() > 300,
+        "rows must reach the file within a second, found {}",
+        rows_while_running.len()
+    );
+    harness.get_by_label("Stop recording").click();
+    harness.step();
+    step_until(&mut harness, "the recording to finish", |h| {
+        h.query_by_label_contains("recorded ").is_some()
+    });
+    let (header, rows) = read_recording(&path);
+    assert_eq!(
+        header,
+        ["time_s", "setpoint [rad]", "position [rad]", "velocity [rad/s]", "effort [A]"]
+            .map(String::from)
+            .to_vec()[..header.len().min(5)]
+    );
+    assert!(rows.len() > rows_while_running.len());
+    // Divider 10 on a 10 kHz loop: one row every millisecond, none missing.
+    for pair in rows.windows(2) {
+        let step = pair[1][0] - pair[0][0];
+        assert!((step - 0.001).abs() < 1e-7, "gap between {} and {}", pair[0][0], pair[1][0]);
+    }
+    harness.get_by_label_contains(&format!("recorded {} rows", rows.len()));
+}
+
+#[test]
+fn export_writes_every_sample_in_the_frozen_view() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut harness = connected_app();
+    set_folder(&mut harness, &dir.path().display().to_string());
+    harness.get_by_label("Freeze").click();
+    harness.step();
+    harness.get_by_label("Export CSV").click();
+    harness.step();
+    step_until(&mut harness, "the export", |h| h.query_by_label_contains("exported ").is_some());
+    let file = std::fs::read_dir(dir.path())
+        .expect("folder")
+        .filter_map(Result::ok)
+        .find(|entry| entry.file_name().to_string_lossy().contains("view"))
+        .expect("an export file");
+    let (_, rows) = read_recording(&file.path());
+    // The default 2 s window at 1 kHz, less whatever had not arrived yet.
+    assert!(rows.len() > 100 && rows.len() <= 2001, "{} rows", rows.len());
+    for pair in rows.windows(2) {
+        assert!((pair[1][0] - pair[0][0] - 0.001).abs() < 1e-7);
+    }
+    harness.get_by_label_contains(&format!("exported {} rows", rows.len()));
+}
+
+#[test]
+fn an_unwritable_folder_is_a_clear_error_and_streaming_goes_on() {
+    let mut harness = connected_app();
+    set_folder(&mut harness, "/nonexistent-motiontune-folder");
+    harness.get_by_label("Record").click();
+    harness.step();
+    harness.get_by_label_contains("cannot create /nonexistent-motiontune-folder/");
+    harness.get_by_label_contains("No such file or directory");
+    assert!(harness.state().session().is_some_and(|s| s.recording.is_none()));
+    let before = samples_pushed(&harness);
+    run_for(&mut harness, 0.2);
+    assert!(samples_pushed(&harness) > before);
+}
