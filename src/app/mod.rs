@@ -15,6 +15,7 @@ use std::time::Duration;
 
 pub use session::{ConnectionState, DeviceSession, WriteState};
 
+use crate::history::HistorySize;
 use crate::link::{PortTarget, list_ports};
 
 /// How the app starts.
@@ -24,6 +25,8 @@ pub struct AppOptions {
     pub target: PortTarget,
     /// Stream every Nth control-loop sample.
     pub stream_divider: u16,
+    /// How much of the stream the scope keeps.
+    pub history_size: HistorySize,
 }
 
 impl Default for AppOptions {
@@ -31,6 +34,7 @@ impl Default for AppOptions {
         Self {
             target: PortTarget::Sim,
             stream_divider: 1,
+            history_size: HistorySize::default(),
         }
     }
 }
@@ -40,6 +44,7 @@ pub struct App {
     connection: connection::ConnectionPanel,
     session: Option<DeviceSession>,
     scope: scope::Scope,
+    history_size: HistorySize,
 }
 
 impl App {
@@ -50,11 +55,13 @@ impl App {
         let session = Some(DeviceSession::connect(
             options.target.clone(),
             options.stream_divider,
+            options.history_size,
         ));
         Self {
             connection,
             session,
             scope: scope::Scope::default(),
+            history_size: options.history_size,
         }
     }
 
@@ -98,7 +105,7 @@ impl eframe::App for App {
                         connection::Request::Connect { target, divider } => {
                             // Dropping the old session disables its drive first.
                             drop(self.session.take());
-                            self.session = Some(DeviceSession::connect(target, divider));
+                            self.session = Some(DeviceSession::connect(target, divider, self.history_size));
                         }
                         connection::Request::Disconnect => self.session = None,
                     }

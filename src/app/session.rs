@@ -7,7 +7,7 @@ use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use crate::capture::CaptureEngine;
-use crate::history::{DEFAULT_CHANNEL_SAMPLES, History};
+use crate::history::{History, HistorySize};
 use crate::record::Recording;
 use crate::link::{HealthSnapshot, Link, LinkError, LinkEvent, LinkOptions, PortTarget};
 use crate::protocol::native::message::host_type;
@@ -95,19 +95,13 @@ pub struct DeviceSession {
     pub capture: CaptureEngine,
     /// The CSV recording in progress (or finishing), fed every batch.
     pub recording: Option<Recording>,
-    history_channel_samples: u64,
+    history_size: HistorySize,
+    stream_divider: u16,
 }
 
 impl DeviceSession {
-    /// Starts connecting; returns at once. The history holds the default
-    /// [`DEFAULT_CHANNEL_SAMPLES`].
-    pub fn connect(target: PortTarget, stream_divider: u16) -> Self {
-        Self::connect_with_history(target, stream_divider, DEFAULT_CHANNEL_SAMPLES)
-    }
-
-    /// Starts connecting, with a history of `history_channel_samples`
-    /// values in all channels.
-    pub fn connect_with_history(target: PortTarget, stream_divider: u16, history_channel_samples: u64) -> Self {
+    /// Starts connecting; returns at once.
+    pub fn connect(target: PortTarget, stream_divider: u16, history_size: HistorySize) -> Self {
         let mut options = LinkOptions::new(target);
         options.stream_divider = stream_divider;
         Self {
@@ -124,7 +118,8 @@ impl DeviceSession {
             writes: Vec::new(),
             capture: CaptureEngine::new(0),
             recording: None,
-            history_channel_samples,
+            history_size,
+            stream_divider,
         }
     }
 
@@ -167,10 +162,9 @@ impl DeviceSession {
     fn apply_device(&mut self, event: Event) {
         match event {
             Event::Described(info) => {
-                self.history = Some(History::with_channel_samples(
-                    info.channels.len(),
-                    self.history_channel_samples,
-                ));
+                let samples_per_s = f64::from(info.loop_hz) / f64::from(self.stream_divider.max(1));
+                let capacity = self.history_size.samples(info.channels.len(), samples_per_s);
+                self.history = Some(History::new(info.channels.len(), capacity));
                 self.capture = CaptureEngine::new(info.channels.len());
                 self.params = info
                     .params

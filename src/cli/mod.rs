@@ -11,6 +11,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::history::HistorySize;
 use crate::link::{PortTarget, SIM_PORT, list_ports};
 
 /// Tune motor drives over USB serial.
@@ -28,6 +29,10 @@ pub struct Cli {
     /// Stream every Nth control-loop sample (1 = full rate).
     #[arg(long, default_value_t = 1, value_parser = parse_divider)]
     pub divider: u16,
+    /// Seconds of the stream the scope keeps [default: as many as fit in
+    /// 48 million values, 10 minutes at 10 kHz × 8 channels].
+    #[arg(long, value_name = "SECONDS", value_parser = parse_seconds, allow_hyphen_values = true)]
+    pub history_seconds: Option<f64>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -188,6 +193,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let options = crate::app::AppOptions {
                 target: PortTarget::parse(&port, cli.baud),
                 stream_divider: cli.divider,
+                history_size: cli
+                    .history_seconds
+                    .map_or_else(HistorySize::default, HistorySize::Seconds),
             };
             crate::app::run_native(options)
         }

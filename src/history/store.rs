@@ -23,6 +23,33 @@ pub const CHUNK_LEN: usize = 4096;
 /// The default memory for a history: 10 minutes at 10 kHz × 8 channels.
 pub const DEFAULT_CHANNEL_SAMPLES: u64 = 10 * 60 * 10_000 * 8;
 
+/// How much a history keeps.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum HistorySize {
+    /// Values over all channels: the memory stays the same whatever the
+    /// device streams. The default is [`DEFAULT_CHANNEL_SAMPLES`].
+    ChannelSamples(u64),
+    /// The newest seconds of the stream, whatever that costs.
+    Seconds(f64),
+}
+
+impl Default for HistorySize {
+    fn default() -> Self {
+        Self::ChannelSamples(DEFAULT_CHANNEL_SAMPLES)
+    }
+}
+
+impl HistorySize {
+    /// Samples to keep of a stream of `channel_count` channels at
+    /// `samples_per_s`.
+    pub fn samples(self, channel_count: usize, samples_per_s: f64) -> u64 {
+        match self {
+            Self::ChannelSamples(values) => values / channel_count.max(1) as u64,
+            Self::Seconds(seconds) => (seconds * samples_per_s).ceil().max(1.0) as u64,
+        }
+    }
+}
+
 /// Samples `[start, end)` of one channel where the line breaks: NaN values,
 /// or (when empty) samples the device lost between `start - 1` and `start`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -68,12 +95,6 @@ impl History {
                 .collect(),
             gaps: vec![VecDeque::new(); channel_count],
         }
-    }
-
-    /// A store that fits `channel_samples` values in all (at least one
-    /// chunk per channel).
-    pub fn with_channel_samples(channel_count: usize, channel_samples: u64) -> Self {
-        Self::new(channel_count, channel_samples / channel_count.max(1) as u64)
     }
 
     pub fn channel_count(&self) -> usize {

@@ -92,6 +92,7 @@ pub fn app_on(target: PortTarget) -> Harness<'static, App> {
                 AppOptions {
                     target,
                     stream_divider: 10,
+                    ..AppOptions::default()
                 },
             )
         });
