@@ -56,7 +56,11 @@ fn record_from_a_pty_sim_keeps_every_tick() {
             "setpoint [rad]",
             "position [rad]",
             "velocity [rad/s]",
-            "effort [A]"
+            "effort [A]",
+            "following error [rad]",
+            "p term [A]",
+            "i term [A]",
+            "d term [A]"
         ]
     );
     let times: Vec<f64> = rows.iter().map(|row| row[0]).collect();
