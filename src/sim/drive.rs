@@ -105,10 +105,12 @@ pub struct DriveSample {
     pub effort: f32,
     /// Setpoint minus the encoder's reading, as the controller sees it.
     pub following_error: f32,
-    /// The controller's proportional, integral and derivative terms before
-    /// the output limit; zero while the output is off.
+    /// The controller's proportional term. This and the next two are taken
+    /// before the output limit and are zero while the output is off.
     pub p_term: f32,
+    /// The controller's integrator state.
     pub i_term: f32,
+    /// The controller's derivative term (on the filtered measurement).
     pub d_term: f32,
 }
 
