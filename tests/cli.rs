@@ -32,7 +32,7 @@ fn assert_one_line_error(output: &Output, expected: &str) {
 }
 
 #[test]
-fn record_from_a_pty_sim_keeps_every_tick() {
+fn record_from_a_pty_sim_keeps_every_tick_of_all_eight_channels() {
     let sim = start_sim();
     let dir = tempfile::tempdir().expect("tempdir");
     let out = dir.path().join("run.csv");
@@ -56,7 +56,11 @@ fn record_from_a_pty_sim_keeps_every_tick() {
             "setpoint [rad]",
             "position [rad]",
             "velocity [rad/s]",
-            "effort [A]"
+            "effort [A]",
+            "following error [rad]",
+            "p term [A]",
+            "i term [A]",
+            "d term [A]"
         ]
     );
     let times: Vec<f64> = rows.iter().map(|row| row[0]).collect();
@@ -68,6 +72,31 @@ fn record_from_a_pty_sim_keeps_every_tick() {
             pair[0]
         );
     }
+    // Each value sits in its own column: the output is off, so the
+    // controller's terms and effort are zero and the following error is
+    // the setpoint minus the (noisy) position.
+    let column = |name: &str| header.iter().position(|h| h == name).expect(name);
+    let [setpoint, position, effort, error, p, i, d] = [
+        "setpoint [rad]",
+        "position [rad]",
+        "effort [A]",
+        "following error [rad]",
+        "p term [A]",
+        "i term [A]",
+        "d term [A]",
+    ]
+    .map(column);
+    for row in &rows {
+        assert_eq!([row[effort], row[p], row[i], row[d]], [0.0; 4], "{row:?}");
+        assert!(
+            (row[error] - (row[setpoint] - row[position])).abs() < 1e-6,
+            "{row:?}"
+        );
+    }
+    assert!(
+        rows.iter().any(|row| row[error] != 0.0),
+        "the encoder is noisy"
+    );
 }
 
 #[test]

@@ -94,7 +94,19 @@ fn hello_gives_the_full_description() {
     assert_eq!(info.name, motiontune::sim::device::DEVICE_NAME);
     assert_eq!(info.loop_hz, 10_000);
     let names: Vec<_> = info.channels.iter().map(|c| c.name.as_str()).collect();
-    assert_eq!(names, ["setpoint", "position", "velocity", "effort"]);
+    assert_eq!(
+        names,
+        [
+            "setpoint",
+            "position",
+            "velocity",
+            "effort",
+            "following error",
+            "p term",
+            "i term",
+            "d term"
+        ]
+    );
     assert!(
         info.params
             .iter()

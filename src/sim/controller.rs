@@ -15,6 +15,19 @@ pub struct PidGains {
     pub output_limit: f64,
 }
 
+/// What the controller computed in its last tick, before the output limit:
+/// the output is `proportional + integral + derivative` clamped to the
+/// limit, so the three add up to the output whenever it is not saturated.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct PidTerms {
+    /// `kp · error`.
+    pub proportional: f64,
+    /// The integrator's state after this tick (anti-windup applied).
+    pub integral: f64,
+    /// `−kd ·` the filtered rate of the measurement.
+    pub derivative: f64,
+}
+
 /// The controller's memory between ticks.
 #[derive(Clone, Debug, Default)]
 pub struct Pid {
@@ -23,6 +36,8 @@ pub struct Pid {
     last_measurement: Option<f64>,
     /// Whether the last output hit the limit.
     pub saturated: bool,
+    /// The terms of the last tick; all zero while the output is off.
+    pub terms: PidTerms,
 }
 
 impl Pid {
@@ -39,6 +54,7 @@ impl Pid {
         self.filtered_derivative = 0.0;
         self.last_measurement = Some(measurement);
         self.saturated = false;
+        self.terms = PidTerms::default();
     }
 
     /// One control tick of `dt` seconds; returns the saturated output.
@@ -65,6 +81,11 @@ impl Pid {
         }
         let output = proportional + self.integral + derivative;
         self.saturated = output.abs() > limit;
+        self.terms = PidTerms {
+            proportional,
+            integral: self.integral,
+            derivative,
+        };
         output.clamp(-limit, limit)
     }
 }
@@ -129,6 +150,24 @@ mod tests {
             (first + 0.1).abs() < 1e-9,
             "first step is 1/10 of the raw slope: {first}"
         );
+    }
+
+    #[test]
+    fn terms_add_up_to_the_output_below_the_limit() {
+        let mut pid = Pid::default();
+        let g = gains();
+        pid.update(&g, 1.0, 0.0, 0.01);
+        let out = pid.update(&g, 1.0, 0.02, 0.01);
+        let t = pid.terms;
+        assert!((t.proportional - 2.0 * 0.98).abs() < 1e-12, "{t:?}");
+        assert!(
+            (t.integral - 10.0 * (1.0 + 0.98) * 0.01).abs() < 1e-12,
+            "{t:?}"
+        );
+        assert!((t.derivative - -0.5 * 2.0).abs() < 1e-12, "{t:?}");
+        assert!((t.proportional + t.integral + t.derivative - out).abs() < 1e-12);
+        pid.track(0.02);
+        assert_eq!(pid.terms, PidTerms::default());
     }
 
     #[test]

@@ -4,7 +4,7 @@
 //! [`SimDevice::receive`], time moves with [`SimDevice::advance`], and the
 //! bytes it sends are taken with [`SimDevice::take_output`].
 
-use super::drive::{DriveConfig, SimDrive, WriteRefusal};
+use super::drive::{CHANNEL_COUNT, DriveConfig, SimDrive, WriteRefusal};
 use crate::protocol::Command;
 use crate::protocol::native::frame::{FrameDecoder, MAX_PAYLOAD, encode_frame};
 use crate::protocol::native::message::{
@@ -231,7 +231,7 @@ impl SimDevice {
     }
 
     fn samples_per_frame() -> usize {
-        (MAX_PAYLOAD - SAMPLES_HEADER_LEN) / (4 * SimDrive::channels().len())
+        (MAX_PAYLOAD - SAMPLES_HEADER_LEN) / (4 * CHANNEL_COUNT)
     }
 
     fn flush_batch(&mut self) {
@@ -239,7 +239,7 @@ impl SimDevice {
             return;
         }
         let values = std::mem::take(&mut self.batch);
-        let count = (values.len() / SimDrive::channels().len()) as u8;
+        let count = (values.len() / CHANNEL_COUNT) as u8;
         self.send(DeviceMessage::Samples {
             tick: self.batch_first_tick,
             stride: self.stream_divider.max(1),
@@ -257,7 +257,6 @@ impl SimDevice {
         let per_frame = Self::samples_per_frame();
         let max_age_ticks =
             ((self.settings.max_batch_latency_s * f64::from(self.settings.loop_hz)) as u32).max(1);
-        let channel_count = SimDrive::channels().len();
         for _ in 0..ticks {
             let sample = self.drive.tick(dt);
             if self.stream_divider > 0 {
@@ -272,7 +271,7 @@ impl SimDevice {
                 if !self.batch.is_empty() {
                     self.batch_age_ticks += 1;
                 }
-                if self.batch.len() / channel_count >= per_frame
+                if self.batch.len() / CHANNEL_COUNT >= per_frame
                     || self.batch_age_ticks >= max_age_ticks
                 {
                     self.flush_batch();
@@ -318,11 +317,11 @@ mod tests {
         assert!(matches!(
             messages[0],
             DeviceMessage::Device {
-                channel_count: 4,
+                channel_count: 8,
                 ..
             }
         ));
-        assert_eq!(messages.len(), 1 + 4 + SimDrive::param_count());
+        assert_eq!(messages.len(), 1 + 8 + SimDrive::param_count());
     }
 
     #[test]
@@ -330,7 +329,9 @@ mod tests {
         let mut device = SimDevice::new(DriveConfig::default(), DeviceSettings::default());
         send(&mut device, Command::Stream { divider: 2 });
         replies(&mut device);
-        device.advance(600);
+        // 20 frames' worth: 7 samples of 8 channels fill a frame.
+        assert_eq!(SimDevice::samples_per_frame(), 7);
+        device.advance(2 * 7 * 20);
         let mut expected_tick = 0u32;
         let mut total = 0;
         for message in replies(&mut device) {
@@ -343,18 +344,20 @@ mod tests {
             {
                 assert_eq!(tick, expected_tick);
                 assert_eq!(stride, 2);
-                assert_eq!(values.len(), count as usize * 4);
+                assert_eq!(count, 7, "full frames");
+                assert_eq!(values.len(), count as usize * CHANNEL_COUNT);
                 expected_tick += u32::from(count) * 2;
                 total += count as usize;
             }
         }
-        assert_eq!(total, 300);
+        assert_eq!(total, 7 * 20);
     }
 
     #[test]
     fn batches_wait_at_most_ten_ms_of_device_time() {
+        // At 500 Hz, 10 ms is 5 ticks: frames leave before they are full.
         let settings = DeviceSettings {
-            loop_hz: 1000,
+            loop_hz: 500,
             ..DeviceSettings::default()
         };
         let mut device = SimDevice::new(DriveConfig::default(), settings);
@@ -369,7 +372,7 @@ mod tests {
             })
             .collect();
         assert_eq!(counts.iter().map(|&c| u32::from(c)).sum::<u32>(), 1000);
-        assert!(counts.iter().all(|&c| c <= 10), "{counts:?}");
+        assert!(counts.iter().all(|&c| c <= 5), "{counts:?}");
     }
 
     #[test]

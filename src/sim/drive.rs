@@ -90,18 +90,43 @@ pub enum WriteRefusal {
     ReadOnly,
 }
 
+/// Number of channels the drive streams.
+pub const CHANNEL_COUNT: usize = 8;
+
 /// One tick's measurements, in channel order.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct DriveSample {
     pub setpoint: f32,
+    /// The encoder's reading (quantized and noisy), which the loop controls.
     pub position: f32,
+    /// The true motor velocity (there is no velocity sensor to model).
     pub velocity: f32,
+    /// The controller's output after the limit.
     pub effort: f32,
+    /// Setpoint minus the encoder's reading, as the controller sees it.
+    pub following_error: f32,
+    /// The controller's proportional term. This and the next two are taken
+    /// before the output limit and are zero while the output is off.
+    pub p_term: f32,
+    /// The controller's integrator state.
+    pub i_term: f32,
+    /// The controller's derivative term (on the filtered measurement).
+    pub d_term: f32,
 }
 
 impl DriveSample {
-    pub fn as_array(&self) -> [f32; 4] {
-        [self.setpoint, self.position, self.velocity, self.effort]
+    /// The values in channel order, as [`SimDrive::channels`] lists them.
+    pub fn as_array(&self) -> [f32; CHANNEL_COUNT] {
+        [
+            self.setpoint,
+            self.position,
+            self.velocity,
+            self.effort,
+            self.following_error,
+            self.p_term,
+            self.i_term,
+            self.d_term,
+        ]
     }
 }
 
@@ -140,6 +165,10 @@ impl SimDrive {
             channel("position", "rad", ChannelRole::Feedback),
             channel("velocity", "rad/s", ChannelRole::Other),
             channel("effort", "A", ChannelRole::Effort),
+            channel("following error", "rad", ChannelRole::Other),
+            channel("p term", "A", ChannelRole::Other),
+            channel("i term", "A", ChannelRole::Other),
+            channel("d term", "A", ChannelRole::Other),
         ]
     }
 
@@ -265,11 +294,16 @@ impl SimDrive {
             self.pid.track(measured);
             0.0
         };
+        let terms = self.pid.terms;
         let sample = DriveSample {
             setpoint: self.config.setpoint as f32,
             position: measured as f32,
             velocity: self.plant.state.velocity as f32,
             effort: self.effort as f32,
+            following_error: (self.config.setpoint - measured) as f32,
+            p_term: terms.proportional as f32,
+            i_term: terms.integral as f32,
+            d_term: terms.derivative as f32,
         };
         self.plant.step(self.effort, dt);
         sample
@@ -381,7 +415,35 @@ mod tests {
         let mut drive = SimDrive::new(DriveConfig::default());
         drive.set_param(SETPOINT_INDEX, 1.0).expect("writable");
         for _ in 0..1000 {
-            assert_eq!(drive.tick(1e-4).effort, 0.0);
+            let sample = drive.tick(1e-4);
+            assert_eq!(sample.effort, 0.0);
+            assert_eq!([sample.p_term, sample.i_term, sample.d_term], [0.0; 3]);
+            assert_eq!(sample.following_error, 1.0 - sample.position);
         }
+    }
+
+    #[test]
+    fn streamed_terms_explain_the_effort() {
+        assert_eq!(SimDrive::channels().len(), CHANNEL_COUNT);
+        let mut drive = SimDrive::new(DriveConfig::default());
+        drive.set_enabled(true);
+        drive.set_param(SETPOINT_INDEX, 1.0).expect("writable");
+        let (mut saturated, mut linear) = (0, 0);
+        for _ in 0..20_000 {
+            let s = drive.tick(1e-4);
+            let error = s.setpoint - s.position;
+            assert!((s.following_error - error).abs() <= 1e-6 * error.abs().max(1.0));
+            let sum = s.p_term + s.i_term + s.d_term;
+            if drive.saturated() {
+                saturated += 1;
+                assert_eq!(s.effort.abs(), 5.0, "clamped at the output limit");
+                assert!(sum.abs() > 5.0, "{s:?}");
+            } else {
+                linear += 1;
+                assert!((sum - s.effort).abs() < 1e-4, "{s:?}");
+            }
+        }
+        // The step saturates first, then the loop settles within its limit.
+        assert!(saturated > 0 && linear > 10_000, "{saturated} {linear}");
     }
 }

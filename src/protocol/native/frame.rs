@@ -4,11 +4,20 @@
 //! decoder is fed arbitrary chunks of a byte stream; it drops empty,
 //! oversize, badly stuffed and bad-CRC frames, reports each one, and resyncs
 //! at the next delimiter, so garbage never costs more than one frame.
+//!
+//! Decoding is the ingest hot path (every streamed sample passes through
+//! it), so a frame that lies whole inside the chunk it arrived in is
+//! unstuffed straight from that chunk into one reused buffer: the input is
+//! scanned for delimiters with SIMD (`memchr`), the frame is copied as one
+//! block and its zeros put back where the COBS codes point, and the CRC
+//! runs slice-by-16. Only a frame split across two chunks is first gathered
+//! in a second buffer.
 
-use crc::{CRC_16_IBM_3740, Crc};
+use crc::{CRC_16_IBM_3740, Crc, Table};
 
-/// The frame check used on every payload.
-pub const CRC16: Crc<u16> = Crc::<u16>::new(&CRC_16_IBM_3740);
+/// The frame check used on every payload, sixteen table lanes wide: on a
+/// 250-byte payload that is several times faster than a byte-wise table.
+pub static CRC16: Crc<u16, Table<16>> = Crc::<u16, Table<16>>::new(&CRC_16_IBM_3740);
 
 /// Largest payload a frame may carry.
 pub const MAX_PAYLOAD: usize = 250;
@@ -62,76 +71,111 @@ pub fn encode_frame(payload: &[u8], out: &mut Vec<u8>) {
 }
 
 /// Cuts a byte stream into checked payloads.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct FrameDecoder {
-    buffer: Vec<u8>,
+    /// Encoded bytes of a frame whose start arrived in an earlier chunk.
+    partial: Vec<u8>,
     /// Set once the current frame has grown past [`MAX_ENCODED`]; the rest
     /// of it is skipped up to the next delimiter.
     overflowed: bool,
+    /// The last frame unstuffed: payload, then CRC. A decoded frame is
+    /// always at least one byte shorter than its encoding.
+    decoded: [u8; MAX_ENCODED],
+}
+
+impl Default for FrameDecoder {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl FrameDecoder {
     pub fn new() -> Self {
         Self {
-            buffer: Vec::with_capacity(MAX_ENCODED),
+            partial: Vec::with_capacity(MAX_ENCODED),
             overflowed: false,
+            decoded: [0; MAX_ENCODED],
         }
     }
 
     /// Feeds bytes; calls `on_frame` with each complete payload or the reason
     /// a frame was dropped, in stream order.
     pub fn push(&mut self, mut bytes: &[u8], mut on_frame: impl FnMut(Result<&[u8], FrameError>)) {
-        while let Some(end) = bytes.iter().position(|&b| b == 0) {
-            self.append(&bytes[..end]);
-            self.finish_frame(&mut on_frame);
+        while let Some(end) = memchr::memchr(0, bytes) {
+            let result = if self.partial.is_empty() && !self.overflowed {
+                check_frame(&bytes[..end], &mut self.decoded)
+            } else {
+                self.append(&bytes[..end]);
+                if self.overflowed {
+                    Err(FrameError::Oversize)
+                } else {
+                    check_frame(&self.partial, &mut self.decoded)
+                }
+            };
+            on_frame(result.map(|payload_len| &self.decoded[..payload_len]));
+            self.partial.clear();
+            self.overflowed = false;
             bytes = &bytes[end + 1..];
         }
         self.append(bytes);
     }
 
-    /// Adds the body bytes of the current frame, up to the size limit.
+    /// Keeps the start of a frame until its delimiter arrives, up to the
+    /// size limit.
     fn append(&mut self, chunk: &[u8]) {
-        let room = MAX_ENCODED - self.buffer.len();
+        let room = MAX_ENCODED - self.partial.len();
         if chunk.len() > room {
-            self.buffer.extend_from_slice(&chunk[..room]);
+            self.partial.extend_from_slice(&chunk[..room]);
             self.overflowed = true;
         } else {
-            self.buffer.extend_from_slice(chunk);
+            self.partial.extend_from_slice(chunk);
         }
     }
+}
 
-    /// A delimiter arrived: report the frame and start the next one.
-    fn finish_frame(&mut self, on_frame: &mut impl FnMut(Result<&[u8], FrameError>)) {
-        if self.overflowed {
-            on_frame(Err(FrameError::Oversize));
-        } else {
-            match Self::unstuff(&mut self.buffer) {
-                Ok(payload_len) => on_frame(Ok(&self.buffer[..payload_len])),
-                Err(error) => on_frame(Err(error)),
-            }
-        }
-        self.buffer.clear();
-        self.overflowed = false;
+/// Unstuffs one encoded frame (the bytes before its delimiter) into
+/// `decoded` and checks its CRC; returns the payload length.
+fn check_frame(encoded: &[u8], decoded: &mut [u8; MAX_ENCODED]) -> Result<usize, FrameError> {
+    if encoded.is_empty() {
+        return Err(FrameError::Empty);
     }
+    if encoded.len() > MAX_ENCODED {
+        return Err(FrameError::Oversize);
+    }
+    let decoded_len = unstuff(encoded, decoded)?;
+    // At most MAX_ENCODED − 1 bytes, so the payload is within MAX_PAYLOAD.
+    let Some(payload_len) = decoded_len.checked_sub(2).filter(|&n| n > 0) else {
+        return Err(FrameError::TooShort);
+    };
+    let (payload, crc) = decoded[..decoded_len].split_at(payload_len);
+    if CRC16.checksum(payload) != u16::from_le_bytes([crc[0], crc[1]]) {
+        return Err(FrameError::BadCrc);
+    }
+    Ok(payload_len)
+}
 
-    /// Decodes `body` in place; returns the payload length.
-    fn unstuff(body: &mut [u8]) -> Result<usize, FrameError> {
-        if body.is_empty() {
-            return Err(FrameError::Empty);
-        }
-        let decoded_len = cobs::decode_in_place(body).map_err(|_| FrameError::BadStuffing)?;
-        if decoded_len < 3 {
-            return Err(FrameError::TooShort);
-        }
-        let payload_len = decoded_len - 2;
-        if payload_len > MAX_PAYLOAD {
-            return Err(FrameError::Oversize);
-        }
-        let received = u16::from_le_bytes([body[payload_len], body[payload_len + 1]]);
-        if CRC16.checksum(&body[..payload_len]) != received {
-            return Err(FrameError::BadCrc);
-        }
-        Ok(payload_len)
+/// COBS-decodes `encoded`, which holds no zero byte and at most
+/// [`MAX_ENCODED`] bytes, into `decoded`; returns the decoded length.
+///
+/// A frame that short cannot hold a full group (code `0xFF`, 254 data
+/// bytes), so every group but the last ends in an implied zero and the
+/// decoded frame is the encoding without its first byte, with a zero where
+/// each later code byte stood: one block copy, then a walk along the codes.
+fn unstuff(encoded: &[u8], decoded: &mut [u8; MAX_ENCODED]) -> Result<usize, FrameError> {
+    // A zero code would never advance the walk; delimiters are cut off first.
+    debug_assert!(!encoded.contains(&0));
+    let decoded_len = encoded.len() - 1;
+    decoded[..decoded_len].copy_from_slice(&encoded[1..]);
+    let mut code_at = usize::from(encoded[0]);
+    while code_at < encoded.len() {
+        decoded[code_at - 1] = 0;
+        code_at += usize::from(encoded[code_at]);
+    }
+    // The last group must end exactly at the end of the frame.
+    if code_at == encoded.len() {
+        Ok(decoded_len)
+    } else {
+        Err(FrameError::BadStuffing)
     }
 }
 
@@ -165,8 +209,8 @@ mod tests {
             let mut out = vec![0; cobs::max_encoding_length(raw.len())];
             let n = cobs::encode(raw, &mut out);
             assert_eq!(&out[..n], *stuffed, "encode {raw:02x?}");
-            let mut back = stuffed.to_vec();
-            let m = cobs::decode_in_place(&mut back).expect("valid vector");
+            let mut back = [0; MAX_ENCODED];
+            let m = unstuff(stuffed, &mut back).expect("valid vector");
             assert_eq!(&back[..m], *raw, "decode {stuffed:02x?}");
         }
         // 254 non-zero bytes need a 0xFF code block.
@@ -176,6 +220,56 @@ mod tests {
         assert_eq!(out[0], 0xFF);
         assert_eq!(&out[1..255], &raw[..]);
         assert_eq!(n, 255);
+    }
+
+    #[test]
+    fn bad_stuffing_is_refused() {
+        let mut out = [0; MAX_ENCODED];
+        // A group that runs past the end of the frame.
+        assert_eq!(
+            unstuff(&[0x05, 0x11, 0x22], &mut out),
+            Err(FrameError::BadStuffing)
+        );
+        assert_eq!(
+            unstuff(&[0x02, 0x11, 0x04, 0x22], &mut out),
+            Err(FrameError::BadStuffing)
+        );
+        // A full group (254 data bytes) cannot fit in a frame.
+        let full: Vec<u8> = std::iter::once(0xFF).chain(1..=252).collect();
+        assert_eq!(unstuff(&full, &mut out), Err(FrameError::BadStuffing));
+        // On the wire: counted, and the next frame decodes.
+        let mut wire = vec![0x05, 0x11, 0x22, 0x00];
+        encode_frame(&[0x87, 1, 0, 0, 0], &mut wire);
+        assert_eq!(
+            decode_all(&wire),
+            vec![Err(FrameError::BadStuffing), Ok(vec![0x87, 1, 0, 0, 0])]
+        );
+    }
+
+    #[test]
+    fn every_cut_of_the_stream_decodes_the_same() {
+        let mut wire = Vec::new();
+        encode_frame(&[0x85, 0, 0, 0, 0, 1, 0, 1, 0, 0, 0x80, 0x3f], &mut wire);
+        wire.extend_from_slice(&[0x03, 0x11, 0x00]); // bad stuffing
+        wire.extend(std::iter::repeat_n(0x55, 300)); // oversize
+        wire.push(0x00);
+        encode_frame(&(1..=MAX_PAYLOAD as u8).collect::<Vec<_>>(), &mut wire);
+        let whole = decode_all(&wire);
+        assert_eq!(whole.len(), 4);
+        assert!(whole[0].is_ok() && whole[3].is_ok());
+        assert_eq!(whole[1], Err(FrameError::BadStuffing));
+        assert_eq!(whole[2], Err(FrameError::Oversize));
+        for cut in 1..wire.len() {
+            for second_cut in [cut + 1, cut + 7, cut + 260] {
+                let second_cut = second_cut.min(wire.len());
+                let mut decoder = FrameDecoder::new();
+                let mut pieces = Vec::new();
+                for piece in [&wire[..cut], &wire[cut..second_cut], &wire[second_cut..]] {
+                    decoder.push(piece, |r| pieces.push(r.map(<[u8]>::to_vec)));
+                }
+                assert_eq!(pieces, whole, "cut at {cut} and {second_cut}");
+            }
+        }
     }
 
     #[test]
