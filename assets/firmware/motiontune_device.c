@@ -166,9 +166,9 @@ static float get_f32(const uint8_t *p)
 
 /* ---- device messages -------------------------------------------------- */
 
-static message begin(mt_device *dev, uint8_t type)
+static message begin(uint8_t *frame, uint8_t type)
 {
-    message m = {dev->tx, 0};
+    message m = {frame, 0};
     put_u8(&m, type);
     return m;
 }
@@ -183,7 +183,7 @@ static void finish(mt_device *dev, const message *m)
  * or the next one). */
 static void send_status(mt_device *dev)
 {
-    message m = begin(dev, MSG_STATUS);
+    message m = begin(dev->tx, MSG_STATUS);
     put_u8(&m, (uint8_t)((dev->enabled ? STATUS_ENABLED : 0) | (dev->watchdog_tripped ? STATUS_WATCHDOG : 0)));
     put_u32(&m, dev->tick);
     finish(dev, &m);
@@ -191,7 +191,7 @@ static void send_status(mt_device *dev)
 
 static void send_value(mt_device *dev, uint8_t index)
 {
-    message m = begin(dev, MSG_VALUE);
+    message m = begin(dev->tx, MSG_VALUE);
     put_u8(&m, index);
     put_f32(&m, *dev->params[index].value);
     finish(dev, &m);
@@ -199,16 +199,17 @@ static void send_value(mt_device *dev, uint8_t index)
 
 static void refuse(mt_device *dev, uint8_t request, uint8_t code)
 {
-    message m = begin(dev, MSG_ERROR);
+    message m = begin(dev->tx, MSG_ERROR);
     put_u8(&m, request);
     put_u8(&m, code);
     finish(dev, &m);
 }
 
-/* The answer to HELLO: DEVICE, every CHANNEL, every PARAM, in index order. */
+/* The answer to HELLO: DEVICE, every CHANNEL, every PARAM, in index order,
+ * each built in the receive buffer (see mt_device). */
 static void describe(mt_device *dev)
 {
-    message m = begin(dev, MSG_DEVICE);
+    message m = begin(dev->rx, MSG_DEVICE);
     put_u8(&m, PROTOCOL_VERSION);
     put_u8(&m, dev->channel_count);
     put_u8(&m, dev->param_count);
@@ -219,7 +220,7 @@ static void describe(mt_device *dev)
     finish(dev, &m);
     for (uint8_t i = 0; i < dev->channel_count; i++) {
         const mt_channel *channel = &dev->channels[i];
-        m = begin(dev, MSG_CHANNEL);
+        m = begin(dev->rx, MSG_CHANNEL);
         put_u8(&m, i);
         put_u8(&m, channel->role);
         put_str(&m, channel->name);
@@ -228,7 +229,7 @@ static void describe(mt_device *dev)
     }
     for (uint8_t i = 0; i < dev->param_count; i++) {
         const mt_param *param = &dev->params[i];
-        m = begin(dev, MSG_PARAM);
+        m = begin(dev->rx, MSG_PARAM);
         put_u8(&m, i);
         put_u8(&m, param->flags);
         put_f32(&m, param->min);
@@ -337,7 +338,7 @@ static void handle(mt_device *dev, const uint8_t *payload, size_t len)
         send_status(dev);
         break;
     case MSG_PING: {
-        message m = begin(dev, MSG_PONG);
+        message m = begin(dev->tx, MSG_PONG);
         put_u32(&m, get_u32(payload + 1));
         finish(dev, &m);
         break;
@@ -442,7 +443,7 @@ void mt_receive(mt_device *dev, const uint8_t *bytes, size_t len)
 {
     for (size_t i = 0; i < len; i++) {
         if (bytes[i] != 0) {
-            if (dev->rx_len < sizeof dev->rx)
+            if (dev->rx_len < MT_MAX_ENCODED)
                 dev->rx[dev->rx_len++] = bytes[i];
             else
                 dev->rx_overflow = true; /* dropped at the next delimiter */

@@ -109,12 +109,14 @@ typedef struct {
     uint16_t ticks_to_next_sample;
     uint8_t batch_count;
     uint16_t batch_age_ticks;
-    /* Outgoing frames are built and COBS-encoded in place, delimiter
-     * included: the SAMPLES frame being filled, and any other message. */
+    /* Frames are built and COBS-encoded in place, delimiter included:
+     * SAMPLES in `batch` while it fills, the HELLO answer in `rx` (the
+     * request is no longer needed by then), and every other message, six
+     * payload bytes at most, in `tx`. A third full-size buffer would not
+     * leave a 2 KB microcontroller much room. */
     uint8_t batch[MT_MAX_ENCODED + 1];
-    uint8_t tx[MT_MAX_ENCODED + 1];
-
-    uint8_t rx[MT_MAX_ENCODED]; /* incoming frame up to its delimiter */
+    uint8_t tx[1 + 6 + 2 + 1];
+    uint8_t rx[MT_MAX_ENCODED + 1]; /* incoming frame up to its delimiter */
     uint16_t rx_len;
     bool rx_overflow;
     uint32_t frame_errors;
