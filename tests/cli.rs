@@ -34,44 +34,15 @@ fn assert_one_line_error(output: &Output, expected: &str) {
 #[test]
 fn record_from_a_pty_sim_keeps_every_tick_of_all_eight_channels() {
     let sim = start_sim();
-    let dir = tempfile::tempdir().expect("tempdir");
-    let out = dir.path().join("run.csv");
-    let out_text = out.to_str().expect("utf8 path");
-    let output = run(&[
-        "record",
-        "--port",
-        &sim.path,
-        "--seconds",
-        "3",
-        "--out",
-        out_text,
-    ]);
-    assert!(output.status.success(), "{}", stderr(&output));
-
-    let (header, rows) = common::read_recording(&out);
+    let (header, rows) = common::record(&sim.path, "3", "1");
+    assert_eq!(header[..5], common::SERVO_COLUMNS);
     assert_eq!(
-        header,
-        [
-            "time_s",
-            "setpoint [rad]",
-            "position [rad]",
-            "velocity [rad/s]",
-            "effort [A]",
-            "following error [rad]",
-            "p term [A]",
-            "i term [A]",
-            "d term [A]"
-        ]
+        header[5..],
+        ["following error [rad]", "p term [A]", "i term [A]", "d term [A]"]
     );
     let times: Vec<f64> = rows.iter().map(|row| row[0]).collect();
     assert_eq!(times.len(), 30_000, "3 s at 10 kHz");
-    for pair in times.windows(2) {
-        assert!(
-            ((pair[1] - pair[0]) - 1e-4).abs() < 1e-9,
-            "tick missing after {}",
-            pair[0]
-        );
-    }
+    common::assert_evenly_spaced(&times, 1e-4);
     // Each value sits in its own column: the output is off, so the
     // controller's terms and effort are zero and the following error is
     // the setpoint minus the (noisy) position.

@@ -4,13 +4,16 @@
 //! resync after garbage, and the errors a user can cause.
 #![cfg(unix)]
 
+mod common;
+
 use std::io::{Read, Write};
 use std::time::{Duration, Instant};
 
-use motiontune::link::{Link, LinkError, LinkEvent, LinkOptions, PortTarget};
+use common::{RawPort, connect, serial, set, status_flags, wait_for};
+use motiontune::link::{Link, LinkError, LinkEvent, LinkOptions};
 use motiontune::protocol::native::message::host_type;
-use motiontune::protocol::native::{DeviceMessage, FrameDecoder, encode_command, encode_frame};
-use motiontune::protocol::{Command, DeviceErrorCode, DeviceInfo, Event, StatusFlags};
+use motiontune::protocol::native::{DeviceMessage, FrameDecoder, encode_frame};
+use motiontune::protocol::{Command, DeviceErrorCode, Event};
 use motiontune::sim::SimDevice;
 use motiontune::sim::device::DeviceSettings;
 use motiontune::sim::drive::{DriveConfig, RESONANCE_INDEX};
@@ -19,52 +22,6 @@ use serialport::{SerialPort, TTYPort};
 
 fn serve(settings: DeviceSettings) -> PtyServer {
     PtyServer::start(SimDevice::new(DriveConfig::default(), settings)).expect("pty available")
-}
-
-fn target(path: &str) -> PortTarget {
-    PortTarget::Serial {
-        path: path.to_owned(),
-        baud: 115_200,
-    }
-}
-
-/// Opens a link and waits for the description.
-fn connect(path: &str, divider: u16) -> (Link, DeviceInfo) {
-    let mut options = LinkOptions::new(target(path));
-    options.stream_divider = divider;
-    let link = Link::open(options);
-    let deadline = Instant::now() + Duration::from_secs(5);
-    loop {
-        match link
-            .events()
-            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
-        {
-            Ok(LinkEvent::Device(Event::Described(info))) => return (link, info),
-            Ok(LinkEvent::Closed(reason)) => panic!("link closed: {reason:?}"),
-            Ok(_) => {}
-            Err(_) => panic!("no description within 5 s"),
-        }
-    }
-}
-
-/// Waits for the first event `pick` accepts.
-fn wait_for<T>(link: &Link, seconds: u64, mut pick: impl FnMut(Event) -> Option<T>) -> T {
-    let deadline = Instant::now() + Duration::from_secs(seconds);
-    loop {
-        match link
-            .events()
-            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
-        {
-            Ok(LinkEvent::Device(event)) => {
-                if let Some(found) = pick(event) {
-                    return found;
-                }
-            }
-            Ok(LinkEvent::Closed(reason)) => panic!("link closed: {reason:?}"),
-            Ok(LinkEvent::Opened) => {}
-            Err(_) => panic!("expected event did not arrive within {seconds} s"),
-        }
-    }
 }
 
 fn wait_until(what: &str, mut condition: impl FnMut() -> bool) {
@@ -76,7 +33,7 @@ fn wait_until(what: &str, mut condition: impl FnMut() -> bool) {
 }
 
 fn link_error(path: &str) -> LinkError {
-    let link = Link::open(LinkOptions::new(target(path)));
+    let link = Link::open(LinkOptions::new(serial(path)));
     loop {
         match link.events().recv_timeout(Duration::from_secs(10)) {
             Ok(LinkEvent::Closed(Some(error))) => return error,
@@ -129,32 +86,7 @@ fn streams_at_full_rate_with_no_tick_missing() {
     };
     let server = serve(settings);
     let (link, _) = connect(server.path(), 1);
-    let mut times = Vec::new();
-    let mut lost = 0;
-    while times.len() < 15_000 {
-        let (batch, lost_before) = wait_for(&link, 5, |event| match event {
-            Event::Samples { batch, lost_before } => Some((batch, lost_before)),
-            _ => None,
-        });
-        lost += lost_before;
-        times.extend((0..batch.len()).map(|k| batch.time_of(k)));
-    }
-    assert_eq!(lost, 0);
-    for pair in times.windows(2) {
-        let step = pair[1] - pair[0];
-        assert!(
-            (step - 1e-4).abs() < 1e-9,
-            "gap between {} and {}",
-            pair[0],
-            pair[1]
-        );
-    }
-    let health = link.health().snapshot();
-    assert_eq!(health.lost_samples, 0);
-    assert_eq!(
-        health.crc_errors + health.framing_errors + health.message_errors,
-        0
-    );
+    common::assert_streams_without_a_gap(&link, 15_000, 10_000.0);
 }
 
 #[test]
@@ -166,26 +98,10 @@ fn set_is_clamped_and_applied_on_the_device() {
         .iter()
         .position(|p| p.name == "pos.kp")
         .expect("kp") as u8;
-    link.send(Command::Set {
-        index: kp,
-        value: 5000.0,
-    });
-    let value = wait_for(&link, 2, |event| match event {
-        Event::Value { index, value } if index == kp => Some(value),
-        _ => None,
-    });
-    assert_eq!(value, 1000.0, "kp max is 1000");
+    assert_eq!(set(&link, kp, 5000.0), 1000.0, "kp max is 1000");
     assert_eq!(server.with_device(|d| d.drive.config.gains.kp), 1000.0);
 
-    link.send(Command::Set {
-        index: kp,
-        value: 42.5,
-    });
-    let value = wait_for(&link, 2, |event| match event {
-        Event::Value { index, value } if index == kp => Some(value),
-        _ => None,
-    });
-    assert_eq!(value, 42.5);
+    assert_eq!(set(&link, kp, 42.5), 42.5);
     assert_eq!(server.with_device(|d| d.drive.config.gains.kp), 42.5);
 }
 
@@ -207,63 +123,19 @@ fn read_only_parameter_is_refused() {
     assert_eq!(after, Some(before));
 }
 
-/// Reads frames from a raw port until `pick` accepts one.
-fn read_until<T>(port: &mut dyn SerialPort, mut pick: impl FnMut(DeviceMessage) -> Option<T>) -> T {
-    let mut decoder = FrameDecoder::new();
-    let mut buf = [0u8; 1024];
-    let deadline = Instant::now() + Duration::from_secs(3);
-    loop {
-        assert!(
-            Instant::now() < deadline,
-            "device did not send the expected message"
-        );
-        let n = match port.read(&mut buf) {
-            Ok(n) => n,
-            Err(e) if e.kind() == std::io::ErrorKind::TimedOut => continue,
-            Err(e) => panic!("read failed: {e}"),
-        };
-        let mut found = None;
-        decoder.push(&buf[..n], |frame| {
-            if found.is_none()
-                && let Ok(message) = DeviceMessage::decode(frame.expect("device frames are valid"))
-            {
-                found = pick(message);
-            }
-        });
-        if let Some(found) = found {
-            return found;
-        }
-    }
-}
-
-fn send_raw(port: &mut dyn SerialPort, command: &Command) {
-    let mut wire = Vec::new();
-    encode_frame(&encode_command(command), &mut wire);
-    port.write_all(&wire).expect("write");
-}
-
 #[test]
 fn watchdog_disables_a_silent_hosts_drive() {
     let server = serve(DeviceSettings {
         watchdog_ms: 200,
         ..DeviceSettings::default()
     });
-    let mut port = serialport::new(server.path(), 115_200)
-        .timeout(Duration::from_millis(20))
-        .open()
-        .expect("open pty");
-    send_raw(port.as_mut(), &Command::Enable(true));
-    let flags = read_until(port.as_mut(), |m| match m {
-        DeviceMessage::Status { flags, .. } => Some(StatusFlags(flags)),
-        _ => None,
-    });
+    let mut port = RawPort::open(server.path());
+    port.send(&Command::Enable(true));
+    let flags = port.read_until(status_flags);
     assert!(flags.enabled());
     assert!(server.with_device(|d| d.enabled()));
     // Say nothing: the device must trip on its own and report it.
-    let flags = read_until(port.as_mut(), |m| match m {
-        DeviceMessage::Status { flags, .. } => Some(StatusFlags(flags)),
-        _ => None,
-    });
+    let flags = port.read_until(status_flags);
     assert!(!flags.enabled());
     assert!(flags.watchdog_tripped());
     assert!(!server.with_device(|d| d.enabled()));
@@ -441,7 +313,7 @@ fn capture_never_waits_for_a_slow_ui() {
 #[test]
 fn commands_sent_while_connecting_are_kept() {
     let server = serve(DeviceSettings::default());
-    let mut options = LinkOptions::new(target(server.path()));
+    let mut options = LinkOptions::new(serial(server.path()));
     options.stream_divider = 0;
     let link = Link::open(options);
     // Sent before the device has described itself.

@@ -10,6 +10,9 @@ use egui_kittest::Harness;
 use motiontune::app::{App, AppOptions};
 use motiontune::link::PortTarget;
 
+mod port;
+pub use port::*;
+
 /// The `motiontune` binary under test.
 pub const BIN: &str = env!("CARGO_BIN_EXE_motiontune");
 
@@ -50,11 +53,18 @@ pub struct DeviceProcess {
 }
 
 impl DeviceProcess {
+    /// Runs `program` with `args`, its stderr discarded.
     pub fn start(program: &str, args: &[&str]) -> Self {
-        let mut child = Command::new(program)
-            .args(args)
+        let mut command = Command::new(program);
+        command.args(args).stderr(Stdio::null());
+        Self::spawn(command)
+    }
+
+    /// Runs `command` as it is set up, reading the path from its stdout.
+    pub fn spawn(mut command: Command) -> Self {
+        let program = command.get_program().to_string_lossy().into_owned();
+        let mut child = command
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start {program}: {e}"));
         let mut line = String::new();
@@ -76,11 +86,7 @@ impl Drop for DeviceProcess {
 
 /// The real app, headless, connecting to the serial port at `path`.
 pub fn app_on_port(path: &str) -> Harness<'static, App> {
-    let target = PortTarget::Serial {
-        path: path.to_owned(),
-        baud: 115_200,
-    };
-    app_on(target)
+    app_on(serial(path))
 }
 
 pub fn app_on(target: PortTarget) -> Harness<'static, App> {
