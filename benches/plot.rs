@@ -4,8 +4,8 @@
 //! - `frame`: one whole egui frame (layout, egui_plot, tessellation) of a
 //!   1200×600 plot of 4 channels × 10 million samples, showing the whole
 //!   history and a 1 s zoom. Ours: each channel thinned from the history's
-//!   min/max summary as the app does it (twice the pixel columns over twice
-//!   the view, so panning shows data at once), handed over borrowed.
+//!   min/max summary over the window the app thins (`thinning_window`: the
+//!   view and a margin, one column per pixel), handed over borrowed.
 //!   Naive: egui_plot handed every sample, borrowed (no copy).
 //! - `memory` (printed, not timed): bytes per stored channel-sample, times
 //!   and summary included, at 4 channels, against a time column of f64
@@ -16,7 +16,7 @@ use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use egui_plot::{Line, Plot, PlotPoint, PlotPoints};
-use motiontune::app::scope::lines::{ChannelLine, Placement};
+use motiontune::app::scope::lines::{ChannelLine, Placement, thinning_window};
 use motiontune::history::History;
 use motiontune::protocol::SampleBatch;
 
@@ -74,7 +74,10 @@ enum Lines<'a> {
 /// the work cannot be optimised away.
 fn frame(ctx: &egui::Context, view: (f64, f64), lines: Lines<'_>) -> usize {
     let input = egui::RawInput {
-        screen_rect: Some(egui::Rect::from_min_size(egui::Pos2::ZERO, egui::vec2(WIDTH, 600.0))),
+        screen_rect: Some(egui::Rect::from_min_size(
+            egui::Pos2::ZERO,
+            egui::vec2(WIDTH, 600.0),
+        )),
         ..Default::default()
     };
     let output = ctx.run_ui(input, |ui| {
@@ -89,7 +92,10 @@ fn frame(ctx: &egui::Context, view: (f64, f64), lines: Lines<'_>) -> usize {
                     }
                     Lines::EverySample(raw) => {
                         for points in raw {
-                            plot_ui.line(Line::new("channel", PlotPoints::Borrowed(black_box(points))));
+                            plot_ui.line(Line::new(
+                                "channel",
+                                PlotPoints::Borrowed(black_box(points)),
+                            ));
                         }
                     }
                 }
@@ -109,13 +115,13 @@ fn plot_frames(c: &mut Criterion) {
         group.sample_size(10);
         group.bench_function("thinned from the summary", |b| {
             b.iter(|| {
-                let margin = (view.1 - view.0) * 0.5;
+                let (times, columns) = thinning_window(view.0..view.1, WIDTH as usize);
                 for (channel, line) in lines.iter_mut().enumerate() {
                     line.update(
                         &history,
                         channel,
-                        (view.0 - margin)..(view.1 + margin),
-                        2 * WIDTH as usize,
+                        times.clone(),
+                        columns,
                         Placement::default(),
                     );
                 }

@@ -38,7 +38,12 @@ fn record_from_a_pty_sim_keeps_every_tick_of_all_eight_channels() {
     assert_eq!(header[..5], common::SERVO_COLUMNS);
     assert_eq!(
         header[5..],
-        ["following error [rad]", "p term [A]", "i term [A]", "d term [A]"]
+        [
+            "following error [rad]",
+            "p term [A]",
+            "i term [A]",
+            "d term [A]"
+        ]
     );
     let times: Vec<f64> = rows.iter().map(|row| row[0]).collect();
     assert_eq!(times.len(), 30_000, "3 s at 10 kHz");

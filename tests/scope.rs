@@ -20,7 +20,10 @@ fn connected_app() -> Harness<'static, App> {
     let mut harness = app_on(PortTarget::Sim);
     wait_connected(&mut harness);
     step_until(&mut harness, "samples", |h| {
-        h.state().session().and_then(|s| s.history.as_ref()).is_some_and(|h| h.len() > 200)
+        h.state()
+            .session()
+            .and_then(|s| s.history.as_ref())
+            .is_some_and(|h| h.len() > 200)
     });
     harness
 }
@@ -61,7 +64,10 @@ fn freeze_stops_the_view_while_capture_goes_on() {
     assert!(!harness.state().scope_follows());
     let before = samples_pushed(&harness);
     run_for(&mut harness, 0.3);
-    assert!(samples_pushed(&harness) > before + 100, "capture must go on while frozen");
+    assert!(
+        samples_pushed(&harness) > before + 100,
+        "capture must go on while frozen"
+    );
     harness.get_by_label("Follow").click();
     harness.step();
     assert!(harness.state().scope_follows());
@@ -93,12 +99,18 @@ fn level_trigger_captures_around_a_setpoint_step() {
         .set_value_accesskit(1.0);
     harness.step();
     step_until(&mut harness, "a capture", |h| {
-        h.state().session().is_some_and(|s| !s.capture.captures().is_empty())
+        h.state()
+            .session()
+            .is_some_and(|s| !s.capture.captures().is_empty())
     });
     harness.step();
     harness.get_by_label_contains("1 capture; newest #1");
     let session = harness.state().session().expect("session");
-    assert_eq!(session.capture.state(), ArmState::Idle, "single mode disarms");
+    assert_eq!(
+        session.capture.state(),
+        ArmState::Idle,
+        "single mode disarms"
+    );
     let capture = &session.capture.captures()[0];
     let history = &capture.history;
     let at = history.first_at_or_after(capture.trigger_time);
@@ -106,8 +118,14 @@ fn level_trigger_captures_around_a_setpoint_step() {
     let (t0, t1) = history.time_span().expect("samples");
     let settings = session.capture.settings();
     let period = history.period_at(at);
-    assert!((capture.trigger_time - t0 - settings.pre_s).abs() <= period + 1e-9, "pre-trigger span");
-    assert!((t1 - capture.trigger_time - settings.post_s).abs() <= period + 1e-9, "post-trigger span");
+    assert!(
+        (capture.trigger_time - t0 - settings.pre_s).abs() <= period + 1e-9,
+        "pre-trigger span"
+    );
+    assert!(
+        (t1 - capture.trigger_time - settings.post_s).abs() <= period + 1e-9,
+        "post-trigger span"
+    );
 }
 
 #[test]
@@ -124,7 +142,9 @@ fn a_parameter_write_triggers_and_is_marked() {
         .set_value_accesskit(30.0);
     harness.step();
     step_until(&mut harness, "a capture", |h| {
-        h.state().session().is_some_and(|s| !s.capture.captures().is_empty())
+        h.state()
+            .session()
+            .is_some_and(|s| !s.capture.captures().is_empty())
     });
     let session = harness.state().session().expect("session");
     let mark = session.writes.last().expect("the write is marked");
@@ -159,17 +179,25 @@ fn recording_from_the_gui_flushes_while_running_and_keeps_every_sample() {
         h.query_by_label_contains("recorded ").is_some()
     });
     let (header, rows) = read_recording(&path);
-    assert_eq!(
-        header,
-        ["time_s", "setpoint [rad]", "position [rad]", "velocity [rad/s]", "effort [A]"]
-            .map(String::from)
-            .to_vec()[..header.len().min(5)]
-    );
+    // The same columns as `motiontune record` writes.
+    let channels = &harness
+        .state()
+        .session()
+        .and_then(|s| s.info.as_ref())
+        .expect("described")
+        .channels;
+    assert_eq!(header, motiontune::record::header_for(channels));
+    assert_eq!(header.len(), 1 + channels.len());
     assert!(rows.len() > rows_while_running.len());
     // Divider 10 on a 10 kHz loop: one row every millisecond, none missing.
     for pair in rows.windows(2) {
         let step = pair[1][0] - pair[0][0];
-        assert!((step - 0.001).abs() < 1e-7, "gap between {} and {}", pair[0][0], pair[1][0]);
+        assert!(
+            (step - 0.001).abs() < 1e-7,
+            "gap between {} and {}",
+            pair[0][0],
+            pair[1][0]
+        );
     }
     harness.get_by_label_contains(&format!("recorded {} rows", rows.len()));
 }
@@ -183,7 +211,9 @@ fn export_writes_every_sample_in_the_frozen_view() {
     harness.step();
     harness.get_by_label("Export CSV").click();
     harness.step();
-    step_until(&mut harness, "the export", |h| h.query_by_label_contains("exported ").is_some());
+    step_until(&mut harness, "the export", |h| {
+        h.query_by_label_contains("exported ").is_some()
+    });
     let file = std::fs::read_dir(dir.path())
         .expect("folder")
         .filter_map(Result::ok)
@@ -191,7 +221,11 @@ fn export_writes_every_sample_in_the_frozen_view() {
         .expect("an export file");
     let (_, rows) = read_recording(&file.path());
     // The default 2 s window at 1 kHz, less whatever had not arrived yet.
-    assert!(rows.len() > 100 && rows.len() <= 2001, "{} rows", rows.len());
+    assert!(
+        rows.len() > 100 && rows.len() <= 2001,
+        "{} rows",
+        rows.len()
+    );
     for pair in rows.windows(2) {
         assert!((pair[1][0] - pair[0][0] - 0.001).abs() < 1e-7);
     }
@@ -206,7 +240,12 @@ fn an_unwritable_folder_is_a_clear_error_and_streaming_goes_on() {
     harness.step();
     harness.get_by_label_contains("cannot create /nonexistent-motiontune-folder/");
     harness.get_by_label_contains("No such file or directory");
-    assert!(harness.state().session().is_some_and(|s| s.recording.is_none()));
+    assert!(
+        harness
+            .state()
+            .session()
+            .is_some_and(|s| s.recording.is_none())
+    );
     let before = samples_pushed(&harness);
     run_for(&mut harness, 0.2);
     assert!(samples_pushed(&harness) > before);

@@ -6,8 +6,8 @@
 
 mod connection;
 mod gains;
-pub mod scope;
 mod safety;
+pub mod scope;
 mod session;
 mod status;
 
@@ -105,7 +105,8 @@ impl eframe::App for App {
                         connection::Request::Connect { target, divider } => {
                             // Dropping the old session disables its drive first.
                             drop(self.session.take());
-                            self.session = Some(DeviceSession::connect(target, divider, self.history_size));
+                            self.session =
+                                Some(DeviceSession::connect(target, divider, self.history_size));
                         }
                         connection::Request::Disconnect => self.session = None,
                     }

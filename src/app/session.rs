@@ -8,12 +8,12 @@ use std::time::{Duration, Instant};
 
 use crate::capture::CaptureEngine;
 use crate::history::{History, HistorySize};
-use crate::record::Recording;
 use crate::link::{HealthSnapshot, Link, LinkError, LinkEvent, LinkOptions, PortTarget};
 use crate::protocol::native::message::host_type;
 use crate::protocol::{
     Command, DeviceErrorCode, DeviceInfo, Event, ParamInfo, StatusFlags, TextLevel,
 };
+use crate::record::Recording;
 
 /// A write the device has not answered within this is marked as lost.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(1);
@@ -163,7 +163,9 @@ impl DeviceSession {
         match event {
             Event::Described(info) => {
                 let samples_per_s = f64::from(info.loop_hz) / f64::from(self.stream_divider.max(1));
-                let capacity = self.history_size.samples(info.channels.len(), samples_per_s);
+                let capacity = self
+                    .history_size
+                    .samples(info.channels.len(), samples_per_s);
                 self.history = Some(History::new(info.channels.len(), capacity));
                 self.capture = CaptureEngine::new(info.channels.len());
                 self.params = info

@@ -43,7 +43,13 @@ pub struct EdgeDetector {
 
 impl EdgeDetector {
     /// The first sample of `batch` at which `channel` crosses `level`.
-    pub fn scan(&mut self, batch: &SampleBatch, channel: usize, level: f32, edge: Edge) -> Option<usize> {
+    pub fn scan(
+        &mut self,
+        batch: &SampleBatch,
+        channel: usize,
+        level: f32,
+        edge: Edge,
+    ) -> Option<usize> {
         if channel >= batch.channel_count {
             return None;
         }
@@ -53,7 +59,9 @@ impl EdgeDetector {
                 self.last = None;
                 continue;
             }
-            let crossed = self.last.is_some_and(|before| edge.crosses(before, value, level));
+            let crossed = self
+                .last
+                .is_some_and(|before| edge.crosses(before, value, level));
             self.last = Some(value);
             if crossed {
                 return Some(k);
@@ -81,7 +89,11 @@ mod tests {
             (Edge::Either, 0.2, 0.3, false),
         ];
         for (edge, before, after, expected) in cases {
-            assert_eq!(edge.crosses(before, after, 0.5), expected, "{edge:?} {before} → {after}");
+            assert_eq!(
+                edge.crosses(before, after, 0.5),
+                expected,
+                "{edge:?} {before} → {after}"
+            );
         }
     }
 
@@ -95,10 +107,22 @@ mod tests {
             values,
         };
         let mut detector = EdgeDetector::default();
-        assert_eq!(detector.scan(&batch(0, vec![0.0, 0.1]), 0, 0.5, Edge::Rising), None);
-        assert_eq!(detector.scan(&batch(2, vec![0.9, 0.9]), 0, 0.5, Edge::Rising), Some(0));
+        assert_eq!(
+            detector.scan(&batch(0, vec![0.0, 0.1]), 0, 0.5, Edge::Rising),
+            None
+        );
+        assert_eq!(
+            detector.scan(&batch(2, vec![0.9, 0.9]), 0, 0.5, Edge::Rising),
+            Some(0)
+        );
         let mut detector = EdgeDetector::default();
-        assert_eq!(detector.scan(&batch(0, vec![0.0, f32::NAN, 1.0]), 0, 0.5, Edge::Rising), None);
-        assert_eq!(detector.scan(&batch(0, vec![1.0]), 3, 0.5, Edge::Rising), None);
+        assert_eq!(
+            detector.scan(&batch(0, vec![0.0, f32::NAN, 1.0]), 0, 0.5, Edge::Rising),
+            None
+        );
+        assert_eq!(
+            detector.scan(&batch(0, vec![1.0]), 3, 0.5, Edge::Rising),
+            None
+        );
     }
 }

@@ -28,7 +28,11 @@ const IDLE_PRE_TRIGGER_S: f64 = 1.0;
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum TriggerSource {
     /// A channel crossing `level` on `edge`.
-    Level { channel: usize, level: f32, edge: Edge },
+    Level {
+        channel: usize,
+        level: f32,
+        edge: Edge,
+    },
     /// Any confirmed parameter write.
     ParameterWrite,
 }
@@ -95,9 +99,14 @@ pub enum ArmState {
     Idle,
     /// Waiting for the trigger since this device time (unknown until the
     /// first batch after arming).
-    Armed { since: Option<f64> },
+    Armed {
+        since: Option<f64>,
+    },
     /// Triggered at this device time; collecting the post-trigger samples.
-    Triggered { at: f64, forced: bool },
+    Triggered {
+        at: f64,
+        forced: bool,
+    },
 }
 
 /// Watches batches for the trigger and assembles captures.
@@ -166,7 +175,10 @@ impl CaptureEngine {
         if matches!(self.state, ArmState::Armed { .. })
             && self.settings.source == TriggerSource::ParameterWrite
         {
-            self.state = ArmState::Triggered { at: time, forced: false };
+            self.state = ArmState::Triggered {
+                at: time,
+                forced: false,
+            };
         }
     }
 
@@ -184,7 +196,11 @@ impl CaptureEngine {
             if lost_before > 0 {
                 self.detector = EdgeDetector::default();
             }
-            if let TriggerSource::Level { channel, level, edge } = self.settings.source
+            if let TriggerSource::Level {
+                channel,
+                level,
+                edge,
+            } = self.settings.source
                 && let Some(k) = self.detector.scan(batch, channel, level, edge)
             {
                 self.state = ArmState::Triggered {
@@ -214,11 +230,19 @@ impl CaptureEngine {
     fn finish_capture(&mut self, at: f64, forced: bool) {
         let (start, end) = (at - self.settings.pre_s, at + self.settings.post_s);
         let within = |batch: &SampleBatch| {
-            let first = (0..batch.len()).position(|k| batch.time_of(k) >= start).unwrap_or(batch.len());
-            let last = (0..batch.len()).rposition(|k| batch.time_of(k) <= end).map_or(0, |k| k + 1);
+            let first = (0..batch.len())
+                .position(|k| batch.time_of(k) >= start)
+                .unwrap_or(batch.len());
+            let last = (0..batch.len())
+                .rposition(|k| batch.time_of(k) <= end)
+                .map_or(0, |k| k + 1);
             first..last.max(first)
         };
-        let total: usize = self.recent.iter().map(|(batch, _)| within(batch).len()).sum();
+        let total: usize = self
+            .recent
+            .iter()
+            .map(|(batch, _)| within(batch).len())
+            .sum();
         let mut history = History::new(self.channel_count, total as u64);
         for (batch, lost_before) in &self.recent {
             let range = within(batch);
@@ -272,7 +296,9 @@ mod tests {
                 stride: 1,
                 tick_hz: 1000.0,
                 channel_count: 1,
-                values: (0..100).map(|k| signal((b * 100 + k) as f64 / 1000.0)).collect(),
+                values: (0..100)
+                    .map(|k| signal((b * 100 + k) as f64 / 1000.0))
+                    .collect(),
             };
             if engine.on_samples(&batch, 0) {
                 completed.push(engine.captures().last().map_or(0, |c| c.number));
@@ -283,7 +309,11 @@ mod tests {
 
     fn square(t: f64) -> f32 {
         // Rises at 0.25, 1.25, 2.25 … and falls at 0.75, 1.75 …
-        if (t - 0.25).rem_euclid(1.0) < 0.5 { 1.0 } else { 0.0 }
+        if (t - 0.25).rem_euclid(1.0) < 0.5 {
+            1.0
+        } else {
+            0.0
+        }
     }
 
     fn settings(mode: TriggerMode, edge: Edge) -> TriggerSettings {
@@ -309,7 +339,10 @@ mod tests {
         assert!((capture.trigger_time - 0.25).abs() < 1e-9);
         assert!(!capture.forced);
         let (t0, t1) = capture.history.time_span().expect("samples");
-        assert!((t0 - 0.15).abs() < 1e-9 && (t1 - 0.45).abs() < 1e-9, "{t0} … {t1}");
+        assert!(
+            (t0 - 0.15).abs() < 1e-9 && (t1 - 0.45).abs() < 1e-9,
+            "{t0} … {t1}"
+        );
         assert_eq!(capture.history.len(), 301);
         // The pre-trigger samples are low, the trigger sample high.
         let trigger = capture.history.first_at_or_after(0.25);

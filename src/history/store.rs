@@ -14,7 +14,7 @@ use std::collections::VecDeque;
 use std::ops::Range;
 
 use super::summary::{MinMax, Summary};
-use super::timeline::{Continuity, Timeline};
+use super::timeline::{Continuity, StraightLine, Timeline};
 use crate::protocol::SampleBatch;
 
 /// Samples per chunk; memory is taken and given back a chunk at a time.
@@ -166,6 +166,12 @@ impl History {
         start..end
     }
 
+    /// When `indices` are evenly spaced (no stride change or restart among
+    /// them), their times as a line: cheap index lookups.
+    pub fn straight_line(&self, indices: Range<u64>) -> Option<StraightLine> {
+        self.timeline.straight_line(indices)
+    }
+
     /// The first held index at or after `time` (the end if none).
     pub fn first_at_or_after(&self, time: f64) -> u64 {
         self.timeline.first_at_or_after(time, self.indices())
@@ -179,7 +185,29 @@ impl History {
         };
         let start = indices.start.max(self.first_index);
         let end = indices.end.min(self.end_index);
-        summary.range(start, end, |i| self.value(channel, i))
+        summary.range(start, end, |from, to| {
+            self.sample_extremes(channel, from, to)
+        })
+    }
+
+    /// The min and max of samples `[from, to)` (all held), read straight
+    /// from the chunks.
+    fn sample_extremes(&self, channel: usize, from: u64, to: u64) -> MinMax {
+        let mut result = MinMax::EMPTY;
+        let first_chunk = self.first_index / CHUNK_LEN as u64;
+        let mut index = from;
+        while index < to {
+            let chunk_number = index / CHUNK_LEN as u64;
+            let end = to.min((chunk_number + 1) * CHUNK_LEN as u64);
+            let offset = channel * CHUNK_LEN + index as usize % CHUNK_LEN;
+            let samples = &self.chunks[(chunk_number - first_chunk) as usize]
+                [offset..offset + (end - index) as usize];
+            for &value in samples {
+                result.add(value);
+            }
+            index = end;
+        }
+        result
     }
 
     /// The gaps of `channel` that touch `indices`, in order, a break just
@@ -416,14 +444,19 @@ pub(crate) mod tests {
             stride,
             tick_hz: 1000.0,
             channel_count: 2,
-            values: (0..2 * n).map(|v| (first_tick as usize * 10 + v) as f32).collect(),
+            values: (0..2 * n)
+                .map(|v| (first_tick as usize * 10 + v) as f32)
+                .collect(),
         };
         let pushed = [two_channels(0, 1, 300), two_channels(400, 2, 50)];
         for batch in &pushed {
             history.push_batch(batch, 0);
         }
         let batches = history.batches(0..u64::MAX, 128);
-        assert_eq!(batches.iter().map(SampleBatch::len).collect::<Vec<_>>(), [128, 128, 44, 50]);
+        assert_eq!(
+            batches.iter().map(SampleBatch::len).collect::<Vec<_>>(),
+            [128, 128, 44, 50]
+        );
         let rows = |batches: &[SampleBatch]| -> Vec<(f64, Vec<f32>)> {
             batches
                 .iter()
@@ -431,7 +464,14 @@ pub(crate) mod tests {
                 .collect()
         };
         assert_eq!(rows(&batches), rows(&pushed));
-        assert_eq!(history.batches(299..301, 10).iter().map(|b| b.first_tick).collect::<Vec<_>>(), [299, 400]);
+        assert_eq!(
+            history
+                .batches(299..301, 10)
+                .iter()
+                .map(|b| b.first_tick)
+                .collect::<Vec<_>>(),
+            [299, 400]
+        );
     }
 
     #[test]

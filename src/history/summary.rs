@@ -30,17 +30,26 @@ impl MinMax {
         self.min > self.max
     }
 
-    /// Widens to include `value`; NaN changes nothing.
+    /// Widens to include `value`; NaN changes nothing (it compares false),
+    /// and the plain comparison compiles to single min/max instructions.
     #[inline]
     pub fn add(&mut self, value: f32) {
-        self.min = self.min.min(value);
-        self.max = self.max.max(value);
+        self.min = if value < self.min { value } else { self.min };
+        self.max = if value > self.max { value } else { self.max };
     }
 
     #[inline]
     pub fn merge(&mut self, other: Self) {
-        self.min = self.min.min(other.min);
-        self.max = self.max.max(other.max);
+        self.min = if other.min < self.min {
+            other.min
+        } else {
+            self.min
+        };
+        self.max = if other.max > self.max {
+            other.max
+        } else {
+            self.max
+        };
     }
 }
 
@@ -112,18 +121,19 @@ impl Summary {
         }
     }
 
-    /// The extremes of samples `[start, end)`, reading single samples from
-    /// `raw` at the unaligned edges. Every block used lies wholly inside
-    /// the range, so a block partly evicted is never read.
-    pub fn range(&self, start: u64, end: u64, raw: impl Fn(u64) -> f32) -> MinMax {
+    /// The extremes of samples `[start, end)`, asking `raw` for the
+    /// extremes of the samples themselves at the unaligned edges (each such
+    /// request lies within one block of [`FANOUT`] samples, unless the
+    /// whole range is short). Every block used lies wholly inside the
+    /// range, so a block partly evicted is never read.
+    pub fn range(&self, start: u64, end: u64, raw: impl Fn(u64, u64) -> MinMax) -> MinMax {
         let mut result = MinMax::EMPTY;
         if start >= end {
             return result;
         }
         // Short ranges: reading the samples is cheaper than walking levels.
         if end - start <= 2 * FANOUT {
-            (start..end).for_each(|i| result.add(raw(i)));
-            return result;
+            return raw(start, end);
         }
         // Walk up from the samples: at each level, take the unaligned ends
         // one unit at a time, then continue with the aligned middle.
@@ -165,25 +175,25 @@ impl Summary {
         from: u64,
         to: u64,
         unit: u64,
-        raw: &impl Fn(u64) -> f32,
+        raw: &impl Fn(u64, u64) -> MinMax,
         result: &mut MinMax,
     ) {
         if level_index == 0 {
-            (from..to).for_each(|i| result.add(raw(i)));
+            if from < to {
+                result.merge(raw(from, to));
+            }
             return;
         }
         let Some(level) = self.levels.get(level_index - 1) else {
             return;
         };
-        let mut block = from / unit;
-        while block * unit < to {
-            if let Some(extremes) = block
-                .checked_sub(level.first_block)
-                .and_then(|position| level.blocks.get(position as usize))
-            {
+        // Blocks `[from / unit, to / unit)`, read as a slice range.
+        let first = (from / unit).saturating_sub(level.first_block) as usize;
+        let last = ((to / unit).saturating_sub(level.first_block) as usize).min(level.blocks.len());
+        if first < last {
+            for extremes in level.blocks.range(first..last) {
                 result.merge(*extremes);
             }
-            block += 1;
         }
     }
 
@@ -218,7 +228,7 @@ mod tests {
         for (i, &v) in values.iter().enumerate() {
             summary.push(i as u64, v);
         }
-        let raw = |i: u64| values[i as usize];
+        let raw = |start: u64, end: u64| naive(&values, start, end);
         let mut state = 12345u64;
         for _ in 0..3000 {
             state = state
@@ -245,7 +255,11 @@ mod tests {
             summary.push(i, if i < 5000 { 1000.0 } else { (i % 10) as f32 });
         }
         summary.evict_before(5000);
-        let raw = |i: u64| (i % 10) as f32;
+        let raw = |start: u64, end: u64| {
+            let mut result = MinMax::EMPTY;
+            (start..end).for_each(|i| result.add((i % 10) as f32));
+            result
+        };
         assert_eq!(summary.range(5000, n, raw), MinMax { min: 0.0, max: 9.0 });
         assert_eq!(
             summary.range(5003, 9000, raw),
@@ -259,6 +273,13 @@ mod tests {
         for i in 0..100 {
             summary.push(i, f32::NAN);
         }
-        assert!(summary.range(0, 100, |_| f32::NAN).is_empty());
+        assert!(
+            summary
+                .range(0, 100, |_, _| MinMax {
+                    min: f32::NAN,
+                    max: f32::NAN
+                })
+                .is_empty()
+        );
     }
 }

@@ -4,9 +4,15 @@
 //! log n), whatever the number of samples in the range, and a range with
 //! few samples comes through unthinned.
 //!
+//! Column boundaries are moved to the nearest boundary of a summary block
+//! at most an eighth of a column long, so a column is made of whole blocks
+//! and a frame reads only the coarse summary levels (which stay in the
+//! cache) instead of the samples at every edge (which do not).
+//!
 //! The contract:
-//! - every sample's value lies within the drawn extremes of its column, so
-//!   a one-sample spike always shows;
+//! - every sample's value lies within the drawn extremes of its column or,
+//!   within an eighth of a column of a boundary, of the column next to it,
+//!   so a one-sample spike always shows;
 //! - points are in time order within a run, and runs in time order;
 //! - a gap (lost samples or NaN) ends a run: no line bridges it;
 //! - a column holding several gaps shows its samples as one isolated
@@ -15,6 +21,7 @@
 use std::ops::Range;
 
 use super::store::History;
+use super::summary::FANOUT;
 
 /// Points of one channel ready to draw: `[time, value]` pairs in runs, each
 /// run a line with no gap inside.
@@ -70,7 +77,10 @@ impl History {
     /// beyond each end so lines reach the edges of the view.
     pub fn thin(&self, channel: usize, t0: f64, t1: f64, columns: usize, out: &mut ThinnedLine) {
         out.clear();
-        if channel >= self.channel_count() || self.is_empty() || t1.partial_cmp(&t0).is_none_or(|order| order.is_lt()) {
+        if channel >= self.channel_count()
+            || self.is_empty()
+            || t1.partial_cmp(&t0).is_none_or(|order| order.is_lt())
+        {
             return;
         }
         let held = self.indices();
@@ -95,16 +105,32 @@ impl History {
             thinner.add_bucket(end, Drawing::Raw);
         } else {
             let width = (t1 - t0) / columns as f64;
+            let snap = snap_unit((end - start) / columns as u64);
+            let line = self.straight_line(start..end);
             for column in 1..columns {
-                let boundary = self
-                    .first_at_or_after(t0 + width * column as f64)
-                    .clamp(start, end);
+                let time = t0 + width * column as f64;
+                let exact = match &line {
+                    Some(line) => line.first_at_or_after(time),
+                    None => self.first_at_or_after(time),
+                };
+                let boundary = ((exact + snap / 2) / snap * snap).clamp(start, end);
                 thinner.add_bucket(boundary, Drawing::Extremes);
             }
             thinner.add_bucket(end, Drawing::Extremes);
         }
         out.finish();
     }
+}
+
+/// The longest summary block that fits eight times in a column of
+/// `samples_per_column`: boundaries on it are off by at most an eighth of
+/// a column.
+fn snap_unit(samples_per_column: u64) -> u64 {
+    let mut unit = 1;
+    while unit * FANOUT * 8 <= samples_per_column {
+        unit *= FANOUT;
+    }
+    unit
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -187,17 +213,18 @@ impl Thinner<'_> {
         if extremes.is_empty() {
             return;
         }
-        let (first, last) = (point(piece.start), point(piece.end - 1));
-        // Order the extremes the way the samples move, so the stroke joins
-        // its neighbours on the near side.
-        let (a, b) = if last[1] >= first[1] {
-            (extremes.min, extremes.max)
+        // Start with the extreme nearer the previous point, so the stroke
+        // joins it on the near side; no sample is read for that.
+        let previous = self.out.points.last().map_or(f64::NAN, |p| p[1]);
+        let (min, max) = (f64::from(extremes.min), f64::from(extremes.max));
+        let (a, b) = if (previous - max).abs() < (previous - min).abs() {
+            (max, min)
         } else {
-            (extremes.max, extremes.min)
+            (min, max)
         };
-        self.out.push([first[0], f64::from(a)]);
+        self.out.push([history.time_of(piece.start), a]);
         if a != b {
-            self.out.push([last[0], f64::from(b)]);
+            self.out.push([history.time_of(piece.end - 1), b]);
         }
     }
 }
@@ -250,32 +277,43 @@ mod tests {
             line.points.windows(2).all(|w| w[0][0] <= w[1][0]),
             "time order"
         );
-        // Every sample lies within the extremes drawn in its column, with
-        // columns bounded by the same arithmetic as the thinner's buckets.
+        // Every sample lies within the extremes drawn in its column or the
+        // next one (boundaries move by up to an eighth of a column).
         let width = n as f64 * 1e-3 / columns as f64;
-        let column_of = |t: f64| {
-            let mut column = (t / width) as usize;
-            while column > 0 && t < column as f64 * width {
-                column -= 1;
-            }
-            while t >= (column + 1) as f64 * width {
-                column += 1;
-            }
-            column
-        };
-        let mut drawn = vec![(f64::MAX, f64::MIN); columns + 1];
+        let column_of = |t: f64| ((t / width) as usize).min(columns - 1);
+        let mut drawn = vec![(f64::MAX, f64::MIN); columns];
         for p in &line.points {
             let extremes = &mut drawn[column_of(p[0])];
             *extremes = (extremes.0.min(p[1]), extremes.1.max(p[1]));
         }
         for (i, &v) in values.iter().enumerate() {
             let column = column_of(history.time_of(i as u64));
-            let (min, max) = drawn[column];
+            let neighbours = &drawn[column.saturating_sub(1)..(column + 2).min(columns)];
+            let min = neighbours.iter().map(|e| e.0).fold(f64::MAX, f64::min);
+            let max = neighbours.iter().map(|e| e.1).fold(f64::MIN, f64::max);
             assert!(
                 f64::from(v) >= min && f64::from(v) <= max,
                 "sample {i} in column {column}"
             );
         }
+        // Every point drawn is a sample's value from within about a
+        // column of where it is drawn: nothing is invented or moved far.
+        for p in &line.points {
+            let near = history.index_range(p[0] - 1.2 * width, p[0] + 1.2 * width);
+            assert!(
+                (near.start..near.end).any(|i| f64::from(values[i as usize]) == p[1]),
+                "point {p:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn boundaries_snap_to_blocks_an_eighth_of_a_column_at_most() {
+        assert_eq!(snap_unit(0), 1);
+        assert_eq!(snap_unit(127), 1);
+        assert_eq!(snap_unit(128), 16);
+        assert_eq!(snap_unit(7000), 256);
+        assert!((1..100_000).all(|n| snap_unit(n) * 8 <= n.max(8)));
     }
 
     #[test]

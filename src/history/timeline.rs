@@ -35,6 +35,27 @@ impl TickRun {
     }
 }
 
+/// Evenly spaced samples: index from time by one multiplication.
+#[derive(Clone, Debug)]
+pub struct StraightLine {
+    indices: std::ops::Range<u64>,
+    first_time: f64,
+    samples_per_s: f64,
+}
+
+impl StraightLine {
+    /// The first index at or after `time` (to within rounding at an exact
+    /// sample time), clamped to the line's indices.
+    pub fn first_at_or_after(&self, time: f64) -> u64 {
+        let steps = ((time - self.first_time) * self.samples_per_s).ceil();
+        if steps <= 0.0 {
+            self.indices.start
+        } else {
+            (self.indices.start + steps as u64).min(self.indices.end)
+        }
+    }
+}
+
 /// How a batch joins the samples before it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Continuity {
@@ -170,9 +191,30 @@ impl Timeline {
     pub fn tick_of(&self, index: u64) -> Option<(i64, u32, f64, u64)> {
         let position = self.runs.partition_point(|run| run.first_index <= index);
         let run = self.runs.get(position.checked_sub(1)?)?;
-        let run_end = self.runs.get(position).map_or(self.end_index, |next| next.first_index);
+        let run_end = self
+            .runs
+            .get(position)
+            .map_or(self.end_index, |next| next.first_index);
         let tick = run.first_tick + (index - run.first_index) as i64 * i64::from(run.stride);
         Some((tick, run.stride, run.tick_hz, run_end))
+    }
+
+    /// When `indices` lie in one run, its times as a straight line, for
+    /// finding many indices by arithmetic alone.
+    pub fn straight_line(&self, indices: std::ops::Range<u64>) -> Option<StraightLine> {
+        let position = self
+            .runs
+            .partition_point(|run| run.first_index <= indices.start);
+        let run = self.runs.get(position.checked_sub(1)?)?;
+        let run_end = self
+            .runs
+            .get(position)
+            .map_or(self.end_index, |next| next.first_index);
+        (indices.end <= run_end).then(|| StraightLine {
+            indices: indices.clone(),
+            first_time: run.time_of(indices.start),
+            samples_per_s: run.tick_hz / f64::from(run.stride),
+        })
     }
 
     /// The stream's sample period at `index`, seconds.
@@ -218,6 +260,28 @@ mod tests {
         assert_eq!(timeline.append(0, 1, 1000.0, 10), Continuity::Break);
         let times: Vec<f64> = (0..20).map(|i| timeline.time_of(i)).collect();
         assert!(times.windows(2).all(|w| w[1] > w[0]), "{times:?}");
+    }
+
+    #[test]
+    fn a_straight_line_agrees_with_the_search() {
+        let mut timeline = Timeline::default();
+        timeline.append(0, 1, 1000.0, 100);
+        timeline.append(200, 10, 1000.0, 100);
+        assert!(timeline.straight_line(50..150).is_none(), "spans two runs");
+        let line = timeline.straight_line(100..200).expect("one run");
+        for k in 0..300 {
+            let t = 0.19 + k as f64 * 0.0037;
+            let (straight, searched) = (
+                line.first_at_or_after(t),
+                timeline.first_at_or_after(t, 100..200),
+            );
+            // Only a time on a sample may round to its neighbour.
+            let on_a_sample = (timeline.time_of(searched) - t).abs() < 1e-9;
+            assert!(
+                straight == searched || (on_a_sample && straight.abs_diff(searched) == 1),
+                "t = {t}"
+            );
+        }
     }
 
     #[test]

@@ -82,7 +82,8 @@ impl<W: Write> CsvRecorder<W> {
     /// Hands every complete row formatted so far to the sink, and flushes
     /// the sink.
     pub fn flush(&mut self) -> Result<(), RecordError> {
-        let rows_text = std::mem::replace(&mut self.rows_text, csv::Writer::from_writer(Vec::new()));
+        let rows_text =
+            std::mem::replace(&mut self.rows_text, csv::Writer::from_writer(Vec::new()));
         let mut text = rows_text
             .into_inner()
             .map_err(|e| RecordError::Io(std::io::Error::other(e.to_string())))?;

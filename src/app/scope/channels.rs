@@ -51,7 +51,10 @@ pub struct ChannelStyle {
 /// plot, everything else in the lower one.
 pub fn sync_styles(styles: &mut Vec<ChannelStyle>, info: &DeviceInfo) {
     let same = styles.len() == info.channels.len()
-        && styles.iter().zip(&info.channels).all(|(style, channel)| style.name == channel.name);
+        && styles
+            .iter()
+            .zip(&info.channels)
+            .all(|(style, channel)| style.name == channel.name);
     if same {
         return;
     }
@@ -75,29 +78,44 @@ pub fn sync_styles(styles: &mut Vec<ChannelStyle>, info: &DeviceInfo) {
 
 /// One row per channel.
 pub fn ui(ui: &mut egui::Ui, styles: &mut [ChannelStyle], info: &DeviceInfo) {
-    egui::Grid::new("channel styles").num_columns(5).striped(true).show(ui, |ui| {
-        for (style, channel) in styles.iter_mut().zip(&info.channels) {
-            let label = channel.label();
-            ui.checkbox(&mut style.visible, label.as_str())
-                .on_hover_text("show or hide this channel");
-            ui.color_edit_button_srgba(&mut style.color)
-                .accessible_name(format!("{} colour", channel.name));
-            ui.add(egui::DragValue::new(&mut style.scale).speed(0.01).prefix("×"))
+    egui::Grid::new("channel styles")
+        .num_columns(5)
+        .striped(true)
+        .show(ui, |ui| {
+            for (style, channel) in styles.iter_mut().zip(&info.channels) {
+                let label = channel.label();
+                ui.checkbox(&mut style.visible, label.as_str())
+                    .on_hover_text("show or hide this channel");
+                ui.color_edit_button_srgba(&mut style.color)
+                    .accessible_name(format!("{} colour", channel.name));
+                ui.add(
+                    egui::DragValue::new(&mut style.scale)
+                        .speed(0.01)
+                        .prefix("×"),
+                )
                 .accessible_name(format!("{} scale", channel.name))
                 .on_hover_text("drawn as value × scale + offset");
-            ui.add(egui::DragValue::new(&mut style.offset).speed(0.01).prefix("+"))
+                ui.add(
+                    egui::DragValue::new(&mut style.offset)
+                        .speed(0.01)
+                        .prefix("+"),
+                )
                 .accessible_name(format!("{} offset", channel.name))
                 .on_hover_text("drawn as value × scale + offset, in the channel's unit");
-            let mut lower = style.slot == PlotSlot::Lower;
-            if ui
-                .checkbox(&mut lower, "lower")
-                .accessible_name(format!("{} in lower plot", channel.name))
-                .on_hover_text("draw in the lower plot")
-                .changed()
-            {
-                style.slot = if lower { PlotSlot::Lower } else { PlotSlot::Upper };
+                let mut lower = style.slot == PlotSlot::Lower;
+                if ui
+                    .checkbox(&mut lower, "lower")
+                    .accessible_name(format!("{} in lower plot", channel.name))
+                    .on_hover_text("draw in the lower plot")
+                    .changed()
+                {
+                    style.slot = if lower {
+                        PlotSlot::Lower
+                    } else {
+                        PlotSlot::Upper
+                    };
+                }
+                ui.end_row();
             }
-            ui.end_row();
-        }
-    });
+        });
 }

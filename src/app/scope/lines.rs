@@ -9,6 +9,16 @@ use egui_plot::{Line, PlotPoint, PlotPoints, PlotUi};
 
 use crate::history::{History, ThinnedLine};
 
+/// The time range and pixel columns to thin for a view of `view` seconds
+/// drawn `width_px` wide: the view plus a tenth on each side, so a pan
+/// shows data at once, at one column per pixel (two points per pixel at
+/// most).
+pub fn thinning_window(view: Range<f64>, width_px: usize) -> (Range<f64>, usize) {
+    let margin = (view.end - view.start) * 0.1;
+    let columns = (width_px as f64 * 1.2).ceil() as usize;
+    ((view.start - margin)..(view.end + margin), columns.max(1))
+}
+
 /// How a channel's values are drawn: `value · scale + offset`, and the
 /// time shifted by `time_shift_s` (a capture is drawn relative to its
 /// trigger).
@@ -40,7 +50,14 @@ pub struct ChannelLine {
 impl ChannelLine {
     /// Thins `channel` of `history` over device times `times` to
     /// `columns` pixel columns.
-    pub fn update(&mut self, history: &History, channel: usize, times: Range<f64>, columns: usize, placement: Placement) {
+    pub fn update(
+        &mut self,
+        history: &History,
+        channel: usize,
+        times: Range<f64>,
+        columns: usize,
+        placement: Placement,
+    ) {
         history.thin(channel, times.start, times.end, columns, &mut self.thinned);
         self.points.clear();
         self.runs.clear();
@@ -63,7 +80,13 @@ impl ChannelLine {
 
     /// Adds the line to the plot; every run shares `name`, so the legend
     /// shows one entry.
-    pub fn draw<'a>(&'a self, plot_ui: &mut PlotUi<'a>, name: &str, color: egui::Color32, width: f32) {
+    pub fn draw<'a>(
+        &'a self,
+        plot_ui: &mut PlotUi<'a>,
+        name: &str,
+        color: egui::Color32,
+        width: f32,
+    ) {
         for run in &self.runs {
             plot_ui.line(
                 Line::new(name, PlotPoints::Borrowed(&self.points[run.clone()]))

@@ -104,17 +104,26 @@ impl Scope {
         };
         channels::sync_styles(&mut self.styles, &info);
         egui::ScrollArea::vertical().show(ui, |ui| {
-            egui::CollapsingHeader::new("Channels").default_open(true).show(ui, |ui| {
-                channels::ui(ui, &mut self.styles, &info);
-            });
-            egui::CollapsingHeader::new("Trigger").default_open(true).show(ui, |ui| {
-                if let Some(shown) = self.trigger.ui(ui, session, &info, &mut self.overlay_earlier) {
-                    self.display = shown;
-                }
-            });
-            egui::CollapsingHeader::new("XY view").default_open(false).show(ui, |ui| {
-                self.xy.settings_ui(ui, &info);
-            });
+            egui::CollapsingHeader::new("Channels")
+                .default_open(true)
+                .show(ui, |ui| {
+                    channels::ui(ui, &mut self.styles, &info);
+                });
+            egui::CollapsingHeader::new("Trigger")
+                .default_open(true)
+                .show(ui, |ui| {
+                    if let Some(shown) =
+                        self.trigger
+                            .ui(ui, session, &info, &mut self.overlay_earlier)
+                    {
+                        self.display = shown;
+                    }
+                });
+            egui::CollapsingHeader::new("XY view")
+                .default_open(false)
+                .show(ui, |ui| {
+                    self.xy.settings_ui(ui, &info);
+                });
         });
     }
 
@@ -175,7 +184,14 @@ impl Scope {
             }
         });
         self.toolbar.set_plot_rect(plots.response.rect);
-        readout::ui(ui, session, &info, self.display, self.hover_time, &mut self.cursors);
+        readout::ui(
+            ui,
+            session,
+            &info,
+            self.display,
+            self.hover_time,
+            &mut self.cursors,
+        );
         self.toolbar.poll(session);
     }
 
@@ -208,15 +224,21 @@ impl Scope {
 
     /// Arrow keys pan, +/− zoom, Home follows; only while no text field has
     /// the keyboard.
-    fn handle_keys(&mut self, ui: &egui::Ui, history_span: Option<(f64, f64)>, session: &DeviceSession) {
+    fn handle_keys(
+        &mut self,
+        ui: &egui::Ui,
+        history_span: Option<(f64, f64)>,
+        session: &DeviceSession,
+    ) {
         if ui.memory(|memory| memory.focused().is_some()) {
             return;
         }
         let (pan, zoom, home) = ui.input(|input| {
             let pan = i32::from(input.key_pressed(egui::Key::ArrowRight))
                 - i32::from(input.key_pressed(egui::Key::ArrowLeft));
-            let zoom = i32::from(input.key_pressed(egui::Key::Plus) || input.key_pressed(egui::Key::Equals))
-                - i32::from(input.key_pressed(egui::Key::Minus));
+            let zoom = i32::from(
+                input.key_pressed(egui::Key::Plus) || input.key_pressed(egui::Key::Equals),
+            ) - i32::from(input.key_pressed(egui::Key::Minus));
             (pan, zoom, input.key_pressed(egui::Key::Home))
         });
         if home {
@@ -234,29 +256,39 @@ impl Scope {
         self.forced_view = Some((center - width / 2.0, center + width / 2.0));
     }
 
-    fn plots_ui(&mut self, ui: &mut egui::Ui, session: &mut DeviceSession, info: &DeviceInfo, range: (f64, f64)) {
+    fn plots_ui(
+        &mut self,
+        ui: &mut egui::Ui,
+        session: &mut DeviceSession,
+        info: &DeviceInfo,
+        range: (f64, f64),
+    ) {
         let slots: Vec<PlotSlot> = PlotSlot::ALL
             .into_iter()
-            .filter(|slot| self.styles.iter().any(|style| style.visible && style.slot == *slot))
+            .filter(|slot| {
+                self.styles
+                    .iter()
+                    .any(|style| style.visible && style.slot == *slot)
+            })
             .collect();
         if slots.is_empty() {
             ui.centered_and_justified(|ui| ui.label("Every channel is hidden"));
             return;
         }
         let height = (ui.available_height() / slots.len() as f32 - 4.0).max(80.0);
-        let columns = ui.available_width().max(100.0) as usize;
-        let (t0, t1) = range;
-        // Thin a window wider than the view, so panning shows data at once.
-        let margin = (t1 - t0) * 0.5;
-        let times = (t0 - margin)..(t1 + margin);
-        let thin_columns = columns * 2;
+        let width_px = (ui.available_width() * ui.pixels_per_point()).max(100.0) as usize;
+        let (times, thin_columns) = lines::thinning_window(range.0..range.1, width_px);
 
         // Which histories to draw: the live one, or captures.
         let captures: Vec<&Capture> = match self.display {
             Display::Live => Vec::new(),
             Display::Captures => {
                 let all = session.capture.captures();
-                let shown = if self.overlay_earlier { all.len() } else { all.len().min(1) };
+                let shown = if self.overlay_earlier {
+                    all.len()
+                } else {
+                    all.len().min(1)
+                };
                 all.iter().rev().take(shown).collect()
             }
         };
@@ -269,7 +301,8 @@ impl Scope {
                 .collect(),
         };
         let channel_count = info.channels.len();
-        self.lines.resize_with(layers.len() * channel_count, ChannelLine::default);
+        self.lines
+            .resize_with(layers.len() * channel_count, ChannelLine::default);
         for (layer, (history, shift, _)) in layers.iter().enumerate() {
             for (channel, style) in self.styles.iter().enumerate() {
                 let line = &mut self.lines[layer * channel_count + channel];
@@ -279,7 +312,13 @@ impl Scope {
                     time_shift_s: *shift,
                 };
                 if style.visible {
-                    line.update(history, channel, (times.start - shift)..(times.end - shift), thin_columns, placement);
+                    line.update(
+                        history,
+                        channel,
+                        (times.start - shift)..(times.end - shift),
+                        thin_columns,
+                        placement,
+                    );
                 } else {
                     line.update(history, channel, 0.0..0.0, 1, placement);
                 }
@@ -331,7 +370,8 @@ impl Scope {
                                 // Earlier captures: faded, and out of the legend.
                                 (String::new(), style.color.gamma_multiply(0.35), 1.0)
                             };
-                            lines[layer * channel_count + channel].draw(plot_ui, &name, color, width);
+                            lines[layer * channel_count + channel]
+                                .draw(plot_ui, &name, color, width);
                         }
                     }
                     let bounds = plot_ui.plot_bounds();
@@ -376,11 +416,20 @@ impl Scope {
 
 /// A dashed vertical line at each write in view, labelled with the
 /// parameter's name and new value in the upper plot.
-fn draw_write_marks(plot_ui: &mut egui_plot::PlotUi<'_>, writes: &[super::session::WriteMark], bounds: &PlotBounds, label: bool) {
+fn draw_write_marks(
+    plot_ui: &mut egui_plot::PlotUi<'_>,
+    writes: &[super::session::WriteMark],
+    bounds: &PlotBounds,
+    label: bool,
+) {
     let (t0, t1) = (bounds.min()[0], bounds.max()[0]);
     let color = egui::Color32::from_rgb(200, 160, 60);
     let first = writes.partition_point(|w| w.time_s < t0);
-    for write in writes[first..].iter().take_while(|w| w.time_s <= t1).take(200) {
+    for write in writes[first..]
+        .iter()
+        .take_while(|w| w.time_s <= t1)
+        .take(200)
+    {
         plot_ui.vline(
             VLine::new("", write.time_s)
                 .color(color)
@@ -388,7 +437,11 @@ fn draw_write_marks(plot_ui: &mut egui_plot::PlotUi<'_>, writes: &[super::sessio
                 .width(1.0),
         );
         if label {
-            let unit = if write.unit.is_empty() { String::new() } else { format!(" {}", write.unit) };
+            let unit = if write.unit.is_empty() {
+                String::new()
+            } else {
+                format!(" {}", write.unit)
+            };
             plot_ui.text(
                 Text::new(
                     "",

@@ -31,7 +31,11 @@ impl Cursors {
         let color = egui::Color32::from_rgb(230, 230, 230);
         for (name, time) in [("cursor A", self.a), ("cursor B", self.b)] {
             if let Some(time) = time {
-                plot_ui.vline(VLine::new(name, time).color(color).style(LineStyle::dashed_loose()));
+                plot_ui.vline(
+                    VLine::new(name, time)
+                        .color(color)
+                        .style(LineStyle::dashed_loose()),
+                );
             }
         }
     }
@@ -57,13 +61,18 @@ fn nearest_sample(history: &History, time: f64) -> Option<u64> {
     }
     let after = history.first_at_or_after(time).min(held.end - 1);
     let before = after.saturating_sub(1).max(held.start);
-    let closer_before = (time - history.time_of(before)).abs() < (history.time_of(after) - time).abs();
+    let closer_before =
+        (time - history.time_of(before)).abs() < (history.time_of(after) - time).abs();
     Some(if closer_before { before } else { after })
 }
 
 fn values_at(history: &History, channels: usize, time: f64) -> Option<Vec<f32>> {
     let index = nearest_sample(history, time)?;
-    Some((0..channels).map(|channel| history.value(channel, index)).collect())
+    Some(
+        (0..channels)
+            .map(|channel| history.value(channel, index))
+            .collect(),
+    )
 }
 
 pub fn ui(
@@ -103,11 +112,17 @@ pub fn ui(
             return;
         };
         let dt = b - a;
-        ui.label(format!("A {a:.5} s  B {b:.5} s  Δt {}", format_duration(dt)));
+        ui.label(format!(
+            "A {a:.5} s  B {b:.5} s  Δt {}",
+            format_duration(dt)
+        ));
         if dt != 0.0 {
             ui.label(format!("1/Δt {:.4} Hz", 1.0 / dt.abs()));
         }
-        if let (Some(at_a), Some(at_b)) = (values_at(history, channels, a + shift), values_at(history, channels, b + shift)) {
+        if let (Some(at_a), Some(at_b)) = (
+            values_at(history, channels, a + shift),
+            values_at(history, channels, b + shift),
+        ) {
             for ((channel, va), vb) in info.channels.iter().zip(at_a).zip(at_b) {
                 ui.separator();
                 ui.label(format!("Δ{} {:.5} {}", channel.name, vb - va, channel.unit));

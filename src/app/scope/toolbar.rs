@@ -35,7 +35,10 @@ pub struct Toolbar {
     /// The last outcome of a save, shown until the next.
     message: Option<Result<String, String>>,
     exports: Vec<Recording>,
-    png_results: (Sender<Result<String, String>>, Receiver<Result<String, String>>),
+    png_results: (
+        Sender<Result<String, String>>,
+        Receiver<Result<String, String>>,
+    ),
     /// Where the plots were last drawn, for cropping the screenshot.
     plot_rect: Option<egui::Rect>,
 }
@@ -53,11 +56,20 @@ impl Default for Toolbar {
 }
 
 impl Toolbar {
-    pub fn ui(&mut self, ui: &mut egui::Ui, state: ToolbarState<'_>, session: &mut DeviceSession) -> Option<Action> {
+    pub fn ui(
+        &mut self,
+        ui: &mut egui::Ui,
+        state: ToolbarState<'_>,
+        session: &mut DeviceSession,
+    ) -> Option<Action> {
         let mut action = None;
         ui.horizontal_wrapped(|ui| {
             if state.follow && *state.display == Display::Live {
-                if ui.button("Freeze").on_hover_text("stop the view; capture goes on").clicked() {
+                if ui
+                    .button("Freeze")
+                    .on_hover_text("stop the view; capture goes on")
+                    .clicked()
+                {
                     action = Some(Action::Freeze);
                 }
             } else if ui
@@ -82,10 +94,18 @@ impl Toolbar {
             ui.checkbox(state.xy, "XY");
             ui.separator();
             self.recording_ui(ui, session);
-            if ui.button("Export CSV").on_hover_text("every sample in view, or the captures").clicked() {
+            if ui
+                .button("Export CSV")
+                .on_hover_text("every sample in view, or the captures")
+                .clicked()
+            {
                 action = Some(Action::ExportView);
             }
-            if ui.button("Save PNG").on_hover_text("the plots as an image").clicked() {
+            if ui
+                .button("Save PNG")
+                .on_hover_text("the plots as an image")
+                .clicked()
+            {
                 self.request_png(ui);
             }
             ui.add(
@@ -93,8 +113,8 @@ impl Toolbar {
                     .hint_text("save to: current folder")
                     .desired_width(160.0),
             )
-                .accessible_name("Save folder")
-                .on_hover_text("folder for recordings and exports");
+            .accessible_name("Save folder")
+            .on_hover_text("folder for recordings and exports");
             match &self.message {
                 Some(Ok(text)) => {
                     ui.label(text);
@@ -109,7 +129,10 @@ impl Toolbar {
     }
 
     fn recording_ui(&mut self, ui: &mut egui::Ui, session: &mut DeviceSession) {
-        let running = session.recording.as_ref().is_some_and(Recording::is_running);
+        let running = session
+            .recording
+            .as_ref()
+            .is_some_and(Recording::is_running);
         if running {
             if let Some(recording) = &session.recording {
                 ui.colored_label(
@@ -122,7 +145,11 @@ impl Toolbar {
             {
                 recording.stop();
             }
-        } else if ui.button("Record").on_hover_text("every sample to CSV until stopped").clicked() {
+        } else if ui
+            .button("Record")
+            .on_hover_text("every sample to CSV until stopped")
+            .clicked()
+        {
             let Some(info) = &session.info else {
                 return;
             };
@@ -143,7 +170,11 @@ impl Toolbar {
             .replace(':', "-")
             .trim_end_matches('Z')
             .to_owned();
-        let folder = if self.folder.trim().is_empty() { "." } else { self.folder.trim() };
+        let folder = if self.folder.trim().is_empty() {
+            "."
+        } else {
+            self.folder.trim()
+        };
         let mut path = Path::new(folder).join(format!("motiontune-{kind}-{stamp}.{extension}"));
         // Two saves in one second get distinct names.
         let mut copy = 2;
@@ -162,7 +193,10 @@ impl Toolbar {
         };
         let (history, kind) = match display {
             Display::Live => (session.history.as_ref(), "view"),
-            Display::Captures => (session.capture.captures().last().map(|c| &c.history), "capture"),
+            Display::Captures => (
+                session.capture.captures().last().map(|c| &c.history),
+                "capture",
+            ),
         };
         let Some(history) = history else {
             return;
@@ -178,7 +212,11 @@ impl Toolbar {
                     export.write(&batch);
                 }
                 export.stop();
-                self.message = Some(Ok(format!("exporting {} rows to {}", indices.end - indices.start, path.display())));
+                self.message = Some(Ok(format!(
+                    "exporting {} rows to {}",
+                    indices.end - indices.start,
+                    path.display()
+                )));
                 self.exports.push(export);
             }
             Err(error) => self.message = Some(Err(error.to_string())),
@@ -196,16 +234,17 @@ impl Toolbar {
         let results = self.png_results.0.clone();
         let pixels_per_point = ui.ctx().pixels_per_point();
         let ctx = ui.ctx().clone();
-        ui.ctx().request_screenshot(move |image: Arc<egui::ColorImage>| {
-            // Encoding takes tens of milliseconds: not on the render thread.
-            std::thread::spawn(move || {
-                let outcome = save_png(&path, &image, crop.map(|rect| rect * pixels_per_point))
-                    .map(|()| format!("saved {}", path.display()))
-                    .map_err(|error| format!("cannot save {}: {error}", path.display()));
-                let _ = results.send(outcome);
-                ctx.request_repaint();
+        ui.ctx()
+            .request_screenshot(move |image: Arc<egui::ColorImage>| {
+                // Encoding takes tens of milliseconds: not on the render thread.
+                std::thread::spawn(move || {
+                    let outcome = save_png(&path, &image, crop.map(|rect| rect * pixels_per_point))
+                        .map(|()| format!("saved {}", path.display()))
+                        .map_err(|error| format!("cannot save {}: {error}", path.display()));
+                    let _ = results.send(outcome);
+                    ctx.request_repaint();
+                });
             });
-        });
         self.message = Some(Ok("saving the plot…".to_owned()));
     }
 
@@ -217,7 +256,10 @@ impl Toolbar {
         self.exports.retain_mut(|export| match export.outcome() {
             Some(outcome) => {
                 self.message = Some(match outcome {
-                    Ok(rows) => Ok(format!("exported {rows} rows to {}", export.path().display())),
+                    Ok(rows) => Ok(format!(
+                        "exported {rows} rows to {}",
+                        export.path().display()
+                    )),
                     Err(error) => Err(error),
                 });
                 false
@@ -228,7 +270,10 @@ impl Toolbar {
             && let Some(outcome) = recording.outcome()
         {
             self.message = Some(match outcome {
-                Ok(rows) => Ok(format!("recorded {rows} rows to {}", recording.path().display())),
+                Ok(rows) => Ok(format!(
+                    "recorded {rows} rows to {}",
+                    recording.path().display()
+                )),
                 Err(error) => Err(format!("recording stopped: {error}")),
             });
             session.recording = None;
@@ -237,12 +282,19 @@ impl Toolbar {
 }
 
 /// Writes `image` (cropped to `crop`, in pixels, when given) as a PNG.
-pub fn save_png(path: &Path, image: &egui::ColorImage, crop: Option<egui::Rect>) -> Result<(), String> {
+pub fn save_png(
+    path: &Path,
+    image: &egui::ColorImage,
+    crop: Option<egui::Rect>,
+) -> Result<(), String> {
     let [width, height] = image.size;
     let full = egui::Rect::from_min_size(egui::Pos2::ZERO, egui::vec2(width as f32, height as f32));
     let area = crop.map_or(full, |rect| rect.intersect(full));
     let (x0, y0) = (area.min.x.max(0.0) as usize, area.min.y.max(0.0) as usize);
-    let (x1, y1) = (area.max.x.min(width as f32) as usize, area.max.y.min(height as f32) as usize);
+    let (x1, y1) = (
+        area.max.x.min(width as f32) as usize,
+        area.max.y.min(height as f32) as usize,
+    );
     if x1 <= x0 || y1 <= y0 {
         return Err("nothing to save".to_owned());
     }
@@ -253,7 +305,11 @@ pub fn save_png(path: &Path, image: &egui::ColorImage, crop: Option<egui::Rect>)
         }
     }
     let file = std::fs::File::create(path).map_err(|e| e.to_string())?;
-    let mut encoder = png::Encoder::new(std::io::BufWriter::new(file), (x1 - x0) as u32, (y1 - y0) as u32);
+    let mut encoder = png::Encoder::new(
+        std::io::BufWriter::new(file),
+        (x1 - x0) as u32,
+        (y1 - y0) as u32,
+    );
     encoder.set_color(png::ColorType::Rgba);
     encoder.set_depth(png::BitDepth::Eight);
     let mut writer = encoder.write_header().map_err(|e| e.to_string())?;
@@ -273,13 +329,25 @@ mod tests {
         image.pixels[2 * 8 + 3] = egui::Color32::from_rgb(255, 0, 0);
         let crop = egui::Rect::from_min_max(egui::pos2(3.0, 2.0), egui::pos2(5.0, 4.0));
         save_png(&path, &image, Some(crop)).expect("saved");
-        let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(&path).expect("file")));
+        let decoder = png::Decoder::new(std::io::BufReader::new(
+            std::fs::File::open(&path).expect("file"),
+        ));
         let mut reader = decoder.read_info().expect("png");
         let mut pixels = vec![0; reader.output_buffer_size().expect("size")];
         let info = reader.next_frame(&mut pixels).expect("frame");
         assert_eq!((info.width, info.height), (2, 2));
         assert_eq!(&pixels[..4], &[255, 0, 0, 255]);
         assert_eq!(&pixels[4..8], &[0, 0, 0, 255]);
-        assert!(save_png(&path, &image, Some(egui::Rect::from_min_max(egui::pos2(20.0, 20.0), egui::pos2(30.0, 30.0)))).is_err());
+        assert!(
+            save_png(
+                &path,
+                &image,
+                Some(egui::Rect::from_min_max(
+                    egui::pos2(20.0, 20.0),
+                    egui::pos2(30.0, 30.0)
+                ))
+            )
+            .is_err()
+        );
     }
 }

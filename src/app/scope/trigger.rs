@@ -41,58 +41,90 @@ impl TriggerPanel {
         overlay_earlier: &mut bool,
     ) -> Option<Display> {
         let mut display = None;
-        egui::Grid::new("trigger settings").num_columns(2).show(ui, |ui| {
-            ui.label("Source");
-            let selected = match self.settings.source {
-                TriggerSource::Level { channel, .. } => info.channels.get(channel).map_or("?".into(), |c| c.name.clone()),
-                TriggerSource::ParameterWrite => "parameter write".to_owned(),
-            };
-            egui::ComboBox::from_id_salt("trigger source")
-                .selected_text(selected)
-                .show_ui(ui, |ui| {
-                    for (index, channel) in info.channels.iter().enumerate() {
-                        let (level, edge) = self.level_and_edge();
+        egui::Grid::new("trigger settings")
+            .num_columns(2)
+            .show(ui, |ui| {
+                ui.label("Source");
+                let selected = match self.settings.source {
+                    TriggerSource::Level { channel, .. } => info
+                        .channels
+                        .get(channel)
+                        .map_or("?".into(), |c| c.name.clone()),
+                    TriggerSource::ParameterWrite => "parameter write".to_owned(),
+                };
+                egui::ComboBox::from_id_salt("trigger source")
+                    .selected_text(selected)
+                    .show_ui(ui, |ui| {
+                        for (index, channel) in info.channels.iter().enumerate() {
+                            let (level, edge) = self.level_and_edge();
+                            ui.selectable_value(
+                                &mut self.settings.source,
+                                TriggerSource::Level {
+                                    channel: index,
+                                    level,
+                                    edge,
+                                },
+                                channel.name.as_str(),
+                            );
+                        }
                         ui.selectable_value(
                             &mut self.settings.source,
-                            TriggerSource::Level { channel: index, level, edge },
-                            channel.name.as_str(),
+                            TriggerSource::ParameterWrite,
+                            "parameter write",
                         );
-                    }
-                    ui.selectable_value(&mut self.settings.source, TriggerSource::ParameterWrite, "parameter write");
-                })
-                .response
-                .accessible_name("Trigger source");
-            ui.end_row();
-            if let TriggerSource::Level { channel, level, edge } = &mut self.settings.source {
-                ui.label("Edge");
+                    })
+                    .response
+                    .accessible_name("Trigger source");
+                ui.end_row();
+                if let TriggerSource::Level {
+                    channel,
+                    level,
+                    edge,
+                } = &mut self.settings.source
+                {
+                    ui.label("Edge");
+                    ui.horizontal(|ui| {
+                        for choice in Edge::ALL {
+                            ui.selectable_value(edge, choice, choice.name());
+                        }
+                    });
+                    ui.end_row();
+                    let unit = info.channels.get(*channel).map_or("", |c| c.unit.as_str());
+                    let label = ui.label("Level");
+                    ui.add(
+                        egui::DragValue::new(level)
+                            .speed(0.01)
+                            .suffix(format!(" {unit}")),
+                    )
+                    .labelled_by(label.id);
+                    ui.end_row();
+                }
+                let label = ui.label("Pre-trigger");
+                ui.add(
+                    egui::DragValue::new(&mut self.settings.pre_s)
+                        .range(0.0..=60.0)
+                        .speed(0.005)
+                        .suffix(" s"),
+                )
+                .labelled_by(label.id);
+                ui.end_row();
+                let label = ui.label("Post-trigger");
+                ui.add(
+                    egui::DragValue::new(&mut self.settings.post_s)
+                        .range(0.001..=60.0)
+                        .speed(0.005)
+                        .suffix(" s"),
+                )
+                .labelled_by(label.id);
+                ui.end_row();
+                ui.label("Mode");
                 ui.horizontal(|ui| {
-                    for choice in Edge::ALL {
-                        ui.selectable_value(edge, choice, choice.name());
+                    for mode in TriggerMode::ALL {
+                        ui.selectable_value(&mut self.settings.mode, mode, mode.name());
                     }
                 });
                 ui.end_row();
-                let unit = info.channels.get(*channel).map_or("", |c| c.unit.as_str());
-                let label = ui.label("Level");
-                ui.add(egui::DragValue::new(level).speed(0.01).suffix(format!(" {unit}")))
-                    .labelled_by(label.id);
-                ui.end_row();
-            }
-            let label = ui.label("Pre-trigger");
-            ui.add(egui::DragValue::new(&mut self.settings.pre_s).range(0.0..=60.0).speed(0.005).suffix(" s"))
-                .labelled_by(label.id);
-            ui.end_row();
-            let label = ui.label("Post-trigger");
-            ui.add(egui::DragValue::new(&mut self.settings.post_s).range(0.001..=60.0).speed(0.005).suffix(" s"))
-                .labelled_by(label.id);
-            ui.end_row();
-            ui.label("Mode");
-            ui.horizontal(|ui| {
-                for mode in TriggerMode::ALL {
-                    ui.selectable_value(&mut self.settings.mode, mode, mode.name());
-                }
             });
-            ui.end_row();
-        });
         ui.horizontal(|ui| {
             let state = session.capture.state();
             if state == ArmState::Idle {
@@ -116,7 +148,11 @@ impl TriggerPanel {
                 if captures.len() == 1 { "" } else { "s" },
                 newest.number,
                 newest.trigger_time,
-                if newest.forced { " (auto, no trigger)" } else { "" }
+                if newest.forced {
+                    " (auto, no trigger)"
+                } else {
+                    ""
+                }
             ));
             ui.horizontal(|ui| {
                 if ui.button("Show captures").clicked() {

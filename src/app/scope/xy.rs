@@ -34,7 +34,11 @@ impl XyView {
         ui.checkbox(&mut self.enabled, "Show XY view");
         for (axis, selected) in [("X channel", &mut self.x), ("Y channel", &mut self.y)] {
             egui::ComboBox::from_label(axis)
-                .selected_text(info.channels.get(*selected).map_or("?".into(), |c| c.label()))
+                .selected_text(
+                    info.channels
+                        .get(*selected)
+                        .map_or("?".into(), |c| c.label()),
+                )
                 .show_ui(ui, |ui| {
                     for (index, channel) in info.channels.iter().enumerate() {
                         ui.selectable_value(selected, index, channel.label());
@@ -43,7 +47,14 @@ impl XyView {
         }
     }
 
-    pub fn ui(&mut self, ui: &mut egui::Ui, session: &DeviceSession, info: &DeviceInfo, display: Display, range: (f64, f64)) {
+    pub fn ui(
+        &mut self,
+        ui: &mut egui::Ui,
+        session: &DeviceSession,
+        info: &DeviceInfo,
+        display: Display,
+        range: (f64, f64),
+    ) {
         let (history, indices) = match display {
             Display::Live => {
                 let Some(history) = &session.history else {
@@ -58,7 +69,9 @@ impl XyView {
                 (&capture.history, capture.history.indices())
             }
         };
-        let (Some(x_channel), Some(y_channel)) = (info.channels.get(self.x), info.channels.get(self.y)) else {
+        let (Some(x_channel), Some(y_channel)) =
+            (info.channels.get(self.x), info.channels.get(self.y))
+        else {
             return;
         };
         let stride = ((indices.end - indices.start) / MAX_POINTS).max(1);
@@ -66,7 +79,12 @@ impl XyView {
         self.points.extend(
             (indices.start..indices.end)
                 .step_by(stride as usize)
-                .map(|i| PlotPoint::new(f64::from(history.value(self.x, i)), f64::from(history.value(self.y, i))))
+                .map(|i| {
+                    PlotPoint::new(
+                        f64::from(history.value(self.x, i)),
+                        f64::from(history.value(self.y, i)),
+                    )
+                })
                 .filter(|p| p.x.is_finite() && p.y.is_finite()),
         );
         let name = format!("{} against {}", y_channel.name, x_channel.name);
@@ -74,7 +92,10 @@ impl XyView {
             .x_axis_label(x_channel.label())
             .y_axis_label(y_channel.label())
             .show(ui, |plot_ui| {
-                plot_ui.line(Line::new(name, PlotPoints::Borrowed(&self.points)).color(egui::Color32::from_rgb(120, 200, 255)));
+                plot_ui.line(
+                    Line::new(name, PlotPoints::Borrowed(&self.points))
+                        .color(egui::Color32::from_rgb(120, 200, 255)),
+                );
             });
     }
 }
