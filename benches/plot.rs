@@ -30,7 +30,7 @@ const WIDTH: f32 = 1200.0;
 fn value(channel: usize, i: usize) -> f32 {
     let t = i as f32 / LOOP_HZ as f32;
     let noise = ((i * 7919 + channel * 104_729) % 1000) as f32 / 1000.0 - 0.5;
-    let spike = if i % 100_003 == 0 { 5.0 } else { 0.0 };
+    let spike = if i.is_multiple_of(100_003) { 5.0 } else { 0.0 };
     (t * (0.5 + channel as f32)).sin() + 0.05 * noise + spike
 }
 

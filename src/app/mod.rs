@@ -11,7 +11,8 @@ pub mod scope;
 mod session;
 mod status;
 
-use std::time::Duration;
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
 
 pub use session::{ConnectionState, DeviceSession, WriteState};
 
@@ -45,6 +46,8 @@ pub struct App {
     session: Option<DeviceSession>,
     scope: scope::Scope,
     history_size: HistorySize,
+    /// Recent frames: (when, CPU seconds the frame took).
+    frame_times: VecDeque<(Instant, f32)>,
 }
 
 impl App {
@@ -62,6 +65,7 @@ impl App {
             session,
             scope: scope::Scope::default(),
             history_size: options.history_size,
+            frame_times: VecDeque::new(),
         }
     }
 
@@ -89,7 +93,19 @@ impl eframe::App for App {
         }
     }
 
-    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+    fn ui(&mut self, ui: &mut egui::Ui, frame: &mut eframe::Frame) {
+        if let Some(cpu_s) = frame.info().cpu_usage {
+            let now = Instant::now();
+            self.frame_times.push_back((now, cpu_s));
+            while self
+                .frame_times
+                .front()
+                .is_some_and(|(at, _)| now - *at > Duration::from_secs(1))
+            {
+                self.frame_times.pop_front();
+            }
+        }
+
         // The emergency stop comes before anything else can take the key.
         if ui.input(|i| i.key_pressed(egui::Key::Escape))
             && let Some(session) = &mut self.session
@@ -118,7 +134,12 @@ impl eframe::App for App {
             ui.add_space(4.0);
         });
         egui::Panel::bottom("status").show(ui, |ui| {
-            status::ui(ui, self.session.as_mut());
+            let frame_ms = (!self.frame_times.is_empty()).then(|| {
+                let times = self.frame_times.iter().map(|(_, cpu_s)| cpu_s * 1e3);
+                let mean = times.clone().sum::<f32>() / self.frame_times.len() as f32;
+                (mean, times.fold(0.0, f32::max))
+            });
+            status::ui(ui, self.session.as_mut(), frame_ms);
         });
         egui::Panel::left("gains")
             .default_size(340.0)

@@ -3,8 +3,15 @@
 
 use super::session::{ConnectionState, DeviceSession};
 
-pub fn ui(ui: &mut egui::Ui, session: Option<&mut DeviceSession>) {
+/// `frame_ms`: the app's CPU time per frame, mean and worst over the last
+/// second, when known.
+pub fn ui(ui: &mut egui::Ui, session: Option<&mut DeviceSession>, frame_ms: Option<(f32, f32)>) {
     ui.horizontal_wrapped(|ui| {
+        if let Some((mean, worst)) = frame_ms {
+            ui.label(format!("frame {mean:.1} ms (max {worst:.1})"))
+                .on_hover_text("the app's CPU time per frame over the last second");
+            ui.separator();
+        }
         let Some(session) = session else {
             ui.label("disconnected");
             return;

@@ -30,8 +30,31 @@ use crate::capture::Capture;
 use crate::history::History;
 use crate::protocol::DeviceInfo;
 
-/// Rolling window lengths offered, seconds.
-const WINDOWS_S: &[f64] = &[0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 300.0, 600.0];
+/// Rolling window lengths offered, seconds; infinite shows the whole
+/// history.
+const WINDOWS_S: &[f64] = &[
+    0.1,
+    0.2,
+    0.5,
+    1.0,
+    2.0,
+    5.0,
+    10.0,
+    30.0,
+    60.0,
+    300.0,
+    600.0,
+    f64::INFINITY,
+];
+
+/// How a window length reads.
+fn window_name(window_s: f64) -> String {
+    if window_s.is_finite() {
+        format!("{window_s} s")
+    } else {
+        "all".to_owned()
+    }
+}
 
 /// What the plots show.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -206,15 +229,17 @@ impl Scope {
         if let Some(range) = self.forced_view {
             return range;
         }
-        match self.display {
-            Display::Live if self.follow => {
-                let end = history_span.map_or(0.0, |(_, newest)| newest);
-                (end - self.window_s, end)
+        let rolling = || {
+            let (oldest, newest) = history_span.unwrap_or((0.0, 0.0));
+            if self.window_s.is_finite() {
+                (newest - self.window_s, newest)
+            } else {
+                (oldest, newest.max(oldest + 1e-3))
             }
-            Display::Live => self.view.unwrap_or_else(|| {
-                let end = history_span.map_or(0.0, |(_, newest)| newest);
-                (end - self.window_s, end)
-            }),
+        };
+        match self.display {
+            Display::Live if self.follow => rolling(),
+            Display::Live => self.view.unwrap_or_else(rolling),
             Display::Captures => self.view.unwrap_or_else(|| {
                 let settings = session.capture.settings();
                 (-settings.pre_s, settings.post_s)

@@ -29,7 +29,7 @@ impl Cursors {
 
     pub fn draw(&self, plot_ui: &mut PlotUi<'_>) {
         let color = egui::Color32::from_rgb(230, 230, 230);
-        for (name, time) in [("cursor A", self.a), ("cursor B", self.b)] {
+        for (name, time) in [("", self.a), ("", self.b)] {
             if let Some(time) = time {
                 plot_ui.vline(
                     VLine::new(name, time)

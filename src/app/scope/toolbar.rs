@@ -9,9 +9,12 @@ use std::sync::Arc;
 
 use crossbeam_channel::{Receiver, Sender};
 
-use super::{Display, WINDOWS_S};
+use super::{Display, WINDOWS_S, window_name};
 use crate::app::session::DeviceSession;
 use crate::record::Recording;
+
+/// What a save ended with: a message for the user either way.
+type SaveOutcome = Result<String, String>;
 
 /// What the user asked of the scope itself.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -35,10 +38,7 @@ pub struct Toolbar {
     /// The last outcome of a save, shown until the next.
     message: Option<Result<String, String>>,
     exports: Vec<Recording>,
-    png_results: (
-        Sender<Result<String, String>>,
-        Receiver<Result<String, String>>,
-    ),
+    png_results: (Sender<SaveOutcome>, Receiver<SaveOutcome>),
     /// Where the plots were last drawn, for cropping the screenshot.
     plot_rect: Option<egui::Rect>,
 }
@@ -80,10 +80,10 @@ impl Toolbar {
                 action = Some(Action::Follow);
             }
             egui::ComboBox::from_label("Window")
-                .selected_text(format!("{} s", state.window_s))
+                .selected_text(window_name(*state.window_s))
                 .show_ui(ui, |ui| {
                     for &w in WINDOWS_S {
-                        ui.selectable_value(state.window_s, w, format!("{w} s"));
+                        ui.selectable_value(state.window_s, w, window_name(w));
                     }
                 });
             ui.separator();

@@ -8,19 +8,11 @@ use crate::capture::{ArmState, Edge, TriggerMode, TriggerSettings, TriggerSource
 use crate::protocol::DeviceInfo;
 
 /// The settings being edited, and which captures the scope has shown.
+#[derive(Default)]
 pub struct TriggerPanel {
     settings: TriggerSettings,
     /// Captures made when the scope last looked.
     captures_seen: Option<u32>,
-}
-
-impl Default for TriggerPanel {
-    fn default() -> Self {
-        Self {
-            settings: TriggerSettings::default(),
-            captures_seen: None,
-        }
-    }
 }
 
 impl TriggerPanel {
