@@ -124,3 +124,88 @@ fn write_until_stopped(
     recorder.finish()?.sync_all()?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::ChannelRole;
+
+    fn channels() -> Vec<ChannelInfo> {
+        vec![ChannelInfo {
+            name: "position".into(),
+            unit: "rad".into(),
+            role: ChannelRole::Feedback,
+        }]
+    }
+
+    fn batch(first_tick: i64, n: usize) -> SampleBatch {
+        SampleBatch {
+            first_tick,
+            stride: 1,
+            tick_hz: 1000.0,
+            channel_count: 1,
+            values: (0..n).map(|k| (first_tick as usize + k) as f32).collect(),
+        }
+    }
+
+    fn wait_for_outcome(recording: &mut Recording) -> Result<u64, String> {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            if let Some(outcome) = recording.outcome() {
+                return outcome;
+            }
+            assert!(Instant::now() < deadline, "the writer thread never ended");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    #[test]
+    fn whole_rows_reach_the_file_while_recording_and_all_at_the_end() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("run.csv");
+        let mut recording = Recording::start(&path, &channels()).expect("started");
+        recording.write(&batch(0, 100));
+        std::thread::sleep(FLUSH_INTERVAL * 2);
+        let text = std::fs::read_to_string(&path).expect("readable");
+        assert_eq!(
+            text.lines().count(),
+            101,
+            "header and 100 rows within the flush interval"
+        );
+        assert!(text.ends_with('\n'), "only whole rows");
+        recording.write(&batch(100, 50));
+        recording.stop();
+        recording.write(&batch(150, 50));
+        assert_eq!(
+            wait_for_outcome(&mut recording),
+            Ok(150),
+            "nothing taken after stop"
+        );
+        let text = std::fs::read_to_string(&path).expect("readable");
+        assert_eq!(text.lines().count(), 151);
+        assert_eq!(text.lines().last(), Some("0.149,149"));
+    }
+
+    #[test]
+    #[cfg(target_os = "linux")]
+    fn a_full_disk_is_a_clear_error() {
+        let error = Recording::start(Path::new("/dev/full"), &channels())
+            .err()
+            .expect("no space to write");
+        assert!(
+            error.to_string().contains("No space left on device"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn a_missing_folder_is_a_clear_error() {
+        let error = Recording::start(Path::new("/nonexistent-folder/run.csv"), &channels())
+            .err()
+            .expect("cannot create");
+        assert_eq!(
+            error.to_string(),
+            "cannot create /nonexistent-folder/run.csv: No such file or directory (os error 2)"
+        );
+    }
+}
