@@ -250,3 +250,68 @@ fn an_unwritable_folder_is_a_clear_error_and_streaming_goes_on() {
     run_for(&mut harness, 0.2);
     assert!(samples_pushed(&harness) > before);
 }
+
+/// A point inside the upper plot of the 1400×900 test window.
+const IN_UPPER_PLOT: egui::Pos2 = egui::pos2(700.0, 250.0);
+
+fn click_at(harness: &mut Harness<'static, App>, pos: egui::Pos2, modifiers: egui::Modifiers) {
+    harness.event(egui::Event::ModifiersChanged(modifiers));
+    harness.event(egui::Event::PointerMoved(pos));
+    for pressed in [true, false] {
+        harness.event(egui::Event::PointerButton {
+            pos,
+            button: egui::PointerButton::Primary,
+            pressed,
+            modifiers,
+        });
+        harness.step();
+    }
+    harness.event(egui::Event::ModifiersChanged(egui::Modifiers::NONE));
+}
+
+#[test]
+fn hover_reads_every_channel_and_cursors_measure_between_them() {
+    let mut harness = connected_app();
+    harness.get_by_label("Freeze").click();
+    harness.step();
+    let channels: Vec<String> = harness
+        .state()
+        .session()
+        .and_then(|s| s.info.as_ref())
+        .map(|info| info.channels.iter().map(|c| c.name.clone()).collect())
+        .expect("described");
+    let mentions = |harness: &Harness<'static, App>, name: &str| {
+        harness
+            .query_all_by_label_contains(&format!("{name} "))
+            .count()
+    };
+    let before: Vec<usize> = channels
+        .iter()
+        .map(|name| mentions(&harness, name))
+        .collect();
+    assert!(harness.query_by_label_contains("t = ").is_none());
+    harness.event(egui::Event::PointerMoved(IN_UPPER_PLOT));
+    harness.run_steps(2);
+    harness.get_by_label_contains("t = ");
+    for (name, before) in channels.iter().zip(before) {
+        assert_eq!(mentions(&harness, name), before + 1, "a reading of {name}");
+    }
+    click_at(&mut harness, IN_UPPER_PLOT, egui::Modifiers::NONE);
+    click_at(
+        &mut harness,
+        IN_UPPER_PLOT + egui::vec2(100.0, 0.0),
+        egui::Modifiers::SHIFT,
+    );
+    harness.run_steps(2);
+    harness.get_by_label_contains("  Δt ");
+    harness.get_by_label_contains("1/Δt ");
+    for name in &channels {
+        harness.get_by_label_contains(&format!("Δ{name} "));
+    }
+    harness.get_by_label("Clear cursors").click();
+    harness.run_steps(2);
+    for node in harness.query_all_by_label_contains("Δ") {
+        eprintln!("{node:?}");
+    }
+    assert!(harness.query_by_label_contains("1/Δt").is_none());
+}

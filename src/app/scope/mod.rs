@@ -88,6 +88,8 @@ pub struct Scope {
     toolbar: toolbar::Toolbar,
     /// Reused line buffers: per slot of the frame, per channel.
     lines: Vec<ChannelLine>,
+    /// Height the readout took last frame.
+    readout_height: f32,
 }
 
 impl Default for Scope {
@@ -107,6 +109,7 @@ impl Default for Scope {
             trigger: trigger::TriggerPanel::default(),
             toolbar: toolbar::Toolbar::default(),
             lines: Vec::new(),
+            readout_height: 64.0,
         }
     }
 }
@@ -196,8 +199,9 @@ impl Scope {
         }
         self.handle_keys(ui, history_span, session);
 
-        let readout_height = 64.0;
-        let plot_height = (ui.available_height() - readout_height).max(120.0);
+        // The readout wraps to as many lines as the channels need: leave it
+        // the room it took last frame.
+        let plot_height = (ui.available_height() - self.readout_height).max(120.0);
         let range = self.shown_range(history_span, session);
         let plots = ui.allocate_ui(egui::vec2(ui.available_width(), plot_height), |ui| {
             if self.xy.enabled {
@@ -207,6 +211,7 @@ impl Scope {
             }
         });
         self.toolbar.set_plot_rect(plots.response.rect);
+        let readout_top = ui.cursor().top();
         readout::ui(
             ui,
             session,
@@ -215,6 +220,7 @@ impl Scope {
             self.hover_time,
             &mut self.cursors,
         );
+        self.readout_height = (ui.cursor().top() - readout_top).max(40.0) + 8.0;
         self.toolbar.poll(session);
     }
 
