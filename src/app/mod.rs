@@ -11,7 +11,6 @@ pub mod scope;
 mod session;
 mod status;
 
-use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 pub use session::{ConnectionState, DeviceSession, WriteState};
@@ -46,8 +45,7 @@ pub struct App {
     session: Option<DeviceSession>,
     scope: scope::Scope,
     history_size: HistorySize,
-    /// Recent frames: (when, CPU seconds the frame took).
-    frame_times: VecDeque<(Instant, f32)>,
+    frame_times: status::FrameTimes,
 }
 
 impl App {
@@ -65,7 +63,7 @@ impl App {
             session,
             scope: scope::Scope::default(),
             history_size: options.history_size,
-            frame_times: VecDeque::new(),
+            frame_times: status::FrameTimes::default(),
         }
     }
 
@@ -94,17 +92,7 @@ impl eframe::App for App {
     }
 
     fn ui(&mut self, ui: &mut egui::Ui, frame: &mut eframe::Frame) {
-        if let Some(cpu_s) = frame.info().cpu_usage {
-            let now = Instant::now();
-            self.frame_times.push_back((now, cpu_s));
-            while self
-                .frame_times
-                .front()
-                .is_some_and(|(at, _)| now - *at > Duration::from_secs(1))
-            {
-                self.frame_times.pop_front();
-            }
-        }
+        let ui_started = Instant::now();
 
         // The emergency stop comes before anything else can take the key.
         if ui.input(|i| i.key_pressed(egui::Key::Escape))
@@ -134,12 +122,7 @@ impl eframe::App for App {
             ui.add_space(4.0);
         });
         egui::Panel::bottom("status").show(ui, |ui| {
-            let frame_ms = (!self.frame_times.is_empty()).then(|| {
-                let times = self.frame_times.iter().map(|(_, cpu_s)| cpu_s * 1e3);
-                let mean = times.clone().sum::<f32>() / self.frame_times.len() as f32;
-                (mean, times.fold(0.0, f32::max))
-            });
-            status::ui(ui, self.session.as_mut(), frame_ms);
+            status::ui(ui, self.session.as_mut(), &self.frame_times);
         });
         egui::Panel::left("gains")
             .default_size(340.0)
@@ -156,6 +139,8 @@ impl eframe::App for App {
         egui::CentralPanel::default().show(ui, |ui| {
             self.scope.ui(ui, self.session.as_mut());
         });
+        self.frame_times
+            .record(frame.info().cpu_usage, ui_started.elapsed().as_secs_f32());
     }
 }
 

@@ -1,17 +1,64 @@
 //! The status bar: connection, device, traffic rates, decode errors, lost
 //! samples and round-trip time.
 
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
 use super::session::{ConnectionState, DeviceSession};
 
-/// `frame_ms`: the app's CPU time per frame, mean and worst over the last
-/// second, when known.
-pub fn ui(ui: &mut egui::Ui, session: Option<&mut DeviceSession>, frame_ms: Option<(f32, f32)>) {
-    ui.horizontal_wrapped(|ui| {
-        if let Some((mean, worst)) = frame_ms {
-            ui.label(format!("frame {mean:.1} ms (max {worst:.1})"))
-                .on_hover_text("the app's CPU time per frame over the last second");
-            ui.separator();
+/// What frames cost over the last second: eframe's CPU time per frame
+/// (painting included, when the integration measures it) and the part
+/// spent in the app's own UI code.
+#[derive(Default)]
+pub struct FrameTimes {
+    /// (when, frame CPU seconds, UI seconds), oldest first.
+    recent: VecDeque<(Instant, Option<f32>, f32)>,
+}
+
+impl FrameTimes {
+    pub fn record(&mut self, frame_cpu_s: Option<f32>, ui_s: f32) {
+        let now = Instant::now();
+        self.recent.push_back((now, frame_cpu_s, ui_s));
+        while self
+            .recent
+            .front()
+            .is_some_and(|(at, _, _)| now - *at > Duration::from_secs(1))
+        {
+            self.recent.pop_front();
         }
+    }
+
+    fn ui(&self, ui: &mut egui::Ui) {
+        if self.recent.is_empty() {
+            return;
+        }
+        let count = self.recent.len() as f32;
+        let ui_ms = self.recent.iter().map(|(_, _, ui_s)| ui_s * 1e3);
+        let frame_ms: Vec<f32> = self
+            .recent
+            .iter()
+            .filter_map(|(_, cpu_s, _)| cpu_s.map(|s| s * 1e3))
+            .collect();
+        let mut text = format!(
+            "ui {:.2} ms (max {:.2})",
+            ui_ms.clone().sum::<f32>() / count,
+            ui_ms.fold(0.0, f32::max)
+        );
+        if !frame_ms.is_empty() {
+            let mean = frame_ms.iter().sum::<f32>() / frame_ms.len() as f32;
+            text = format!("frame {mean:.1} ms, {text}");
+        }
+        ui.label(text).on_hover_text(
+            "per frame over the last second: CPU time of the whole frame (painting included), \
+             and of the app's own UI code",
+        );
+        ui.separator();
+    }
+}
+
+pub fn ui(ui: &mut egui::Ui, session: Option<&mut DeviceSession>, frame_times: &FrameTimes) {
+    ui.horizontal_wrapped(|ui| {
+        frame_times.ui(ui);
         let Some(session) = session else {
             ui.label("disconnected");
             return;

@@ -20,7 +20,7 @@ mod toolbar;
 mod trigger;
 mod xy;
 
-use egui_plot::{Legend, LineStyle, Plot, PlotBounds, Text, VLine};
+use egui_plot::{Legend, LineStyle, Plot, PlotBounds, VLine};
 
 use self::channels::{ChannelStyle, PlotSlot};
 use self::lines::{ChannelLine, Placement};
@@ -387,7 +387,8 @@ impl Scope {
                     if follow || forced.is_some() || self.view.is_none() {
                         plot_ui.set_plot_bounds_x(range.0..=range.1);
                     }
-                    if follow {
+                    if follow || forced.is_some() {
+                        // Keys move the time axis; values refit to what shows.
                         plot_ui.set_auto_bounds([false, true]);
                     }
                     for (layer, (_, _, newest)) in layers.iter().enumerate() {
@@ -406,10 +407,13 @@ impl Scope {
                         }
                     }
                     let bounds = plot_ui.plot_bounds();
-                    draw_write_marks(plot_ui, writes, &bounds, slot == PlotSlot::Upper);
+                    draw_write_marks(plot_ui, writes, &bounds);
                     cursors.draw(plot_ui);
                     (bounds, plot_ui.pointer_coordinate())
                 });
+            if slot == PlotSlot::Upper {
+                label_write_marks(ui, &response, writes);
+            }
             let (bounds, pointer) = response.inner;
             if response.response.hovered() {
                 hover_time = pointer.map(|p| p.x);
@@ -445,43 +449,63 @@ impl Scope {
     }
 }
 
-/// A dashed vertical line at each write in view, labelled with the
-/// parameter's name and new value in the upper plot.
+/// The writes within `bounds`' time range (at most 200).
+fn writes_in_view<'a>(
+    writes: &'a [super::session::WriteMark],
+    bounds: &PlotBounds,
+) -> impl Iterator<Item = &'a super::session::WriteMark> {
+    let (t0, t1) = (bounds.min()[0], bounds.max()[0]);
+    let first = writes.partition_point(|w| w.time_s < t0);
+    writes[first..]
+        .iter()
+        .take_while(move |w| w.time_s <= t1)
+        .take(200)
+}
+
+const WRITE_MARK_COLOR: egui::Color32 = egui::Color32::from_rgb(200, 160, 60);
+
+/// A dashed vertical line at each write in view.
 fn draw_write_marks(
     plot_ui: &mut egui_plot::PlotUi<'_>,
     writes: &[super::session::WriteMark],
     bounds: &PlotBounds,
-    label: bool,
 ) {
-    let (t0, t1) = (bounds.min()[0], bounds.max()[0]);
-    let color = egui::Color32::from_rgb(200, 160, 60);
-    let first = writes.partition_point(|w| w.time_s < t0);
-    for write in writes[first..]
-        .iter()
-        .take_while(|w| w.time_s <= t1)
-        .take(200)
-    {
+    for write in writes_in_view(writes, bounds) {
         plot_ui.vline(
             VLine::new("", write.time_s)
-                .color(color)
+                .color(WRITE_MARK_COLOR)
                 .style(LineStyle::dashed_dense())
                 .width(1.0),
         );
-        if label {
-            let unit = if write.unit.is_empty() {
-                String::new()
-            } else {
-                format!(" {}", write.unit)
-            };
-            plot_ui.text(
-                Text::new(
-                    "",
-                    egui_plot::PlotPoint::new(write.time_s, bounds.max()[1]),
-                    format!("{} = {}{unit}", write.name, write.value),
-                )
-                .color(color)
-                .anchor(egui::Align2::LEFT_TOP),
-            );
-        }
+    }
+}
+
+/// Each write's name and new value at the top of its line. Painted over
+/// the plot rather than added to it, so the labels never widen the plot's
+/// automatic bounds.
+fn label_write_marks(
+    ui: &egui::Ui,
+    response: &egui_plot::PlotResponse<(PlotBounds, Option<egui_plot::PlotPoint>)>,
+    writes: &[super::session::WriteMark],
+) {
+    let frame = *response.transform.frame();
+    let painter = ui.painter_at(frame);
+    for write in writes_in_view(writes, response.transform.bounds()) {
+        let x = response
+            .transform
+            .position_from_point(&egui_plot::PlotPoint::new(write.time_s, 0.0))
+            .x;
+        let unit = if write.unit.is_empty() {
+            String::new()
+        } else {
+            format!(" {}", write.unit)
+        };
+        painter.text(
+            egui::pos2(x + 3.0, frame.top() + 2.0),
+            egui::Align2::LEFT_TOP,
+            format!("{} = {}{unit}", write.name, write.value),
+            egui::FontId::proportional(11.0),
+            WRITE_MARK_COLOR,
+        );
     }
 }
