@@ -7,6 +7,6 @@ mod summary;
 mod thin;
 mod timeline;
 
-pub use store::{CHUNK_LEN, DEFAULT_CHANNEL_SAMPLES, Gap, History, HistorySize};
+pub use store::{DEFAULT_CHANNEL_SAMPLES, Gap, History, HistorySize};
 pub use summary::MinMax;
 pub use thin::ThinnedLine;
