@@ -5,6 +5,8 @@
 //! back as commands through the link. The [`sim`]ulated drive is a device
 //! like any other.
 
+/// Step metrics and other analysis: plain functions over sample slices.
+pub mod analysis;
 /// The egui application: panels for connection, plot, gains and status.
 pub mod app;
 /// Triggered capture: level and write triggers, pre/post windows.

@@ -1,0 +1,14 @@
+//! Analysis of recorded responses: plain functions over time and signal
+//! slices, with no egui, no threads and no I/O, so every result can be
+//! checked against a known answer and computed the same way in the app and
+//! on the command line.
+//!
+//! - [`step_metrics`](fn@step_metrics): MATLAB `stepinfo`'s metrics of one step, plus the
+//!   error integrals and effort use.
+
+mod step_metrics;
+
+pub use step_metrics::{
+    EffortMetrics, Rise, Settling, SettlingExtremes, StepMetrics, StepMetricsError, StepOptions,
+    StepRecord, step_metrics,
+};
