@@ -3,7 +3,7 @@
 //! checked against a known answer and computed the same way in the app and
 //! on the command line.
 //!
-//! - [`step_metrics`](fn@step_metrics): MATLAB `stepinfo`'s metrics of one step, plus the
+//! - `step_metrics`: MATLAB `stepinfo`'s metrics of one step, plus the
 //!   error integrals and effort use.
 
 mod step_metrics;

@@ -1,4 +1,4 @@
-//! The egui application. [`App`] owns the connection to one device and lays
+//! The egui application. [`App`](crate::app::App) owns the connection to one device and lays
 //! out the panels, each in its own file: connection bar and safety controls
 //! at the top, parameter sliders on the left, the scope in the middle with
 //! its channel and trigger controls on the right,

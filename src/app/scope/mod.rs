@@ -3,11 +3,11 @@
 //! - The view follows the newest sample over a rolling window, or is
 //!   frozen (zoom and pan with mouse or keys; capture and recording go on).
 //! - Channels are drawn in two stacked plots linked on time, each channel
-//!   with its own visibility, colour, scale and offset ([`channels`]).
+//!   with its own visibility, colour, scale and offset (`channels.rs`).
 //! - A hover readout gives every channel at the pointer, two cursors give
-//!   Δt, 1/Δt and Δy ([`readout`]); parameter writes are marked on the time
+//!   Δt, 1/Δt and Δy (`readout.rs`); parameter writes are marked on the time
 //!   axis.
-//! - Triggered captures stay on screen and can be overlaid ([`trigger`]);
+//! - Triggered captures stay on screen and can be overlaid (`trigger.rs`);
 //!   an XY view plots one channel against another.
 //! - Each frame thins the visible range per pixel column before egui_plot
 //!   sees it ([`lines`]), so the frame costs the same for a second or for
