@@ -20,6 +20,10 @@ pub use edge::{Edge, EdgeDetector};
 use crate::history::History;
 use crate::protocol::SampleBatch;
 
+/// Captures kept; normal and auto modes keep capturing, so the oldest go
+/// first and memory and drawing stay bounded.
+pub const MAX_CAPTURES: usize = 20;
+
 /// Seconds of samples kept while disarmed, ready for the pre-trigger
 /// window of the next arming.
 const IDLE_PRE_TRIGGER_S: f64 = 1.0;
@@ -251,6 +255,9 @@ impl CaptureEngine {
             }
         }
         self.captures_made += 1;
+        if self.captures.len() >= MAX_CAPTURES {
+            self.captures.remove(0);
+        }
         self.captures.push(Capture {
             number: self.captures_made,
             history,
@@ -359,6 +366,16 @@ mod tests {
         for (got, want) in times.iter().zip([0.75, 1.75, 2.75]) {
             assert!((got - want).abs() < 1e-9, "{times:?}");
         }
+    }
+
+    #[test]
+    fn only_the_newest_captures_are_kept() {
+        let mut engine = CaptureEngine::new(1);
+        engine.arm(settings(TriggerMode::Normal, Edge::Rising));
+        let made = feed(&mut engine, MAX_CAPTURES as f64 + 5.0, square);
+        assert_eq!(made.len(), MAX_CAPTURES + 5);
+        let kept: Vec<u32> = engine.captures().iter().map(|c| c.number).collect();
+        assert_eq!(kept, (6..=MAX_CAPTURES as u32 + 5).collect::<Vec<_>>());
     }
 
     #[test]
