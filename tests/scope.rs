@@ -315,3 +315,14 @@ fn hover_reads_every_channel_and_cursors_measure_between_them() {
     }
     assert!(harness.query_by_label_contains("1/Δt").is_none());
 }
+
+#[test]
+fn a_channel_moves_to_the_right_axis_of_its_plot() {
+    let mut harness = connected_app();
+    assert!(harness.query_by_label_contains("(right axis)").is_none());
+    // Effort joins the loop's plot, read against a second axis.
+    harness.get_by_label("effort in lower plot").click();
+    harness.get_by_label("effort on right axis").click();
+    harness.run_steps(3);
+    harness.get_by_label("effort [A] (right axis)");
+}

@@ -1,6 +1,7 @@
 //! How each channel is drawn: shown or hidden, colour, scale and offset
-//! (so a 0.01 rad error and a 5 A current can share a plot), and which of
-//! the two stacked plots it goes in.
+//! (so a 0.01 rad error and a 5 A current can share a plot), which of the
+//! two stacked plots it goes in, and whether it reads against the plot's
+//! second y-axis on the right.
 
 use crate::protocol::{ChannelRole, DeviceInfo};
 
@@ -44,6 +45,9 @@ pub struct ChannelStyle {
     pub scale: f32,
     pub offset: f32,
     pub slot: PlotSlot,
+    /// Drawn against a second y-axis on the right of its plot, scaled to
+    /// share the height with the left axis's channels.
+    pub right_axis: bool,
 }
 
 /// Keeps one style per channel of `info`; a different channel list starts
@@ -72,6 +76,7 @@ pub fn sync_styles(styles: &mut Vec<ChannelStyle>, info: &DeviceInfo) {
                 ChannelRole::Reference | ChannelRole::Feedback => PlotSlot::Upper,
                 ChannelRole::Effort | ChannelRole::Other => PlotSlot::Lower,
             },
+            right_axis: false,
         })
         .collect();
 }
@@ -79,7 +84,7 @@ pub fn sync_styles(styles: &mut Vec<ChannelStyle>, info: &DeviceInfo) {
 /// One row per channel.
 pub fn ui(ui: &mut egui::Ui, styles: &mut [ChannelStyle], info: &DeviceInfo) {
     egui::Grid::new("channel styles")
-        .num_columns(5)
+        .num_columns(6)
         .striped(true)
         .show(ui, |ui| {
             for (style, channel) in styles.iter_mut().zip(&info.channels) {
@@ -115,6 +120,9 @@ pub fn ui(ui: &mut egui::Ui, styles: &mut [ChannelStyle], info: &DeviceInfo) {
                         PlotSlot::Upper
                     };
                 }
+                ui.checkbox(&mut style.right_axis, "right")
+                    .accessible_name(format!("{} on right axis", channel.name))
+                    .on_hover_text("draw against a second y-axis on the right of its plot");
                 ui.end_row();
             }
         });

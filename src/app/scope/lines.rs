@@ -73,6 +73,21 @@ impl ChannelLine {
         }
     }
 
+    /// The lowest and highest value handed over this frame.
+    pub fn value_range(&self) -> Option<(f64, f64)> {
+        let mut values = self.points.iter().map(|p| p.y);
+        let first = values.next()?;
+        Some(values.fold((first, first), |(low, high), y| (low.min(y), high.max(y))))
+    }
+
+    /// Redraws this frame's values as `value · gain + shift`, to show them
+    /// against another channel's axis.
+    pub fn rescale(&mut self, gain: f64, shift: f64) {
+        for point in &mut self.points {
+            point.y = point.y * gain + shift;
+        }
+    }
+
     /// Points handed to the plot this frame.
     pub fn point_count(&self) -> usize {
         self.points.len()

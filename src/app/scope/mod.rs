@@ -20,7 +20,7 @@ mod toolbar;
 mod trigger;
 mod xy;
 
-use egui_plot::{Legend, LineStyle, Plot, PlotBounds, VLine};
+use egui_plot::{AxisHints, HPlacement, Legend, LineStyle, Plot, PlotBounds, VLine};
 
 use self::channels::{ChannelStyle, PlotSlot};
 use self::lines::{ChannelLine, Placement};
@@ -287,6 +287,33 @@ impl Scope {
         self.forced_view = Some((center - width / 2.0, center + width / 2.0));
     }
 
+    /// When `slot` has channels on both axes: rescales this frame's lines
+    /// of its right-axis channels onto its left axis, and returns the map.
+    fn fit_right_axis(
+        &mut self,
+        slot: PlotSlot,
+        layers: usize,
+        channel_count: usize,
+    ) -> Option<RightAxis> {
+        let in_slot = |style: &ChannelStyle, right: bool| {
+            style.visible && style.slot == slot && style.right_axis == right
+        };
+        let range_of = |lines: &[ChannelLine], right: bool| {
+            (0..layers * channel_count)
+                .filter(|&k| in_slot(&self.styles[k % channel_count], right))
+                .fold(None, |range, k| widen(range, lines[k].value_range()))
+        };
+        let left = range_of(&self.lines, false)?;
+        let right = range_of(&self.lines, true)?;
+        let axis = RightAxis::fitting(right, left);
+        for k in 0..layers * channel_count {
+            if in_slot(&self.styles[k % channel_count], true) {
+                self.lines[k].rescale(axis.gain, axis.shift);
+            }
+        }
+        Some(axis)
+    }
+
     fn plots_ui(
         &mut self,
         ui: &mut egui::Ui,
@@ -356,6 +383,12 @@ impl Scope {
             }
         }
 
+        let right_axes: Vec<Option<RightAxis>> = slots
+            .iter()
+            .map(|&slot| self.fit_right_axis(slot, layers.len(), channel_count))
+            .collect();
+        let any_right_axis = right_axes.iter().any(Option::is_some);
+
         let link_group = ui.scope_id().with("time axis");
         let x_label = match self.display {
             Display::Live => "device time [s]",
@@ -367,7 +400,7 @@ impl Scope {
         let mut interacted = false;
         let mut reset = false;
         let mut clicked_at = None;
-        for slot in slots {
+        for (slot, right_axis) in slots.into_iter().zip(right_axes) {
             let lines = &self.lines;
             let styles = &self.styles;
             let cursors = &self.cursors;
@@ -376,41 +409,66 @@ impl Scope {
                 Display::Live => session.writes.as_slice(),
                 Display::Captures => &[],
             };
-            let response = Plot::new(("scope", slot.name()))
+            let mut plot = Plot::new(("scope", slot.name()))
                 .height(height)
                 .legend(Legend::default())
                 .link_axis(link_group, [true, false])
                 .link_cursor(link_group, [true, false])
-                .x_axis_label(x_label)
-                .y_axis_min_width(56.0)
-                .show(ui, |plot_ui| {
-                    if follow || forced.is_some() || self.view.is_none() {
-                        plot_ui.set_plot_bounds_x(range.0..=range.1);
-                    }
-                    if follow || forced.is_some() {
-                        // Keys move the time axis; values refit to what shows.
-                        plot_ui.set_auto_bounds([false, true]);
-                    }
-                    for (layer, (_, _, newest)) in layers.iter().enumerate() {
-                        for (channel, style) in styles.iter().enumerate() {
-                            if !style.visible || style.slot != slot {
-                                continue;
-                            }
-                            let (name, color, width) = if *newest {
-                                (info.channels[channel].label(), style.color, 1.5)
-                            } else {
-                                // Earlier captures: faded, and out of the legend.
-                                (String::new(), style.color.gamma_multiply(0.35), 1.0)
-                            };
-                            lines[layer * channel_count + channel]
-                                .draw(plot_ui, &name, color, width);
+                .x_axis_label(x_label);
+            plot = match right_axis {
+                Some(axis) => plot.custom_y_axes(vec![
+                    AxisHints::new_y().min_thickness(56.0),
+                    AxisHints::new_y()
+                        .placement(HPlacement::Right)
+                        .min_thickness(56.0)
+                        .formatter(move |mark, _| axis.label(mark)),
+                ]),
+                // An empty right axis keeps the time axes of the stacked
+                // plots aligned when the other one has a right axis.
+                None if any_right_axis => plot.custom_y_axes(vec![
+                    AxisHints::new_y().min_thickness(56.0),
+                    AxisHints::new_y()
+                        .placement(HPlacement::Right)
+                        .min_thickness(56.0)
+                        .formatter(|_, _| String::new()),
+                ]),
+                None => plot.y_axis_min_width(56.0),
+            };
+            let response = plot.show(ui, |plot_ui| {
+                if follow || forced.is_some() || self.view.is_none() {
+                    plot_ui.set_plot_bounds_x(range.0..=range.1);
+                }
+                if follow || forced.is_some() {
+                    // Keys move the time axis; values refit to what shows.
+                    plot_ui.set_auto_bounds([false, true]);
+                }
+                for (layer, (_, _, newest)) in layers.iter().enumerate() {
+                    for (channel, style) in styles.iter().enumerate() {
+                        if !style.visible || style.slot != slot {
+                            continue;
                         }
+                        let (name, color, width) = if *newest {
+                            (
+                                legend_name(
+                                    &info.channels[channel].label(),
+                                    style,
+                                    right_axis.is_some(),
+                                ),
+                                style.color,
+                                1.5,
+                            )
+                        } else {
+                            // Earlier captures: faded, and out of the legend.
+                            (String::new(), style.color.gamma_multiply(0.35), 1.0)
+                        };
+                        lines[layer * channel_count + channel].draw(plot_ui, &name, color, width);
                     }
-                    let bounds = plot_ui.plot_bounds();
-                    draw_write_marks(plot_ui, writes, &bounds);
-                    cursors.draw(plot_ui);
-                    (bounds, plot_ui.pointer_coordinate())
-                });
+                }
+                let bounds = plot_ui.plot_bounds();
+                draw_write_marks(plot_ui, writes, &bounds);
+                cursors.draw(plot_ui);
+                (bounds, plot_ui.pointer_coordinate())
+            });
             if slot == PlotSlot::Upper {
                 label_write_marks(ui, &response, writes);
             }
@@ -446,6 +504,61 @@ impl Scope {
                 self.view = new_view.or(self.view);
             }
         }
+    }
+}
+
+/// A plot's second y-axis: right-axis values `v` are drawn at
+/// `v · gain + shift` on the left axis's scale.
+#[derive(Clone, Copy, Debug)]
+struct RightAxis {
+    gain: f64,
+    shift: f64,
+}
+
+impl RightAxis {
+    /// Maps `right` onto `left` so both use the plot's full height.
+    fn fitting(right: (f64, f64), left: (f64, f64)) -> Self {
+        let right_span = right.1 - right.0;
+        let left_span = left.1 - left.0;
+        if right_span > 0.0 && left_span > 0.0 {
+            let gain = left_span / right_span;
+            Self {
+                gain,
+                shift: left.0 - right.0 * gain,
+            }
+        } else {
+            // A flat line on either side: centre one on the other.
+            Self {
+                gain: 1.0,
+                shift: (left.0 + left.1) / 2.0 - (right.0 + right.1) / 2.0,
+            }
+        }
+    }
+
+    /// The right-axis value at a grid mark of the left axis, with as many
+    /// decimals as the mark spacing needs there.
+    fn label(self, mark: egui_plot::GridMark) -> String {
+        let value = (mark.value - self.shift) / self.gain;
+        let step = mark.step_size / self.gain.abs();
+        let decimals = (-step.log10().floor()).clamp(0.0, 9.0) as usize;
+        format!("{value:.decimals$}")
+    }
+}
+
+/// A channel's legend entry, marked when it reads against the right axis.
+fn legend_name(label: &str, style: &ChannelStyle, has_right_axis: bool) -> String {
+    if has_right_axis && style.right_axis {
+        format!("{label} (right axis)")
+    } else {
+        label.to_owned()
+    }
+}
+
+/// The lowest and highest of two optional ranges.
+fn widen(range: Option<(f64, f64)>, with: Option<(f64, f64)>) -> Option<(f64, f64)> {
+    match (range, with) {
+        (Some(a), Some(b)) => Some((a.0.min(b.0), a.1.max(b.1))),
+        (a, b) => a.or(b),
     }
 }
 
@@ -507,5 +620,24 @@ fn label_write_marks(
             egui::FontId::proportional(11.0),
             WRITE_MARK_COLOR,
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_right_axis_shares_the_left_axis_height_and_labels_its_own_values() {
+        // Effort −5…5 A drawn beside a position of 0…1 rad.
+        let axis = RightAxis::fitting((-5.0, 5.0), (0.0, 1.0));
+        assert!((-5.0 * axis.gain + axis.shift).abs() < 1e-12);
+        assert!((5.0 * axis.gain + axis.shift - 1.0).abs() < 1e-12);
+        let mark = |value, step_size| egui_plot::GridMark { value, step_size };
+        assert_eq!(axis.label(mark(0.5, 0.1)), "0");
+        assert_eq!(axis.label(mark(0.75, 0.05)), "2.5");
+        // A flat right channel sits in the middle of the left range.
+        let flat = RightAxis::fitting((3.0, 3.0), (0.0, 2.0));
+        assert!((3.0 * flat.gain + flat.shift - 1.0).abs() < 1e-12);
     }
 }
