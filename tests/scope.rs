@@ -326,3 +326,23 @@ fn a_channel_moves_to_the_right_axis_of_its_plot() {
     harness.run_steps(3);
     harness.get_by_label("effort [A] (right axis)");
 }
+
+#[test]
+fn the_xy_view_plots_one_channel_against_another() {
+    let mut harness = connected_app();
+    assert!(
+        harness
+            .query_by_label("position against setpoint")
+            .is_none()
+    );
+    harness.get_by_label("XY").click();
+    harness.run_steps(3);
+    harness.get_by_label("position against setpoint");
+    harness.get_by_label("XY").click();
+    harness.run_steps(3);
+    assert!(
+        harness
+            .query_by_label("position against setpoint")
+            .is_none()
+    );
+}

@@ -89,6 +89,7 @@ impl XyView {
         );
         let name = format!("{} against {}", y_channel.name, x_channel.name);
         Plot::new("xy view")
+            .legend(egui_plot::Legend::default())
             .x_axis_label(x_channel.label())
             .y_axis_label(y_channel.label())
             .show(ui, |plot_ui| {
