@@ -310,9 +310,6 @@ fn hover_reads_every_channel_and_cursors_measure_between_them() {
     }
     harness.get_by_label("Clear cursors").click();
     harness.run_steps(2);
-    for node in harness.query_all_by_label_contains("Δ") {
-        eprintln!("{node:?}");
-    }
     assert!(harness.query_by_label_contains("1/Δt").is_none());
 }
 

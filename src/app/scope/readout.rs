@@ -87,20 +87,8 @@ pub fn ui(
         return;
     };
     let channels = info.channels.len();
-    ui.horizontal_wrapped(|ui| {
-        match hover_time.and_then(|t| Some((t, values_at(history, channels, t + shift)?))) {
-            Some((time, values)) => {
-                ui.label(format!("t = {time:.5} s"));
-                for (channel, value) in info.channels.iter().zip(values) {
-                    ui.separator();
-                    ui.label(format!("{} {value:.5} {}", channel.name, channel.unit));
-                }
-            }
-            None => {
-                ui.weak("hover a plot for values; click sets cursor A, shift-click cursor B");
-            }
-        }
-    });
+    // Cursors first: their row (and its button) stays put while the
+    // hover row below changes with the pointer.
     ui.horizontal_wrapped(|ui| {
         let (Some(a), Some(b)) = (cursors.a, cursors.b) else {
             if let Some(a) = cursors.a {
@@ -111,6 +99,11 @@ pub fn ui(
             }
             return;
         };
+        // First in the row, so it stays in reach however far the row wraps.
+        if ui.button("Clear cursors").clicked() {
+            *cursors = Cursors::default();
+            return;
+        }
         let dt = b - a;
         ui.label(format!(
             "A {a:.5} s  B {b:.5} s  Δt {}",
@@ -128,8 +121,19 @@ pub fn ui(
                 ui.label(format!("Δ{} {:.5} {}", channel.name, vb - va, channel.unit));
             }
         }
-        if ui.button("Clear cursors").clicked() {
-            *cursors = Cursors::default();
+    });
+    ui.horizontal_wrapped(|ui| {
+        match hover_time.and_then(|t| Some((t, values_at(history, channels, t + shift)?))) {
+            Some((time, values)) => {
+                ui.label(format!("t = {time:.5} s"));
+                for (channel, value) in info.channels.iter().zip(values) {
+                    ui.separator();
+                    ui.label(format!("{} {value:.5} {}", channel.name, channel.unit));
+                }
+            }
+            None => {
+                ui.weak("hover a plot for values; click sets cursor A, shift-click cursor B");
+            }
         }
     });
 }
