@@ -8,7 +8,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{app_on, read_recording, step_until, wait_connected};
+use common::{app_on, read_recording, step_until, wait_connected, wait_for_samples};
 use egui::accesskit::Role;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
@@ -19,13 +19,21 @@ use motiontune::link::PortTarget;
 fn connected_app() -> Harness<'static, App> {
     let mut harness = app_on(PortTarget::Sim);
     wait_connected(&mut harness);
-    step_until(&mut harness, "samples", |h| {
+    wait_for_samples(&mut harness, 200);
+    harness
+}
+
+/// Moves a parameter's slider and waits until the armed trigger captures.
+fn write_and_wait_for_capture(harness: &mut Harness<'static, App>, param: &str, value: f64) {
+    harness
+        .get_by_role_and_label(Role::Slider, param)
+        .set_value_accesskit(value);
+    harness.step();
+    step_until(harness, "a capture", |h| {
         h.state()
             .session()
-            .and_then(|s| s.history.as_ref())
-            .is_some_and(|h| h.len() > 200)
+            .is_some_and(|s| !s.capture.captures().is_empty())
     });
-    harness
 }
 
 fn samples_pushed(harness: &Harness<'static, App>) -> u64 {
@@ -94,15 +102,7 @@ fn level_trigger_captures_around_a_setpoint_step() {
         harness.state().session().map(|s| s.capture.state()),
         Some(ArmState::Armed { .. })
     ));
-    harness
-        .get_by_role_and_label(Role::Slider, "pos.setpoint")
-        .set_value_accesskit(1.0);
-    harness.step();
-    step_until(&mut harness, "a capture", |h| {
-        h.state()
-            .session()
-            .is_some_and(|s| !s.capture.captures().is_empty())
-    });
+    write_and_wait_for_capture(&mut harness, "pos.setpoint", 1.0);
     harness.step();
     harness.get_by_label_contains("1 capture; newest #1");
     let session = harness.state().session().expect("session");
@@ -137,15 +137,7 @@ fn a_parameter_write_triggers_and_is_marked() {
     harness.step();
     harness.get_by_label("Arm trigger").click();
     harness.step();
-    harness
-        .get_by_role_and_label(Role::Slider, "pos.kp")
-        .set_value_accesskit(30.0);
-    harness.step();
-    step_until(&mut harness, "a capture", |h| {
-        h.state()
-            .session()
-            .is_some_and(|s| !s.capture.captures().is_empty())
-    });
+    write_and_wait_for_capture(&mut harness, "pos.kp", 30.0);
     let session = harness.state().session().expect("session");
     let mark = session.writes.last().expect("the write is marked");
     assert_eq!((mark.name.as_str(), mark.value), ("pos.kp", 30.0));

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{app_on, app_on_port, step_until, wait_connected};
+use common::{app_on, app_on_port, step_until, wait_connected, wait_for_samples};
 use egui::accesskit::Role;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
@@ -127,12 +127,7 @@ fn disconnect_button_disables_the_drive() {
 fn default_app_streams_the_built_in_drive_into_the_plot() {
     let mut harness = app_on(PortTarget::Sim);
     wait_connected(&mut harness);
-    step_until(&mut harness, "samples in the history", |h| {
-        h.state()
-            .session()
-            .and_then(|s| s.history.as_ref())
-            .is_some_and(|history| history.len() > 1_000)
-    });
+    wait_for_samples(&mut harness, 1_000);
     harness.get_by_role_and_label(Role::Slider, "pos.kp");
     harness.get_by_label("EMERGENCY STOP");
 }

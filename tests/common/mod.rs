@@ -127,3 +127,13 @@ pub fn wait_connected(harness: &mut Harness<'static, App>) {
     });
     harness.step();
 }
+
+/// Steps until the app's history holds more than `count` samples.
+pub fn wait_for_samples(harness: &mut Harness<'static, App>, count: usize) {
+    step_until(harness, "samples in the history", |h| {
+        h.state()
+            .session()
+            .and_then(|s| s.history.as_ref())
+            .is_some_and(|history| history.len() > count)
+    });
+}
