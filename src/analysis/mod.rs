@@ -5,8 +5,13 @@
 //!
 //! - `step_metrics`: MATLAB `stepinfo`'s metrics of one step, plus the
 //!   error integrals and effort use.
+//! - `metric_list`: those metrics as one ordered list of named values, for
+//!   tables, printed reports and JSON.
 
+mod metric_list;
 mod step_metrics;
+
+pub use metric_list::{Better, MetricUnit, NamedMetric, named_metrics};
 
 pub use step_metrics::{
     EffortMetrics, Rise, Settling, SettlingExtremes, StepMetrics, StepMetricsError, StepOptions,
