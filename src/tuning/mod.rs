@@ -1,0 +1,13 @@
+//! Tuning procedures that drive a device through the link and measure what
+//! it does: plain state machines fed samples in device time, answering with
+//! the writes to send. No egui, no threads, no I/O, so the app and the
+//! command line run the same procedure.
+//!
+//! - `step_test`: planned setpoint steps, each recorded and measured.
+
+mod step_test;
+
+pub use step_test::{
+    MAX_HOLD_S, MAX_REPEATS, STEP_SEEN_TIMEOUT_S, SetpointWrite, StepDirection, StepPlan,
+    StepResponse, StepTest, StepTestError, StepTestState,
+};
