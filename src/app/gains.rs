@@ -185,7 +185,7 @@ impl GainsPanel {
                 ui.label("These writes move a parameter further than its limit per write:");
                 for change in &pending.large {
                     ui.label(format!(
-                        "{}: {} → {} {}",
+                        "{}: {} -> {} {}",
                         change.name, change.from, change.to, change.unit
                     ));
                 }
@@ -251,10 +251,10 @@ impl GainsPanel {
                     let time = if mark.time_s.is_finite() {
                         format!("{:.3} s", mark.time_s)
                     } else {
-                        "–".to_owned()
+                        "-".to_owned()
                     };
                     ui.label(format!(
-                        "{time}  {}: {} → {} {}",
+                        "{time}  {}: {} -> {} {}",
                         mark.name, mark.previous, mark.value, mark.unit
                     ));
                 }
@@ -302,7 +302,7 @@ impl GainsPanel {
                         egui::DragValue::new(factor)
                             .range(1.0..=1.0e6)
                             .speed(0.05)
-                            .prefix("×"),
+                            .prefix("x"),
                     ),
                     MaxChange::PercentOfRange(percent) => ui.add(
                         egui::DragValue::new(percent)
@@ -320,7 +320,7 @@ impl GainsPanel {
     }
 }
 
-/// "pos.kp 20 → 50, pos.ki 5 → 8": what changed from one set to the next.
+/// "pos.kp 20 -> 50, pos.ki 5 -> 8": what changed from one set to the next.
 fn set_difference(before: &[(String, f32)], after: &[(String, f32)]) -> String {
     let changed: Vec<String> = after
         .iter()
@@ -328,7 +328,7 @@ fn set_difference(before: &[(String, f32)], after: &[(String, f32)]) -> String {
             let old = before.iter().find(|(n, _)| n == name).map(|(_, v)| *v);
             match old {
                 Some(old) if old == *value => None,
-                Some(old) => Some(format!("{name} {old} → {value}")),
+                Some(old) => Some(format!("{name} {old} -> {value}")),
                 None => Some(format!("{name} {value}")),
             }
         })

@@ -150,7 +150,7 @@ fn loaded_ui(ui: &mut egui::Ui, loaded: &LoadedProfile, session: &DeviceSession)
         ui.label(format!("{} parameters would change:", diff.changes.len()));
         for change in &diff.changes {
             ui.label(format!(
-                "{}: {} → {} {}",
+                "{}: {} -> {} {}",
                 change.name, change.old, change.new, change.unit
             ));
         }
