@@ -243,11 +243,19 @@ impl GainsPanel {
         }
 
         ui.label("Writes, newest first:");
+        let marks: Vec<_> = session
+            .writes
+            .iter()
+            .rev()
+            .filter(|m| !m.setpoint)
+            .collect();
+        let row_height = ui.text_style_height(&egui::TextStyle::Body);
+        // Only the visible rows are laid out: a long session has thousands.
         egui::ScrollArea::vertical()
             .id_salt("gain timeline")
             .max_height(160.0)
-            .show(ui, |ui| {
-                for mark in session.writes.iter().rev().filter(|m| !m.setpoint) {
+            .show_rows(ui, row_height, marks.len(), |ui, rows| {
+                for mark in &marks[rows] {
                     let time = if mark.time_s.is_finite() {
                         format!("{:.3} s", mark.time_s)
                     } else {
