@@ -48,6 +48,8 @@ pub enum ProfileError {
         path: String,
         source: std::io::Error,
     },
+    #[error("cannot write the profile as TOML: {0}")]
+    Encode(String),
     #[error("{path}: {message}")]
     Parse { path: String, message: String },
 }
@@ -72,9 +74,8 @@ impl Profile {
     }
 
     /// The profile as TOML text.
-    pub fn to_toml(&self) -> String {
-        // Every field is a string, a float or a list of tables: this cannot fail.
-        toml::to_string_pretty(self).unwrap_or_default()
+    pub fn to_toml(&self) -> Result<String, ProfileError> {
+        toml::to_string_pretty(self).map_err(|e| ProfileError::Encode(e.to_string()))
     }
 
     /// Parses TOML text; `path` names the source in the error, with the
@@ -97,7 +98,7 @@ impl Profile {
     }
 
     pub fn save(&self, path: &Path) -> Result<(), ProfileError> {
-        std::fs::write(path, self.to_toml()).map_err(|source| ProfileError::Write {
+        std::fs::write(path, self.to_toml()?).map_err(|source| ProfileError::Write {
             path: path.display().to_string(),
             source,
         })
