@@ -95,6 +95,11 @@ fn tuning_the_sim_from_its_ringing_defaults_to_under_five_percent_overshoot() {
     harness
         .get_by_role_and_label(Role::Slider, "pos.kd")
         .set_value_accesskit(0.8);
+    harness.run_steps(2);
+    // ×4 is more than one write may change a gain unasked.
+    harness
+        .get_by_label("Confirm large change")
+        .click_accesskit();
     harness.step();
     step_until(&mut harness, "kd applied", |_| {
         server.with_device(|d| d.drive.config.gains.kd) == f64::from(0.8f32)

@@ -5,7 +5,9 @@
 //! overlay and comparison table below, link health in the status bar.
 
 mod connection;
+mod gain_history;
 mod gains;
+mod profiles;
 mod runs;
 mod safety;
 pub mod scope;
@@ -60,6 +62,8 @@ pub struct App {
     connection: connection::ConnectionPanel,
     session: Option<DeviceSession>,
     scope: scope::Scope,
+    gains: gains::GainsPanel,
+    fault_banner: safety::FaultBanner,
     history_size: HistorySize,
     frame_times: status::FrameTimes,
     step_test: step_test::StepTestPanel,
@@ -87,6 +91,8 @@ impl App {
             connection,
             session,
             scope: scope::Scope::default(),
+            gains: gains::GainsPanel::default(),
+            fault_banner: safety::FaultBanner::default(),
             history_size: options.history_size,
             frame_times: status::FrameTimes::default(),
             step_test: step_test::StepTestPanel::default(),
@@ -165,6 +171,7 @@ impl eframe::App for App {
                             drop(self.session.take());
                             self.session =
                                 Some(DeviceSession::connect(target, divider, self.history_size));
+                            self.gains.forget_device();
                         }
                         connection::Request::Disconnect => self.session = None,
                     }
@@ -175,6 +182,7 @@ impl eframe::App for App {
             });
             ui.add_space(4.0);
         });
+        self.fault_banner.ui(ui, self.session.as_ref());
         egui::Panel::bottom("status").show(ui, |ui| {
             status::ui(ui, self.session.as_mut(), &self.frame_times);
         });
@@ -186,7 +194,7 @@ impl eframe::App for App {
             .default_size(340.0)
             .resizable(true)
             .show(ui, |ui| {
-                gains::ui(ui, self.session.as_mut());
+                self.gains.ui(ui, self.session.as_mut());
             });
         egui::Panel::right("scope settings")
             .default_size(330.0)

@@ -55,7 +55,11 @@ pub struct WriteMark {
     pub time_s: f64,
     pub name: String,
     pub value: f32,
+    /// The value in force before the write.
+    pub previous: f32,
     pub unit: String,
+    /// A write of the setpoint, not of a gain or setting.
+    pub setpoint: bool,
 }
 
 /// One parameter as the app shows it.
@@ -221,6 +225,7 @@ impl DeviceSession {
         let Some(view) = self.params.get_mut(index as usize) else {
             return;
         };
+        let previous = view.info.value;
         view.info.value = value;
         // A VALUE answering our SET is a write; one answering a GET is not.
         if self.pending_sets.contains(&index) {
@@ -233,7 +238,9 @@ impl DeviceSession {
                 time_s,
                 name: view.info.name.clone(),
                 value,
+                previous,
                 unit: view.info.unit.clone(),
+                setpoint: view.info.flags.setpoint(),
             });
             self.capture.on_write(time_s);
         }
@@ -319,6 +326,23 @@ impl DeviceSession {
         if let Some(write) = write {
             self.write_param(write.index, write.value);
         }
+    }
+
+    /// The current value of every writable parameter that is not the
+    /// setpoint, in device order: the gain set in force.
+    pub fn gain_set(&self) -> Vec<(String, f32)> {
+        self.params
+            .iter()
+            .filter(|p| !p.info.flags.read_only() && !p.info.flags.setpoint())
+            .map(|p| (p.info.name.clone(), p.info.value))
+            .collect()
+    }
+
+    /// Some write has been sent and not yet answered.
+    pub fn write_in_flight(&self) -> bool {
+        self.params
+            .iter()
+            .any(|p| matches!(p.write, WriteState::Pending { .. }))
     }
 
     /// Sends ENABLE 0 at once, then stops a running step test and
