@@ -66,6 +66,7 @@ pub struct App {
     fault_banner: safety::FaultBanner,
     history_size: HistorySize,
     frame_times: status::FrameTimes,
+    tuning_tab: TuningTab,
     step_test: step_test::StepTestPanel,
     runs: RunStore,
     runs_view: runs::RunsView,
@@ -95,6 +96,7 @@ impl App {
             fault_banner: safety::FaultBanner::default(),
             history_size: options.history_size,
             frame_times: status::FrameTimes::default(),
+            tuning_tab: TuningTab::default(),
             step_test: step_test::StepTestPanel::default(),
             runs,
             runs_view: runs::RunsView::default(),
@@ -189,7 +191,7 @@ impl eframe::App for App {
         egui::Panel::bottom("step tests")
             .default_size(330.0)
             .resizable(true)
-            .show(ui, |ui| self.step_tests_ui(ui));
+            .show(ui, |ui| self.tuning_ui(ui));
         egui::Panel::left("gains")
             .default_size(340.0)
             .resizable(true)
@@ -210,10 +212,40 @@ impl eframe::App for App {
     }
 }
 
+/// The tuning procedures, one tab each in the bottom panel.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+enum TuningTab {
+    #[default]
+    StepTest,
+}
+
+impl TuningTab {
+    const ALL: [Self; 1] = [Self::StepTest];
+
+    fn label(self) -> &'static str {
+        match self {
+            Self::StepTest => "Step test",
+        }
+    }
+}
+
 impl App {
+    /// The tab bar, then the chosen tuning procedure.
+    fn tuning_ui(&mut self, ui: &mut egui::Ui) {
+        ui.add_space(4.0);
+        ui.horizontal(|ui| {
+            for tab in TuningTab::ALL {
+                ui.selectable_value(&mut self.tuning_tab, tab, tab.label());
+            }
+        });
+        ui.separator();
+        match self.tuning_tab {
+            TuningTab::StepTest => self.step_tests_ui(ui),
+        }
+    }
+
     /// Step test controls, the overlay of runs and their table, side by side.
     fn step_tests_ui(&mut self, ui: &mut egui::Ui) {
-        ui.add_space(4.0);
         if let Some(error) = &self.runs_error {
             ui.colored_label(ui.visuals().error_fg_color, error);
         }

@@ -17,7 +17,6 @@ pub struct StepTestPanel {
 
 impl StepTestPanel {
     pub fn ui(&mut self, ui: &mut egui::Ui, session: Option<&mut DeviceSession>) {
-        ui.heading("Step test");
         let setpoint_unit = session
             .as_ref()
             .and_then(|s| s.params.iter().find(|p| p.info.flags.setpoint()))
