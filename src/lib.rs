@@ -23,3 +23,5 @@ pub mod protocol;
 pub mod record;
 /// The simulated drive: physics, controller, firmware emulation.
 pub mod sim;
+/// Tuning procedures (step tests) as state machines fed in device time.
+pub mod tuning;

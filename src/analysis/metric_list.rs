@@ -51,54 +51,101 @@ pub enum Better {
     Neither,
 }
 
-/// One metric of one step.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct NamedMetric {
+/// What a metric is, apart from its value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MetricInfo {
     /// snake_case name: the JSON key.
     pub key: &'static str,
     /// Name for people.
     pub label: &'static str,
     pub unit: MetricUnit,
     pub better: Better,
-    /// `None` when the metric does not exist for this response; see
-    /// [`NamedMetric::missing_reason`].
-    pub value: Option<f64>,
-    /// Why the value is missing, in words, when it is.
+    /// What a missing value means, in words.
     pub missing_reason: &'static str,
 }
 
-impl NamedMetric {
-    /// Picks, from one metric's values across runs, the index of the best,
-    /// or `None` when the metric is not a score or no run has a value.
-    pub fn best_of(better: Better, values: &[Option<f64>]) -> Option<usize> {
-        let score = |v: f64| match better {
-            Better::Lower => Some(v),
-            Better::NearerZero => Some(v.abs()),
-            Better::Neither => None,
-        };
-        values
-            .iter()
-            .enumerate()
-            .filter_map(|(i, v)| Some((i, score((*v)?)?)))
-            .min_by(|a, b| a.1.total_cmp(&b.1))
-            .map(|(i, _)| i)
-    }
-}
-
-/// The metrics of `metrics` in table order.
-pub fn named_metrics(metrics: &StepMetrics) -> Vec<NamedMetric> {
-    use Better::{Lower, NearerZero, Neither};
-    use MetricUnit::{
-        Effort, Percent, Seconds, Signal, SignalSeconds, SignalSecondsSquared, SignalSquaredSeconds,
-    };
-    let metric = |key, label, unit, better, value: Option<f64>, missing_reason| NamedMetric {
+const fn info(
+    key: &'static str,
+    label: &'static str,
+    unit: MetricUnit,
+    better: Better,
+    missing_reason: &'static str,
+) -> MetricInfo {
+    MetricInfo {
         key,
         label,
         unit,
         better,
-        value,
         missing_reason,
+    }
+}
+
+/// Every metric, in table order; [`metric_values`] follows this order.
+pub const METRICS: [MetricInfo; 17] = {
+    use Better::{Lower, NearerZero, Neither};
+    use MetricUnit::{
+        Effort, Percent, Seconds, Signal, SignalSeconds, SignalSecondsSquared, SignalSquaredSeconds,
     };
+    [
+        info("rise_time", "Rise time", Seconds, Lower, "not reached"),
+        info("rise_start", "Rise start", Seconds, Lower, "not reached"),
+        info(
+            "settling_time",
+            "Settling time",
+            Seconds,
+            Lower,
+            "not settled",
+        ),
+        info("overshoot", "Overshoot", Percent, Lower, ""),
+        info("undershoot", "Undershoot", Percent, Lower, ""),
+        info("peak", "Peak", Signal, Neither, ""),
+        info("peak_time", "Peak time", Seconds, Neither, ""),
+        info(
+            "settling_min",
+            "Settling min",
+            Signal,
+            Neither,
+            "not reached",
+        ),
+        info(
+            "settling_max",
+            "Settling max",
+            Signal,
+            Neither,
+            "not reached",
+        ),
+        info(
+            "steady_state_error",
+            "Steady-state error",
+            Signal,
+            NearerZero,
+            "",
+        ),
+        info("iae", "IAE", SignalSeconds, Lower, ""),
+        info("ise", "ISE", SignalSquaredSeconds, Lower, ""),
+        info("itae", "ITAE", SignalSecondsSquared, Lower, ""),
+        info(
+            "peak_effort",
+            "Peak effort",
+            Effort,
+            Neither,
+            "no effort channel",
+        ),
+        info(
+            "time_in_saturation",
+            "Time in saturation",
+            Seconds,
+            Lower,
+            "no effort limit",
+        ),
+        info("initial_value", "Initial value", Signal, Neither, ""),
+        info("final_value", "Final value", Signal, Neither, ""),
+    ]
+};
+
+/// The value of every metric of [`METRICS`], in its order; `None` where the
+/// metric does not exist for this response.
+pub fn metric_values(metrics: &StepMetrics) -> [Option<f64>; METRICS.len()] {
     let (rise_time, rise_start) = match metrics.rise {
         Rise::Reached { start, duration } => (Some(duration), Some(start)),
         Rise::NotReached => (None, None),
@@ -109,130 +156,61 @@ pub fn named_metrics(metrics: &StepMetrics) -> Vec<NamedMetric> {
     };
     let extremes = metrics.settling_extremes;
     let effort = metrics.effort;
-    vec![
-        metric(
-            "rise_time",
-            "Rise time",
-            Seconds,
-            Lower,
-            rise_time,
-            "not reached",
-        ),
-        metric(
-            "rise_start",
-            "Rise start",
-            Seconds,
-            Lower,
-            rise_start,
-            "not reached",
-        ),
-        metric(
-            "settling_time",
-            "Settling time",
-            Seconds,
-            Lower,
-            settling_time,
-            "not settled",
-        ),
-        metric(
-            "overshoot",
-            "Overshoot",
-            Percent,
-            Lower,
-            Some(metrics.overshoot_percent),
-            "",
-        ),
-        metric(
-            "undershoot",
-            "Undershoot",
-            Percent,
-            Lower,
-            Some(metrics.undershoot_percent),
-            "",
-        ),
-        metric("peak", "Peak", Signal, Neither, Some(metrics.peak), ""),
-        metric(
-            "peak_time",
-            "Peak time",
-            Seconds,
-            Neither,
-            Some(metrics.peak_time),
-            "",
-        ),
-        metric(
-            "settling_min",
-            "Settling min",
-            Signal,
-            Neither,
-            extremes.map(|e| e.min),
-            "not reached",
-        ),
-        metric(
-            "settling_max",
-            "Settling max",
-            Signal,
-            Neither,
-            extremes.map(|e| e.max),
-            "not reached",
-        ),
-        metric(
-            "steady_state_error",
-            "Steady-state error",
-            Signal,
-            NearerZero,
-            Some(metrics.steady_state_error),
-            "",
-        ),
-        metric("iae", "IAE", SignalSeconds, Lower, Some(metrics.iae), ""),
-        metric(
-            "ise",
-            "ISE",
-            SignalSquaredSeconds,
-            Lower,
-            Some(metrics.ise),
-            "",
-        ),
-        metric(
-            "itae",
-            "ITAE",
-            SignalSecondsSquared,
-            Lower,
-            Some(metrics.itae),
-            "",
-        ),
-        metric(
-            "peak_effort",
-            "Peak effort",
-            Effort,
-            Neither,
-            effort.map(|e| e.peak),
-            "no effort channel",
-        ),
-        metric(
-            "time_in_saturation",
-            "Time in saturation",
-            Seconds,
-            Lower,
-            effort.and_then(|e| e.time_in_saturation),
-            "no effort limit",
-        ),
-        metric(
-            "initial_value",
-            "Initial value",
-            Signal,
-            Neither,
-            Some(metrics.initial_value),
-            "",
-        ),
-        metric(
-            "final_value",
-            "Final value",
-            Signal,
-            Neither,
-            Some(metrics.final_value),
-            "",
-        ),
+    [
+        rise_time,
+        rise_start,
+        settling_time,
+        Some(metrics.overshoot_percent),
+        Some(metrics.undershoot_percent),
+        Some(metrics.peak),
+        Some(metrics.peak_time),
+        extremes.map(|e| e.min),
+        extremes.map(|e| e.max),
+        Some(metrics.steady_state_error),
+        Some(metrics.iae),
+        Some(metrics.ise),
+        Some(metrics.itae),
+        effort.map(|e| e.peak),
+        effort.and_then(|e| e.time_in_saturation),
+        Some(metrics.initial_value),
+        Some(metrics.final_value),
     ]
+}
+
+/// One metric of one step.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct NamedMetric {
+    pub info: MetricInfo,
+    /// `None` when the metric does not exist for this response; the info's
+    /// `missing_reason` says why.
+    pub value: Option<f64>,
+}
+
+impl Better {
+    /// Picks, from one metric's values across runs, the index of the best,
+    /// or `None` when the metric is not a score or no run has a value.
+    pub fn best_of(self, values: &[Option<f64>]) -> Option<usize> {
+        let score = |v: f64| match self {
+            Self::Lower => Some(v),
+            Self::NearerZero => Some(v.abs()),
+            Self::Neither => None,
+        };
+        values
+            .iter()
+            .enumerate()
+            .filter_map(|(i, v)| Some((i, score((*v)?)?)))
+            .min_by(|a, b| a.1.total_cmp(&b.1))
+            .map(|(i, _)| i)
+    }
+}
+
+/// The metrics of `metrics` in table order, each with what it is.
+pub fn named_metrics(metrics: &StepMetrics) -> Vec<NamedMetric> {
+    METRICS
+        .iter()
+        .zip(metric_values(metrics))
+        .map(|(&info, value)| NamedMetric { info, value })
+        .collect()
 }
 
 #[cfg(test)]
@@ -262,7 +240,7 @@ mod tests {
     #[test]
     fn keys_are_unique_snake_case() {
         let list = named_metrics(&first_order_metrics());
-        let mut keys: Vec<_> = list.iter().map(|m| m.key).collect();
+        let mut keys: Vec<_> = list.iter().map(|m| m.info.key).collect();
         assert!(
             keys.iter()
                 .all(|k| k.chars().all(|c| c.is_ascii_lowercase() || c == '_'))
@@ -276,7 +254,11 @@ mod tests {
     fn values_come_from_the_metrics() {
         let metrics = first_order_metrics();
         let list = named_metrics(&metrics);
-        let value = |key| list.iter().find(|m| m.key == key).and_then(|m| m.value);
+        let value = |key| {
+            list.iter()
+                .find(|m| m.info.key == key)
+                .and_then(|m| m.value)
+        };
         let Rise::Reached { duration, .. } = metrics.rise else {
             panic!("first order rises")
         };
@@ -292,22 +274,22 @@ mod tests {
         metrics.settling = Settling::NotSettled;
         let settling = named_metrics(&metrics)
             .into_iter()
-            .find(|m| m.key == "settling_time")
+            .find(|m| m.info.key == "settling_time")
             .expect("listed");
         assert_eq!(settling.value, None);
-        assert_eq!(settling.missing_reason, "not settled");
+        assert_eq!(settling.info.missing_reason, "not settled");
     }
 
     #[test]
     fn best_is_lowest_or_nearest_zero_and_skips_missing() {
         let values = [Some(3.0), None, Some(-1.0), Some(2.0)];
-        assert_eq!(NamedMetric::best_of(Better::Lower, &values), Some(2));
-        assert_eq!(NamedMetric::best_of(Better::NearerZero, &values), Some(2));
+        assert_eq!(Better::Lower.best_of(&values), Some(2));
+        assert_eq!(Better::NearerZero.best_of(&values), Some(2));
         assert_eq!(
-            NamedMetric::best_of(Better::NearerZero, &[Some(-3.0), Some(0.5)]),
+            Better::NearerZero.best_of(&[Some(-3.0), Some(0.5)]),
             Some(1)
         );
-        assert_eq!(NamedMetric::best_of(Better::Neither, &values), None);
-        assert_eq!(NamedMetric::best_of(Better::Lower, &[None, None]), None);
+        assert_eq!(Better::Neither.best_of(&values), None);
+        assert_eq!(Better::Lower.best_of(&[None, None]), None);
     }
 }

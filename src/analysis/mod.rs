@@ -14,7 +14,9 @@ mod metric_list;
 mod step_metrics;
 mod step_split;
 
-pub use metric_list::{Better, MetricUnit, NamedMetric, named_metrics};
+pub use metric_list::{
+    Better, METRICS, MetricInfo, MetricUnit, NamedMetric, metric_values, named_metrics,
+};
 
 pub use step_metrics::{
     EffortMetrics, Rise, Settling, SettlingExtremes, StepMetrics, StepMetricsError, StepOptions,

@@ -1,0 +1,16 @@
+//! Tuning procedures that drive a device through the link and measure what
+//! it does: plain state machines fed samples in device time, answering with
+//! the writes to send. No egui, no threads, no I/O, so the app and the
+//! command line run the same procedure.
+//!
+//! - `step_test`: planned setpoint steps, each recorded and measured.
+//! - `runs`: measured steps kept for A/B comparison, saved to a file.
+
+mod runs;
+mod step_test;
+
+pub use runs::{GainValue, MAX_TRACE_POINTS, RunContext, RunStore, RunsFileError, StepRun, Trace};
+pub use step_test::{
+    MAX_HOLD_S, MAX_REPEATS, STEP_SEEN_TIMEOUT_S, SetpointWrite, StepDirection, StepPlan,
+    StepResponse, StepTest, StepTestError, StepTestState,
+};

@@ -1,0 +1,779 @@
+//! A step test: drives the device's setpoint parameter through a planned
+//! sequence of steps and records each one, all in device time.
+//!
+//! The contract:
+//! - The test does no I/O. It is fed every sample batch and answers with the
+//!   setpoint writes to send; the caller sends them.
+//! - Before the first write it collects `pre_s` of samples, so every record
+//!   shows the loop at rest before its step.
+//! - A step starts at the first sample whose reference channel shows the
+//!   written value, measured, not assumed from when the write was sent. If
+//!   the reference has not followed within [`STEP_SEEN_TIMEOUT_S`] of device
+//!   time, the test fails and restores the setpoint.
+//! - Each target is held for `hold_s` from its step. A measured step is
+//!   recorded from `pre_s` before it to the end of its hold, so a record
+//!   holds exactly one change of the reference.
+//! - Every test ends with the setpoint at its value from before the test:
+//!   the plan's last target is that value, and [`StepTest::abort`] and a
+//!   failure write it at once.
+
+use std::collections::VecDeque;
+
+use crate::analysis::{StepMetrics, StepMetricsError, StepOptions, StepRecord, step_metrics};
+use crate::protocol::{ChannelRole, DeviceInfo, SampleBatch};
+
+/// Device time within which the reference channel must show a written
+/// setpoint: the write's round trip plus a batch or two.
+pub const STEP_SEEN_TIMEOUT_S: f64 = 1.0;
+/// Longest hold a plan may ask for; a record of one step stays a few MB.
+pub const MAX_HOLD_S: f64 = 60.0;
+/// Most repeats a plan may ask for.
+pub const MAX_REPEATS: u32 = 100;
+
+/// Which way the setpoint moves from where it is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum StepDirection {
+    /// Up by the amplitude, measured; back down, not measured.
+    #[default]
+    Up,
+    /// Down by the amplitude, measured; back up, not measured.
+    Down,
+    /// Up by the amplitude and back down, both measured.
+    UpThenDown,
+}
+
+impl StepDirection {
+    pub const ALL: [Self; 3] = [Self::Up, Self::Down, Self::UpThenDown];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Up => "up",
+            Self::Down => "down",
+            Self::UpThenDown => "up then down",
+        }
+    }
+}
+
+/// What the user asks for.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct StepPlan {
+    /// Size of each step in the setpoint's unit, above 0.
+    pub amplitude: f64,
+    pub direction: StepDirection,
+    /// Seconds each target is held from its step.
+    pub hold_s: f64,
+    /// How many times the sequence runs.
+    pub repeats: u32,
+    /// Seconds of the record before each step.
+    pub pre_s: f64,
+}
+
+impl Default for StepPlan {
+    fn default() -> Self {
+        Self {
+            amplitude: 1.0,
+            direction: StepDirection::Up,
+            hold_s: 1.0,
+            repeats: 1,
+            pre_s: 0.1,
+        }
+    }
+}
+
+/// A setpoint write the caller sends to the device.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct SetpointWrite {
+    /// The setpoint parameter's index.
+    pub index: u8,
+    pub value: f32,
+}
+
+/// Why a step test cannot start or did not finish.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum StepTestError {
+    #[error("the amplitude must be a number above 0, not {0}")]
+    BadAmplitude(f64),
+    #[error("the hold must be above 0 s and at most {MAX_HOLD_S} s, not {0} s")]
+    BadHold(f64),
+    #[error("the repeats must be 1 to {MAX_REPEATS}, not {0}")]
+    BadRepeats(u32),
+    #[error("the pre-step window must be 0 s or more and shorter than the hold, not {0} s")]
+    BadPreWindow(f64),
+    #[error("the device has no setpoint parameter to step")]
+    NoSetpoint,
+    #[error("the device streams no {0} channel to measure the step on")]
+    NoChannel(&'static str),
+    #[error("a step to {target} {unit} leaves the setpoint's limits {min} … {max} {unit}")]
+    OutOfLimits {
+        target: f64,
+        min: f32,
+        max: f32,
+        unit: String,
+    },
+    #[error(
+        "the reference channel did not show the setpoint {target} within {STEP_SEEN_TIMEOUT_S} s of device time: is the device following its setpoint parameter?"
+    )]
+    ReferenceDidNotFollow { target: f32 },
+}
+
+/// One measured step.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StepResponse {
+    /// Position among the plan's measured steps, from 1.
+    pub number: usize,
+    /// The setpoint before and after the step.
+    pub from: f32,
+    pub to: f32,
+    /// Device time of the step (first sample with the new reference).
+    pub step_time_s: f64,
+    /// Seconds from the step; negative before it.
+    pub time: Vec<f64>,
+    pub reference: Vec<f64>,
+    pub feedback: Vec<f64>,
+    pub effort: Option<Vec<f64>>,
+    pub metrics: Result<StepMetrics, StepMetricsError>,
+}
+
+/// Where a step test stands.
+#[derive(Clone, Debug, PartialEq)]
+pub enum StepTestState {
+    /// Collecting the samples before the first step.
+    Starting,
+    /// Waiting for, or holding, target `target` (from 1) of `of`.
+    Running {
+        target: usize,
+        of: usize,
+    },
+    Finished,
+    Aborted,
+    Failed(StepTestError),
+}
+
+/// One target of the plan.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Target {
+    value: f32,
+    measured: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Phase {
+    /// Before the first write: collecting the pre-step window.
+    Collecting,
+    /// Target written at `written_s`; the reference has not shown it yet.
+    AwaitingStep {
+        written_s: f64,
+    },
+    /// The reference showed the target at `step_s`.
+    Holding {
+        step_s: f64,
+    },
+    Over,
+}
+
+/// One sample of the three channels the test measures.
+#[derive(Clone, Copy, Debug)]
+struct Sample {
+    time: f64,
+    reference: f64,
+    feedback: f64,
+    effort: f64,
+}
+
+/// A step test in progress; see the module documentation.
+#[derive(Debug)]
+pub struct StepTest {
+    plan: StepPlan,
+    options: StepOptions,
+    setpoint_index: u8,
+    original: f32,
+    reference_channel: usize,
+    feedback_channel: usize,
+    effort_channel: Option<usize>,
+    targets: Vec<Target>,
+    /// Index into `targets` of the one written last.
+    current: usize,
+    phase: Phase,
+    state: StepTestState,
+    /// Samples from `pre_s` before the current target's write on.
+    samples: VecDeque<Sample>,
+    /// The newest sample's time, once any arrived.
+    newest_s: Option<f64>,
+    measured_so_far: usize,
+    responses: Vec<StepResponse>,
+}
+
+impl StepTest {
+    /// Checks `plan` against the device and prepares the test; the first
+    /// write comes out of [`StepTest::on_samples`] once `pre_s` of samples
+    /// arrived. `setpoint_now` is the setpoint parameter's value in force,
+    /// which the test restores at its end.
+    ///
+    /// Without an effort limit in `options`, a writable parameter named
+    /// `…output_limit` in the effort channel's unit is taken as the limit
+    /// for time in saturation.
+    pub fn start(
+        plan: StepPlan,
+        info: &DeviceInfo,
+        setpoint_now: f32,
+        mut options: StepOptions,
+    ) -> Result<Self, StepTestError> {
+        validate(&plan)?;
+        let setpoint_index = info
+            .params
+            .iter()
+            .position(|p| p.flags.setpoint() && !p.flags.read_only())
+            .ok_or(StepTestError::NoSetpoint)?;
+        let setpoint = &info.params[setpoint_index];
+        let channel = |role| info.channels.iter().position(|c| c.role == role);
+        let reference_channel =
+            channel(ChannelRole::Reference).ok_or(StepTestError::NoChannel("reference"))?;
+        let feedback_channel =
+            channel(ChannelRole::Feedback).ok_or(StepTestError::NoChannel("feedback"))?;
+        let effort_channel = channel(ChannelRole::Effort);
+        if options.effort_limit.is_none()
+            && let Some(effort) = effort_channel
+        {
+            let unit = &info.channels[effort].unit;
+            options.effort_limit = info
+                .params
+                .iter()
+                .find(|p| p.name.ends_with("output_limit") && &p.unit == unit && p.value > 0.0)
+                .map(|p| f64::from(p.value));
+        }
+
+        let targets = plan_targets(&plan, setpoint_now);
+        for target in &targets {
+            if !(setpoint.min..=setpoint.max).contains(&target.value) {
+                return Err(StepTestError::OutOfLimits {
+                    target: f64::from(target.value),
+                    min: setpoint.min,
+                    max: setpoint.max,
+                    unit: setpoint.unit.clone(),
+                });
+            }
+        }
+        Ok(Self {
+            plan,
+            options,
+            setpoint_index: setpoint_index as u8,
+            original: setpoint_now,
+            reference_channel,
+            feedback_channel,
+            effort_channel,
+            targets,
+            current: 0,
+            phase: Phase::Collecting,
+            state: StepTestState::Starting,
+            samples: VecDeque::new(),
+            newest_s: None,
+            measured_so_far: 0,
+            responses: Vec::new(),
+        })
+    }
+
+    pub fn plan(&self) -> &StepPlan {
+        &self.plan
+    }
+
+    pub fn state(&self) -> &StepTestState {
+        &self.state
+    }
+
+    /// The test has ended, for whatever reason.
+    pub fn is_done(&self) -> bool {
+        self.phase == Phase::Over
+    }
+
+    /// Why the test failed, if it did.
+    pub fn failure(&self) -> Option<&StepTestError> {
+        match &self.state {
+            StepTestState::Failed(error) => Some(error),
+            _ => None,
+        }
+    }
+
+    /// The setpoint's value before the test, which it restores.
+    pub fn original_setpoint(&self) -> f32 {
+        self.original
+    }
+
+    /// Takes the steps measured since the last call.
+    pub fn take_responses(&mut self) -> Vec<StepResponse> {
+        std::mem::take(&mut self.responses)
+    }
+
+    /// Stops the test; returns the write that restores the setpoint.
+    pub fn abort(&mut self) -> SetpointWrite {
+        if self.phase != Phase::Over {
+            self.phase = Phase::Over;
+            self.state = StepTestState::Aborted;
+        }
+        self.write(self.original)
+    }
+
+    /// Feeds a batch of samples; returns a setpoint write to send now.
+    pub fn on_samples(&mut self, batch: &SampleBatch) -> Option<SetpointWrite> {
+        if self.phase == Phase::Over {
+            return None;
+        }
+        let mut write = None;
+        for k in 0..batch.len() {
+            let values = batch.sample(k);
+            let value = |channel: usize| values.get(channel).copied().map_or(f64::NAN, f64::from);
+            let sample = Sample {
+                time: batch.time_of(k),
+                reference: value(self.reference_channel),
+                feedback: value(self.feedback_channel),
+                effort: self.effort_channel.map_or(f64::NAN, value),
+            };
+            if let Some(next) = self.on_sample(sample) {
+                write = Some(next);
+            }
+            if self.phase == Phase::Over {
+                break;
+            }
+        }
+        write
+    }
+
+    fn on_sample(&mut self, sample: Sample) -> Option<SetpointWrite> {
+        self.samples.push_back(sample);
+        self.newest_s = Some(sample.time);
+        match self.phase {
+            Phase::Collecting => {
+                let first = self.samples.front().map_or(sample.time, |s| s.time);
+                (sample.time - first >= self.plan.pre_s).then(|| self.write_target(0, sample.time))
+            }
+            Phase::AwaitingStep { written_s } => {
+                let target = f64::from(self.targets[self.current].value);
+                if reached(sample.reference, target) {
+                    self.phase = Phase::Holding {
+                        step_s: sample.time,
+                    };
+                    None
+                } else if sample.time - written_s > STEP_SEEN_TIMEOUT_S {
+                    self.phase = Phase::Over;
+                    self.state = StepTestState::Failed(StepTestError::ReferenceDidNotFollow {
+                        target: self.targets[self.current].value,
+                    });
+                    Some(self.write(self.original))
+                } else {
+                    None
+                }
+            }
+            Phase::Holding { step_s } => {
+                if sample.time - step_s < self.plan.hold_s {
+                    return None;
+                }
+                if self.targets[self.current].measured {
+                    self.record_step(step_s);
+                }
+                let next = self.current + 1;
+                if next == self.targets.len() {
+                    // The last target is the original setpoint: nothing to write.
+                    self.phase = Phase::Over;
+                    self.state = StepTestState::Finished;
+                    None
+                } else {
+                    Some(self.write_target(next, sample.time))
+                }
+            }
+            Phase::Over => None,
+        }
+    }
+
+    fn write_target(&mut self, index: usize, now_s: f64) -> SetpointWrite {
+        self.current = index;
+        self.phase = Phase::AwaitingStep { written_s: now_s };
+        self.state = StepTestState::Running {
+            target: index + 1,
+            of: self.targets.len(),
+        };
+        // Only the window before this write is needed from here on.
+        while self
+            .samples
+            .front()
+            .is_some_and(|s| now_s - s.time > self.plan.pre_s)
+        {
+            self.samples.pop_front();
+        }
+        self.write(self.targets[index].value)
+    }
+
+    fn record_step(&mut self, step_s: f64) {
+        let from = self
+            .current
+            .checked_sub(1)
+            .map_or(self.original, |i| self.targets[i].value);
+        let window: Vec<Sample> = self
+            .samples
+            .iter()
+            .filter(|s| s.time >= step_s - self.plan.pre_s - 1e-9)
+            .copied()
+            .collect();
+        let time: Vec<f64> = window.iter().map(|s| s.time - step_s).collect();
+        let reference: Vec<f64> = window.iter().map(|s| s.reference).collect();
+        let feedback: Vec<f64> = window.iter().map(|s| s.feedback).collect();
+        let effort = self
+            .effort_channel
+            .map(|_| window.iter().map(|s| s.effort).collect::<Vec<f64>>());
+        let metrics = step_metrics(
+            &StepRecord {
+                time: &time,
+                reference: &reference,
+                feedback: &feedback,
+                effort: effort.as_deref(),
+            },
+            &self.options,
+        );
+        self.measured_so_far += 1;
+        self.responses.push(StepResponse {
+            number: self.measured_so_far,
+            from,
+            to: self.targets[self.current].value,
+            step_time_s: step_s,
+            time,
+            reference,
+            feedback,
+            effort,
+            metrics,
+        });
+    }
+
+    fn write(&self, value: f32) -> SetpointWrite {
+        SetpointWrite {
+            index: self.setpoint_index,
+            value,
+        }
+    }
+}
+
+fn validate(plan: &StepPlan) -> Result<(), StepTestError> {
+    // Written so that NaN fails every comparison and is refused.
+    if !(plan.amplitude.is_finite() && plan.amplitude > 0.0) {
+        return Err(StepTestError::BadAmplitude(plan.amplitude));
+    }
+    if !(plan.hold_s > 0.0 && plan.hold_s <= MAX_HOLD_S) {
+        return Err(StepTestError::BadHold(plan.hold_s));
+    }
+    if !(1..=MAX_REPEATS).contains(&plan.repeats) {
+        return Err(StepTestError::BadRepeats(plan.repeats));
+    }
+    if !(plan.pre_s >= 0.0 && plan.pre_s < plan.hold_s) {
+        return Err(StepTestError::BadPreWindow(plan.pre_s));
+    }
+    Ok(())
+}
+
+/// The targets in order; the last one is always `original`.
+fn plan_targets(plan: &StepPlan, original: f32) -> Vec<Target> {
+    let amplitude = plan.amplitude as f32;
+    let away = |value| Target {
+        value,
+        measured: true,
+    };
+    let back = |measured| Target {
+        value: original,
+        measured,
+    };
+    let one = match plan.direction {
+        StepDirection::Up => [away(original + amplitude), back(false)],
+        StepDirection::Down => [away(original - amplitude), back(false)],
+        StepDirection::UpThenDown => [away(original + amplitude), back(true)],
+    };
+    (0..plan.repeats).flat_map(|_| one).collect()
+}
+
+/// The reference shows `target`: setpoints travel as f32, so allow their
+/// rounding and nothing more.
+fn reached(reference: f64, target: f64) -> bool {
+    (reference - target).abs() <= 1e-6 * target.abs().max(1.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analysis::{Rise, Settling};
+    use crate::sim::SimDrive;
+    use crate::sim::controller::PidGains;
+    use crate::sim::drive::{DriveConfig, SETPOINT_INDEX};
+
+    const TICK_HZ: f64 = 10_000.0;
+    /// Samples per batch: 10 ms, as the simulated firmware batches.
+    const BATCH: usize = 100;
+
+    fn device_info(drive: &SimDrive) -> DeviceInfo {
+        DeviceInfo {
+            name: "sim".into(),
+            firmware: "test".into(),
+            protocol_version: 1,
+            loop_hz: TICK_HZ as u32,
+            watchdog_ms: 0,
+            channels: SimDrive::channels(),
+            params: drive.params(),
+        }
+    }
+
+    /// Runs `test` against `drive` in device time until it ends, applying
+    /// each write one batch after it was asked for (a round trip), and
+    /// returns the writes in order.
+    fn run(test: &mut StepTest, drive: &mut SimDrive, max_s: f64) -> Vec<SetpointWrite> {
+        let mut writes = Vec::new();
+        let mut in_flight: Option<SetpointWrite> = None;
+        let mut tick = 0i64;
+        while !test.is_done() && (tick as f64) < max_s * TICK_HZ {
+            if let Some(write) = in_flight.take() {
+                drive
+                    .set_param(write.index, write.value)
+                    .expect("the setpoint is writable");
+            }
+            let mut values = Vec::with_capacity(BATCH * 8);
+            for _ in 0..BATCH {
+                values.extend(drive.tick(1.0 / TICK_HZ).as_array());
+            }
+            let batch = SampleBatch {
+                first_tick: tick,
+                stride: 1,
+                tick_hz: TICK_HZ,
+                channel_count: 8,
+                values,
+            };
+            tick += BATCH as i64;
+            if let Some(write) = test.on_samples(&batch) {
+                writes.push(write);
+                in_flight = Some(write);
+            }
+        }
+        if let Some(write) = in_flight {
+            drive.set_param(write.index, write.value).expect("writable");
+        }
+        writes
+    }
+
+    /// A linear PD loop: J·s² + (b + Kt·kd)·s + Kt·kp, ωn = 10 rad/s,
+    /// ζ = 0.475.
+    fn second_order_drive() -> (SimDrive, f64) {
+        let mut config = DriveConfig::linear();
+        config.gains = PidGains {
+            kp: 2.0,
+            ki: 0.0,
+            kd: 0.17,
+            derivative_filter: 0.0,
+            output_limit: 1e6,
+        };
+        config.plant.inertia = 1e-3;
+        config.plant.viscous = 1e-3;
+        config.plant.torque_constant = 0.05;
+        let p = &config.plant;
+        let wn = (p.torque_constant * config.gains.kp / p.inertia).sqrt();
+        let zeta = (p.viscous + p.torque_constant * config.gains.kd) / (2.0 * p.inertia * wn);
+        let mut drive = SimDrive::new(config);
+        drive.set_enabled(true);
+        (drive, zeta)
+    }
+
+    #[test]
+    fn measures_the_analytic_overshoot_of_a_second_order_loop() {
+        let (mut drive, zeta) = second_order_drive();
+        let plan = StepPlan {
+            amplitude: 0.5,
+            hold_s: 2.0,
+            ..StepPlan::default()
+        };
+        let info = device_info(&drive);
+        let mut test = StepTest::start(plan, &info, 0.0, StepOptions::default()).expect("valid");
+        let writes = run(&mut test, &mut drive, 10.0);
+        assert_eq!(test.state(), &StepTestState::Finished);
+        assert_eq!(
+            writes,
+            [
+                SetpointWrite {
+                    index: SETPOINT_INDEX,
+                    value: 0.5
+                },
+                SetpointWrite {
+                    index: SETPOINT_INDEX,
+                    value: 0.0
+                },
+            ]
+        );
+        let responses = test.take_responses();
+        assert_eq!(responses.len(), 1, "the way back is not measured");
+        let step = &responses[0];
+        assert_eq!((step.from, step.to), (0.0, 0.5));
+        let metrics = step.metrics.as_ref().expect("measurable");
+        let expected = 100.0 * (-std::f64::consts::PI * zeta / (1.0 - zeta * zeta).sqrt()).exp();
+        assert!(
+            (metrics.overshoot_percent - expected).abs() < 0.01 * expected,
+            "overshoot {} %, analytic {expected} %",
+            metrics.overshoot_percent
+        );
+        // The step is measured where the reference changed, not where the
+        // write was asked for: the record starts pre_s before it.
+        assert!(metrics.step_time.abs() < 1e-9, "{}", metrics.step_time);
+        assert!(
+            (step.time[0] + plan.pre_s).abs() <= 1e-4,
+            "{}",
+            step.time[0]
+        );
+        assert!(step.time.last().is_some_and(|&t| t >= plan.hold_s - 1e-4));
+        assert!(step.effort.is_some(), "the sim streams effort");
+    }
+
+    #[test]
+    fn up_then_down_measures_both_steps_and_repeats() {
+        let (mut drive, _) = second_order_drive();
+        let plan = StepPlan {
+            amplitude: 0.2,
+            direction: StepDirection::UpThenDown,
+            hold_s: 1.5,
+            repeats: 2,
+            pre_s: 0.05,
+        };
+        let info = device_info(&drive);
+        let mut test = StepTest::start(plan, &info, 1.0, StepOptions::default()).expect("valid");
+        drive.set_param(SETPOINT_INDEX, 1.0).expect("writable");
+        let values: Vec<f32> = run(&mut test, &mut drive, 20.0)
+            .iter()
+            .map(|w| w.value)
+            .collect();
+        assert_eq!(values, [1.2, 1.0, 1.2, 1.0]);
+        let responses = test.take_responses();
+        let steps: Vec<(usize, f32, f32)> =
+            responses.iter().map(|r| (r.number, r.from, r.to)).collect();
+        assert_eq!(
+            steps,
+            [(1, 1.0, 1.2), (2, 1.2, 1.0), (3, 1.0, 1.2), (4, 1.2, 1.0)]
+        );
+        // A linear loop answers a step down as the mirror of a step up.
+        let overshoot =
+            |r: &StepResponse| r.metrics.as_ref().expect("measurable").overshoot_percent;
+        assert!((overshoot(&responses[0]) - overshoot(&responses[1])).abs() < 0.5);
+        for response in &responses {
+            let metrics = response.metrics.as_ref().expect("measurable");
+            assert!(matches!(metrics.rise, Rise::Reached { .. }));
+            assert!(matches!(metrics.settling, Settling::Settled(_)));
+        }
+    }
+
+    #[test]
+    fn abort_restores_the_setpoint_and_ends_the_test() {
+        let (mut drive, _) = second_order_drive();
+        let info = device_info(&drive);
+        let mut test = StepTest::start(StepPlan::default(), &info, 0.25, StepOptions::default())
+            .expect("valid");
+        run(&mut test, &mut drive, 0.3);
+        assert!(matches!(
+            test.state(),
+            StepTestState::Running { target: 1, .. }
+        ));
+        let restore = test.abort();
+        assert_eq!(
+            restore,
+            SetpointWrite {
+                index: SETPOINT_INDEX,
+                value: 0.25
+            }
+        );
+        assert_eq!(test.state(), &StepTestState::Aborted);
+        assert!(test.is_done());
+        assert!(test.take_responses().is_empty(), "the hold was cut short");
+    }
+
+    #[test]
+    fn a_reference_that_never_follows_fails_and_restores() {
+        let (mut drive, _) = second_order_drive();
+        let info = device_info(&drive);
+        let mut test = StepTest::start(StepPlan::default(), &info, 0.0, StepOptions::default())
+            .expect("valid");
+        // A device that ignores its setpoint: writes are never applied.
+        let mut writes = Vec::new();
+        for n in 0..200i64 {
+            let mut values = Vec::new();
+            for _ in 0..BATCH {
+                values.extend(drive.tick(1.0 / TICK_HZ).as_array());
+            }
+            let batch = SampleBatch {
+                first_tick: n * BATCH as i64,
+                stride: 1,
+                tick_hz: TICK_HZ,
+                channel_count: 8,
+                values,
+            };
+            writes.extend(test.on_samples(&batch));
+        }
+        assert_eq!(
+            test.failure(),
+            Some(&StepTestError::ReferenceDidNotFollow { target: 1.0 })
+        );
+        assert_eq!(writes.last().map(|w| w.value), Some(0.0), "restored");
+    }
+
+    #[test]
+    fn refuses_plans_that_cannot_run() {
+        let (drive, _) = second_order_drive();
+        let info = device_info(&drive);
+        let start = |plan: StepPlan, now: f32| {
+            StepTest::start(plan, &info, now, StepOptions::default()).map(|_| ())
+        };
+        let plan = StepPlan::default();
+        assert_eq!(
+            start(
+                StepPlan {
+                    amplitude: -1.0,
+                    ..plan
+                },
+                0.0
+            ),
+            Err(StepTestError::BadAmplitude(-1.0))
+        );
+        assert!(matches!(
+            start(
+                StepPlan {
+                    amplitude: f64::NAN,
+                    ..plan
+                },
+                0.0
+            ),
+            Err(StepTestError::BadAmplitude(_))
+        ));
+        assert_eq!(
+            start(
+                StepPlan {
+                    hold_s: 0.0,
+                    ..plan
+                },
+                0.0
+            ),
+            Err(StepTestError::BadHold(0.0))
+        );
+        assert_eq!(
+            start(StepPlan { repeats: 0, ..plan }, 0.0),
+            Err(StepTestError::BadRepeats(0))
+        );
+        assert_eq!(
+            start(StepPlan { pre_s: 2.0, ..plan }, 0.0),
+            Err(StepTestError::BadPreWindow(2.0))
+        );
+        assert!(matches!(
+            start(plan, 99.5),
+            Err(StepTestError::OutOfLimits { target, .. }) if target == 100.5
+        ));
+        let mut no_setpoint = info.clone();
+        no_setpoint.params.retain(|p| !p.flags.setpoint());
+        assert_eq!(
+            StepTest::start(plan, &no_setpoint, 0.0, StepOptions::default()).map(|_| ()),
+            Err(StepTestError::NoSetpoint)
+        );
+    }
+
+    #[test]
+    fn takes_the_output_limit_as_the_saturation_limit() {
+        let drive = SimDrive::new(DriveConfig::default());
+        let info = device_info(&drive);
+        let test = StepTest::start(StepPlan::default(), &info, 0.0, StepOptions::default())
+            .expect("valid");
+        assert_eq!(test.options.effort_limit, Some(5.0));
+    }
+}
