@@ -311,10 +311,11 @@ fn every_step_recorded_from_the_sim_gets_step_metrics_of_its_own_samples() {
         final_before = Some(number(step, "final_value"));
         // Equal but for the last bit JSON's decimal text may cost.
         for metric in motiontune::analysis::named_metrics(&expected) {
-            let what = format!("{case} {}", metric.key);
+            let key = metric.info.key;
+            let what = format!("{case} {key}");
             match metric.value {
-                Some(value) => assert_relative(&what, number(step, metric.key), value, 1e-12),
-                None => assert_eq!(step[metric.key], Value::Null, "{what}"),
+                Some(value) => assert_relative(&what, number(step, key), value, 1e-12),
+                None => assert_eq!(step[key], Value::Null, "{what}"),
             }
         }
         // The default gains ring.

@@ -12,7 +12,7 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::analysis::{NamedMetric, StepMetrics, named_metrics};
+use crate::analysis::{METRICS, MetricUnit, NamedMetric, StepMetrics, named_metrics};
 
 /// Which signals were measured, for the report's header and units.
 #[derive(Clone, Debug, PartialEq)]
@@ -47,8 +47,7 @@ const SIGNIFICANT_DIGITS: usize = 5;
 
 /// The report as text: a block per step, one line per metric.
 pub fn text(signals: &MeasuredSignals, steps: &[StepReport]) -> String {
-    let unit =
-        |unit: crate::analysis::MetricUnit| unit.text(&signals.signal_unit, &signals.effort_unit);
+    let unit = |unit: MetricUnit| unit.text(&signals.signal_unit, &signals.effort_unit);
     let mut out = String::new();
     for (number, step) in steps.iter().enumerate() {
         out += &format!(
@@ -62,18 +61,17 @@ pub fn text(signals: &MeasuredSignals, steps: &[StepReport]) -> String {
         );
         match &step.metrics {
             Ok(metrics) => {
-                let list = named_metrics(metrics);
-                let width = list.iter().map(|m| m.label.chars().count()).max();
-                for metric in list {
-                    let shown = match metric.value {
+                let width = METRICS.iter().map(|m| m.label.chars().count()).max();
+                for NamedMetric { info, value } in named_metrics(metrics) {
+                    let shown = match value {
                         Some(value) => {
-                            format!("{}{}", significant(value), spaced(&unit(metric.unit)))
+                            format!("{}{}", significant(value), spaced(&unit(info.unit)))
                         }
-                        None => metric.missing_reason.to_owned(),
+                        None => info.missing_reason.to_owned(),
                     };
                     out += &format!(
                         "  {:<width$}  {shown}\n",
-                        metric.label,
+                        info.label,
                         width = width.unwrap_or(0)
                     );
                 }
@@ -91,12 +89,9 @@ pub fn json(signals: &MeasuredSignals, steps: &[StepReport]) -> Value {
     for key in ["from", "to"] {
         units.insert(key.into(), signals.signal_unit.clone().into());
     }
-    // The list of metrics is the same for every measured step.
-    if let Some(metrics) = steps.iter().find_map(|step| step.metrics.as_ref().ok()) {
-        for metric in named_metrics(metrics) {
-            let unit = metric.unit.text(&signals.signal_unit, &signals.effort_unit);
-            units.insert(metric.key.into(), unit.into());
-        }
+    for info in &METRICS {
+        let unit = info.unit.text(&signals.signal_unit, &signals.effort_unit);
+        units.insert(info.key.into(), unit.into());
     }
     let steps: Vec<Value> = steps
         .iter()
@@ -123,16 +118,10 @@ fn step_json(number: usize, step: &StepReport) -> Value {
     match &step.metrics {
         Ok(metrics) => {
             let mut missing = Map::new();
-            for NamedMetric {
-                key,
-                value,
-                missing_reason,
-                ..
-            } in named_metrics(metrics)
-            {
-                object.insert(key.into(), value.into());
+            for NamedMetric { info, value } in named_metrics(metrics) {
+                object.insert(info.key.into(), value.into());
                 if value.is_none() {
-                    missing.insert(key.into(), missing_reason.into());
+                    missing.insert(info.key.into(), info.missing_reason.into());
                 }
             }
             object.insert("missing".into(), missing.into());
@@ -220,16 +209,16 @@ mod tests {
             metrics: Err("the feedback did not move".into()),
             ..measured.clone()
         };
-        let report = json(&signals(), &[measured.clone(), failed]);
+        let report = json(&signals(), &[measured.clone(), failed.clone()]);
         let Ok(metrics) = &measured.metrics else {
             panic!("measurable")
         };
         let first = &report["steps"][0];
         assert_eq!(first["step"], 1);
         assert_eq!(first["to"], 2.0);
-        for metric in named_metrics(metrics) {
-            assert_eq!(first[metric.key], json!(metric.value), "{}", metric.key);
-            assert!(report["units"][metric.key].is_string(), "{}", metric.key);
+        for NamedMetric { info, value } in named_metrics(metrics) {
+            assert_eq!(first[info.key], json!(value), "{}", info.key);
+            assert!(report["units"][info.key].is_string(), "{}", info.key);
         }
         assert_eq!(first["settling_time"], Value::Null);
         assert_eq!(first["missing"]["settling_time"], "not settled");
@@ -238,6 +227,13 @@ mod tests {
         assert_eq!(report["units"]["iae"], "rad·s");
         assert_eq!(report["steps"][1]["error"], "the feedback did not move");
         assert_eq!(report["steps"][1]["step"], 2);
+
+        let only_failed = json(&signals(), &[failed]);
+        assert_eq!(
+            only_failed["units"].as_object().map(Map::len),
+            Some(3 + METRICS.len()),
+            "units do not depend on a measured step"
+        );
     }
 
     #[test]
@@ -254,14 +250,7 @@ mod tests {
             .expect("settling line");
         assert!(settling.ends_with("not settled"), "{settling}");
         assert!(report.contains("Overshoot"), "{report}");
-        let Ok(metrics) = unsettled_step().metrics else {
-            panic!("measurable")
-        };
-        assert_eq!(
-            report.lines().count(),
-            1 + named_metrics(&metrics).len(),
-            "{report}"
-        );
+        assert_eq!(report.lines().count(), 1 + METRICS.len(), "{report}");
     }
 
     #[test]
