@@ -124,17 +124,17 @@ pub fn run(args: &AnalyzeArgs) -> anyhow::Result<()> {
     if args.json {
         let mut document = report::json(&signals, &reports);
         document["file"] = shown.to_string().into();
-        println!("{}", serde_json::to_string_pretty(&document)?);
+        report::print(&format!("{}\n", serde_json::to_string_pretty(&document)?))?;
     } else {
-        println!(
-            "{shown}: {} step{}; reference '{}', feedback '{}'{}",
+        let header = format!(
+            "{shown}: {} step{}; reference '{}', feedback '{}'{}\n",
             reports.len(),
             if reports.len() == 1 { "" } else { "s" },
             headers[reference],
             headers[feedback],
             effort.map_or(String::new(), |e| format!(", effort '{}'", headers[e]))
         );
-        print!("{}", report::text(&signals, &reports));
+        report::print(&(header + &report::text(&signals, &reports)))?;
     }
     Ok(())
 }

@@ -7,6 +7,7 @@ mod params;
 mod record;
 mod report;
 mod sim;
+mod step;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -50,6 +51,8 @@ pub enum CliCommand {
     Params(ParamsArgs),
     /// Step metrics of every step in a recorded CSV.
     Analyze(AnalyzeArgs),
+    /// Run a step test on a device and print its step metrics.
+    Step(StepArgs),
 }
 
 /// Which device to talk to.
@@ -131,6 +134,57 @@ pub struct AnalyzeArgs {
     pub json: bool,
 }
 
+#[derive(Debug, Args)]
+pub struct StepArgs {
+    #[command(flatten)]
+    pub port: PortArgs,
+    /// Size of each step, in the setpoint's unit.
+    #[arg(long, value_parser = parse_amplitude, allow_hyphen_values = true)]
+    pub amplitude: f64,
+    /// Seconds each target is held.
+    #[arg(long, value_name = "SECONDS", value_parser = parse_seconds, allow_hyphen_values = true)]
+    pub hold: f64,
+    /// Which way the setpoint moves from where it is (then back).
+    #[arg(long, value_enum, default_value_t = StepDirectionArg::Up)]
+    pub direction: StepDirectionArg,
+    /// How many times the sequence runs.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=i64::from(crate::tuning::MAX_REPEATS)))]
+    pub repeats: u32,
+    /// Seconds of device time the loop holds the setpoint after the output
+    /// is enabled, before the test starts.
+    #[arg(long, value_name = "SECONDS", default_value_t = 0.5, value_parser = parse_settle, allow_hyphen_values = true)]
+    pub settle: f64,
+    /// Parameter writes before the test; they stay in force.
+    #[arg(long = "set", value_name = "NAME=VALUE", num_args = 1.., value_parser = parse_assignment)]
+    pub set: Vec<Assignment>,
+    /// Stream every Nth control-loop sample (1 = full rate).
+    #[arg(long, default_value_t = 1, value_parser = parse_divider)]
+    pub divider: u16,
+    #[command(flatten)]
+    pub metrics: MetricArgs,
+    /// Print the metrics as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `--direction`: up, down, or up then down (both measured).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum StepDirectionArg {
+    Up,
+    Down,
+    UpDown,
+}
+
+impl StepDirectionArg {
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Up => "up",
+            Self::Down => "down",
+            Self::UpDown => "up-down",
+        }
+    }
+}
+
 /// How steps are measured: `stepinfo`'s options.
 #[derive(Debug, Args)]
 pub struct MetricArgs {
@@ -182,6 +236,24 @@ fn parse_assignment(text: &str) -> Result<Assignment, String> {
         name: name.to_owned(),
         value,
     })
+}
+
+fn parse_amplitude(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(amplitude) if amplitude.is_finite() && amplitude > 0.0 => Ok(amplitude),
+        _ => Err(format!(
+            "'{text}' is not an amplitude (a number above 0; --direction says which way)"
+        )),
+    }
+}
+
+fn parse_settle(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(s) if (0.0..=60.0).contains(&s) => Ok(s),
+        _ => Err(format!(
+            "'{text}' is not a settling time in seconds (0 ≤ s ≤ 60)"
+        )),
+    }
 }
 
 fn parse_rise_limits(text: &str) -> Result<(f64, f64), String> {
@@ -295,6 +367,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Some(CliCommand::Record(args)) => record::run(&args),
         Some(CliCommand::Params(args)) => params::run(&args),
         Some(CliCommand::Analyze(args)) => analyze::run(&args),
+        Some(CliCommand::Step(args)) => step::run(&args),
     }
 }
 
@@ -364,6 +437,34 @@ mod tests {
             Some(CliCommand::Params(args)) => {
                 assert!(args.json);
                 assert_eq!(args.writes.len(), 1);
+            }
+            other => panic!("{other:?}"),
+        }
+        let cli = Cli::try_parse_from([
+            "motiontune",
+            "step",
+            "--port",
+            "sim",
+            "--amplitude",
+            "0.5",
+            "--hold",
+            "1",
+            "--direction",
+            "up-down",
+            "--set",
+            "pos.kp=3",
+            "pos.kd=1",
+            "--rise",
+            "0.05,0.95",
+        ])
+        .expect("valid");
+        match cli.command {
+            Some(CliCommand::Step(args)) => {
+                assert_eq!(args.direction, StepDirectionArg::UpDown);
+                assert_eq!(args.set.len(), 2);
+                assert_eq!(args.repeats, 1);
+                assert_eq!(args.metrics.step_options().rise_limits, (0.05, 0.95));
+                assert_eq!(args.metrics.step_options().settling_band, 0.02);
             }
             other => panic!("{other:?}"),
         }

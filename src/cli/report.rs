@@ -133,6 +133,16 @@ fn step_json(number: usize, step: &StepReport) -> Value {
     object.into()
 }
 
+/// Writes `text` to stdout; a reader that went away (`| head`) is not an
+/// error.
+pub fn print(text: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    match std::io::stdout().lock().write_all(text.as_bytes()) {
+        Err(error) if error.kind() != std::io::ErrorKind::BrokenPipe => Err(error.into()),
+        _ => Ok(()),
+    }
+}
+
 /// ` unit`, or nothing for a unitless value.
 fn spaced(unit: &str) -> String {
     if unit.is_empty() {
