@@ -15,6 +15,7 @@ use motiontune::analysis::{StepOptions, StepRecord, step_metrics};
 use motiontune::link::LinkEvent;
 use motiontune::protocol::{Command, Event};
 use motiontune::record::CsvRecorder;
+use motiontune::sim::noise::GaussianNoise;
 use serde_json::Value;
 
 /// Runs `motiontune analyze FILE ARGS… --json` and returns the document.
@@ -68,6 +69,13 @@ type Response = fn(f64, f64) -> f64;
 /// starts at 0 and takes each `(time, level)` from that time on, sampled
 /// at 10 kHz. Each hold must be long enough for the response to settle.
 fn analytic_csv(levels: &[(f64, f64)], end: f64, response: Response, p: f64) -> CsvFile {
+    noisy_csv(levels, end, response, p, 0.0)
+}
+
+/// [`analytic_csv`] with Gaussian noise of standard deviation `noise` added
+/// to the feedback.
+fn noisy_csv(levels: &[(f64, f64)], end: f64, response: Response, p: f64, noise: f64) -> CsvFile {
+    let mut gaussian = GaussianNoise::new(0x5EED_0A11);
     let dt = 1e-4;
     let mut text = String::from("time_s,setpoint [rad],position [rad]\n");
     for i in 0..(end / dt).round() as usize {
@@ -80,7 +88,8 @@ fn analytic_csv(levels: &[(f64, f64)], end: f64, response: Response, p: f64) -> 
             reference = level;
             before = level;
         }
-        writeln!(text, "{t},{reference},{position}").expect("format");
+        let measured = position + noise * gaussian.standard();
+        writeln!(text, "{t},{reference},{measured}").expect("format");
     }
     CsvFile::new(&text)
 }
@@ -163,6 +172,29 @@ fn second_order_overshoot_matches_its_damping() {
             assert_relative(&case, number(step, "overshoot"), overshoot, 0.01);
             assert_relative(&case, number(step, "peak_time"), PI / omega_d, 0.01);
         }
+    }
+}
+
+#[test]
+fn noisy_responses_still_rise_and_overshoot_as_the_analytic_ones() {
+    // Noise of 0.05 % of the step (σ), on a first-order lag and on a
+    // second-order loop with ζ = 0.5 (16.3 % overshoot).
+    let noise = 5e-4;
+    let tau = 0.05;
+    let csv = noisy_csv(&[(0.1, 1.0), (0.7, 0.0)], 1.3, first_order, tau, noise);
+    for step in steps(&analyze_json(&csv.path, &[])) {
+        assert_relative("rise", number(step, "rise_time"), 9.0_f64.ln() * tau, 0.01);
+    }
+    let zeta = 0.5;
+    let csv = noisy_csv(&[(0.05, 1.0), (1.05, 0.0)], 2.05, second_order, zeta, noise);
+    let overshoot = 100.0 * (-PI * zeta / (1.0 - zeta * zeta).sqrt()).exp();
+    for step in steps(&analyze_json(&csv.path, &[])) {
+        assert_relative("overshoot", number(step, "overshoot"), overshoot, 0.01);
+        let settled = number(step, "settling_time");
+        assert!(
+            settled.is_finite(),
+            "noise inside the band does not unsettle"
+        );
     }
 }
 

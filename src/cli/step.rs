@@ -62,14 +62,13 @@ pub fn run(args: &StepArgs) -> anyhow::Result<()> {
     let test = StepTest::start(plan, &info, setpoint_in_force(&info), options)?;
     let interrupted = Arc::new(AtomicBool::new(false));
     let flag = Arc::clone(&interrupted);
-    // Without a handler (one is set already) Ctrl+C kills the process and
+    // Should the handler not install, Ctrl+C ends the process at once and
     // the device's watchdog turns the output off.
     let _ = ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst));
 
     link.send(Command::Enable(true));
-    let mut params = info.params.clone();
     let outcome = wait_enabled(&link)
-        .and_then(|()| run_test(&link, test, args.settle, &interrupted, &mut params));
+        .and_then(|()| run_test(&link, test, args.settle, &interrupted, &mut info.params));
     link.send(Command::Enable(false));
     let responses = outcome?;
 
