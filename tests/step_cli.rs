@@ -93,12 +93,15 @@ fn each_step_is_measured_and_the_setpoint_is_put_back() {
         );
         assert!(number(step, "step_time") > last_time, "{case}");
         last_time = number(step, "step_time");
-        // The sim's loop: tens of milliseconds to rise, a little overshoot,
-        // settled in the 2 % band well within the hold.
+        // The sim's loop with its untuned gains: tens of milliseconds to
+        // rise, then it rings; settled within the hold, or said not to be.
         let rise = number(step, "rise_time");
         assert!((0.01..0.2).contains(&rise), "{case}: rise {rise}");
-        assert!(number(step, "overshoot") > 0.0, "{case}: {step}");
-        assert!(number(step, "settling_time") < 0.3, "{case}: {step}");
+        assert!(number(step, "overshoot") > 10.0, "{case}: {step}");
+        match step["settling_time"].as_f64() {
+            Some(settled) => assert!(settled < 0.4, "{case}: {step}"),
+            None => assert_eq!(step["missing"]["settling_time"], "not settled"),
+        }
         assert!((number(step, "final_value") - to).abs() < 0.05, "{case}");
         assert!(
             (number(step, "initial_value") - from).abs() < 0.05,
@@ -163,13 +166,13 @@ fn gains_given_with_set_change_the_response_and_stay_in_force() {
     assert_eq!(tuned["set"]["pos.kd"], 2.0);
 
     let [default, tuned] = [&default, &tuned].map(|d| &d["steps"][0]);
-    // Lower stiffness, more damping: slower, with less overshoot.
+    // Damping: slower, with far less overshoot.
     assert!(
         number(tuned, "rise_time") > 1.2 * number(default, "rise_time"),
         "default {default}\ntuned {tuned}"
     );
     assert!(
-        number(tuned, "overshoot") < number(default, "overshoot"),
+        number(tuned, "overshoot") < 5.0 && number(default, "overshoot") > 20.0,
         "default {default}\ntuned {tuned}"
     );
     assert_eq!(param(&sim.path, "pos.kp"), 40.0);

@@ -1,22 +1,29 @@
 //! The egui application. [`App`](crate::app::App) owns the connection to one device and lays
 //! out the panels, each in its own file: connection bar and safety controls
 //! at the top, parameter sliders on the left, the scope in the middle with
-//! its channel and trigger controls on the right,
-//! link health in the status bar.
+//! its channel and trigger controls on the right, the step test with its
+//! overlay and comparison table below, link health in the status bar.
 
 mod connection;
+mod gain_history;
 mod gains;
+mod profiles;
+mod runs;
 mod safety;
 pub mod scope;
 mod session;
 mod status;
+mod step_test;
 
-use std::time::{Duration, Instant};
+use std::path::PathBuf;
+use std::time::{Duration, Instant, SystemTime};
 
 pub use session::{ConnectionState, DeviceSession, WriteState};
 
 use crate::history::HistorySize;
 use crate::link::{PortTarget, list_ports};
+use crate::protocol::ChannelRole;
+use crate::tuning::{GainValue, RunContext, RunStore};
 
 /// How the app starts.
 #[derive(Clone, Debug)]
@@ -27,6 +34,16 @@ pub struct AppOptions {
     pub stream_divider: u16,
     /// How much of the stream the scope keeps.
     pub history_size: HistorySize,
+    /// Where step runs are kept between sessions; `None` keeps them in
+    /// memory only.
+    pub runs_file: Option<PathBuf>,
+}
+
+impl AppOptions {
+    /// The runs file in the user's data folder, where one exists.
+    pub fn default_runs_file() -> Option<PathBuf> {
+        dirs::data_dir().map(|dir| dir.join("motiontune").join("step-runs.json"))
+    }
 }
 
 impl Default for AppOptions {
@@ -35,6 +52,7 @@ impl Default for AppOptions {
             target: PortTarget::Sim,
             stream_divider: 1,
             history_size: HistorySize::default(),
+            runs_file: None,
         }
     }
 }
@@ -44,8 +62,15 @@ pub struct App {
     connection: connection::ConnectionPanel,
     session: Option<DeviceSession>,
     scope: scope::Scope,
+    gains: gains::GainsPanel,
+    fault_banner: safety::FaultBanner,
     history_size: HistorySize,
     frame_times: status::FrameTimes,
+    step_test: step_test::StepTestPanel,
+    runs: RunStore,
+    runs_view: runs::RunsView,
+    /// Why the runs file could not be read or written.
+    runs_error: Option<String>,
 }
 
 impl App {
@@ -58,12 +83,43 @@ impl App {
             options.stream_divider,
             options.history_size,
         ));
+        let (runs, runs_error) = match &options.runs_file {
+            Some(path) => RunStore::open(path),
+            None => (RunStore::in_memory(), None),
+        };
         Self {
             connection,
             session,
             scope: scope::Scope::default(),
+            gains: gains::GainsPanel::default(),
+            fault_banner: safety::FaultBanner::default(),
             history_size: options.history_size,
             frame_times: status::FrameTimes::default(),
+            step_test: step_test::StepTestPanel::default(),
+            runs,
+            runs_view: runs::RunsView::default(),
+            runs_error: runs_error.map(|e| e.to_string()),
+        }
+    }
+
+    /// The kept step runs.
+    pub fn runs(&self) -> &RunStore {
+        &self.runs
+    }
+
+    /// Moves the steps the session measured into the run store, each with
+    /// the gains in force.
+    fn keep_measured_steps(&mut self) {
+        let Some(session) = &mut self.session else {
+            return;
+        };
+        if session.measured_steps.is_empty() {
+            return;
+        }
+        let context = run_context(session);
+        let now = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
+        for response in std::mem::take(&mut session.measured_steps) {
+            self.runs.add(&response, &context, now.clone());
         }
     }
 
@@ -85,6 +141,10 @@ impl eframe::App for App {
     fn logic(&mut self, ctx: &egui::Context, _frame: &mut eframe::Frame) {
         if let Some(session) = &mut self.session {
             session.drain_events();
+        }
+        self.keep_measured_steps();
+        if let Some(error) = self.runs.take_save_error() {
+            self.runs_error = Some(error.to_string());
         }
         if self.session.as_ref().is_some_and(DeviceSession::is_live) {
             ctx.request_repaint_after(Duration::from_millis(16));
@@ -111,6 +171,7 @@ impl eframe::App for App {
                             drop(self.session.take());
                             self.session =
                                 Some(DeviceSession::connect(target, divider, self.history_size));
+                            self.gains.forget_device();
                         }
                         connection::Request::Disconnect => self.session = None,
                     }
@@ -121,14 +182,19 @@ impl eframe::App for App {
             });
             ui.add_space(4.0);
         });
+        self.fault_banner.ui(ui, self.session.as_ref());
         egui::Panel::bottom("status").show(ui, |ui| {
             status::ui(ui, self.session.as_mut(), &self.frame_times);
         });
+        egui::Panel::bottom("step tests")
+            .default_size(330.0)
+            .resizable(true)
+            .show(ui, |ui| self.step_tests_ui(ui));
         egui::Panel::left("gains")
             .default_size(340.0)
             .resizable(true)
             .show(ui, |ui| {
-                gains::ui(ui, self.session.as_mut());
+                self.gains.ui(ui, self.session.as_mut());
             });
         egui::Panel::right("scope settings")
             .default_size(330.0)
@@ -141,6 +207,53 @@ impl eframe::App for App {
         });
         self.frame_times
             .record(frame.info().cpu_usage, ui_started.elapsed().as_secs_f32());
+    }
+}
+
+impl App {
+    /// Step test controls, the overlay of runs and their table, side by side.
+    fn step_tests_ui(&mut self, ui: &mut egui::Ui) {
+        ui.add_space(4.0);
+        if let Some(error) = &self.runs_error {
+            ui.colored_label(ui.visuals().error_fg_color, error);
+        }
+        egui::Panel::left("step test controls")
+            .resizable(false)
+            .exact_size(230.0)
+            .show(ui, |ui| self.step_test.ui(ui, self.session.as_mut()));
+        egui::Panel::right("runs table")
+            .resizable(true)
+            .min_size(320.0)
+            .default_size(520.0)
+            .show(ui, |ui| self.runs_view.table_ui(ui, &mut self.runs));
+        egui::CentralPanel::default().show(ui, |ui| {
+            self.runs_view.overlay_ui(ui, &self.runs);
+        });
+    }
+}
+
+/// The device, units and gains a measured step is kept with.
+fn run_context(session: &DeviceSession) -> RunContext {
+    let info = session.info.as_ref();
+    let unit_of = |role| {
+        info.and_then(|i| i.channels.iter().find(|c| c.role == role))
+            .map(|c| c.unit.clone())
+            .unwrap_or_default()
+    };
+    RunContext {
+        device: info.map(|i| i.name.clone()).unwrap_or_default(),
+        signal_unit: unit_of(ChannelRole::Feedback),
+        effort_unit: unit_of(ChannelRole::Effort),
+        gains: session
+            .params
+            .iter()
+            .filter(|p| p.info.flags.tuning_gain())
+            .map(|p| GainValue {
+                name: p.info.name.clone(),
+                value: p.info.value,
+                unit: p.info.unit.clone(),
+            })
+            .collect(),
     }
 }
 

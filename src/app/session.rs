@@ -14,6 +14,7 @@ use crate::protocol::{
     Command, DeviceErrorCode, DeviceInfo, Event, ParamInfo, StatusFlags, TextLevel,
 };
 use crate::record::Recording;
+use crate::tuning::{StepPlan, StepResponse, StepTest, StepTestError};
 
 /// A write the device has not answered within this is marked as lost.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(1);
@@ -54,7 +55,11 @@ pub struct WriteMark {
     pub time_s: f64,
     pub name: String,
     pub value: f32,
+    /// The value in force before the write.
+    pub previous: f32,
     pub unit: String,
+    /// A write of the setpoint, not of a gain or setting.
+    pub setpoint: bool,
 }
 
 /// One parameter as the app shows it.
@@ -95,6 +100,10 @@ pub struct DeviceSession {
     pub capture: CaptureEngine,
     /// The CSV recording in progress (or finishing), fed every batch.
     pub recording: Option<Recording>,
+    /// The step test in progress or last ended, fed every batch.
+    pub step_test: Option<StepTest>,
+    /// Steps the test measured that the app has not taken yet.
+    pub measured_steps: Vec<StepResponse>,
     history_size: HistorySize,
     stream_divider: u16,
 }
@@ -118,6 +127,8 @@ impl DeviceSession {
             writes: Vec::new(),
             capture: CaptureEngine::new(0),
             recording: None,
+            step_test: None,
+            measured_steps: Vec::new(),
             history_size,
             stream_divider,
         }
@@ -185,6 +196,7 @@ impl DeviceSession {
                     recording.write(&batch);
                 }
                 self.capture.on_samples(&batch, lost_before);
+                self.feed_step_test(&batch);
                 if let Some(history) = &mut self.history {
                     history.push_batch(&batch, lost_before);
                 }
@@ -213,6 +225,7 @@ impl DeviceSession {
         let Some(view) = self.params.get_mut(index as usize) else {
             return;
         };
+        let previous = view.info.value;
         view.info.value = value;
         // A VALUE answering our SET is a write; one answering a GET is not.
         if self.pending_sets.contains(&index) {
@@ -225,7 +238,9 @@ impl DeviceSession {
                 time_s,
                 name: view.info.name.clone(),
                 value,
+                previous,
                 unit: view.info.unit.clone(),
+                setpoint: view.info.flags.setpoint(),
             });
             self.capture.on_write(time_s);
         }
@@ -271,11 +286,72 @@ impl DeviceSession {
         }
     }
 
-    /// Sends ENABLE 0 at once.
+    /// Starts a step test on the setpoint parameter; its writes and
+    /// measured steps follow from the samples as they arrive.
+    pub fn start_step_test(&mut self, plan: StepPlan) -> Result<(), StepTestError> {
+        let info = self.info.as_ref().ok_or(StepTestError::NoSetpoint)?;
+        if !self.output_enabled() {
+            return Err(StepTestError::OutputOff);
+        }
+        let setpoint_now = self
+            .params
+            .iter()
+            .find(|p| p.info.flags.setpoint() && !p.info.flags.read_only())
+            .map(|p| p.info.value)
+            .ok_or(StepTestError::NoSetpoint)?;
+        let test = StepTest::start(plan, info, setpoint_now, Default::default())?;
+        self.step_test = Some(test);
+        Ok(())
+    }
+
+    /// A step test is in progress.
+    pub fn step_test_running(&self) -> bool {
+        self.step_test.as_ref().is_some_and(|t| !t.is_done())
+    }
+
+    /// Stops a running step test and restores the setpoint at once.
+    pub fn abort_step_test(&mut self) {
+        if let Some(test) = self.step_test.as_mut().filter(|t| !t.is_done()) {
+            let restore = test.abort();
+            self.write_param(restore.index, restore.value);
+        }
+    }
+
+    fn feed_step_test(&mut self, batch: &crate::protocol::SampleBatch) {
+        let Some(test) = &mut self.step_test else {
+            return;
+        };
+        let write = test.on_samples(batch);
+        self.measured_steps.extend(test.take_responses());
+        if let Some(write) = write {
+            self.write_param(write.index, write.value);
+        }
+    }
+
+    /// The current value of every writable parameter that is not the
+    /// setpoint, in device order: the gain set in force.
+    pub fn gain_set(&self) -> Vec<(String, f32)> {
+        self.params
+            .iter()
+            .filter(|p| !p.info.flags.read_only() && !p.info.flags.setpoint())
+            .map(|p| (p.info.name.clone(), p.info.value))
+            .collect()
+    }
+
+    /// Some write has been sent and not yet answered.
+    pub fn write_in_flight(&self) -> bool {
+        self.params
+            .iter()
+            .any(|p| matches!(p.write, WriteState::Pending { .. }))
+    }
+
+    /// Sends ENABLE 0 at once, then stops a running step test and
+    /// restores its setpoint.
     pub fn emergency_stop(&mut self) {
         if self.link.send(Command::Enable(false)) {
             self.stop_pending = true;
         }
+        self.abort_step_test();
     }
 
     pub fn set_enabled(&mut self, enabled: bool) {

@@ -37,6 +37,10 @@ pub struct Cli {
     /// 48 million values, 10 minutes at 10 kHz × 8 channels].
     #[arg(long, value_name = "SECONDS", value_parser = parse_seconds, allow_hyphen_values = true)]
     pub history_seconds: Option<f64>,
+    /// File the GUI keeps step runs in [default: step-runs.json in the
+    /// user's data folder].
+    #[arg(long, value_name = "FILE.json")]
+    pub runs_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -350,6 +354,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 history_size: cli
                     .history_seconds
                     .map_or_else(HistorySize::default, HistorySize::Seconds),
+                runs_file: cli
+                    .runs_file
+                    .or_else(crate::app::AppOptions::default_runs_file),
             };
             crate::app::run_native(options)
         }

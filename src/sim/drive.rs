@@ -22,10 +22,13 @@ pub struct DriveConfig {
 impl Default for DriveConfig {
     fn default() -> Self {
         Self {
+            // Underdamped on purpose: a step rings with about 50 %
+            // overshoot, the state a loop is in before anyone tunes it.
+            // kd = 0.8 brings it under 5 %.
             gains: PidGains {
                 kp: 20.0,
                 ki: 20.0,
-                kd: 0.8,
+                kd: 0.2,
                 derivative_filter: 1e-3,
                 output_limit: 5.0,
             },
@@ -406,7 +409,7 @@ mod tests {
             Err(WriteRefusal::ReadOnly)
         );
         assert_eq!(drive.set_param(200, 1.0), Err(WriteRefusal::BadIndex));
-        assert_eq!(drive.set_param(2, f32::NAN), Ok(0.8));
+        assert_eq!(drive.set_param(2, f32::NAN), Ok(0.2));
         assert_eq!(drive.params().len(), SimDrive::param_count());
     }
 

@@ -99,6 +99,8 @@ pub enum StepTestError {
     BadRepeats(u32),
     #[error("the pre-step window must be 0 s or more and shorter than the hold, not {0} s")]
     BadPreWindow(f64),
+    #[error("the drive's output is off: enable it before a step test")]
+    OutputOff,
     #[error("the device has no setpoint parameter to step")]
     NoSetpoint,
     #[error("the device streams no {0} channel to measure the step on")]

@@ -109,18 +109,18 @@ pub fn app_on_port(path: &str) -> Harness<'static, App> {
 }
 
 pub fn app_on(target: PortTarget) -> Harness<'static, App> {
+    app_with(AppOptions {
+        target,
+        stream_divider: 10,
+        ..AppOptions::default()
+    })
+}
+
+/// The real app, headless, started with `options`.
+pub fn app_with(options: AppOptions) -> Harness<'static, App> {
     let mut harness = Harness::builder()
         .with_size(egui::vec2(1400.0, 900.0))
-        .build_eframe(move |cc| {
-            App::new(
-                cc,
-                AppOptions {
-                    target,
-                    stream_divider: 10,
-                    ..AppOptions::default()
-                },
-            )
-        });
+        .build_eframe(move |cc| App::new(cc, options));
     harness.step();
     harness
 }

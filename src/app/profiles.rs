@@ -1,0 +1,183 @@
+//! The "Profiles" section: save every parameter of the device to a TOML
+//! file, or load one and see what it would change before anything is
+//! written. Entries the device cannot take are listed and refused; the
+//! rest go out only when the user clicks "Write N changes", through the
+//! same guarded path as every other write.
+
+use std::path::Path;
+
+use super::session::DeviceSession;
+use crate::profile::{Profile, ProfileDiff};
+
+/// A profile read from a file, waiting for the user's decision.
+struct LoadedProfile {
+    path: String,
+    profile: Profile,
+    diff: ProfileDiff,
+}
+
+/// What the section keeps between frames.
+pub struct ProfilesPanel {
+    name: String,
+    path: String,
+    /// The outcome of the last save or load: Ok is news, Err a problem.
+    message: Option<Result<String, String>>,
+    loaded: Option<LoadedProfile>,
+}
+
+impl Default for ProfilesPanel {
+    fn default() -> Self {
+        Self {
+            name: "tuned".to_owned(),
+            path: "motiontune-profile.toml".to_owned(),
+            message: None,
+            loaded: None,
+        }
+    }
+}
+
+impl ProfilesPanel {
+    /// Draws the section; returns the writes (index, value) the user
+    /// confirmed.
+    pub fn ui(&mut self, ui: &mut egui::Ui, session: &DeviceSession) -> Option<Vec<(u8, f32)>> {
+        let mut confirmed = None;
+        ui.horizontal(|ui| {
+            let label = ui.label("Profile name");
+            ui.text_edit_singleline(&mut self.name)
+                .labelled_by(label.id);
+        });
+        ui.horizontal(|ui| {
+            let label = ui.label("Profile file");
+            ui.text_edit_singleline(&mut self.path)
+                .labelled_by(label.id);
+        });
+        ui.horizontal(|ui| {
+            if ui.button("Save profile").clicked() {
+                self.message = Some(self.save(session));
+            }
+            if ui.button("Load profile").clicked() {
+                self.load(session);
+            }
+        });
+        match &self.message {
+            Some(Ok(news)) => {
+                ui.label(news);
+            }
+            Some(Err(problem)) => {
+                ui.colored_label(ui.visuals().error_fg_color, problem);
+            }
+            None => {}
+        }
+        if let Some(loaded) = &self.loaded {
+            let (write, discard) = loaded_ui(ui, loaded, session);
+            if write {
+                let changes = &loaded.diff.changes;
+                self.message = Some(Ok(format!(
+                    "Sent {} changes from {}",
+                    changes.len(),
+                    loaded.path
+                )));
+                confirmed = Some(changes.iter().map(|c| (c.index, c.new)).collect());
+            }
+            if write || discard {
+                self.loaded = None;
+            }
+        }
+        confirmed
+    }
+
+    fn save(&self, session: &DeviceSession) -> Result<String, String> {
+        let Some(info) = &session.info else {
+            return Err("Connect a device before saving a profile.".to_owned());
+        };
+        let params: Vec<_> = session.params.iter().map(|p| p.info.clone()).collect();
+        let profile = Profile::from_device(&self.name, info, &params);
+        profile
+            .save(Path::new(&self.path))
+            .map_err(|e| e.to_string())?;
+        Ok(format!(
+            "Saved {} parameters to {}",
+            params.len(),
+            self.path
+        ))
+    }
+
+    fn load(&mut self, session: &DeviceSession) {
+        self.loaded = None;
+        if session.info.is_none() {
+            self.message = Some(Err("Connect a device before loading a profile.".to_owned()));
+            return;
+        }
+        match Profile::load(Path::new(&self.path)) {
+            Ok(profile) => {
+                let params: Vec<_> = session.params.iter().map(|p| p.info.clone()).collect();
+                let diff = profile.diff(&params);
+                self.message = None;
+                self.loaded = Some(LoadedProfile {
+                    path: self.path.clone(),
+                    profile,
+                    diff,
+                });
+            }
+            Err(error) => self.message = Some(Err(error.to_string())),
+        }
+    }
+}
+
+/// Lists what a loaded profile would do; returns (write, discard) clicks.
+fn loaded_ui(ui: &mut egui::Ui, loaded: &LoadedProfile, session: &DeviceSession) -> (bool, bool) {
+    let profile = &loaded.profile;
+    let diff = &loaded.diff;
+    ui.separator();
+    ui.strong(format!(
+        "Profile \"{}\" from {} (saved {})",
+        profile.name, loaded.path, profile.saved
+    ));
+    if let Some(info) = &session.info
+        && (info.name != profile.device || info.firmware != profile.firmware)
+    {
+        ui.colored_label(
+            ui.visuals().warn_fg_color,
+            format!(
+                "Saved from {} firmware {}; this device is {} firmware {}.",
+                profile.device, profile.firmware, info.name, info.firmware
+            ),
+        );
+    }
+    if diff.changes.is_empty() {
+        ui.label("No parameter would change.");
+    } else {
+        ui.label(format!("{} parameters would change:", diff.changes.len()));
+        for change in &diff.changes {
+            ui.label(format!(
+                "{}: {} -> {} {}",
+                change.name, change.old, change.new, change.unit
+            ));
+        }
+    }
+    if !diff.refused.is_empty() {
+        ui.colored_label(
+            ui.visuals().error_fg_color,
+            format!(
+                "{} entries are refused and will not be written:",
+                diff.refused.len()
+            ),
+        );
+        for refusal in &diff.refused {
+            ui.colored_label(ui.visuals().error_fg_color, refusal.to_string());
+        }
+    }
+    let mut write = false;
+    let mut discard = false;
+    ui.horizontal(|ui| {
+        let count = diff.changes.len();
+        write = ui
+            .add_enabled(
+                count > 0,
+                egui::Button::new(format!("Write {count} changes")),
+            )
+            .clicked();
+        discard = ui.button("Discard profile").clicked();
+    });
+    (write, discard)
+}

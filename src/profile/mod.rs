@@ -1,0 +1,368 @@
+//! Parameter profiles: every parameter of a device saved to a TOML file with
+//! its unit, and loaded back as a [`ProfileDiff`] against a connected
+//! device. The diff promises that every [`ProfileChange`] is safe to send
+//! (the device has the name, the value is finite and inside its limits, the
+//! parameter is writable); everything else is a [`Refusal`] with a reason
+//! the user can read. Nothing here writes to a device or knows about egui.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::protocol::{DeviceInfo, ParamInfo};
+
+/// What a profile file holds.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Profile {
+    /// The name the user gave the profile.
+    pub name: String,
+    /// The device the profile was saved from.
+    pub device: String,
+    pub firmware: String,
+    /// When it was saved, RFC 3339 in UTC.
+    pub saved: String,
+    /// One entry per parameter, in the device's order.
+    #[serde(rename = "param")]
+    pub params: Vec<ProfileParam>,
+}
+
+/// One parameter in a profile.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ProfileParam {
+    pub name: String,
+    pub value: f32,
+    #[serde(default)]
+    pub unit: String,
+}
+
+/// Why a profile could not be read or written; one line for the user.
+#[derive(Debug, thiserror::Error)]
+pub enum ProfileError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("cannot write {path}: {source}")]
+    Write {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("cannot write the profile as TOML: {0}")]
+    Encode(String),
+    #[error("{path}: {message}")]
+    Parse { path: String, message: String },
+}
+
+impl Profile {
+    /// A profile of every parameter `device` declares, stamped with now.
+    pub fn from_device(name: &str, device: &DeviceInfo, params: &[ParamInfo]) -> Self {
+        Self {
+            name: name.to_owned(),
+            device: device.name.clone(),
+            firmware: device.firmware.clone(),
+            saved: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
+            params: params
+                .iter()
+                .map(|p| ProfileParam {
+                    name: p.name.clone(),
+                    value: p.value,
+                    unit: p.unit.clone(),
+                })
+                .collect(),
+        }
+    }
+
+    /// The profile as TOML text.
+    pub fn to_toml(&self) -> Result<String, ProfileError> {
+        toml::to_string_pretty(self).map_err(|e| ProfileError::Encode(e.to_string()))
+    }
+
+    /// Parses TOML text; `path` names the source in the error, with the
+    /// line and, where the parser knows it, the field.
+    pub fn from_toml(text: &str, path: &str) -> Result<Self, ProfileError> {
+        toml::from_str(text).map_err(|error| {
+            let message = error.message().trim().replace('\n', " ");
+            let message = match error.span() {
+                Some(span) => {
+                    let line = text[..span.start.min(text.len())].matches('\n').count() + 1;
+                    format!("line {line}: {message}")
+                }
+                None => message,
+            };
+            ProfileError::Parse {
+                path: path.to_owned(),
+                message,
+            }
+        })
+    }
+
+    pub fn save(&self, path: &Path) -> Result<(), ProfileError> {
+        std::fs::write(path, self.to_toml()?).map_err(|source| ProfileError::Write {
+            path: path.display().to_string(),
+            source,
+        })
+    }
+
+    pub fn load(path: &Path) -> Result<Self, ProfileError> {
+        let shown = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|source| ProfileError::Read {
+            path: shown.clone(),
+            source,
+        })?;
+        Self::from_toml(&text, &shown)
+    }
+
+    /// Compares the profile with the device's parameters as they are now.
+    pub fn diff(&self, device: &[ParamInfo]) -> ProfileDiff {
+        let mut diff = ProfileDiff::default();
+        for wanted in &self.params {
+            let Some((index, param)) = device
+                .iter()
+                .enumerate()
+                .find(|(_, p)| p.name == wanted.name)
+            else {
+                diff.refused.push(Refusal {
+                    name: wanted.name.clone(),
+                    reason: RefusalReason::UnknownName,
+                });
+                continue;
+            };
+            if wanted.value == param.value {
+                continue;
+            }
+            let reason = if param.flags.read_only() {
+                Some(RefusalReason::ReadOnly)
+            } else if !wanted.value.is_finite()
+                || wanted.value < param.min
+                || wanted.value > param.max
+            {
+                Some(RefusalReason::OutOfRange {
+                    value: wanted.value,
+                    min: param.min,
+                    max: param.max,
+                    unit: param.unit.clone(),
+                })
+            } else {
+                None
+            };
+            match reason {
+                Some(reason) => diff.refused.push(Refusal {
+                    name: wanted.name.clone(),
+                    reason,
+                }),
+                None => diff.changes.push(ProfileChange {
+                    index: index as u8,
+                    name: wanted.name.clone(),
+                    old: param.value,
+                    new: wanted.value,
+                    unit: param.unit.clone(),
+                }),
+            }
+        }
+        diff
+    }
+}
+
+/// What loading a profile would do to a device.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ProfileDiff {
+    /// Writable parameters whose value differs, in the profile's order.
+    pub changes: Vec<ProfileChange>,
+    /// Entries that will not be written, and why.
+    pub refused: Vec<Refusal>,
+}
+
+/// One parameter the profile would change.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ProfileChange {
+    /// The parameter's index on the device.
+    pub index: u8,
+    pub name: String,
+    pub old: f32,
+    pub new: f32,
+    pub unit: String,
+}
+
+/// A profile entry that will not be written.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Refusal {
+    pub name: String,
+    pub reason: RefusalReason,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum RefusalReason {
+    /// The device has no parameter of that name.
+    UnknownName,
+    /// The value is outside the device's limits (or not a number).
+    OutOfRange {
+        value: f32,
+        min: f32,
+        max: f32,
+        unit: String,
+    },
+    /// The device does not accept writes to it.
+    ReadOnly,
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let name = &self.name;
+        match &self.reason {
+            RefusalReason::UnknownName => write!(f, "{name}: the device has no such parameter"),
+            RefusalReason::OutOfRange {
+                value,
+                min,
+                max,
+                unit,
+            } => write!(
+                f,
+                "{name}: {value} is outside the device's limits {min} … {max} {unit}"
+            ),
+            RefusalReason::ReadOnly => write!(f, "{name}: read-only on the device"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::ParamFlags;
+
+    fn param(name: &str, flags: u8, min: f32, max: f32, value: f32) -> ParamInfo {
+        ParamInfo {
+            name: name.into(),
+            unit: "A".into(),
+            flags: ParamFlags(flags),
+            min,
+            max,
+            value,
+        }
+    }
+
+    fn device() -> Vec<ParamInfo> {
+        vec![
+            param("pos.kp", ParamFlags::TUNING_GAIN, 0.0, 1000.0, 20.0),
+            param("pos.ki", ParamFlags::TUNING_GAIN, 0.0, 100.0, 5.0),
+            param("serial", ParamFlags::READ_ONLY, 0.0, 1e6, 42.0),
+        ]
+    }
+
+    fn info() -> DeviceInfo {
+        DeviceInfo {
+            name: "bench drive".into(),
+            firmware: "1.2".into(),
+            protocol_version: 1,
+            loop_hz: 1000,
+            watchdog_ms: 500,
+            channels: Vec::new(),
+            params: device(),
+        }
+    }
+
+    fn profile(params: &[(&str, f32)]) -> Profile {
+        Profile {
+            name: "test".into(),
+            device: "bench drive".into(),
+            firmware: "1.2".into(),
+            saved: "2026-01-01T00:00:00Z".into(),
+            params: params
+                .iter()
+                .map(|&(name, value)| ProfileParam {
+                    name: name.into(),
+                    value,
+                    unit: "A".into(),
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn a_saved_profile_loads_back_equal_and_diffs_to_nothing() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("p.toml");
+        let saved = Profile::from_device("tuned", &info(), &device());
+        saved.save(&path).expect("saved");
+        let text = std::fs::read_to_string(&path).expect("readable");
+        assert!(text.contains("name = \"tuned\""), "{text}");
+        assert!(text.contains("device = \"bench drive\""), "{text}");
+        assert!(text.contains("[[param]]"), "{text}");
+        let loaded = Profile::load(&path).expect("loads");
+        assert_eq!(loaded, saved);
+        assert!(humantime::parse_rfc3339(&loaded.saved).is_ok());
+        assert_eq!(loaded.diff(&device()), ProfileDiff::default());
+    }
+
+    #[test]
+    fn diff_lists_changes_and_refuses_unknown_out_of_range_and_read_only() {
+        let wanted = profile(&[
+            ("pos.kp", 30.0),
+            ("pos.ki", 500.0),
+            ("pos.kx", 1.0),
+            ("serial", 7.0),
+            ("pos.kd", f32::NAN),
+        ]);
+        let diff = wanted.diff(&device());
+        assert_eq!(
+            diff.changes,
+            vec![ProfileChange {
+                index: 0,
+                name: "pos.kp".into(),
+                old: 20.0,
+                new: 30.0,
+                unit: "A".into(),
+            }]
+        );
+        let reasons: Vec<_> = diff.refused.iter().map(|r| r.to_string()).collect();
+        assert_eq!(
+            reasons,
+            vec![
+                "pos.ki: 500 is outside the device's limits 0 … 100 A",
+                "pos.kx: the device has no such parameter",
+                "serial: read-only on the device",
+                "pos.kd: the device has no such parameter",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_nan_value_for_a_known_parameter_is_out_of_range() {
+        let diff = profile(&[("pos.kp", f32::NAN)]).diff(&device());
+        assert!(diff.changes.is_empty());
+        assert!(matches!(
+            diff.refused[0].reason,
+            RefusalReason::OutOfRange { .. }
+        ));
+    }
+
+    #[test]
+    fn a_read_only_value_equal_to_the_device_is_not_refused() {
+        let diff = profile(&[("serial", 42.0)]).diff(&device());
+        assert_eq!(diff, ProfileDiff::default());
+    }
+
+    #[test]
+    fn a_bad_file_names_the_file_and_the_line() {
+        let text = "name = \"x\"\ndevice = \"d\"\nfirmware = \"f\"\nsaved = \"s\"\n\n[[param]]\nname = \"pos.kp\"\nvalue = \"fast\"\n";
+        let error = Profile::from_toml(text, "bad.toml").expect_err("a string is not a value");
+        let message = error.to_string();
+        assert!(message.starts_with("bad.toml: line 8: "), "{message}");
+        assert!(!message.contains('\n'), "{message}");
+
+        let error = Profile::from_toml("name = \"x\"\n", "short.toml").expect_err("fields missing");
+        let message = error.to_string();
+        assert!(message.starts_with("short.toml"), "{message}");
+        assert!(message.contains("device"), "{message}");
+    }
+
+    #[test]
+    fn a_missing_file_is_one_line_naming_it() {
+        let error = Profile::load(Path::new("/nonexistent/p.toml")).expect_err("no file");
+        assert!(
+            error
+                .to_string()
+                .starts_with("cannot read /nonexistent/p.toml: ")
+        );
+    }
+}
