@@ -198,7 +198,8 @@ pub struct MetricArgs {
     /// Half-width of the settling band as a fraction of the change.
     #[arg(long, value_name = "FRACTION", default_value_t = 0.02, value_parser = parse_settling_band, allow_hyphen_values = true)]
     pub settling_band: f64,
-    /// |effort| at or above which the drive counts as saturated.
+    /// |effort| at or above which the drive counts as saturated [step:
+    /// default the device's `…output_limit` parameter].
     #[arg(long, value_name = "X", value_parser = parse_effort_limit, allow_hyphen_values = true)]
     pub effort_limit: Option<f64>,
 }
