@@ -11,7 +11,7 @@ pub mod analysis;
 pub mod app;
 /// Triggered capture: level and write triggers, pre/post windows.
 pub mod capture;
-/// Headless commands: ports, sim, record, params.
+/// Headless commands: ports, sim, record, params, step, analyze.
 pub mod cli;
 /// Sample storage and per-pixel thinning for plots.
 pub mod history;

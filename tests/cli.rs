@@ -4,31 +4,11 @@
 
 mod common;
 
-use std::process::Output;
-
-use common::{DeviceProcess, motiontune as run};
+use common::{DeviceProcess, assert_one_line_error, motiontune as run, stderr};
 
 /// `motiontune sim --pty` in another process.
 fn start_sim() -> DeviceProcess {
     DeviceProcess::start(common::BIN, &["sim", "--pty"])
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
-
-/// Fails unless the command failed with exactly one line on stderr that
-/// contains `expected`.
-fn assert_one_line_error(output: &Output, expected: &str) {
-    let text = stderr(output);
-    assert!(!output.status.success(), "should fail: {text}");
-    assert_eq!(
-        text.trim_end().lines().count(),
-        1,
-        "one line expected, got:\n{text}"
-    );
-    assert!(text.contains(expected), "expected {expected:?} in {text:?}");
-    assert!(!text.contains("panicked"), "{text}");
 }
 
 #[test]

@@ -7,9 +7,12 @@
 //!   error integrals and effort use.
 //! - `metric_list`: those metrics as one ordered list of named values, for
 //!   tables, printed reports and JSON.
+//! - `step_split`: the single steps of a long record, each measured with
+//!   `step_metrics`.
 
 mod metric_list;
 mod step_metrics;
+mod step_split;
 
 pub use metric_list::{
     Better, METRICS, MetricInfo, MetricUnit, NamedMetric, metric_values, named_metrics,
@@ -19,3 +22,4 @@ pub use step_metrics::{
     EffortMetrics, Rise, Settling, SettlingExtremes, StepMetrics, StepMetricsError, StepOptions,
     StepRecord, step_metrics,
 };
+pub use step_split::{MeasuredStep, StepSpan, measure_steps, split_steps};

@@ -23,7 +23,7 @@
 
 /// Share of the hold, at its end, that gives the final value and must stay
 /// in the settling band.
-const FINAL_WINDOW_FRACTION: f64 = 0.1;
+pub(super) const FINAL_WINDOW_FRACTION: f64 = 0.1;
 /// Fewest samples from the step on: enough to interpolate a crossing and
 /// still have a sample after it.
 const MIN_HOLD_SAMPLES: usize = 3;
@@ -31,7 +31,7 @@ const MIN_HOLD_SAMPLES: usize = 3;
 const MIN_SAMPLES: usize = 1 + MIN_HOLD_SAMPLES;
 /// Relative change of the reference that counts as a step. Setpoints are
 /// recorded as written, so anything above rounding is a deliberate change.
-const REFERENCE_CHANGE_TOLERANCE: f64 = 1e-9;
+pub(super) const REFERENCE_CHANGE_TOLERANCE: f64 = 1e-9;
 
 /// One recorded step: channels sampled at the same instants.
 #[derive(Clone, Copy, Debug)]

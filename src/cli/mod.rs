@@ -1,16 +1,20 @@
 //! The command line: `motiontune` opens the GUI; subcommands run headless.
 //! Errors the user can cause end in one line on stderr and a non-zero exit.
 
+mod analyze;
 mod connect;
 mod params;
 mod record;
+mod report;
 mod sim;
+mod step;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::analysis::StepOptions;
 use crate::history::HistorySize;
 use crate::link::{PortTarget, SIM_PORT, list_ports};
 
@@ -49,6 +53,10 @@ pub enum CliCommand {
     Record(RecordArgs),
     /// Write parameters (NAME=VALUE …), then print every parameter in force.
     Params(ParamsArgs),
+    /// Step metrics of every step in a recorded CSV.
+    Analyze(AnalyzeArgs),
+    /// Run a step test on a device and print its step metrics.
+    Step(StepArgs),
 }
 
 /// Which device to talk to.
@@ -108,6 +116,105 @@ pub struct ParamsArgs {
     pub json: bool,
 }
 
+#[derive(Debug, Args)]
+pub struct AnalyzeArgs {
+    /// CSV with a `time_s` column, as `motiontune record` writes it.
+    #[arg(value_name = "FILE.csv")]
+    pub file: PathBuf,
+    /// Column of the reference, by header or name without the unit
+    /// [default: setpoint, else reference].
+    #[arg(long, value_name = "COLUMN")]
+    pub reference: Option<String>,
+    /// Column of the feedback [default: position, else feedback].
+    #[arg(long, value_name = "COLUMN")]
+    pub feedback: Option<String>,
+    /// Column of the effort [default: effort, when there is one].
+    #[arg(long, value_name = "COLUMN")]
+    pub effort: Option<String>,
+    #[command(flatten)]
+    pub metrics: MetricArgs,
+    /// Print the metrics as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct StepArgs {
+    #[command(flatten)]
+    pub port: PortArgs,
+    /// Size of each step, in the setpoint's unit.
+    #[arg(long, value_parser = parse_amplitude, allow_hyphen_values = true)]
+    pub amplitude: f64,
+    /// Seconds each target is held.
+    #[arg(long, value_name = "SECONDS", value_parser = parse_seconds, allow_hyphen_values = true)]
+    pub hold: f64,
+    /// Which way the setpoint moves from where it is (then back).
+    #[arg(long, value_enum, default_value_t = StepDirectionArg::Up)]
+    pub direction: StepDirectionArg,
+    /// How many times the sequence runs.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=i64::from(crate::tuning::MAX_REPEATS)))]
+    pub repeats: u32,
+    /// Seconds of device time the loop holds the setpoint after the output
+    /// is enabled, before the test starts.
+    #[arg(long, value_name = "SECONDS", default_value_t = 0.5, value_parser = parse_settle, allow_hyphen_values = true)]
+    pub settle: f64,
+    /// Parameter writes before the test; they stay in force.
+    #[arg(long = "set", value_name = "NAME=VALUE", num_args = 1.., value_parser = parse_assignment)]
+    pub set: Vec<Assignment>,
+    /// Stream every Nth control-loop sample (1 = full rate).
+    #[arg(long, default_value_t = 1, value_parser = parse_divider)]
+    pub divider: u16,
+    #[command(flatten)]
+    pub metrics: MetricArgs,
+    /// Print the metrics as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `--direction`: up, down, or up then down (both measured).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum StepDirectionArg {
+    Up,
+    Down,
+    UpDown,
+}
+
+impl StepDirectionArg {
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Up => "up",
+            Self::Down => "down",
+            Self::UpDown => "up-down",
+        }
+    }
+}
+
+/// How steps are measured: `stepinfo`'s options.
+#[derive(Debug, Args)]
+pub struct MetricArgs {
+    /// Rise thresholds as fractions of the change.
+    #[arg(long, value_name = "LOW,HIGH", default_value = "0.1,0.9", value_parser = parse_rise_limits, allow_hyphen_values = true)]
+    pub rise: (f64, f64),
+    /// Half-width of the settling band as a fraction of the change.
+    #[arg(long, value_name = "FRACTION", default_value_t = 0.02, value_parser = parse_settling_band, allow_hyphen_values = true)]
+    pub settling_band: f64,
+    /// |effort| at or above which the drive counts as saturated [step:
+    /// default the device's `…output_limit` parameter].
+    #[arg(long, value_name = "X", value_parser = parse_effort_limit, allow_hyphen_values = true)]
+    pub effort_limit: Option<f64>,
+}
+
+impl MetricArgs {
+    pub fn step_options(&self) -> StepOptions {
+        StepOptions {
+            rise_limits: self.rise,
+            settling_band: self.settling_band,
+            effort_limit: self.effort_limit,
+            ..StepOptions::default()
+        }
+    }
+}
+
 /// One `NAME=VALUE` write.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Assignment {
@@ -134,6 +241,54 @@ fn parse_assignment(text: &str) -> Result<Assignment, String> {
         name: name.to_owned(),
         value,
     })
+}
+
+fn parse_amplitude(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(amplitude) if amplitude.is_finite() && amplitude > 0.0 => Ok(amplitude),
+        _ => Err(format!(
+            "'{text}' is not an amplitude (a number above 0; --direction says which way)"
+        )),
+    }
+}
+
+fn parse_settle(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(s) if (0.0..=60.0).contains(&s) => Ok(s),
+        _ => Err(format!(
+            "'{text}' is not a settling time in seconds (0 ≤ s ≤ 60)"
+        )),
+    }
+}
+
+fn parse_rise_limits(text: &str) -> Result<(f64, f64), String> {
+    let refused = || format!("'{text}' is not LOW,HIGH with 0 ≤ LOW < HIGH ≤ 1 (e.g. 0.1,0.9)");
+    let (low, high) = text.split_once(',').ok_or_else(refused)?;
+    let low: f64 = low.trim().parse().map_err(|_| refused())?;
+    let high: f64 = high.trim().parse().map_err(|_| refused())?;
+    if 0.0 <= low && low < high && high <= 1.0 {
+        Ok((low, high))
+    } else {
+        Err(refused())
+    }
+}
+
+fn parse_settling_band(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(band) if band > 0.0 && band < 1.0 => Ok(band),
+        _ => Err(format!(
+            "'{text}' is not a settling band (a fraction above 0 and below 1, e.g. 0.02)"
+        )),
+    }
+}
+
+fn parse_effort_limit(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(limit) if limit.is_finite() && limit > 0.0 => Ok(limit),
+        _ => Err(format!(
+            "'{text}' is not an effort limit (a number above 0)"
+        )),
+    }
 }
 
 fn parse_baud(text: &str) -> Result<u32, String> {
@@ -219,6 +374,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Some(CliCommand::Sim(args)) => sim::run(&args),
         Some(CliCommand::Record(args)) => record::run(&args),
         Some(CliCommand::Params(args)) => params::run(&args),
+        Some(CliCommand::Analyze(args)) => analyze::run(&args),
+        Some(CliCommand::Step(args)) => step::run(&args),
     }
 }
 
@@ -261,6 +418,14 @@ mod tests {
         assert!(parse_divider("0").is_err());
         assert!(parse_seconds("-1").is_err());
         assert!(parse_seconds("NaN").is_err());
+        assert_eq!(parse_rise_limits("0.05, 0.95"), Ok((0.05, 0.95)));
+        for bad in ["0.9,0.1", "10,90", "0.1", "a,b", "NaN,0.9"] {
+            assert!(parse_rise_limits(bad).is_err(), "{bad}");
+        }
+        assert_eq!(parse_settling_band("0.05"), Ok(0.05));
+        assert!(parse_settling_band("2").is_err());
+        assert!(parse_effort_limit("0").is_err());
+        assert!(parse_effort_limit("inf").is_err());
     }
 
     #[test]
@@ -280,6 +445,34 @@ mod tests {
             Some(CliCommand::Params(args)) => {
                 assert!(args.json);
                 assert_eq!(args.writes.len(), 1);
+            }
+            other => panic!("{other:?}"),
+        }
+        let cli = Cli::try_parse_from([
+            "motiontune",
+            "step",
+            "--port",
+            "sim",
+            "--amplitude",
+            "0.5",
+            "--hold",
+            "1",
+            "--direction",
+            "up-down",
+            "--set",
+            "pos.kp=3",
+            "pos.kd=1",
+            "--rise",
+            "0.05,0.95",
+        ])
+        .expect("valid");
+        match cli.command {
+            Some(CliCommand::Step(args)) => {
+                assert_eq!(args.direction, StepDirectionArg::UpDown);
+                assert_eq!(args.set.len(), 2);
+                assert_eq!(args.repeats, 1);
+                assert_eq!(args.metrics.step_options().rise_limits, (0.05, 0.95));
+                assert_eq!(args.metrics.step_options().settling_band, 0.02);
             }
             other => panic!("{other:?}"),
         }

@@ -20,15 +20,7 @@ pub fn run(args: &ParamsArgs) -> anyhow::Result<()> {
     let (link, info) = connect(args.port.target(), 0)?;
     let mut params = info.params.clone();
     let writes = resolve(&params, &args.writes)?;
-    for (index, requested) in writes {
-        let applied = write_one(&link, index, requested, &mut params)?;
-        let name = &params[index as usize].name;
-        if applied != requested {
-            eprintln!(
-                "{name}: asked {requested}, device applied {applied} (clamped to its limits)"
-            );
-        }
-    }
+    apply(&link, &writes, &mut params)?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&as_json(&params))?);
     } else {
@@ -37,8 +29,31 @@ pub fn run(args: &ParamsArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Sends resolved writes in order, each after the device answered the one
+/// before; says on stderr when the device clamped a value. `params` follows
+/// the values in force.
+pub(super) fn apply(
+    link: &Link,
+    writes: &[(u8, f32)],
+    params: &mut [ParamInfo],
+) -> anyhow::Result<()> {
+    for &(index, requested) in writes {
+        let applied = write_one(link, index, requested, params)?;
+        let name = &params[index as usize].name;
+        if applied != requested {
+            eprintln!(
+                "{name}: asked {requested}, device applied {applied} (clamped to its limits)"
+            );
+        }
+    }
+    Ok(())
+}
+
 /// Maps names to indices; refuses unknown and read-only names.
-fn resolve(params: &[ParamInfo], writes: &[Assignment]) -> anyhow::Result<Vec<(u8, f32)>> {
+pub(super) fn resolve(
+    params: &[ParamInfo],
+    writes: &[Assignment],
+) -> anyhow::Result<Vec<(u8, f32)>> {
     writes
         .iter()
         .map(|write| {
@@ -65,7 +80,12 @@ fn resolve(params: &[ParamInfo], writes: &[Assignment]) -> anyhow::Result<Vec<(u
 }
 
 /// Sends one SET and waits for the device's answer.
-fn write_one(link: &Link, index: u8, value: f32, params: &mut [ParamInfo]) -> anyhow::Result<f32> {
+pub(super) fn write_one(
+    link: &Link,
+    index: u8,
+    value: f32,
+    params: &mut [ParamInfo],
+) -> anyhow::Result<f32> {
     link.send(Command::Set { index, value });
     let deadline = Instant::now() + ANSWER_TIMEOUT;
     loop {

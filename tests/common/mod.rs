@@ -24,6 +24,25 @@ pub fn motiontune(args: &[&str]) -> Output {
         .expect("run motiontune")
 }
 
+/// What a command wrote on stderr.
+pub fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// Fails unless the command failed with exactly one line on stderr that
+/// contains `expected`.
+pub fn assert_one_line_error(output: &Output, expected: &str) {
+    let text = stderr(output);
+    assert!(!output.status.success(), "should fail: {text}");
+    assert_eq!(
+        text.trim_end().lines().count(),
+        1,
+        "one line expected, got:\n{text}"
+    );
+    assert!(text.contains(expected), "expected {expected:?} in {text:?}");
+    assert!(!text.contains("panicked"), "{text}");
+}
+
 /// A recorded CSV: its header and every row as numbers.
 pub fn read_recording(path: &std::path::Path) -> (Vec<String>, Vec<Vec<f64>>) {
     let mut reader = csv::Reader::from_path(path).expect("recording is CSV");
