@@ -4,8 +4,14 @@
 //! The contract:
 //! - The test does no I/O. It is fed every sample batch and answers with the
 //!   setpoint writes to send; the caller sends them.
-//! - Before the first write it collects `pre_s` of samples, so every record
-//!   shows the loop at rest before its step.
+//! - Before the first write it waits until the loop is at rest: over the
+//!   last quarter of the hold (at most [`MAX_REST_WINDOW_S`], at least
+//!   [`MIN_REST_WINDOW_S`], never shorter than `pre_s`) the feedback stays within
+//!   [`REST_BAND`] of the amplitude, so the step's initial value is not
+//!   taken from a loop still moving after it was enabled. Encoder steps and
+//!   noise must fit in that band: a smaller step cannot be measured anyway.
+//!   A loop not at rest within [`REST_TIMEOUT_S`] fails the test before
+//!   anything is written.
 //! - A step starts at the first sample whose reference channel shows the
 //!   written value, measured, not assumed from when the write was sent. If
 //!   the reference has not followed within [`STEP_SEEN_TIMEOUT_S`] of device
@@ -29,6 +35,15 @@ pub const STEP_SEEN_TIMEOUT_S: f64 = 1.0;
 pub const MAX_HOLD_S: f64 = 60.0;
 /// Most repeats a plan may ask for.
 pub const MAX_REPEATS: u32 = 100;
+/// Widest spread of the feedback, as a share of the amplitude, of a loop
+/// taken to be at rest.
+pub const REST_BAND: f64 = 0.05;
+/// Shortest window the rest check looks at.
+pub const MIN_REST_WINDOW_S: f64 = 0.05;
+/// Longest window the rest check looks at, unless `pre_s` is longer.
+pub const MAX_REST_WINDOW_S: f64 = 1.0;
+/// Device time a loop has to come to rest before the first step.
+pub const REST_TIMEOUT_S: f64 = 10.0;
 
 /// Which way the setpoint moves from where it is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -113,6 +128,10 @@ pub enum StepTestError {
         unit: String,
     },
     #[error(
+        "the loop did not come to rest within {REST_TIMEOUT_S} s (its feedback spread over {spread} in the last window): let it settle, or step by more than its noise"
+    )]
+    NotAtRest { spread: f64 },
+    #[error(
         "the reference channel did not show the setpoint {target} within {STEP_SEEN_TIMEOUT_S} s of device time: is the device following its setpoint parameter?"
     )]
     ReferenceDidNotFollow { target: f32 },
@@ -160,8 +179,10 @@ struct Target {
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Phase {
-    /// Before the first write: collecting the pre-step window.
-    Collecting,
+    /// Before the first write: waiting for the loop to rest, since `since_s`.
+    Collecting {
+        since_s: Option<f64>,
+    },
     /// Target written at `written_s`; the reference has not shown it yet.
     AwaitingStep {
         written_s: f64,
@@ -265,7 +286,7 @@ impl StepTest {
             effort_channel,
             targets,
             current: 0,
-            phase: Phase::Collecting,
+            phase: Phase::Collecting { since_s: None },
             state: StepTestState::Starting,
             samples: VecDeque::new(),
             newest_s: None,
@@ -343,9 +364,37 @@ impl StepTest {
         self.samples.push_back(sample);
         self.newest_s = Some(sample.time);
         match self.phase {
-            Phase::Collecting => {
+            Phase::Collecting { since_s } => {
+                let since_s = since_s.unwrap_or(sample.time);
+                self.phase = Phase::Collecting {
+                    since_s: Some(since_s),
+                };
+                // A quarter of the hold: a loop that would still drift
+                // visibly over the hold drifts visibly over this window.
+                let window = (self.plan.hold_s / 4.0)
+                    .clamp(MIN_REST_WINDOW_S, MAX_REST_WINDOW_S)
+                    .max(self.plan.pre_s);
+                while self
+                    .samples
+                    .front()
+                    .is_some_and(|s| sample.time - s.time > window)
+                {
+                    self.samples.pop_front();
+                }
                 let first = self.samples.front().map_or(sample.time, |s| s.time);
-                (sample.time - first >= self.plan.pre_s).then(|| self.write_target(0, sample.time))
+                if sample.time - first < window - 1e-9 {
+                    return None;
+                }
+                let spread = self.spread();
+                if spread <= REST_BAND * self.plan.amplitude {
+                    Some(self.write_target(0, sample.time))
+                } else {
+                    if sample.time - since_s > REST_TIMEOUT_S {
+                        self.phase = Phase::Over;
+                        self.state = StepTestState::Failed(StepTestError::NotAtRest { spread });
+                    }
+                    None
+                }
             }
             Phase::AwaitingStep { written_s } => {
                 let target = f64::from(self.targets[self.current].value);
@@ -383,6 +432,17 @@ impl StepTest {
             }
             Phase::Over => None,
         }
+    }
+
+    /// Highest minus lowest feedback of the samples kept.
+    fn spread(&self) -> f64 {
+        let (low, high) = self
+            .samples
+            .iter()
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(low, high), s| {
+                (low.min(s.feedback), high.max(s.feedback))
+            });
+        high - low
     }
 
     fn write_target(&mut self, index: usize, now_s: f64) -> SetpointWrite {
@@ -710,6 +770,54 @@ mod tests {
             Some(&StepTestError::ReferenceDidNotFollow { target: 1.0 })
         );
         assert_eq!(writes.last().map(|w| w.value), Some(0.0), "restored");
+    }
+
+    #[test]
+    fn waits_for_a_moving_loop_to_come_to_rest() {
+        let (mut drive, _) = second_order_drive();
+        // The drive was just told to go to 0.5: the loop is still moving.
+        drive.set_param(SETPOINT_INDEX, 0.5).expect("writable");
+        let info = device_info(&drive);
+        let plan = StepPlan {
+            amplitude: 0.2,
+            hold_s: 2.0,
+            ..StepPlan::default()
+        };
+        let mut test = StepTest::start(plan, &info, 0.5, StepOptions::default()).expect("valid");
+        run(&mut test, &mut drive, 20.0);
+        let step = &test.take_responses()[0];
+        let metrics = step.metrics.as_ref().expect("measurable");
+        assert!(
+            (metrics.initial_value - 0.5).abs() < 0.03 * plan.amplitude,
+            "measured from rest at 0.5, not on the way: {}",
+            metrics.initial_value
+        );
+    }
+
+    #[test]
+    fn a_loop_that_never_rests_fails_before_writing() {
+        let mut config = DriveConfig::linear();
+        // No damping at all: the loop rings for ever.
+        config.gains = PidGains {
+            kp: 2.0,
+            ki: 0.0,
+            kd: 0.0,
+            derivative_filter: 0.0,
+            output_limit: 1e6,
+        };
+        config.plant.viscous = 0.0;
+        let mut drive = SimDrive::new(config);
+        drive.set_enabled(true);
+        drive.set_param(SETPOINT_INDEX, 1.0).expect("writable");
+        let info = device_info(&drive);
+        let mut test = StepTest::start(StepPlan::default(), &info, 1.0, StepOptions::default())
+            .expect("valid");
+        let writes = run(&mut test, &mut drive, 30.0);
+        assert!(writes.is_empty(), "nothing written: {writes:?}");
+        assert!(matches!(
+            test.failure(),
+            Some(StepTestError::NotAtRest { .. })
+        ));
     }
 
     #[test]
