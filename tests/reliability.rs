@@ -8,6 +8,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::{SimProcess, VirtualDisplay};
+use egui_kittest::kittest::Queryable;
 
 /// The drive's watchdog time in these tests (the default of `motiontune sim`).
 const WATCHDOG: Duration = Duration::from_millis(500);
@@ -221,5 +222,187 @@ fn recording_to_an_unwritable_path_is_one_clear_line_and_frees_the_port() {
         output.status.success(),
         "{}",
         String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// The simulated drive on a pty in this process, behind a fault-injection
+/// proxy, and a link to the proxy's side.
+fn drive_behind_a_proxy(
+    divider: u16,
+) -> (
+    motiontune::sim::pty::PtyServer,
+    common::Proxy,
+    motiontune::link::Link,
+) {
+    use motiontune::sim::SimDevice;
+    use motiontune::sim::device::DeviceSettings;
+    use motiontune::sim::drive::DriveConfig;
+    use motiontune::sim::pty::PtyServer;
+
+    let server = PtyServer::start(SimDevice::new(
+        DriveConfig::default(),
+        DeviceSettings::default(),
+    ))
+    .expect("pty server");
+    let proxy = common::Proxy::start(server.path());
+    let (link, _) = common::connect(&proxy.path, divider);
+    (server, proxy, link)
+}
+
+/// Streams for `seconds` with `fraction` of the device's frames corrupted,
+/// then checks every sample the link accepted against what the device sent
+/// and every corrupted frame against the link's error counters.
+fn survives_corruption(fraction: f64, seconds: f64) {
+    use motiontune::link::LinkEvent;
+    use motiontune::protocol::Event;
+
+    let (_server, proxy, link) = drive_behind_a_proxy(1);
+    // Corrupt the stream, not the handshake: a description is 26 frames.
+    proxy.set_corruption(fraction);
+    let until = Instant::now() + Duration::from_secs_f64(seconds);
+    let (mut accepted, mut lost) = (0u64, 0u64);
+    let mut ticks = Vec::new();
+    let mut check = |event: LinkEvent, accepted: &mut u64, lost: &mut u64| {
+        if let LinkEvent::Device(Event::Samples { batch, lost_before }) = event {
+            *lost += lost_before;
+            for k in 0..batch.len() {
+                let tick = batch.first_tick + k as i64 * i64::from(batch.stride);
+                let sent = proxy
+                    .clean_sample(tick as u32)
+                    .unwrap_or_else(|| panic!("tick {tick} was never sent"));
+                let got: Vec<u32> = batch.sample(k).iter().map(|v| v.to_bits()).collect();
+                assert_eq!(got, sent, "a wrong value was accepted at tick {tick}");
+                ticks.push(tick);
+                *accepted += 1;
+            }
+        }
+    };
+    while Instant::now() < until {
+        if let Ok(event) = link.events().recv_timeout(Duration::from_millis(50)) {
+            check(event, &mut accepted, &mut lost);
+        }
+    }
+    // Let the last corrupted frames through the link before counting.
+    proxy.set_corruption(0.0);
+    let settle = Instant::now() + Duration::from_millis(300);
+    while let Some(left) = settle.checked_duration_since(Instant::now()) {
+        if let Ok(event) = link.events().recv_timeout(left) {
+            check(event, &mut accepted, &mut lost);
+        }
+    }
+    let health = link.health().snapshot();
+    let corrupted = proxy.corrupted_frames();
+    let counted = health.crc_errors + health.framing_errors + health.message_errors;
+    let (first, last) = (ticks[0], ticks[ticks.len() - 1]);
+    eprintln!(
+        "{:.0} % corrupted: {corrupted} frames corrupted, {counted} errors counted \
+         ({} CRC, {} framing, {} message); {accepted} samples accepted, {lost} counted lost",
+        fraction * 100.0,
+        health.crc_errors,
+        health.framing_errors,
+        health.message_errors,
+    );
+    assert!(corrupted > 0, "the proxy corrupted nothing");
+    assert_eq!(counted, corrupted, "every bad frame counted, once");
+    assert!(accepted > 0, "valid frames still decoded");
+    assert_eq!(
+        accepted + lost,
+        (last - first) as u64 + 1,
+        "every sample between the first and the last is either accepted or counted lost"
+    );
+}
+
+#[test]
+fn one_percent_corrupted_frames_are_counted_and_no_wrong_value_is_accepted() {
+    survives_corruption(0.01, 2.0);
+}
+
+#[test]
+fn ten_percent_corrupted_frames_are_counted_and_no_wrong_value_is_accepted() {
+    survives_corruption(0.10, 2.0);
+}
+
+/// The status bar names a device silent once it has said nothing for more
+/// than this (`src/app/status.rs`).
+const SILENCE_SHOWN_AFTER: Duration = Duration::from_secs(1);
+
+#[test]
+fn a_stalled_device_is_shown_silent_and_recovers() {
+    use motiontune::sim::SimDevice;
+    use motiontune::sim::device::DeviceSettings;
+    use motiontune::sim::drive::DriveConfig;
+    use motiontune::sim::pty::PtyServer;
+
+    let server = PtyServer::start(SimDevice::new(
+        DriveConfig::default(),
+        DeviceSettings::default(),
+    ))
+    .expect("pty server");
+    let proxy = common::Proxy::start(server.path());
+    let mut harness = common::app_on_port(&proxy.path);
+    common::wait_connected(&mut harness);
+    assert!(harness.query_by_label_contains("device silent").is_none());
+
+    proxy
+        .faults
+        .stalled
+        .store(true, std::sync::atomic::Ordering::Relaxed);
+    let stalled_at = Instant::now();
+    common::step_until(&mut harness, "the silence shown", |h| {
+        h.query_by_label_contains("device silent").is_some()
+    });
+    let shown_after = stalled_at.elapsed();
+    eprintln!("stall shown after {} ms", shown_after.as_millis());
+    // The UI steps every 10 ms; 200 ms covers a step and a busy machine.
+    assert!(
+        shown_after <= SILENCE_SHOWN_AFTER + Duration::from_millis(200),
+        "shown {} ms after the stall",
+        shown_after.as_millis()
+    );
+
+    proxy
+        .faults
+        .stalled
+        .store(false, std::sync::atomic::Ordering::Relaxed);
+    common::step_until(&mut harness, "the device heard again", |h| {
+        h.query_by_label_contains("device silent").is_none()
+    });
+}
+
+#[test]
+fn unplugging_mid_frame_ends_the_link_as_lost() {
+    use motiontune::link::{LinkError, LinkEvent};
+
+    let (_server, proxy, link) = drive_behind_a_proxy(1);
+    proxy
+        .faults
+        .unplug_mid_frame
+        .store(true, std::sync::atomic::Ordering::Relaxed);
+    let deadline = Instant::now() + Duration::from_secs(3);
+    let error = loop {
+        match link
+            .events()
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+        {
+            Ok(LinkEvent::Closed(error)) => break error,
+            Ok(_) => {}
+            Err(_) => panic!("the link did not notice the unplug"),
+        }
+    };
+    match error {
+        Some(error @ LinkError::Lost { .. }) => {
+            let message = error.to_string();
+            assert!(
+                message.starts_with(&format!("connection to {} lost", proxy.path)),
+                "{message}"
+            );
+        }
+        other => panic!("expected a lost connection, got {other:?}"),
+    }
+    let health = link.health().snapshot();
+    assert_eq!(
+        health.crc_errors + health.framing_errors + health.message_errors,
+        0,
+        "half a frame is not a bad frame: it never ended"
     );
 }

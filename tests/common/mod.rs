@@ -144,3 +144,8 @@ pub use display::*;
 mod sim_log;
 #[allow(unused_imports)]
 pub use sim_log::*;
+#[cfg(unix)]
+mod proxy;
+#[cfg(unix)]
+#[allow(unused_imports)]
+pub use proxy::*;
