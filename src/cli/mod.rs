@@ -87,6 +87,10 @@ pub struct SimArgs {
     /// Watchdog timeout, ms (0 = none).
     #[arg(long, default_value_t = 500)]
     pub watchdog_ms: u16,
+    /// Enable the drive's output when a host says HELLO, as a bench drive
+    /// wired to arm on connection does (for watchdog tests).
+    #[arg(long)]
+    pub enable_on_connect: bool,
 }
 
 #[derive(Debug, Args)]

@@ -9,7 +9,7 @@ use super::RecordArgs;
 use super::connect::connect;
 use crate::link::LinkEvent;
 use crate::protocol::Event;
-use crate::record::CsvRecorder;
+use crate::record::{CsvRecorder, FLUSH_INTERVAL};
 
 pub fn run(args: &RecordArgs) -> anyhow::Result<()> {
     let (link, info) = connect(args.port.target(), args.divider)?;
@@ -60,7 +60,8 @@ pub fn run(args: &RecordArgs) -> anyhow::Result<()> {
             LinkEvent::Closed(None) => break,
             _ => {}
         }
-        if last_flush.elapsed() >= Duration::from_secs(1) {
+        // As often as the GUI's recorder: a kill loses at most this much.
+        if last_flush.elapsed() >= FLUSH_INTERVAL {
             recorder.flush()?;
             last_flush = Instant::now();
         }

@@ -1,7 +1,13 @@
 //! `motiontune sim --pty`: serve the simulated drive on a pseudo-terminal
-//! until interrupted.
+//! until interrupted, printing its path first and then one line per change
+//! of the drive's output (enabled, disabled and why, in device time).
 
 use super::SimArgs;
+
+/// How often the output's state changes are printed: well under any
+/// watchdog time, so a test reading them times the trip closely.
+#[cfg(unix)]
+const REPORT_INTERVAL: std::time::Duration = std::time::Duration::from_millis(5);
 
 #[cfg(unix)]
 pub fn run(args: &SimArgs) -> anyhow::Result<()> {
@@ -20,19 +26,30 @@ pub fn run(args: &SimArgs) -> anyhow::Result<()> {
     let settings = DeviceSettings {
         loop_hz: args.loop_hz,
         watchdog_ms: args.watchdog_ms,
+        enable_on_hello: args.enable_on_connect,
         ..DeviceSettings::default()
     };
     let server = PtyServer::start(SimDevice::new(DriveConfig::default(), settings))?;
-    println!("{}", server.path());
-    std::io::stdout().flush()?;
+    let mut stdout = std::io::stdout();
+    writeln!(stdout, "{}", server.path())?;
+    stdout.flush()?;
     eprintln!(
-        "serving the simulated drive ({} Hz loop, watchdog {} ms) on {}; Ctrl-C stops",
+        "serving the simulated drive ({} Hz loop, watchdog {} ms{}) on {}; Ctrl-C stops",
         args.loop_hz,
         args.watchdog_ms,
+        if args.enable_on_connect {
+            ", output enabled on HELLO"
+        } else {
+            ""
+        },
         server.path()
     );
     while server.is_running() {
-        std::thread::sleep(std::time::Duration::from_millis(100));
+        std::thread::sleep(REPORT_INTERVAL);
+        for change in server.with_device(|device| device.take_output_changes()) {
+            // The drive keeps serving when nobody reads its log any more.
+            let _ = writeln!(stdout, "{change}").and_then(|()| stdout.flush());
+        }
     }
     server.stop()?;
     anyhow::bail!("the pseudo-terminal closed")

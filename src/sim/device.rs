@@ -2,7 +2,12 @@
 //! request of native protocol v1, batches samples into SAMPLES frames and
 //! runs the watchdog, all in device time. It does no I/O: bytes go in with
 //! [`SimDevice::receive`], time moves with [`SimDevice::advance`], and the
-//! bytes it sends are taken with [`SimDevice::take_output`].
+//! bytes it sends are taken with [`SimDevice::take_output`]; every change
+//! of the output's state, with its device time and cause, with
+//! [`SimDevice::take_output_changes`].
+
+use std::collections::VecDeque;
+use std::fmt;
 
 use super::drive::{CHANNEL_COUNT, DriveConfig, SimDrive, WriteRefusal};
 use crate::protocol::Command;
@@ -22,6 +27,9 @@ pub struct DeviceSettings {
     pub max_batch_latency_s: f64,
     /// The tick counter's starting value (to exercise wrap-around).
     pub first_tick: u32,
+    /// Enable the output when a host says HELLO, as a bench drive wired to
+    /// arm on connection does (off by default: a drive starts disabled).
+    pub enable_on_hello: bool,
 }
 
 impl Default for DeviceSettings {
@@ -31,9 +39,50 @@ impl Default for DeviceSettings {
             watchdog_ms: 500,
             max_batch_latency_s: 0.010,
             first_tick: 0,
+            enable_on_hello: false,
         }
     }
 }
+
+/// Why the drive's output changed state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OutputCause {
+    /// The host sent ENABLE with this state.
+    HostEnable,
+    /// The host said HELLO and the device enables on connection.
+    Hello,
+    /// No valid host frame for the watchdog time.
+    Watchdog,
+}
+
+/// One change of the output's state, in device time.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct OutputChange {
+    pub enabled: bool,
+    pub cause: OutputCause,
+    /// Device time of the change, seconds (tick / loop rate).
+    pub time_s: f64,
+    /// The watchdog time in force, for the message.
+    pub watchdog_ms: u16,
+}
+
+impl fmt::Display for OutputChange {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = if self.enabled { "enabled" } else { "disabled" };
+        write!(f, "output {state} at device time {:.4} s: ", self.time_s)?;
+        match self.cause {
+            OutputCause::HostEnable => write!(f, "host sent ENABLE {}", u8::from(self.enabled)),
+            OutputCause::Hello => write!(f, "host said HELLO (enable on connect)"),
+            OutputCause::Watchdog => {
+                write!(f, "watchdog (no host frame for {} ms)", self.watchdog_ms)
+            }
+        }
+    }
+}
+
+/// Output changes kept until taken; older ones are dropped past this, so a
+/// device whose changes nobody reads stays bounded.
+const OUTPUT_CHANGES_KEPT: usize = 256;
 
 /// Name the simulated drive reports in DEVICE.
 pub const DEVICE_NAME: &str = "motiontune simulated drive";
@@ -55,6 +104,7 @@ pub struct SimDevice {
     batch_age_ticks: u32,
     /// Frames the device dropped (bad CRC, stuffing, length).
     pub bad_frames: u64,
+    output_changes: VecDeque<OutputChange>,
 }
 
 impl SimDevice {
@@ -73,6 +123,7 @@ impl SimDevice {
             batch_first_tick: 0,
             batch_age_ticks: 0,
             bad_frames: 0,
+            output_changes: VecDeque::new(),
         }
     }
 
@@ -87,6 +138,34 @@ impl SimDevice {
 
     pub fn watchdog_tripped(&self) -> bool {
         self.watchdog_tripped
+    }
+
+    /// Device time now, seconds (the tick counter over the loop rate).
+    pub fn time_s(&self) -> f64 {
+        f64::from(self.tick) / f64::from(self.settings.loop_hz)
+    }
+
+    /// Changes of the output's state since the last call, oldest first.
+    pub fn take_output_changes(&mut self) -> Vec<OutputChange> {
+        self.output_changes.drain(..).collect()
+    }
+
+    /// Switches the output, noting the change (if it is one) and why.
+    fn set_output(&mut self, enabled: bool, cause: OutputCause) {
+        let changed = enabled != self.drive.enabled();
+        self.drive.set_enabled(enabled);
+        if !changed {
+            return;
+        }
+        if self.output_changes.len() >= OUTPUT_CHANGES_KEPT {
+            self.output_changes.pop_front();
+        }
+        self.output_changes.push_back(OutputChange {
+            enabled,
+            cause,
+            time_s: self.time_s(),
+            watchdog_ms: self.settings.watchdog_ms,
+        });
     }
 
     /// Bytes the device has sent since the last call.
@@ -151,7 +230,14 @@ impl SimDevice {
 
     fn execute(&mut self, command: Command) {
         match command {
-            Command::Hello => self.describe(),
+            Command::Hello => {
+                self.describe();
+                if self.settings.enable_on_hello && !self.drive.enabled() {
+                    self.watchdog_tripped = false;
+                    self.set_output(true, OutputCause::Hello);
+                    self.send_status();
+                }
+            }
             Command::Get { index } => match self.drive.param(index) {
                 Some(value) => self.send(DeviceMessage::Value { index, value }),
                 None => self.refuse(host_type::GET, DeviceErrorCode::BadIndex),
@@ -183,7 +269,7 @@ impl SimDevice {
                 if on {
                     self.watchdog_tripped = false;
                 }
-                self.drive.set_enabled(on);
+                self.set_output(on, OutputCause::HostEnable);
                 self.send_status();
             }
             Command::Stream { divider } => {
@@ -277,14 +363,16 @@ impl SimDevice {
                     self.flush_batch();
                 }
             }
+            self.tick = self.tick.wrapping_add(1);
+            // Checked at the end of the tick, so the trip's device time is
+            // the watchdog time after the last host frame, to the tick.
             self.ticks_since_host += 1;
             if watchdog_ticks > 0 && self.drive.enabled() && self.ticks_since_host >= watchdog_ticks
             {
-                self.drive.set_enabled(false);
+                self.set_output(false, OutputCause::Watchdog);
                 self.watchdog_tripped = true;
                 self.send_status();
             }
-            self.tick = self.tick.wrapping_add(1);
         }
     }
 }
@@ -411,6 +499,60 @@ mod tests {
                 _ => None,
             });
         assert_eq!(status, Some(StatusFlags::WATCHDOG));
+    }
+
+    #[test]
+    fn output_changes_are_logged_with_device_time_and_cause() {
+        let settings = DeviceSettings {
+            watchdog_ms: 100,
+            enable_on_hello: true,
+            ..DeviceSettings::default()
+        };
+        let mut device = SimDevice::new(DriveConfig::default(), settings);
+        device.advance(5000);
+        send(&mut device, Command::Hello);
+        assert!(device.enabled(), "HELLO enables the output");
+        send(&mut device, Command::Hello);
+        device.advance(2000);
+        let changes = device.take_output_changes();
+        assert_eq!(
+            changes.len(),
+            2,
+            "a second HELLO changes nothing: {changes:?}"
+        );
+        assert_eq!(
+            (changes[0].enabled, changes[0].cause, changes[0].time_s),
+            (true, OutputCause::Hello, 0.5)
+        );
+        // The last host frame came at tick 5000; the watchdog is 1000 ticks.
+        assert_eq!(
+            (changes[1].enabled, changes[1].cause, changes[1].time_s),
+            (false, OutputCause::Watchdog, 0.6)
+        );
+        assert_eq!(
+            changes[1].to_string(),
+            "output disabled at device time 0.6000 s: watchdog (no host frame for 100 ms)"
+        );
+        send(&mut device, Command::Enable(false));
+        assert!(
+            device.take_output_changes().is_empty(),
+            "no change, no entry"
+        );
+        send(&mut device, Command::Enable(true));
+        let changes = device.take_output_changes();
+        assert_eq!(changes[0].cause, OutputCause::HostEnable);
+        assert_eq!(
+            changes[0].to_string(),
+            "output enabled at device time 0.7000 s: host sent ENABLE 1"
+        );
+    }
+
+    #[test]
+    fn hello_leaves_the_output_off_by_default() {
+        let mut device = SimDevice::new(DriveConfig::default(), DeviceSettings::default());
+        send(&mut device, Command::Hello);
+        assert!(!device.enabled());
+        assert!(device.take_output_changes().is_empty());
     }
 
     #[test]

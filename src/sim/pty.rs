@@ -31,6 +31,7 @@ impl PtyServer {
         master
             .set_timeout(Duration::from_millis(1))
             .map_err(io::Error::other)?;
+        set_non_blocking(&master)?;
         let device = Arc::new(Mutex::new(RealtimeSim::new(device)));
         let stop = Arc::new(AtomicBool::new(false));
         let thread = {
@@ -105,6 +106,7 @@ fn serve(
         let received = match master.read(&mut buf) {
             Ok(n) => n,
             Err(e) if e.kind() == io::ErrorKind::TimedOut => 0,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => 0,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => 0,
             Err(e) => return Err(e),
         };
@@ -125,6 +127,20 @@ fn serve(
             unsent.drain(..written);
         }
     }
+    Ok(())
+}
+
+/// Makes writes to the master take what fits and return: a blocking write
+/// to a pty whose client stopped reading (killed, or stalled) would stop
+/// the device's clock, and with it the watchdog.
+fn set_non_blocking(master: &TTYPort) -> io::Result<()> {
+    use std::os::fd::AsRawFd;
+
+    use nix::fcntl::{FcntlArg, OFlag, fcntl};
+
+    let fd = master.as_raw_fd();
+    let flags = OFlag::from_bits_truncate(fcntl(fd, FcntlArg::F_GETFL)?);
+    fcntl(fd, FcntlArg::F_SETFL(flags | OFlag::O_NONBLOCK))?;
     Ok(())
 }
 

@@ -156,3 +156,15 @@ pub fn wait_for_samples(harness: &mut Harness<'static, App>, count: usize) {
             .is_some_and(|history| history.len() > count)
     });
 }
+
+mod display;
+#[allow(unused_imports)] // only the process-level tests use these
+pub use display::*;
+mod sim_log;
+#[allow(unused_imports)]
+pub use sim_log::*;
+#[cfg(unix)]
+mod proxy;
+#[cfg(unix)]
+#[allow(unused_imports)]
+pub use proxy::*;

@@ -1,0 +1,236 @@
+//! A fault-injection proxy between a device on one pseudo-terminal and the
+//! app on another: it passes the host's bytes through untouched and the
+//! device's frame by frame, corrupting some, holding them back (a stall),
+//! or pulling the plug halfway through one. It decodes the device's clean
+//! stream itself, so a test can check every value the app accepted.
+
+use std::collections::HashMap;
+use std::io::{ErrorKind, Read, Write};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use motiontune::protocol::native::{DeviceMessage, FrameDecoder};
+use serialport::{SerialPort, TTYPort};
+
+/// What the proxy does to the device's frames; change it while it runs.
+#[derive(Default)]
+pub struct Faults {
+    /// Frames corrupted per million (one bit of one byte flipped, never
+    /// making or removing a delimiter, so each stays one frame).
+    pub corrupt_per_million: AtomicU32,
+    /// Device frames are dropped while set, as if the device fell silent.
+    pub stalled: AtomicBool,
+    /// Send the first half of the next frame, then close the app's side.
+    pub unplug_mid_frame: AtomicBool,
+}
+
+/// What went through the proxy.
+#[derive(Default)]
+pub struct ProxyLog {
+    /// Device frames the proxy corrupted.
+    pub corrupted_frames: AtomicU64,
+    /// Every sample the device sent, by raw tick, as sent.
+    pub clean_samples: Mutex<HashMap<u32, Vec<u32>>>,
+}
+
+/// A running proxy; stops (and closes the app's side) on drop.
+pub struct Proxy {
+    /// The app's side: open this as the serial port.
+    pub path: String,
+    pub faults: Arc<Faults>,
+    pub log: Arc<ProxyLog>,
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Proxy {
+    /// Connects to the device at `device_path` and opens the app's side.
+    pub fn start(device_path: &str) -> Self {
+        let device = serialport::new(device_path, 115_200)
+            .timeout(Duration::from_millis(1))
+            .open()
+            .expect("open the device side");
+        let (mut app, app_slave) = TTYPort::pair().expect("pty pair for the app side");
+        app.set_timeout(Duration::from_millis(1))
+            .expect("app side timeout");
+        let path = app_slave.name().expect("app side name");
+        let faults = Arc::new(Faults::default());
+        let log = Arc::new(ProxyLog::default());
+        let stop = Arc::new(AtomicBool::new(false));
+        let thread = {
+            let (faults, log, stop) = (Arc::clone(&faults), Arc::clone(&log), Arc::clone(&stop));
+            std::thread::spawn(move || {
+                let mut pump = Pump {
+                    device,
+                    app,
+                    app_slave: Some(app_slave),
+                    faults: &faults,
+                    log: &log,
+                    frame: Vec::new(),
+                    clean: FrameDecoder::new(),
+                    random: 0x9E37_79B9_7F4A_7C15,
+                };
+                pump.run(&stop);
+            })
+        };
+        Self {
+            path,
+            faults,
+            log,
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    pub fn set_corruption(&self, fraction: f64) {
+        self.faults
+            .corrupt_per_million
+            .store((fraction * 1e6) as u32, Ordering::Relaxed);
+    }
+
+    pub fn corrupted_frames(&self) -> u64 {
+        self.log.corrupted_frames.load(Ordering::Relaxed)
+    }
+
+    /// The samples the device sent at raw tick `tick`, as f32 bits.
+    pub fn clean_sample(&self, tick: u32) -> Option<Vec<u32>> {
+        let samples = self.log.clean_samples.lock().expect("log lock");
+        samples.get(&tick).cloned()
+    }
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+struct Pump<'a> {
+    device: Box<dyn SerialPort>,
+    app: TTYPort,
+    /// Held so the app's side stays readable between its opens; dropped
+    /// with `app` to unplug.
+    app_slave: Option<TTYPort>,
+    faults: &'a Faults,
+    log: &'a ProxyLog,
+    /// Device bytes of the frame in progress.
+    frame: Vec<u8>,
+    clean: FrameDecoder,
+    random: u64,
+}
+
+impl Pump<'_> {
+    fn run(&mut self, stop: &AtomicBool) {
+        let mut buf = [0u8; 4096];
+        while !stop.load(Ordering::Relaxed) {
+            match read(&mut self.app, &mut buf) {
+                Some(0) => {}
+                Some(n) => write_all(self.device.as_mut(), &buf[..n], stop),
+                None => return,
+            }
+            let n = match read(self.device.as_mut(), &mut buf) {
+                Some(n) => n,
+                None => return,
+            };
+            for &byte in &buf[..n] {
+                self.frame.push(byte);
+                if byte == 0 && !self.forward_frame(stop) {
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Passes on one whole device frame, delimiter included; false once
+    /// the plug is pulled.
+    fn forward_frame(&mut self, stop: &AtomicBool) -> bool {
+        let mut frame = std::mem::take(&mut self.frame);
+        self.record_clean(&frame);
+        if self.faults.unplug_mid_frame.load(Ordering::Relaxed) {
+            write_all(&mut self.app, &frame[..frame.len() / 2], stop);
+            self.app_slave = None;
+            return false;
+        }
+        if self.faults.stalled.load(Ordering::Relaxed) {
+            return true;
+        }
+        let per_million = self.faults.corrupt_per_million.load(Ordering::Relaxed);
+        if frame.len() > 1 && self.next_random() % 1_000_000 < u64::from(per_million) {
+            let at = (self.next_random() % (frame.len() as u64 - 1)) as usize;
+            let bit = 1u8 << (self.next_random() % 8);
+            // A byte that would become a delimiter gets its next bit flipped.
+            frame[at] ^= if frame[at] ^ bit == 0 {
+                bit.rotate_left(1)
+            } else {
+                bit
+            };
+            self.log.corrupted_frames.fetch_add(1, Ordering::Relaxed);
+        }
+        write_all(&mut self.app, &frame, stop);
+        true
+    }
+
+    fn record_clean(&mut self, frame: &[u8]) {
+        let log = self.log;
+        self.clean.push(frame, |payload| {
+            let Ok(payload) = payload else { return };
+            if let Ok(DeviceMessage::Samples {
+                tick,
+                stride,
+                count,
+                values,
+            }) = DeviceMessage::decode(payload)
+            {
+                let channels = values.len() / usize::from(count.max(1));
+                let mut samples = log.clean_samples.lock().expect("log lock");
+                for (k, sample) in values.chunks(channels.max(1)).enumerate() {
+                    let at = tick.wrapping_add(k as u32 * u32::from(stride));
+                    samples.insert(at, sample.iter().map(|v| v.to_bits()).collect());
+                }
+            }
+        });
+    }
+
+    /// xorshift64: the same faults on every run.
+    fn next_random(&mut self) -> u64 {
+        self.random ^= self.random << 13;
+        self.random ^= self.random >> 7;
+        self.random ^= self.random << 17;
+        self.random
+    }
+}
+
+/// What is there to read now; `None` once the port has gone.
+fn read(port: &mut dyn Read, buf: &mut [u8]) -> Option<usize> {
+    match port.read(buf) {
+        Ok(n) => Some(n),
+        Err(e)
+            if matches!(
+                e.kind(),
+                ErrorKind::TimedOut | ErrorKind::WouldBlock | ErrorKind::Interrupted
+            ) =>
+        {
+            Some(0)
+        }
+        Err(_) => None,
+    }
+}
+
+fn write_all(port: &mut dyn Write, mut bytes: &[u8], stop: &AtomicBool) {
+    while !bytes.is_empty() && !stop.load(Ordering::Relaxed) {
+        match port.write(bytes) {
+            Ok(n) => bytes = &bytes[n..],
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    ErrorKind::TimedOut | ErrorKind::WouldBlock | ErrorKind::Interrupted
+                ) => {}
+            Err(_) => return,
+        }
+    }
+}
