@@ -9,10 +9,14 @@
 //!   tables, printed reports and JSON.
 //! - `step_split`: the single steps of a long record, each measured with
 //!   `step_metrics`.
+//! - `tuning_rules`: PID gains from the ultimate gain and period by the
+//!   published rules (Ziegler–Nichols, Tyreus–Luyben, Pessen, …), in
+//!   standard, parallel and per-sample form.
 
 mod metric_list;
 mod step_metrics;
 mod step_split;
+mod tuning_rules;
 
 pub use metric_list::{
     Better, METRICS, MetricInfo, MetricUnit, NamedMetric, metric_values, named_metrics,
@@ -23,3 +27,6 @@ pub use step_metrics::{
     StepRecord, step_metrics,
 };
 pub use step_split::{MeasuredStep, StepSpan, measure_steps, split_steps};
+pub use tuning_rules::{
+    ParallelGains, PerSampleGains, RuleCoefficients, StandardGains, TuningRule, Ultimate,
+};
