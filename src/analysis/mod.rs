@@ -12,12 +12,18 @@
 //! - `tuning_rules`: PID gains from the ultimate gain and period by the
 //!   published rules (Ziegler–Nichols, Tyreus–Luyben, Pessen, …), in
 //!   standard, parallel and per-sample form.
+//! - `limit_cycle`: amplitude, period and steadiness of a relay
+//!   experiment's oscillation, and the ultimate gain and period they give.
 
+mod limit_cycle;
 mod metric_list;
 mod step_metrics;
 mod step_split;
 mod tuning_rules;
 
+pub use limit_cycle::{
+    LimitCycle, LimitCycleError, LimitCycleOptions, RelayCycle, RelayRecord, limit_cycle,
+};
 pub use metric_list::{
     Better, METRICS, MetricInfo, MetricUnit, NamedMetric, metric_values, named_metrics,
 };
