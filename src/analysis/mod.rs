@@ -14,13 +14,19 @@
 //!   standard, parallel and per-sample form.
 //! - `limit_cycle`: amplitude, period and steadiness of a relay
 //!   experiment's oscillation, and the ultimate gain and period they give.
+//! - `identify`: first-order-plus-dead-time, integrating-plus-dead-time and
+//!   motor models fitted to a record by least squares.
 
+mod identify;
 mod limit_cycle;
 mod metric_list;
 mod step_metrics;
 mod step_split;
 mod tuning_rules;
 
+pub use identify::{
+    Fit, Fopdt, IdentifyError, InputRecord, Ipdt, MotorModel, fit_fopdt, fit_ipdt, fit_motor,
+};
 pub use limit_cycle::{
     LimitCycle, LimitCycleError, LimitCycleOptions, RelayCycle, RelayRecord, limit_cycle,
 };
