@@ -16,10 +16,13 @@
 //!   experiment's oscillation, and the ultimate gain and period they give.
 //! - `identify`: first-order-plus-dead-time, integrating-plus-dead-time and
 //!   motor models fitted to a record by least squares.
+//! - `model_tuning`: PID gains from those models by SIMC and lambda (IMC)
+//!   tuning.
 
 mod identify;
 mod limit_cycle;
 mod metric_list;
+mod model_tuning;
 mod step_metrics;
 mod step_split;
 mod tuning_rules;
@@ -34,6 +37,10 @@ pub use metric_list::{
     Better, METRICS, MetricInfo, MetricUnit, NamedMetric, metric_values, named_metrics,
 };
 
+pub use model_tuning::{
+    ClosedLoopSpeed, ModelTuningError, lambda_pi_fopdt, lambda_pi_ipdt, simc_pi_fopdt,
+    simc_pi_ipdt, simc_pid_fopdt, simc_pid_motor,
+};
 pub use step_metrics::{
     EffortMetrics, Rise, Settling, SettlingExtremes, StepMetrics, StepMetricsError, StepOptions,
     StepRecord, step_metrics,
