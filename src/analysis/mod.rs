@@ -18,7 +18,10 @@
 //!   motor models fitted to a record by least squares.
 //! - `model_tuning`: PID gains from those models by SIMC and lambda (IMC)
 //!   tuning.
+//! - `closed_loop`: the predicted step response of a model under a PID run
+//!   the way the simulated drive runs it, for the preview before writing.
 
+mod closed_loop;
 mod identify;
 mod limit_cycle;
 mod metric_list;
@@ -27,6 +30,7 @@ mod step_metrics;
 mod step_split;
 mod tuning_rules;
 
+pub use closed_loop::{PlantModel, Prediction, PredictionError, StepPlan, predict_step};
 pub use identify::{
     Fit, Fopdt, IdentifyError, InputRecord, Ipdt, MotorModel, fit_fopdt, fit_ipdt, fit_motor,
 };
