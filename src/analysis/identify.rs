@@ -574,9 +574,9 @@ mod tests {
         };
         let fit = fit_fopdt(&record).expect("a fit");
         let m = fit.model;
-        assert!(within(m.gain, 3.0, 0.05), "noisy: {m:?}");
-        assert!(within(m.time_constant, 0.8, 0.15), "noisy: {m:?}");
-        assert!(within(m.dead_time, 0.37, 0.15), "noisy: {m:?}");
+        assert!(within(m.gain, 3.0, 0.03), "noisy: {m:?}");
+        assert!(within(m.time_constant, 0.8, 0.05), "noisy: {m:?}");
+        assert!(within(m.dead_time, 0.37, 0.05), "noisy: {m:?}");
         // Uniform noise of ±0.3 has an RMS of 0.3/√3.
         assert!(within(fit.rms, 0.3 / 3.0_f64.sqrt(), 0.1), "{}", fit.rms);
     }
@@ -613,7 +613,7 @@ mod tests {
         .expect("a fit");
         assert!(within(fit.model.gain, gain, 0.05), "noisy: {:?}", fit.model);
         assert!(
-            within(fit.model.dead_time, theta, 0.15),
+            within(fit.model.dead_time, theta, 0.05),
             "noisy: {:?}",
             fit.model
         );
