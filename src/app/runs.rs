@@ -65,15 +65,17 @@ impl RunsView {
                     };
                     let color = run_color(run);
                     plot.add(
-                        Line::new(run.name.clone(), points(&run.trace.reference))
-                            .color(color.gamma_multiply(0.6))
-                            .style(LineStyle::dashed_loose())
-                            .width(1.0),
-                    );
-                    plot.add(
                         Line::new(run.name.clone(), points(&run.trace.feedback))
                             .color(color)
                             .width(1.5),
+                    );
+                    plot.add(
+                        Line::new(run.name.clone(), points(&run.trace.reference))
+                            // The same colour as the response: the legend
+                            // shows a name's colour only when its lines agree.
+                            .color(color)
+                            .style(LineStyle::dashed_loose())
+                            .width(1.0),
                     );
                 }
             });
