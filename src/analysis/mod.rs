@@ -9,7 +9,10 @@
 //!   tables, printed reports and JSON.
 //! - `step_split`: the single steps of a long record, each measured with
 //!   `step_metrics`.
+//! - `frequency_response`: closed loop, plant and open loop from an excited
+//!   record (Welch H1, coherence), and bandwidth, resonance and margins.
 
+mod frequency_response;
 mod metric_list;
 mod step_metrics;
 mod step_split;
@@ -18,6 +21,10 @@ pub use metric_list::{
     Better, METRICS, MetricInfo, MetricUnit, NamedMetric, metric_values, named_metrics,
 };
 
+pub use frequency_response::{
+    BodePoint, COHERENT, FrequencyResponseError, LoopFigures, decibels, estimate_response,
+    loop_figures, sine_response, unwrapped_phase_deg,
+};
 pub use step_metrics::{
     EffortMetrics, Rise, Settling, SettlingExtremes, StepMetrics, StepMetricsError, StepOptions,
     StepRecord, step_metrics,
