@@ -20,8 +20,11 @@
 //!   tuning.
 //! - `closed_loop`: the predicted step response of a model under a PID run
 //!   the way the simulated drive runs it, for the preview before writing.
+//! - `frequency_response`: closed loop, plant and open loop from an excited
+//!   record (Welch H1, coherence), and bandwidth, resonance and margins.
 
 mod closed_loop;
+mod frequency_response;
 mod identify;
 mod limit_cycle;
 mod metric_list;
@@ -31,6 +34,10 @@ mod step_split;
 mod tuning_rules;
 
 pub use closed_loop::{PlantModel, Prediction, PredictionError, StepPlan, predict_step};
+pub use frequency_response::{
+    BodePoint, COHERENT, FrequencyResponseError, LoopFigures, decibels, estimate_response,
+    loop_figures, sine_response, unwrapped_phase_deg,
+};
 pub use identify::{
     Fit, Fopdt, IdentifyError, InputRecord, Ipdt, MotorModel, fit_fopdt, fit_ipdt, fit_motor,
 };
@@ -40,7 +47,6 @@ pub use limit_cycle::{
 pub use metric_list::{
     Better, METRICS, MetricInfo, MetricUnit, NamedMetric, metric_values, named_metrics,
 };
-
 pub use model_tuning::{
     ClosedLoopSpeed, ModelTuningError, lambda_pi_fopdt, lambda_pi_ipdt, simc_pi_fopdt,
     simc_pi_ipdt, simc_pid_fopdt, simc_pid_motor,

@@ -1,9 +1,11 @@
 //! The egui application. [`App`](crate::app::App) owns the connection to one device and lays
 //! out the panels, each in its own file: connection bar and safety controls
 //! at the top, parameter sliders on the left, the scope in the middle with
-//! its channel and trigger controls on the right, the step test with its
-//! overlay and comparison table below, link health in the status bar.
+//! its channel and trigger controls on the right, the tuning procedures
+//! below (step test with its overlay and comparison table, frequency
+//! response with its Bode plot), link health in the status bar.
 
+mod bode;
 mod connection;
 mod gain_history;
 mod gains;
@@ -68,6 +70,7 @@ pub struct App {
     frame_times: status::FrameTimes,
     tuning_tab: TuningTab,
     step_test: step_test::StepTestPanel,
+    bode: bode::BodePanel,
     runs: RunStore,
     runs_view: runs::RunsView,
     /// Why the runs file could not be read or written.
@@ -98,6 +101,7 @@ impl App {
             frame_times: status::FrameTimes::default(),
             tuning_tab: TuningTab::default(),
             step_test: step_test::StepTestPanel::default(),
+            bode: bode::BodePanel::default(),
             runs,
             runs_view: runs::RunsView::default(),
             runs_error: runs_error.map(|e| e.to_string()),
@@ -217,14 +221,16 @@ impl eframe::App for App {
 enum TuningTab {
     #[default]
     StepTest,
+    FrequencyResponse,
 }
 
 impl TuningTab {
-    const ALL: [Self; 1] = [Self::StepTest];
+    const ALL: [Self; 2] = [Self::StepTest, Self::FrequencyResponse];
 
     fn label(self) -> &'static str {
         match self {
             Self::StepTest => "Step test",
+            Self::FrequencyResponse => "Frequency response",
         }
     }
 }
@@ -241,6 +247,7 @@ impl App {
         ui.separator();
         match self.tuning_tab {
             TuningTab::StepTest => self.step_tests_ui(ui),
+            TuningTab::FrequencyResponse => self.bode.ui(ui, self.session.as_mut()),
         }
     }
 

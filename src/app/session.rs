@@ -14,7 +14,10 @@ use crate::protocol::{
     Command, DeviceErrorCode, DeviceInfo, Event, ParamInfo, StatusFlags, TextLevel,
 };
 use crate::record::Recording;
-use crate::tuning::{StepPlan, StepResponse, StepTest, StepTestError};
+use crate::tuning::{
+    Excitation, ExcitationError, ExcitationPlan, FrequencyMeasurement, StepPlan, StepResponse,
+    StepTest, StepTestError,
+};
 
 /// A write the device has not answered within this is marked as lost.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(1);
@@ -104,6 +107,10 @@ pub struct DeviceSession {
     pub step_test: Option<StepTest>,
     /// Steps the test measured that the app has not taken yet.
     pub measured_steps: Vec<StepResponse>,
+    /// The frequency-response measurement in progress or last ended.
+    pub excitation: Option<Excitation>,
+    /// Finished frequency responses the app has not taken yet.
+    pub measured_responses: Vec<FrequencyMeasurement>,
     history_size: HistorySize,
     stream_divider: u16,
 }
@@ -129,6 +136,8 @@ impl DeviceSession {
             recording: None,
             step_test: None,
             measured_steps: Vec::new(),
+            excitation: None,
+            measured_responses: Vec::new(),
             history_size,
             stream_divider,
         }
@@ -197,6 +206,7 @@ impl DeviceSession {
                 }
                 self.capture.on_samples(&batch, lost_before);
                 self.feed_step_test(&batch);
+                self.feed_excitation(&batch);
                 if let Some(history) = &mut self.history {
                     history.push_batch(&batch, lost_before);
                 }
@@ -286,6 +296,65 @@ impl DeviceSession {
         }
     }
 
+    /// Sends a setpoint write without the pending state and write marker an
+    /// ordinary write gets: an excitation writes hundreds a second, and its
+    /// reference channel already shows what the device followed.
+    pub fn write_setpoint_quietly(&mut self, index: u8, value: f32) {
+        self.link.send(Command::Set { index, value });
+    }
+
+    /// Samples a second the device streams, once it described itself.
+    pub fn stream_hz(&self) -> Option<f64> {
+        let info = self.info.as_ref()?;
+        Some(f64::from(info.loop_hz) / f64::from(self.stream_divider.max(1)))
+    }
+
+    /// The setpoint parameter's value in force.
+    fn setpoint_now(&self) -> Option<f32> {
+        self.params
+            .iter()
+            .find(|p| p.info.flags.setpoint() && !p.info.flags.read_only())
+            .map(|p| p.info.value)
+    }
+
+    /// Starts a frequency-response measurement on the setpoint.
+    pub fn start_excitation(&mut self, plan: ExcitationPlan) -> Result<(), ExcitationError> {
+        let info = self.info.as_ref().ok_or(ExcitationError::NoSetpoint)?;
+        let setpoint_now = self.setpoint_now().ok_or(ExcitationError::NoSetpoint)?;
+        self.excitation = Some(Excitation::start(plan, info, setpoint_now)?);
+        Ok(())
+    }
+
+    /// A frequency-response measurement is in progress.
+    pub fn excitation_running(&self) -> bool {
+        self.excitation.as_ref().is_some_and(|e| !e.is_done())
+    }
+
+    /// Stops a running measurement and restores the setpoint at once.
+    pub fn abort_excitation(&mut self) {
+        if let Some(excitation) = self.excitation.as_mut().filter(|e| !e.is_done()) {
+            let restore = excitation.abort();
+            self.write_param(restore.index, restore.value);
+        }
+    }
+
+    fn feed_excitation(&mut self, batch: &crate::protocol::SampleBatch) {
+        let Some(excitation) = &mut self.excitation else {
+            return;
+        };
+        let write = excitation.on_samples(batch);
+        let done = excitation.is_done();
+        self.measured_responses.extend(excitation.take_result());
+        if let Some(write) = write {
+            if done {
+                // The restoring write is an ordinary one: it shows on the scope.
+                self.write_param(write.index, write.value);
+            } else {
+                self.write_setpoint_quietly(write.index, write.value);
+            }
+        }
+    }
+
     /// Starts a step test on the setpoint parameter; its writes and
     /// measured steps follow from the samples as they arrive.
     pub fn start_step_test(&mut self, plan: StepPlan) -> Result<(), StepTestError> {
@@ -352,6 +421,7 @@ impl DeviceSession {
             self.stop_pending = true;
         }
         self.abort_step_test();
+        self.abort_excitation();
     }
 
     pub fn set_enabled(&mut self, enabled: bool) {

@@ -4,11 +4,18 @@
 //! command line run the same procedure.
 //!
 //! - `step_test`: planned setpoint steps, each recorded and measured.
+//! - `excitation`: chirp, stepped-sine or PRBS excitation of the setpoint,
+//!   recorded and turned into a frequency response.
 //! - `runs`: measured steps kept for A/B comparison, saved to a file.
 
+mod excitation;
 mod runs;
 mod step_test;
 
+pub use excitation::{
+    DEFAULT_MAX_WRITE_HZ, Excitation, ExcitationError, ExcitationKind, ExcitationPlan,
+    ExcitationRecord, ExcitationState, FrequencyMeasurement, MAX_DURATION_S,
+};
 pub use runs::{GainValue, MAX_TRACE_POINTS, RunContext, RunStore, RunsFileError, StepRun, Trace};
 pub use step_test::{
     MAX_HOLD_S, MAX_REPEATS, STEP_SEEN_TIMEOUT_S, SetpointWrite, StepDirection, StepPlan,

@@ -1,0 +1,72 @@
+//! The frequency response tab in the real `App`, driven headless against
+//! the simulated drive behind a pty: a short chirp is measured, its figures
+//! appear in the table, and the setpoint is back where it was.
+#![cfg(unix)]
+
+mod common;
+
+use common::{app_with, serial, step_until, wait_connected};
+use egui_kittest::kittest::Queryable;
+use motiontune::app::AppOptions;
+use motiontune::sim::SimDevice;
+use motiontune::sim::device::DeviceSettings;
+use motiontune::sim::drive::DriveConfig;
+use motiontune::sim::pty::PtyServer;
+
+#[test]
+fn a_short_chirp_is_measured_and_its_figures_shown() {
+    let server = PtyServer::start(SimDevice::new(
+        DriveConfig::default(),
+        DeviceSettings::default(),
+    ))
+    .expect("pty available");
+    let folder = tempfile::tempdir().expect("temp dir");
+    let mut harness = app_with(AppOptions {
+        target: serial(server.path()),
+        stream_divider: 10,
+        runs_file: Some(folder.path().join("runs.json")),
+        ..AppOptions::default()
+    });
+    wait_connected(&mut harness);
+    harness.get_by_label("Enable output").click();
+    harness.step();
+    step_until(&mut harness, "the app to see the output on", |h| {
+        h.state().session().is_some_and(|s| s.output_enabled())
+    });
+
+    harness.get_by_label("Frequency response").click();
+    harness.step();
+    for (label, value) in [
+        ("Lowest frequency", 4.0),
+        ("Highest frequency", 50.0),
+        ("Excitation amplitude", 0.02),
+        ("Duration", 2.5),
+    ] {
+        harness.get_by_label(label).set_value_accesskit(value);
+        harness.step();
+    }
+    harness.get_by_label("Run frequency response").click();
+    harness.step();
+    step_until(&mut harness, "the measurement to end", |h| {
+        h.state()
+            .session()
+            .is_some_and(|s| s.excitation.as_ref().is_some_and(|e| e.is_done()))
+    });
+    harness.run_steps(2);
+    harness.get_by_label_contains("Done; setpoint back at 0");
+    // The measurement is listed with its figures and drawn in both plots.
+    let named = harness.query_all_by_label("1 chirp").count();
+    assert!(named >= 2, "table row and plot legends: {named}");
+    harness.get_by_label("Bandwidth");
+    harness.get_by_label("Phase margin");
+    step_until(&mut harness, "the setpoint restored on the device", |_| {
+        server.with_device(|d| d.drive.config.setpoint) == 0.0
+    });
+    // Excitation writes leave no write marks on the scope; the restoring
+    // write does.
+    let marks = harness
+        .state()
+        .session()
+        .map_or(0, |s| s.writes.iter().filter(|w| w.setpoint).count());
+    assert!(marks <= 1, "{marks} setpoint marks");
+}
