@@ -5,10 +5,16 @@
 //!
 //! - `step_test`: planned setpoint steps, each recorded and measured.
 //! - `runs`: measured steps kept for A/B comparison, saved to a file.
+//! - `model_tune`: a model fitted to a step, gains from it, their preview.
 
+mod model_tune;
 mod runs;
 mod step_test;
 
+pub use model_tune::{
+    AutoTuneError, Identified, ModelKind, Preview, PreviewPlan, Proposal, TuneRule, identify,
+    model_parameters, preview, propose,
+};
 pub use runs::{GainValue, MAX_TRACE_POINTS, RunContext, RunStore, RunsFileError, StepRun, Trace};
 pub use step_test::{
     MAX_HOLD_S, MAX_REPEATS, STEP_SEEN_TIMEOUT_S, SetpointWrite, StepDirection, StepPlan,
