@@ -12,8 +12,8 @@ mod runs;
 mod step_test;
 
 pub use model_tune::{
-    AutoTuneError, Identified, ModelKind, Preview, PreviewPlan, Proposal, TuneRule, identify,
-    model_parameters, preview, propose,
+    AutoTuneError, Identified, LoopParams, ModelKind, Preview, PreviewPlan, Proposal, TuneRule,
+    identify, model_parameters, preview, propose,
 };
 pub use runs::{GainValue, MAX_TRACE_POINTS, RunContext, RunStore, RunsFileError, StepRun, Trace};
 pub use step_test::{
