@@ -434,7 +434,31 @@ mod tests {
         assert!((fitted.acceleration_gain / MOTOR.acceleration_gain - 1.0).abs() < 1e-3);
         assert!((fitted.damping_rate / MOTOR.damping_rate - 1.0).abs() < 1e-3);
         assert!(identified.rms < 1e-6, "rms {}", identified.rms);
-        assert_eq!(identified.fitted.len(), step.time.len());
+        // The fit covers the motion: twice the time to 90 % of the step.
+        let n = identified.fitted.len();
+        assert!(n > 50 && n < step.time.len(), "{n} of {}", step.time.len());
+        let initial = step.feedback[50];
+        let tail = &step.feedback[step.feedback.len() * 9 / 10..];
+        let change = tail.iter().sum::<f64>() / tail.len() as f64 - initial;
+        let t90 = step
+            .time
+            .iter()
+            .zip(&step.feedback)
+            .find(|(t, y)| **t >= 0.0 && **y - initial >= 0.9 * change)
+            .map(|(t, _)| *t)
+            .expect("the step reaches 90 %");
+        assert!(
+            (step.time[n - 1] - 2.0 * t90).abs() <= 1e-3,
+            "window ends at {}",
+            step.time[n - 1]
+        );
+    }
+
+    #[test]
+    fn a_record_that_never_gets_near_its_final_value_is_fitted_whole() {
+        let time = [-0.2, -0.1, 0.0, 0.1, 0.2, 0.3];
+        let flat = [0.0; 6];
+        assert_eq!(motion_window(&time, &flat), 6);
     }
 
     #[test]
