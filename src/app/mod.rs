@@ -4,6 +4,7 @@
 //! its channel and trigger controls on the right, the step test with its
 //! overlay and comparison table below, link health in the status bar.
 
+mod autotune;
 mod connection;
 mod gain_history;
 mod gains;
@@ -68,6 +69,7 @@ pub struct App {
     frame_times: status::FrameTimes,
     tuning_tab: TuningTab,
     step_test: step_test::StepTestPanel,
+    autotune: autotune::AutoTunePanel,
     runs: RunStore,
     runs_view: runs::RunsView,
     /// Why the runs file could not be read or written.
@@ -98,6 +100,7 @@ impl App {
             frame_times: status::FrameTimes::default(),
             tuning_tab: TuningTab::default(),
             step_test: step_test::StepTestPanel::default(),
+            autotune: autotune::AutoTunePanel::default(),
             runs,
             runs_view: runs::RunsView::default(),
             runs_error: runs_error.map(|e| e.to_string()),
@@ -123,6 +126,11 @@ impl App {
         for response in std::mem::take(&mut session.measured_steps) {
             self.runs.add(&response, &context, now.clone());
         }
+    }
+
+    /// The predicted step of the gains last written from the Auto-tune tab.
+    pub fn autotune_prediction(&self) -> Option<&crate::tuning::Preview> {
+        self.autotune.written_prediction()
     }
 
     /// The scope's view follows the newest sample.
@@ -217,14 +225,16 @@ impl eframe::App for App {
 enum TuningTab {
     #[default]
     StepTest,
+    AutoTune,
 }
 
 impl TuningTab {
-    const ALL: [Self; 1] = [Self::StepTest];
+    const ALL: [Self; 2] = [Self::StepTest, Self::AutoTune];
 
     fn label(self) -> &'static str {
         match self {
             Self::StepTest => "Step test",
+            Self::AutoTune => "Auto-tune",
         }
     }
 }
@@ -241,6 +251,13 @@ impl App {
         ui.separator();
         match self.tuning_tab {
             TuningTab::StepTest => self.step_tests_ui(ui),
+            TuningTab::AutoTune => self.autotune.ui(
+                ui,
+                self.session.as_mut(),
+                &self.runs,
+                &mut self.gains,
+                self.step_test.plan,
+            ),
         }
     }
 

@@ -112,7 +112,7 @@ impl ModelKind {
 
     pub fn label(self) -> &'static str {
         match self {
-            Self::Motor => "Motor (effort → position)",
+            Self::Motor => "Motor (effort to position)",
             Self::Fopdt => "First order + dead time",
             Self::Ipdt => "Integrator + dead time",
         }
@@ -263,12 +263,12 @@ pub fn model_parameters(model: &PlantModel, signal: &str, effort: &str) -> Vec<(
         ],
         PlantModel::Fopdt(m) => vec![
             (format!("gain K ({signal}/{effort})"), m.gain),
-            ("time constant τ (s)".to_owned(), m.time_constant),
-            ("dead time θ (s)".to_owned(), m.dead_time),
+            ("time constant (s)".to_owned(), m.time_constant),
+            ("dead time (s)".to_owned(), m.dead_time),
         ],
         PlantModel::Ipdt(m) => vec![
             (format!("gain K ({signal}/s per {effort})"), m.gain),
-            ("dead time θ (s)".to_owned(), m.dead_time),
+            ("dead time (s)".to_owned(), m.dead_time),
         ],
     }
 }
