@@ -120,4 +120,16 @@ fn relay_is_refused_in_one_line_and_the_motor_needs_a_speed() {
         "autotune", "--port", &sim.path, "--method", "step", "--rule", "simc",
     ]);
     assert_one_line_error(&output, "give --tau SECONDS or --bandwidth HZ");
+    let output = run(&[
+        "autotune",
+        "--port",
+        &sim.path,
+        "--method",
+        "step",
+        "--rule",
+        "simc",
+        "--bandwidth",
+        "-3",
+    ]);
+    assert_one_line_error(&output, "is not a frequency in Hz");
 }

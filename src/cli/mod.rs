@@ -196,7 +196,7 @@ pub struct AutotuneArgs {
     #[arg(long, value_name = "SECONDS", value_parser = parse_seconds, conflicts_with = "bandwidth", allow_hyphen_values = true)]
     pub tau: Option<f64>,
     /// Target closed-loop bandwidth, Hz.
-    #[arg(long, value_name = "HZ", value_parser = parse_seconds, allow_hyphen_values = true)]
+    #[arg(long, value_name = "HZ", value_parser = parse_hz, allow_hyphen_values = true)]
     pub bandwidth: Option<f64>,
     /// Size of the identification step, in the setpoint's unit.
     #[arg(long, default_value_t = 0.1, value_parser = parse_amplitude, allow_hyphen_values = true)]
@@ -373,6 +373,15 @@ fn parse_seconds(text: &str) -> Result<f64, String> {
         Ok(s) if s.is_finite() && s > 0.0 && s <= 86_400.0 => Ok(s),
         _ => Err(format!(
             "'{text}' is not a duration in seconds (0 < s ≤ 86400)"
+        )),
+    }
+}
+
+fn parse_hz(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(hz) if hz.is_finite() && hz > 0.0 && hz <= 1e6 => Ok(hz),
+        _ => Err(format!(
+            "'{text}' is not a frequency in Hz (0 < f ≤ 1000000)"
         )),
     }
 }
