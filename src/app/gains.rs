@@ -152,6 +152,19 @@ impl GainsPanel {
         }
     }
 
+    /// Writes from another panel (the auto-tune's proposed gains): sent
+    /// through the same guard as an edit, so a large change waits for the
+    /// user's confirmation.
+    pub fn request_writes(&mut self, writes: Vec<(u8, f32)>, session: &mut DeviceSession) {
+        self.submit(
+            WriteBatch {
+                origin: WriteOrigin::Edit,
+                writes,
+            },
+            session,
+        );
+    }
+
     /// Sends `batch`, or holds it for confirmation when a write in it is
     /// larger than its parameter's limit.
     fn submit(&mut self, batch: WriteBatch, session: &mut DeviceSession) {

@@ -5,6 +5,7 @@
 //! below (step test with its overlay and comparison table, frequency
 //! response with its Bode plot), link health in the status bar.
 
+mod autotune;
 mod bode;
 mod connection;
 mod gain_history;
@@ -70,6 +71,7 @@ pub struct App {
     frame_times: status::FrameTimes,
     tuning_tab: TuningTab,
     step_test: step_test::StepTestPanel,
+    autotune: autotune::AutoTunePanel,
     bode: bode::BodePanel,
     runs: RunStore,
     runs_view: runs::RunsView,
@@ -101,6 +103,7 @@ impl App {
             frame_times: status::FrameTimes::default(),
             tuning_tab: TuningTab::default(),
             step_test: step_test::StepTestPanel::default(),
+            autotune: autotune::AutoTunePanel::default(),
             bode: bode::BodePanel::default(),
             runs,
             runs_view: runs::RunsView::default(),
@@ -127,6 +130,11 @@ impl App {
         for response in std::mem::take(&mut session.measured_steps) {
             self.runs.add(&response, &context, now.clone());
         }
+    }
+
+    /// The predicted step of the gains last written from the Auto-tune tab.
+    pub fn autotune_prediction(&self) -> Option<&crate::tuning::Preview> {
+        self.autotune.written_prediction()
     }
 
     /// The scope's view follows the newest sample.
@@ -221,15 +229,17 @@ impl eframe::App for App {
 enum TuningTab {
     #[default]
     StepTest,
+    AutoTune,
     FrequencyResponse,
 }
 
 impl TuningTab {
-    const ALL: [Self; 2] = [Self::StepTest, Self::FrequencyResponse];
+    const ALL: [Self; 3] = [Self::StepTest, Self::AutoTune, Self::FrequencyResponse];
 
     fn label(self) -> &'static str {
         match self {
             Self::StepTest => "Step test",
+            Self::AutoTune => "Auto-tune",
             Self::FrequencyResponse => "Frequency response",
         }
     }
@@ -247,6 +257,13 @@ impl App {
         ui.separator();
         match self.tuning_tab {
             TuningTab::StepTest => self.step_tests_ui(ui),
+            TuningTab::AutoTune => self.autotune.ui(
+                ui,
+                self.session.as_mut(),
+                &self.runs,
+                &mut self.gains,
+                self.step_test.plan,
+            ),
             TuningTab::FrequencyResponse => self.bode.ui(ui, self.session.as_mut()),
         }
     }

@@ -2,6 +2,7 @@
 //! Errors the user can cause end in one line on stderr and a non-zero exit.
 
 mod analyze;
+mod autotune;
 mod connect;
 mod params;
 mod record;
@@ -57,6 +58,9 @@ pub enum CliCommand {
     Analyze(AnalyzeArgs),
     /// Run a step test on a device and print its step metrics.
     Step(StepArgs),
+    /// Identify the loop from a step, propose gains, and write them only
+    /// with --write.
+    Autotune(AutotuneArgs),
 }
 
 /// Which device to talk to.
@@ -173,6 +177,61 @@ pub struct StepArgs {
     /// Print the metrics as JSON.
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct AutotuneArgs {
+    #[command(flatten)]
+    pub port: PortArgs,
+    /// How the loop is identified (relay needs a device-side relay mode).
+    #[arg(long, value_enum)]
+    pub method: AutotuneMethod,
+    /// The tuning rule.
+    #[arg(long, value_enum)]
+    pub rule: RuleArg,
+    /// The model fitted from effort to position.
+    #[arg(long, value_enum, default_value_t = ModelArg::Motor)]
+    pub model: ModelArg,
+    /// Closed-loop time constant, s.
+    #[arg(long, value_name = "SECONDS", value_parser = parse_seconds, conflicts_with = "bandwidth", allow_hyphen_values = true)]
+    pub tau: Option<f64>,
+    /// Target closed-loop bandwidth, Hz.
+    #[arg(long, value_name = "HZ", value_parser = parse_hz, allow_hyphen_values = true)]
+    pub bandwidth: Option<f64>,
+    /// Size of the identification step, in the setpoint's unit.
+    #[arg(long, default_value_t = 0.1, value_parser = parse_amplitude, allow_hyphen_values = true)]
+    pub amplitude: f64,
+    /// Seconds the step is held.
+    #[arg(long, value_name = "SECONDS", default_value_t = 1.0, value_parser = parse_seconds, allow_hyphen_values = true)]
+    pub hold: f64,
+    /// Write the proposed gains, then run a verification step.
+    #[arg(long)]
+    pub write: bool,
+    /// Print the result as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `--method`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum AutotuneMethod {
+    Relay,
+    Step,
+}
+
+/// `--rule`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum RuleArg {
+    Simc,
+    Lambda,
+}
+
+/// `--model`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ModelArg {
+    Motor,
+    Fopdt,
+    Ipdt,
 }
 
 /// `--direction`: up, down, or up then down (both measured).
@@ -318,6 +377,15 @@ fn parse_seconds(text: &str) -> Result<f64, String> {
     }
 }
 
+fn parse_hz(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(hz) if hz.is_finite() && hz > 0.0 && hz <= 1e6 => Ok(hz),
+        _ => Err(format!(
+            "'{text}' is not a frequency in Hz (0 < f ≤ 1000000)"
+        )),
+    }
+}
+
 /// Parses the command line and runs what it asks for.
 pub fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -380,6 +448,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Some(CliCommand::Params(args)) => params::run(&args),
         Some(CliCommand::Analyze(args)) => analyze::run(&args),
         Some(CliCommand::Step(args)) => step::run(&args),
+        Some(CliCommand::Autotune(args)) => autotune::run(&args),
     }
 }
 

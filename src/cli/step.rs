@@ -20,6 +20,7 @@ use super::connect::connect;
 use super::params::{apply, resolve, write_one};
 use super::report::{self, MeasuredSignals, StepReport};
 use super::{StepArgs, StepDirectionArg};
+use crate::analysis::StepOptions;
 use crate::link::{Link, LinkError, LinkEvent};
 use crate::protocol::{ChannelRole, Command, DeviceInfo, Event, ParamInfo, StatusFlags};
 use crate::tuning::{
@@ -59,18 +60,7 @@ pub fn run(args: &StepArgs) -> anyhow::Result<()> {
     StepTest::start(plan, &planned, setpoint_in_force(&planned), options)?;
 
     apply(&link, &writes, &mut info.params)?;
-    let test = StepTest::start(plan, &info, setpoint_in_force(&info), options)?;
-    let interrupted = Arc::new(AtomicBool::new(false));
-    let flag = Arc::clone(&interrupted);
-    // Should the handler not install, Ctrl+C ends the process at once and
-    // the device's watchdog turns the output off.
-    let _ = ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst));
-
-    link.send(Command::Enable(true));
-    let outcome = wait_enabled(&link)
-        .and_then(|()| run_test(&link, test, args.settle, &interrupted, &mut info.params));
-    link.send(Command::Enable(false));
-    let responses = outcome?;
+    let responses = measure(&link, &mut info, plan, args.settle, options)?;
 
     let signals = signals(&info);
     let reports: Vec<StepReport> = responses
@@ -112,9 +102,33 @@ pub fn run(args: &StepArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Enables the output, runs the step test in `plan` after `settle_s` of
+/// device time, and turns the output off again however it ends.
+pub fn measure(
+    link: &Link,
+    info: &mut DeviceInfo,
+    plan: StepPlan,
+    settle_s: f64,
+    options: StepOptions,
+) -> anyhow::Result<Vec<StepResponse>> {
+    let test = StepTest::start(plan, info, setpoint_in_force(info), options)?;
+    let interrupted = Arc::new(AtomicBool::new(false));
+    let flag = Arc::clone(&interrupted);
+    // Should the handler not install (it can be installed once per
+    // process), Ctrl+C ends the process at once and the device's watchdog
+    // turns the output off.
+    let _ = ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst));
+
+    link.send(Command::Enable(true));
+    let outcome = wait_enabled(link)
+        .and_then(|()| run_test(link, test, settle_s, &interrupted, &mut info.params));
+    link.send(Command::Enable(false));
+    outcome
+}
+
 /// The setpoint parameter's value in force; a device without one is
 /// refused by [`StepTest::start`].
-fn setpoint_in_force(info: &DeviceInfo) -> f32 {
+pub fn setpoint_in_force(info: &DeviceInfo) -> f32 {
     info.params
         .iter()
         .find(|p| p.flags.setpoint() && !p.flags.read_only())
@@ -233,7 +247,7 @@ fn closed(error: Option<LinkError>) -> anyhow::Error {
 }
 
 /// The channels the test measures, by role, for the report.
-fn signals(info: &DeviceInfo) -> MeasuredSignals {
+pub fn signals(info: &DeviceInfo) -> MeasuredSignals {
     let channel = |role| info.channels.iter().find(|c| c.role == role);
     let name = |role| channel(role).map(|c| c.name.clone());
     MeasuredSignals {

@@ -7,14 +7,20 @@
 //! - `excitation`: chirp, stepped-sine or PRBS excitation of the setpoint,
 //!   recorded and turned into a frequency response.
 //! - `runs`: measured steps kept for A/B comparison, saved to a file.
+//! - `model_tune`: a model fitted to a step, gains from it, their preview.
 
 mod excitation;
+mod model_tune;
 mod runs;
 mod step_test;
 
 pub use excitation::{
     DEFAULT_MAX_WRITE_HZ, Excitation, ExcitationError, ExcitationKind, ExcitationPlan,
     ExcitationRecord, ExcitationState, FrequencyMeasurement, MAX_DURATION_S,
+};
+pub use model_tune::{
+    AutoTuneError, Identified, LoopParams, ModelKind, Preview, PreviewPlan, Proposal, TuneRule,
+    identify, model_parameters, preview, propose,
 };
 pub use runs::{GainValue, MAX_TRACE_POINTS, RunContext, RunStore, RunsFileError, StepRun, Trace};
 pub use step_test::{
