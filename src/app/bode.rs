@@ -4,7 +4,7 @@
 //! on a log frequency axis, points of low coherence faded) with a table of
 //! bandwidth, resonance and margins.
 
-use egui_plot::{Legend, Line, Plot, PlotPoints, Points};
+use egui_plot::{ColorConflictHandling, Legend, Line, Plot, PlotPoints, Points};
 
 use super::session::DeviceSession;
 use crate::analysis::{COHERENT, LoopFigures, decibels, unwrapped_phase_deg};
@@ -283,7 +283,9 @@ impl BodePanel {
         for (phase, title) in [(false, "Magnitude (dB)"), (true, "Phase (°)")] {
             Plot::new(("bode", phase))
                 .height(height)
-                .legend(Legend::default())
+                // The faded line and the coherent points share a name;
+                // the legend shows the points' full colour.
+                .legend(Legend::default().color_conflict_handling(ColorConflictHandling::PickLast))
                 .link_axis(link, [true, false])
                 .link_cursor(link, [true, false])
                 .x_axis_formatter(hz)
