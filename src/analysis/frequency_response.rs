@@ -114,17 +114,8 @@ pub fn estimate_response(
     effort: Option<&[f64]>,
     segment_len: usize,
 ) -> Result<Vec<BodePoint>, FrequencyResponseError> {
-    if !(sample_hz.is_finite() && sample_hz > 0.0) {
-        return Err(FrequencyResponseError::BadSampleRate(sample_hz));
-    }
+    check_record(sample_hz, reference, feedback, effort)?;
     let n = reference.len();
-    if feedback.len() != n || effort.is_some_and(|u| u.len() != n) {
-        return Err(FrequencyResponseError::LengthMismatch {
-            reference: n,
-            feedback: feedback.len(),
-            effort: effort.map_or(n, <[f64]>::len),
-        });
-    }
     if segment_len < 8 {
         return Err(FrequencyResponseError::BadSegment(segment_len));
     }
@@ -211,17 +202,8 @@ pub fn sine_response(
     feedback: &[f64],
     effort: Option<&[f64]>,
 ) -> Result<BodePoint, FrequencyResponseError> {
-    if !(sample_hz.is_finite() && sample_hz > 0.0) {
-        return Err(FrequencyResponseError::BadSampleRate(sample_hz));
-    }
+    check_record(sample_hz, reference, feedback, effort)?;
     let n = reference.len();
-    if feedback.len() != n || effort.is_some_and(|u| u.len() != n) {
-        return Err(FrequencyResponseError::LengthMismatch {
-            reference: n,
-            feedback: feedback.len(),
-            effort: effort.map_or(n, <[f64]>::len),
-        });
-    }
     let per_period = sample_hz / frequency_hz;
     let periods = (n as f64 / per_period).floor();
     let used = (periods * per_period).round() as usize;
@@ -364,6 +346,28 @@ fn interpolate(x: &[f64], y: &[f64], k: usize, at: f64) -> f64 {
         return y[k];
     }
     y[k - 1] + (y[k] - y[k - 1]) * (at - x[k - 1]) / span
+}
+
+/// Refuses a sample rate that is not a positive number and channels of
+/// different lengths.
+fn check_record(
+    sample_hz: f64,
+    reference: &[f64],
+    feedback: &[f64],
+    effort: Option<&[f64]>,
+) -> Result<(), FrequencyResponseError> {
+    if !(sample_hz.is_finite() && sample_hz > 0.0) {
+        return Err(FrequencyResponseError::BadSampleRate(sample_hz));
+    }
+    let n = reference.len();
+    if feedback.len() != n || effort.is_some_and(|u| u.len() != n) {
+        return Err(FrequencyResponseError::LengthMismatch {
+            reference: n,
+            feedback: feedback.len(),
+            effort: effort.map_or(n, <[f64]>::len),
+        });
+    }
+    Ok(())
 }
 
 #[cfg(test)]
