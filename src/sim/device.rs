@@ -10,6 +10,7 @@ use std::collections::VecDeque;
 use std::fmt;
 
 use super::drive::{CHANNEL_COUNT, DriveConfig, SimDrive, WriteRefusal};
+use super::emulated::EmulatedDevice;
 use crate::protocol::Command;
 use crate::protocol::native::frame::{FrameDecoder, MAX_PAYLOAD, encode_frame};
 use crate::protocol::native::message::{
@@ -374,6 +375,24 @@ impl SimDevice {
                 self.send_status();
             }
         }
+    }
+}
+
+impl EmulatedDevice for SimDevice {
+    fn loop_hz(&self) -> u32 {
+        self.settings.loop_hz
+    }
+
+    fn receive(&mut self, bytes: &[u8]) {
+        SimDevice::receive(self, bytes);
+    }
+
+    fn advance(&mut self, ticks: u64) {
+        SimDevice::advance(self, ticks);
+    }
+
+    fn take_output(&mut self) -> Vec<u8> {
+        SimDevice::take_output(self)
     }
 }
 

@@ -6,6 +6,7 @@
 pub mod controller;
 pub mod device;
 pub mod drive;
+pub mod emulated;
 pub mod noise;
 pub mod plant;
 #[cfg(unix)]
@@ -14,3 +15,4 @@ pub mod realtime;
 
 pub use device::SimDevice;
 pub use drive::{DriveConfig, SimDrive};
+pub use emulated::EmulatedDevice;

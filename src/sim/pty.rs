@@ -10,20 +10,21 @@ use std::time::Duration;
 use serialport::{SerialPort, TTYPort};
 
 use super::device::SimDevice;
+use super::emulated::EmulatedDevice;
 use super::realtime::RealtimeSim;
 
 /// A running pty server; dropping it stops the server and closes the pty.
-pub struct PtyServer {
+pub struct PtyServer<D: EmulatedDevice = SimDevice> {
     path: String,
-    device: Arc<Mutex<RealtimeSim>>,
+    device: Arc<Mutex<RealtimeSim<D>>>,
     stop: Arc<AtomicBool>,
     thread: Option<thread::JoinHandle<io::Result<()>>>,
 }
 
-impl PtyServer {
+impl<D: EmulatedDevice> PtyServer<D> {
     /// Opens a pseudo-terminal pair and serves `device` on it from a
     /// background thread.
-    pub fn start(device: SimDevice) -> io::Result<Self> {
+    pub fn start(device: D) -> io::Result<Self> {
         let (mut master, slave) = TTYPort::pair().map_err(io::Error::other)?;
         let path = slave
             .name()
@@ -55,7 +56,7 @@ impl PtyServer {
     }
 
     /// Runs `f` on the device (for tests and status output).
-    pub fn with_device<R>(&self, f: impl FnOnce(&mut SimDevice) -> R) -> R {
+    pub fn with_device<R>(&self, f: impl FnOnce(&mut D) -> R) -> R {
         let mut sim = self.device.lock().unwrap_or_else(|e| e.into_inner());
         f(&mut sim.device)
     }
@@ -80,7 +81,7 @@ impl PtyServer {
     }
 }
 
-impl Drop for PtyServer {
+impl<D: EmulatedDevice> Drop for PtyServer<D> {
     fn drop(&mut self) {
         let _ = self.shutdown();
     }
@@ -92,12 +93,12 @@ impl Drop for PtyServer {
 const TX_BUFFER: usize = 1 << 20;
 
 /// The serving loop: bytes in, device time forward, bytes out.
-fn serve(
+fn serve<D: EmulatedDevice>(
     mut master: TTYPort,
     // Holding the slave open keeps the master readable while no client has
     // the port open (otherwise reads fail with EIO between clients).
     _slave: TTYPort,
-    device: &Mutex<RealtimeSim>,
+    device: &Mutex<RealtimeSim<D>>,
     stop: &AtomicBool,
 ) -> io::Result<()> {
     let mut buf = [0u8; 4096];

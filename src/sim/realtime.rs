@@ -5,21 +5,22 @@
 use std::time::{Duration, Instant};
 
 use super::device::SimDevice;
+use super::emulated::EmulatedDevice;
 
 /// Most device time simulated in one catch-up; if the host falls further
 /// behind (a debugger pause, a suspended laptop) the device skips ahead
 /// rather than spinning through minutes of backlog.
 const MAX_CATCH_UP: Duration = Duration::from_millis(250);
 
-/// A [`SimDevice`] paced by the wall clock.
-pub struct RealtimeSim {
-    pub device: SimDevice,
+/// A simulated device paced by the wall clock.
+pub struct RealtimeSim<D: EmulatedDevice = SimDevice> {
+    pub device: D,
     origin: Instant,
     ticks_done: u64,
 }
 
-impl RealtimeSim {
-    pub fn new(device: SimDevice) -> Self {
+impl<D: EmulatedDevice> RealtimeSim<D> {
+    pub fn new(device: D) -> Self {
         Self {
             device,
             origin: Instant::now(),
@@ -29,7 +30,7 @@ impl RealtimeSim {
 
     /// Advances device time to now.
     pub fn catch_up(&mut self) {
-        let loop_hz = u64::from(self.device.settings().loop_hz);
+        let loop_hz = u64::from(self.device.loop_hz());
         let due = (self.origin.elapsed().as_secs_f64() * loop_hz as f64) as u64;
         let max_ticks = (MAX_CATCH_UP.as_secs_f64() * loop_hz as f64) as u64;
         let mut pending = due.saturating_sub(self.ticks_done);
