@@ -191,7 +191,7 @@ fn silent_and_foreign_devices_are_named_as_such() {
     let (mut master, slave) = TTYPort::pair().expect("pty pair");
     let path = slave.name().expect("slave name");
     let output = run(&["params", "--port", &path]);
-    assert_one_line_error(&output, "did not answer HELLO within 2 s");
+    assert_one_line_error(&output, "did not answer within 2 s");
 
     // A serial-plotter style text stream is not this protocol.
     master

@@ -23,14 +23,20 @@ pub enum LinkError {
     PortBusy(String),
     #[error("cannot open {port}: {reason}")]
     Open { port: String, reason: String },
+    #[error("{port} did not answer within {seconds} s: is it running {protocol} firmware?")]
+    NoAnswer {
+        port: String,
+        protocol: String,
+        seconds: u64,
+    },
     #[error(
-        "{0} did not answer HELLO within 2 s: is it running motiontune native protocol firmware?"
+        "{port} sends data that is not {protocol} ({bytes} bytes, nothing valid): check the firmware, the baud rate and the protocol"
     )]
-    NoAnswer(String),
-    #[error(
-        "{port} sends data that is not motiontune native protocol ({bytes} bytes, no valid frame): check the firmware and baud rate"
-    )]
-    NotThisProtocol { port: String, bytes: u64 },
+    NotThisProtocol {
+        port: String,
+        bytes: u64,
+        protocol: String,
+    },
     #[error("{0} speaks an unsupported protocol version")]
     Version(String),
     #[error("connection to {port} lost: {reason}")]

@@ -1,7 +1,7 @@
-//! The link thread: opens the transport, performs the HELLO handshake,
-//! starts streaming, then loops — write pending commands, send the
-//! heartbeat PING, read and decode — until the app drops its [`Link`] or
-//! the device goes away. Dropping the link disables the drive's output
+//! The link thread: opens the transport, lets the protocol adapter get the
+//! device's description, starts streaming, then loops — write pending
+//! commands, send the heartbeat PING, read and decode — until the app drops
+//! its [`Link`] or the device goes away. Dropping the link disables the drive's output
 //! before the port closes.
 
 use std::collections::VecDeque;
@@ -14,16 +14,15 @@ use crossbeam_channel::{Receiver, Sender, TryRecvError, unbounded};
 use super::LinkError;
 use super::health::LinkHealth;
 use super::transport::{PortTarget, Transport};
-use crate::protocol::native::session::SessionError;
-use crate::protocol::native::{
-    DeviceMessage, FrameDecoder, HostSession, encode_command, encode_frame,
-};
-use crate::protocol::{Command, Event};
+use crate::protocol::adapter::{Adapter, AdapterError, DecodeTally, Protocol, ProtocolChoice};
+use crate::protocol::{Command, DeviceErrorCode, Event, open_adapter};
 
 /// How a link connects and keeps the device alive.
 #[derive(Clone, Debug)]
 pub struct LinkOptions {
     pub target: PortTarget,
+    /// The wire format to speak, or `Auto` to find it by probing.
+    pub protocol: ProtocolChoice,
     /// Stream every Nth control-loop sample once connected; 0 leaves
     /// streaming off.
     pub stream_divider: u16,
@@ -38,6 +37,7 @@ impl LinkOptions {
     pub fn new(target: PortTarget) -> Self {
         Self {
             target,
+            protocol: ProtocolChoice::Auto,
             stream_divider: 1,
             ping_interval: Duration::from_millis(200),
             hello_timeout: Duration::from_secs(2),
@@ -145,14 +145,15 @@ const PING_MEMORY: usize = 16;
 struct Connection<'a> {
     port_name: String,
     transport: Box<dyn Transport>,
-    decoder: FrameDecoder,
-    session: HostSession,
+    adapter: Box<dyn Adapter>,
     health: &'a LinkHealth,
     events: &'a Sender<LinkEvent>,
     pings: VecDeque<(u32, Instant)>,
     next_token: u32,
     /// Commands the app sent during the handshake, written after it.
     early_commands: Vec<Command>,
+    /// Bytes waiting to be written, reused between writes.
+    wire: Vec<u8>,
 }
 
 enum Flow {
@@ -167,6 +168,21 @@ fn run(
     commands: &Receiver<Command>,
     health: &LinkHealth,
 ) {
+    // The simulated drive speaks the native protocol: nothing to probe.
+    let protocol = match (&options.target, options.protocol) {
+        (PortTarget::Sim, ProtocolChoice::Auto) => ProtocolChoice::Only(Protocol::Native),
+        (_, choice) => choice,
+    };
+    let adapter = match open_adapter(protocol, Instant::now()) {
+        Ok(adapter) => adapter,
+        Err(reason) => {
+            let _ = events.send(LinkEvent::Closed(Some(LinkError::Open {
+                port: options.target.name().to_owned(),
+                reason,
+            })));
+            return;
+        }
+    };
     let transport = match options.target.open() {
         Ok(transport) => transport,
         Err(error) => {
@@ -178,13 +194,13 @@ fn run(
     let mut connection = Connection {
         port_name: options.target.name().to_owned(),
         transport,
-        decoder: FrameDecoder::new(),
-        session: HostSession::new(),
+        adapter,
         health,
         events,
         pings: VecDeque::new(),
         next_token: 1,
         early_commands: Vec::new(),
+        wire: Vec::with_capacity(256),
     };
     let end = connection.serve(&options, commands);
     let _ = events.send(LinkEvent::Closed(end.err()));
@@ -197,17 +213,17 @@ impl Connection<'_> {
         commands: &Receiver<Command>,
     ) -> Result<(), LinkError> {
         self.handshake(options.hello_timeout, commands)?;
-        if self.session.device().is_none() {
+        if self.adapter.device().is_none() {
             // The app closed the link before the device described itself.
             return Ok(());
         }
         if options.stream_divider > 0 {
-            self.send_command(&Command::Stream {
+            self.write(&Command::Stream {
                 divider: options.stream_divider,
             })?;
         }
         for command in std::mem::take(&mut self.early_commands) {
-            self.send_command(&command)?;
+            self.write(&command)?;
         }
         let mut next_ping = Instant::now();
         let mut buf = vec![0u8; 16 * 1024];
@@ -227,22 +243,22 @@ impl Connection<'_> {
                     next_ping = Instant::now() + options.ping_interval;
                 }
             }
+            self.poll_adapter()?;
             self.read_once(&mut buf)?;
         }
     }
 
-    /// HELLO, resent every half second, until the description is complete.
+    /// Lets the adapter ask for the description until it is complete.
     fn handshake(
         &mut self,
         timeout: Duration,
         commands: &Receiver<Command>,
     ) -> Result<(), LinkError> {
-        let deadline = Instant::now() + timeout;
-        let mut next_hello = Instant::now();
+        let allowed = self.adapter.describe_timeout(timeout);
+        let deadline = Instant::now() + allowed;
         let mut buf = vec![0u8; 4096];
-        while self.session.device().is_none() {
-            let now = Instant::now();
-            if now >= deadline {
+        while self.adapter.device().is_none() {
+            if Instant::now() >= deadline {
                 let bytes = self
                     .health
                     .bytes_in
@@ -251,13 +267,19 @@ impl Connection<'_> {
                     .health
                     .frames_ok
                     .load(std::sync::atomic::Ordering::Relaxed);
+                let protocol = self.adapter.expecting();
                 return Err(if bytes > 0 && frames == 0 {
                     LinkError::NotThisProtocol {
                         port: self.port_name.clone(),
                         bytes,
+                        protocol,
                     }
                 } else {
-                    LinkError::NoAnswer(self.port_name.clone())
+                    LinkError::NoAnswer {
+                        port: self.port_name.clone(),
+                        protocol,
+                        seconds: allowed.as_secs_f64().round() as u64,
+                    }
                 });
             }
             match commands.try_recv() {
@@ -266,10 +288,7 @@ impl Connection<'_> {
                 Err(TryRecvError::Empty) => {}
                 Err(TryRecvError::Disconnected) => return Ok(()),
             }
-            if now >= next_hello {
-                self.write(&Command::Hello)?;
-                next_hello = now + Duration::from_millis(500);
-            }
+            self.poll_adapter()?;
             self.read_once(&mut buf)?;
         }
         Ok(())
@@ -279,27 +298,46 @@ impl Connection<'_> {
     fn write_pending(&mut self, commands: &Receiver<Command>) -> Result<Flow, LinkError> {
         loop {
             match commands.try_recv() {
-                Ok(command) => self.send_command(&command)?,
+                Ok(command) => self.write(&command)?,
                 Err(TryRecvError::Empty) => return Ok(Flow::Continue),
                 Err(TryRecvError::Disconnected) => return Ok(Flow::Closed),
             }
         }
     }
 
-    /// Writes a command from the app, noting a change of stream first.
-    fn send_command(&mut self, command: &Command) -> Result<(), LinkError> {
-        if let Command::Stream { divider } = *command {
-            self.session.restart_stream(divider);
+    /// Writes a command in the adapter's wire format; one the firmware
+    /// cannot carry out comes back to the app as a refusal.
+    fn write(&mut self, command: &Command) -> Result<(), LinkError> {
+        self.wire.clear();
+        if self
+            .adapter
+            .encode(command, Instant::now(), &mut self.wire)
+            .is_err()
+        {
+            let _ = self.events.send(LinkEvent::Device(Event::Refused {
+                request: command.type_code(),
+                code: DeviceErrorCode::Unsupported,
+            }));
+            return Ok(());
         }
-        self.write(command)
+        self.send_wire()
     }
 
-    fn write(&mut self, command: &Command) -> Result<(), LinkError> {
-        let mut wire = Vec::with_capacity(16);
-        encode_frame(&encode_command(command), &mut wire);
-        self.transport.write_all(&wire).map_err(|e| self.lost(&e))?;
+    fn poll_adapter(&mut self) -> Result<(), LinkError> {
+        self.wire.clear();
+        self.adapter.poll(Instant::now(), &mut self.wire);
+        self.send_wire()
+    }
+
+    fn send_wire(&mut self) -> Result<(), LinkError> {
+        if self.wire.is_empty() {
+            return Ok(());
+        }
+        let wire = std::mem::take(&mut self.wire);
+        let written = self.transport.write_all(&wire).map_err(|e| self.lost(&e));
         LinkHealth::add(&self.health.bytes_out, wire.len() as u64);
-        Ok(())
+        self.wire = wire;
+        written
     }
 
     fn ping(&mut self) -> Result<(), LinkError> {
@@ -327,69 +365,42 @@ impl Connection<'_> {
         self.health.mark_byte_received();
         LinkHealth::add(&self.health.bytes_in, n as u64);
         let Self {
-            decoder,
-            session,
+            adapter,
             health,
             events,
             pings,
             ..
         } = self;
-        let mut version_error = None;
-        decoder.push(&buf[..n], |frame| {
-            let payload = match frame {
-                Ok(payload) => payload,
-                Err(error) => {
-                    let counter = if error.is_crc() {
-                        &health.crc_errors
-                    } else {
-                        &health.framing_errors
-                    };
-                    LinkHealth::add(counter, 1);
-                    return;
+        let mut tally = DecodeTally::default();
+        let result = adapter.receive(&buf[..n], Instant::now(), &mut tally, &mut |event| {
+            match &event {
+                Event::Samples { batch, lost_before } => {
+                    LinkHealth::add(&health.samples, batch.len() as u64);
+                    LinkHealth::add(&health.lost_samples, *lost_before);
                 }
-            };
-            LinkHealth::add(&health.frames_ok, 1);
-            let message = match DeviceMessage::decode(payload) {
-                Ok(message) => message,
-                Err(_) => {
-                    LinkHealth::add(&health.message_errors, 1);
-                    return;
-                }
-            };
-            match session.handle(message) {
-                Ok(Some(event)) => {
-                    match &event {
-                        Event::Samples { batch, lost_before } => {
-                            LinkHealth::add(&health.samples, batch.len() as u64);
-                            LinkHealth::add(&health.lost_samples, *lost_before);
-                        }
-                        Event::Pong { token } => {
-                            if let Some(at) = pings.iter().position(|(t, _)| t == token) {
-                                let rtt = pings[at].1.elapsed();
-                                health.rtt_us.store(
-                                    rtt.as_micros() as u64,
-                                    std::sync::atomic::Ordering::Relaxed,
-                                );
-                                pings.drain(..=at);
-                            }
-                        }
-                        _ => {}
+                Event::Pong { token } => {
+                    if let Some(at) = pings.iter().position(|(t, _)| t == token) {
+                        let rtt = pings[at].1.elapsed();
+                        health
+                            .rtt_us
+                            .store(rtt.as_micros() as u64, std::sync::atomic::Ordering::Relaxed);
+                        pings.drain(..=at);
                     }
-                    let _ = events.send(LinkEvent::Device(event));
                 }
-                Ok(None) => {}
-                // Stale samples from before the description are expected
-                // right after connecting, not an error of the device.
-                Err(SessionError::SamplesBeforeDescription) => {}
-                Err(SessionError::UnsupportedVersion(_)) => {
-                    version_error = Some(());
-                }
-                Err(_) => LinkHealth::add(&health.message_errors, 1),
+                _ => {}
             }
+            let _ = events.send(LinkEvent::Device(event));
         });
-        if version_error.is_some() {
-            return Err(LinkError::Version(self.port_name.clone()));
-        }
-        Ok(())
+        LinkHealth::add(&health.frames_ok, tally.ok);
+        LinkHealth::add(&health.framing_errors, tally.framing_errors);
+        LinkHealth::add(&health.crc_errors, tally.checksum_errors);
+        LinkHealth::add(&health.message_errors, tally.message_errors);
+        result.map_err(|error| match error {
+            AdapterError::UnsupportedVersion(_) => LinkError::Version(self.port_name.clone()),
+            AdapterError::Incompatible(reason) => LinkError::Open {
+                port: self.port_name.clone(),
+                reason,
+            },
+        })
     }
 }

@@ -5,7 +5,13 @@
 //! Nothing here does I/O; each wire format lives in a submodule that turns
 //! bytes into these types and back.
 
+pub mod adapter;
+pub mod host_clock;
 pub mod native;
+
+use std::time::Instant;
+
+use adapter::{Adapter, Protocol, ProtocolChoice};
 
 /// What a channel measures, so analysis knows which trace is which.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -303,4 +309,32 @@ pub enum Command {
         token: u32,
     },
     Save,
+}
+
+impl Command {
+    /// The native protocol's code for this request, which also names it in
+    /// a refusal whatever the wire format.
+    pub fn type_code(&self) -> u8 {
+        use native::message::host_type::*;
+        match self {
+            Self::Hello => HELLO,
+            Self::Get { .. } => GET,
+            Self::Set { .. } => SET,
+            Self::Enable(_) => ENABLE,
+            Self::Stream { .. } => STREAM,
+            Self::Ping { .. } => PING,
+            Self::Save => SAVE,
+        }
+    }
+}
+
+/// The adapter for a connection that speaks `choice`. `Auto` speaks the
+/// native protocol until probing of the other formats lands.
+pub fn open_adapter(choice: ProtocolChoice, _now: Instant) -> Result<Box<dyn Adapter>, String> {
+    match choice {
+        ProtocolChoice::Auto | ProtocolChoice::Only(Protocol::Native) => {
+            Ok(Box::new(native::adapter::NativeAdapter::new()))
+        }
+        ProtocolChoice::Only(other) => Err(format!("{other} is not supported yet")),
+    }
 }

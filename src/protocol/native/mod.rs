@@ -3,6 +3,7 @@
 //! [`message`] gives each payload its meaning, and [`session`] turns the
 //! device's messages into the app's [`Event`](super::Event)s.
 
+pub mod adapter;
 pub mod frame;
 pub mod message;
 pub mod session;

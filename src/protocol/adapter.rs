@@ -1,0 +1,194 @@
+//! The one interface between the link thread and a wire format. An
+//! [`Adapter`] turns the bytes a device sends into [`Event`]s and the app's
+//! [`Command`]s into bytes; nothing outside `protocol/` knows which wire
+//! format is connected. Each adapter also says what bytes to send of its own
+//! accord: handshake requests, polls, heartbeats.
+
+use std::fmt;
+use std::str::FromStr;
+use std::time::{Duration, Instant};
+
+use super::{Command, DeviceInfo, Event};
+
+/// A wire format the app can speak.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Protocol {
+    /// motiontune's own COBS/CRC binary protocol (docs/PROTOCOL.md).
+    Native,
+    /// Plain text lines of numbers, the Arduino serial-plotter format.
+    Lines,
+    /// SimpleFOC Commander (Arduino-FOC 2.x).
+    SimpleFoc,
+    /// ODrive ASCII protocol (firmware 0.5.x).
+    Odrive,
+}
+
+impl Protocol {
+    pub const ALL: [Protocol; 4] = [
+        Protocol::Native,
+        Protocol::Lines,
+        Protocol::SimpleFoc,
+        Protocol::Odrive,
+    ];
+
+    /// The name used on the command line and in profiles.
+    pub fn key(self) -> &'static str {
+        match self {
+            Self::Native => "native",
+            Self::Lines => "lines",
+            Self::SimpleFoc => "simplefoc",
+            Self::Odrive => "odrive",
+        }
+    }
+
+    /// The name shown to the user.
+    pub fn title(self) -> &'static str {
+        match self {
+            Self::Native => "motiontune native protocol",
+            Self::Lines => "plain text lines",
+            Self::SimpleFoc => "SimpleFOC Commander",
+            Self::Odrive => "ODrive ASCII",
+        }
+    }
+}
+
+impl fmt::Display for Protocol {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.title())
+    }
+}
+
+/// The protocol a connection should speak: one named, or found by probing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub enum ProtocolChoice {
+    #[default]
+    Auto,
+    Only(Protocol),
+}
+
+impl ProtocolChoice {
+    pub fn key(self) -> &'static str {
+        match self {
+            Self::Auto => "auto",
+            Self::Only(protocol) => protocol.key(),
+        }
+    }
+}
+
+impl fmt::Display for ProtocolChoice {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.key())
+    }
+}
+
+impl FromStr for ProtocolChoice {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        if text == "auto" {
+            return Ok(Self::Auto);
+        }
+        Protocol::ALL
+            .into_iter()
+            .find(|p| p.key() == text)
+            .map(Self::Only)
+            .ok_or_else(|| {
+                format!("unknown protocol {text:?}: use auto, native, lines, simplefoc or odrive")
+            })
+    }
+}
+
+/// What an adapter could not decode, added to the link's health counters.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct DecodeTally {
+    /// Units (frames, lines, replies) decoded.
+    pub ok: u64,
+    /// Units dropped for their framing: bad stuffing, oversize, malformed
+    /// line.
+    pub framing_errors: u64,
+    /// Units dropped for a failed checksum.
+    pub checksum_errors: u64,
+    /// Well-framed units whose content made no sense.
+    pub message_errors: u64,
+}
+
+/// Why an adapter gives up on a device.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum AdapterError {
+    #[error("the device speaks protocol version {0}, this app speaks 1")]
+    UnsupportedVersion(u8),
+    #[error("{0}")]
+    Incompatible(String),
+}
+
+/// A command the connected firmware has no way to carry out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("the device's firmware has no way to do this")]
+pub struct Unsupported;
+
+/// One wire format's side of a connection. The link thread calls
+/// [`Adapter::poll`] every time round its loop (a few milliseconds apart),
+/// [`Adapter::receive`] with every chunk of bytes read, and
+/// [`Adapter::encode`] for every command of the app. Nothing here blocks or
+/// does I/O.
+pub trait Adapter: Send {
+    /// The protocol spoken (while probing, the one being tried).
+    fn protocol(&self) -> Protocol;
+
+    /// What the adapter expects to hear, for the message when nothing
+    /// valid came.
+    fn expecting(&self) -> String {
+        self.protocol().title().to_owned()
+    }
+
+    /// How long the device may take to describe itself, given the link's
+    /// usual allowance (probing several protocols takes longer).
+    fn describe_timeout(&self, usual: Duration) -> Duration {
+        usual
+    }
+
+    /// Bytes to send now of the adapter's own accord: the handshake until
+    /// the device is described, then polls for firmware that does not
+    /// stream by itself.
+    fn poll(&mut self, now: Instant, out: &mut Vec<u8>);
+
+    /// Decodes bytes from the device; every event goes to `emit` in order.
+    fn receive(
+        &mut self,
+        bytes: &[u8],
+        now: Instant,
+        tally: &mut DecodeTally,
+        emit: &mut dyn FnMut(Event),
+    ) -> Result<(), AdapterError>;
+
+    /// The bytes that carry out `command`.
+    fn encode(
+        &mut self,
+        command: &Command,
+        now: Instant,
+        out: &mut Vec<u8>,
+    ) -> Result<(), Unsupported>;
+
+    /// The device's description, once complete.
+    fn device(&self) -> Option<&DeviceInfo>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn protocol_choice_parses_every_key_and_refuses_others() {
+        for protocol in Protocol::ALL {
+            assert_eq!(
+                protocol.key().parse::<ProtocolChoice>(),
+                Ok(ProtocolChoice::Only(protocol))
+            );
+        }
+        assert_eq!("auto".parse::<ProtocolChoice>(), Ok(ProtocolChoice::Auto));
+        let error = "modbus"
+            .parse::<ProtocolChoice>()
+            .expect_err("modbus is no protocol");
+        assert!(error.contains("unknown protocol \"modbus\""), "{error}");
+    }
+}
