@@ -29,7 +29,7 @@ impl ConnectionPanel {
     pub fn new(options: &AppOptions, ports: Vec<PortEntry>, port_error: Option<String>) -> Self {
         let (selected, baud) = match &options.target {
             PortTarget::Sim => (SIM_PORT.to_owned(), 115_200),
-            PortTarget::Serial { path, baud } => (path.clone(), *baud),
+            PortTarget::Serial { path, baud, .. } => (path.clone(), *baud),
         };
         Self {
             ports,

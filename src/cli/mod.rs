@@ -18,6 +18,7 @@ use clap::{Args, Parser, Subcommand};
 use crate::analysis::StepOptions;
 use crate::history::HistorySize;
 use crate::link::{PortTarget, SIM_PORT, list_ports};
+use crate::protocol::adapter::{AdapterSettings, Protocol, ProtocolChoice};
 
 /// Tune motor drives over USB serial.
 #[derive(Debug, Parser)]
@@ -31,6 +32,9 @@ pub struct Cli {
     /// Baud rate (ignored by USB CDC devices).
     #[arg(long, default_value_t = 115_200, value_parser = parse_baud)]
     pub baud: u32,
+    /// Wire format: auto, native, lines, simplefoc or odrive.
+    #[arg(long, default_value = "auto", value_name = "PROTOCOL")]
+    pub protocol: ProtocolChoice,
     /// Stream every Nth control-loop sample (1 = full rate).
     #[arg(long, default_value_t = 1, value_parser = parse_divider)]
     pub divider: u16,
@@ -72,11 +76,15 @@ pub struct PortArgs {
     /// Baud rate (ignored by USB CDC devices).
     #[arg(long, default_value_t = 115_200, value_parser = parse_baud)]
     pub baud: u32,
+    /// Wire format: auto (probe, read-only first), native, lines,
+    /// simplefoc or odrive.
+    #[arg(long, default_value = "auto", value_name = "PROTOCOL")]
+    pub protocol: ProtocolChoice,
 }
 
 impl PortArgs {
     pub fn target(&self) -> PortTarget {
-        PortTarget::parse(&self.port, self.baud)
+        PortTarget::parse(&self.port, self.baud).speaking(self.protocol, AdapterSettings::default())
     }
 }
 
@@ -95,6 +103,9 @@ pub struct SimArgs {
     /// wired to arm on connection does (for watchdog tests).
     #[arg(long)]
     pub enable_on_connect: bool,
+    /// The firmware to emulate: native, lines, simplefoc or odrive.
+    #[arg(long, default_value = "native", value_name = "PROTOCOL")]
+    pub firmware: Protocol,
 }
 
 #[derive(Debug, Args)]
@@ -422,7 +433,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         None => {
             let port = cli.port.unwrap_or_else(|| SIM_PORT.to_owned());
             let options = crate::app::AppOptions {
-                target: PortTarget::parse(&port, cli.baud),
+                target: PortTarget::parse(&port, cli.baud)
+                    .speaking(cli.protocol, AdapterSettings::default()),
                 stream_divider: cli.divider,
                 history_size: cli
                     .history_seconds

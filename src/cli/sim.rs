@@ -23,6 +23,12 @@ pub fn run(args: &SimArgs) -> anyhow::Result<()> {
             "`motiontune sim` needs --pty (the GUI and other commands use the built-in drive with --port sim)"
         );
     }
+    if args.firmware != crate::protocol::adapter::Protocol::Native {
+        anyhow::bail!(
+            "the simulated drive cannot speak {} yet: use --firmware native",
+            args.firmware
+        );
+    }
     let settings = DeviceSettings {
         loop_hz: args.loop_hz,
         watchdog_ms: args.watchdog_ms,

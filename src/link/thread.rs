@@ -14,15 +14,13 @@ use crossbeam_channel::{Receiver, Sender, TryRecvError, unbounded};
 use super::LinkError;
 use super::health::LinkHealth;
 use super::transport::{PortTarget, Transport};
-use crate::protocol::adapter::{Adapter, AdapterError, DecodeTally, Protocol, ProtocolChoice};
+use crate::protocol::adapter::{Adapter, AdapterError, DecodeTally};
 use crate::protocol::{Command, DeviceErrorCode, Event, open_adapter};
 
 /// How a link connects and keeps the device alive.
 #[derive(Clone, Debug)]
 pub struct LinkOptions {
     pub target: PortTarget,
-    /// The wire format to speak, or `Auto` to find it by probing.
-    pub protocol: ProtocolChoice,
     /// Stream every Nth control-loop sample once connected; 0 leaves
     /// streaming off.
     pub stream_divider: u16,
@@ -37,7 +35,6 @@ impl LinkOptions {
     pub fn new(target: PortTarget) -> Self {
         Self {
             target,
-            protocol: ProtocolChoice::Auto,
             stream_divider: 1,
             ping_interval: Duration::from_millis(200),
             hello_timeout: Duration::from_secs(2),
@@ -168,12 +165,8 @@ fn run(
     commands: &Receiver<Command>,
     health: &LinkHealth,
 ) {
-    // The simulated drive speaks the native protocol: nothing to probe.
-    let protocol = match (&options.target, options.protocol) {
-        (PortTarget::Sim, ProtocolChoice::Auto) => ProtocolChoice::Only(Protocol::Native),
-        (_, choice) => choice,
-    };
-    let adapter = match open_adapter(protocol, Instant::now()) {
+    let (protocol, settings) = options.target.protocol();
+    let adapter = match open_adapter(protocol, &settings, Instant::now()) {
         Ok(adapter) => adapter,
         Err(reason) => {
             let _ = events.send(LinkEvent::Closed(Some(LinkError::Open {

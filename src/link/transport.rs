@@ -5,6 +5,7 @@ use std::io::{self, Read, Write};
 use std::time::Duration;
 
 use super::LinkError;
+use crate::protocol::adapter::{AdapterSettings, Protocol, ProtocolChoice};
 use crate::sim::SimDevice;
 use crate::sim::device::DeviceSettings;
 use crate::sim::drive::DriveConfig;
@@ -16,13 +17,18 @@ pub const SIM_PORT: &str = "sim";
 /// How long one read waits for data before the link loop goes round again.
 const READ_WAIT: Duration = Duration::from_millis(5);
 
-/// What to connect to.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// What to connect to, and how to speak to it.
+#[derive(Clone, Debug, PartialEq)]
 pub enum PortTarget {
-    /// The built-in simulated drive.
+    /// The built-in simulated drive (native protocol).
     Sim,
     /// A serial port path (`/dev/ttyACM0`, `COM3`, a pty).
-    Serial { path: String, baud: u32 },
+    Serial {
+        path: String,
+        baud: u32,
+        protocol: ProtocolChoice,
+        settings: AdapterSettings,
+    },
 }
 
 impl PortTarget {
@@ -34,7 +40,36 @@ impl PortTarget {
             Self::Serial {
                 path: port.to_owned(),
                 baud,
+                protocol: ProtocolChoice::Auto,
+                settings: AdapterSettings::default(),
             }
+        }
+    }
+
+    /// The same port spoken to in `protocol`; the simulated drive speaks
+    /// only the native protocol, so it stays as it is.
+    pub fn speaking(self, protocol: ProtocolChoice, settings: AdapterSettings) -> Self {
+        match self {
+            Self::Sim => Self::Sim,
+            Self::Serial { path, baud, .. } => Self::Serial {
+                path,
+                baud,
+                protocol,
+                settings,
+            },
+        }
+    }
+
+    /// The wire format to speak, and what the user set about it.
+    pub fn protocol(&self) -> (ProtocolChoice, AdapterSettings) {
+        match self {
+            Self::Sim => (
+                ProtocolChoice::Only(Protocol::Native),
+                AdapterSettings::default(),
+            ),
+            Self::Serial {
+                protocol, settings, ..
+            } => (*protocol, settings.clone()),
         }
     }
 
@@ -50,7 +85,7 @@ impl PortTarget {
     pub fn open(&self) -> Result<Box<dyn Transport>, LinkError> {
         match self {
             Self::Sim => Ok(Box::new(SimTransport::new())),
-            Self::Serial { path, baud } => {
+            Self::Serial { path, baud, .. } => {
                 SerialTransport::open(path, *baud).map(|t| Box::new(t) as Box<dyn Transport>)
             }
         }

@@ -81,6 +81,19 @@ impl fmt::Display for ProtocolChoice {
     }
 }
 
+impl FromStr for Protocol {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        Protocol::ALL
+            .into_iter()
+            .find(|p| p.key() == text)
+            .ok_or_else(|| {
+                format!("unknown protocol {text:?}: use native, lines, simplefoc or odrive")
+            })
+    }
+}
+
 impl FromStr for ProtocolChoice {
     type Err = String;
 
@@ -88,15 +101,18 @@ impl FromStr for ProtocolChoice {
         if text == "auto" {
             return Ok(Self::Auto);
         }
-        Protocol::ALL
-            .into_iter()
-            .find(|p| p.key() == text)
-            .map(Self::Only)
-            .ok_or_else(|| {
-                format!("unknown protocol {text:?}: use auto, native, lines, simplefoc or odrive")
-            })
+        text.parse().map(Self::Only).map_err(|_| {
+            format!("unknown protocol {text:?}: use auto, native, lines, simplefoc or odrive")
+        })
     }
 }
+
+/// What the user chose about each wire format: whatever a firmware cannot
+/// say about itself (the channels a plain-text sketch prints and the
+/// commands that set its gains, SimpleFOC's command letter, ODrive's axis
+/// and poll rate). Saved with a profile.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct AdapterSettings {}
 
 /// What an adapter could not decode, added to the link's health counters.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

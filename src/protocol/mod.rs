@@ -11,7 +11,7 @@ pub mod native;
 
 use std::time::Instant;
 
-use adapter::{Adapter, Protocol, ProtocolChoice};
+use adapter::{Adapter, AdapterSettings, Protocol, ProtocolChoice};
 
 /// What a channel measures, so analysis knows which trace is which.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -330,7 +330,11 @@ impl Command {
 
 /// The adapter for a connection that speaks `choice`. `Auto` speaks the
 /// native protocol until probing of the other formats lands.
-pub fn open_adapter(choice: ProtocolChoice, _now: Instant) -> Result<Box<dyn Adapter>, String> {
+pub fn open_adapter(
+    choice: ProtocolChoice,
+    _settings: &AdapterSettings,
+    _now: Instant,
+) -> Result<Box<dyn Adapter>, String> {
     match choice {
         ProtocolChoice::Auto | ProtocolChoice::Only(Protocol::Native) => {
             Ok(Box::new(native::adapter::NativeAdapter::new()))

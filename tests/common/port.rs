@@ -7,15 +7,18 @@ use std::io::{Read, Write};
 use std::time::{Duration, Instant};
 
 use motiontune::link::{Link, LinkEvent, LinkOptions, PortTarget};
+use motiontune::protocol::adapter::{AdapterSettings, Protocol, ProtocolChoice};
 use motiontune::protocol::native::{DeviceMessage, FrameDecoder, encode_command, encode_frame};
 use motiontune::protocol::{Command, DeviceInfo, Event, StatusFlags};
 use serialport::SerialPort;
 
 pub fn serial(path: &str) -> PortTarget {
-    PortTarget::Serial {
-        path: path.to_owned(),
-        baud: 115_200,
-    }
+    // The devices under test speak the native protocol; probing for it is
+    // tested on its own.
+    PortTarget::parse(path, 115_200).speaking(
+        ProtocolChoice::Only(Protocol::Native),
+        AdapterSettings::default(),
+    )
 }
 
 /// Opens a link and waits for the description.
