@@ -23,11 +23,11 @@ pub fn run(args: &SimArgs) -> anyhow::Result<()> {
             "`motiontune sim` needs --pty (the GUI and other commands use the built-in drive with --port sim)"
         );
     }
-    if args.firmware != crate::protocol::adapter::Protocol::Native {
-        anyhow::bail!(
-            "the simulated drive cannot speak {} yet: use --firmware native",
-            args.firmware
-        );
+    match args.firmware {
+        crate::protocol::adapter::Protocol::Native => {}
+        other => {
+            anyhow::bail!("the simulated drive cannot speak {other} yet: use --firmware native")
+        }
     }
     let settings = DeviceSettings {
         loop_hz: args.loop_hz,
