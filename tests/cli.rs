@@ -84,9 +84,16 @@ fn params_writes_clamps_and_prints_json() {
     assert_eq!(find("pos.kd")["unit"], "A·s/rad");
     assert_eq!(find("plant.resonance")["read_only"], true);
 
-    // The values stay in force for the next client.
+    // The values stay in force for the next client, which finds the
+    // protocol on its own.
     let output = run(&["params", "--port", &sim.path]);
     let table = String::from_utf8_lossy(&output.stdout);
+    let header = table.lines().next().unwrap_or_default();
+    assert!(
+        header.starts_with("# motiontune sim")
+            && header.ends_with("speaking motiontune native protocol"),
+        "{header}"
+    );
     let kd_line = table
         .lines()
         .find(|l| l.starts_with("pos.kd "))
@@ -190,8 +197,16 @@ fn silent_and_foreign_devices_are_named_as_such() {
 
     let (mut master, slave) = TTYPort::pair().expect("pty pair");
     let path = slave.name().expect("slave name");
+    let output = run(&["params", "--port", &path, "--protocol", "native"]);
+    assert_one_line_error(
+        &output,
+        "did not answer within 2 s as motiontune native protocol",
+    );
     let output = run(&["params", "--port", &path]);
-    assert_one_line_error(&output, "did not answer within 2 s");
+    assert_one_line_error(
+        &output,
+        "did not answer within 5 s as any protocol motiontune knows (tried native",
+    );
 
     // A serial-plotter style text stream is not this protocol.
     master
@@ -203,7 +218,7 @@ fn silent_and_foreign_devices_are_named_as_such() {
             std::thread::sleep(std::time::Duration::from_millis(10));
         }
     });
-    let output = run(&["params", "--port", &path]);
+    let output = run(&["params", "--port", &path, "--protocol", "native"]);
     assert_one_line_error(&output, "not motiontune native protocol");
     talker.join().expect("talker");
 }

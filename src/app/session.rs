@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use crate::capture::CaptureEngine;
 use crate::history::{History, HistorySize};
 use crate::link::{HealthSnapshot, Link, LinkError, LinkEvent, LinkOptions, PortTarget};
+use crate::protocol::adapter::Protocol;
 use crate::protocol::native::message::host_type;
 use crate::protocol::{
     Command, DeviceErrorCode, DeviceInfo, Event, ParamInfo, StatusFlags, TextLevel,
@@ -88,6 +89,8 @@ pub struct DeviceSession {
     link: Link,
     pub state: ConnectionState,
     pub info: Option<DeviceInfo>,
+    /// The wire format the device turned out to speak.
+    pub protocol: Option<Protocol>,
     pub history: Option<History>,
     pub params: Vec<ParamView>,
     pub status: Option<StatusFlags>,
@@ -129,6 +132,7 @@ impl DeviceSession {
             status: None,
             stop_pending: false,
             last_text: None,
+            protocol: None,
             pending_sets: VecDeque::new(),
             health_window: VecDeque::new(),
             writes: Vec::new(),
@@ -173,6 +177,7 @@ impl DeviceSession {
     fn apply(&mut self, event: LinkEvent) {
         match event {
             LinkEvent::Opened => {}
+            LinkEvent::Speaking(protocol) => self.protocol = Some(protocol),
             LinkEvent::Closed(None) => {}
             LinkEvent::Closed(Some(error)) => self.state = ConnectionState::Failed(error),
             LinkEvent::Device(event) => self.apply_device(event),

@@ -73,6 +73,10 @@ pub fn ui(ui: &mut egui::Ui, session: Option<&mut DeviceSession>, frame_times: &
                     .as_ref()
                     .map(|i| format!("{} ({})", i.name, i.firmware))
                     .unwrap_or_default();
+                let device = match session.protocol {
+                    Some(protocol) => format!("{device}, {protocol}"),
+                    None => device,
+                };
                 ui.label(format!(
                     "connected: {device} on {}",
                     session.target().name()

@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 
 use crate::link::{Link, LinkEvent, LinkOptions, PortTarget};
+use crate::protocol::auto::probe_time;
 use crate::protocol::{DeviceInfo, Event};
 
 /// Extra time on top of the link's own HELLO timeout before giving up.
@@ -15,7 +16,9 @@ const CONNECT_SLACK: Duration = Duration::from_secs(3);
 pub fn connect(target: PortTarget, stream_divider: u16) -> anyhow::Result<(Link, DeviceInfo)> {
     let mut options = LinkOptions::new(target);
     options.stream_divider = stream_divider;
-    let deadline = Instant::now() + options.hello_timeout + CONNECT_SLACK;
+    // The link gives up on its own; this only guards against a link thread
+    // that never reports, so it allows for the longest wait, probing.
+    let deadline = Instant::now() + options.hello_timeout.max(probe_time()) + CONNECT_SLACK;
     let link = Link::open(options);
     loop {
         let left = deadline.saturating_duration_since(Instant::now());

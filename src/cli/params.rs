@@ -24,6 +24,14 @@ pub fn run(args: &ParamsArgs) -> anyhow::Result<()> {
     if args.json {
         println!("{}", serde_json::to_string_pretty(&as_json(&params))?);
     } else {
+        println!(
+            "# {} ({}) on {}, speaking {}",
+            info.name,
+            info.firmware,
+            link.target().name(),
+            link.protocol()
+                .map_or_else(|| "an unknown protocol".to_owned(), |p| p.to_string())
+        );
         print_table(&params);
     }
     Ok(())

@@ -23,7 +23,9 @@ pub enum LinkError {
     PortBusy(String),
     #[error("cannot open {port}: {reason}")]
     Open { port: String, reason: String },
-    #[error("{port} did not answer within {seconds} s: is it running {protocol} firmware?")]
+    #[error(
+        "{port} did not answer within {seconds} s as {protocol}: check the firmware, the baud rate and the protocol"
+    )]
     NoAnswer {
         port: String,
         protocol: String,

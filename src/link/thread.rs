@@ -5,7 +5,7 @@
 //! before the port closes.
 
 use std::collections::VecDeque;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -14,7 +14,7 @@ use crossbeam_channel::{Receiver, Sender, TryRecvError, unbounded};
 use super::LinkError;
 use super::health::LinkHealth;
 use super::transport::{PortTarget, Transport};
-use crate::protocol::adapter::{Adapter, AdapterError, DecodeTally};
+use crate::protocol::adapter::{Adapter, AdapterError, DecodeTally, Protocol};
 use crate::protocol::{Command, DeviceErrorCode, Event, open_adapter};
 
 /// How a link connects and keeps the device alive.
@@ -47,6 +47,9 @@ impl LinkOptions {
 pub enum LinkEvent {
     /// The port is open; the device has not described itself yet.
     Opened,
+    /// The wire format the device speaks; comes just before its
+    /// description.
+    Speaking(Protocol),
     /// Something the device said.
     Device(Event),
     /// The connection ended: `None` when the app closed it, otherwise why it
@@ -57,6 +60,8 @@ pub enum LinkEvent {
 /// The app's handle on a link thread.
 pub struct Link {
     target: PortTarget,
+    /// Set by the link thread once the device has described itself.
+    protocol: Arc<OnceLock<Protocol>>,
     events: Receiver<LinkEvent>,
     commands: Option<Sender<Command>>,
     health: Arc<LinkHealth>,
@@ -71,11 +76,21 @@ impl Link {
         let (commands, command_rx) = unbounded();
         let health = Arc::new(LinkHealth::default());
         let target = options.target.clone();
+        let protocol = Arc::new(OnceLock::new());
         let thread = {
             let health = Arc::clone(&health);
+            let found = Arc::clone(&protocol);
             std::thread::Builder::new()
                 .name("link".into())
-                .spawn(move || run(options, &event_tx, &command_rx, &health))
+                .spawn(move || {
+                    let ends = Ends {
+                        events: &event_tx,
+                        commands: &command_rx,
+                        health: &health,
+                        protocol: &found,
+                    };
+                    run(options, &ends);
+                })
         };
         let thread = match thread {
             Ok(handle) => Some(handle),
@@ -87,6 +102,7 @@ impl Link {
                 })));
                 return Self {
                     target,
+                    protocol,
                     events: rx,
                     commands: Some(commands),
                     health,
@@ -96,11 +112,17 @@ impl Link {
         };
         Self {
             target,
+            protocol,
             events,
             commands: Some(commands),
             health,
             thread,
         }
+    }
+
+    /// The wire format the device speaks, once it has described itself.
+    pub fn protocol(&self) -> Option<Protocol> {
+        self.protocol.get().copied()
     }
 
     pub fn target(&self) -> &PortTarget {
@@ -145,12 +167,15 @@ struct Connection<'a> {
     adapter: Box<dyn Adapter>,
     health: &'a LinkHealth,
     events: &'a Sender<LinkEvent>,
+    protocol: &'a OnceLock<Protocol>,
     pings: VecDeque<(u32, Instant)>,
     next_token: u32,
     /// Commands the app sent during the handshake, written after it.
     early_commands: Vec<Command>,
     /// Bytes waiting to be written, reused between writes.
     wire: Vec<u8>,
+    /// Events decoded from one read, reused between reads.
+    decoded: Vec<Event>,
 }
 
 enum Flow {
@@ -159,12 +184,21 @@ enum Flow {
     Closed,
 }
 
-fn run(
-    options: LinkOptions,
-    events: &Sender<LinkEvent>,
-    commands: &Receiver<Command>,
-    health: &LinkHealth,
-) {
+/// What the link thread shares with its [`Link`].
+struct Ends<'a> {
+    events: &'a Sender<LinkEvent>,
+    commands: &'a Receiver<Command>,
+    health: &'a LinkHealth,
+    protocol: &'a OnceLock<Protocol>,
+}
+
+fn run(options: LinkOptions, ends: &Ends<'_>) {
+    let Ends {
+        events,
+        commands,
+        health,
+        ..
+    } = *ends;
     let (protocol, settings) = options.target.protocol();
     let adapter = match open_adapter(protocol, &settings, Instant::now()) {
         Ok(adapter) => adapter,
@@ -190,10 +224,12 @@ fn run(
         adapter,
         health,
         events,
+        protocol: ends.protocol,
         pings: VecDeque::new(),
         next_token: 1,
         early_commands: Vec::new(),
         wire: Vec::with_capacity(256),
+        decoded: Vec::new(),
     };
     let end = connection.serve(&options, commands);
     let _ = events.send(LinkEvent::Closed(end.err()));
@@ -357,15 +393,25 @@ impl Connection<'_> {
         }
         self.health.mark_byte_received();
         LinkHealth::add(&self.health.bytes_in, n as u64);
+        let was_described = self.adapter.device().is_some();
         let Self {
             adapter,
             health,
             events,
             pings,
+            decoded,
+            protocol,
             ..
         } = self;
         let mut tally = DecodeTally::default();
         let result = adapter.receive(&buf[..n], Instant::now(), &mut tally, &mut |event| {
+            decoded.push(event);
+        });
+        if !was_described && adapter.device().is_some() {
+            let _ = protocol.set(adapter.protocol());
+            let _ = events.send(LinkEvent::Speaking(adapter.protocol()));
+        }
+        for event in decoded.drain(..) {
             match &event {
                 Event::Samples { batch, lost_before } => {
                     LinkHealth::add(&health.samples, batch.len() as u64);
@@ -383,7 +429,7 @@ impl Connection<'_> {
                 _ => {}
             }
             let _ = events.send(LinkEvent::Device(event));
-        });
+        }
         LinkHealth::add(&health.frames_ok, tally.ok);
         LinkHealth::add(&health.framing_errors, tally.framing_errors);
         LinkHealth::add(&health.crc_errors, tally.checksum_errors);

@@ -6,6 +6,7 @@
 //! bytes into these types and back.
 
 pub mod adapter;
+pub mod auto;
 pub mod host_clock;
 pub mod native;
 
@@ -328,15 +329,15 @@ impl Command {
     }
 }
 
-/// The adapter for a connection that speaks `choice`. `Auto` speaks the
-/// native protocol until probing of the other formats lands.
+/// The adapter for a connection that speaks `choice`.
 pub fn open_adapter(
     choice: ProtocolChoice,
-    _settings: &AdapterSettings,
-    _now: Instant,
+    settings: &AdapterSettings,
+    now: Instant,
 ) -> Result<Box<dyn Adapter>, String> {
     match choice {
-        ProtocolChoice::Auto | ProtocolChoice::Only(Protocol::Native) => {
+        ProtocolChoice::Auto => Ok(Box::new(auto::AutoAdapter::new(settings, now))),
+        ProtocolChoice::Only(Protocol::Native) => {
             Ok(Box::new(native::adapter::NativeAdapter::new()))
         }
         ProtocolChoice::Only(other) => Err(format!("{other} is not supported yet")),

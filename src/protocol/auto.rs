@@ -1,0 +1,335 @@
+//! `--protocol auto`: finds which wire format a device speaks. It first
+//! only listens (a sketch printing lines, or firmware still streaming from
+//! an earlier session, gives itself away without a byte sent), then lets
+//! each adapter try its own read-only handshake in turn, and speaks through
+//! the first one whose device describes itself.
+
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+use super::adapter::{
+    Adapter, AdapterError, AdapterSettings, DecodeTally, Protocol, ProtocolChoice, Unsupported,
+};
+use super::native::adapter::NativeAdapter;
+use super::{Command, DeviceInfo, Event};
+
+/// How long auto-detection only listens before sending anything.
+const LISTEN: Duration = Duration::from_millis(600);
+/// Margin on top of the probes' windows before the link gives up.
+const SLACK: Duration = Duration::from_millis(500);
+
+/// The longest auto-detection takes before it gives up.
+pub fn probe_time() -> Duration {
+    LISTEN + Protocol::ALL.into_iter().map(window).sum::<Duration>() + SLACK
+}
+
+/// How long a protocol's handshake may take before the next is tried.
+fn window(protocol: Protocol) -> Duration {
+    match protocol {
+        Protocol::Native | Protocol::Odrive => Duration::from_millis(800),
+        Protocol::SimpleFoc => Duration::from_millis(1000),
+        // Passive: it needs a few consistent lines from the device.
+        Protocol::Lines => Duration::from_millis(1500),
+    }
+}
+
+/// The order to try protocols in: text already heard points at the text
+/// formats; from a silent device, binary native first (it answers at once
+/// and text firmware ignores the frame), the firmware that only answers
+/// requests next, and the passive lines format last (a board reset by the
+/// port opening has had the most time to start printing by then).
+fn probe_order(text_heard: bool, native_heard: bool) -> Vec<Protocol> {
+    if native_heard {
+        vec![
+            Protocol::Native,
+            Protocol::Odrive,
+            Protocol::SimpleFoc,
+            Protocol::Lines,
+        ]
+    } else if text_heard {
+        vec![
+            Protocol::SimpleFoc,
+            Protocol::Lines,
+            Protocol::Odrive,
+            Protocol::Native,
+        ]
+    } else {
+        vec![
+            Protocol::Native,
+            Protocol::Odrive,
+            Protocol::SimpleFoc,
+            Protocol::Lines,
+        ]
+    }
+}
+
+/// What the listening stage heard.
+#[derive(Debug, Default)]
+struct Sniffer {
+    native: NativeAdapter,
+    native_frames: u64,
+    printable: u64,
+    other: u64,
+    newlines: u64,
+}
+
+impl Sniffer {
+    fn hear(&mut self, bytes: &[u8], now: Instant) {
+        for &byte in bytes {
+            match byte {
+                b'\n' => self.newlines += 1,
+                b'\r' | b'\t' | b' '..=b'~' => self.printable += 1,
+                _ => self.other += 1,
+            }
+        }
+        let mut tally = DecodeTally::default();
+        // Listening only: what the native decoder makes of the bytes counts,
+        // its events do not.
+        let _ = self.native.receive(bytes, now, &mut tally, &mut |_| {});
+        self.native_frames += tally.ok;
+    }
+
+    fn text_heard(&self) -> bool {
+        self.newlines >= 2 && self.printable > 4 * self.other
+    }
+}
+
+enum Stage {
+    Listening {
+        until: Instant,
+        sniffer: Box<Sniffer>,
+    },
+    Probing {
+        protocol: Protocol,
+        adapter: Box<dyn Adapter>,
+        until: Instant,
+        queue: VecDeque<Protocol>,
+    },
+    /// Every protocol was tried; the link's timeout ends the connection.
+    Exhausted { last: Protocol },
+}
+
+/// Probes protocols in turn, then speaks the one that worked.
+pub struct AutoAdapter {
+    settings: AdapterSettings,
+    stage: Stage,
+    tried: Vec<Protocol>,
+    /// The probe that failed sent binary: a text firmware may hold it as
+    /// the start of a line, so the next text probe ends that line first.
+    flush_line: bool,
+}
+
+impl AutoAdapter {
+    pub fn new(settings: &AdapterSettings, now: Instant) -> Self {
+        Self {
+            settings: settings.clone(),
+            stage: Stage::Listening {
+                until: now + LISTEN,
+                sniffer: Box::default(),
+            },
+            tried: Vec::new(),
+            flush_line: false,
+        }
+    }
+
+    /// The protocols tried so far, in order, the current one last.
+    pub fn tried(&self) -> &[Protocol] {
+        &self.tried
+    }
+
+    /// Moves on when the current stage has had its time.
+    fn advance(&mut self, now: Instant) {
+        let queue = match &mut self.stage {
+            Stage::Listening { until, sniffer } if now >= *until => {
+                probe_order(sniffer.text_heard(), sniffer.native_frames > 0).into()
+            }
+            Stage::Probing {
+                adapter,
+                until,
+                queue,
+                protocol,
+            } if now >= *until && adapter.device().is_none() => {
+                self.flush_line = *protocol == Protocol::Native;
+                std::mem::take(queue)
+            }
+            _ => return,
+        };
+        self.start_next(queue, now);
+    }
+
+    fn start_next(&mut self, mut queue: VecDeque<Protocol>, now: Instant) {
+        while let Some(protocol) = queue.pop_front() {
+            let Ok(adapter) =
+                super::open_adapter(ProtocolChoice::Only(protocol), &self.settings, now)
+            else {
+                continue;
+            };
+            self.tried.push(protocol);
+            self.stage = Stage::Probing {
+                protocol,
+                adapter,
+                until: now + window(protocol),
+                queue,
+            };
+            return;
+        }
+        let last = self.tried.last().copied().unwrap_or(Protocol::Native);
+        self.stage = Stage::Exhausted { last };
+    }
+
+    fn found(&self) -> Option<&dyn Adapter> {
+        match &self.stage {
+            Stage::Probing { adapter, .. } if adapter.device().is_some() => Some(adapter.as_ref()),
+            _ => None,
+        }
+    }
+}
+
+impl Adapter for AutoAdapter {
+    fn protocol(&self) -> Protocol {
+        match &self.stage {
+            Stage::Listening { .. } => Protocol::Native,
+            Stage::Probing { protocol, .. } => *protocol,
+            Stage::Exhausted { last } => *last,
+        }
+    }
+
+    fn expecting(&self) -> String {
+        let tried: Vec<&str> = self.tried.iter().map(|p| p.key()).collect();
+        format!(
+            "any protocol motiontune knows (tried {})",
+            if tried.is_empty() {
+                "none".to_owned()
+            } else {
+                tried.join(", ")
+            }
+        )
+    }
+
+    fn describe_timeout(&self, usual: Duration) -> Duration {
+        usual.max(probe_time())
+    }
+
+    fn poll(&mut self, now: Instant, out: &mut Vec<u8>) {
+        self.advance(now);
+        if let Stage::Probing {
+            protocol, adapter, ..
+        } = &mut self.stage
+        {
+            if self.flush_line && *protocol != Protocol::Native {
+                out.push(b'\n');
+                self.flush_line = false;
+            }
+            adapter.poll(now, out);
+        }
+    }
+
+    fn receive(
+        &mut self,
+        bytes: &[u8],
+        now: Instant,
+        tally: &mut DecodeTally,
+        emit: &mut dyn FnMut(Event),
+    ) -> Result<(), AdapterError> {
+        match &mut self.stage {
+            Stage::Listening { sniffer, .. } => {
+                sniffer.hear(bytes, now);
+                Ok(())
+            }
+            Stage::Probing { adapter, .. } if adapter.device().is_some() => {
+                adapter.receive(bytes, now, tally, emit)
+            }
+            Stage::Probing { adapter, .. } => {
+                // A probe's decode errors are the wrong protocol's, not the
+                // device's; what it decodes counts, so a device that sends
+                // nothing valid is told apart from a silent one.
+                let mut probe_tally = DecodeTally::default();
+                let mut held = Vec::new();
+                let result = adapter.receive(bytes, now, &mut probe_tally, &mut |e| held.push(e));
+                tally.ok += probe_tally.ok;
+                if adapter.device().is_some() {
+                    held.into_iter().for_each(emit);
+                    result
+                } else {
+                    // A fatal answer to a probe only rules that protocol out.
+                    Ok(())
+                }
+            }
+            Stage::Exhausted { .. } => Ok(()),
+        }
+    }
+
+    fn encode(
+        &mut self,
+        command: &Command,
+        now: Instant,
+        out: &mut Vec<u8>,
+    ) -> Result<(), Unsupported> {
+        match &mut self.stage {
+            Stage::Probing { adapter, .. } if adapter.device().is_some() => {
+                adapter.encode(command, now, out)
+            }
+            // The link sends commands only once a device is described.
+            _ => Err(Unsupported),
+        }
+    }
+
+    fn device(&self) -> Option<&DeviceInfo> {
+        self.found().and_then(Adapter::device)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::native::{DeviceMessage, encode_frame};
+
+    #[test]
+    fn text_is_told_apart_from_binary_and_silence() {
+        let now = Instant::now();
+        let mut sniffer = Sniffer::default();
+        sniffer.hear(b"1.0\t2.0\t3.0\n1.1\t2.1\t3.1\n", now);
+        assert!(sniffer.text_heard());
+        assert_eq!(sniffer.native_frames, 0);
+
+        let mut native = Sniffer::default();
+        let mut wire = Vec::new();
+        let status = DeviceMessage::Status { flags: 0, tick: 7 };
+        encode_frame(&status.encode(), &mut wire);
+        native.hear(&wire, now);
+        assert!(!native.text_heard());
+        assert_eq!(native.native_frames, 1);
+
+        assert!(!Sniffer::default().text_heard());
+    }
+
+    #[test]
+    fn a_silent_device_is_probed_native_first_and_text_one_text_first() {
+        assert_eq!(probe_order(false, false)[0], Protocol::Native);
+        assert_eq!(probe_order(true, false)[0], Protocol::SimpleFoc);
+        assert_eq!(probe_order(true, true)[0], Protocol::Native);
+        for order in [
+            probe_order(false, false),
+            probe_order(true, false),
+            probe_order(false, true),
+        ] {
+            let mut sorted = order.clone();
+            sorted.sort_by_key(|p| p.key());
+            sorted.dedup();
+            assert_eq!(sorted.len(), Protocol::ALL.len(), "{order:?}");
+        }
+    }
+
+    #[test]
+    fn listens_before_sending_then_sends_the_first_probe() {
+        let start = Instant::now();
+        let mut auto = AutoAdapter::new(&AdapterSettings::default(), start);
+        let mut out = Vec::new();
+        auto.poll(start + Duration::from_millis(100), &mut out);
+        assert!(out.is_empty(), "sent {out:?} while listening");
+        auto.poll(start + LISTEN, &mut out);
+        assert!(!out.is_empty(), "no probe after listening");
+        assert_eq!(auto.tried(), &[Protocol::Native]);
+        assert!(auto.device().is_none());
+    }
+}
