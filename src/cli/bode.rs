@@ -368,6 +368,16 @@ fn write_csv(path: &Path, points: &[BodePoint]) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `value` to four significant digits, for a summary line: a derived
+/// default such as 28.571428571428573 Hz reads 28.57.
+fn rounded(value: f64) -> f64 {
+    if value == 0.0 || !value.is_finite() {
+        return value;
+    }
+    let scale = 10f64.powi(3 - value.abs().log10().floor() as i32);
+    (value * scale).round() / scale
+}
+
 /// What the outputs report.
 struct Summary<'a> {
     device: &'a str,
@@ -457,9 +467,9 @@ impl Summary<'_> {
             self.device,
             self.port,
             plan.kind.label(),
-            plan.from_hz,
-            plan.to_hz,
-            plan.amplitude,
+            rounded(plan.from_hz),
+            rounded(plan.to_hz),
+            rounded(plan.amplitude),
             self.unit,
             plan.duration_s,
             points.len(),

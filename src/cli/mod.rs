@@ -609,5 +609,40 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+        let cli = Cli::try_parse_from([
+            "motiontune",
+            "bode",
+            "--port",
+            "sim",
+            "--to",
+            "40",
+            "--signal",
+            "prbs",
+            "--csv",
+            "out.csv",
+        ])
+        .expect("valid");
+        match cli.command {
+            Some(CliCommand::Bode(args)) => {
+                assert_eq!((args.from, args.to), (None, Some(40.0)));
+                assert_eq!(args.signal, SignalArg::Prbs);
+                assert_eq!(args.duration, 10.0);
+                assert_eq!(args.csv, Some(PathBuf::from("out.csv")));
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(
+            Cli::try_parse_from([
+                "motiontune",
+                "bode",
+                "--port",
+                "sim",
+                "--json",
+                "--csv",
+                "x"
+            ])
+            .is_err(),
+            "--json and --csv exclude each other"
+        );
     }
 }
