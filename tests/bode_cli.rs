@@ -1,9 +1,9 @@
 //! `motiontune bode` as a user runs it against a simulated drive behind a
 //! pty: the bandwidth it reports on the linear drive matches the loop's
-//! analytic transfer function, the setpoint is put back and the output
-//! turned off (also when the command is terminated mid-measurement), the
-//! CSV holds every point under its header, and every mistake is one clear
-//! line that changes nothing on the device.
+//! analytic transfer function within 1 %, the setpoint is put back and the
+//! output turned off (also when the command is terminated mid-measurement),
+//! the CSV holds every point under its header, and every mistake is one
+//! clear line that changes nothing on the device.
 #![cfg(unix)]
 
 mod common;
@@ -102,7 +102,7 @@ fn bandwidth_matches_the_analytic_loop_and_the_setpoint_is_put_back() {
         .as_f64()
         .unwrap_or_else(|| panic!("no bandwidth in {}", document["figures"]));
     assert!(
-        (measured / expected - 1.0).abs() < 0.03,
+        (measured / expected - 1.0).abs() < 0.01,
         "bandwidth {measured} Hz, analytic {expected} Hz"
     );
     // The effort channel gives the open loop and its margins.
@@ -111,11 +111,10 @@ fn bandwidth_matches_the_analytic_loop_and_the_setpoint_is_put_back() {
 
     let points = document["points"].as_array().expect("points");
     assert!(points.len() > 20, "{} points", points.len());
-    // A chirp this short (a sweep of 0.37 decades a second) leaves Welch's
-    // estimate a few degrees and tenths of a dB off near 30 Hz even on an
-    // ideal record (the unit tests' 20 s sweeps stay within 0.5 dB and
-    // 3°), so the shape is checked more loosely than the bandwidth. The
-    // phase, though, must be in the analytic one's turn everywhere.
+    // The chirp reaches the top of its band as the record ends and the
+    // loop's answer to the last cycles is cut off, so the top fifth is held
+    // to a looser bound (docs/TUNING.md, "How close a short chirp is").
+    // The phase must be in the analytic one's turn everywhere.
     let mut compared = 0;
     for point in points {
         let number = |key: &str| point[key].as_f64().unwrap_or_else(|| panic!("{key}"));
@@ -128,8 +127,9 @@ fn bandwidth_matches_the_analytic_loop_and_the_setpoint_is_put_back() {
         let t = analytic_closed_loop(&DriveConfig::linear(), f);
         let error_db = number("magnitude_db") - 20.0 * t.norm().log10();
         let error_deg = number("phase_deg") - t.arg().to_degrees();
+        let (db, deg) = if f <= 32.0 { (0.5, 3.0) } else { (1.0, 10.0) };
         assert!(
-            error_db.abs() < 1.0 && error_deg.abs() < 10.0,
+            error_db.abs() < db && error_deg.abs() < deg,
             "{f} Hz: {error_db:.2} dB, {error_deg:.1}° off the analytic T"
         );
     }

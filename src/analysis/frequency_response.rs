@@ -5,8 +5,14 @@
 //! - Input is uniformly sampled at `sample_hz`; the channels have equal
 //!   length. NaN or infinite samples are refused, not skipped.
 //! - [`estimate_response`] is the H1 estimator with Welch averaging: Hann
-//!   segments of `segment_len` samples, overlapping by half, each with its
-//!   mean removed. The closed loop is `T = S_rf / S_rr`, its coherence
+//!   segments of `segment_len` samples, each with its mean removed, a
+//!   quarter segment apart, and one more ending at the record's end. At
+//!   that overlap the squared Hann windows sum to a constant, so every
+//!   instant weighs the same: a swept sine passes each frequency at one
+//!   instant, and with half overlap the weight there depended on where
+//!   the segments fell, which biased a short chirp by degrees where the
+//!   loop delays most. The end segment covers the sweep's last frequencies.
+//!   The closed loop is `T = S_rf / S_rr`, its coherence
 //!   `|S_rf|² / (S_rr·S_ff)`. The reference is the one the device actually
 //!   followed (its reference channel), so how the setpoint was written does
 //!   not bias T.
@@ -180,9 +186,12 @@ pub fn estimate_response(
             .map(|()| out)
             .unwrap_or_default()
     };
-    let step = (segment_len / 2).max(1);
-    let mut start = 0;
-    while start + segment_len <= n {
+    let hop = (segment_len / 4).max(1);
+    let mut starts: Vec<usize> = (0..=n - segment_len).step_by(hop).collect();
+    if starts.last().is_some_and(|&last| last + segment_len < n) {
+        starts.push(n - segment_len);
+    }
+    for start in starts {
         let end = start + segment_len;
         let r = spectrum(&reference[start..end]);
         let f = spectrum(&feedback[start..end]);
@@ -195,7 +204,6 @@ pub fn estimate_response(
                 s_ru[k] += r[k].conj() * u[k];
             }
         }
-        start += step;
     }
     let peak = s_rr.iter().copied().fold(0.0, f64::max);
     if peak <= 0.0 {
