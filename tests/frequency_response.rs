@@ -1,6 +1,7 @@
 //! The frequency response tab in the real `App`, driven headless against
-//! the simulated drive behind a pty: a short chirp is measured, its figures
-//! appear in the table, and the setpoint is back where it was.
+//! the simulated drive behind a pty: a band above what the tab's writes can
+//! excite is refused, a short chirp is measured, its figures appear in the
+//! table, and the setpoint is back where it was.
 #![cfg(unix)]
 
 mod common;
@@ -37,14 +38,32 @@ fn a_short_chirp_is_measured_and_its_figures_shown() {
     harness.get_by_label("Frequency response").click();
     harness.step();
     for (label, value) in [
-        ("Lowest frequency", 4.0),
-        ("Highest frequency", 50.0),
+        ("Lowest frequency", 2.0),
+        ("Highest frequency", 12.0),
         ("Excitation amplitude", 0.02),
-        ("Duration", 2.5),
+        ("Duration", 3.0),
     ] {
         harness.get_by_label(label).set_value_accesskit(value);
         harness.step();
     }
+    // The tab writes once a frame: above a fifth of that it refuses.
+    harness
+        .get_by_label("Highest frequency")
+        .set_value_accesskit(50.0);
+    harness.step();
+    harness.get_by_label("Run frequency response").click();
+    harness.run_steps(2);
+    harness.get_by_label_contains("above what the setpoint writes can excite");
+    assert!(
+        harness
+            .state()
+            .session()
+            .is_some_and(|s| s.excitation.is_none())
+    );
+    harness
+        .get_by_label("Highest frequency")
+        .set_value_accesskit(12.0);
+    harness.step();
     harness.get_by_label("Run frequency response").click();
     harness.step();
     step_until(&mut harness, "the measurement to end", |h| {

@@ -5,8 +5,14 @@
 //! - Input is uniformly sampled at `sample_hz`; the channels have equal
 //!   length. NaN or infinite samples are refused, not skipped.
 //! - [`estimate_response`] is the H1 estimator with Welch averaging: Hann
-//!   segments of `segment_len` samples, overlapping by half, each with its
-//!   mean removed. The closed loop is `T = S_rf / S_rr`, its coherence
+//!   segments of `segment_len` samples, each with its mean removed, a
+//!   quarter segment apart, and one more ending at the record's end. At
+//!   that overlap the squared Hann windows sum to a constant, so every
+//!   instant weighs the same: a swept sine passes each frequency at one
+//!   instant, and with half overlap the weight there depended on where
+//!   the segments fell, which biased a short chirp by degrees where the
+//!   loop delays most. The end segment covers the sweep's last frequencies.
+//!   The closed loop is `T = S_rf / S_rr`, its coherence
 //!   `|S_rf|² / (S_rr·S_ff)`. The reference is the one the device actually
 //!   followed (its reference channel), so how the setpoint was written does
 //!   not bias T.
@@ -92,17 +98,41 @@ pub fn decibels(value: Complex64) -> f64 {
     20.0 * value.norm().log10()
 }
 
-/// Phases in degrees, unwrapped along the slice (no jump above 180°).
-pub fn unwrapped_phase_deg(values: &[Complex64]) -> Vec<f64> {
-    let mut out: Vec<f64> = Vec::with_capacity(values.len());
-    for value in values {
-        let mut phase = value.arg().to_degrees();
-        if let Some(&last) = out.last() {
-            phase += 360.0 * ((last - phase) / 360.0).round();
-        }
-        out.push(phase);
-    }
-    out
+/// Phases in degrees, unwrapped along the points whose coherence is at
+/// least [`COHERENT`]; the others are shown near them but never move them.
+///
+/// Why not along every point: where coherence is low the phase is noise,
+/// and plain unwrapping adds a turn whenever two noisy neighbours differ by
+/// more than 180°. The curve then wanders by hundreds of degrees, and every
+/// coherent point after the noise inherits those extra turns. Here each
+/// coherent point is put in the turn nearest the last coherent point's
+/// phase; an incoherent point is put in the turn nearest that same phase
+/// (before the first coherent point, nearest the first coherent one's), so
+/// it lies within ±180° of the trusted curve and cannot shift it. With no
+/// coherent point at all, phases stay in −180° … 180°. The cost: a gap of
+/// incoherent points across which the true phase turns by more than 180°
+/// loses that turn, which no estimate of noise could have recovered.
+pub fn unwrapped_phase_deg(values: &[Complex64], coherence: &[f64]) -> Vec<f64> {
+    let principal: Vec<f64> = values.iter().map(|v| v.arg().to_degrees()).collect();
+    let nearest_turn = |phase: f64, anchor: f64| phase + 360.0 * ((anchor - phase) / 360.0).round();
+    let trusted = |k: usize| coherence.get(k).is_some_and(|c| *c >= COHERENT);
+    let mut anchor = (0..values.len())
+        .find(|&k| trusted(k))
+        .map(|k| principal[k]);
+    principal
+        .iter()
+        .enumerate()
+        .map(|(k, &phase)| match anchor {
+            Some(last) => {
+                let placed = nearest_turn(phase, last);
+                if trusted(k) {
+                    anchor = Some(placed);
+                }
+                placed
+            }
+            None => phase,
+        })
+        .collect()
 }
 
 /// Welch H1 estimate of the loop; see the module documentation. Returns the
@@ -156,9 +186,12 @@ pub fn estimate_response(
             .map(|()| out)
             .unwrap_or_default()
     };
-    let step = (segment_len / 2).max(1);
-    let mut start = 0;
-    while start + segment_len <= n {
+    let hop = (segment_len / 4).max(1);
+    let mut starts: Vec<usize> = (0..=n - segment_len).step_by(hop).collect();
+    if starts.last().is_some_and(|&last| last + segment_len < n) {
+        starts.push(n - segment_len);
+    }
+    for start in starts {
         let end = start + segment_len;
         let r = spectrum(&reference[start..end]);
         let f = spectrum(&feedback[start..end]);
@@ -171,7 +204,6 @@ pub fn estimate_response(
                 s_ru[k] += r[k].conj() * u[k];
             }
         }
-        start += step;
     }
     let peak = s_rr.iter().copied().fold(0.0, f64::max);
     if peak <= 0.0 {
@@ -304,7 +336,8 @@ pub fn loop_figures(points: &[BodePoint]) -> LoopFigures {
     let t_db: Vec<f64> = good.iter().map(|p| decibels(p.closed_loop)).collect();
     let l_db: Vec<f64> = good.iter().map(|p| decibels(p.open_loop)).collect();
     let open: Vec<Complex64> = good.iter().map(|p| p.open_loop).collect();
-    let l_phase = unwrapped_phase_deg(&open);
+    let coherence: Vec<f64> = good.iter().map(|p| p.coherence).collect();
+    let l_phase = unwrapped_phase_deg(&open, &coherence);
 
     let mut figures = LoopFigures::default();
     if let Some((k, &peak)) = t_db.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)) {
@@ -410,6 +443,70 @@ mod tests {
         fn response(&self, f: f64, sample_hz: f64) -> Complex64 {
             let z_inv = Complex64::from_polar(1.0, -std::f64::consts::TAU * f / sample_hz);
             (self.b0 + self.b1 * z_inv) / (1.0 + self.a1 * z_inv)
+        }
+    }
+
+    fn unit_at_deg(phase: f64) -> Complex64 {
+        Complex64::from_polar(1.0, phase.to_radians())
+    }
+
+    #[test]
+    fn noise_between_coherent_points_does_not_shift_their_phase() {
+        // A true phase falling through almost two turns, with a run of
+        // noise where it falls only 105°, whose phase climbs 170° a point:
+        // unwrapping along every point climbs with it, by 3400° over the run.
+        let noisy = 10..30;
+        let truth: Vec<f64> = (0..40)
+            .map(|k| match k {
+                0..10 => -30.0 * k as f64,
+                10..30 => -270.0 - 5.0 * (k - 9) as f64,
+                _ => -375.0 - 30.0 * (k - 30) as f64,
+            })
+            .collect();
+        let values: Vec<Complex64> = truth
+            .iter()
+            .enumerate()
+            .map(|(k, &phase)| {
+                if noisy.contains(&k) {
+                    unit_at_deg(170.0 * (k - noisy.start + 1) as f64)
+                } else {
+                    unit_at_deg(phase)
+                }
+            })
+            .collect();
+        let coherence: Vec<f64> = (0..40)
+            .map(|k| if noisy.contains(&k) { 0.2 } else { 0.99 })
+            .collect();
+        let phase = unwrapped_phase_deg(&values, &coherence);
+        let last_trusted = truth[noisy.start - 1];
+        for (k, (&got, &expected)) in phase.iter().zip(&truth).enumerate() {
+            if noisy.contains(&k) {
+                assert!(
+                    (got - last_trusted).abs() <= 180.0,
+                    "point {k} at {got}° strays from the curve at {last_trusted}°"
+                );
+            } else {
+                assert!(
+                    (got - expected).abs() < 1e-9,
+                    "point {k}: {got}° ≠ {expected}°"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn points_before_the_first_coherent_one_follow_it() {
+        let values = [unit_at_deg(100.0), unit_at_deg(-170.0), unit_at_deg(170.0)];
+        let phase = unwrapped_phase_deg(&values, &[0.1, 0.95, 0.95]);
+        let expected = [-260.0, -170.0, -190.0];
+        for (got, want) in phase.iter().zip(expected) {
+            assert!((got - want).abs() < 1e-9, "{phase:?}");
+        }
+        // Nothing to trust: every phase stays principal.
+        let phase = unwrapped_phase_deg(&values, &[0.1, 0.1, 0.1]);
+        let expected = [100.0, -170.0, 170.0];
+        for (got, want) in phase.iter().zip(expected) {
+            assert!((got - want).abs() < 1e-9, "{phase:?}");
         }
     }
 

@@ -3,14 +3,28 @@
 //! then the measured responses overlaid on a Bode plot (magnitude and phase
 //! on a log frequency axis, points of low coherence faded) with a table of
 //! bandwidth, resonance and margins.
+//!
+//! The tab writes the excitation once a frame: the app drains the link's
+//! events once a frame (a repaint every 16 ms while a device is live, see
+//! `app/mod.rs`), so the writes for all the batches of a frame leave
+//! together and the device follows the last. That bounds the highest
+//! frequency to [`FRAME_WRITE_HZ`] / [`WRITES_PER_PERIOD`]; `motiontune
+//! bode` writes on every batch as it arrives and reaches higher.
 
-use egui_plot::{ColorConflictHandling, Legend, Line, Plot, PlotPoints, Points};
+use egui_plot::{
+    ColorConflictHandling, GridInput, GridMark, Legend, Line, Plot, PlotPoints, Points,
+};
 
 use super::session::DeviceSession;
 use crate::analysis::{COHERENT, LoopFigures, decibels, unwrapped_phase_deg};
 use crate::tuning::{
     ExcitationKind, ExcitationPlan, ExcitationState, FrequencyMeasurement, MAX_DURATION_S,
+    WRITES_PER_PERIOD,
 };
+
+/// Setpoint writes a second that reach the device from the tab: one a
+/// frame at the app's repaint rate (see the module documentation).
+pub const FRAME_WRITE_HZ: f64 = 60.0;
 
 /// Red of the abort button, as the emergency stop's.
 const ABORT_RED: egui::Color32 = egui::Color32::from_rgb(200, 30, 30);
@@ -35,7 +49,7 @@ pub struct BodePanel {
 impl Default for BodePanel {
     fn default() -> Self {
         Self {
-            plan: ExcitationPlan::for_device(10_000.0, 10_000.0, 200.0),
+            plan: ExcitationPlan::for_device(10_000.0, 10_000.0, FRAME_WRITE_HZ, 200.0),
             measurements: Vec::new(),
             refusal: None,
             planned_for: None,
@@ -61,6 +75,12 @@ impl BodePanel {
             .unwrap_or_default();
         let running = session.as_ref().is_some_and(|s| s.excitation_running());
         ui.add_enabled_ui(!running, |ui| self.plan_ui(ui, &unit));
+        ui.weak(format!(
+            "Highest usable frequency: {:.0} Hz. The tab writes the setpoint once a frame \
+             (about {FRAME_WRITE_HZ:.0} a second) and a period needs {WRITES_PER_PERIOD} \
+             writes; `motiontune bode` reaches higher.",
+            self.plan.highest_hz_for_writes()
+        ));
         ui.add_space(6.0);
         let Some(session) = session else {
             ui.weak("Connect a device to measure its frequency response.");
@@ -148,7 +168,7 @@ impl BodePanel {
         let kind = self.plan.kind;
         self.plan = ExcitationPlan {
             kind,
-            ..ExcitationPlan::for_device(f64::from(info.loop_hz), stream_hz, span)
+            ..ExcitationPlan::for_device(f64::from(info.loop_hz), stream_hz, FRAME_WRITE_HZ, span)
         };
     }
 
@@ -257,7 +277,8 @@ impl BodePanel {
         let series = |measurement: &FrequencyMeasurement, phase: bool| {
             let values: Vec<f64> = if phase {
                 let closed: Vec<_> = measurement.points.iter().map(|p| p.closed_loop).collect();
-                unwrapped_phase_deg(&closed)
+                let coherence: Vec<_> = measurement.points.iter().map(|p| p.coherence).collect();
+                unwrapped_phase_deg(&closed, &coherence)
             } else {
                 measurement
                     .points
@@ -281,6 +302,7 @@ impl BodePanel {
             (all, coherent)
         };
         for (phase, title) in [(false, "Magnitude (dB)"), (true, "Phase (°)")] {
+            let steps: &'static [f64] = if phase { &PHASE_STEPS } else { &DB_STEPS };
             Plot::new(("bode", phase))
                 .height(height)
                 // The faded line and the coherent points share a name;
@@ -289,6 +311,8 @@ impl BodePanel {
                 .link_axis(link, [true, false])
                 .link_cursor(link, [true, false])
                 .x_axis_formatter(hz)
+                .x_grid_spacer(decade_marks)
+                .y_grid_spacer(move |input| even_marks(input, steps))
                 .x_axis_label("Frequency")
                 .y_axis_label(title)
                 .show(ui, |plot_ui| {
@@ -311,6 +335,60 @@ impl BodePanel {
     }
 }
 
+/// Spacings of the magnitude grid, dB: 10 dB unless the view is very tall
+/// or very short.
+const DB_STEPS: [f64; 7] = [1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0];
+/// Spacings of the phase grid, degrees.
+const PHASE_STEPS: [f64; 8] = [5.0, 15.0, 45.0, 90.0, 180.0, 360.0, 720.0, 1440.0];
+/// Most grid lines an axis of magnitude or phase gets.
+const MOST_MARKS: f64 = 10.0;
+
+/// Marks on the log-frequency axis (the value is log₁₀ Hz): every decade,
+/// labelled, and 2 … 9 times each decade, thinner (labelled once zoomed in
+/// far enough for the labels to fit).
+fn decade_marks(input: GridInput) -> Vec<GridMark> {
+    let (low, high) = input.bounds;
+    if !(low.is_finite() && high.is_finite()) || high - low > 12.0 {
+        return Vec::new();
+    }
+    let mut marks = Vec::new();
+    for decade in (low.floor() as i32)..=(high.ceil() as i32) {
+        for multiple in 1..10 {
+            let value = f64::from(decade) + f64::from(multiple).log10();
+            if (low..=high).contains(&value) {
+                let step_size = if multiple == 1 { 1.0 } else { 0.1 };
+                marks.push(GridMark { value, step_size });
+            }
+        }
+    }
+    marks
+}
+
+/// Marks at multiples of the smallest of `steps` that puts at most
+/// [`MOST_MARKS`] in view and is no finer than the plot asks.
+fn even_marks(input: GridInput, steps: &[f64]) -> Vec<GridMark> {
+    let (low, high) = input.bounds;
+    let span = high - low;
+    if !(span.is_finite() && span > 0.0) {
+        return Vec::new();
+    }
+    let Some(&step) = steps
+        .iter()
+        .find(|&&step| span / step <= MOST_MARKS && step >= input.base_step_size)
+        .or(steps.last())
+    else {
+        return Vec::new();
+    };
+    let first = (low / step).ceil() as i64;
+    let last = (high / step).floor() as i64;
+    (first..=last)
+        .map(|k| GridMark {
+            value: k as f64 * step,
+            step_size: step,
+        })
+        .collect()
+}
+
 /// A frequency as an axis label: 0.1 Hz, 2 Hz, 1.5 kHz.
 fn format_hz(hz: f64) -> String {
     if hz >= 1000.0 {
@@ -323,4 +401,50 @@ fn format_hz(hz: f64) -> String {
 fn round_to_3(value: f64) -> f64 {
     let scale = 10f64.powi(2 - value.abs().log10().floor() as i32);
     (value * scale).round() / scale
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn input(low: f64, high: f64) -> GridInput {
+        GridInput {
+            bounds: (low, high),
+            base_step_size: (high - low) / 100.0,
+        }
+    }
+
+    #[test]
+    fn frequency_axis_marks_every_decade_and_its_multiples() {
+        // 0.3 Hz … 200 Hz.
+        let marks = decade_marks(input(0.3f64.log10(), 200f64.log10()));
+        let decades: Vec<f64> = marks
+            .iter()
+            .filter(|m| m.step_size == 1.0)
+            .map(|m| 10f64.powf(m.value))
+            .collect();
+        assert_eq!(decades.len(), 3, "{decades:?}");
+        for (got, want) in decades.iter().zip([1.0, 10.0, 100.0]) {
+            assert!((got / want - 1.0).abs() < 1e-12, "{decades:?}");
+        }
+        // 0.3 … 0.9, 2 … 9, 20 … 90, 200: the multiples in view.
+        assert_eq!(marks.len() - decades.len(), 7 + 8 + 8 + 1);
+        assert!(marks.iter().all(|m| m.value <= 200f64.log10() + 1e-12));
+    }
+
+    #[test]
+    fn magnitude_axis_marks_every_10_db() {
+        let marks = even_marks(input(-43.0, 12.0), &DB_STEPS);
+        let values: Vec<f64> = marks.iter().map(|m| m.value).collect();
+        assert_eq!(values, [-40.0, -30.0, -20.0, -10.0, 0.0, 10.0]);
+        assert!(marks.iter().all(|m| m.step_size == 10.0));
+        // A view of a few dB gets finer marks; a huge one coarser.
+        assert_eq!(even_marks(input(-3.0, 3.0), &DB_STEPS)[0].step_size, 1.0);
+        assert_eq!(
+            even_marks(input(-400.0, 10.0), &DB_STEPS)[0].step_size,
+            50.0
+        );
+        let phase = even_marks(input(-270.0, 10.0), &PHASE_STEPS);
+        assert_eq!(phase[0].step_size, 45.0);
+    }
 }

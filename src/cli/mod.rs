@@ -3,6 +3,7 @@
 
 mod analyze;
 mod autotune;
+mod bode;
 mod connect;
 mod params;
 mod record;
@@ -65,6 +66,9 @@ pub enum CliCommand {
     /// Identify the loop from a step, propose gains, and write them only
     /// with --write.
     Autotune(AutotuneArgs),
+    /// Measure the loop's frequency response (Bode) by exciting the
+    /// setpoint; print bandwidth, resonance and margins.
+    Bode(BodeArgs),
 }
 
 /// Which device to talk to.
@@ -223,6 +227,54 @@ pub struct AutotuneArgs {
     pub json: bool,
 }
 
+#[derive(Debug, Args)]
+pub struct BodeArgs {
+    #[command(flatten)]
+    pub port: PortArgs,
+    /// Lowest frequency, Hz [default: a hundredth of --to].
+    #[arg(long, value_name = "HZ", value_parser = parse_hz, allow_hyphen_values = true)]
+    pub from: Option<f64>,
+    /// Highest frequency, Hz [default: a fifth of the slower of the stream
+    /// and the setpoint writes, at most a twentieth of the loop rate].
+    #[arg(long, value_name = "HZ", value_parser = parse_hz, allow_hyphen_values = true)]
+    pub to: Option<f64>,
+    /// The excitation put on the setpoint.
+    #[arg(long, value_enum, default_value_t = SignalArg::Chirp)]
+    pub signal: SignalArg,
+    /// Peak excursion about the setpoint, in its unit [default: 1/10000
+    /// of the setpoint's range].
+    #[arg(long, value_parser = parse_excursion, allow_hyphen_values = true)]
+    pub amplitude: Option<f64>,
+    /// Seconds of device time the excitation lasts.
+    #[arg(long, value_name = "SECONDS", default_value_t = 10.0, value_parser = parse_seconds, allow_hyphen_values = true)]
+    pub duration: f64,
+    /// Seconds of device time the loop holds the setpoint after the output
+    /// is enabled, before the excitation starts.
+    #[arg(long, value_name = "SECONDS", default_value_t = 0.5, value_parser = parse_settle, allow_hyphen_values = true)]
+    pub settle: f64,
+    /// Stream every Nth control-loop sample (1 = full rate).
+    #[arg(long, default_value_t = 1, value_parser = parse_divider)]
+    pub divider: u16,
+    /// Print the figures and every point as JSON.
+    #[arg(long, conflicts_with = "csv")]
+    pub json: bool,
+    /// Write every point to this CSV file (one row per frequency) and
+    /// print the figures.
+    #[arg(long, value_name = "FILE.csv")]
+    pub csv: Option<PathBuf>,
+}
+
+/// `--signal`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum SignalArg {
+    /// Logarithmic sweep.
+    Chirp,
+    /// Stepped sine, ten frequencies a decade.
+    Sine,
+    /// Pseudo-random binary sequence.
+    Prbs,
+}
+
 /// `--method`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum AutotuneMethod {
@@ -323,6 +375,13 @@ fn parse_amplitude(text: &str) -> Result<f64, String> {
         _ => Err(format!(
             "'{text}' is not an amplitude (a number above 0; --direction says which way)"
         )),
+    }
+}
+
+fn parse_excursion(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(amplitude) if amplitude.is_finite() && amplitude > 0.0 => Ok(amplitude),
+        _ => Err(format!("'{text}' is not an amplitude (a number above 0)")),
     }
 }
 
@@ -461,6 +520,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Some(CliCommand::Analyze(args)) => analyze::run(&args),
         Some(CliCommand::Step(args)) => step::run(&args),
         Some(CliCommand::Autotune(args)) => autotune::run(&args),
+        Some(CliCommand::Bode(args)) => bode::run(&args),
     }
 }
 
@@ -561,5 +621,40 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+        let cli = Cli::try_parse_from([
+            "motiontune",
+            "bode",
+            "--port",
+            "sim",
+            "--to",
+            "40",
+            "--signal",
+            "prbs",
+            "--csv",
+            "out.csv",
+        ])
+        .expect("valid");
+        match cli.command {
+            Some(CliCommand::Bode(args)) => {
+                assert_eq!((args.from, args.to), (None, Some(40.0)));
+                assert_eq!(args.signal, SignalArg::Prbs);
+                assert_eq!(args.duration, 10.0);
+                assert_eq!(args.csv, Some(PathBuf::from("out.csv")));
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(
+            Cli::try_parse_from([
+                "motiontune",
+                "bode",
+                "--port",
+                "sim",
+                "--json",
+                "--csv",
+                "x"
+            ])
+            .is_err(),
+            "--json and --csv exclude each other"
+        );
     }
 }

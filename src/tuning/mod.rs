@@ -16,7 +16,7 @@ mod step_test;
 
 pub use excitation::{
     DEFAULT_MAX_WRITE_HZ, Excitation, ExcitationError, ExcitationKind, ExcitationPlan,
-    ExcitationRecord, ExcitationState, FrequencyMeasurement, MAX_DURATION_S,
+    ExcitationRecord, ExcitationState, FrequencyMeasurement, MAX_DURATION_S, WRITES_PER_PERIOD,
 };
 pub use model_tune::{
     AutoTuneError, Identified, LoopParams, ModelKind, Preview, PreviewPlan, Proposal, TuneRule,
