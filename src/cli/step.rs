@@ -136,7 +136,7 @@ pub fn setpoint_in_force(info: &DeviceInfo) -> f32 {
 }
 
 /// Waits until the device's status says the output is on.
-fn wait_enabled(link: &Link) -> anyhow::Result<()> {
+pub(super) fn wait_enabled(link: &Link) -> anyhow::Result<()> {
     let deadline = Instant::now() + ENABLE_TIMEOUT;
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
@@ -229,7 +229,7 @@ fn restore(link: &Link, write: SetpointWrite, params: &mut [ParamInfo]) -> Strin
     }
 }
 
-fn fault(flags: StatusFlags) -> Option<&'static str> {
+pub(super) fn fault(flags: StatusFlags) -> Option<&'static str> {
     if flags.fault() {
         Some("the device reports a fault")
     } else if flags.watchdog_tripped() {
@@ -239,7 +239,7 @@ fn fault(flags: StatusFlags) -> Option<&'static str> {
     }
 }
 
-fn closed(error: Option<LinkError>) -> anyhow::Error {
+pub(super) fn closed(error: Option<LinkError>) -> anyhow::Error {
     match error {
         Some(error) => anyhow::anyhow!("the link closed during the test: {error}"),
         None => anyhow::anyhow!("the link closed during the test"),

@@ -9,7 +9,7 @@
 use std::collections::VecDeque;
 use std::fmt;
 
-use super::drive::{CHANNEL_COUNT, DriveConfig, SimDrive, WriteRefusal};
+use super::drive::{CHANNEL_COUNT, DriveConfig, RELAY_ACTIVE_INDEX, SimDrive, WriteRefusal};
 use crate::protocol::Command;
 use crate::protocol::native::frame::{FrameDecoder, MAX_PAYLOAD, encode_frame};
 use crate::protocol::native::message::{
@@ -153,7 +153,9 @@ impl SimDevice {
     /// Switches the output, noting the change (if it is one) and why.
     fn set_output(&mut self, enabled: bool, cause: OutputCause) {
         let changed = enabled != self.drive.enabled();
+        let relay_was_active = self.drive.relay_active();
         self.drive.set_enabled(enabled);
+        self.report_relay_end(relay_was_active);
         if !changed {
             return;
         }
@@ -166,6 +168,17 @@ impl SimDevice {
             time_s: self.time_s(),
             watchdog_ms: self.settings.watchdog_ms,
         });
+    }
+
+    /// Says `relay.active` is 0 when the drive left relay mode by itself, as
+    /// a device does when it changes a parameter on its own.
+    fn report_relay_end(&mut self, was_active: bool) {
+        if was_active && !self.drive.relay_active() {
+            self.send(DeviceMessage::Value {
+                index: RELAY_ACTIVE_INDEX,
+                value: 0.0,
+            });
+        }
     }
 
     /// Bytes the device has sent since the last call.
@@ -344,7 +357,9 @@ impl SimDevice {
         let max_age_ticks =
             ((self.settings.max_batch_latency_s * f64::from(self.settings.loop_hz)) as u32).max(1);
         for _ in 0..ticks {
+            let relay_was_active = self.drive.relay_active();
             let sample = self.drive.tick(dt);
+            self.report_relay_end(relay_was_active);
             if self.stream_divider > 0 {
                 if self.ticks_to_next_sample == 0 {
                     if self.batch.is_empty() {
