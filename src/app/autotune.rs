@@ -394,40 +394,57 @@ impl AutoTunePanel {
                     ui.end_row();
                 }
             });
-        let (derivative_filter, output_limit) = loop_params.filter_and_limit(&params);
-        let last = run.trace.time.last().map_or(1.0, |t| f64::from(*t));
-        let first = run.trace.time.first().map_or(0.0, |t| f64::from(*t));
-        let plan = PreviewPlan {
-            from: f64::from(run.from),
-            to: f64::from(run.to),
-            before_s: -first,
-            hold_s: last,
-            loop_hz: session
-                .info
-                .as_ref()
-                .map_or(1000.0, |i| f64::from(i.loop_hz)),
-            derivative_filter,
-            output_limit,
-        };
-        match preview(model, &proposal.parallel, &plan, &StepOptions::default()) {
+        match predict_on_run(model, &proposal.parallel, session, run) {
             Ok(predicted) => {
-                if let Ok(metrics) = &predicted.metrics {
-                    let values = metric_values(metrics);
-                    for (info, value) in METRICS.iter().zip(values) {
-                        if COMPARED.contains(&info.key) {
-                            ui.label(format!(
-                                "Predicted {}: {}",
-                                info.label,
-                                value.map_or("—".to_owned(), |v| format!("{v:.4}"))
-                            ));
-                        }
-                    }
-                }
+                predicted_metrics_ui(ui, &predicted);
                 (Some(proposal), Some(predicted))
             }
             Err(error) => {
                 ui.colored_label(ui.visuals().error_fg_color, error.to_string());
                 (None, None)
+            }
+        }
+    }
+}
+
+/// `gains` run on `model` through the step of `run`, with the device's
+/// derivative filter, output limit and loop rate.
+fn predict_on_run(
+    model: &crate::analysis::PlantModel,
+    gains: &crate::analysis::ParallelGains,
+    session: &DeviceSession,
+    run: &StepRun,
+) -> Result<Preview, crate::tuning::AutoTuneError> {
+    let params = params_of(session);
+    let (derivative_filter, output_limit) =
+        LoopParams::find(&params).map_or((0.0, f64::INFINITY), |l| l.filter_and_limit(&params));
+    let last = run.trace.time.last().map_or(1.0, |t| f64::from(*t));
+    let first = run.trace.time.first().map_or(0.0, |t| f64::from(*t));
+    let plan = PreviewPlan {
+        from: f64::from(run.from),
+        to: f64::from(run.to),
+        before_s: -first,
+        hold_s: last,
+        loop_hz: session
+            .info
+            .as_ref()
+            .map_or(1000.0, |i| f64::from(i.loop_hz)),
+        derivative_filter,
+        output_limit,
+    };
+    preview(model, gains, &plan, &StepOptions::default())
+}
+
+/// The compared metrics of a prediction, one line each.
+fn predicted_metrics_ui(ui: &mut egui::Ui, predicted: &Preview) {
+    if let Ok(metrics) = &predicted.metrics {
+        for (info, value) in METRICS.iter().zip(metric_values(metrics)) {
+            if COMPARED.contains(&info.key) {
+                ui.label(format!(
+                    "Predicted {}: {}",
+                    info.label,
+                    value.map_or("—".to_owned(), |v| format!("{v:.4}"))
+                ));
             }
         }
     }
@@ -618,37 +635,10 @@ impl AutoTunePanel {
             .rev()
             .find(|r| r.trace.effort.is_some())?;
         let model = self.fit_of(run).ok()?.model;
-        let params = params_of(session);
-        let loop_params = LoopParams::find(&params)?;
-        let (derivative_filter, output_limit) = loop_params.filter_and_limit(&params);
-        let first = run.trace.time.first().map_or(0.0, |t| f64::from(*t));
-        let last = run.trace.time.last().map_or(1.0, |t| f64::from(*t));
-        let plan = PreviewPlan {
-            from: f64::from(run.from),
-            to: f64::from(run.to),
-            before_s: -first,
-            hold_s: last,
-            loop_hz: session
-                .info
-                .as_ref()
-                .map_or(1000.0, |i| f64::from(i.loop_hz)),
-            derivative_filter,
-            output_limit,
-        };
-        match preview(&model, gains, &plan, &StepOptions::default()) {
+        match predict_on_run(&model, gains, session, run) {
             Ok(predicted) => {
                 ui.label(format!("Predicted on the model of {}:", run.name));
-                if let Ok(metrics) = &predicted.metrics {
-                    for (info, value) in METRICS.iter().zip(metric_values(metrics)) {
-                        if COMPARED.contains(&info.key) {
-                            ui.label(format!(
-                                "Predicted {}: {}",
-                                info.label,
-                                value.map_or("—".to_owned(), |v| format!("{v:.4}"))
-                            ));
-                        }
-                    }
-                }
+                predicted_metrics_ui(ui, &predicted);
                 Some(predicted)
             }
             Err(error) => {

@@ -126,25 +126,14 @@ pub fn run(args: &AutotuneArgs) -> anyhow::Result<()> {
         .transpose()?;
 
     let signals = signals(&info);
-    let names = |i: u8| info.params[usize::from(i)].name.clone();
-    let gain_names = [
-        names(loop_params.kp),
-        names(loop_params.ki),
-        names(loop_params.kd),
-    ];
+    let gain_names = GainNames::of(&info.params, &loop_params);
     let parameters = model_parameters(
         &identified.model,
         &signals.signal_unit,
         &signals.effort_unit,
     );
     if args.json {
-        let gains = |g: &ParallelGains| {
-            serde_json::json!({
-                gain_names[0].clone(): g.kp,
-                gain_names[1].clone(): g.ki,
-                gain_names[2].clone(): g.kd,
-            })
-        };
+        let gains = |g: &ParallelGains| gain_names.json(g);
         let document = serde_json::json!({
             "device": info.name,
             "port": link.target().name(),
@@ -173,15 +162,7 @@ pub fn run(args: &AutotuneArgs) -> anyhow::Result<()> {
         for (name, value) in &parameters {
             out += &format!("  {name}: {value:.6}\n");
         }
-        out += &format!("{} gains (in force → proposed):\n", rule.label());
-        let rows = [
-            (in_force.kp, proposal.parallel.kp),
-            (in_force.ki, proposal.parallel.ki),
-            (in_force.kd, proposal.parallel.kd),
-        ];
-        for (name, (now, proposed)) in gain_names.iter().zip(rows) {
-            out += &format!("  {name}: {now:.6} → {proposed:.6}\n");
-        }
+        out += &gain_names.changes(rule.label(), &in_force, &proposal.parallel);
         out += &format!("{:<16}{:>14}{:>14}\n", "", "predicted", "measured");
         let measured = measured_metrics.as_ref();
         for (label, _, of) in METRIC_ROWS {
@@ -201,6 +182,43 @@ pub fn run(args: &AutotuneArgs) -> anyhow::Result<()> {
         print!("{out}");
     }
     Ok(())
+}
+
+/// The device's names of its kp, ki and kd parameters.
+struct GainNames([String; 3]);
+
+impl GainNames {
+    fn of(params: &[crate::protocol::ParamInfo], loop_params: &LoopParams) -> Self {
+        let name = |i: u8| params[usize::from(i)].name.clone();
+        Self([
+            name(loop_params.kp),
+            name(loop_params.ki),
+            name(loop_params.kd),
+        ])
+    }
+
+    /// `gains` as a JSON object keyed by the device's names.
+    fn json(&self, gains: &ParallelGains) -> serde_json::Value {
+        serde_json::json!({
+            self.0[0].clone(): gains.kp,
+            self.0[1].clone(): gains.ki,
+            self.0[2].clone(): gains.kd,
+        })
+    }
+
+    /// The lines "name: in force → proposed" under a heading naming `rule`.
+    fn changes(&self, rule: &str, in_force: &ParallelGains, proposed: &ParallelGains) -> String {
+        let mut out = format!("{rule} gains (in force → proposed):\n");
+        let rows = [
+            (in_force.kp, proposed.kp),
+            (in_force.ki, proposed.ki),
+            (in_force.kd, proposed.kd),
+        ];
+        for (name, (now, new)) in self.0.iter().zip(rows) {
+            out += &format!("  {name}: {now:.6} → {new:.6}\n");
+        }
+        out
+    }
 }
 
 /// The one step the plan measures.
@@ -414,22 +432,11 @@ fn print_relay(
     ultimate: Ultimate,
 ) -> anyhow::Result<()> {
     let signals = signals(info);
-    let names = |i: u8| info.params[usize::from(i)].name.clone();
-    let gain_names = [
-        names(loop_params.kp),
-        names(loop_params.ki),
-        names(loop_params.kd),
-    ];
+    let gain_names = GainNames::of(&info.params, loop_params);
     let proposed = relay_gains(ultimate, rule);
     let cycle = &result.cycle;
     if args.json {
-        let gains = |g: &ParallelGains| {
-            serde_json::json!({
-                gain_names[0].clone(): g.kp,
-                gain_names[1].clone(): g.ki,
-                gain_names[2].clone(): g.kd,
-            })
-        };
+        let gains = |g: &ParallelGains| gain_names.json(g);
         let finite = |v: f64| v.is_finite().then_some(v);
         let rules: Vec<serde_json::Value> = TuningRule::ALL
             .iter()
@@ -499,7 +506,7 @@ fn print_relay(
     );
     out += &format!(
         "{:<22}{:>12}{:>12}{:>12}{:>14}{:>14}{:>14}\n",
-        "rule", "Kp", "Ti s", "Td s", gain_names[0], gain_names[1], gain_names[2]
+        "rule", "Kp", "Ti s", "Td s", gain_names.0[0], gain_names.0[1], gain_names.0[2]
     );
     for r in TuningRule::ALL {
         let g = relay_gains(ultimate, r);
@@ -519,15 +526,7 @@ fn print_relay(
             g.parallel.kd,
         );
     }
-    out += &format!("{} gains (in force → proposed):\n", rule.label());
-    let rows = [
-        (in_force.kp, proposed.parallel.kp),
-        (in_force.ki, proposed.parallel.ki),
-        (in_force.kd, proposed.parallel.kd),
-    ];
-    for (name, (now, new)) in gain_names.iter().zip(rows) {
-        out += &format!("  {name}: {now:.6} → {new:.6}\n");
-    }
+    out += &gain_names.changes(rule.label(), &in_force, &proposed.parallel);
     if !args.write {
         out += "Nothing written: add --write to write the proposed gains.\n";
     }

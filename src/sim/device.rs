@@ -570,6 +570,67 @@ mod tests {
         assert!(device.take_output_changes().is_empty());
     }
 
+    /// The relay mode (docs/PROTOCOL.md 4.5): refused while the output is
+    /// off, switches the effort between ±d while on, and ends by itself
+    /// at the travel with an unprompted VALUE.
+    #[test]
+    fn relay_mode_switches_and_ends_itself_at_the_travel() {
+        let mut config = DriveConfig::linear();
+        config.relay.amplitude = 2.0;
+        // Less than the limit cycle's amplitude (about 7 mrad at 2 A).
+        config.relay.travel = 0.001;
+        config.relay.bias = 0.5;
+        let mut device = SimDevice::new(config, DeviceSettings::default());
+        let set_active = |device: &mut SimDevice, value: f32| {
+            send(
+                device,
+                Command::Set {
+                    index: RELAY_ACTIVE_INDEX,
+                    value,
+                },
+            )
+        };
+        set_active(&mut device, 1.0);
+        assert!(matches!(
+            replies(&mut device)[..],
+            [DeviceMessage::Value { value, .. }] if value == 0.0
+        ));
+        send(&mut device, Command::Enable(true));
+        set_active(&mut device, 1.0);
+        replies(&mut device);
+        assert!(device.drive.relay_active());
+        let mut efforts = Vec::new();
+        for _ in 0..20_000 {
+            let sample = device.drive.tick(1e-4);
+            if !device.drive.relay_active() {
+                break;
+            }
+            efforts.push(sample.effort);
+        }
+        // 2.5 A one way, −1.5 A the other, until the feedback leaves the travel.
+        assert!(
+            efforts.iter().all(|e| *e == 2.5 || *e == -1.5),
+            "{efforts:?}"
+        );
+        assert!(efforts.contains(&-1.5) && efforts.contains(&2.5));
+        assert!(
+            !device.drive.relay_active(),
+            "the bias walks it off its travel"
+        );
+
+        // Through the firmware the end is reported.
+        set_active(&mut device, 1.0);
+        replies(&mut device);
+        device.advance(20_000);
+        let ended = replies(&mut device).into_iter().any(|m| {
+            matches!(m, DeviceMessage::Value { index, value } if index == RELAY_ACTIVE_INDEX && value == 0.0)
+        });
+        assert!(ended, "no VALUE relay.active = 0");
+        set_active(&mut device, 1.0);
+        send(&mut device, Command::Enable(false));
+        assert!(!device.drive.relay_active(), "output off ends the relay");
+    }
+
     #[test]
     fn refuses_what_it_must() {
         let mut device = SimDevice::new(DriveConfig::default(), DeviceSettings::default());

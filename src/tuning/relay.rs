@@ -384,11 +384,14 @@ impl RelayTest {
         self.restoring_writes()
     }
 
-    /// A value the device reported: `relay.active` going to 0 while the
-    /// relay runs means the device stopped it. Returns the restoring writes
+    /// A value the device reported: `relay.active` going to 0 once the
+    /// relay was switched on means the device refused or stopped it. Returns the restoring writes
     /// when that ends the run.
     pub fn on_value(&mut self, index: u8, value: f32) -> Vec<ParamWrite> {
-        let running = matches!(self.phase, Phase::Oscillating { .. });
+        let running = matches!(
+            self.phase,
+            Phase::Switching { .. } | Phase::Oscillating { .. }
+        );
         if running && index == self.relay.active && value < 0.5 {
             return self.fail(RelayError::LeftRelayMode);
         }
