@@ -1,8 +1,9 @@
 //! The Auto-tune tab's relay method in the real `App`, driven headless
 //! against the simulated drive (linear: docs/TUNING.md says why) behind a
 //! pty: the relay runs in the device, Ku and Tu and every rule's gains are
-//! shown, the relay ends off with the setpoint back, and the gains change
-//! only after "Write relay gains" and its confirmation.
+//! shown, the relay ends off with the setpoint back, the gains are
+//! previewed on the model of a step run, and they change only after
+//! "Write relay gains" and its confirmation.
 #![cfg(unix)]
 
 mod common;
@@ -77,6 +78,33 @@ fn relay_runs_in_the_device_and_gains_are_written_only_on_the_click() {
         (20.0, 20.0, 0.2),
         "written before the click"
     );
+
+    // With a step run to fit, the chosen gains are previewed on its model.
+    harness.get_by_label_contains("Run a step test with an effort channel");
+    harness.get_by_label("Step test").click();
+    harness.step();
+    harness.get_by_label("Amplitude").set_value_accesskit(0.1);
+    harness.step();
+    harness.get_by_label("Hold").set_value_accesskit(1.0);
+    harness.step();
+    harness.get_by_label("Auto-tune").click();
+    harness.step();
+    harness.get_by_label("Step model").click();
+    harness.step();
+    harness
+        .get_by_label("Run identification step")
+        .click_accesskit();
+    harness.step();
+    step_until(&mut harness, "the identification step to end", |h| {
+        h.state()
+            .session()
+            .is_some_and(|s| s.step_test.as_ref().is_some_and(|t| t.is_done()))
+    });
+    harness.step();
+    harness.get_by_label("Relay").click();
+    harness.run_steps(2);
+    harness.get_by_label_contains("Predicted on the model of");
+    harness.get_by_label_contains("Predicted Overshoot");
 
     harness.get_by_label("Write relay gains").click_accesskit();
     harness.run_steps(2);

@@ -629,12 +629,17 @@ impl AutoTunePanel {
         runs: &RunStore,
         gains: &crate::analysis::ParallelGains,
     ) -> Option<Preview> {
-        let run = runs
-            .runs()
-            .iter()
-            .rev()
-            .find(|r| r.trace.effort.is_some())?;
-        let model = self.fit_of(run).ok()?.model;
+        let Some(run) = runs.runs().iter().rev().find(|r| r.trace.effort.is_some()) else {
+            ui.weak("Run a step test with an effort channel to preview these gains.");
+            return None;
+        };
+        let model = match self.fit_of(run) {
+            Ok(identified) => identified.model,
+            Err(error) => {
+                ui.weak(format!("No preview: {error}"));
+                return None;
+            }
+        };
         match predict_on_run(&model, gains, session, run) {
             Ok(predicted) => {
                 ui.label(format!("Predicted on the model of {}:", run.name));
