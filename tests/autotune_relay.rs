@@ -60,6 +60,7 @@ fn relay_runs_in_the_device_and_gains_are_written_only_on_the_click() {
         .and_then(|r| r.result().cloned())
         .expect("the relay run has a result");
     let ku = result.ultimate().gain;
+    eprintln!("Ku {ku} A/rad, Tu {} s", result.ultimate().period);
     // True Ku ≈ 400 A/rad; streamed at 1 kHz the peaks are coarser.
     assert!((ku / 400.0 - 1.0).abs() < 0.3, "Ku {ku}");
     harness.get_by_label_contains("Ku:");
