@@ -108,3 +108,39 @@ fn relay_autotune_over_a_pty_measures_ku_and_writes_only_with_write() {
         );
     }
 }
+
+#[test]
+fn a_relay_that_leaves_its_travel_is_stopped_in_one_line_and_leaves_nothing_on() {
+    let sim = DeviceProcess::start(common::BIN, &["sim", "--pty"]);
+    let before = params(
+        &sim.path,
+        &[
+            "plant.coulomb=0",
+            "plant.load_inertia=0",
+            "encoder.cpr=0",
+            "encoder.noise=0",
+        ],
+    );
+    // 2 A makes a limit cycle of about 7 mrad: more than the travel.
+    let output = run(&[
+        "autotune",
+        "--port",
+        &sim.path,
+        "--method",
+        "relay",
+        "--rule",
+        "zn-pid",
+        "--relay-amplitude",
+        "2",
+        "--hysteresis",
+        "0",
+        "--travel",
+        "0.001",
+    ]);
+    common::assert_one_line_error(&output, "relay off and setpoint restored");
+    let after = params(&sim.path, &[]);
+    assert_eq!(param(&after, "relay.active"), 0.0);
+    for name in GAINS.iter().chain(&["pos.setpoint"]) {
+        assert_eq!(param(&after, name), param(&before, name), "{name} changed");
+    }
+}

@@ -381,17 +381,22 @@ fn run_relay_test(
         }
     }
     let restored = restore(link, &test.restoring_writes(), &mut info.params);
+    let said = match &restored {
+        Ok(()) => "relay off and setpoint restored".to_owned(),
+        Err(error) => {
+            format!("the relay could not be taken down and the setpoint restored ({error:#})")
+        }
+    };
     if let Some(reason) = stopped {
-        bail!("{reason}: {restored}, output off");
+        bail!("{reason}: {said}, output off");
     }
     if let Some(failure) = test.failure() {
-        bail!("{failure}: {restored}");
+        bail!("{failure}: {said}");
     }
-    let restored_ok = restored.starts_with("relay off");
-    match test.result() {
-        Some(result) if restored_ok => Ok(result.clone()),
-        Some(_) => bail!("the relay run ended but {restored}"),
-        None => bail!("the relay run ended without a result: {restored}"),
+    match (test.result(), restored) {
+        (Some(result), Ok(())) => Ok(result.clone()),
+        (Some(_), Err(_)) => bail!("the relay run ended but {said}"),
+        (None, _) => bail!("the relay run ended without a result: {said}"),
     }
 }
 
@@ -404,20 +409,16 @@ fn send(link: &Link, writes: &[ParamWrite]) {
     }
 }
 
-/// Sends the restoring writes one by one, each confirmed; says how it went.
+/// Sends the restoring writes one by one, each confirmed by the device.
 fn restore(
     link: &Link,
     writes: &[ParamWrite],
     params: &mut [crate::protocol::ParamInfo],
-) -> String {
+) -> anyhow::Result<()> {
     for write in writes {
-        if let Err(error) = super::params::write_one(link, write.index, write.value, params) {
-            return format!(
-                "the relay could not be taken down and the setpoint restored ({error:#})"
-            );
-        }
+        super::params::write_one(link, write.index, write.value, params)?;
     }
-    "relay off and setpoint restored".to_owned()
+    Ok(())
 }
 
 #[allow(clippy::too_many_arguments)]
