@@ -1,7 +1,8 @@
 //! `motiontune autotune` as a user runs it against `motiontune sim --pty`:
 //! it proposes gains from an identification step and changes nothing;
 //! with `--write` the device has the proposed gains and the verification
-//! step comes close to the prediction; `--method relay` is one clear line.
+//! step comes close to the prediction; a rule of the other method is one
+//! clear line.
 #![cfg(unix)]
 
 mod common;
@@ -110,12 +111,16 @@ fn autotune_proposes_without_writing_and_writes_only_with_write() {
 }
 
 #[test]
-fn relay_is_refused_in_one_line_and_the_motor_needs_a_speed() {
+fn rules_of_the_other_method_are_refused_in_one_line_and_the_motor_needs_a_speed() {
     let sim = start_sim();
     let output = run(&[
         "autotune", "--port", &sim.path, "--method", "relay", "--rule", "simc",
     ]);
-    assert_one_line_error(&output, "--method relay is not available");
+    assert_one_line_error(&output, "--rule simc is for --method step");
+    let output = run(&[
+        "autotune", "--port", &sim.path, "--method", "step", "--rule", "zn-pid",
+    ]);
+    assert_one_line_error(&output, "--rule zn-pid is a rule for --method relay");
     let output = run(&[
         "autotune", "--port", &sim.path, "--method", "step", "--rule", "simc",
     ]);

@@ -222,8 +222,49 @@ fn hello_gives_the_full_description() {
             ("plant.torque_constant", "N·m/A", 0, 1e-3, 2.0, 0.05),
             ("plant.time_constant", "s", 0x01, 0.0, 1e6, 1.0),
             ("link.bad_frames", "", 0x01, 0.0, 4_294_967_296.0, 0.0),
+            ("relay.active", "", 0, 0.0, 1.0, 0.0),
+            ("relay.amplitude", "A", 0, 0.0, 20.0, 1.0),
+            ("relay.hysteresis", "rad", 0, 0.0, 1e6, 0.0),
+            ("relay.travel", "rad", 0, 0.0, 1e6, 0.5),
+            ("relay.bias", "A", 0, -20.0, 20.0, 0.0),
         ]
     );
+}
+
+/// The kit's relay mode (`mt_add_relay`, `mt_relay_step`) under the
+/// sanitizers, run by `motiontune autotune --method relay`: a steady limit
+/// cycle is measured, and the relay is off and the gains untouched after.
+#[test]
+fn relay_mode_runs_an_autotune_and_ends_off() {
+    let device = CDevice::start(&[]);
+    let output = common::motiontune(&[
+        "autotune",
+        "--port",
+        device.path(),
+        "--method",
+        "relay",
+        "--rule",
+        "tl-pid",
+        "--hysteresis",
+        "0",
+        "--json",
+    ]);
+    assert!(output.status.success(), "{}", common::stderr(&output));
+    let result: serde_json::Value = serde_json::from_slice(&output.stdout).expect("json");
+    let ku = result["ultimate_gain"].as_f64().expect("Ku");
+    let tu = result["ultimate_period_s"].as_f64().expect("Tu");
+    assert!(ku > 0.0 && tu > 0.0, "{result}");
+    assert!(result["relay"]["period_spread"].as_f64().expect("spread") <= 0.05);
+    assert_eq!(result["written"], false);
+
+    let (link, info) = connect(device.path(), 0);
+    let active = info
+        .params
+        .iter()
+        .position(|p| p.name == "relay.active")
+        .expect("relay.active declared");
+    assert_eq!(get(&link, active as u8), 0.0, "relay left on");
+    assert_eq!(get(&link, POS_KP), 20.0, "kp written without --write");
 }
 
 #[test]

@@ -198,12 +198,12 @@ fn a_saved_profile_holds_every_parameter_with_its_unit() {
     type_into(&mut harness, "Profile file", &path.display().to_string());
     harness.get_by_label("Save profile").click_accesskit();
     harness.run_steps(2);
-    harness.get_by_label_contains("Saved 16 parameters to");
+    harness.get_by_label_contains("Saved 21 parameters to");
 
     let profile = Profile::load(&path).expect("the saved profile loads");
     assert_eq!(profile.name, "bench");
     assert_eq!(profile.device, "motiontune simulated drive");
-    assert_eq!(profile.params.len(), 16);
+    assert_eq!(profile.params.len(), 21);
     let kp = profile
         .params
         .iter()

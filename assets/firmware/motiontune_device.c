@@ -472,3 +472,64 @@ uint32_t mt_frame_errors(const mt_device *dev)
 {
     return dev->frame_errors;
 }
+
+bool mt_add_relay(mt_device *dev, mt_relay *relay, const char *output_unit,
+                  const char *feedback_unit, float max_amplitude, float amplitude, float travel)
+{
+    if (dev->param_count + 5 > MT_MAX_PARAMS)
+        return false;
+    relay->active = 0.0f;
+    relay->amplitude = amplitude;
+    relay->hysteresis = 0.0f;
+    relay->travel = travel;
+    relay->bias = 0.0f;
+    relay->start = 0.0f;
+    relay->side = 0.0f;
+    relay->active_index = dev->param_count;
+    bool ok = mt_add_param(dev, "relay.active", "", 0, 0.0f, 1.0f, &relay->active);
+    ok = ok && mt_add_param(dev, "relay.amplitude", output_unit, 0, 0.0f, max_amplitude, &relay->amplitude);
+    ok = ok && mt_add_param(dev, "relay.hysteresis", feedback_unit, 0, 0.0f, 1e6f, &relay->hysteresis);
+    ok = ok && mt_add_param(dev, "relay.travel", feedback_unit, 0, 0.0f, 1e6f, &relay->travel);
+    ok = ok && mt_add_param(dev, "relay.bias", output_unit, 0, -max_amplitude, max_amplitude, &relay->bias);
+    return ok;
+}
+
+/* Leaves relay mode and tells the host. */
+static void relay_stop(mt_device *dev, mt_relay *relay)
+{
+    relay->active = 0.0f;
+    relay->side = 0.0f;
+    mt_param_changed(dev, relay->active_index);
+}
+
+bool mt_relay_step(mt_device *dev, mt_relay *relay, float setpoint, float feedback,
+                   float output_limit, float *output)
+{
+    if (relay->active < 0.5f) {
+        if (relay->active != 0.0f)
+            relay->active = 0.0f;
+        relay->side = 0.0f;
+        return false;
+    }
+    if (!dev->enabled) {
+        relay_stop(dev, relay);
+        return false;
+    }
+    float error = setpoint - feedback;
+    if (relay->side == 0.0f) {
+        relay->start = feedback;
+        relay->side = error < 0.0f ? -1.0f : 1.0f;
+    } else if (error > relay->hysteresis) {
+        relay->side = 1.0f;
+    } else if (error < -relay->hysteresis) {
+        relay->side = -1.0f;
+    }
+    float moved = feedback - relay->start;
+    if (moved > relay->travel || moved < -relay->travel) {
+        relay_stop(dev, relay);
+        return false;
+    }
+    float value = relay->bias + relay->side * relay->amplitude;
+    *output = value > output_limit ? output_limit : value < -output_limit ? -output_limit : value;
+    return true;
+}

@@ -158,6 +158,40 @@ void mt_param_changed(mt_device *dev, uint8_t index);
 /* Frames from the host dropped so far (garbage, bad CRC, oversize). */
 uint32_t mt_frame_errors(const mt_device *dev);
 
+/* Relay mode for relay auto-tune (docs/PROTOCOL.md, section 4.5). Opt-in: a
+ * device that never calls mt_add_relay() declares no relay parameters and
+ * behaves exactly as before. Using it:
+ *   1. mt_add_relay() once, after the other parameters (it registers
+ *      relay.active, relay.amplitude, relay.hysteresis, relay.travel and
+ *      relay.bias: five more entries of MT_MAX_PARAMS);
+ *   2. each control tick, before the controller: if mt_relay_step() returns
+ *      true, output what it gives instead of the controller's output (and
+ *      keep the controller's integrator still); otherwise run the
+ *      controller as usual.
+ * The relay ends by itself, with relay.active back to 0 and an unprompted
+ * VALUE, when the feedback leaves its travel or the output is off. */
+typedef struct {
+    float active;     /* 0 or 1 */
+    float amplitude;  /* d, in the output's unit */
+    float hysteresis; /* epsilon, in the feedback's unit */
+    float travel;     /* largest |feedback - feedback at the start| */
+    float bias;       /* output the relay switches about */
+    float start;      /* feedback at the relay's first tick */
+    float side;       /* +1 or -1; 0 before the first tick */
+    uint8_t active_index;
+} mt_relay;
+
+/* Registers the relay's parameters with these units and limits; the relay
+ * starts inactive with amplitude `amplitude`, no hysteresis and travel
+ * `travel`. Returns false when the table has no room for five more. */
+bool mt_add_relay(mt_device *dev, mt_relay *relay, const char *output_unit,
+                  const char *feedback_unit, float max_amplitude, float amplitude, float travel);
+
+/* One control tick of the relay. Returns true, with the relay's output in
+ * *output (clamped to +-output_limit), while relay mode is in control. */
+bool mt_relay_step(mt_device *dev, mt_relay *relay, float setpoint, float feedback,
+                   float output_limit, float *output);
+
 #ifdef __cplusplus
 }
 #endif

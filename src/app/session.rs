@@ -16,8 +16,8 @@ use crate::protocol::{
 };
 use crate::record::Recording;
 use crate::tuning::{
-    Excitation, ExcitationError, ExcitationPlan, FrequencyMeasurement, StepPlan, StepResponse,
-    StepTest, StepTestError,
+    Excitation, ExcitationError, ExcitationPlan, FrequencyMeasurement, ParamWrite, RelayError,
+    RelayPlan, RelayTest, StepPlan, StepResponse, StepTest, StepTestError,
 };
 
 /// A write the device has not answered within this is marked as lost.
@@ -114,6 +114,8 @@ pub struct DeviceSession {
     pub excitation: Option<Excitation>,
     /// Finished frequency responses the app has not taken yet.
     pub measured_responses: Vec<FrequencyMeasurement>,
+    /// The relay auto-tune run in progress or last ended, fed every batch.
+    pub relay: Option<RelayTest>,
     history_size: HistorySize,
     stream_divider: u16,
 }
@@ -142,6 +144,7 @@ impl DeviceSession {
             measured_steps: Vec::new(),
             excitation: None,
             measured_responses: Vec::new(),
+            relay: None,
             history_size,
             stream_divider,
         }
@@ -212,15 +215,23 @@ impl DeviceSession {
                 self.capture.on_samples(&batch, lost_before);
                 self.feed_step_test(&batch);
                 self.feed_excitation(&batch);
+                self.feed_relay(&batch);
                 if let Some(history) = &mut self.history {
                     history.push_batch(&batch, lost_before);
                 }
             }
-            Event::Value { index, value } => self.confirm_write(index, value),
+            Event::Value { index, value } => {
+                self.confirm_write(index, value);
+                if let Some(relay) = &mut self.relay {
+                    let writes = relay.on_value(index, value);
+                    self.send_writes(&writes);
+                }
+            }
             Event::Status { flags, .. } => {
                 self.status = Some(flags);
                 if !flags.enabled() {
                     self.stop_pending = false;
+                    self.abort_relay();
                 }
             }
             Event::Pong { .. } => {}
@@ -427,6 +438,45 @@ impl DeviceSession {
         }
         self.abort_step_test();
         self.abort_excitation();
+        self.abort_relay();
+    }
+
+    /// Starts a relay auto-tune run in the device's relay mode; its writes
+    /// and result follow from the samples as they arrive.
+    pub fn start_relay(&mut self, plan: RelayPlan) -> Result<(), RelayError> {
+        let info = self.info.as_ref().ok_or(RelayError::NoRelayMode)?;
+        let mut info = info.clone();
+        for (param, view) in info.params.iter_mut().zip(&self.params) {
+            param.value = view.info.value;
+        }
+        self.relay = Some(RelayTest::start(plan, &info, self.output_enabled())?);
+        Ok(())
+    }
+
+    /// A relay run is in progress.
+    pub fn relay_running(&self) -> bool {
+        self.relay.as_ref().is_some_and(|r| !r.is_done())
+    }
+
+    /// Stops a running relay run: relay off, setpoint restored.
+    pub fn abort_relay(&mut self) {
+        if let Some(relay) = self.relay.as_mut().filter(|r| !r.is_done()) {
+            let writes = relay.abort();
+            self.send_writes(&writes);
+        }
+    }
+
+    fn feed_relay(&mut self, batch: &crate::protocol::SampleBatch) {
+        if let Some(relay) = &mut self.relay {
+            let writes = relay.on_samples(batch);
+            self.send_writes(&writes);
+        }
+    }
+
+    fn send_writes(&mut self, writes: &[ParamWrite]) {
+        for write in writes {
+            self.write_param(write.index, write.value);
+        }
     }
 
     pub fn set_enabled(&mut self, enabled: bool) {

@@ -219,7 +219,19 @@ pub struct AutotuneArgs {
     /// Seconds the step is held.
     #[arg(long, value_name = "SECONDS", default_value_t = 1.0, value_parser = parse_seconds, allow_hyphen_values = true)]
     pub hold: f64,
-    /// Write the proposed gains, then run a verification step.
+    /// Relay amplitude d in the effort's unit (relay; default a fifth of the output limit).
+    #[arg(long, value_parser = parse_amplitude, allow_hyphen_values = true)]
+    pub relay_amplitude: Option<f64>,
+    /// Relay hysteresis in the feedback's unit (relay; default the noise band at rest).
+    #[arg(long, allow_hyphen_values = true)]
+    pub hysteresis: Option<f64>,
+    /// Largest distance from the start position (relay; default the device's relay.travel).
+    #[arg(long, value_parser = parse_amplitude, allow_hyphen_values = true)]
+    pub travel: Option<f64>,
+    /// Longest the relay may run, s (relay).
+    #[arg(long, value_name = "SECONDS", default_value_t = 10.0, value_parser = parse_seconds, allow_hyphen_values = true)]
+    pub time_limit: f64,
+    /// Write the proposed gains (step: then run a verification step).
     #[arg(long)]
     pub write: bool,
     /// Print the result as JSON.
@@ -282,11 +294,20 @@ pub enum AutotuneMethod {
     Step,
 }
 
-/// `--rule`.
+/// `--rule`: SIMC or lambda for the step method, the Ku/Tu rules for relay.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum RuleArg {
     Simc,
     Lambda,
+    ZnP,
+    ZnPi,
+    ZnPd,
+    ZnPid,
+    TlPi,
+    TlPid,
+    Pessen,
+    SomeOvershoot,
+    NoOvershoot,
 }
 
 /// `--model`.

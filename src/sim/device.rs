@@ -9,7 +9,7 @@
 use std::collections::VecDeque;
 use std::fmt;
 
-use super::drive::{CHANNEL_COUNT, DriveConfig, SimDrive, WriteRefusal};
+use super::drive::{CHANNEL_COUNT, DriveConfig, RELAY_ACTIVE_INDEX, SimDrive, WriteRefusal};
 use super::emulated::EmulatedDevice;
 use crate::protocol::Command;
 use crate::protocol::native::frame::{FrameDecoder, MAX_PAYLOAD, encode_frame};
@@ -154,7 +154,9 @@ impl SimDevice {
     /// Switches the output, noting the change (if it is one) and why.
     fn set_output(&mut self, enabled: bool, cause: OutputCause) {
         let changed = enabled != self.drive.enabled();
+        let relay_was_active = self.drive.relay_active();
         self.drive.set_enabled(enabled);
+        self.report_relay_end(relay_was_active);
         if !changed {
             return;
         }
@@ -167,6 +169,17 @@ impl SimDevice {
             time_s: self.time_s(),
             watchdog_ms: self.settings.watchdog_ms,
         });
+    }
+
+    /// Says `relay.active` is 0 when the drive left relay mode by itself, as
+    /// a device does when it changes a parameter on its own.
+    fn report_relay_end(&mut self, was_active: bool) {
+        if was_active && !self.drive.relay_active() {
+            self.send(DeviceMessage::Value {
+                index: RELAY_ACTIVE_INDEX,
+                value: 0.0,
+            });
+        }
     }
 
     /// Bytes the device has sent since the last call.
@@ -345,7 +358,9 @@ impl SimDevice {
         let max_age_ticks =
             ((self.settings.max_batch_latency_s * f64::from(self.settings.loop_hz)) as u32).max(1);
         for _ in 0..ticks {
+            let relay_was_active = self.drive.relay_active();
             let sample = self.drive.tick(dt);
+            self.report_relay_end(relay_was_active);
             if self.stream_divider > 0 {
                 if self.ticks_to_next_sample == 0 {
                     if self.batch.is_empty() {
@@ -572,6 +587,67 @@ mod tests {
         send(&mut device, Command::Hello);
         assert!(!device.enabled());
         assert!(device.take_output_changes().is_empty());
+    }
+
+    /// The relay mode (docs/PROTOCOL.md 4.5): refused while the output is
+    /// off, switches the effort between ±d while on, and ends by itself
+    /// at the travel with an unprompted VALUE.
+    #[test]
+    fn relay_mode_switches_and_ends_itself_at_the_travel() {
+        let mut config = DriveConfig::linear();
+        config.relay.amplitude = 2.0;
+        // Less than the limit cycle's amplitude (about 7 mrad at 2 A).
+        config.relay.travel = 0.001;
+        config.relay.bias = 0.5;
+        let mut device = SimDevice::new(config, DeviceSettings::default());
+        let set_active = |device: &mut SimDevice, value: f32| {
+            send(
+                device,
+                Command::Set {
+                    index: RELAY_ACTIVE_INDEX,
+                    value,
+                },
+            )
+        };
+        set_active(&mut device, 1.0);
+        assert!(matches!(
+            replies(&mut device)[..],
+            [DeviceMessage::Value { value, .. }] if value == 0.0
+        ));
+        send(&mut device, Command::Enable(true));
+        set_active(&mut device, 1.0);
+        replies(&mut device);
+        assert!(device.drive.relay_active());
+        let mut efforts = Vec::new();
+        for _ in 0..20_000 {
+            let sample = device.drive.tick(1e-4);
+            if !device.drive.relay_active() {
+                break;
+            }
+            efforts.push(sample.effort);
+        }
+        // 2.5 A one way, −1.5 A the other, until the feedback leaves the travel.
+        assert!(
+            efforts.iter().all(|e| *e == 2.5 || *e == -1.5),
+            "{efforts:?}"
+        );
+        assert!(efforts.contains(&-1.5) && efforts.contains(&2.5));
+        assert!(
+            !device.drive.relay_active(),
+            "the bias walks it off its travel"
+        );
+
+        // Through the firmware the end is reported.
+        set_active(&mut device, 1.0);
+        replies(&mut device);
+        device.advance(20_000);
+        let ended = replies(&mut device).into_iter().any(|m| {
+            matches!(m, DeviceMessage::Value { index, value } if index == RELAY_ACTIVE_INDEX && value == 0.0)
+        });
+        assert!(ended, "no VALUE relay.active = 0");
+        set_active(&mut device, 1.0);
+        send(&mut device, Command::Enable(false));
+        assert!(!device.drive.relay_active(), "output off ends the relay");
     }
 
     #[test]

@@ -17,6 +17,37 @@ pub struct DriveConfig {
     pub encoder_cpr: f64,
     /// Standard deviation of position measurement noise, rad.
     pub encoder_noise: f64,
+    /// The relay mode's settings (docs/PROTOCOL.md, "Relay mode").
+    pub relay: RelayConfig,
+}
+
+/// The relay mode: while active, the output is `bias ± amplitude`,
+/// switched on the error (setpoint − feedback) with hysteresis, at the loop
+/// rate, in place of the PID. It ends by itself when the feedback leaves
+/// the start position by more than `travel`, or the output is turned off.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RelayConfig {
+    pub active: bool,
+    /// Relay amplitude d, A.
+    pub amplitude: f64,
+    /// Hysteresis ε, rad: the error must pass ±ε to switch the output.
+    pub hysteresis: f64,
+    /// Largest distance from the start position, rad.
+    pub travel: f64,
+    /// Output the relay switches about, A.
+    pub bias: f64,
+}
+
+impl Default for RelayConfig {
+    fn default() -> Self {
+        Self {
+            active: false,
+            amplitude: 1.0,
+            hysteresis: 0.0,
+            travel: 0.5,
+            bias: 0.0,
+        }
+    }
 }
 
 impl Default for DriveConfig {
@@ -36,6 +67,7 @@ impl Default for DriveConfig {
             plant: PlantConstants::default(),
             encoder_cpr: 4096.0,
             encoder_noise: 5e-5,
+            relay: RelayConfig::default(),
         }
     }
 }
@@ -79,12 +111,20 @@ const PARAMS: &[(&str, &str, u8, f32, f32)] = &[
     ),
     ("encoder.cpr", "counts/rev", 0, 0.0, 1_000_000.0),
     ("encoder.noise", "rad", 0, 0.0, 0.1),
+    ("relay.active", "", 0, 0.0, 1.0),
+    ("relay.amplitude", "A", 0, 0.0, 20.0),
+    ("relay.hysteresis", "rad", 0, 0.0, 1.0),
+    ("relay.travel", "rad", 0, 0.0, 100.0),
+    ("relay.bias", "A", 0, -20.0, 20.0),
 ];
 
 /// Index of the setpoint parameter.
 pub const SETPOINT_INDEX: u8 = 5;
 /// Index of the read-only resonance parameter.
 pub const RESONANCE_INDEX: u8 = 13;
+/// Index of `relay.active`, which the drive clears itself when the relay
+/// leaves its travel or the output goes off.
+pub const RELAY_ACTIVE_INDEX: u8 = 16;
 
 /// Why a parameter write was refused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -142,6 +182,16 @@ pub struct SimDrive {
     noise: GaussianNoise,
     enabled: bool,
     effort: f64,
+    relay: RelayState,
+}
+
+/// What the relay remembers between ticks.
+#[derive(Clone, Copy, Debug, Default)]
+struct RelayState {
+    /// The feedback when the relay started; `None` until its first tick.
+    start: Option<f64>,
+    /// The side the output is on: +1 or −1.
+    side: f64,
 }
 
 impl SimDrive {
@@ -153,6 +203,7 @@ impl SimDrive {
             noise: GaussianNoise::new(0x5EED),
             enabled: false,
             effort: 0.0,
+            relay: RelayState::default(),
         }
     }
 
@@ -215,6 +266,11 @@ impl SimDrive {
             13 => c.plant.resonance_hz(),
             14 => c.encoder_cpr,
             15 => c.encoder_noise,
+            16 => f64::from(u8::from(c.relay.active)),
+            17 => c.relay.amplitude,
+            18 => c.relay.hysteresis,
+            19 => c.relay.travel,
+            20 => c.relay.bias,
             _ => return None,
         };
         Some(value as f32)
@@ -248,6 +304,18 @@ impl SimDrive {
             12 => c.plant.coupling_damping = v,
             14 => c.encoder_cpr = v.round(),
             15 => c.encoder_noise = v,
+            16 => {
+                let active = v >= 0.5 && self.enabled;
+                if active != c.relay.active {
+                    self.relay = RelayState::default();
+                    self.pid.reset();
+                }
+                c.relay.active = active;
+            }
+            17 => c.relay.amplitude = v,
+            18 => c.relay.hysteresis = v,
+            19 => c.relay.travel = v,
+            20 => c.relay.bias = v,
             _ => return Err(WriteRefusal::BadIndex),
         }
         self.plant.constants = self.config.plant.clone();
@@ -265,13 +333,39 @@ impl SimDrive {
         }
         if enabled != self.enabled {
             self.pid.reset();
+            self.config.relay.active = false;
         }
         self.enabled = enabled;
     }
 
     /// Whether the controller's output is at its limit.
     pub fn saturated(&self) -> bool {
-        self.enabled && self.pid.saturated
+        self.enabled && !self.config.relay.active && self.pid.saturated
+    }
+
+    /// Whether the relay mode is switching the output.
+    pub fn relay_active(&self) -> bool {
+        self.config.relay.active
+    }
+
+    /// One tick of the relay: the output, or `None` when the feedback has
+    /// left the travel and the relay hands back to the PID.
+    fn relay_output(&mut self, measured: f64) -> Option<f64> {
+        let relay = &self.config.relay;
+        let start = *self.relay.start.get_or_insert(measured);
+        if (measured - start).abs() > relay.travel {
+            return None;
+        }
+        let error = self.config.setpoint - measured;
+        if self.relay.side == 0.0 {
+            self.relay.side = if error < 0.0 { -1.0 } else { 1.0 };
+        } else if error > relay.hysteresis {
+            self.relay.side = 1.0;
+        } else if error < -relay.hysteresis {
+            self.relay.side = -1.0;
+        }
+        let limit = self.config.gains.output_limit.abs();
+        Some((relay.bias + self.relay.side * relay.amplitude).clamp(-limit, limit))
     }
 
     /// What the encoder reports for the present motor angle.
@@ -290,7 +384,21 @@ impl SimDrive {
     /// One control tick: measure, compute the output, move the plant.
     pub fn tick(&mut self, dt: f64) -> DriveSample {
         let measured = self.measure();
-        self.effort = if self.enabled {
+        let relay = if self.enabled && self.config.relay.active {
+            let output = self.relay_output(measured);
+            if output.is_none() {
+                self.config.relay.active = false;
+                self.relay = RelayState::default();
+                self.pid.reset();
+            }
+            output
+        } else {
+            None
+        };
+        self.effort = if let Some(output) = relay {
+            self.pid.track(measured);
+            output
+        } else if self.enabled {
             self.pid
                 .update(&self.config.gains, self.config.setpoint, measured, dt)
         } else {

@@ -8,9 +8,11 @@
 //!   recorded and turned into a frequency response.
 //! - `runs`: measured steps kept for A/B comparison, saved to a file.
 //! - `model_tune`: a model fitted to a step, gains from it, their preview.
+//! - `relay`: a relay run in the device's relay mode, Ku and Tu from it.
 
 mod excitation;
 mod model_tune;
+mod relay;
 mod runs;
 mod step_test;
 
@@ -21,6 +23,11 @@ pub use excitation::{
 pub use model_tune::{
     AutoTuneError, Identified, LoopParams, ModelKind, Preview, PreviewPlan, Proposal, TuneRule,
     identify, model_parameters, preview, propose,
+};
+pub use relay::REST_TIMEOUT_S as RELAY_REST_TIMEOUT_S;
+pub use relay::{
+    MAX_TIME_LIMIT_S, ParamWrite, RelayError, RelayGains, RelayParams, RelayPlan, RelayResult,
+    RelayState, RelayTest, relay_gains,
 };
 pub use runs::{GainValue, MAX_TRACE_POINTS, RunContext, RunStore, RunsFileError, StepRun, Trace};
 pub use step_test::{

@@ -56,6 +56,8 @@ static servo motor = {
 };
 
 static mt_device device;
+/* Relay mode (docs/PROTOCOL.md 4.5), switched inside the control loop. */
+static mt_relay relay;
 
 /* Bytes waiting for the pseudo-terminal, whole frames only: when it is full,
  * new frames are dropped as a device's transmit buffer would drop them. */
@@ -73,7 +75,11 @@ static void die(const char *what)
 static void control_step(servo *s)
 {
     double effort = 0.0;
-    if (s->enabled) {
+    float relay_output = 0.0f;
+    if (mt_relay_step(&device, &relay, s->setpoint, (float)s->angle, s->output_limit, &relay_output)) {
+        effort = relay_output;
+        s->integral = 0.0; /* the PID takes over from rest, without a stored kick */
+    } else if (s->enabled) {
         double error = s->setpoint - s->angle;
         double integral = s->integral + s->ki * error * DT;
         double wanted = s->kp * error + integral - s->kd * s->speed;
@@ -159,6 +165,7 @@ static void register_all(void)
     ok &= mt_add_param(&device, "plant.torque_constant", "N·m/A", 0, 1e-3f, 2.0f, &motor.torque_constant);
     ok &= mt_add_param(&device, "plant.time_constant", "s", MT_PARAM_READ_ONLY, 0.0f, 1e6f, &motor.time_constant);
     ok &= mt_add_param(&device, "link.bad_frames", "", MT_PARAM_READ_ONLY, 0.0f, 4294967296.0f, &motor.bad_frames);
+    ok &= mt_add_relay(&device, &relay, "A", "rad", 20.0f, 1.0f, 0.5f);
     if (!ok) {
         fprintf(stderr, "sim_device: the channel and parameter tables do not fit\n");
         exit(1);
