@@ -30,16 +30,16 @@ fn relay_runs_in_the_device_and_gains_are_written_only_on_the_click() {
         ..AppOptions::default()
     });
     wait_connected(&mut harness);
-    harness.get_by_label("Enable output").click();
+    harness.get_by_label("Enable output").click_accesskit();
     harness.step();
     step_until(&mut harness, "the app to see the output on", |h| {
         h.state().session().is_some_and(|s| s.output_enabled())
     });
 
-    harness.get_by_label("Auto-tune").click();
-    harness.step();
-    harness.get_by_label("Relay").click();
-    harness.step();
+    harness.get_by_label("Auto-tune").click_accesskit();
+    harness.run_steps(2);
+    harness.get_by_label("Relay").click_accesskit();
+    harness.run_steps(2);
     // A fifth of the sim's 5 A output limit.
     assert_eq!(
         harness.get_by_label("Relay amplitude").value().as_deref(),
@@ -82,16 +82,16 @@ fn relay_runs_in_the_device_and_gains_are_written_only_on_the_click() {
 
     // With a step run to fit, the chosen gains are previewed on its model.
     harness.get_by_label_contains("Run a step test with an effort channel");
-    harness.get_by_label("Step test").click();
-    harness.step();
+    harness.get_by_label("Step test").click_accesskit();
+    harness.run_steps(2);
     harness.get_by_label("Amplitude").set_value_accesskit(0.1);
     harness.step();
     harness.get_by_label("Hold").set_value_accesskit(1.0);
     harness.step();
-    harness.get_by_label("Auto-tune").click();
-    harness.step();
-    harness.get_by_label("Step model").click();
-    harness.step();
+    harness.get_by_label("Auto-tune").click_accesskit();
+    harness.run_steps(2);
+    harness.get_by_label("Step model").click_accesskit();
+    harness.run_steps(2);
     harness
         .get_by_label("Run identification step")
         .click_accesskit();
@@ -102,7 +102,7 @@ fn relay_runs_in_the_device_and_gains_are_written_only_on_the_click() {
             .is_some_and(|s| s.step_test.as_ref().is_some_and(|t| t.is_done()))
     });
     harness.step();
-    harness.get_by_label("Relay").click();
+    harness.get_by_label("Relay").click_accesskit();
     harness.run_steps(2);
     harness.get_by_label_contains("Predicted on the model of");
     harness.get_by_label_contains("Predicted Overshoot");
