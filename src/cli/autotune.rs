@@ -366,7 +366,8 @@ fn run_relay_test(
                 if let Some(param) = info.params.get_mut(usize::from(index)) {
                     param.value = value;
                 }
-                test.on_value(index, value);
+                // A device leaving relay mode ends the run: restore at once.
+                send(link, &test.on_value(index, value));
             }
             Ok(LinkEvent::Device(Event::Status { flags, .. }))
                 if !flags.enabled() || fault(flags).is_some() =>

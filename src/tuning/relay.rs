@@ -59,6 +59,8 @@ pub const REST_TIMEOUT_S: f64 = 10.0;
 pub const MAX_SAMPLE_GAP_S: f64 = 0.25;
 /// Longest run a plan may ask for, s.
 pub const MAX_TIME_LIMIT_S: f64 = 120.0;
+/// Device time allowed for the device to confirm `relay.active` = 1.
+pub const CONFIRM_TIMEOUT_S: f64 = 5.0;
 /// Share of the output limit the default relay amplitude takes.
 pub const DEFAULT_AMPLITUDE_SHARE: f64 = 0.2;
 
@@ -242,6 +244,9 @@ enum Phase {
     /// Writes sent; waiting for the effort to show the relay.
     Switching {
         written_s: f64,
+        /// Device time of the newest sample when the device confirmed
+        /// `relay.active` = 1.
+        confirmed_s: Option<f64>,
     },
     Oscillating {
         start_s: f64,
@@ -395,6 +400,12 @@ impl RelayTest {
         if running && index == self.relay.active && value < 0.5 {
             return self.fail(RelayError::LeftRelayMode);
         }
+        if let Phase::Switching { confirmed_s, .. } = &mut self.phase
+            && index == self.relay.active
+            && confirmed_s.is_none()
+        {
+            *confirmed_s = self.last_time;
+        }
         Vec::new()
     }
 
@@ -430,14 +441,24 @@ impl RelayTest {
         }
         match self.phase {
             Phase::Resting { since_s } => self.rest_sample(since_s, time, feedback, effort),
-            Phase::Switching { written_s } => {
+            Phase::Switching {
+                written_s,
+                confirmed_s,
+            } => {
                 let d = self.plan.amplitude;
+                // The relay must show soon after the device confirmed it;
+                // a link slow to carry the writes (a loaded host) gets
+                // longer before that.
+                let waited = match confirmed_s {
+                    Some(confirmed_s) => time - confirmed_s > self.plan.time_limit_s.min(1.0),
+                    None => time - written_s > self.plan.time_limit_s.min(CONFIRM_TIMEOUT_S),
+                };
                 self.largest_swing = self.largest_swing.max((effort - self.bias).abs());
                 if (effort - self.bias).abs() >= 0.9 * d {
                     self.phase = Phase::Oscillating { start_s: time };
                     self.state = RelayState::Oscillating { cycles: 0 };
                     self.record(time, time, feedback, effort)
-                } else if time - written_s > self.plan.time_limit_s.min(1.0) {
+                } else if waited {
                     self.fail(RelayError::RelayNotSeen {
                         largest: self.largest_swing,
                     })
@@ -546,7 +567,10 @@ impl RelayTest {
                 value: 1.0,
             },
         ]);
-        self.phase = Phase::Switching { written_s: time };
+        self.phase = Phase::Switching {
+            written_s: time,
+            confirmed_s: None,
+        };
         writes
     }
 
