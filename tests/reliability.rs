@@ -412,3 +412,216 @@ fn unplugging_mid_frame_ends_the_link_as_lost() {
         "half a frame is not a bad frame: it never ended"
     );
 }
+
+/// The simulated drive on a pty in this process with a watchdog of
+/// `watchdog_ms`, and a proxy in front of it.
+fn drive_with_watchdog(watchdog_ms: u16) -> (motiontune::sim::pty::PtyServer, common::Proxy) {
+    use motiontune::sim::SimDevice;
+    use motiontune::sim::device::DeviceSettings;
+    use motiontune::sim::drive::DriveConfig;
+    use motiontune::sim::pty::PtyServer;
+
+    let server = PtyServer::start(SimDevice::new(
+        DriveConfig::default(),
+        DeviceSettings {
+            watchdog_ms,
+            ..DeviceSettings::default()
+        },
+    ))
+    .expect("pty server");
+    let proxy = common::Proxy::start(server.path());
+    (server, proxy)
+}
+
+/// Steps the app until the lost connection has been tried again `attempts`
+/// times (each fails: the path is gone).
+fn step_until_attempts(harness: &mut egui_kittest::Harness<'static, motiontune::app::App>, n: u32) {
+    use motiontune::app::ConnectionState;
+    common::step_until(harness, "reconnection attempts", |h| {
+        h.state().session().is_some_and(
+            |s| matches!(s.state, ConnectionState::Reconnecting { attempts, .. } if attempts >= n),
+        )
+    });
+}
+
+#[test]
+fn an_unplugged_device_is_reconnected_with_a_gap_and_its_output_left_off() {
+    // A watchdog longer than the outage: the drive is still enabled when
+    // it is back, so only the app can have switched it off.
+    let (server, proxy) = drive_with_watchdog(20_000);
+    let mut harness = common::app_on_port(&proxy.path);
+    common::wait_connected(&mut harness);
+    harness.get_by_label("Enable output").click();
+    common::step_until(&mut harness, "the output on", |h| {
+        h.state().session().is_some_and(|s| s.output_enabled())
+    });
+    common::wait_for_samples(&mut harness, 500);
+
+    proxy.unplug();
+    let unplugged_at = Instant::now();
+    common::step_until(&mut harness, "reconnecting", |h| {
+        h.state().session().is_some_and(|s| s.is_reconnecting())
+    });
+    harness.step();
+    assert!(harness.query_by_label_contains("reconnecting to").is_some());
+    harness.get_by_label("Stop reconnecting");
+    step_until_attempts(&mut harness, 2);
+    let before = {
+        let session = harness.state().session().expect("session");
+        assert!(!session.output_enabled(), "the output is unknown, not on");
+        let history = session.history.as_ref().expect("history");
+        history.len()
+    };
+    assert!(
+        server.with_device(|d| d.enabled()),
+        "the drive must still be on for this test to mean anything"
+    );
+
+    proxy.replug();
+    common::step_until(&mut harness, "reconnected", |h| {
+        h.state().session().is_some_and(|s| s.is_connected())
+    });
+    let outage = unplugged_at.elapsed();
+    common::step_until(&mut harness, "samples after the outage", |h| {
+        h.state()
+            .session()
+            .and_then(|s| s.history.as_ref())
+            .is_some_and(|history| history.len() > before + 200)
+    });
+    common::step_until(&mut harness, "the device's status", |h| {
+        h.state()
+            .session()
+            .and_then(|s| s.status)
+            .is_some_and(|flags| !flags.enabled())
+    });
+    assert!(!server.with_device(|d| d.enabled()), "the drive is off");
+    let settle = Instant::now() + Duration::from_millis(500);
+    while Instant::now() < settle {
+        harness.step();
+        std::thread::sleep(Duration::from_millis(10));
+        assert!(
+            !server.with_device(|d| d.enabled()),
+            "the output came back on"
+        );
+    }
+    assert!(
+        harness
+            .query_by_label_contains("history kept with a gap; output left off")
+            .is_some()
+    );
+
+    let session = harness.state().session().expect("session");
+    assert!(!session.output_enabled());
+    let history = session.history.as_ref().expect("history kept");
+    let indices = history.indices();
+    assert!(
+        indices.start < before as u64,
+        "the samples from before are kept"
+    );
+    let breaks: Vec<u64> = history
+        .gaps(0, indices.clone())
+        .filter(|gap| gap.start == gap.end)
+        .map(|gap| gap.start)
+        .collect();
+    assert_eq!(breaks.len(), 1, "one break in the line: {breaks:?}");
+    let at = breaks[0];
+    assert!(at > indices.start && at < indices.end - 200);
+    let jump = history.time_of(at) - history.time_of(at - 1);
+    eprintln!(
+        "outage {} ms as the test saw it; {jump:.3} s of device time across the break",
+        outage.as_millis()
+    );
+    assert!(
+        jump > 0.3,
+        "the break spans the outage, not one sample period: {jump} s"
+    );
+}
+
+#[test]
+fn stopping_the_reconnection_keeps_the_history_and_gives_up_the_port() {
+    use motiontune::app::ConnectionState;
+    use motiontune::link::LinkError;
+
+    let (_server, proxy) = drive_with_watchdog(500);
+    let mut harness = common::app_on_port(&proxy.path);
+    common::wait_connected(&mut harness);
+    common::wait_for_samples(&mut harness, 200);
+    proxy.unplug();
+    step_until_attempts(&mut harness, 1);
+    harness.step();
+    harness.get_by_label("Stop reconnecting").click();
+    harness.step();
+    proxy.replug();
+    let until = Instant::now() + Duration::from_millis(1500);
+    while Instant::now() < until {
+        harness.step();
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let session = harness.state().session().expect("session");
+    assert!(
+        matches!(
+            &session.state,
+            ConnectionState::Failed(LinkError::Lost { .. })
+        ),
+        "{:?}",
+        session.state
+    );
+    assert!(session.history.as_ref().is_some_and(|h| h.len() > 200));
+    harness.get_by_label("Connect");
+    // Nothing holds the port: another program can open it.
+    common::RawPort::open(&proxy.path);
+}
+
+#[test]
+fn a_device_back_with_another_description_starts_a_new_history() {
+    use motiontune::sim::SimDevice;
+    use motiontune::sim::device::DeviceSettings;
+    use motiontune::sim::drive::DriveConfig;
+    use motiontune::sim::pty::PtyServer;
+
+    let serve = |loop_hz| {
+        PtyServer::start(SimDevice::new(
+            DriveConfig::default(),
+            DeviceSettings {
+                loop_hz,
+                ..DeviceSettings::default()
+            },
+        ))
+        .expect("pty server")
+    };
+    // The path the app opens is a symlink, re-pointed to the new device's
+    // pty as udev re-points /dev/serial/by-id/… to a re-enumerated device.
+    let folder = tempfile::tempdir().expect("tempdir");
+    let path = folder.path().join("drive");
+    let first = serve(10_000);
+    std::os::unix::fs::symlink(first.path(), &path).expect("symlink");
+    let mut harness = common::app_on_port(path.to_str().expect("utf8 path"));
+    common::wait_connected(&mut harness);
+    common::wait_for_samples(&mut harness, 500);
+    first.stop().expect("the first drive stops");
+    std::fs::remove_file(&path).expect("unplugged");
+    step_until_attempts(&mut harness, 1);
+
+    let second = serve(5_000);
+    std::os::unix::fs::symlink(second.path(), &path).expect("symlink");
+    common::step_until(&mut harness, "reconnected", |h| {
+        h.state().session().is_some_and(|s| s.is_connected())
+    });
+    common::wait_for_samples(&mut harness, 50);
+    harness.step();
+    assert!(
+        harness
+            .query_by_label_contains("another description: new history started")
+            .is_some()
+    );
+    let session = harness.state().session().expect("session");
+    assert_eq!(session.info.as_ref().map(|i| i.loop_hz), Some(5_000));
+    let history = session.history.as_ref().expect("history");
+    let indices = history.indices();
+    assert_eq!(indices.start, 0, "a new history");
+    assert!(
+        (history.period_at(indices.start) - 10.0 / 5_000.0).abs() < 1e-12,
+        "every sample is the new device's"
+    );
+    assert_eq!(history.gaps(0, indices).count(), 0);
+}

@@ -78,9 +78,19 @@ pub fn ui(ui: &mut egui::Ui, session: Option<&mut DeviceSession>, frame_times: &
                     session.target().name()
                 ));
             }
+            ConnectionState::Reconnecting { lost, .. } => {
+                ui.colored_label(
+                    ui.visuals().warn_fg_color,
+                    format!("reconnecting to {}… ({lost})", session.target().name()),
+                );
+            }
             ConnectionState::Failed(error) => {
                 ui.colored_label(ui.visuals().error_fg_color, error.to_string());
             }
+        }
+        if let Some(note) = &session.reconnect_note {
+            ui.separator();
+            ui.label(note);
         }
         let Some((health, samples_per_s, bytes_per_s)) = session.health() else {
             return;

@@ -1,11 +1,15 @@
 //! A fault-injection proxy between a device on one pseudo-terminal and the
 //! app on another: it passes the host's bytes through untouched and the
 //! device's frame by frame, corrupting some, holding them back (a stall),
-//! or pulling the plug halfway through one. It decodes the device's clean
-//! stream itself, so a test can check every value the app accepted.
+//! or pulling the plug halfway through one. It can also unplug the app's
+//! side and plug a new one in at the same path (a symlink re-pointed to a
+//! new pty, as a USB device re-enumerates under the same udev name) while
+//! the device runs on. It decodes the device's clean stream itself, so a
+//! test can check every value the app accepted.
 
 use std::collections::HashMap;
 use std::io::{ErrorKind, Read, Write};
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -24,6 +28,10 @@ pub struct Faults {
     pub stalled: AtomicBool,
     /// Send the first half of the next frame, then close the app's side.
     pub unplug_mid_frame: AtomicBool,
+    /// The app's side is closed and its path gone while set; a new one
+    /// appears at the same path when cleared. The device runs on and its
+    /// frames are dropped meanwhile.
+    pub unplugged: AtomicBool,
 }
 
 /// What went through the proxy.
@@ -37,8 +45,10 @@ pub struct ProxyLog {
 
 /// A running proxy; stops (and closes the app's side) on drop.
 pub struct Proxy {
-    /// The app's side: open this as the serial port.
+    /// The app's side: open this as the serial port. A symlink to the
+    /// current pty.
     pub path: String,
+    _folder: tempfile::TempDir,
     pub faults: Arc<Faults>,
     pub log: Arc<ProxyLog>,
     stop: Arc<AtomicBool>,
@@ -52,10 +62,10 @@ impl Proxy {
             .timeout(Duration::from_millis(1))
             .open()
             .expect("open the device side");
-        let (mut app, app_slave) = TTYPort::pair().expect("pty pair for the app side");
-        app.set_timeout(Duration::from_millis(1))
-            .expect("app side timeout");
-        let path = app_slave.name().expect("app side name");
+        let folder = tempfile::tempdir().expect("folder for the app side's path");
+        let link_path = folder.path().join("device");
+        let (app, app_slave) = plug_in(&link_path);
+        let path = link_path.to_str().expect("utf8 path").to_owned();
         let faults = Arc::new(Faults::default());
         let log = Arc::new(ProxyLog::default());
         let stop = Arc::new(AtomicBool::new(false));
@@ -64,8 +74,9 @@ impl Proxy {
             std::thread::spawn(move || {
                 let mut pump = Pump {
                     device,
-                    app,
+                    app: Some(app),
                     app_slave: Some(app_slave),
+                    link_path,
                     faults: &faults,
                     log: &log,
                     frame: Vec::new(),
@@ -77,6 +88,7 @@ impl Proxy {
         };
         Self {
             path,
+            _folder: folder,
             faults,
             log,
             stop,
@@ -88,6 +100,16 @@ impl Proxy {
         self.faults
             .corrupt_per_million
             .store((fraction * 1e6) as u32, Ordering::Relaxed);
+    }
+
+    /// Closes the app's side and removes its path, as a cable pulled out.
+    pub fn unplug(&self) {
+        self.faults.unplugged.store(true, Ordering::Relaxed);
+    }
+
+    /// A new app side at the same path, as the cable plugged back in.
+    pub fn replug(&self) {
+        self.faults.unplugged.store(false, Ordering::Relaxed);
     }
 
     pub fn corrupted_frames(&self) -> u64 {
@@ -112,10 +134,13 @@ impl Drop for Proxy {
 
 struct Pump<'a> {
     device: Box<dyn SerialPort>,
-    app: TTYPort,
+    /// `None` while unplugged.
+    app: Option<TTYPort>,
     /// Held so the app's side stays readable between its opens; dropped
     /// with `app` to unplug.
     app_slave: Option<TTYPort>,
+    /// The symlink the app opens.
+    link_path: PathBuf,
     faults: &'a Faults,
     log: &'a ProxyLog,
     /// Device bytes of the frame in progress.
@@ -128,10 +153,22 @@ impl Pump<'_> {
     fn run(&mut self, stop: &AtomicBool) {
         let mut buf = [0u8; 4096];
         while !stop.load(Ordering::Relaxed) {
-            match read(&mut self.app, &mut buf) {
-                Some(0) => {}
-                Some(n) => write_all(self.device.as_mut(), &buf[..n], stop),
-                None => return,
+            let unplugged = self.faults.unplugged.load(Ordering::Relaxed);
+            if unplugged && self.app.is_some() {
+                let _ = std::fs::remove_file(&self.link_path);
+                self.app = None;
+                self.app_slave = None;
+            } else if !unplugged && self.app.is_none() {
+                let (app, app_slave) = plug_in(&self.link_path);
+                self.app = Some(app);
+                self.app_slave = Some(app_slave);
+            }
+            if let Some(app) = &mut self.app {
+                match read(app, &mut buf) {
+                    Some(0) => {}
+                    Some(n) => write_all(self.device.as_mut(), &buf[..n], stop),
+                    None => return,
+                }
             }
             let n = match read(self.device.as_mut(), &mut buf) {
                 Some(n) => n,
@@ -151,8 +188,11 @@ impl Pump<'_> {
     fn forward_frame(&mut self, stop: &AtomicBool) -> bool {
         let mut frame = std::mem::take(&mut self.frame);
         self.record_clean(&frame);
+        let Some(app) = &mut self.app else {
+            return true;
+        };
         if self.faults.unplug_mid_frame.load(Ordering::Relaxed) {
-            write_all(&mut self.app, &frame[..frame.len() / 2], stop);
+            write_all(app, &frame[..frame.len() / 2], stop);
             self.app_slave = None;
             return false;
         }
@@ -171,7 +211,9 @@ impl Pump<'_> {
             };
             self.log.corrupted_frames.fetch_add(1, Ordering::Relaxed);
         }
-        write_all(&mut self.app, &frame, stop);
+        if let Some(app) = &mut self.app {
+            write_all(app, &frame, stop);
+        }
         true
     }
 
@@ -203,6 +245,20 @@ impl Pump<'_> {
         self.random ^= self.random << 17;
         self.random
     }
+}
+
+/// A new pty pair for the app's side, its slave's path behind `link_path`
+/// (replaced in one step, so the app never sees a half-made path).
+fn plug_in(link_path: &Path) -> (TTYPort, TTYPort) {
+    let (mut app, app_slave) = TTYPort::pair().expect("pty pair for the app side");
+    app.set_timeout(Duration::from_millis(1))
+        .expect("app side timeout");
+    let target = app_slave.name().expect("app side name");
+    let fresh = link_path.with_extension("new");
+    let _ = std::fs::remove_file(&fresh);
+    std::os::unix::fs::symlink(&target, &fresh).expect("symlink to the app side");
+    std::fs::rename(&fresh, link_path).expect("point the app side's path");
+    (app, app_slave)
 }
 
 /// What is there to read now; `None` once the port has gone.
