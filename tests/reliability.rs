@@ -523,8 +523,15 @@ fn an_unplugged_device_is_reconnected_with_a_gap_and_its_output_left_off() {
         .filter(|gap| gap.start == gap.end)
         .map(|gap| gap.start)
         .collect();
-    assert_eq!(breaks.len(), 1, "one break in the line: {breaks:?}");
+    // The line breaks across the outage; the stream the device restarts on
+    // STREAM may break it once more a few samples on (a new phase of its
+    // divider), never anywhere else.
+    assert!(!breaks.is_empty(), "no break in the line");
     let at = breaks[0];
+    assert!(
+        breaks.iter().all(|&b| b - at <= 20),
+        "breaks away from the outage: {breaks:?}"
+    );
     assert!(at > indices.start && at < indices.end - 200);
     let jump = history.time_of(at) - history.time_of(at - 1);
     eprintln!(
@@ -624,4 +631,178 @@ fn a_device_back_with_another_description_starts_a_new_history() {
         "every sample is the new device's"
     );
     assert_eq!(history.gaps(0, indices).count(), 0);
+}
+
+/// Step times of the real app over `frames` frames at about 60 a second:
+/// (mean, max) in milliseconds. `each` runs after every frame.
+fn frame_times(
+    harness: &mut egui_kittest::Harness<'static, motiontune::app::App>,
+    frames: usize,
+    mut each: impl FnMut(&mut egui_kittest::Harness<'static, motiontune::app::App>),
+) -> (f64, f64) {
+    let (mut total, mut most) = (Duration::ZERO, Duration::ZERO);
+    for _ in 0..frames {
+        let started = Instant::now();
+        harness.step();
+        let took = started.elapsed();
+        total += took;
+        most = most.max(took);
+        each(harness);
+        std::thread::sleep(Duration::from_millis(16).saturating_sub(took));
+    }
+    (
+        total.as_secs_f64() * 1e3 / frames as f64,
+        most.as_secs_f64() * 1e3,
+    )
+}
+
+/// Steps until the connection fails, timing each step: the failure and
+/// (mean, max) step time in milliseconds.
+fn frame_times_until_failed(
+    harness: &mut egui_kittest::Harness<'static, motiontune::app::App>,
+) -> (motiontune::link::LinkError, f64, f64) {
+    use motiontune::app::ConnectionState;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let (mut total, mut most, mut frames) = (Duration::ZERO, Duration::ZERO, 0u32);
+    loop {
+        if let Some(ConnectionState::Failed(error)) = harness.state().session().map(|s| &s.state) {
+            let mean = total.as_secs_f64() * 1e3 / f64::from(frames.max(1));
+            return (error.clone(), mean, most.as_secs_f64() * 1e3);
+        }
+        assert!(Instant::now() < deadline, "the app hung on the connection");
+        let started = Instant::now();
+        harness.step();
+        let took = started.elapsed();
+        total += took;
+        most = most.max(took);
+        frames += 1;
+        std::thread::sleep(Duration::from_millis(16).saturating_sub(took));
+    }
+}
+
+/// Events the app leaves waiting for the next frame before it drops sample
+/// batches (`src/app/session.rs`).
+const MOST_BACKLOG: usize = 2_000;
+
+#[test]
+fn a_flooding_device_is_kept_up_with_and_the_ui_stays_responsive() {
+    use std::sync::atomic::Ordering;
+
+    let (_server, proxy) = drive_with_watchdog(500);
+    let mut harness = common::app_with(motiontune::app::AppOptions {
+        target: common::serial(&proxy.path),
+        stream_divider: 1,
+        history_size: motiontune::history::HistorySize::Seconds(10.0),
+        ..motiontune::app::AppOptions::default()
+    });
+    common::wait_connected(&mut harness);
+    common::wait_for_samples(&mut harness, 2_000);
+    let (normal_mean, normal_max) = frame_times(&mut harness, 60, |_| {});
+    let health = |h: &egui_kittest::Harness<'static, motiontune::app::App>| {
+        let session = h.state().session().expect("session");
+        session.health().expect("health").0
+    };
+    let before = health(&harness);
+
+    proxy.faults.flood.store(true, Ordering::Relaxed);
+    let flood_started = Instant::now();
+    let mut backlogs = Vec::new();
+    let (flood_mean, flood_max) = frame_times(&mut harness, 240, |h| {
+        backlogs.push(h.state().session().expect("session").event_backlog());
+    });
+    proxy.faults.flood.store(false, Ordering::Relaxed);
+    let flooded_s = flood_started.elapsed().as_secs_f64();
+    let after = health(&harness);
+    let rate = (after.samples - before.samples) as f64 / flooded_s;
+    let most = |b: &[usize]| b.iter().copied().max().unwrap_or(0);
+    let session = harness.state().session().expect("session");
+    let history_kb = session.history.as_ref().expect("history").bytes_used() / 1024;
+    eprintln!(
+        "flood: {} frames in {flooded_s:.1} s, {rate:.0} samples/s taken (the device streams 10 000); \
+         backlog after a frame: at most {} events; \
+         history {history_kb} kB; frame {flood_mean:.1} ms mean, {flood_max:.1} ms max \
+         (before the flood {normal_mean:.1} / {normal_max:.1})",
+        proxy.flood_frames(),
+        most(&backlogs),
+    );
+    assert!(session.is_connected(), "{:?}", session.state);
+    assert!(
+        rate > 30_000.0,
+        "a flood is at least three times the device's own rate: {rate:.0}/s"
+    );
+    assert_eq!(
+        after.framing_errors + after.crc_errors + after.message_errors,
+        0,
+        "the flood's frames are valid"
+    );
+    assert!(
+        most(&backlogs) <= 2 * MOST_BACKLOG,
+        "the events waiting for the app are bounded: {}",
+        most(&backlogs)
+    );
+    // The device's own stream is taken again once the flood stops.
+    let taken = after.samples;
+    common::step_until(&mut harness, "the device's stream again", |h| {
+        health(h).samples > taken + 5_000
+    });
+    // With the device held back, every sample the link decoded is in the
+    // history or counted as dropped by the app.
+    proxy.faults.stalled.store(true, Ordering::Relaxed);
+    std::thread::sleep(Duration::from_millis(200));
+    common::step_until(&mut harness, "the backlog taken", |h| {
+        h.state().session().expect("session").event_backlog() == 0
+    });
+    harness.step();
+    let session = harness.state().session().expect("session");
+    let pushed = session.history.as_ref().expect("history").total_pushed();
+    let decoded = health(&harness).samples;
+    eprintln!(
+        "flood: {decoded} samples decoded, {pushed} taken into the history, {} dropped by the app",
+        session.dropped_samples
+    );
+    assert_eq!(decoded, pushed + session.dropped_samples);
+}
+
+#[test]
+fn a_device_that_never_answers_is_one_clear_line_and_can_be_retried() {
+    use motiontune::link::LinkError;
+    use std::sync::atomic::Ordering;
+
+    let (_server, proxy) = drive_with_watchdog(500);
+    proxy.faults.stalled.store(true, Ordering::Relaxed);
+    let mut harness = common::app_on_port(&proxy.path);
+    let (error, mean, max) = frame_times_until_failed(&mut harness);
+    eprintln!("never answers: \"{error}\"; frame {mean:.1} ms mean, {max:.1} ms max while waiting");
+    assert_eq!(error, LinkError::NoAnswer(proxy.path.clone()));
+    harness.step();
+    let shown = harness.get_all_by_label_contains("did not answer HELLO within 2 s");
+    assert!(shown.count() >= 1);
+    assert!(!error.to_string().contains('\n'), "one line");
+
+    proxy.faults.stalled.store(false, Ordering::Relaxed);
+    harness.get_by_label("Connect").click();
+    common::wait_connected(&mut harness);
+}
+
+#[test]
+fn a_baud_mismatch_is_named_as_such_and_can_be_retried() {
+    use motiontune::link::LinkError;
+    use std::sync::atomic::Ordering;
+
+    let (_server, proxy) = drive_with_watchdog(500);
+    proxy.faults.garble.store(true, Ordering::Relaxed);
+    let mut harness = common::app_on_port(&proxy.path);
+    let (error, mean, max) = frame_times_until_failed(&mut harness);
+    eprintln!("baud mismatch: \"{error}\"; frame {mean:.1} ms mean, {max:.1} ms max while waiting");
+    assert!(
+        matches!(&error, LinkError::NotThisProtocol { port, bytes } if *port == proxy.path && *bytes > 0),
+        "{error:?}"
+    );
+    harness.step();
+    let shown = harness.get_all_by_label_contains("check the firmware and baud rate");
+    assert!(shown.count() >= 1);
+
+    proxy.faults.garble.store(false, Ordering::Relaxed);
+    harness.get_by_label("Connect").click();
+    common::wait_connected(&mut harness);
 }

@@ -25,6 +25,13 @@ use crate::tuning::{
 /// A write the device has not answered within this is marked as lost.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(1);
 
+/// Most time one frame spends taking the link's events in.
+const DRAIN_BUDGET: Duration = Duration::from_millis(10);
+
+/// Most events left waiting for the next frame: about a second of the
+/// full-rate stream (10 kHz × 8 channels comes in ~1 430 batches a second).
+const MOST_BACKLOG: usize = 2_000;
+
 /// How often a lost connection is tried again.
 pub const RECONNECT_INTERVAL: Duration = Duration::from_millis(500);
 
@@ -153,6 +160,9 @@ pub struct DeviceSession {
     pub excitation: Option<Excitation>,
     /// Finished frequency responses the app has not taken yet.
     pub measured_responses: Vec<FrequencyMeasurement>,
+    /// Samples the link received that the app dropped unread because it
+    /// could not keep up (the link's own count of lost samples is apart).
+    pub dropped_samples: u64,
     /// What the last reconnection found, in one line for the user.
     pub reconnect_note: Option<String>,
     /// The device came back with another description: the app forgets what
@@ -189,6 +199,7 @@ impl DeviceSession {
             measured_steps: Vec::new(),
             excitation: None,
             measured_responses: Vec::new(),
+            dropped_samples: 0,
             reconnect_note: None,
             device_changed: false,
             reconnect: None,
@@ -217,6 +228,12 @@ impl DeviceSession {
         self.status.is_some_and(StatusFlags::enabled)
     }
 
+    /// Events the link thread sent that the app has not taken yet: what
+    /// would grow without bound if the app could not keep up.
+    pub fn event_backlog(&self) -> usize {
+        self.link.as_ref().map_or(0, |link| link.events().len())
+    }
+
     /// Lost and trying to open the port again.
     pub fn is_reconnecting(&self) -> bool {
         matches!(self.state, ConnectionState::Reconnecting { .. })
@@ -239,15 +256,37 @@ impl DeviceSession {
         std::mem::take(&mut self.device_changed)
     }
 
-    /// Takes everything the link thread sent since the last frame, and
-    /// reopens a lost connection when it is time.
+    /// Takes what the link thread sent since the last frame, for at most
+    /// [`DRAIN_BUDGET`], and reopens a lost connection when it is time. What
+    /// is left waits for the next frame; beyond [`MOST_BACKLOG`] events the
+    /// oldest sample batches are dropped unread and counted, so a device
+    /// that sends faster than the app can take in slows neither the UI nor
+    /// grows memory.
     pub fn drain_events(&mut self) {
-        while let Some(event) = self.link.as_ref().and_then(|l| l.events().try_recv().ok()) {
+        let started = Instant::now();
+        while started.elapsed() < DRAIN_BUDGET
+            && let Some(event) = self.next_event()
+        {
             self.apply(event);
+        }
+        while self.event_backlog() > MOST_BACKLOG
+            && let Some(event) = self.next_event()
+        {
+            match event {
+                LinkEvent::Device(Event::Samples { batch, .. }) => {
+                    self.dropped_samples += batch.len() as u64;
+                    self.break_before_next_batch = true;
+                }
+                other => self.apply(other),
+            }
         }
         self.retry_when_due();
         self.expire_writes();
         self.sample_health();
+    }
+
+    fn next_event(&self) -> Option<LinkEvent> {
+        self.link.as_ref()?.events().try_recv().ok()
     }
 
     fn apply(&mut self, event: LinkEvent) {

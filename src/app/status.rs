@@ -117,6 +117,17 @@ pub fn ui(ui: &mut egui::Ui, session: Option<&mut DeviceSession>, frame_times: &
         } else {
             ui.label(lost);
         }
+        if session.dropped_samples > 0 {
+            ui.separator();
+            ui.colored_label(
+                ui.visuals().warn_fg_color,
+                format!("dropped (app behind): {}", session.dropped_samples),
+            )
+            .on_hover_text(
+                "samples the link received faster than the app could take them in, \
+                 dropped so the window stays responsive",
+            );
+        }
         ui.separator();
         match health.rtt_ms {
             Some(rtt) => ui.label(format!("RTT {rtt:.2} ms")),

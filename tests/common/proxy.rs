@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use motiontune::protocol::native::{DeviceMessage, FrameDecoder};
+use motiontune::protocol::native::{DeviceMessage, FrameDecoder, encode_frame};
 use serialport::{SerialPort, TTYPort};
 
 /// What the proxy does to the device's frames; change it while it runs.
@@ -32,6 +32,13 @@ pub struct Faults {
     /// appears at the same path when cleared. The device runs on and its
     /// frames are dropped meanwhile.
     pub unplugged: AtomicBool,
+    /// The device's SAMPLES frames are replaced by a stream of valid ones,
+    /// continuing its ticks, written as fast as the app's side takes them:
+    /// a device flooding the link at its full rate.
+    pub flood: AtomicBool,
+    /// Every device byte goes through a fixed byte map, as when device and
+    /// host disagree on the baud rate: bytes arrive, no frame is valid.
+    pub garble: AtomicBool,
 }
 
 /// What went through the proxy.
@@ -39,8 +46,11 @@ pub struct Faults {
 pub struct ProxyLog {
     /// Device frames the proxy corrupted.
     pub corrupted_frames: AtomicU64,
-    /// Every sample the device sent, by raw tick, as sent.
+    /// Every sample the device sent, by raw tick, as sent (not while
+    /// flooding).
     pub clean_samples: Mutex<HashMap<u32, Vec<u32>>>,
+    /// SAMPLES frames the flood wrote.
+    pub flood_frames: AtomicU64,
 }
 
 /// A running proxy; stops (and closes the app's side) on drop.
@@ -82,6 +92,7 @@ impl Proxy {
                     frame: Vec::new(),
                     clean: FrameDecoder::new(),
                     random: 0x9E37_79B9_7F4A_7C15,
+                    last_samples: None,
                 };
                 pump.run(&stop);
             })
@@ -110,6 +121,10 @@ impl Proxy {
     /// A new app side at the same path, as the cable plugged back in.
     pub fn replug(&self) {
         self.faults.unplugged.store(false, Ordering::Relaxed);
+    }
+
+    pub fn flood_frames(&self) -> u64 {
+        self.log.flood_frames.load(Ordering::Relaxed)
     }
 
     pub fn corrupted_frames(&self) -> u64 {
@@ -147,6 +162,9 @@ struct Pump<'a> {
     frame: Vec<u8>,
     clean: FrameDecoder,
     random: u64,
+    /// The device's last SAMPLES frame: (tick after it, stride, count,
+    /// channels), where a flood goes on from.
+    last_samples: Option<(u32, u16, u8, usize)>,
 }
 
 impl Pump<'_> {
@@ -174,6 +192,9 @@ impl Pump<'_> {
                 Some(n) => n,
                 None => return,
             };
+            if self.faults.flood.load(Ordering::Relaxed) {
+                self.flood(stop);
+            }
             for &byte in &buf[..n] {
                 self.frame.push(byte);
                 if byte == 0 && !self.forward_frame(stop) {
@@ -183,11 +204,47 @@ impl Pump<'_> {
         }
     }
 
+    /// Writes a burst of valid SAMPLES frames that continue the device's
+    /// ticks, waiting as long as the app's side is full.
+    fn flood(&mut self, stop: &AtomicBool) {
+        const BURST: usize = 64;
+        let (Some(app), Some((tick, stride, count, channels))) = (&mut self.app, self.last_samples)
+        else {
+            return;
+        };
+        let mut wire = Vec::new();
+        let mut next = tick;
+        for k in 0..BURST {
+            let message = DeviceMessage::Samples {
+                tick: next,
+                stride,
+                count,
+                values: vec![k as f32; usize::from(count) * channels],
+            };
+            encode_frame(&message.encode(), &mut wire);
+            next = next.wrapping_add(u32::from(count) * u32::from(stride));
+        }
+        write_all(app, &wire, stop);
+        self.last_samples = Some((next, stride, count, channels));
+        self.log
+            .flood_frames
+            .fetch_add(BURST as u64, Ordering::Relaxed);
+    }
+
     /// Passes on one whole device frame, delimiter included; false once
     /// the plug is pulled.
     fn forward_frame(&mut self, stop: &AtomicBool) -> bool {
         let mut frame = std::mem::take(&mut self.frame);
-        self.record_clean(&frame);
+        let is_samples = self.record_clean(&frame);
+        if is_samples && self.faults.flood.load(Ordering::Relaxed) {
+            // The flood stands in for the device's own stream.
+            return true;
+        }
+        if self.faults.garble.load(Ordering::Relaxed) {
+            for byte in &mut frame {
+                *byte = garbled(*byte);
+            }
+        }
         let Some(app) = &mut self.app else {
             return true;
         };
@@ -217,8 +274,11 @@ impl Pump<'_> {
         true
     }
 
-    fn record_clean(&mut self, frame: &[u8]) {
+    /// Notes the samples of a clean device frame; true if it held samples.
+    fn record_clean(&mut self, frame: &[u8]) -> bool {
         let log = self.log;
+        let flooding = self.faults.flood.load(Ordering::Relaxed);
+        let mut last_samples = None;
         self.clean.push(frame, |payload| {
             let Ok(payload) = payload else { return };
             if let Ok(DeviceMessage::Samples {
@@ -229,6 +289,15 @@ impl Pump<'_> {
             }) = DeviceMessage::decode(payload)
             {
                 let channels = values.len() / usize::from(count.max(1));
+                last_samples = Some((
+                    tick.wrapping_add(u32::from(count) * u32::from(stride)),
+                    stride,
+                    count,
+                    channels,
+                ));
+                if flooding {
+                    return;
+                }
                 let mut samples = log.clean_samples.lock().expect("log lock");
                 for (k, sample) in values.chunks(channels.max(1)).enumerate() {
                     let at = tick.wrapping_add(k as u32 * u32::from(stride));
@@ -236,6 +305,11 @@ impl Pump<'_> {
                 }
             }
         });
+        // While flooding, the flood's own ticks are the ones to go on from.
+        if last_samples.is_some() && !(flooding && self.last_samples.is_some()) {
+            self.last_samples = last_samples;
+        }
+        last_samples.is_some()
     }
 
     /// xorshift64: the same faults on every run.
@@ -245,6 +319,13 @@ impl Pump<'_> {
         self.random ^= self.random << 17;
         self.random
     }
+}
+
+/// A byte as it arrives when the receiver samples the line at another baud
+/// rate: a fixed scramble (a bijection, so the byte count stays) that turns
+/// frames into noise.
+fn garbled(byte: u8) -> u8 {
+    byte.wrapping_mul(0x9D).rotate_left(3) ^ 0xA5
 }
 
 /// A new pty pair for the app's side, its slave's path behind `link_path`
