@@ -735,8 +735,11 @@ fn a_flooding_device_is_kept_up_with_and_the_ui_stays_responsive() {
         0,
         "the flood's frames are valid"
     );
+    // Bounded: what one frame leaves plus what arrives during the next. An
+    // app that took in everything would hold the whole flood (well over
+    // 100 000 events here); this bound leaves room for a loaded machine.
     assert!(
-        most(&backlogs) <= 2 * MOST_BACKLOG,
+        most(&backlogs) <= 10 * MOST_BACKLOG,
         "the events waiting for the app are bounded: {}",
         most(&backlogs)
     );

@@ -25,11 +25,10 @@ use crate::tuning::{
 /// A write the device has not answered within this is marked as lost.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(1);
 
-/// Most time one frame spends taking the link's events in.
-const DRAIN_BUDGET: Duration = Duration::from_millis(10);
-
-/// Most events left waiting for the next frame: about a second of the
-/// full-rate stream (10 kHz × 8 channels comes in ~1 430 batches a second).
+/// Most events one frame takes in: about 1.4 s of the full-rate stream
+/// (10 kHz × 8 channels comes in ~1 430 batches a second), so only a frame
+/// held up longer than that, or a device sending faster than the app can
+/// take in, loses samples.
 const MOST_BACKLOG: usize = 2_000;
 
 /// How often a lost connection is tried again.
@@ -256,28 +255,28 @@ impl DeviceSession {
         std::mem::take(&mut self.device_changed)
     }
 
-    /// Takes what the link thread sent since the last frame, for at most
-    /// [`DRAIN_BUDGET`], and reopens a lost connection when it is time. What
-    /// is left waits for the next frame; beyond [`MOST_BACKLOG`] events the
-    /// oldest sample batches are dropped unread and counted, so a device
-    /// that sends faster than the app can take in slows neither the UI nor
-    /// grows memory.
+    /// Takes what the link thread had sent when the frame began, and
+    /// reopens a lost connection when it is time. Beyond [`MOST_BACKLOG`]
+    /// waiting events the oldest sample batches are dropped unread and
+    /// counted, so a device that sends faster than the app can take in
+    /// neither stretches a frame without bound nor grows memory; what
+    /// arrives meanwhile waits for the next frame.
     pub fn drain_events(&mut self) {
-        let started = Instant::now();
-        while started.elapsed() < DRAIN_BUDGET
-            && let Some(event) = self.next_event()
-        {
-            self.apply(event);
-        }
-        while self.event_backlog() > MOST_BACKLOG
-            && let Some(event) = self.next_event()
-        {
-            match event {
-                LinkEvent::Device(Event::Samples { batch, .. }) => {
+        let waiting = self.event_backlog();
+        for _ in 0..waiting.saturating_sub(MOST_BACKLOG) {
+            match self.next_event() {
+                Some(LinkEvent::Device(Event::Samples { batch, .. })) => {
                     self.dropped_samples += batch.len() as u64;
                     self.break_before_next_batch = true;
                 }
-                other => self.apply(other),
+                Some(other) => self.apply(other),
+                None => break,
+            }
+        }
+        for _ in 0..waiting.min(MOST_BACKLOG) {
+            match self.next_event() {
+                Some(event) => self.apply(event),
+                None => break,
             }
         }
         self.retry_when_due();
