@@ -680,9 +680,9 @@ fn frame_times_until_failed(
     }
 }
 
-/// Events the app leaves waiting for the next frame before it drops sample
-/// batches (`src/app/session.rs`).
-const MOST_BACKLOG: usize = 2_000;
+/// Events the app leaves waiting before it drops sample batches
+/// (`src/app/session.rs`).
+const MOST_BACKLOG: usize = 20_000;
 
 #[test]
 fn a_flooding_device_is_kept_up_with_and_the_ui_stays_responsive() {
@@ -735,11 +735,11 @@ fn a_flooding_device_is_kept_up_with_and_the_ui_stays_responsive() {
         0,
         "the flood's frames are valid"
     );
-    // Bounded: what one frame leaves plus what arrives during the next. An
-    // app that took in everything would hold the whole flood (well over
-    // 100 000 events here); this bound leaves room for a loaded machine.
+    // Bounded: the most left waiting plus what arrives during one frame.
+    // An app that left everything waiting would hold the whole flood (over
+    // 100 000 events here); twice the bound leaves room for a slow frame.
     assert!(
-        most(&backlogs) <= 10 * MOST_BACKLOG,
+        most(&backlogs) <= 2 * MOST_BACKLOG,
         "the events waiting for the app are bounded: {}",
         most(&backlogs)
     );

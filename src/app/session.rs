@@ -26,10 +26,15 @@ use crate::tuning::{
 const WRITE_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// Most events one frame takes in: about 1.4 s of the full-rate stream
-/// (10 kHz × 8 channels comes in ~1 430 batches a second), so only a frame
-/// held up longer than that, or a device sending faster than the app can
-/// take in, loses samples.
-const MOST_BACKLOG: usize = 2_000;
+/// (10 kHz × 8 channels comes in ~1 430 batches a second), which bounds a
+/// frame's work however fast the device sends.
+const MOST_PER_FRAME: usize = 2_000;
+
+/// Most events left waiting before sample batches are dropped: about 14 s
+/// of the full-rate stream (~3 MB), so a machine that stalls the app for
+/// seconds loses nothing, and a device flooding the link costs bounded
+/// memory.
+const MOST_BACKLOG: usize = 20_000;
 
 /// How often a lost connection is tried again.
 pub const RECONNECT_INTERVAL: Duration = Duration::from_millis(500);
@@ -255,12 +260,12 @@ impl DeviceSession {
         std::mem::take(&mut self.device_changed)
     }
 
-    /// Takes what the link thread had sent when the frame began, and
-    /// reopens a lost connection when it is time. Beyond [`MOST_BACKLOG`]
+    /// Takes in what the link thread had sent when the frame began, at most
+    /// [`MOST_PER_FRAME`] events, and reopens a lost connection when it is
+    /// time; the rest waits for the next frame. Beyond [`MOST_BACKLOG`]
     /// waiting events the oldest sample batches are dropped unread and
     /// counted, so a device that sends faster than the app can take in
-    /// neither stretches a frame without bound nor grows memory; what
-    /// arrives meanwhile waits for the next frame.
+    /// neither stretches a frame without bound nor grows memory.
     pub fn drain_events(&mut self) {
         let waiting = self.event_backlog();
         for _ in 0..waiting.saturating_sub(MOST_BACKLOG) {
@@ -273,7 +278,7 @@ impl DeviceSession {
                 None => break,
             }
         }
-        for _ in 0..waiting.min(MOST_BACKLOG) {
+        for _ in 0..waiting.min(MOST_PER_FRAME) {
             match self.next_event() {
                 Some(event) => self.apply(event),
                 None => break,
