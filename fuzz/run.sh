@@ -4,17 +4,22 @@
 # per target: executions, seconds, corpus size. Stops at the first crash;
 # libFuzzer leaves the input in artifacts/<target>/.
 #
-#   fuzz/run.sh [RUNS]
+#   fuzz/run.sh [RUNS] [TARGET...]     (every target unless named)
 #
 # Needs the nightly toolchain and cargo-fuzz (`cargo install cargo-fuzz`).
 set -euo pipefail
 cd "$(dirname "$0")"
 runs=${1:-1000000}
+shift $(( $# > 0 ? 1 : 0 ))
+targets=("$@")
+if [ ${#targets[@]} -eq 0 ]; then
+    mapfile -t targets < <(cargo +nightly fuzz list)
+fi
 
 cargo run --quiet --example seeds
 mkdir -p logs
 summary=()
-for target in $(cargo +nightly fuzz list); do
+for target in "${targets[@]}"; do
     mkdir -p "corpus/$target" "artifacts/$target"
     echo "== $target: $runs runs"
     cargo +nightly fuzz run "$target" "corpus/$target" -- \

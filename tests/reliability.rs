@@ -412,3 +412,402 @@ fn unplugging_mid_frame_ends_the_link_as_lost() {
         "half a frame is not a bad frame: it never ended"
     );
 }
+
+/// The simulated drive on a pty in this process with a watchdog of
+/// `watchdog_ms`, and a proxy in front of it.
+fn drive_with_watchdog(watchdog_ms: u16) -> (motiontune::sim::pty::PtyServer, common::Proxy) {
+    use motiontune::sim::SimDevice;
+    use motiontune::sim::device::DeviceSettings;
+    use motiontune::sim::drive::DriveConfig;
+    use motiontune::sim::pty::PtyServer;
+
+    let server = PtyServer::start(SimDevice::new(
+        DriveConfig::default(),
+        DeviceSettings {
+            watchdog_ms,
+            ..DeviceSettings::default()
+        },
+    ))
+    .expect("pty server");
+    let proxy = common::Proxy::start(server.path());
+    (server, proxy)
+}
+
+/// Steps the app until the lost connection has been tried again `attempts`
+/// times (each fails: the path is gone).
+fn step_until_attempts(harness: &mut egui_kittest::Harness<'static, motiontune::app::App>, n: u32) {
+    use motiontune::app::ConnectionState;
+    common::step_until(harness, "reconnection attempts", |h| {
+        h.state().session().is_some_and(
+            |s| matches!(s.state, ConnectionState::Reconnecting { attempts, .. } if attempts >= n),
+        )
+    });
+}
+
+#[test]
+fn an_unplugged_device_is_reconnected_with_a_gap_and_its_output_left_off() {
+    // A watchdog longer than the outage: the drive is still enabled when
+    // it is back, so only the app can have switched it off.
+    let (server, proxy) = drive_with_watchdog(20_000);
+    let mut harness = common::app_on_port(&proxy.path);
+    common::wait_connected(&mut harness);
+    harness.get_by_label("Enable output").click();
+    common::step_until(&mut harness, "the output on", |h| {
+        h.state().session().is_some_and(|s| s.output_enabled())
+    });
+    common::wait_for_samples(&mut harness, 500);
+
+    proxy.unplug();
+    let unplugged_at = Instant::now();
+    common::step_until(&mut harness, "reconnecting", |h| {
+        h.state().session().is_some_and(|s| s.is_reconnecting())
+    });
+    harness.step();
+    assert!(harness.query_by_label_contains("reconnecting to").is_some());
+    harness.get_by_label("Stop reconnecting");
+    step_until_attempts(&mut harness, 2);
+    let before = {
+        let session = harness.state().session().expect("session");
+        assert!(!session.output_enabled(), "the output is unknown, not on");
+        let history = session.history.as_ref().expect("history");
+        history.len()
+    };
+    assert!(
+        server.with_device(|d| d.enabled()),
+        "the drive must still be on for this test to mean anything"
+    );
+
+    proxy.replug();
+    common::step_until(&mut harness, "reconnected", |h| {
+        h.state().session().is_some_and(|s| s.is_connected())
+    });
+    let outage = unplugged_at.elapsed();
+    common::step_until(&mut harness, "samples after the outage", |h| {
+        h.state()
+            .session()
+            .and_then(|s| s.history.as_ref())
+            .is_some_and(|history| history.len() > before + 200)
+    });
+    common::step_until(&mut harness, "the device's status", |h| {
+        h.state()
+            .session()
+            .and_then(|s| s.status)
+            .is_some_and(|flags| !flags.enabled())
+    });
+    assert!(!server.with_device(|d| d.enabled()), "the drive is off");
+    let settle = Instant::now() + Duration::from_millis(500);
+    while Instant::now() < settle {
+        harness.step();
+        std::thread::sleep(Duration::from_millis(10));
+        assert!(
+            !server.with_device(|d| d.enabled()),
+            "the output came back on"
+        );
+    }
+    assert!(
+        harness
+            .query_by_label_contains("history kept with a gap; output left off")
+            .is_some()
+    );
+
+    let session = harness.state().session().expect("session");
+    assert!(!session.output_enabled());
+    let history = session.history.as_ref().expect("history kept");
+    let indices = history.indices();
+    assert!(
+        indices.start < before as u64,
+        "the samples from before are kept"
+    );
+    let breaks: Vec<u64> = history
+        .gaps(0, indices.clone())
+        .filter(|gap| gap.start == gap.end)
+        .map(|gap| gap.start)
+        .collect();
+    // The line breaks across the outage; the stream the device restarts on
+    // STREAM may break it once more a few samples on (a new phase of its
+    // divider), never anywhere else.
+    assert!(!breaks.is_empty(), "no break in the line");
+    let at = breaks[0];
+    assert!(
+        breaks.iter().all(|&b| b - at <= 20),
+        "breaks away from the outage: {breaks:?}"
+    );
+    assert!(at > indices.start && at < indices.end - 200);
+    let jump = history.time_of(at) - history.time_of(at - 1);
+    eprintln!(
+        "outage {} ms as the test saw it; {jump:.3} s of device time across the break",
+        outage.as_millis()
+    );
+    assert!(
+        jump > 0.3,
+        "the break spans the outage, not one sample period: {jump} s"
+    );
+}
+
+#[test]
+fn stopping_the_reconnection_keeps_the_history_and_gives_up_the_port() {
+    use motiontune::app::ConnectionState;
+    use motiontune::link::LinkError;
+
+    let (_server, proxy) = drive_with_watchdog(500);
+    let mut harness = common::app_on_port(&proxy.path);
+    common::wait_connected(&mut harness);
+    common::wait_for_samples(&mut harness, 200);
+    proxy.unplug();
+    step_until_attempts(&mut harness, 1);
+    harness.step();
+    harness.get_by_label("Stop reconnecting").click();
+    harness.step();
+    proxy.replug();
+    let until = Instant::now() + Duration::from_millis(1500);
+    while Instant::now() < until {
+        harness.step();
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let session = harness.state().session().expect("session");
+    assert!(
+        matches!(
+            &session.state,
+            ConnectionState::Failed(LinkError::Lost { .. })
+        ),
+        "{:?}",
+        session.state
+    );
+    assert!(session.history.as_ref().is_some_and(|h| h.len() > 200));
+    harness.get_by_label("Connect");
+    // Nothing holds the port: another program can open it.
+    common::RawPort::open(&proxy.path);
+}
+
+#[test]
+fn a_device_back_with_another_description_starts_a_new_history() {
+    use motiontune::sim::SimDevice;
+    use motiontune::sim::device::DeviceSettings;
+    use motiontune::sim::drive::DriveConfig;
+    use motiontune::sim::pty::PtyServer;
+
+    let serve = |loop_hz| {
+        PtyServer::start(SimDevice::new(
+            DriveConfig::default(),
+            DeviceSettings {
+                loop_hz,
+                ..DeviceSettings::default()
+            },
+        ))
+        .expect("pty server")
+    };
+    // The path the app opens is a symlink, re-pointed to the new device's
+    // pty as udev re-points /dev/serial/by-id/… to a re-enumerated device.
+    let folder = tempfile::tempdir().expect("tempdir");
+    let path = folder.path().join("drive");
+    let first = serve(10_000);
+    std::os::unix::fs::symlink(first.path(), &path).expect("symlink");
+    let mut harness = common::app_on_port(path.to_str().expect("utf8 path"));
+    common::wait_connected(&mut harness);
+    common::wait_for_samples(&mut harness, 500);
+    first.stop().expect("the first drive stops");
+    std::fs::remove_file(&path).expect("unplugged");
+    step_until_attempts(&mut harness, 1);
+
+    let second = serve(5_000);
+    std::os::unix::fs::symlink(second.path(), &path).expect("symlink");
+    common::step_until(&mut harness, "reconnected", |h| {
+        h.state().session().is_some_and(|s| s.is_connected())
+    });
+    common::wait_for_samples(&mut harness, 50);
+    harness.step();
+    assert!(
+        harness
+            .query_by_label_contains("another description: new history started")
+            .is_some()
+    );
+    let session = harness.state().session().expect("session");
+    assert_eq!(session.info.as_ref().map(|i| i.loop_hz), Some(5_000));
+    let history = session.history.as_ref().expect("history");
+    let indices = history.indices();
+    assert_eq!(indices.start, 0, "a new history");
+    assert!(
+        (history.period_at(indices.start) - 10.0 / 5_000.0).abs() < 1e-12,
+        "every sample is the new device's"
+    );
+    assert_eq!(history.gaps(0, indices).count(), 0);
+}
+
+/// Step times of the real app over `frames` frames at about 60 a second:
+/// (mean, max) in milliseconds. `each` runs after every frame.
+fn frame_times(
+    harness: &mut egui_kittest::Harness<'static, motiontune::app::App>,
+    frames: usize,
+    mut each: impl FnMut(&mut egui_kittest::Harness<'static, motiontune::app::App>),
+) -> (f64, f64) {
+    let (mut total, mut most) = (Duration::ZERO, Duration::ZERO);
+    for _ in 0..frames {
+        let started = Instant::now();
+        harness.step();
+        let took = started.elapsed();
+        total += took;
+        most = most.max(took);
+        each(harness);
+        std::thread::sleep(Duration::from_millis(16).saturating_sub(took));
+    }
+    (
+        total.as_secs_f64() * 1e3 / frames as f64,
+        most.as_secs_f64() * 1e3,
+    )
+}
+
+/// Steps until the connection fails, timing each step: the failure and
+/// (mean, max) step time in milliseconds.
+fn frame_times_until_failed(
+    harness: &mut egui_kittest::Harness<'static, motiontune::app::App>,
+) -> (motiontune::link::LinkError, f64, f64) {
+    use motiontune::app::ConnectionState;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let (mut total, mut most, mut frames) = (Duration::ZERO, Duration::ZERO, 0u32);
+    loop {
+        if let Some(ConnectionState::Failed(error)) = harness.state().session().map(|s| &s.state) {
+            let mean = total.as_secs_f64() * 1e3 / f64::from(frames.max(1));
+            return (error.clone(), mean, most.as_secs_f64() * 1e3);
+        }
+        assert!(Instant::now() < deadline, "the app hung on the connection");
+        let started = Instant::now();
+        harness.step();
+        let took = started.elapsed();
+        total += took;
+        most = most.max(took);
+        frames += 1;
+        std::thread::sleep(Duration::from_millis(16).saturating_sub(took));
+    }
+}
+
+/// Events the app leaves waiting before it drops sample batches
+/// (`src/app/session.rs`).
+const MOST_BACKLOG: usize = 20_000;
+
+#[test]
+fn a_flooding_device_is_kept_up_with_and_the_ui_stays_responsive() {
+    use std::sync::atomic::Ordering;
+
+    let (_server, proxy) = drive_with_watchdog(500);
+    let mut harness = common::app_with(motiontune::app::AppOptions {
+        target: common::serial(&proxy.path),
+        stream_divider: 1,
+        history_size: motiontune::history::HistorySize::Seconds(10.0),
+        ..motiontune::app::AppOptions::default()
+    });
+    common::wait_connected(&mut harness);
+    common::wait_for_samples(&mut harness, 2_000);
+    let (normal_mean, normal_max) = frame_times(&mut harness, 60, |_| {});
+    let health = |h: &egui_kittest::Harness<'static, motiontune::app::App>| {
+        let session = h.state().session().expect("session");
+        session.health().expect("health").0
+    };
+    let before = health(&harness);
+
+    proxy.faults.flood.store(true, Ordering::Relaxed);
+    let flood_started = Instant::now();
+    let mut backlogs = Vec::new();
+    let (flood_mean, flood_max) = frame_times(&mut harness, 240, |h| {
+        backlogs.push(h.state().session().expect("session").event_backlog());
+    });
+    proxy.faults.flood.store(false, Ordering::Relaxed);
+    let flooded_s = flood_started.elapsed().as_secs_f64();
+    let after = health(&harness);
+    let rate = (after.samples - before.samples) as f64 / flooded_s;
+    let most = |b: &[usize]| b.iter().copied().max().unwrap_or(0);
+    let session = harness.state().session().expect("session");
+    let history_kb = session.history.as_ref().expect("history").bytes_used() / 1024;
+    eprintln!(
+        "flood: {} frames in {flooded_s:.1} s, {rate:.0} samples/s taken (the device streams 10 000); \
+         backlog after a frame: at most {} events; \
+         history {history_kb} kB; frame {flood_mean:.1} ms mean, {flood_max:.1} ms max \
+         (before the flood {normal_mean:.1} / {normal_max:.1})",
+        proxy.flood_frames(),
+        most(&backlogs),
+    );
+    assert!(session.is_connected(), "{:?}", session.state);
+    // Only the flood can bring more than the device's own 10 000 a second
+    // (how much more depends on the machine's load).
+    assert!(
+        rate > 12_000.0,
+        "the flood did not reach the app: {rate:.0} samples/s"
+    );
+    assert_eq!(
+        after.framing_errors + after.crc_errors + after.message_errors,
+        0,
+        "the flood's frames are valid"
+    );
+    // Bounded: the most left waiting plus what arrives during one frame.
+    // An app that left everything waiting would hold the whole flood (over
+    // 100 000 events here); twice the bound leaves room for a slow frame.
+    assert!(
+        most(&backlogs) <= 2 * MOST_BACKLOG,
+        "the events waiting for the app are bounded: {}",
+        most(&backlogs)
+    );
+    // The device's own stream is taken again once the flood stops.
+    let taken = after.samples;
+    common::step_until(&mut harness, "the device's stream again", |h| {
+        health(h).samples > taken + 5_000
+    });
+    // With the device held back, every sample the link decoded is in the
+    // history or counted as dropped by the app.
+    proxy.faults.stalled.store(true, Ordering::Relaxed);
+    std::thread::sleep(Duration::from_millis(200));
+    common::step_until(&mut harness, "the backlog taken", |h| {
+        h.state().session().expect("session").event_backlog() == 0
+    });
+    harness.step();
+    let session = harness.state().session().expect("session");
+    let pushed = session.history.as_ref().expect("history").total_pushed();
+    let decoded = health(&harness).samples;
+    eprintln!(
+        "flood: {decoded} samples decoded, {pushed} taken into the history, {} dropped by the app",
+        session.dropped_samples
+    );
+    assert_eq!(decoded, pushed + session.dropped_samples);
+}
+
+#[test]
+fn a_device_that_never_answers_is_one_clear_line_and_can_be_retried() {
+    use motiontune::link::LinkError;
+    use std::sync::atomic::Ordering;
+
+    let (_server, proxy) = drive_with_watchdog(500);
+    proxy.faults.stalled.store(true, Ordering::Relaxed);
+    let mut harness = common::app_on_port(&proxy.path);
+    let (error, mean, max) = frame_times_until_failed(&mut harness);
+    eprintln!("never answers: \"{error}\"; frame {mean:.1} ms mean, {max:.1} ms max while waiting");
+    assert_eq!(error, LinkError::NoAnswer(proxy.path.clone()));
+    harness.step();
+    let shown = harness.get_all_by_label_contains("did not answer HELLO within 2 s");
+    assert!(shown.count() >= 1);
+    assert!(!error.to_string().contains('\n'), "one line");
+
+    proxy.faults.stalled.store(false, Ordering::Relaxed);
+    harness.get_by_label("Connect").click();
+    common::wait_connected(&mut harness);
+}
+
+#[test]
+fn a_baud_mismatch_is_named_as_such_and_can_be_retried() {
+    use motiontune::link::LinkError;
+    use std::sync::atomic::Ordering;
+
+    let (_server, proxy) = drive_with_watchdog(500);
+    proxy.faults.garble.store(true, Ordering::Relaxed);
+    let mut harness = common::app_on_port(&proxy.path);
+    let (error, mean, max) = frame_times_until_failed(&mut harness);
+    eprintln!("baud mismatch: \"{error}\"; frame {mean:.1} ms mean, {max:.1} ms max while waiting");
+    assert!(
+        matches!(&error, LinkError::NotThisProtocol { port, bytes } if *port == proxy.path && *bytes > 0),
+        "{error:?}"
+    );
+    harness.step();
+    let shown = harness.get_all_by_label_contains("check the firmware and baud rate");
+    assert!(shown.count() >= 1);
+
+    proxy.faults.garble.store(false, Ordering::Relaxed);
+    harness.get_by_label("Connect").click();
+    common::wait_connected(&mut harness);
+}

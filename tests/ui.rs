@@ -141,9 +141,14 @@ fn a_vanished_device_is_reported_and_can_be_reconnected() {
     server.stop().expect("server stops");
     step_until(&mut harness, "the loss to show", |h| {
         h.state().session().is_some_and(|s| {
-            matches!(&s.state, ConnectionState::Failed(LinkError::Lost { port, .. }) if *port == path)
+            matches!(&s.state, ConnectionState::Reconnecting { lost: LinkError::Lost { port, .. }, .. } if *port == path)
         })
     });
+    harness.step();
+    assert!(harness.query_by_label_contains("connection to").is_some());
+    // The app keeps trying the port until told to stop.
+    harness.get_by_label("Stop reconnecting").click();
+    harness.step();
     harness.step();
     harness.get_by_label("Connect");
 }

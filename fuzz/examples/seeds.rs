@@ -74,6 +74,38 @@ fn with_lengths(stream: &[u8]) -> Vec<u8> {
     LENGTHS.iter().chain(stream).copied().collect()
 }
 
+/// A recording as `motiontune record` writes one, a step in it; the
+/// leading byte picks the default column names.
+fn recording_csv() -> Vec<u8> {
+    let mut csv = vec![0u8];
+    csv.extend_from_slice(b"time_s,setpoint [rad],position [rad],velocity [rad/s],effort [A]\n");
+    for k in 0..40 {
+        let setpoint = if k < 10 { 0.0 } else { 1.0 };
+        let position = if k < 10 {
+            0.0
+        } else {
+            1.0 - 0.8f64.powi(k - 9)
+        };
+        csv.extend_from_slice(
+            format!(
+                "{:.4},{setpoint},{position:.5},0.5,-0.25\n",
+                f64::from(k) * 1e-3
+            )
+            .as_bytes(),
+        );
+    }
+    csv
+}
+
+/// Columns named on the command line (leading byte 1: `a`, `b [u]`, `C`).
+fn named_csv() -> Vec<u8> {
+    let mut csv = vec![1u8];
+    csv.extend_from_slice(
+        b"time_s, a ,b [u],c [x],other\n0,0,0,0,x\n0.5,1,0.9,2,\"q,\"\n1,1,1,1e3,\n",
+    );
+    csv
+}
+
 fn main() -> std::io::Result<()> {
     let device = device_stream();
     let host = host_stream();
@@ -94,5 +126,11 @@ fn main() -> std::io::Result<()> {
     for (k, payload) in payloads(&host).iter().enumerate() {
         write("host_commands", &k.to_string(), payload)?;
     }
+    let info = motiontune_fuzz::sim_description();
+    let profile = motiontune_fuzz::profile::Profile::from_device("seed", &info, &info.params);
+    let toml = profile.to_toml().map_err(std::io::Error::other)?;
+    write("profile_loader", "sim", toml.as_bytes())?;
+    write("csv_columns", "recording", &recording_csv())?;
+    write("csv_columns", "named", &named_csv())?;
     Ok(())
 }

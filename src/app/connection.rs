@@ -1,6 +1,7 @@
 //! The connection bar: port picker (the simulated drive first, then serial
-//! ports with their USB descriptions), baud rate, stream divider, and
-//! connect/disconnect.
+//! ports with their USB descriptions), baud rate, stream divider,
+//! connect/disconnect, and the state of a lost connection being reopened
+//! with the button that stops it.
 
 use super::AppOptions;
 use super::session::{ConnectionState, DeviceSession};
@@ -15,6 +16,7 @@ const BAUD_RATES: &[u32] = &[
 pub enum Request {
     Connect { target: PortTarget, divider: u16 },
     Disconnect,
+    StopReconnecting,
 }
 
 pub struct ConnectionPanel {
@@ -102,6 +104,26 @@ impl ConnectionPanel {
             Some(ConnectionState::Connecting) => {
                 ui.spinner();
                 ui.label("connecting…");
+            }
+            Some(ConnectionState::Reconnecting {
+                attempts,
+                last_error,
+                ..
+            }) => {
+                ui.spinner();
+                let mut text = format!("reconnecting… (attempt {attempts}");
+                if let Some(error) = last_error {
+                    text.push_str(&format!(": {error}"));
+                }
+                text.push(')');
+                ui.colored_label(ui.visuals().warn_fg_color, text)
+                    .on_hover_text(
+                        "The connection was lost; the port is opened again every 0.5 s. \
+                         The output stays off when the device is back.",
+                    );
+                if ui.button("Stop reconnecting").clicked() {
+                    request = Some(Request::StopReconnecting);
+                }
             }
             Some(ConnectionState::Failed(error)) => {
                 ui.colored_label(ui.visuals().error_fg_color, error.to_string());

@@ -155,6 +155,9 @@ impl eframe::App for App {
     fn logic(&mut self, ctx: &egui::Context, _frame: &mut eframe::Frame) {
         if let Some(session) = &mut self.session {
             session.drain_events();
+            if session.take_device_changed() {
+                self.gains.forget_device();
+            }
         }
         self.keep_measured_steps();
         if let Some(error) = self.runs.take_save_error() {
@@ -188,6 +191,11 @@ impl eframe::App for App {
                             self.gains.forget_device();
                         }
                         connection::Request::Disconnect => self.session = None,
+                        connection::Request::StopReconnecting => {
+                            if let Some(session) = &mut self.session {
+                                session.stop_reconnecting();
+                            }
+                        }
                     }
                 }
                 ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {

@@ -1,7 +1,10 @@
 //! What the app knows about the device it is connected to: the link, the
 //! description, the sample history, each parameter's write state and the
 //! last status. Events from the link are drained once per frame; commands
-//! go out without waiting.
+//! go out without waiting. A connection that was up and is lost is opened
+//! again every half second with the same options until the device is back
+//! or the user stops it; the history keeps going across the outage, with a
+//! break in its lines, when the device describes itself as before.
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
@@ -23,13 +26,62 @@ use crate::tuning::{
 /// A write the device has not answered within this is marked as lost.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(1);
 
+/// Most events one frame takes in: about 1.4 s of the full-rate stream
+/// (10 kHz × 8 channels comes in ~1 430 batches a second), which bounds a
+/// frame's work however fast the device sends.
+const MOST_PER_FRAME: usize = 2_000;
+
+/// Most events left waiting before sample batches are dropped: about 14 s
+/// of the full-rate stream (~3 MB), so a machine that stalls the app for
+/// seconds loses nothing, and a device flooding the link costs bounded
+/// memory.
+const MOST_BACKLOG: usize = 20_000;
+
+/// How often a lost connection is tried again.
+pub const RECONNECT_INTERVAL: Duration = Duration::from_millis(500);
+
 /// Where the connection stands.
 #[derive(Clone, Debug, PartialEq)]
 pub enum ConnectionState {
     Connecting,
     Connected,
+    /// The connection was up and was lost; the port is opened again every
+    /// [`RECONNECT_INTERVAL`].
+    Reconnecting {
+        /// Why the connection was lost.
+        lost: LinkError,
+        /// Attempts started so far.
+        attempts: u32,
+        /// Why the last attempt failed.
+        last_error: Option<LinkError>,
+    },
     /// Ended by the device, the cable or an error.
     Failed(LinkError),
+}
+
+/// Whether a connection that ended with `error` is worth opening again: the
+/// device went away, or is not back yet. A device speaking another protocol
+/// version will not change its mind.
+fn worth_retrying(error: &LinkError) -> bool {
+    !matches!(error, LinkError::Version(_))
+}
+
+/// Whether two descriptions stream the same channels at the same rate with
+/// the same parameters, so one history can hold both devices' samples.
+fn same_layout(before: &DeviceInfo, after: &DeviceInfo) -> bool {
+    let names =
+        |info: &DeviceInfo| -> Vec<String> { info.params.iter().map(|p| p.name.clone()).collect() };
+    before.channels == after.channels
+        && before.loop_hz == after.loop_hz
+        && names(before) == names(after)
+}
+
+/// A lost connection being reopened.
+struct Reconnect {
+    lost_at: Instant,
+    next_attempt: Instant,
+    /// The current link is an attempt that has not ended yet.
+    attempt_open: bool,
 }
 
 /// The state of the last write to one parameter.
@@ -86,7 +138,8 @@ impl ParamView {
 
 /// The app's side of one device connection.
 pub struct DeviceSession {
-    link: Link,
+    /// `None` once the user stopped reconnecting.
+    link: Option<Link>,
     pub state: ConnectionState,
     pub info: Option<DeviceInfo>,
     /// The wire format the device turned out to speak.
@@ -116,6 +169,18 @@ pub struct DeviceSession {
     pub measured_responses: Vec<FrequencyMeasurement>,
     /// The relay auto-tune run in progress or last ended, fed every batch.
     pub relay: Option<RelayTest>,
+    /// Samples the link received that the app dropped unread because it
+    /// could not keep up (the link's own count of lost samples is apart).
+    pub dropped_samples: u64,
+    /// What the last reconnection found, in one line for the user.
+    pub reconnect_note: Option<String>,
+    /// The device came back with another description: the app forgets what
+    /// it kept about the old one. Taken by [`Self::take_device_changed`].
+    device_changed: bool,
+    reconnect: Option<Reconnect>,
+    /// The next batch follows an outage: its line must not join the last.
+    break_before_next_batch: bool,
+    options: LinkOptions,
     history_size: HistorySize,
     stream_divider: u16,
 }
@@ -126,7 +191,7 @@ impl DeviceSession {
         let mut options = LinkOptions::new(target);
         options.stream_divider = stream_divider;
         Self {
-            link: Link::open(options),
+            link: Some(Link::open(options.clone())),
             state: ConnectionState::Connecting,
             info: None,
             history: None,
@@ -145,13 +210,19 @@ impl DeviceSession {
             excitation: None,
             measured_responses: Vec::new(),
             relay: None,
+            dropped_samples: 0,
+            reconnect_note: None,
+            device_changed: false,
+            reconnect: None,
+            break_before_next_batch: false,
+            options,
             history_size,
             stream_divider,
         }
     }
 
     pub fn target(&self) -> &PortTarget {
-        self.link.target()
+        &self.options.target
     }
 
     /// Connecting or connected (worth repainting for).
@@ -168,13 +239,65 @@ impl DeviceSession {
         self.status.is_some_and(StatusFlags::enabled)
     }
 
-    /// Takes everything the link thread sent since the last frame.
-    pub fn drain_events(&mut self) {
-        while let Ok(event) = self.link.events().try_recv() {
-            self.apply(event);
+    /// Events the link thread sent that the app has not taken yet: what
+    /// would grow without bound if the app could not keep up.
+    pub fn event_backlog(&self) -> usize {
+        self.link.as_ref().map_or(0, |link| link.events().len())
+    }
+
+    /// Lost and trying to open the port again.
+    pub fn is_reconnecting(&self) -> bool {
+        matches!(self.state, ConnectionState::Reconnecting { .. })
+    }
+
+    /// Gives up reopening a lost connection; what was received stays.
+    pub fn stop_reconnecting(&mut self) {
+        if let ConnectionState::Reconnecting { lost, .. } = &self.state {
+            self.state = ConnectionState::Failed(lost.clone());
+            self.reconnect = None;
+            // Dropping an attempt in progress lets go of the port.
+            self.link = None;
+            self.health_window.clear();
         }
+    }
+
+    /// Whether the device came back with another description since the
+    /// last call (what was kept about the old one no longer applies).
+    pub fn take_device_changed(&mut self) -> bool {
+        std::mem::take(&mut self.device_changed)
+    }
+
+    /// Takes in what the link thread had sent when the frame began, at most
+    /// [`MOST_PER_FRAME`] events, and reopens a lost connection when it is
+    /// time; the rest waits for the next frame. Beyond [`MOST_BACKLOG`]
+    /// waiting events the oldest sample batches are dropped unread and
+    /// counted, so a device that sends faster than the app can take in
+    /// neither stretches a frame without bound nor grows memory.
+    pub fn drain_events(&mut self) {
+        let waiting = self.event_backlog();
+        for _ in 0..waiting.saturating_sub(MOST_BACKLOG) {
+            match self.next_event() {
+                Some(LinkEvent::Device(Event::Samples { batch, .. })) => {
+                    self.dropped_samples += batch.len() as u64;
+                    self.break_before_next_batch = true;
+                }
+                Some(other) => self.apply(other),
+                None => break,
+            }
+        }
+        for _ in 0..waiting.min(MOST_PER_FRAME) {
+            match self.next_event() {
+                Some(event) => self.apply(event),
+                None => break,
+            }
+        }
+        self.retry_when_due();
         self.expire_writes();
         self.sample_health();
+    }
+
+    fn next_event(&self) -> Option<LinkEvent> {
+        self.link.as_ref()?.events().try_recv().ok()
     }
 
     fn apply(&mut self, event: LinkEvent) {
@@ -182,13 +305,121 @@ impl DeviceSession {
             LinkEvent::Opened => {}
             LinkEvent::Speaking(protocol) => self.protocol = Some(protocol),
             LinkEvent::Closed(None) => {}
-            LinkEvent::Closed(Some(error)) => self.state = ConnectionState::Failed(error),
+            LinkEvent::Closed(Some(error)) => self.on_closed(error),
             LinkEvent::Device(event) => self.apply_device(event),
+        }
+    }
+
+    /// The link ended: a connection that was up is reopened; one that
+    /// never came up, or that cannot come back, fails.
+    fn on_closed(&mut self, error: LinkError) {
+        match &mut self.state {
+            ConnectionState::Connected if worth_retrying(&error) => {
+                let now = Instant::now();
+                self.reconnect = Some(Reconnect {
+                    lost_at: now,
+                    next_attempt: now + RECONNECT_INTERVAL,
+                    attempt_open: false,
+                });
+                self.state = ConnectionState::Reconnecting {
+                    lost: error,
+                    attempts: 0,
+                    last_error: None,
+                };
+                // Nothing is known about the output until the device talks.
+                self.status = None;
+                self.stop_pending = false;
+                self.pending_sets.clear();
+                self.abort_step_test();
+                self.abort_excitation();
+                self.break_before_next_batch = true;
+            }
+            ConnectionState::Reconnecting { last_error, .. } if worth_retrying(&error) => {
+                *last_error = Some(error);
+                if let Some(reconnect) = &mut self.reconnect {
+                    reconnect.attempt_open = false;
+                }
+            }
+            _ => {
+                self.reconnect = None;
+                self.state = ConnectionState::Failed(error);
+            }
+        }
+    }
+
+    /// Opens the port again with the same options once the interval since
+    /// the last attempt has passed and that attempt has ended.
+    fn retry_when_due(&mut self) {
+        let ConnectionState::Reconnecting { attempts, .. } = &mut self.state else {
+            return;
+        };
+        let Some(reconnect) = &mut self.reconnect else {
+            return;
+        };
+        let now = Instant::now();
+        if reconnect.attempt_open || now < reconnect.next_attempt {
+            return;
+        }
+        *attempts += 1;
+        reconnect.attempt_open = true;
+        reconnect.next_attempt = now + RECONNECT_INTERVAL;
+        self.link = Some(Link::open(self.options.clone()));
+        // The output is never switched back on by itself: a drive that kept
+        // it on through a short outage (within its watchdog time) is
+        // switched off as soon as it is back.
+        self.send(Command::Enable(false));
+        // Counters start again with the new link; rates must not mix them.
+        self.health_window.clear();
+    }
+
+    /// The device described itself again after an outage: one history goes
+    /// on if it is the same layout, otherwise a new one starts.
+    fn on_reconnected(&mut self, info: &DeviceInfo) {
+        let outage_s = self
+            .reconnect
+            .take()
+            .map_or(0.0, |r| r.lost_at.elapsed().as_secs_f64());
+        let same = self
+            .info
+            .as_ref()
+            .is_some_and(|before| same_layout(before, info));
+        self.reconnect_note = Some(if same {
+            format!(
+                "reconnected after {outage_s:.1} s: same device, history kept with a gap; \
+                 output left off"
+            )
+        } else {
+            format!(
+                "reconnected after {outage_s:.1} s to a device with another description: \
+                 new history started; output left off"
+            )
+        });
+        if same {
+            for (view, param) in self.params.iter_mut().zip(&info.params) {
+                view.info = param.clone();
+                view.write = WriteState::Idle;
+            }
+            self.info = Some(info.clone());
+        } else {
+            self.device_changed = true;
+            if let Some(recording) = &mut self.recording {
+                // Its columns are the old device's.
+                recording.stop();
+            }
+            self.writes.clear();
+            self.history = None;
         }
     }
 
     fn apply_device(&mut self, event: Event) {
         match event {
+            Event::Described(info) if self.is_reconnecting() && self.history.is_some() => {
+                self.on_reconnected(&info);
+                if self.history.is_none() {
+                    self.apply_device(Event::Described(info));
+                }
+                self.state = ConnectionState::Connected;
+            }
             Event::Described(info) => {
                 let samples_per_s = f64::from(info.loop_hz) / f64::from(self.stream_divider.max(1));
                 let capacity = self
@@ -217,7 +448,13 @@ impl DeviceSession {
                 self.feed_excitation(&batch);
                 self.feed_relay(&batch);
                 if let Some(history) = &mut self.history {
-                    history.push_batch(&batch, lost_before);
+                    // The samples of the outage were lost, however many.
+                    let lost = if std::mem::take(&mut self.break_before_next_batch) {
+                        lost_before.max(1)
+                    } else {
+                        lost_before
+                    };
+                    history.push_batch(&batch, lost);
                 }
             }
             Event::Value { index, value } => {
@@ -298,12 +535,20 @@ impl DeviceSession {
         }
     }
 
+    /// Queues a command for the device; false when there is no link to
+    /// take it, or while reconnecting: what the user did before the outage
+    /// must not reach the device after it.
+    fn send(&self, command: Command) -> bool {
+        let allowed = !self.is_reconnecting() || command == Command::Enable(false);
+        allowed && self.link.as_ref().is_some_and(|link| link.send(command))
+    }
+
     /// Writes a parameter; the answer arrives later as a state change.
     pub fn write_param(&mut self, index: u8, value: f32) {
-        let Some(view) = self.params.get_mut(index as usize) else {
+        if index as usize >= self.params.len() || !self.send(Command::Set { index, value }) {
             return;
-        };
-        if self.link.send(Command::Set { index, value }) {
+        }
+        if let Some(view) = self.params.get_mut(index as usize) {
             view.write = WriteState::Pending {
                 requested: value,
                 since: Instant::now(),
@@ -316,7 +561,7 @@ impl DeviceSession {
     /// ordinary write gets: an excitation writes hundreds a second, and its
     /// reference channel already shows what the device followed.
     pub fn write_setpoint_quietly(&mut self, index: u8, value: f32) {
-        self.link.send(Command::Set { index, value });
+        self.send(Command::Set { index, value });
     }
 
     /// Samples a second the device streams, once it described itself.
@@ -433,7 +678,7 @@ impl DeviceSession {
     /// Sends ENABLE 0 at once, then stops a running step test and
     /// restores its setpoint.
     pub fn emergency_stop(&mut self) {
-        if self.link.send(Command::Enable(false)) {
+        if self.send(Command::Enable(false)) {
             self.stop_pending = true;
         }
         self.abort_step_test();
@@ -480,7 +725,7 @@ impl DeviceSession {
     }
 
     pub fn set_enabled(&mut self, enabled: bool) {
-        self.link.send(Command::Enable(enabled));
+        self.send(Command::Enable(enabled));
     }
 
     /// Counters now, and rates over the last second or so:
@@ -493,7 +738,10 @@ impl DeviceSession {
     }
 
     fn sample_health(&mut self) {
-        let now = self.link.health().snapshot();
+        let Some(link) = &self.link else {
+            return;
+        };
+        let now = link.health().snapshot();
         self.health_window.push_back(now);
         while self
             .health_window

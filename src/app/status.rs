@@ -82,9 +82,19 @@ pub fn ui(ui: &mut egui::Ui, session: Option<&mut DeviceSession>, frame_times: &
                     session.target().name()
                 ));
             }
+            ConnectionState::Reconnecting { lost, .. } => {
+                ui.colored_label(
+                    ui.visuals().warn_fg_color,
+                    format!("reconnecting to {}… ({lost})", session.target().name()),
+                );
+            }
             ConnectionState::Failed(error) => {
                 ui.colored_label(ui.visuals().error_fg_color, error.to_string());
             }
+        }
+        if let Some(note) = &session.reconnect_note {
+            ui.separator();
+            ui.label(note);
         }
         let Some((health, samples_per_s, bytes_per_s)) = session.health() else {
             return;
@@ -110,6 +120,17 @@ pub fn ui(ui: &mut egui::Ui, session: Option<&mut DeviceSession>, frame_times: &
             ui.colored_label(ui.visuals().warn_fg_color, lost);
         } else {
             ui.label(lost);
+        }
+        if session.dropped_samples > 0 {
+            ui.separator();
+            ui.colored_label(
+                ui.visuals().warn_fg_color,
+                format!("dropped (app behind): {}", session.dropped_samples),
+            )
+            .on_hover_text(
+                "samples the link received faster than the app could take them in, \
+                 dropped so the window stays responsive",
+            );
         }
         ui.separator();
         match health.rtt_ms {

@@ -1,17 +1,21 @@
 //! A fault-injection proxy between a device on one pseudo-terminal and the
 //! app on another: it passes the host's bytes through untouched and the
 //! device's frame by frame, corrupting some, holding them back (a stall),
-//! or pulling the plug halfway through one. It decodes the device's clean
-//! stream itself, so a test can check every value the app accepted.
+//! or pulling the plug halfway through one. It can also unplug the app's
+//! side and plug a new one in at the same path (a symlink re-pointed to a
+//! new pty, as a USB device re-enumerates under the same udev name) while
+//! the device runs on. It decodes the device's clean stream itself, so a
+//! test can check every value the app accepted.
 
 use std::collections::HashMap;
 use std::io::{ErrorKind, Read, Write};
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use motiontune::protocol::native::{DeviceMessage, FrameDecoder};
+use motiontune::protocol::native::{DeviceMessage, FrameDecoder, encode_frame};
 use serialport::{SerialPort, TTYPort};
 
 /// What the proxy does to the device's frames; change it while it runs.
@@ -24,6 +28,17 @@ pub struct Faults {
     pub stalled: AtomicBool,
     /// Send the first half of the next frame, then close the app's side.
     pub unplug_mid_frame: AtomicBool,
+    /// The app's side is closed and its path gone while set; a new one
+    /// appears at the same path when cleared. The device runs on and its
+    /// frames are dropped meanwhile.
+    pub unplugged: AtomicBool,
+    /// The device's SAMPLES frames are replaced by a stream of valid ones,
+    /// continuing its ticks, written as fast as the app's side takes them:
+    /// a device flooding the link at its full rate.
+    pub flood: AtomicBool,
+    /// Every device byte goes through a fixed byte map, as when device and
+    /// host disagree on the baud rate: bytes arrive, no frame is valid.
+    pub garble: AtomicBool,
 }
 
 /// What went through the proxy.
@@ -31,14 +46,19 @@ pub struct Faults {
 pub struct ProxyLog {
     /// Device frames the proxy corrupted.
     pub corrupted_frames: AtomicU64,
-    /// Every sample the device sent, by raw tick, as sent.
+    /// Every sample the device sent, by raw tick, as sent (not while
+    /// flooding).
     pub clean_samples: Mutex<HashMap<u32, Vec<u32>>>,
+    /// SAMPLES frames the flood wrote.
+    pub flood_frames: AtomicU64,
 }
 
 /// A running proxy; stops (and closes the app's side) on drop.
 pub struct Proxy {
-    /// The app's side: open this as the serial port.
+    /// The app's side: open this as the serial port. A symlink to the
+    /// current pty.
     pub path: String,
+    _folder: tempfile::TempDir,
     pub faults: Arc<Faults>,
     pub log: Arc<ProxyLog>,
     stop: Arc<AtomicBool>,
@@ -52,10 +72,10 @@ impl Proxy {
             .timeout(Duration::from_millis(1))
             .open()
             .expect("open the device side");
-        let (mut app, app_slave) = TTYPort::pair().expect("pty pair for the app side");
-        app.set_timeout(Duration::from_millis(1))
-            .expect("app side timeout");
-        let path = app_slave.name().expect("app side name");
+        let folder = tempfile::tempdir().expect("folder for the app side's path");
+        let link_path = folder.path().join("device");
+        let (app, app_slave) = plug_in(&link_path);
+        let path = link_path.to_str().expect("utf8 path").to_owned();
         let faults = Arc::new(Faults::default());
         let log = Arc::new(ProxyLog::default());
         let stop = Arc::new(AtomicBool::new(false));
@@ -64,19 +84,22 @@ impl Proxy {
             std::thread::spawn(move || {
                 let mut pump = Pump {
                     device,
-                    app,
+                    app: Some(app),
                     app_slave: Some(app_slave),
+                    link_path,
                     faults: &faults,
                     log: &log,
                     frame: Vec::new(),
                     clean: FrameDecoder::new(),
                     random: 0x9E37_79B9_7F4A_7C15,
+                    last_samples: None,
                 };
                 pump.run(&stop);
             })
         };
         Self {
             path,
+            _folder: folder,
             faults,
             log,
             stop,
@@ -88,6 +111,20 @@ impl Proxy {
         self.faults
             .corrupt_per_million
             .store((fraction * 1e6) as u32, Ordering::Relaxed);
+    }
+
+    /// Closes the app's side and removes its path, as a cable pulled out.
+    pub fn unplug(&self) {
+        self.faults.unplugged.store(true, Ordering::Relaxed);
+    }
+
+    /// A new app side at the same path, as the cable plugged back in.
+    pub fn replug(&self) {
+        self.faults.unplugged.store(false, Ordering::Relaxed);
+    }
+
+    pub fn flood_frames(&self) -> u64 {
+        self.log.flood_frames.load(Ordering::Relaxed)
     }
 
     pub fn corrupted_frames(&self) -> u64 {
@@ -112,31 +149,52 @@ impl Drop for Proxy {
 
 struct Pump<'a> {
     device: Box<dyn SerialPort>,
-    app: TTYPort,
+    /// `None` while unplugged.
+    app: Option<TTYPort>,
     /// Held so the app's side stays readable between its opens; dropped
     /// with `app` to unplug.
     app_slave: Option<TTYPort>,
+    /// The symlink the app opens.
+    link_path: PathBuf,
     faults: &'a Faults,
     log: &'a ProxyLog,
     /// Device bytes of the frame in progress.
     frame: Vec<u8>,
     clean: FrameDecoder,
     random: u64,
+    /// The device's last SAMPLES frame: (tick after it, stride, count,
+    /// channels), where a flood goes on from.
+    last_samples: Option<(u32, u16, u8, usize)>,
 }
 
 impl Pump<'_> {
     fn run(&mut self, stop: &AtomicBool) {
         let mut buf = [0u8; 4096];
         while !stop.load(Ordering::Relaxed) {
-            match read(&mut self.app, &mut buf) {
-                Some(0) => {}
-                Some(n) => write_all(self.device.as_mut(), &buf[..n], stop),
-                None => return,
+            let unplugged = self.faults.unplugged.load(Ordering::Relaxed);
+            if unplugged && self.app.is_some() {
+                let _ = std::fs::remove_file(&self.link_path);
+                self.app = None;
+                self.app_slave = None;
+            } else if !unplugged && self.app.is_none() {
+                let (app, app_slave) = plug_in(&self.link_path);
+                self.app = Some(app);
+                self.app_slave = Some(app_slave);
+            }
+            if let Some(app) = &mut self.app {
+                match read(app, &mut buf) {
+                    Some(0) => {}
+                    Some(n) => write_all(self.device.as_mut(), &buf[..n], stop),
+                    None => return,
+                }
             }
             let n = match read(self.device.as_mut(), &mut buf) {
                 Some(n) => n,
                 None => return,
             };
+            if self.faults.flood.load(Ordering::Relaxed) {
+                self.flood(stop);
+            }
             for &byte in &buf[..n] {
                 self.frame.push(byte);
                 if byte == 0 && !self.forward_frame(stop) {
@@ -146,13 +204,52 @@ impl Pump<'_> {
         }
     }
 
+    /// Writes a burst of valid SAMPLES frames that continue the device's
+    /// ticks, waiting as long as the app's side is full.
+    fn flood(&mut self, stop: &AtomicBool) {
+        const BURST: usize = 64;
+        let (Some(app), Some((tick, stride, count, channels))) = (&mut self.app, self.last_samples)
+        else {
+            return;
+        };
+        let mut wire = Vec::new();
+        let mut next = tick;
+        for k in 0..BURST {
+            let message = DeviceMessage::Samples {
+                tick: next,
+                stride,
+                count,
+                values: vec![k as f32; usize::from(count) * channels],
+            };
+            encode_frame(&message.encode(), &mut wire);
+            next = next.wrapping_add(u32::from(count) * u32::from(stride));
+        }
+        write_all(app, &wire, stop);
+        self.last_samples = Some((next, stride, count, channels));
+        self.log
+            .flood_frames
+            .fetch_add(BURST as u64, Ordering::Relaxed);
+    }
+
     /// Passes on one whole device frame, delimiter included; false once
     /// the plug is pulled.
     fn forward_frame(&mut self, stop: &AtomicBool) -> bool {
         let mut frame = std::mem::take(&mut self.frame);
-        self.record_clean(&frame);
+        let is_samples = self.record_clean(&frame);
+        if is_samples && self.faults.flood.load(Ordering::Relaxed) {
+            // The flood stands in for the device's own stream.
+            return true;
+        }
+        if self.faults.garble.load(Ordering::Relaxed) {
+            for byte in &mut frame {
+                *byte = garbled(*byte);
+            }
+        }
+        let Some(app) = &mut self.app else {
+            return true;
+        };
         if self.faults.unplug_mid_frame.load(Ordering::Relaxed) {
-            write_all(&mut self.app, &frame[..frame.len() / 2], stop);
+            write_all(app, &frame[..frame.len() / 2], stop);
             self.app_slave = None;
             return false;
         }
@@ -171,12 +268,17 @@ impl Pump<'_> {
             };
             self.log.corrupted_frames.fetch_add(1, Ordering::Relaxed);
         }
-        write_all(&mut self.app, &frame, stop);
+        if let Some(app) = &mut self.app {
+            write_all(app, &frame, stop);
+        }
         true
     }
 
-    fn record_clean(&mut self, frame: &[u8]) {
+    /// Notes the samples of a clean device frame; true if it held samples.
+    fn record_clean(&mut self, frame: &[u8]) -> bool {
         let log = self.log;
+        let flooding = self.faults.flood.load(Ordering::Relaxed);
+        let mut last_samples = None;
         self.clean.push(frame, |payload| {
             let Ok(payload) = payload else { return };
             if let Ok(DeviceMessage::Samples {
@@ -187,6 +289,15 @@ impl Pump<'_> {
             }) = DeviceMessage::decode(payload)
             {
                 let channels = values.len() / usize::from(count.max(1));
+                last_samples = Some((
+                    tick.wrapping_add(u32::from(count) * u32::from(stride)),
+                    stride,
+                    count,
+                    channels,
+                ));
+                if flooding {
+                    return;
+                }
                 let mut samples = log.clean_samples.lock().expect("log lock");
                 for (k, sample) in values.chunks(channels.max(1)).enumerate() {
                     let at = tick.wrapping_add(k as u32 * u32::from(stride));
@@ -194,6 +305,11 @@ impl Pump<'_> {
                 }
             }
         });
+        // While flooding, the flood's own ticks are the ones to go on from.
+        if last_samples.is_some() && !(flooding && self.last_samples.is_some()) {
+            self.last_samples = last_samples;
+        }
+        last_samples.is_some()
     }
 
     /// xorshift64: the same faults on every run.
@@ -203,6 +319,27 @@ impl Pump<'_> {
         self.random ^= self.random << 17;
         self.random
     }
+}
+
+/// A byte as it arrives when the receiver samples the line at another baud
+/// rate: a fixed scramble (a bijection, so the byte count stays) that turns
+/// frames into noise.
+fn garbled(byte: u8) -> u8 {
+    byte.wrapping_mul(0x9D).rotate_left(3) ^ 0xA5
+}
+
+/// A new pty pair for the app's side, its slave's path behind `link_path`
+/// (replaced in one step, so the app never sees a half-made path).
+fn plug_in(link_path: &Path) -> (TTYPort, TTYPort) {
+    let (mut app, app_slave) = TTYPort::pair().expect("pty pair for the app side");
+    app.set_timeout(Duration::from_millis(1))
+        .expect("app side timeout");
+    let target = app_slave.name().expect("app side name");
+    let fresh = link_path.with_extension("new");
+    let _ = std::fs::remove_file(&fresh);
+    std::os::unix::fs::symlink(&target, &fresh).expect("symlink to the app side");
+    std::fs::rename(&fresh, link_path).expect("point the app side's path");
+    (app, app_slave)
 }
 
 /// What is there to read now; `None` once the port has gone.
