@@ -589,3 +589,249 @@ impl Adapter for OdriveAdapter {
         self.device.as_ref()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sim::drive::DriveConfig;
+    use crate::sim::emulated::EmulatedDevice;
+    use crate::sim::firmware::odrive::OdriveSim;
+
+    /// The adapter and the emulator wired back to back, in device time.
+    struct Bench {
+        adapter: OdriveAdapter,
+        device: OdriveSim,
+        now: Instant,
+        tally: DecodeTally,
+        events: Vec<Event>,
+    }
+
+    impl Bench {
+        fn new(settings: OdriveSettings) -> Self {
+            let now = Instant::now();
+            let settings = AdapterSettings { odrive: settings };
+            Self {
+                adapter: OdriveAdapter::new(&settings, now),
+                device: OdriveSim::new(DriveConfig::default()),
+                now,
+                tally: DecodeTally::default(),
+                events: Vec::new(),
+            }
+        }
+
+        fn deliver(&mut self, bytes: &[u8]) -> Result<(), AdapterError> {
+            let events = &mut self.events;
+            self.adapter
+                .receive(bytes, self.now, &mut self.tally, &mut |e| events.push(e))
+        }
+
+        /// `ms` milliseconds, 1 ms at a time: poll, device, replies.
+        fn run(&mut self, ms: u64) -> Result<(), AdapterError> {
+            for _ in 0..ms {
+                let mut out = Vec::new();
+                self.adapter.poll(self.now, &mut out);
+                self.device.receive(&out);
+                self.device.advance(8);
+                let reply = self.device.take_output();
+                self.deliver(&reply)?;
+                self.now += Duration::from_millis(1);
+            }
+            Ok(())
+        }
+
+        fn command(&mut self, command: Command) {
+            let mut out = Vec::new();
+            self.adapter
+                .encode(&command, self.now, &mut out)
+                .expect("supported");
+            self.device.receive(&out);
+        }
+
+        fn samples(&self) -> Vec<Vec<f32>> {
+            self.events
+                .iter()
+                .filter_map(|e| match e {
+                    Event::Samples { batch, .. } => Some(batch.values.clone()),
+                    _ => None,
+                })
+                .collect()
+        }
+    }
+
+    #[test]
+    fn describes_after_the_version_and_every_property_are_read() {
+        let mut bench = Bench::new(OdriveSettings::default());
+        bench.run(20).expect("0.5 is compatible");
+        let info = bench.adapter.device().expect("described").clone();
+        assert_eq!(info.firmware, "0.5");
+        assert_eq!(info.loop_hz, 200);
+        let roles: Vec<_> = info.channels.iter().map(|c| c.role).collect();
+        assert_eq!(
+            roles,
+            [
+                ChannelRole::Reference,
+                ChannelRole::Feedback,
+                ChannelRole::Other,
+                ChannelRole::Effort
+            ]
+        );
+        assert_eq!(info.params[0].name, "controller.config.pos_gain");
+        assert_eq!(info.params[0].value, 20.0);
+        assert!(info.params[5].flags.setpoint());
+        assert!(info.params[8].flags.read_only());
+        assert_eq!(bench.device.bad_checksums, 0);
+        assert_eq!(bench.tally.checksum_errors, 0);
+    }
+
+    #[test]
+    fn streams_one_sample_per_feedback_and_effort_pair() {
+        let mut bench = Bench::new(OdriveSettings::default());
+        bench.run(20).expect("described");
+        bench.command(Command::Enable(true));
+        bench.command(Command::Stream { divider: 2 });
+        bench.command(Command::Set {
+            index: INPUT_POS_INDEX,
+            value: 0.25,
+        });
+        bench.run(1000).expect("streams");
+        let samples = bench.samples();
+        // 100 Hz for one second.
+        assert!((95..=101).contains(&samples.len()), "{}", samples.len());
+        let last = samples.last().expect("samples");
+        assert_eq!(last[0], 0.25, "reference");
+        assert!((last[1] - 0.25).abs() < 0.02, "position {last:?}");
+        assert!(samples.iter().all(|s| s.len() == 4));
+        assert!(samples.iter().any(|s| s[3].abs() > 1.0), "effort moves");
+        assert!(bench.events.contains(&Event::Status {
+            flags: StatusFlags(StatusFlags::ENABLED),
+            tick: 0
+        }));
+        bench.command(Command::Stream { divider: 0 });
+        bench.run(50).expect("stops");
+        let before = bench.samples().len();
+        bench.run(100).expect("stopped");
+        assert_eq!(bench.samples().len(), before, "Stream 0 stops polling");
+    }
+
+    #[test]
+    fn writes_are_read_back_and_unknown_properties_refused() {
+        let mut bench = Bench::new(OdriveSettings::default());
+        bench.run(20).expect("described");
+        bench.command(Command::Set {
+            index: 1,
+            value: 0.05,
+        });
+        bench.run(5).expect("read back");
+        assert!(bench.events.contains(&Event::Value {
+            index: 1,
+            value: 0.05
+        }));
+        assert_eq!(bench.device.axes[0].vel_gain, 0.05);
+        assert_eq!(
+            bench.adapter.encode(
+                &Command::Set {
+                    index: CURRENT_STATE_INDEX,
+                    value: 8.0
+                },
+                bench.now,
+                &mut Vec::new()
+            ),
+            Err(Unsupported)
+        );
+        // A reply "invalid property" to an app's read is a refusal.
+        bench.adapter.due.push_back((
+            Expect::Param {
+                index: 0,
+                answer: Some(Command::Get { index: 0 }.type_code()),
+            },
+            bench.now,
+        ));
+        let refusal = format!(
+            "invalid property*{}\r\n",
+            super::super::line::checksum(b"invalid property")
+        );
+        bench.deliver(refusal.as_bytes()).expect("a refusal");
+        assert!(matches!(
+            bench.events.last(),
+            Some(Event::Refused {
+                code: DeviceErrorCode::BadIndex,
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn corrupted_replies_are_counted_and_never_become_samples() {
+        let mut bench = Bench::new(OdriveSettings {
+            poll_effort: false,
+            ..OdriveSettings::default()
+        });
+        bench.run(20).expect("described");
+        bench.command(Command::Stream { divider: 1 });
+        bench.run(100).expect("streams");
+        let before = bench.samples().len();
+        bench
+            .adapter
+            .due
+            .push_back((Expect::Feedback { reference: 0.0 }, bench.now));
+        bench.deliver(b"9.000000 0.000000*99\r\n").expect("counted");
+        assert_eq!(bench.tally.checksum_errors, 1);
+        bench
+            .adapter
+            .due
+            .push_back((Expect::Feedback { reference: 0.0 }, bench.now));
+        // Split across chunks, and without the checksum the request asked.
+        bench.deliver(b"9.0000").expect("partial");
+        bench.deliver(b"00 1\r\n").expect("counted");
+        assert_eq!(bench.tally.checksum_errors, 2);
+        assert_eq!(bench.samples().len(), before);
+        bench.run(100).expect("streams on");
+        // 200 Hz for 0.1 s.
+        assert!(bench.samples().len() > before + 15);
+        assert!(bench.samples().iter().all(|s| s[1] != 9.0));
+    }
+
+    #[test]
+    fn another_firmware_version_is_refused_and_other_devices_never_describe() {
+        let mut adapter = OdriveAdapter::new(&AdapterSettings::default(), Instant::now());
+        let now = Instant::now();
+        adapter.poll(now, &mut Vec::new());
+        let mut tally = DecodeTally::default();
+        let result = adapter.receive(b"0*48\r\n6*54\r\n", now, &mut tally, &mut |_| {});
+        assert!(
+            matches!(&result, Err(AdapterError::Incompatible(m)) if m.contains("firmware 0.6")),
+            "{result:?}"
+        );
+        // A plain-text sketch printing numbers has no checksums.
+        let mut adapter = OdriveAdapter::new(&AdapterSettings::default(), now);
+        let mut out = Vec::new();
+        adapter.poll(now, &mut out);
+        assert!(out.starts_with(b"r fw_version_major*"));
+        assert!(
+            out.split(|&b| b == b'\n')
+                .all(|l| l.is_empty() || l.starts_with(b"r ")),
+            "read-only until described"
+        );
+        for _ in 0..50 {
+            adapter
+                .receive(b"0\r\n5\r\n1.0 2.0\r\n", now, &mut tally, &mut |_| {})
+                .expect("no error");
+        }
+        assert!(adapter.device().is_none());
+        assert!(tally.checksum_errors > 0);
+    }
+
+    #[test]
+    fn values_parse_as_the_firmware_prints_them() {
+        assert_eq!(parse_value("20.000000"), Some(20.0));
+        assert_eq!(parse_value("1234.5000"), Some(1234.5));
+        assert_eq!(parse_value("8"), Some(8.0));
+        assert_eq!(parse_value("123456789"), None, "a truncated large float");
+        assert_eq!(parse_value("nan"), None);
+        assert_eq!(parse_value("invalid property"), None);
+        assert_eq!(parse_pair("0.5 -1.25"), Some((0.5, -1.25)));
+        assert_eq!(parse_pair("0.5"), None);
+        assert_eq!(parse_pair("0.5 1 2"), None);
+        assert_eq!(parse_pair("inf 1"), None);
+    }
+}
