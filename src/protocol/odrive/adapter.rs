@@ -35,6 +35,11 @@ const HANDSHAKE_PERIOD: Duration = Duration::from_millis(500);
 /// How often `current_state` is read while streaming, so a watchdog trip
 /// or an error that idles the axis shows as a status change.
 const STATE_PERIOD: Duration = Duration::from_millis(250);
+/// Feedback polls that may be in flight at once: two, so a round trip a
+/// little longer than the poll period does not slow the rate.
+const MAX_POLLS_DUE: usize = 2;
+/// Polls the schedule may fall behind before it restarts from now.
+const MAX_POLLS_BEHIND: u32 = 5;
 
 /// `AXIS_STATE_IDLE` and `AXIS_STATE_CLOSED_LOOP_CONTROL` (0.5.x enums).
 const STATE_IDLE: u8 = 1;
@@ -392,10 +397,12 @@ impl OdriveAdapter {
         }
     }
 
-    fn feedback_due(&self) -> bool {
+    /// Feedback polls sent and not answered yet.
+    fn feedback_due(&self) -> usize {
         self.due
             .iter()
-            .any(|(expect, _)| matches!(expect, Expect::Feedback { .. } | Expect::Effort))
+            .filter(|(expect, _)| matches!(expect, Expect::Feedback { .. }))
+            .count()
     }
 }
 
@@ -454,7 +461,7 @@ impl Adapter for OdriveAdapter {
             }
             return;
         }
-        if self.poll_hz <= 0.0 || now < self.next_poll || self.feedback_due() {
+        if self.poll_hz <= 0.0 || now < self.next_poll || self.feedback_due() >= MAX_POLLS_DUE {
             return;
         }
         let axis = self.settings.axis;
@@ -482,9 +489,12 @@ impl Adapter for OdriveAdapter {
             );
             self.next_state_read = now + STATE_PERIOD;
         }
+        // On schedule, not from the last poll: the rate holds on average
+        // through the link's jitter, so the host clock's stride stays the
+        // poll period. Far behind (a stalled port), start again from now.
         let period = Duration::from_secs_f64(1.0 / self.poll_hz);
         self.next_poll += period;
-        if self.next_poll < now {
+        if self.next_poll + period * MAX_POLLS_BEHIND < now {
             self.next_poll = now + period;
         }
     }

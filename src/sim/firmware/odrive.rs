@@ -159,6 +159,12 @@ impl OdriveSim {
         self.drive.plant.state.velocity / TAU
     }
 
+    /// Queues `bytes` ahead of the next replies, as a noisy line would
+    /// deliver them (for tests of the host's resynchronisation).
+    pub fn inject_output(&mut self, bytes: &[u8]) {
+        self.output.extend_from_slice(bytes);
+    }
+
     fn torque_constant(&self) -> f64 {
         self.drive.plant.constants.torque_constant
     }
