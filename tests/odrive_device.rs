@@ -67,12 +67,13 @@ fn set(link: &Link, index: u8, value: f32) -> f32 {
     })
 }
 
-fn enable(link: &Link, on: bool) -> bool {
+/// Sends Enable and waits for a status that reports it done.
+fn enable(link: &Link, on: bool) {
     link.send(Command::Enable(on));
     wait_for(link, 2, |event| match event {
-        Event::Status { flags, .. } => Some(flags.enabled()),
+        Event::Status { flags, .. } if flags.enabled() == on => Some(()),
         _ => None,
-    })
+    });
 }
 
 #[test]
@@ -116,11 +117,17 @@ fn describes_with_roles_gains_and_the_setpoint() {
 fn streams_at_the_poll_rate_and_follows_the_setpoint() {
     let server = serve();
     let (link, _) = connect(server.path(), 1);
-    assert!(enable(&link, true));
+    enable(&link, true);
     assert_eq!(
         server.with_device(|d| d.axes[0].current_state),
         STATE_CLOSED_LOOP
     );
+    // Closed loop starts from where the motor is: input_pos is read again.
+    let held = wait_for(&link, 2, |event| match event {
+        Event::Value { index, value } if index == INPUT_POS => Some(value),
+        _ => None,
+    });
+    assert_eq!(held, 0.0);
     assert_eq!(set(&link, INPUT_POS, 0.5), 0.5);
     let samples = collect(&link, 2.0);
     // 200 Hz asked; the pty and the link loop allow most of it.
@@ -129,7 +136,7 @@ fn streams_at_the_poll_rate_and_follows_the_setpoint() {
     assert_eq!(last[0], 0.5);
     assert!((last[1] - 0.5).abs() < 0.02, "{last:?}");
     assert!(samples.iter().any(|s| s[3].abs() > 1.0), "effort moved");
-    assert!(!enable(&link, false));
+    enable(&link, false);
     assert_eq!(server.with_device(|d| d.axes[0].current_state), STATE_IDLE);
     assert_eq!(link.health().snapshot().crc_errors, 0);
 }
@@ -151,12 +158,12 @@ fn a_gain_written_is_read_back_from_the_device() {
 }
 
 #[test]
-fn the_heartbeat_feeds_the_watchdog_until_the_link_closes() {
+fn the_heartbeat_feeds_the_watchdog_while_connected() {
     let server = serve();
     let (link, _) = connect(server.path(), 0);
     assert_eq!(set(&link, 7, 0.5), 0.5);
     assert_eq!(set(&link, 6, 1.0), 1.0);
-    assert!(enable(&link, true));
+    enable(&link, true);
     std::thread::sleep(Duration::from_millis(1500));
     assert_eq!(
         server.with_device(|d| d.axes[0].current_state),
@@ -165,7 +172,11 @@ fn the_heartbeat_feeds_the_watchdog_until_the_link_closes() {
     );
     drop(link);
     std::thread::sleep(Duration::from_millis(200));
-    assert_eq!(server.with_device(|d| d.axes[0].current_state), STATE_IDLE);
+    assert_eq!(
+        server.with_device(|d| d.axes[0].current_state),
+        STATE_IDLE,
+        "closing the link idles the axis"
+    );
 }
 
 #[test]
