@@ -254,3 +254,33 @@ fn the_command_line_lists_records_and_steps() {
         "{step}"
     );
 }
+
+#[test]
+fn the_app_plots_the_odrive_and_its_gain_sliders_write_it() {
+    use common::{app_with, step_until, wait_connected, wait_for_samples};
+    use egui::accesskit::Role;
+    use egui_kittest::kittest::Queryable;
+
+    let server = serve();
+    let mut harness = app_with(motiontune::app::AppOptions {
+        target: target(server.path()),
+        stream_divider: 1,
+        ..motiontune::app::AppOptions::default()
+    });
+    wait_connected(&mut harness);
+    wait_for_samples(&mut harness, 100);
+    for gain in [
+        "controller.config.pos_gain",
+        "controller.config.vel_gain",
+        "controller.config.vel_integrator_gain",
+    ] {
+        harness.get_by_role_and_label(Role::Slider, gain);
+    }
+    harness
+        .get_by_role_and_label(Role::Slider, "controller.config.vel_gain")
+        .set_value_accesskit(0.08);
+    harness.step();
+    step_until(&mut harness, "the ODrive to take vel_gain", |_| {
+        server.with_device(|d| d.axes[0].vel_gain) == 0.08
+    });
+}
