@@ -30,6 +30,9 @@ use crate::protocol::{
 /// A reply that has not come within this is taken as lost (the firmware
 /// stays silent on a request whose checksum is wrong).
 const REPLY_TIMEOUT: Duration = Duration::from_millis(300);
+/// Lines arriving this long after opening are dropped unread before the
+/// handshake: replies to a previous client's polls still in the port.
+const DRAIN: Duration = Duration::from_millis(100);
 /// How often the version is asked again while the device has not answered.
 const HANDSHAKE_PERIOD: Duration = Duration::from_millis(500);
 /// How often `current_state` is read while streaming, so a watchdog trip
@@ -125,6 +128,8 @@ pub struct OdriveAdapter {
     values: Vec<Option<f32>>,
     device: Option<DeviceInfo>,
     next_handshake: Option<Instant>,
+    /// Until then, what arrives is left over from an earlier client.
+    drain_until: Instant,
     /// Polls per second; 0 stops polling.
     poll_hz: f64,
     next_poll: Instant,
@@ -150,6 +155,7 @@ impl OdriveAdapter {
             values: vec![None; PARAMS.len()],
             device: None,
             next_handshake: None,
+            drain_until: now + DRAIN,
             poll_hz: 0.0,
             next_poll: now,
             next_state_read: now,
@@ -447,6 +453,9 @@ impl Adapter for OdriveAdapter {
     fn poll(&mut self, now: Instant, out: &mut Vec<u8>) {
         self.expire(now);
         if self.device.is_none() {
+            if now < self.drain_until {
+                return;
+            }
             if self.due.is_empty() && self.next_handshake.is_none_or(|at| now >= at) {
                 // Read-only requests only, until the device has described
                 // itself: a probe of other firmware must change nothing.
@@ -506,6 +515,11 @@ impl Adapter for OdriveAdapter {
         tally: &mut DecodeTally,
         emit: &mut dyn FnMut(Event),
     ) -> Result<(), AdapterError> {
+        if self.device.is_none() && now < self.drain_until {
+            // Keep the tail of a line, so the next line starts clean.
+            self.splitter.push(bytes, |_| {});
+            return Ok(());
+        }
         let mut lines = Vec::new();
         self.splitter
             .push(bytes, |line| lines.push(line.map(<[u8]>::to_vec)));
@@ -671,7 +685,7 @@ mod tests {
     #[test]
     fn describes_after_the_version_and_every_property_are_read() {
         let mut bench = Bench::new(OdriveSettings::default());
-        bench.run(20).expect("0.5 is compatible");
+        bench.run(150).expect("0.5 is compatible");
         let info = bench.adapter.device().expect("described").clone();
         assert_eq!(info.firmware, "0.5");
         assert_eq!(info.loop_hz, 200);
@@ -696,7 +710,7 @@ mod tests {
     #[test]
     fn streams_one_sample_per_feedback_and_effort_pair() {
         let mut bench = Bench::new(OdriveSettings::default());
-        bench.run(20).expect("described");
+        bench.run(150).expect("described");
         bench.command(Command::Enable(true));
         bench.command(Command::Stream { divider: 2 });
         bench.command(Command::Set {
@@ -726,7 +740,7 @@ mod tests {
     #[test]
     fn writes_are_read_back_and_unknown_properties_refused() {
         let mut bench = Bench::new(OdriveSettings::default());
-        bench.run(20).expect("described");
+        bench.run(150).expect("described");
         bench.command(Command::Set {
             index: 1,
             value: 0.05,
@@ -776,7 +790,7 @@ mod tests {
             poll_effort: false,
             ..OdriveSettings::default()
         });
-        bench.run(20).expect("described");
+        bench.run(150).expect("described");
         bench.command(Command::Stream { divider: 1 });
         bench.run(100).expect("streams");
         let before = bench.samples().len();
@@ -803,17 +817,22 @@ mod tests {
 
     #[test]
     fn another_firmware_version_is_refused_and_other_devices_never_describe() {
-        let mut adapter = OdriveAdapter::new(&AdapterSettings::default(), Instant::now());
-        let now = Instant::now();
-        adapter.poll(now, &mut Vec::new());
+        let opened = Instant::now();
+        let mut adapter = OdriveAdapter::new(&AdapterSettings::default(), opened);
+        // Replies left from an earlier client are drained unread.
         let mut tally = DecodeTally::default();
+        adapter
+            .receive(b"1*49\r\n0*48\r\n", opened, &mut tally, &mut |_| {})
+            .expect("drained");
+        let now = opened + DRAIN;
+        adapter.poll(now, &mut Vec::new());
         let result = adapter.receive(b"0*48\r\n6*54\r\n", now, &mut tally, &mut |_| {});
         assert!(
             matches!(&result, Err(AdapterError::Incompatible(m)) if m.contains("firmware 0.6")),
             "{result:?}"
         );
         // A plain-text sketch printing numbers has no checksums.
-        let mut adapter = OdriveAdapter::new(&AdapterSettings::default(), now);
+        let mut adapter = OdriveAdapter::new(&AdapterSettings::default(), opened);
         let mut out = Vec::new();
         adapter.poll(now, &mut out);
         assert!(out.starts_with(b"r fw_version_major*"));
