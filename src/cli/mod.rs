@@ -36,6 +36,12 @@ pub struct Cli {
     /// Wire format: auto, native, lines, simplefoc or odrive.
     #[arg(long, default_value = "auto", value_name = "PROTOCOL")]
     pub protocol: ProtocolChoice,
+    /// ODrive: the axis to tune (0 or 1).
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=1))]
+    pub odrive_axis: u8,
+    /// ODrive: feedback polls per second.
+    #[arg(long, default_value_t = 200.0, value_name = "HZ", value_parser = parse_poll_hz)]
+    pub odrive_poll_hz: f64,
     /// Stream every Nth control-loop sample (1 = full rate).
     #[arg(long, default_value_t = 1, value_parser = parse_divider)]
     pub divider: u16,
@@ -84,11 +90,38 @@ pub struct PortArgs {
     /// simplefoc or odrive.
     #[arg(long, default_value = "auto", value_name = "PROTOCOL")]
     pub protocol: ProtocolChoice,
+    /// ODrive: the axis to tune (0 or 1).
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=1))]
+    pub odrive_axis: u8,
+    /// ODrive: feedback polls per second.
+    #[arg(long, default_value_t = 200.0, value_name = "HZ", value_parser = parse_poll_hz)]
+    pub odrive_poll_hz: f64,
 }
 
 impl PortArgs {
     pub fn target(&self) -> PortTarget {
-        PortTarget::parse(&self.port, self.baud).speaking(self.protocol, AdapterSettings::default())
+        PortTarget::parse(&self.port, self.baud).speaking(
+            self.protocol,
+            adapter_settings(self.odrive_axis, self.odrive_poll_hz),
+        )
+    }
+}
+
+/// The adapter settings the command line chose.
+fn adapter_settings(odrive_axis: u8, odrive_poll_hz: f64) -> AdapterSettings {
+    AdapterSettings {
+        odrive: crate::protocol::odrive::OdriveSettings {
+            axis: odrive_axis,
+            poll_hz: odrive_poll_hz,
+            ..Default::default()
+        },
+    }
+}
+
+fn parse_poll_hz(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(hz) if (1.0..=2000.0).contains(&hz) => Ok(hz),
+        _ => Err(format!("{text:?} is not a poll rate from 1 to 2000 Hz")),
     }
 }
 
@@ -513,8 +546,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         None => {
             let port = cli.port.unwrap_or_else(|| SIM_PORT.to_owned());
             let options = crate::app::AppOptions {
-                target: PortTarget::parse(&port, cli.baud)
-                    .speaking(cli.protocol, AdapterSettings::default()),
+                target: PortTarget::parse(&port, cli.baud).speaking(
+                    cli.protocol,
+                    adapter_settings(cli.odrive_axis, cli.odrive_poll_hz),
+                ),
                 stream_divider: cli.divider,
                 history_size: cli
                     .history_seconds

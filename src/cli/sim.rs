@@ -25,6 +25,7 @@ pub fn run(args: &SimArgs) -> anyhow::Result<()> {
     }
     match args.firmware {
         crate::protocol::adapter::Protocol::Native => {}
+        crate::protocol::adapter::Protocol::Odrive => return serve_odrive(),
         other => {
             anyhow::bail!("the simulated drive cannot speak {other} yet: use --firmware native")
         }
@@ -56,6 +57,30 @@ pub fn run(args: &SimArgs) -> anyhow::Result<()> {
             // The drive keeps serving when nobody reads its log any more.
             let _ = writeln!(stdout, "{change}").and_then(|()| stdout.flush());
         }
+    }
+    server.stop()?;
+    anyhow::bail!("the pseudo-terminal closed")
+}
+
+/// Serves the ODrive 0.5.x emulator until the pty closes.
+#[cfg(unix)]
+fn serve_odrive() -> anyhow::Result<()> {
+    use std::io::Write;
+
+    use crate::sim::drive::DriveConfig;
+    use crate::sim::firmware::odrive::{LOOP_HZ, OdriveSim};
+    use crate::sim::pty::PtyServer;
+
+    let server = PtyServer::start(OdriveSim::new(DriveConfig::default()))?;
+    let mut stdout = std::io::stdout();
+    writeln!(stdout, "{}", server.path())?;
+    stdout.flush()?;
+    eprintln!(
+        "serving an emulated ODrive (firmware 0.5.x ASCII, {LOOP_HZ} Hz loop) on {}; Ctrl-C stops",
+        server.path()
+    );
+    while server.is_running() {
+        std::thread::sleep(REPORT_INTERVAL);
     }
     server.stop()?;
     anyhow::bail!("the pseudo-terminal closed")

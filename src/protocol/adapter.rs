@@ -112,7 +112,9 @@ impl FromStr for ProtocolChoice {
 /// commands that set its gains, SimpleFOC's command letter, ODrive's axis
 /// and poll rate). Saved with a profile.
 #[derive(Clone, Debug, Default, PartialEq)]
-pub struct AdapterSettings {}
+pub struct AdapterSettings {
+    pub odrive: super::odrive::OdriveSettings,
+}
 
 /// What an adapter could not decode, added to the link's health counters.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

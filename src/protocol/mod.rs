@@ -9,6 +9,7 @@ pub mod adapter;
 pub mod auto;
 pub mod host_clock;
 pub mod native;
+pub mod odrive;
 
 use std::time::Instant;
 
@@ -339,6 +340,9 @@ pub fn open_adapter(
         ProtocolChoice::Auto => Ok(Box::new(auto::AutoAdapter::new(settings, now))),
         ProtocolChoice::Only(Protocol::Native) => {
             Ok(Box::new(native::adapter::NativeAdapter::new()))
+        }
+        ProtocolChoice::Only(Protocol::Odrive) => {
+            Ok(Box::new(odrive::OdriveAdapter::new(settings, now)))
         }
         ProtocolChoice::Only(other) => Err(format!("{other} is not supported yet")),
     }

@@ -381,8 +381,10 @@ impl StepTest {
                 {
                     self.samples.pop_front();
                 }
-                let first = self.samples.front().map_or(sample.time, |s| s.time);
-                if sample.time - first < window - 1e-9 {
+                // A whole window since collecting began, not a sample exactly
+                // a window ago: host-timed samples (polled firmware) come at
+                // strides that need not divide the window.
+                if sample.time - since_s < window - 1e-9 {
                     return None;
                 }
                 let spread = self.spread();
