@@ -112,7 +112,11 @@ impl FromStr for ProtocolChoice {
 /// commands that set its gains, SimpleFOC's command letter, ODrive's axis
 /// and poll rate). Saved with a profile.
 #[derive(Clone, Debug, Default, PartialEq)]
-pub struct AdapterSettings {}
+pub struct AdapterSettings {
+    /// The plain-text sketch's time column, channel roles and parameters
+    /// (boxed: a port target carries these settings and stays small).
+    pub lines: Box<super::lines::LinesSettings>,
+}
 
 /// What an adapter could not decode, added to the link's health counters.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

@@ -7,6 +7,7 @@
 
 pub mod adapter;
 pub mod host_clock;
+pub mod lines;
 pub mod native;
 
 use std::time::Instant;
@@ -332,12 +333,15 @@ impl Command {
 /// native protocol until probing of the other formats lands.
 pub fn open_adapter(
     choice: ProtocolChoice,
-    _settings: &AdapterSettings,
-    _now: Instant,
+    settings: &AdapterSettings,
+    now: Instant,
 ) -> Result<Box<dyn Adapter>, String> {
     match choice {
         ProtocolChoice::Auto | ProtocolChoice::Only(Protocol::Native) => {
             Ok(Box::new(native::adapter::NativeAdapter::new()))
+        }
+        ProtocolChoice::Only(Protocol::Lines) => {
+            Ok(Box::new(lines::LinesAdapter::new(settings, now)))
         }
         ProtocolChoice::Only(other) => Err(format!("{other} is not supported yet")),
     }
