@@ -35,6 +35,8 @@ pub struct Cli {
     /// Wire format: auto, native, lines, simplefoc or odrive.
     #[arg(long, default_value = "auto", value_name = "PROTOCOL")]
     pub protocol: ProtocolChoice,
+    #[command(flatten)]
+    pub lines: LinesArgs,
     /// Stream every Nth control-loop sample (1 = full rate).
     #[arg(long, default_value_t = 1, value_parser = parse_divider)]
     pub divider: u16,
@@ -80,12 +82,60 @@ pub struct PortArgs {
     /// simplefoc or odrive.
     #[arg(long, default_value = "auto", value_name = "PROTOCOL")]
     pub protocol: ProtocolChoice,
+    #[command(flatten)]
+    pub lines: LinesArgs,
 }
 
 impl PortArgs {
     pub fn target(&self) -> PortTarget {
-        PortTarget::parse(&self.port, self.baud).speaking(self.protocol, AdapterSettings::default())
+        PortTarget::parse(&self.port, self.baud).speaking(self.protocol, self.lines.settings())
     }
+}
+
+/// What a plain-text (`--protocol lines`) sketch cannot say about itself.
+#[derive(Debug, Args)]
+pub struct LinesArgs {
+    /// Lines: field N is device time in µs, ms or s (default: time lines by
+    /// their arrival).
+    #[arg(long, value_name = "N:us|ms|s")]
+    pub lines_time_column: Option<crate::protocol::lines::TimeColumn>,
+    /// Lines: a parameter and the command that sets it, e.g.
+    /// 'kp:0:100:A/rad:gain=kp {value}\n' (flags gain, setpoint, log,
+    /// none joined with +; default gain). Repeatable.
+    #[arg(long, value_name = "NAME:MIN:MAX[:UNIT[:FLAGS]]=TEMPLATE")]
+    pub lines_param: Vec<crate::protocol::lines::LineParam>,
+    /// Lines: which channel is the reference, feedback and effort, by
+    /// number from 1 or by name, e.g. ref=1,fb=position,effort=3.
+    #[arg(long, value_name = "ref=CH,fb=CH,effort=CH")]
+    pub lines_roles: Option<crate::protocol::lines::LineRoles>,
+    /// Lines: the command that enables the sketch's output (e.g. enable).
+    #[arg(long, value_name = "TEMPLATE", value_parser = parse_fixed_template)]
+    pub lines_enable: Option<crate::protocol::lines::CommandTemplate>,
+    /// Lines: the command that disables the sketch's output.
+    #[arg(long, value_name = "TEMPLATE", value_parser = parse_fixed_template)]
+    pub lines_disable: Option<crate::protocol::lines::CommandTemplate>,
+}
+
+impl LinesArgs {
+    /// The adapter settings these arguments declare.
+    // The other protocols' settings join `AdapterSettings` beside these.
+    #[allow(clippy::needless_update)]
+    pub fn settings(&self) -> AdapterSettings {
+        AdapterSettings {
+            lines: Box::new(crate::protocol::lines::LinesSettings {
+                time_column: self.lines_time_column,
+                roles: self.lines_roles.clone().unwrap_or_default(),
+                params: self.lines_param.clone(),
+                enable: self.lines_enable.clone(),
+                disable: self.lines_disable.clone(),
+            }),
+            ..AdapterSettings::default()
+        }
+    }
+}
+
+fn parse_fixed_template(text: &str) -> Result<crate::protocol::lines::CommandTemplate, String> {
+    crate::protocol::lines::CommandTemplate::fixed(text)
 }
 
 #[derive(Debug, Args)]
@@ -434,7 +484,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let port = cli.port.unwrap_or_else(|| SIM_PORT.to_owned());
             let options = crate::app::AppOptions {
                 target: PortTarget::parse(&port, cli.baud)
-                    .speaking(cli.protocol, AdapterSettings::default()),
+                    .speaking(cli.protocol, cli.lines.settings()),
                 stream_divider: cli.divider,
                 history_size: cli
                     .history_seconds

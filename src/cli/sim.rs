@@ -25,6 +25,7 @@ pub fn run(args: &SimArgs) -> anyhow::Result<()> {
     }
     match args.firmware {
         crate::protocol::adapter::Protocol::Native => {}
+        crate::protocol::adapter::Protocol::Lines => return serve_lines_sketch(args),
         other => {
             anyhow::bail!("the simulated drive cannot speak {other} yet: use --firmware native")
         }
@@ -56,6 +57,38 @@ pub fn run(args: &SimArgs) -> anyhow::Result<()> {
             // The drive keeps serving when nobody reads its log any more.
             let _ = writeln!(stdout, "{change}").and_then(|()| stdout.flush());
         }
+    }
+    server.stop()?;
+    anyhow::bail!("the pseudo-terminal closed")
+}
+
+/// Serves the Arduino serial-plotter sketch ([`LinesSketch`]) printing
+/// about 500 lines a second, until the pty closes.
+///
+/// [`LinesSketch`]: crate::sim::firmware::lines::LinesSketch
+#[cfg(unix)]
+fn serve_lines_sketch(args: &SimArgs) -> anyhow::Result<()> {
+    use std::io::Write;
+
+    use crate::sim::drive::DriveConfig;
+    use crate::sim::firmware::lines::{LinesSketch, LinesSketchSettings};
+    use crate::sim::pty::PtyServer;
+
+    let settings = LinesSketchSettings {
+        loop_hz: args.loop_hz,
+        print_every: (args.loop_hz / 500).max(1),
+        ..LinesSketchSettings::default()
+    };
+    let server = PtyServer::start(LinesSketch::new(DriveConfig::default(), settings))?;
+    let mut stdout = std::io::stdout();
+    writeln!(stdout, "{}", server.path())?;
+    stdout.flush()?;
+    eprintln!(
+        "serving a serial-plotter sketch (setpoint:…,position:…,effort:… lines; commands kp, ki, kd, sp, enable, disable) on {}; Ctrl-C stops",
+        server.path()
+    );
+    while server.is_running() {
+        std::thread::sleep(REPORT_INTERVAL);
     }
     server.stop()?;
     anyhow::bail!("the pseudo-terminal closed")

@@ -6,15 +6,15 @@
 //!   labels) differs from the described one are counted as framing errors
 //!   and skipped: nothing of them is plotted, never a zero.
 //! - The device is described once 3 consecutive data lines agree in shape
-//!   (and, timed by the host, 100 ms have passed to estimate the rate):
+//!   (and, timed by the host, 300 ms have passed to estimate the rate):
 //!   name "serial-plotter sketch", channels named by their labels, else a
 //!   header line of the same width, else `ch1..chN`; roles and parameters
 //!   as the user declared them. A probe of other firmware sees no such
 //!   run of lines, so it never describes.
 //! - A new shape held for 3 consecutive lines is the sketch restarted with
-//!   other output on purpose: a new description follows (its first two
-//!   lines were counted as errors). One stray line of another shape is
-//!   noise.
+//!   other output on purpose: a new description follows (the lines of
+//!   the new shape before it were counted as errors). One stray line of
+//!   another shape is noise.
 //! - Samples are timed by [`HostClock`] or by a declared time column (see
 //!   [`DeviceTime`]).
 //! - SET writes the parameter's template and answers with the value as
@@ -47,7 +47,7 @@ pub const DEVICE_NAME: &str = "serial-plotter sketch";
 pub const CONSISTENT_LINES: usize = 3;
 /// How long host-timed lines are watched before describing, to estimate
 /// their rate.
-const RATE_WINDOW: Duration = Duration::from_millis(100);
+const RATE_WINDOW: Duration = Duration::from_millis(300);
 /// Differences kept for the median stride of device-timed lines.
 const STRIDE_WINDOW: usize = 15;
 
@@ -63,6 +63,15 @@ impl Shape {
             labels: fields.iter().map(|f| f.label.clone()).collect(),
         }
     }
+}
+
+/// A run of lines of one shape, not yet described.
+#[derive(Debug)]
+struct Candidate {
+    shape: Shape,
+    lines: usize,
+    first_arrival: Instant,
+    later_lines: usize,
 }
 
 /// Device time from a column of the line.
@@ -150,8 +159,11 @@ pub struct LinesAdapter {
     settings: LinesSettings,
     splitter: LineSplitter,
     header: Option<Vec<String>>,
-    /// The shape being watched, how many lines of it in a row, since when.
-    candidate: Option<(Shape, usize, Instant)>,
+    /// The shape being watched: how many lines of it in a row, when the
+    /// first arrived, and how many arrived later than it (lines already
+    /// waiting in the port's buffer arrive at once and say nothing about
+    /// the rate).
+    candidate: Option<Candidate>,
     shape: Option<Shape>,
     device: Option<DeviceInfo>,
     /// Value last sent per declared parameter.
@@ -243,12 +255,23 @@ impl LinesAdapter {
         }
         if self.shape.as_ref() != Some(&shape) {
             let run = match self.candidate.take() {
-                Some((watched, run, since)) if watched == shape => (watched, run + 1, since),
-                _ => (shape, 1, now),
+                Some(mut run) if run.shape == shape => {
+                    run.lines += 1;
+                    if now > run.first_arrival {
+                        run.later_lines += 1;
+                    }
+                    run
+                }
+                _ => Candidate {
+                    shape,
+                    lines: 1,
+                    first_arrival: now,
+                    later_lines: 0,
+                },
             };
-            let ready = run.1 >= CONSISTENT_LINES
+            let ready = run.lines >= CONSISTENT_LINES
                 && (self.settings.time_column.is_some()
-                    || now.duration_since(run.2) >= RATE_WINDOW);
+                    || now.duration_since(run.first_arrival) >= RATE_WINDOW);
             if !ready {
                 if self.device.is_some() {
                     tally.framing_errors += 1;
@@ -265,9 +288,9 @@ impl LinesAdapter {
                 return;
             }
             self.flush(now, emit);
-            let (shape, count, since) = run;
-            self.describe(&shape, count, now.duration_since(since), now, emit);
-            self.shape = Some(shape);
+            let span = now.duration_since(run.first_arrival);
+            self.describe(&run.shape, run.later_lines, span, now, emit);
+            self.shape = Some(run.shape);
         }
         self.candidate = None;
         tally.ok += 1;
@@ -301,10 +324,12 @@ impl LinesAdapter {
         );
     }
 
+    /// Describes the sketch; `lines_in_span` lines arrived over `span`
+    /// after the first of the run.
     fn describe(
         &mut self,
         shape: &Shape,
-        lines: usize,
+        lines_in_span: usize,
         span: Duration,
         now: Instant,
         emit: &mut dyn FnMut(Event),
@@ -353,7 +378,7 @@ impl LinesAdapter {
                 .stride()
                 .filter(|&s| s > 0)
                 .map_or(1.0, |s| column.unit.tick_hz() / s as f64),
-            _ => (lines - 1) as f64 / span.as_secs_f64().max(1e-3),
+            _ => lines_in_span as f64 / span.as_secs_f64().max(1e-3),
         };
         let params = self
             .settings

@@ -72,7 +72,7 @@ fn labelled_lines_describe_after_three_alike_and_then_plot() {
         &settings(|s| s.roles = "ref=setpoint,fb=2,effort=effort".parse().expect("roles")),
         start,
     );
-    let chunks = lines("setpoint:1,position:{k}.5,effort:-{k}\r\n", 0..20);
+    let chunks = lines("setpoint:1,position:{k}.5,effort:-{k}\r\n", 0..40);
     let (events, tally) = feed(
         &mut adapter,
         start,
@@ -95,13 +95,13 @@ fn labelled_lines_describe_after_three_alike_and_then_plot() {
     );
     assert!((90..=110).contains(&info.loop_hz), "{}", info.loop_hz);
     assert_eq!(tally.framing_errors, 0);
-    assert_eq!(tally.ok, 20);
-    // Described at the line 100 ms after the first: that line and later
+    assert_eq!(tally.ok, 40);
+    // Described at the line 300 ms after the first: that line and later
     // ones are plotted, in order, with their values.
     let plotted = samples(&events);
     assert_eq!(plotted.len(), 10);
     for (n, (_, values)) in plotted.iter().enumerate() {
-        let k = (n + 10) as f32;
+        let k = (n + 30) as f32;
         assert_eq!(values, &vec![1.0, k + 0.5, -k]);
     }
     let times: Vec<f64> = plotted.iter().map(|(t, _)| *t).collect();
@@ -113,7 +113,7 @@ fn a_header_names_plain_numbers_and_without_one_they_are_numbered() {
     let start = Instant::now();
     let mut adapter = LinesAdapter::new(&AdapterSettings::default(), start);
     let mut chunks = vec![b"sp pos\teffort\n".to_vec()];
-    chunks.extend(lines("1 {k} 0\n", 0..15));
+    chunks.extend(lines("1 {k} 0\n", 0..40));
     let (events, _) = feed(
         &mut adapter,
         start,
@@ -123,7 +123,7 @@ fn a_header_names_plain_numbers_and_without_one_they_are_numbered() {
     assert_eq!(names(described(&events)[0]), ["sp", "pos", "effort"]);
 
     let mut adapter = LinesAdapter::new(&AdapterSettings::default(), start);
-    let chunks = lines("1,{k}\n", 0..15);
+    let chunks = lines("1,{k}\n", 0..40);
     let (events, _) = feed(
         &mut adapter,
         start,
@@ -139,7 +139,7 @@ fn a_header_names_plain_numbers_and_without_one_they_are_numbered() {
 fn malformed_and_misshapen_lines_are_counted_never_plotted() {
     let start = Instant::now();
     let mut adapter = LinesAdapter::new(&AdapterSettings::default(), start);
-    let mut chunks = lines("{k} 7\n", 0..15);
+    let mut chunks = lines("{k} 7\n", 0..40);
     chunks.extend([
         b"3 x\n".to_vec(),
         b"1 2 3\n".to_vec(),
@@ -173,7 +173,7 @@ fn a_new_shape_held_for_three_lines_describes_the_sketch_again() {
     let start = Instant::now();
     let mut adapter = LinesAdapter::new(&AdapterSettings::default(), start);
     let mut chunks = lines("a:{k} b:1\n", 0..15);
-    chunks.extend(lines("a:{k} b:1 c:2\n", 0..5));
+    chunks.extend(lines("a:{k} b:1 c:2\n", 0..10));
     let (events, tally) = feed(
         &mut adapter,
         start,
@@ -183,9 +183,11 @@ fn a_new_shape_held_for_three_lines_describes_the_sketch_again() {
     let infos = described(&events);
     assert_eq!(infos.len(), 2);
     assert_eq!(names(infos[1]), ["a", "b", "c"]);
-    assert_eq!(tally.framing_errors, 2, "the new shape's first two lines");
+    // Lines of the new shape are errors until 3 have come and 300 ms
+    // passed (50 ms apart: the first six).
+    assert_eq!(tally.framing_errors, 6);
     let last = samples(&events).pop().expect("samples");
-    assert_eq!(last.1, vec![4.0, 1.0, 2.0]);
+    assert_eq!(last.1, vec![9.0, 1.0, 2.0]);
 }
 
 #[test]
@@ -282,7 +284,7 @@ fn encoded(adapter: &mut LinesAdapter, command: Command) -> Result<String, Unsup
 fn set_writes_the_template_and_answers_with_the_value_as_sent() {
     let start = Instant::now();
     let mut adapter = LinesAdapter::new(&tuned(), start);
-    let chunks = lines("{k}\n", 0..15);
+    let chunks = lines("{k}\n", 0..40);
     let (events, _) = feed(
         &mut adapter,
         start,
@@ -379,7 +381,7 @@ fn enable_templates_switch_the_output_and_stream_divides_lines() {
         encoded(&mut adapter, Command::Enable(false)),
         Ok("disable\n".into())
     );
-    let chunks = lines("{k}\n", 0..15);
+    let chunks = lines("{k}\n", 0..40);
     let (events, _) = feed(
         &mut adapter,
         start,
