@@ -5,7 +5,7 @@
 //! IDE does), each `value`, `label:value` or `label:`; a line of names
 //! only is a header. `:` is the only label separator (IDE 2 does not take
 //! `=`; arduino-serial-plotter-webapp issue 22 asks for it). A number is
-//! finite: `nan`, `inf` and `ovf`, which `Serial.print(float)` prints for
+//! finite as an `f32` (what is plotted): `nan`, `inf` and `ovf`, which `Serial.print(float)` prints for
 //! bad values, make the line malformed rather than a plotted value.
 
 /// What one line says.
@@ -32,8 +32,11 @@ fn is_separator(c: char) -> bool {
     matches!(c, ' ' | '\t' | ',')
 }
 
+/// A value that is finite as the `f32` it is plotted as.
 fn number(text: &str) -> Option<f64> {
-    text.parse::<f64>().ok().filter(|v| v.is_finite())
+    text.parse::<f64>()
+        .ok()
+        .filter(|&v| v.is_finite() && (v as f32).is_finite())
 }
 
 /// What `Serial.print(float)` prints for a value it cannot show, and
@@ -181,6 +184,7 @@ mod tests {
             "inf",
             "1 ovf",
             "1e999",
+            "1 1e39",
             "1 \u{1} 2",
         ] {
             assert_eq!(parse_line(text), Line::Malformed, "{text:?}");
