@@ -5,8 +5,9 @@
 //! IDE does), each `value`, `label:value` or `label:`; a line of names
 //! only is a header. `:` is the only label separator (IDE 2 does not take
 //! `=`; arduino-serial-plotter-webapp issue 22 asks for it). A number is
-//! finite as an `f32` (what is plotted): `nan`, `inf` and `ovf`, which `Serial.print(float)` prints for
-//! bad values, make the line malformed rather than a plotted value.
+//! finite as the `f32` it is plotted as: `nan`, `inf` and `ovf`, which
+//! `Serial.print(float)` prints for bad values, and numbers beyond `f32`
+//! make the line malformed rather than a plotted value.
 
 /// What one line says.
 #[derive(Clone, Debug, PartialEq)]
