@@ -36,12 +36,8 @@ pub struct Cli {
     /// Wire format: auto, native, lines, simplefoc or odrive.
     #[arg(long, default_value = "auto", value_name = "PROTOCOL")]
     pub protocol: ProtocolChoice,
-    /// ODrive: the axis to tune (0 or 1).
-    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=1))]
-    pub odrive_axis: u8,
-    /// ODrive: feedback polls per second.
-    #[arg(long, default_value_t = 200.0, value_name = "HZ", value_parser = parse_poll_hz)]
-    pub odrive_poll_hz: f64,
+    #[command(flatten)]
+    pub adapter: AdapterArgs,
     /// Stream every Nth control-loop sample (1 = full rate).
     #[arg(long, default_value_t = 1, value_parser = parse_divider)]
     pub divider: u16,
@@ -90,31 +86,40 @@ pub struct PortArgs {
     /// simplefoc or odrive.
     #[arg(long, default_value = "auto", value_name = "PROTOCOL")]
     pub protocol: ProtocolChoice,
+    #[command(flatten)]
+    pub adapter: AdapterArgs,
+}
+
+impl PortArgs {
+    pub fn target(&self) -> PortTarget {
+        PortTarget::parse(&self.port, self.baud).speaking(self.protocol, self.adapter.settings())
+    }
+}
+
+/// What the user tells each protocol adapter: whatever the firmware
+/// cannot say about itself.
+#[derive(Debug, Args)]
+pub struct AdapterArgs {
+    #[command(flatten)]
+    pub lines: LinesArgs,
     /// ODrive: the axis to tune (0 or 1).
     #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=1))]
     pub odrive_axis: u8,
     /// ODrive: feedback polls per second.
     #[arg(long, default_value_t = 200.0, value_name = "HZ", value_parser = parse_poll_hz)]
     pub odrive_poll_hz: f64,
+    /// SimpleFOC: the motor's command letter in the sketch's Commander.
+    #[arg(long, default_value_t = 'M', value_name = "LETTER", value_parser = parse_simplefoc_letter)]
+    pub simplefoc_letter: char,
 }
 
-impl PortArgs {
-    pub fn target(&self) -> PortTarget {
-        PortTarget::parse(&self.port, self.baud).speaking(
-            self.protocol,
-            adapter_settings(self.odrive_axis, self.odrive_poll_hz),
-        )
-    }
-}
-
-/// The adapter settings the command line chose.
-fn adapter_settings(odrive_axis: u8, odrive_poll_hz: f64) -> AdapterSettings {
-    AdapterSettings {
-        odrive: crate::protocol::odrive::OdriveSettings {
-            axis: odrive_axis,
-            poll_hz: odrive_poll_hz,
-            ..Default::default()
-        },
+impl AdapterArgs {
+    pub fn settings(&self) -> AdapterSettings {
+        let mut settings = self.lines.settings();
+        settings.odrive.axis = self.odrive_axis;
+        settings.odrive.poll_hz = self.odrive_poll_hz;
+        settings.simplefoc.letter = self.simplefoc_letter;
+        settings
     }
 }
 
@@ -123,6 +128,52 @@ fn parse_poll_hz(text: &str) -> Result<f64, String> {
         Ok(hz) if (1.0..=2000.0).contains(&hz) => Ok(hz),
         _ => Err(format!("{text:?} is not a poll rate from 1 to 2000 Hz")),
     }
+}
+
+/// What a plain-text (`--protocol lines`) sketch cannot say about itself.
+#[derive(Debug, Args)]
+pub struct LinesArgs {
+    /// Lines: field N is device time in µs, ms or s (default: time lines by
+    /// their arrival).
+    #[arg(long, value_name = "N:us|ms|s")]
+    pub lines_time_column: Option<crate::protocol::lines::TimeColumn>,
+    /// Lines: a parameter and the command that sets it, e.g.
+    /// 'kp:0:100:A/rad:gain=kp {value}\n' (flags gain, setpoint, log,
+    /// none joined with +; default gain). Repeatable.
+    #[arg(long, value_name = "NAME:MIN:MAX[:UNIT[:FLAGS]]=TEMPLATE")]
+    pub lines_param: Vec<crate::protocol::lines::LineParam>,
+    /// Lines: which channel is the reference, feedback and effort, by
+    /// number from 1 or by name, e.g. ref=1,fb=position,effort=3.
+    #[arg(long, value_name = "ref=CH,fb=CH,effort=CH")]
+    pub lines_roles: Option<crate::protocol::lines::LineRoles>,
+    /// Lines: the command that enables the sketch's output (e.g. enable).
+    #[arg(long, value_name = "TEMPLATE", value_parser = parse_fixed_template)]
+    pub lines_enable: Option<crate::protocol::lines::CommandTemplate>,
+    /// Lines: the command that disables the sketch's output.
+    #[arg(long, value_name = "TEMPLATE", value_parser = parse_fixed_template)]
+    pub lines_disable: Option<crate::protocol::lines::CommandTemplate>,
+}
+
+impl LinesArgs {
+    /// The adapter settings these arguments declare.
+    // The other protocols' settings join `AdapterSettings` beside these.
+    #[allow(clippy::needless_update)]
+    pub fn settings(&self) -> AdapterSettings {
+        AdapterSettings {
+            lines: Box::new(crate::protocol::lines::LinesSettings {
+                time_column: self.lines_time_column,
+                roles: self.lines_roles.clone().unwrap_or_default(),
+                params: self.lines_param.clone(),
+                enable: self.lines_enable.clone(),
+                disable: self.lines_disable.clone(),
+            }),
+            ..AdapterSettings::default()
+        }
+    }
+}
+
+fn parse_fixed_template(text: &str) -> Result<crate::protocol::lines::CommandTemplate, String> {
+    crate::protocol::lines::CommandTemplate::fixed(text)
 }
 
 #[derive(Debug, Args)]
@@ -546,10 +597,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         None => {
             let port = cli.port.unwrap_or_else(|| SIM_PORT.to_owned());
             let options = crate::app::AppOptions {
-                target: PortTarget::parse(&port, cli.baud).speaking(
-                    cli.protocol,
-                    adapter_settings(cli.odrive_axis, cli.odrive_poll_hz),
-                ),
+                target: PortTarget::parse(&port, cli.baud)
+                    .speaking(cli.protocol, cli.adapter.settings()),
                 stream_divider: cli.divider,
                 history_size: cli
                     .history_seconds

@@ -1,6 +1,7 @@
 //! `motiontune sim --pty`: serve the simulated drive on a pseudo-terminal
-//! until interrupted, printing its path first and then one line per change
-//! of the drive's output (enabled, disabled and why, in device time).
+//! until interrupted, printing its path first. The native drive then prints
+//! one line per change of its output (enabled, disabled and why, in device
+//! time); `--firmware` serves it behind another firmware's wire format.
 
 use super::SimArgs;
 
@@ -11,11 +12,13 @@ const REPORT_INTERVAL: std::time::Duration = std::time::Duration::from_millis(5)
 
 #[cfg(unix)]
 pub fn run(args: &SimArgs) -> anyhow::Result<()> {
-    use std::io::Write;
-
+    use crate::protocol::adapter::Protocol;
     use crate::sim::SimDevice;
     use crate::sim::device::DeviceSettings;
     use crate::sim::drive::DriveConfig;
+    use crate::sim::firmware::lines::{LinesSketch, LinesSketchSettings};
+    use crate::sim::firmware::odrive::{self, OdriveSim};
+    use crate::sim::firmware::simplefoc::{self, SimpleFocFirmware};
     use crate::sim::pty::PtyServer;
 
     if !args.pty {
@@ -24,65 +27,82 @@ pub fn run(args: &SimArgs) -> anyhow::Result<()> {
         );
     }
     match args.firmware {
-        crate::protocol::adapter::Protocol::Native => {}
-        crate::protocol::adapter::Protocol::Odrive => return serve_odrive(),
-        other => {
-            anyhow::bail!("the simulated drive cannot speak {other} yet: use --firmware native")
+        Protocol::Native => {
+            let settings = DeviceSettings {
+                loop_hz: args.loop_hz,
+                watchdog_ms: args.watchdog_ms,
+                enable_on_hello: args.enable_on_connect,
+                ..DeviceSettings::default()
+            };
+            let server = PtyServer::start(SimDevice::new(DriveConfig::default(), settings))?;
+            let what = format!(
+                "the simulated drive ({} Hz loop, watchdog {} ms{})",
+                args.loop_hz,
+                args.watchdog_ms,
+                if args.enable_on_connect {
+                    ", output enabled on HELLO"
+                } else {
+                    ""
+                },
+            );
+            serve(&server, &what, |stdout| {
+                use std::io::Write;
+                for change in server.with_device(|device| device.take_output_changes()) {
+                    // The drive keeps serving when nobody reads its log any more.
+                    let _ = writeln!(stdout, "{change}").and_then(|()| stdout.flush());
+                }
+            })
+        }
+        Protocol::Lines => {
+            let settings = LinesSketchSettings {
+                loop_hz: args.loop_hz,
+                print_every: (args.loop_hz / 500).max(1),
+                ..LinesSketchSettings::default()
+            };
+            let server = PtyServer::start(LinesSketch::new(DriveConfig::default(), settings))?;
+            serve(
+                &server,
+                "a serial-plotter sketch (setpoint:…,position:…,effort:… lines; commands kp, ki, kd, sp, enable, disable)",
+                |_| {},
+            )
+        }
+        Protocol::SimpleFoc => {
+            let server = PtyServer::start(SimpleFocFirmware::new(DriveConfig::default()))?;
+            let what = format!(
+                "an emulated SimpleFOC sketch (Commander under 'M', {} Hz loop, no watchdog)",
+                simplefoc::LOOP_HZ
+            );
+            serve(&server, &what, |_| {})
+        }
+        Protocol::Odrive => {
+            let server = PtyServer::start(OdriveSim::new(DriveConfig::default()))?;
+            let what = format!(
+                "an emulated ODrive (firmware 0.5.x ASCII, {} Hz loop)",
+                odrive::LOOP_HZ
+            );
+            serve(&server, &what, |_| {})
         }
     }
-    let settings = DeviceSettings {
-        loop_hz: args.loop_hz,
-        watchdog_ms: args.watchdog_ms,
-        enable_on_hello: args.enable_on_connect,
-        ..DeviceSettings::default()
-    };
-    let server = PtyServer::start(SimDevice::new(DriveConfig::default(), settings))?;
-    let mut stdout = std::io::stdout();
-    writeln!(stdout, "{}", server.path())?;
-    stdout.flush()?;
-    eprintln!(
-        "serving the simulated drive ({} Hz loop, watchdog {} ms{}) on {}; Ctrl-C stops",
-        args.loop_hz,
-        args.watchdog_ms,
-        if args.enable_on_connect {
-            ", output enabled on HELLO"
-        } else {
-            ""
-        },
-        server.path()
-    );
-    while server.is_running() {
-        std::thread::sleep(REPORT_INTERVAL);
-        for change in server.with_device(|device| device.take_output_changes()) {
-            // The drive keeps serving when nobody reads its log any more.
-            let _ = writeln!(stdout, "{change}").and_then(|()| stdout.flush());
-        }
-    }
-    server.stop()?;
-    anyhow::bail!("the pseudo-terminal closed")
 }
 
-/// Serves the ODrive 0.5.x emulator until the pty closes.
+/// Prints the pty's path, says what is served, and serves until the pty
+/// closes, calling `report` every few milliseconds.
 #[cfg(unix)]
-fn serve_odrive() -> anyhow::Result<()> {
+fn serve<D: crate::sim::EmulatedDevice>(
+    server: &crate::sim::pty::PtyServer<D>,
+    what: &str,
+    mut report: impl FnMut(&mut std::io::Stdout),
+) -> anyhow::Result<()> {
     use std::io::Write;
 
-    use crate::sim::drive::DriveConfig;
-    use crate::sim::firmware::odrive::{LOOP_HZ, OdriveSim};
-    use crate::sim::pty::PtyServer;
-
-    let server = PtyServer::start(OdriveSim::new(DriveConfig::default()))?;
     let mut stdout = std::io::stdout();
     writeln!(stdout, "{}", server.path())?;
     stdout.flush()?;
-    eprintln!(
-        "serving an emulated ODrive (firmware 0.5.x ASCII, {LOOP_HZ} Hz loop) on {}; Ctrl-C stops",
-        server.path()
-    );
+    eprintln!("serving {what} on {}; Ctrl-C stops", server.path());
     while server.is_running() {
         std::thread::sleep(REPORT_INTERVAL);
+        report(&mut stdout);
     }
-    server.stop()?;
     anyhow::bail!("the pseudo-terminal closed")
 }
 

@@ -5,6 +5,8 @@
 //! parameter is writable); everything else is a [`Refusal`] with a reason
 //! the user can read. Nothing here writes to a device or knows about egui.
 
+pub mod lines;
+
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
@@ -24,6 +26,9 @@ pub struct Profile {
     /// One entry per parameter, in the device's order.
     #[serde(rename = "param")]
     pub params: Vec<ProfileParam>,
+    /// What the user declared about a plain-text sketch, when it is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lines: Option<lines::LinesSection>,
 }
 
 /// One parameter in a profile.
@@ -70,6 +75,7 @@ impl Profile {
                     unit: p.unit.clone(),
                 })
                 .collect(),
+            lines: None,
         }
     }
 
@@ -81,7 +87,7 @@ impl Profile {
     /// Parses TOML text; `path` names the source in the error, with the
     /// line and, where the parser knows it, the field.
     pub fn from_toml(text: &str, path: &str) -> Result<Self, ProfileError> {
-        toml::from_str(text).map_err(|error| {
+        let profile: Self = toml::from_str(text).map_err(|error| {
             let message = error.message().trim().replace('\n', " ");
             let message = match error.span() {
                 Some(span) => {
@@ -94,7 +100,16 @@ impl Profile {
                 path: path.to_owned(),
                 message,
             }
-        })
+        })?;
+        if let Some(section) = &profile.lines
+            && let Err(message) = section.to_settings()
+        {
+            return Err(ProfileError::Parse {
+                path: path.to_owned(),
+                message,
+            });
+        }
+        Ok(profile)
     }
 
     pub fn save(&self, path: &Path) -> Result<(), ProfileError> {
@@ -275,6 +290,7 @@ mod tests {
                     unit: "A".into(),
                 })
                 .collect(),
+            lines: None,
         }
     }
 
@@ -363,6 +379,49 @@ mod tests {
             error
                 .to_string()
                 .starts_with("cannot read /nonexistent/p.toml: ")
+        );
+    }
+
+    #[test]
+    fn a_lines_section_saves_and_loads_back_the_same_settings() {
+        use crate::protocol::lines::{CommandTemplate, LinesSettings};
+        let settings = LinesSettings {
+            time_column: Some("1:ms".parse().expect("column")),
+            roles: "ref=setpoint,fb=2".parse().expect("roles"),
+            params: vec![
+                "kp:0:100:A/rad:gain+log=kp {value}\\n".parse().expect("kp"),
+                "sp:-5:5:rad:setpoint=sp {value}".parse().expect("sp"),
+            ],
+            enable: Some(CommandTemplate::fixed("e1").expect("enable")),
+            disable: None,
+        };
+        let mut saved = profile(&[("kp", 3.0)]);
+        saved.lines = Some(lines::LinesSection::from_settings(&settings));
+        let text = saved.to_toml().expect("toml");
+        assert!(
+            text.contains("[lines]") && text.contains("[[lines.param]]"),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#"template = 'kp {value}\n'"#)
+                || text.contains(r#"template = "kp {value}\\n""#),
+            "{text}"
+        );
+        let loaded = Profile::from_toml(&text, "p.toml").expect("loads");
+        assert_eq!(loaded, saved);
+        let section = loaded.lines.expect("a [lines] section");
+        assert_eq!(section.to_settings(), Ok(settings));
+    }
+
+    #[test]
+    fn a_bad_template_in_the_lines_section_is_one_line() {
+        let text = "name = \"x\"\ndevice = \"d\"\nfirmware = \"f\"\nsaved = \"s\"\nparam = []\n\n[lines]\n[[lines.param]]\nname = \"kp\"\nmin = 0\nmax = 10\ntemplate = \"kp\"\n";
+        let message = Profile::from_toml(text, "bad.toml")
+            .expect_err("no {value}")
+            .to_string();
+        assert_eq!(
+            message,
+            "bad.toml: [lines]: parameter kp: command template 'kp' has no {value}"
         );
     }
 }

@@ -114,6 +114,9 @@ impl FromStr for ProtocolChoice {
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct AdapterSettings {
     pub odrive: super::odrive::OdriveSettings,
+    /// The plain-text sketch's time column, channel roles and parameters
+    /// (boxed: a port target carries these settings and stays small).
+    pub lines: Box<super::lines::LinesSettings>,
 }
 
 /// What an adapter could not decode, added to the link's health counters.

@@ -8,6 +8,7 @@
 pub mod adapter;
 pub mod auto;
 pub mod host_clock;
+pub mod lines;
 pub mod native;
 pub mod odrive;
 
@@ -343,6 +344,9 @@ pub fn open_adapter(
         }
         ProtocolChoice::Only(Protocol::Odrive) => {
             Ok(Box::new(odrive::OdriveAdapter::new(settings, now)))
+        }
+        ProtocolChoice::Only(Protocol::Lines) => {
+            Ok(Box::new(lines::LinesAdapter::new(settings, now)))
         }
         ProtocolChoice::Only(other) => Err(format!("{other} is not supported yet")),
     }

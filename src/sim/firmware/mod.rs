@@ -4,3 +4,4 @@
 //! protocol adapters are tested against, and what `motiontune sim --pty
 //! --firmware NAME` serves.
 pub mod odrive;
+pub mod lines;
