@@ -25,6 +25,7 @@ pub fn run(args: &SimArgs) -> anyhow::Result<()> {
     }
     match args.firmware {
         crate::protocol::adapter::Protocol::Native => {}
+        crate::protocol::adapter::Protocol::SimpleFoc => return serve_simplefoc(),
         other => {
             anyhow::bail!("the simulated drive cannot speak {other} yet: use --firmware native")
         }
@@ -56,6 +57,30 @@ pub fn run(args: &SimArgs) -> anyhow::Result<()> {
             // The drive keeps serving when nobody reads its log any more.
             let _ = writeln!(stdout, "{change}").and_then(|()| stdout.flush());
         }
+    }
+    server.stop()?;
+    anyhow::bail!("the pseudo-terminal closed")
+}
+
+/// Serves the emulated SimpleFOC sketch until the pty closes.
+#[cfg(unix)]
+fn serve_simplefoc() -> anyhow::Result<()> {
+    use std::io::Write;
+
+    use crate::sim::drive::DriveConfig;
+    use crate::sim::firmware::simplefoc::{LOOP_HZ, SimpleFocFirmware};
+    use crate::sim::pty::PtyServer;
+
+    let server = PtyServer::start(SimpleFocFirmware::new(DriveConfig::default()))?;
+    let mut stdout = std::io::stdout();
+    writeln!(stdout, "{}", server.path())?;
+    stdout.flush()?;
+    eprintln!(
+        "serving an emulated SimpleFOC sketch (Commander under 'M', {LOOP_HZ} Hz loop, no watchdog) on {}; Ctrl-C stops",
+        server.path()
+    );
+    while server.is_running() {
+        std::thread::sleep(REPORT_INTERVAL);
     }
     server.stop()?;
     anyhow::bail!("the pseudo-terminal closed")

@@ -112,7 +112,10 @@ impl FromStr for ProtocolChoice {
 /// commands that set its gains, SimpleFOC's command letter, ODrive's axis
 /// and poll rate). Saved with a profile.
 #[derive(Clone, Debug, Default, PartialEq)]
-pub struct AdapterSettings {}
+pub struct AdapterSettings {
+    /// SimpleFOC: the motor's command letter and the monitored variables.
+    pub simplefoc: super::simplefoc::SimpleFocSettings,
+}
 
 /// What an adapter could not decode, added to the link's health counters.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

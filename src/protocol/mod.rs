@@ -8,6 +8,7 @@
 pub mod adapter;
 pub mod host_clock;
 pub mod native;
+pub mod simplefoc;
 
 use std::time::Instant;
 
@@ -332,13 +333,16 @@ impl Command {
 /// native protocol until probing of the other formats lands.
 pub fn open_adapter(
     choice: ProtocolChoice,
-    _settings: &AdapterSettings,
-    _now: Instant,
+    settings: &AdapterSettings,
+    now: Instant,
 ) -> Result<Box<dyn Adapter>, String> {
     match choice {
         ProtocolChoice::Auto | ProtocolChoice::Only(Protocol::Native) => {
             Ok(Box::new(native::adapter::NativeAdapter::new()))
         }
+        ProtocolChoice::Only(Protocol::SimpleFoc) => Ok(Box::new(
+            simplefoc::adapter::SimpleFocAdapter::new(settings, now),
+        )),
         ProtocolChoice::Only(other) => Err(format!("{other} is not supported yet")),
     }
 }

@@ -3,3 +3,5 @@
 //! its published behaviour describes, quirks included. They are what the
 //! protocol adapters are tested against, and what `motiontune sim --pty
 //! --firmware NAME` serves.
+
+pub mod simplefoc;
