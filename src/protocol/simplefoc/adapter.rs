@@ -85,6 +85,8 @@ pub struct SimpleFocAdapter {
     channel_count: usize,
     /// Events owed to the app, given with the next bytes received.
     pending_events: VecDeque<Event>,
+    /// The description has been given to the app.
+    announced: bool,
 }
 
 impl SimpleFocAdapter {
@@ -105,6 +107,7 @@ impl SimpleFocAdapter {
             skipping: false,
             monitoring_set: false,
             pending_events: VecDeque::new(),
+            announced: false,
         };
         // The motion type first: its reply proves the Commander.
         let order = std::iter::once(MOTION_INDEX)
@@ -339,6 +342,14 @@ impl SimpleFocAdapter {
         }
     }
 
+    /// Gives the description to the app once it is complete.
+    fn announce(&mut self, emit: &mut dyn FnMut(Event)) {
+        if let (false, Some(info)) = (self.announced, &self.device) {
+            self.announced = true;
+            emit(Event::Described(info.clone()));
+        }
+    }
+
     fn update_value(&mut self, index: u8, value: f32) {
         if let Some(param) = self
             .device
@@ -473,6 +484,7 @@ impl Adapter for SimpleFocAdapter {
     ) -> Result<(), AdapterError> {
         let mut rows = Vec::new();
         let mut count = 0;
+        self.announce(emit);
         while let Some(event) = self.pending_events.pop_front() {
             emit(event);
         }
@@ -521,6 +533,7 @@ impl Adapter for SimpleFocAdapter {
             self.line.clear();
         }
         self.monitor_lines(&mut rows, count, now, emit);
+        self.announce(emit);
         Ok(())
     }
 
@@ -701,6 +714,11 @@ mod tests {
             let mut bench = Bench::new(verbose, chunk);
             bench.run(200);
             let info = bench.adapter.device().expect("described").clone();
+            let announced = bench
+                .events
+                .iter()
+                .filter(|e| matches!(e, Event::Described(_)));
+            assert_eq!(announced.count(), 1);
             let kp = &info.params[6];
             assert_eq!(kp.name, "angle.P");
             assert_eq!(kp.value, 20.0, "@{verbose}");

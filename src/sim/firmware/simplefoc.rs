@@ -111,6 +111,12 @@ impl SimpleFocFirmware {
         firmware
     }
 
+    /// Puts `bytes` on the wire as if the line had garbled the output (for
+    /// tests of the host's resilience).
+    pub fn inject_output(&mut self, bytes: &[u8]) {
+        self.output.extend_from_slice(bytes);
+    }
+
     fn print(&mut self, text: &str) {
         if self.verbose != 0 {
             self.output.extend_from_slice(text.as_bytes());
