@@ -233,3 +233,28 @@ fn the_cli_runs_a_step_test_on_the_target() {
     let steps = document["steps"].as_array().expect("steps");
     assert_eq!(steps.len(), 1, "{document}");
 }
+
+#[test]
+fn the_app_plots_the_monitor_and_its_gain_slider_reaches_the_sketch() {
+    use egui::accesskit::Role;
+    use egui_kittest::kittest::Queryable;
+
+    let server = serve();
+    let target = PortTarget::parse(server.path(), 115_200).speaking(
+        ProtocolChoice::Only(Protocol::SimpleFoc),
+        AdapterSettings::default(),
+    );
+    let mut harness = common::app_on(target);
+    common::wait_connected(&mut harness);
+    common::wait_for_samples(&mut harness, 50);
+    for gain in ["angle.P", "vel.P", "vel.I"] {
+        harness.get_by_role_and_label(Role::Slider, gain);
+    }
+    harness
+        .get_by_role_and_label(Role::Slider, "angle.P")
+        .set_value_accesskit(35.0);
+    harness.step();
+    common::step_until(&mut harness, "the sketch to apply angle.P", |_| {
+        server.with_device(|d| d.drive.config.gains.kp) == 35.0
+    });
+}

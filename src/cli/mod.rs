@@ -35,6 +35,9 @@ pub struct Cli {
     /// Wire format: auto, native, lines, simplefoc or odrive.
     #[arg(long, default_value = "auto", value_name = "PROTOCOL")]
     pub protocol: ProtocolChoice,
+    /// SimpleFOC: the letter the sketch registered the motor under.
+    #[arg(long, default_value_t = 'M', value_name = "LETTER", value_parser = parse_simplefoc_letter)]
+    pub simplefoc_letter: char,
     /// Stream every Nth control-loop sample (1 = full rate).
     #[arg(long, default_value_t = 1, value_parser = parse_divider)]
     pub divider: u16,
@@ -80,11 +83,32 @@ pub struct PortArgs {
     /// simplefoc or odrive.
     #[arg(long, default_value = "auto", value_name = "PROTOCOL")]
     pub protocol: ProtocolChoice,
+    /// SimpleFOC: the letter the sketch registered the motor under.
+    #[arg(long, default_value_t = 'M', value_name = "LETTER", value_parser = parse_simplefoc_letter)]
+    pub simplefoc_letter: char,
 }
 
 impl PortArgs {
     pub fn target(&self) -> PortTarget {
-        PortTarget::parse(&self.port, self.baud).speaking(self.protocol, AdapterSettings::default())
+        PortTarget::parse(&self.port, self.baud)
+            .speaking(self.protocol, adapter_settings(self.simplefoc_letter))
+    }
+}
+
+/// The adapter settings the command line gives.
+fn adapter_settings(simplefoc_letter: char) -> AdapterSettings {
+    let mut settings = AdapterSettings::default();
+    settings.simplefoc.letter = simplefoc_letter;
+    settings
+}
+
+fn parse_simplefoc_letter(text: &str) -> Result<char, String> {
+    let mut chars = text.chars();
+    match (chars.next(), chars.next()) {
+        (Some(letter), None) if letter.is_ascii_alphabetic() => Ok(letter),
+        _ => Err(format!(
+            "{text:?} is not one letter (the sketch's command.add('M', …))"
+        )),
     }
 }
 
@@ -434,7 +458,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let port = cli.port.unwrap_or_else(|| SIM_PORT.to_owned());
             let options = crate::app::AppOptions {
                 target: PortTarget::parse(&port, cli.baud)
-                    .speaking(cli.protocol, AdapterSettings::default()),
+                    .speaking(cli.protocol, adapter_settings(cli.simplefoc_letter)),
                 stream_divider: cli.divider,
                 history_size: cli
                     .history_seconds

@@ -188,7 +188,7 @@ macro_rules! pid_params {
                 concat!($prefix, ".I"),
                 concat!($letter, "I"),
                 concat!($label, "I: "),
-                concat!($unit, "·s⁻¹"),
+                concat!($unit, "/s"),
                 GAIN,
                 $i,
             ),
