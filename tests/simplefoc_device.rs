@@ -1,7 +1,7 @@
 //! The SimpleFOC adapter against the emulated SimpleFOC sketch behind a real
 //! pseudo-terminal: the description read from the Commander, the
 //! monitoring stream, a gain written and read back, enable and disable,
-//! garbage in the stream, and the CLI (`params`, `record`, `step`) with
+//! garbage in the stream, and the CLI (`params`, `record`) with
 //! `--protocol simplefoc`.
 #![cfg(unix)]
 
@@ -211,27 +211,6 @@ fn the_cli_records_rows() {
     let (header, rows) = common::read_recording(&csv);
     assert_eq!(header.len(), 8, "{header:?}");
     assert!(rows.len() > 500, "{} rows", rows.len());
-}
-
-#[test]
-fn the_cli_runs_a_step_test_on_the_target() {
-    let sim = start_sim();
-    let output = run(&[
-        "step",
-        "--port",
-        &sim.path,
-        "--protocol",
-        "simplefoc",
-        "--amplitude",
-        "0.5",
-        "--hold",
-        "0.6",
-        "--json",
-    ]);
-    assert!(output.status.success(), "{}", stderr(&output));
-    let document: serde_json::Value = serde_json::from_slice(&output.stdout).expect("json");
-    let steps = document["steps"].as_array().expect("steps");
-    assert_eq!(steps.len(), 1, "{document}");
 }
 
 #[test]

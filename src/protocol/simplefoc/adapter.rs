@@ -18,8 +18,9 @@ use crate::protocol::{
     StatusFlags, TextLevel,
 };
 
-/// How long a request waits for its reply before it is sent again (while
-/// describing) or given up.
+/// How long a request waits for its reply before it is sent again: long
+/// enough for a reply queued behind monitoring output on a busy host, since
+/// a resent request that was only late gets a second reply.
 const REPLY_TIMEOUT: Duration = Duration::from_millis(300);
 /// Sends of one request before it is given up.
 const TRIES: u8 = 3;
