@@ -96,6 +96,16 @@ impl PortArgs {
     }
 }
 
+fn parse_simplefoc_letter(text: &str) -> Result<char, String> {
+    let mut chars = text.chars();
+    match (chars.next(), chars.next()) {
+        (Some(letter), None) if letter.is_ascii_alphabetic() => Ok(letter),
+        _ => Err(format!(
+            "{text:?} is not one letter (the sketch's command.add('M', …))"
+        )),
+    }
+}
+
 /// What the user tells each protocol adapter: whatever the firmware
 /// cannot say about itself.
 #[derive(Debug, Args)]

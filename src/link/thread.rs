@@ -200,16 +200,7 @@ fn run(options: LinkOptions, ends: &Ends<'_>) {
         ..
     } = *ends;
     let (protocol, settings) = options.target.protocol();
-    let adapter = match open_adapter(protocol, &settings, Instant::now()) {
-        Ok(adapter) => adapter,
-        Err(reason) => {
-            let _ = events.send(LinkEvent::Closed(Some(LinkError::Open {
-                port: options.target.name().to_owned(),
-                reason,
-            })));
-            return;
-        }
-    };
+    let adapter = open_adapter(protocol, &settings, Instant::now());
     let transport = match options.target.open() {
         Ok(transport) => transport,
         Err(error) => {

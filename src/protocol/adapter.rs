@@ -117,6 +117,8 @@ pub struct AdapterSettings {
     /// The plain-text sketch's time column, channel roles and parameters
     /// (boxed: a port target carries these settings and stays small).
     pub lines: Box<super::lines::LinesSettings>,
+    /// SimpleFOC: the motor's command letter and the monitored variables.
+    pub simplefoc: super::simplefoc::SimpleFocSettings,
 }
 
 /// What an adapter could not decode, added to the link's health counters.

@@ -158,12 +158,8 @@ impl AutoAdapter {
     }
 
     fn start_next(&mut self, mut queue: VecDeque<Protocol>, now: Instant) {
-        while let Some(protocol) = queue.pop_front() {
-            let Ok(adapter) =
-                super::open_adapter(ProtocolChoice::Only(protocol), &self.settings, now)
-            else {
-                continue;
-            };
+        if let Some(protocol) = queue.pop_front() {
+            let adapter = super::open_adapter(ProtocolChoice::Only(protocol), &self.settings, now);
             self.tried.push(protocol);
             self.stage = Stage::Probing {
                 protocol,

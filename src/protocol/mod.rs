@@ -11,6 +11,7 @@ pub mod host_clock;
 pub mod lines;
 pub mod native;
 pub mod odrive;
+pub mod simplefoc;
 
 use std::time::Instant;
 
@@ -336,18 +337,16 @@ pub fn open_adapter(
     choice: ProtocolChoice,
     settings: &AdapterSettings,
     now: Instant,
-) -> Result<Box<dyn Adapter>, String> {
+) -> Box<dyn Adapter> {
     match choice {
-        ProtocolChoice::Auto => Ok(Box::new(auto::AutoAdapter::new(settings, now))),
-        ProtocolChoice::Only(Protocol::Native) => {
-            Ok(Box::new(native::adapter::NativeAdapter::new()))
-        }
+        ProtocolChoice::Auto => Box::new(auto::AutoAdapter::new(settings, now)),
+        ProtocolChoice::Only(Protocol::Native) => Box::new(native::adapter::NativeAdapter::new()),
         ProtocolChoice::Only(Protocol::Odrive) => {
-            Ok(Box::new(odrive::OdriveAdapter::new(settings, now)))
+            Box::new(odrive::OdriveAdapter::new(settings, now))
         }
-        ProtocolChoice::Only(Protocol::Lines) => {
-            Ok(Box::new(lines::LinesAdapter::new(settings, now)))
+        ProtocolChoice::Only(Protocol::Lines) => Box::new(lines::LinesAdapter::new(settings, now)),
+        ProtocolChoice::Only(Protocol::SimpleFoc) => {
+            Box::new(simplefoc::adapter::SimpleFocAdapter::new(settings, now))
         }
-        ProtocolChoice::Only(other) => Err(format!("{other} is not supported yet")),
     }
 }

@@ -633,7 +633,10 @@ mod tests {
     impl Bench {
         fn new(settings: OdriveSettings) -> Self {
             let now = Instant::now();
-            let settings = AdapterSettings { odrive: settings };
+            let settings = AdapterSettings {
+                odrive: settings,
+                ..AdapterSettings::default()
+            };
             Self {
                 adapter: OdriveAdapter::new(&settings, now),
                 device: OdriveSim::new(DriveConfig::default()),

@@ -3,5 +3,7 @@
 //! its published behaviour describes, quirks included. They are what the
 //! protocol adapters are tested against, and what `motiontune sim --pty
 //! --firmware NAME` serves.
-pub mod odrive;
 pub mod lines;
+pub mod odrive;
+
+pub mod simplefoc;
