@@ -1,0 +1,96 @@
+//! `--protocol auto` against every firmware motiontune speaks, each behind a
+//! real pseudo-terminal: the link finds the right protocol and says so, the
+//! CLI prints what it found, and the app shows it in its status bar.
+#![cfg(unix)]
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{motiontune as run, stderr};
+use egui_kittest::kittest::Queryable;
+use motiontune::link::{Link, LinkEvent, LinkOptions, PortTarget};
+use motiontune::protocol::Event;
+use motiontune::protocol::adapter::Protocol;
+use motiontune::protocol::auto::probe_time;
+use motiontune::sim::device::DeviceSettings;
+use motiontune::sim::drive::DriveConfig;
+use motiontune::sim::firmware::lines::{LinesSketch, LinesSketchSettings};
+use motiontune::sim::firmware::odrive::OdriveSim;
+use motiontune::sim::firmware::simplefoc::SimpleFocFirmware;
+use motiontune::sim::pty::PtyServer;
+use motiontune::sim::{EmulatedDevice, SimDevice};
+
+/// Each firmware's emulator, served on a pty, with the protocol auto must
+/// find on it. The servers stay alive as long as the returned handle.
+fn serve(protocol: Protocol) -> (Box<dyn std::any::Any>, String) {
+    fn start<D: EmulatedDevice>(device: D) -> (Box<dyn std::any::Any>, String) {
+        let server = PtyServer::start(device).expect("pty available");
+        let path = server.path().to_owned();
+        (Box::new(server), path)
+    }
+    let config = DriveConfig::default();
+    match protocol {
+        Protocol::Native => start(SimDevice::new(config, DeviceSettings::default())),
+        Protocol::Lines => start(LinesSketch::new(config, LinesSketchSettings::default())),
+        Protocol::SimpleFoc => start(SimpleFocFirmware::new(config)),
+        Protocol::Odrive => start(OdriveSim::new(config)),
+    }
+}
+
+/// Opens an auto link and returns the protocol it reported, the device's
+/// name, and how long finding it took.
+fn detect(path: &str) -> (Protocol, String, Duration) {
+    let started = Instant::now();
+    let link = Link::open(LinkOptions::new(PortTarget::parse(path, 115_200)));
+    let deadline = started + probe_time() + Duration::from_secs(3);
+    let mut found = None;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match link.events().recv_timeout(left) {
+            Ok(LinkEvent::Speaking(protocol)) => found = Some(protocol),
+            Ok(LinkEvent::Device(Event::Described(info))) => {
+                let protocol = found.expect("Speaking comes before the description");
+                assert_eq!(link.protocol(), Some(protocol));
+                return (protocol, info.name, started.elapsed());
+            }
+            Ok(LinkEvent::Closed(error)) => panic!("{path}: link closed: {error:?}"),
+            Ok(_) => {}
+            Err(_) => panic!("{path}: nothing found within {:?}", probe_time()),
+        }
+    }
+}
+
+#[test]
+fn auto_finds_every_firmware_motiontune_speaks() {
+    for protocol in Protocol::ALL {
+        let (_server, path) = serve(protocol);
+        let (found, name, took) = detect(&path);
+        eprintln!("{protocol}: found {found} ({name}) in {took:?}");
+        assert_eq!(found, protocol, "on the {protocol} emulator");
+    }
+}
+
+#[test]
+fn the_cli_says_which_protocol_it_found() {
+    for protocol in Protocol::ALL {
+        let (_server, path) = serve(protocol);
+        let output = run(&["params", "--port", &path]);
+        assert!(output.status.success(), "{protocol}: {}", stderr(&output));
+        let text = String::from_utf8_lossy(&output.stdout);
+        let header = text.lines().next().unwrap_or_default();
+        assert!(
+            header.ends_with(&format!("speaking {protocol}")),
+            "{protocol}: {header}"
+        );
+    }
+}
+
+#[test]
+fn the_app_shows_the_protocol_it_found() {
+    let (_server, path) = serve(Protocol::Odrive);
+    let mut harness = common::app_on(PortTarget::parse(&path, 115_200));
+    common::wait_connected(&mut harness);
+    harness.step();
+    harness.get_by_label_contains("ODrive ASCII");
+}
