@@ -92,5 +92,42 @@ fn the_app_shows_the_protocol_it_found() {
     let mut harness = common::app_on(PortTarget::parse(&path, 115_200));
     common::wait_connected(&mut harness);
     harness.step();
-    harness.get_by_label_contains("ODrive ASCII");
+    harness.get_by_label_contains(&format!("ODrive ASCII on {path}"));
+}
+
+#[test]
+fn the_protocol_picked_in_the_connection_bar_is_the_one_spoken() {
+    use motiontune::app::ConnectionState;
+    use motiontune::protocol::adapter::{AdapterSettings, ProtocolChoice};
+
+    let (_server, path) = serve(Protocol::SimpleFoc);
+    // Told the wrong protocol, the app gets no answer from the sketch.
+    let wrong = PortTarget::parse(&path, 115_200).speaking(
+        ProtocolChoice::Only(Protocol::Native),
+        AdapterSettings::default(),
+    );
+    let mut harness = common::app_on(wrong);
+    common::step_until(&mut harness, "the native handshake to fail", |h| {
+        matches!(
+            h.state().session().map(|s| &s.state),
+            Some(ConnectionState::Failed(_))
+        )
+    });
+
+    harness.get_by_label("Protocol").click_accesskit();
+    harness.run_steps(2);
+    harness
+        .get_by_label("SimpleFOC Commander")
+        .click_accesskit();
+    harness.run_steps(2);
+    harness.get_by_label("Connect").click_accesskit();
+    harness.step();
+    common::wait_connected(&mut harness);
+    harness.step();
+    assert_eq!(
+        harness.state().session().and_then(|s| s.protocol),
+        Some(Protocol::SimpleFoc)
+    );
+    // The status bar: "connected: NAME (FIRMWARE), PROTOCOL on PORT".
+    harness.get_by_label_contains(&format!("SimpleFOC Commander on {path}"));
 }

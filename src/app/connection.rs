@@ -1,11 +1,12 @@
 //! The connection bar: port picker (the simulated drive first, then serial
-//! ports with their USB descriptions), baud rate, stream divider,
+//! ports with their USB descriptions), baud rate, protocol, stream divider,
 //! connect/disconnect, and the state of a lost connection being reopened
 //! with the button that stops it.
 
 use super::AppOptions;
 use super::session::{ConnectionState, DeviceSession};
 use crate::link::{PortEntry, PortTarget, SIM_PORT, list_ports};
+use crate::protocol::adapter::{AdapterSettings, Protocol, ProtocolChoice};
 
 /// Baud rates offered; USB CDC devices ignore the choice.
 const BAUD_RATES: &[u32] = &[
@@ -23,20 +24,36 @@ pub struct ConnectionPanel {
     ports: Vec<PortEntry>,
     selected: String,
     baud: u32,
+    protocol: ProtocolChoice,
+    /// What the command line told the adapters (a sketch's parameters and
+    /// templates, ODrive's axis …), kept for every connection.
+    adapter_settings: AdapterSettings,
     divider: u16,
     port_error: Option<String>,
 }
 
 impl ConnectionPanel {
     pub fn new(options: &AppOptions, ports: Vec<PortEntry>, port_error: Option<String>) -> Self {
-        let (selected, baud) = match &options.target {
-            PortTarget::Sim => (SIM_PORT.to_owned(), 115_200),
-            PortTarget::Serial { path, baud, .. } => (path.clone(), *baud),
+        let (selected, baud, protocol, adapter_settings) = match &options.target {
+            PortTarget::Sim => (
+                SIM_PORT.to_owned(),
+                115_200,
+                ProtocolChoice::Auto,
+                AdapterSettings::default(),
+            ),
+            PortTarget::Serial {
+                path,
+                baud,
+                protocol,
+                settings,
+            } => (path.clone(), *baud, *protocol, settings.clone()),
         };
         Self {
             ports,
             selected,
             baud,
+            protocol,
+            adapter_settings,
             divider: options.stream_divider,
             port_error,
         }
@@ -83,6 +100,20 @@ impl ConnectionPanel {
                         ui.selectable_value(&mut self.baud, rate, rate.to_string());
                     }
                 });
+            egui::ComboBox::from_label("Protocol")
+                .selected_text(protocol_text(self.protocol))
+                .show_ui(ui, |ui| {
+                    let choices = std::iter::once(ProtocolChoice::Auto)
+                        .chain(Protocol::ALL.into_iter().map(ProtocolChoice::Only));
+                    for choice in choices {
+                        ui.selectable_value(&mut self.protocol, choice, protocol_text(choice));
+                    }
+                })
+                .response
+                .on_hover_text(
+                    "The firmware's wire format; Auto listens first, then tries each \
+                     protocol's read-only handshake",
+                );
         });
         let divider_label = ui.label("Divider");
         ui.add(egui::DragValue::new(&mut self.divider).range(1..=1000))
@@ -96,7 +127,8 @@ impl ConnectionPanel {
             }
         } else if ui.button("Connect").clicked() {
             request = Some(Request::Connect {
-                target: PortTarget::parse(&self.selected, self.baud),
+                target: PortTarget::parse(&self.selected, self.baud)
+                    .speaking(self.protocol, self.adapter_settings.clone()),
                 divider: self.divider,
             });
         }
@@ -134,5 +166,12 @@ impl ConnectionPanel {
             ui.colored_label(ui.visuals().warn_fg_color, error);
         }
         request
+    }
+}
+
+fn protocol_text(choice: ProtocolChoice) -> String {
+    match choice {
+        ProtocolChoice::Auto => "Auto".to_owned(),
+        ProtocolChoice::Only(protocol) => protocol.title().to_owned(),
     }
 }
