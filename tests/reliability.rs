@@ -556,7 +556,7 @@ fn stopping_the_reconnection_keeps_the_history_and_gives_up_the_port() {
     proxy.unplug();
     step_until_attempts(&mut harness, 1);
     harness.step();
-    harness.get_by_label("Stop reconnecting").click();
+    harness.get_by_label("Stop reconnecting").click_accesskit();
     harness.step();
     proxy.replug();
     let until = Instant::now() + Duration::from_millis(1500);

@@ -214,6 +214,30 @@ fn the_cli_records_rows() {
 }
 
 #[test]
+fn the_cli_runs_a_step_test_on_the_target() {
+    let device = start_sim();
+    let output = run(&[
+        "step",
+        "--port",
+        &device.path,
+        "--protocol",
+        "simplefoc",
+        "--amplitude",
+        "0.5",
+        "--hold",
+        "0.6",
+        "--json",
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let document: serde_json::Value = serde_json::from_slice(&output.stdout).expect("json");
+    let step = &document["steps"][0];
+    let rise = step["rise_time"].as_f64().expect("rise time");
+    assert!((0.005..0.5).contains(&rise), "{step}");
+    let settled = step["final_value"].as_f64().expect("final") - step["to"].as_f64().expect("to");
+    assert!(settled.abs() < 0.02, "{step}");
+}
+
+#[test]
 fn the_app_plots_the_monitor_and_its_gain_slider_reaches_the_sketch() {
     use egui::accesskit::Role;
     use egui_kittest::kittest::Queryable;

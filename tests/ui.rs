@@ -147,7 +147,7 @@ fn a_vanished_device_is_reported_and_can_be_reconnected() {
     harness.step();
     assert!(harness.query_by_label_contains("connection to").is_some());
     // The app keeps trying the port until told to stop.
-    harness.get_by_label("Stop reconnecting").click();
+    harness.get_by_label("Stop reconnecting").click_accesskit();
     harness.step();
     harness.step();
     harness.get_by_label("Connect");
