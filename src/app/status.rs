@@ -5,6 +5,7 @@ use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use super::session::{ConnectionState, DeviceSession};
+use crate::protocol::adapter::Protocol;
 
 /// What frames cost over the last second: eframe's CPU time per frame
 /// (painting included, when the integration measures it) and the part
@@ -73,9 +74,13 @@ pub fn ui(ui: &mut egui::Ui, session: Option<&mut DeviceSession>, frame_times: &
                     .as_ref()
                     .map(|i| format!("{} ({})", i.name, i.firmware))
                     .unwrap_or_default();
+                // The native protocol goes without saying; another firmware
+                // is named, since auto-detection chose it.
                 let device = match session.protocol {
-                    Some(protocol) => format!("{device}, {protocol}"),
-                    None => device,
+                    Some(protocol) if protocol != Protocol::Native => {
+                        format!("{device}, {protocol}")
+                    }
+                    _ => device,
                 };
                 ui.label(format!(
                     "connected: {device} on {}",
