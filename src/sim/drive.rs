@@ -421,6 +421,23 @@ impl SimDrive {
     }
 }
 
+/// What a device running this drive at `loop_hz` would describe, for unit
+/// tests that feed the tuning engines from the drive in-process.
+#[cfg(test)]
+impl SimDrive {
+    pub(crate) fn device_info(&self, loop_hz: u32) -> crate::protocol::DeviceInfo {
+        crate::protocol::DeviceInfo {
+            name: "sim".into(),
+            firmware: "test".into(),
+            protocol_version: 1,
+            loop_hz,
+            watchdog_ms: 0,
+            channels: Self::channels(),
+            params: self.params(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -520,18 +520,6 @@ mod tests {
     /// Samples per batch: 2 ms, so one write a batch reaches 500 a second.
     const BATCH: usize = 20;
 
-    fn device_info(drive: &SimDrive) -> DeviceInfo {
-        DeviceInfo {
-            name: "sim".into(),
-            firmware: "test".into(),
-            protocol_version: 1,
-            loop_hz: TICK_HZ as u32,
-            watchdog_ms: 0,
-            channels: SimDrive::channels(),
-            params: drive.params(),
-        }
-    }
-
     /// Runs the measurement in device time, applying each write one batch
     /// after it was asked for; returns the writes and the largest effort.
     fn run(excitation: &mut Excitation, drive: &mut SimDrive) -> (Vec<SetpointWrite>, f64) {
@@ -599,7 +587,7 @@ mod tests {
         let config = DriveConfig::linear();
         let mut drive = SimDrive::new(config.clone());
         drive.set_enabled(true);
-        let info = device_info(&drive);
+        let info = drive.device_info(TICK_HZ as u32);
         let mut excitation = Excitation::start(plan, &info, 0.0).expect("valid plan");
         let (writes, peak_effort) = run(&mut excitation, &mut drive);
         assert_eq!(excitation.state(), &ExcitationState::Finished);
@@ -733,7 +721,7 @@ mod tests {
     fn abort_restores_the_setpoint() {
         let mut drive = SimDrive::new(DriveConfig::linear());
         drive.set_enabled(true);
-        let info = device_info(&drive);
+        let info = drive.device_info(TICK_HZ as u32);
         let plan = ExcitationPlan::for_device(TICK_HZ, TICK_HZ, DEFAULT_MAX_WRITE_HZ, 200.0);
         let mut excitation = Excitation::start(plan, &info, 0.5).expect("valid");
         let batch = SampleBatch {
@@ -759,7 +747,7 @@ mod tests {
     #[test]
     fn refuses_plans_that_cannot_run() {
         let drive = SimDrive::new(DriveConfig::linear());
-        let info = device_info(&drive);
+        let info = drive.device_info(TICK_HZ as u32);
         let plan = ExcitationPlan::for_device(TICK_HZ, TICK_HZ, DEFAULT_MAX_WRITE_HZ, 200.0);
         assert_eq!((plan.from_hz, plan.to_hz), (1.0, 100.0));
         let start = |plan| Excitation::start(plan, &info, 0.0).map(|_| ());

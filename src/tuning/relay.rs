@@ -668,18 +668,6 @@ mod tests {
     const LOOP_HZ: f64 = 10_000.0;
     const BATCH: usize = 50;
 
-    fn info_of(drive: &SimDrive) -> DeviceInfo {
-        DeviceInfo {
-            name: "sim".into(),
-            firmware: String::new(),
-            protocol_version: 1,
-            loop_hz: LOOP_HZ as u32,
-            watchdog_ms: 0,
-            channels: SimDrive::channels(),
-            params: drive.params(),
-        }
-    }
-
     /// Runs `test` on `drive` ticked in-process, every sample streamed in
     /// batches of [`BATCH`], the writes applied at once, the values the
     /// drive changes by itself reported; at most `seconds` of device time.
@@ -789,7 +777,8 @@ mod tests {
         // coexisting limit cycles: docs/TUNING.md.)
         drive.config.setpoint = 0.25;
         drive.plant.state.position = 0.25;
-        let mut test = RelayTest::start(plan(), &info_of(&drive), true).expect("starts");
+        let mut test =
+            RelayTest::start(plan(), &drive.device_info(LOOP_HZ as u32), true).expect("starts");
         run(&mut test, &mut drive, 20.0);
         assert_eq!(test.state(), &RelayState::Finished, "{:?}", test.failure());
         let result = test.result().expect("a result");
@@ -815,7 +804,8 @@ mod tests {
             "bisected Ku {truth:?}"
         );
         let mut drive = enabled(DriveConfig::linear());
-        let mut test = RelayTest::start(plan(), &info_of(&drive), true).expect("starts");
+        let mut test =
+            RelayTest::start(plan(), &drive.device_info(LOOP_HZ as u32), true).expect("starts");
         run(&mut test, &mut drive, 10.0);
         let measured = test.result().expect("a steady limit cycle").ultimate();
         eprintln!("true {truth:?}, relay {measured:?}");
@@ -858,7 +848,7 @@ mod tests {
                 travel: 0.002,
                 ..plan()
             },
-            &info_of(&drive),
+            &drive.device_info(LOOP_HZ as u32),
             true,
         )
         .expect("starts");
@@ -877,7 +867,7 @@ mod tests {
     #[test]
     fn abort_and_refusals() {
         let drive = enabled(DriveConfig::linear());
-        let info = info_of(&drive);
+        let info = drive.device_info(LOOP_HZ as u32);
         assert_eq!(
             RelayTest::start(plan(), &info, false).err(),
             Some(RelayError::OutputOff)

@@ -567,18 +567,6 @@ mod tests {
     /// Samples per batch: 10 ms, as the simulated firmware batches.
     const BATCH: usize = 100;
 
-    fn device_info(drive: &SimDrive) -> DeviceInfo {
-        DeviceInfo {
-            name: "sim".into(),
-            firmware: "test".into(),
-            protocol_version: 1,
-            loop_hz: TICK_HZ as u32,
-            watchdog_ms: 0,
-            channels: SimDrive::channels(),
-            params: drive.params(),
-        }
-    }
-
     /// Runs `test` against `drive` in device time until it ends, applying
     /// each write one batch after it was asked for (a round trip), and
     /// returns the writes in order.
@@ -645,7 +633,7 @@ mod tests {
             hold_s: 2.0,
             ..StepPlan::default()
         };
-        let info = device_info(&drive);
+        let info = drive.device_info(TICK_HZ as u32);
         let mut test = StepTest::start(plan, &info, 0.0, StepOptions::default()).expect("valid");
         let writes = run(&mut test, &mut drive, 10.0);
         assert_eq!(test.state(), &StepTestState::Finished);
@@ -695,7 +683,7 @@ mod tests {
             repeats: 2,
             pre_s: 0.05,
         };
-        let info = device_info(&drive);
+        let info = drive.device_info(TICK_HZ as u32);
         let mut test = StepTest::start(plan, &info, 1.0, StepOptions::default()).expect("valid");
         drive.set_param(SETPOINT_INDEX, 1.0).expect("writable");
         let values: Vec<f32> = run(&mut test, &mut drive, 20.0)
@@ -724,7 +712,7 @@ mod tests {
     #[test]
     fn abort_restores_the_setpoint_and_ends_the_test() {
         let (mut drive, _) = second_order_drive();
-        let info = device_info(&drive);
+        let info = drive.device_info(TICK_HZ as u32);
         let mut test = StepTest::start(StepPlan::default(), &info, 0.25, StepOptions::default())
             .expect("valid");
         run(&mut test, &mut drive, 0.3);
@@ -748,7 +736,7 @@ mod tests {
     #[test]
     fn a_reference_that_never_follows_fails_and_restores() {
         let (mut drive, _) = second_order_drive();
-        let info = device_info(&drive);
+        let info = drive.device_info(TICK_HZ as u32);
         let mut test = StepTest::start(StepPlan::default(), &info, 0.0, StepOptions::default())
             .expect("valid");
         // A device that ignores its setpoint: writes are never applied.
@@ -779,7 +767,7 @@ mod tests {
         let (mut drive, _) = second_order_drive();
         // The drive was just told to go to 0.5: the loop is still moving.
         drive.set_param(SETPOINT_INDEX, 0.5).expect("writable");
-        let info = device_info(&drive);
+        let info = drive.device_info(TICK_HZ as u32);
         let plan = StepPlan {
             amplitude: 0.2,
             hold_s: 2.0,
@@ -811,7 +799,7 @@ mod tests {
         let mut drive = SimDrive::new(config);
         drive.set_enabled(true);
         drive.set_param(SETPOINT_INDEX, 1.0).expect("writable");
-        let info = device_info(&drive);
+        let info = drive.device_info(TICK_HZ as u32);
         let mut test = StepTest::start(StepPlan::default(), &info, 1.0, StepOptions::default())
             .expect("valid");
         let writes = run(&mut test, &mut drive, 30.0);
@@ -825,7 +813,7 @@ mod tests {
     #[test]
     fn refuses_plans_that_cannot_run() {
         let (drive, _) = second_order_drive();
-        let info = device_info(&drive);
+        let info = drive.device_info(TICK_HZ as u32);
         let start = |plan: StepPlan, now: f32| {
             StepTest::start(plan, &info, now, StepOptions::default()).map(|_| ())
         };
@@ -883,7 +871,7 @@ mod tests {
     #[test]
     fn takes_the_output_limit_as_the_saturation_limit() {
         let drive = SimDrive::new(DriveConfig::default());
-        let info = device_info(&drive);
+        let info = drive.device_info(TICK_HZ as u32);
         let test = StepTest::start(StepPlan::default(), &info, 0.0, StepOptions::default())
             .expect("valid");
         assert_eq!(test.options.effort_limit, Some(5.0));
