@@ -2,7 +2,7 @@
 //! program) talks to it through a real serial-port path.
 
 use std::io::{self, Read, Write};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::Duration;
@@ -18,7 +18,20 @@ pub struct PtyServer<D: EmulatedDevice = SimDevice> {
     path: String,
     device: Arc<Mutex<RealtimeSim<D>>>,
     stop: Arc<AtomicBool>,
+    output_dropped: Arc<AtomicU64>,
     thread: Option<thread::JoinHandle<io::Result<()>>>,
+}
+
+/// How far the served device fell behind, on its side of the cable: what
+/// it lost is not the host's fault, and a soak tells the two apart.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Overruns {
+    /// Bytes of output dropped because the transmit buffer was full (the
+    /// host read too slowly for [`TX_BUFFER`]'s worth of time).
+    pub output_bytes_dropped: u64,
+    /// Ticks of wall-clock time the device never simulated, because the
+    /// serving thread itself was not scheduled for a while.
+    pub ticks_skipped: u64,
 }
 
 impl<D: EmulatedDevice> PtyServer<D> {
@@ -35,17 +48,20 @@ impl<D: EmulatedDevice> PtyServer<D> {
         set_non_blocking(&master)?;
         let device = Arc::new(Mutex::new(RealtimeSim::new(device)));
         let stop = Arc::new(AtomicBool::new(false));
+        let output_dropped = Arc::new(AtomicU64::new(0));
         let thread = {
             let device = Arc::clone(&device);
             let stop = Arc::clone(&stop);
+            let output_dropped = Arc::clone(&output_dropped);
             thread::Builder::new()
                 .name("sim-pty".into())
-                .spawn(move || serve(master, slave, &device, &stop))?
+                .spawn(move || serve(master, slave, &device, &stop, &output_dropped))?
         };
         Ok(Self {
             path,
             device,
             stop,
+            output_dropped,
             thread: Some(thread),
         })
     }
@@ -59,6 +75,19 @@ impl<D: EmulatedDevice> PtyServer<D> {
     pub fn with_device<R>(&self, f: impl FnOnce(&mut D) -> R) -> R {
         let mut sim = self.device.lock().unwrap_or_else(|e| e.into_inner());
         f(&mut sim.device)
+    }
+
+    /// What the device lost so far by falling behind (see [`Overruns`]).
+    pub fn overruns(&self) -> Overruns {
+        let ticks_skipped = self
+            .device
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .ticks_skipped();
+        Overruns {
+            output_bytes_dropped: self.output_dropped.load(Ordering::Relaxed),
+            ticks_skipped,
+        }
     }
 
     /// Whether the server thread is still serving.
@@ -88,8 +117,9 @@ impl<D: EmulatedDevice> Drop for PtyServer<D> {
 }
 
 /// Bytes the device may have waiting to be sent before it drops new output,
-/// as a device's transmit buffer would overflow: about 6 s of the default
-/// full-rate stream, so a host that stalls briefly loses nothing.
+/// as a device's transmit buffer would overflow: about 3 s of the full-rate
+/// stream (10 kHz × 8 channels, some 330 kB/s), so a host that stalls
+/// briefly loses nothing.
 const TX_BUFFER: usize = 1 << 20;
 
 /// The serving loop: bytes in, device time forward, bytes out.
@@ -100,6 +130,7 @@ fn serve<D: EmulatedDevice>(
     _slave: TTYPort,
     device: &Mutex<RealtimeSim<D>>,
     stop: &AtomicBool,
+    output_dropped: &AtomicU64,
 ) -> io::Result<()> {
     let mut buf = [0u8; 4096];
     let mut unsent: Vec<u8> = Vec::new();
@@ -122,6 +153,8 @@ fn serve<D: EmulatedDevice>(
         // Whole frames only: new output is dropped, never cut, on overflow.
         if unsent.len() + output.len() <= TX_BUFFER {
             unsent.extend_from_slice(&output);
+        } else {
+            output_dropped.fetch_add(output.len() as u64, Ordering::Relaxed);
         }
         if !unsent.is_empty() {
             let written = write_some(&mut master, &unsent)?;

@@ -17,6 +17,7 @@ pub struct RealtimeSim<D: EmulatedDevice = SimDevice> {
     pub device: D,
     origin: Instant,
     ticks_done: u64,
+    ticks_skipped: u64,
 }
 
 impl<D: EmulatedDevice> RealtimeSim<D> {
@@ -25,7 +26,14 @@ impl<D: EmulatedDevice> RealtimeSim<D> {
             device,
             origin: Instant::now(),
             ticks_done: 0,
+            ticks_skipped: 0,
         }
+    }
+
+    /// Wall-clock ticks never simulated because the owner fell more than
+    /// [`MAX_CATCH_UP`] behind: how long the device was, in effect, paused.
+    pub fn ticks_skipped(&self) -> u64 {
+        self.ticks_skipped
     }
 
     /// Advances device time to now.
@@ -37,6 +45,7 @@ impl<D: EmulatedDevice> RealtimeSim<D> {
         if pending > max_ticks {
             // Drop the backlog beyond the cap; device time stays continuous.
             self.ticks_done += pending - max_ticks;
+            self.ticks_skipped += pending - max_ticks;
             pending = max_ticks;
         }
         self.device.advance(pending);
