@@ -41,6 +41,11 @@ const STATE_PERIOD: Duration = Duration::from_millis(250);
 /// Feedback polls that may be in flight at once: two, so a round trip a
 /// little longer than the poll period does not slow the rate.
 const MAX_POLLS_DUE: usize = 2;
+/// After replies went missing, how long the device must stay silent before
+/// requests go out again: every reply still on its way has arrived by then,
+/// so the next one answers the next request. ODrive's ASCII protocol has no
+/// request ids; order is all that pairs a reply with its request.
+const RESYNC_QUIET: Duration = Duration::from_millis(30);
 /// Polls the schedule may fall behind before it restarts from now.
 const MAX_POLLS_BEHIND: u32 = 5;
 
@@ -130,6 +135,12 @@ pub struct OdriveAdapter {
     next_handshake: Option<Instant>,
     /// Until then, what arrives is left over from an earlier client.
     drain_until: Instant,
+    /// While set, replies went missing and requests wait for the device to
+    /// fall silent until then ([`RESYNC_QUIET`]); each line that arrives
+    /// meanwhile moves it on.
+    resync_until: Option<Instant>,
+    /// Reads the app asked for during a resync, sent once it ends.
+    held: Vec<(String, Expect)>,
     /// Polls per second; 0 stops polling.
     poll_hz: f64,
     next_poll: Instant,
@@ -156,6 +167,8 @@ impl OdriveAdapter {
             device: None,
             next_handshake: None,
             drain_until: now + DRAIN,
+            resync_until: None,
+            held: Vec::new(),
             poll_hz: 0.0,
             next_poll: now,
             next_state_read: now,
@@ -171,10 +184,41 @@ impl OdriveAdapter {
             .map(|(path, ..)| format!("axis{}.{path}", self.settings.axis))
     }
 
+    /// Sends a request; one that expects a reply waits while a resync is
+    /// under way. Writes go out at once: they have no reply to misplace,
+    /// and a disable must not wait.
     fn request(&mut self, text: &str, expect: Option<Expect>, now: Instant, out: &mut Vec<u8>) {
+        if let (Some(expect), Some(_)) = (expect, self.resync_until) {
+            self.held.push((text.to_owned(), expect));
+            return;
+        }
         encode_request(text, self.settings.checksum, out);
         if let Some(expect) = expect {
             self.due.push_back((expect, now));
+        }
+    }
+
+    /// Replies went missing, or one answered another request: forget what
+    /// is due and wait for the device to fall silent.
+    fn resync(&mut self, now: Instant) {
+        self.due.clear();
+        self.pending_sample = None;
+        self.resync_until = Some(now + RESYNC_QUIET);
+    }
+
+    /// Ends a resync once the device has been silent long enough, sending
+    /// the reads held meanwhile; false while it goes on.
+    fn resync_over(&mut self, now: Instant, out: &mut Vec<u8>) -> bool {
+        match self.resync_until {
+            Some(until) if now < until => false,
+            Some(_) => {
+                self.resync_until = None;
+                for (text, expect) in std::mem::take(&mut self.held) {
+                    self.request(&text, Some(expect), now, out);
+                }
+                true
+            }
+            None => true,
         }
     }
 
@@ -257,25 +301,29 @@ impl OdriveAdapter {
         tally: &mut DecodeTally,
         emit: &mut dyn FnMut(Event),
     ) -> Result<(), AdapterError> {
-        // A line with nothing due is left over from a request given up on.
-        let Some((expect, _)) = self.due.pop_front() else {
-            tally.message_errors += 1;
-            return Ok(());
-        };
+        let due = self.due.pop_front();
         let text = match line.and_then(|l| parse_reply(l, self.settings.checksum)) {
             Ok(text) => text,
-            Err(ReplyError::Checksum) => {
-                tally.checksum_errors += 1;
-                self.drop_sample_in_progress(expect);
-                return Ok(());
-            }
-            Err(ReplyError::Framing) => {
-                tally.framing_errors += 1;
-                self.drop_sample_in_progress(expect);
+            Err(error) => {
+                match error {
+                    ReplyError::Checksum => tally.checksum_errors += 1,
+                    ReplyError::Framing => tally.framing_errors += 1,
+                }
+                if let Some((expect, _)) = due {
+                    self.drop_sample_in_progress(expect);
+                }
                 return Ok(());
             }
         };
         tally.ok += 1;
+        // A line with nothing due is left over from a request given up on.
+        let Some((expect, _)) = due else {
+            tally.message_errors += 1;
+            if self.resync_until.is_some() {
+                self.resync_until = Some(now + RESYNC_QUIET);
+            }
+            return Ok(());
+        };
         match expect {
             Expect::FirmwareMajor | Expect::FirmwareMinor => {
                 let Ok(number) = text.parse::<u8>() else {
@@ -313,7 +361,7 @@ impl OdriveAdapter {
                         request,
                         code: DeviceErrorCode::BadIndex,
                     }),
-                    _ => tally.message_errors += 1,
+                    _ => self.misplaced_reply(now, tally),
                 },
             },
             Expect::Feedback { reference } => match parse_pair(text) {
@@ -325,16 +373,16 @@ impl OdriveAdapter {
                         self.emit_sample(&sample, now, emit);
                     }
                 }
-                None => tally.message_errors += 1,
+                None => self.misplaced_reply(now, tally),
             },
             Expect::Effort => {
                 let sample = self.pending_sample.take();
-                match (sample, parse_value(text)) {
+                match (sample, parse_float(text)) {
                     (Some([reference, position, velocity]), Some(effort)) => {
                         self.emit_sample(&[reference, position, velocity, effort], now, emit);
                     }
                     (None, Some(_)) => {}
-                    (_, None) => tally.message_errors += 1,
+                    (_, None) => self.misplaced_reply(now, tally),
                 }
             }
             Expect::State { announce } => match text.parse::<u8>() {
@@ -364,10 +412,19 @@ impl OdriveAdapter {
                         });
                     }
                 }
-                Err(_) => tally.message_errors += 1,
+                Err(_) => self.misplaced_reply(now, tally),
             },
         }
         Ok(())
+    }
+
+    /// A reply of the wrong shape for the request it was paired with: most
+    /// likely the answer to another, the replies before it lost.
+    fn misplaced_reply(&mut self, now: Instant, tally: &mut DecodeTally) {
+        tally.message_errors += 1;
+        if self.device.is_some() {
+            self.resync(now);
+        }
     }
 
     /// A feedback reply that was lost leaves no half sample behind.
@@ -398,8 +455,13 @@ impl OdriveAdapter {
             .front()
             .is_some_and(|&(_, asked)| now.duration_since(asked) > REPLY_TIMEOUT)
         {
-            self.due.clear();
-            self.pending_sample = None;
+            if self.device.is_some() {
+                self.resync(now);
+            } else {
+                // The handshake asks everything again on its own schedule.
+                self.due.clear();
+                self.pending_sample = None;
+            }
         }
     }
 
@@ -425,12 +487,21 @@ fn parse_value(text: &str) -> Option<f32> {
     value.is_finite().then_some(value)
 }
 
+/// A float property as `%f` prints it, always with a point: an integer
+/// (such as a `current_state` reply) is not one.
+fn parse_float(text: &str) -> Option<f32> {
+    if !text.contains('.') {
+        return None;
+    }
+    parse_value(text)
+}
+
+/// `f`'s reply: two `%f` floats.
 fn parse_pair(text: &str) -> Option<(f32, f32)> {
     let mut fields = text.split(' ');
-    let position = fields.next()?.parse::<f32>().ok()?;
-    let velocity = fields.next()?.parse::<f32>().ok()?;
-    let finite = position.is_finite() && velocity.is_finite();
-    (fields.next().is_none() && finite).then_some((position, velocity))
+    let position = parse_float(fields.next()?)?;
+    let velocity = parse_float(fields.next()?)?;
+    fields.next().is_none().then_some((position, velocity))
 }
 
 /// The firmware's answers to a request it could not carry out.
@@ -452,6 +523,9 @@ impl Adapter for OdriveAdapter {
 
     fn poll(&mut self, now: Instant, out: &mut Vec<u8>) {
         self.expire(now);
+        if !self.resync_over(now, out) {
+            return;
+        }
         if self.device.is_none() {
             if now < self.drain_until {
                 return;
@@ -666,6 +740,31 @@ mod tests {
             Ok(())
         }
 
+        /// Runs until `lines` reply lines have been lost on the way, as
+        /// through a cable that drops out, after passing `kept` more; then
+        /// delivers the rest.
+        fn run_losing(&mut self, mut kept: usize, mut lines: usize) {
+            while lines > 0 {
+                let mut out = Vec::new();
+                self.adapter.poll(self.now, &mut out);
+                self.device.receive(&out);
+                self.device.advance(8);
+                let reply = self.device.take_output();
+                let mut delivered = Vec::new();
+                for line in reply.split_inclusive(|&b| b == b'\n') {
+                    if kept > 0 {
+                        kept -= 1;
+                    } else if lines > 0 {
+                        lines -= 1;
+                        continue;
+                    }
+                    delivered.extend_from_slice(line);
+                }
+                self.deliver(&delivered).expect("delivered");
+                self.now += Duration::from_millis(1);
+            }
+        }
+
         fn command(&mut self, command: Command) {
             let mut out = Vec::new();
             self.adapter
@@ -816,6 +915,64 @@ mod tests {
         // 200 Hz for 0.1 s.
         assert!(bench.samples().len() > before + 15);
         assert!(bench.samples().iter().all(|s| s[1] != 9.0));
+    }
+
+    #[test]
+    fn replies_lost_in_a_dropout_never_shift_the_next_ones_onto_other_requests() {
+        let mut bench = Bench::new(OdriveSettings::default());
+        bench.run(150).expect("described");
+        bench.command(Command::Stream { divider: 1 });
+        bench.run(100).expect("streams");
+        // Idle at rest: every true sample has Iq exactly 0, while a
+        // `current_state` reply (1, IDLE) taken for Iq would read 1.
+        let rest = bench.device.pos_estimate() as f32;
+        // Dropouts of one to six replies, each starting and ending at
+        // another point of the poll cycle (feedback, Iq, and every 250 ms
+        // the state).
+        for (kept, dropped) in (0..=2).flat_map(|kept| (1..=6).map(move |n| (kept, n))) {
+            let before = bench.samples().len();
+            bench.run_losing(kept, dropped);
+            // Within the reply timeout and the quiet after it, then 100 ms
+            // of polls at 200 a second.
+            bench.run(450).expect("streams on");
+            let resumed = bench.samples().len() - before;
+            assert!(
+                resumed >= 15,
+                "{resumed} samples after {dropped} lost replies from the {kept}th"
+            );
+        }
+        let samples = bench.samples();
+        for sample in &samples {
+            assert_eq!(sample[3], 0.0, "a wrong value taken for Iq: {sample:?}");
+            assert!(
+                (sample[1] - rest).abs() < 1e-3,
+                "a wrong position: {sample:?}"
+            );
+        }
+        assert!(bench.tally.message_errors > 0, "the shifts were noticed");
+    }
+
+    #[test]
+    fn a_state_reply_in_place_of_a_lost_iq_reply_is_not_taken_for_iq() {
+        let mut bench = Bench::new(OdriveSettings {
+            checksum: false,
+            ..OdriveSettings::default()
+        });
+        bench.run(150).expect("described");
+        let errors = bench.tally.message_errors;
+        let now = bench.now;
+        bench.adapter.due.extend([
+            (Expect::Feedback { reference: 0.0 }, now),
+            (Expect::Effort, now),
+            (Expect::State { announce: false }, now),
+        ]);
+        // The Iq reply between these two was lost.
+        bench
+            .deliver(b"0.500000 0.000000\r\n1\r\n")
+            .expect("counted");
+        assert!(bench.samples().is_empty(), "{:?}", bench.samples());
+        assert_eq!(bench.tally.message_errors, errors + 1);
+        assert!(bench.adapter.due.is_empty(), "resynchronising");
     }
 
     #[test]
