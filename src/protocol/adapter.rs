@@ -122,9 +122,12 @@ pub struct AdapterSettings {
 }
 
 /// What an adapter could not decode, added to the link's health counters.
+/// Every whole unit received counts once, in `ok`, `framing_errors` or
+/// `checksum_errors`; `message_errors` counts those in `ok` whose content
+/// made no sense, so a fault-injection test can account for every unit.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct DecodeTally {
-    /// Units (frames, lines, replies) decoded.
+    /// Units (frames, lines, replies) whose framing and checksum held.
     pub ok: u64,
     /// Units dropped for their framing: bad stuffing, oversize, malformed
     /// line.

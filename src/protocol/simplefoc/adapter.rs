@@ -276,7 +276,7 @@ impl SimpleFocAdapter {
 
     /// Handles one text line: the reply to the request in flight, or a
     /// message of the firmware.
-    fn text_line(&mut self, text: &str, tally: &mut DecodeTally, emit: &mut dyn FnMut(Event)) {
+    fn text_line(&mut self, text: &str, emit: &mut dyn FnMut(Event)) {
         let Some(flight) = &self.in_flight else {
             if !text.is_empty() {
                 emit(Event::Text {
@@ -290,7 +290,6 @@ impl SimpleFocAdapter {
         if is_error_reply(text) && text.starts_with(|c: char| c.is_ascii_alphabetic()) {
             let purpose = request.purpose;
             self.in_flight = None;
-            tally.ok += 1;
             match purpose {
                 Purpose::Describe(index) => {
                     self.values[usize::from(index)] = Some(f32::NAN);
@@ -315,7 +314,6 @@ impl SimpleFocAdapter {
             }
             return;
         };
-        tally.ok += 1;
         let purpose = request.purpose;
         self.in_flight = None;
         match purpose {
@@ -507,8 +505,15 @@ impl Adapter for SimpleFocAdapter {
                 continue;
             }
             let line = std::mem::take(&mut self.line);
-            match classify(&line) {
+            let line_kind = classify(&line);
+            // Every whole line counts once as decoded or as a framing error;
+            // message errors are the decoded ones that made no sense.
+            match line_kind {
                 Line::Garbage => tally.framing_errors += 1,
+                Line::BadMonitor | Line::Monitor(_) | Line::Text(_) => tally.ok += 1,
+            }
+            match line_kind {
+                Line::Garbage => {}
                 Line::BadMonitor => tally.message_errors += 1,
                 Line::Monitor(values) => {
                     if self.device.is_none() || !self.monitoring_set {
@@ -518,7 +523,6 @@ impl Adapter for SimpleFocAdapter {
                         tally.message_errors += 1;
                         continue;
                     }
-                    tally.ok += 1;
                     rows.extend(values);
                     count += 1;
                 }
@@ -527,7 +531,7 @@ impl Adapter for SimpleFocAdapter {
                     self.monitor_lines(&mut rows, count, now, emit);
                     count = 0;
                     let text = text.to_owned();
-                    self.text_line(&text, tally, emit);
+                    self.text_line(&text, emit);
                 }
             }
             self.line = line;
