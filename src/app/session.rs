@@ -66,15 +66,22 @@ fn worth_retrying(error: &LinkError) -> bool {
     !matches!(error, LinkError::Version(_))
 }
 
-/// Whether two descriptions stream the same channels at the same rate with
-/// the same parameters, so one history can hold both devices' samples.
+/// Whether two descriptions stream the same channels at about the same
+/// rate with the same parameters, so one history can hold both devices'
+/// samples (its capacity was sized from the rate). About: a firmware timed
+/// by the host (a serial-plotter sketch) reports the rate it was measured
+/// at, which differs by a few hertz from one connection to the next.
 fn same_layout(before: &DeviceInfo, after: &DeviceInfo) -> bool {
     let names =
         |info: &DeviceInfo| -> Vec<String> { info.params.iter().map(|p| p.name.clone()).collect() };
+    let (rate_before, rate_after) = (f64::from(before.loop_hz), f64::from(after.loop_hz));
     before.channels == after.channels
-        && before.loop_hz == after.loop_hz
+        && (rate_before - rate_after).abs() <= SAME_RATE_TOLERANCE * rate_before.max(rate_after)
         && names(before) == names(after)
 }
+
+/// How far two loop rates may differ and still be one device's.
+const SAME_RATE_TOLERANCE: f64 = 0.1;
 
 /// A lost connection being reopened.
 struct Reconnect {
@@ -326,8 +333,10 @@ impl DeviceSession {
                     attempts: 0,
                     last_error: None,
                 };
-                // Nothing is known about the output until the device talks.
+                // Nothing is known about the output, or (under auto-detection)
+                // the protocol, until the device talks.
                 self.status = None;
+                self.protocol = None;
                 self.stop_pending = false;
                 self.pending_sets.clear();
                 self.abort_step_test();
