@@ -6,6 +6,9 @@
 //! new pty, as a USB device re-enumerates under the same udev name) while
 //! the device runs on. It decodes the device's clean stream itself, so a
 //! test can check every value the app accepted.
+//!
+//! A native device's frames end at their zero delimiter; a text firmware's
+//! (lines, SimpleFOC, ODrive ASCII) at each newline: [`Framing`].
 
 use std::collections::HashMap;
 use std::io::{ErrorKind, Read, Write};
@@ -18,12 +21,39 @@ use std::time::Duration;
 use motiontune::protocol::native::{DeviceMessage, FrameDecoder, encode_frame};
 use serialport::{SerialPort, TTYPort};
 
+/// Where one device frame ends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Framing {
+    /// COBS frames of the native protocol, each ended by a zero byte.
+    Native,
+    /// Text lines, each ended by `\n`: every other firmware.
+    Lines,
+}
+
+impl Framing {
+    fn delimiter(self) -> u8 {
+        match self {
+            Framing::Native => 0,
+            Framing::Lines => b'\n',
+        }
+    }
+
+    /// Whether corruption may turn a byte into `byte`: never into a
+    /// delimiter (or, in text, a carriage return, which also ends a line),
+    /// so a corrupted frame stays one frame.
+    fn may_become(self, byte: u8) -> bool {
+        byte != self.delimiter() && !(self == Framing::Lines && byte == b'\r')
+    }
+}
+
 /// What the proxy does to the device's frames; change it while it runs.
 #[derive(Default)]
 pub struct Faults {
     /// Frames corrupted per million (one bit of one byte flipped, never
     /// making or removing a delimiter, so each stays one frame).
     pub corrupt_per_million: AtomicU32,
+    /// Frames dropped whole per million, as a USB packet lost.
+    pub drop_per_million: AtomicU32,
     /// Device frames are dropped while set, as if the device fell silent.
     pub stalled: AtomicBool,
     /// Send the first half of the next frame, then close the app's side.
@@ -51,6 +81,10 @@ pub struct ProxyLog {
     pub clean_samples: Mutex<HashMap<u32, Vec<u32>>>,
     /// SAMPLES frames the flood wrote.
     pub flood_frames: AtomicU64,
+    /// Device frames passed on whole to the app's side, corrupted or not.
+    pub frames_forwarded: AtomicU64,
+    /// Device frames dropped whole (`drop_per_million`).
+    pub dropped_frames: AtomicU64,
 }
 
 /// A running proxy; stops (and closes the app's side) on drop.
@@ -66,8 +100,15 @@ pub struct Proxy {
 }
 
 impl Proxy {
-    /// Connects to the device at `device_path` and opens the app's side.
+    /// Connects to a native device at `device_path` and opens the app's
+    /// side.
     pub fn start(device_path: &str) -> Self {
+        Self::start_framed(device_path, Framing::Native)
+    }
+
+    /// Connects to the device at `device_path`, whose frames end as
+    /// `framing` says, and opens the app's side.
+    pub fn start_framed(device_path: &str, framing: Framing) -> Self {
         let device = serialport::new(device_path, 115_200)
             .timeout(Duration::from_millis(1))
             .open()
@@ -83,6 +124,7 @@ impl Proxy {
             let (faults, log, stop) = (Arc::clone(&faults), Arc::clone(&log), Arc::clone(&stop));
             std::thread::spawn(move || {
                 let mut pump = Pump {
+                    framing,
                     device,
                     app: Some(app),
                     app_slave: Some(app_slave),
@@ -131,6 +173,24 @@ impl Proxy {
         self.log.corrupted_frames.load(Ordering::Relaxed)
     }
 
+    pub fn set_dropping(&self, fraction: f64) {
+        self.faults
+            .drop_per_million
+            .store((fraction * 1e6) as u32, Ordering::Relaxed);
+    }
+
+    pub fn dropped_frames(&self) -> u64 {
+        self.log.dropped_frames.load(Ordering::Relaxed)
+    }
+
+    pub fn frames_forwarded(&self) -> u64 {
+        self.log.frames_forwarded.load(Ordering::Relaxed)
+    }
+
+    pub fn set_stalled(&self, stalled: bool) {
+        self.faults.stalled.store(stalled, Ordering::Relaxed);
+    }
+
     /// The samples the device sent at raw tick `tick`, as f32 bits.
     pub fn clean_sample(&self, tick: u32) -> Option<Vec<u32>> {
         let samples = self.log.clean_samples.lock().expect("log lock");
@@ -148,6 +208,7 @@ impl Drop for Proxy {
 }
 
 struct Pump<'a> {
+    framing: Framing,
     device: Box<dyn SerialPort>,
     /// `None` while unplugged.
     app: Option<TTYPort>,
@@ -195,9 +256,10 @@ impl Pump<'_> {
             if self.faults.flood.load(Ordering::Relaxed) {
                 self.flood(stop);
             }
+            let delimiter = self.framing.delimiter();
             for &byte in &buf[..n] {
                 self.frame.push(byte);
-                if byte == 0 && !self.forward_frame(stop) {
+                if byte == delimiter && !self.forward_frame(stop) {
                     return;
                 }
             }
@@ -235,7 +297,7 @@ impl Pump<'_> {
     /// the plug is pulled.
     fn forward_frame(&mut self, stop: &AtomicBool) -> bool {
         let mut frame = std::mem::take(&mut self.frame);
-        let is_samples = self.record_clean(&frame);
+        let is_samples = self.framing == Framing::Native && self.record_clean(&frame);
         if is_samples && self.faults.flood.load(Ordering::Relaxed) {
             // The flood stands in for the device's own stream.
             return true;
@@ -256,20 +318,31 @@ impl Pump<'_> {
         if self.faults.stalled.load(Ordering::Relaxed) {
             return true;
         }
+        let drop_per_million = self.faults.drop_per_million.load(Ordering::Relaxed);
+        if self.next_random() % 1_000_000 < u64::from(drop_per_million) {
+            self.log.dropped_frames.fetch_add(1, Ordering::Relaxed);
+            return true;
+        }
         let per_million = self.faults.corrupt_per_million.load(Ordering::Relaxed);
-        if frame.len() > 1 && self.next_random() % 1_000_000 < u64::from(per_million) {
-            let at = (self.next_random() % (frame.len() as u64 - 1)) as usize;
-            let bit = 1u8 << (self.next_random() % 8);
-            // A byte that would become a delimiter gets its next bit flipped.
-            frame[at] ^= if frame[at] ^ bit == 0 {
-                bit.rotate_left(1)
-            } else {
-                bit
-            };
+        // The last byte is the delimiter; in text, a `\r` before it is
+        // part of the line's end too.
+        let body = match self.framing {
+            Framing::Lines => frame.len() - 1 - usize::from(frame.ends_with(b"\r\n")),
+            Framing::Native => frame.len() - 1,
+        };
+        if body > 0 && self.next_random() % 1_000_000 < u64::from(per_million) {
+            let at = (self.next_random() % body as u64) as usize;
+            let mut bit = 1u8 << (self.next_random() % 8);
+            // A byte that would end the frame gets another bit flipped.
+            while !self.framing.may_become(frame[at] ^ bit) {
+                bit = bit.rotate_left(1);
+            }
+            frame[at] ^= bit;
             self.log.corrupted_frames.fetch_add(1, Ordering::Relaxed);
         }
         if let Some(app) = &mut self.app {
             write_all(app, &frame, stop);
+            self.log.frames_forwarded.fetch_add(1, Ordering::Relaxed);
         }
         true
     }
