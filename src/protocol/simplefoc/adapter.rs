@@ -275,8 +275,8 @@ impl SimpleFocAdapter {
     }
 
     /// Handles one text line: the reply to the request in flight, or a
-    /// message of the firmware.
-    fn text_line(&mut self, text: &str, emit: &mut dyn FnMut(Event)) {
+    /// message of the firmware. True if it was a reply.
+    fn text_line(&mut self, text: &str, emit: &mut dyn FnMut(Event)) -> bool {
         let Some(flight) = &self.in_flight else {
             if !text.is_empty() {
                 emit(Event::Text {
@@ -284,7 +284,7 @@ impl SimpleFocAdapter {
                     message: text.to_owned(),
                 });
             }
-            return;
+            return false;
         };
         let request = &flight.request;
         if is_error_reply(text) && text.starts_with(|c: char| c.is_ascii_alphabetic()) {
@@ -301,7 +301,7 @@ impl SimpleFocAdapter {
                 }),
                 other => emit(refusal(other)),
             }
-            return;
+            return true;
         }
         let Some(value) = reply_value(text, &request.machine, &request.friendly, request.kind)
         else {
@@ -312,7 +312,7 @@ impl SimpleFocAdapter {
                     message: text.to_owned(),
                 });
             }
-            return;
+            return false;
         };
         let purpose = request.purpose;
         self.in_flight = None;
@@ -339,6 +339,7 @@ impl SimpleFocAdapter {
             Purpose::MonitorSet => self.monitoring_set = true,
             Purpose::MonitorRate => {}
         }
+        true
     }
 
     /// Gives the description to the app once it is complete.
@@ -506,11 +507,15 @@ impl Adapter for SimpleFocAdapter {
             }
             let line = std::mem::take(&mut self.line);
             let line_kind = classify(&line);
-            // Every whole line counts once as decoded or as a framing error;
-            // message errors are the decoded ones that made no sense.
+            // Every whole line counts once as decoded or as a framing error,
+            // message errors among the decoded, except text before the
+            // description that answers nothing: any device prints some, so
+            // it is no sign of SimpleFOC (nor, when auto-detection tries
+            // SimpleFOC on another firmware, one of that firmware).
             match line_kind {
                 Line::Garbage => tally.framing_errors += 1,
-                Line::BadMonitor | Line::Monitor(_) | Line::Text(_) => tally.ok += 1,
+                Line::BadMonitor | Line::Monitor(_) => tally.ok += 1,
+                Line::Text(_) => {}
             }
             match line_kind {
                 Line::Garbage => {}
@@ -531,7 +536,9 @@ impl Adapter for SimpleFocAdapter {
                     self.monitor_lines(&mut rows, count, now, emit);
                     count = 0;
                     let text = text.to_owned();
-                    self.text_line(&text, emit);
+                    if self.text_line(&text, emit) || self.device.is_some() {
+                        tally.ok += 1;
+                    }
                 }
             }
             self.line = line;
