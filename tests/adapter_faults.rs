@@ -414,3 +414,65 @@ fn an_unplugged_simplefoc_is_found_again_with_its_output_off() {
 fn an_unplugged_odrive_is_found_again_with_its_output_off() {
     unplugged_firmware_is_found_again_with_its_output_off::<OdriveSim>();
 }
+
+/// Each firmware at another baud rate (every byte scrambled on the way):
+/// auto-detection gives up with one line that names the baud rate, the
+/// firmware's output is as it was (the probes only read), and the UI kept
+/// stepping meanwhile.
+fn a_baud_mismatch_is_one_line_and_changes_nothing<F: Firmware>() {
+    use motiontune::app::ConnectionState;
+    use std::sync::atomic::Ordering;
+
+    let (server, proxy) = behind_a_proxy::<F>();
+    let output_before = server.with_device(|d| d.output_on());
+    proxy.faults.garble.store(true, Ordering::Relaxed);
+    let mut harness = common::app_with(AppOptions {
+        target: target::<F>(&proxy.path, ProtocolChoice::Auto),
+        ..AppOptions::default()
+    });
+    let started = Instant::now();
+    let mut slowest = Duration::ZERO;
+    let error = loop {
+        let state = harness.state().session().map(|s| s.state.clone());
+        if let Some(ConnectionState::Failed(error)) = state {
+            break error;
+        }
+        assert!(started.elapsed() < Duration::from_secs(15), "never gave up");
+        std::thread::sleep(Duration::from_millis(10));
+        let step = Instant::now();
+        harness.step();
+        slowest = slowest.max(step.elapsed());
+    };
+    let message = error.to_string();
+    eprintln!(
+        "{:?} garbled: \"{message}\" after {:.1} s, slowest frame {} ms",
+        F::PROTOCOL,
+        started.elapsed().as_secs_f64(),
+        slowest.as_millis()
+    );
+    assert!(!message.contains('\n'), "one line: {message}");
+    assert!(message.contains("the baud rate"), "{message}");
+    assert_eq!(
+        server.with_device(|d| d.output_on()),
+        output_before,
+        "a probe changed the output"
+    );
+    harness.step();
+    let shown = harness.get_all_by_label_contains("check the firmware, the baud rate");
+    assert!(shown.count() >= 1, "the error is shown");
+}
+
+#[test]
+fn a_sketch_at_another_baud_rate_is_one_line_and_changes_nothing() {
+    a_baud_mismatch_is_one_line_and_changes_nothing::<LinesSketch>();
+}
+
+#[test]
+fn a_simplefoc_at_another_baud_rate_is_one_line_and_changes_nothing() {
+    a_baud_mismatch_is_one_line_and_changes_nothing::<SimpleFocFirmware>();
+}
+
+#[test]
+fn an_odrive_at_another_baud_rate_is_one_line_and_changes_nothing() {
+    a_baud_mismatch_is_one_line_and_changes_nothing::<OdriveSim>();
+}
