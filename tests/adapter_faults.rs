@@ -476,3 +476,104 @@ fn a_simplefoc_at_another_baud_rate_is_one_line_and_changes_nothing() {
 fn an_odrive_at_another_baud_rate_is_one_line_and_changes_nothing() {
     a_baud_mismatch_is_one_line_and_changes_nothing::<OdriveSim>();
 }
+
+/// A sketch printing as fast as its loop runs: 10 000 lines a second with
+/// `micros()` first, about 330 kB/s. Every line the proxy passed on is a
+/// sample in the history, the sketch never had to drop output, and the UI
+/// kept its frame rate.
+#[test]
+fn a_sketch_printing_ten_thousand_lines_a_second_is_taken_whole() {
+    use motiontune::sim::firmware::lines::SketchFormat;
+
+    let server = PtyServer::start(LinesSketch::new(
+        DriveConfig::default(),
+        LinesSketchSettings {
+            loop_hz: 10_000,
+            print_every: 1,
+            format: SketchFormat::Header,
+            time_column: true,
+            enabled_at_start: false,
+        },
+    ))
+    .expect("pty server");
+    let proxy = Proxy::start_framed(server.path(), Framing::Lines);
+    let mut settings = LinesSketch::settings();
+    settings.lines.time_column = Some("1:us".parse().expect("time column"));
+    let mut harness = common::app_with(AppOptions {
+        target: PortTarget::parse(&proxy.path, 115_200)
+            .speaking(ProtocolChoice::Only(Protocol::Lines), settings),
+        stream_divider: 1,
+        ..AppOptions::default()
+    });
+    wait_connected(&mut harness);
+    let counts = |h: &mut egui_kittest::Harness<'static, motiontune::app::App>| {
+        // Held back until the app has taken everything passed on.
+        proxy.set_stalled(true);
+        let taken = |h: &egui_kittest::Harness<'static, motiontune::app::App>| {
+            let session = h.state().session().expect("session");
+            let pushed = session.history.as_ref().map_or(0, |x| x.total_pushed());
+            (session.health().expect("health").0, pushed)
+        };
+        let mut last = taken(h);
+        let mut quiet_since = Instant::now();
+        while quiet_since.elapsed() < Duration::from_millis(300) {
+            std::thread::sleep(Duration::from_millis(10));
+            h.step();
+            let now = taken(h);
+            if (now.0.bytes_in, now.1) != (last.0.bytes_in, last.1) {
+                quiet_since = Instant::now();
+            }
+            last = now;
+        }
+        (proxy.frames_forwarded(), last.0, last.1)
+    };
+    let (lines_before, health_before, pushed_before) = counts(&mut harness);
+
+    proxy.set_stalled(false);
+    let started = Instant::now();
+    let (mut frames, mut total, mut slowest) = (0u32, Duration::ZERO, Duration::ZERO);
+    while started.elapsed() < Duration::from_secs(3) {
+        let step = Instant::now();
+        harness.step();
+        let took = step.elapsed();
+        (frames, total, slowest) = (frames + 1, total + took, slowest.max(took));
+        std::thread::sleep(Duration::from_millis(16).saturating_sub(took));
+    }
+    let streamed_s = started.elapsed().as_secs_f64();
+    let (lines_after, health_after, pushed_after) = counts(&mut harness);
+
+    let lines = lines_after - lines_before;
+    let decoded = health_after.frames_ok - health_before.frames_ok;
+    let errors = health_after.framing_errors - health_before.framing_errors
+        + health_after.message_errors
+        - health_before.message_errors;
+    let samples = pushed_after - pushed_before;
+    let session = harness.state().session().expect("session");
+    eprintln!(
+        "sketch flood: {lines} lines in {streamed_s:.1} s ({:.0}/s), {decoded} decoded, \
+         {errors} errors, {samples} samples kept, {} dropped by the app; \
+         frame {:.1} ms mean, {:.1} ms max; sketch overruns {:?}",
+        lines as f64 / streamed_s,
+        session.dropped_samples,
+        total.as_secs_f64() * 1e3 / f64::from(frames),
+        slowest.as_secs_f64() * 1e3,
+        server.overruns(),
+    );
+    assert!(session.is_connected(), "{:?}", session.state);
+    assert!(
+        lines as f64 / streamed_s > 8_000.0,
+        "the sketch's lines did not get through: {lines} in {streamed_s:.1} s"
+    );
+    assert_eq!(errors, 0, "every line is well formed");
+    assert_eq!(decoded, lines, "every line passed on was decoded");
+    assert_eq!(
+        samples, decoded,
+        "every decoded line is a sample in the history"
+    );
+    assert_eq!(session.dropped_samples, 0);
+    assert_eq!(
+        server.overruns().output_bytes_dropped,
+        0,
+        "the sketch had to drop output: the app fell behind"
+    );
+}
