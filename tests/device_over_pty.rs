@@ -166,6 +166,26 @@ fn heartbeat_keeps_the_drive_enabled_and_disconnect_disables_it() {
     assert!(!server.with_device(|d| d.watchdog_tripped()));
 }
 
+#[test]
+fn a_short_watchdog_gets_a_faster_heartbeat() {
+    // Shorter than the link's usual 200 ms heartbeat period.
+    let server = serve(DeviceSettings {
+        watchdog_ms: 150,
+        ..DeviceSettings::default()
+    });
+    let (link, _) = connect(server.path(), 10);
+    link.send(Command::Enable(true));
+    wait_for(&link, 2, |event| match event {
+        Event::Status { flags, .. } if flags.enabled() => Some(()),
+        _ => None,
+    });
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(
+        server.with_device(|d| d.enabled() && !d.watchdog_tripped()),
+        "the watchdog tripped: the heartbeat was slower than the watchdog"
+    );
+}
+
 /// A hand-made device on a raw pty pair, for what the simulator never sends.
 fn fake_device() -> (TTYPort, TTYPort, String) {
     let (mut master, slave) = TTYPort::pair().expect("pty pair");

@@ -24,8 +24,9 @@ pub struct LinkOptions {
     /// Stream every Nth control-loop sample once connected; 0 leaves
     /// streaming off.
     pub stream_divider: u16,
-    /// Heartbeat period: each PING feeds the device's watchdog and measures
-    /// the round trip.
+    /// Longest heartbeat period: each PING feeds the device's watchdog and
+    /// measures the round trip. A device with a short watchdog gets PINGs
+    /// more often ([`heartbeat_period`]).
     pub ping_interval: Duration,
     /// How long the device has to describe itself after HELLO.
     pub hello_timeout: Duration,
@@ -157,6 +158,24 @@ impl Drop for Link {
     }
 }
 
+/// PINGs per watchdog time: the host may then be held up (a loaded
+/// machine, a slow USB hub) for four fifths of the watchdog time before the
+/// drive trips, rather than whatever a fixed period leaves.
+const PINGS_PER_WATCHDOG: u32 = 5;
+/// The shortest heartbeat period, however short the watchdog.
+const SHORTEST_PING_INTERVAL: Duration = Duration::from_millis(10);
+
+/// The heartbeat period for a device whose watchdog trips after
+/// `watchdog_ms` (0: it has none): `longest`, or a fifth of the watchdog
+/// time if that is shorter.
+fn heartbeat_period(longest: Duration, watchdog_ms: u16) -> Duration {
+    if watchdog_ms == 0 {
+        return longest;
+    }
+    let fifth = Duration::from_millis(u64::from(watchdog_ms)) / PINGS_PER_WATCHDOG;
+    longest.min(fifth.max(SHORTEST_PING_INTERVAL))
+}
+
 /// Outstanding PINGs older than this are forgotten.
 const PING_MEMORY: usize = 16;
 
@@ -245,6 +264,10 @@ impl Connection<'_> {
         for command in std::mem::take(&mut self.early_commands) {
             self.write(&command)?;
         }
+        let ping_interval = heartbeat_period(
+            options.ping_interval,
+            self.adapter.device().map_or(0, |info| info.watchdog_ms),
+        );
         let mut next_ping = Instant::now();
         let mut buf = vec![0u8; 16 * 1024];
         loop {
@@ -258,9 +281,9 @@ impl Connection<'_> {
             }
             if Instant::now() >= next_ping {
                 self.ping()?;
-                next_ping += options.ping_interval;
+                next_ping += ping_interval;
                 if next_ping < Instant::now() {
-                    next_ping = Instant::now() + options.ping_interval;
+                    next_ping = Instant::now() + ping_interval;
                 }
             }
             self.poll_adapter()?;
@@ -432,5 +455,21 @@ impl Connection<'_> {
                 reason,
             },
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_heartbeat_comes_five_times_a_watchdog_time_or_at_the_longest_period() {
+        let longest = Duration::from_millis(200);
+        let ms = |n| Duration::from_millis(n);
+        assert_eq!(heartbeat_period(longest, 0), longest, "no watchdog");
+        assert_eq!(heartbeat_period(longest, 2000), longest);
+        assert_eq!(heartbeat_period(longest, 500), ms(100));
+        assert_eq!(heartbeat_period(longest, 150), ms(30));
+        assert_eq!(heartbeat_period(longest, 20), ms(10), "never below 10 ms");
     }
 }
