@@ -1,7 +1,7 @@
 #!/bin/sh
 # The soak: the simulated drive at 10 kHz x 8 channels over a real pty into
-# the real app (egui_kittest, headless) for MINUTES (default 60; CI uses 5),
-# resident memory sampled every 5 s. Not part of `cargo test`.
+# the real app (egui_kittest, headless) for MINUTES (default 60), resident
+# memory sampled every 5 s. `cargo test` runs a five-minute one of its own.
 #
 #   scripts/soak.sh [MINUTES] [HISTORY_SECONDS]
 #
