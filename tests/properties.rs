@@ -322,3 +322,75 @@ proptest! {
         }
     }
 }
+
+/// Traces as a saved run holds them: a step of effort and a first-order
+/// response with noise over increasing times, of one length. One case in
+/// eight has lengths that disagree, one in four shuffled times, one in four
+/// a NaN or an infinity somewhere (a hand edit, a device that sent NaN).
+fn trace() -> impl Strategy<Value = (Vec<f64>, Vec<f64>, Vec<f64>)> {
+    (
+        0usize..160,
+        0usize..8,
+        0usize..4,
+        (0usize..4, any::<Index>()),
+        0.005..0.5f64,
+    )
+        .prop_flat_map(|(len, mismatch, order, (bad, at), tau)| {
+            (
+                prop::collection::vec(1e-4..0.02f64, len),
+                prop::collection::vec(-0.05..0.05f64, len),
+                Just((len, mismatch == 0, order == 0, bad, at, tau)),
+            )
+        })
+        .prop_map(|(steps, noise, (len, mismatch, shuffled, bad, at, tau))| {
+            let mut t = 0.0;
+            let mut time: Vec<f64> = steps
+                .iter()
+                .map(|dt| {
+                    t += dt;
+                    t
+                })
+                .collect();
+            let effort: Vec<f64> = time
+                .iter()
+                .map(|&t| if t > 0.01 { 1.0 } else { 0.0 })
+                .collect();
+            let mut feedback: Vec<f64> = time
+                .iter()
+                .zip(&noise)
+                .map(|(&t, n)| (1.0 - (-(t - 0.01).max(0.0) / tau).exp()) + n)
+                .collect();
+            if shuffled {
+                let third = time.len() / 3;
+                time.reverse();
+                time.rotate_left(third);
+            }
+            if mismatch {
+                feedback.truncate(len / 2);
+            }
+            if bad == 0 && !feedback.is_empty() {
+                let k = at.index(feedback.len());
+                feedback[k] = if k % 2 == 0 { f64::NAN } else { f64::INFINITY };
+            }
+            (time, effort, feedback)
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(128))]
+
+    /// The auto-tune tab fits a model to any kept run, including runs
+    /// loaded from a runs file written by hand: whatever the traces hold
+    /// (lengths that disagree, time out of order, NaN), fitting gives a
+    /// model or an error, never a panic; a model's fit and residual cover
+    /// the same samples.
+    #[test]
+    fn identifying_any_trace_gives_a_model_or_an_error((time, effort, feedback) in trace()) {
+        use motiontune::tuning::{ModelKind, identify};
+        for kind in [ModelKind::Motor, ModelKind::Fopdt, ModelKind::Ipdt] {
+            if let Ok(identified) = identify(kind, &time, Some(&effort), &feedback) {
+                prop_assert_eq!(identified.fitted.len(), identified.residual.len());
+            }
+        }
+    }
+}
