@@ -8,7 +8,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{app_on, read_recording, step_until, wait_connected, wait_for_samples};
+use common::{app_on, read_recording, set_folder, step_until, wait_connected, wait_for_samples};
 use egui::accesskit::Role;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
@@ -51,16 +51,6 @@ fn run_for(harness: &mut Harness<'static, App>, seconds: f64) {
         std::thread::sleep(Duration::from_millis(10));
         harness.step();
     }
-}
-
-fn set_folder(harness: &mut Harness<'static, App>, folder: &str) {
-    harness.get_by_label("Save folder").focus();
-    harness.step();
-    harness.get_by_label("Save folder").type_text(folder);
-    harness.step();
-    // Give the keyboard back, so plot keys work again.
-    harness.key_press(egui::Key::Tab);
-    harness.step();
 }
 
 #[test]

@@ -1,6 +1,5 @@
 //! `motiontune record`: stream a device to CSV for a span of device time.
 
-use std::fs::File;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
@@ -9,12 +8,12 @@ use super::RecordArgs;
 use super::connect::connect;
 use crate::link::LinkEvent;
 use crate::protocol::Event;
-use crate::record::{CsvRecorder, FLUSH_INTERVAL};
+use crate::record::{CsvRecorder, FLUSH_INTERVAL, RowFile};
 
 pub fn run(args: &RecordArgs) -> anyhow::Result<()> {
     let (link, info) = connect(args.port.target(), args.divider)?;
-    let file =
-        File::create(&args.out).with_context(|| format!("cannot create {}", args.out.display()))?;
+    let file = RowFile::create(&args.out)
+        .with_context(|| format!("cannot create {}", args.out.display()))?;
     let mut recorder = CsvRecorder::new(file, &info.channels)?;
 
     // Device time decides the span; the wall clock only guards against a

@@ -5,6 +5,8 @@
 
 mod csv_writer;
 mod recording;
+mod row_file;
 
 pub use csv_writer::{CsvRecorder, RecordError, header_for};
 pub use recording::{FLUSH_INTERVAL, Recording};
+pub use row_file::RowFile;

@@ -4,7 +4,6 @@
 //! the last second. A write error stops the recording (and says why);
 //! streaming goes on.
 
-use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -13,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 
-use super::{CsvRecorder, RecordError};
+use super::{CsvRecorder, RecordError, RowFile};
 use crate::protocol::{ChannelInfo, SampleBatch};
 
 /// The longest rows wait in memory before they reach the file.
@@ -33,7 +32,7 @@ impl Recording {
     /// Creates `path` (with the header row for `channels`) and starts the
     /// writer thread. Fails at once if the file cannot be created.
     pub fn start(path: &Path, channels: &[ChannelInfo]) -> Result<Self, RecordError> {
-        let file = File::create(path).map_err(|e| RecordError::Create {
+        let file = RowFile::create(path).map_err(|e| RecordError::Create {
             path: path.display().to_string(),
             reason: e.to_string(),
         })?;
@@ -101,7 +100,7 @@ impl Recording {
 }
 
 fn write_until_stopped(
-    mut recorder: CsvRecorder<File>,
+    mut recorder: CsvRecorder<RowFile>,
     batches: &Receiver<SampleBatch>,
     rows: &AtomicU64,
 ) -> Result<(), RecordError> {

@@ -147,6 +147,18 @@ pub fn wait_connected(harness: &mut Harness<'static, App>) {
     harness.step();
 }
 
+/// Types `folder` into the scope's save folder, where recordings go.
+pub fn set_folder(harness: &mut Harness<'static, App>, folder: &str) {
+    use egui_kittest::kittest::Queryable;
+    harness.get_by_label("Save folder").focus();
+    harness.step();
+    harness.get_by_label("Save folder").type_text(folder);
+    harness.step();
+    // Give the keyboard back, so plot keys work again.
+    harness.key_press(egui::Key::Tab);
+    harness.step();
+}
+
 /// Steps until the app's history holds more than `count` samples.
 pub fn wait_for_samples(harness: &mut Harness<'static, App>, count: usize) {
     step_until(harness, "samples in the history", |h| {

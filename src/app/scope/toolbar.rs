@@ -274,7 +274,10 @@ impl Toolbar {
                     "recorded {rows} rows to {}",
                     recording.path().display()
                 )),
-                Err(error) => Err(format!("recording stopped: {error}")),
+                Err(error) => Err(format!(
+                    "recording stopped: {error}; {} keeps the rows up to then",
+                    recording.path().display()
+                )),
             });
             session.recording = None;
         }
