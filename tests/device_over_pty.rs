@@ -141,10 +141,11 @@ fn watchdog_disables_a_silent_hosts_drive() {
     assert!(!server.with_device(|d| d.enabled()));
 }
 
-#[test]
-fn heartbeat_keeps_the_drive_enabled_and_disconnect_disables_it() {
+/// The drive with a watchdog of `watchdog_ms`, a link to it, and its
+/// output switched on through the link.
+fn enabled_drive_with_watchdog(watchdog_ms: u16) -> (PtyServer, Link) {
     let server = serve(DeviceSettings {
-        watchdog_ms: 500,
+        watchdog_ms,
         ..DeviceSettings::default()
     });
     let (link, _) = connect(server.path(), 10);
@@ -153,6 +154,12 @@ fn heartbeat_keeps_the_drive_enabled_and_disconnect_disables_it() {
         Event::Status { flags, .. } if flags.enabled() => Some(()),
         _ => None,
     });
+    (server, link)
+}
+
+#[test]
+fn heartbeat_keeps_the_drive_enabled_and_disconnect_disables_it() {
+    let (server, link) = enabled_drive_with_watchdog(500);
     // Three watchdog periods: the link's PINGs must keep it alive.
     std::thread::sleep(Duration::from_millis(1500));
     assert!(server.with_device(|d| d.enabled() && !d.watchdog_tripped()));
@@ -169,16 +176,7 @@ fn heartbeat_keeps_the_drive_enabled_and_disconnect_disables_it() {
 #[test]
 fn a_short_watchdog_gets_a_faster_heartbeat() {
     // Shorter than the link's usual 200 ms heartbeat period.
-    let server = serve(DeviceSettings {
-        watchdog_ms: 150,
-        ..DeviceSettings::default()
-    });
-    let (link, _) = connect(server.path(), 10);
-    link.send(Command::Enable(true));
-    wait_for(&link, 2, |event| match event {
-        Event::Status { flags, .. } if flags.enabled() => Some(()),
-        _ => None,
-    });
+    let (server, _link) = enabled_drive_with_watchdog(150);
     std::thread::sleep(Duration::from_millis(1500));
     assert!(
         server.with_device(|d| d.enabled() && !d.watchdog_tripped()),
