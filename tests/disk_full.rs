@@ -17,8 +17,8 @@ use egui_kittest::kittest::Queryable;
 use motiontune::app::AppOptions;
 use motiontune::link::PortTarget;
 
-/// The size limit, in the 512-byte blocks of dash's `ulimit -f`: 16 kB,
-/// about 1.5 s of the sim's stream at divider 100.
+/// The size limit, in the blocks of `ulimit -f` (512 bytes in dash, 1 024
+/// in bash): 16 or 32 kB, some seconds of the sim's stream at divider 100.
 const LIMIT_BLOCKS: u32 = 32;
 
 #[test]
@@ -55,14 +55,27 @@ fn a_disk_that_fills_while_recording_is_one_line_and_streaming_goes_on() {
     let (header, rows) = read_recording(&csv);
     assert!(!rows.is_empty(), "rows before the disk filled are kept");
     assert!(rows.iter().all(|row| row.len() == header.len()));
-    assert!(text.len() <= LIMIT_BLOCKS as usize * 512);
+    let limit: usize = stderr
+        .lines()
+        .find_map(|line| line.strip_prefix("file size limit: "))
+        .and_then(|bytes| bytes.trim().parse().ok())
+        .expect("the child's limit");
+    assert!(
+        text.len() <= limit,
+        "{} bytes past a {limit} byte limit",
+        text.len()
+    );
 }
 
 /// Run by the test above, in a child process under the size limit.
 #[test]
 #[ignore = "run by a_disk_that_fills_while_recording_is_one_line_and_streaming_goes_on"]
 fn recording_under_a_size_limit() {
+    use nix::sys::resource::{Resource, getrlimit};
+
     let folder = std::env::var("DISK_FULL_FOLDER").expect("run by its parent test");
+    let (limit, _) = getrlimit(Resource::RLIMIT_FSIZE).expect("file size limit");
+    eprintln!("file size limit: {limit}");
     let mut harness = common::app_with(AppOptions {
         target: PortTarget::Sim,
         stream_divider: 100,
