@@ -366,19 +366,29 @@ fn a_held_slider_writes_at_the_configured_rate_and_sends_its_last_value() {
 
 #[test]
 fn a_watchdog_trip_shows_a_red_banner_until_acknowledged() {
-    // The app's heartbeat (every 200 ms) is slower than this device's
-    // watchdog, so enabling the output trips it: a real trip.
+    use std::sync::atomic::Ordering;
+
+    // A real trip: the proxy drops the app's bytes, heartbeat and all,
+    // as from a host that froze, while the device's replies still arrive.
     let server = serve_with(DeviceSettings {
-        watchdog_ms: 50,
+        watchdog_ms: 100,
         ..DeviceSettings::default()
     });
-    let mut harness = connected(&server);
+    let proxy = common::Proxy::start(server.path());
+    let host_frozen = |frozen: bool| proxy.faults.host_dropped.store(frozen, Ordering::Relaxed);
+    let mut harness = app_on_port(&proxy.path);
+    wait_connected(&mut harness);
     assert!(harness.query_by_label_contains("WATCHDOG TRIP").is_none());
     harness.get_by_label("Enable output").click();
     harness.step();
+    step_until(&mut harness, "the output on", |_| {
+        server.with_device(|d| d.enabled())
+    });
+    host_frozen(true);
     step_until(&mut harness, "the device's watchdog to trip", |_| {
         server.with_device(|d| d.watchdog_tripped())
     });
+    host_frozen(false);
     step_until(&mut harness, "the banner", |h| {
         h.query_by_label_contains("WATCHDOG TRIP").is_some()
     });
@@ -391,6 +401,10 @@ fn a_watchdog_trip_shows_a_red_banner_until_acknowledged() {
     // A new trip shows it again.
     harness.get_by_label("Enable output").click();
     harness.step();
+    step_until(&mut harness, "the output on again", |_| {
+        server.with_device(|d| d.enabled())
+    });
+    host_frozen(true);
     step_until(&mut harness, "the banner again", |h| {
         h.query_by_label_contains("WATCHDOG TRIP").is_some()
     });

@@ -69,6 +69,9 @@ pub struct Faults {
     /// Every device byte goes through a fixed byte map, as when device and
     /// host disagree on the baud rate: bytes arrive, no frame is valid.
     pub garble: AtomicBool,
+    /// The host's bytes are dropped while set, as from a host that froze:
+    /// the device hears nothing, not even the heartbeat.
+    pub host_dropped: AtomicBool,
 }
 
 /// What went through the proxy.
@@ -245,6 +248,7 @@ impl Pump<'_> {
             if let Some(app) = &mut self.app {
                 match read(app, &mut buf) {
                     Some(0) => {}
+                    Some(_) if self.faults.host_dropped.load(Ordering::Relaxed) => {}
                     Some(n) => write_all(self.device.as_mut(), &buf[..n], stop),
                     None => return,
                 }
