@@ -1,5 +1,6 @@
 //! A disk that fills during a recording from the app: the app says so in
-//! one line, streaming goes on, and the file ends on its last whole row.
+//! one line, streaming goes on, and the file keeps every row that fitted,
+//! ending on a whole one.
 //!
 //! A file-size limit stands in for the full disk: a write past it fails
 //! halfway as one past the free space does. The limit is set on a child
@@ -63,6 +64,13 @@ fn a_disk_that_fills_while_recording_is_one_line_and_streaming_goes_on() {
     assert!(
         text.len() <= limit,
         "{} bytes past a {limit} byte limit",
+        text.len()
+    );
+    // Every whole row that fitted is kept: the next would not have.
+    let longest = text.lines().map(|row| row.len() + 1).max().unwrap_or(0);
+    assert!(
+        text.len() + 2 * longest > limit,
+        "{} bytes kept under a {limit} byte limit: rows that fitted were lost",
         text.len()
     );
 }
