@@ -201,9 +201,13 @@ impl OdriveAdapter {
     /// Replies went missing, or one answered another request: forget what
     /// is due and wait for the device to fall silent.
     fn resync(&mut self, now: Instant) {
+        self.forget_due();
+        self.resync_until = Some(now + RESYNC_QUIET);
+    }
+
+    fn forget_due(&mut self) {
         self.due.clear();
         self.pending_sample = None;
-        self.resync_until = Some(now + RESYNC_QUIET);
     }
 
     /// Ends a resync once the device has been silent long enough, sending
@@ -301,6 +305,10 @@ impl OdriveAdapter {
         tally: &mut DecodeTally,
         emit: &mut dyn FnMut(Event),
     ) -> Result<(), AdapterError> {
+        if self.resync_until.is_some() {
+            // Any line, whole or not, shows the device is not silent yet.
+            self.resync_until = Some(now + RESYNC_QUIET);
+        }
         let due = self.due.pop_front();
         let text = match line.and_then(|l| parse_reply(l, self.settings.checksum)) {
             Ok(text) => text,
@@ -319,9 +327,6 @@ impl OdriveAdapter {
         // A line with nothing due is left over from a request given up on.
         let Some((expect, _)) = due else {
             tally.message_errors += 1;
-            if self.resync_until.is_some() {
-                self.resync_until = Some(now + RESYNC_QUIET);
-            }
             return Ok(());
         };
         match expect {
@@ -459,8 +464,7 @@ impl OdriveAdapter {
                 self.resync(now);
             } else {
                 // The handshake asks everything again on its own schedule.
-                self.due.clear();
-                self.pending_sample = None;
+                self.forget_due();
             }
         }
     }
