@@ -13,8 +13,10 @@ use std::time::Instant;
 
 use super::gain_history::GainHistory;
 use super::profiles::ProfilesPanel;
-use super::safety::{DragThrottle, LargeChange, MaxChange, WriteGuard};
 use super::session::{DeviceSession, ParamView, WriteState};
+use crate::tuning::write_guard::{
+    DragThrottle, LargeChange, MaxChange, Review, WriteGuard, WriteOrigin as GuardOrigin,
+};
 
 /// Why a batch of writes is sent.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -24,6 +26,18 @@ enum WriteOrigin {
     /// Undo, redo or restore: the device goes to this gain set.
     GainSet(usize),
     Profile,
+    AutoTune,
+}
+
+impl WriteOrigin {
+    fn guard_origin(self) -> GuardOrigin {
+        match self {
+            Self::Edit => GuardOrigin::Edit,
+            Self::GainSet(_) => GuardOrigin::GainSet,
+            Self::Profile => GuardOrigin::Profile,
+            Self::AutoTune => GuardOrigin::AutoTune,
+        }
+    }
 }
 
 /// Writes (parameter index, value) waiting to be sent.
@@ -158,7 +172,7 @@ impl GainsPanel {
     pub fn request_writes(&mut self, writes: Vec<(u8, f32)>, session: &mut DeviceSession) {
         self.submit(
             WriteBatch {
-                origin: WriteOrigin::Edit,
+                origin: WriteOrigin::AutoTune,
                 writes,
             },
             session,
@@ -169,7 +183,17 @@ impl GainsPanel {
     /// larger than its parameter's limit.
     fn submit(&mut self, batch: WriteBatch, session: &mut DeviceSession) {
         let params: Vec<_> = session.params.iter().map(|p| p.info.clone()).collect();
-        let large = self.guard.large_changes(&params, &batch.writes);
+        let Review {
+            writes,
+            large,
+            refused: _,
+        } = self
+            .guard
+            .review(batch.origin.guard_origin(), &params, &batch.writes);
+        let batch = WriteBatch {
+            origin: batch.origin,
+            writes,
+        };
         if large.is_empty() {
             self.send(batch, session);
         } else {

@@ -9,12 +9,14 @@
 //! - `runs`: measured steps kept for A/B comparison, saved to a file.
 //! - `model_tune`: a model fitted to a step, gains from it, their preview.
 //! - `relay`: a relay run in the device's relay mode, Ku and Tu from it.
+//! - `write_guard`: the one guard every parameter write passes.
 
 mod excitation;
 mod model_tune;
 mod relay;
 mod runs;
 mod step_test;
+pub mod write_guard;
 
 pub use excitation::{
     DEFAULT_MAX_WRITE_HZ, Excitation, ExcitationError, ExcitationKind, ExcitationPlan,
