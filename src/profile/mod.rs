@@ -246,14 +246,7 @@ mod tests {
     use crate::protocol::ParamFlags;
 
     fn param(name: &str, flags: u8, min: f32, max: f32, value: f32) -> ParamInfo {
-        ParamInfo {
-            name: name.into(),
-            unit: "A".into(),
-            flags: ParamFlags(flags),
-            min,
-            max,
-            value,
-        }
+        ParamInfo::real(name, "A", flags, min, max, value)
     }
 
     fn device() -> Vec<ParamInfo> {

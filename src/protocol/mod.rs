@@ -71,7 +71,10 @@ impl ChannelInfo {
     }
 }
 
-/// Flags a device declares on a parameter.
+/// Flags a device declares on a parameter (the native protocol's PARAM
+/// flags byte, docs/PROTOCOL.md 3.4). Bits 4–5 carry the parameter's
+/// [`ParamKind`] on the wire; inside the app [`ParamInfo::kind`] is what
+/// counts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub struct ParamFlags(pub u8);
 
@@ -80,6 +83,14 @@ impl ParamFlags {
     pub const SETPOINT: u8 = 1 << 1;
     pub const TUNING_GAIN: u8 = 1 << 2;
     pub const LOG_SCALE: u8 = 1 << 3;
+    /// Bits 4–5: 0 a real number, 1 an integer, 2 a switch, 3 a choice.
+    pub const KIND_MASK: u8 = 0b11 << 4;
+    pub const KIND_INTEGER: u8 = 1 << 4;
+    pub const KIND_SWITCH: u8 = 2 << 4;
+    pub const KIND_CHOICE: u8 = 3 << 4;
+    /// A mode, state or enable the drive runs in (what it does, not how
+    /// well): written only when the user asks for this parameter itself.
+    pub const MODE: u8 = 1 << 6;
 
     pub fn read_only(self) -> bool {
         self.0 & Self::READ_ONLY != 0
@@ -95,6 +106,90 @@ impl ParamFlags {
     pub fn log_scale(self) -> bool {
         self.0 & Self::LOG_SCALE != 0
     }
+    /// The parameter switches the drive's mode, state or enable.
+    pub fn mode(self) -> bool {
+        self.0 & Self::MODE != 0
+    }
+}
+
+/// What values a parameter takes, and so how it is edited: a slider and a
+/// field for numbers, a checkbox for a switch, a drop-down for a choice.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub enum ParamKind {
+    /// Any number in [min, max].
+    #[default]
+    Real,
+    /// Whole numbers in [min, max].
+    Integer,
+    /// 0 (off) or 1 (on).
+    Switch,
+    /// Whole numbers from min, each named: `names[i]` is the value min + i.
+    Choice(Vec<String>),
+}
+
+impl ParamKind {
+    /// The kind a native PARAM declares: its flags' kind bits, and the
+    /// names that follow a choice (a choice without names is an integer).
+    pub fn from_wire(flags: u8, names: Vec<String>) -> Self {
+        match flags & ParamFlags::KIND_MASK {
+            ParamFlags::KIND_INTEGER => Self::Integer,
+            ParamFlags::KIND_SWITCH => Self::Switch,
+            ParamFlags::KIND_CHOICE if names.is_empty() => Self::Integer,
+            ParamFlags::KIND_CHOICE => Self::Choice(names),
+            _ => Self::Real,
+        }
+    }
+
+    /// The flags' kind bits for this kind.
+    pub fn wire_bits(&self) -> u8 {
+        match self {
+            Self::Real => 0,
+            Self::Integer => ParamFlags::KIND_INTEGER,
+            Self::Switch => ParamFlags::KIND_SWITCH,
+            Self::Choice(_) => ParamFlags::KIND_CHOICE,
+        }
+    }
+
+    /// Takes whole values only.
+    pub fn is_whole(&self) -> bool {
+        !matches!(self, Self::Real)
+    }
+
+    /// The names of a choice's values, none for other kinds.
+    pub fn names(&self) -> &[String] {
+        match self {
+            Self::Choice(names) => names,
+            _ => &[],
+        }
+    }
+}
+
+/// What a parameter is to the app, which decides who may write it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ParamRole {
+    /// A loop gain (kp, ki, kd, filter constants the device marks as gains).
+    Gain,
+    /// Any other plain setting: limits, plant and encoder settings.
+    Setting,
+    /// What the loop follows: step tests and excitations move it.
+    Setpoint,
+    /// A mode, state, enable or experiment switch of the drive.
+    Mode,
+    /// The device does not take writes.
+    ReadOnly,
+}
+
+impl ParamRole {
+    /// Why a parameter of this role is left out of undo, restore, profiles
+    /// and auto-tune; `None` for gains and settings, which they move.
+    pub fn not_tunable_reason(self) -> Option<&'static str> {
+        match self {
+            Self::Gain | Self::Setting => None,
+            Self::Setpoint => Some("it is the setpoint: writing it moves the axis"),
+            Self::Mode => Some("it switches the drive's mode or state"),
+            Self::ReadOnly => Some("it is read-only"),
+        }
+    }
 }
 
 /// One parameter a device declares, with its limits and the value last known.
@@ -106,6 +201,88 @@ pub struct ParamInfo {
     pub min: f32,
     pub max: f32,
     pub value: f32,
+    /// What values it takes.
+    pub kind: ParamKind,
+}
+
+impl ParamInfo {
+    /// A real-valued parameter (the kind every parameter had before kinds).
+    pub fn real(name: &str, unit: &str, flags: u8, min: f32, max: f32, value: f32) -> Self {
+        Self {
+            name: name.to_owned(),
+            unit: unit.to_owned(),
+            flags: ParamFlags(flags),
+            min,
+            max,
+            value,
+            kind: ParamKind::Real,
+        }
+    }
+
+    /// The same parameter, of `kind`.
+    pub fn with_kind(mut self, kind: ParamKind) -> Self {
+        self.kind = kind;
+        self
+    }
+
+    /// What the parameter is to the app. A mode is what the device flags
+    /// as one, or a relay-mode parameter (named `relay.*`, docs/PROTOCOL.md
+    /// 4.5, which devices declared before the flag existed).
+    pub fn role(&self) -> ParamRole {
+        if self.flags.read_only() {
+            ParamRole::ReadOnly
+        } else if self.flags.setpoint() {
+            ParamRole::Setpoint
+        } else if self.flags.mode() || self.name.starts_with("relay.") {
+            ParamRole::Mode
+        } else if self.flags.tuning_gain() {
+            ParamRole::Gain
+        } else {
+            ParamRole::Setting
+        }
+    }
+
+    /// Whether undo, redo, restore, profiles and auto-tune may move it: a
+    /// gain or a plain setting, never the setpoint, a mode or a read-only
+    /// value.
+    pub fn is_tunable(&self) -> bool {
+        self.role().not_tunable_reason().is_none()
+    }
+
+    /// `value` as this parameter can hold it: whole kinds are rounded to
+    /// the nearest whole number; nothing is clamped (the device's limits
+    /// are its own to apply).
+    pub fn fit(&self, value: f32) -> f32 {
+        if self.kind.is_whole() {
+            value.round()
+        } else {
+            value
+        }
+    }
+
+    /// The value as the user reads it: a choice's name, on/off, a whole
+    /// number, or the number with its unit.
+    pub fn display(&self, value: f32) -> String {
+        let whole = value.round();
+        let name = match &self.kind {
+            ParamKind::Choice(names) if value == whole => {
+                let at = whole - self.min;
+                (at >= 0.0)
+                    .then(|| names.get(at as usize))
+                    .flatten()
+                    .map(|n| format!("{n} ({whole})"))
+            }
+            ParamKind::Switch if value == 0.0 => Some("off".to_owned()),
+            ParamKind::Switch if value == 1.0 => Some("on".to_owned()),
+            _ => None,
+        };
+        let number = name.unwrap_or_else(|| value.to_string());
+        if self.unit.is_empty() {
+            number
+        } else {
+            format!("{number} {}", self.unit)
+        }
+    }
 }
 
 /// Everything a device says about itself on connect.

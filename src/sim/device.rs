@@ -16,7 +16,7 @@ use crate::protocol::native::frame::{FrameDecoder, MAX_PAYLOAD, encode_frame};
 use crate::protocol::native::message::{
     DeviceMessage, MessageError, SAMPLES_HEADER_LEN, decode_command, host_type,
 };
-use crate::protocol::{DeviceErrorCode, StatusFlags};
+use crate::protocol::{DeviceErrorCode, ParamFlags, StatusFlags};
 
 /// How the simulated device presents itself.
 #[derive(Clone, Debug)]
@@ -320,7 +320,8 @@ impl SimDevice {
         for (index, param) in params.into_iter().enumerate() {
             self.send(DeviceMessage::Param {
                 index: index as u8,
-                flags: param.flags.0,
+                flags: (param.flags.0 & !ParamFlags::KIND_MASK) | param.kind.wire_bits(),
+                choices: param.kind.names().to_vec(),
                 min: param.min,
                 max: param.max,
                 value: param.value,

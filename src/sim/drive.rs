@@ -5,7 +5,7 @@
 use super::controller::{Pid, PidGains};
 use super::noise::GaussianNoise;
 use super::plant::{Plant, PlantConstants};
-use crate::protocol::{ChannelInfo, ChannelRole, ParamFlags, ParamInfo};
+use crate::protocol::{ChannelInfo, ChannelRole, ParamFlags, ParamInfo, ParamKind};
 
 /// Everything a user can set on the simulated drive.
 #[derive(Clone, Debug, PartialEq)]
@@ -109,9 +109,21 @@ const PARAMS: &[(&str, &str, u8, f32, f32)] = &[
         0.0,
         100_000.0,
     ),
-    ("encoder.cpr", "counts/rev", 0, 0.0, 1_000_000.0),
+    (
+        "encoder.cpr",
+        "counts/rev",
+        ParamFlags::KIND_INTEGER,
+        0.0,
+        1_000_000.0,
+    ),
     ("encoder.noise", "rad", 0, 0.0, 0.1),
-    ("relay.active", "", 0, 0.0, 1.0),
+    (
+        "relay.active",
+        "",
+        ParamFlags::MODE | ParamFlags::KIND_SWITCH,
+        0.0,
+        1.0,
+    ),
     ("relay.amplitude", "A", 0, 0.0, 20.0),
     ("relay.hysteresis", "rad", 0, 0.0, 1.0),
     ("relay.travel", "rad", 0, 0.0, 100.0),
@@ -238,6 +250,7 @@ impl SimDrive {
                 min,
                 max,
                 value: self.param(index as u8).unwrap_or(f32::NAN),
+                kind: ParamKind::from_wire(flags, Vec::new()),
             })
             .collect()
     }

@@ -38,7 +38,8 @@ use self::parse::{Field, Line, LineSplitter, RawLine, parse_line};
 use super::adapter::{Adapter, AdapterError, AdapterSettings, DecodeTally, Protocol, Unsupported};
 use super::host_clock::{HOST_TICK_HZ, HostClock};
 use super::{
-    ChannelInfo, ChannelRole, Command, DeviceInfo, Event, ParamInfo, SampleBatch, StatusFlags,
+    ChannelInfo, ChannelRole, Command, DeviceInfo, Event, ParamInfo, ParamKind, SampleBatch,
+    StatusFlags,
 };
 
 /// The name every sketch is described by.
@@ -392,6 +393,7 @@ impl LinesAdapter {
                 min: p.min,
                 max: p.max,
                 value,
+                kind: ParamKind::from_wire(p.flags.0, Vec::new()),
             })
             .collect();
         let info = DeviceInfo {

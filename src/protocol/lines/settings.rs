@@ -217,6 +217,14 @@ impl LineParam {
         if self.flags.log_scale() {
             words.push("log");
         }
+        match self.flags.0 & ParamFlags::KIND_MASK {
+            ParamFlags::KIND_INTEGER => words.push("int"),
+            ParamFlags::KIND_SWITCH => words.push("switch"),
+            _ => {}
+        }
+        if self.flags.mode() {
+            words.push("mode");
+        }
         if words.is_empty() {
             "none".into()
         } else {
@@ -225,21 +233,33 @@ impl LineParam {
     }
 }
 
-/// Parses `gain`, `setpoint`, `log`, `none`, joined with `+`.
+/// Parses `gain`, `setpoint`, `log`, `int`, `switch`, `mode`, `none`,
+/// joined with `+`: `int` and `switch` say what values the parameter takes,
+/// `mode` that it switches what the sketch does (undo, profiles and
+/// auto-tune never write it).
 pub fn parse_flags(text: &str) -> Result<ParamFlags, String> {
     let mut flags = 0;
     for word in text.split('+').map(str::trim) {
-        flags |= match word {
+        let bits = match word {
             "gain" => ParamFlags::TUNING_GAIN,
             "setpoint" => ParamFlags::SETPOINT,
             "log" => ParamFlags::LOG_SCALE,
+            "int" => ParamFlags::KIND_INTEGER,
+            "switch" => ParamFlags::KIND_SWITCH,
+            "mode" => ParamFlags::MODE,
             "none" => 0,
             _ => {
                 return Err(format!(
-                    "'{word}' is not a parameter flag: use gain, setpoint, log or none, joined with +"
+                    "'{word}' is not a parameter flag: use gain, setpoint, log, int, switch, mode or none, joined with +"
                 ));
             }
         };
+        if bits & ParamFlags::KIND_MASK != 0 && flags & ParamFlags::KIND_MASK != 0 {
+            return Err(format!(
+                "'{text}' names two kinds: a parameter is int or switch, not both"
+            ));
+        }
+        flags |= bits;
     }
     Ok(ParamFlags(flags))
 }

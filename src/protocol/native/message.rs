@@ -73,6 +73,9 @@ pub enum DeviceMessage {
         value: f32,
         name: String,
         unit: String,
+        /// The names of a choice's values from `min` up (flags kind bits
+        /// 3); sent after the unit only when there are any.
+        choices: Vec<String>,
     },
     Value {
         index: u8,
@@ -250,15 +253,25 @@ impl DeviceMessage {
                 value,
                 name,
                 unit,
-            } => w
-                .u8(PARAM)
-                .u8(*index)
-                .u8(*flags)
-                .f32(*min)
-                .f32(*max)
-                .f32(*value)
-                .str(name)
-                .str(unit),
+                choices,
+            } => {
+                let w = w
+                    .u8(PARAM)
+                    .u8(*index)
+                    .u8(*flags)
+                    .f32(*min)
+                    .f32(*max)
+                    .f32(*value)
+                    .str(name)
+                    .str(unit);
+                if choices.is_empty() {
+                    w
+                } else {
+                    choices
+                        .iter()
+                        .fold(w.u8(choices.len() as u8), |w, choice| w.str(choice))
+                }
+            }
             Self::Value { index, value } => w.u8(VALUE).u8(*index).f32(*value),
             Self::Samples {
                 tick,
@@ -306,6 +319,12 @@ impl DeviceMessage {
                 value: r.f32()?,
                 name: r.str()?,
                 unit: r.str()?,
+                // A device from before choices ends here.
+                choices: if r.rest.is_empty() {
+                    Vec::new()
+                } else {
+                    (0..r.u8()?).map(|_| r.str()).collect::<Result<_, _>>()?
+                },
             },
             VALUE => Self::Value {
                 index: r.u8()?,
@@ -373,6 +392,17 @@ mod tests {
                 value: 12.5,
                 name: "pos.kp".into(),
                 unit: "A/rad".into(),
+                choices: Vec::new(),
+            },
+            DeviceMessage::Param {
+                index: 1,
+                flags: 0b0111_0000,
+                min: 0.0,
+                max: 2.0,
+                value: 1.0,
+                name: "mode".into(),
+                unit: String::new(),
+                choices: vec!["idle".into(), "position".into(), "velocity".into()],
             },
             DeviceMessage::Value {
                 index: 3,
@@ -443,16 +473,34 @@ mod tests {
             let payload = message.encode();
             let kind = payload[0];
             let is_samples = kind == device_type::SAMPLES;
+            // A PARAM may end after its unit (a device from before choices).
+            let without_choices = match &message {
+                DeviceMessage::Param { choices, .. } if !choices.is_empty() => {
+                    let mut plain = message.clone();
+                    if let DeviceMessage::Param { choices, .. } = &mut plain {
+                        choices.clear();
+                    }
+                    Some(plain)
+                }
+                _ => None,
+            };
+            let plain_len = without_choices.as_ref().map(|m| m.encode().len());
             for cut in 1..payload.len() {
                 let result = DeviceMessage::decode(&payload[..cut]);
                 if is_samples && cut >= SAMPLES_HEADER_LEN {
                     // Fewer values than `count` is the session's call.
                     assert!(result.is_ok());
+                } else if Some(cut) == plain_len {
+                    assert_eq!(result.as_ref().ok(), without_choices.as_ref());
                 } else {
                     assert_eq!(result, Err(MessageError::TooShort(kind)), "cut {cut}");
                 }
             }
             let mut longer = payload.clone();
+            if matches!(&message, DeviceMessage::Param { choices, .. } if choices.is_empty()) {
+                // After the unit comes the count of choices.
+                longer.push(0);
+            }
             longer.extend_from_slice(&[0xAA, 0xBB, 0xCC]);
             if !is_samples {
                 assert_eq!(DeviceMessage::decode(&longer), Ok(message));

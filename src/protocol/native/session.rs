@@ -4,7 +4,7 @@
 
 use super::message::DeviceMessage;
 use crate::protocol::{
-    ChannelInfo, ChannelRole, DeviceErrorCode, DeviceInfo, Event, ParamFlags, ParamInfo,
+    ChannelInfo, ChannelRole, DeviceErrorCode, DeviceInfo, Event, ParamFlags, ParamInfo, ParamKind,
     SampleBatch, StatusFlags, TextLevel,
 };
 
@@ -150,6 +150,7 @@ impl HostSession {
                 value,
                 name,
                 unit,
+                choices,
             } => {
                 let param = ParamInfo {
                     name,
@@ -158,6 +159,7 @@ impl HostSession {
                     min,
                     max,
                     value,
+                    kind: ParamKind::from_wire(flags, choices),
                 };
                 if let Some(slot) = self
                     .pending
@@ -314,6 +316,7 @@ mod tests {
             value: 0.5,
             name: "kp".into(),
             unit: String::new(),
+            choices: Vec::new(),
         });
         for m in messages {
             events.extend(session.handle(m).expect("valid"));

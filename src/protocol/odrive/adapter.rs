@@ -24,7 +24,7 @@ use crate::protocol::adapter::{
 use crate::protocol::host_clock::{HOST_TICK_HZ, HostClock};
 use crate::protocol::{
     ChannelInfo, ChannelRole, Command, DeviceErrorCode, DeviceInfo, Event, ParamFlags, ParamInfo,
-    SampleBatch, StatusFlags,
+    ParamKind, SampleBatch, StatusFlags,
 };
 
 /// A reply that has not come within this is taken as lost (the firmware
@@ -91,10 +91,62 @@ const PARAMS: &[(&str, &str, u8, f32, f32)] = &[
         -1e4,
         1e4,
     ),
-    ("config.enable_watchdog", "", 0, 0.0, 1.0),
+    (
+        "config.enable_watchdog",
+        "",
+        ParamFlags::KIND_SWITCH,
+        0.0,
+        1.0,
+    ),
     ("config.watchdog_timeout", "s", 0, 0.0, 10.0),
-    ("current_state", "", ParamFlags::READ_ONLY, 0.0, 255.0),
+    (
+        "current_state",
+        "",
+        ParamFlags::READ_ONLY | ParamFlags::KIND_CHOICE,
+        0.0,
+        13.0,
+    ),
+    (
+        "controller.config.control_mode",
+        "",
+        ParamFlags::MODE | ParamFlags::KIND_CHOICE,
+        0.0,
+        3.0,
+    ),
 ];
+
+/// `ODrive.Axis.AxisState` from 0 (fw-v0.5.6 `odrive-interface.yaml`
+/// 1523-1580; 5, sensorless control before 0.5, is no state there).
+const AXIS_STATES: [&str; 14] = [
+    "undefined",
+    "idle",
+    "startup sequence",
+    "full calibration",
+    "motor calibration",
+    "(no state 5)",
+    "encoder index search",
+    "encoder offset calibration",
+    "closed loop",
+    "lockin spin",
+    "encoder direction find",
+    "homing",
+    "hall polarity calibration",
+    "hall phase calibration",
+];
+
+/// `ODrive.Controller.ControlMode` from 0 (fw-v0.5.6
+/// `odrive-interface.yaml` 1603-1623).
+const CONTROL_MODES: [&str; 4] = ["voltage", "torque", "velocity", "position"];
+
+/// The names of a choice parameter's values (kind bits in its flags).
+fn choice_names(path: &str) -> Vec<String> {
+    let names: &[&str] = match path {
+        "current_state" => &AXIS_STATES,
+        "controller.config.control_mode" => &CONTROL_MODES,
+        _ => &[],
+    };
+    names.iter().map(|&n| n.to_owned()).collect()
+}
 
 const INPUT_POS_INDEX: u8 = 5;
 const CURRENT_STATE_INDEX: u8 = 8;
@@ -276,6 +328,7 @@ impl OdriveAdapter {
                 min,
                 max,
                 value,
+                kind: ParamKind::from_wire(flags, choice_names(path)),
             })
             .collect();
         let watchdog_on = self.values[6].is_some_and(|v| v != 0.0);

@@ -260,6 +260,7 @@ impl SimpleFocAdapter {
                     min: param.min,
                     max: param.max,
                     value: if value.is_nan() { 0.0 } else { value },
+                    kind: param.param_kind(),
                 }
             })
             .collect();

@@ -171,6 +171,19 @@ pub struct MotorParam {
     pub kind: ValueKind,
 }
 
+impl MotorParam {
+    /// What values the parameter takes: the motion type is a choice of
+    /// `MotionControlType` (FOCMotor.h:49-57), everything else a number.
+    pub fn param_kind(&self) -> crate::protocol::ParamKind {
+        match self.kind {
+            ValueKind::Number => crate::protocol::ParamKind::Real,
+            ValueKind::Motion => crate::protocol::ParamKind::Choice(
+                MOTION_NAMES.iter().map(|&n| n.to_owned()).collect(),
+            ),
+        }
+    }
+}
+
 const GAIN: u8 = crate::protocol::ParamFlags::TUNING_GAIN | crate::protocol::ParamFlags::LOG_SCALE;
 
 macro_rules! pid_params {
@@ -334,7 +347,9 @@ pub fn motor_params() -> Vec<MotorParam> {
         read: "C",
         friendly: "Motion:",
         unit: "",
-        flags: 0,
+        // Changing it changes what the motor does (and, in the firmware,
+        // re-seeds the target: FOCMotor.cpp:495-535).
+        flags: crate::protocol::ParamFlags::MODE,
         min: 0.0,
         max: 6.0,
         kind: ValueKind::Motion,
