@@ -190,3 +190,8 @@ mod proxy;
 #[cfg(unix)]
 #[allow(unused_imports)]
 pub use proxy::*;
+#[cfg(unix)]
+mod simplefoc_real;
+#[cfg(unix)]
+#[allow(unused_imports)]
+pub use simplefoc_real::*;
