@@ -8,21 +8,28 @@
 //! of every rule, and writes the chosen rule's gains only with `--write`.
 //! However a relay run ends, `relay.active` is written 0, the setpoint put
 //! back and the output turned off before the command exits.
+//!
+//! Proposed gains pass the write guard as auto-tune's
+//! ([`WriteOrigin::AutoTune`]): a gain moved beyond its per-write limit is
+//! not written without `--allow-large-change`, and the command says which,
+//! from what to what, and the limit, in one line. Ctrl+C or SIGTERM ends
+//! every stage as `motiontune step` does; the gains are written as a set,
+//! so an interrupt during their writes takes effect after the last.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 
-use super::connect::connect;
+use super::connect::{Wait, connect, next_event};
 use super::params::apply;
+use super::report;
 use super::step::{closed, fault, measure, signals, wait_enabled};
 use super::{AutotuneArgs, AutotuneMethod, ModelArg, RuleArg};
 use crate::analysis::{ClosedLoopSpeed, ParallelGains, Rise, Settling, StepMetrics, StepOptions};
 use crate::analysis::{TuningRule, Ultimate};
 use crate::link::{Link, LinkEvent};
 use crate::protocol::{Command, DeviceInfo, Event};
+use crate::tuning::write_guard::{WriteGuard, WriteOrigin};
 use crate::tuning::{
     LoopParams, ModelKind, ParamWrite, PreviewPlan, RelayPlan, RelayResult, RelayTest,
     StepDirection, StepPlan, StepResponse, TuneRule, identify, model_parameters, preview, propose,
@@ -107,15 +114,25 @@ pub fn run(args: &AutotuneArgs) -> anyhow::Result<()> {
         .metrics
         .map_err(|e| anyhow::anyhow!("the predicted step cannot be measured: {e}"))?;
 
-    let verification = if args.write {
+    let reviewed = args.write.then(|| {
         let writes = loop_params.writes(&proposal.parallel);
-        apply(&link, &writes, &mut info.params)?;
-        Some(first_step(measure(
-            &link, &mut info, plan, SETTLE_S, options,
-        )?)?)
-    } else {
-        None
+        reviewed_gains(&info.params, &writes, args.allow_large_change)
+    });
+    let verification = match &reviewed {
+        Some(Ok(writes)) => {
+            apply(&link, writes, &mut info.params)?;
+            if crate::interrupt::requested() {
+                bail!(
+                    "interrupted before the verification step: the gains were written, the output is off"
+                );
+            }
+            Some(first_step(measure(
+                &link, &mut info, plan, SETTLE_S, options,
+            )?)?)
+        }
+        _ => None,
     };
+    let written = matches!(reviewed, Some(Ok(_)));
     let measured_metrics = verification
         .as_ref()
         .map(|step| {
@@ -143,11 +160,11 @@ pub fn run(args: &AutotuneArgs) -> anyhow::Result<()> {
             "rule": rule.label(),
             "in_force": gains(&in_force),
             "proposed": gains(&proposal.parallel),
-            "written": args.write,
+            "written": written,
             "predicted": metrics_json(&predicted_metrics),
             "measured": measured_metrics.as_ref().map(metrics_json),
         });
-        println!("{}", serde_json::to_string_pretty(&document)?);
+        report::print(&format!("{}\n", serde_json::to_string_pretty(&document)?))?;
     } else {
         let mut out = format!(
             "{} on {}: {} fitted to a step of {} {} (fit RMS {:.3e} {})\n",
@@ -179,9 +196,42 @@ pub fn run(args: &AutotuneArgs) -> anyhow::Result<()> {
         if !args.write {
             out += "Nothing written: add --write to write the proposed gains and verify them.\n";
         }
-        print!("{out}");
+        report::print(&out)?;
     }
-    Ok(())
+    match reviewed {
+        Some(Err(refused)) => Err(refused),
+        _ => Ok(()),
+    }
+}
+
+/// The proposed gains' writes as the write guard lets auto-tune send them;
+/// an error naming each gain it refuses, or moves beyond its per-write
+/// limit unless `allow_large`.
+fn reviewed_gains(
+    params: &[crate::protocol::ParamInfo],
+    writes: &[(u8, f32)],
+    allow_large: bool,
+) -> anyhow::Result<Vec<(u8, f32)>> {
+    let review = WriteGuard::default().review(WriteOrigin::AutoTune, params, writes);
+    let listed = |items: Vec<String>| items.join("; ");
+    if !review.refused.is_empty() {
+        bail!(
+            "gains not written: {}",
+            listed(review.refused.iter().map(ToString::to_string).collect())
+        );
+    }
+    if !allow_large && !review.large.is_empty() {
+        bail!(
+            "gains not written: {}; add --allow-large-change to write {}",
+            listed(review.large.iter().map(ToString::to_string).collect()),
+            if review.large.len() == 1 {
+                "it"
+            } else {
+                "them"
+            }
+        );
+    }
+    Ok(review.writes)
 }
 
 /// The device's names of its kp, ki and kd parameters.
@@ -300,21 +350,22 @@ fn run_relay(args: &AutotuneArgs) -> anyhow::Result<()> {
     let test = RelayTest::start(plan, &info, true)?;
     let in_force = loop_params.gains(&info.params);
 
-    let interrupted = Arc::new(AtomicBool::new(false));
-    let flag = Arc::clone(&interrupted);
-    // Should the handler not install, Ctrl+C ends the process at once and
-    // the device's watchdog turns the output off (and with it the relay).
-    let _ = ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst));
     link.send(Command::Enable(true));
-    let outcome =
-        wait_enabled(&link).and_then(|()| run_relay_test(&link, test, &interrupted, &mut info));
+    let outcome = wait_enabled(&link).and_then(|()| run_relay_test(&link, test, &mut info));
     link.send(Command::Enable(false));
     let result = outcome?;
 
     let ultimate = result.ultimate();
     let proposed = result.gains(rule).parallel;
-    if args.write {
-        apply(&link, &loop_params.writes(&proposed), &mut info.params)?;
+    let reviewed = args.write.then(|| {
+        reviewed_gains(
+            &info.params,
+            &loop_params.writes(&proposed),
+            args.allow_large_change,
+        )
+    });
+    if let Some(Ok(writes)) = &reviewed {
+        apply(&link, writes, &mut info.params)?;
     }
     print_relay(
         args,
@@ -325,7 +376,12 @@ fn run_relay(args: &AutotuneArgs) -> anyhow::Result<()> {
         &result,
         in_force,
         ultimate,
-    )
+        matches!(reviewed, Some(Ok(_))),
+    )?;
+    match reviewed {
+        Some(Err(refused)) => Err(refused),
+        _ => Ok(()),
+    }
 }
 
 /// Feeds the relay run every batch and value and sends its writes until it
@@ -334,7 +390,6 @@ fn run_relay(args: &AutotuneArgs) -> anyhow::Result<()> {
 fn run_relay_test(
     link: &Link,
     mut test: RelayTest,
-    interrupted: &AtomicBool,
     info: &mut DeviceInfo,
 ) -> anyhow::Result<RelayResult> {
     let device_time =
@@ -344,32 +399,36 @@ fn run_relay_test(
     let mut feed_from = None;
     let mut stopped = None;
     while !test.is_done() {
-        if interrupted.load(Ordering::SeqCst) {
-            test.abort();
-            stopped = Some("interrupted".to_owned());
-            break;
-        }
-        if started.elapsed() > wall_limit {
-            test.abort();
-            stopped = Some("the device stopped streaming during the relay run".to_owned());
-            break;
-        }
-        match link.events().recv_timeout(Duration::from_millis(100)) {
-            Ok(LinkEvent::Device(Event::Samples { batch, .. })) => {
+        let event = match next_event(link, Instant::now() + Duration::from_millis(100)) {
+            Wait::Interrupted => {
+                test.abort();
+                stopped = Some("interrupted".to_owned());
+                break;
+            }
+            _ if started.elapsed() > wall_limit => {
+                test.abort();
+                stopped = Some("the device stopped streaming during the relay run".to_owned());
+                break;
+            }
+            Wait::Event(event) => event,
+            Wait::TimedOut => continue,
+        };
+        match event {
+            LinkEvent::Device(Event::Samples { batch, .. }) => {
                 let from = *feed_from.get_or_insert(batch.time_of(0) + RELAY_SETTLE_S);
                 if batch.time_of(0) < from {
                     continue;
                 }
                 send(link, &test.on_samples(&batch));
             }
-            Ok(LinkEvent::Device(Event::Value { index, value })) => {
+            LinkEvent::Device(Event::Value { index, value }) => {
                 if let Some(param) = info.params.get_mut(usize::from(index)) {
                     param.value = value;
                 }
                 // A device leaving relay mode ends the run: restore at once.
                 send(link, &test.on_value(index, value));
             }
-            Ok(LinkEvent::Device(Event::Status { flags, .. }))
+            LinkEvent::Device(Event::Status { flags, .. })
                 if !flags.enabled() || fault(flags).is_some() =>
             {
                 test.abort();
@@ -377,8 +436,8 @@ fn run_relay_test(
                 stopped = Some(format!("the device stopped the relay run ({problem})"));
                 break;
             }
-            Ok(LinkEvent::Closed(error)) => return Err(closed(error)),
-            Ok(_) | Err(_) => {}
+            LinkEvent::Closed(error) => return Err(closed(error)),
+            _ => {}
         }
     }
     let restored = restore(link, &test.restoring_writes(), &mut info.params);
@@ -432,6 +491,7 @@ fn print_relay(
     result: &RelayResult,
     in_force: ParallelGains,
     ultimate: Ultimate,
+    written: bool,
 ) -> anyhow::Result<()> {
     let signals = signals(info);
     let gain_names = GainNames::of(&info.params, loop_params);
@@ -477,11 +537,11 @@ fn print_relay(
             "in_force": gains(&in_force),
             "proposed": gains(&proposed.parallel),
             "rules": rules,
-            "written": args.write,
+            "written": written,
             "predicted": serde_json::Value::Null,
             "measured": serde_json::Value::Null,
         });
-        println!("{}", serde_json::to_string_pretty(&document)?);
+        report::print(&format!("{}\n", serde_json::to_string_pretty(&document)?))?;
         return Ok(());
     }
     let mut out = format!(
@@ -532,6 +592,5 @@ fn print_relay(
     if !args.write {
         out += "Nothing written: add --write to write the proposed gains.\n";
     }
-    print!("{out}");
-    Ok(())
+    report::print(&out)
 }

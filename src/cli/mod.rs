@@ -1,5 +1,9 @@
 //! The command line: `motiontune` opens the GUI; subcommands run headless.
-//! Errors the user can cause end in one line on stderr and a non-zero exit.
+//! Errors the user can cause end in one line on stderr and a non-zero exit
+//! (130 when Ctrl-C or SIGTERM ended the command); a reader of stdout that
+//! went away (`| head -1`) ends the command quietly with exit 0, as Unix
+//! tools do. Commands that talk to a device and the GUI catch Ctrl-C and
+//! SIGTERM ([`crate::interrupt`]) and end as each documents.
 
 mod analyze;
 mod autotune;
@@ -328,6 +332,11 @@ pub struct AutotuneArgs {
     /// Write the proposed gains (step: then run a verification step).
     #[arg(long)]
     pub write: bool,
+    /// With --write: write gains that move further in one write than the
+    /// write guard allows (a factor of 3 for a gain); without it such a
+    /// proposal is refused and nothing is written.
+    #[arg(long, requires = "write")]
+    pub allow_large_change: bool,
     /// Print the result as JSON.
     #[arg(long)]
     pub json: bool,
@@ -595,14 +604,47 @@ pub fn main() -> ExitCode {
     };
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
+        Err(error) if is_broken_pipe(&error) => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("error: {error:#}");
-            ExitCode::FAILURE
+            use std::io::Write;
+            // Not eprintln!: it panics when stderr is gone too.
+            let _ = writeln!(std::io::stderr(), "error: {error:#}");
+            if crate::interrupt::requested() {
+                ExitCode::from(EXIT_INTERRUPTED)
+            } else {
+                ExitCode::FAILURE
+            }
         }
     }
 }
 
+/// The exit status of a command ended by Ctrl-C or SIGTERM (128 + SIGINT,
+/// the shell's convention).
+const EXIT_INTERRUPTED: u8 = 130;
+
+/// Whether `error` comes from writing to a reader that went away: walks
+/// the error's causes for the I/O error, as ripgrep's `main` does.
+fn is_broken_pipe(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+/// Catches Ctrl-C and SIGTERM for a command that talks to a device.
+fn catch_interrupts() -> anyhow::Result<()> {
+    crate::interrupt::install()
+        .map_err(|reason| anyhow::anyhow!("cannot catch Ctrl-C and SIGTERM: {reason}"))
+}
+
 fn run(cli: Cli) -> anyhow::Result<()> {
+    if !matches!(
+        cli.command,
+        Some(CliCommand::Ports | CliCommand::Sim(_) | CliCommand::Analyze(_))
+    ) {
+        catch_interrupts()?;
+    }
     match cli.command {
         None => {
             let port = cli.port.unwrap_or_else(|| SIM_PORT.to_owned());
@@ -621,9 +663,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Some(CliCommand::Ports) => {
             let (ports, error) = list_ports();
-            for port in ports {
-                println!("{:<24} {}", port.name, port.description);
-            }
+            let listing: String = ports
+                .iter()
+                .map(|port| format!("{:<24} {}\n", port.name, port.description))
+                .collect();
+            report::print(&listing)?;
             match error {
                 Some(error) => anyhow::bail!(error),
                 None => Ok(()),
