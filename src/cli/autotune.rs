@@ -87,29 +87,33 @@ pub fn run(args: &AutotuneArgs) -> anyhow::Result<()> {
         .context("the device has no kp, ki and kd tuning gains to propose values for")?;
 
     let identification = first_step(measure(&link, &mut info, plan, SETTLE_S, options)?)?;
-    let identified = identify(
-        kind,
-        &identification.time,
-        identification.effort.as_deref(),
-        &identification.feedback,
-    )?;
-    let proposal = propose(&identified.model, rule, speed)?;
     let in_force = loop_params.gains(&info.params);
     let (derivative_filter, output_limit) = loop_params.filter_and_limit(&info.params);
-    let predicted = preview(
-        &identified.model,
-        &proposal.parallel,
-        &PreviewPlan {
-            from: f64::from(identification.from),
-            to: f64::from(identification.to),
-            before_s: plan.pre_s,
-            hold_s: plan.hold_s,
-            loop_hz: f64::from(info.loop_hz),
-            derivative_filter,
-            output_limit,
-        },
-        &options,
-    )?;
+    let preview_plan = PreviewPlan {
+        from: f64::from(identification.from),
+        to: f64::from(identification.to),
+        before_s: plan.pre_s,
+        hold_s: plan.hold_s,
+        loop_hz: f64::from(info.loop_hz),
+        derivative_filter,
+        output_limit,
+    };
+    let (identified, proposal, predicted) = interruptible(move || {
+        let identified = identify(
+            kind,
+            &identification.time,
+            identification.effort.as_deref(),
+            &identification.feedback,
+        )?;
+        let proposal = propose(&identified.model, rule, speed)?;
+        let predicted = preview(
+            &identified.model,
+            &proposal.parallel,
+            &preview_plan,
+            &options,
+        )?;
+        anyhow::Ok((identified, proposal, predicted))
+    })??;
     let predicted_metrics = predicted
         .metrics
         .map_err(|e| anyhow::anyhow!("the predicted step cannot be measured: {e}"))?;
@@ -201,6 +205,35 @@ pub fn run(args: &AutotuneArgs) -> anyhow::Result<()> {
     match reviewed {
         Some(Err(refused)) => Err(refused),
         _ => Ok(()),
+    }
+}
+
+/// Runs `work` on a thread of its own, looking for Ctrl-C or SIGTERM while
+/// it runs: fitting a model takes about a second in a debug build, longer
+/// on a loaded machine, and an interrupt must not wait for it. Interrupted,
+/// the command ends at once (the output is off between the steps) and the
+/// thread ends with the process.
+fn interruptible<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> anyhow::Result<T> {
+    let (done, result) = crossbeam_channel::bounded(1);
+    std::thread::Builder::new()
+        .name("fit".into())
+        .spawn(move || {
+            let _ = done.send(work());
+        })
+        .context("cannot start the model fit")?;
+    loop {
+        if crate::interrupt::requested() {
+            bail!("interrupted while fitting the model: nothing was written, the output is off");
+        }
+        match result.recv_timeout(Duration::from_millis(50)) {
+            Ok(value) => return Ok(value),
+            Err(crossbeam_channel::RecvTimeoutError::Timeout) => {}
+            Err(crossbeam_channel::RecvTimeoutError::Disconnected) => {
+                bail!("the model fit ended without a result")
+            }
+        }
     }
 }
 
