@@ -7,6 +7,9 @@
 //! one line on stderr, and the drive must have its setpoint back where it
 //! was and its output off.
 //!
+//! The GUI, sent SIGINT in its terminal, closes its window the normal way:
+//! its link closes as a dropped session's does.
+//!
 //! The moments come from a seeded generator: the seed is printed, and
 //! `MOTIONTUNE_SEED=N cargo test --test interrupt_cli` repeats a run.
 #![cfg(unix)]
@@ -446,4 +449,35 @@ fn step_on_a_plain_text_sketch_with_a_setpoint_command() {
             |d: &mut LinesSketch| (d.drive.config.setpoint, d.drive.enabled()),
         );
     }
+}
+
+#[test]
+fn the_gui_closes_its_window_on_ctrl_c() {
+    let server = native();
+    let display = common::VirtualDisplay::start();
+    let logs = tempfile::tempdir().expect("tempdir");
+    let mut gui = display.run_app(
+        &["--port", server.path(), "--protocol", "native"],
+        &logs.path().join("gui.log"),
+    );
+    // A debug build starting a window on a busy machine can be slow.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while server.with_device(|d| d.stream_divider()) == 0 {
+        assert!(
+            Instant::now() < deadline,
+            "the GUI never streamed: {}",
+            gui.stderr()
+        );
+        gui.assert_running();
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    gui.interrupt();
+    let status = gui
+        .wait_exit(Duration::from_secs(10))
+        .unwrap_or_else(|| panic!("the GUI still runs 10 s after SIGINT: {}", gui.stderr()));
+    assert!(status.success(), "{status}: {}", gui.stderr());
+    settled(&server);
+    // Only a link closed by a dropped session stops the stream it started;
+    // a process ended by the signal leaves it running.
+    assert_eq!(server.with_device(|d| d.stream_divider()), 0);
 }
