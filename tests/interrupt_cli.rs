@@ -88,13 +88,14 @@ struct Moment<'a, D> {
 }
 
 /// Runs `motiontune ARGS…` against `server`, sends SIGINT at `moment`, and
-/// checks how it ended; returns the time from signal to exit.
+/// checks how it ended; returns the time from signal to exit and the line
+/// on stderr.
 fn interrupt<D: EmulatedDevice>(
     server: &PtyServer<D>,
     args: &[&str],
     moment: Moment<'_, D>,
     probe: Probe<D>,
-) -> Duration {
+) -> (Duration, String) {
     settled(server);
     let (setpoint, _) = server.with_device(probe);
     let written = server.bytes_from_host();
@@ -172,7 +173,7 @@ fn interrupt<D: EmulatedDevice>(
         "{args:?}: setpoint {after}, was {setpoint}"
     );
     assert!(!on, "{args:?}: output left on");
-    exited
+    (exited, stderr)
 }
 
 fn after_first_write<D>(delay: Duration) -> Moment<'static, D> {
@@ -480,4 +481,50 @@ fn the_gui_closes_its_window_on_ctrl_c() {
     // Only a link closed by a dropped session stops the stream it started;
     // a process ended by the signal leaves it running.
     assert_eq!(server.with_device(|d| d.stream_divider()), 0);
+}
+
+/// `record` stopped by SIGINT keeps every sample that reached it: the file
+/// holds as many rows as the message says, one tick apart, up to the end.
+#[test]
+fn record_keeps_every_sample_up_to_ctrl_c() {
+    let mut moments = Moments::new("record_keeps_every_sample_up_to_ctrl_c");
+    let server = native();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("interrupted.csv");
+    let out_text = out.to_str().expect("utf-8 path");
+    let args = [
+        "record",
+        "--port",
+        server.path(),
+        "--protocol",
+        "native",
+        "--seconds",
+        "30",
+        "--out",
+        out_text,
+    ];
+    let (_, said) = interrupt(
+        &server,
+        &args,
+        after_first_write(moments.between(0.3, 1.5)),
+        native_probe,
+    );
+    let (header, rows) = common::read_recording(&out);
+    assert!(
+        said.contains(&format!("recorded {} samples", rows.len())),
+        "{said} but the file has {} rows",
+        rows.len()
+    );
+    assert_eq!(header[0], "time_s");
+    assert!(rows.len() > 1000, "{} rows", rows.len());
+    let period = 1.0 / 10_000.0;
+    for pair in rows.windows(2) {
+        let step = pair[1][0] - pair[0][0];
+        assert!(
+            (step - period).abs() < period * 1e-3,
+            "a gap in the recording: {} -> {}",
+            pair[0][0],
+            pair[1][0]
+        );
+    }
 }
