@@ -280,30 +280,55 @@ fn autotune_step_write_on_the_native_drive() {
             delay: verifying,
         },
     ];
+    let tune = |path: &str, write: bool| {
+        let mut args = vec!["autotune".to_owned(), "--port".to_owned(), path.to_owned()];
+        args.extend(
+            [
+                "--protocol",
+                "native",
+                "--method",
+                "step",
+                "--rule",
+                "simc",
+                "--tau",
+                "0.01",
+                "--amplitude",
+                "0.1",
+                "--hold",
+                "0.5",
+                "--json",
+            ]
+            .map(String::from),
+        );
+        if write {
+            args.push("--write".to_owned());
+        }
+        args
+    };
+    // The gains a first tuning left: the proposal then stays within the
+    // write guard's limits and is written, as it would be on a re-tune.
+    let proposed = {
+        let server = native();
+        let args = tune(server.path(), false);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let output = common::motiontune(&args);
+        assert!(output.status.success(), "{}", common::stderr(&output));
+        let document: serde_json::Value = serde_json::from_slice(&output.stdout).expect("json");
+        ["pos.kp", "pos.ki", "pos.kd"].map(|name| {
+            let value = document["proposed"][name].as_f64().expect("proposed");
+            format!("{name}={value}")
+        })
+    };
     for moment in moments {
         let server = native();
+        let mut set = vec!["params", "--port", server.path(), "--protocol", "native"];
+        set.extend(proposed.iter().map(String::as_str));
+        let output = common::motiontune(&set);
+        assert!(output.status.success(), "{}", common::stderr(&output));
         server.with_device(|d| d.take_output_changes());
         seen.set((0, 0));
-        let path = server.path().to_owned();
-        let args = [
-            "autotune",
-            "--port",
-            &path,
-            "--protocol",
-            "native",
-            "--method",
-            "step",
-            "--rule",
-            "simc",
-            "--tau",
-            "0.01",
-            "--amplitude",
-            "0.1",
-            "--hold",
-            "0.5",
-            "--write",
-            "--allow-large-change",
-        ];
+        let args = tune(server.path(), true);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
         interrupt(&server, &args, moment, native_probe);
     }
 }
