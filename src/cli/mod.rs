@@ -9,6 +9,7 @@ mod analyze;
 mod autotune;
 mod bode;
 mod connect;
+mod exit;
 mod params;
 mod record;
 mod report;
@@ -602,40 +603,7 @@ pub fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    match run(cli) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) if is_broken_pipe(&error) => ExitCode::SUCCESS,
-        Err(error) => {
-            use std::io::Write;
-            // Not eprintln!: it panics when stderr is gone too.
-            let _ = writeln!(std::io::stderr(), "error: {error:#}");
-            if crate::interrupt::requested() {
-                ExitCode::from(EXIT_INTERRUPTED)
-            } else {
-                ExitCode::FAILURE
-            }
-        }
-    }
-}
-
-/// The exit status of a command ended by Ctrl-C or SIGTERM (128 + SIGINT,
-/// the shell's convention).
-const EXIT_INTERRUPTED: u8 = 130;
-
-/// Whether `error` comes from writing to a reader that went away: walks
-/// the error's causes for the I/O error, as ripgrep's `main` does.
-fn is_broken_pipe(error: &anyhow::Error) -> bool {
-    error.chain().any(|cause| {
-        cause
-            .downcast_ref::<std::io::Error>()
-            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
-    })
-}
-
-/// Catches Ctrl-C and SIGTERM for a command that talks to a device.
-fn catch_interrupts() -> anyhow::Result<()> {
-    crate::interrupt::install()
-        .map_err(|reason| anyhow::anyhow!("cannot catch Ctrl-C and SIGTERM: {reason}"))
+    exit::status(run(cli))
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
@@ -643,7 +611,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         cli.command,
         Some(CliCommand::Ports | CliCommand::Sim(_) | CliCommand::Analyze(_))
     ) {
-        catch_interrupts()?;
+        exit::catch_interrupts()?;
     }
     match cli.command {
         None => {
