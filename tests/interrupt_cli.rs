@@ -59,23 +59,6 @@ impl Moments {
     }
 }
 
-/// Waits until the device has taken every byte a client sent.
-fn settled<D: EmulatedDevice>(server: &PtyServer<D>) {
-    let quiet = Duration::from_millis(300);
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let mut last = server.bytes_from_host();
-    let mut since = Instant::now();
-    while since.elapsed() < quiet {
-        assert!(Instant::now() < deadline, "the host kept writing");
-        std::thread::sleep(Duration::from_millis(20));
-        let now = server.bytes_from_host();
-        if now != last {
-            last = now;
-            since = Instant::now();
-        }
-    }
-}
-
 /// What the checks read from a device: its setpoint and whether its
 /// output is on.
 type Probe<D> = fn(&mut D) -> (f64, bool);
@@ -96,7 +79,7 @@ fn interrupt<D: EmulatedDevice>(
     moment: Moment<'_, D>,
     probe: Probe<D>,
 ) -> (Duration, String) {
-    settled(server);
+    common::settled(server);
     let (setpoint, _) = server.with_device(probe);
     let written = server.bytes_from_host();
     let mut child = Command::new(common::BIN)
@@ -166,7 +149,7 @@ fn interrupt<D: EmulatedDevice>(
     assert_eq!(stderr.trim_end().lines().count(), 1, "one line: {stderr}");
     assert!(stderr.contains("interrupted"), "{stderr}");
     assert!(exited <= EXIT_WITHIN, "{args:?} took {exited:?} to exit");
-    settled(server);
+    common::settled(server);
     let (after, on) = server.with_device(probe);
     assert!(
         (after - setpoint).abs() < 1e-6,
@@ -192,31 +175,31 @@ fn native_probe(d: &mut SimDevice) -> (f64, bool) {
     (d.drive.config.setpoint, d.enabled())
 }
 
+/// `step` with `port_args` (after `--port PATH`), interrupted at `count`
+/// moments: connect, 0.5 s settle, 0.1 s before the step, 1 s up, 1 s back.
+fn steps_interrupted<D: EmulatedDevice>(
+    test: &str,
+    server: &PtyServer<D>,
+    port_args: &[&str],
+    amplitude: &str,
+    count: usize,
+    probe: Probe<D>,
+) {
+    let mut moments = Moments::new(test);
+    let mut args = vec!["step", "--port", server.path()];
+    args.extend_from_slice(port_args);
+    args.extend(["--amplitude", amplitude, "--hold", "1"]);
+    for _ in 0..count {
+        let moment = after_first_write(moments.between(0.0, 2.3));
+        interrupt(server, &args, moment, probe);
+    }
+}
+
 #[test]
 fn step_on_the_native_drive() {
-    let mut moments = Moments::new("step_on_the_native_drive");
     let server = native();
-    let path = server.path().to_owned();
-    // Connect, 0.5 s settle, 0.1 s before the step, 1 s up, 1 s back.
-    for _ in 0..3 {
-        let args = [
-            "step",
-            "--port",
-            &path,
-            "--protocol",
-            "native",
-            "--amplitude",
-            "0.5",
-            "--hold",
-            "1",
-        ];
-        interrupt(
-            &server,
-            &args,
-            after_first_write(moments.between(0.0, 2.3)),
-            native_probe,
-        );
-    }
+    let protocol = ["--protocol", "native"];
+    steps_interrupted("step_native", &server, &protocol, "0.5", 3, native_probe);
 }
 
 #[test]
@@ -371,69 +354,30 @@ fn autotune_relay_write_on_the_native_drive() {
 
 #[test]
 fn step_on_the_simplefoc_sketch() {
-    let mut moments = Moments::new("step_on_the_simplefoc_sketch");
     let mut sketch = SimpleFocFirmware::new(DriveConfig::default());
     // The sketch enabled its motor in setup(); the test is about the
     // output the step switched on, so start from off.
     sketch.drive.set_enabled(false);
     let server = PtyServer::start(sketch).expect("pty available");
-    let path = server.path().to_owned();
-    for _ in 0..2 {
-        let args = [
-            "step",
-            "--port",
-            &path,
-            "--protocol",
-            "simplefoc",
-            "--amplitude",
-            "0.5",
-            "--hold",
-            "1",
-        ];
-        interrupt(
-            &server,
-            &args,
-            after_first_write(moments.between(0.0, 2.3)),
-            |d: &mut SimpleFocFirmware| (d.drive.config.setpoint, d.drive.enabled()),
-        );
-    }
+    let protocol = ["--protocol", "simplefoc"];
+    steps_interrupted("step_simplefoc", &server, &protocol, "0.5", 2, |d| {
+        (d.drive.config.setpoint, d.drive.enabled())
+    });
 }
 
 #[test]
 fn step_on_the_odrive() {
-    let mut moments = Moments::new("step_on_the_odrive");
     let server = PtyServer::start(OdriveSim::new(DriveConfig::default())).expect("pty available");
-    let path = server.path().to_owned();
-    for _ in 0..2 {
-        let args = [
-            "step",
-            "--port",
-            &path,
-            "--protocol",
-            "odrive",
-            "--amplitude",
-            "0.25",
-            "--hold",
-            "1",
-        ];
-        interrupt(
-            &server,
-            &args,
-            after_first_write(moments.between(0.0, 2.3)),
-            |d: &mut OdriveSim| {
-                let axis = &d.axes[0];
-                (
-                    f64::from(axis.input_pos),
-                    axis.current_state == STATE_CLOSED_LOOP,
-                )
-            },
-        );
-    }
+    let protocol = ["--protocol", "odrive"];
+    steps_interrupted("step_odrive", &server, &protocol, "0.25", 2, |d| {
+        let axis = &d.axes[0];
+        let closed_loop = axis.current_state == STATE_CLOSED_LOOP;
+        (f64::from(axis.input_pos), closed_loop)
+    });
 }
 
 #[test]
 fn step_on_a_plain_text_sketch_with_a_setpoint_command() {
-    let mut moments = Moments::new("step_on_a_plain_text_sketch_with_a_setpoint_command");
     let server = PtyServer::start(LinesSketch::new(
         DriveConfig::default(),
         LinesSketchSettings {
@@ -443,38 +387,25 @@ fn step_on_a_plain_text_sketch_with_a_setpoint_command() {
         },
     ))
     .expect("pty available");
-    let path = server.path().to_owned();
-    for _ in 0..2 {
-        let args = [
-            "step",
-            "--port",
-            &path,
-            "--protocol",
-            "lines",
-            "--lines-time-column",
-            "1:us",
-            "--lines-roles",
-            "ref=setpoint,fb=position,effort=effort",
-            "--lines-param",
-            "kp:0:1000:A/rad:gain=kp {value}",
-            "--lines-param",
-            "sp:-100:100:rad:setpoint=sp {value}",
-            "--lines-enable",
-            "enable",
-            "--lines-disable",
-            "disable",
-            "--amplitude",
-            "0.5",
-            "--hold",
-            "1",
-        ];
-        interrupt(
-            &server,
-            &args,
-            after_first_write(moments.between(0.0, 2.3)),
-            |d: &mut LinesSketch| (d.drive.config.setpoint, d.drive.enabled()),
-        );
-    }
+    let declared = [
+        "--protocol",
+        "lines",
+        "--lines-time-column",
+        "1:us",
+        "--lines-roles",
+        "ref=setpoint,fb=position,effort=effort",
+        "--lines-param",
+        "kp:0:1000:A/rad:gain=kp {value}",
+        "--lines-param",
+        "sp:-100:100:rad:setpoint=sp {value}",
+        "--lines-enable",
+        "enable",
+        "--lines-disable",
+        "disable",
+    ];
+    steps_interrupted("step_lines", &server, &declared, "0.5", 2, |d| {
+        (d.drive.config.setpoint, d.drive.enabled())
+    });
 }
 
 #[test]
@@ -502,7 +433,7 @@ fn the_gui_closes_its_window_on_ctrl_c() {
         .wait_exit(Duration::from_secs(10))
         .unwrap_or_else(|| panic!("the GUI still runs 10 s after SIGINT: {}", gui.stderr()));
     assert!(status.success(), "{status}: {}", gui.stderr());
-    settled(&server);
+    common::settled(&server);
     // Only a link closed by a dropped session stops the stream it started;
     // a process ended by the signal leaves it running.
     assert_eq!(server.with_device(|d| d.stream_divider()), 0);

@@ -11,7 +11,6 @@
 mod common;
 
 use std::fmt::Debug;
-use std::time::{Duration, Instant};
 
 use common::{motiontune, stderr};
 use motiontune::link::{Link, LinkOptions};
@@ -25,24 +24,6 @@ use motiontune::sim::firmware::odrive::{OdriveSim, STATE_CLOSED_LOOP};
 use motiontune::sim::firmware::simplefoc::SimpleFocFirmware;
 use motiontune::sim::pty::PtyServer;
 
-/// Waits until the device has taken every byte a client sent: the count
-/// of bytes from the host has not moved for a while.
-fn settled<D: EmulatedDevice>(server: &PtyServer<D>) {
-    let quiet = Duration::from_millis(300);
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let mut last = server.bytes_from_host();
-    let mut since = Instant::now();
-    while since.elapsed() < quiet {
-        assert!(Instant::now() < deadline, "the host kept writing");
-        std::thread::sleep(Duration::from_millis(20));
-        let now = server.bytes_from_host();
-        if now != last {
-            last = now;
-            since = Instant::now();
-        }
-    }
-}
-
 /// Runs `params` and then `record --seconds 1` with `port_args`, and
 /// checks after each that `state` reads as it did before.
 fn read_only_commands_leave<D, S>(server: &PtyServer<D>, port_args: &[&str], state: fn(&D) -> S)
@@ -50,7 +31,7 @@ where
     D: EmulatedDevice,
     S: Debug + PartialEq,
 {
-    settled(server);
+    common::settled(server);
     let before = server.with_device(|d| state(d));
     let dir = tempfile::tempdir().expect("tempdir");
     let out = dir.path().join("record.csv");
@@ -62,7 +43,7 @@ where
         args.extend_from_slice(port_args);
         let output = motiontune(&args);
         assert!(output.status.success(), "{args:?}: {}", stderr(&output));
-        settled(server);
+        common::settled(server);
         let after = server.with_device(|d| state(d));
         assert_eq!(
             after, before,
@@ -72,10 +53,9 @@ where
     }
 }
 
-#[test]
-fn native_drive_enabled_stays_enabled_and_quiet() {
-    // No watchdog: the drive stays on between clients, as one enabled by
-    // its own panel would.
+/// The native drive, enabled and without a watchdog, so it stays on
+/// between clients as one enabled from its own panel would.
+fn enabled_native() -> PtyServer<SimDevice> {
     let mut device = SimDevice::new(
         DriveConfig::default(),
         DeviceSettings {
@@ -84,7 +64,12 @@ fn native_drive_enabled_stays_enabled_and_quiet() {
         },
     );
     device.drive.set_enabled(true);
-    let server = PtyServer::start(device).expect("pty available");
+    PtyServer::start(device).expect("pty available")
+}
+
+#[test]
+fn native_drive_enabled_stays_enabled_and_quiet() {
+    let server = enabled_native();
     read_only_commands_leave(&server, &["--protocol", "native"], |d: &SimDevice| {
         let values: Vec<f32> = d.drive.params().iter().map(|p| p.value).collect();
         (d.enabled(), d.stream_divider(), values)
@@ -180,15 +165,7 @@ fn plain_text_sketch_gets_no_disable_it_was_not_asked_for() {
 /// it off before the port closes.
 #[test]
 fn a_link_turns_off_on_close_only_an_output_it_switched_on() {
-    let mut device = SimDevice::new(
-        DriveConfig::default(),
-        DeviceSettings {
-            watchdog_ms: 0,
-            ..DeviceSettings::default()
-        },
-    );
-    device.drive.set_enabled(true);
-    let server = PtyServer::start(device).expect("pty available");
+    let server = enabled_native();
     let open = || {
         let mut options = LinkOptions::new(common::serial(server.path()));
         options.stream_divider = 10;
@@ -201,7 +178,7 @@ fn a_link_turns_off_on_close_only_an_output_it_switched_on() {
     };
 
     drop(open());
-    settled(&server);
+    common::settled(&server);
     assert!(server.with_device(|d| d.enabled()), "found on, left on");
     assert_eq!(
         server.with_device(|d| d.stream_divider()),
@@ -216,7 +193,7 @@ fn a_link_turns_off_on_close_only_an_output_it_switched_on() {
         _ => None,
     });
     drop(link);
-    settled(&server);
+    common::settled(&server);
     assert!(
         !server.with_device(|d| d.enabled()),
         "switched on here, off on close"
