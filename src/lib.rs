@@ -15,6 +15,8 @@ pub mod capture;
 pub mod cli;
 /// Sample storage and per-pixel thinning for plots.
 pub mod history;
+/// Ctrl-C and SIGTERM: one handler for the process, one flag for all.
+pub mod interrupt;
 /// Transports and the link thread; connection health.
 pub mod link;
 /// Parameter profiles: TOML files of every parameter, diffed against a device.

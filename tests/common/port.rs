@@ -237,3 +237,21 @@ impl RawPort {
         }
     }
 }
+
+/// Waits until the device behind `server` has taken every byte a client
+/// sent: its count of bytes from the host has not moved for 300 ms.
+pub fn settled<D: motiontune::sim::EmulatedDevice>(server: &motiontune::sim::pty::PtyServer<D>) {
+    let quiet = Duration::from_millis(300);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut last = server.bytes_from_host();
+    let mut since = Instant::now();
+    while since.elapsed() < quiet {
+        assert!(Instant::now() < deadline, "the host kept writing");
+        std::thread::sleep(Duration::from_millis(20));
+        let now = server.bytes_from_host();
+        if now != last {
+            last = now;
+            since = Instant::now();
+        }
+    }
+}
