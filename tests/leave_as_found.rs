@@ -5,14 +5,16 @@
 //! record --seconds 1` run against it, and the firmware's own state (read
 //! in-process with `PtyServer::with_device`) must be exactly as before.
 //! The link's rule is checked directly too: a connection disables on close
-//! only an output it switched on itself.
+//! only an output it switched on itself. The same holds on the real
+//! SimpleFOC library (Arduino-FOC 2.4.0 built on the host,
+//! `tests/common/simplefoc_real.rs`), whose own variables are read back.
 #![cfg(unix)]
 
 mod common;
 
 use std::fmt::Debug;
 
-use common::{motiontune, stderr};
+use common::{FirmwareState, SketchConfig, motiontune, simplefoc_params, stderr};
 use motiontune::link::{Link, LinkOptions};
 use motiontune::protocol::{Command, Event};
 use motiontune::sim::EmulatedDevice;
@@ -198,4 +200,58 @@ fn a_link_turns_off_on_close_only_an_output_it_switched_on() {
         !server.with_device(|d| d.enabled()),
         "switched on here, off on close"
     );
+}
+
+/// What an app that only looked at the motor should leave as it was.
+fn assert_left_alone(before: &FirmwareState, after: &FirmwareState) {
+    let pairs = [
+        (
+            "enabled",
+            i64::from(before.enabled),
+            i64::from(after.enabled),
+        ),
+        (
+            "controller",
+            i64::from(before.controller),
+            i64::from(after.controller),
+        ),
+        (
+            "monitor_downsample",
+            i64::from(before.monitor_downsample),
+            i64::from(after.monitor_downsample),
+        ),
+        (
+            "monitor_variables",
+            i64::from(before.monitor_variables),
+            i64::from(after.monitor_variables),
+        ),
+    ];
+    for (name, was, is) in pairs {
+        assert_eq!(
+            was, is,
+            "{name} changed; the Commander read {:?}",
+            after.lines
+        );
+    }
+    assert_eq!(before.target, after.target, "target changed");
+}
+
+#[test]
+fn params_leaves_the_real_simplefoc_motor_as_it_found_it() {
+    let Some(mut sketch) = SketchConfig::default().start() else {
+        return;
+    };
+    let before = sketch.state();
+    simplefoc_params(sketch.path(), &[]);
+    assert_left_alone(&before, &sketch.state());
+}
+
+#[test]
+fn record_leaves_the_real_simplefoc_motor_as_it_found_it() {
+    let Some(mut sketch) = SketchConfig::default().start() else {
+        return;
+    };
+    let before = sketch.state();
+    common::record_with(sketch.path(), "1", &["--protocol", "simplefoc"]);
+    assert_left_alone(&before, &sketch.state());
 }
