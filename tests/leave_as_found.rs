@@ -22,7 +22,7 @@ use motiontune::sim::SimDevice;
 use motiontune::sim::device::DeviceSettings;
 use motiontune::sim::drive::DriveConfig;
 use motiontune::sim::firmware::lines::{LinesSketch, LinesSketchSettings};
-use motiontune::sim::firmware::odrive::{OdriveSim, STATE_CLOSED_LOOP};
+use motiontune::sim::firmware::odrive::{LOOP_HZ, OdriveSim, STATE_CLOSED_LOOP};
 use motiontune::sim::firmware::simplefoc::SimpleFocFirmware;
 use motiontune::sim::pty::PtyServer;
 
@@ -112,6 +112,9 @@ fn simplefoc_sketch_keeps_its_motor_enabled_and_its_monitoring() {
 fn odrive_in_closed_loop_stays_in_closed_loop() {
     let mut odrive = OdriveSim::new(DriveConfig::default());
     odrive.receive(b"w axis0.requested_state 8\n");
+    // The axis thread takes the request at its next wake, a millisecond on
+    // (fw-v0.5.6 axis.cpp:447, 458-485).
+    odrive.advance(u64::from(LOOP_HZ) / 1000);
     odrive.receive(b"w axis0.controller.config.control_mode 2\n");
     assert_eq!(odrive.axes[0].current_state, STATE_CLOSED_LOOP);
     let server = PtyServer::start(odrive).expect("pty available");

@@ -1,9 +1,14 @@
-//! ODrive's ASCII protocol, firmware 0.5.x: request lines with the optional
-//! `*checksum` ([`line`]) and the adapter that polls feedback, reads and
-//! writes properties and drives the axis state ([`adapter`]).
+//! ODrive's ASCII protocol, firmware 0.5.1 to 0.5.6: request lines with
+//! the optional `*checksum` ([`line`]), what replies say about the values
+//! held ([`values`]), the properties offered ([`params`]), the axis's state
+//! switches and errors ([`axis`]), and the adapter that polls feedback,
+//! reads and writes properties and drives the axis ([`adapter`]).
 
 pub mod adapter;
+pub mod axis;
 pub mod line;
+pub mod params;
+pub mod values;
 
 pub use adapter::OdriveAdapter;
 

@@ -1,0 +1,139 @@
+//! The axis properties offered as parameters, with their units, flags and
+//! slider bounds, and the names of the choices among them.
+
+use crate::protocol::ParamFlags;
+
+/// One property offered as a parameter.
+pub struct Param {
+    /// Path below `axisN.`.
+    pub path: &'static str,
+    pub unit: &'static str,
+    pub flags: u8,
+    pub min: f32,
+    pub max: f32,
+}
+
+const GAIN: u8 = ParamFlags::TUNING_GAIN | ParamFlags::LOG_SCALE;
+
+const fn param(path: &'static str, unit: &'static str, flags: u8, min: f32, max: f32) -> Param {
+    Param {
+        path,
+        unit,
+        flags,
+        min,
+        max,
+    }
+}
+
+/// Gain limits bracket the 0.5.x defaults (pos_gain 20, vel_gain 1/6,
+/// vel_integrator_gain 1/3, fw-v0.5.6 controller.hpp:27-30) by about two
+/// decades each way; the smallest is kept above 1e-3, where a read still
+/// shows four significant digits of `%f`'s six decimals.
+pub const PARAMS: &[Param] = &[
+    param(
+        "controller.config.pos_gain",
+        "(turn/s)/turn",
+        GAIN,
+        0.1,
+        1000.0,
+    ),
+    param(
+        "controller.config.vel_gain",
+        "Nm/(turn/s)",
+        GAIN,
+        1e-3,
+        20.0,
+    ),
+    param(
+        "controller.config.vel_integrator_gain",
+        "Nm/turn",
+        GAIN,
+        0.0,
+        200.0,
+    ),
+    param("controller.config.vel_limit", "turn/s", 0, 0.0, 1000.0),
+    param("motor.config.current_lim", "A", 0, 0.0, 120.0),
+    param(
+        "controller.input_pos",
+        "turn",
+        ParamFlags::SETPOINT,
+        -1e4,
+        1e4,
+    ),
+    param(
+        "config.enable_watchdog",
+        "",
+        ParamFlags::KIND_SWITCH,
+        0.0,
+        1.0,
+    ),
+    param("config.watchdog_timeout", "s", 0, 0.0, 10.0),
+    param(
+        "current_state",
+        "",
+        ParamFlags::READ_ONLY | ParamFlags::KIND_CHOICE,
+        0.0,
+        13.0,
+    ),
+    param(
+        "controller.config.control_mode",
+        "",
+        ParamFlags::MODE | ParamFlags::KIND_CHOICE,
+        0.0,
+        3.0,
+    ),
+];
+
+pub const INPUT_POS_INDEX: u8 = 5;
+pub const WATCHDOG_ON_INDEX: u8 = 6;
+pub const WATCHDOG_TIMEOUT_INDEX: u8 = 7;
+pub const CURRENT_STATE_INDEX: u8 = 8;
+pub const CONTROL_MODE_INDEX: u8 = 9;
+
+/// `ODrive.Axis.AxisState` from 0 (fw-v0.5.6 `odrive-interface.yaml`
+/// 1523-1580; 5, sensorless control before 0.5, is no state there).
+const AXIS_STATES: [&str; 14] = [
+    "undefined",
+    "idle",
+    "startup sequence",
+    "full calibration",
+    "motor calibration",
+    "(no state 5)",
+    "encoder index search",
+    "encoder offset calibration",
+    "closed loop",
+    "lockin spin",
+    "encoder direction find",
+    "homing",
+    "hall polarity calibration",
+    "hall phase calibration",
+];
+
+/// `ODrive.Controller.ControlMode` from 0 (fw-v0.5.6
+/// `odrive-interface.yaml` 1603-1623).
+const CONTROL_MODES: [&str; 4] = ["voltage", "torque", "velocity", "position"];
+
+/// The names of a choice parameter's values (kind bits in its flags).
+pub fn choice_names(path: &str) -> Vec<String> {
+    let names: &[&str] = match path {
+        "current_state" => &AXIS_STATES,
+        "controller.config.control_mode" => &CONTROL_MODES,
+        _ => &[],
+    };
+    names.iter().map(|&n| n.to_owned()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_indices_name_their_parameters() {
+        let path = |index: u8| PARAMS[usize::from(index)].path;
+        assert_eq!(path(INPUT_POS_INDEX), "controller.input_pos");
+        assert_eq!(path(WATCHDOG_ON_INDEX), "config.enable_watchdog");
+        assert_eq!(path(WATCHDOG_TIMEOUT_INDEX), "config.watchdog_timeout");
+        assert_eq!(path(CURRENT_STATE_INDEX), "current_state");
+        assert_eq!(path(CONTROL_MODE_INDEX), "controller.config.control_mode");
+    }
+}
