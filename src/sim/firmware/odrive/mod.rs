@@ -376,7 +376,7 @@ impl EmulatedDevice for OdriveSim {
             self.drive.plant.step(torque / kt, dt);
             self.ticks += 1;
             self.booting = self.booting.saturating_sub(1);
-            if self.ticks % thread_every == 0 {
+            if self.ticks.is_multiple_of(thread_every) {
                 let revision = self.version.revision;
                 let position = self.estimates(0).0 as f32;
                 self.axes[0].thread_step(revision, position);

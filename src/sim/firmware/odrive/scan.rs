@@ -32,8 +32,8 @@ impl<'a> Scanner<'a> {
     /// `strtoul` does, and one too large saturates.
     pub fn unsigned(&mut self) -> Option<u32> {
         self.skip_space();
-        let (negative, digits) = self.sign_and_digits(10)?;
-        let value = u32::from_str_radix(digits, 10).unwrap_or(u32::MAX);
+        let (negative, digits) = self.sign_and_digits()?;
+        let value = digits.parse::<u32>().unwrap_or(u32::MAX);
         Some(if negative {
             value.wrapping_neg()
         } else {
@@ -44,8 +44,8 @@ impl<'a> Scanner<'a> {
     /// `%d`: optional sign and decimal digits, saturating.
     pub fn signed(&mut self) -> Option<i32> {
         self.skip_space();
-        let (negative, digits) = self.sign_and_digits(10)?;
-        let magnitude = i64::from_str_radix(digits, 10).unwrap_or(i64::MAX);
+        let (negative, digits) = self.sign_and_digits()?;
+        let magnitude = digits.parse::<i64>().unwrap_or(i64::MAX);
         let value = if negative { -magnitude } else { magnitude };
         Some(value.clamp(i64::from(i32::MIN), i64::from(i32::MAX)) as i32)
     }
@@ -149,11 +149,11 @@ impl<'a> Scanner<'a> {
         Some(word)
     }
 
-    fn sign_and_digits(&mut self, radix: u32) -> Option<(bool, &'a str)> {
+    fn sign_and_digits(&mut self) -> Option<(bool, &'a str)> {
         let text = self.rest;
         let unsigned = text.strip_prefix(['+', '-']).unwrap_or(text);
         let len = unsigned
-            .find(|c: char| !c.is_digit(radix))
+            .find(|c: char| !c.is_ascii_digit())
             .unwrap_or(unsigned.len());
         if len == 0 {
             return None;
