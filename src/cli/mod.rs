@@ -209,6 +209,9 @@ pub struct SimArgs {
     /// The firmware to emulate: native, lines, simplefoc or odrive.
     #[arg(long, default_value = "native", value_name = "PROTOCOL")]
     pub firmware: Protocol,
+    /// The ODrive release `--firmware odrive` emulates, 0.5.1 to 0.5.6.
+    #[arg(long, default_value = "0.5.6", value_name = "0.5.N")]
+    pub odrive_version: crate::sim::firmware::odrive::OdriveVersion,
 }
 
 #[derive(Debug, Args)]

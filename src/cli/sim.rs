@@ -75,9 +75,11 @@ pub fn run(args: &SimArgs) -> anyhow::Result<()> {
             serve(&server, &what, |_| {})
         }
         Protocol::Odrive => {
-            let server = PtyServer::start(OdriveSim::new(DriveConfig::default()))?;
+            let odrive = OdriveSim::with_version(DriveConfig::default(), args.odrive_version);
+            let server = PtyServer::start(odrive)?;
             let what = format!(
-                "an emulated ODrive (firmware 0.5.x ASCII, {} Hz loop)",
+                "an emulated ODrive (firmware {} ASCII, {} Hz loop)",
+                args.odrive_version,
                 odrive::LOOP_HZ
             );
             serve(&server, &what, |_| {})
