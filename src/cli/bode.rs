@@ -22,7 +22,9 @@ use serde_json::{Value, json};
 
 use super::connect::{Wait, connect, next_event};
 use super::report;
-use super::step::{closed, fault, send, setpoint_in_force, wait_enabled};
+use super::step::{
+    closed, fault, note_value, put_back_setpoint, send, setpoint_in_force, wait_enabled,
+};
 use super::{BodeArgs, SignalArg};
 use crate::analysis::{BodePoint, COHERENT, LoopFigures, decibels, unwrapped_phase_deg};
 use crate::link::{Link, LinkEvent};
@@ -160,57 +162,55 @@ fn plan(
 }
 
 /// Enables the output, lets the loop settle for `settle_s` of device time,
-/// runs the excitation, and turns the output off again however it ends.
+/// runs the excitation around the setpoint the device reports then (an
+/// ODrive moves it on entering closed loop), and turns the output off
+/// again however it ends; a setpoint the firmware moved goes back to its
+/// value from before once the output is off.
 fn measure(
     link: &Link,
     info: &mut DeviceInfo,
     plan: ExcitationPlan,
     settle_s: f64,
 ) -> anyhow::Result<FrequencyMeasurement> {
-    let excitation = Excitation::start(plan, info, setpoint_in_force(info))?;
+    let found = setpoint_in_force(info);
     link.send(Command::Enable(true));
-    let outcome =
-        wait_enabled(link).and_then(|()| run_excitation(link, excitation, settle_s, info));
+    let outcome = wait_enabled(link, &mut info.params)
+        .and_then(|()| run_excitation(link, plan, settle_s, info));
     link.send(Command::Enable(false));
-    wait_disabled(link);
+    put_back_setpoint(link, found, &mut info.params);
     outcome
 }
 
-/// Waits, briefly, for the device to report its output off, so that the
-/// command exits with the drive in the state it reports. Should no status
-/// come, the link turns the output off again as it closes.
-fn wait_disabled(link: &Link) {
-    let deadline = Instant::now() + RESTORE_TIMEOUT;
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        match link.events().recv_timeout(left) {
-            Ok(LinkEvent::Device(Event::Status { flags, .. })) if !flags.enabled() => return,
-            Ok(LinkEvent::Closed(_)) | Err(_) => return,
-            Ok(_) => {}
-        }
+/// Stops an excitation under way and puts its setpoint back; says how.
+fn abort(link: &Link, excitation: Option<&mut Excitation>) -> String {
+    match excitation {
+        Some(excitation) => restore(link, excitation.abort()).unwrap_or_else(|problem| problem),
+        None => "setpoint untouched".to_owned(),
     }
 }
 
-/// Feeds the excitation every batch and sends its writes until it ends;
-/// the last write, or the abort's, restores the setpoint and is confirmed.
+/// Starts the excitation once the loop has settled, feeds it every batch
+/// and sends its writes until it ends; the last write, or the abort's,
+/// restores the setpoint and is confirmed.
 fn run_excitation(
     link: &Link,
-    mut excitation: Excitation,
+    plan: ExcitationPlan,
     settle_s: f64,
     info: &mut DeviceInfo,
 ) -> anyhow::Result<FrequencyMeasurement> {
-    let device_time = settle_s + excitation.plan().duration_s;
+    let device_time = settle_s + plan.duration_s;
     let wall_limit = Duration::from_secs_f64(device_time) * 2 + STREAM_SLACK;
     let started = Instant::now();
     let mut feed_from = None;
-    let last_write = loop {
+    let mut running: Option<Excitation> = None;
+    let (last_write, mut excitation) = loop {
         let event = match next_event(link, Instant::now() + Duration::from_millis(100)) {
             Wait::Interrupted => {
-                let restored = restore(link, excitation.abort()).unwrap_or_else(|problem| problem);
+                let restored = abort(link, running.as_mut());
                 bail!("interrupted: {restored}, output off");
             }
             _ if started.elapsed() > wall_limit => {
-                let restored = restore(link, excitation.abort()).unwrap_or_else(|problem| problem);
+                let restored = abort(link, running.as_mut());
                 bail!(
                     "the device stopped streaming during the measurement: {restored}, output off"
                 );
@@ -224,19 +224,25 @@ fn run_excitation(
                 if batch.time_of(0) < from {
                     continue;
                 }
+                let mut excitation = match running.take() {
+                    Some(excitation) => excitation,
+                    None => Excitation::start(plan, info, setpoint_in_force(info))?,
+                };
                 match excitation.on_samples(&batch) {
-                    Some(write) if excitation.is_done() => break write,
+                    Some(write) if excitation.is_done() => break (write, excitation),
                     Some(write) => send(link, write),
                     None => {}
                 }
+                running = Some(excitation);
             }
             LinkEvent::Device(Event::Status { flags, .. })
                 if !flags.enabled() || fault(flags).is_some() =>
             {
-                let restored = restore(link, excitation.abort()).unwrap_or_else(|problem| problem);
+                let restored = abort(link, running.as_mut());
                 let problem = fault(flags).unwrap_or("it turned its output off");
                 bail!("the device stopped the measurement ({problem}): {restored}");
             }
+            LinkEvent::Device(event) => note_value(&event, &mut info.params),
             LinkEvent::Closed(error) => return Err(closed(error)),
             _ => {}
         }

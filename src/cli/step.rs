@@ -22,7 +22,7 @@ use super::report::{self, MeasuredSignals, StepReport};
 use super::{StepArgs, StepDirectionArg};
 use crate::analysis::StepOptions;
 use crate::link::{Link, LinkError, LinkEvent};
-use crate::protocol::{ChannelRole, Command, DeviceInfo, Event, ParamInfo, StatusFlags};
+use crate::protocol::{ChannelRole, Command, DeviceInfo, Event, ParamInfo, StatusFlags, TextLevel};
 use crate::tuning::{
     STEP_SEEN_TIMEOUT_S, SetpointWrite, StepDirection, StepPlan, StepResponse, StepTest,
 };
@@ -34,6 +34,8 @@ const PRE_STEP_S: f64 = 0.1;
 /// Wall-clock slack on top of the plan's device time before the command
 /// decides the device stopped streaming.
 const STREAM_SLACK: Duration = Duration::from_secs(5);
+/// How long the device has to report its output off at the end.
+const DISABLE_TIMEOUT: Duration = Duration::from_secs(1);
 
 pub fn run(args: &StepArgs) -> anyhow::Result<()> {
     let plan = StepPlan {
@@ -115,11 +117,14 @@ pub fn measure(
     settle_s: f64,
     options: StepOptions,
 ) -> anyhow::Result<Vec<StepResponse>> {
-    let test = StepTest::start(plan, info, setpoint_in_force(info), options)?;
+    // Every check the test makes, before anything moves.
+    StepTest::start(plan, info, setpoint_in_force(info), options)?;
+    let found = setpoint_in_force(info);
     link.send(Command::Enable(true));
-    let outcome =
-        wait_enabled(link).and_then(|()| run_test(link, test, settle_s, &mut info.params));
+    let outcome = wait_enabled(link, &mut info.params)
+        .and_then(|()| run_test(link, plan, options, settle_s, info));
     link.send(Command::Enable(false));
+    put_back_setpoint(link, found, &mut info.params);
     outcome
 }
 
@@ -132,21 +137,40 @@ pub fn setpoint_in_force(info: &DeviceInfo) -> f32 {
         .map_or(0.0, |p| p.value)
 }
 
-/// Waits until the device's status says the output is on. Interrupted,
-/// it says so: the caller turns the output off, and the setpoint has not
-/// moved yet.
-pub(super) fn wait_enabled(link: &Link) -> anyhow::Result<()> {
+/// Keeps `params` at the values the device reports.
+pub(super) fn note_value(event: &Event, params: &mut [ParamInfo]) {
+    if let Event::Value { index, value } = *event
+        && let Some(param) = params.get_mut(usize::from(index))
+    {
+        param.value = value;
+    }
+}
+
+/// Waits until the device's status says the output is on, keeping
+/// `params` at the values it reports meanwhile. Interrupted, it says so:
+/// the caller turns the output off, and the setpoint has not moved yet.
+pub(super) fn wait_enabled(link: &Link, params: &mut [ParamInfo]) -> anyhow::Result<()> {
     let deadline = Instant::now() + ENABLE_TIMEOUT;
+    // The device's own words on what went wrong, when it says any.
+    let mut said = None;
     loop {
         match next_event(link, deadline) {
             Wait::Event(LinkEvent::Device(Event::Status { flags, .. })) => {
                 if let Some(problem) = fault(flags) {
-                    bail!("the device did not enable its output: {problem}");
+                    bail!(
+                        "the device did not enable its output: {}",
+                        said.unwrap_or_else(|| problem.to_owned())
+                    );
                 }
                 if flags.enabled() {
                     return Ok(());
                 }
             }
+            Wait::Event(LinkEvent::Device(Event::Text {
+                level: TextLevel::Error,
+                message,
+            })) => said = Some(message),
+            Wait::Event(LinkEvent::Device(event)) => note_value(&event, params),
             Wait::Event(LinkEvent::Closed(error)) => bail!(closed(error)),
             Wait::Event(_) => {}
             Wait::Interrupted => bail!("interrupted: setpoint untouched, output off"),
@@ -155,32 +179,60 @@ pub(super) fn wait_enabled(link: &Link) -> anyhow::Result<()> {
     }
 }
 
-/// Feeds the test every batch and sends its writes until it ends; on any
-/// way out but the plan's end, puts the setpoint back first.
+/// Once the device reports its output off, puts the setpoint back to
+/// `found` if the firmware moved it meanwhile (an ODrive's closed loop
+/// re-seeds `input_pos`); with the output off the write moves nothing.
+/// Best effort: the command's own outcome is what it reports.
+pub(super) fn put_back_setpoint(link: &Link, found: f32, params: &mut [ParamInfo]) {
+    let deadline = Instant::now() + DISABLE_TIMEOUT;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match link.events().recv_timeout(left) {
+            Ok(LinkEvent::Device(Event::Status { flags, .. })) if !flags.enabled() => break,
+            Ok(LinkEvent::Device(event)) => note_value(&event, params),
+            Ok(_) => {}
+            Err(_) => return,
+        }
+    }
+    let Some(index) = params
+        .iter()
+        .position(|p| p.flags.setpoint() && !p.flags.read_only())
+    else {
+        return;
+    };
+    if params[index].value != found {
+        let _ = write_one(link, index as u8, found, params);
+    }
+}
+
+/// Starts the test once the loop has had `settle_s` of device time after
+/// ENABLE, from the setpoint the device reports then; feeds it every batch
+/// and sends its writes until it ends; on any way out but the plan's end,
+/// puts the setpoint back first.
 fn run_test(
     link: &Link,
-    mut test: StepTest,
+    plan: StepPlan,
+    options: StepOptions,
     settle_s: f64,
-    params: &mut [ParamInfo],
+    info: &mut DeviceInfo,
 ) -> anyhow::Result<Vec<StepResponse>> {
-    let plan = *test.plan();
     // Each repeat goes away from the setpoint and back.
     let targets = 2.0 * f64::from(plan.repeats);
     let device_time = settle_s + plan.pre_s + targets * (plan.hold_s + STEP_SEEN_TIMEOUT_S);
     let wall_limit = Duration::from_secs_f64(device_time) * 2 + STREAM_SLACK;
     let started = Instant::now();
     let mut responses = Vec::new();
-    // Device time from which batches go to the test: once the loop has had
-    // `settle_s` to pull the feedback to the setpoint after ENABLE.
+    // Device time from which batches go to the test.
     let mut feed_from = None;
-    while !test.is_done() {
+    let mut test: Option<StepTest> = None;
+    while !test.as_ref().is_some_and(StepTest::is_done) {
         let event = match next_event(link, Instant::now() + Duration::from_millis(100)) {
             Wait::Interrupted => {
-                let restored = restore(link, test.abort(), params);
+                let restored = abort(link, test.as_mut(), &mut info.params);
                 bail!("interrupted: {restored}, output off");
             }
             _ if started.elapsed() > wall_limit => {
-                let restored = restore(link, test.abort(), params);
+                let restored = abort(link, test.as_mut(), &mut info.params);
                 bail!("the device stopped streaming during the test: {restored}, output off");
             }
             Wait::Event(event) => event,
@@ -192,6 +244,15 @@ fn run_test(
                 if batch.time_of(0) < from {
                     continue;
                 }
+                let test = match &mut test {
+                    Some(test) => test,
+                    None => test.insert(StepTest::start(
+                        plan,
+                        info,
+                        setpoint_in_force(info),
+                        options,
+                    )?),
+                };
                 if let Some(write) = test.on_samples(&batch) {
                     send(link, write);
                 }
@@ -200,19 +261,28 @@ fn run_test(
             LinkEvent::Device(Event::Status { flags, .. })
                 if !flags.enabled() || fault(flags).is_some() =>
             {
-                let restored = restore(link, test.abort(), params);
+                let restored = abort(link, test.as_mut(), &mut info.params);
                 let problem = fault(flags).unwrap_or("it turned its output off");
                 bail!("the device stopped the test ({problem}): {restored}");
             }
+            LinkEvent::Device(event) => note_value(&event, &mut info.params),
             LinkEvent::Closed(error) => bail!(closed(error)),
             _ => {}
         }
     }
-    if let Some(failure) = test.failure() {
-        // The test sent the restoring write itself.
+    if let Some(failure) = test.as_ref().and_then(StepTest::failure) {
+        // The test sent the restoring write itself, if it had moved it.
         bail!("{failure}");
     }
     Ok(responses)
+}
+
+/// Stops a test under way and puts its setpoint back; says how it went.
+fn abort(link: &Link, test: Option<&mut StepTest>, params: &mut [ParamInfo]) -> String {
+    match test {
+        Some(test) => restore(link, test.abort(), params),
+        None => "setpoint untouched".to_owned(),
+    }
 }
 
 pub(super) fn send(link: &Link, write: SetpointWrite) {

@@ -12,6 +12,12 @@
 //!   noise must fit in that band: a smaller step cannot be measured anyway.
 //!   A loop not at rest within [`REST_TIMEOUT_S`] fails the test before
 //!   anything is written.
+//! - The first step must start from where the axis is: when its target is
+//!   further from the feedback than the amplitude (and the rest band for
+//!   noise), the setpoint the test started from is not where the axis
+//!   rests (firmware moved it, or it was read before the output came on)
+//!   and the test fails with nothing written, rather than make a move of
+//!   that size.
 //! - A step starts at the first sample whose reference channel shows the
 //!   written value, measured, not assumed from when the write was sent. If
 //!   the reference has not followed within [`STEP_SEEN_TIMEOUT_S`] of device
@@ -135,6 +141,16 @@ pub enum StepTestError {
         "the reference channel did not show the setpoint {target} within {STEP_SEEN_TIMEOUT_S} s of device time: is the device following its setpoint parameter?"
     )]
     ReferenceDidNotFollow { target: f32 },
+    #[error(
+        "refused: the first step would go to {target} {unit}, {distance:.4} {unit} from where the axis is ({feedback:.4} {unit}), more than the amplitude {amplitude} {unit}; nothing was written"
+    )]
+    StartsAway {
+        target: f32,
+        feedback: f64,
+        distance: f64,
+        amplitude: f64,
+        unit: String,
+    },
 }
 
 /// One measured step.
@@ -209,6 +225,8 @@ pub struct StepTest {
     plan: StepPlan,
     options: StepOptions,
     setpoint_index: u8,
+    /// The setpoint's unit, for messages.
+    unit: String,
     original: f32,
     reference_channel: usize,
     feedback_channel: usize,
@@ -280,6 +298,7 @@ impl StepTest {
             plan,
             options,
             setpoint_index: setpoint_index as u8,
+            unit: setpoint.unit.clone(),
             original: setpoint_now,
             reference_channel,
             feedback_channel,
@@ -389,6 +408,11 @@ impl StepTest {
                 }
                 let spread = self.spread();
                 if spread <= REST_BAND * self.plan.amplitude {
+                    if let Err(error) = self.starts_where_the_axis_is(sample.feedback) {
+                        self.phase = Phase::Over;
+                        self.state = StepTestState::Failed(error);
+                        return None;
+                    }
                     Some(self.write_target(0, sample.time))
                 } else {
                     if sample.time - since_s > REST_TIMEOUT_S {
@@ -434,6 +458,23 @@ impl StepTest {
             }
             Phase::Over => None,
         }
+    }
+
+    /// Whether the first target is within the amplitude (and the rest band)
+    /// of the feedback, so the first step moves the axis by the amplitude.
+    fn starts_where_the_axis_is(&self, feedback: f64) -> Result<(), StepTestError> {
+        let target = self.targets[0].value;
+        let distance = (f64::from(target) - feedback).abs();
+        if distance <= self.plan.amplitude * (1.0 + REST_BAND) {
+            return Ok(());
+        }
+        Err(StepTestError::StartsAway {
+            target,
+            feedback,
+            distance,
+            amplitude: self.plan.amplitude,
+            unit: self.unit.clone(),
+        })
     }
 
     /// Highest minus lowest feedback of the samples kept.
@@ -603,6 +644,16 @@ mod tests {
         writes
     }
 
+    /// Moves the drive's setpoint to `setpoint` and lets it come to rest.
+    fn rest_at(drive: &mut SimDrive, setpoint: f32) {
+        drive
+            .set_param(SETPOINT_INDEX, setpoint)
+            .expect("the setpoint is writable");
+        for _ in 0..(5.0 * TICK_HZ) as usize {
+            drive.tick(1.0 / TICK_HZ);
+        }
+    }
+
     /// A linear PD loop: J·s² + (b + Kt·kd)·s + Kt·kp, ωn = 10 rad/s,
     /// ζ = 0.475.
     fn second_order_drive() -> (SimDrive, f64) {
@@ -715,6 +766,7 @@ mod tests {
         let info = drive.device_info(TICK_HZ as u32);
         let mut test = StepTest::start(StepPlan::default(), &info, 0.25, StepOptions::default())
             .expect("valid");
+        rest_at(&mut drive, 0.25);
         run(&mut test, &mut drive, 0.3);
         assert!(matches!(
             test.state(),
@@ -731,6 +783,40 @@ mod tests {
         assert_eq!(test.state(), &StepTestState::Aborted);
         assert!(test.is_done());
         assert!(test.take_responses().is_empty(), "the hold was cut short");
+    }
+
+    #[test]
+    fn a_first_step_further_than_its_amplitude_from_the_axis_is_refused_unwritten() {
+        let (mut drive, _) = second_order_drive();
+        let info = drive.device_info(TICK_HZ as u32);
+        let plan = StepPlan {
+            amplitude: 0.5,
+            ..StepPlan::default()
+        };
+        // The setpoint as read before the output came on, 0, while the
+        // axis rests at 3.7: the first step would be a 4.2-turn move.
+        rest_at(&mut drive, 3.7);
+        let mut test = StepTest::start(plan, &info, 0.0, StepOptions::default()).expect("valid");
+        let writes = run(&mut test, &mut drive, 10.0);
+        assert!(writes.is_empty(), "{writes:?}");
+        let Some(StepTestError::StartsAway {
+            target, distance, ..
+        }) = test.failure()
+        else {
+            panic!("{:?}", test.state());
+        };
+        assert_eq!(*target, 0.5);
+        assert!((distance - 3.2).abs() < 0.01, "{distance}");
+        let message = test.failure().map(ToString::to_string).unwrap_or_default();
+        assert!(
+            message.starts_with("refused: the first step would go to 0.5"),
+            "{message}"
+        );
+        // From where the axis rests it runs.
+        let mut test = StepTest::start(plan, &info, 3.7, StepOptions::default()).expect("valid");
+        let writes = run(&mut test, &mut drive, 10.0);
+        assert_eq!(writes.first().map(|w| w.value), Some(4.2));
+        assert_eq!(test.state(), &StepTestState::Finished);
     }
 
     #[test]

@@ -57,7 +57,8 @@ pub fn run(args: &AutotuneArgs) -> anyhow::Result<()> {
     let in_force = loop_params.gains(&info.params);
 
     link.send(Command::Enable(true));
-    let outcome = wait_enabled(&link).and_then(|()| run_relay_test(&link, test, &mut info));
+    let outcome =
+        wait_enabled(&link, &mut info.params).and_then(|()| run_relay_test(&link, test, &mut info));
     link.send(Command::Enable(false));
     let result = outcome?;
 
