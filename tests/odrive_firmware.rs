@@ -205,3 +205,39 @@ fn every_release_is_read_written_and_stepped_from_the_command_line() {
         );
     }
 }
+
+#[test]
+fn bode_by_default_keeps_the_axis_within_its_velocity_limit() {
+    let server = serve(OdriveVersion::LATEST, |_| {});
+    let (output, speed) = watching(
+        &server,
+        |d| d.vel_estimate().abs(),
+        || {
+            run(&[
+                "bode",
+                "--port",
+                server.path(),
+                "--protocol",
+                "odrive",
+                "--duration",
+                "4",
+                "--json",
+            ])
+        },
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    let document: Value = serde_json::from_slice(&output.stdout).expect("json");
+    let (to_hz, amplitude) = (number(&document, "to_hz"), number(&document, "amplitude"));
+    // vel_limit is 2 turn/s: half of it at the top of the band.
+    let peak_speed = std::f64::consts::TAU * to_hz * amplitude;
+    assert!(
+        (peak_speed - 1.0).abs() < 1e-6,
+        "{to_hz} Hz × {amplitude} turn"
+    );
+    eprintln!("the rotor reached {} turn/s", speed.high);
+    assert!(speed.high < 2.0, "{} turn/s", speed.high);
+    assert!(number(&document, "coherent_points") >= 8.0, "{document}");
+    common::settled(&server);
+    let (state, input_pos) = server.with_device(|d| (d.axes[0].current_state, d.axes[0].input_pos));
+    assert_eq!((state, input_pos), (STATE_IDLE, 0.0));
+}

@@ -31,7 +31,7 @@ use crate::link::{Link, LinkEvent};
 use crate::protocol::{ChannelRole, Command, DeviceInfo, Event};
 use crate::tuning::{
     DEFAULT_MAX_WRITE_HZ, Excitation, ExcitationKind, ExcitationPlan, ExcitationState,
-    FrequencyMeasurement, SetpointWrite,
+    FrequencyMeasurement, SetpointWrite, speed_limit,
 };
 
 /// Device time the stream is watched for before the plan is checked.
@@ -147,7 +147,11 @@ fn plan(
         },
         from_hz: args.from.unwrap_or(to_hz / 100.0),
         to_hz,
-        amplitude: args.amplitude.unwrap_or(defaults.amplitude),
+        // By default within the axis's velocity limit, when it has one.
+        amplitude: args.amplitude.unwrap_or_else(|| {
+            let plan = ExcitationPlan { to_hz, ..defaults };
+            speed_limit(info).map_or(plan.amplitude, |limit| plan.within_speed(limit).amplitude)
+        }),
         duration_s: args.duration,
         max_write_hz: write_hz,
     };

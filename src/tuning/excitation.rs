@@ -12,6 +12,12 @@
 //! - The response is estimated from the reference channel as the device
 //!   followed it, so the staircase the bounded write rate makes does not
 //!   bias the result.
+//! - Samples are taken at the times their batches give. Samples timed by
+//!   their arrival on the host come unevenly: the record is then put on an
+//!   even grid at its mean rate (linear interpolation) before estimating,
+//!   so the frequencies are those of the device's own time. A batch that
+//!   starts later than the one before it said the next would come follows
+//!   lost samples.
 //! - Every measurement ends with the setpoint at its value from before it:
 //!   the last write restores it, and [`Excitation::abort`] returns the
 //!   write that does.
@@ -35,6 +41,25 @@ pub const DEFAULT_MAX_WRITE_HZ: f64 = 500.0;
 /// fewer would put most of the excitation into the staircase's images
 /// instead of at the frequency measured.
 pub const WRITES_PER_PERIOD: f64 = 5.0;
+
+/// Share of a device's velocity limit a default excitation's peak speed
+/// may take ([`ExcitationPlan::within_speed`]).
+pub const SPEED_SHARE: f64 = 0.5;
+
+/// The device's velocity limit, in its feedback's unit per second: a
+/// parameter named `…vel_limit` in that unit (an ODrive's
+/// `controller.config.vel_limit`, turn/s).
+pub fn speed_limit(info: &DeviceInfo) -> Option<f64> {
+    let feedback = info
+        .channels
+        .iter()
+        .find(|c| c.role == ChannelRole::Feedback)?;
+    let unit = format!("{}/s", feedback.unit);
+    info.params
+        .iter()
+        .find(|p| p.name.ends_with("vel_limit") && p.unit == unit && p.value > 0.0)
+        .map(|p| f64::from(p.value))
+}
 
 /// The signal put on the setpoint.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -93,6 +118,18 @@ impl ExcitationPlan {
             duration_s: 10.0,
             max_write_hz,
         }
+    }
+
+    /// The plan with its amplitude lowered, if need be, so that a sine at
+    /// the top of its band moves the setpoint no faster than half of
+    /// `speed_limit` (2π·to_hz·amplitude): the excitation then measures the
+    /// loop, not its velocity limit, and stays gentle on a real axis.
+    pub fn within_speed(mut self, speed_limit: f64) -> Self {
+        if speed_limit.is_finite() && speed_limit > 0.0 {
+            let most = SPEED_SHARE * speed_limit / (std::f64::consts::TAU * self.to_hz);
+            self.amplitude = self.amplitude.min(most);
+        }
+        self
     }
 
     /// The highest frequency the plan's write rate can excite.
@@ -168,7 +205,8 @@ pub enum ExcitationState {
     Failed(ExcitationError),
 }
 
-/// The samples of one measurement, evenly spaced at `sample_hz`.
+/// The samples of one measurement: as they came while recording, evenly
+/// spaced at `sample_hz` once estimated.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ExcitationRecord {
     pub sample_hz: f64,
@@ -200,7 +238,8 @@ pub struct Excitation {
     effort_channel: Option<usize>,
     start_s: Option<f64>,
     last_write_s: Option<f64>,
-    newest_s: Option<f64>,
+    /// When the sample after the last one was due, by its batch's stride.
+    next_s: Option<f64>,
     lost: usize,
     record: ExcitationRecord,
     state: ExcitationState,
@@ -249,7 +288,7 @@ impl Excitation {
             effort_channel,
             start_s: None,
             last_write_s: None,
-            newest_s: None,
+            next_s: None,
             lost: 0,
             record: ExcitationRecord {
                 effort: effort_channel.map(|_| Vec::new()),
@@ -303,14 +342,14 @@ impl Excitation {
         let sample_hz = batch.tick_hz / f64::from(batch.stride.max(1));
         let start_s = *self.start_s.get_or_insert(batch.time_of(0));
         self.record.sample_hz = sample_hz;
+        if let Some(next) = self.next_s
+            && batch.time_of(0) - next > 0.5 / sample_hz
+        {
+            self.lost += ((batch.time_of(0) - next) * sample_hz).round() as usize;
+        }
+        self.next_s = Some(batch.time_of(batch.len() - 1) + batch.period_s());
         for k in 0..batch.len() {
             let time = batch.time_of(k);
-            if let Some(newest) = self.newest_s
-                && time - newest > 1.5 / sample_hz
-            {
-                self.lost += ((time - newest) * sample_hz).round() as usize - 1;
-            }
-            self.newest_s = Some(time);
             let elapsed = time - start_s;
             if elapsed >= self.plan.duration_s {
                 self.finish();
@@ -381,7 +420,7 @@ impl Excitation {
         if self.lost > 0 {
             return Err(ExcitationError::SamplesLost(self.lost));
         }
-        let record = std::mem::take(&mut self.record);
+        let record = evenly_spaced(std::mem::take(&mut self.record));
         let plan = self.plan;
         let mut points = match plan.kind {
             ExcitationKind::SteppedSine => {
@@ -440,6 +479,47 @@ impl Excitation {
             index: self.setpoint_index,
             value,
         }
+    }
+}
+
+/// The record on an even grid at its mean rate, when its samples came
+/// unevenly (timed by their arrival); as it is when they are even.
+fn evenly_spaced(record: ExcitationRecord) -> ExcitationRecord {
+    let n = record.time.len();
+    if n < 3 {
+        return record;
+    }
+    let first = record.time[0];
+    let period = (record.time[n - 1] - first) / (n - 1) as f64;
+    let grid = |k: usize| first + k as f64 * period;
+    let even = record
+        .time
+        .iter()
+        .enumerate()
+        .all(|(k, &t)| (t - grid(k)).abs() <= 1e-3 * period);
+    if even || period <= 0.0 {
+        return record;
+    }
+    let resample = |values: &[f64]| -> Vec<f64> {
+        let mut at = 0;
+        (0..n)
+            .map(|k| {
+                let t = grid(k);
+                while at + 2 < n && record.time[at + 1] <= t {
+                    at += 1;
+                }
+                let (t0, t1) = (record.time[at], record.time[at + 1]);
+                let share = ((t - t0) / (t1 - t0)).clamp(0.0, 1.0);
+                values[at] + share * (values[at + 1] - values[at])
+            })
+            .collect()
+    };
+    ExcitationRecord {
+        sample_hz: 1.0 / period,
+        time: (0..n).map(grid).collect(),
+        reference: resample(&record.reference),
+        feedback: resample(&record.feedback),
+        effort: record.effort.as_deref().map(resample),
     }
 }
 
@@ -798,5 +878,52 @@ mod tests {
                 highest: 20.0
             })
         );
+    }
+
+    #[test]
+    fn an_uneven_record_is_estimated_on_an_even_grid_at_its_mean_rate() {
+        // 5 Hz sampled about every 5 ms, each sample 0 to 3 ms late.
+        let jitter = [0.0, 0.003, 0.001, 0.0025, 0.0005];
+        let time: Vec<f64> = (0..400).map(|k| k as f64 * 0.005 + jitter[k % 5]).collect();
+        let wave = |t: f64| (std::f64::consts::TAU * 5.0 * t).sin();
+        let values: Vec<f64> = time.iter().map(|&t| wave(t)).collect();
+        let record = ExcitationRecord {
+            sample_hz: 200.0,
+            time: time.clone(),
+            reference: values.clone(),
+            feedback: values,
+            effort: None,
+        };
+        let even = evenly_spaced(record);
+        let period = (time[399] - time[0]) / 399.0;
+        assert!((even.sample_hz - 1.0 / period).abs() < 1e-9);
+        for (k, (&t, &v)) in even.time.iter().zip(&even.feedback).enumerate() {
+            assert!((t - (time[0] + k as f64 * period)).abs() < 1e-12);
+            assert!((v - wave(t)).abs() < 0.02, "{t}: {v} vs {}", wave(t));
+        }
+        // Even samples are left as they are.
+        let record = ExcitationRecord {
+            sample_hz: 100.0,
+            time: vec![0.0, 0.01, 0.02],
+            reference: vec![1.0, 2.0, 3.0],
+            feedback: vec![1.0, 2.0, 3.0],
+            effort: None,
+        };
+        assert_eq!(evenly_spaced(record.clone()), record);
+    }
+
+    #[test]
+    fn a_default_amplitude_keeps_the_top_sine_within_half_the_speed_limit() {
+        let plan = ExcitationPlan::for_device(200.0, 200.0, 200.0, 2e4);
+        assert_eq!((plan.to_hz, plan.amplitude), (10.0, 2.0));
+        // An ODrive's 2 turn/s: a 2-turn sine at 10 Hz would ask 126.
+        let gentle = plan.within_speed(2.0);
+        let peak_speed = std::f64::consts::TAU * gentle.to_hz * gentle.amplitude;
+        assert!(
+            (peak_speed - SPEED_SHARE * 2.0).abs() < 1e-12,
+            "{peak_speed}"
+        );
+        assert_eq!(plan.within_speed(1e9).amplitude, 2.0, "only ever lowered");
+        assert_eq!(plan.within_speed(0.0).amplitude, 2.0, "no limit, no change");
     }
 }

@@ -20,7 +20,8 @@ pub mod write_guard;
 
 pub use excitation::{
     DEFAULT_MAX_WRITE_HZ, Excitation, ExcitationError, ExcitationKind, ExcitationPlan,
-    ExcitationRecord, ExcitationState, FrequencyMeasurement, MAX_DURATION_S, WRITES_PER_PERIOD,
+    ExcitationRecord, ExcitationState, FrequencyMeasurement, MAX_DURATION_S, SPEED_SHARE,
+    WRITES_PER_PERIOD, speed_limit,
 };
 pub use model_tune::{
     AutoTuneError, Identified, LoopParams, ModelKind, Preview, PreviewPlan, Proposal, TuneRule,
