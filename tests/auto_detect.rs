@@ -131,3 +131,72 @@ fn the_protocol_picked_in_the_connection_bar_is_the_one_spoken() {
     // The status bar: "connected: NAME (FIRMWARE), PROTOCOL on PORT".
     harness.get_by_label_contains(&format!("SimpleFOC Commander on {path}"));
 }
+
+/// An ODrive on firmware outside 0.5.x, as far as auto-detection sees it:
+/// it answers `r fw_version_major`/`minor` (with the checksum asked for)
+/// and calls everything else an unknown command.
+struct OtherOdrive {
+    minor: u8,
+    line: Vec<u8>,
+    output: Vec<u8>,
+}
+
+impl EmulatedDevice for OtherOdrive {
+    fn loop_hz(&self) -> u32 {
+        1000
+    }
+
+    fn receive(&mut self, bytes: &[u8]) {
+        for &byte in bytes {
+            if !matches!(byte, b'\r' | b'\n' | b'!') {
+                self.line.push(byte);
+                continue;
+            }
+            let line = String::from_utf8_lossy(&std::mem::take(&mut self.line)).into_owned();
+            let (command, checksummed) = match line.split_once('*') {
+                Some((command, _)) => (command.to_owned(), true),
+                None => (line, false),
+            };
+            let reply = match command.as_str() {
+                "r fw_version_major" => "0".to_owned(),
+                "r fw_version_minor" => self.minor.to_string(),
+                _ => "unknown command".to_owned(),
+            };
+            let sum = reply.bytes().fold(0u8, |s, b| s ^ b);
+            let end = if checksummed {
+                format!("*{sum}\r\n")
+            } else {
+                "\r\n".to_owned()
+            };
+            self.output.extend_from_slice((reply + &end).as_bytes());
+        }
+    }
+
+    fn advance(&mut self, _ticks: u64) {}
+
+    fn take_output(&mut self) -> Vec<u8> {
+        std::mem::take(&mut self.output)
+    }
+}
+
+#[test]
+fn an_odrive_on_other_firmware_is_named_and_refused() {
+    for minor in [4, 6] {
+        let server = PtyServer::start(OtherOdrive {
+            minor,
+            line: Vec::new(),
+            output: Vec::new(),
+        })
+        .expect("pty available");
+        let output = run(&["params", "--port", server.path()]);
+        common::assert_one_line_error(
+            &output,
+            &format!("found an ODrive running firmware 0.{minor}"),
+        );
+        assert!(
+            stderr(&output).contains("0.5.1 to 0.5.6"),
+            "{}",
+            stderr(&output)
+        );
+    }
+}

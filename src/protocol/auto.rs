@@ -2,7 +2,8 @@
 //! only listens (a sketch printing lines, or firmware still streaming from
 //! an earlier session, gives itself away without a byte sent), then lets
 //! each adapter try its own read-only handshake in turn, and speaks through
-//! the first one whose device describes itself.
+//! the first one whose device describes itself. A probe that recognises
+//! its firmware but refuses it (another version) ends the search with why.
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
@@ -245,11 +246,11 @@ impl Adapter for AutoAdapter {
                 tally.ok += probe_tally.ok;
                 if adapter.device().is_some() {
                     held.into_iter().for_each(emit);
-                    result
-                } else {
-                    // A fatal answer to a probe only rules that protocol out.
-                    Ok(())
                 }
+                // A probe that knows the device and refuses it (an ODrive
+                // on firmware 0.6) ends the search, saying what it found:
+                // no other protocol will do.
+                result
             }
             Stage::Exhausted { .. } => Ok(()),
         }
@@ -336,5 +337,26 @@ mod tests {
         assert!(!out.is_empty(), "no probe after listening");
         assert_eq!(auto.tried(), &[Protocol::Native]);
         assert!(auto.device().is_none());
+    }
+
+    #[test]
+    fn a_probe_that_knows_the_device_and_refuses_it_ends_the_search() {
+        let start = Instant::now();
+        let mut auto = AutoAdapter::new(&AdapterSettings::default(), start);
+        let mut now = start + LISTEN;
+        auto.poll(now, &mut Vec::new());
+        while auto.protocol() != Protocol::Odrive {
+            now += Duration::from_millis(100);
+            auto.poll(now, &mut Vec::new());
+        }
+        now += Duration::from_millis(200);
+        auto.poll(now, &mut Vec::new());
+        let mut tally = DecodeTally::default();
+        // `r fw_version_major` and `r fw_version_minor` of firmware 0.6.
+        let result = auto.receive(b"0*48\r\n6*54\r\n", now, &mut tally, &mut |_| {});
+        assert!(
+            matches!(&result, Err(AdapterError::Incompatible(why)) if why.contains("found an ODrive running firmware 0.6")),
+            "{result:?}"
+        );
     }
 }
