@@ -241,3 +241,53 @@ fn bode_by_default_keeps_the_axis_within_its_velocity_limit() {
     let (state, input_pos) = server.with_device(|d| (d.axes[0].current_state, d.axes[0].input_pos));
     assert_eq!((state, input_pos), (STATE_IDLE, 0.0));
 }
+
+#[test]
+fn a_recording_spans_the_time_it_took_and_shows_a_stall_as_a_gap() {
+    let server = serve(OdriveVersion::LATEST, |_| {});
+    let proxy = common::Proxy::start_framed(server.path(), common::Framing::Lines);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("odrive.csv");
+    let out = out.to_str().expect("utf-8 path");
+    let started = std::time::Instant::now();
+    let output = std::thread::scope(|scope| {
+        scope.spawn(|| {
+            // Well into the recording, the replies are held back 300 ms.
+            std::thread::sleep(Duration::from_millis(1200));
+            proxy.set_stalled(true);
+            std::thread::sleep(Duration::from_millis(300));
+            proxy.set_stalled(false);
+        });
+        run(&[
+            "record",
+            "--port",
+            &proxy.path,
+            "--protocol",
+            "odrive",
+            "--seconds",
+            "2",
+            "--out",
+            out,
+        ])
+    });
+    let took = started.elapsed().as_secs_f64();
+    assert!(output.status.success(), "{}", stderr(&output));
+    let (_, rows) = common::read_recording(std::path::Path::new(out));
+    let times: Vec<f64> = rows.iter().map(|row| row[0]).collect();
+    let span = times[times.len() - 1] - times[0];
+    let widest = times.windows(2).map(|w| w[1] - w[0]).fold(0.0, f64::max);
+    eprintln!(
+        "{} rows over {span:.3} s in {took:.3} s; widest gap {widest:.3} s",
+        rows.len()
+    );
+    // Two seconds of the device are two seconds of the host's clock, the
+    // stall in them as the gap it was.
+    assert!((span - 2.0).abs() < 0.05, "{span} s");
+    assert!(took > span, "{took} s");
+    assert!(widest > 0.25, "{widest} s");
+    assert!(
+        stderr(&output).contains("samples lost"),
+        "{}",
+        stderr(&output)
+    );
+}
