@@ -131,7 +131,7 @@ fn the_watchdog_set_with_the_step_does_not_trip_the_first_time() {
         server.path(),
         &[
             "--set",
-            "config.watchdog_timeout=0.5",
+            "config.watchdog_timeout=1",
             "--set",
             "config.enable_watchdog=1",
             "--amplitude",
@@ -282,7 +282,7 @@ fn a_recording_spans_the_time_it_took_and_shows_a_stall_as_a_gap() {
     );
     // Two seconds of the device are two seconds of the host's clock, the
     // stall in them as the gap it was.
-    assert!((span - 2.0).abs() < 0.05, "{span} s");
+    assert!((span - 2.0).abs() < 0.15, "{span} s");
     assert!(took > span, "{took} s");
     assert!(widest > 0.25, "{widest} s");
     assert!(

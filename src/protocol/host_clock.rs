@@ -127,10 +127,11 @@ fn host_micros(origin: Instant, at: Instant) -> i64 {
 
 /// An arrival-timed sample is taken to follow a silence, a gap, when it
 /// comes more than this many expected periods after the one before it …
-const ARRIVAL_GAP_PERIODS: i64 = 4;
-/// … and more than this long after it: shorter stalls of a loaded host are
-/// read as the uneven timing they are, not as lost samples.
-const ARRIVAL_GAP_MIN_US: i64 = 30_000;
+const ARRIVAL_GAP_PERIODS: i64 = 5;
+/// … and more than this long after it: shorter stalls of a loaded host
+/// (a desktop scheduler's tens of milliseconds) are read as the uneven
+/// timing they are, not as lost samples that would void a measurement.
+const ARRIVAL_GAP_MIN_US: i64 = 50_000;
 
 /// A sample as timed by [`ArrivalClock`], with the samples missing before
 /// it.
