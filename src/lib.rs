@@ -17,7 +17,7 @@ pub mod cli;
 pub mod history;
 /// Transports and the link thread; connection health.
 pub mod link;
-/// Parameter profiles: TOML files of every parameter, diffed against a device.
+/// Parameter profiles: TOML files of the gains and settings, diffed against a device.
 pub mod profile;
 /// Wire formats turned into the app's events and commands.
 pub mod protocol;

@@ -168,7 +168,7 @@ value = 3.0
     harness.get_by_label("pos.kp: 20 -> 35 A/rad");
     harness.get_by_label("pos.kx: the device has no such parameter");
     harness.get_by_label_contains("pos.ki: 1000000 is outside the device's limits 0");
-    harness.get_by_label("plant.resonance: read-only on the device");
+    harness.get_by_label("plant.resonance: not loaded from a profile: it is read-only");
     harness.get_by_label("3 entries are refused and will not be written:");
     run_for(&mut harness, 0.3);
     assert_eq!(
@@ -187,7 +187,7 @@ value = 3.0
 }
 
 #[test]
-fn a_saved_profile_holds_every_parameter_with_its_unit() {
+fn a_saved_profile_holds_every_gain_and_setting_with_its_unit() {
     let server = serve();
     let mut harness = connected(&server);
     set_slider(&mut harness, "pos.kp", 25.0);
@@ -198,12 +198,21 @@ fn a_saved_profile_holds_every_parameter_with_its_unit() {
     type_into(&mut harness, "Profile file", &path.display().to_string());
     harness.get_by_label("Save profile").click_accesskit();
     harness.run_steps(2);
-    harness.get_by_label_contains("Saved 21 parameters to");
+    harness.get_by_label_contains("Saved 14 gains and settings to");
 
     let profile = Profile::load(&path).expect("the saved profile loads");
     assert_eq!(profile.name, "bench");
     assert_eq!(profile.device, "motiontune simulated drive");
-    assert_eq!(profile.params.len(), 21);
+    // The sim's 21 parameters but the setpoint, the read-only resonance
+    // and the relay mode's five.
+    assert_eq!(profile.params.len(), 14);
+    assert!(
+        profile.params.iter().all(|p| p.name != "pos.setpoint"
+            && p.name != "plant.resonance"
+            && !p.name.starts_with("relay.")),
+        "{:?}",
+        profile.params
+    );
     let kp = profile
         .params
         .iter()
