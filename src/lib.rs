@@ -13,6 +13,8 @@ pub mod app;
 pub mod capture;
 /// Headless commands: ports, sim, record, params, step, analyze.
 pub mod cli;
+/// What is known about a connected device: its event log.
+pub mod device;
 /// Sample storage and per-pixel thinning for plots.
 pub mod history;
 /// Transports and the link thread; connection health.

@@ -14,6 +14,7 @@ use std::time::Instant;
 use super::gain_history::GainHistory;
 use super::profiles::ProfilesPanel;
 use super::session::{DeviceSession, ParamView, WriteState};
+use crate::device::WriteSource;
 use crate::tuning::write_guard::{
     DragThrottle, LargeChange, MaxChange, Review, WriteGuard, WriteOrigin as GuardOrigin,
 };
@@ -23,8 +24,12 @@ use crate::tuning::write_guard::{
 enum WriteOrigin {
     /// The user moved a slider or typed a value.
     Edit,
-    /// Undo, redo or restore: the device goes to this gain set.
-    GainSet(usize),
+    /// Undo to this gain set.
+    Undo(usize),
+    /// Redo to this gain set.
+    Redo(usize),
+    /// Restore this gain set.
+    Restore(usize),
     Profile,
     AutoTune,
 }
@@ -33,9 +38,21 @@ impl WriteOrigin {
     fn guard_origin(self) -> GuardOrigin {
         match self {
             Self::Edit => GuardOrigin::Edit,
-            Self::GainSet(_) => GuardOrigin::GainSet,
+            Self::Undo(_) | Self::Redo(_) | Self::Restore(_) => GuardOrigin::GainSet,
             Self::Profile => GuardOrigin::Profile,
             Self::AutoTune => GuardOrigin::AutoTune,
+        }
+    }
+
+    /// How the event log names it.
+    fn source(self) -> WriteSource {
+        match self {
+            Self::Edit => WriteSource::Edit,
+            Self::Undo(_) => WriteSource::Undo,
+            Self::Redo(_) => WriteSource::Redo,
+            Self::Restore(_) => WriteSource::Restore,
+            Self::Profile => WriteSource::Profile,
+            Self::AutoTune => WriteSource::AutoTune,
         }
     }
 }
@@ -202,10 +219,13 @@ impl GainsPanel {
     }
 
     fn send(&mut self, batch: WriteBatch, session: &mut DeviceSession) {
+        let source = batch.origin.source();
         for &(index, value) in &batch.writes {
-            session.write_param(index, value);
+            session.write_param(index, value, source);
         }
-        if let WriteOrigin::GainSet(index) = batch.origin {
+        if let WriteOrigin::Undo(index) | WriteOrigin::Redo(index) | WriteOrigin::Restore(index) =
+            batch.origin
+        {
             self.history.moved_to(index);
         }
     }
@@ -244,21 +264,21 @@ impl GainsPanel {
     /// Undo, redo, the timeline of writes and the earlier gain sets;
     /// returns the writes to go to another set.
     fn history_ui(&mut self, ui: &mut egui::Ui, session: &DeviceSession) -> Option<WriteBatch> {
-        let mut target = None;
+        let mut origin = None;
         ui.horizontal(|ui| {
             let undo = self.history.undo_target();
             if ui
                 .add_enabled(undo.is_some(), egui::Button::new("Undo gain change"))
                 .clicked()
             {
-                target = undo;
+                origin = undo.map(WriteOrigin::Undo);
             }
             let redo = self.history.redo_target();
             if ui
                 .add_enabled(redo.is_some(), egui::Button::new("Redo gain change"))
                 .clicked()
             {
-                target = redo;
+                origin = redo.map(WriteOrigin::Redo);
             }
         });
 
@@ -274,7 +294,7 @@ impl GainsPanel {
                 if index == self.history.cursor() {
                     ui.weak("in force");
                 } else if ui.button(format!("Restore set {}", index + 1)).clicked() {
-                    target = Some(index);
+                    origin = Some(WriteOrigin::Restore(index));
                 }
             });
         }
@@ -305,7 +325,12 @@ impl GainsPanel {
                 }
             });
 
-        let target = target?;
+        let origin = origin?;
+        let (WriteOrigin::Undo(target) | WriteOrigin::Redo(target) | WriteOrigin::Restore(target)) =
+            origin
+        else {
+            return None;
+        };
         let writes = self
             .history
             .changes_to(target, &session.gain_set())
@@ -316,7 +341,7 @@ impl GainsPanel {
             })
             .collect();
         Some(WriteBatch {
-            origin: WriteOrigin::GainSet(target),
+            origin,
             writes,
         })
     }

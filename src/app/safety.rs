@@ -28,7 +28,7 @@ pub fn ui(ui: &mut egui::Ui, session: Option<&mut DeviceSession>) {
         .on_hover_text("Disable the drive's output now (Esc)")
         .clicked()
     {
-        session.emergency_stop();
+        session.emergency_stop(crate::device::StopSource::Button);
     }
 
     let enabled = session.output_enabled();

@@ -4,12 +4,16 @@
 //! go out without waiting. A connection that was up and is lost is opened
 //! again every half second with the same options until the device is back
 //! or the user stops it; the history keeps going across the outage, with a
-//! break in its lines, when the device describes itself as before.
+//! break in its lines, when the device describes itself as before. What
+//! matters for safety (stops, the output, faults, trips, the connection,
+//! every confirmed write and its origin) goes into the session's
+//! [`EventLog`] as it happens.
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use crate::capture::CaptureEngine;
+use crate::device::{EventLog, LoggedEvent, OutputCause, StopSource, WriteSource};
 use crate::history::{History, HistorySize};
 use crate::link::{HealthSnapshot, Link, LinkError, LinkEvent, LinkOptions, PortTarget};
 use crate::protocol::adapter::Protocol;
@@ -79,6 +83,11 @@ fn same_layout(before: &DeviceInfo, after: &DeviceInfo) -> bool {
         && names(before) == names(after)
 }
 
+/// Whether the device applied the value asked for (float noise aside).
+fn same_value(applied: f32, asked: f32) -> bool {
+    (applied - asked).abs() <= 1e-6 * asked.abs().max(1e-12)
+}
+
 /// How far two loop rates may differ and still be one device's.
 const SAME_RATE_TOLERANCE: f64 = 0.1;
 
@@ -122,6 +131,16 @@ pub struct WriteMark {
     pub unit: String,
     /// A write of the setpoint, not of a gain or setting.
     pub setpoint: bool,
+    /// Who asked for it.
+    pub source: WriteSource,
+}
+
+/// A SET sent and not answered yet.
+#[derive(Clone, Copy, Debug)]
+struct SentSet {
+    index: u8,
+    value: f32,
+    source: WriteSource,
 }
 
 /// One parameter as the app shows it.
@@ -157,10 +176,19 @@ pub struct DeviceSession {
     pub stop_pending: bool,
     pub last_text: Option<(TextLevel, String)>,
     /// SETs awaiting an answer, oldest first: a refusal carries no index.
-    pending_sets: VecDeque<u8>,
+    pending_sets: VecDeque<SentSet>,
     health_window: VecDeque<HealthSnapshot>,
     /// Every confirmed write, oldest first.
     pub writes: Vec<WriteMark>,
+    /// Stops, output changes, faults, trips, the connection and every
+    /// confirmed write, as they happened.
+    pub event_log: EventLog,
+    /// The last output state the app asked for and why, until the device
+    /// reports it: the cause the event log gives the change.
+    output_asked: Option<(bool, OutputCause)>,
+    /// The status the event log last compared against; unlike `status` it
+    /// is kept through an outage, so a change across one is recorded.
+    status_seen: Option<StatusFlags>,
     /// Watches the stream for the scope's trigger.
     pub capture: CaptureEngine,
     /// The CSV recording in progress (or finishing), fed every batch.
@@ -209,6 +237,9 @@ impl DeviceSession {
             pending_sets: VecDeque::new(),
             health_window: VecDeque::new(),
             writes: Vec::new(),
+            event_log: EventLog::default(),
+            output_asked: None,
+            status_seen: None,
             capture: CaptureEngine::new(0),
             recording: None,
             step_test: None,
@@ -319,6 +350,10 @@ impl DeviceSession {
     /// The link ended: a connection that was up is reopened; one that
     /// never came up, or that cannot come back, fails.
     fn on_closed(&mut self, error: LinkError) {
+        if self.is_connected() {
+            let reason = error.to_string();
+            self.log(LoggedEvent::ConnectionLost { reason });
+        }
         match &mut self.state {
             ConnectionState::Connected if worth_retrying(&error) => {
                 let now = Instant::now();
@@ -375,7 +410,9 @@ impl DeviceSession {
         // The output is never switched back on by itself: a drive that kept
         // it on through a short outage (within its watchdog time) is
         // switched off as soon as it is back.
-        self.send(Command::Enable(false));
+        if self.send(Command::Enable(false)) {
+            self.output_asked = Some((false, OutputCause::Reconnected));
+        }
         // Counters start again with the new link; rates must not mix them.
         self.health_window.clear();
     }
@@ -402,6 +439,9 @@ impl DeviceSession {
                  new history started; output left off"
             )
         });
+        if let Some(note) = self.reconnect_note.clone() {
+            self.log(LoggedEvent::Reconnected { note });
+        }
         if same {
             for (view, param) in self.params.iter_mut().zip(&info.params) {
                 view.info = param.clone();
@@ -444,6 +484,9 @@ impl DeviceSession {
                     })
                     .collect();
                 self.pending_sets.clear();
+                self.log(LoggedEvent::Connected {
+                    device: format!("{} ({})", info.name, info.firmware),
+                });
                 self.info = Some(info);
                 self.state = ConnectionState::Connected;
             }
@@ -473,6 +516,10 @@ impl DeviceSession {
                 }
             }
             Event::Status { flags, .. } => {
+                let time = self.device_time();
+                let before = self.status_seen.replace(flags);
+                self.event_log
+                    .status_changed(time, before, flags, &mut self.output_asked);
                 self.status = Some(flags);
                 if !flags.enabled() {
                     self.stop_pending = false;
@@ -483,54 +530,84 @@ impl DeviceSession {
             Event::Text { level, message } => self.last_text = Some((level, message)),
             Event::Refused { request, code } => {
                 if request == host_type::SET
-                    && let Some(index) = self.pending_sets.pop_front()
+                    && let Some(SentSet { index, .. }) = self.pending_sets.pop_front()
                     && let Some(view) = self.params.get_mut(index as usize)
                 {
                     view.write = WriteState::Refused(code);
+                    let name = view.info.name.clone();
+                    self.log(LoggedEvent::WriteRefused {
+                        name,
+                        reason: code.to_string(),
+                    });
                 }
             }
         }
     }
 
     fn confirm_write(&mut self, index: u8, value: f32) {
+        // A VALUE answering our SET is a write; one answering a GET is not.
+        // The device answers SETs in order: this one answers the oldest.
+        let answered = self
+            .pending_sets
+            .iter()
+            .position(|set| set.index == index)
+            .and_then(|at| self.pending_sets.remove(at));
+        let still_pending = self.pending_sets.iter().any(|set| set.index == index);
+        let time = self.device_time();
         let Some(view) = self.params.get_mut(index as usize) else {
             return;
         };
         let previous = view.info.value;
         view.info.value = value;
-        // A VALUE answering our SET is a write; one answering a GET is not.
-        if self.pending_sets.contains(&index) {
-            let time_s = self
-                .history
-                .as_ref()
-                .and_then(History::time_span)
-                .map_or(f64::NAN, |(_, newest)| newest);
+        if let Some(sent) = answered {
             self.writes.push(WriteMark {
-                time_s,
+                time_s: time.unwrap_or(f64::NAN),
                 name: view.info.name.clone(),
                 value,
                 previous,
                 unit: view.info.unit.clone(),
                 setpoint: view.info.flags.setpoint(),
+                source: sent.source,
             });
-            self.capture.on_write(time_s);
-        }
-        if let Some(at) = self.pending_sets.iter().position(|&i| i == index) {
-            self.pending_sets.remove(at);
+            self.event_log.record(
+                time,
+                LoggedEvent::Write {
+                    name: view.info.name.clone(),
+                    from: previous,
+                    to: value,
+                    unit: view.info.unit.clone(),
+                    source: sent.source,
+                    asked: (!same_value(value, sent.value)).then_some(sent.value),
+                },
+            );
+            self.capture.on_write(time.unwrap_or(f64::NAN));
         }
         if let WriteState::Pending { requested, .. } = view.write {
             // The device answers every SET; a drag sends several, so only
             // the answer to the last one decides the state.
-            if self.pending_sets.contains(&index) {
+            if still_pending {
                 return;
             }
-            let tolerance = 1e-6 * requested.abs().max(1e-12);
-            view.write = if (value - requested).abs() <= tolerance {
+            view.write = if same_value(value, requested) {
                 WriteState::Confirmed
             } else {
                 WriteState::Clamped { requested }
             };
         }
+    }
+
+    /// Device time of the newest sample, if one arrived.
+    fn device_time(&self) -> Option<f64> {
+        self.history
+            .as_ref()
+            .and_then(History::time_span)
+            .map(|(_, newest)| newest)
+    }
+
+    /// Records `event` in the event log at the device time now.
+    fn log(&mut self, event: LoggedEvent) {
+        let time = self.device_time();
+        self.event_log.record(time, event);
     }
 
     fn expire_writes(&mut self) {
@@ -551,8 +628,9 @@ impl DeviceSession {
         allowed && self.link.as_ref().is_some_and(|link| link.send(command))
     }
 
-    /// Writes a parameter; the answer arrives later as a state change.
-    pub fn write_param(&mut self, index: u8, value: f32) {
+    /// Writes a parameter for `source`; the answer arrives later as a state
+    /// change, and the event log records it with its source.
+    pub fn write_param(&mut self, index: u8, value: f32, source: WriteSource) {
         if index as usize >= self.params.len() || !self.send(Command::Set { index, value }) {
             return;
         }
@@ -561,7 +639,11 @@ impl DeviceSession {
                 requested: value,
                 since: Instant::now(),
             };
-            self.pending_sets.push_back(index);
+            self.pending_sets.push_back(SentSet {
+                index,
+                value,
+                source,
+            });
         }
     }
 
@@ -596,18 +678,36 @@ impl DeviceSession {
     }
 
     /// Sends ENABLE 0 at once, then stops a running step test and
-    /// restores its setpoint.
-    pub fn emergency_stop(&mut self) {
+    /// restores its setpoint. The event log records the stop and `by`.
+    pub fn emergency_stop(&mut self, by: StopSource) {
+        self.log(LoggedEvent::EmergencyStop { by });
         if self.send(Command::Enable(false)) {
             self.stop_pending = true;
+            self.output_asked = Some((false, OutputCause::EmergencyStop));
         }
         self.abort_step_test();
         self.abort_excitation();
         self.abort_relay();
     }
 
+    /// The user switches the output on or off.
     pub fn set_enabled(&mut self, enabled: bool) {
-        self.send(Command::Enable(enabled));
+        if self.send(Command::Enable(enabled)) {
+            self.output_asked = Some((enabled, OutputCause::User));
+        }
+    }
+
+    /// The user closes the connection: the link sends ENABLE 0 as it lets
+    /// go of the port. Returns the event log, which outlives the session.
+    pub fn close(mut self) -> EventLog {
+        if self.output_enabled() {
+            self.log(LoggedEvent::Output {
+                enabled: false,
+                cause: OutputCause::Disconnect,
+            });
+        }
+        self.log(LoggedEvent::Disconnected);
+        std::mem::take(&mut self.event_log)
     }
 
     /// Counters now, and rates over the last second or so:

@@ -4,6 +4,7 @@
 //! setpoint (and the relay mode) back.
 
 use super::DeviceSession;
+use crate::device::WriteSource;
 use crate::protocol::SampleBatch;
 use crate::tuning::{
     Excitation, ExcitationError, ExcitationPlan, ParamWrite, RelayError, RelayPlan, RelayTest,
@@ -36,7 +37,7 @@ impl DeviceSession {
     pub fn abort_excitation(&mut self) {
         if let Some(excitation) = self.excitation.as_mut().filter(|e| !e.is_done()) {
             let restore = excitation.abort();
-            self.write_param(restore.index, restore.value);
+            self.write_param(restore.index, restore.value, WriteSource::Procedure);
         }
     }
 
@@ -50,7 +51,7 @@ impl DeviceSession {
         if let Some(write) = write {
             if done {
                 // The restoring write is an ordinary one: it shows on the scope.
-                self.write_param(write.index, write.value);
+                self.write_param(write.index, write.value, WriteSource::Procedure);
             } else {
                 self.write_setpoint_quietly(write.index, write.value);
             }
@@ -84,7 +85,7 @@ impl DeviceSession {
     pub fn abort_step_test(&mut self) {
         if let Some(test) = self.step_test.as_mut().filter(|t| !t.is_done()) {
             let restore = test.abort();
-            self.write_param(restore.index, restore.value);
+            self.write_param(restore.index, restore.value, WriteSource::Procedure);
         }
     }
 
@@ -95,7 +96,7 @@ impl DeviceSession {
         let write = test.on_samples(batch);
         self.measured_steps.extend(test.take_responses());
         if let Some(write) = write {
-            self.write_param(write.index, write.value);
+            self.write_param(write.index, write.value, WriteSource::Procedure);
         }
     }
 
@@ -133,7 +134,7 @@ impl DeviceSession {
 
     pub(super) fn send_writes(&mut self, writes: &[ParamWrite]) {
         for write in writes {
-            self.write_param(write.index, write.value);
+            self.write_param(write.index, write.value, WriteSource::Procedure);
         }
     }
 }
