@@ -115,17 +115,20 @@ fn undo_redo_and_restore_step_through_gain_sets() {
     wait_settled(&mut harness);
     assert_eq!((kp(&server), ki(&server)), (30.0, 40.0));
 
-    // One click takes both gains back to the connected set.
+    // One click takes both gains back to the connected set, as a new set
+    // at the top; the sets after set 1 all stay.
     harness.get_by_label("Restore set 1").click_accesskit();
     harness.step();
     wait_settled(&mut harness);
     assert_eq!((kp(&server), ki(&server)), (20.0, 20.0));
-    // Restoring moved the cursor, it recorded no new set: redo goes forward.
-    assert!(harness.query_by_label("Set 4: pos.kp 30 -> 20").is_none());
-    harness.get_by_label("Redo gain change").click_accesskit();
+    harness.get_by_label("Set 4: restored set 1: pos.kp 30 -> 20, pos.ki 40 -> 20");
+    harness.get_by_label("Set 3: pos.ki 20 -> 40");
+    harness.get_by_label("Set 2: pos.kp 20 -> 30");
+    // Undo goes back to where the restore came from.
+    harness.get_by_label("Undo gain change").click_accesskit();
     harness.step();
     wait_settled(&mut harness);
-    assert_eq!((kp(&server), ki(&server)), (30.0, 20.0));
+    assert_eq!((kp(&server), ki(&server)), (30.0, 40.0));
 }
 
 #[test]

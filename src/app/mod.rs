@@ -14,6 +14,7 @@ mod connection;
 mod event_log;
 mod gain_history;
 mod gains;
+mod param_editor;
 mod profiles;
 mod runs;
 mod safety;

@@ -660,12 +660,14 @@ impl DeviceSession {
         Some(f64::from(info.loop_hz) / f64::from(self.stream_divider.max(1)))
     }
 
-    /// The current value of every writable parameter that is not the
-    /// setpoint, in device order: the gain set in force.
+    /// The value in force of every gain and plain setting
+    /// ([`ParamInfo::is_tunable`]), in device order: the gain set in force.
+    /// Never the setpoint, a mode or a read-only value, so undo and restore
+    /// cannot move the axis or switch a mode.
     pub fn gain_set(&self) -> Vec<(String, f32)> {
         self.params
             .iter()
-            .filter(|p| !p.info.flags.read_only() && !p.info.flags.setpoint())
+            .filter(|p| p.info.is_tunable())
             .map(|p| (p.info.name.clone(), p.info.value))
             .collect()
     }
