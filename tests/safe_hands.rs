@@ -232,17 +232,21 @@ fn restoring_a_set_appends_it_and_keeps_every_later_set() {
     harness.get_by_label("Restore set 4");
 }
 
-#[test]
-fn esc_in_the_large_change_dialog_stops_the_drive_and_leaves_the_dialog_open() {
-    let server = serve();
-    let mut harness = connected(&server);
-    enable_output(&mut harness);
+/// Opens the Large change dialog with the output on: kp ×10.
+fn open_large_change(harness: &mut Harness<'static, App>) {
+    enable_output(harness);
     harness
         .get_by_role_and_label(Role::Slider, "pos.kp")
         .set_value_accesskit(200.0);
     harness.run_steps(2);
     harness.get_by_label("Esc stops the drive; Cancel closes this.");
+}
 
+#[test]
+fn esc_in_the_large_change_dialog_stops_the_drive_and_leaves_the_dialog_open() {
+    let server = serve();
+    let mut harness = connected(&server);
+    open_large_change(&mut harness);
     harness.key_press(egui::Key::Escape);
     harness.step();
     step_until(&mut harness, "the drive stopped", |_| {
@@ -252,10 +256,26 @@ fn esc_in_the_large_change_dialog_stops_the_drive_and_leaves_the_dialog_open() {
     harness.get_by_label("Confirm large change");
     run_for(&mut harness, 0.2);
     assert_eq!(sets(&server), [], "nothing written");
-
     harness.get_by_label("Cancel").click_accesskit();
     harness.run_steps(2);
     assert!(harness.query_by_label("Confirm large change").is_none());
+
+    // The backdrop covers the top bar: the dialog has its own stop.
+    open_large_change(&mut harness);
+    let top_bar = 60.0;
+    harness
+        .query_all_by_label("EMERGENCY STOP")
+        .find(|button| button.rect().center().y > top_bar)
+        .expect("a stop button in the dialog")
+        .click_accesskit();
+    harness.step();
+    step_until(&mut harness, "the drive stopped again", |_| {
+        !server.with_device(|d| d.enabled())
+    });
+    harness.run_steps(2);
+    harness.get_by_label("Confirm large change");
+    harness.get_by_label("Cancel").click_accesskit();
+    harness.run_steps(2);
     run_for(&mut harness, 0.2);
     assert_eq!(sets(&server), []);
 }

@@ -294,7 +294,12 @@ impl GainsPanel {
                 confirm = ui.button("Confirm large change").clicked();
                 cancel = ui.button("Cancel").clicked();
             });
-            ui.weak("Esc stops the drive; Cancel closes this.");
+            ui.separator();
+            ui.horizontal(|ui| {
+                // The backdrop covers the top bar's stop: the dialog has its own.
+                super::safety::stop_button(ui, session);
+                ui.weak("Esc stops the drive; Cancel closes this.");
+            });
         });
         if confirm {
             if let Some(pending) = self.confirmation.take() {

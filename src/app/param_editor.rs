@@ -12,7 +12,10 @@
 //! asks for one write of it, Esc drops it, and leaving the field keeps it
 //! as an *unwritten edit*, shown as such, until one of those or *Discard*.
 //! A value that does not parse, or lies outside the device's limits, is
-//! one line under the row and writes nothing. A mode is tagged "mode":
+//! one line under the row and writes nothing. While a typed value waits,
+//! *Write* and *Discard* take the slider's place (a drag would contradict
+//! it), and nothing is added above or below a row when a field loses the
+//! keyboard, so nothing moves under the pointer as the user clicks away. A mode is tagged "mode":
 //! only a click on it writes it. Every input is named after its parameter
 //! for assistive technology (and the UI tests).
 
@@ -22,7 +25,9 @@ use super::session::{ParamView, WriteState};
 use crate::protocol::{ParamInfo, ParamKind, ParamRole};
 
 /// Width of the typed field: a gain with its decimals.
-const FIELD_WIDTH: f32 = 64.0;
+const FIELD_WIDTH: f32 = 76.0;
+/// Width of a slider, and of *Write* and *Discard* in its place.
+const SLIDER_WIDTH: f32 = 100.0;
 
 /// What the user did to one parameter this frame.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -90,8 +95,8 @@ impl TypedEdits {
             .add(field)
             .accessible_name(info.name.as_str())
             .on_hover_text(format!(
-                "{}: {} … {} {}. Enter writes the value typed; Esc drops it.",
-                info.name, info.min, info.max, info.unit
+                "{} = {} {} (limits {} … {}). Enter writes the value typed; Esc drops it.",
+                info.name, info.value, info.unit, info.min, info.max
             ));
         if response.changed() {
             self.edits.insert(
@@ -144,41 +149,48 @@ impl TypedEdits {
         }
     }
 
-    /// The line under a row with a kept edit: why it was not written, or
-    /// that it is not, with *Write* and *Discard*.
-    fn kept_edit_ui(
+    /// *Write* and *Discard* for a kept edit, in the slider's place from
+    /// the first keystroke on, so nothing moves under the pointer when the
+    /// user clicks away or on one of them.
+    fn kept_edit_buttons(
         &mut self,
         ui: &mut egui::Ui,
         index: u8,
         info: &ParamInfo,
     ) -> Option<RowAction> {
-        let problem = self.edits.get(&index)?.problem.clone();
-        let typing = ui.memory(|m| m.has_focus(field_id(info)));
-        if typing && problem.is_none() {
-            return None;
-        }
-        let mut action = None;
-        ui.horizontal(|ui| {
-            ui.add_space(8.0);
-            match problem {
-                Some(problem) => ui.colored_label(ui.visuals().error_fg_color, problem),
-                None => ui
-                    .colored_label(ui.visuals().warn_fg_color, "unwritten edit")
-                    .on_hover_text("Typed, not written: Enter or Write writes it"),
-            };
-            let write = ui
-                .small_button("Write")
-                .accessible_name(format!("Write {}", info.name));
-            let discard = ui
-                .small_button("Discard")
-                .accessible_name(format!("Discard {}", info.name));
-            if write.clicked() {
-                action = self.commit(index, info);
-            } else if discard.clicked() {
+        self.edits.get(&index)?;
+        let write = ui
+            .small_button("Write")
+            .accessible_name(format!("Write {}", info.name))
+            .on_hover_text("Write the typed value (as Enter does)");
+        let discard = ui
+            .small_button("Discard")
+            .accessible_name(format!("Discard {}", info.name))
+            .on_hover_text("Drop the typed value; nothing is written");
+        if write.clicked() {
+            self.commit(index, info)
+        } else {
+            if discard.clicked() {
                 self.edits.remove(&index);
             }
-        });
-        action
+            None
+        }
+    }
+
+    /// Whether `index` has a typed value not written yet.
+    fn is_kept(&self, index: u8) -> bool {
+        self.edits.contains_key(&index)
+    }
+
+    /// The line under a row whose typed value could not be written: why.
+    /// It appears on Enter or *Write*, never on a click elsewhere.
+    fn problem_ui(&self, ui: &mut egui::Ui, index: u8) {
+        if let Some(problem) = self.edits.get(&index).and_then(|e| e.problem.as_ref()) {
+            ui.horizontal(|ui| {
+                ui.add_space(8.0);
+                ui.colored_label(ui.visuals().error_fg_color, problem);
+            });
+        }
     }
 }
 
@@ -186,9 +198,21 @@ fn field_id(info: &ParamInfo) -> egui::Id {
     egui::Id::unique(("typed value", &info.name))
 }
 
-/// The text a field shows for `value`.
+/// The text a field shows for `value`: a whole number for whole kinds,
+/// else six significant digits (what fits the field; the value in force is
+/// in the hover text and the write's confirmation).
 fn typed_text(info: &ParamInfo, value: f32) -> String {
-    info.fit(value).to_string()
+    if info.kind.is_whole() || value == 0.0 || !value.is_finite() {
+        return info.fit(value).to_string();
+    }
+    let magnitude = f64::from(value).abs().log10().floor() as i32;
+    let decimals = (5 - magnitude).clamp(0, 12) as usize;
+    let text = format!("{value:.decimals$}");
+    if text.contains('.') {
+        text.trim_end_matches('0').trim_end_matches('.').to_owned()
+    } else {
+        text
+    }
 }
 
 /// The value typed into the field of `info`, or one line saying why it is
@@ -243,6 +267,7 @@ pub fn param_row(
     let role = info.role();
     let mut action = None;
     ui.horizontal(|ui| {
+        ui.spacing_mut().slider_width = SLIDER_WIDTH;
         if role == ParamRole::ReadOnly {
             let label = ui.label(&info.name);
             ui.label(info.display(info.value)).labelled_by(label.id);
@@ -254,9 +279,26 @@ pub fn param_row(
             ParamKind::Switch => switch_ui(ui, info, shown),
             ParamKind::Choice(names) => choice_ui(ui, info, names, shown),
             ParamKind::Real | ParamKind::Integer => {
-                let slid = (info.kind == ParamKind::Real && role != ParamRole::Mode)
-                    .then(|| slider_ui(ui, info, shown))
-                    .flatten();
+                // The slider's place holds Write and Discard while a typed
+                // value waits, so the row keeps its shape and the fields
+                // line up.
+                let place = egui::vec2(SLIDER_WIDTH, ui.spacing().interact_size.y);
+                let slid = if edits.is_kept(index) {
+                    let layout = egui::Layout::left_to_right(egui::Align::Center);
+                    ui.allocate_ui_with_layout(place, layout, |ui| {
+                        ui.set_min_size(place);
+                        // Tight, to fit where the slider was.
+                        ui.spacing_mut().button_padding = egui::vec2(2.0, 0.0);
+                        ui.spacing_mut().item_spacing.x = 4.0;
+                        edits.kept_edit_buttons(ui, index, info)
+                    })
+                    .inner
+                } else if info.kind == ParamKind::Real && role != ParamRole::Mode {
+                    slider_ui(ui, info, shown)
+                } else {
+                    ui.add_space(place.x + ui.spacing().item_spacing.x);
+                    None
+                };
                 let typed = edits.field_ui(ui, index, info, shown);
                 if !info.unit.is_empty() {
                     ui.weak(&info.unit);
@@ -268,11 +310,14 @@ pub fn param_row(
         if role == ParamRole::Mode {
             mode_tag(ui);
         }
-        write_state_badge(ui, &view.write, &info.unit, info.value);
+        if edits.is_kept(index) {
+            ui.colored_label(ui.visuals().warn_fg_color, "unwritten edit")
+                .on_hover_text("Typed, not written: Enter or Write writes it, Discard drops it");
+        } else {
+            write_state_badge(ui, &view.write, &info.unit, info.value);
+        }
     });
-    if let Some(write) = edits.kept_edit_ui(ui, index, info) {
-        action = Some(write);
-    }
+    edits.problem_ui(ui, index);
     action
 }
 
@@ -432,10 +477,15 @@ mod tests {
     }
 
     #[test]
-    fn a_field_shows_whole_kinds_as_whole_numbers() {
+    fn a_field_shows_whole_kinds_whole_and_numbers_to_six_digits() {
         let counts =
             ParamInfo::real("encoder.cpr", "", 0, 0.0, 1e6, 4096.0).with_kind(ParamKind::Integer);
         assert_eq!(typed_text(&counts, 4096.0), "4096");
         assert_eq!(typed_text(&gain(), 0.2), "0.2");
+        assert_eq!(typed_text(&gain(), 1.0 / 6.0), "0.166667");
+        assert_eq!(typed_text(&gain(), 20.0), "20");
+        assert_eq!(typed_text(&gain(), 0.00005), "0.00005");
+        assert_eq!(typed_text(&gain(), 94.15733), "94.1573");
+        assert_eq!(typed_text(&gain(), -12_345.67), "-12345.7");
     }
 }
