@@ -9,7 +9,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{app_on_port, step_until, wait_connected};
+use common::{app_on_port, run_for, set_slider, step_until, wait_connected, wait_settled};
 use egui::accesskit::Role;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
@@ -42,22 +42,6 @@ fn ki(server: &PtyServer) -> f64 {
     server.with_device(|d| d.drive.config.gains.ki)
 }
 
-/// Steps until every write the app sent has its answer.
-fn wait_settled(harness: &mut Harness<'static, App>) {
-    step_until(harness, "every write answered", |h| {
-        h.state().session().is_some_and(|s| !s.write_in_flight())
-    });
-    harness.run_steps(2);
-}
-
-/// Moves a slider as assistive technology (or typing) would: one value.
-fn set_slider(harness: &mut Harness<'static, App>, name: &str, value: f64) {
-    harness
-        .get_by_role_and_label(Role::Slider, name)
-        .set_value_accesskit(value);
-    harness.step();
-}
-
 /// Replaces the text of the field labelled `label`.
 fn type_into(harness: &mut Harness<'static, App>, label: &str, text: &str) {
     harness.get_by_label(label).focus();
@@ -66,15 +50,6 @@ fn type_into(harness: &mut Harness<'static, App>, label: &str, text: &str) {
     harness.step();
     harness.get_by_label(label).type_text(text);
     harness.step();
-}
-
-/// Steps for `seconds` of wall time, the link thread running meanwhile.
-fn run_for(harness: &mut Harness<'static, App>, seconds: f64) {
-    let until = Instant::now() + Duration::from_secs_f64(seconds);
-    while Instant::now() < until {
-        std::thread::sleep(Duration::from_millis(10));
-        harness.step();
-    }
 }
 
 /// Confirmed writes of `name` the app has seen.

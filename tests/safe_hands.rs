@@ -11,9 +11,9 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
-
-use common::{app_on_port, app_with, serial, step_until, wait_connected};
+use common::{
+    app_on_port, app_with, run_for, set_slider, step_until, wait_connected, wait_settled,
+};
 use egui::accesskit::Role;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
@@ -44,24 +44,6 @@ fn connected(server: &PtyServer) -> Harness<'static, App> {
 /// Every SET the simulated drive received, oldest first.
 fn sets(server: &PtyServer) -> Vec<(u8, f32)> {
     server.with_device(|d| d.sets_received())
-}
-
-/// Steps until every write the app sent has its answer.
-fn wait_settled(harness: &mut Harness<'static, App>) {
-    step_until(harness, "every write answered", |h| {
-        h.state().session().is_some_and(|s| !s.write_in_flight())
-    });
-    harness.run_steps(2);
-}
-
-/// Steps for `seconds` of wall time, the link thread running meanwhile:
-/// long enough for a write, had one been sent, to reach the device.
-fn run_for(harness: &mut Harness<'static, App>, seconds: f64) {
-    let until = Instant::now() + Duration::from_secs_f64(seconds);
-    while Instant::now() < until {
-        std::thread::sleep(Duration::from_millis(10));
-        harness.step();
-    }
 }
 
 /// Selects the text of `name`'s typed field and types `text` over it one
@@ -158,10 +140,7 @@ fn leaving_a_field_keeps_the_edit_unwritten_until_write_and_esc_drops_it() {
 fn undo_after_a_relay_run_moves_the_gains_and_never_the_relay_mode() {
     let server = serve_config(DriveConfig::linear());
     let mut harness = connected(&server);
-    harness
-        .get_by_role_and_label(Role::Slider, "pos.kp")
-        .set_value_accesskit(30.0);
-    harness.step();
+    set_slider(&mut harness, "pos.kp", 30.0);
     wait_settled(&mut harness);
 
     enable_output(&mut harness);
@@ -202,10 +181,7 @@ fn restoring_a_set_appends_it_and_keeps_every_later_set() {
     let server = serve();
     let mut harness = connected(&server);
     for kp in [25.0, 30.0, 35.0] {
-        harness
-            .get_by_role_and_label(Role::Slider, "pos.kp")
-            .set_value_accesskit(kp);
-        harness.step();
+        set_slider(&mut harness, "pos.kp", kp);
         wait_settled(&mut harness);
     }
     harness.get_by_label("Restore set 2").click_accesskit();
@@ -222,10 +198,7 @@ fn restoring_a_set_appends_it_and_keeps_every_later_set() {
         harness.get_by_label(set);
     }
     // A write after the restore adds a set; none is lost.
-    harness
-        .get_by_role_and_label(Role::Slider, "pos.kp")
-        .set_value_accesskit(28.0);
-    harness.step();
+    set_slider(&mut harness, "pos.kp", 28.0);
     wait_settled(&mut harness);
     harness.get_by_label("Set 6: pos.kp 25 -> 28");
     harness.get_by_label("Set 4: pos.kp 30 -> 35");
@@ -239,7 +212,7 @@ fn open_large_change(harness: &mut Harness<'static, App>) {
         .get_by_role_and_label(Role::Slider, "pos.kp")
         .set_value_accesskit(200.0);
     harness.run_steps(2);
-    harness.get_by_label("Esc stops the drive; Cancel closes this.");
+    harness.get_by_label("Confirm large change");
 }
 
 #[test]
@@ -254,6 +227,7 @@ fn esc_in_the_large_change_dialog_stops_the_drive_and_leaves_the_dialog_open() {
     });
     harness.run_steps(2);
     harness.get_by_label("Confirm large change");
+    harness.get_by_label("Esc stops the drive; Cancel closes this.");
     run_for(&mut harness, 0.2);
     assert_eq!(sets(&server), [], "nothing written");
     harness.get_by_label("Cancel").click_accesskit();
@@ -429,10 +403,7 @@ fn the_event_log_lists_stops_output_changes_and_writes_and_saves_them() {
     let server = serve();
     let mut harness = connected(&server);
     enable_output(&mut harness);
-    harness
-        .get_by_role_and_label(Role::Slider, "pos.kp")
-        .set_value_accesskit(30.0);
-    harness.step();
+    set_slider(&mut harness, "pos.kp", 30.0);
     wait_settled(&mut harness);
     harness.get_by_label("EMERGENCY STOP").click();
     harness.step();
@@ -495,12 +466,7 @@ fn the_event_log_lists_stops_output_changes_and_writes_and_saves_them() {
 #[test]
 fn the_event_log_outlives_a_disconnect() {
     let server = serve();
-    let mut harness = app_with(AppOptions {
-        target: serial(server.path()),
-        stream_divider: 10,
-        ..AppOptions::default()
-    });
-    wait_connected(&mut harness);
+    let mut harness = connected(&server);
     enable_output(&mut harness);
     harness.get_by_label("Disconnect").click_accesskit();
     harness.run_steps(2);

@@ -36,15 +36,7 @@ impl EventLogPane {
                         .map_err(|e| e.to_string()),
                 );
             }
-            match &self.message {
-                Some(Ok(news)) => {
-                    ui.label(news);
-                }
-                Some(Err(problem)) => {
-                    ui.colored_label(ui.visuals().error_fg_color, problem);
-                }
-                None => {}
-            }
+            super::outcome_ui(ui, &self.message);
         });
         let mut summary = format!("{} events, newest first", log.len());
         if log.dropped() > 0 {

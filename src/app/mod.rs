@@ -340,6 +340,19 @@ impl App {
     }
 }
 
+/// The outcome of a save or a load, in one line: news, or a problem in red.
+fn outcome_ui(ui: &mut egui::Ui, outcome: &Option<Result<String, String>>) {
+    match outcome {
+        Some(Ok(news)) => {
+            ui.label(news);
+        }
+        Some(Err(problem)) => {
+            ui.colored_label(ui.visuals().error_fg_color, problem);
+        }
+        None => {}
+    }
+}
+
 /// The device, units and gains a measured step is kept with.
 fn run_context(session: &DeviceSession) -> RunContext {
     let info = session.info.as_ref();

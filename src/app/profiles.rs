@@ -60,15 +60,7 @@ impl ProfilesPanel {
                 self.load(session);
             }
         });
-        match &self.message {
-            Some(Ok(news)) => {
-                ui.label(news);
-            }
-            Some(Err(problem)) => {
-                ui.colored_label(ui.visuals().error_fg_color, problem);
-            }
-            None => {}
-        }
+        super::outcome_ui(ui, &self.message);
         if let Some(loaded) = &self.loaded {
             let (write, discard) = loaded_ui(ui, loaded, session);
             if write {
