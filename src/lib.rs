@@ -17,6 +17,8 @@ pub mod cli;
 pub mod device;
 /// Sample storage and per-pixel thinning for plots.
 pub mod history;
+/// Ctrl-C and SIGTERM: one handler for the process, one flag for all.
+pub mod interrupt;
 /// Transports and the link thread; connection health.
 pub mod link;
 /// Parameter profiles: TOML files of the gains and settings, diffed against a device.

@@ -84,7 +84,9 @@ fn autotune_proposes_without_writing_and_writes_only_with_write() {
         assert!(proposed > 0.0, "{name} proposed {proposed}");
     }
 
-    let written = autotune(&sim.path, &["--write"]);
+    // SIMC moves kd from 0.2 to about 1.4: more than the write guard's
+    // factor of 3, so the write needs the user's word.
+    let written = autotune(&sim.path, &["--write", "--allow-large-change"]);
     assert_eq!(written["written"], true);
     let after = params(&sim.path);
     for name in GAINS {

@@ -222,7 +222,7 @@ fn hello_gives_the_full_description() {
             ("plant.torque_constant", "N·m/A", 0, 1e-3, 2.0, 0.05),
             ("plant.time_constant", "s", 0x01, 0.0, 1e6, 1.0),
             ("link.bad_frames", "", 0x01, 0.0, 4_294_967_296.0, 0.0),
-            ("relay.active", "", 0, 0.0, 1.0, 0.0),
+            ("relay.active", "", 0x60, 0.0, 1.0, 0.0),
             ("relay.amplitude", "A", 0, 0.0, 20.0, 1.0),
             ("relay.hysteresis", "rad", 0, 0.0, 1e6, 0.0),
             ("relay.travel", "rad", 0, 0.0, 1e6, 0.5),

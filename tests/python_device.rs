@@ -123,3 +123,37 @@ fn gui_writes_the_independent_devices_parameters() {
     );
     harness.get_by_label("4242");
 }
+
+/// Kinds as section 3 of PROTOCOL.md declares them, read from a device
+/// written from the document alone: a named choice that is a mode, and an
+/// integer the device rounds.
+#[test]
+fn the_independent_devices_kinds_and_modes_reach_the_app() {
+    use motiontune::protocol::{ParamKind, ParamRole};
+
+    let device = start_device();
+    let (link, info) = common::connect(&device.path, 0);
+    let waveform = info
+        .params
+        .iter()
+        .position(|p| p.name == "waveform")
+        .expect("waveform declared");
+    let period = info
+        .params
+        .iter()
+        .position(|p| p.name == "period")
+        .expect("period declared");
+    let names = ["square", "sine", "triangle"].map(String::from).to_vec();
+    assert_eq!(info.params[waveform].kind, ParamKind::Choice(names));
+    assert_eq!(info.params[waveform].role(), ParamRole::Mode);
+    assert!(!info.params[waveform].is_tunable());
+    assert_eq!(info.params[period].kind, ParamKind::Integer);
+    assert_eq!(info.params[period].role(), ParamRole::Setting);
+    assert_eq!(
+        info.params[waveform].display(1.0),
+        "sine (1)",
+        "a choice reads by its name"
+    );
+    assert_eq!(common::set(&link, period as u8, 1234.6), 1235.0);
+    assert_eq!(common::set(&link, waveform as u8, 2.0), 2.0);
+}

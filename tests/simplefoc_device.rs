@@ -9,8 +9,8 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{DeviceProcess, motiontune as run, stderr, wait_for};
-use motiontune::link::{Link, LinkOptions, PortTarget};
+use common::{DeviceProcess, connect_simplefoc, motiontune as run, stderr, wait_for};
+use motiontune::link::{Link, PortTarget};
 use motiontune::protocol::adapter::{AdapterSettings, Protocol, ProtocolChoice};
 use motiontune::protocol::{ChannelRole, Command, DeviceInfo, Event};
 use motiontune::sim::drive::DriveConfig;
@@ -19,21 +19,6 @@ use motiontune::sim::pty::PtyServer;
 
 fn serve() -> PtyServer<SimpleFocFirmware> {
     PtyServer::start(SimpleFocFirmware::new(DriveConfig::default())).expect("pty available")
-}
-
-fn connect(path: &str, divider: u16) -> (Link, DeviceInfo) {
-    let target = PortTarget::parse(path, 115_200).speaking(
-        ProtocolChoice::Only(Protocol::SimpleFoc),
-        AdapterSettings::default(),
-    );
-    let mut options = LinkOptions::new(target);
-    options.stream_divider = divider;
-    let link = Link::open(options);
-    let info = wait_for(&link, 10, |event| match event {
-        Event::Described(info) => Some(info),
-        _ => None,
-    });
-    (link, info)
 }
 
 fn index_of(info: &DeviceInfo, name: &str) -> u8 {
@@ -61,7 +46,7 @@ fn collect(link: &Link, seconds: f64) -> Vec<(f64, Vec<f32>)> {
 #[test]
 fn describes_the_motor_from_its_replies() {
     let server = serve();
-    let (_link, info) = connect(server.path(), 0);
+    let (_link, info) = connect_simplefoc(server.path(), 0);
     assert_eq!(info.watchdog_ms, 0, "SimpleFOC has no watchdog");
     let names: Vec<_> = info.channels.iter().map(|c| c.name.as_str()).collect();
     assert_eq!(
@@ -87,7 +72,7 @@ fn describes_the_motor_from_its_replies() {
 #[test]
 fn streams_host_timed_samples_that_follow_the_target() {
     let server = serve();
-    let (link, info) = connect(server.path(), 1);
+    let (link, info) = connect_simplefoc(server.path(), 1);
     let rows = collect(&link, 1.0);
     // MMD10 at a 10 kHz loop: 1000 lines a second.
     assert!((700..=1100).contains(&rows.len()), "{} samples", rows.len());
@@ -111,7 +96,7 @@ fn streams_host_timed_samples_that_follow_the_target() {
 #[test]
 fn a_gain_written_is_read_back_and_in_force() {
     let server = serve();
-    let (link, info) = connect(server.path(), 0);
+    let (link, info) = connect_simplefoc(server.path(), 0);
     let kp = index_of(&info, "angle.P");
     assert_eq!(common::set(&link, kp, 12.5), 12.5);
     assert_eq!(server.with_device(|d| d.drive.config.gains.kp), 12.5);
@@ -123,7 +108,7 @@ fn a_gain_written_is_read_back_and_in_force() {
 #[test]
 fn enable_and_disable_report_the_status() {
     let server = serve();
-    let (link, _) = connect(server.path(), 0);
+    let (link, _) = connect_simplefoc(server.path(), 0);
     for on in [false, true, false] {
         link.send(Command::Enable(on));
         let enabled = wait_for(&link, 2, |event| match event {
@@ -142,7 +127,7 @@ fn garbage_in_the_stream_is_counted_and_the_stream_goes_on() {
     // A second writer on the pty's device side cannot be had; garbage goes
     // through the emulator's output instead, as a noisy cable would.
     let server = serve();
-    let (link, _) = connect(server.path(), 1);
+    let (link, _) = connect_simplefoc(server.path(), 1);
     collect(&link, 0.2);
     let before = link.health().snapshot();
     server.with_device(|d| {
@@ -194,21 +179,7 @@ fn the_cli_lists_and_writes_parameters() {
 #[test]
 fn the_cli_records_rows() {
     let sim = start_sim();
-    let dir = tempfile::tempdir().expect("temp dir");
-    let csv = dir.path().join("foc.csv");
-    let output = run(&[
-        "record",
-        "--port",
-        &sim.path,
-        "--protocol",
-        "simplefoc",
-        "--seconds",
-        "1",
-        "--out",
-        csv.to_str().expect("utf-8 path"),
-    ]);
-    assert!(output.status.success(), "{}", stderr(&output));
-    let (header, rows) = common::read_recording(&csv);
+    let (header, rows) = common::record_with(&sim.path, "1", &["--protocol", "simplefoc"]);
     assert_eq!(header.len(), 8, "{header:?}");
     assert!(rows.len() > 500, "{} rows", rows.len());
 }

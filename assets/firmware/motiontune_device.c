@@ -237,6 +237,11 @@ static void describe(mt_device *dev)
         put_f32(&m, *param->value);
         put_str(&m, param->name);
         put_str(&m, param->unit);
+        if (param->choice_count > 0) {
+            put_u8(&m, param->choice_count);
+            for (uint8_t c = 0; c < param->choice_count; c++)
+                put_str(&m, param->choices[c]);
+        }
         finish(dev, &m);
     }
 }
@@ -289,8 +294,12 @@ static void set_param(mt_device *dev, uint8_t index, float value)
     }
     /* A NaN (the only value unequal to itself) cannot be applied: keep the
      * value in force and report it, as the document recommends. */
-    if (value == value)
-        *param->value = value < param->min ? param->min : value > param->max ? param->max : value;
+    if (value == value) {
+        value = value < param->min ? param->min : value > param->max ? param->max : value;
+        if (param->flags & MT_PARAM_KIND_MASK) /* whole kinds hold whole values */
+            value = (float)(long)(value < 0.0f ? value - 0.5f : value + 0.5f);
+        *param->value = value;
+    }
     send_value(dev, index);
 }
 
@@ -400,6 +409,26 @@ bool mt_add_param(mt_device *dev, const char *name, const char *unit, uint8_t fl
     param->min = min;
     param->max = max;
     param->value = value;
+    param->choices = NULL;
+    param->choice_count = 0;
+    return true;
+}
+
+bool mt_set_choices(mt_device *dev, uint8_t index, const char *const *names, uint8_t count)
+{
+    if (index >= dev->param_count || names == NULL)
+        return false;
+    mt_param *param = &dev->params[index];
+    if ((param->flags & MT_PARAM_KIND_MASK) != MT_PARAM_CHOICE || count > param->max - param->min + 1.0f)
+        return false;
+    /* PARAM: 15 fixed bytes, name and unit with their lengths, the count. */
+    size_t len = 15 + 2 + strlen(param->name) + strlen(param->unit) + 1;
+    for (uint8_t c = 0; c < count; c++)
+        len += 1 + strlen(names[c]);
+    if (len > MT_MAX_PAYLOAD)
+        return false;
+    param->choices = names;
+    param->choice_count = count;
     return true;
 }
 
@@ -486,7 +515,8 @@ bool mt_add_relay(mt_device *dev, mt_relay *relay, const char *output_unit,
     relay->start = 0.0f;
     relay->side = 0.0f;
     relay->active_index = dev->param_count;
-    bool ok = mt_add_param(dev, "relay.active", "", 0, 0.0f, 1.0f, &relay->active);
+    bool ok = mt_add_param(dev, "relay.active", "", MT_PARAM_SWITCH | MT_PARAM_MODE, 0.0f, 1.0f,
+                           &relay->active);
     ok = ok && mt_add_param(dev, "relay.amplitude", output_unit, 0, 0.0f, max_amplitude, &relay->amplitude);
     ok = ok && mt_add_param(dev, "relay.hysteresis", feedback_unit, 0, 0.0f, 1e6f, &relay->hysteresis);
     ok = ok && mt_add_param(dev, "relay.travel", feedback_unit, 0, 0.0f, 1e6f, &relay->travel);

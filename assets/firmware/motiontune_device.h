@@ -50,6 +50,16 @@ extern "C" {
 #define MT_PARAM_SETPOINT 0x02  /* the setpoint step tests drive */
 #define MT_PARAM_GAIN 0x04      /* shown with the tuning gains */
 #define MT_PARAM_LOG_SCALE 0x08 /* log-scale slider; give it min > 0 */
+/* What values it takes (bits 4-5; none of these: any number in [min, max]).
+ * SET rounds a whole kind to the nearest whole number after clamping. */
+#define MT_PARAM_KIND_MASK 0x30
+#define MT_PARAM_INTEGER 0x10 /* whole numbers */
+#define MT_PARAM_SWITCH 0x20  /* 0 (off) or 1 (on); give it min 0, max 1 */
+#define MT_PARAM_CHOICE 0x30  /* whole numbers from min, named: mt_set_choices() */
+/* It switches what the drive does (a control mode, a state, an enable):
+ * the host writes it only when the user sets it, never from undo, gain
+ * profiles or auto-tune. */
+#define MT_PARAM_MODE 0x40
 
 /* Sends bytes to the host. May block until they are on their way. */
 typedef void (*mt_write_fn)(void *context, const uint8_t *bytes, size_t len);
@@ -83,9 +93,11 @@ typedef struct {
     const char *name;
     const char *unit;
     uint8_t flags;
+    uint8_t choice_count; /* names of a MT_PARAM_CHOICE, 0 otherwise */
     float min;
     float max;
     float *value;
+    const char *const *choices;
 } mt_param;
 
 /* One device. Allocate it (statically, say) and leave its fields to the
@@ -138,6 +150,12 @@ bool mt_add_channel(mt_device *dev, const char *name, const char *unit, uint8_t 
  * bytes or min > max. */
 bool mt_add_param(mt_device *dev, const char *name, const char *unit, uint8_t flags, float min,
                   float max, float *value);
+
+/* Names the values min, min + 1, ... of the MT_PARAM_CHOICE parameter
+ * `index` (the array must outlive the device). Returns false, and changes
+ * nothing, when `index` is not a choice, there are more names than values
+ * or the PARAM message would exceed the payload limit. */
+bool mt_set_choices(mt_device *dev, uint8_t index, const char *const *names, uint8_t count);
 
 /* One control-loop tick: samples the channels if streaming, sends a SAMPLES
  * frame when one is full or its oldest sample is 10 ms old, runs the

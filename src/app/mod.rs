@@ -180,6 +180,11 @@ impl eframe::App for App {
     /// hidden or minimised: the link's events go into the bounded history
     /// here, so nothing piles up in the channel while nobody looks.
     fn logic(&mut self, ctx: &egui::Context, _frame: &mut eframe::Frame) {
+        if crate::interrupt::requested() {
+            // Ctrl-C or SIGTERM in the terminal closes the window the normal
+            // way, so the session is dropped and the drive left safe.
+            ctx.send_viewport_cmd(egui::ViewportCommand::Close);
+        }
         if let Some(session) = &mut self.session {
             session.drain_events();
             if session.take_device_changed() {
@@ -390,7 +395,11 @@ pub fn run_native(options: AppOptions) -> anyhow::Result<()> {
     eframe::run_native(
         "motiontune",
         native,
-        Box::new(move |cc| Ok(Box::new(App::new(cc, options)))),
+        Box::new(move |cc| {
+            let ctx = cc.egui_ctx.clone();
+            crate::interrupt::wake_with(move || ctx.request_repaint());
+            Ok(Box::new(App::new(cc, options)))
+        }),
     )
     .map_err(|e| anyhow::anyhow!("cannot open the window: {e}"))
 }

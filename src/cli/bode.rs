@@ -10,18 +10,17 @@
 //! on, whatever happens (the measurement ends, fails, the device stops
 //! streaming, Ctrl+C or SIGTERM) the setpoint goes back to its value from
 //! before and the output is turned off before the command exits, as with
-//! `motiontune step`.
+//! `motiontune step`; Ctrl+C or SIGTERM before then (connecting, watching
+//! the stream) ends the command with the output never switched on.
 
 use std::path::Path;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use realfft::num_complex::Complex64;
 use serde_json::{Value, json};
 
-use super::connect::connect;
+use super::connect::{Wait, connect, next_event};
 use super::report;
 use super::step::{closed, fault, send, setpoint_in_force, wait_enabled};
 use super::{BodeArgs, SignalArg};
@@ -94,9 +93,8 @@ fn batches_per_second(link: &Link) -> anyhow::Result<f64> {
     let mut first: Option<f64> = None;
     let mut batches = 0usize;
     loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        match link.events().recv_timeout(left) {
-            Ok(LinkEvent::Device(Event::Samples { batch, .. })) if !batch.is_empty() => {
+        match next_event(link, deadline) {
+            Wait::Event(LinkEvent::Device(Event::Samples { batch, .. })) if !batch.is_empty() => {
                 let start = batch.time_of(0);
                 let since = *first.get_or_insert(start);
                 if start - since >= WATCH_S {
@@ -104,9 +102,12 @@ fn batches_per_second(link: &Link) -> anyhow::Result<f64> {
                 }
                 batches += 1;
             }
-            Ok(LinkEvent::Closed(error)) => return Err(closed(error)),
-            Ok(_) => {}
-            Err(_) => bail!(
+            Wait::Event(LinkEvent::Closed(error)) => return Err(closed(error)),
+            Wait::Event(_) => {}
+            Wait::Interrupted => {
+                bail!("interrupted while watching the stream: the output was never switched on")
+            }
+            Wait::TimedOut => bail!(
                 "{} streamed less than {WATCH_S} s of samples in {} s; a frequency response needs its stream",
                 link.target().name(),
                 WATCH_TIMEOUT.as_secs()
@@ -167,15 +168,9 @@ fn measure(
     settle_s: f64,
 ) -> anyhow::Result<FrequencyMeasurement> {
     let excitation = Excitation::start(plan, info, setpoint_in_force(info))?;
-    let interrupted = Arc::new(AtomicBool::new(false));
-    let flag = Arc::clone(&interrupted);
-    // Should the handler not install, Ctrl+C ends the process at once and
-    // the device's watchdog turns the output off.
-    let _ = ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst));
-
     link.send(Command::Enable(true));
-    let outcome = wait_enabled(link)
-        .and_then(|()| run_excitation(link, excitation, settle_s, &interrupted, info));
+    let outcome =
+        wait_enabled(link).and_then(|()| run_excitation(link, excitation, settle_s, info));
     link.send(Command::Enable(false));
     wait_disabled(link);
     outcome
@@ -202,7 +197,6 @@ fn run_excitation(
     link: &Link,
     mut excitation: Excitation,
     settle_s: f64,
-    interrupted: &AtomicBool,
     info: &mut DeviceInfo,
 ) -> anyhow::Result<FrequencyMeasurement> {
     let device_time = settle_s + excitation.plan().duration_s;
@@ -210,16 +204,22 @@ fn run_excitation(
     let started = Instant::now();
     let mut feed_from = None;
     let last_write = loop {
-        if interrupted.load(Ordering::SeqCst) {
-            let restored = restore(link, excitation.abort()).unwrap_or_else(|problem| problem);
-            bail!("interrupted: {restored}, output off");
-        }
-        if started.elapsed() > wall_limit {
-            let restored = restore(link, excitation.abort()).unwrap_or_else(|problem| problem);
-            bail!("the device stopped streaming during the measurement: {restored}, output off");
-        }
-        match link.events().recv_timeout(Duration::from_millis(100)) {
-            Ok(LinkEvent::Device(Event::Samples { batch, .. })) if !batch.is_empty() => {
+        let event = match next_event(link, Instant::now() + Duration::from_millis(100)) {
+            Wait::Interrupted => {
+                let restored = restore(link, excitation.abort()).unwrap_or_else(|problem| problem);
+                bail!("interrupted: {restored}, output off");
+            }
+            _ if started.elapsed() > wall_limit => {
+                let restored = restore(link, excitation.abort()).unwrap_or_else(|problem| problem);
+                bail!(
+                    "the device stopped streaming during the measurement: {restored}, output off"
+                );
+            }
+            Wait::Event(event) => event,
+            Wait::TimedOut => continue,
+        };
+        match event {
+            LinkEvent::Device(Event::Samples { batch, .. }) if !batch.is_empty() => {
                 let from = *feed_from.get_or_insert(batch.time_of(0) + settle_s);
                 if batch.time_of(0) < from {
                     continue;
@@ -230,15 +230,15 @@ fn run_excitation(
                     None => {}
                 }
             }
-            Ok(LinkEvent::Device(Event::Status { flags, .. }))
+            LinkEvent::Device(Event::Status { flags, .. })
                 if !flags.enabled() || fault(flags).is_some() =>
             {
                 let restored = restore(link, excitation.abort()).unwrap_or_else(|problem| problem);
                 let problem = fault(flags).unwrap_or("it turned its output off");
                 bail!("the device stopped the measurement ({problem}): {restored}");
             }
-            Ok(LinkEvent::Closed(error)) => return Err(closed(error)),
-            Ok(_) | Err(_) => {}
+            LinkEvent::Closed(error) => return Err(closed(error)),
+            _ => {}
         }
     };
     let restored =

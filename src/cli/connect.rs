@@ -1,9 +1,10 @@
 //! Opening a link headless and waiting until the device has described
-//! itself, for commands that run to completion.
+//! itself, for commands that run to completion; and the one way those
+//! commands wait for the link, which wakes for Ctrl-C and SIGTERM.
 
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, bail};
+use anyhow::bail;
 
 use crate::link::{Link, LinkEvent, LinkOptions, PortTarget};
 use crate::protocol::auto::probe_time;
@@ -11,6 +12,41 @@ use crate::protocol::{DeviceInfo, Event};
 
 /// Extra time on top of the link's own HELLO timeout before giving up.
 const CONNECT_SLACK: Duration = Duration::from_secs(3);
+/// Longest a wait sleeps before looking at the interrupt flag: an
+/// interrupted command has then well under its 2 s to end.
+const INTERRUPT_POLL: Duration = Duration::from_millis(50);
+
+/// What waiting for the link's next event came to.
+pub(super) enum Wait {
+    Event(LinkEvent),
+    /// The deadline passed first.
+    TimedOut,
+    /// Ctrl-C or SIGTERM came first (or had come before the wait).
+    Interrupted,
+}
+
+/// The link's next event before `deadline`, unless the process is asked
+/// to stop first.
+pub(super) fn next_event(link: &Link, deadline: Instant) -> Wait {
+    loop {
+        if crate::interrupt::requested() {
+            return Wait::Interrupted;
+        }
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Wait::TimedOut;
+        }
+        match link.events().recv_timeout(left.min(INTERRUPT_POLL)) {
+            Ok(event) => return Wait::Event(event),
+            Err(crossbeam_channel::RecvTimeoutError::Timeout) => {}
+            Err(crossbeam_channel::RecvTimeoutError::Disconnected) => {
+                // The thread reports Closed before it ends, so this is
+                // only reached after that: nothing more will come.
+                return Wait::Event(LinkEvent::Closed(None));
+            }
+        }
+    }
+}
 
 /// Connects and returns the link with the device's description.
 pub fn connect(target: PortTarget, stream_divider: u16) -> anyhow::Result<(Link, DeviceInfo)> {
@@ -21,19 +57,21 @@ pub fn connect(target: PortTarget, stream_divider: u16) -> anyhow::Result<(Link,
     let deadline = Instant::now() + options.hello_timeout.max(probe_time()) + CONNECT_SLACK;
     let link = Link::open(options);
     loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        match link.events().recv_timeout(left) {
-            Ok(LinkEvent::Device(Event::Described(info))) => return Ok((link, info)),
-            Ok(LinkEvent::Closed(Some(error))) => bail!(error),
-            Ok(LinkEvent::Closed(None)) => {
+        match next_event(&link, deadline) {
+            Wait::Event(LinkEvent::Device(Event::Described(info))) => return Ok((link, info)),
+            Wait::Event(LinkEvent::Closed(Some(error))) => bail!(error),
+            Wait::Event(LinkEvent::Closed(None)) => {
                 bail!("the link closed before the device described itself")
             }
-            Ok(_) => {}
-            Err(_) => {
-                return Err(anyhow::anyhow!("no answer")).with_context(|| {
-                    format!("{} did not describe itself in time", link.target().name())
-                });
-            }
+            Wait::Event(_) => {}
+            Wait::Interrupted => bail!(
+                "interrupted while connecting to {}: nothing was written",
+                link.target().name()
+            ),
+            Wait::TimedOut => bail!(
+                "{} did not describe itself in time: no answer",
+                link.target().name()
+            ),
         }
     }
 }

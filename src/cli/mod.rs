@@ -1,10 +1,15 @@
 //! The command line: `motiontune` opens the GUI; subcommands run headless.
-//! Errors the user can cause end in one line on stderr and a non-zero exit.
+//! Errors the user can cause end in one line on stderr and a non-zero exit
+//! (130 when Ctrl-C or SIGTERM ended the command); a reader of stdout that
+//! went away (`| head -1`) ends the command quietly with exit 0, as Unix
+//! tools do. Commands that talk to a device and the GUI catch Ctrl-C and
+//! SIGTERM ([`crate::interrupt`]) and end as each documents.
 
 mod analyze;
 mod autotune;
 mod bode;
 mod connect;
+mod exit;
 mod params;
 mod record;
 mod report;
@@ -328,6 +333,11 @@ pub struct AutotuneArgs {
     /// Write the proposed gains (step: then run a verification step).
     #[arg(long)]
     pub write: bool,
+    /// With --write: write gains that move further in one write than the
+    /// write guard allows (a factor of 3 for a gain); without it such a
+    /// proposal is refused and nothing is written.
+    #[arg(long, requires = "write")]
+    pub allow_large_change: bool,
     /// Print the result as JSON.
     #[arg(long)]
     pub json: bool,
@@ -593,16 +603,16 @@ pub fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    match run(cli) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("error: {error:#}");
-            ExitCode::FAILURE
-        }
-    }
+    exit::status(run(cli))
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
+    if !matches!(
+        cli.command,
+        Some(CliCommand::Ports | CliCommand::Sim(_) | CliCommand::Analyze(_))
+    ) {
+        exit::catch_interrupts()?;
+    }
     match cli.command {
         None => {
             let port = cli.port.unwrap_or_else(|| SIM_PORT.to_owned());
@@ -621,9 +631,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Some(CliCommand::Ports) => {
             let (ports, error) = list_ports();
-            for port in ports {
-                println!("{:<24} {}", port.name, port.description);
-            }
+            let listing: String = ports
+                .iter()
+                .map(|port| format!("{:<24} {}\n", port.name, port.description))
+                .collect();
+            report::print(&listing)?;
             match error {
                 Some(error) => anyhow::bail!(error),
                 None => Ok(()),

@@ -1,17 +1,21 @@
 //! `motiontune params`: apply parameter writes, then print every parameter
-//! with the value in force. Every name and value is checked against the
-//! device's description before the first write, so a bad argument changes
-//! nothing.
+//! with the value in force (a choice with its name, a switch as on/off, the
+//! number always shown; `--json` adds each kind and a choice's names).
+//! Every name and value goes through the write guard before the first
+//! write, so a bad argument changes nothing. Reading changes nothing on the
+//! device: no stream is started, and the link leaves the output alone.
 
 use std::time::{Duration, Instant};
 
 use anyhow::bail;
 
 use super::connect::connect;
+use super::report;
 use super::{Assignment, ParamsArgs};
 use crate::link::{Link, LinkEvent};
 use crate::protocol::native::message::host_type;
-use crate::protocol::{Command, Event, ParamInfo};
+use crate::protocol::{Command, Event, ParamInfo, ParamKind};
+use crate::tuning::write_guard::{WriteGuard, WriteOrigin};
 
 /// How long a device has to answer one SET.
 const ANSWER_TIMEOUT: Duration = Duration::from_secs(2);
@@ -22,17 +26,20 @@ pub fn run(args: &ParamsArgs) -> anyhow::Result<()> {
     let writes = resolve(&params, &args.writes)?;
     apply(&link, &writes, &mut params)?;
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&as_json(&params))?);
+        report::print(&format!(
+            "{}\n",
+            serde_json::to_string_pretty(&as_json(&params))?
+        ))?;
     } else {
-        println!(
-            "# {} ({}) on {}, speaking {}",
+        let header = format!(
+            "# {} ({}) on {}, speaking {}\n",
             info.name,
             info.firmware,
             link.target().name(),
             link.protocol()
                 .map_or_else(|| "an unknown protocol".to_owned(), |p| p.to_string())
         );
-        print_table(&params);
+        report::print(&(header + &table(&params)))?;
     }
     Ok(())
 }
@@ -57,17 +64,23 @@ pub(super) fn apply(
     Ok(())
 }
 
-/// Maps names to indices; refuses unknown and read-only names.
+/// Maps names to indices and passes the writes through the write guard as
+/// the user's own edits: an unknown name, a read-only parameter, a switch
+/// given anything but 0 or 1 and a choice out of range are refused in one
+/// line before anything is written. The value typed for a parameter by
+/// name is the confirmation the GUI asks for a large change, so none is
+/// held here.
 pub(super) fn resolve(
     params: &[ParamInfo],
     writes: &[Assignment],
 ) -> anyhow::Result<Vec<(u8, f32)>> {
-    writes
+    let indexed = writes
         .iter()
         .map(|write| {
-            let index = params
+            params
                 .iter()
                 .position(|p| p.name == write.name)
+                .map(|index| (index as u8, write.value))
                 .ok_or_else(|| {
                     anyhow::anyhow!(
                         "unknown parameter '{}' (the device has: {})",
@@ -78,13 +91,22 @@ pub(super) fn resolve(
                             .collect::<Vec<_>>()
                             .join(", ")
                     )
-                })?;
-            if params[index].flags.read_only() {
-                bail!("parameter '{}' is read-only on this device", write.name);
-            }
-            Ok((index as u8, write.value))
+                })
         })
-        .collect()
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let review = WriteGuard::default().review(WriteOrigin::Edit, params, &indexed);
+    if !review.refused.is_empty() {
+        bail!(
+            "{} (nothing was written)",
+            review
+                .refused
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("; ")
+        );
+    }
+    Ok(review.writes)
 }
 
 /// Sends one SET and waits for the device's answer.
@@ -134,27 +156,49 @@ fn as_json(params: &[ParamInfo]) -> serde_json::Value {
                 "max": p.max,
                 "unit": p.unit,
                 "read_only": p.flags.read_only(),
+                "kind": kind_key(&p.kind),
+                "choices": p.kind.names(),
             })
         })
         .collect()
 }
 
-fn print_table(params: &[ParamInfo]) {
+fn kind_key(kind: &ParamKind) -> &'static str {
+    match kind {
+        ParamKind::Real => "real",
+        ParamKind::Integer => "integer",
+        ParamKind::Switch => "switch",
+        ParamKind::Choice(_) => "choice",
+    }
+}
+
+/// The value as the table shows it: the number, after a choice's name or
+/// a switch's on/off.
+fn value_text(p: &ParamInfo) -> String {
+    match p.value_name(p.value) {
+        Some(name) => format!("{name} ({})", p.value),
+        None => p.value.to_string(),
+    }
+}
+
+fn table(params: &[ParamInfo]) -> String {
     let width = params
         .iter()
         .map(|p| p.name.len())
         .max()
         .unwrap_or(4)
         .max(4);
-    println!(
-        "{:<width$}  {:>12}  {:>12}  {:>12}  unit",
+    let values: Vec<String> = params.iter().map(value_text).collect();
+    let value_width = values.iter().map(String::len).max().unwrap_or(0).max(12);
+    let mut out = format!(
+        "{:<width$}  {:>value_width$}  {:>12}  {:>12}  unit\n",
         "name", "value", "min", "max"
     );
-    for p in params {
-        println!(
-            "{:<width$}  {:>12}  {:>12}  {:>12}  {}{}",
+    for (p, value) in params.iter().zip(values) {
+        out += &format!(
+            "{:<width$}  {:>value_width$}  {:>12}  {:>12}  {}{}\n",
             p.name,
-            p.value,
+            value,
             p.min,
             p.max,
             p.unit,
@@ -165,4 +209,5 @@ fn print_table(params: &[ParamInfo]) {
             }
         );
     }
+    out
 }

@@ -1,11 +1,16 @@
 //! `motiontune record`: stream a device to CSV for a span of device time.
+//! Ctrl+C or SIGTERM ends the recording early and keeps every sample that
+//! reached the app up to then (those still in the link's queue included)
+//! before the command says so and exits non-zero. The link starts the
+//! stream and, closing, stops what it started; recording never touches the
+//! output.
 
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 
 use super::RecordArgs;
-use super::connect::connect;
+use super::connect::{Wait, connect, next_event};
 use crate::link::LinkEvent;
 use crate::protocol::Event;
 use crate::record::{CsvRecorder, FLUSH_INTERVAL, RowFile};
@@ -14,69 +19,120 @@ pub fn run(args: &RecordArgs) -> anyhow::Result<()> {
     let (link, info) = connect(args.port.target(), args.divider)?;
     let file = RowFile::create(&args.out)
         .with_context(|| format!("cannot create {}", args.out.display()))?;
-    let mut recorder = CsvRecorder::new(file, &info.channels)?;
+    let mut recording = Recording {
+        recorder: CsvRecorder::new(file, &info.channels)?,
+        seconds: args.seconds,
+        first_time: None,
+        last_time: None,
+        lost: 0,
+    };
 
     // Device time decides the span; the wall clock only guards against a
     // device that stops streaming.
     let wall_limit = Duration::from_secs_f64(args.seconds * 2.0 + 5.0);
     let started = Instant::now();
-    let mut first_time: Option<f64> = None;
-    let mut lost = 0u64;
     let mut last_flush = Instant::now();
-    'stream: loop {
+    let interrupted = loop {
         if started.elapsed() > wall_limit {
-            recorder.flush()?;
+            recording.recorder.flush()?;
             bail!(
                 "{} stopped streaming: recorded {} samples before giving up",
                 link.target().name(),
-                recorder.rows()
+                recording.recorder.rows()
             );
         }
-        let event = match link.events().recv_timeout(Duration::from_millis(200)) {
-            Ok(event) => event,
-            Err(crossbeam_channel::RecvTimeoutError::Timeout) => continue,
-            Err(crossbeam_channel::RecvTimeoutError::Disconnected) => break,
-        };
-        match event {
-            LinkEvent::Device(Event::Samples { batch, lost_before }) => {
-                let start = *first_time.get_or_insert(batch.time_of(0));
-                if recorder.rows() > 0 {
-                    lost += lost_before;
-                }
-                let end = start + args.seconds;
-                let keep = (0..batch.len())
-                    .take_while(|&k| batch.time_of(k) < end - batch.period_s() * 1e-3)
-                    .count();
-                recorder.write_batch(&batch.slice(0..keep))?;
-                if keep < batch.len() {
-                    break 'stream;
-                }
-            }
-            LinkEvent::Closed(Some(error)) => {
-                recorder.flush()?;
+        match next_event(&link, Instant::now() + Duration::from_millis(200)) {
+            Wait::Event(LinkEvent::Closed(Some(error))) => {
+                recording.recorder.flush()?;
                 bail!(error);
             }
-            LinkEvent::Closed(None) => break,
-            _ => {}
+            Wait::Event(LinkEvent::Closed(None)) => break false,
+            Wait::Event(event) => {
+                if recording.take(event)? {
+                    break false;
+                }
+            }
+            Wait::TimedOut => {}
+            Wait::Interrupted => break true,
         }
         // As often as the GUI's recorder: a kill loses at most this much.
         if last_flush.elapsed() >= FLUSH_INTERVAL {
-            recorder.flush()?;
+            recording.recorder.flush()?;
             last_flush = Instant::now();
         }
+    };
+    let port = link.target().name().to_owned();
+    if interrupted {
+        // Samples the link decoded before it closed reached the app too.
+        for event in link.close() {
+            if recording.take(event)? {
+                break;
+            }
+        }
+    } else {
+        drop(link);
     }
-    let rows = recorder.rows();
-    recorder.finish()?;
-    drop(link);
+    let rows = recording.recorder.rows();
+    let span = recording.span();
+    let lost = recording.lost;
+    recording.recorder.finish()?;
+    let lost = if lost > 0 {
+        format!("; the device reports {lost} samples lost")
+    } else {
+        String::new()
+    };
+    if interrupted {
+        bail!(
+            "interrupted: recorded {rows} samples ({span:.3} s of device time) from {port} to {}{lost}",
+            args.out.display()
+        );
+    }
     eprintln!(
-        "recorded {rows} samples ({} s of device time) to {}{}",
+        "recorded {rows} samples ({} s of device time) to {}{lost}",
         args.seconds,
         args.out.display(),
-        if lost > 0 {
-            format!("; the device reports {lost} samples lost")
-        } else {
-            String::new()
-        }
     );
     Ok(())
+}
+
+/// The recording under way: the file and what the span needs.
+struct Recording {
+    recorder: CsvRecorder<RowFile>,
+    seconds: f64,
+    /// Device time of the first sample.
+    first_time: Option<f64>,
+    /// Device time of the last sample written.
+    last_time: Option<f64>,
+    lost: u64,
+}
+
+impl Recording {
+    /// Writes the samples of `event` that fall within the span; true once
+    /// the span is complete.
+    fn take(&mut self, event: LinkEvent) -> anyhow::Result<bool> {
+        let LinkEvent::Device(Event::Samples { batch, lost_before }) = event else {
+            return Ok(false);
+        };
+        let start = *self.first_time.get_or_insert(batch.time_of(0));
+        if self.recorder.rows() > 0 {
+            self.lost += lost_before;
+        }
+        let end = start + self.seconds;
+        let keep = (0..batch.len())
+            .take_while(|&k| batch.time_of(k) < end - batch.period_s() * 1e-3)
+            .count();
+        self.recorder.write_batch(&batch.slice(0..keep))?;
+        if keep > 0 {
+            self.last_time = Some(batch.time_of(keep - 1));
+        }
+        Ok(keep < batch.len())
+    }
+
+    /// Seconds of device time from the first sample to the last.
+    fn span(&self) -> f64 {
+        match (self.first_time, self.last_time) {
+            (Some(first), Some(last)) => last - first,
+            _ => 0.0,
+        }
+    }
 }

@@ -133,14 +133,16 @@ fn step_json(number: usize, step: &StepReport) -> Value {
     object.into()
 }
 
-/// Writes `text` to stdout; a reader that went away (`| head`) is not an
-/// error.
+/// Writes `text` to stdout, every error returned (`println!` would panic
+/// on a closed pipe): a reader that went away (`| head`) comes back as the
+/// broken pipe it is, and the command ends there, quietly
+/// ([`super::is_broken_pipe`]).
 pub fn print(text: &str) -> anyhow::Result<()> {
     use std::io::Write;
-    match std::io::stdout().lock().write_all(text.as_bytes()) {
-        Err(error) if error.kind() != std::io::ErrorKind::BrokenPipe => Err(error.into()),
-        _ => Ok(()),
-    }
+    let mut stdout = std::io::stdout().lock();
+    stdout.write_all(text.as_bytes())?;
+    stdout.flush()?;
+    Ok(())
 }
 
 /// ` unit`, or nothing for a unitless value.

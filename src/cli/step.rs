@@ -7,16 +7,16 @@
 //! Whatever happens once the output is on (the test ends, fails, the
 //! device stops streaming, Ctrl+C or SIGTERM) the setpoint is put back to
 //! its value from before the test and the output is turned off before the
-//! command exits. Bad arguments and plans that do not fit the device are
-//! refused before anything is written.
+//! command exits. Ctrl+C or SIGTERM before that (connecting, the `--set`
+//! writes) ends the command with the output never switched on. Bad
+//! arguments and plans that do not fit the device are refused before
+//! anything is written.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::bail;
 
-use super::connect::connect;
+use super::connect::{Wait, connect, next_event};
 use super::params::{apply, resolve, write_one};
 use super::report::{self, MeasuredSignals, StepReport};
 use super::{StepArgs, StepDirectionArg};
@@ -60,6 +60,9 @@ pub fn run(args: &StepArgs) -> anyhow::Result<()> {
     StepTest::start(plan, &planned, setpoint_in_force(&planned), options)?;
 
     apply(&link, &writes, &mut info.params)?;
+    if crate::interrupt::requested() {
+        bail!("interrupted before the test: the output was never switched on");
+    }
     let responses = measure(&link, &mut info, plan, args.settle, options)?;
 
     let signals = signals(&info);
@@ -103,7 +106,8 @@ pub fn run(args: &StepArgs) -> anyhow::Result<()> {
 }
 
 /// Enables the output, runs the step test in `plan` after `settle_s` of
-/// device time, and turns the output off again however it ends.
+/// device time, and turns the output off again however it ends, Ctrl+C
+/// and SIGTERM included ([`crate::interrupt`]).
 pub fn measure(
     link: &Link,
     info: &mut DeviceInfo,
@@ -112,16 +116,9 @@ pub fn measure(
     options: StepOptions,
 ) -> anyhow::Result<Vec<StepResponse>> {
     let test = StepTest::start(plan, info, setpoint_in_force(info), options)?;
-    let interrupted = Arc::new(AtomicBool::new(false));
-    let flag = Arc::clone(&interrupted);
-    // Should the handler not install (it can be installed once per
-    // process), Ctrl+C ends the process at once and the device's watchdog
-    // turns the output off.
-    let _ = ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst));
-
     link.send(Command::Enable(true));
-    let outcome = wait_enabled(link)
-        .and_then(|()| run_test(link, test, settle_s, &interrupted, &mut info.params));
+    let outcome =
+        wait_enabled(link).and_then(|()| run_test(link, test, settle_s, &mut info.params));
     link.send(Command::Enable(false));
     outcome
 }
@@ -135,13 +132,14 @@ pub fn setpoint_in_force(info: &DeviceInfo) -> f32 {
         .map_or(0.0, |p| p.value)
 }
 
-/// Waits until the device's status says the output is on.
+/// Waits until the device's status says the output is on. Interrupted,
+/// it says so: the caller turns the output off, and the setpoint has not
+/// moved yet.
 pub(super) fn wait_enabled(link: &Link) -> anyhow::Result<()> {
     let deadline = Instant::now() + ENABLE_TIMEOUT;
     loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        match link.events().recv_timeout(left) {
-            Ok(LinkEvent::Device(Event::Status { flags, .. })) => {
+        match next_event(link, deadline) {
+            Wait::Event(LinkEvent::Device(Event::Status { flags, .. })) => {
                 if let Some(problem) = fault(flags) {
                     bail!("the device did not enable its output: {problem}");
                 }
@@ -149,9 +147,10 @@ pub(super) fn wait_enabled(link: &Link) -> anyhow::Result<()> {
                     return Ok(());
                 }
             }
-            Ok(LinkEvent::Closed(error)) => bail!(closed(error)),
-            Ok(_) => {}
-            Err(_) => bail!("the device did not confirm ENABLE within 2 s"),
+            Wait::Event(LinkEvent::Closed(error)) => bail!(closed(error)),
+            Wait::Event(_) => {}
+            Wait::Interrupted => bail!("interrupted: setpoint untouched, output off"),
+            Wait::TimedOut => bail!("the device did not confirm ENABLE within 2 s"),
         }
     }
 }
@@ -162,7 +161,6 @@ fn run_test(
     link: &Link,
     mut test: StepTest,
     settle_s: f64,
-    interrupted: &AtomicBool,
     params: &mut [ParamInfo],
 ) -> anyhow::Result<Vec<StepResponse>> {
     let plan = *test.plan();
@@ -176,16 +174,20 @@ fn run_test(
     // `settle_s` to pull the feedback to the setpoint after ENABLE.
     let mut feed_from = None;
     while !test.is_done() {
-        if interrupted.load(Ordering::SeqCst) {
-            let restored = restore(link, test.abort(), params);
-            bail!("interrupted: {restored}, output off");
-        }
-        if started.elapsed() > wall_limit {
-            let restored = restore(link, test.abort(), params);
-            bail!("the device stopped streaming during the test: {restored}, output off");
-        }
-        match link.events().recv_timeout(Duration::from_millis(100)) {
-            Ok(LinkEvent::Device(Event::Samples { batch, .. })) => {
+        let event = match next_event(link, Instant::now() + Duration::from_millis(100)) {
+            Wait::Interrupted => {
+                let restored = restore(link, test.abort(), params);
+                bail!("interrupted: {restored}, output off");
+            }
+            _ if started.elapsed() > wall_limit => {
+                let restored = restore(link, test.abort(), params);
+                bail!("the device stopped streaming during the test: {restored}, output off");
+            }
+            Wait::Event(event) => event,
+            Wait::TimedOut => continue,
+        };
+        match event {
+            LinkEvent::Device(Event::Samples { batch, .. }) => {
                 let from = *feed_from.get_or_insert(batch.time_of(0) + settle_s);
                 if batch.time_of(0) < from {
                     continue;
@@ -195,15 +197,15 @@ fn run_test(
                 }
                 responses.extend(test.take_responses());
             }
-            Ok(LinkEvent::Device(Event::Status { flags, .. }))
+            LinkEvent::Device(Event::Status { flags, .. })
                 if !flags.enabled() || fault(flags).is_some() =>
             {
                 let restored = restore(link, test.abort(), params);
                 let problem = fault(flags).unwrap_or("it turned its output off");
                 bail!("the device stopped the test ({problem}): {restored}");
             }
-            Ok(LinkEvent::Closed(error)) => bail!(closed(error)),
-            Ok(_) | Err(_) => {}
+            LinkEvent::Closed(error) => bail!(closed(error)),
+            _ => {}
         }
     }
     if let Some(failure) = test.failure() {

@@ -1,8 +1,14 @@
 //! The link thread: opens the transport, lets the protocol adapter get the
 //! device's description, starts streaming, then loops — write pending
 //! commands, send the heartbeat PING, read and decode — until the app drops
-//! its [`Link`] or the device goes away. Dropping the link disables the drive's output
-//! before the port closes.
+//! its [`Link`] or the device goes away.
+//!
+//! Closing leaves the drive as this connection found it, in one rule for
+//! every wire format: the output is disabled before the port closes only
+//! if this connection switched it on (sent ENABLE 1), and the adapter puts
+//! back what it changed to stream ([`Adapter::close`]). A drive found
+//! enabled and never switched on here stays enabled: whoever enabled it
+//! (the sketch's `setup()`, the drive's own startup) still owns it.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, OnceLock};
@@ -145,6 +151,17 @@ impl Link {
     pub fn health(&self) -> &LinkHealth {
         &self.health
     }
+
+    /// Closes the link as dropping it does, and returns every event the
+    /// thread reported up to its end, so a recording keeps each sample
+    /// that reached the app.
+    pub fn close(mut self) -> Vec<LinkEvent> {
+        self.commands = None;
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+        self.events.try_iter().collect()
+    }
 }
 
 impl Drop for Link {
@@ -191,6 +208,9 @@ struct Connection<'a> {
     next_token: u32,
     /// Commands the app sent during the handshake, written after it.
     early_commands: Vec<Command>,
+    /// This connection has sent ENABLE 1: the output is the host's to
+    /// switch off when the link closes.
+    enabled_here: bool,
     /// Bytes waiting to be written, reused between writes.
     wire: Vec<u8>,
     /// Events decoded from one read, reused between reads.
@@ -238,6 +258,7 @@ fn run(options: LinkOptions, ends: &Ends<'_>) {
         pings: VecDeque::new(),
         next_token: 1,
         early_commands: Vec::new(),
+        enabled_here: false,
         wire: Vec::with_capacity(256),
         decoded: Vec::new(),
     };
@@ -272,11 +293,7 @@ impl Connection<'_> {
         let mut buf = vec![0u8; 16 * 1024];
         loop {
             if let Flow::Closed = self.write_pending(commands)? {
-                // Stop the drive before letting go of the port (the
-                // device's watchdog covers the case where this is lost),
-                // and the stream, so the next client starts clean.
-                let _ = self.write(&Command::Enable(false));
-                let _ = self.write(&Command::Stream { divider: 0 });
+                self.close();
                 return Ok(());
             }
             if Instant::now() >= next_ping {
@@ -289,6 +306,19 @@ impl Connection<'_> {
             self.poll_adapter()?;
             self.read_once(&mut buf)?;
         }
+    }
+
+    /// Leaves the drive as this connection found it: the output off if
+    /// this connection switched it on (the device's watchdog covers the
+    /// case where this is lost), then whatever the adapter changed to
+    /// stream put back. Write errors no longer matter: the port closes.
+    fn close(&mut self) {
+        if self.enabled_here {
+            let _ = self.write(&Command::Enable(false));
+        }
+        self.wire.clear();
+        self.adapter.close(Instant::now(), &mut self.wire);
+        let _ = self.send_wire();
     }
 
     /// Lets the adapter ask for the description until it is complete.
@@ -362,6 +392,9 @@ impl Connection<'_> {
                 code: DeviceErrorCode::Unsupported,
             }));
             return Ok(());
+        }
+        if *command == Command::Enable(true) {
+            self.enabled_here = true;
         }
         self.send_wire()
     }

@@ -2,7 +2,8 @@
 //! [`Adapter`] turns the bytes a device sends into [`Event`]s and the app's
 //! [`Command`]s into bytes; nothing outside `protocol/` knows which wire
 //! format is connected. Each adapter also says what bytes to send of its own
-//! accord: handshake requests, polls, heartbeats.
+//! accord: handshake requests, polls, heartbeats, and what it puts back as
+//! the connection closes.
 
 use std::fmt;
 use std::str::FromStr;
@@ -197,6 +198,13 @@ pub trait Adapter: Send {
 
     /// The device's description, once complete.
     fn device(&self) -> Option<&DeviceInfo>;
+
+    /// Bytes that put back what this connection changed on the device to
+    /// stream (a stream it started, a monitoring rate or selection it
+    /// replaced), written as the link closes; nothing by default. The
+    /// output is not the adapter's to decide: the link disables it first
+    /// when, and only when, this connection enabled it.
+    fn close(&mut self, _now: Instant, _out: &mut Vec<u8>) {}
 }
 
 #[cfg(test)]

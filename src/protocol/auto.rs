@@ -273,6 +273,15 @@ impl Adapter for AutoAdapter {
     fn device(&self) -> Option<&DeviceInfo> {
         self.found().and_then(Adapter::device)
     }
+
+    fn close(&mut self, now: Instant, out: &mut Vec<u8>) {
+        // A probe that never found its device sent reads only.
+        if let Stage::Probing { adapter, .. } = &mut self.stage
+            && adapter.device().is_some()
+        {
+            adapter.close(now, out);
+        }
+    }
 }
 
 #[cfg(test)]

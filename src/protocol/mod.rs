@@ -260,21 +260,25 @@ impl ParamInfo {
         }
     }
 
+    /// The name of `value`: a choice's name for it, or on/off for a
+    /// switch; `None` for other kinds and values they do not name.
+    pub fn value_name(&self, value: f32) -> Option<&str> {
+        match &self.kind {
+            ParamKind::Choice(names) if value == value.round() && value >= self.min => {
+                names.get((value - self.min) as usize).map(String::as_str)
+            }
+            ParamKind::Switch if value == 0.0 => Some("off"),
+            ParamKind::Switch if value == 1.0 => Some("on"),
+            _ => None,
+        }
+    }
+
     /// The value as the user reads it: a choice's name, on/off, a whole
     /// number, or the number with its unit.
     pub fn display(&self, value: f32) -> String {
-        let whole = value.round();
-        let name = match &self.kind {
-            ParamKind::Choice(names) if value == whole => {
-                let at = whole - self.min;
-                (at >= 0.0)
-                    .then(|| names.get(at as usize))
-                    .flatten()
-                    .map(|n| format!("{n} ({whole})"))
-            }
-            ParamKind::Switch if value == 0.0 => Some("off".to_owned()),
-            ParamKind::Switch if value == 1.0 => Some("on".to_owned()),
-            _ => None,
+        let name = match (&self.kind, self.value_name(value)) {
+            (ParamKind::Choice(_), Some(name)) => Some(format!("{name} ({})", value.round())),
+            (_, name) => name.map(str::to_owned),
         };
         let number = name.unwrap_or_else(|| value.to_string());
         if self.unit.is_empty() {

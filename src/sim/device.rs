@@ -150,6 +150,11 @@ impl SimDevice {
         self.watchdog_tripped
     }
 
+    /// The STREAM divider in force: 0 while the device does not stream.
+    pub fn stream_divider(&self) -> u16 {
+        self.stream_divider
+    }
+
     /// Device time now, seconds (the tick counter over the loop rate).
     pub fn time_s(&self) -> f64 {
         f64::from(self.tick) / f64::from(self.settings.loop_hz)

@@ -19,6 +19,8 @@ pub struct PtyServer<D: EmulatedDevice = SimDevice> {
     device: Arc<Mutex<RealtimeSim<D>>>,
     stop: Arc<AtomicBool>,
     output_dropped: Arc<AtomicU64>,
+    /// Bytes the device has taken from the host so far.
+    received: Arc<AtomicU64>,
     thread: Option<thread::JoinHandle<io::Result<()>>>,
 }
 
@@ -49,19 +51,24 @@ impl<D: EmulatedDevice> PtyServer<D> {
         let device = Arc::new(Mutex::new(RealtimeSim::new(device)));
         let stop = Arc::new(AtomicBool::new(false));
         let output_dropped = Arc::new(AtomicU64::new(0));
+        let received = Arc::new(AtomicU64::new(0));
         let thread = {
             let device = Arc::clone(&device);
-            let stop = Arc::clone(&stop);
-            let output_dropped = Arc::clone(&output_dropped);
+            let counters = Counters {
+                stop: Arc::clone(&stop),
+                output_dropped: Arc::clone(&output_dropped),
+                received: Arc::clone(&received),
+            };
             thread::Builder::new()
                 .name("sim-pty".into())
-                .spawn(move || serve(master, slave, &device, &stop, &output_dropped))?
+                .spawn(move || serve(master, slave, &device, &counters))?
         };
         Ok(Self {
             path,
             device,
             stop,
             output_dropped,
+            received,
             thread: Some(thread),
         })
     }
@@ -88,6 +95,12 @@ impl<D: EmulatedDevice> PtyServer<D> {
             output_bytes_dropped: self.output_dropped.load(Ordering::Relaxed),
             ticks_skipped,
         }
+    }
+
+    /// Bytes the device has taken from the host so far: a test waits for
+    /// this to settle before it reads what a client left behind.
+    pub fn bytes_from_host(&self) -> u64 {
+        self.received.load(Ordering::Relaxed)
     }
 
     /// Whether the server thread is still serving.
@@ -122,6 +135,13 @@ impl<D: EmulatedDevice> Drop for PtyServer<D> {
 /// briefly loses nothing.
 const TX_BUFFER: usize = 1 << 20;
 
+/// What the serving loop shares with its [`PtyServer`].
+struct Counters {
+    stop: Arc<AtomicBool>,
+    output_dropped: Arc<AtomicU64>,
+    received: Arc<AtomicU64>,
+}
+
 /// The serving loop: bytes in, device time forward, bytes out.
 fn serve<D: EmulatedDevice>(
     mut master: TTYPort,
@@ -129,9 +149,13 @@ fn serve<D: EmulatedDevice>(
     // the port open (otherwise reads fail with EIO between clients).
     _slave: TTYPort,
     device: &Mutex<RealtimeSim<D>>,
-    stop: &AtomicBool,
-    output_dropped: &AtomicU64,
+    counters: &Counters,
 ) -> io::Result<()> {
+    let Counters {
+        stop,
+        output_dropped,
+        received: received_total,
+    } = counters;
     let mut buf = [0u8; 4096];
     let mut unsent: Vec<u8> = Vec::new();
     while !stop.load(Ordering::Relaxed) {
@@ -146,6 +170,7 @@ fn serve<D: EmulatedDevice>(
             let mut sim = device.lock().unwrap_or_else(|e| e.into_inner());
             if received > 0 {
                 sim.device.receive(&buf[..received]);
+                received_total.fetch_add(received as u64, Ordering::Relaxed);
             }
             sim.catch_up();
             sim.device.take_output()

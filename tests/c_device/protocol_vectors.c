@@ -121,6 +121,39 @@ static void demo_device(mt_device *dev, mt_save_fn save_fn)
     output_on = false;
 }
 
+/* A device whose parameter 6 is the named choice of 6.7 (a mode), after six
+ * placeholders. */
+static const char *const mode_names[] = {"off", "position", "velocity"};
+
+static void choice_device(mt_device *dev)
+{
+    mt_config config = {"demo drive", "1.0.0", 10000, 500, capture, switch_output, NULL, NULL};
+    check(mt_init(dev, &config), "init");
+    for (int i = 0; i < 6; i++) {
+        param_values[i] = 0.0f;
+        check(mt_add_param(dev, placeholder_names[i], "", 0, 0.0f, 1.0f, &param_values[i]), "param");
+    }
+    param_values[6] = 1.0f;
+    check(mt_add_param(dev, "mode", "", MT_PARAM_CHOICE | MT_PARAM_MODE, 0.0f, 2.0f, &param_values[6]),
+          "choice parameter");
+    check(!mt_set_choices(dev, 0, mode_names, 1), "names only for a choice");
+    check(!mt_set_choices(dev, 6, mode_names, 4), "no more names than values");
+    check(mt_set_choices(dev, 6, mode_names, 3), "three names for 0..2");
+    sent_len = 0;
+}
+
+/* Checks that what the device sent since the last check ends with `tail`. */
+static void expect_sent_tail(const char *what, const char *tail)
+{
+    uint8_t want[512];
+    size_t want_len = parse_hex(tail, want, sizeof want);
+    if (sent_len < want_len || memcmp(sent + sent_len - want_len, want, want_len) != 0) {
+        printf("FAIL %s\n", what);
+        failures++;
+    }
+    sent_len = 0;
+}
+
 #define HELLO "04 01 D1 F1 00"
 #define DESCRIPTION                                                                                \
     /* 6.6 DEVICE */                                                                               \
@@ -231,6 +264,17 @@ int main(void)
     exchange(&dev, "oversize and empty frames", "00 00", "");
     check(mt_frame_errors(&dev) == 4, "four frames dropped");
     exchange(&dev, "resync: HELLO after garbage", HELLO, DESCRIPTION);
+
+    choice_device(&dev);
+    mt_receive(&dev, (const uint8_t *)"\x04\x01\xD1\xF1\x00", 5);
+    expect_sent_tail("6.7 a named choice ends the HELLO answer",
+                     "04 83 06 70 01 01 01 01 01 01 02 40 01 08 80 3F 04 6D 6F 64 65 1A 03 03 6F 66 66 08"
+                     "70 6F 73 69 74 69 6F 6E 08 76 65 6C 6F 63 69 74 79 2D 27 00");
+    exchange(&dev, "SET 1.6 on a choice holds 2", "09 03 06 CD CC CC 3F 44 40 00", "03 84 06 01 01 04 40 D0 59 00");
+    check(param_values[6] == 2.0f, "a whole kind is rounded");
+    exchange(&dev, "SET 7 on a choice clamps to 2", "03 03 06 01 05 E0 40 03 55 00",
+             "03 84 06 01 01 04 40 D0 59 00");
+    exchange(&dev, "SET 0.4 on a choice holds 0", "09 03 06 CD CC CC 3E 65 50 00", "03 84 06 01 01 01 03 14 11 00");
 
     if (failures == 0)
         printf("all protocol vectors match\n");

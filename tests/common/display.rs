@@ -86,6 +86,30 @@ impl AppProcess {
         let _ = self.child.wait();
     }
 
+    /// Sends SIGINT, as Ctrl-C in the GUI's terminal does.
+    pub fn interrupt(&self) {
+        let sent = Command::new("kill")
+            .args(["-INT", &self.child.id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(sent.success(), "SIGINT to the GUI");
+    }
+
+    /// Waits up to `timeout` for the process to end; its status, or `None`
+    /// if it is still running.
+    pub fn wait_exit(&mut self, timeout: std::time::Duration) -> Option<std::process::ExitStatus> {
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("wait for the GUI") {
+                return Some(status);
+            }
+            if std::time::Instant::now() >= deadline {
+                return None;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+    }
+
     /// Fails the test, with the GUI's stderr, if the process has ended.
     pub fn assert_running(&mut self) {
         if let Ok(Some(status)) = self.child.try_wait() {

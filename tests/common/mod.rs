@@ -3,7 +3,7 @@
 #![allow(dead_code)] // each test crate uses its own subset
 
 use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, ChildStdin, ChildStdout, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use egui_kittest::Harness;
@@ -80,19 +80,29 @@ impl DeviceProcess {
     }
 
     /// Runs `command` as it is set up, reading the path from its stdout.
-    pub fn spawn(mut command: Command) -> Self {
+    pub fn spawn(command: Command) -> Self {
+        Self::spawn_keeping_stdout(command).0
+    }
+
+    /// Runs `command` as [`spawn`](Self::spawn) does and hands back the
+    /// rest of its stdout, for a device that says more there.
+    pub fn spawn_keeping_stdout(mut command: Command) -> (Self, BufReader<ChildStdout>) {
         let program = command.get_program().to_string_lossy().into_owned();
         let mut child = command
             .stdout(Stdio::piped())
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start {program}: {e}"));
+        let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
         let mut line = String::new();
-        BufReader::new(child.stdout.take().expect("stdout"))
-            .read_line(&mut line)
-            .expect("path line");
+        stdout.read_line(&mut line).expect("path line");
         let path = line.trim().to_owned();
         assert!(path.starts_with("/dev/"), "{program} printed {path:?}");
-        Self { child, path }
+        (Self { child, path }, stdout)
+    }
+
+    /// The device's stdin, when the command piped it; once.
+    pub fn take_stdin(&mut self) -> Option<ChildStdin> {
+        self.child.stdin.take()
     }
 }
 
@@ -207,3 +217,8 @@ mod proxy;
 #[cfg(unix)]
 #[allow(unused_imports)]
 pub use proxy::*;
+#[cfg(unix)]
+mod simplefoc_real;
+#[cfg(unix)]
+#[allow(unused_imports)]
+pub use simplefoc_real::*;

@@ -23,10 +23,24 @@ pub fn serial(path: &str) -> PortTarget {
 
 /// Opens a link and waits for the description.
 pub fn connect(path: &str, divider: u16) -> (Link, DeviceInfo) {
-    let mut options = LinkOptions::new(serial(path));
+    connect_to(serial(path), divider, 5)
+}
+
+/// Opens a link speaking SimpleFOC's Commander (motor under `M`) and waits
+/// for the description, which takes a read of every parameter.
+pub fn connect_simplefoc(path: &str, divider: u16) -> (Link, DeviceInfo) {
+    let target = PortTarget::parse(path, 115_200).speaking(
+        ProtocolChoice::Only(Protocol::SimpleFoc),
+        AdapterSettings::default(),
+    );
+    connect_to(target, divider, 10)
+}
+
+fn connect_to(target: PortTarget, divider: u16, seconds: u64) -> (Link, DeviceInfo) {
+    let mut options = LinkOptions::new(target);
     options.stream_divider = divider;
     let link = Link::open(options);
-    let info = wait_for(&link, 5, |event| match event {
+    let info = wait_for(&link, seconds, |event| match event {
         Event::Described(info) => Some(info),
         _ => None,
     });
@@ -123,20 +137,25 @@ pub const SERVO_COLUMNS: [&str; 5] = [
 /// Runs `motiontune record` on the device at `path` and returns the CSV's
 /// header and rows.
 pub fn record(path: &str, seconds: &str, divider: &str) -> (Vec<String>, Vec<Vec<f64>>) {
+    record_with(path, seconds, &["--divider", divider])
+}
+
+/// [`record`] with `extra` options (`--protocol`, adapter settings).
+pub fn record_with(path: &str, seconds: &str, extra: &[&str]) -> (Vec<String>, Vec<Vec<f64>>) {
     let dir = tempfile::tempdir().expect("tempdir");
     let out = dir.path().join("recording.csv");
     let out_text = out.to_str().expect("utf8 path");
-    let output = super::motiontune(&[
+    let mut args = vec![
         "record",
         "--port",
         path,
         "--seconds",
         seconds,
-        "--divider",
-        divider,
         "--out",
         out_text,
-    ]);
+    ];
+    args.extend_from_slice(extra);
+    let output = super::motiontune(&args);
     assert!(
         output.status.success(),
         "{}",
@@ -215,6 +234,24 @@ impl RawPort {
                 received
                     .push_back(DeviceMessage::decode(payload).expect("device messages are valid"));
             });
+        }
+    }
+}
+
+/// Waits until the device behind `server` has taken every byte a client
+/// sent: its count of bytes from the host has not moved for 300 ms.
+pub fn settled<D: motiontune::sim::EmulatedDevice>(server: &motiontune::sim::pty::PtyServer<D>) {
+    let quiet = Duration::from_millis(300);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut last = server.bytes_from_host();
+    let mut since = Instant::now();
+    while since.elapsed() < quiet {
+        assert!(Instant::now() < deadline, "the host kept writing");
+        std::thread::sleep(Duration::from_millis(20));
+        let now = server.bytes_from_host();
+        if now != last {
+            last = now;
+            since = Instant::now();
         }
     }
 }

@@ -47,6 +47,8 @@ ERR_UNKNOWN_TYPE, ERR_BAD_LENGTH, ERR_BAD_INDEX, ERR_READ_ONLY, ERR_UNSUPPORTED 
 ST_ENABLED, ST_FAULT, ST_WATCHDOG, ST_SATURATED = 0x01, 0x02, 0x04, 0x08
 
 PF_READ_ONLY, PF_SETPOINT, PF_GAIN, PF_LOG = 0x01, 0x02, 0x04, 0x08
+# kind, flag bits 4-5 (section 3, PARAM), and the mode bit 6
+PF_KIND_MASK, PF_INTEGER, PF_SWITCH, PF_CHOICE, PF_MODE = 0x30, 0x10, 0x20, 0x30, 0x40
 
 ROLE_OTHER, ROLE_REFERENCE, ROLE_FEEDBACK, ROLE_EFFORT = 0, 1, 2, 3
 
@@ -187,9 +189,12 @@ def msg_channel(index, role, name, unit):
     return struct.pack("<BBB", CHANNEL, index, role) + pstr(name) + pstr(unit)
 
 
-def msg_param(index, flags, vmin, vmax, value, name, unit):
-    return (struct.pack("<BBBfff", PARAM, index, flags, vmin, vmax, value)
-            + pstr(name) + pstr(unit))
+def msg_param(index, flags, vmin, vmax, value, name, unit, choices=()):
+    payload = (struct.pack("<BBBfff", PARAM, index, flags, vmin, vmax, value)
+               + pstr(name) + pstr(unit))
+    if choices:  # only a choice carries its names, after the unit
+        payload += bytes((len(choices),)) + b"".join(pstr(c) for c in choices)
+    return payload
 
 
 def msg_value(index, value):
@@ -223,9 +228,13 @@ def msg_samples(tick, stride, flat_values, channel_count):
 
 
 class Param:
-    def __init__(self, name, unit, flags, vmin, vmax, value):
+    def __init__(self, name, unit, flags, vmin, vmax, value, choices=()):
         self.name, self.unit, self.flags = name, unit, flags
         self.min, self.max, self.value = f32(vmin), f32(vmax), f32(value)
+        self.choices = tuple(choices)
+
+    def whole(self):
+        return self.flags & PF_KIND_MASK != 0
 
 
 class Device:
@@ -248,6 +257,9 @@ class Device:
             Param("amplitude", "V", PF_GAIN, 0.0, 10.0, 1.0),
             Param("tau", "s", 0, 0.001, 1.0, 0.05),
             Param("serial", "", PF_READ_ONLY, 0.0, 1e6, 4242.0),
+            # the reference's shape and period: a named choice that is a mode, an integer
+            Param("waveform", "", PF_CHOICE | PF_MODE, 0.0, 2.0, 0.0, ("square", "sine", "triangle")),
+            Param("period", "ticks", PF_INTEGER, 100.0, 10000.0, 2000.0),
         ]
         self.C = len(self.CHANNELS)
         self.max_per_frame = (MAX_PAYLOAD - 8) // (4 * self.C)  # 20 for 3 channels
@@ -306,7 +318,8 @@ class Device:
             for i, (name, unit, role) in enumerate(self.CHANNELS):
                 self.send(msg_channel(i, role, name, unit))
             for i, pa in enumerate(self.params):
-                self.send(msg_param(i, pa.flags, pa.min, pa.max, pa.value, pa.name, pa.unit))
+                self.send(msg_param(i, pa.flags, pa.min, pa.max, pa.value, pa.name, pa.unit,
+                                    pa.choices))
         elif t == GET:
             idx = p[1]
             if idx >= len(self.params):
@@ -324,7 +337,10 @@ class Device:
                 self.send(msg_error(t, ERR_READ_ONLY))
                 return
             if not math.isnan(v):  # NaN cannot be applied: keep the old value (section 4.2)
-                pa.value = min(max(v, pa.min), pa.max)
+                v = min(max(v, pa.min), pa.max)
+                if pa.whole():  # whole kinds hold whole values (section 3, PARAM)
+                    v = float(math.floor(v + 0.5))
+                pa.value = f32(v)
             self.send(msg_value(idx, pa.value))
         elif t == ENABLE:
             if p[1] == 1:
@@ -357,14 +373,22 @@ class Device:
     def run_ticks(self, due):
         """Advance the simulation until self.tick == due."""
         amp_p, tau_p = self.params[0], self.params[1]
+        shape, period = int(self.params[3].value), int(self.params[4].value)
         dt = 1.0 / self.LOOP_HZ
         C = self.C
         while self.tick < due:
             k = self.tick
-            # square wave sign(sin(2*pi*0.5*t)), t = k/1000: period 2000 ticks, 0 at the crossings
-            ph = k % 2000
-            sq = 0.0 if ph == 0 or ph == 1000 else (1.0 if ph < 1000 else -1.0)
-            ref = amp_p.value * sq if self.enabled else 0.0
+            # by default a square wave sign(sin(2*pi*t/period)), 0 at the crossings; period
+            # 2000 ticks (0.5 Hz) unless changed
+            ph = k % period
+            half = period / 2.0
+            if shape == 1:
+                wave = math.sin(2.0 * math.pi * ph / period)
+            elif shape == 2:
+                wave = (2.0 / math.pi) * math.asin(math.sin(2.0 * math.pi * ph / period))
+            else:
+                wave = 0.0 if ph == 0 or ph == half else (1.0 if ph < half else -1.0)
+            ref = amp_p.value * wave if self.enabled else 0.0
             alpha = 1.0 - math.exp(-dt / tau_p.value)
             self.response += (ref - self.response) * alpha
             if self.divider and k == self.next_sample_tick:
@@ -528,6 +552,10 @@ def selftest():
         "02 82 11 01 08 73 65 74 70 6F 69 6E 74 03 72 61 64 D2 D3 00"))
     check("param 0", encode_frame(msg_param(0, 0x04, 0.0, 100.0, 2.0, "pos.kp", "")), h(
         "02 83 02 04 01 01 01 01 01 03 C8 42 01 01 09 40 06 70 6F 73 2E 6B 70 03 36 1E 00"))
+    check("choice 6.7", encode_frame(msg_param(6, 0x70, 0.0, 2.0, 1.0, "mode", "",
+                                               ("off", "position", "velocity"))), h(
+        "04 83 06 70 01 01 01 01 01 01 02 40 01 08 80 3F 04 6D 6F 64 65 1A 03 03 6F 66 66 08 70 6F"
+        " 73 69 74 69 6F 6E 08 76 65 6C 6F 63 69 74 79 2D 27 00"))
     check("param 7", encode_frame(msg_param(7, 0x01, 0.0, 60.0, 24.0, "bus.voltage", "V")), h(
         "04 83 07 01 01 01 01 01 01 03 70 42 01 13 C0 41 0B 62 75 73 2E 76 6F 6C 74 61 67 65 01 56 9F F6 00"))
 
@@ -553,14 +581,18 @@ def selftest():
     out = []
     dev = Device(out.append)
     dev.on_payload(h("01"))
-    check("hello answer count", len(out), 1 + 3 + 3)
+    check("hello answer count", len(out), 1 + 3 + 5)
+    check("choice param", out[-2], msg_param(3, 0x70, 0.0, 2.0, 0.0, "waveform", "",
+                                             ("square", "sine", "triangle")))
     out.clear()
     dev.on_payload(struct.pack("<BBf", SET, 0, 20.0))
     check("set clamp", out.pop(), msg_value(0, 10.0))
     dev.on_payload(struct.pack("<BBf", SET, 2, 1.0))
     check("set read-only", out.pop(), msg_error(SET, 4))
-    dev.on_payload(struct.pack("<BBf", SET, 3, 1.0))
+    dev.on_payload(struct.pack("<BBf", SET, 5, 1.0))
     check("set bad index", out.pop(), msg_error(SET, 3))
+    dev.on_payload(struct.pack("<BBf", SET, 4, 1234.6))
+    check("set integer rounds", out.pop(), msg_value(4, 1235.0))
     dev.on_payload(struct.pack("<BBf", SET, 1, float("nan")))
     check("set nan keeps", out.pop(), msg_value(1, f32(0.05)))
     dev.on_payload(h("02 09"))

@@ -1,6 +1,9 @@
 //! The native protocol as an [`Adapter`]: frames cut and checked by
 //! [`FrameDecoder`], messages turned into events by [`HostSession`], HELLO
-//! repeated until the device has described itself.
+//! repeated until the device has described itself. On close it stops a
+//! stream this connection started (STREAM 0) and nothing else: the
+//! protocol cannot read a stream's divider, so a stream is this
+//! connection's only when it sent the STREAM that started it.
 
 use std::time::{Duration, Instant};
 
@@ -18,6 +21,8 @@ pub struct NativeAdapter {
     decoder: FrameDecoder,
     session: HostSession,
     next_hello: Option<Instant>,
+    /// The last STREAM this connection sent started a stream.
+    streaming: bool,
 }
 
 impl NativeAdapter {
@@ -92,6 +97,7 @@ impl Adapter for NativeAdapter {
     ) -> Result<(), Unsupported> {
         if let Command::Stream { divider } = *command {
             self.session.restart_stream(divider);
+            self.streaming = divider > 0;
         }
         encode_frame(&encode_command(command), out);
         Ok(())
@@ -99,5 +105,11 @@ impl Adapter for NativeAdapter {
 
     fn device(&self) -> Option<&DeviceInfo> {
         self.session.device()
+    }
+
+    fn close(&mut self, _now: Instant, out: &mut Vec<u8>) {
+        if std::mem::take(&mut self.streaming) {
+            encode_frame(&encode_command(&Command::Stream { divider: 0 }), out);
+        }
     }
 }

@@ -438,6 +438,45 @@ mod tests {
         }
     }
 
+    /// The payload and wire bytes of a `### 6.x` example in PROTOCOL.md.
+    fn documented_example(section: &str) -> (Vec<u8>, Vec<u8>) {
+        let doc = include_str!("../../../docs/PROTOCOL.md");
+        let start = doc.find(section).expect("section in PROTOCOL.md");
+        let hex_after = |label: &str| -> Vec<u8> {
+            let line = doc[start..]
+                .lines()
+                .find(|l| l.starts_with(label))
+                .expect("line in section");
+            line[label.len()..]
+                .split_whitespace()
+                .map(|b| u8::from_str_radix(b, 16).expect("hex byte"))
+                .collect()
+        };
+        (hex_after("payload"), hex_after("wire"))
+    }
+
+    #[test]
+    fn a_named_choice_reads_as_documented() {
+        let (payload, wire) = documented_example("### 6.7 A named choice");
+        let message = DeviceMessage::Param {
+            index: 6,
+            flags: 0x70,
+            min: 0.0,
+            max: 2.0,
+            value: 1.0,
+            name: "mode".into(),
+            unit: String::new(),
+            choices: vec!["off".into(), "position".into(), "velocity".into()],
+        };
+        assert_eq!(message.encode(), payload);
+        assert_eq!(DeviceMessage::decode(&payload), Ok(message));
+        let mut framed = Vec::new();
+        crate::protocol::native::frame::encode_frame(&payload, &mut framed);
+        assert_eq!(framed, wire);
+        let kind = crate::protocol::ParamKind::from_wire(0x70, vec!["off".into()]);
+        assert_eq!(kind, crate::protocol::ParamKind::Choice(vec!["off".into()]));
+    }
+
     #[test]
     fn commands_round_trip() {
         let commands = [

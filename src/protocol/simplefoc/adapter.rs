@@ -2,11 +2,14 @@
 //! (the Commander answers in order, one line each), monitoring lines turned
 //! into host-timed samples, and the description built from reads only: the
 //! motion type first (its reply, a motion name, proves the Commander), then
-//! every motor parameter.
+//! every motor parameter. Streaming reads the sketch's monitoring first and
+//! the link's close puts it back ([`SketchMonitor`]); the adapter changes
+//! nothing else of the Commander's (no `@` verbosity, no `#` decimals).
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
+use super::monitor::SketchMonitor;
 use super::{
     Line, MOTION_INDEX, MonitorVar, MotorParam, SimpleFocSettings, TARGET_INDEX,
     TARGET_READ_FRIENDLY, ValueKind, classify, command, is_error_reply, motor_params, reply_value,
@@ -43,6 +46,10 @@ enum Purpose {
     MonitorSet,
     /// `MMD`: no event, only its turn on the wire.
     MonitorRate,
+    /// `MMD` without a value: the sketch's downsample, to put back.
+    FoundRate,
+    /// `MMS` without a value: the sketch's selection, to put back.
+    FoundSelection,
 }
 
 #[derive(Clone, Debug)]
@@ -88,6 +95,8 @@ pub struct SimpleFocAdapter {
     pending_events: VecDeque<Event>,
     /// The description has been given to the app.
     announced: bool,
+    /// The sketch's monitoring as found, and what this connection changed.
+    found_monitor: SketchMonitor,
 }
 
 impl SimpleFocAdapter {
@@ -109,6 +118,7 @@ impl SimpleFocAdapter {
             monitoring_set: false,
             pending_events: VecDeque::new(),
             announced: false,
+            found_monitor: SketchMonitor::default(),
         };
         // The motion type first: its reply proves the Commander.
         let order = std::iter::once(MOTION_INDEX)
@@ -222,7 +232,10 @@ impl SimpleFocAdapter {
                 );
                 self.queue.push_front(read);
             }
-            Purpose::MonitorSet | Purpose::MonitorRate => {
+            Purpose::MonitorSet
+            | Purpose::MonitorRate
+            | Purpose::FoundRate
+            | Purpose::FoundSelection => {
                 self.pending_events.push_back(Event::Text {
                     level: TextLevel::Warning,
                     message: format!("no reply to {}", request.wire.trim_end()),
@@ -296,7 +309,10 @@ impl SimpleFocAdapter {
                     self.values[usize::from(index)] = Some(f32::NAN);
                     self.try_describe();
                 }
-                Purpose::MonitorSet | Purpose::MonitorRate => emit(Event::Text {
+                Purpose::MonitorSet
+                | Purpose::MonitorRate
+                | Purpose::FoundRate
+                | Purpose::FoundSelection => emit(Event::Text {
                     level: TextLevel::Warning,
                     message: format!("SimpleFOC refused {}", request_wire(&purpose)),
                 }),
@@ -339,6 +355,8 @@ impl SimpleFocAdapter {
             }),
             Purpose::MonitorSet => self.monitoring_set = true,
             Purpose::MonitorRate => {}
+            Purpose::FoundRate => self.found_monitor.found_downsample(value),
+            Purpose::FoundSelection => self.found_monitor.found_selection(value),
         }
         true
     }
@@ -387,7 +405,7 @@ impl SimpleFocAdapter {
 
 fn request_wire(purpose: &Purpose) -> &'static str {
     match purpose {
-        Purpose::MonitorSet => "the monitored variables (MMS)",
+        Purpose::MonitorSet | Purpose::FoundSelection => "the monitored variables (MMS)",
         _ => "the monitoring rate (MMD)",
     }
 }
@@ -397,7 +415,11 @@ fn refusal(purpose: Purpose) -> Event {
         Purpose::Get(index) => Command::Get { index },
         Purpose::Set { index, .. } => Command::Set { index, value: 0.0 },
         Purpose::Enable(on) => Command::Enable(on),
-        Purpose::Describe(_) | Purpose::MonitorSet | Purpose::MonitorRate => Command::Hello,
+        Purpose::Describe(_)
+        | Purpose::MonitorSet
+        | Purpose::MonitorRate
+        | Purpose::FoundRate
+        | Purpose::FoundSelection => Command::Hello,
     };
     Event::Refused {
         request: request.type_code(),
@@ -612,8 +634,16 @@ impl Adapter for SimpleFocAdapter {
             Command::Stream { divider } => {
                 if divider == 0 {
                     let stop = monitor_request(Purpose::MonitorRate, letter, "MD0", "downsample: ");
+                    self.found_monitor.rate_changed();
                     self.submit(stop, true, now, out);
                     return Ok(());
+                }
+                if self.found_monitor.take_first_read() {
+                    // Read before replaced, so the close can put them back.
+                    let rate = monitor_request(Purpose::FoundRate, letter, "MD", "downsample: ");
+                    self.submit(rate, false, now, out);
+                    let selection = monitor_request(Purpose::FoundSelection, letter, "MS", "");
+                    self.submit(selection, false, now, out);
                 }
                 let bits: String = (0..7)
                     .rev()
@@ -626,7 +656,9 @@ impl Adapter for SimpleFocAdapter {
                     })
                     .collect();
                 let select = monitor_request(Purpose::MonitorSet, letter, &format!("MS{bits}"), "");
+                self.found_monitor.selection_changed();
                 self.submit(select, false, now, out);
+                self.found_monitor.rate_changed();
                 let downsample = u32::from(divider) * u32::from(self.settings.base_downsample);
                 monitor_request(
                     Purpose::MonitorRate,
@@ -642,6 +674,10 @@ impl Adapter for SimpleFocAdapter {
 
     fn device(&self) -> Option<&DeviceInfo> {
         self.device.as_ref()
+    }
+
+    fn close(&mut self, _now: Instant, out: &mut Vec<u8>) {
+        out.extend_from_slice(self.found_monitor.restore(self.letter()).as_bytes());
     }
 }
 

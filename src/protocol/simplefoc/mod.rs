@@ -23,6 +23,7 @@
 //!   currents in mA, every `MMD`-th call; `MMD0` stops it. No timestamps.
 
 pub mod adapter;
+pub mod monitor;
 
 /// What the user tells the adapter about their sketch.
 #[derive(Clone, Debug, PartialEq)]

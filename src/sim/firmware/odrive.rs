@@ -41,6 +41,15 @@
 //! Not emulated: trajectory planning (`t` sets input_pos directly), input
 //! filters, `es`, anticogging, the second axis's motor (axis1 answers but
 //! moves nothing).
+//!
+//! The state a host may change is kept as the firmware keeps it, so tests
+//! can check that a host left it as found (fw-v0.5.6 sources):
+//! `current_state` holds until `requested_state` is written (closed loop
+//! runs while `requested_state_` is UNDEFINED, `MotorControl/axis.cpp`
+//! 343-345; a request replaces the task chain, 458-485) or the watchdog
+//! idles the axis; `control_mode` changes with a write or a `p` (which sets
+//! position control, `communication/ascii_protocol.cpp` 144); `u` only
+//! feeds the watchdog (389-401) and `f` only reads (275-288).
 
 use std::f64::consts::TAU;
 

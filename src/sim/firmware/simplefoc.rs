@@ -22,6 +22,16 @@
 //!   stops it) prints the `MMS`-selected variables with 4 decimals,
 //!   tab-separated, currents in mA.
 //!
+//! The state a host may change, kept as the library keeps it so tests can
+//! check that a host put it back (Arduino-FOC 2.4.0 sources): the motor's
+//! enable (`E1`/`E0` call `enable()`/`disable()` and `E` alone only prints
+//! `motor->enabled`, Commander.cpp:497-501), the monitor downsample (`MMD`
+//! sets it only with a value and always prints it, Commander.cpp:377-380;
+//! `FOCMotor.h`:286 starts it at 100), the monitored variables (`MMS`
+//! likewise, Commander.cpp:391-404; `FOCMotor.h`:292 starts them at target,
+//! Vq, velocity, angle), the motion type (`MC`) and the verbosity and
+//! decimals (`@`, `#`, Commander.cpp:72-93).
+//!
 //! Mapping onto the simulated drive: its one position PID is the angle loop
 //! (`MAP` `MAI` `MAD` ↔ kp ki kd, `MAF` ↔ its derivative filter) and the
 //! voltage limit `MLU` is its output limit; its output is Vq (voltage
@@ -54,7 +64,7 @@ pub struct SimpleFocFirmware {
     output: Vec<u8>,
     /// 0 nothing, 1 on request, 2 user friendly, 3 machine readable.
     pub verbose: u8,
-    decimal_places: usize,
+    pub decimal_places: usize,
     /// P I D ramp limit Tf of the current q, current d and velocity loops
     /// (the angle loop lives in the drive).
     pids: [[f32; 6]; 3],

@@ -1,0 +1,342 @@
+//! The SimpleFOC adapter held to the real library: Arduino-FOC 2.4.0's
+//! Commander, `FOCMotor::monitor()` and `BLDCMotor` built on the host and
+//! run as a device behind a pseudo-terminal (`tests/common/simplefoc_real.rs`),
+//! its own variables read to prove what the app's commands did to it.
+//! `motiontune params` lists the values the firmware holds and its writes
+//! reach the firmware's variables; the link streams `monitor()`'s lines and
+//! moves the motor; sketch configurations the adapter supports (another
+//! letter, verbosity 1 and 3, text while it boots) are described; and the
+//! emulated sketch (`src/sim/firmware/simplefoc.rs`) answers every command
+//! the adapter sends in the real library's format.
+//! Skipped, with a line on stderr, where the library's sources are missing.
+#![cfg(unix)]
+
+mod common;
+
+use std::io::{Read, Write};
+use std::time::{Duration, Instant};
+
+use common::{
+    SketchConfig, assert_lists_what_the_firmware_holds, connect_simplefoc, simplefoc_params,
+    wait_for,
+};
+use motiontune::link::Link;
+use motiontune::protocol::simplefoc::motor_params;
+use motiontune::protocol::{Command, Event};
+use motiontune::sim::drive::DriveConfig;
+use motiontune::sim::firmware::simplefoc::SimpleFocFirmware;
+use motiontune::sim::pty::PtyServer;
+
+#[test]
+fn params_lists_the_values_the_firmware_holds() {
+    let Some(mut sketch) = SketchConfig::default().start() else {
+        return;
+    };
+    let before = sketch.state();
+    let listed = simplefoc_params(sketch.path(), &[]);
+    assert_lists_what_the_firmware_holds(&listed, &before);
+    // Reading them all went through the motor's command handler.
+    let after = sketch.state();
+    assert!(
+        after.motor_commands >= 29,
+        "{} motor commands",
+        after.motor_commands
+    );
+}
+
+#[test]
+fn a_write_with_params_changes_the_firmware_variable() {
+    let Some(mut sketch) = SketchConfig::default().start() else {
+        return;
+    };
+    let writes = [
+        ("vel.P", 0.25),
+        ("angle.P", 12.5),
+        ("limit.velocity", 15.0),
+        ("vel.Tf", 0.02),
+    ];
+    let args: Vec<String> = writes
+        .iter()
+        .map(|(name, value)| format!("{name}={value}"))
+        .collect();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let listed = simplefoc_params(sketch.path(), &args);
+    let state = sketch.state();
+    for (name, value) in writes {
+        assert_eq!(state.param(name), value, "{name}");
+        let shown = listed.iter().find(|(n, _)| n == name).expect("listed").1;
+        assert_eq!(shown, value, "{name}");
+    }
+    // The Commander's velocity limit also limits the angle loop
+    // (FOCMotor::updateVelocityLimit).
+    assert_eq!(state.p_angle.limit, 15.0);
+}
+
+#[test]
+fn params_reads_a_sketch_under_another_letter_in_verbosity_1_and_3() {
+    for verbose in [1, 3] {
+        let config = SketchConfig {
+            letter: 'N',
+            verbose,
+            // A second handler, as the B_G431B_ESC1 example has, is left
+            // alone.
+            target_letter: Some('T'),
+            ..SketchConfig::default()
+        };
+        let Some(mut sketch) = config.start() else {
+            return;
+        };
+        let listed = simplefoc_params(sketch.path(), &["--simplefoc-letter", "N", "angle.P=7"]);
+        let after = sketch.state();
+        assert_eq!(after.p_angle.p, 7.0, "@{verbose}");
+        assert_lists_what_the_firmware_holds(&listed, &after);
+        assert_eq!(after.target_commands, 0);
+    }
+}
+
+#[test]
+fn params_passes_over_the_text_a_sketch_printed_while_it_booted() {
+    let config = SketchConfig {
+        boot_ms: 300,
+        ..SketchConfig::default()
+    };
+    let Some(mut sketch) = config.start() else {
+        return;
+    };
+    let listed = simplefoc_params(sketch.path(), &[]);
+    let state = sketch.state();
+    assert_lists_what_the_firmware_holds(&listed, &state);
+}
+
+#[test]
+fn a_sketch_printing_more_decimals_carries_finer_gains() {
+    // docs/DEVICES.md suggests `command.decimal_places = 6` for this.
+    let config = SketchConfig {
+        decimals: 6,
+        ..SketchConfig::default()
+    };
+    let Some(mut sketch) = config.start() else {
+        return;
+    };
+    let listed = simplefoc_params(sketch.path(), &["vel.P=0.123457", "vel.Tf=0.000123"]);
+    let state = sketch.state();
+    for (name, value) in [("vel.P", 0.123_457), ("vel.Tf", 0.000_123)] {
+        assert_eq!(state.param(name), value, "{name}");
+        let shown = listed.iter().find(|(n, _)| n == name).expect("listed").1;
+        assert_eq!(shown, value, "{name}");
+    }
+}
+
+/// The values of the next `count` samples the link delivers.
+fn samples(link: &Link, count: usize) -> Vec<Vec<f32>> {
+    let mut rows = Vec::new();
+    while rows.len() < count {
+        let batch = wait_for(link, 5, |event| match event {
+            Event::Samples { batch, .. } => Some(batch),
+            _ => None,
+        });
+        rows.extend((0..batch.len()).map(|k| batch.sample(k).to_vec()));
+    }
+    rows
+}
+
+#[test]
+fn the_link_streams_the_monitor_and_moves_the_motor() {
+    let Some(mut sketch) = SketchConfig::default().start() else {
+        return;
+    };
+    let (link, info) = connect_simplefoc(sketch.path(), 1);
+    let rows = samples(&link, 200);
+    assert!(rows.iter().all(|row| row.len() == 7), "{:?}", rows[0]);
+    let state = sketch.state();
+    assert_eq!(state.monitor_variables, 0b111_1111);
+    assert_eq!(state.monitor_downsample, 10);
+
+    let target = info
+        .params
+        .iter()
+        .position(|p| p.name == "target")
+        .expect("target described") as u8;
+    link.send(Command::Set {
+        index: target,
+        value: 1.5,
+    });
+    let state = sketch.wait_for("the motor to reach the target", |s| {
+        (s.shaft_angle - 1.5).abs() < 0.01
+    });
+    assert_eq!(state.target, 1.5);
+    // The stream shows it too: the target (first) and the angle (last).
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !samples(&link, 1)
+        .iter()
+        .any(|row| row[0] == 1.5 && (row[6] - 1.5).abs() < 0.02)
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the stream never showed the move"
+        );
+    }
+    let health = link.health().snapshot();
+    assert_eq!(health.framing_errors + health.message_errors, 0);
+}
+
+#[test]
+fn enable_and_disable_switch_the_motor_and_its_driver() {
+    let config = SketchConfig {
+        enabled: false,
+        ..SketchConfig::default()
+    };
+    let Some(mut sketch) = config.start() else {
+        return;
+    };
+    assert_eq!(sketch.state().enabled, 0);
+    let (link, _) = connect_simplefoc(sketch.path(), 0);
+    for on in [true, false, true] {
+        link.send(Command::Enable(on));
+        let enabled = wait_for(&link, 5, |event| match event {
+            Event::Status { flags, .. } => Some(flags.enabled()),
+            _ => None,
+        });
+        assert_eq!(enabled, on);
+        let state = sketch.state();
+        assert_eq!(state.enabled, i32::from(on));
+        assert_eq!(state.driver_enabled, on);
+    }
+}
+
+/// A person at a serial terminal typing at a Commander.
+struct Terminal {
+    port: Box<dyn serialport::SerialPort>,
+    received: Vec<u8>,
+}
+
+impl Terminal {
+    fn open(path: &str) -> Self {
+        let port = serialport::new(path, 115_200)
+            .timeout(Duration::from_millis(20))
+            .open()
+            .expect("open the pty");
+        Self {
+            port,
+            received: Vec::new(),
+        }
+    }
+
+    /// Sends `line` and returns the lines the Commander printed for it
+    /// (monitoring lines left out), read up to the answer to a `?` sent
+    /// after it, so nothing depends on timing.
+    fn exchange(&mut self, line: &str) -> Vec<String> {
+        self.port
+            .write_all(format!("{line}\n?\n").as_bytes())
+            .expect("write");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let end = loop {
+            if let Some(at) = find(&self.received, b":motor\r\n") {
+                break at;
+            }
+            assert!(Instant::now() < deadline, "no answer to {line:?}");
+            let mut buf = [0u8; 4096];
+            match self.port.read(&mut buf) {
+                Ok(n) => self.received.extend_from_slice(&buf[..n]),
+                Err(e) if e.kind() == std::io::ErrorKind::TimedOut => {}
+                Err(e) => panic!("read: {e}"),
+            }
+        };
+        let reply_end = self.received[..end]
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .map_or(0, |at| at + 1);
+        let text = String::from_utf8_lossy(&self.received[..reply_end]).into_owned();
+        self.received.drain(..end + b":motor\r\n".len());
+        text.split_inclusive('\n')
+            .filter(|l| !l.contains('\t'))
+            .map(String::from)
+            .collect()
+    }
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+/// A reply with every number replaced by `#`: the two sketches hold other
+/// values, the format is what has to agree.
+fn shape(reply: &str) -> String {
+    let mut shaped = String::new();
+    let mut chars = reply.chars().peekable();
+    while let Some(c) = chars.next() {
+        let starts_number =
+            c.is_ascii_digit() || (c == '-' && chars.peek().is_some_and(char::is_ascii_digit));
+        if !starts_number {
+            shaped.push(c);
+            continue;
+        }
+        while chars.next_if(|d| d.is_ascii_digit() || *d == '.').is_some() {}
+        shaped.push('#');
+    }
+    shaped
+}
+
+/// Every command the adapter sends (each parameter read and written, the
+/// status, the monitor's variables and rate) and a few a person types, in
+/// each verbosity that prints.
+fn commands() -> Vec<String> {
+    let params = motor_params();
+    let mut commands = vec!["MMD0".to_owned()];
+    for verbose in ["@2", "@1", "@3"] {
+        commands.push(verbose.to_owned());
+        commands.extend(params.iter().map(|p| format!("M{}", p.read)));
+        for param in &params {
+            let value = if param.name == "motion" { "2" } else { "1" };
+            commands.push(format!("M{}{value}", param.write));
+        }
+        commands.extend(
+            [
+                "ME0",
+                "ME1",
+                "ME",
+                "MMS1111111",
+                "MMS",
+                "MMD10",
+                "MMD0",
+                "MT",
+                "M",
+                "#",
+                "MMG5",
+                "MMG7",
+                "MMG9",
+                "MX",
+                "MVX",
+                "MLX",
+            ]
+            .map(String::from),
+        );
+    }
+    commands
+}
+
+#[test]
+fn the_emulated_sketch_answers_in_the_real_library_s_format() {
+    let Some(sketch) = SketchConfig::default().start() else {
+        return;
+    };
+    let emulated =
+        PtyServer::start(SimpleFocFirmware::new(DriveConfig::default())).expect("pty available");
+    let mut real = Terminal::open(sketch.path());
+    let mut emulator = Terminal::open(emulated.path());
+    // What each printed before (boot messages, monitoring) is not compared.
+    real.exchange("MMD0");
+    emulator.exchange("MMD0");
+    let mut differences = Vec::new();
+    for command in commands() {
+        let real_reply = real.exchange(&command);
+        let emulated_reply = emulator.exchange(&command);
+        let shapes = |lines: &[String]| lines.iter().map(|l| shape(l)).collect::<Vec<_>>();
+        if shapes(&real_reply) != shapes(&emulated_reply) {
+            differences.push(format!(
+                "{command:?}: real {real_reply:?}, emulated {emulated_reply:?}"
+            ));
+        }
+    }
+    assert!(differences.is_empty(), "{}", differences.join("\n"));
+}
