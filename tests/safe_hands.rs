@@ -477,3 +477,31 @@ fn the_event_log_outlives_a_disconnect() {
     let log = harness.state().event_log();
     assert!(log.len() >= 4, "{log:?}");
 }
+
+/// A drive found enabled is left on at Disconnect (the link's close rule),
+/// and the log says so rather than claiming it was switched off.
+#[test]
+fn the_event_log_says_when_a_disconnect_leaves_a_found_output_on() {
+    let server = PtyServer::start(SimDevice::new(
+        DriveConfig::default(),
+        DeviceSettings {
+            enable_on_hello: true,
+            ..DeviceSettings::default()
+        },
+    ))
+    .expect("pty available");
+    let mut harness = connected(&server);
+    step_until(&mut harness, "the app to see the output on", |h| {
+        h.state().session().is_some_and(|s| s.output_enabled())
+    });
+    harness.get_by_label("Disconnect").click_accesskit();
+    harness.run_steps(2);
+    harness.get_by_label("Event log").click_accesskit();
+    harness.run_steps(2);
+    harness.get_by_label_contains("output on (device)");
+    harness.get_by_label_contains(
+        "disconnected by the user; the output was left on as found (the app did not switch it on)",
+    );
+    assert!(harness.query_by_label_contains("output off").is_none());
+    assert!(server.with_device(|d| d.enabled()));
+}

@@ -124,8 +124,11 @@ pub enum LoggedEvent {
     Reconnected {
         note: String,
     },
-    /// The user closed the connection.
-    Disconnected,
+    /// The user closed the connection. An output found on and never
+    /// switched on by the app is left on: whoever enabled it owns it.
+    Disconnected {
+        output_left_on: bool,
+    },
     /// The device confirmed a write: `from` -> `to`.
     Write {
         name: String,
@@ -154,7 +157,7 @@ impl LoggedEvent {
             Self::Connected { .. }
             | Self::ConnectionLost { .. }
             | Self::Reconnected { .. }
-            | Self::Disconnected => "connection",
+            | Self::Disconnected { .. } => "connection",
             Self::Write { .. } => "write",
             Self::WriteRefused { .. } => "write refused",
         }
@@ -177,7 +180,16 @@ impl fmt::Display for LoggedEvent {
             Self::Connected { device } => write!(f, "connected to {device}"),
             Self::ConnectionLost { reason } => write!(f, "connection lost: {reason}"),
             Self::Reconnected { note } => f.write_str(note),
-            Self::Disconnected => write!(f, "disconnected by the user"),
+            Self::Disconnected { output_left_on } => {
+                write!(f, "disconnected by the user")?;
+                if *output_left_on {
+                    write!(
+                        f,
+                        "; the output was left on as found (the app did not switch it on)"
+                    )?;
+                }
+                Ok(())
+            }
             Self::Write {
                 name,
                 from,
@@ -471,7 +483,12 @@ mod tests {
                 by: StopSource::EscKey,
             },
         );
-        log.record(None, LoggedEvent::Disconnected);
+        log.record(
+            None,
+            LoggedEvent::Disconnected {
+                output_left_on: false,
+            },
+        );
         let dir = tempfile::tempdir().expect("temp dir");
         let path = dir.path().join("events.csv");
         assert_eq!(log.save(&path).expect("saved"), 2);

@@ -121,6 +121,9 @@ pub struct DeviceSession {
     /// The status the event log last compared against; unlike `status` it
     /// is kept through an outage, so a change across one is recorded.
     status_seen: Option<StatusFlags>,
+    /// This link has sent ENABLE 1, so closing it switches the output off
+    /// (the link's rule: an output it found on is left on).
+    switched_on: bool,
     /// Watches the stream for the scope's trigger.
     pub capture: CaptureEngine,
     /// The CSV recording in progress (or finishing), fed every batch.
@@ -172,6 +175,7 @@ impl DeviceSession {
             event_log: EventLog::default(),
             output_asked: None,
             status_seen: None,
+            switched_on: false,
             capture: CaptureEngine::new(0),
             recording: None,
             step_test: None,
@@ -339,6 +343,7 @@ impl DeviceSession {
         reconnect.attempt_open = true;
         reconnect.next_attempt = now + RECONNECT_INTERVAL;
         self.link = Some(Link::open(self.options.clone()));
+        self.switched_on = false;
         // The output is never switched back on by itself: a drive that kept
         // it on through a short outage (within its watchdog time) is
         // switched off as soon as it is back.
@@ -533,19 +538,25 @@ impl DeviceSession {
     pub fn set_enabled(&mut self, enabled: bool) {
         if self.send(Command::Enable(enabled)) {
             self.output_asked = Some((enabled, OutputCause::User));
+            self.switched_on |= enabled;
         }
     }
 
     /// The user closes the connection: the link sends ENABLE 0 as it lets
-    /// go of the port. Returns the event log, which outlives the session.
+    /// go of the port if it switched the output on, and leaves an output it
+    /// found on as it was. Returns the event log, which outlives the
+    /// session.
     pub fn close(mut self) -> EventLog {
-        if self.output_enabled() {
+        let on = self.output_enabled();
+        if on && self.switched_on {
             self.log(LoggedEvent::Output {
                 enabled: false,
                 cause: OutputCause::Disconnect,
             });
         }
-        self.log(LoggedEvent::Disconnected);
+        self.log(LoggedEvent::Disconnected {
+            output_left_on: on && !self.switched_on,
+        });
         std::mem::take(&mut self.event_log)
     }
 
