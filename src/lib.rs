@@ -13,13 +13,15 @@ pub mod app;
 pub mod capture;
 /// Headless commands: ports, sim, record, params, step, analyze.
 pub mod cli;
+/// What is known about a connected device: its event log.
+pub mod device;
 /// Sample storage and per-pixel thinning for plots.
 pub mod history;
 /// Ctrl-C and SIGTERM: one handler for the process, one flag for all.
 pub mod interrupt;
 /// Transports and the link thread; connection health.
 pub mod link;
-/// Parameter profiles: TOML files of every parameter, diffed against a device.
+/// Parameter profiles: TOML files of the gains and settings, diffed against a device.
 pub mod profile;
 /// Wire formats turned into the app's events and commands.
 pub mod protocol;

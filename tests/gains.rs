@@ -9,7 +9,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{app_on_port, step_until, wait_connected};
+use common::{app_on_port, run_for, set_slider, step_until, wait_connected, wait_settled};
 use egui::accesskit::Role;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
@@ -42,22 +42,6 @@ fn ki(server: &PtyServer) -> f64 {
     server.with_device(|d| d.drive.config.gains.ki)
 }
 
-/// Steps until every write the app sent has its answer.
-fn wait_settled(harness: &mut Harness<'static, App>) {
-    step_until(harness, "every write answered", |h| {
-        h.state().session().is_some_and(|s| !s.write_in_flight())
-    });
-    harness.run_steps(2);
-}
-
-/// Moves a slider as assistive technology (or typing) would: one value.
-fn set_slider(harness: &mut Harness<'static, App>, name: &str, value: f64) {
-    harness
-        .get_by_role_and_label(Role::Slider, name)
-        .set_value_accesskit(value);
-    harness.step();
-}
-
 /// Replaces the text of the field labelled `label`.
 fn type_into(harness: &mut Harness<'static, App>, label: &str, text: &str) {
     harness.get_by_label(label).focus();
@@ -66,15 +50,6 @@ fn type_into(harness: &mut Harness<'static, App>, label: &str, text: &str) {
     harness.step();
     harness.get_by_label(label).type_text(text);
     harness.step();
-}
-
-/// Steps for `seconds` of wall time, the link thread running meanwhile.
-fn run_for(harness: &mut Harness<'static, App>, seconds: f64) {
-    let until = Instant::now() + Duration::from_secs_f64(seconds);
-    while Instant::now() < until {
-        std::thread::sleep(Duration::from_millis(10));
-        harness.step();
-    }
 }
 
 /// Confirmed writes of `name` the app has seen.
@@ -115,17 +90,20 @@ fn undo_redo_and_restore_step_through_gain_sets() {
     wait_settled(&mut harness);
     assert_eq!((kp(&server), ki(&server)), (30.0, 40.0));
 
-    // One click takes both gains back to the connected set.
+    // One click takes both gains back to the connected set, as a new set
+    // at the top; the sets after set 1 all stay.
     harness.get_by_label("Restore set 1").click_accesskit();
     harness.step();
     wait_settled(&mut harness);
     assert_eq!((kp(&server), ki(&server)), (20.0, 20.0));
-    // Restoring moved the cursor, it recorded no new set: redo goes forward.
-    assert!(harness.query_by_label("Set 4: pos.kp 30 -> 20").is_none());
-    harness.get_by_label("Redo gain change").click_accesskit();
+    harness.get_by_label("Set 4: restored set 1: pos.kp 30 -> 20, pos.ki 40 -> 20");
+    harness.get_by_label("Set 3: pos.ki 20 -> 40");
+    harness.get_by_label("Set 2: pos.kp 20 -> 30");
+    // Undo goes back to where the restore came from.
+    harness.get_by_label("Undo gain change").click_accesskit();
     harness.step();
     wait_settled(&mut harness);
-    assert_eq!((kp(&server), ki(&server)), (30.0, 20.0));
+    assert_eq!((kp(&server), ki(&server)), (30.0, 40.0));
 }
 
 #[test]
@@ -168,7 +146,7 @@ value = 3.0
     harness.get_by_label("pos.kp: 20 -> 35 A/rad");
     harness.get_by_label("pos.kx: the device has no such parameter");
     harness.get_by_label_contains("pos.ki: 1000000 is outside the device's limits 0");
-    harness.get_by_label("plant.resonance: read-only on the device");
+    harness.get_by_label("plant.resonance: not loaded from a profile: it is read-only");
     harness.get_by_label("3 entries are refused and will not be written:");
     run_for(&mut harness, 0.3);
     assert_eq!(
@@ -187,7 +165,7 @@ value = 3.0
 }
 
 #[test]
-fn a_saved_profile_holds_every_parameter_with_its_unit() {
+fn a_saved_profile_holds_every_gain_and_setting_with_its_unit() {
     let server = serve();
     let mut harness = connected(&server);
     set_slider(&mut harness, "pos.kp", 25.0);
@@ -198,12 +176,21 @@ fn a_saved_profile_holds_every_parameter_with_its_unit() {
     type_into(&mut harness, "Profile file", &path.display().to_string());
     harness.get_by_label("Save profile").click_accesskit();
     harness.run_steps(2);
-    harness.get_by_label_contains("Saved 21 parameters to");
+    harness.get_by_label_contains("Saved 14 gains and settings to");
 
     let profile = Profile::load(&path).expect("the saved profile loads");
     assert_eq!(profile.name, "bench");
     assert_eq!(profile.device, "motiontune simulated drive");
-    assert_eq!(profile.params.len(), 21);
+    // The sim's 21 parameters but the setpoint, the read-only resonance
+    // and the relay mode's five.
+    assert_eq!(profile.params.len(), 14);
+    assert!(
+        profile.params.iter().all(|p| p.name != "pos.setpoint"
+            && p.name != "plant.resonance"
+            && !p.name.starts_with("relay.")),
+        "{:?}",
+        profile.params
+    );
     let kp = profile
         .params
         .iter()

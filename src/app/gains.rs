@@ -1,19 +1,27 @@
-//! One slider per parameter the device declares, grouped by the dotted
-//! prefix of its name, with numeric entry, the device's limits and unit, and
-//! the state of the last write (pending, confirmed, clamped, refused);
-//! below them the gain history, profiles and write-safety sections.
+//! The left panel: one row per parameter the device declares, grouped by
+//! the dotted prefix of its name, each edited as its kind says
+//! ([`param_editor`](super::param_editor)) with the device's limits and
+//! unit and the state of the last write (pending, confirmed, clamped,
+//! refused); below them the gain history, profiles and write-safety
+//! sections.
 //!
-//! Every write the user asks for (a slider, undo, redo, restore, a
-//! profile) goes through [`GainsPanel::submit`]: a write larger than its
+//! Every write the user asks for (a slider, a typed value, a checkbox, a
+//! drop-down, undo, redo, restore, a profile, auto-tune) goes through
+//! [`GainsPanel::submit`] and the one [`WriteGuard`]: what it refuses is
+//! listed, one line each, and not sent; a write larger than its
 //! parameter's limit opens a confirmation and nothing is sent until the
 //! user confirms. A held slider writes at the configured rate and always
-//! sends the value it is let go at.
+//! sends the value it is let go at. The confirmation is closed only by its
+//! buttons: Esc is the emergency stop, there as everywhere.
 
 use std::time::Instant;
 
 use super::gain_history::GainHistory;
+use super::param_editor::{RowAction, TypedEdits, param_row};
 use super::profiles::ProfilesPanel;
-use super::session::{DeviceSession, ParamView, WriteState};
+use super::session::DeviceSession;
+use crate::device::WriteSource;
+use crate::protocol::ParamKind;
 use crate::tuning::write_guard::{
     DragThrottle, LargeChange, MaxChange, Review, WriteGuard, WriteOrigin as GuardOrigin,
 };
@@ -21,10 +29,14 @@ use crate::tuning::write_guard::{
 /// Why a batch of writes is sent.
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum WriteOrigin {
-    /// The user moved a slider or typed a value.
+    /// The user set this very parameter.
     Edit,
-    /// Undo, redo or restore: the device goes to this gain set.
-    GainSet(usize),
+    /// Undo to this gain set.
+    Undo(usize),
+    /// Redo to this gain set.
+    Redo(usize),
+    /// Restore this gain set.
+    Restore(usize),
     Profile,
     AutoTune,
 }
@@ -33,9 +45,29 @@ impl WriteOrigin {
     fn guard_origin(self) -> GuardOrigin {
         match self {
             Self::Edit => GuardOrigin::Edit,
-            Self::GainSet(_) => GuardOrigin::GainSet,
+            Self::Undo(_) | Self::Redo(_) | Self::Restore(_) => GuardOrigin::GainSet,
             Self::Profile => GuardOrigin::Profile,
             Self::AutoTune => GuardOrigin::AutoTune,
+        }
+    }
+
+    /// The gain set it goes to, for undo, redo and restore.
+    fn gain_set(self) -> Option<usize> {
+        match self {
+            Self::Undo(index) | Self::Redo(index) | Self::Restore(index) => Some(index),
+            Self::Edit | Self::Profile | Self::AutoTune => None,
+        }
+    }
+
+    /// How the event log names it.
+    fn source(self) -> WriteSource {
+        match self {
+            Self::Edit => WriteSource::Edit,
+            Self::Undo(_) => WriteSource::Undo,
+            Self::Redo(_) => WriteSource::Redo,
+            Self::Restore(_) => WriteSource::Restore,
+            Self::Profile => WriteSource::Profile,
+            Self::AutoTune => WriteSource::AutoTune,
         }
     }
 }
@@ -53,23 +85,17 @@ struct PendingConfirmation {
     large: Vec<LargeChange>,
 }
 
-/// What one slider did this frame.
-enum SliderEdit {
-    /// A new value, not from a held slider (keyboard, typing, accessibility).
-    Set(f32),
-    /// The slider is held at this value.
-    Drag(f32),
-    /// The slider was let go, at this value if it moved in the same frame.
-    Release(Option<f32>),
-}
-
-/// The left panel's state: write guards, gain history and profiles.
+/// The left panel's state: write guards, typed values, gain history and
+/// profiles.
 #[derive(Default)]
 pub struct GainsPanel {
     guard: WriteGuard,
     throttle: DragThrottle,
+    edits: TypedEdits,
     history: GainHistory,
     confirmation: Option<PendingConfirmation>,
+    /// What the guard refused in the last batch, one line each.
+    refusals: Vec<String>,
     profiles: ProfilesPanel,
 }
 
@@ -78,8 +104,10 @@ impl GainsPanel {
     /// profile path stay.
     pub fn forget_device(&mut self) {
         self.throttle = DragThrottle::default();
+        self.edits.clear();
         self.history = GainHistory::default();
         self.confirmation = None;
+        self.refusals.clear();
     }
 
     pub fn ui(&mut self, ui: &mut egui::Ui, session: Option<&mut DeviceSession>) {
@@ -97,8 +125,9 @@ impl GainsPanel {
             self.history.observe(session.gain_set());
         }
         let mut requests = Vec::new();
+        self.refusals_ui(ui);
         egui::ScrollArea::vertical().show(ui, |ui| {
-            self.sliders_ui(ui, session, &mut requests);
+            self.params_ui(ui, session, &mut requests);
             ui.add_space(8.0);
             egui::CollapsingHeader::new("Gain history")
                 .default_open(true)
@@ -127,7 +156,22 @@ impl GainsPanel {
         self.confirmation_ui(ui, session);
     }
 
-    fn sliders_ui(
+    /// What the guard would not write, until dismissed or the next write.
+    fn refusals_ui(&mut self, ui: &mut egui::Ui) {
+        if self.refusals.is_empty() {
+            return;
+        }
+        ui.colored_label(ui.visuals().error_fg_color, "Not written:");
+        for refusal in &self.refusals {
+            ui.colored_label(ui.visuals().error_fg_color, refusal);
+        }
+        if ui.small_button("Dismiss").clicked() {
+            self.refusals.clear();
+        }
+        ui.separator();
+    }
+
+    fn params_ui(
         &mut self,
         ui: &mut egui::Ui,
         session: &DeviceSession,
@@ -143,12 +187,16 @@ impl GainsPanel {
                 ui.strong(prefix.unwrap_or_default());
             }
             group = prefix;
-            let write = match param_row(ui, view, self.throttle.shown(index)) {
-                Some(SliderEdit::Set(value)) => Some(value),
-                Some(SliderEdit::Drag(value)) => {
+            let action = param_row(ui, index, view, self.throttle.shown(index), &mut self.edits);
+            if action.is_some_and(RowAction::is_slider) {
+                self.edits.discard(index);
+            }
+            let write = match action {
+                Some(RowAction::Write(value)) => Some(value),
+                Some(RowAction::Drag(value)) => {
                     self.throttle.drag(index, value, now, self.guard.drag_rate)
                 }
-                Some(SliderEdit::Release(moved)) => {
+                Some(RowAction::Release(moved)) => {
                     if let Some(value) = moved {
                         // Rate 0: only remember where it ended.
                         self.throttle.drag(index, value, now, 0.0);
@@ -168,7 +216,7 @@ impl GainsPanel {
 
     /// Writes from another panel (the auto-tune's proposed gains): sent
     /// through the same guard as an edit, so a large change waits for the
-    /// user's confirmation.
+    /// user's confirmation and what is not a gain is refused.
     pub fn request_writes(&mut self, writes: Vec<(u8, f32)>, session: &mut DeviceSession) {
         self.submit(
             WriteBatch {
@@ -179,17 +227,27 @@ impl GainsPanel {
         );
     }
 
-    /// Sends `batch`, or holds it for confirmation when a write in it is
-    /// larger than its parameter's limit.
+    /// Sends what the guard lets through of `batch`, or holds it for
+    /// confirmation when a write in it is larger than its parameter's
+    /// limit; lists what it refused.
     fn submit(&mut self, batch: WriteBatch, session: &mut DeviceSession) {
         let params: Vec<_> = session.params.iter().map(|p| p.info.clone()).collect();
         let Review {
             writes,
             large,
-            refused: _,
+            refused,
         } = self
             .guard
             .review(batch.origin.guard_origin(), &params, &batch.writes);
+        self.refusals = refused.iter().map(ToString::to_string).collect();
+        if writes.is_empty() {
+            // Undo or redo to a set equal to the one in force moves the mark
+            // all the same; a restore of one adds nothing.
+            if let WriteOrigin::Undo(index) | WriteOrigin::Redo(index) = batch.origin {
+                self.history.moved_to(index);
+            }
+            return;
+        }
         let batch = WriteBatch {
             origin: batch.origin,
             writes,
@@ -202,95 +260,123 @@ impl GainsPanel {
     }
 
     fn send(&mut self, batch: WriteBatch, session: &mut DeviceSession) {
+        let source = batch.origin.source();
         for &(index, value) in &batch.writes {
-            session.write_param(index, value);
+            session.write_param(index, value, source);
         }
-        if let WriteOrigin::GainSet(index) = batch.origin {
-            self.history.moved_to(index);
+        match batch.origin {
+            WriteOrigin::Undo(index) | WriteOrigin::Redo(index) => self.history.moved_to(index),
+            WriteOrigin::Restore(index) => self.history.restored(index),
+            WriteOrigin::Edit | WriteOrigin::Profile | WriteOrigin::AutoTune => {}
         }
     }
 
+    /// The *Large change* dialog. Only its buttons close it: Esc stops the
+    /// drive (in `App::ui`) and leaves it open, and a click beside it does
+    /// nothing, so no key or stray click decides a write.
     fn confirmation_ui(&mut self, ui: &mut egui::Ui, session: &mut DeviceSession) {
         let Some(pending) = &self.confirmation else {
             return;
         };
         let mut confirm = false;
         let mut cancel = false;
-        let modal =
-            egui::Modal::new(egui::Id::unique("confirm large change")).show(ui.ctx(), |ui| {
-                ui.heading("Large change");
-                ui.label("These writes move a parameter further than its limit per write:");
-                for change in &pending.large {
-                    ui.label(format!(
-                        "{}: {} -> {} {}",
-                        change.name, change.from, change.to, change.unit
-                    ));
-                }
-                ui.label("Nothing has been written yet.");
-                ui.horizontal(|ui| {
-                    confirm = ui.button("Confirm large change").clicked();
-                    cancel = ui.button("Cancel").clicked();
-                });
+        egui::Modal::new(egui::Id::unique("confirm large change")).show(ui.ctx(), |ui| {
+            ui.heading("Large change");
+            ui.label("These writes move a parameter further than its limit per write:");
+            for change in &pending.large {
+                ui.label(format!(
+                    "{}: {} -> {} {}",
+                    change.name, change.from, change.to, change.unit
+                ));
+            }
+            ui.label("Nothing has been written yet.");
+            ui.horizontal(|ui| {
+                confirm = ui.button("Confirm large change").clicked();
+                cancel = ui.button("Cancel").clicked();
             });
+            ui.separator();
+            ui.horizontal(|ui| {
+                // The backdrop covers the top bar's stop: the dialog has its own.
+                super::safety::stop_button(ui, session);
+                ui.weak("Esc stops the drive; Cancel closes this.");
+            });
+        });
         if confirm {
             if let Some(pending) = self.confirmation.take() {
                 self.send(pending.batch, session);
             }
-        } else if cancel || modal.should_close() {
+        } else if cancel {
             self.confirmation = None;
         }
     }
 
-    /// Undo, redo, the timeline of writes and the earlier gain sets;
-    /// returns the writes to go to another set.
+    /// Undo, redo, the gain sets and the timeline of writes; returns the
+    /// writes to go to another set.
     fn history_ui(&mut self, ui: &mut egui::Ui, session: &DeviceSession) -> Option<WriteBatch> {
-        let mut target = None;
+        let mut origin = None;
         ui.horizontal(|ui| {
             let undo = self.history.undo_target();
             if ui
                 .add_enabled(undo.is_some(), egui::Button::new("Undo gain change"))
+                .on_hover_text("Back to the set in force before this one")
                 .clicked()
             {
-                target = undo;
+                origin = undo.map(WriteOrigin::Undo);
             }
             let redo = self.history.redo_target();
             if ui
                 .add_enabled(redo.is_some(), egui::Button::new("Redo gain change"))
+                .on_hover_text("Take the last undo back")
                 .clicked()
             {
-                target = redo;
+                origin = redo.map(WriteOrigin::Redo);
             }
         });
 
-        ui.label("Gain sets, newest first:");
-        let sets = self.history.sets();
-        for (index, set) in sets.iter().enumerate().rev() {
-            ui.horizontal(|ui| {
-                let description = match index.checked_sub(1).and_then(|i| sets.get(i)) {
-                    None => "as connected".to_owned(),
-                    Some(before) => set_difference(before, set),
-                };
-                ui.label(format!("Set {}: {description}", index + 1));
-                if index == self.history.cursor() {
-                    ui.weak("in force");
-                } else if ui.button(format!("Restore set {}", index + 1)).clicked() {
-                    target = Some(index);
+        ui.label("Gain sets, newest first (restoring one adds a copy at the top):");
+        let count = self.history.sets().len();
+        let row_height = ui.spacing().interact_size.y;
+        // Only the visible rows are laid out: every edit adds a set.
+        // As tall as it may be wherever it sits in the panel: a nested
+        // scroll area otherwise takes the height left on screen, and below
+        // the fold that is next to none.
+        egui::ScrollArea::vertical()
+            .id_salt("gain sets")
+            .max_height(200.0)
+            .min_scrolled_height(200.0)
+            .show_rows(ui, row_height, count, |ui, rows| {
+                for index in rows.map(|row| count - 1 - row) {
+                    ui.horizontal(|ui| {
+                        let description = self.history.describe(index);
+                        ui.label(format!("Set {}: {description}", index + 1));
+                        if index == self.history.in_force() {
+                            ui.weak("in force");
+                        } else if ui.button(format!("Restore set {}", index + 1)).clicked() {
+                            origin = Some(WriteOrigin::Restore(index));
+                        }
+                    });
                 }
             });
-        }
 
-        ui.label("Writes, newest first:");
+        ui.label("Writes of gains and settings, newest first:");
+        let tunable = |name: &str| {
+            session
+                .params
+                .iter()
+                .any(|p| p.info.name == name && p.info.is_tunable())
+        };
         let marks: Vec<_> = session
             .writes
             .iter()
             .rev()
-            .filter(|m| !m.setpoint)
+            .filter(|m| tunable(&m.name))
             .collect();
         let row_height = ui.text_style_height(&egui::TextStyle::Body);
         // Only the visible rows are laid out: a long session has thousands.
         egui::ScrollArea::vertical()
             .id_salt("gain timeline")
             .max_height(160.0)
+            .min_scrolled_height(160.0)
             .show_rows(ui, row_height, marks.len(), |ui, rows| {
                 for mark in &marks[rows] {
                     let time = if mark.time_s.is_finite() {
@@ -299,13 +385,14 @@ impl GainsPanel {
                         "-".to_owned()
                     };
                     ui.label(format!(
-                        "{time}  {}: {} -> {} {}",
-                        mark.name, mark.previous, mark.value, mark.unit
+                        "{time}  {}: {} -> {} {} ({})",
+                        mark.name, mark.previous, mark.value, mark.unit, mark.source
                     ));
                 }
             });
 
-        let target = target?;
+        let origin = origin?;
+        let target = origin.gain_set()?;
         let writes = self
             .history
             .changes_to(target, &session.gain_set())
@@ -315,10 +402,7 @@ impl GainsPanel {
                 Some((index as u8, value))
             })
             .collect();
-        Some(WriteBatch {
-            origin: WriteOrigin::GainSet(target),
-            writes,
-        })
+        Some(WriteBatch { origin, writes })
     }
 
     fn safety_ui(&mut self, ui: &mut egui::Ui, session: &DeviceSession) {
@@ -336,7 +420,9 @@ impl GainsPanel {
         ui.label("Largest change per write before a confirmation:");
         for view in &session.params {
             let info = &view.info;
-            if info.flags.read_only() {
+            // Switches and choices have no "how far": the click is the act.
+            if info.flags.read_only() || !matches!(info.kind, ParamKind::Real | ParamKind::Integer)
+            {
                 continue;
             }
             ui.horizontal(|ui| {
@@ -361,100 +447,6 @@ impl GainsPanel {
                     self.guard.set_max_change(&info.name, limit);
                 }
             });
-        }
-    }
-}
-
-/// "pos.kp 20 -> 50, pos.ki 5 -> 8": what changed from one set to the next.
-fn set_difference(before: &[(String, f32)], after: &[(String, f32)]) -> String {
-    let changed: Vec<String> = after
-        .iter()
-        .filter_map(|(name, value)| {
-            let old = before.iter().find(|(n, _)| n == name).map(|(_, v)| *v);
-            match old {
-                Some(old) if old == *value => None,
-                Some(old) => Some(format!("{name} {old} -> {value}")),
-                None => Some(format!("{name} {value}")),
-            }
-        })
-        .collect();
-    if changed.is_empty() {
-        "no change".to_owned()
-    } else {
-        changed.join(", ")
-    }
-}
-
-/// Draws one parameter; returns what the user did to its slider.
-fn param_row(ui: &mut egui::Ui, view: &ParamView, held: Option<f32>) -> Option<SliderEdit> {
-    let info = &view.info;
-    let mut edit = None;
-    ui.horizontal(|ui| {
-        if info.flags.read_only() {
-            let label = ui.label(&info.name);
-            let value = if info.unit.is_empty() {
-                info.value.to_string()
-            } else {
-                format!("{} {}", info.value, info.unit)
-            };
-            ui.label(value).labelled_by(label.id);
-            ui.weak("read-only");
-            return;
-        }
-        let mut value = held.unwrap_or_else(|| view.shown_value());
-        let mut slider = egui::Slider::new(&mut value, info.min..=info.max)
-            .text(&info.name)
-            .logarithmic(info.flags.log_scale())
-            // A log slider from 0 spans four decades below the maximum,
-            // not egui's default of many more that no gain needs.
-            .smallest_positive(f64::from(info.max) * 1e-4);
-        if !info.unit.is_empty() {
-            slider = slider.suffix(format!(" {}", info.unit));
-        }
-        let response = ui.add(slider).on_hover_text(format!(
-            "{}: {} … {} {}",
-            info.name, info.min, info.max, info.unit
-        ));
-        edit = if response.drag_stopped() {
-            Some(SliderEdit::Release(response.changed().then_some(value)))
-        } else if response.changed() && response.dragged() {
-            Some(SliderEdit::Drag(value))
-        } else if response.changed() {
-            Some(SliderEdit::Set(value))
-        } else {
-            None
-        };
-        write_state_badge(ui, &view.write, &info.unit, info.value);
-    });
-    edit
-}
-
-fn write_state_badge(ui: &mut egui::Ui, state: &WriteState, unit: &str, in_force: f32) {
-    match state {
-        WriteState::Idle => {}
-        WriteState::Pending { .. } => {
-            ui.weak("pending")
-                .on_hover_text("Sent; waiting for the device");
-        }
-        WriteState::Confirmed => {
-            ui.colored_label(egui::Color32::from_rgb(60, 170, 60), "confirmed")
-                .on_hover_text("The device applied the value");
-        }
-        WriteState::Clamped { requested } => {
-            ui.colored_label(ui.visuals().warn_fg_color, "clamped")
-                .on_hover_text(format!(
-                    "Asked {requested} {unit}; the device applied {in_force} {unit}"
-                ));
-        }
-        WriteState::Refused(code) => {
-            ui.colored_label(ui.visuals().error_fg_color, "refused")
-                .on_hover_text(format!("The device refused the write: {code}"));
-        }
-        WriteState::Unanswered { requested } => {
-            ui.colored_label(ui.visuals().error_fg_color, "no answer")
-                .on_hover_text(format!(
-                    "The device did not answer the write of {requested} {unit}"
-                ));
         }
     }
 }

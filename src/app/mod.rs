@@ -3,13 +3,18 @@
 //! at the top, parameter sliders on the left, the scope in the middle with
 //! its channel and trigger controls on the right, the tuning procedures
 //! below (step test with its overlay and comparison table, frequency
-//! response with its Bode plot), link health in the status bar.
+//! response with its Bode plot, the event log), link health in the status
+//! bar. Esc is the emergency stop wherever the keyboard focus is, a dialog
+//! open or not. The event log outlives a connection: a new one carries on
+//! the log of the last.
 
 mod autotune;
 mod bode;
 mod connection;
+mod event_log;
 mod gain_history;
 mod gains;
+mod param_editor;
 mod profiles;
 mod runs;
 mod safety;
@@ -23,6 +28,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 pub use session::{ConnectionState, DeviceSession, WriteState};
 
+use crate::device::{EventLog, StopSource};
 use crate::history::HistorySize;
 use crate::link::{PortTarget, list_ports};
 use crate::protocol::ChannelRole;
@@ -77,6 +83,9 @@ pub struct App {
     runs_view: runs::RunsView,
     /// Why the runs file could not be read or written.
     runs_error: Option<String>,
+    event_log: event_log::EventLogPane,
+    /// The log of the last session while none is connected.
+    closed_log: EventLog,
 }
 
 impl App {
@@ -108,6 +117,24 @@ impl App {
             runs,
             runs_view: runs::RunsView::default(),
             runs_error: runs_error.map(|e| e.to_string()),
+            event_log: event_log::EventLogPane::default(),
+            closed_log: EventLog::default(),
+        }
+    }
+
+    /// The event log: the session's, or the last one's while none is
+    /// connected.
+    pub fn event_log(&self) -> &EventLog {
+        self.session
+            .as_ref()
+            .map_or(&self.closed_log, |s| &s.event_log)
+    }
+
+    /// Closes the session, if any, keeping its event log.
+    fn close_session(&mut self) {
+        if let Some(session) = self.session.take() {
+            // Closing disables its drive first.
+            self.closed_log = session.close();
         }
     }
 
@@ -176,11 +203,13 @@ impl eframe::App for App {
     fn ui(&mut self, ui: &mut egui::Ui, frame: &mut eframe::Frame) {
         let ui_started = Instant::now();
 
-        // The emergency stop comes before anything else can take the key.
+        // The emergency stop comes before anything else can take the key:
+        // a focused field, an open drop-down or a dialog sees Esc only
+        // after this (and no dialog closes on it).
         if ui.input(|i| i.key_pressed(egui::Key::Escape))
             && let Some(session) = &mut self.session
         {
-            session.emergency_stop();
+            session.emergency_stop(StopSource::EscKey);
         }
 
         egui::Panel::top("connection").show(ui, |ui| {
@@ -189,13 +218,14 @@ impl eframe::App for App {
                 if let Some(request) = self.connection.ui(ui, self.session.as_ref()) {
                     match request {
                         connection::Request::Connect { target, divider } => {
-                            // Dropping the old session disables its drive first.
-                            drop(self.session.take());
-                            self.session =
-                                Some(DeviceSession::connect(target, divider, self.history_size));
+                            self.close_session();
+                            let mut session =
+                                DeviceSession::connect(target, divider, self.history_size);
+                            session.event_log = std::mem::take(&mut self.closed_log);
+                            self.session = Some(session);
                             self.gains.forget_device();
                         }
-                        connection::Request::Disconnect => self.session = None,
+                        connection::Request::Disconnect => self.close_session(),
                         connection::Request::StopReconnecting => {
                             if let Some(session) = &mut self.session {
                                 session.stop_reconnecting();
@@ -244,16 +274,23 @@ enum TuningTab {
     StepTest,
     AutoTune,
     FrequencyResponse,
+    EventLog,
 }
 
 impl TuningTab {
-    const ALL: [Self; 3] = [Self::StepTest, Self::AutoTune, Self::FrequencyResponse];
+    const ALL: [Self; 4] = [
+        Self::StepTest,
+        Self::AutoTune,
+        Self::FrequencyResponse,
+        Self::EventLog,
+    ];
 
     fn label(self) -> &'static str {
         match self {
             Self::StepTest => "Step test",
             Self::AutoTune => "Auto-tune",
             Self::FrequencyResponse => "Frequency response",
+            Self::EventLog => "Event log",
         }
     }
 }
@@ -278,6 +315,13 @@ impl App {
                 self.step_test.plan,
             ),
             TuningTab::FrequencyResponse => self.bode.ui(ui, self.session.as_mut()),
+            TuningTab::EventLog => {
+                let log = self
+                    .session
+                    .as_ref()
+                    .map_or(&self.closed_log, |s| &s.event_log);
+                self.event_log.ui(ui, log);
+            }
         }
     }
 
@@ -298,6 +342,19 @@ impl App {
         egui::CentralPanel::default().show(ui, |ui| {
             self.runs_view.overlay_ui(ui, &self.runs);
         });
+    }
+}
+
+/// The outcome of a save or a load, in one line: news, or a problem in red.
+fn outcome_ui(ui: &mut egui::Ui, outcome: &Option<Result<String, String>>) {
+    match outcome {
+        Some(Ok(news)) => {
+            ui.label(news);
+        }
+        Some(Err(problem)) => {
+            ui.colored_label(ui.visuals().error_fg_color, problem);
+        }
+        None => {}
     }
 }
 

@@ -1,8 +1,9 @@
-//! The "Profiles" section: save every parameter of the device to a TOML
-//! file, or load one and see what it would change before anything is
-//! written. Entries the device cannot take are listed and refused; the
-//! rest go out only when the user clicks "Write N changes", through the
-//! same guarded path as every other write.
+//! The "Profiles" section: save the device's gains and plain settings to a
+//! TOML file, or load one and see what it would change before anything is
+//! written. Entries that are not for a profile (the setpoint, modes,
+//! read-only values) or that the device cannot take are listed as refused,
+//! with why; the rest go out only when the user clicks "Write N changes",
+//! through the same guarded path as every other write.
 
 use std::path::Path;
 
@@ -59,15 +60,7 @@ impl ProfilesPanel {
                 self.load(session);
             }
         });
-        match &self.message {
-            Some(Ok(news)) => {
-                ui.label(news);
-            }
-            Some(Err(problem)) => {
-                ui.colored_label(ui.visuals().error_fg_color, problem);
-            }
-            None => {}
-        }
+        super::outcome_ui(ui, &self.message);
         if let Some(loaded) = &self.loaded {
             let (write, discard) = loaded_ui(ui, loaded, session);
             if write {
@@ -96,8 +89,8 @@ impl ProfilesPanel {
             .save(Path::new(&self.path))
             .map_err(|e| e.to_string())?;
         Ok(format!(
-            "Saved {} parameters to {}",
-            params.len(),
+            "Saved {} gains and settings to {}",
+            profile.params.len(),
             self.path
         ))
     }

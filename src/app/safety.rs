@@ -4,6 +4,7 @@
 //! is [`crate::tuning::write_guard`].
 
 use super::session::DeviceSession;
+use crate::device::StopSource;
 use crate::protocol::StatusFlags;
 
 /// Red of the emergency stop button.
@@ -15,21 +16,7 @@ pub fn ui(ui: &mut egui::Ui, session: Option<&mut DeviceSession>) {
         return;
     };
     let connected = session.is_connected();
-    let stop = egui::Button::new(
-        egui::RichText::new("EMERGENCY STOP")
-            .size(20.0)
-            .strong()
-            .color(egui::Color32::WHITE),
-    )
-    .fill(STOP_RED)
-    .min_size(egui::vec2(200.0, 40.0));
-    if ui
-        .add_enabled(connected, stop)
-        .on_hover_text("Disable the drive's output now (Esc)")
-        .clicked()
-    {
-        session.emergency_stop();
-    }
+    stop_button(ui, session);
 
     let enabled = session.output_enabled();
     let (text, turn_on) = if enabled {
@@ -54,6 +41,26 @@ pub fn ui(ui: &mut egui::Ui, session: Option<&mut DeviceSession>) {
         None => egui::RichText::new("output unknown").weak(),
     };
     ui.label(state);
+}
+
+/// The red EMERGENCY STOP button: ENABLE 0 at once. A dialog shows one
+/// too, since its backdrop covers the one in the top bar.
+pub fn stop_button(ui: &mut egui::Ui, session: &mut DeviceSession) {
+    let stop = egui::Button::new(
+        egui::RichText::new("EMERGENCY STOP")
+            .size(20.0)
+            .strong()
+            .color(egui::Color32::WHITE),
+    )
+    .fill(STOP_RED)
+    .min_size(egui::vec2(200.0, 40.0));
+    if ui
+        .add_enabled(session.is_connected(), stop)
+        .on_hover_text("Disable the drive's output now (Esc)")
+        .clicked()
+    {
+        session.emergency_stop(StopSource::Button);
+    }
 }
 
 /// The red banner across the top for a fault or watchdog trip, shown

@@ -1,9 +1,13 @@
-//! Parameter profiles: every parameter of a device saved to a TOML file with
-//! its unit, and loaded back as a [`ProfileDiff`] against a connected
-//! device. The diff promises that every [`ProfileChange`] is safe to send
-//! (the device has the name, the value is finite and inside its limits, the
-//! parameter is writable); everything else is a [`Refusal`] with a reason
-//! the user can read. Nothing here writes to a device or knows about egui.
+//! Parameter profiles: the gains and plain settings of a device
+//! ([`ParamInfo::is_tunable`]) saved to a TOML file with their units, and
+//! loaded back as a [`ProfileDiff`] against a connected device. A profile
+//! never holds, and never loads, the setpoint, a mode or a read-only value:
+//! loading one cannot move the axis or start an experiment. The diff
+//! promises that every [`ProfileChange`] is safe to send (the device has
+//! the name, the parameter is a gain or setting, the value is finite and
+//! inside its limits); everything else is a [`Refusal`] with a reason the
+//! user can read, listed even when its value equals the device's. Nothing
+//! here writes to a device or knows about egui.
 
 pub mod lines;
 
@@ -23,7 +27,7 @@ pub struct Profile {
     pub firmware: String,
     /// When it was saved, RFC 3339 in UTC.
     pub saved: String,
-    /// One entry per parameter, in the device's order.
+    /// One entry per gain or plain setting, in the device's order.
     #[serde(rename = "param")]
     pub params: Vec<ProfileParam>,
     /// What the user declared about a plain-text sketch, when it is one.
@@ -60,7 +64,8 @@ pub enum ProfileError {
 }
 
 impl Profile {
-    /// A profile of every parameter `device` declares, stamped with now.
+    /// A profile of the gains and plain settings among `params` (the
+    /// values in force on `device`), stamped with now.
     pub fn from_device(name: &str, device: &DeviceInfo, params: &[ParamInfo]) -> Self {
         Self {
             name: name.to_owned(),
@@ -69,6 +74,7 @@ impl Profile {
             saved: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
             params: params
                 .iter()
+                .filter(|p| p.is_tunable())
                 .map(|p| ProfileParam {
                     name: p.name.clone(),
                     value: p.value,
@@ -143,12 +149,17 @@ impl Profile {
                 });
                 continue;
             };
+            if let Some(reason) = param.role().not_tunable_reason() {
+                diff.refused.push(Refusal {
+                    name: wanted.name.clone(),
+                    reason: RefusalReason::NotTunable(reason),
+                });
+                continue;
+            }
             if wanted.value == param.value {
                 continue;
             }
-            let reason = if param.flags.read_only() {
-                Some(RefusalReason::ReadOnly)
-            } else if !wanted.value.is_finite()
+            let reason = if !wanted.value.is_finite()
                 || wanted.value < param.min
                 || wanted.value > param.max
             {
@@ -217,8 +228,9 @@ pub enum RefusalReason {
         max: f32,
         unit: String,
     },
-    /// The device does not accept writes to it.
-    ReadOnly,
+    /// Not a gain or setting: the setpoint, a mode or a read-only value
+    /// (the reason says which).
+    NotTunable(&'static str),
 }
 
 impl std::fmt::Display for Refusal {
@@ -235,7 +247,9 @@ impl std::fmt::Display for Refusal {
                 f,
                 "{name}: {value} is outside the device's limits {min} … {max} {unit}"
             ),
-            RefusalReason::ReadOnly => write!(f, "{name}: read-only on the device"),
+            RefusalReason::NotTunable(reason) => {
+                write!(f, "{name}: not loaded from a profile: {reason}")
+            }
         }
     }
 }
@@ -254,6 +268,9 @@ mod tests {
             param("pos.kp", ParamFlags::TUNING_GAIN, 0.0, 1000.0, 20.0),
             param("pos.ki", ParamFlags::TUNING_GAIN, 0.0, 100.0, 5.0),
             param("serial", ParamFlags::READ_ONLY, 0.0, 1e6, 42.0),
+            param("pos.setpoint", ParamFlags::SETPOINT, -10.0, 10.0, 0.0),
+            param("relay.active", ParamFlags::MODE, 0.0, 1.0, 0.0)
+                .with_kind(crate::protocol::ParamKind::Switch),
         ]
     }
 
@@ -292,6 +309,8 @@ mod tests {
         let dir = tempfile::tempdir().expect("temp dir");
         let path = dir.path().join("p.toml");
         let saved = Profile::from_device("tuned", &info(), &device());
+        let names: Vec<&str> = saved.params.iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(names, ["pos.kp", "pos.ki"], "gains and settings only");
         saved.save(&path).expect("saved");
         let text = std::fs::read_to_string(&path).expect("readable");
         assert!(text.contains("name = \"tuned\""), "{text}");
@@ -304,13 +323,15 @@ mod tests {
     }
 
     #[test]
-    fn diff_lists_changes_and_refuses_unknown_out_of_range_and_read_only() {
+    fn diff_lists_changes_and_refuses_unknown_out_of_range_and_what_is_not_a_gain() {
         let wanted = profile(&[
             ("pos.kp", 30.0),
             ("pos.ki", 500.0),
             ("pos.kx", 1.0),
             ("serial", 7.0),
             ("pos.kd", f32::NAN),
+            ("pos.setpoint", 5.0),
+            ("relay.active", 1.0),
         ]);
         let diff = wanted.diff(&device());
         assert_eq!(
@@ -329,8 +350,10 @@ mod tests {
             vec![
                 "pos.ki: 500 is outside the device's limits 0 … 100 A",
                 "pos.kx: the device has no such parameter",
-                "serial: read-only on the device",
+                "serial: not loaded from a profile: it is read-only",
                 "pos.kd: the device has no such parameter",
+                "pos.setpoint: not loaded from a profile: it is the setpoint: writing it moves the axis",
+                "relay.active: not loaded from a profile: it switches the drive's mode or state",
             ]
         );
     }
@@ -346,9 +369,10 @@ mod tests {
     }
 
     #[test]
-    fn a_read_only_value_equal_to_the_device_is_not_refused() {
-        let diff = profile(&[("serial", 42.0)]).diff(&device());
-        assert_eq!(diff, ProfileDiff::default());
+    fn what_is_not_a_gain_is_refused_even_at_the_devices_value() {
+        let diff = profile(&[("serial", 42.0), ("relay.active", 0.0)]).diff(&device());
+        assert!(diff.changes.is_empty());
+        assert_eq!(diff.refused.len(), 2, "{diff:?}");
     }
 
     #[test]

@@ -4,7 +4,9 @@
 //! [`SimDevice::receive`], time moves with [`SimDevice::advance`], and the
 //! bytes it sends are taken with [`SimDevice::take_output`]; every change
 //! of the output's state, with its device time and cause, with
-//! [`SimDevice::take_output_changes`].
+//! [`SimDevice::take_output_changes`]; and every SET it received, as sent,
+//! with [`SimDevice::sets_received`], so a test can tell exactly what a
+//! host wrote.
 
 use std::collections::VecDeque;
 use std::fmt;
@@ -85,6 +87,10 @@ impl fmt::Display for OutputChange {
 /// device whose changes nobody reads stays bounded.
 const OUTPUT_CHANGES_KEPT: usize = 256;
 
+/// SETs kept for [`SimDevice::sets_received`]; older ones are dropped past
+/// this, so a device written for hours stays bounded.
+const SETS_KEPT: usize = 4096;
+
 /// Name the simulated drive reports in DEVICE.
 pub const DEVICE_NAME: &str = "motiontune simulated drive";
 
@@ -106,6 +112,8 @@ pub struct SimDevice {
     /// Frames the device dropped (bad CRC, stuffing, length).
     pub bad_frames: u64,
     output_changes: VecDeque<OutputChange>,
+    /// Every SET received (index, value as sent), the newest [`SETS_KEPT`].
+    sets_received: VecDeque<(u8, f32)>,
 }
 
 impl SimDevice {
@@ -125,6 +133,7 @@ impl SimDevice {
             batch_age_ticks: 0,
             bad_frames: 0,
             output_changes: VecDeque::new(),
+            sets_received: VecDeque::new(),
         }
     }
 
@@ -154,6 +163,12 @@ impl SimDevice {
     /// Changes of the output's state since the last call, oldest first.
     pub fn take_output_changes(&mut self) -> Vec<OutputChange> {
         self.output_changes.drain(..).collect()
+    }
+
+    /// The SETs received so far (index, value as the host sent it), oldest
+    /// first; whether the device took them or not.
+    pub fn sets_received(&self) -> Vec<(u8, f32)> {
+        self.sets_received.iter().copied().collect()
     }
 
     /// Switches the output, noting the change (if it is one) and why.
@@ -262,6 +277,10 @@ impl SimDevice {
                 None => self.refuse(host_type::GET, DeviceErrorCode::BadIndex),
             },
             Command::Set { index, value } => {
+                if self.sets_received.len() >= SETS_KEPT {
+                    self.sets_received.pop_front();
+                }
+                self.sets_received.push_back((index, value));
                 let resonance_before = self.drive.param(super::drive::RESONANCE_INDEX);
                 match self.drive.set_param(index, value) {
                     Ok(value) => {

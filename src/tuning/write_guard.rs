@@ -8,9 +8,10 @@
 //! - undo, restore, profiles and auto-tune move only gains and plain
 //!   settings ([`ParamInfo::is_tunable`]): never the setpoint, a mode switch
 //!   or a read-only value; each such entry comes back refused, with why;
-//! - a write that moves a parameter further than its limit per write
+//! - a write that moves a number further than its limit per write
 //!   ([`MaxChange`]) is held for the user's confirmation, never sent by
-//!   itself;
+//!   itself (a switch or a choice has no "how far": the click that picks
+//!   its value is the user's act);
 //! - a held slider writes at most at the drag rate ([`DragThrottle`]).
 //!
 //! No egui, no I/O: the app and the command line ask the same guard.
@@ -211,7 +212,8 @@ impl WriteGuard {
             }
             let value = info.fit(asked);
             let limit = self.max_change(info);
-            if !limit.allows(info, info.value, value) {
+            let magnitude = matches!(info.kind, ParamKind::Real | ParamKind::Integer);
+            if magnitude && !limit.allows(info, info.value, value) {
                 review.large.push(LargeChange {
                     index,
                     name: info.name.clone(),
@@ -443,6 +445,11 @@ mod tests {
             &[(0, 120.4), (1, 1.0), (1, 2.0), (2, 3.0), (2, 4.0), (2, 0.0)],
         );
         assert_eq!(review.writes, vec![(0, 120.0), (1, 1.0), (2, 3.0)]);
+        // The switch's and the choice's whole-range moves need no
+        // confirmation; the integer's large one does.
+        assert!(review.large.is_empty(), "{:?}", review.large);
+        let large = guard.review(WriteOrigin::Edit, &params, &[(0, 9000.0)]);
+        assert_eq!(large.large.len(), 1);
         let refused: Vec<String> = review.refused.iter().map(ToString::to_string).collect();
         assert_eq!(
             refused,

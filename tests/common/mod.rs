@@ -149,6 +149,33 @@ pub fn step_until(
     }
 }
 
+/// Steps until every write the app sent has its answer.
+pub fn wait_settled(harness: &mut Harness<'static, App>) {
+    step_until(harness, "every write answered", |h| {
+        h.state().session().is_some_and(|s| !s.write_in_flight())
+    });
+    harness.run_steps(2);
+}
+
+/// Moves a slider as assistive technology (or typing) would: one value.
+pub fn set_slider(harness: &mut Harness<'static, App>, name: &str, value: f64) {
+    use egui_kittest::kittest::Queryable;
+    harness
+        .get_by_role_and_label(egui::accesskit::Role::Slider, name)
+        .set_value_accesskit(value);
+    harness.step();
+}
+
+/// Steps for `seconds` of wall time, the link thread running meanwhile:
+/// long enough for a write, had one been sent, to reach the device.
+pub fn run_for(harness: &mut Harness<'static, App>, seconds: f64) {
+    let until = Instant::now() + Duration::from_secs_f64(seconds);
+    while Instant::now() < until {
+        std::thread::sleep(Duration::from_millis(10));
+        harness.step();
+    }
+}
+
 /// Steps until the app has the device's description.
 pub fn wait_connected(harness: &mut Harness<'static, App>) {
     step_until(harness, "connection", |h| {

@@ -5,7 +5,9 @@
 //! side and plug a new one in at the same path (a symlink re-pointed to a
 //! new pty, as a USB device re-enumerates under the same udev name) while
 //! the device runs on. It decodes the device's clean stream itself, so a
-//! test can check every value the app accepted.
+//! test can check every value the app accepted. On request it keeps the
+//! host's bytes too ([`Proxy::keep_host_bytes`]), so a test can tell
+//! exactly what the app wrote to a text firmware.
 //!
 //! A native device's frames end at their zero delimiter; a text firmware's
 //! (lines, SimpleFOC, ODrive ASCII) at each newline: [`Framing`].
@@ -88,6 +90,10 @@ pub struct ProxyLog {
     pub frames_forwarded: AtomicU64,
     /// Device frames dropped whole (`drop_per_million`).
     pub dropped_frames: AtomicU64,
+    /// Whether `host_bytes` is kept (off by default: a soak would hoard it).
+    pub keeping_host_bytes: AtomicBool,
+    /// The host's bytes as passed to the device, while kept.
+    pub host_bytes: Mutex<Vec<u8>>,
 }
 
 /// A running proxy; stops (and closes the app's side) on drop.
@@ -194,6 +200,21 @@ impl Proxy {
         self.faults.stalled.store(stalled, Ordering::Relaxed);
     }
 
+    /// Keeps every byte the host sends from now on, for [`Self::host_lines`].
+    pub fn keep_host_bytes(&self) {
+        self.log.keeping_host_bytes.store(true, Ordering::Relaxed);
+    }
+
+    /// The lines the host sent since [`Self::keep_host_bytes`] (a text
+    /// firmware's commands), without their line ends.
+    pub fn host_lines(&self) -> Vec<String> {
+        let bytes = self.log.host_bytes.lock().expect("log lock");
+        String::from_utf8_lossy(&bytes)
+            .lines()
+            .map(str::to_owned)
+            .collect()
+    }
+
     /// The samples the device sent at raw tick `tick`, as f32 bits.
     pub fn clean_sample(&self, tick: u32) -> Option<Vec<u32>> {
         let samples = self.log.clean_samples.lock().expect("log lock");
@@ -249,7 +270,13 @@ impl Pump<'_> {
                 match read(app, &mut buf) {
                     Some(0) => {}
                     Some(_) if self.faults.host_dropped.load(Ordering::Relaxed) => {}
-                    Some(n) => write_all(self.device.as_mut(), &buf[..n], stop),
+                    Some(n) => {
+                        if self.log.keeping_host_bytes.load(Ordering::Relaxed) {
+                            let mut kept = self.log.host_bytes.lock().expect("log lock");
+                            kept.extend_from_slice(&buf[..n]);
+                        }
+                        write_all(self.device.as_mut(), &buf[..n], stop);
+                    }
                     None => return,
                 }
             }

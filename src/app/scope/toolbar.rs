@@ -115,15 +115,7 @@ impl Toolbar {
             )
             .accessible_name("Save folder")
             .on_hover_text("folder for recordings and exports");
-            match &self.message {
-                Some(Ok(text)) => {
-                    ui.label(text);
-                }
-                Some(Err(text)) => {
-                    ui.colored_label(ui.visuals().error_fg_color, text);
-                }
-                None => {}
-            }
+            super::super::outcome_ui(ui, &self.message);
         });
         action
     }

@@ -4,27 +4,29 @@
 //! go out without waiting. A connection that was up and is lost is opened
 //! again every half second with the same options until the device is back
 //! or the user stops it; the history keeps going across the outage, with a
-//! break in its lines, when the device describes itself as before.
+//! break in its lines, when the device describes itself as before. What
+//! matters for safety (stops, the output, faults, trips, the connection,
+//! every confirmed write and its origin) goes into the session's
+//! [`EventLog`] as it happens.
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use crate::capture::CaptureEngine;
+use crate::device::{EventLog, LoggedEvent, OutputCause, StopSource};
 use crate::history::{History, HistorySize};
 use crate::link::{HealthSnapshot, Link, LinkError, LinkEvent, LinkOptions, PortTarget};
 use crate::protocol::adapter::Protocol;
 use crate::protocol::native::message::host_type;
-use crate::protocol::{
-    Command, DeviceErrorCode, DeviceInfo, Event, ParamInfo, StatusFlags, TextLevel,
-};
+use crate::protocol::{Command, DeviceInfo, Event, StatusFlags, TextLevel};
 use crate::record::Recording;
-use crate::tuning::{
-    Excitation, ExcitationError, ExcitationPlan, FrequencyMeasurement, ParamWrite, RelayError,
-    RelayPlan, RelayTest, StepPlan, StepResponse, StepTest, StepTestError,
-};
+use crate::tuning::{Excitation, FrequencyMeasurement, RelayTest, StepResponse, StepTest};
 
-/// A write the device has not answered within this is marked as lost.
-const WRITE_TIMEOUT: Duration = Duration::from_secs(1);
+mod procedures;
+mod writes;
+
+use writes::SentSet;
+pub use writes::{ParamView, WriteMark, WriteState};
 
 /// Most events one frame takes in: about 1.4 s of the full-rate stream
 /// (10 kHz × 8 channels comes in ~1 430 batches a second), which bounds a
@@ -91,58 +93,6 @@ struct Reconnect {
     attempt_open: bool,
 }
 
-/// The state of the last write to one parameter.
-#[derive(Clone, Debug, PartialEq)]
-pub enum WriteState {
-    Idle,
-    Pending {
-        requested: f32,
-        since: Instant,
-    },
-    Confirmed,
-    /// The device applied a different value (its limits).
-    Clamped {
-        requested: f32,
-    },
-    Refused(DeviceErrorCode),
-    /// No answer arrived in time.
-    Unanswered {
-        requested: f32,
-    },
-}
-
-/// A confirmed parameter write, placed on the device's time axis.
-#[derive(Clone, Debug, PartialEq)]
-pub struct WriteMark {
-    /// Device time of the newest sample when the device confirmed it.
-    pub time_s: f64,
-    pub name: String,
-    pub value: f32,
-    /// The value in force before the write.
-    pub previous: f32,
-    pub unit: String,
-    /// A write of the setpoint, not of a gain or setting.
-    pub setpoint: bool,
-}
-
-/// One parameter as the app shows it.
-#[derive(Clone, Debug)]
-pub struct ParamView {
-    pub info: ParamInfo,
-    pub write: WriteState,
-}
-
-impl ParamView {
-    /// The value to show: the request while it is pending, else the
-    /// device's value.
-    pub fn shown_value(&self) -> f32 {
-        match self.write {
-            WriteState::Pending { requested, .. } => requested,
-            _ => self.info.value,
-        }
-    }
-}
-
 /// The app's side of one device connection.
 pub struct DeviceSession {
     /// `None` once the user stopped reconnecting.
@@ -158,10 +108,22 @@ pub struct DeviceSession {
     pub stop_pending: bool,
     pub last_text: Option<(TextLevel, String)>,
     /// SETs awaiting an answer, oldest first: a refusal carries no index.
-    pending_sets: VecDeque<u8>,
+    pending_sets: VecDeque<SentSet>,
     health_window: VecDeque<HealthSnapshot>,
     /// Every confirmed write, oldest first.
     pub writes: Vec<WriteMark>,
+    /// Stops, output changes, faults, trips, the connection and every
+    /// confirmed write, as they happened.
+    pub event_log: EventLog,
+    /// The last output state the app asked for and why, until the device
+    /// reports it: the cause the event log gives the change.
+    output_asked: Option<(bool, OutputCause)>,
+    /// The status the event log last compared against; unlike `status` it
+    /// is kept through an outage, so a change across one is recorded.
+    status_seen: Option<StatusFlags>,
+    /// This link has sent ENABLE 1, so closing it switches the output off
+    /// (the link's rule: an output it found on is left on).
+    switched_on: bool,
     /// Watches the stream for the scope's trigger.
     pub capture: CaptureEngine,
     /// The CSV recording in progress (or finishing), fed every batch.
@@ -210,6 +172,10 @@ impl DeviceSession {
             pending_sets: VecDeque::new(),
             health_window: VecDeque::new(),
             writes: Vec::new(),
+            event_log: EventLog::default(),
+            output_asked: None,
+            status_seen: None,
+            switched_on: false,
             capture: CaptureEngine::new(0),
             recording: None,
             step_test: None,
@@ -320,6 +286,10 @@ impl DeviceSession {
     /// The link ended: a connection that was up is reopened; one that
     /// never came up, or that cannot come back, fails.
     fn on_closed(&mut self, error: LinkError) {
+        if self.is_connected() {
+            let reason = error.to_string();
+            self.log(LoggedEvent::ConnectionLost { reason });
+        }
         match &mut self.state {
             ConnectionState::Connected if worth_retrying(&error) => {
                 let now = Instant::now();
@@ -373,10 +343,13 @@ impl DeviceSession {
         reconnect.attempt_open = true;
         reconnect.next_attempt = now + RECONNECT_INTERVAL;
         self.link = Some(Link::open(self.options.clone()));
+        self.switched_on = false;
         // The output is never switched back on by itself: a drive that kept
         // it on through a short outage (within its watchdog time) is
         // switched off as soon as it is back.
-        self.send(Command::Enable(false));
+        if self.send(Command::Enable(false)) {
+            self.output_asked = Some((false, OutputCause::Reconnected));
+        }
         // Counters start again with the new link; rates must not mix them.
         self.health_window.clear();
     }
@@ -403,6 +376,9 @@ impl DeviceSession {
                  new history started; output left off"
             )
         });
+        if let Some(note) = self.reconnect_note.clone() {
+            self.log(LoggedEvent::Reconnected { note });
+        }
         if same {
             for (view, param) in self.params.iter_mut().zip(&info.params) {
                 view.info = param.clone();
@@ -445,6 +421,9 @@ impl DeviceSession {
                     })
                     .collect();
                 self.pending_sets.clear();
+                self.log(LoggedEvent::Connected {
+                    device: format!("{} ({})", info.name, info.firmware),
+                });
                 self.info = Some(info);
                 self.state = ConnectionState::Connected;
             }
@@ -474,6 +453,10 @@ impl DeviceSession {
                 }
             }
             Event::Status { flags, .. } => {
+                let time = self.device_time();
+                let before = self.status_seen.replace(flags);
+                self.event_log
+                    .status_changed(time, before, flags, &mut self.output_asked);
                 self.status = Some(flags);
                 if !flags.enabled() {
                     self.stop_pending = false;
@@ -484,64 +467,32 @@ impl DeviceSession {
             Event::Text { level, message } => self.last_text = Some((level, message)),
             Event::Refused { request, code } => {
                 if request == host_type::SET
-                    && let Some(index) = self.pending_sets.pop_front()
+                    && let Some(SentSet { index, .. }) = self.pending_sets.pop_front()
                     && let Some(view) = self.params.get_mut(index as usize)
                 {
                     view.write = WriteState::Refused(code);
+                    let name = view.info.name.clone();
+                    self.log(LoggedEvent::WriteRefused {
+                        name,
+                        reason: code.to_string(),
+                    });
                 }
             }
         }
     }
 
-    fn confirm_write(&mut self, index: u8, value: f32) {
-        let Some(view) = self.params.get_mut(index as usize) else {
-            return;
-        };
-        let previous = view.info.value;
-        view.info.value = value;
-        // A VALUE answering our SET is a write; one answering a GET is not.
-        if self.pending_sets.contains(&index) {
-            let time_s = self
-                .history
-                .as_ref()
-                .and_then(History::time_span)
-                .map_or(f64::NAN, |(_, newest)| newest);
-            self.writes.push(WriteMark {
-                time_s,
-                name: view.info.name.clone(),
-                value,
-                previous,
-                unit: view.info.unit.clone(),
-                setpoint: view.info.flags.setpoint(),
-            });
-            self.capture.on_write(time_s);
-        }
-        if let Some(at) = self.pending_sets.iter().position(|&i| i == index) {
-            self.pending_sets.remove(at);
-        }
-        if let WriteState::Pending { requested, .. } = view.write {
-            // The device answers every SET; a drag sends several, so only
-            // the answer to the last one decides the state.
-            if self.pending_sets.contains(&index) {
-                return;
-            }
-            let tolerance = 1e-6 * requested.abs().max(1e-12);
-            view.write = if (value - requested).abs() <= tolerance {
-                WriteState::Confirmed
-            } else {
-                WriteState::Clamped { requested }
-            };
-        }
+    /// Device time of the newest sample, if one arrived.
+    fn device_time(&self) -> Option<f64> {
+        self.history
+            .as_ref()
+            .and_then(History::time_span)
+            .map(|(_, newest)| newest)
     }
 
-    fn expire_writes(&mut self) {
-        for view in &mut self.params {
-            if let WriteState::Pending { requested, since } = view.write
-                && since.elapsed() > WRITE_TIMEOUT
-            {
-                view.write = WriteState::Unanswered { requested };
-            }
-        }
+    /// Records `event` in the event log at the device time now.
+    fn log(&mut self, event: LoggedEvent) {
+        let time = self.device_time();
+        self.event_log.record(time, event);
     }
 
     /// Queues a command for the device; false when there is no link to
@@ -552,189 +503,61 @@ impl DeviceSession {
         allowed && self.link.as_ref().is_some_and(|link| link.send(command))
     }
 
-    /// Writes a parameter; the answer arrives later as a state change.
-    pub fn write_param(&mut self, index: u8, value: f32) {
-        if index as usize >= self.params.len() || !self.send(Command::Set { index, value }) {
-            return;
-        }
-        if let Some(view) = self.params.get_mut(index as usize) {
-            view.write = WriteState::Pending {
-                requested: value,
-                since: Instant::now(),
-            };
-            self.pending_sets.push_back(index);
-        }
-    }
-
-    /// Sends a setpoint write without the pending state and write marker an
-    /// ordinary write gets: an excitation writes hundreds a second, and its
-    /// reference channel already shows what the device followed.
-    pub fn write_setpoint_quietly(&mut self, index: u8, value: f32) {
-        self.send(Command::Set { index, value });
-    }
-
     /// Samples a second the device streams, once it described itself.
     pub fn stream_hz(&self) -> Option<f64> {
         let info = self.info.as_ref()?;
         Some(f64::from(info.loop_hz) / f64::from(self.stream_divider.max(1)))
     }
 
-    /// The setpoint parameter's value in force.
-    fn setpoint_now(&self) -> Option<f32> {
-        self.params
-            .iter()
-            .find(|p| p.info.flags.setpoint() && !p.info.flags.read_only())
-            .map(|p| p.info.value)
-    }
-
-    /// Starts a frequency-response measurement on the setpoint.
-    pub fn start_excitation(&mut self, plan: ExcitationPlan) -> Result<(), ExcitationError> {
-        let info = self.info.as_ref().ok_or(ExcitationError::NoSetpoint)?;
-        let setpoint_now = self.setpoint_now().ok_or(ExcitationError::NoSetpoint)?;
-        self.excitation = Some(Excitation::start(plan, info, setpoint_now)?);
-        Ok(())
-    }
-
-    /// A frequency-response measurement is in progress.
-    pub fn excitation_running(&self) -> bool {
-        self.excitation.as_ref().is_some_and(|e| !e.is_done())
-    }
-
-    /// Stops a running measurement and restores the setpoint at once.
-    pub fn abort_excitation(&mut self) {
-        if let Some(excitation) = self.excitation.as_mut().filter(|e| !e.is_done()) {
-            let restore = excitation.abort();
-            self.write_param(restore.index, restore.value);
-        }
-    }
-
-    fn feed_excitation(&mut self, batch: &crate::protocol::SampleBatch) {
-        let Some(excitation) = &mut self.excitation else {
-            return;
-        };
-        let write = excitation.on_samples(batch);
-        let done = excitation.is_done();
-        self.measured_responses.extend(excitation.take_result());
-        if let Some(write) = write {
-            if done {
-                // The restoring write is an ordinary one: it shows on the scope.
-                self.write_param(write.index, write.value);
-            } else {
-                self.write_setpoint_quietly(write.index, write.value);
-            }
-        }
-    }
-
-    /// Starts a step test on the setpoint parameter; its writes and
-    /// measured steps follow from the samples as they arrive.
-    pub fn start_step_test(&mut self, plan: StepPlan) -> Result<(), StepTestError> {
-        let info = self.info.as_ref().ok_or(StepTestError::NoSetpoint)?;
-        if !self.output_enabled() {
-            return Err(StepTestError::OutputOff);
-        }
-        let setpoint_now = self
-            .params
-            .iter()
-            .find(|p| p.info.flags.setpoint() && !p.info.flags.read_only())
-            .map(|p| p.info.value)
-            .ok_or(StepTestError::NoSetpoint)?;
-        let test = StepTest::start(plan, info, setpoint_now, Default::default())?;
-        self.step_test = Some(test);
-        Ok(())
-    }
-
-    /// A step test is in progress.
-    pub fn step_test_running(&self) -> bool {
-        self.step_test.as_ref().is_some_and(|t| !t.is_done())
-    }
-
-    /// Stops a running step test and restores the setpoint at once.
-    pub fn abort_step_test(&mut self) {
-        if let Some(test) = self.step_test.as_mut().filter(|t| !t.is_done()) {
-            let restore = test.abort();
-            self.write_param(restore.index, restore.value);
-        }
-    }
-
-    fn feed_step_test(&mut self, batch: &crate::protocol::SampleBatch) {
-        let Some(test) = &mut self.step_test else {
-            return;
-        };
-        let write = test.on_samples(batch);
-        self.measured_steps.extend(test.take_responses());
-        if let Some(write) = write {
-            self.write_param(write.index, write.value);
-        }
-    }
-
-    /// The current value of every writable parameter that is not the
-    /// setpoint, in device order: the gain set in force.
+    /// The value in force of every gain and plain setting
+    /// ([`ParamInfo::is_tunable`]), in device order: the gain set in force.
+    /// Never the setpoint, a mode or a read-only value, so undo and restore
+    /// cannot move the axis or switch a mode.
     pub fn gain_set(&self) -> Vec<(String, f32)> {
         self.params
             .iter()
-            .filter(|p| !p.info.flags.read_only() && !p.info.flags.setpoint())
+            .filter(|p| p.info.is_tunable())
             .map(|p| (p.info.name.clone(), p.info.value))
             .collect()
     }
 
-    /// Some write has been sent and not yet answered.
-    pub fn write_in_flight(&self) -> bool {
-        self.params
-            .iter()
-            .any(|p| matches!(p.write, WriteState::Pending { .. }))
-    }
-
     /// Sends ENABLE 0 at once, then stops a running step test and
-    /// restores its setpoint.
-    pub fn emergency_stop(&mut self) {
+    /// restores its setpoint. The event log records the stop and `by`.
+    pub fn emergency_stop(&mut self, by: StopSource) {
+        self.log(LoggedEvent::EmergencyStop { by });
         if self.send(Command::Enable(false)) {
             self.stop_pending = true;
+            self.output_asked = Some((false, OutputCause::EmergencyStop));
         }
         self.abort_step_test();
         self.abort_excitation();
         self.abort_relay();
     }
 
-    /// Starts a relay auto-tune run in the device's relay mode; its writes
-    /// and result follow from the samples as they arrive.
-    pub fn start_relay(&mut self, plan: RelayPlan) -> Result<(), RelayError> {
-        let info = self.info.as_ref().ok_or(RelayError::NoRelayMode)?;
-        let mut info = info.clone();
-        for (param, view) in info.params.iter_mut().zip(&self.params) {
-            param.value = view.info.value;
-        }
-        self.relay = Some(RelayTest::start(plan, &info, self.output_enabled())?);
-        Ok(())
-    }
-
-    /// A relay run is in progress.
-    pub fn relay_running(&self) -> bool {
-        self.relay.as_ref().is_some_and(|r| !r.is_done())
-    }
-
-    /// Stops a running relay run: relay off, setpoint restored.
-    pub fn abort_relay(&mut self) {
-        if let Some(relay) = self.relay.as_mut().filter(|r| !r.is_done()) {
-            let writes = relay.abort();
-            self.send_writes(&writes);
-        }
-    }
-
-    fn feed_relay(&mut self, batch: &crate::protocol::SampleBatch) {
-        if let Some(relay) = &mut self.relay {
-            let writes = relay.on_samples(batch);
-            self.send_writes(&writes);
-        }
-    }
-
-    fn send_writes(&mut self, writes: &[ParamWrite]) {
-        for write in writes {
-            self.write_param(write.index, write.value);
-        }
-    }
-
+    /// The user switches the output on or off.
     pub fn set_enabled(&mut self, enabled: bool) {
-        self.send(Command::Enable(enabled));
+        if self.send(Command::Enable(enabled)) {
+            self.output_asked = Some((enabled, OutputCause::User));
+            self.switched_on |= enabled;
+        }
+    }
+
+    /// The user closes the connection: the link sends ENABLE 0 as it lets
+    /// go of the port if it switched the output on, and leaves an output it
+    /// found on as it was. Returns the event log, which outlives the
+    /// session.
+    pub fn close(mut self) -> EventLog {
+        let on = self.output_enabled();
+        if on && self.switched_on {
+            self.log(LoggedEvent::Output {
+                enabled: false,
+                cause: OutputCause::Disconnect,
+            });
+        }
+        self.log(LoggedEvent::Disconnected {
+            output_left_on: on && !self.switched_on,
+        });
+        std::mem::take(&mut self.event_log)
     }
 
     /// Counters now, and rates over the last second or so:
