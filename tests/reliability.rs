@@ -444,6 +444,59 @@ fn step_until_attempts(harness: &mut egui_kittest::Harness<'static, motiontune::
     });
 }
 
+/// A drive that switches itself on (here on HELLO, as a bench drive does at
+/// power-up) belongs to whoever switched it on: the app leaves it on when
+/// the device comes back after an outage, and says so.
+#[test]
+fn a_drive_found_on_is_left_on_when_it_comes_back() {
+    use motiontune::sim::SimDevice;
+    use motiontune::sim::device::DeviceSettings;
+    use motiontune::sim::drive::DriveConfig;
+    use motiontune::sim::pty::PtyServer;
+
+    let server = PtyServer::start(SimDevice::new(
+        DriveConfig::default(),
+        DeviceSettings {
+            watchdog_ms: 20_000,
+            enable_on_hello: true,
+            ..DeviceSettings::default()
+        },
+    ))
+    .expect("pty server");
+    let proxy = common::Proxy::start(server.path());
+    let mut harness = common::app_on_port(&proxy.path);
+    common::wait_connected(&mut harness);
+    common::step_until(&mut harness, "the output found on", |h| {
+        h.state().session().is_some_and(|s| s.output_enabled())
+    });
+    proxy.unplug();
+    common::step_until(&mut harness, "reconnecting", |h| {
+        h.state().session().is_some_and(|s| s.is_reconnecting())
+    });
+    step_until_attempts(&mut harness, 2);
+    proxy.replug();
+    common::step_until(&mut harness, "reconnected", |h| {
+        h.state().session().is_some_and(|s| s.is_connected())
+    });
+    common::step_until(&mut harness, "the device's status", |h| {
+        h.state().session().and_then(|s| s.status).is_some()
+    });
+    let settle = Instant::now() + Duration::from_millis(500);
+    while Instant::now() < settle {
+        harness.step();
+        std::thread::sleep(Duration::from_millis(10));
+        assert!(
+            server.with_device(|d| d.enabled()),
+            "the app switched off an output it never switched on"
+        );
+    }
+    assert!(
+        harness
+            .query_by_label_contains("history kept with a gap; output as the device keeps it")
+            .is_some()
+    );
+}
+
 #[test]
 fn an_unplugged_device_is_reconnected_with_a_gap_and_its_output_left_off() {
     // A watchdog longer than the outage: the drive is still enabled when

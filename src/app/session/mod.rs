@@ -91,6 +91,10 @@ struct Reconnect {
     next_attempt: Instant,
     /// The current link is an attempt that has not ended yet.
     attempt_open: bool,
+    /// The app had switched the output on before the outage, so the drive
+    /// is switched off as soon as it is back; an output the app found on
+    /// is left to whoever switched it on.
+    switch_off: bool,
 }
 
 /// The app's side of one device connection.
@@ -297,6 +301,7 @@ impl DeviceSession {
                     lost_at: now,
                     next_attempt: now + RECONNECT_INTERVAL,
                     attempt_open: false,
+                    switch_off: self.switched_on,
                 });
                 self.state = ConnectionState::Reconnecting {
                     lost: error,
@@ -342,12 +347,13 @@ impl DeviceSession {
         *attempts += 1;
         reconnect.attempt_open = true;
         reconnect.next_attempt = now + RECONNECT_INTERVAL;
+        let switch_off = reconnect.switch_off;
         self.link = Some(Link::open(self.options.clone()));
         self.switched_on = false;
-        // The output is never switched back on by itself: a drive that kept
-        // it on through a short outage (within its watchdog time) is
-        // switched off as soon as it is back.
-        if self.send(Command::Enable(false)) {
+        // The output the app switched on is never switched back on by
+        // itself: a drive that kept it on through a short outage (within
+        // its watchdog time) is switched off as soon as it is back.
+        if switch_off && self.send(Command::Enable(false)) {
             self.output_asked = Some((false, OutputCause::Reconnected));
         }
         // Counters start again with the new link; rates must not mix them.
@@ -357,23 +363,26 @@ impl DeviceSession {
     /// The device described itself again after an outage: one history goes
     /// on if it is the same layout, otherwise a new one starts.
     fn on_reconnected(&mut self, info: &DeviceInfo) {
-        let outage_s = self
-            .reconnect
-            .take()
-            .map_or(0.0, |r| r.lost_at.elapsed().as_secs_f64());
+        let (outage_s, switched_off) = self.reconnect.take().map_or((0.0, false), |r| {
+            (r.lost_at.elapsed().as_secs_f64(), r.switch_off)
+        });
         let same = self
             .info
             .as_ref()
             .is_some_and(|before| same_layout(before, info));
+        let output = if switched_off {
+            "output left off"
+        } else {
+            "output as the device keeps it"
+        };
         self.reconnect_note = Some(if same {
             format!(
-                "reconnected after {outage_s:.1} s: same device, history kept with a gap; \
-                 output left off"
+                "reconnected after {outage_s:.1} s: same device, history kept with a gap; {output}"
             )
         } else {
             format!(
                 "reconnected after {outage_s:.1} s to a device with another description: \
-                 new history started; output left off"
+                 new history started; {output}"
             )
         });
         if let Some(note) = self.reconnect_note.clone() {
