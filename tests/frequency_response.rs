@@ -89,3 +89,54 @@ fn a_short_chirp_is_measured_and_its_figures_shown() {
         .map_or(0, |s| s.writes.iter().filter(|w| w.setpoint).count());
     assert!(marks <= 1, "{marks} setpoint marks");
 }
+
+/// On an ODrive, whose axis has a velocity limit, the tab's default
+/// amplitude keeps the excitation's fastest sine within half of it, as
+/// `motiontune bode` does: the default of a drive with no such limit (a
+/// share of the setpoint's range) would run an emulated ODrive at 2 turns
+/// and 10 Hz, far past `vel_limit`.
+#[test]
+fn the_default_amplitude_keeps_an_odrive_within_its_velocity_limit() {
+    use egui_kittest::kittest::NodeT;
+    use motiontune::link::PortTarget;
+    use motiontune::protocol::adapter::{AdapterSettings, Protocol, ProtocolChoice};
+    use motiontune::sim::firmware::odrive::OdriveSim;
+
+    let server = PtyServer::start(OdriveSim::new(DriveConfig::default())).expect("pty available");
+    let mut harness = app_with(AppOptions {
+        target: PortTarget::parse(server.path(), 115_200).speaking(
+            ProtocolChoice::Only(Protocol::Odrive),
+            AdapterSettings::default(),
+        ),
+        ..AppOptions::default()
+    });
+    wait_connected(&mut harness);
+    harness.get_by_label("Frequency response").click();
+    harness.run_steps(2);
+    let amplitude = harness
+        .get_by_label("Excitation amplitude")
+        .accesskit_node()
+        .numeric_value()
+        .expect("a number");
+    let highest = harness
+        .get_by_label("Highest frequency")
+        .accesskit_node()
+        .numeric_value()
+        .expect("a number");
+    let vel_limit = harness
+        .state()
+        .session()
+        .and_then(|s| {
+            s.params
+                .iter()
+                .find(|p| p.info.name == "controller.config.vel_limit")
+        })
+        .map(|p| f64::from(p.info.value))
+        .expect("vel_limit read");
+    let peak_speed = std::f64::consts::TAU * highest * amplitude;
+    assert!(
+        peak_speed <= 0.5 * vel_limit * 1.001,
+        "{amplitude} turn at {highest} Hz is {peak_speed} turn/s against vel_limit {vel_limit}"
+    );
+    assert!(amplitude > 0.0);
+}

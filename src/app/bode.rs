@@ -166,9 +166,15 @@ impl BodePanel {
             .find(|p| p.flags.setpoint())
             .map_or(1.0, |p| f64::from(p.max) - f64::from(p.min));
         let kind = self.plan.kind;
-        self.plan = ExcitationPlan {
+        let plan = ExcitationPlan {
             kind,
             ..ExcitationPlan::for_device(f64::from(info.loop_hz), stream_hz, FRAME_WRITE_HZ, span)
+        };
+        // As `motiontune bode` does: a default that would drive the axis
+        // past its velocity limit is made gentler.
+        self.plan = match crate::tuning::speed_limit(info) {
+            Some(limit) => plan.within_speed(limit),
+            None => plan,
         };
     }
 
