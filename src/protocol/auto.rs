@@ -8,7 +8,8 @@ use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use super::adapter::{
-    Adapter, AdapterError, AdapterSettings, DecodeTally, Protocol, ProtocolChoice, Unsupported,
+    Adapter, AdapterError, AdapterSettings, DecodeTally, PROGRESS_GRACE, Protocol, ProtocolChoice,
+    Unsupported,
 };
 use super::native::adapter::NativeAdapter;
 use super::{Command, DeviceInfo, Event};
@@ -36,8 +37,11 @@ fn window(protocol: Protocol) -> Duration {
 /// The order to try protocols in: text already heard points at the text
 /// formats; from a silent device, binary native first (it answers at once
 /// and text firmware ignores the frame), the firmware that only answers
-/// requests next, and the passive lines format last (a board reset by the
-/// port opening has had the most time to start printing by then).
+/// requests next (SimpleFOC before ODrive: ODrive's probe lines are longer
+/// than the 20 bytes SimpleFOC's Commander keeps, and their tails would
+/// run as commands of their own), and the passive lines format last (a
+/// board reset by the port opening has had the most time to start
+/// printing by then).
 fn probe_order(text_heard: bool, native_heard: bool) -> Vec<Protocol> {
     if native_heard {
         vec![
@@ -56,8 +60,8 @@ fn probe_order(text_heard: bool, native_heard: bool) -> Vec<Protocol> {
     } else {
         vec![
             Protocol::Native,
-            Protocol::Odrive,
             Protocol::SimpleFoc,
+            Protocol::Odrive,
             Protocol::Lines,
         ]
     }
@@ -137,8 +141,10 @@ impl AutoAdapter {
         &self.tried
     }
 
-    /// Moves on when the current stage has had its time.
-    fn advance(&mut self, now: Instant) {
+    /// Moves on when the current stage has had its time (a probe whose
+    /// device shows progress has it a while longer); a probe given up puts
+    /// back what it changed.
+    fn advance(&mut self, now: Instant, out: &mut Vec<u8>) {
         let queue = match &mut self.stage {
             Stage::Listening { until, sniffer } if now >= *until => {
                 probe_order(sniffer.text_heard(), sniffer.native_frames > 0).into()
@@ -148,7 +154,13 @@ impl AutoAdapter {
                 until,
                 queue,
                 protocol,
-            } if now >= *until && adapter.device().is_none() => {
+            } if now >= *until
+                && adapter.device().is_none()
+                && adapter
+                    .progress()
+                    .is_none_or(|at| now >= at + PROGRESS_GRACE) =>
+            {
+                adapter.close(now, out);
                 self.flush_line = *protocol == Protocol::Native;
                 std::mem::take(queue)
             }
@@ -206,8 +218,15 @@ impl Adapter for AutoAdapter {
         usual.max(probe_time())
     }
 
+    fn progress(&self) -> Option<Instant> {
+        match &self.stage {
+            Stage::Probing { adapter, .. } => adapter.progress(),
+            _ => None,
+        }
+    }
+
     fn poll(&mut self, now: Instant, out: &mut Vec<u8>) {
-        self.advance(now);
+        self.advance(now, out);
         if let Stage::Probing {
             protocol, adapter, ..
         } = &mut self.stage
@@ -275,10 +294,9 @@ impl Adapter for AutoAdapter {
     }
 
     fn close(&mut self, now: Instant, out: &mut Vec<u8>) {
-        // A probe that never found its device sent reads only.
-        if let Stage::Probing { adapter, .. } = &mut self.stage
-            && adapter.device().is_some()
-        {
+        // A probe that never found its device puts back what it changed
+        // to probe (SimpleFOC's verbosity), if anything.
+        if let Stage::Probing { adapter, .. } = &mut self.stage {
             adapter.close(now, out);
         }
     }
