@@ -16,7 +16,7 @@
 //! - Currents are monitored in mA (FOCMotor.cpp:355-366) and given in A,
 //!   the unit of the target and limits they are compared with.
 
-use super::params::{MotorParam, NOT_SET, TORQUE_TITLES};
+use super::params::{MotorParam, TORQUE_TITLES};
 use super::{MonitorVar, SimpleFocSettings};
 use crate::protocol::{ChannelInfo, ChannelRole, DeviceInfo, ParamFlags, ParamInfo};
 
@@ -68,11 +68,6 @@ pub fn device_info(settings: &SimpleFocSettings, answers: &Answers<'_>) -> Devic
         channels: channels(settings.monitored, answers.motion, answers.torque),
         params,
     }
-}
-
-/// Whether `value` is the library's "not set".
-pub fn is_not_set(value: f32) -> bool {
-    value == NOT_SET
 }
 
 /// The monitored channels with their units and roles.

@@ -22,8 +22,8 @@ use crate::protocol::{ParamFlags, ParamKind};
 
 /// `NOT_SET` (Arduino-FOC `src/common/foc_utils.h`:34): the value a
 /// setting holds when it is not set (the velocity PID's ramp by default,
-/// `defaults.h`:9).
-pub const NOT_SET: f32 = -12345.0;
+/// `defaults.h`:9); outside every range here, so the app shows "not set".
+pub use crate::protocol::NOT_SET;
 
 /// The motion control types as `MC` prints them (Commander.cpp:441-462),
 /// by code (`MotionControlType`, FOCMotor.h:49-57).
