@@ -63,8 +63,12 @@ pub struct SketchSettings {
     pub torque: u8,
     /// Whether `loop()` calls `motor.monitor()`.
     pub monitor_in_loop: bool,
-    /// A handler calling `command.motion(&motor, cmd)`, with its label.
+    /// Whether the motor has a `command.motor` handler under `letter`.
+    pub motor_handler: bool,
+    /// A handler calling `command.motion(&motor, cmd)`, labelled "target".
     pub target_letter: Option<char>,
+    /// `motor.target` when `setup()` ends.
+    pub target: f32,
     /// Whether the motor is still enabled when `setup()` ends.
     pub enabled: bool,
     pub monitor_downsample: u32,
@@ -90,7 +94,9 @@ impl Default for SketchSettings {
             motion: motor::motion::ANGLE,
             torque: motor::torque::VOLTAGE,
             monitor_in_loop: true,
+            motor_handler: true,
             target_letter: None,
+            target: 0.0,
             enabled: true,
             monitor_downsample: 100,
             monitor_variables: 0b110_0011,
@@ -127,12 +133,18 @@ pub struct SimpleFocFirmware {
     pub rx_dropped: u64,
     output: Vec<u8>,
     /// Ticks since power-up.
-    ticks: u64,
+    pub ticks: u64,
     /// What is due while the loop is held, by tick; the loop runs when
     /// it is empty.
     script: VecDeque<(u64, Scripted)>,
     /// Lines the Commander ran (a dropped overlong line is not one).
     pub lines_run: u64,
+    /// The last 256 lines the sketch read, each with its line end.
+    pub lines_read: VecDeque<Vec<u8>>,
+    /// The line being read.
+    reading: Vec<u8>,
+    /// `loop()` calls so far.
+    pub loops: u64,
 }
 
 impl SimpleFocFirmware {
@@ -155,12 +167,15 @@ impl SimpleFocFirmware {
         motor.monitor.start_char = settings.monitor_start_char;
         motor.monitor.end_char = settings.monitor_end_char;
         motor.init();
-        let mut handlers = vec![Handler {
-            id: settings.letter as u8,
-            kind: HandlerKind::Motor,
-            label: "motor".to_owned(),
-            calls: 0,
-        }];
+        let mut handlers = Vec::new();
+        if settings.motor_handler {
+            handlers.push(Handler {
+                id: settings.letter as u8,
+                kind: HandlerKind::Motor,
+                label: "motor".to_owned(),
+                calls: 0,
+            });
+        }
         if let Some(letter) = settings.target_letter {
             handlers.push(Handler {
                 id: letter as u8,
@@ -185,6 +200,9 @@ impl SimpleFocFirmware {
             ticks: 0,
             script: VecDeque::new(),
             lines_run: 0,
+            lines_read: VecDeque::new(),
+            reading: Vec::new(),
+            loops: 0,
             settings,
         };
         firmware.schedule_setup();
@@ -276,6 +294,7 @@ impl SimpleFocFirmware {
                     if !self.settings.enabled {
                         self.motor.disable();
                     }
+                    self.motor.target = self.settings.target;
                 }
                 Scripted::Calibrated => {
                     self.motor.zero_electric_angle = 0.5;
@@ -306,6 +325,12 @@ impl SimpleFocFirmware {
         self.motor.enabled
     }
 
+    /// The letter the sketch registered (or would register) the motor
+    /// under.
+    pub fn motor_letter(&self) -> char {
+        self.settings.letter
+    }
+
     /// Calls of the handler registered under `letter`.
     pub fn handler_calls(&self, letter: char) -> u64 {
         self.commander
@@ -329,6 +354,7 @@ impl SimpleFocFirmware {
                 self.hold(&bytes[at..]);
                 return;
             }
+            self.log_read(byte);
             self.received.push(byte);
             if self.commander.is_sentinel(&mut self.output, byte) {
                 let line = std::mem::take(&mut self.received);
@@ -344,6 +370,18 @@ impl SimpleFocFirmware {
         }
     }
 
+    /// Keeps what the sketch read, line by line, as the host program's
+    /// state does.
+    fn log_read(&mut self, byte: u8) {
+        self.reading.push(byte);
+        if byte == b'\n' || byte == b'\r' {
+            if self.lines_read.len() == 256 {
+                self.lines_read.pop_front();
+            }
+            self.lines_read.push_back(std::mem::take(&mut self.reading));
+        }
+    }
+
     fn hold(&mut self, bytes: &[u8]) {
         for &byte in bytes {
             if self.rx.len() < RX_BUFFER {
@@ -356,6 +394,7 @@ impl SimpleFocFirmware {
 
     /// One `loop()`: `loopFOC()`, `move()`, `monitor()`.
     fn run_loop(&mut self, dt: f32) {
+        self.loops += 1;
         self.motor.loop_foc(dt);
         self.motor.motion(dt);
         if self.settings.monitor_in_loop
