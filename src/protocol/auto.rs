@@ -2,7 +2,10 @@
 //! only listens (a sketch printing lines, or firmware still streaming from
 //! an earlier session, gives itself away without a byte sent), then lets
 //! each adapter try its own read-only handshake in turn, and speaks through
-//! the first one whose device describes itself.
+//! the first one whose device describes itself, passing on then what that
+//! probe heard on the way (a board's boot text). A probe whose device shows
+//! progress is given a while longer; one given up puts back what it
+//! changed.
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
@@ -16,6 +19,8 @@ use super::{Command, DeviceInfo, Event};
 
 /// How long auto-detection only listens before sending anything.
 const LISTEN: Duration = Duration::from_millis(600);
+/// Events a probe may hold back before its device is described.
+const HELD_EVENTS: usize = 256;
 /// Margin on top of the probes' windows before the link gives up.
 const SLACK: Duration = Duration::from_millis(500);
 
@@ -108,6 +113,9 @@ enum Stage {
         adapter: Box<dyn Adapter>,
         until: Instant,
         queue: VecDeque<Protocol>,
+        /// What the probe said before its device described itself (a
+        /// board's boot text), given to the app if it does.
+        held: Vec<Event>,
     },
     /// Every protocol was tried; the link's timeout ends the connection.
     Exhausted { last: Protocol },
@@ -154,6 +162,7 @@ impl AutoAdapter {
                 until,
                 queue,
                 protocol,
+                ..
             } if now >= *until
                 && adapter.device().is_none()
                 && adapter
@@ -178,6 +187,7 @@ impl AutoAdapter {
                 adapter,
                 until: now + window(protocol),
                 queue,
+                held: Vec::new(),
             };
             return;
         }
@@ -254,16 +264,19 @@ impl Adapter for AutoAdapter {
             Stage::Probing { adapter, .. } if adapter.device().is_some() => {
                 adapter.receive(bytes, now, tally, emit)
             }
-            Stage::Probing { adapter, .. } => {
+            Stage::Probing { adapter, held, .. } => {
                 // A probe's decode errors are the wrong protocol's, not the
                 // device's; what it decodes counts, so a device that sends
                 // nothing valid is told apart from a silent one.
                 let mut probe_tally = DecodeTally::default();
-                let mut held = Vec::new();
-                let result = adapter.receive(bytes, now, &mut probe_tally, &mut |e| held.push(e));
+                let result = adapter.receive(bytes, now, &mut probe_tally, &mut |e| {
+                    if held.len() < HELD_EVENTS {
+                        held.push(e);
+                    }
+                });
                 tally.ok += probe_tally.ok;
                 if adapter.device().is_some() {
-                    held.into_iter().for_each(emit);
+                    std::mem::take(held).into_iter().for_each(emit);
                     result
                 } else {
                     // A fatal answer to a probe only rules that protocol out.
