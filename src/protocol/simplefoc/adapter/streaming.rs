@@ -187,6 +187,8 @@ impl SimpleFocAdapter {
 
     fn push_rate(&mut self) {
         let downsample = self.streaming.plan.downsample(self.streaming.divider);
+        // The clock's first guess at the period, until the reply.
+        self.streaming.downsample = downsample;
         self.found_monitor.rate_changed();
         self.requests.push(monitor_request(
             Purpose::MonitorRate,
