@@ -1,9 +1,11 @@
 //! The adapter against the emulated sketch in simulated time (the real
 //! library's turn is `tests/simplefoc_real*.rs`).
 
+use super::replies::status;
 use super::*;
 use crate::protocol::ChannelRole;
 use crate::protocol::adapter::AdapterSettings;
+use crate::protocol::simplefoc::params::{MOTION_INDEX, TARGET_INDEX};
 use crate::sim::EmulatedDevice;
 use crate::sim::drive::DriveConfig;
 use crate::sim::firmware::simplefoc::{SimpleFocFirmware, SketchSettings};
@@ -276,13 +278,14 @@ fn a_target_handler_is_never_read_and_never_taken_for_a_motor() {
     settings.simplefoc.letter = 'T';
     let mut only_target = Bench::with(
         SketchSettings {
+            motor_handler: false,
             target_letter: Some('T'),
+            target: 1.5,
             ..SketchSettings::default()
         },
         settings,
         64,
     );
-    only_target.firmware.motor.target = 1.5;
     only_target.run(3000);
     assert!(only_target.adapter.device().is_none());
     let Some(AdapterError::Incompatible(message)) = &only_target.error else {
