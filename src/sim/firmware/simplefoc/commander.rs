@@ -18,7 +18,10 @@
 //! - Verbosity (`Commander.h`:14-19): `@0` prints nothing, `@1` values,
 //!   `@2` labels and values, `@3` the command letters and values.
 
-use super::motor::{Motor, NOT_SET, is_set, motion, torque};
+mod motor_settings;
+
+pub use super::arduino::{arduino_float, atof, atoi};
+use super::motor::{Motor, motion, torque};
 
 /// `MotionControlType` names as `motion()` prints them (441-462).
 const MOTION_NAMES: [&str; 7] = [
@@ -256,134 +259,8 @@ impl Commander {
                 }
             }
             b'C' | b'T' | b'E' => self.motion(command, motor, out),
-            b'W' => {
-                self.verbose_text(out, "PWM Mod | ");
-                match sub {
-                    b'T' => {
-                        self.verbose_text(out, "type: ");
-                        if !get {
-                            motor.foc_modulation = value as u8;
-                        }
-                        if let Some(name) = MODULATION_NAMES.get(usize::from(motor.foc_modulation))
-                        {
-                            self.println(out, name);
-                        }
-                    }
-                    b'C' => {
-                        self.verbose_text(out, "center: ");
-                        if !get {
-                            motor.modulation_centered = value as i8;
-                        }
-                        self.println_int(out, i64::from(motor.modulation_centered));
-                    }
-                    _ => self.error(out),
-                }
-            }
-            b'R' => {
-                self.verbose_text(out, "R phase: ");
-                if !get {
-                    motor.phase_resistance = value;
-                }
-                self.println_set_or_zero(out, motor.phase_resistance);
-            }
-            b'I' => {
-                self.verbose_text(out, "L phase: ");
-                match sub {
-                    b'D' => {
-                        self.verbose_text(out, "d: ");
-                        if !get {
-                            motor.axis_inductance_d = value;
-                            motor.phase_inductance = value;
-                        }
-                        self.println_set_or_zero(out, motor.axis_inductance_d);
-                    }
-                    b'Q' => {
-                        self.verbose_text(out, "q: ");
-                        if !get {
-                            motor.axis_inductance_q = value;
-                        }
-                        self.println_set_or_zero(out, motor.axis_inductance_q);
-                    }
-                    _ => {
-                        if !get {
-                            motor.phase_inductance = value;
-                            motor.axis_inductance_d = value;
-                            motor.axis_inductance_q = value;
-                        }
-                        self.println_set_or_zero(out, motor.phase_inductance);
-                    }
-                }
-            }
-            b'K' => {
-                self.verbose_text(out, "Motor KV: ");
-                if !get {
-                    motor.kv_rating = value;
-                }
-                self.println_set_or_zero(out, motor.kv_rating);
-            }
-            b'S' => {
-                self.verbose_text(out, "Sensor | ");
-                match sub {
-                    b'M' => {
-                        self.verbose_text(out, "offset: ");
-                        if !get {
-                            motor.sensor_offset = value;
-                        }
-                        self.println_float(out, motor.sensor_offset);
-                    }
-                    b'E' => {
-                        self.verbose_text(out, "el. offset: ");
-                        if !get {
-                            motor.zero_electric_angle = value;
-                        }
-                        self.println_float(out, motor.zero_electric_angle);
-                    }
-                    _ => self.error(out),
-                }
-            }
-            b'F' => {
-                self.verbose_text(out, "MOT | ");
-                match sub {
-                    b'R' => {
-                        self.verbose_text(out, "Reinit!");
-                        motor.zero_electric_angle = NOT_SET;
-                        motor.target = 0.0;
-                        return Follow::Reinit;
-                    }
-                    b'P' => {
-                        self.verbose_text(out, "Meas motor params!");
-                        // characteriseMotor() needs current sensing
-                        // (FOCMotor.cpp:97-100): error code 1.
-                        out.extend_from_slice(b"ERR-MOT:Fail. CS not init.\r\n");
-                        self.verbose_text(out, "failed, err code: ");
-                        self.println_int(out, 1);
-                    }
-                    b'C' => {
-                        self.verbose_text(out, "PI tune curr.| ");
-                        // tuneCurrentController() (FOCMotor.cpp:538-552).
-                        let loop_hz = self.loop_hz as f32;
-                        let code = if value <= 0.0 {
-                            out.extend_from_slice(b"ERR-MOT:Fail. BW <= 0\r\n");
-                            1
-                        } else if value > 0.5 * loop_hz {
-                            let text = format!(
-                                "ERR-MOT:Fail. BW too high, current loop freq:{}\r\n",
-                                arduino_float(loop_hz, 2)
-                            );
-                            out.extend_from_slice(text.as_bytes());
-                            2
-                        } else {
-                            // Motor parameters missing: it tries to
-                            // measure them, which needs current sensing.
-                            out.extend_from_slice(b"WARN-MOT:Motor params missing!\r\n");
-                            out.extend_from_slice(b"ERR-MOT:Fail. CS not init.\r\n");
-                            3
-                        };
-                        self.verbose_text(out, "failed, err code: ");
-                        self.println_int(out, code);
-                    }
-                    _ => self.error(out),
-                }
+            b'W' | b'R' | b'I' | b'K' | b'S' | b'F' => {
+                return self.motor_settings(first, sub, get, value, motor, out);
             }
             b'M' => self.monitor(sub, get, value, command, motor, out),
             _ => {
@@ -392,15 +269,6 @@ impl Commander {
             }
         }
         Follow::Nothing
-    }
-
-    /// `println(x)` when set, else `println(0)` (an int): R, L, KV.
-    fn println_set_or_zero(&self, out: &mut Vec<u8>, value: f32) {
-        if is_set(value) {
-            self.println_float(out, value);
-        } else {
-            self.println_int(out, 0);
-        }
     }
 
     /// The monitor sub-commands (323-410).
@@ -619,79 +487,5 @@ impl Commander {
             *tf = value;
         }
         self.println_float(out, *tf);
-    }
-}
-
-/// `Print::printFloat` (Arduino core): a fixed count of decimals rounded
-/// half up, `nan`, `inf`, `ovf` beyond an unsigned long, and no sign on
-/// a zero.
-pub fn arduino_float(value: f32, decimals: usize) -> String {
-    if value.is_nan() {
-        return "nan".to_owned();
-    }
-    if value.is_infinite() {
-        return "inf".to_owned();
-    }
-    let wide = f64::from(value);
-    if wide.abs() > 4_294_967_040.0 {
-        return "ovf".to_owned();
-    }
-    let wide = if wide == 0.0 { 0.0 } else { wide };
-    format!("{wide:.decimals$}")
-}
-
-/// C's `atof`: the longest number at the start (after blanks), else 0.
-pub fn atof(bytes: &[u8]) -> f32 {
-    let text = String::from_utf8_lossy(bytes);
-    let text = text.trim_start();
-    let end = text
-        .char_indices()
-        .take_while(|&(_, c)| c.is_ascii_digit() || matches!(c, '+' | '-' | '.' | 'e' | 'E'))
-        .last()
-        .map_or(0, |(at, c)| at + c.len_utf8());
-    (1..=end)
-        .rev()
-        .find_map(|end| text[..end].parse::<f32>().ok())
-        .unwrap_or(0.0)
-}
-
-/// C's `atoi`: an optional sign and the digits after it, else 0.
-pub fn atoi(bytes: &[u8]) -> i32 {
-    let text = String::from_utf8_lossy(bytes);
-    let text = text.trim_start();
-    let (sign, digits) = match text.as_bytes().first() {
-        Some(b'-') => (-1, &text[1..]),
-        Some(b'+') => (1, &text[1..]),
-        _ => (1, text),
-    };
-    let digits: String = digits.chars().take_while(char::is_ascii_digit).collect();
-    sign * digits
-        .parse::<i64>()
-        .unwrap_or(0)
-        .clamp(0, i64::from(i32::MAX)) as i32
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn c_number_parsing() {
-        assert_eq!(atof(b"1.5e-3x"), 1.5e-3);
-        assert_eq!(atof(b"abc"), 0.0);
-        assert_eq!(atof(b" -2\n"), -2.0);
-        assert_eq!(atof(b"3\n"), 3.0);
-        assert_eq!(atoi(b"12\n"), 12);
-        assert_eq!(atoi(b"-3"), -3);
-        assert_eq!(atoi(b"x"), 0);
-    }
-
-    #[test]
-    fn arduino_float_formats() {
-        assert_eq!(arduino_float(0.5, 3), "0.500");
-        assert_eq!(arduino_float(-0.0, 3), "0.000");
-        assert_eq!(arduino_float(f32::NAN, 3), "nan");
-        assert_eq!(arduino_float(1e10, 3), "ovf");
-        assert_eq!(arduino_float(-12345.0, 2), "-12345.00");
     }
 }

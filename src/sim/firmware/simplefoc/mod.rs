@@ -23,7 +23,9 @@
 //!   at 20 bytes without one the buffer is cleared (Commander.cpp:34-52),
 //!   so a longer line is lost and its tail read as a new line.
 
+mod arduino;
 pub mod commander;
+mod controllers;
 pub mod motor;
 
 use std::collections::VecDeque;
