@@ -2,7 +2,7 @@
 //! parameters with the units of the modes in force, and the monitored
 //! channels with the roles the procedures measure by. It promises that a
 //! step test, a Bode plot or auto-tune measures the quantity the target
-//! commands (Arduino-FOC 2.4.0, `FOCMotor.cpp`:580-771):
+//! commands (Arduino-FOC 2.4.0, `FOCMotor.cpp`:580-770):
 //!
 //! - Reference: the target.
 //! - Feedback: the angle in the closed-loop angle modes, the velocity in
@@ -13,7 +13,7 @@
 //!   feedback, so a step test refuses in one line.
 //! - Effort: what the motion loop commands: Vq with voltage control, the
 //!   current q with current control (when monitored).
-//! - Currents are monitored in mA (FOCMotor.cpp:355-366) and given in A,
+//! - Currents are monitored in mA (FOCMotor.cpp:355, 361) and given in A,
 //!   the unit of the target and limits they are compared with.
 
 use super::params::{MotorParam, TORQUE_TITLES};

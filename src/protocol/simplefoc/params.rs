@@ -6,7 +6,7 @@
 //!
 //! - The velocity PID's output is the torque loop's setpoint
 //!   (`current_sp`, 735-741): volts with voltage torque control, amperes
-//!   with the current modes (`loopFOC`, 603-655). So are its limit and
+//!   with the current modes (`loopFOC`, 605-655). So are its limit and
 //!   ramp, and in `angle_nocascade` the angle P controller's (723).
 //! - The target is the outermost loop's setpoint (710-770): volts or
 //!   amperes in torque mode, rad/s in the velocity modes, rad in the

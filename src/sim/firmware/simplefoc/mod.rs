@@ -12,11 +12,11 @@
 //!   (`MOT:Monitor enabled!`, `MOT:Init`, half a second,
 //!   `MOT:Enable driver.`, half a second (BLDCMotor.cpp:73, 100-104), the
 //!   sensor alignment it skips, `ERR-MOT:No current sense.`, `MOT:Ready.`
-//!   (FOCMotor.cpp:849-923, 811-815)), then the sketch's own lines. Until
+//!   (FOCMotor.cpp:847-925, 811-815)), then the sketch's own lines. Until
 //!   `loop()` runs, nothing is answered: what arrives waits in the
 //!   serial port's 64-byte receive buffer (Arduino's
 //!   `SERIAL_RX_BUFFER_SIZE`), and what does not fit is lost.
-//! - `MFR` re-runs the sensor alignment (FOCMotor.cpp:849-923): its text,
+//! - `MFR` re-runs the sensor alignment (FOCMotor.cpp:847-925): its text,
 //!   over its three seconds, the loop stopped meanwhile; the rotor is not
 //!   swept.
 //! - `Commander::run` keeps 20 bytes: a line with its `\n` or `\r` runs,
@@ -217,7 +217,7 @@ impl SimpleFocFirmware {
 
     /// `setup()`: `useMonitoring` (FOCMotor.cpp:87-92), `init()`
     /// (BLDCMotor.cpp:65-107), `initFOC()` with the sensor direction and
-    /// zero known (FOCMotor.cpp:775-823), the sketch's own lines.
+    /// zero known (FOCMotor.cpp:774-824), the sketch's own lines.
     fn schedule_setup(&mut self) {
         // The motor is off until init() enables it.
         self.motor.disable();

@@ -6,20 +6,20 @@
 //! FOCMotor.cpp`, `src/BLDCMotor.cpp`, `src/common/pid.cpp`,
 //! `src/common/lowpass_filter.cpp`; cited by file:line below):
 //!
-//! - `loopFOC()` (FOCMotor.cpp:603-667) applies the torque loop: in
+//! - `loopFOC()` (FOCMotor.cpp:580-666) applies the torque loop: in
 //!   voltage mode `voltage.q` is the motion loops' output clamped to the
 //!   voltage limit; the current modes need current sensing, which this
-//!   sketch has not, so they leave the driver as it was (631, 648); the
-//!   estimated-current mode needs the phase resistance (619).
-//! - `move()` (670-771) runs the motion loop: the angle loop is the P
+//!   sketch has not, so they leave the driver as it was (626, 640); the
+//!   estimated-current mode needs the phase resistance (610).
+//! - `move()` (673-770) runs the motion loop: the angle loop is the P
 //!   controller `P_angle` into the velocity PID, each output clamped by
 //!   its limit; the target is the setpoint of whichever loop is outermost.
 //! - `updateVelocityLimit`, `updateCurrentLimit`, `updateVoltageLimit`,
 //!   `updateTorqueControlType`, `updateMotionControlType` (445-535) move
 //!   the PID limits and re-seed the target exactly as the library does.
-//! - `monitor()` (318-383) prints the selected variables with the sketch's
+//! - `monitor()` (321-382) prints the selected variables with the sketch's
 //!   separator, start and end characters and decimals; currents in mA, and
-//!   0 without current sensing (346-355: `current` is never measured).
+//!   0 without current sensing (346-361: `current` is never measured).
 //!
 //! The hardware is the simulated plant ([`crate::sim::plant`]) driven by
 //! the phase voltages the driver holds (a BLDC motor of 7 pole pairs,
@@ -240,7 +240,7 @@ impl Motor {
 
     /// What `init()` and `initFOC()` leave behind, the driver aside: the
     /// limits pushed into the PIDs for the motion and torque types chosen
-    /// (BLDCMotor.cpp:78-81) and the sensor read (FOCMotor.cpp:781-784).
+    /// (BLDCMotor.cpp:81-83) and the sensor read (FOCMotor.cpp:783-787).
     pub fn init(&mut self) {
         self.update_current_limit(self.current_limit);
         self.update_voltage_limit(self.voltage_limit);
@@ -277,7 +277,7 @@ impl Motor {
         }
     }
 
-    /// FOCMotor.cpp:453-463.
+    /// FOCMotor.cpp:453-462.
     pub fn update_current_limit(&mut self, limit: f32) {
         self.current_limit = limit;
         if self.torque_controller != torque::VOLTAGE {
@@ -359,7 +359,7 @@ impl Motor {
         (POLE_PAIRS * angle - self.zero_electric_angle).rem_euclid(std::f32::consts::TAU)
     }
 
-    /// One `loopFOC()` (FOCMotor.cpp:603-667).
+    /// One `loopFOC()` (FOCMotor.cpp:580-666).
     pub fn loop_foc(&mut self, dt: f32) {
         self.sensor.read(self.plant.state.position, f64::from(dt));
         if !self.enabled {
@@ -400,7 +400,7 @@ impl Motor {
                 };
             }
             // No current sensing: the library returns before touching the
-            // driver (FOCMotor.cpp:631, 648).
+            // driver (FOCMotor.cpp:626, 640).
             _ => return,
         }
         let (sin, cos) = angle.sin_cos();
@@ -418,7 +418,7 @@ impl Motor {
         self.applied = (alpha, beta);
     }
 
-    /// One `move()` (FOCMotor.cpp:670-771), `dt` after the last call.
+    /// One `move()` (FOCMotor.cpp:673-770), `dt` after the last call.
     pub fn motion(&mut self, dt: f32) {
         let due = self.motion_cnt;
         self.motion_cnt += 1;
@@ -464,7 +464,7 @@ impl Motor {
             }
             motion::VELOCITY_OPENLOOP => {
                 self.shaft_velocity_sp = self.target;
-                // velocityOpenloop (FOCMotor.cpp:389-405).
+                // velocityOpenloop (FOCMotor.cpp:389-409).
                 self.shaft_angle =
                     (self.shaft_angle + self.target * dt).rem_euclid(std::f32::consts::TAU);
                 self.shaft_velocity = self.target;
@@ -472,7 +472,7 @@ impl Motor {
             }
             motion::ANGLE_OPENLOOP => {
                 self.shaft_angle_sp = self.target;
-                // angleOpenloop (FOCMotor.cpp:410-440).
+                // angleOpenloop (FOCMotor.cpp:414-443).
                 let step = (self.velocity_limit * dt).abs();
                 if (self.target - self.shaft_angle).abs() > step {
                     self.shaft_angle += (self.target - self.shaft_angle).signum() * step;
@@ -513,7 +513,7 @@ impl Motor {
         self.plant.step(current, dt);
     }
 
-    /// What `monitor()` prints now (FOCMotor.cpp:318-383), `None` on the
+    /// What `monitor()` prints now (FOCMotor.cpp:321-382), `None` on the
     /// calls it skips or when no variable is selected.
     pub fn monitor_line(&mut self) -> Option<String> {
         let settings = &mut self.monitor;

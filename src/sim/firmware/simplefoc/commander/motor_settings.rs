@@ -116,7 +116,7 @@ impl Commander {
                     b'P' => {
                         self.verbose_text(out, "Meas motor params!");
                         // characteriseMotor() needs current sensing
-                        // (FOCMotor.cpp:97-100): error code 1.
+                        // (FOCMotor.cpp:96-100): error code 1.
                         out.extend_from_slice(b"ERR-MOT:Fail. CS not init.\r\n");
                         self.verbose_text(out, "failed, err code: ");
                         self.println_int(out, 1);
