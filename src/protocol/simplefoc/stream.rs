@@ -7,8 +7,9 @@
 //!   `monitor_end_char` when those are set (Arduino-FOC 2.4.0,
 //!   `FOCMotor.cpp`:321-383, `FOCMotor.h`:287-290). The format is learned
 //!   from two lines that agree and held; a line that looks like it and
-//!   does not parse is a bad sample, never a silent zero; a line of one
-//!   variable is a bare number, which in `@3` no reply can be.
+//!   does not parse, or holds `nan`, `inf` or `ovf`, is a bad sample, never
+//!   a silent zero; a line of one variable is a bare number, which in `@3`
+//!   no reply can be.
 //! - The link is never asked to carry more than 70 % of what the serial
 //!   port can: the monitor's downsample is chosen from the baud rate, the
 //!   line length and the loop rate ([`RatePlan`]), then checked against
@@ -152,7 +153,11 @@ impl MonitorReader {
             return MonitorLine::Learning;
         };
         match parsed {
-            Some((seen, values)) if format.admits(&seen) => {
+            // `nan`, `inf`, `ovf`: the line is the monitor's, its value no
+            // sample (a plot or an analysis has no use for it).
+            Some((seen, values))
+                if format.admits(&seen) && values.iter().all(|v| v.is_finite()) =>
+            {
                 format.merge(&seen);
                 MonitorLine::Sample(values)
             }
@@ -299,6 +304,11 @@ mod tests {
         assert_eq!(reader.read("m1.0\t2.0"), MonitorLine::Bad);
         assert_eq!(reader.read("1.0)2.0\t3.0"), MonitorLine::Bad);
         assert_eq!(reader.read("Motor ready."), MonitorLine::NotMonitor);
+        assert_eq!(
+            reader.read("nan\t2.0"),
+            MonitorLine::Bad,
+            "no sample of nan"
+        );
     }
 
     #[test]
