@@ -221,7 +221,8 @@ fn step(sketch: &Sketch, amplitude: &str) -> Value {
 /// one on a torque (voltage) target too.
 #[test]
 fn a_step_measures_the_quantity_the_target_commands() {
-    for (motion, feedback, amplitude) in [(1, "velocity", "4"), (0, "Vq", "0.5")] {
+    let modes = [(2, "angle", "0.5"), (1, "velocity", "4"), (0, "Vq", "0.5")];
+    for (motion, feedback, amplitude) in modes {
         let config = SketchConfig {
             motion,
             enabled: false,

@@ -23,18 +23,11 @@ mod motor_settings;
 pub use super::arduino::{arduino_float, atof, atoi};
 use super::motor::{Motor, motion, torque};
 
-/// `MotionControlType` names as `motion()` prints them (441-462).
-const MOTION_NAMES: [&str; 7] = [
-    "torque",
-    "vel",
-    "angle",
-    "vel open",
-    "angle open",
-    "angle nocascade",
-    "custom",
-];
-/// `TorqueControlType` names (478-490).
-const TORQUE_NAMES: [&str; 4] = ["volt", "dc curr", "foc curr", "est. curr"];
+// The motion and torque types' names as `motion()` prints them (441-462,
+// 478-490) are the adapter's table: one list, held to the real library by
+// `tests/simplefoc_real.rs`.
+use crate::protocol::simplefoc::params::{MOTION_NAMES, TORQUE_NAMES};
+
 /// `FOCModulationType` names (192-205).
 const MODULATION_NAMES: [&str; 4] = ["SinePWM", "SVPWM", "Trap 120", "Trap 150"];
 
