@@ -32,7 +32,7 @@ use super::params::{MotorParam, motor_params};
 use super::requests::{Expect, Reply, ReplyKind, Request, Requests};
 use super::session::{BootWatch, CommanderSettings, is_library_text};
 use super::stream::{MonitorLine, MonitorReader};
-use super::wire::{Line, classify, echo};
+use super::wire::{Line, classify, echo, is_commander_reply};
 use crate::protocol::adapter::{Adapter, AdapterError, DecodeTally, Protocol, Unsupported};
 use crate::protocol::{Command, DeviceInfo, Event, TextLevel};
 use streaming::Streaming;
@@ -275,7 +275,9 @@ impl SimpleFocAdapter {
                 self.stage = Stage::Waiting { retry: None };
             }
         }
-        if !text.is_empty() {
+        // A reply that came late or twice (a request sent again) is no
+        // message of the sketch's.
+        if !text.is_empty() && !is_commander_reply(text, self.letter) {
             self.text(TextLevel::Info, text.to_owned());
         }
     }

@@ -10,7 +10,7 @@ use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use super::params::{motion_code, torque_code};
-use super::wire::{Printed, decimals_reply, printed_number, scan_line, verbosity_reply};
+use super::wire::{Printed, bits, decimals_reply, printed_number, scan_line, verbosity_reply};
 
 /// How long a request waits for its reply before it is sent again: long
 /// enough for a reply queued behind monitoring output on a busy host.
@@ -102,14 +102,6 @@ impl Expect {
             }
         }
     }
-}
-
-/// `MMS`'s seven digits, target first (Commander.cpp:400-404).
-fn bits(text: &str) -> Option<u8> {
-    if text.len() != 7 || !text.bytes().all(|b| b == b'0' || b == b'1') {
-        return None;
-    }
-    u8::from_str_radix(text, 2).ok()
 }
 
 /// One request.

@@ -141,6 +141,41 @@ pub fn decimals_reply(line: &str) -> Option<u8> {
     line.strip_prefix('#')?.parse().ok()
 }
 
+/// `MMS`'s seven digits, target first (Commander.cpp:400-404).
+pub fn bits(text: &str) -> Option<u8> {
+    if text.len() != 7 || !text.bytes().all(|b| b == b'0' || b == b'1') {
+        return None;
+    }
+    u8::from_str_radix(text, 2).ok()
+}
+
+/// Whether `line` is a reply of the Commander's in `@3` (to the motor
+/// under `letter`, or its own): one that came late or twice matches no
+/// request, and is no message of the sketch's either.
+pub fn is_commander_reply(line: &str, letter: char) -> bool {
+    if verbosity_reply(line).is_some()
+        || decimals_reply(line).is_some()
+        || scan_line(line).is_some()
+    {
+        return true;
+    }
+    let Some(rest) = line.strip_prefix(letter) else {
+        return false;
+    };
+    let value = |text: &str| {
+        text == "err"
+            || printed_number(text).is_some()
+            || super::params::motion_code(text).is_some()
+            || super::params::torque_code(text).is_some()
+            || bits(text).is_some()
+    };
+    (0..=2).any(|echoed| {
+        rest.get(..echoed)
+            .is_some_and(|letters| letters.bytes().all(|b| b.is_ascii_uppercase()))
+            && rest.get(echoed..).is_some_and(value)
+    })
+}
+
 /// What the Commander's verbosity `@3` shows of the command `letters`
 /// after the motor's letter: the command letter and an upper-case
 /// sub-command letter (Commander.cpp:124-127), never the digits after.
@@ -230,6 +265,28 @@ mod tests {
         assert_eq!(echo('M', "VP"), "MVP");
         assert_eq!(echo('N', "MG0"), "NMG");
         assert_eq!(echo('M', "C"), "MC");
+        for reply in [
+            "Verb:on!",
+            "#12",
+            "?M:motor",
+            "ME1",
+            "MVP0.200",
+            "MCangle",
+            "MMS1100011",
+            "M1.5",
+            "MVXerr",
+        ] {
+            assert!(is_commander_reply(reply, 'M'), "{reply}");
+        }
+        for text in [
+            "MOT:Ready.",
+            "Motor ready.",
+            "Set the target",
+            "1.5",
+            "ME1x",
+        ] {
+            assert!(!is_commander_reply(text, 'M'), "{text}");
+        }
     }
 
     #[test]
