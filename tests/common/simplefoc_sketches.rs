@@ -30,10 +30,6 @@ impl Sketch {
         }
     }
 
-    pub fn is_real(&self) -> bool {
-        matches!(self, Self::Real(_))
-    }
-
     /// The pty to open as a serial port.
     pub fn path(&self) -> &str {
         match self {

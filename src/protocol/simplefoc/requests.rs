@@ -200,15 +200,6 @@ impl<P: Clone> Requests<P> {
         self.in_flight.is_none() && self.queue.is_empty()
     }
 
-    /// Forgets the request on the wire, to send it again from the start.
-    pub fn restart_in_flight(&mut self) {
-        if let Some(flight) = self.in_flight.take() {
-            let mut request = flight.request;
-            request.sent = false;
-            self.queue.push_front(request);
-        }
-    }
-
     /// Forgets everything.
     pub fn clear(&mut self) {
         self.queue.clear();

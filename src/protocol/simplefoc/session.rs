@@ -109,8 +109,6 @@ pub struct BootWatch {
     chatter_since: Option<Instant>,
     /// Between the library's first setup line and its end.
     in_setup: bool,
-    /// The last line only SimpleFOC prints.
-    last_library_line: Option<Instant>,
 }
 
 impl BootWatch {
@@ -120,14 +118,12 @@ impl BootWatch {
             last_text: None,
             chatter_since: None,
             in_setup: false,
-            last_library_line: None,
         }
     }
 
     /// A line of text arrived (not a monitoring line, not a reply).
     pub fn hear_line(&mut self, line: &str, now: Instant) {
         if is_library_text(line) {
-            self.last_library_line = Some(now);
             self.in_setup = !SETUP_ENDS.iter().any(|end| line.starts_with(end));
         }
         self.hear_part(now);
@@ -161,11 +157,6 @@ impl BootWatch {
     /// Whether the library's setup text is running.
     pub fn in_setup(&self) -> bool {
         self.in_setup
-    }
-
-    /// When SimpleFOC's own text was last heard.
-    pub fn last_library_line(&self) -> Option<Instant> {
-        self.last_library_line
     }
 }
 

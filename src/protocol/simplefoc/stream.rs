@@ -133,10 +133,6 @@ pub struct MonitorReader {
 }
 
 impl MonitorReader {
-    pub fn format(&self) -> Option<MonitorFormat> {
-        self.format
-    }
-
     pub fn read(&mut self, line: &str) -> MonitorLine {
         let parsed = parse_any(line);
         let Some(format) = &mut self.format else {
@@ -234,11 +230,6 @@ impl RatePlan {
         self.loop_hz / f64::from(self.base)
     }
 
-    /// Share of the port the lines take at `downsample`.
-    pub fn share(&self, downsample: u32) -> f64 {
-        self.loop_hz / f64::from(downsample.max(1)) * self.line_bytes / self.capacity()
-    }
-
     /// Learns from `lines_per_s` lines of `mean_bytes` (line end
     /// included) that arrived at
     /// `downsample`; a new base when the plan was off by more than 30 %.
@@ -311,16 +302,21 @@ mod tests {
         );
     }
 
+    /// Share of the port the plan's lines take at `downsample`.
+    fn share(plan: &RatePlan, downsample: u32) -> f64 {
+        plan.loop_hz / f64::from(downsample) * plan.line_bytes / plan.capacity()
+    }
+
     #[test]
     fn the_downsample_keeps_the_port_under_seventy_percent() {
         // 7 variables at 10 kHz on 115200 baud.
         let mut plan = RatePlan::new(115_200, 10_000.0, 7);
         assert_eq!(plan.base, 80);
-        assert!(plan.share(plan.downsample(1)) <= LINK_SHARE);
+        assert!(share(&plan, plan.downsample(1)) <= LINK_SHARE);
         assert_eq!(plan.downsample(3), 240);
         // Shorter lines than guessed at a slower loop: a denser stream.
         assert_eq!(plan.learn(25.0, 51.0, 80), Some(13));
-        assert!(plan.share(13) <= LINK_SHARE);
+        assert!(share(&plan, 13) <= LINK_SHARE);
         // Within 30 %: left alone.
         assert_eq!(plan.learn(150.0, 52.0, 13), None);
         // A port kept full: the loop is faster than it looks.
