@@ -130,13 +130,18 @@ impl Streaming {
         }
     }
 
+    /// The period the plan expects between lines, µs.
+    fn period_us(&self) -> u32 {
+        (1e6 * f64::from(self.downsample.max(1)) / self.plan.loop_hz)
+            .clamp(1.0, f64::from(u32::MAX)) as u32
+    }
+
     /// Gives the samples gathered so far to the app.
     pub(super) fn flush_rows(&mut self, now: Instant, emit: &mut dyn FnMut(Event)) {
         if self.row_count == 0 {
             return;
         }
-        let period_us = (1e6 * f64::from(self.downsample.max(1)) / self.plan.loop_hz)
-            .clamp(1.0, f64::from(u32::MAX)) as u32;
+        let period_us = self.period_us();
         let clock = self
             .clock
             .get_or_insert_with(|| HostClock::new(now, period_us));
@@ -210,6 +215,11 @@ impl SimpleFocAdapter {
             (Purpose::MonitorRate, Reply::Number(printed)) => {
                 let stream = &mut self.streaming;
                 stream.downsample = printed.value.max(0.0) as u32;
+                let period_us = stream.period_us();
+                if let (Some(clock), true) = (&mut stream.clock, stream.downsample > 0) {
+                    // A new plan: the old rate says nothing of the new.
+                    clock.rate_changed(period_us);
+                }
                 stream.started = (stream.downsample > 0).then_some(now);
                 stream.heard = false;
                 stream.measure = None;
