@@ -279,11 +279,11 @@ const char kUsage[] =
     "and prints the pty's path as its first line.\n"
     "  --letter C             the motor's Commander letter (M)\n"
     "  --verbose N            Commander verbosity 0-3 (2)\n"
-    "  --decimals N           Commander decimal places (3)\n"
+    "  --decimals N           Commander decimal places, up to 20 (3)\n"
     "  --separator C          monitor_separator: a character, 'tab' or 'space' (tab)\n"
     "  --start-char C         monitor_start_char (none)\n"
     "  --end-char C           monitor_end_char (none)\n"
-    "  --monitor-decimals N   monitor_decimals (4)\n"
+    "  --monitor-decimals N   monitor_decimals, up to 20 (4)\n"
     "  --motion N             motion control type 0-6 (2, angle)\n"
     "  --torque N             torque control type 0-3 (0, voltage)\n"
     "  --no-monitor           loop() does not call motor.monitor()\n"
@@ -371,11 +371,11 @@ void parse_options(int argc, char** argv) {
     switch (which) {
       case kLetter: options.letter = char_option(optarg, false); break;
       case kVerbose: options.verbose = static_cast<int>(number_option(optarg, 0, 3)); break;
-      case kDecimals: options.decimal_places = static_cast<int>(number_option(optarg, 0, 9)); break;
+      case kDecimals: options.decimal_places = static_cast<int>(number_option(optarg, 0, 20)); break;
       case kSeparator: options.separator = char_option(optarg, false); break;
       case kStart: options.start_char = char_option(optarg, true); break;
       case kEnd: options.end_char = char_option(optarg, true); break;
-      case kMonitorDecimals: options.monitor_decimals = static_cast<int>(number_option(optarg, 0, 9)); break;
+      case kMonitorDecimals: options.monitor_decimals = static_cast<int>(number_option(optarg, 0, 20)); break;
       case kMotion: options.motion = static_cast<int>(number_option(optarg, 0, 6)); break;
       case kTorque: options.torque = static_cast<int>(number_option(optarg, 0, 3)); break;
       case kNoMonitor: options.monitor = false; break;
