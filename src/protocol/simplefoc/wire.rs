@@ -71,12 +71,15 @@ pub struct Printed {
 }
 
 impl Printed {
-    /// Whether `value` prints as this: within half the last printed digit.
-    /// The firmware holds `value` exactly when it was written as the
-    /// shortest decimal of that `f32` and echoes as this.
+    /// Whether `value` prints as this: within half the last printed digit,
+    /// or within the digits an `f32` carries (an AVR board prints floats
+    /// in single precision, so its last decimals of 12 are noise). The
+    /// firmware holds `value` exactly when it was written as the shortest
+    /// decimal of that `f32` and echoes as this.
     pub fn agrees_with(&self, value: f32) -> bool {
         let half = 0.5 * 10f64.powi(-(self.decimals as i32));
-        (f64::from(self.value) - f64::from(value)).abs() <= half * (1.0 + 1e-9)
+        let off = (f64::from(self.value) - f64::from(value)).abs();
+        off <= half * (1.0 + 1e-9) || off <= f64::from(value.abs()) * 1e-6
     }
 }
 
@@ -241,6 +244,10 @@ mod tests {
         let exact = printed_number("0.000530516438").expect("a number");
         assert_eq!(exact.value, 1.0 / (std::f32::consts::TAU * 300.0));
         assert!(!exact.agrees_with(0.001));
+        // Single-precision printing's noise in the last of 12 decimals.
+        let avr = printed_number("0.123456791043").expect("a number");
+        assert!(avr.agrees_with(0.123_456_7));
+        assert!(!avr.agrees_with(0.1235));
         assert_eq!(
             printed_number("-12345.000").map(|p| p.value),
             Some(-12345.0)
