@@ -21,7 +21,7 @@ use motiontune::sim::EmulatedDevice;
 use motiontune::sim::drive::DriveConfig;
 use motiontune::sim::firmware::lines::{LinesSketch, LinesSketchSettings};
 use motiontune::sim::firmware::odrive::{OdriveSim, STATE_CLOSED_LOOP};
-use motiontune::sim::firmware::simplefoc::SimpleFocFirmware;
+use motiontune::sim::firmware::simplefoc::{SimpleFocFirmware, SketchSettings};
 use motiontune::sim::pty::PtyServer;
 
 /// An emulated firmware and what a user tells the app about it.
@@ -30,6 +30,11 @@ trait Firmware: EmulatedDevice + Sized {
     fn start() -> Self;
     /// Whether the firmware's output stage drives the motor.
     fn output_on(&self) -> bool;
+    /// Whether the firmware has finished starting up (its output as it
+    /// will stay).
+    fn started(&self) -> bool {
+        true
+    }
     /// The adapter settings a user gives for it (only the sketch needs
     /// any: its roles and its enable and disable commands).
     fn settings() -> AdapterSettings {
@@ -64,10 +69,21 @@ impl Firmware for LinesSketch {
 impl Firmware for SimpleFocFirmware {
     const PROTOCOL: Protocol = Protocol::SimpleFoc;
     fn start() -> Self {
-        SimpleFocFirmware::new(DriveConfig::default())
+        // Off after setup(), as the other firmware start: the app is to
+        // switch the output on (a motor the sketch enabled is left alone).
+        SimpleFocFirmware::with_settings(
+            DriveConfig::default(),
+            SketchSettings {
+                enabled: false,
+                ..SketchSettings::default()
+            },
+        )
     }
     fn output_on(&self) -> bool {
-        self.drive.enabled()
+        self.enabled()
+    }
+    fn started(&self) -> bool {
+        !self.booting()
     }
 }
 
@@ -85,6 +101,9 @@ impl Firmware for OdriveSim {
 /// The firmware on a pty and the proxy in front of it.
 fn behind_a_proxy<F: Firmware>() -> (PtyServer<F>, Proxy) {
     let server = PtyServer::start(F::start()).expect("pty server");
+    while !server.with_device(|d| d.started()) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
     let proxy = Proxy::start_framed(server.path(), Framing::Lines);
     (server, proxy)
 }

@@ -26,7 +26,7 @@ use motiontune::sim::device::DeviceSettings;
 use motiontune::sim::drive::{DriveConfig, RELAY_ACTIVE_INDEX};
 use motiontune::sim::firmware::lines::{LinesSketch, LinesSketchSettings};
 use motiontune::sim::firmware::odrive::{OdriveSim, STATE_CLOSED_LOOP};
-use motiontune::sim::firmware::simplefoc::SimpleFocFirmware;
+use motiontune::sim::firmware::simplefoc::{SimpleFocFirmware, SketchSettings};
 use motiontune::sim::pty::PtyServer;
 
 /// The exit promised after a signal.
@@ -354,14 +354,19 @@ fn autotune_relay_write_on_the_native_drive() {
 
 #[test]
 fn step_on_the_simplefoc_sketch() {
-    let mut sketch = SimpleFocFirmware::new(DriveConfig::default());
     // The sketch enabled its motor in setup(); the test is about the
     // output the step switched on, so start from off.
-    sketch.drive.set_enabled(false);
+    let sketch = SimpleFocFirmware::with_settings(
+        DriveConfig::default(),
+        SketchSettings {
+            enabled: false,
+            ..SketchSettings::default()
+        },
+    );
     let server = PtyServer::start(sketch).expect("pty available");
     let protocol = ["--protocol", "simplefoc"];
     steps_interrupted("step_simplefoc", &server, &protocol, "0.5", 2, |d| {
-        (d.drive.config.setpoint, d.drive.enabled())
+        (f64::from(d.motor.target), d.enabled())
     });
 }
 

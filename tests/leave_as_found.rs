@@ -23,7 +23,7 @@ use motiontune::sim::device::DeviceSettings;
 use motiontune::sim::drive::DriveConfig;
 use motiontune::sim::firmware::lines::{LinesSketch, LinesSketchSettings};
 use motiontune::sim::firmware::odrive::{LOOP_HZ, OdriveSim, STATE_CLOSED_LOOP};
-use motiontune::sim::firmware::simplefoc::SimpleFocFirmware;
+use motiontune::sim::firmware::simplefoc::{SimpleFocFirmware, SketchSettings};
 use motiontune::sim::pty::PtyServer;
 
 /// Runs `params` and then `record --seconds 1` with `port_args`, and
@@ -81,29 +81,43 @@ fn native_drive_enabled_stays_enabled_and_quiet() {
 
 #[test]
 fn simplefoc_sketch_keeps_its_motor_enabled_and_its_monitoring() {
-    let mut sketch = SimpleFocFirmware::new(DriveConfig::default());
     // What a sketch's setup() may have chosen: its own monitoring and a
     // motion type other than the default.
-    sketch.monitor_downsample = 250;
-    sketch.monitor_variables = 0b010_0101;
-    sketch.motion = 1;
+    let sketch = SimpleFocFirmware::with_settings(
+        DriveConfig::default(),
+        SketchSettings {
+            monitor_downsample: 250,
+            monitor_variables: 0b010_0101,
+            motion: 1,
+            ..SketchSettings::default()
+        },
+    );
     let server = PtyServer::start(sketch).expect("pty available");
+    // The state to keep is the one setup() leaves.
+    while server.with_device(|d| d.booting()) {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
     read_only_commands_leave(
         &server,
         &["--protocol", "simplefoc"],
         |d: &SimpleFocFirmware| {
             (
-                d.drive.enabled(),
-                d.monitor_downsample,
-                d.monitor_variables,
-                d.motion,
-                d.verbose,
-                d.decimal_places,
+                d.enabled(),
+                d.motor.monitor.downsample,
+                d.motor.monitor.variables,
+                d.motor.controller,
+                d.commander.verbose,
+                d.commander.decimal_places,
             )
         },
     );
-    let (enabled, downsample, variables) =
-        server.with_device(|d| (d.drive.enabled(), d.monitor_downsample, d.monitor_variables));
+    let (enabled, downsample, variables) = server.with_device(|d| {
+        (
+            d.enabled(),
+            d.motor.monitor.downsample,
+            d.motor.monitor.variables,
+        )
+    });
     assert!(enabled);
     assert_eq!((downsample, variables), (250, 0b010_0101));
 }

@@ -74,11 +74,12 @@ fn streams_host_timed_samples_that_follow_the_target() {
     let server = serve();
     let (link, info) = connect_simplefoc(server.path(), 1);
     let rows = collect(&link, 1.0);
-    // MMD10 at a 10 kHz loop: 1000 lines a second.
-    assert!((700..=1100).contains(&rows.len()), "{} samples", rows.len());
+    // MMD80 at a 10 kHz loop (70 % of 115200 baud for 7 variables): 125
+    // lines a second.
+    assert!((90..=140).contains(&rows.len()), "{} samples", rows.len());
     let span = rows.last().expect("rows").0 - rows[0].0;
     let rate = (rows.len() - 1) as f64 / span;
-    assert!((800.0..=1200.0).contains(&rate), "{rate} samples/s");
+    assert!((110.0..=140.0).contains(&rate), "{rate} samples/s");
 
     let target = index_of(&info, "target");
     link.send(Command::Set {
@@ -99,7 +100,7 @@ fn a_gain_written_is_read_back_and_in_force() {
     let (link, info) = connect_simplefoc(server.path(), 0);
     let kp = index_of(&info, "angle.P");
     assert_eq!(common::set(&link, kp, 12.5), 12.5);
-    assert_eq!(server.with_device(|d| d.drive.config.gains.kp), 12.5);
+    assert_eq!(server.with_device(|d| d.motor.p_angle.p), 12.5);
     assert_eq!(common::get(&link, kp), 12.5);
     let vel_i = index_of(&info, "vel.I");
     assert_eq!(common::set(&link, vel_i, 0.125), 0.125);
@@ -109,6 +110,12 @@ fn a_gain_written_is_read_back_and_in_force() {
 fn enable_and_disable_report_the_status() {
     let server = serve();
     let (link, _) = connect_simplefoc(server.path(), 0);
+    // The description comes with the state the sketch left the motor in.
+    let enabled = wait_for(&link, 2, |event| match event {
+        Event::Status { flags, .. } => Some(flags.enabled()),
+        _ => None,
+    });
+    assert!(enabled);
     for on in [false, true, false] {
         link.send(Command::Enable(on));
         let enabled = wait_for(&link, 2, |event| match event {
@@ -116,7 +123,7 @@ fn enable_and_disable_report_the_status() {
             _ => None,
         });
         assert_eq!(enabled, on);
-        assert_eq!(server.with_device(|d| d.drive.enabled()), on);
+        assert_eq!(server.with_device(|d| d.enabled()), on);
     }
 }
 
@@ -139,7 +146,7 @@ fn garbage_in_the_stream_is_counted_and_the_stream_goes_on() {
     let after = link.health().snapshot();
     assert_eq!(after.framing_errors, before.framing_errors + 1);
     assert_eq!(after.message_errors, before.message_errors + 2);
-    assert!(rows.len() > 300, "{} samples after the garbage", rows.len());
+    assert!(rows.len() > 40, "{} samples after the garbage", rows.len());
     assert!(rows.iter().all(|(_, v)| v.len() == 7));
 }
 
@@ -181,7 +188,7 @@ fn the_cli_records_rows() {
     let sim = start_sim();
     let (header, rows) = common::record_with(&sim.path, "1", &["--protocol", "simplefoc"]);
     assert_eq!(header.len(), 8, "{header:?}");
-    assert!(rows.len() > 500, "{} rows", rows.len());
+    assert!(rows.len() > 80, "{} rows", rows.len());
 }
 
 #[test]
@@ -229,6 +236,6 @@ fn the_app_plots_the_monitor_and_its_gain_slider_reaches_the_sketch() {
         .set_value_accesskit(35.0);
     harness.step();
     common::step_until(&mut harness, "the sketch to apply angle.P", |_| {
-        server.with_device(|d| d.drive.config.gains.kp) == 35.0
+        server.with_device(|d| d.motor.p_angle.p) == 35.0
     });
 }

@@ -1,9 +1,8 @@
-//! Where motiontune's SimpleFOC support disagrees with the real library
-//! (Arduino-FOC 2.4.0 run on the host, `tests/common/simplefoc_real.rs`).
-//! Each test states what the app should do with the real firmware and
-//! fails today, so each is ignored, the reason naming the cause (issue 16
-//! covers them). Run them with
-//! `cargo test --test simplefoc_real_discrepancies -- --ignored`.
+//! Where motiontune's SimpleFOC support disagreed with the real library
+//! (Arduino-FOC 2.4.0 run on the host, `tests/common/simplefoc_real.rs`),
+//! found by running it and fixed in issue 16: a sketch still in `setup()`,
+//! values a write moves besides its own, values finer than the Commander's
+//! 3 decimals, a monitor of one variable, a monitor in another format.
 #![cfg(unix)]
 
 mod common;
@@ -15,7 +14,6 @@ use common::{
 use motiontune::protocol::Event;
 
 #[test]
-#[ignore = "discrepancy, issue 16: the adapter gives up the motion read that proves the Commander after 3 x 300 ms, and BLDCMotor::init() alone waits 1 s before loop() serves the Commander"]
 fn params_connects_to_a_sketch_still_in_setup() {
     let config = SketchConfig {
         boot_ms: 1500,
@@ -29,7 +27,6 @@ fn params_connects_to_a_sketch_still_in_setup() {
 }
 
 #[test]
-#[ignore = "discrepancy, issue 16: the adapter keeps the values it read while connecting; the firmware moves the target with the motion type and the PID limits with the limits (FOCMotor::updateMotionControlType, updateVoltageLimit, updateVelocityLimit)"]
 fn params_lists_what_a_write_changed_besides_the_value_written() {
     let Some(mut sketch) = SketchConfig::default().start() else {
         return;
@@ -47,7 +44,6 @@ fn params_lists_what_a_write_changed_besides_the_value_written() {
 }
 
 #[test]
-#[ignore = "discrepancy, issue 16: the adapter takes the Commander's echo, printed with 3 decimals, for the value in force and calls the difference clamping"]
 fn a_value_finer_than_three_decimals_is_kept_as_written() {
     let Some(mut sketch) = SketchConfig::default().start() else {
         return;
@@ -67,7 +63,6 @@ fn a_value_finer_than_three_decimals_is_kept_as_written() {
 }
 
 #[test]
-#[ignore = "discrepancy, issue 16: a monitoring line of one variable is a bare number, which the adapter takes for the reply to the read in flight"]
 fn a_sketch_monitoring_one_variable_is_read_correctly() {
     let config = SketchConfig {
         monitor_variables: 0b000_0010,
@@ -82,7 +77,6 @@ fn a_sketch_monitoring_one_variable_is_read_correctly() {
 }
 
 #[test]
-#[ignore = "discrepancy, issue 16: the adapter takes only tab-separated lines for samples; monitor_separator, monitor_start_char and monitor_end_char are the sketch's to set (FOCMotor.h)"]
 fn a_monitor_with_another_separator_streams() {
     for config in [
         SketchConfig {

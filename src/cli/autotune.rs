@@ -115,7 +115,7 @@ pub fn run(args: &AutotuneArgs) -> anyhow::Result<()> {
     });
     let verification = match &reviewed {
         Some(Ok(writes)) => {
-            apply(&link, writes, &mut info.params)?;
+            apply(&link, writes, &mut info)?;
             if crate::interrupt::requested() {
                 bail!(
                     "interrupted before the verification step: the gains were written, the output is off"

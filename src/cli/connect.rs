@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use anyhow::bail;
 
 use crate::link::{Link, LinkEvent, LinkOptions, PortTarget};
+use crate::protocol::adapter::LONGEST_HANDSHAKE;
 use crate::protocol::auto::probe_time;
 use crate::protocol::{DeviceInfo, Event};
 
@@ -53,8 +54,13 @@ pub fn connect(target: PortTarget, stream_divider: u16) -> anyhow::Result<(Link,
     let mut options = LinkOptions::new(target);
     options.stream_divider = stream_divider;
     // The link gives up on its own; this only guards against a link thread
-    // that never reports, so it allows for the longest wait, probing.
-    let deadline = Instant::now() + options.hello_timeout.max(probe_time()) + CONNECT_SLACK;
+    // that never reports, so it allows for the longest wait: probing, or a
+    // device that keeps showing progress (a board still booting).
+    let longest = options
+        .hello_timeout
+        .max(probe_time())
+        .max(LONGEST_HANDSHAKE);
+    let deadline = Instant::now() + longest + CONNECT_SLACK;
     let link = Link::open(options);
     loop {
         match next_event(&link, deadline) {

@@ -1,6 +1,8 @@
 //! `motiontune params`: apply parameter writes, then print every parameter
-//! with the value in force (a choice with its name, a switch as on/off, the
-//! number always shown; `--json` adds each kind and a choice's names).
+//! with the value in force (a choice with its name, a switch as on/off, a
+//! firmware's "not set" as such, the number always shown; `--json` adds
+//! each kind, the value's name and a choice's names, and prints each
+//! number as the shortest decimal of the device's `f32`).
 //! Every name and value goes through the write guard before the first
 //! write, so a bad argument changes nothing. Reading changes nothing on the
 //! device: no stream is started, and the link leaves the output alone.
@@ -14,21 +16,21 @@ use super::report;
 use super::{Assignment, ParamsArgs};
 use crate::link::{Link, LinkEvent};
 use crate::protocol::native::message::host_type;
-use crate::protocol::{Command, Event, ParamInfo, ParamKind};
+use crate::protocol::{Command, DeviceInfo, Event, ParamInfo, ParamKind};
 use crate::tuning::write_guard::{WriteGuard, WriteOrigin};
 
 /// How long a device has to answer one SET.
 const ANSWER_TIMEOUT: Duration = Duration::from_secs(2);
 
 pub fn run(args: &ParamsArgs) -> anyhow::Result<()> {
-    let (link, info) = connect(args.port.target(), 0)?;
-    let mut params = info.params.clone();
-    let writes = resolve(&params, &args.writes)?;
-    apply(&link, &writes, &mut params)?;
+    let (link, mut info) = connect(args.port.target(), 0)?;
+    let writes = resolve(&info.params, &args.writes)?;
+    apply(&link, &writes, &mut info)?;
+    let params = &info.params;
     if args.json {
         report::print(&format!(
             "{}\n",
-            serde_json::to_string_pretty(&as_json(&params))?
+            serde_json::to_string_pretty(&as_json(params))?
         ))?;
     } else {
         let header = format!(
@@ -39,22 +41,25 @@ pub fn run(args: &ParamsArgs) -> anyhow::Result<()> {
             link.protocol()
                 .map_or_else(|| "an unknown protocol".to_owned(), |p| p.to_string())
         );
-        report::print(&(header + &table(&params)))?;
+        report::print(&(header + &table(params)))?;
     }
     Ok(())
 }
 
 /// Sends resolved writes in order, each after the device answered the one
-/// before; says on stderr when the device clamped a value. `params` follows
-/// the values in force.
+/// before; says on stderr when the device clamped a value. `info` follows
+/// the values in force, and the device's description when a write changed
+/// what it measures (a SimpleFOC motion type).
 pub(super) fn apply(
     link: &Link,
     writes: &[(u8, f32)],
-    params: &mut [ParamInfo],
+    info: &mut DeviceInfo,
 ) -> anyhow::Result<()> {
     for &(index, requested) in writes {
-        let applied = write_one(link, index, requested, params)?;
-        let name = &params[index as usize].name;
+        let applied = write_and_follow(link, index, requested, &mut info.params, |new| {
+            info.channels = new.channels;
+        })?;
+        let name = &info.params[index as usize].name;
         if applied != requested {
             eprintln!(
                 "{name}: asked {requested}, device applied {applied} (clamped to its limits)"
@@ -116,6 +121,18 @@ pub(super) fn write_one(
     value: f32,
     params: &mut [ParamInfo],
 ) -> anyhow::Result<f32> {
+    write_and_follow(link, index, value, params, |_| {})
+}
+
+/// [`write_one`], handing a description the device gives again meanwhile
+/// to `described` (its parameters go into `params`).
+fn write_and_follow(
+    link: &Link,
+    index: u8,
+    value: f32,
+    params: &mut [ParamInfo],
+    mut described: impl FnMut(DeviceInfo),
+) -> anyhow::Result<f32> {
     link.send(Command::Set { index, value });
     let deadline = Instant::now() + ANSWER_TIMEOUT;
     loop {
@@ -128,6 +145,10 @@ pub(super) fn write_one(
                 if i == index {
                     return Ok(value);
                 }
+            }
+            Ok(LinkEvent::Device(Event::Described(new))) if new.params.len() == params.len() => {
+                params.clone_from_slice(&new.params);
+                described(new);
             }
             Ok(LinkEvent::Device(Event::Refused { request, code }))
                 if request == host_type::SET =>
@@ -151,9 +172,10 @@ fn as_json(params: &[ParamInfo]) -> serde_json::Value {
         .map(|p| {
             serde_json::json!({
                 "name": p.name,
-                "value": p.value,
-                "min": p.min,
-                "max": p.max,
+                "value": shortest(p.value),
+                "value_name": p.value_name(p.value),
+                "min": shortest(p.min),
+                "max": shortest(p.max),
                 "unit": p.unit,
                 "read_only": p.flags.read_only(),
                 "kind": kind_key(&p.kind),
@@ -161,6 +183,18 @@ fn as_json(params: &[ParamInfo]) -> serde_json::Value {
             })
         })
         .collect()
+}
+
+/// An `f32` as the shortest decimal that reads back as it (`0.2`, not
+/// the `0.20000000298023224` its widening to f64 prints); null when not
+/// finite.
+fn shortest(value: f32) -> serde_json::Value {
+    value
+        .to_string()
+        .parse::<f64>()
+        .ok()
+        .and_then(serde_json::Number::from_f64)
+        .map_or(serde_json::Value::Null, serde_json::Value::Number)
 }
 
 fn kind_key(kind: &ParamKind) -> &'static str {

@@ -1,4 +1,6 @@
 //! `motiontune record`: stream a device to CSV for a span of device time.
+//! A device that says, before its first sample, that it will stream
+//! nothing ends the command with what it said.
 //! Ctrl+C or SIGTERM ends the recording early and keeps every sample that
 //! reached the app up to then (those still in the link's queue included)
 //! before the command says so and exits non-zero. The link starts the
@@ -12,7 +14,7 @@ use anyhow::{Context, bail};
 use super::RecordArgs;
 use super::connect::{Wait, connect, next_event};
 use crate::link::LinkEvent;
-use crate::protocol::Event;
+use crate::protocol::{Event, TextLevel};
 use crate::record::{CsvRecorder, FLUSH_INTERVAL, RowFile};
 
 pub fn run(args: &RecordArgs) -> anyhow::Result<()> {
@@ -47,6 +49,14 @@ pub fn run(args: &RecordArgs) -> anyhow::Result<()> {
                 bail!(error);
             }
             Wait::Event(LinkEvent::Closed(None)) => break false,
+            // The device says why it will stream nothing (a SimpleFOC
+            // sketch that never calls monitor()): that line, not a wait.
+            Wait::Event(LinkEvent::Device(Event::Text {
+                level: TextLevel::Error,
+                message,
+            })) if recording.recorder.rows() == 0 => {
+                bail!("{} streams nothing: {message}", link.target().name())
+            }
             Wait::Event(event) => {
                 if recording.take(event)? {
                     break false;

@@ -61,7 +61,7 @@ pub fn run(args: &StepArgs) -> anyhow::Result<()> {
     }
     StepTest::start(plan, &planned, setpoint_in_force(&planned), options)?;
 
-    apply(&link, &writes, &mut info.params)?;
+    apply(&link, &writes, &mut info)?;
     if crate::interrupt::requested() {
         bail!("interrupted before the test: the output was never switched on");
     }

@@ -6,7 +6,8 @@
 //! Closing leaves the drive as this connection found it, in one rule for
 //! every wire format: the output is disabled before the port closes only
 //! if this connection switched it on (sent ENABLE 1), and the adapter puts
-//! back what it changed to stream ([`Adapter::close`]). A drive found
+//! back what it changed to stream or to probe ([`Adapter::close`]), also
+//! when the device never described itself. A drive found
 //! enabled and never switched on here stays enabled: whoever enabled it
 //! (the sketch's `setup()`, the drive's own startup) still owns it.
 
@@ -20,7 +21,9 @@ use crossbeam_channel::{Receiver, Sender, TryRecvError, unbounded};
 use super::LinkError;
 use super::health::LinkHealth;
 use super::transport::{PortTarget, Transport};
-use crate::protocol::adapter::{Adapter, AdapterError, DecodeTally, Protocol};
+use crate::protocol::adapter::{
+    Adapter, AdapterError, DecodeTally, LONGEST_HANDSHAKE, PROGRESS_GRACE, Protocol,
+};
 use crate::protocol::{Command, DeviceErrorCode, Event, open_adapter};
 
 /// How a link connects and keeps the device alive.
@@ -272,10 +275,12 @@ impl Connection<'_> {
         options: &LinkOptions,
         commands: &Receiver<Command>,
     ) -> Result<(), LinkError> {
-        self.handshake(options.hello_timeout, commands)?;
-        if self.adapter.device().is_none() {
-            // The app closed the link before the device described itself.
-            return Ok(());
+        let handshake = self.handshake(options.hello_timeout, commands);
+        if handshake.is_err() || self.adapter.device().is_none() {
+            // Failed, or the app closed the link before the device
+            // described itself: what a probe changed goes back all the same.
+            self.close();
+            return handshake;
         }
         if options.stream_divider > 0 {
             self.write(&Command::Stream {
@@ -327,11 +332,17 @@ impl Connection<'_> {
         timeout: Duration,
         commands: &Receiver<Command>,
     ) -> Result<(), LinkError> {
-        let allowed = self.adapter.describe_timeout(timeout);
-        let deadline = Instant::now() + allowed;
+        let started = Instant::now();
         let mut buf = vec![0u8; 4096];
         while self.adapter.device().is_none() {
-            if Instant::now() >= deadline {
+            // Asked each time round: a device still booting may need more.
+            let allowed = self.adapter.describe_timeout(timeout);
+            let now = Instant::now();
+            let waiting_on_progress = self
+                .adapter
+                .progress()
+                .is_some_and(|at| now < at + PROGRESS_GRACE && now < started + LONGEST_HANDSHAKE);
+            if now >= started + allowed && !waiting_on_progress {
                 let bytes = self
                     .health
                     .bytes_in
@@ -351,7 +362,7 @@ impl Connection<'_> {
                     LinkError::NoAnswer {
                         port: self.port_name.clone(),
                         protocol,
-                        seconds: allowed.as_secs_f64().round() as u64,
+                        seconds: (now - started).as_secs_f64().round() as u64,
                     }
                 });
             }

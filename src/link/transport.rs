@@ -68,8 +68,16 @@ impl PortTarget {
                 AdapterSettings::default(),
             ),
             Self::Serial {
-                protocol, settings, ..
-            } => (*protocol, settings.clone()),
+                protocol,
+                settings,
+                baud,
+                ..
+            } => {
+                let mut settings = settings.clone();
+                // What the port carries bounds SimpleFOC's monitoring.
+                settings.simplefoc.baud = *baud;
+                (*protocol, settings)
+            }
         }
     }
 

@@ -148,6 +148,13 @@ pub enum AdapterError {
     Incompatible(String),
 }
 
+/// How long the link and auto-detection wait after an adapter's last
+/// [`Adapter::progress`] before giving up on the description.
+pub const PROGRESS_GRACE: Duration = Duration::from_secs(4);
+/// However the device keeps showing progress, a description that takes
+/// longer than this is given up.
+pub const LONGEST_HANDSHAKE: Duration = Duration::from_secs(60);
+
 /// A command the connected firmware has no way to carry out.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("the device's firmware has no way to do this")]
@@ -172,6 +179,14 @@ pub trait Adapter: Send {
     /// usual allowance (probing several protocols takes longer).
     fn describe_timeout(&self, usual: Duration) -> Duration {
         usual
+    }
+
+    /// When the device last showed, before it described itself, that it
+    /// speaks this protocol and is on its way (a reply, a line of its boot
+    /// text): the link and auto-detection wait [`PROGRESS_GRACE`] after it
+    /// before they give up. `None` (the default) says nothing.
+    fn progress(&self) -> Option<Instant> {
+        None
     }
 
     /// Bytes to send now of the adapter's own accord: the handshake until

@@ -2,20 +2,26 @@
 //! only listens (a sketch printing lines, or firmware still streaming from
 //! an earlier session, gives itself away without a byte sent), then lets
 //! each adapter try its own read-only handshake in turn, and speaks through
-//! the first one whose device describes itself. A probe that recognises
-//! its firmware but refuses it (another version) ends the search with why.
+//! the first one whose device describes itself, passing on then what that
+//! probe heard on the way (a board's boot text). A probe whose device shows
+//! progress is given a while longer; one given up puts back what it
+//! changed. A probe that recognises its firmware but refuses it (another
+//! version) ends the search with why.
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use super::adapter::{
-    Adapter, AdapterError, AdapterSettings, DecodeTally, Protocol, ProtocolChoice, Unsupported,
+    Adapter, AdapterError, AdapterSettings, DecodeTally, PROGRESS_GRACE, Protocol, ProtocolChoice,
+    Unsupported,
 };
 use super::native::adapter::NativeAdapter;
 use super::{Command, DeviceInfo, Event};
 
 /// How long auto-detection only listens before sending anything.
 const LISTEN: Duration = Duration::from_millis(600);
+/// Events a probe may hold back before its device is described.
+const HELD_EVENTS: usize = 256;
 /// Margin on top of the probes' windows before the link gives up.
 const SLACK: Duration = Duration::from_millis(500);
 
@@ -37,8 +43,11 @@ fn window(protocol: Protocol) -> Duration {
 /// The order to try protocols in: text already heard points at the text
 /// formats; from a silent device, binary native first (it answers at once
 /// and text firmware ignores the frame), the firmware that only answers
-/// requests next, and the passive lines format last (a board reset by the
-/// port opening has had the most time to start printing by then).
+/// requests next (SimpleFOC before ODrive: ODrive's probe lines are longer
+/// than the 20 bytes SimpleFOC's Commander keeps, and their tails would
+/// run as commands of their own), and the passive lines format last (a
+/// board reset by the port opening has had the most time to start
+/// printing by then).
 fn probe_order(text_heard: bool, native_heard: bool) -> Vec<Protocol> {
     if native_heard {
         vec![
@@ -57,8 +66,8 @@ fn probe_order(text_heard: bool, native_heard: bool) -> Vec<Protocol> {
     } else {
         vec![
             Protocol::Native,
-            Protocol::Odrive,
             Protocol::SimpleFoc,
+            Protocol::Odrive,
             Protocol::Lines,
         ]
     }
@@ -105,6 +114,9 @@ enum Stage {
         adapter: Box<dyn Adapter>,
         until: Instant,
         queue: VecDeque<Protocol>,
+        /// What the probe said before its device described itself (a
+        /// board's boot text), given to the app if it does.
+        held: Vec<Event>,
     },
     /// Every protocol was tried; the link's timeout ends the connection.
     Exhausted { last: Protocol },
@@ -138,8 +150,10 @@ impl AutoAdapter {
         &self.tried
     }
 
-    /// Moves on when the current stage has had its time.
-    fn advance(&mut self, now: Instant) {
+    /// Moves on when the current stage has had its time (a probe whose
+    /// device shows progress has it a while longer); a probe given up puts
+    /// back what it changed.
+    fn advance(&mut self, now: Instant, out: &mut Vec<u8>) {
         let queue = match &mut self.stage {
             Stage::Listening { until, sniffer } if now >= *until => {
                 probe_order(sniffer.text_heard(), sniffer.native_frames > 0).into()
@@ -149,7 +163,14 @@ impl AutoAdapter {
                 until,
                 queue,
                 protocol,
-            } if now >= *until && adapter.device().is_none() => {
+                ..
+            } if now >= *until
+                && adapter.device().is_none()
+                && adapter
+                    .progress()
+                    .is_none_or(|at| now >= at + PROGRESS_GRACE) =>
+            {
+                adapter.close(now, out);
                 self.flush_line = *protocol == Protocol::Native;
                 std::mem::take(queue)
             }
@@ -167,6 +188,7 @@ impl AutoAdapter {
                 adapter,
                 until: now + window(protocol),
                 queue,
+                held: Vec::new(),
             };
             return;
         }
@@ -207,8 +229,15 @@ impl Adapter for AutoAdapter {
         usual.max(probe_time())
     }
 
+    fn progress(&self) -> Option<Instant> {
+        match &self.stage {
+            Stage::Probing { adapter, .. } => adapter.progress(),
+            _ => None,
+        }
+    }
+
     fn poll(&mut self, now: Instant, out: &mut Vec<u8>) {
-        self.advance(now);
+        self.advance(now, out);
         if let Stage::Probing {
             protocol, adapter, ..
         } = &mut self.stage
@@ -236,16 +265,19 @@ impl Adapter for AutoAdapter {
             Stage::Probing { adapter, .. } if adapter.device().is_some() => {
                 adapter.receive(bytes, now, tally, emit)
             }
-            Stage::Probing { adapter, .. } => {
+            Stage::Probing { adapter, held, .. } => {
                 // A probe's decode errors are the wrong protocol's, not the
                 // device's; what it decodes counts, so a device that sends
                 // nothing valid is told apart from a silent one.
                 let mut probe_tally = DecodeTally::default();
-                let mut held = Vec::new();
-                let result = adapter.receive(bytes, now, &mut probe_tally, &mut |e| held.push(e));
+                let result = adapter.receive(bytes, now, &mut probe_tally, &mut |e| {
+                    if held.len() < HELD_EVENTS {
+                        held.push(e);
+                    }
+                });
                 tally.ok += probe_tally.ok;
                 if adapter.device().is_some() {
-                    held.into_iter().for_each(emit);
+                    std::mem::take(held).into_iter().for_each(emit);
                 }
                 // A probe that knows the device and refuses it (an ODrive
                 // on firmware 0.6) ends the search, saying what it found:
@@ -276,10 +308,9 @@ impl Adapter for AutoAdapter {
     }
 
     fn close(&mut self, now: Instant, out: &mut Vec<u8>) {
-        // A probe that never found its device sent reads only.
-        if let Stage::Probing { adapter, .. } = &mut self.stage
-            && adapter.device().is_some()
-        {
+        // A probe that never found its device puts back what it changed
+        // to probe (SimpleFOC's verbosity), if anything.
+        if let Stage::Probing { adapter, .. } = &mut self.stage {
             adapter.close(now, out);
         }
     }

@@ -70,6 +70,14 @@ impl HostClock {
         self.stride_us
     }
 
+    /// The device was asked for another rate, about one sample every
+    /// `period_us`: samples are spaced by it from now on, until their
+    /// arrivals (at the new rate only) say otherwise.
+    pub fn rate_changed(&mut self, period_us: u32) {
+        self.stride_us = period_us.max(1);
+        self.arrivals.clear();
+    }
+
     /// Places `count` samples that arrived together at `now`, the last of
     /// them taken to be current.
     pub fn place(&mut self, count: usize, now: Instant) -> Placement {
@@ -364,5 +372,28 @@ mod tests {
             times(&stamped),
             [(10_000, 0), (16_000, 0), (21_000, 0), (21_001, 0)]
         );
+    }
+
+    #[test]
+    fn a_rate_asked_for_is_taken_at_once_and_the_line_goes_on() {
+        let origin = Instant::now();
+        let mut clock = HostClock::new(origin, 10_000);
+        let mut t = 0;
+        for _ in 0..300 {
+            t += 10_000;
+            clock.place(1, at(origin, t));
+        }
+        clock.rate_changed(5_000);
+        let next = clock.next_tick.expect("samples placed");
+        t += 5_000;
+        let placed = clock.place(1, at(origin, t));
+        assert_eq!((placed.first_tick, placed.stride), (next, 5_000));
+        // The ticks keep pace with the arrivals from the first sample on.
+        for _ in 0..100 {
+            t += 5_000;
+            clock.place(1, at(origin, t));
+        }
+        let lead = clock.next_tick.expect("placed") - t as i64;
+        assert!(lead.abs() <= 10_000, "{lead} µs off the arrivals");
     }
 }

@@ -192,6 +192,12 @@ impl ParamRole {
     }
 }
 
+/// The value a setting holds when it is not set: SimpleFOC's `NOT_SET`
+/// (Arduino-FOC `src/common/foc_utils.h`:34), which its velocity PID's
+/// ramp holds by default. Outside a parameter's range it is shown as "not
+/// set" ([`ParamInfo::is_not_set`]).
+pub const NOT_SET: f32 = -12345.0;
+
 /// One parameter a device declares, with its limits and the value last known.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ParamInfo {
@@ -269,14 +275,22 @@ impl ParamInfo {
             }
             ParamKind::Switch if value == 0.0 => Some("off"),
             ParamKind::Switch if value == 1.0 => Some("on"),
+            _ if self.is_not_set(value) => Some("not set"),
             _ => None,
         }
     }
 
+    /// Whether `value` is [`NOT_SET`] outside the parameter's range: the
+    /// firmware's "no value", not a number to show on a slider.
+    pub fn is_not_set(&self, value: f32) -> bool {
+        value == NOT_SET && !(self.min..=self.max).contains(&value)
+    }
+
     /// The value as the user reads it: a choice's name, on/off, a whole
-    /// number, or the number with its unit.
+    /// number, or the number with its unit ("not set" without one).
     pub fn display(&self, value: f32) -> String {
         let name = match (&self.kind, self.value_name(value)) {
+            (_, Some(name)) if self.is_not_set(value) => return name.to_owned(),
             (ParamKind::Choice(_), Some(name)) => Some(format!("{name} ({})", value.round())),
             (_, name) => name.map(str::to_owned),
         };
@@ -529,5 +543,21 @@ pub fn open_adapter(
         ProtocolChoice::Only(Protocol::SimpleFoc) => {
             Box::new(simplefoc::adapter::SimpleFocAdapter::new(settings, now))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn not_set_outside_the_range_is_named_not_a_number() {
+        let ramp = ParamInfo::real("vel.ramp", "V/s", 0, 0.0, 1.0e6, NOT_SET);
+        assert_eq!(ramp.value_name(NOT_SET), Some("not set"));
+        assert_eq!(ramp.display(NOT_SET), "not set");
+        assert_eq!(ramp.display(1000.0), "1000 V/s");
+        // A range that holds the number: a number.
+        let wide = ParamInfo::real("offset", "", 0, -20_000.0, 0.0, NOT_SET);
+        assert_eq!(wide.value_name(NOT_SET), None);
     }
 }

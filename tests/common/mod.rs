@@ -222,3 +222,8 @@ mod simplefoc_real;
 #[cfg(unix)]
 #[allow(unused_imports)]
 pub use simplefoc_real::*;
+#[cfg(unix)]
+mod simplefoc_sketches;
+#[cfg(unix)]
+#[allow(unused_imports)]
+pub use simplefoc_sketches::*;

@@ -80,6 +80,15 @@ pub struct SketchConfig {
     pub library_defaults: bool,
     /// `loop()` calls per second of wall time.
     pub loop_hz: u32,
+    /// A UART of this many baud behind `Serial` (a write waits while its
+    /// 64-byte FIFO is full); `None`, a pty's speed.
+    pub baud: Option<u32>,
+    /// Whether the motor has a `command.motor` handler (under `letter`);
+    /// without, only `target_letter`'s `command.motion`, as the
+    /// B_G431B_ESC1 example has.
+    pub motor_handler: bool,
+    /// `motor.target` when `setup()` ends.
+    pub target: f32,
 }
 
 impl Default for SketchConfig {
@@ -103,6 +112,9 @@ impl Default for SketchConfig {
             calibrate: false,
             library_defaults: false,
             loop_hz: 10_000,
+            baud: None,
+            motor_handler: true,
+            target: 0.0,
         }
     }
 }
@@ -125,16 +137,21 @@ impl SketchConfig {
             format!("--monitor-vars={:07b}", self.monitor_variables),
             format!("--boot-ms={}", self.boot_ms),
             format!("--loop-hz={}", self.loop_hz),
+            format!("--target={}", self.target),
         ];
         let flags = [
             (!self.monitor_in_loop, "--no-monitor"),
             (!self.enabled, "--disabled"),
             (self.calibrate, "--calibrate"),
             (self.library_defaults, "--library-defaults"),
+            (!self.motor_handler, "--no-motor"),
         ];
         args.extend(flags.iter().filter(|f| f.0).map(|f| f.1.to_owned()));
         if let Some(letter) = self.target_letter {
             args.push(format!("--target-letter={letter}"));
+        }
+        if let Some(baud) = self.baud {
+            args.push(format!("--baud={baud}"));
         }
         args
     }
@@ -250,6 +267,8 @@ pub struct FirmwareState {
     pub bytes_out: u64,
     /// Output dropped because no client read it.
     pub bytes_dropped: u64,
+    /// Time the sketch's writes waited for the emulated UART, µs.
+    pub blocked_us: u64,
 
     pub enabled: i32,
     pub motor_status: u8,
@@ -397,13 +416,14 @@ pub fn simplefoc_params(path: &str, extra: &[&str]) -> Vec<(String, f32)> {
 }
 
 /// Fails unless every parameter `listed` shows the value the firmware
-/// holds, as the Commander prints it with 3 decimals.
+/// holds: exactly (the adapter reads with 12 decimals, which carry every
+/// `f32` from 1e-5 up), or within half the twelfth decimal.
 pub fn assert_lists_what_the_firmware_holds(listed: &[(String, f32)], state: &FirmwareState) {
     assert_eq!(listed.len(), 29, "{listed:?}");
     for (name, shown) in listed {
         let held = state.param(name);
         assert!(
-            (shown - held).abs() <= 0.0005 + held.abs() * 1e-6,
+            shown == &held || (f64::from(*shown) - f64::from(held)).abs() <= 5e-13,
             "{name}: the app shows {shown}, the firmware holds {held}"
         );
     }

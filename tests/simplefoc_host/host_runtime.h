@@ -30,8 +30,13 @@ struct SerialCounters {
   /// Line ends ('\n' or '\r') the sketch read: each one makes the
   /// Commander run the line before it (Commander::run(Stream&)).
   uint64_t lines = 0;
+  /// Time the sketch's writes waited for the emulated UART, µs.
+  uint64_t blocked_us = 0;
 };
 SerialCounters serial_counters();
+
+/// Emulates a UART of `baud` behind `Serial` (0: none, the default).
+void set_line_baud(unsigned long baud);
 
 /// The last lines the sketch read from `Serial`, oldest first, each with
 /// the byte that ended it (at most 256 kept).

@@ -1,7 +1,9 @@
 // `Serial` on a Linux host: the master side of a pseudo-terminal. The
 // sketch's output is buffered and handed to the pty by host::pump_serial();
 // its input is read from the pty when the sketch asks for it, and every
-// line it reads is logged for the state line (host_runtime.h).
+// line it reads is logged for the state line (host_runtime.h). With a line
+// speed set (host::set_line_baud), a write waits, as on a board, while the
+// UART's 64-byte transmit FIFO is full: bytes leave it at baud/10 a second.
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -35,6 +37,31 @@ size_t received_count = 0;
 size_t received_at = 0;
 
 host::SerialCounters counters;
+
+/// The emulated UART: 0 for no speed limit (a pty, USB CDC).
+unsigned long line_baud = 0;
+/// Bytes the UART holds before a write has to wait (Arduino's
+/// SERIAL_TX_BUFFER_SIZE).
+constexpr double kUartFifo = 64;
+/// When the UART will have sent everything written so far, µs.
+double uart_free_us = 0;
+/// Time writes spent waiting for room, µs.
+double blocked_us = 0;
+
+/// Waits, as HardwareSerial::write does, until the FIFO has room for a
+/// byte, and accounts for the byte's time on the line.
+void take_uart_time() {
+  if (line_baud == 0) return;
+  const double byte_us = 10e6 / static_cast<double>(line_baud);
+  double now = static_cast<double>(micros());
+  if (uart_free_us < now) uart_free_us = now;
+  const double room_at = uart_free_us - (kUartFifo - 1) * byte_us;
+  if (room_at > now) {
+    host::idle_until(static_cast<unsigned long>(room_at));
+    blocked_us += static_cast<double>(micros()) - now;
+  }
+  uart_free_us += byte_us;
+}
 std::string line;
 std::deque<std::string> lines;
 
@@ -84,7 +111,13 @@ void pump_serial() {
   }
 }
 
-SerialCounters serial_counters() { return counters; }
+SerialCounters serial_counters() {
+  SerialCounters now = counters;
+  now.blocked_us = static_cast<uint64_t>(blocked_us);
+  return now;
+}
+
+void set_line_baud(unsigned long baud) { line_baud = baud; }
 
 const std::deque<std::string>& lines_read() { return lines; }
 
@@ -113,6 +146,7 @@ int HostSerial::read() {
 }
 
 size_t HostSerial::write(uint8_t byte) {
+  take_uart_time();
   if (transmit.size() >= kTransmitBuffer) host::pump_serial();
   if (transmit.size() >= kTransmitBuffer) {
     ++counters.bytes_dropped;

@@ -44,6 +44,9 @@ struct SketchOptions {
   bool calibrate = false;
   bool library_defaults = false;
   long loop_hz = 10000;
+  long baud = 0;
+  bool motor_handler = true;
+  float target = 0;
   bool state_on_stdin = false;
 };
 
@@ -118,9 +121,10 @@ void setup() {
 
   command.verbose = static_cast<VerboseMode>(options.verbose);
   command.decimal_places = static_cast<uint8_t>(options.decimal_places);
-  command.add(options.letter, doMotor, "motor");
+  if (options.motor_handler) command.add(options.letter, doMotor, "motor");
   if (options.target_letter) command.add(options.target_letter, doTarget, "target");
   if (!options.enabled) motor.disable();
+  motor.target = options.target;
 
   if (options.boot_ms > 0) {
     // A long calibration of the sketch's own, printing as it goes.
@@ -229,6 +233,7 @@ void write_state(FILE* out) {
   state.integer("bytes_in", static_cast<long>(serial.bytes_in));
   state.integer("bytes_out", static_cast<long>(serial.bytes_out));
   state.integer("bytes_dropped", static_cast<long>(serial.bytes_dropped));
+  state.integer("blocked_us", static_cast<long>(serial.blocked_us));
 
   state.integer("enabled", motor.enabled);
   state.integer("motor_status", motor.motor_status);
@@ -274,11 +279,11 @@ const char kUsage[] =
     "and prints the pty's path as its first line.\n"
     "  --letter C             the motor's Commander letter (M)\n"
     "  --verbose N            Commander verbosity 0-3 (2)\n"
-    "  --decimals N           Commander decimal places (3)\n"
+    "  --decimals N           Commander decimal places, up to 20 (3)\n"
     "  --separator C          monitor_separator: a character, 'tab' or 'space' (tab)\n"
     "  --start-char C         monitor_start_char (none)\n"
     "  --end-char C           monitor_end_char (none)\n"
-    "  --monitor-decimals N   monitor_decimals (4)\n"
+    "  --monitor-decimals N   monitor_decimals, up to 20 (4)\n"
     "  --motion N             motion control type 0-6 (2, angle)\n"
     "  --torque N             torque control type 0-3 (0, voltage)\n"
     "  --no-monitor           loop() does not call motor.monitor()\n"
@@ -290,6 +295,9 @@ const char kUsage[] =
     "  --calibrate            let initFOC() find the sensor direction and zero\n"
     "  --library-defaults     keep the library's gains (not the example's)\n"
     "  --loop-hz N            loop() calls per second of wall time (10000)\n"
+    "  --baud N               a UART of N baud behind Serial: writes wait for its FIFO (none)\n"
+    "  --no-motor             no command.motor handler (only --target-letter's, if any)\n"
+    "  --target X             motor.target when setup() ends (0)\n"
     "  --state-on-stdin       a '\\n' on stdin prints the state as JSON\n";
 
 [[noreturn]] void usage_error(const char* message, const char* value) {
@@ -314,6 +322,13 @@ char char_option(const char* value, bool none_allowed) {
   return value[0];
 }
 
+float float_option(const char* value) {
+  char* end = nullptr;
+  const float number = strtof(value, &end);
+  if (end == value || *end != '\0' || !isfinite(number)) usage_error("not a number:", value);
+  return number;
+}
+
 int bits_option(const char* value) {
   if (strlen(value) != 7 || strspn(value, "01") != 7) usage_error("not 7 bits:", value);
   return static_cast<int>(strtol(value, nullptr, 2));
@@ -322,7 +337,8 @@ int bits_option(const char* value) {
 void parse_options(int argc, char** argv) {
   enum { kLetter = 1000, kVerbose, kDecimals, kSeparator, kStart, kEnd, kMonitorDecimals,
          kMotion, kTorque, kNoMonitor, kTargetLetter, kDisabled, kDownsample,
-         kMonitorVars, kBoot, kCalibrate, kLibraryDefaults, kLoopHz, kStateOnStdin, kHelp };
+         kMonitorVars, kBoot, kCalibrate, kLibraryDefaults, kLoopHz, kBaud, kNoMotor, kTarget,
+         kStateOnStdin, kHelp };
   static const option known[] = {
       {"letter", required_argument, nullptr, kLetter},
       {"verbose", required_argument, nullptr, kVerbose},
@@ -342,6 +358,9 @@ void parse_options(int argc, char** argv) {
       {"calibrate", no_argument, nullptr, kCalibrate},
       {"library-defaults", no_argument, nullptr, kLibraryDefaults},
       {"loop-hz", required_argument, nullptr, kLoopHz},
+      {"baud", required_argument, nullptr, kBaud},
+      {"no-motor", no_argument, nullptr, kNoMotor},
+      {"target", required_argument, nullptr, kTarget},
       {"state-on-stdin", no_argument, nullptr, kStateOnStdin},
       {"help", no_argument, nullptr, kHelp},
       {nullptr, 0, nullptr, 0},
@@ -352,11 +371,11 @@ void parse_options(int argc, char** argv) {
     switch (which) {
       case kLetter: options.letter = char_option(optarg, false); break;
       case kVerbose: options.verbose = static_cast<int>(number_option(optarg, 0, 3)); break;
-      case kDecimals: options.decimal_places = static_cast<int>(number_option(optarg, 0, 9)); break;
+      case kDecimals: options.decimal_places = static_cast<int>(number_option(optarg, 0, 20)); break;
       case kSeparator: options.separator = char_option(optarg, false); break;
       case kStart: options.start_char = char_option(optarg, true); break;
       case kEnd: options.end_char = char_option(optarg, true); break;
-      case kMonitorDecimals: options.monitor_decimals = static_cast<int>(number_option(optarg, 0, 9)); break;
+      case kMonitorDecimals: options.monitor_decimals = static_cast<int>(number_option(optarg, 0, 20)); break;
       case kMotion: options.motion = static_cast<int>(number_option(optarg, 0, 6)); break;
       case kTorque: options.torque = static_cast<int>(number_option(optarg, 0, 3)); break;
       case kNoMonitor: options.monitor = false; break;
@@ -368,6 +387,9 @@ void parse_options(int argc, char** argv) {
       case kCalibrate: options.calibrate = true; break;
       case kLibraryDefaults: options.library_defaults = true; break;
       case kLoopHz: options.loop_hz = number_option(optarg, 1, 100000); break;
+      case kBaud: options.baud = number_option(optarg, 300, 10000000); break;
+      case kNoMotor: options.motor_handler = false; break;
+      case kTarget: options.target = float_option(optarg); break;
       case kStateOnStdin: options.state_on_stdin = true; break;
       case kHelp: fputs(kUsage, stdout); exit(0);
       default: fputs(kUsage, stderr); exit(2);
@@ -381,6 +403,7 @@ void parse_options(int argc, char** argv) {
 int main(int argc, char** argv) {
   parse_options(argc, argv);
   printf("%s\n", host::open_serial());
+  host::set_line_baud(static_cast<unsigned long>(options.baud));
   fflush(stdout);
   if (options.state_on_stdin) host::serve_state_requests(write_state);
 

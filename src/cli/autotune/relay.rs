@@ -72,7 +72,7 @@ pub fn run(args: &AutotuneArgs) -> anyhow::Result<()> {
         )
     });
     if let Some(Ok(writes)) = &reviewed {
-        apply(&link, writes, &mut info.params)?;
+        apply(&link, writes, &mut info)?;
     }
     print_relay(
         args,

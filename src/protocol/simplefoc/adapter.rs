@@ -1,480 +1,286 @@
-//! SimpleFOC Commander as an [`Adapter`]: one request on the wire at a time
-//! (the Commander answers in order, one line each), monitoring lines turned
-//! into host-timed samples, and the description built from reads only: the
-//! motion type first (its reply, a motion name, proves the Commander), then
-//! every motor parameter. Streaming reads the sketch's monitoring first and
-//! the link's close puts it back ([`SketchMonitor`]); the adapter changes
-//! nothing else of the Commander's (no `@` verbosity, no `#` decimals).
+//! SimpleFOC's Commander as an [`Adapter`]: the session with the sketch
+//! from its boot text to the port closing.
+//!
+//! 1. Wait: nothing is sent while the sketch is in `setup()` (its text is
+//!    passed on as it comes; [`BootWatch`]).
+//! 2. Probe ([`handshake`]), with the Commander's own commands only,
+//!    which no handler sees: `@` (the verbosity in force), `@3`, then
+//!    `?` and `#` (the handlers with their labels, the decimals). The
+//!    motor is the handler under the letter asked for, or the one handler
+//!    labelled a motor. Then `{L}C`, a read for both handlers the library
+//!    has for a motor: `Commander::motor` answers `{L}C<motion>`,
+//!    `Commander::motion` (which takes anything but `C`, `T` and `E` for a
+//!    target, Commander.cpp:503-505) answers `{L}<motion>` and is refused.
+//!    Then `#12`, so that every value reads exactly.
+//! 3. Describe: the torque type, the enable state and every parameter.
+//! 4. Serve: reads, writes (each answered with the value in force, after
+//!    the values the firmware moved with it are read again), enable,
+//!    monitoring ([`streaming`]), the enable state polled every second.
+//! 5. Close: what was changed is put back ([`SketchMonitor`],
+//!    [`CommanderSettings`]); the output is the link's.
+
+mod handshake;
+mod replies;
+mod streaming;
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
+use super::SimpleFocSettings;
 use super::monitor::SketchMonitor;
-use super::{
-    Line, MOTION_INDEX, MonitorVar, MotorParam, SimpleFocSettings, TARGET_INDEX,
-    TARGET_READ_FRIENDLY, ValueKind, classify, command, is_error_reply, motor_params, reply_value,
-};
+use super::params::{MotorParam, motor_params};
+use super::requests::{Expect, Reply, ReplyKind, Request, Requests};
+use super::session::{BootWatch, CommanderSettings, is_library_text};
+use super::stream::{MonitorLine, MonitorReader};
+use super::wire::{Line, classify, echo, is_commander_reply};
 use crate::protocol::adapter::{Adapter, AdapterError, DecodeTally, Protocol, Unsupported};
-use crate::protocol::host_clock::{HOST_TICK_HZ, HostClock};
-use crate::protocol::{
-    ChannelInfo, ChannelRole, Command, DeviceErrorCode, DeviceInfo, Event, ParamInfo, SampleBatch,
-    StatusFlags, TextLevel,
-};
+use crate::protocol::{Command, DeviceInfo, Event, TextLevel};
+use streaming::Streaming;
 
-/// How long a request waits for its reply before it is sent again: long
-/// enough for a reply queued behind monitoring output on a busy host, since
-/// a resent request that was only late gets a second reply.
-const REPLY_TIMEOUT: Duration = Duration::from_millis(300);
-/// Sends of one request before it is given up.
-const TRIES: u8 = 3;
 /// A line longer than this without a newline is garbage.
 const MAX_LINE_BYTES: usize = 512;
+/// How often the enable state is read while nothing else is asked.
+const STATUS_POLL: Duration = Duration::from_secs(1);
+/// The least time a connection allows the sketch to be found in: a board
+/// that resets when the port opens, and prints nothing while it boots.
+const LEAST_DESCRIBE_TIME: Duration = Duration::from_secs(5);
 
 /// What a request on the wire is for.
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Purpose {
-    /// A read while describing.
+    ReadVerbosity,
+    SetVerbosity,
+    Scan,
+    Verify,
+    SetDecimals,
+    ReadTorque,
+    ReadEnabled,
     Describe(u8),
     Get(u8),
-    /// A write; `read_back` once it went unanswered (verbosity `@0`).
     Set {
         index: u8,
-        read_back: bool,
+        value: f32,
     },
+    /// A value the firmware may have moved with the write in progress.
+    Reread(u8),
     Enable(bool),
-    /// `MMS`: once answered, monitoring lines hold the channels described.
+    PollEnabled,
     MonitorSet,
-    /// `MMD`: no event, only its turn on the wire.
     MonitorRate,
-    /// `MMD` without a value: the sketch's downsample, to put back.
     FoundRate,
-    /// `MMS` without a value: the sketch's selection, to put back.
     FoundSelection,
 }
 
-#[derive(Clone, Debug)]
-struct Request {
-    purpose: Purpose,
-    wire: String,
-    /// What `@3` echoes before the value.
-    machine: String,
-    /// What `@2` prints before the value.
-    friendly: String,
-    kind: ValueKind,
-    /// Already written (a stop, which does not wait its turn).
-    sent: bool,
+/// Where the session is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Stage {
+    /// Waiting for the sketch's setup text to end; not before `retry`.
+    Waiting {
+        retry: Option<Instant>,
+    },
+    /// The Commander's own commands, before a reply proved the Commander.
+    Probing,
+    /// The Commander answered: finding the motor, reading it.
+    Describing,
+    Ready,
+    /// Not a motiontune-usable motor; the message says why.
+    Failed,
 }
 
-#[derive(Debug)]
-struct InFlight {
-    request: Request,
-    sent_at: Instant,
-    tries: u8,
+/// A write whose answer waits for the values it moved.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct PendingWrite {
+    index: u8,
+    value: f32,
+    rereads_left: usize,
 }
 
 /// Host side of a SimpleFOC Commander connection.
 #[derive(Debug)]
 pub struct SimpleFocAdapter {
     settings: SimpleFocSettings,
+    /// The motor's letter: the one asked for, or the one `?` showed.
+    letter: char,
     params: Vec<MotorParam>,
     values: Vec<Option<f32>>,
+    motion: u8,
+    torque: u8,
+    enabled: Option<bool>,
+    stage: Stage,
+    boot: BootWatch,
+    requests: Requests<Purpose>,
+    commander: CommanderSettings,
+    /// The handlers `?` listed: letter and label.
+    handlers: Vec<(char, String)>,
+    /// Description reads still unanswered.
+    describe_left: usize,
     device: Option<DeviceInfo>,
-    /// The motion type's reply came: the device speaks the Commander.
-    proven: bool,
-    queue: VecDeque<Request>,
-    in_flight: Option<InFlight>,
+    announced: bool,
+    pending_events: VecDeque<Event>,
+    failure: Option<String>,
+    failure_reported: bool,
+    /// Lines to write at the next poll (what a failed probe changed).
+    restore_due: String,
     line: Vec<u8>,
     /// Bytes of an overlong line are being skipped up to its newline.
     skipping: bool,
-    clock: HostClock,
-    /// Monitoring lines count once `MMS` has been answered; before, they
-    /// may hold the sketch's own selection.
-    monitoring_set: bool,
-    channel_count: usize,
-    /// Events owed to the app, given with the next bytes received.
-    pending_events: VecDeque<Event>,
-    /// The description has been given to the app.
-    announced: bool,
-    /// The sketch's monitoring as found, and what this connection changed.
+    monitor: MonitorReader,
+    streaming: Streaming,
     found_monitor: SketchMonitor,
+    write: Option<PendingWrite>,
+    /// When the device last showed it is a SimpleFOC sketch on its way.
+    progress: Option<Instant>,
+    next_status_poll: Option<Instant>,
 }
 
 impl SimpleFocAdapter {
     pub fn new(settings: &crate::protocol::adapter::AdapterSettings, now: Instant) -> Self {
         let settings = settings.simplefoc.sanitized();
         let params = motor_params();
-        let mut adapter = Self {
-            clock: HostClock::new(now, 1_000_000 / settings.loop_hz.max(1)),
-            channel_count: MonitorVar::selected(settings.monitored).len(),
+        Self {
+            letter: settings.letter,
             values: vec![None; params.len()],
             params,
-            settings,
+            motion: 2,
+            torque: 0,
+            enabled: None,
+            stage: Stage::Waiting { retry: None },
+            boot: BootWatch::new(now),
+            requests: Requests::default(),
+            commander: CommanderSettings::default(),
+            handlers: Vec::new(),
+            describe_left: 0,
             device: None,
-            proven: false,
-            queue: VecDeque::new(),
-            in_flight: None,
+            announced: false,
+            pending_events: VecDeque::new(),
+            failure: None,
+            failure_reported: false,
+            restore_due: String::new(),
             line: Vec::new(),
             skipping: false,
-            monitoring_set: false,
-            pending_events: VecDeque::new(),
-            announced: false,
+            monitor: MonitorReader::default(),
+            streaming: Streaming::new(&settings),
             found_monitor: SketchMonitor::default(),
-        };
-        // The motion type first: its reply proves the Commander.
-        let order = std::iter::once(MOTION_INDEX)
-            .chain((0..adapter.params.len() as u8).filter(|&i| i != MOTION_INDEX));
-        for index in order {
-            let request = adapter.read_request(index, Purpose::Describe(index));
-            adapter.queue.push_back(request);
-        }
-        adapter
-    }
-
-    fn letter(&self) -> char {
-        self.settings.letter
-    }
-
-    /// The `@3` echo of a command: the motor letter, the command letter and
-    /// a sub-command letter (never the digits after them).
-    fn machine(&self, letters: &str) -> String {
-        let mut echo = String::from(self.letter());
-        echo.extend(
-            letters
-                .chars()
-                .take(2)
-                .enumerate()
-                .filter(|&(at, c)| at == 0 || c.is_ascii_uppercase())
-                .map(|(_, c)| c),
-        );
-        echo
-    }
-
-    fn read_request(&self, index: u8, purpose: Purpose) -> Request {
-        let param = self.params[usize::from(index)];
-        let friendly = if index == TARGET_INDEX {
-            TARGET_READ_FRIENDLY
-        } else {
-            param.friendly
-        };
-        Request {
-            purpose,
-            // Reads carry no value, so they always fit.
-            wire: command(self.letter(), param.read, None).unwrap_or_default(),
-            machine: self.machine(param.read),
-            friendly: friendly.to_owned(),
-            kind: param.kind,
-            sent: false,
+            write: None,
+            progress: None,
+            next_status_poll: None,
+            settings,
         }
     }
 
-    /// Queues a request; a stop (disable, end of monitoring) is written at
-    /// once, ahead of everything not yet sent, so it goes out even when the
-    /// link closes right after.
-    fn submit(&mut self, mut request: Request, urgent: bool, now: Instant, out: &mut Vec<u8>) {
-        if urgent {
-            out.extend_from_slice(request.wire.as_bytes());
-            request.sent = true;
-            let at = self.queue.iter().take_while(|r| r.sent).count();
-            self.queue.insert(at, request);
-        } else {
-            self.queue.push_back(request);
-        }
-        self.send_next(now, out);
+    fn emit_later(&mut self, event: Event) {
+        self.pending_events.push_back(event);
     }
 
-    fn send_next(&mut self, now: Instant, out: &mut Vec<u8>) {
-        if let Some(flight) = &mut self.in_flight {
-            if now.duration_since(flight.sent_at) < REPLY_TIMEOUT {
+    fn text(&mut self, level: TextLevel, message: String) {
+        self.emit_later(Event::Text { level, message });
+    }
+
+    /// Gives up on the device: says why, and puts back what was changed.
+    fn fail(&mut self, message: String) {
+        self.stage = Stage::Failed;
+        self.requests.clear();
+        self.restore_due += &self.commander.take_restore();
+        self.failure = Some(message);
+    }
+
+    /// Gives the description to the app once it is complete, and what is
+    /// owed after it.
+    fn flush(&mut self, emit: &mut dyn FnMut(Event)) {
+        if !self.announced {
+            let Some(info) = &self.device else {
+                // Text heard while booting is passed on as it comes.
+                self.pending_events.retain(|event| {
+                    let keep = !matches!(event, Event::Text { .. });
+                    if !keep {
+                        emit(event.clone());
+                    }
+                    keep
+                });
                 return;
-            }
-            if flight.tries < TRIES {
-                flight.tries += 1;
-                flight.sent_at = now;
-                out.extend_from_slice(flight.request.wire.as_bytes());
-                return;
-            }
-            if let Some(flight) = self.in_flight.take() {
-                self.unanswered(flight.request);
-            }
-        }
-        let Some(request) = self.queue.pop_front() else {
-            return;
-        };
-        if !request.sent {
-            out.extend_from_slice(request.wire.as_bytes());
-        }
-        self.in_flight = Some(InFlight {
-            request,
-            sent_at: now,
-            tries: 1,
-        });
-    }
-
-    /// A request whose reply never came.
-    fn unanswered(&mut self, request: Request) {
-        match request.purpose {
-            Purpose::Describe(index) => {
-                // A parameter this firmware does not answer: describe it
-                // anyway, read-only, so the indices stay the same.
-                self.values[usize::from(index)] = Some(f32::NAN);
-                self.try_describe();
-            }
-            Purpose::Set {
-                index,
-                read_back: false,
-            } => {
-                let read = self.read_request(
-                    index,
-                    Purpose::Set {
-                        index,
-                        read_back: true,
-                    },
-                );
-                self.queue.push_front(read);
-            }
-            Purpose::MonitorSet
-            | Purpose::MonitorRate
-            | Purpose::FoundRate
-            | Purpose::FoundSelection => {
-                self.pending_events.push_back(Event::Text {
-                    level: TextLevel::Warning,
-                    message: format!("no reply to {}", request.wire.trim_end()),
-                });
-            }
-            Purpose::Get(_) | Purpose::Set { .. } | Purpose::Enable(_) => {
-                self.pending_events.push_back(refusal(request.purpose));
-            }
-        }
-    }
-
-    fn try_describe(&mut self) {
-        if self.device.is_some() || !self.proven || self.values.iter().any(Option::is_none) {
-            return;
-        }
-        let motion = self.values[usize::from(MOTION_INDEX)].unwrap_or(2.0) as u8;
-        let params = self
-            .params
-            .iter()
-            .zip(&self.values)
-            .map(|(param, value)| {
-                let value = value.unwrap_or(f32::NAN);
-                let mut flags = param.flags;
-                let mut unit = param.unit;
-                if value.is_nan() {
-                    flags |= crate::protocol::ParamFlags::READ_ONLY;
-                }
-                if param.name == "target" {
-                    unit = target_unit(motion);
-                }
-                ParamInfo {
-                    name: param.name.to_owned(),
-                    unit: unit.to_owned(),
-                    flags: crate::protocol::ParamFlags(flags),
-                    min: param.min,
-                    max: param.max,
-                    value: if value.is_nan() { 0.0 } else { value },
-                    kind: param.param_kind(),
-                }
-            })
-            .collect();
-        self.device = Some(DeviceInfo {
-            name: format!("SimpleFOC motor '{}'", self.letter()),
-            firmware: "Arduino-FOC Commander".to_owned(),
-            protocol_version: 1,
-            loop_hz: (self.settings.loop_hz / u32::from(self.settings.base_downsample)).max(1),
-            watchdog_ms: 0,
-            channels: channels(self.settings.monitored, motion),
-            params,
-        });
-    }
-
-    /// Handles one text line: the reply to the request in flight, or a
-    /// message of the firmware. True if it was a reply.
-    fn text_line(&mut self, text: &str, emit: &mut dyn FnMut(Event)) -> bool {
-        let Some(flight) = &self.in_flight else {
-            if !text.is_empty() {
-                emit(Event::Text {
-                    level: TextLevel::Info,
-                    message: text.to_owned(),
-                });
-            }
-            return false;
-        };
-        let request = &flight.request;
-        if is_error_reply(text) && text.starts_with(|c: char| c.is_ascii_alphabetic()) {
-            let purpose = request.purpose;
-            self.in_flight = None;
-            match purpose {
-                Purpose::Describe(index) => {
-                    self.values[usize::from(index)] = Some(f32::NAN);
-                    self.try_describe();
-                }
-                Purpose::MonitorSet
-                | Purpose::MonitorRate
-                | Purpose::FoundRate
-                | Purpose::FoundSelection => emit(Event::Text {
-                    level: TextLevel::Warning,
-                    message: format!("SimpleFOC refused {}", request_wire(&purpose)),
-                }),
-                other => emit(refusal(other)),
-            }
-            return true;
-        }
-        let Some(value) = reply_value(text, &request.machine, &request.friendly, request.kind)
-        else {
-            // A debug message between the request and its reply.
-            if !text.is_empty() {
-                emit(Event::Text {
-                    level: TextLevel::Info,
-                    message: text.to_owned(),
-                });
-            }
-            return false;
-        };
-        let purpose = request.purpose;
-        self.in_flight = None;
-        match purpose {
-            Purpose::Describe(index) => {
-                if index == MOTION_INDEX {
-                    self.proven = true;
-                }
-                self.values[usize::from(index)] = Some(value);
-                self.try_describe();
-            }
-            Purpose::Get(index) | Purpose::Set { index, .. } => {
-                self.update_value(index, value);
-                emit(Event::Value { index, value });
-            }
-            Purpose::Enable(_) => emit(Event::Status {
-                flags: StatusFlags(if value != 0.0 {
-                    StatusFlags::ENABLED
-                } else {
-                    0
-                }),
-                tick: 0,
-            }),
-            Purpose::MonitorSet => self.monitoring_set = true,
-            Purpose::MonitorRate => {}
-            Purpose::FoundRate => self.found_monitor.found_downsample(value),
-            Purpose::FoundSelection => self.found_monitor.found_selection(value),
-        }
-        true
-    }
-
-    /// Gives the description to the app once it is complete.
-    fn announce(&mut self, emit: &mut dyn FnMut(Event)) {
-        if let (false, Some(info)) = (self.announced, &self.device) {
+            };
             self.announced = true;
             emit(Event::Described(info.clone()));
         }
-    }
-
-    fn update_value(&mut self, index: u8, value: f32) {
-        if let Some(param) = self
-            .device
-            .as_mut()
-            .and_then(|d| d.params.get_mut(usize::from(index)))
-        {
-            param.value = value;
+        while let Some(event) = self.pending_events.pop_front() {
+            emit(event);
         }
     }
 
-    fn monitor_lines(
+    /// One whole line from the device.
+    fn on_line(
         &mut self,
-        rows: &mut Vec<f32>,
-        count: usize,
+        text: &str,
+        bytes: usize,
         now: Instant,
+        tally: &mut DecodeTally,
         emit: &mut dyn FnMut(Event),
     ) {
-        if count == 0 {
+        if let Some(request) = self.requests.in_flight()
+            && let Some(reply) = request.expect.read(text)
+        {
+            tally.ok += 1;
+            self.streaming.flush_rows(now, emit);
+            let purpose = request.purpose;
+            // A scan goes on to its `#` line.
+            if !matches!(reply, Reply::Handler(..)) {
+                self.requests.answered();
+                self.requests.promote_sent(now);
+            }
+            self.on_reply(purpose, reply, now);
             return;
         }
-        let placed = self.clock.place(count, now);
-        emit(Event::Samples {
-            batch: SampleBatch {
-                first_tick: placed.first_tick,
-                stride: placed.stride,
-                tick_hz: HOST_TICK_HZ,
-                channel_count: self.channel_count,
-                values: std::mem::take(rows),
-            },
-            lost_before: 0,
-        });
-    }
-}
-
-fn request_wire(purpose: &Purpose) -> &'static str {
-    match purpose {
-        Purpose::MonitorSet | Purpose::FoundSelection => "the monitored variables (MMS)",
-        _ => "the monitoring rate (MMD)",
-    }
-}
-
-fn refusal(purpose: Purpose) -> Event {
-    let request = match purpose {
-        Purpose::Get(index) => Command::Get { index },
-        Purpose::Set { index, .. } => Command::Set { index, value: 0.0 },
-        Purpose::Enable(on) => Command::Enable(on),
-        Purpose::Describe(_)
-        | Purpose::MonitorSet
-        | Purpose::MonitorRate
-        | Purpose::FoundRate
-        | Purpose::FoundSelection => Command::Hello,
-    };
-    Event::Refused {
-        request: request.type_code(),
-        code: DeviceErrorCode::Unsupported,
-    }
-}
-
-/// The target's unit in a motion type (torque mode: volts, the default
-/// voltage torque control).
-fn target_unit(motion: u8) -> &'static str {
-    match motion {
-        1 | 3 => "rad/s",
-        2 | 4 | 5 => "rad",
-        _ => "V",
-    }
-}
-
-/// The monitored channels with their roles: the target is the reference;
-/// the angle (angle modes) or the velocity (velocity modes) the feedback;
-/// Vq the effort (the library's default torque control is voltage, where Vq
-/// is what the loops command), Iq when Vq is not monitored.
-fn channels(mask: u8, motion: u8) -> Vec<ChannelInfo> {
-    let selected = MonitorVar::selected(mask);
-    let feedback = match motion {
-        1 | 3 => MonitorVar::Velocity,
-        _ => MonitorVar::Angle,
-    };
-    let effort = if selected.contains(&MonitorVar::VoltageQ) {
-        MonitorVar::VoltageQ
-    } else {
-        MonitorVar::CurrentQ
-    };
-    selected
-        .into_iter()
-        .map(|var| ChannelInfo {
-            name: var.name().to_owned(),
-            unit: match var {
-                MonitorVar::Target => target_unit(motion),
-                MonitorVar::VoltageQ | MonitorVar::VoltageD => "V",
-                MonitorVar::CurrentQ | MonitorVar::CurrentD => "mA",
-                MonitorVar::Velocity => "rad/s",
-                MonitorVar::Angle => "rad",
+        match self.monitor.read(text) {
+            MonitorLine::Sample(values) => {
+                tally.ok += 1;
+                let described = self.device.is_some();
+                self.streaming
+                    .sample(&values, bytes, described, now, tally, emit);
             }
-            .to_owned(),
-            role: if var == MonitorVar::Target {
-                ChannelRole::Reference
-            } else if var == feedback {
-                ChannelRole::Feedback
-            } else if var == effort {
-                ChannelRole::Effort
-            } else {
-                ChannelRole::Other
-            },
-        })
-        .collect()
+            MonitorLine::Learning => {
+                tally.ok += 1;
+                self.streaming.heard_monitor();
+            }
+            MonitorLine::Bad => {
+                tally.ok += 1;
+                tally.message_errors += 1;
+                self.streaming.heard_monitor();
+            }
+            MonitorLine::NotMonitor => {
+                self.streaming.flush_rows(now, emit);
+                self.on_text(text, now, tally);
+            }
+        }
+    }
+
+    /// A line of text that answers nothing: a message of the sketch.
+    fn on_text(&mut self, text: &str, now: Instant, tally: &mut DecodeTally) {
+        let library = is_library_text(text);
+        // Text before the description says nothing of the protocol, except
+        // what only SimpleFOC prints.
+        if library || self.device.is_some() {
+            tally.ok += 1;
+        }
+        if library && self.device.is_none() {
+            self.progress = Some(now);
+        }
+        self.late_verbosity(text);
+        if matches!(self.stage, Stage::Waiting { .. } | Stage::Probing) {
+            self.boot.hear_line(text, now);
+            if self.stage == Stage::Probing && self.boot.in_setup() {
+                // The library's setup is running (a board reset by the
+                // port opening): the probe may be lost; it goes again once
+                // the setup ends.
+                self.requests.clear();
+                self.stage = Stage::Waiting { retry: None };
+            }
+        }
+        // A reply that came late or twice (a request sent again) is no
+        // message of the sketch's.
+        if !text.is_empty() && !is_commander_reply(text, self.letter) {
+            self.text(TextLevel::Info, text.to_owned());
+        }
+    }
 }
 
 impl Adapter for SimpleFocAdapter {
@@ -483,19 +289,48 @@ impl Adapter for SimpleFocAdapter {
     }
 
     fn expecting(&self) -> String {
+        if let Some(failure) = &self.failure {
+            return failure.clone();
+        }
+        if self.boot.in_setup() {
+            return "SimpleFOC Commander (the sketch printed its setup text and never finished: \
+                    is it stuck in initFOC()?)"
+                .to_owned();
+        }
         format!(
-            "SimpleFOC Commander with the motor under '{}' (a Commander in verbosity @0 prints nothing: send @2)",
-            self.letter()
+            "SimpleFOC Commander (no reply to @ or @3: does loop() call command.run()? motor \
+             expected under '{}')",
+            self.settings.letter
         )
     }
 
     fn describe_timeout(&self, usual: Duration) -> Duration {
-        // 29 reads, one at a time, each allowed its retries.
-        usual.max(Duration::from_secs(5))
+        usual.max(LEAST_DESCRIBE_TIME)
+    }
+
+    fn progress(&self) -> Option<Instant> {
+        if self.stage == Stage::Failed {
+            return None;
+        }
+        self.progress
     }
 
     fn poll(&mut self, now: Instant, out: &mut Vec<u8>) {
-        self.send_next(now, out);
+        out.extend_from_slice(std::mem::take(&mut self.restore_due).as_bytes());
+        self.handshake_poll(now);
+        if self.stage == Stage::Ready {
+            self.streaming_poll(now);
+            let due = *self.next_status_poll.get_or_insert(now + STATUS_POLL);
+            if now >= due && self.requests.is_idle() {
+                self.next_status_poll = Some(now + STATUS_POLL);
+                let poll = self.motor_request(Purpose::PollEnabled, "E", ReplyKind::Number);
+                self.requests.push(poll.tries(1));
+            }
+        }
+        if let Some(given_up) = self.requests.send_next(now, out) {
+            self.unanswered(given_up, now);
+            self.requests.send_next(now, out);
+        }
     }
 
     fn receive(
@@ -505,12 +340,7 @@ impl Adapter for SimpleFocAdapter {
         tally: &mut DecodeTally,
         emit: &mut dyn FnMut(Event),
     ) -> Result<(), AdapterError> {
-        let mut rows = Vec::new();
-        let mut count = 0;
-        self.announce(emit);
-        while let Some(event) = self.pending_events.pop_front() {
-            emit(event);
-        }
+        self.flush(emit);
         for &byte in bytes {
             if byte != b'\n' {
                 if self.skipping {
@@ -529,46 +359,27 @@ impl Adapter for SimpleFocAdapter {
                 continue;
             }
             let line = std::mem::take(&mut self.line);
-            let line_kind = classify(&line);
-            // Every whole line counts once as decoded or as a framing error,
-            // message errors among the decoded, except text before the
-            // description that answers nothing: any device prints some, so
-            // it is no sign of SimpleFOC (nor, when auto-detection tries
-            // SimpleFOC on another firmware, one of that firmware).
-            match line_kind {
+            match classify(&line) {
                 Line::Garbage => tally.framing_errors += 1,
-                Line::BadMonitor | Line::Monitor(_) => tally.ok += 1,
-                Line::Text(_) => {}
-            }
-            match line_kind {
-                Line::Garbage => {}
-                Line::BadMonitor => tally.message_errors += 1,
-                Line::Monitor(values) => {
-                    if self.device.is_none() || !self.monitoring_set {
-                        continue;
-                    }
-                    if values.len() != self.channel_count {
-                        tally.message_errors += 1;
-                        continue;
-                    }
-                    rows.extend(values);
-                    count += 1;
-                }
                 Line::Text(text) => {
-                    // Samples stay in order with the replies around them.
-                    self.monitor_lines(&mut rows, count, now, emit);
-                    count = 0;
                     let text = text.to_owned();
-                    if self.text_line(&text, emit) || self.device.is_some() {
-                        tally.ok += 1;
-                    }
+                    self.on_line(&text, line.len() + 1, now, tally, emit);
                 }
             }
             self.line = line;
             self.line.clear();
+            self.flush(emit);
         }
-        self.monitor_lines(&mut rows, count, now, emit);
-        self.announce(emit);
+        if !self.line.is_empty() && matches!(self.stage, Stage::Waiting { .. }) {
+            // Part of a line: a sketch printing dots while it calibrates.
+            self.boot.hear_part(now);
+        }
+        self.streaming.flush_rows(now, emit);
+        self.flush(emit);
+        if let (Some(failure), false) = (&self.failure, self.failure_reported) {
+            self.failure_reported = true;
+            return Err(AdapterError::Incompatible(failure.clone()));
+        }
         Ok(())
     }
 
@@ -578,7 +389,9 @@ impl Adapter for SimpleFocAdapter {
         now: Instant,
         out: &mut Vec<u8>,
     ) -> Result<(), Unsupported> {
-        let letter = self.letter();
+        if self.device.is_none() {
+            return Err(Unsupported);
+        }
         let request = match *command {
             Command::Hello | Command::Ping { .. } => return Ok(()),
             Command::Save => return Err(Unsupported),
@@ -588,87 +401,32 @@ impl Adapter for SimpleFocAdapter {
                 }
                 self.read_request(index, Purpose::Get(index))
             }
-            Command::Set { index, value } => {
-                let Some(param) = self.params.get(usize::from(index)).copied() else {
-                    return Err(Unsupported);
-                };
-                let value = if param.kind == ValueKind::Motion {
-                    value.round()
-                } else {
-                    value
-                };
-                let wire = match super::command(letter, param.write, Some(value)) {
-                    Ok(wire) => wire,
-                    Err(error) => {
-                        self.pending_events.push_back(Event::Text {
-                            level: TextLevel::Error,
-                            message: error.to_string(),
-                        });
-                        return Err(Unsupported);
-                    }
-                };
-                Request {
-                    purpose: Purpose::Set {
-                        index,
-                        read_back: false,
-                    },
-                    wire,
-                    machine: self.machine(param.write),
-                    friendly: param.friendly.to_owned(),
-                    kind: param.kind,
-                    sent: false,
-                }
-            }
+            Command::Set { index, value } => self.write_request(index, value)?,
             Command::Enable(on) => {
-                let request = Request {
-                    purpose: Purpose::Enable(on),
-                    wire: format!("{letter}E{}\n", u8::from(on)),
-                    machine: format!("{letter}E"),
-                    friendly: "Status: ".to_owned(),
-                    kind: ValueKind::Number,
-                    sent: false,
-                };
-                self.submit(request, !on, now, out);
+                let request = Request::new(
+                    Purpose::Enable(on),
+                    format!("{}E{}\n", self.letter, u8::from(on)),
+                    Expect::Value {
+                        echo: echo(self.letter, "E"),
+                        kind: ReplyKind::Number,
+                    },
+                );
+                if on {
+                    self.requests.push(request);
+                } else {
+                    self.requests.push_urgent(request, out);
+                }
+                self.requests.send_next(now, out);
                 return Ok(());
             }
             Command::Stream { divider } => {
-                if divider == 0 {
-                    let stop = monitor_request(Purpose::MonitorRate, letter, "MD0", "downsample: ");
-                    self.found_monitor.rate_changed();
-                    self.submit(stop, true, now, out);
-                    return Ok(());
-                }
-                if self.found_monitor.take_first_read() {
-                    // Read before replaced, so the close can put them back.
-                    let rate = monitor_request(Purpose::FoundRate, letter, "MD", "downsample: ");
-                    self.submit(rate, false, now, out);
-                    let selection = monitor_request(Purpose::FoundSelection, letter, "MS", "");
-                    self.submit(selection, false, now, out);
-                }
-                let bits: String = (0..7)
-                    .rev()
-                    .map(|bit| {
-                        if self.settings.monitored & (1 << bit) != 0 {
-                            '1'
-                        } else {
-                            '0'
-                        }
-                    })
-                    .collect();
-                let select = monitor_request(Purpose::MonitorSet, letter, &format!("MS{bits}"), "");
-                self.found_monitor.selection_changed();
-                self.submit(select, false, now, out);
-                self.found_monitor.rate_changed();
-                let downsample = u32::from(divider) * u32::from(self.settings.base_downsample);
-                monitor_request(
-                    Purpose::MonitorRate,
-                    letter,
-                    &format!("MD{downsample}"),
-                    "downsample: ",
-                )
+                self.stream_requests(divider, out);
+                self.requests.send_next(now, out);
+                return Ok(());
             }
         };
-        self.submit(request, false, now, out);
+        self.requests.push(request);
+        self.requests.send_next(now, out);
         Ok(())
     }
 
@@ -677,198 +435,12 @@ impl Adapter for SimpleFocAdapter {
     }
 
     fn close(&mut self, _now: Instant, out: &mut Vec<u8>) {
-        out.extend_from_slice(self.found_monitor.restore(self.letter()).as_bytes());
-    }
-}
-
-fn monitor_request(purpose: Purpose, letter: char, letters: &str, label: &str) -> Request {
-    Request {
-        purpose,
-        wire: format!("{letter}{letters}\n"),
-        machine: format!("{letter}{}", &letters[..2.min(letters.len())]),
-        friendly: format!("Monitor | {label}"),
-        kind: ValueKind::Number,
-        sent: false,
+        out.extend_from_slice(std::mem::take(&mut self.restore_due).as_bytes());
+        out.extend_from_slice(self.found_monitor.restore(self.letter).as_bytes());
+        self.found_monitor = SketchMonitor::default();
+        out.extend_from_slice(self.commander.take_restore().as_bytes());
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::protocol::adapter::AdapterSettings;
-    use crate::sim::EmulatedDevice;
-    use crate::sim::drive::DriveConfig;
-    use crate::sim::firmware::simplefoc::SimpleFocFirmware;
-
-    /// The adapter and the emulated sketch wired together in simulated
-    /// time, device output delivered in chunks of `chunk` bytes.
-    struct Bench {
-        adapter: SimpleFocAdapter,
-        firmware: SimpleFocFirmware,
-        now: Instant,
-        tally: DecodeTally,
-        events: Vec<Event>,
-        chunk: usize,
-    }
-
-    impl Bench {
-        fn new(verbose: u8, chunk: usize) -> Self {
-            let now = Instant::now();
-            let mut firmware = SimpleFocFirmware::new(DriveConfig::default());
-            firmware.verbose = verbose;
-            Self {
-                adapter: SimpleFocAdapter::new(&AdapterSettings::default(), now),
-                firmware,
-                now,
-                tally: DecodeTally::default(),
-                events: Vec::new(),
-                chunk,
-            }
-        }
-
-        fn deliver(&mut self, bytes: &[u8]) {
-            for piece in bytes.chunks(self.chunk.max(1)) {
-                let events = &mut self.events;
-                self.adapter
-                    .receive(piece, self.now, &mut self.tally, &mut |e| events.push(e))
-                    .expect("no fatal error");
-            }
-        }
-
-        /// Runs `ms` milliseconds, one at a time.
-        fn run(&mut self, ms: u32) {
-            for _ in 0..ms {
-                let mut out = Vec::new();
-                self.adapter.poll(self.now, &mut out);
-                self.firmware.receive(&out);
-                self.firmware.advance(10);
-                let output = self.firmware.take_output();
-                self.deliver(&output);
-                self.now += Duration::from_millis(1);
-            }
-        }
-
-        fn send(&mut self, command: Command) {
-            let mut out = Vec::new();
-            self.adapter
-                .encode(&command, self.now, &mut out)
-                .expect("supported");
-            self.firmware.receive(&out);
-        }
-    }
-
-    #[test]
-    fn describes_in_every_talking_verbosity_and_split_reads() {
-        for (verbose, chunk) in [(1, 1), (2, 7), (3, 4096)] {
-            let mut bench = Bench::new(verbose, chunk);
-            bench.run(200);
-            let info = bench.adapter.device().expect("described").clone();
-            let announced = bench
-                .events
-                .iter()
-                .filter(|e| matches!(e, Event::Described(_)));
-            assert_eq!(announced.count(), 1);
-            let kp = &info.params[6];
-            assert_eq!(kp.name, "angle.P");
-            assert_eq!(kp.value, 20.0, "@{verbose}");
-            assert_eq!(info.params[usize::from(MOTION_INDEX)].value, 2.0);
-            assert!(info.params[usize::from(TARGET_INDEX)].flags.setpoint());
-            assert_eq!(info.params[usize::from(TARGET_INDEX)].unit, "rad");
-            assert_eq!(info.channels.len(), 7);
-            assert_eq!(info.channels[0].role, ChannelRole::Reference);
-            assert_eq!(info.channels[1].role, ChannelRole::Effort);
-            assert_eq!(info.channels[6].role, ChannelRole::Feedback);
-            assert_eq!(bench.tally.framing_errors + bench.tally.message_errors, 0);
-        }
-    }
-
-    #[test]
-    fn a_silent_commander_or_a_plain_text_sketch_is_never_described() {
-        let mut bench = Bench::new(0, 64);
-        bench.run(2000);
-        assert!(bench.adapter.device().is_none());
-        let now = Instant::now();
-        let mut adapter = SimpleFocAdapter::new(&AdapterSettings::default(), now);
-        let mut tally = DecodeTally::default();
-        for _ in 0..100 {
-            let mut out = Vec::new();
-            adapter.poll(now + Duration::from_secs(1), &mut out);
-            adapter
-                .receive(b"1.5\n2.5\nkp 3\n", now, &mut tally, &mut |_| {})
-                .expect("no fatal error");
-        }
-        assert!(adapter.device().is_none());
-    }
-
-    #[test]
-    fn streams_writes_enables_and_skips_garbage() {
-        let mut bench = Bench::new(2, 13);
-        bench.run(200);
-        assert!(bench.adapter.device().is_some());
-        bench.events.clear();
-        bench.send(Command::Stream { divider: 1 });
-        bench.run(200);
-        let rows: usize = bench
-            .events
-            .iter()
-            .map(|e| match e {
-                Event::Samples { batch, .. } => {
-                    assert_eq!(batch.channel_count, 7);
-                    batch.len()
-                }
-                _ => 0,
-            })
-            .sum();
-        // MMD10 at 10 kHz: 1000 lines a second, less the setup.
-        assert!((150..=200).contains(&rows), "{rows}");
-
-        bench.send(Command::Set {
-            index: 6,
-            value: 12.5,
-        });
-        bench.run(20);
-        assert!(bench.events.contains(&Event::Value {
-            index: 6,
-            value: 12.5
-        }));
-        assert_eq!(bench.firmware.drive.config.gains.kp, 12.5);
-
-        bench.send(Command::Enable(false));
-        bench.run(20);
-        assert!(bench.events.contains(&Event::Status {
-            flags: StatusFlags(0),
-            tick: 0
-        }));
-        assert!(!bench.firmware.drive.enabled());
-
-        let before = bench.tally;
-        bench.deliver(b"\xff\xfe\x00junk\n1.0\tx\t3\n1\t2\n");
-        assert_eq!(bench.tally.framing_errors, before.framing_errors + 1);
-        assert_eq!(bench.tally.message_errors, before.message_errors + 2);
-        bench.events.clear();
-        bench.run(50);
-        assert!(
-            bench
-                .events
-                .iter()
-                .any(|e| matches!(e, Event::Samples { .. }))
-        );
-    }
-
-    #[test]
-    fn a_value_too_long_for_the_commander_is_refused_not_sent() {
-        let mut bench = Bench::new(2, 64);
-        bench.run(200);
-        let mut out = Vec::new();
-        let refused = bench.adapter.encode(
-            &Command::Set {
-                index: 0,
-                value: f32::INFINITY,
-            },
-            bench.now,
-            &mut out,
-        );
-        assert_eq!(refused, Err(Unsupported));
-        assert!(out.is_empty());
-    }
-}
+mod tests;

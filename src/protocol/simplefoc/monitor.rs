@@ -10,17 +10,19 @@
 //! 377-380 `if(!GET) motor->monitor_downsample = value;` then
 //! `println((int)motor->monitor_downsample)`; 391-404 sets the variables
 //! only `if(!GET)`, then prints the seven bits), so reading changes
-//! nothing.
+//! nothing. `MM#` (the monitor's decimals) has no such check (386-390: a
+//! bare `MM#` sets 0), so it is never sent: the decimals are the sketch's.
 
 /// What the sketch's monitoring was and what this connection changed.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SketchMonitor {
     /// The reads have been queued (once per connection).
     asked: bool,
-    /// `MMD` as found.
-    downsample: Option<u32>,
-    /// `MMS` as found: seven `0`/`1`, target first.
-    selection: Option<String>,
+    /// `MMD` as found, as printed (`(int)`, so a value the sketch wrapped
+    /// reads negative, and written back the same way wraps the same).
+    downsample: Option<i64>,
+    /// `MMS` as found, target in bit 6.
+    selection: Option<u8>,
     /// This connection wrote `MMD`.
     rate_changed: bool,
     /// This connection wrote `MMS`.
@@ -36,21 +38,14 @@ impl SketchMonitor {
 
     /// The reply to `MMD` without a value.
     pub fn found_downsample(&mut self, value: f32) {
-        if value >= 0.0 && value.fract() == 0.0 {
-            self.downsample = Some(value as u32);
+        if value.is_finite() && value.fract() == 0.0 {
+            self.downsample = Some(value as i64);
         }
     }
 
-    /// The reply to `MMS` without a value: seven digits, printed as a
-    /// number, so leading zeros are gone.
-    pub fn found_selection(&mut self, value: f32) {
-        if !(0.0..=1_111_111.0).contains(&value) || value.fract() != 0.0 {
-            return;
-        }
-        let bits = format!("{:07}", value as u32);
-        if bits.chars().all(|c| c == '0' || c == '1') {
-            self.selection = Some(bits);
-        }
+    /// The reply to `MMS` without a value.
+    pub fn found_selection(&mut self, bits: u8) {
+        self.selection = Some(bits & 0b111_1111);
     }
 
     /// This connection wrote `MMD`.
@@ -70,8 +65,8 @@ impl SketchMonitor {
     /// could not be read is left as it is.
     pub fn restore(&self, letter: char) -> String {
         let mut lines = String::new();
-        if let (true, Some(bits)) = (self.selection_changed, &self.selection) {
-            lines += &format!("{letter}MS{bits}\n");
+        if let (true, Some(bits)) = (self.selection_changed, self.selection) {
+            lines += &format!("{letter}MS{bits:07b}\n");
         }
         if self.rate_changed {
             lines += &format!("{letter}MD{}\n", self.downsample.unwrap_or(0));
@@ -88,7 +83,7 @@ mod tests {
     fn nothing_changed_nothing_sent() {
         let mut monitor = SketchMonitor::default();
         monitor.found_downsample(100.0);
-        monitor.found_selection(1_100_011.0);
+        monitor.found_selection(0b110_0011);
         assert_eq!(monitor.restore('M'), "");
     }
 
@@ -98,7 +93,7 @@ mod tests {
         assert!(monitor.take_first_read());
         assert!(!monitor.take_first_read(), "read once");
         monitor.found_downsample(100.0);
-        monitor.found_selection(110_011.0);
+        monitor.found_selection(0b011_0011);
         monitor.selection_changed();
         monitor.rate_changed();
         assert_eq!(monitor.restore('M'), "MMS0110011\nMMD100\n");
@@ -107,10 +102,11 @@ mod tests {
     #[test]
     fn an_unread_rate_stops_the_stream_and_an_unread_selection_stays() {
         let mut monitor = SketchMonitor::default();
-        monitor.found_selection(1_234_567.0);
-        monitor.found_downsample(-1.0);
+        monitor.found_downsample(f32::NAN);
         monitor.selection_changed();
         monitor.rate_changed();
         assert_eq!(monitor.restore('A'), "AMD0\n");
+        monitor.found_downsample(-1.0);
+        assert_eq!(monitor.restore('A'), "AMD-1\n", "as the sketch had it");
     }
 }
