@@ -100,10 +100,13 @@ fn interrupt<D: EmulatedDevice>(
     if let Some(ready) = moment.ready {
         while !server.with_device(ready) {
             assert!(Instant::now() < deadline, "{args:?} never got ready");
-            assert!(
-                child.try_wait().expect("wait").is_none(),
-                "{args:?} ended early"
-            );
+            if child.try_wait().expect("wait").is_some() {
+                let mut said = String::new();
+                if let Some(mut stderr) = child.stderr.take() {
+                    let _ = std::io::Read::read_to_string(&mut stderr, &mut said);
+                }
+                panic!("{args:?} ended early: {said}");
+            }
             std::thread::sleep(Duration::from_millis(2));
         }
     }
@@ -284,7 +287,11 @@ fn autotune_step_write_on_the_native_drive() {
             .map(String::from),
         );
         if write {
+            // A re-identification under load may propose a jump the guard
+            // holds back; the guard has its own tests (cli_safety.rs), and
+            // this one is about the interrupt at every stage.
             args.push("--write".to_owned());
+            args.push("--allow-large-change".to_owned());
         }
         args
     };
