@@ -1,8 +1,10 @@
 //! Ctrl-C (SIGINT) at random moments of every command that moves the
 //! drive, on every firmware that runs it: `step` (native, SimpleFOC,
-//! ODrive, a plain-text sketch with a setpoint command), `bode` (native)
-//! and `autotune --write` (step method, in the identification, between it
-//! and the verification, and in the verification; relay method). Each
+//! ODrive, a plain-text sketch with a setpoint command), `bode` (native,
+//! SimpleFOC, ODrive) and `autotune --write` (step method, in the
+//! identification, between it and the verification, and in the
+//! verification; relay method: the native drive, the only one with
+//! kp, ki and kd to tune until cascaded loops are tuned). Each
 //! time the command must exit within 2 s of the signal with status 130 and
 //! one line on stderr, and the drive must have its setpoint back where it
 //! was and its output off.
@@ -382,6 +384,52 @@ fn step_on_the_odrive() {
     let server = PtyServer::start(OdriveSim::new(DriveConfig::default())).expect("pty available");
     let protocol = ["--protocol", "odrive"];
     steps_interrupted("step_odrive", &server, &protocol, "0.25", 2, |d| {
+        let axis = &d.axes[0];
+        let closed_loop = axis.current_state == STATE_CLOSED_LOOP;
+        (f64::from(axis.input_pos), closed_loop)
+    });
+}
+
+/// `bode` with `port_args`, interrupted at `count` moments: watching the
+/// stream, the settle, the excitation.
+fn bode_interrupted<D: EmulatedDevice>(
+    test: &str,
+    server: &PtyServer<D>,
+    port_args: &[&str],
+    count: usize,
+    probe: Probe<D>,
+) {
+    let mut moments = Moments::new(test);
+    let mut args = vec!["bode", "--port", server.path()];
+    args.extend_from_slice(port_args);
+    args.extend(["--duration", "2", "--settle", "0.2", "--to", "5"]);
+    for _ in 0..count {
+        let moment = after_first_write(moments.between(0.0, 2.3));
+        interrupt(server, &args, moment, probe);
+    }
+}
+
+#[test]
+fn bode_on_the_simplefoc_sketch() {
+    let sketch = SimpleFocFirmware::with_settings(
+        DriveConfig::default(),
+        SketchSettings {
+            enabled: false,
+            ..SketchSettings::default()
+        },
+    );
+    let server = PtyServer::start(sketch).expect("pty available");
+    let protocol = ["--protocol", "simplefoc"];
+    bode_interrupted("bode_simplefoc", &server, &protocol, 2, |d| {
+        (f64::from(d.motor.target), d.enabled())
+    });
+}
+
+#[test]
+fn bode_on_the_odrive() {
+    let server = PtyServer::start(OdriveSim::new(DriveConfig::default())).expect("pty available");
+    let protocol = ["--protocol", "odrive"];
+    bode_interrupted("bode_odrive", &server, &protocol, 2, |d| {
         let axis = &d.axes[0];
         let closed_loop = axis.current_state == STATE_CLOSED_LOOP;
         (f64::from(axis.input_pos), closed_loop)
