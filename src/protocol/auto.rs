@@ -7,6 +7,13 @@
 //! progress is given a while longer; one given up puts back what it
 //! changed. A probe that recognises its firmware but refuses it (another
 //! version) ends the search with why.
+//!
+//! A board that resets when the port opens (an UNO or a Nano: DTR pulses
+//! its reset line) is still booting then. Whatever it prints that is no
+//! stream yet (a boot banner, a ROM's messages) keeps the listening going
+//! until the board has been quiet for [`BOOT_QUIET`], up to [`BOOT_WAIT`]
+//! from the start, and its lines are passed on as text once probing
+//! starts, so the user sees what the board said.
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
@@ -16,10 +23,16 @@ use super::adapter::{
     Unsupported,
 };
 use super::native::adapter::NativeAdapter;
-use super::{Command, DeviceInfo, Event};
+use super::{Command, DeviceInfo, Event, TextLevel};
 
 /// How long auto-detection only listens before sending anything.
 const LISTEN: Duration = Duration::from_millis(600);
+/// Quiet a board printing its boot text must keep before the first probe.
+const BOOT_QUIET: Duration = Duration::from_millis(300);
+/// Longest listening while a board prints its boot text.
+const BOOT_WAIT: Duration = Duration::from_secs(3);
+/// Lines heard after which the device is streaming, not booting.
+const STREAM_LINES: u64 = 8;
 /// Events a probe may hold back before its device is described.
 const HELD_EVENTS: usize = 256;
 /// Margin on top of the probes' windows before the link gives up.
@@ -27,7 +40,7 @@ const SLACK: Duration = Duration::from_millis(500);
 
 /// The longest auto-detection takes before it gives up.
 pub fn probe_time() -> Duration {
-    LISTEN + Protocol::ALL.into_iter().map(window).sum::<Duration>() + SLACK
+    BOOT_WAIT.max(LISTEN) + Protocol::ALL.into_iter().map(window).sum::<Duration>() + SLACK
 }
 
 /// How long a protocol's handshake may take before the next is tried.
@@ -81,15 +94,29 @@ struct Sniffer {
     printable: u64,
     other: u64,
     newlines: u64,
+    /// The line being heard, and the complete ones, for a board's boot
+    /// text (at most [`STREAM_LINES`]: more is a stream).
+    line: Vec<u8>,
+    lines: Vec<String>,
 }
 
 impl Sniffer {
     fn hear(&mut self, bytes: &[u8], now: Instant) {
         for &byte in bytes {
             match byte {
-                b'\n' => self.newlines += 1,
+                b'\n' => {
+                    self.newlines += 1;
+                    let text = String::from_utf8_lossy(&self.line).trim().to_owned();
+                    if !text.is_empty() && self.lines.len() < STREAM_LINES as usize {
+                        self.lines.push(text);
+                    }
+                    self.line.clear();
+                }
                 b'\r' | b'\t' | b' '..=b'~' => self.printable += 1,
                 _ => self.other += 1,
+            }
+            if byte != b'\n' && self.line.len() < 256 {
+                self.line.push(byte);
             }
         }
         let mut tally = DecodeTally::default();
@@ -102,10 +129,31 @@ impl Sniffer {
     fn text_heard(&self) -> bool {
         self.newlines >= 2 && self.printable > 4 * self.other
     }
+
+    /// The device streams (native frames, or line after line) rather than
+    /// prints a few lines while it boots.
+    fn streaming(&self) -> bool {
+        self.native_frames > 0 || self.newlines >= STREAM_LINES
+    }
+
+    /// What a booting board printed, as text events: nothing from a stream.
+    fn boot_text(&mut self) -> Vec<Event> {
+        if self.streaming() || !self.text_heard() {
+            return Vec::new();
+        }
+        std::mem::take(&mut self.lines)
+            .into_iter()
+            .map(|message| Event::Text {
+                level: TextLevel::Info,
+                message,
+            })
+            .collect()
+    }
 }
 
 enum Stage {
     Listening {
+        started: Instant,
         until: Instant,
         sniffer: Box<Sniffer>,
     },
@@ -130,6 +178,8 @@ pub struct AutoAdapter {
     /// The probe that failed sent binary: a text firmware may hold it as
     /// the start of a line, so the next text probe ends that line first.
     flush_line: bool,
+    /// A booting board's text, passed on with the next bytes received.
+    boot_text: Vec<Event>,
 }
 
 impl AutoAdapter {
@@ -137,11 +187,13 @@ impl AutoAdapter {
         Self {
             settings: settings.clone(),
             stage: Stage::Listening {
+                started: now,
                 until: now + LISTEN,
                 sniffer: Box::default(),
             },
             tried: Vec::new(),
             flush_line: false,
+            boot_text: Vec::new(),
         }
     }
 
@@ -155,7 +207,8 @@ impl AutoAdapter {
     /// back what it changed.
     fn advance(&mut self, now: Instant, out: &mut Vec<u8>) {
         let queue = match &mut self.stage {
-            Stage::Listening { until, sniffer } if now >= *until => {
+            Stage::Listening { until, sniffer, .. } if now >= *until => {
+                self.boot_text = sniffer.boot_text();
                 probe_order(sniffer.text_heard(), sniffer.native_frames > 0).into()
             }
             Stage::Probing {
@@ -257,9 +310,18 @@ impl Adapter for AutoAdapter {
         tally: &mut DecodeTally,
         emit: &mut dyn FnMut(Event),
     ) -> Result<(), AdapterError> {
+        self.boot_text.drain(..).for_each(&mut *emit);
         match &mut self.stage {
-            Stage::Listening { sniffer, .. } => {
+            Stage::Listening {
+                started,
+                until,
+                sniffer,
+            } => {
                 sniffer.hear(bytes, now);
+                if !sniffer.streaming() {
+                    // Booting: wait until it has been quiet a while.
+                    *until = (*until).max((now + BOOT_QUIET).min(*started + BOOT_WAIT));
+                }
                 Ok(())
             }
             Stage::Probing { adapter, .. } if adapter.device().is_some() => {
@@ -368,6 +430,90 @@ mod tests {
         assert!(!out.is_empty(), "no probe after listening");
         assert_eq!(auto.tried(), &[Protocol::Native]);
         assert!(auto.device().is_none());
+    }
+
+    #[test]
+    fn a_board_printing_its_boot_text_is_heard_out_and_its_text_passed_on() {
+        let start = Instant::now();
+        let at = |ms| start + Duration::from_millis(ms);
+        let mut auto = AutoAdapter::new(&AdapterSettings::default(), start);
+        let mut tally = DecodeTally::default();
+        let mut events = Vec::new();
+        // An ESP32's ROM, then a sketch's banner, the last line at 0.75 s.
+        for (ms, text) in [
+            (200, "ESP-ROM:esp32s3-20210327\r\nBuild:Mar 27 2021\r\n"),
+            (500, "rst:0x1 (POWERON),boot:0x8 (SPI_FAST_FLASH_BOOT)\r\n"),
+            (750, "motor ready\r\n"),
+        ] {
+            let mut out = Vec::new();
+            auto.poll(at(ms), &mut out);
+            assert!(out.is_empty(), "probed while the board booted, at {ms} ms");
+            auto.receive(text.as_bytes(), at(ms), &mut tally, &mut |e| events.push(e))
+                .expect("heard");
+        }
+        let mut out = Vec::new();
+        auto.poll(at(1000), &mut out);
+        assert!(out.is_empty(), "probed 250 ms after the last line");
+        auto.poll(at(1050), &mut out);
+        assert!(!out.is_empty(), "no probe after 300 ms of quiet");
+        assert!(events.is_empty(), "boot text came before probing");
+        auto.receive(b"", at(1250), &mut tally, &mut |e| events.push(e))
+            .expect("heard");
+        let said: Vec<&str> = events
+            .iter()
+            .filter_map(|e| match e {
+                Event::Text { message, .. } => Some(message.as_str()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            said,
+            [
+                "ESP-ROM:esp32s3-20210327",
+                "Build:Mar 27 2021",
+                "rst:0x1 (POWERON),boot:0x8 (SPI_FAST_FLASH_BOOT)",
+                "motor ready"
+            ]
+        );
+    }
+
+    #[test]
+    fn boot_text_is_waited_for_a_few_seconds_at_most() {
+        let start = Instant::now();
+        let mut auto = AutoAdapter::new(&AdapterSettings::default(), start);
+        let mut tally = DecodeTally::default();
+        let mut now = start;
+        let mut out = Vec::new();
+        // A board that never stops printing half a line now and then.
+        while out.is_empty() {
+            now += Duration::from_millis(100);
+            auto.receive(b"booting", now, &mut tally, &mut |_| {})
+                .expect("heard");
+            auto.poll(now, &mut out);
+        }
+        assert_eq!(now, start + BOOT_WAIT);
+    }
+
+    #[test]
+    fn a_stream_is_no_boot_text_and_is_probed_at_once() {
+        let start = Instant::now();
+        let mut auto = AutoAdapter::new(&AdapterSettings::default(), start);
+        let mut tally = DecodeTally::default();
+        let mut events = Vec::new();
+        let lines = "setpoint:0.1,position:0.0\r\n".repeat(10);
+        auto.receive(lines.as_bytes(), start + LISTEN / 2, &mut tally, &mut |e| {
+            events.push(e)
+        })
+        .expect("heard");
+        let mut out = Vec::new();
+        auto.poll(start + LISTEN, &mut out);
+        assert!(!out.is_empty(), "the stream held the probe back");
+        auto.receive(b"x", start + LISTEN, &mut tally, &mut |e| events.push(e))
+            .expect("heard");
+        assert!(
+            events.is_empty(),
+            "stream lines shown as boot text: {events:?}"
+        );
     }
 
     #[test]
