@@ -445,17 +445,19 @@ mod tests {
             (500, "rst:0x1 (POWERON),boot:0x8 (SPI_FAST_FLASH_BOOT)\r\n"),
             (750, "motor ready\r\n"),
         ] {
-            let mut out = Vec::new();
-            auto.poll(at(ms), &mut out);
-            assert!(out.is_empty(), "probed while the board booted, at {ms} ms");
+            auto.poll(at(ms), &mut Vec::new());
+            assert!(
+                auto.tried().is_empty(),
+                "probed while the board booted, at {ms} ms"
+            );
             auto.receive(text.as_bytes(), at(ms), &mut tally, &mut |e| events.push(e))
                 .expect("heard");
         }
-        let mut out = Vec::new();
-        auto.poll(at(1000), &mut out);
-        assert!(out.is_empty(), "probed 250 ms after the last line");
-        auto.poll(at(1050), &mut out);
-        assert!(!out.is_empty(), "no probe after 300 ms of quiet");
+        auto.poll(at(1000), &mut Vec::new());
+        assert!(auto.tried().is_empty(), "probed 250 ms after the last line");
+        auto.poll(at(1050), &mut Vec::new());
+        // Text was heard: the text firmwares are tried first.
+        assert_eq!(auto.tried(), [Protocol::SimpleFoc], "after 300 ms of quiet");
         assert!(events.is_empty(), "boot text came before probing");
         auto.receive(b"", at(1250), &mut tally, &mut |e| events.push(e))
             .expect("heard");
@@ -483,13 +485,12 @@ mod tests {
         let mut auto = AutoAdapter::new(&AdapterSettings::default(), start);
         let mut tally = DecodeTally::default();
         let mut now = start;
-        let mut out = Vec::new();
         // A board that never stops printing half a line now and then.
-        while out.is_empty() {
+        while auto.tried().is_empty() {
             now += Duration::from_millis(100);
             auto.receive(b"booting", now, &mut tally, &mut |_| {})
                 .expect("heard");
-            auto.poll(now, &mut out);
+            auto.poll(now, &mut Vec::new());
         }
         assert_eq!(now, start + BOOT_WAIT);
     }
@@ -505,9 +506,8 @@ mod tests {
             events.push(e)
         })
         .expect("heard");
-        let mut out = Vec::new();
-        auto.poll(start + LISTEN, &mut out);
-        assert!(!out.is_empty(), "the stream held the probe back");
+        auto.poll(start + LISTEN, &mut Vec::new());
+        assert!(!auto.tried().is_empty(), "the stream held the probe back");
         auto.receive(b"x", start + LISTEN, &mut tally, &mut |e| events.push(e))
             .expect("heard");
         assert!(
