@@ -14,6 +14,7 @@ mod connection;
 mod event_log;
 mod gain_history;
 mod gains;
+mod icon;
 mod param_editor;
 mod profiles;
 mod runs;
@@ -385,11 +386,15 @@ fn run_context(session: &DeviceSession) -> RunContext {
 
 /// Opens the native window.
 pub fn run_native(options: AppOptions) -> anyhow::Result<()> {
+    let mut viewport = egui::ViewportBuilder::default()
+        .with_title("motiontune")
+        .with_inner_size([1400.0, 900.0])
+        .with_min_inner_size([800.0, 500.0]);
+    if let Some(icon) = icon::icon() {
+        viewport = viewport.with_icon(icon);
+    }
     let native = eframe::NativeOptions {
-        viewport: egui::ViewportBuilder::default()
-            .with_title("motiontune")
-            .with_inner_size([1400.0, 900.0])
-            .with_min_inner_size([800.0, 500.0]),
+        viewport,
         ..Default::default()
     };
     eframe::run_native(
