@@ -19,6 +19,7 @@ mod param_editor;
 mod profiles;
 mod runs;
 mod safety;
+mod save_folder;
 pub mod scope;
 mod session;
 mod status;
@@ -47,12 +48,20 @@ pub struct AppOptions {
     /// Where step runs are kept between sessions; `None` keeps them in
     /// memory only.
     pub runs_file: Option<PathBuf>,
+    /// Where settings (the save folder) are kept between sessions; `None`
+    /// keeps them for this run only.
+    pub settings_file: Option<PathBuf>,
 }
 
 impl AppOptions {
     /// The runs file in the user's data folder, where one exists.
     pub fn default_runs_file() -> Option<PathBuf> {
         dirs::data_dir().map(|dir| dir.join("motiontune").join("step-runs.json"))
+    }
+
+    /// The settings file in the user's config folder, where one exists.
+    pub fn default_settings_file() -> Option<PathBuf> {
+        save_folder::SaveFolder::default_settings_file()
     }
 }
 
@@ -63,6 +72,7 @@ impl Default for AppOptions {
             stream_divider: 1,
             history_size: HistorySize::default(),
             runs_file: None,
+            settings_file: None,
         }
     }
 }
@@ -103,10 +113,14 @@ impl App {
             Some(path) => RunStore::open(path),
             None => (RunStore::in_memory(), None),
         };
+        let mut scope = scope::Scope::default();
+        let (save_folder, settings_error) =
+            save_folder::SaveFolder::load(options.settings_file.clone());
+        scope.set_save_folder(save_folder, settings_error);
         Self {
             connection,
             session,
-            scope: scope::Scope::default(),
+            scope,
             gains: gains::GainsPanel::default(),
             fault_banner: safety::FaultBanner::default(),
             history_size: options.history_size,

@@ -639,6 +639,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 runs_file: cli
                     .runs_file
                     .or_else(crate::app::AppOptions::default_runs_file),
+                settings_file: crate::app::AppOptions::default_settings_file(),
             };
             crate::app::run_native(options)
         }

@@ -115,6 +115,15 @@ impl Default for Scope {
 }
 
 impl Scope {
+    /// Where recordings and exports go.
+    pub(super) fn set_save_folder(
+        &mut self,
+        folder: super::save_folder::SaveFolder,
+        error: Option<String>,
+    ) {
+        self.toolbar.set_save_folder(folder, error);
+    }
+
     /// Whether the view follows the newest sample.
     pub fn is_following(&self) -> bool {
         self.follow
