@@ -262,8 +262,8 @@ impl Scope {
         }
     }
 
-    /// Arrow keys pan, +/− zoom, Home follows; only while no text field has
-    /// the keyboard.
+    /// Arrow keys pan, +/− zoom, Home or F follows (Mac laptops have no
+    /// Home key); only while no text field has the keyboard.
     fn handle_keys(
         &mut self,
         ui: &egui::Ui,
@@ -279,7 +279,9 @@ impl Scope {
             let zoom = i32::from(
                 input.key_pressed(egui::Key::Plus) || input.key_pressed(egui::Key::Equals),
             ) - i32::from(input.key_pressed(egui::Key::Minus));
-            (pan, zoom, input.key_pressed(egui::Key::Home))
+            let follow = input.key_pressed(egui::Key::Home)
+                || (input.key_pressed(egui::Key::F) && input.modifiers.is_none());
+            (pan, zoom, follow)
         });
         if home {
             self.follow_newest();

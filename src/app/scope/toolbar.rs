@@ -75,7 +75,7 @@ impl Toolbar {
                 }
             } else if ui
                 .button("Follow")
-                .on_hover_text("back to the newest samples (Home, or double-click a plot)")
+                .on_hover_text("back to the newest samples (Home or F, or double-click a plot)")
                 .clicked()
             {
                 action = Some(Action::Follow);
