@@ -2,14 +2,18 @@
 //! no pseudo-terminal, so these run on Windows too. The link reaches each
 //! through the same adapters as a real port: auto-detection finds the
 //! right protocol and the device describes itself; the CLI reads its
-//! parameters; a name that is no emulator is one clear line.
+//! parameters; the app connects to one; a name that is no emulator is one
+//! clear line. The app's DTR and RTS boxes (on by default, for a serial
+//! port only) are here too: they need no port to be read.
 
 mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{motiontune as run, stderr};
-use motiontune::link::{Link, LinkEvent, LinkOptions, PortTarget, emulator_port};
+use common::{app_with, motiontune as run, stderr};
+use egui_kittest::kittest::{NodeT, Queryable};
+use motiontune::app::AppOptions;
+use motiontune::link::{ControlLines, Link, LinkEvent, LinkOptions, PortTarget, emulator_port};
 use motiontune::protocol::Event;
 use motiontune::protocol::adapter::{Protocol, ProtocolChoice};
 use motiontune::protocol::auto::probe_time;
@@ -70,4 +74,72 @@ fn a_name_that_is_no_emulator_is_one_clear_line() {
         &output,
         "'sim:vesc' is no emulator: use sim:native, sim:lines, sim:simplefoc, sim:odrive",
     );
+}
+
+#[test]
+fn the_app_connects_to_an_emulator_and_describes_it() {
+    let mut harness = app_with(AppOptions {
+        target: PortTarget::parse("sim:simplefoc", 115_200),
+        ..AppOptions::default()
+    });
+    let deadline = Instant::now() + probe_time() + Duration::from_secs(5);
+    while !harness
+        .state()
+        .session()
+        .is_some_and(|s| s.is_connected() && s.info.is_some())
+    {
+        assert!(Instant::now() < deadline, "not connected to sim:simplefoc");
+        std::thread::sleep(Duration::from_millis(10));
+        harness.step();
+    }
+    let session = harness.state().session().expect("session");
+    assert_eq!(session.target().name(), "sim:simplefoc");
+    assert!(
+        !session
+            .info
+            .as_ref()
+            .expect("described")
+            .channels
+            .is_empty()
+    );
+}
+
+/// Whether the checkbox labelled `label` is ticked, and enabled.
+fn checkbox(
+    harness: &egui_kittest::Harness<'static, motiontune::app::App>,
+    label: &str,
+) -> (bool, bool) {
+    let node = harness.get_by_label(label).accesskit_node();
+    (
+        node.toggled() == Some(egui::accesskit::Toggled::True),
+        !node.is_disabled(),
+    )
+}
+
+#[test]
+fn dtr_and_rts_are_ticked_for_a_serial_port_unless_switched_off() {
+    let missing = "/nonexistent/motiontune-port";
+    let harness = app_with(AppOptions {
+        target: PortTarget::parse(missing, 115_200),
+        ..AppOptions::default()
+    });
+    assert_eq!(checkbox(&harness, "DTR"), (true, true));
+    assert_eq!(checkbox(&harness, "RTS"), (true, true));
+
+    let harness = app_with(AppOptions {
+        target: PortTarget::parse(missing, 115_200).with_control_lines(ControlLines {
+            dtr: false,
+            rts: true,
+        }),
+        ..AppOptions::default()
+    });
+    assert_eq!(checkbox(&harness, "DTR"), (false, true));
+    assert_eq!(checkbox(&harness, "RTS"), (true, true));
+
+    // An emulator has no control lines: the boxes are greyed.
+    let harness = app_with(AppOptions {
+        target: PortTarget::parse("sim:lines", 115_200),
+        ..AppOptions::default()
+    });
+    assert!(!checkbox(&harness, "DTR").1);
 }
