@@ -10,9 +10,11 @@
 //!   permission is `Io(PermissionDenied)` (EACCES: not in `dialout`).
 //! - Windows: `CreateFileW` failing with ERROR_FILE_NOT_FOUND (2),
 //!   ERROR_PATH_NOT_FOUND (3) and ERROR_ACCESS_DENIED (5, which a COM port
-//!   another program holds gives) all become `NoDevice`, with the code
-//!   dropped. Opening the device again through `std::fs` gives the code
-//!   back in an `io::Error` ([`windows_code_probe`]).
+//!   another program holds gives) all become `NoDevice`, every other code
+//!   (ERROR_SHARING_VIOLATION, 32, from some USB serial drivers when the
+//!   port is held) `Io(Other)`, with the code dropped. Opening the device
+//!   again through `std::fs` gives the code back in an `io::Error`
+//!   ([`windows_code_probe`]).
 
 use std::io;
 
@@ -36,6 +38,7 @@ const THIS_OS: Family = if cfg!(windows) {
 const ERROR_FILE_NOT_FOUND: i32 = 2;
 const ERROR_PATH_NOT_FOUND: i32 = 3;
 const ERROR_ACCESS_DENIED: i32 = 5;
+const ERROR_SHARING_VIOLATION: i32 = 32;
 
 /// Classifies a failed open of `path` on this OS.
 pub(super) fn classify_here(path: &str, error: &serialport::Error) -> LinkError {
@@ -49,10 +52,14 @@ pub(super) fn classify_here(path: &str, error: &serialport::Error) -> LinkError 
 
 /// On Windows, `serialport` keeps only the text of the OS's error;
 /// opening the device again with `std::fs` (as `CreateFileW` with the
-/// same access) returns the error with its code. Only for `NoDevice`,
-/// the kind that hides the three codes.
+/// same access) returns the error with its code. Only for the kinds
+/// that hide a code: `NoDevice` and `Io(Other)`.
 fn windows_code_probe(path: &str, error: &serialport::Error) -> Option<io::Error> {
-    if error.kind() != serialport::ErrorKind::NoDevice {
+    use serialport::ErrorKind;
+    if !matches!(
+        error.kind(),
+        ErrorKind::NoDevice | ErrorKind::Io(io::ErrorKind::Other)
+    ) {
         return None;
     }
     let device = if path.starts_with('\\') {
@@ -79,12 +86,13 @@ fn classify(
     use serialport::ErrorKind;
     let port = path.to_owned();
     match (os, error.kind()) {
-        (Family::Windows, ErrorKind::NoDevice) => {
+        (Family::Windows, ErrorKind::NoDevice | ErrorKind::Io(io::ErrorKind::Other)) => {
             match probe.and_then(io::Error::raw_os_error) {
                 Some(ERROR_FILE_NOT_FOUND | ERROR_PATH_NOT_FOUND) => LinkError::NoSuchPort(port),
                 // A COM port opens for one program at a time; a second
-                // open is refused as access denied.
-                Some(ERROR_ACCESS_DENIED) => LinkError::PortBusy(port),
+                // open is refused as access denied, or by some drivers as
+                // a sharing violation.
+                Some(ERROR_ACCESS_DENIED | ERROR_SHARING_VIOLATION) => LinkError::PortBusy(port),
                 _ => LinkError::Open {
                     port,
                     reason: error.to_string(),
@@ -145,6 +153,21 @@ mod tests {
                 "code {code}"
             );
         }
+        // Some drivers refuse a held port as a sharing violation, which
+        // serialport reports as Io(Other).
+        assert_eq!(
+            classify(
+                Family::Windows,
+                "COM3",
+                &Error::new(
+                    ErrorKind::Io(io::ErrorKind::Other),
+                    "Der Prozess kann nicht auf die Datei zugreifen"
+                ),
+                Some(&io::Error::from_raw_os_error(ERROR_SHARING_VIOLATION)),
+                false
+            ),
+            LinkError::PortBusy("COM3".into())
+        );
         // An English "access is denied" is no longer what decides: the code is.
         let (error, probe) = windows_open_failure(ERROR_FILE_NOT_FOUND, "Access is denied.");
         assert_eq!(
