@@ -277,23 +277,27 @@ fn open_non_blocking(
     settings.open()
 }
 
-/// Longest one write may take. A device that stops reading (its buffer
-/// full, its firmware hung) would otherwise hold the link thread, and the
-/// app waiting for it to close, for ever: `flush` has no time-out on
-/// Windows (`FlushFileBuffers`) nor on Unix (`tcdrain`), so it is not used;
-/// each `write` waits [`READ_WAIT`] at most (the port's time-out) and
-/// returns what the driver took.
+/// Longest a write waits with no byte taken. A device that stops reading
+/// (its buffer full, its firmware hung) would otherwise hold the link
+/// thread, and the app waiting for it to close, for ever: `flush` has no
+/// time-out on Windows (`FlushFileBuffers`) nor on Unix (`tcdrain`), so it
+/// is not used; each `write` waits [`READ_WAIT`] at most (the port's
+/// time-out) and returns what the driver took. A slow device that keeps
+/// taking bytes (a UART bridge at 9600 baud) is waited for.
 pub const WRITE_BOUND: Duration = Duration::from_millis(500);
 
 /// Writes all of `bytes` to `port` unless it stops taking them: after
-/// `bound` with bytes left the write gives up with `TimedOut`.
+/// `bound` with no byte taken the write gives up with `TimedOut`.
 fn write_within(port: &mut dyn Write, mut bytes: &[u8], bound: Duration) -> io::Result<()> {
-    let deadline = Instant::now() + bound;
+    let mut deadline = Instant::now() + bound;
     while !bytes.is_empty() {
         match port.write(bytes) {
             // Windows: the write's time-out passed with nothing taken.
             Ok(0) => {}
-            Ok(n) => bytes = &bytes[n..],
+            Ok(n) => {
+                bytes = &bytes[n..];
+                deadline = Instant::now() + bound;
+            }
             Err(e)
                 if matches!(
                     e.kind(),
@@ -307,7 +311,7 @@ fn write_within(port: &mut dyn Write, mut bytes: &[u8], bound: Duration) -> io::
             return Err(io::Error::new(
                 io::ErrorKind::TimedOut,
                 format!(
-                    "the device stopped taking data ({} bytes not written after {} ms)",
+                    "the device stopped taking data ({} bytes not written, none taken for {} ms)",
                     bytes.len(),
                     bound.as_millis()
                 ),
@@ -511,6 +515,26 @@ mod tests {
         };
         write_within(&mut slow, b"kp 1.5\n", Duration::from_secs(60)).expect("written");
         assert_eq!(slow.taken, b"kp 1.5\n");
+    }
+
+    #[test]
+    fn a_slow_device_that_keeps_taking_bytes_is_waited_for() {
+        /// Takes one byte every 100 ms: 1.5 s for the line, longer than
+        /// the bound, which counts from the last byte taken.
+        struct Trickle(Vec<u8>);
+        impl Write for Trickle {
+            fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+                std::thread::sleep(Duration::from_millis(100));
+                self.0.push(bytes[0]);
+                Ok(1)
+            }
+            fn flush(&mut self) -> io::Result<()> {
+                Ok(())
+            }
+        }
+        let mut slow = Trickle(Vec::new());
+        write_within(&mut slow, b"r vbus_voltage\n", Duration::from_secs(1)).expect("written");
+        assert_eq!(slow.0, b"r vbus_voltage\n");
     }
 
     #[test]
