@@ -10,6 +10,7 @@
 //! - every confirmed parameter write: name, old -> new, unit and where it
 //!   came from (an edit, undo, redo, restore, a profile, auto-tune or a
 //!   procedure), and every write the device refused;
+//! - every line typed in the console that the link took to write;
 //!
 //! each with the wall time it was recorded and the device time when one is
 //! known. Memory is bounded: the newest [`KEPT`] entries are kept and the
@@ -144,6 +145,10 @@ pub enum LoggedEvent {
         name: String,
         reason: String,
     },
+    /// A line typed in the console, taken by the link to write.
+    TypedLine {
+        line: String,
+    },
 }
 
 impl LoggedEvent {
@@ -160,6 +165,7 @@ impl LoggedEvent {
             | Self::Disconnected { .. } => "connection",
             Self::Write { .. } => "write",
             Self::WriteRefused { .. } => "write refused",
+            Self::TypedLine { .. } => "typed line",
         }
     }
 }
@@ -211,6 +217,7 @@ impl fmt::Display for LoggedEvent {
             Self::WriteRefused { name, reason } => {
                 write!(f, "the device refused a write of {name}: {reason}")
             }
+            Self::TypedLine { line } => write!(f, "typed line sent: {line}"),
         }
     }
 }
