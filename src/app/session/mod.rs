@@ -7,13 +7,14 @@
 //! break in its lines, when the device describes itself as before. What
 //! matters for safety (stops, the output, faults, trips, the connection,
 //! every confirmed write and its origin) goes into the session's
-//! [`EventLog`] as it happens.
+//! [`EventLog`] as it happens; the device's text and the lines typed for
+//! it into its [`Console`].
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use crate::capture::CaptureEngine;
-use crate::device::{EventLog, LoggedEvent, OutputCause, StopSource};
+use crate::device::{Console, EventLog, LoggedEvent, OutputCause, StopSource};
 use crate::history::{History, HistorySize};
 use crate::link::{HealthSnapshot, Link, LinkError, LinkEvent, LinkOptions, PortTarget};
 use crate::protocol::adapter::Protocol;
@@ -22,10 +23,12 @@ use crate::protocol::{Command, DeviceInfo, Event, StatusFlags, TextLevel};
 use crate::record::Recording;
 use crate::tuning::{Excitation, FrequencyMeasurement, RelayTest, StepResponse, StepTest};
 
+mod console;
 mod procedures;
 mod reconnect;
 mod writes;
 
+pub use console::NOT_CONNECTED;
 use reconnect::{Reconnect, worth_retrying};
 use writes::SentSet;
 pub use writes::{ParamView, WriteMark, WriteState};
@@ -85,6 +88,10 @@ pub struct DeviceSession {
     /// Stops, output changes, faults, trips, the connection and every
     /// confirmed write, as they happened.
     pub event_log: EventLog,
+    /// The device's text and the lines typed for it.
+    pub console: Console,
+    /// Typed lines sent to the link, not yet taken or refused by it.
+    typed_waiting: VecDeque<String>,
     /// The last output state the app asked for and why, until the device
     /// reports it: the cause the event log gives the change.
     output_asked: Option<(bool, OutputCause)>,
@@ -143,6 +150,8 @@ impl DeviceSession {
             health_window: VecDeque::new(),
             writes: Vec::new(),
             event_log: EventLog::default(),
+            console: Console::default(),
+            typed_waiting: VecDeque::new(),
             output_asked: None,
             status_seen: None,
             switched_on: false,
@@ -247,9 +256,13 @@ impl DeviceSession {
         match event {
             LinkEvent::Opened => {}
             LinkEvent::Speaking(protocol) => self.protocol = Some(protocol),
-            LinkEvent::Closed(None) => {}
-            LinkEvent::Closed(Some(error)) => self.on_closed(error),
+            LinkEvent::Closed(None) => self.typed_lines_lost(),
+            LinkEvent::Closed(Some(error)) => {
+                self.typed_lines_lost();
+                self.on_closed(error);
+            }
             LinkEvent::Device(event) => self.apply_device(event),
+            LinkEvent::TypedLine { line, refused } => self.on_typed_line(line, refused),
         }
     }
 
@@ -333,6 +346,7 @@ impl DeviceSession {
                     recording.write(&batch);
                 }
                 self.capture.on_samples(&batch, lost_before);
+                self.show_data_lines(&batch);
                 self.feed_step_test(&batch);
                 self.feed_excitation(&batch);
                 self.feed_relay(&batch);
@@ -365,7 +379,7 @@ impl DeviceSession {
                 }
             }
             Event::Pong { .. } => {}
-            Event::Text { level, message } => self.last_text = Some((level, message)),
+            Event::Text { level, message } => self.on_text(level, message),
             Event::Refused { request, code } => {
                 if request == host_type::SET
                     && let Some(SentSet { index, .. }) = self.pending_sets.pop_front()
@@ -445,9 +459,9 @@ impl DeviceSession {
 
     /// The user closes the connection: the link sends ENABLE 0 as it lets
     /// go of the port if it switched the output on, and leaves an output it
-    /// found on as it was. Returns the event log, which outlives the
-    /// session.
-    pub fn close(mut self) -> EventLog {
+    /// found on as it was. Returns the event log and the console, which
+    /// outlive the session.
+    pub fn close(mut self) -> (EventLog, Console) {
         let on = self.output_enabled();
         if on && self.switched_on {
             self.log(LoggedEvent::Output {
@@ -458,7 +472,11 @@ impl DeviceSession {
         self.log(LoggedEvent::Disconnected {
             output_left_on: on && !self.switched_on,
         });
-        std::mem::take(&mut self.event_log)
+        self.typed_lines_lost();
+        (
+            std::mem::take(&mut self.event_log),
+            std::mem::take(&mut self.console),
+        )
     }
 
     /// Counters now, and rates over the last second or so:
