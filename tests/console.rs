@@ -18,6 +18,7 @@ use egui_kittest::kittest::Queryable;
 use motiontune::app::{App, AppOptions};
 use motiontune::device::LineSource;
 use motiontune::link::PortTarget;
+use motiontune::protocol::TextLevel;
 use motiontune::protocol::adapter::{AdapterSettings, Protocol, ProtocolChoice};
 use motiontune::sim::SimDevice;
 use motiontune::sim::device::DeviceSettings;
@@ -26,6 +27,9 @@ use motiontune::sim::firmware::lines::{LinesSketch, LinesSketchSettings};
 use motiontune::sim::firmware::odrive::OdriveSim;
 use motiontune::sim::firmware::simplefoc::SimpleFocFirmware;
 use motiontune::sim::pty::PtyServer;
+
+/// A line of the device's, as a reply to a typed line is.
+const REPLY: LineSource = LineSource::Device(TextLevel::Info);
 
 /// The app on `path`, speaking `protocol`, connected and streaming.
 fn app_speaking(
@@ -102,8 +106,18 @@ fn times_in(proxy: &Proxy, wire: &[u8]) -> usize {
     bytes.windows(wire.len()).filter(|w| *w == wire).count()
 }
 
-fn serve_simplefoc() -> PtyServer<SimpleFocFirmware> {
-    PtyServer::start(SimpleFocFirmware::new(DriveConfig::default())).expect("pty available")
+/// The emulated SimpleFOC sketch, and the app streaming from it with its
+/// console open.
+fn simplefoc_console() -> (PtyServer<SimpleFocFirmware>, Harness<'static, App>) {
+    let server =
+        PtyServer::start(SimpleFocFirmware::new(DriveConfig::default())).expect("pty available");
+    let mut harness = app_speaking(
+        server.path(),
+        Protocol::SimpleFoc,
+        AdapterSettings::default(),
+    );
+    open_console(&mut harness);
+    (server, harness)
 }
 
 /// How many times the sketch read `line` with its line end.
@@ -119,13 +133,7 @@ fn times_read(server: &PtyServer<SimpleFocFirmware>, line: &str) -> usize {
 
 #[test]
 fn a_sketch_s_text_appears_with_its_time_and_its_monitoring_lines_do_not() {
-    let server = serve_simplefoc();
-    let mut harness = app_speaking(
-        server.path(),
-        Protocol::SimpleFoc,
-        AdapterSettings::default(),
-    );
-    open_console(&mut harness);
+    let (_server, mut harness) = simplefoc_console();
     // The library's setup text, before any sample: wall time, no device
     // time.
     let ready = harness
@@ -151,11 +159,7 @@ fn a_sketch_s_text_appears_with_its_time_and_its_monitoring_lines_do_not() {
 
     // A reply arrives with the device time of the stream.
     send_line(&mut harness, "MVP");
-    wait_for_line(
-        &mut harness,
-        LineSource::Device(motiontune::protocol::TextLevel::Info),
-        "MVP0.500000000000",
-    );
+    wait_for_line(&mut harness, REPLY, "MVP0.500000000000");
     let reply = harness
         .state()
         .console()
@@ -192,13 +196,7 @@ fn a_sketch_s_text_appears_with_its_time_and_its_monitoring_lines_do_not() {
 
 #[test]
 fn a_typed_line_reaches_the_sketch_once_and_its_reply_leaves_values_and_stream_alone() {
-    let server = serve_simplefoc();
-    let mut harness = app_speaking(
-        server.path(),
-        Protocol::SimpleFoc,
-        AdapterSettings::default(),
-    );
-    open_console(&mut harness);
+    let (server, mut harness) = simplefoc_console();
     let session = |h: &Harness<'static, App>| {
         let s = h.state().session().expect("a session");
         let vel_p = s
@@ -216,11 +214,7 @@ fn a_typed_line_reaches_the_sketch_once_and_its_reply_leaves_values_and_stream_a
     send_line(&mut harness, "MVP");
     wait_for_line(&mut harness, LineSource::Sent, "MVP");
     harness.get_by_label_contains("> MVP");
-    wait_for_line(
-        &mut harness,
-        LineSource::Device(motiontune::protocol::TextLevel::Info),
-        "MVP0.500000000000",
-    );
+    wait_for_line(&mut harness, REPLY, "MVP0.500000000000");
     // (The status bar shows the device's last text too.)
     harness.get_by_label_contains("s  MVP0.500000000000");
     common::run_for(&mut harness, 0.3);
@@ -262,13 +256,7 @@ fn a_typed_line_reaches_the_sketch_once_and_its_reply_leaves_values_and_stream_a
 
 #[test]
 fn the_filter_narrows_the_lines_and_save_console_writes_them() {
-    let server = serve_simplefoc();
-    let mut harness = app_speaking(
-        server.path(),
-        Protocol::SimpleFoc,
-        AdapterSettings::default(),
-    );
-    open_console(&mut harness);
+    let (_server, mut harness) = simplefoc_console();
     send_line(&mut harness, "MVI");
     wait_for_line(&mut harness, LineSource::Sent, "MVI");
     harness.get_by_label_contains("MOT:Ready.");
@@ -333,11 +321,7 @@ fn the_odrive_answers_a_typed_read_in_the_console_while_polling_goes_on() {
     let line = "r axis0.controller.config.pos_gain";
     send_line(&mut harness, line);
     wait_for_line(&mut harness, LineSource::Sent, line);
-    wait_for_line(
-        &mut harness,
-        LineSource::Device(motiontune::protocol::TextLevel::Info),
-        "20.000000",
-    );
+    wait_for_line(&mut harness, REPLY, "20.000000");
     harness.get_by_label_contains("s  20.000000");
     common::run_for(&mut harness, 0.5);
 

@@ -83,9 +83,7 @@ pub struct ConsoleLine {
 impl ConsoleLine {
     /// The wall time as `hh:mm:ss.mmm` (UTC).
     pub fn wall_clock(&self) -> String {
-        let stamp = humantime::format_rfc3339_millis(self.wall).to_string();
-        // "2026-12-07T07:16:14.123Z": the time of day sits in 11..23.
-        stamp.get(11..23).unwrap_or(&stamp).to_owned()
+        super::time_of_day(self.wall)
     }
 
     /// The line as the console shows it: a typed line marked `>`, with
@@ -389,10 +387,7 @@ impl Console {
             path: path.display().to_string(),
             source,
         };
-        let file = std::fs::File::create(path).map_err(error)?;
-        let mut writer = std::io::BufWriter::new(file);
-        self.write_csv(&mut writer).map_err(error)?;
-        std::io::Write::flush(&mut writer).map_err(error)?;
+        super::write_file(path, |writer| self.write_csv(writer)).map_err(error)?;
         Ok(self.len())
     }
 }

@@ -157,10 +157,8 @@ pub struct OdriveAdapter {
     rebooting_until: Option<Instant>,
     /// Events to give with the next bytes received.
     pending_events: Vec<Event>,
-    /// Typed lines whose replies cannot be counted, waiting to go out.
-    typed_waiting: VecDeque<String>,
-    /// A typed line is out and its reply may still come until then.
-    typed_listening: Option<Instant>,
+    /// Lines typed in the console and their replies.
+    typing: typed::Typing,
 }
 
 impl OdriveAdapter {
@@ -193,8 +191,7 @@ impl OdriveAdapter {
             next_feed: now,
             rebooting_until: None,
             pending_events: Vec::new(),
-            typed_waiting: VecDeque::new(),
-            typed_listening: None,
+            typing: typed::Typing::default(),
         }
     }
 
@@ -582,11 +579,7 @@ impl Adapter for OdriveAdapter {
             }
             Command::Ping { .. } => self.request(&format!("u {axis}"), None, now, out),
             Command::Save => self.save(now, out)?,
-            Command::Text(ref line) => {
-                if !self.typed(line, now, out) {
-                    return Err(Unsupported);
-                }
-            }
+            Command::Text(ref line) => self.typed(line, now, out)?,
         }
         Ok(())
     }
@@ -596,11 +589,7 @@ impl Adapter for OdriveAdapter {
     }
 
     fn text_refusal(&self, line: &str) -> String {
-        match self.typed_refusal(line) {
-            _ if self.device.is_none() => "not sent: the ODrive is not described yet".to_owned(),
-            Some(why) => why,
-            None => "not sent".to_owned(),
-        }
+        self.typed_refusal_line(line)
     }
 }
 

@@ -28,7 +28,7 @@ impl OdriveAdapter {
             // Any line, whole or not, shows the device is not silent yet.
             self.resync_until = Some(now + RESYNC_QUIET);
         }
-        if self.typed_listening.is_some() {
+        if self.typed_listening() {
             self.typed_reply_heard(now);
             match line.and_then(|l| parse_reply(l, self.settings.checksum)) {
                 Ok(text) => {

@@ -18,9 +18,11 @@
 //! - `ss`, `se` and `sr` are not sent: from 0.5.2 they reboot the board,
 //!   which only the app's *Save* waits for.
 
+use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use super::{Expect, OdriveAdapter};
+use crate::protocol::adapter::Unsupported;
 use crate::protocol::odrive::line::encode_request;
 use crate::protocol::odrive::params::{CONTROL_MODE_INDEX, INPUT_POS_INDEX, PARAMS};
 use crate::protocol::{Command, UNSENDABLE_LINE, is_sendable_line};
@@ -31,6 +33,15 @@ pub(super) const TYPED_REPLY_WAIT: Duration = super::REPLY_TIMEOUT;
 /// A typed line's reply has ended once the device has sent nothing for
 /// this long.
 pub(super) const TYPED_QUIET: Duration = Duration::from_millis(100);
+
+/// Lines typed whose replies cannot be counted, and the one out.
+#[derive(Debug, Default)]
+pub(super) struct Typing {
+    /// Waiting to go out, oldest first.
+    waiting: VecDeque<String>,
+    /// A typed line is out and its reply may still come until then.
+    listening: Option<Instant>,
+}
 
 /// Whether the firmware answers `line` with exactly one line.
 fn one_reply_line(line: &str) -> bool {
@@ -53,23 +64,37 @@ impl OdriveAdapter {
         None
     }
 
+    /// [`Self::typed_refusal`] in full, for the console.
+    pub(super) fn typed_refusal_line(&self, line: &str) -> String {
+        match self.typed_refusal(line) {
+            _ if self.device.is_none() => "not sent: the ODrive is not described yet".to_owned(),
+            Some(why) => why,
+            None => "not sent".to_owned(),
+        }
+    }
+
     /// Sends or queues a typed line, and what it may have changed to be
     /// read after it.
-    pub(super) fn typed(&mut self, line: &str, now: Instant, out: &mut Vec<u8>) -> bool {
+    pub(super) fn typed(
+        &mut self,
+        line: &str,
+        now: Instant,
+        out: &mut Vec<u8>,
+    ) -> Result<(), Unsupported> {
         if self.device.is_none() || self.typed_refusal(line).is_some() {
-            return false;
+            return Err(Unsupported);
         }
         if one_reply_line(line) {
             self.request(line, Some(Expect::Typed), now, out);
-            return true;
+            return Ok(());
         }
-        self.typed_waiting.push_back(line.to_owned());
+        self.typing.waiting.push_back(line.to_owned());
         // Held (the line waits): read once its reply is over.
         let get = Command::Get { index: 0 }.type_code();
         for index in self.changed_by(line) {
             self.read_param(index, Some(get), None, now, out);
         }
-        true
+        Ok(())
     }
 
     /// The parameters a typed line may have changed.
@@ -95,38 +120,43 @@ impl OdriveAdapter {
     /// Whether the adapter's requests wait for a typed line: one queued or
     /// its reply still coming.
     pub(super) fn typing(&self) -> bool {
-        !self.typed_waiting.is_empty() || self.typed_listening.is_some()
+        !self.typing.waiting.is_empty() || self.typing.listening.is_some()
     }
 
     /// Writes the next typed line once every reply due has come, and ends
     /// its reply once the device is quiet, sending what waited meanwhile;
     /// false while the adapter must wait.
     pub(super) fn typing_over(&mut self, now: Instant, out: &mut Vec<u8>) -> bool {
-        if let Some(until) = self.typed_listening {
+        if let Some(until) = self.typing.listening {
             if now < until {
                 return false;
             }
-            self.typed_listening = None;
+            self.typing.listening = None;
             for (text, expect) in std::mem::take(&mut self.held) {
                 // Held again if another typed line waits.
                 self.request(&text, Some(expect), now, out);
             }
         }
-        if self.typed_waiting.is_empty() {
+        if self.typing.waiting.is_empty() {
             return true;
         }
         if self.due.is_empty()
-            && let Some(line) = self.typed_waiting.pop_front()
+            && let Some(line) = self.typing.waiting.pop_front()
         {
             encode_request(&line, self.settings.checksum, out);
-            self.typed_listening = Some(now + TYPED_REPLY_WAIT);
+            self.typing.listening = Some(now + TYPED_REPLY_WAIT);
         }
         false
+    }
+
+    /// Whether a typed line is out and its reply may still come.
+    pub(super) fn typed_listening(&self) -> bool {
+        self.typing.listening.is_some()
     }
 
     /// A line while a typed line's reply may come: its reply, passed on;
     /// the device is not quiet yet.
     pub(super) fn typed_reply_heard(&mut self, now: Instant) {
-        self.typed_listening = Some(now + TYPED_QUIET);
+        self.typing.listening = Some(now + TYPED_QUIET);
     }
 }
