@@ -412,3 +412,33 @@ fn a_plain_text_sketch_takes_a_typed_line_once_as_a_command() {
     assert_eq!(times_in(&proxy, b"kp 3\n"), 1);
     assert_eq!(server.with_device(|d| d.commands), commands_before + 1);
 }
+
+#[test]
+fn no_line_is_sent_while_a_step_test_runs() {
+    let server = PtyServer::start(SimDevice::new(
+        DriveConfig::default(),
+        DeviceSettings::default(),
+    ))
+    .expect("pty available");
+    let mut harness = app_speaking(server.path(), Protocol::Native, AdapterSettings::default());
+    harness.get_by_label("Enable output").click_accesskit();
+    harness.step();
+    step_until(&mut harness, "the output on", |h| {
+        h.state().session().is_some_and(|s| s.output_enabled())
+    });
+    // Held long enough that it is still running whatever the machine's load.
+    harness.get_by_label("Hold").set_value_accesskit(30.0);
+    harness.step();
+    harness.get_by_label("Run step test").click_accesskit();
+    harness.step();
+    open_console(&mut harness);
+    assert!(
+        harness
+            .state()
+            .session()
+            .is_some_and(|s| s.step_test_running())
+    );
+    send_line(&mut harness, "MVP");
+    let refusal = label_holding(&harness, "> MVP");
+    assert!(refusal.contains("a step test"), "{refusal}");
+}

@@ -1,5 +1,7 @@
 //! The console's side of a session: a line the user typed goes to the
-//! device through the link, only while connected, and never waits. The
+//! device through the link, only while connected and no procedure runs
+//! (its reply may hold the adapter's own requests a moment), and never
+//! waits. The
 //! console records it once the link has taken it (marked sent, and in the
 //! event log) or refused it (with why, in one line); a line the link never
 //! answered for is marked not sent when the connection ends. What the
@@ -11,6 +13,10 @@ use crate::protocol::{Command, SampleBatch, TextLevel, UNSENDABLE_LINE, is_senda
 
 /// Why a typed line was not sent while no device is connected.
 pub const NOT_CONNECTED: &str = "not sent: no device is connected";
+
+/// Why a typed line was not sent while a procedure runs.
+const PROCEDURE_RUNNING: &str =
+    "not sent: a step test, frequency response or relay run is under way; type once it ends";
 
 impl DeviceSession {
     /// Text from the device: into the console, and the status bar's last.
@@ -42,6 +48,10 @@ impl DeviceSession {
             self.console.not_sent(time, line, UNSENDABLE_LINE);
         } else if !self.is_connected() {
             self.console.not_sent(time, line, NOT_CONNECTED);
+        } else if self.step_test_running() || self.excitation_running() || self.relay_running() {
+            // A typed line holds the adapter's own requests while its reply
+            // may come: the procedure's writes and polls must not wait.
+            self.console.not_sent(time, line, PROCEDURE_RUNNING);
         } else if self.send(Command::Text(line.to_owned())) {
             self.typed_waiting.push_back(line.to_owned());
         } else {
