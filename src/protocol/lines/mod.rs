@@ -25,6 +25,7 @@
 //!   out with the next bytes received, since only `receive` emits events.
 //! - STREAM's divider keeps every Nth line (0 keeps none); PING writes
 //!   nothing, a sketch has no watchdog to feed.
+//! - TEXT (a line typed in the console) goes out as it is, ended by `\n`.
 
 pub mod parse;
 pub mod settings;
@@ -555,11 +556,25 @@ impl Adapter for LinesAdapter {
                 Ok(())
             }
             Command::Save => Err(Unsupported),
+            // The console's hook: a typed line goes out as it is, with the
+            // line end a sketch's `readStringUntil('\n')` waits for.
+            Command::Text(ref line) => {
+                if !super::is_sendable_line(line) {
+                    return Err(Unsupported);
+                }
+                out.extend_from_slice(line.as_bytes());
+                out.push(b'\n');
+                Ok(())
+            }
         }
     }
 
     fn device(&self) -> Option<&DeviceInfo> {
         self.device.as_ref()
+    }
+
+    fn text_refusal(&self, _line: &str) -> String {
+        super::UNSENDABLE_LINE.to_owned()
     }
 }
 
