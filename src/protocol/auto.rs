@@ -38,9 +38,16 @@ const HELD_EVENTS: usize = 256;
 /// Margin on top of the probes' windows before the link gives up.
 const SLACK: Duration = Duration::from_millis(500);
 
-/// The longest auto-detection takes before it gives up.
+/// The longest auto-detection takes before it gives up: a board that
+/// printed its boot text for the longest allowed.
 pub fn probe_time() -> Duration {
-    BOOT_WAIT.max(LISTEN) + Protocol::ALL.into_iter().map(window).sum::<Duration>() + SLACK
+    probe_time_after(BOOT_WAIT.max(LISTEN))
+}
+
+/// How long auto-detection takes before it gives up once it has listened
+/// for `listening`: a silent device is given up on as soon as ever.
+fn probe_time_after(listening: Duration) -> Duration {
+    listening + Protocol::ALL.into_iter().map(window).sum::<Duration>() + SLACK
 }
 
 /// How long a protocol's handshake may take before the next is tried.
@@ -180,6 +187,8 @@ pub struct AutoAdapter {
     flush_line: bool,
     /// A booting board's text, passed on with the next bytes received.
     boot_text: Vec<Event>,
+    /// How long the listening stage lasted, once it is over.
+    listened: Duration,
 }
 
 impl AutoAdapter {
@@ -194,6 +203,7 @@ impl AutoAdapter {
             tried: Vec::new(),
             flush_line: false,
             boot_text: Vec::new(),
+            listened: LISTEN,
         }
     }
 
@@ -207,8 +217,13 @@ impl AutoAdapter {
     /// back what it changed.
     fn advance(&mut self, now: Instant, out: &mut Vec<u8>) {
         let queue = match &mut self.stage {
-            Stage::Listening { until, sniffer, .. } if now >= *until => {
+            Stage::Listening {
+                started,
+                until,
+                sniffer,
+            } if now >= *until => {
                 self.boot_text = sniffer.boot_text();
+                self.listened = until.saturating_duration_since(*started);
                 probe_order(sniffer.text_heard(), sniffer.native_frames > 0).into()
             }
             Stage::Probing {
@@ -278,8 +293,13 @@ impl Adapter for AutoAdapter {
         )
     }
 
+    /// Longer only by the time a booting board kept it listening.
     fn describe_timeout(&self, usual: Duration) -> Duration {
-        usual.max(probe_time())
+        let listening = match &self.stage {
+            Stage::Listening { started, until, .. } => until.saturating_duration_since(*started),
+            _ => self.listened,
+        };
+        usual.max(probe_time_after(listening))
     }
 
     fn progress(&self) -> Option<Instant> {
@@ -500,6 +520,17 @@ mod tests {
             auto.poll(now, &mut Vec::new());
         }
         assert_eq!(now, start + BOOT_WAIT);
+        // The link waits that much longer for the description, no more.
+        assert_eq!(
+            auto.describe_timeout(Duration::ZERO),
+            probe_time_after(BOOT_WAIT)
+        );
+        let silent = AutoAdapter::new(&AdapterSettings::default(), start);
+        assert_eq!(
+            silent.describe_timeout(Duration::ZERO),
+            probe_time_after(LISTEN)
+        );
+        assert!(probe_time_after(LISTEN) < probe_time());
     }
 
     #[test]
