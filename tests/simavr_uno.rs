@@ -191,6 +191,8 @@ fn past_what_the_uart_carries_the_sketch_drops_samples_and_keeps_listening() {
         said.contains("samples lost"),
         "the link was not saturated: {said}"
     );
+    // The command says what the link carried and the divider that fits.
+    assert!(said.contains("divider 2 fits"), "{said}");
 
     // Still at divider 1, the firmware hears a write, ENABLE 1 and ENABLE 0.
     let (link, _) = connect(uno.path(), 1);
@@ -258,4 +260,56 @@ fn the_sketch_s_watchdog_stops_the_motor_when_the_host_is_killed() {
     let off = uno.wait_for(killed, 5, |t| t.duty == 0.0);
     eprintln!("bridge off {:.3} s after the kill", off.time - killed);
     assert!(off.time - killed < 1.0, "{} s", off.time - killed);
+}
+
+#[test]
+fn at_the_divider_offered_every_sample_arrives() {
+    let _turn = one_uno_at_a_time();
+    let uno = Uno::start(0.0);
+    let out = tempfile::NamedTempFile::new().expect("temp file");
+    let path = out.path().to_str().expect("utf-8 path");
+    let output = run(&[
+        "record",
+        "--port",
+        uno.path(),
+        "--protocol",
+        "native",
+        "--divider",
+        "2",
+        "--seconds",
+        "2",
+        "--out",
+        path,
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(!stderr(&output).contains("lost"), "{}", stderr(&output));
+    let (_, rows) = common::read_recording(out.path());
+    // 500 samples a second, one tick stride apart, for two seconds.
+    assert!(rows.len() >= 999, "{} rows", rows.len());
+    common::assert_evenly_spaced(&rows.iter().map(|row| row[0]).collect::<Vec<_>>(), 0.002);
+}
+
+#[test]
+fn the_app_offers_the_divider_that_fits_and_reconnects_with_it() {
+    use egui_kittest::kittest::Queryable;
+    let _turn = one_uno_at_a_time();
+    let uno = Uno::start(0.0);
+    let mut harness = common::app_with(motiontune::app::AppOptions {
+        target: common::serial(uno.path()),
+        stream_divider: 1,
+        ..motiontune::app::AppOptions::default()
+    });
+    common::wait_connected(&mut harness);
+    common::run_for(&mut harness, 2.0);
+    harness.get_by_label_contains("divider 2 fits");
+    harness.get_by_label("Use divider 2").click();
+    harness.step();
+    common::wait_connected(&mut harness);
+    common::run_for(&mut harness, 2.5);
+    assert!(
+        harness.query_by_label_contains("fits").is_none(),
+        "still saturated at divider 2"
+    );
+    let session = harness.state().session().expect("session");
+    assert_eq!(session.stream_hz(), Some(500.0));
 }
