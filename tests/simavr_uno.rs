@@ -43,10 +43,15 @@ struct Uno {
 impl Uno {
     /// Starts the sketch with a load that takes `load` duty to hold.
     fn start(load: f64) -> Self {
+        Self::start_with(&["--load", &load.to_string()])
+    }
+
+    fn start_with(args: &[&str]) -> Self {
         let mut command = Process::new(common::firmware::simavr_uno());
         command
             .arg(common::firmware::uno_sketch())
-            .args(["--trace", "--load", &load.to_string()])
+            .arg("--trace")
+            .args(args)
             .stderr(Stdio::null());
         let (device, stdout) = DeviceProcess::spawn_keeping_stdout(command);
         let trace = Arc::new(Mutex::new(Vec::new()));
@@ -312,4 +317,28 @@ fn the_app_offers_the_divider_that_fits_and_reconnects_with_it() {
     );
     let session = harness.state().session().expect("session");
     assert_eq!(session.stream_hz(), Some(500.0));
+}
+
+#[test]
+fn an_uno_that_restarts_when_the_port_opens_is_waited_for() {
+    let _turn = one_uno_at_a_time();
+    // As on Linux and macOS, opening the port raises DTR, which resets an
+    // Uno: one second in the bootloader, then the sketch from the start.
+    let uno = Uno::start_with(&["--reset-on-open=1000"]);
+    let before = uno.now();
+    for protocol in ["native", "auto"] {
+        let output = run(&["params", "--port", uno.path(), "--protocol", protocol]);
+        assert!(output.status.success(), "{protocol}: {}", stderr(&output));
+        assert!(
+            String::from_utf8_lossy(&output.stdout).contains("arduino servo"),
+            "{protocol}"
+        );
+    }
+    // Each open restarted the core: the trace skips the time it was held.
+    let trace = uno.trace();
+    let restarts = trace
+        .windows(2)
+        .filter(|pair| pair[0].time > before && pair[1].time - pair[0].time > 0.9)
+        .count();
+    assert_eq!(restarts, 2, "one restart per open");
 }

@@ -7,14 +7,17 @@
  * PD3/INT1). Runs in real time, so the UART carries what a real one does
  * (simavr counts 11 bits a byte: ~10.5 kB/s at 115200 baud).
  *
- *   simavr_uno SKETCH.elf [--load DUTY] [--trace] [--fast]
+ *   simavr_uno SKETCH.elf [--load DUTY] [--reset-on-open[=MS]] [--trace] [--fast]
  *
  * The first line on stdout is the pty's path; with --trace, a line
  * "trace t=SECONDS duty=D position=RAD" follows every 10 ms of simulated
  * time. --load gives the motor a constant load torque (a hanging weight)
  * that takes DUTY to hold: a loop holding position then drives the bridge,
- * and a switched-off output lets the rotor run back. --fast runs as fast
- * as the host can.
+ * and a switched-off output lets the rotor run back. --reset-on-open does
+ * what an Uno's DTR line does when a host opens the port (Linux and macOS
+ * raise DTR on open): every open of the pty restarts the core, held in
+ * reset for MS milliseconds (default 1000, optiboot's wait for an upload)
+ * before the sketch starts again. --fast runs as fast as the host can.
  *
  * Build (Debian: simavr, libsimavr-dev, libsimavrparts1):
  *   cc -O2 -I/usr/include/simavr -o simavr_uno simavr_uno.c \
@@ -25,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/inotify.h>
 #include <unistd.h>
 
 #include <avr_extint.h>
@@ -60,6 +64,7 @@ typedef struct {
     double load;     /* the duty that holds the load torque */
     FILE *trace; /* NULL: no trace */
     avr_cycle_count_t next_trace;
+    double time_offset; /* seconds of simulated time before the last reset */
 } motor_t;
 
 /* The H-bridge's drive as the sketch sets it: analogWrite(6, d) runs OC0A's
@@ -104,12 +109,36 @@ static avr_cycle_count_t motor_step(avr_t *avr, avr_cycle_count_t when, void *pa
         m->count--;
     }
     if (m->trace && when >= m->next_trace) {
-        fprintf(m->trace, "trace t=%.4f duty=%.4f position=%.5f\n", (double)when / CPU_HZ,
+        fprintf(m->trace, "trace t=%.4f duty=%.4f position=%.5f\n",
+                m->time_offset + (double)when / CPU_HZ,
                 m->duty, m->count * 2.0 * M_PI / COUNTS_PER_REV);
         fflush(m->trace);
         m->next_trace += CPU_HZ / 100;
     }
     return when + avr_usec_to_cycles(avr, STEP_US);
+}
+
+/* Connects the motor to the core's pins; again after each reset, which
+ * clears the cycle timers and the pin registers. */
+static void wire_motor(avr_t *avr, motor_t *m)
+{
+    show_phase(m, m->phase);
+    /* A pin held low would re-fire a level-triggered INT0/INT1 every cycle
+     * in simavr until the sketch sets them to CHANGE. */
+    avr_extint_set_strict_lvl_trig(avr, 0, 0);
+    avr_extint_set_strict_lvl_trig(avr, 1, 0);
+    m->next_trace = avr->cycle;
+    avr_cycle_timer_register_usec(avr, STEP_US, motor_step, m);
+}
+
+/* Whether a process opened the pty since the last call. */
+static int port_opened(int opens)
+{
+    char events[4096];
+    int opened = 0;
+    while (read(opens, events, sizeof events) > 0)
+        opened = 1;
+    return opened;
 }
 
 static double now_s(void)
@@ -124,9 +153,14 @@ int main(int argc, char **argv)
     const char *elf = NULL;
     int trace = 0, fast = 0;
     double load = 0.0;
+    int reset_ms = -1; /* no reset on open */
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--load") && i + 1 < argc)
             load = atof(argv[++i]);
+        else if (!strcmp(argv[i], "--reset-on-open"))
+            reset_ms = 1000;
+        else if (!strncmp(argv[i], "--reset-on-open=", 16))
+            reset_ms = atoi(argv[i] + 16);
         else if (!strcmp(argv[i], "--trace"))
             trace = 1;
         else if (!strcmp(argv[i], "--fast"))
@@ -139,7 +173,8 @@ int main(int argc, char **argv)
         }
     }
     if (!elf) {
-        fprintf(stderr, "usage: simavr_uno SKETCH.elf [--load DUTY] [--trace] [--fast]\n");
+        fprintf(stderr, "usage: simavr_uno SKETCH.elf [--load DUTY] [--reset-on-open[=MS]] [--trace] "
+                        "[--fast]\n");
         return 2;
     }
     /* simavr and its uart_pty part print their progress on stdout: send
@@ -176,15 +211,35 @@ int main(int argc, char **argv)
     motor.load = load;
     motor.encoder_a = avr_io_getirq(avr, AVR_IOCTL_IOPORT_GETIRQ('D'), 2);
     motor.encoder_b = avr_io_getirq(avr, AVR_IOCTL_IOPORT_GETIRQ('D'), 3);
-    show_phase(&motor, 0);
-    /* A pin held low would re-fire a level-triggered INT0/INT1 every cycle
-     * in simavr until the sketch sets them to CHANGE. */
-    avr_extint_set_strict_lvl_trig(avr, 0, 0);
-    avr_extint_set_strict_lvl_trig(avr, 1, 0);
-    avr_cycle_timer_register_usec(avr, STEP_US, motor_step, &motor);
+    wire_motor(avr, &motor);
 
-    const double start = now_s();
+    int opens = -1;
+    if (reset_ms >= 0) {
+        opens = inotify_init1(IN_NONBLOCK);
+        if (opens < 0 || inotify_add_watch(opens, uart.pty.slavename, IN_OPEN) < 0) {
+            perror("simavr_uno: watching the pty for opens");
+            return 1;
+        }
+    }
+    double start = now_s();
+    avr_cycle_count_t cycle_base = 0;
     for (unsigned long n = 0;; n++) {
+        if (opens >= 0 && (n & 1023) == 0 && port_opened(opens)) {
+            /* The core stops; the pins float (bridge off) until the sketch
+             * runs again. */
+            double at = motor.time_offset + (double)avr->cycle / CPU_HZ;
+            fprintf(stderr, "simavr_uno: the port was opened at %.4f s: reset\n", at);
+            avr_reset(avr);
+            /* simavr 1.6 keeps counting cycles through a reset; later
+             * releases start again from 0. */
+            cycle_base = avr->cycle;
+            motor.time_offset = at + reset_ms / 1000.0 - (double)cycle_base / CPU_HZ;
+            wire_motor(avr, &motor);
+            struct timespec hold = {reset_ms / 1000, (long)(reset_ms % 1000) * 1000000L};
+            nanosleep(&hold, NULL);
+            port_opened(opens); /* opens during the hold: the same reset */
+            start = now_s();
+        }
         int state = avr_run(avr);
         if (state == cpu_Done || state == cpu_Crashed) {
             fprintf(stderr, "simavr_uno: the core stopped (state %d)\n", state);
@@ -192,7 +247,7 @@ int main(int argc, char **argv)
         }
         /* Hold simulated time to wall time, checked every ~100 µs. */
         if (!fast && (n & 1023) == 0) {
-            double ahead = (double)avr->cycle / CPU_HZ - (now_s() - start);
+            double ahead = (double)(avr->cycle - cycle_base) / CPU_HZ - (now_s() - start);
             if (ahead > 0.001) {
                 struct timespec pause = {0, (long)(ahead * 1e9)};
                 nanosleep(&pause, NULL);
