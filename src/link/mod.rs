@@ -7,6 +7,7 @@
 mod health;
 mod open_error;
 mod ports;
+pub mod saturation;
 mod thread;
 mod transport;
 
