@@ -1,6 +1,6 @@
 //! The connection bar: port picker (the simulated drive and the firmware
 //! emulators first, then serial ports with their USB descriptions), baud
-//! rate, protocol, the DTR and RTS lines, stream divider,
+//! rate, protocol, the DTR and RTS lines (a serial port only), stream divider,
 //! connect/disconnect, and the state of a lost connection being reopened
 //! with the button that stops it.
 
@@ -121,6 +121,10 @@ impl ConnectionPanel {
                         ui.selectable_value(&mut self.baud, rate, rate.to_string());
                     }
                 });
+        });
+        // Only a serial port has the lines: shown for one alone, so the
+        // simulated drive and the emulators keep the bar short.
+        if is_serial {
             ui.checkbox(&mut self.lines.dtr, "DTR").on_hover_text(
                 "Raise Data Terminal Ready on opening. Most boards wait for it \
                  (native USB: Leonardo, RP2040, ESP32-S3); untick for a board \
@@ -130,7 +134,7 @@ impl ConnectionPanel {
                 "Raise Request To Send on opening; untick for a board that \
                  resets or stops while it is up",
             );
-        });
+        }
         ui.add_enabled_ui(!is_sim, |ui| {
             egui::ComboBox::from_label("Protocol")
                 .selected_text(protocol_text(self.protocol))
