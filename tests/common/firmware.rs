@@ -89,25 +89,81 @@ pub fn uno_test_sketch(name: &str) -> PathBuf {
     link_for_uno(&[sketch], &out.join(format!("{name}.elf")))
 }
 
+/// `tests/simavr_sketches/simplefoc_openloop.ino` on the unchanged
+/// SimpleFOC 2.4.0 sources of `../shared/thirdparty` (the library's warnings
+/// are not ours; its debug output off, as an Uno needs); `None` where that
+/// folder is missing.
+pub fn uno_simplefoc_sketch() -> Option<&'static Path> {
+    static BUILT: OnceLock<Option<PathBuf>> = OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            let library = Path::new(super::SIMPLEFOC_LIBRARY).join("src");
+            if !library.is_dir() {
+                return None;
+            }
+            let out = build_dir("uno/simplefoc");
+            let flags = [
+                "-std=gnu++11",
+                "-fno-exceptions",
+                "-fno-threadsafe-statics",
+                "-DSIMPLEFOC_DISABLE_DEBUG",
+                "-w",
+            ];
+            // -isystem: the library's headers warn in our sketch too.
+            let include = library.display().to_string();
+            let mut sources = Vec::new();
+            let mut folders = vec![library.clone()];
+            while let Some(folder) = folders.pop() {
+                for entry in std::fs::read_dir(&folder).expect("SimpleFOC sources") {
+                    let path = entry.expect("SimpleFOC source").path();
+                    if path.is_dir() {
+                        folders.push(path);
+                    } else if path.extension().is_some_and(|e| e == "cpp") {
+                        sources.push(path);
+                    }
+                }
+            }
+            sources.sort();
+            let mut objects: Vec<PathBuf> = sources
+                .iter()
+                .enumerate()
+                .map(|(i, source)| {
+                    let flags = [&flags[..], &["-isystem", include.as_str()]].concat();
+                    compile_for_uno("avr-g++", &flags, source, &out.join(format!("{i}.o")))
+                })
+                .collect();
+            let sketch = Path::new(SKETCHES).join("simplefoc_openloop.ino");
+            let mut sketch_flags = vec!["-isystem", include.as_str(), "-DSIMPLEFOC_DISABLE_DEBUG"];
+            sketch_flags.extend_from_slice(SKETCH_FLAGS);
+            objects.push(compile_for_uno(
+                "avr-g++",
+                &sketch_flags,
+                &sketch,
+                &out.join("sketch.o"),
+            ));
+            Some(link_for_uno(&objects, &out.join("simplefoc_openloop.elf")))
+        })
+        .as_deref()
+}
+
+/// How the IDE compiles a .ino (C++ with Arduino.h included first), with
+/// warnings as errors.
+const SKETCH_FLAGS: &[&str] = &[
+    "-std=gnu++11",
+    "-fno-exceptions",
+    "-fno-threadsafe-statics",
+    "-Wall",
+    "-Wextra",
+    "-Werror",
+    "-x",
+    "c++",
+    "-include",
+    "Arduino.h",
+];
+
 /// A .ino the way the IDE compiles one: C++ with Arduino.h included first.
 fn compile_sketch(source: &Path, object: &Path) -> PathBuf {
-    compile_for_uno(
-        "avr-g++",
-        &[
-            "-std=gnu++11",
-            "-fno-exceptions",
-            "-fno-threadsafe-statics",
-            "-Wall",
-            "-Wextra",
-            "-Werror",
-            "-x",
-            "c++",
-            "-include",
-            "Arduino.h",
-        ],
-        source,
-        object,
-    )
+    compile_for_uno("avr-g++", SKETCH_FLAGS, source, object)
 }
 
 fn compile_for_uno(compiler: &str, flags: &[&str], source: &Path, object: &Path) -> PathBuf {
