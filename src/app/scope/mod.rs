@@ -130,6 +130,13 @@ impl Scope {
         self.follow
     }
 
+    /// Whether the plots move by themselves: the live history followed.
+    /// A frozen view and the captures change only with input or a new
+    /// capture.
+    pub fn moves(&self) -> bool {
+        self.follow && self.display == Display::Live
+    }
+
     /// The side panel: channels, cursors, trigger.
     pub fn side_ui(&mut self, ui: &mut egui::Ui, session: Option<&mut DeviceSession>) {
         let Some(session) = session else {
