@@ -128,6 +128,7 @@ mod tests {
             tick_hz: 10_000.0,
             channel_count: 2,
             values: vec![1.0, 0.25, 1.0, -0.5],
+            exact: None,
         };
         recorder.write_batch(&batch).expect("rows");
         assert_eq!(recorder.rows(), 2);
