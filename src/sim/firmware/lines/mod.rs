@@ -1,17 +1,13 @@
-//! An Arduino sketch that prints its PID loop in serial-plotter format and
-//! takes gains as text commands, wrapping the simulated drive.
+//! An Arduino sketch that prints its PID loop for a plotter and takes gains
+//! as text commands, wrapping the simulated drive; tests make it print
+//! every format real sketches use ([`SketchFormat`], [`print`]) and misbehave
+//! as real ones do ([`Mishap`]).
 //!
 //! What it does, and where each behaviour comes from:
-//! - Prints one line every `print_every` control ticks with `Serial.print(x,
-//!   4)` and `Serial.println()`: four fixed decimals, a `-` kept on a value
-//!   that rounds to zero (Arduino `Print::printFloat`), `\r\n` at the end
-//!   (`Print::println`).
-//! - [`SketchFormat::Labelled`] prints `setpoint:…,position:…,effort:…`, the
-//!   form of the Arduino IDE 2 serial-plotter tutorial;
-//!   [`SketchFormat::Header`] prints a header line `setpoint position
-//!   effort` once in `setup()` and then tab-separated numbers (the IDE's
-//!   "CSV header style"). With `time_column`, `micros()` comes first, a
-//!   `u32` that wraps every 2³² µs.
+//! - Prints one sample every `print_every` control ticks, after a banner
+//!   and (in [`SketchFormat::Header`]) a header printed once in `setup()`.
+//!   With `time_column`, `micros()` comes first, a `u32` that wraps every
+//!   2³² µs (`micros_at_start` sets where it starts).
 //! - Reads commands the way most sketches do: `Serial.readStringUntil('\n')`,
 //!   `String::trim()` (which also drops a `\r`), then `startsWith("kp ")`
 //!   and `substring(3).toFloat()`. `toFloat` is `atof`: it reads the
@@ -20,30 +16,73 @@
 //!   (setpoint), `enable`, `disable`; any other line is ignored silently.
 //!   Nothing is echoed.
 //! - The loop runs from `setup()`: the output is on at start unless
-//!   [`LinesSketchSettings::enabled_at_start`] says otherwise.
+//!   [`LinesSketchSettings::enabled_at_start`] says otherwise. A sketch
+//!   made with `powered: false` waits for [`LinesSketch::power_on`], as a
+//!   board reset by the host opening its port starts when the port opens.
+//! - Mishaps, each at a sample number, once or again every so many samples:
+//!   a bad value in one field, a line of text, the loop blocking (no line,
+//!   no control, `micros()` running on: a stall), or the bytes held up on
+//!   the way and delivered all at once (a USB hiccup: the sketch goes on).
+//! - With `keep_log`, every sample is kept with the `micros()` it was
+//!   printed at and the fields as printed, for tests to check what the
+//!   host made of them.
+
+pub mod print;
 
 use super::super::drive::{DriveConfig, SETPOINT_INDEX, SimDrive};
 use super::super::emulated::EmulatedDevice;
+pub use print::SketchFormat;
 
-/// How the sketch prints.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SketchFormat {
-    /// `setpoint:0.1000,position:0.0990,effort:0.1234`
-    Labelled,
-    /// A header line once, then `0.1000\t0.0990\t0.1234`.
-    Header,
+/// Something a real sketch does now and then.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Mishap {
+    /// Field `field` (0 to 2) of the sample is printed as `text` (`nan`,
+    /// `inf`, `ovf`, an empty field, a word).
+    BadValue { field: usize, text: String },
+    /// A line of text before the sample (`Serial.println("...")`).
+    Text(String),
+    /// The loop blocks this many ms before printing the sample.
+    Stall { ms: u32 },
+    /// The bytes from this sample on are held up this many ms, then
+    /// delivered at once; the sketch goes on meanwhile.
+    Hiccup { ms: u32 },
+}
+
+/// A mishap at sample `at` (counted from 0), and again every `every`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Scheduled {
+    pub at: u64,
+    pub every: Option<u64>,
+    pub mishap: Mishap,
+}
+
+impl Scheduled {
+    fn due(&self, sample: u64) -> bool {
+        match self.every {
+            Some(every) if every > 0 => sample >= self.at && (sample - self.at) % every == 0,
+            _ => sample == self.at,
+        }
+    }
 }
 
 /// The sketch's build-time choices.
 #[derive(Clone, Debug)]
 pub struct LinesSketchSettings {
     pub loop_hz: u32,
-    /// Control ticks per printed line.
+    /// Control ticks per printed sample.
     pub print_every: u32,
     pub format: SketchFormat,
     /// Print `micros()` as the first field.
     pub time_column: bool,
+    /// What `micros()` reads at the start.
+    pub micros_at_start: u32,
     pub enabled_at_start: bool,
+    /// Lines printed in `setup()` before anything else.
+    pub banner: Vec<String>,
+    pub mishaps: Vec<Scheduled>,
+    /// Starts at once, or waits for [`LinesSketch::power_on`].
+    pub powered: bool,
+    pub keep_log: bool,
 }
 
 impl Default for LinesSketchSettings {
@@ -53,9 +92,23 @@ impl Default for LinesSketchSettings {
             print_every: 2,
             format: SketchFormat::Labelled,
             time_column: false,
+            micros_at_start: 0,
             enabled_at_start: true,
+            banner: Vec::new(),
+            mishaps: Vec::new(),
+            powered: true,
+            keep_log: false,
         }
     }
+}
+
+/// A sample as the sketch printed it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Printed {
+    /// `micros()` as the sample was printed, unwrapped (it runs past 2³²).
+    pub micros: u64,
+    /// The three fields as printed.
+    pub fields: [String; 3],
 }
 
 /// Longest command line kept; a sketch's `String` would grow, but nothing
@@ -66,7 +119,16 @@ const MAX_COMMAND: usize = 256;
 pub struct LinesSketch {
     pub drive: SimDrive,
     settings: LinesSketchSettings,
+    /// Control ticks since power-on (the clock `micros()` reads).
     tick: u64,
+    /// Samples printed.
+    samples: u64,
+    /// Ticks the loop is still blocked for, and the sample it prints when
+    /// it comes back.
+    blocked: u64,
+    pending: Option<([f32; 3], Vec<Mishap>)>,
+    /// Ticks the output is still held up for.
+    held_up: u64,
     input: Vec<u8>,
     output: Vec<u8>,
     started: bool,
@@ -74,6 +136,7 @@ pub struct LinesSketch {
     pub commands: u64,
     /// Lines that were no command, ignored as the sketch does.
     pub ignored_lines: u64,
+    log: Vec<Printed>,
 }
 
 impl LinesSketch {
@@ -84,12 +147,22 @@ impl LinesSketch {
             drive,
             settings,
             tick: 0,
+            samples: 0,
+            blocked: 0,
+            pending: None,
+            held_up: 0,
             input: Vec::new(),
             output: Vec::new(),
             started: false,
             commands: 0,
             ignored_lines: 0,
+            log: Vec::new(),
         }
+    }
+
+    /// Starts a sketch made with `powered: false`.
+    pub fn power_on(&mut self) {
+        self.settings.powered = true;
     }
 
     /// Bytes the sketch prints besides its plot lines (a debug message,
@@ -98,15 +171,27 @@ impl LinesSketch {
         self.output.extend_from_slice(bytes);
     }
 
+    /// The samples printed so far (with `keep_log`).
+    pub fn log(&self) -> &[Printed] {
+        &self.log
+    }
+
+    /// `micros()` now, unwrapped.
+    pub fn micros(&self) -> u64 {
+        u64::from(self.settings.micros_at_start)
+            + self.tick * 1_000_000 / u64::from(self.settings.loop_hz.max(1))
+    }
+
+    fn ms_to_ticks(&self, ms: u32) -> u64 {
+        u64::from(ms) * u64::from(self.settings.loop_hz) / 1000
+    }
+
     fn setup(&mut self) {
-        if self.settings.format == SketchFormat::Header {
-            let time = if self.settings.time_column {
-                "time\t"
-            } else {
-                ""
-            };
-            self.output
-                .extend_from_slice(format!("{time}setpoint\tposition\teffort\r\n").as_bytes());
+        for line in &self.settings.banner {
+            self.output.extend_from_slice(format!("{line}\r\n").as_bytes());
+        }
+        if let Some(header) = print::header(self.settings.format, self.settings.time_column) {
+            self.output.extend_from_slice(header.as_bytes());
         }
     }
 
@@ -134,32 +219,41 @@ impl LinesSketch {
         }
     }
 
-    fn print(&mut self, values: [f32; 3]) {
-        let separator = match self.settings.format {
-            SketchFormat::Labelled => ",",
-            SketchFormat::Header => "\t",
-        };
-        let mut line = String::new();
-        if self.settings.time_column {
-            let micros = (self.tick * 1_000_000 / u64::from(self.settings.loop_hz.max(1))) as u32;
-            match self.settings.format {
-                SketchFormat::Labelled => line.push_str(&format!("time:{micros}{separator}")),
-                SketchFormat::Header => line.push_str(&format!("{micros}{separator}")),
+    /// The mishaps due at the next sample; a stall blocks the loop first.
+    fn mishaps_due(&mut self) -> Vec<Mishap> {
+        let sample = self.samples;
+        self.settings
+            .mishaps
+            .iter()
+            .filter(|s| s.due(sample))
+            .map(|s| s.mishap.clone())
+            .collect()
+    }
+
+    fn print(&mut self, values: [f32; 3], mishaps: &[Mishap]) {
+        let mut fields = values.map(print::print_float);
+        for mishap in mishaps {
+            match mishap {
+                Mishap::BadValue { field, text } if *field < 3 => fields[*field] = text.clone(),
+                Mishap::Text(text) => {
+                    self.output.extend_from_slice(format!("{text}\r\n").as_bytes());
+                }
+                Mishap::Hiccup { ms } => self.held_up = self.ms_to_ticks(*ms),
+                _ => {}
             }
         }
-        let names = ["setpoint", "position", "effort"];
-        for (k, (name, value)) in names.iter().zip(values).enumerate() {
-            if k > 0 {
-                line.push_str(separator);
-            }
-            if self.settings.format == SketchFormat::Labelled {
-                line.push_str(name);
-                line.push(':');
-            }
-            line.push_str(&format!("{value:.4}"));
-        }
-        line.push_str("\r\n");
+        let micros = self.micros();
+        let line = print::line(
+            self.settings.format,
+            self.settings.time_column,
+            micros as u32,
+            &fields,
+        );
         self.output.extend_from_slice(line.as_bytes());
+        if self.settings.keep_log {
+            self.log.push(Printed { micros, fields });
+        }
+        self.samples += 1;
     }
 }
 
@@ -194,85 +288,57 @@ impl EmulatedDevice for LinesSketch {
     }
 
     fn advance(&mut self, ticks: u64) {
+        if !self.settings.powered {
+            return;
+        }
         if !self.started {
             self.started = true;
             self.setup();
         }
         let dt = 1.0 / f64::from(self.settings.loop_hz.max(1));
+        let every = u64::from(self.settings.print_every.max(1));
         for _ in 0..ticks {
-            let sample = self.drive.tick(dt);
             self.tick += 1;
-            if self
-                .tick
-                .is_multiple_of(u64::from(self.settings.print_every.max(1)))
-            {
-                self.print([sample.setpoint, sample.position, sample.effort]);
+            self.held_up = self.held_up.saturating_sub(1);
+            if self.blocked > 0 {
+                // Blocked in the loop: time runs, nothing else does; the
+                // sample goes out when the loop comes back.
+                self.blocked -= 1;
+                if self.blocked == 0
+                    && let Some((values, mishaps)) = self.pending.take()
+                {
+                    self.print(values, &mishaps);
+                }
+                continue;
+            }
+            let sample = self.drive.tick(dt);
+            if !self.tick.is_multiple_of(every) {
+                continue;
+            }
+            let values = [sample.setpoint, sample.position, sample.effort];
+            let mut mishaps = self.mishaps_due();
+            let stall = mishaps.iter().find_map(|m| match m {
+                Mishap::Stall { ms } => Some(*ms),
+                _ => None,
+            });
+            mishaps.retain(|m| !matches!(m, Mishap::Stall { .. }));
+            match stall.map(|ms| self.ms_to_ticks(ms)) {
+                Some(blocked) if blocked > 0 => {
+                    self.blocked = blocked;
+                    self.pending = Some((values, mishaps));
+                }
+                _ => self.print(values, &mishaps),
             }
         }
     }
 
     fn take_output(&mut self) -> Vec<u8> {
+        if self.held_up > 0 {
+            return Vec::new();
+        }
         std::mem::take(&mut self.output)
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn sketch(format: SketchFormat, time_column: bool) -> LinesSketch {
-        LinesSketch::new(
-            DriveConfig::linear(),
-            LinesSketchSettings {
-                format,
-                time_column,
-                ..LinesSketchSettings::default()
-            },
-        )
-    }
-
-    fn text(sketch: &mut LinesSketch) -> String {
-        String::from_utf8(sketch.take_output()).expect("the sketch prints text")
-    }
-
-    #[test]
-    fn prints_plotter_lines_in_either_format() {
-        let mut labelled = sketch(SketchFormat::Labelled, false);
-        labelled.advance(4);
-        assert_eq!(
-            text(&mut labelled),
-            "setpoint:0.0000,position:0.0000,effort:0.0000\r\n".repeat(2)
-        );
-        let mut header = sketch(SketchFormat::Header, true);
-        header.advance(2);
-        assert_eq!(
-            text(&mut header),
-            "time\tsetpoint\tposition\teffort\r\n2000\t0.0000\t0.0000\t0.0000\r\n"
-        );
-    }
-
-    #[test]
-    fn takes_commands_as_a_typical_sketch_parses_them() {
-        let mut device = sketch(SketchFormat::Labelled, false);
-        device.receive(b"kp 12.5\r\nki 3");
-        device.receive(b"\nkd 0.75xyz\nsp 0.5\nhello\nkp\n");
-        let gains = &device.drive.config.gains;
-        assert_eq!((gains.ki, gains.kd), (3.0, 0.75));
-        assert_eq!(gains.kp, 12.5, "`kp` without a space is no command");
-        assert_eq!(device.drive.config.setpoint, 0.5);
-        assert_eq!((device.commands, device.ignored_lines), (4, 2));
-        device.receive(b"kp abc\n");
-        assert_eq!(
-            device.drive.config.gains.kp, 0.0,
-            "toFloat of no number is 0"
-        );
-        device.receive(b"disable\n");
-        assert!(!device.drive.enabled());
-        device.receive(b"enable\n");
-        assert!(device.drive.enabled());
-        device.advance(400);
-        let printed = text(&mut device);
-        let last = printed.lines().last().expect("lines");
-        assert!(last.starts_with("setpoint:0.5000,"), "{last}");
-    }
-}
+mod tests;
