@@ -200,8 +200,16 @@ fn garbage_in_the_stream_is_counted_and_the_plot_continues() {
     assert_eq!(errors, 2, "the binary line and the line of two fields");
     assert!(rows.len() > 100, "{} samples after the garbage", rows.len());
     assert!(rows.iter().all(|r| r.len() == info.channels.len()));
-    let shown = |r: &Vec<f32>| r.iter().map(|v| (!v.is_nan()).then_some(*v)).collect::<Vec<_>>();
-    let odd: Vec<Vec<Option<f32>>> = rows.iter().map(shown).filter(|r| r[0] != Some(0.0)).collect();
+    let shown = |r: &Vec<f32>| {
+        r.iter()
+            .map(|v| (!v.is_nan()).then_some(*v))
+            .collect::<Vec<_>>()
+    };
+    let odd: Vec<Vec<Option<f32>>> = rows
+        .iter()
+        .map(shown)
+        .filter(|r| r[0] != Some(0.0))
+        .collect();
     assert_eq!(
         odd,
         [

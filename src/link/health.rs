@@ -68,6 +68,8 @@ pub struct HealthSnapshot {
     pub rtt_ms: Option<f64>,
     /// Seconds since the last byte arrived.
     pub silent_s: f64,
+    /// How well host timing holds up, for a host-timed device.
+    pub host_timing: Option<HostTiming>,
 }
 
 impl LinkHealth {
@@ -119,6 +121,7 @@ impl LinkHealth {
             lost_samples: get(&self.lost_samples),
             rtt_ms: (rtt != u64::MAX).then(|| rtt as f64 / 1000.0),
             silent_s: now_us.saturating_sub(get(&self.last_byte_us)) as f64 * 1e-6,
+            host_timing: self.host_timing(),
         }
     }
 }

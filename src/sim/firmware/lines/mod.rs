@@ -7,7 +7,8 @@
 //! - Prints one sample every `print_every` control ticks, after a banner
 //!   and (in [`SketchFormat::Header`]) a header printed once in `setup()`.
 //!   With `time_column`, `micros()` comes first, a `u32` that wraps every
-//!   2³² µs (`micros_at_start` sets where it starts).
+//!   2³² µs (`micros_at_start` sets where it starts); Teleplot's
+//!   timestamps are `millis()`, wrapping every 2³² ms.
 //! - Reads commands the way most sketches do: `Serial.readStringUntil('\n')`,
 //!   `String::trim()` (which also drops a `\r`), then `startsWith("kp ")`
 //!   and `substring(3).toFloat()`. `toFloat` is `atof`: it reads the
@@ -188,7 +189,8 @@ impl LinesSketch {
 
     fn setup(&mut self) {
         for line in &self.settings.banner {
-            self.output.extend_from_slice(format!("{line}\r\n").as_bytes());
+            self.output
+                .extend_from_slice(format!("{line}\r\n").as_bytes());
         }
         if let Some(header) = print::header(self.settings.format, self.settings.time_column) {
             self.output.extend_from_slice(header.as_bytes());
@@ -236,7 +238,8 @@ impl LinesSketch {
             match mishap {
                 Mishap::BadValue { field, text } if *field < 3 => fields[*field] = text.clone(),
                 Mishap::Text(text) => {
-                    self.output.extend_from_slice(format!("{text}\r\n").as_bytes());
+                    self.output
+                        .extend_from_slice(format!("{text}\r\n").as_bytes());
                 }
                 Mishap::Hiccup { ms } => self.held_up = self.ms_to_ticks(*ms),
                 _ => {}
@@ -246,7 +249,7 @@ impl LinesSketch {
         let line = print::line(
             self.settings.format,
             self.settings.time_column,
-            micros as u32,
+            micros,
             &fields,
         );
         self.output.extend_from_slice(line.as_bytes());

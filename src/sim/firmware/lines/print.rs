@@ -18,7 +18,8 @@ pub enum SketchFormat {
     Plain,
     /// Labels with spaces: `Set point:0.1000,Shaft angle:…,Motor effort:…`.
     SpacedLabels,
-    /// Teleplot, one variable a line: `>setpoint:0.1000§rad`.
+    /// Teleplot, one variable a line: `>setpoint:0.1000§rad` (with a time
+    /// column, `>time:…` first).
     Teleplot,
     /// Teleplot with `millis()` timestamps: `>setpoint:1234:0.1000§rad`.
     TeleplotTimed,
@@ -75,19 +76,29 @@ pub fn header(format: SketchFormat, time_column: bool) -> Option<String> {
 }
 
 /// One sample as printed: `fields` are the values as their text (a bad
-/// value already replaced), `micros` the sketch's clock.
-pub fn line(format: SketchFormat, time_column: bool, micros: u32, fields: &[String; 3]) -> String {
+/// value already replaced), `elapsed_us` the time since power-on plus
+/// where `micros()` started; `micros()` and `millis()` are `u32` counters
+/// of their own, wrapping at 2³² of their units.
+pub fn line(
+    format: SketchFormat,
+    time_column: bool,
+    elapsed_us: u64,
+    fields: &[String; 3],
+) -> String {
     let names = format.names();
+    let micros = elapsed_us as u32;
     let mut line = String::new();
     match format {
         SketchFormat::Teleplot | SketchFormat::TeleplotTimed => {
-            let millis = micros / 1000;
+            let stamp = if format.timestamped() {
+                format!("{}:", (elapsed_us / 1000) as u32)
+            } else {
+                String::new()
+            };
+            if time_column {
+                line.push_str(&format!(">time:{stamp}{micros}\r\n"));
+            }
             for ((name, unit), field) in names.iter().zip(UNITS).zip(fields) {
-                let stamp = if format.timestamped() {
-                    format!("{millis}:")
-                } else {
-                    String::new()
-                };
                 line.push_str(&format!(">{name}:{stamp}{field}§{unit}\r\n"));
             }
             return line;
@@ -131,7 +142,11 @@ mod tests {
     fn every_format_prints_as_its_sketch_would() {
         let f = fields(["0.1000", "nan", "-0.0000"]);
         for (format, time, expected) in [
-            (SketchFormat::Labelled, true, "time:2000,setpoint:0.1000,position:nan,effort:-0.0000\r\n"),
+            (
+                SketchFormat::Labelled,
+                true,
+                "time:2000,setpoint:0.1000,position:nan,effort:-0.0000\r\n",
+            ),
             (SketchFormat::Header, false, "0.1000\tnan\t-0.0000\r\n"),
             (SketchFormat::Plain, true, "2000,0.1000,nan,-0.0000\r\n"),
             (
@@ -152,6 +167,14 @@ mod tests {
         ] {
             assert_eq!(line(format, time, 2000, &f), expected, "{format:?}");
         }
+        // micros() wraps at 2³² µs, millis() at 2³² ms: past the first,
+        // not the second.
+        let past_wrap = (1 << 32) + 5000;
+        assert_eq!(
+            line(SketchFormat::TeleplotTimed, true, past_wrap, &f),
+            ">time:4294972:5000\r\n>setpoint:4294972:0.1000§rad\r\n\
+             >position:4294972:nan§rad\r\n>effort:4294972:-0.0000§A\r\n"
+        );
         assert_eq!(
             header(SketchFormat::Header, true).as_deref(),
             Some("time\tsetpoint\tposition\teffort\r\n")

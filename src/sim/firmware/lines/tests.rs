@@ -2,7 +2,6 @@
 
 use super::*;
 
-
 fn sketch(format: SketchFormat, time_column: bool) -> LinesSketch {
     LinesSketch::new(
         DriveConfig::linear(),
@@ -137,7 +136,10 @@ fn every_format_names_its_channels_as_a_reader_should() {
         let printed = text(&mut device);
         if matches!(format, SketchFormat::Labelled | SketchFormat::SpacedLabels) {
             for name in format.names() {
-                assert!(printed.contains(&format!("{name}:")), "{format:?}: {printed}");
+                assert!(
+                    printed.contains(&format!("{name}:")),
+                    "{format:?}: {printed}"
+                );
             }
         }
         assert!(printed.ends_with("\r\n"), "{format:?}");
