@@ -38,10 +38,12 @@
 //! - STREAM's divider keeps every Nth row (0 keeps none); PING writes
 //!   nothing, a sketch has no watchdog to feed.
 
+mod describe;
 mod device_time;
 pub mod parse;
 pub mod settings;
 pub mod shape;
+mod telemetry;
 pub mod teleplot;
 
 use std::time::{Duration, Instant};
@@ -51,13 +53,10 @@ pub use settings::{CommandTemplate, LineParam, LineRoles, LinesSettings, TimeCol
 
 use self::parse::{Field, Line, LineSplitter, RawLine, parse_line};
 use self::shape::{Candidate, Shape};
-use self::teleplot::{Teleplot, TeleplotRow, TeleplotRows};
+use self::teleplot::TeleplotRows;
 use super::adapter::{Adapter, AdapterError, AdapterSettings, DecodeTally, Protocol, Unsupported};
 use super::host_clock::{HostClock, HostTimed, HostTiming};
-use super::{
-    ChannelInfo, ChannelRole, Command, DeviceInfo, Event, ParamInfo, ParamKind, SampleBatch,
-    StatusFlags, TextLevel,
-};
+use super::{Command, DeviceInfo, Event, SampleBatch, StatusFlags, TextLevel};
 
 /// The name every sketch is described by.
 pub const DEVICE_NAME: &str = "serial-plotter sketch";
@@ -73,6 +72,9 @@ struct Row {
     /// slot (before the sketch is described).
     values: Option<Vec<f64>>,
     tick: Option<i64>,
+    /// When its last line arrived: a Teleplot row closes only when the
+    /// next one starts, maybe a read later.
+    arrived: Instant,
 }
 
 /// Host side of a plain-text-lines connection.
@@ -283,111 +285,6 @@ impl LinesAdapter {
         );
     }
 
-    fn telemetry(
-        &mut self,
-        telemetry: Teleplot,
-        now: Instant,
-        tally: &mut DecodeTally,
-        emit: &mut dyn FnMut(Event),
-    ) {
-        if !self.teleplot_mode {
-            self.teleplot_mode = true;
-            if matches!(
-                self.candidate,
-                Some(Candidate {
-                    shape: Shape::Plotter(_),
-                    ..
-                })
-            ) {
-                self.candidate = None;
-            }
-        }
-        let values = match telemetry {
-            Teleplot::Values(values) => values,
-            Teleplot::Text(message) => return self.text(message, TextLevel::Info, tally, emit),
-            Teleplot::Commands => {
-                tally.ok += 1;
-                return;
-            }
-            Teleplot::Unsupported(what) => {
-                tally.ok += 1;
-                let message =
-                    format!("Teleplot {what} is not plotted: motiontune plots values against time");
-                return self.warn_once(message, emit);
-            }
-        };
-        tally.ok += 1;
-        if let Some(unit) = values.unit
-            && !self.units.iter().any(|(name, _)| *name == values.name)
-        {
-            self.units.push((values.name.clone(), unit));
-        }
-        let mut closed = Vec::new();
-        let several = values.samples.len() > 1;
-        for (time_ms, value) in values.samples {
-            self.teleplot.add(&values.name, time_ms, value, &mut closed);
-        }
-        if several {
-            // `;`-separated values are samples of that name alone.
-            self.teleplot.close(&mut closed);
-        }
-        if let Some(Shape::Teleplot(names)) = &self.shape {
-            self.teleplot.close_if_complete(names, &mut closed);
-        }
-        for row in closed {
-            self.teleplot_row(row, now, tally, emit);
-        }
-    }
-
-    fn teleplot_row(
-        &mut self,
-        row: TeleplotRow,
-        now: Instant,
-        tally: &mut DecodeTally,
-        emit: &mut dyn FnMut(Event),
-    ) {
-        if row.time_ms.is_some() && self.device_time.is_none() && self.device.is_none() {
-            self.device_time = Some(DeviceTime::new(TimeScale::teleplot()));
-        }
-        let (mut labels, mut values): (Vec<Option<String>>, Vec<f64>) = row
-            .values
-            .into_iter()
-            .map(|(name, value)| (Some(name), value))
-            .unzip();
-        if let Some(Shape::Teleplot(known)) = &self.shape {
-            // Names not described are counted; the rest is plotted.
-            let mut renamed = false;
-            for name in labels.iter().flatten() {
-                if known.contains(name) {
-                    continue;
-                }
-                match self.new_names.iter_mut().find(|(n, _)| n == name) {
-                    Some((_, rows)) => {
-                        *rows += 1;
-                        renamed |= *rows >= CONSISTENT_LINES;
-                    }
-                    None => self.new_names.push((name.clone(), 1)),
-                }
-            }
-            if renamed {
-                let mut names = known.clone();
-                names.extend(self.new_names.drain(..).map(|(name, _)| name));
-                self.candidate = Some(Candidate {
-                    shape: Shape::Teleplot(names),
-                    rows: CONSISTENT_LINES,
-                });
-            } else {
-                (labels, values) = labels
-                    .into_iter()
-                    .zip(values)
-                    .filter(|(label, _)| label.as_ref().is_some_and(|n| known.contains(n)))
-                    .unzip();
-            }
-        }
-        let shape = Shape::Teleplot(labels.iter().flatten().cloned().collect());
-        self.row(shape, &labels, &values, row.time_ms, now, tally, emit);
-    }
-
     /// A row of `values` labelled `labels` (of a row of `shape`), with
     /// its device time if it has one.
     #[allow(clippy::too_many_arguments)]
@@ -425,28 +322,28 @@ impl LinesAdapter {
                 self.candidate = None;
             }
             tally.ok += 1;
-            return self.keep(Some(fitted), tick);
+            return self.keep(Some(fitted), tick, now);
         }
         let teleplot = matches!(shape, Shape::Teleplot(_));
         Candidate::count(&mut self.candidate, shape);
         if self.ready() {
-            self.describe_candidate(now, emit);
+            self.describe_candidate(emit);
             if let Some(fitted) = self.fit(labels, values) {
                 tally.ok += 1;
-                return self.keep(Some(fitted), tick);
+                return self.keep(Some(fitted), tick, now);
             }
         }
         match &self.shape {
             None => {
                 tally.ok += 1;
-                self.keep(None, tick);
+                self.keep(None, tick, now);
             }
             // A Teleplot row in a plotter stream takes no slot.
             Some(_) if teleplot => tally.framing_errors += 1,
             Some(described) => {
                 tally.framing_errors += 1;
                 let width = self.channel_count(described);
-                self.keep(Some(vec![f64::NAN; width]), tick);
+                self.keep(Some(vec![f64::NAN; width]), tick, now);
             }
         }
     }
@@ -482,7 +379,7 @@ impl LinesAdapter {
     }
 
     /// A row for the clocks, after STREAM's divider.
-    fn keep(&mut self, values: Option<Vec<f64>>, tick: Option<i64>) {
+    fn keep(&mut self, values: Option<Vec<f64>>, tick: Option<i64>, arrived: Instant) {
         let shown = values.is_some() && self.device.is_some();
         if shown {
             if self.divider == 0 {
@@ -500,98 +397,13 @@ impl LinesAdapter {
         self.rows.push(Row {
             values: values.filter(|_| shown),
             tick,
+            arrived,
         });
     }
 
-    /// Describes the sketch by the candidate run, giving out first every
-    /// row of the description before.
-    fn describe_candidate(&mut self, now: Instant, emit: &mut dyn FnMut(Event)) {
-        let Some(candidate) = self.candidate.take() else {
-            return;
-        };
-        self.flush(now, emit);
-        self.host.release(&mut |batch| {
-            emit(Event::Samples {
-                batch,
-                lost_before: 0,
-            })
-        });
-        let shape = candidate.shape;
-        let names = shape.channel_names(self.header.as_deref(), self.time_field(&shape));
-        let role_of = |index: usize, name: &str| {
-            let roles = &self.settings.roles;
-            let is = |choice: &Option<String>| {
-                choice
-                    .as_deref()
-                    .is_some_and(|c| c == name || c.parse::<usize>().is_ok_and(|n| n == index + 1))
-            };
-            if is(&roles.reference) {
-                ChannelRole::Reference
-            } else if is(&roles.feedback) {
-                ChannelRole::Feedback
-            } else if is(&roles.effort) {
-                ChannelRole::Effort
-            } else {
-                ChannelRole::Other
-            }
-        };
-        let channels = names
-            .iter()
-            .enumerate()
-            .map(|(index, name)| ChannelInfo {
-                name: name.clone(),
-                unit: self
-                    .units
-                    .iter()
-                    .find(|(n, _)| n == name)
-                    .map(|(_, unit)| unit.clone())
-                    .unwrap_or_default(),
-                role: role_of(index, name),
-            })
-            .collect();
-        let loop_hz = match &self.device_time {
-            Some(time) => time
-                .stride()
-                .filter(|&s| s > 0)
-                .map_or(1.0, |s| time.tick_hz() / s as f64),
-            None => 1e6 / f64::from(self.host.clock().period_us()),
-        };
-        let params = self
-            .settings
-            .params
-            .iter()
-            .zip(&self.values)
-            .map(|(p, &value)| ParamInfo {
-                name: p.name.clone(),
-                unit: p.unit.clone(),
-                flags: p.flags,
-                min: p.min,
-                max: p.max,
-                value,
-                kind: ParamKind::from_wire(p.flags.0, Vec::new()),
-            })
-            .collect();
-        let firmware = match shape {
-            Shape::Plotter(_) => "plain text lines",
-            Shape::Teleplot(_) => "Teleplot lines",
-        };
-        let info = DeviceInfo {
-            name: DEVICE_NAME.into(),
-            firmware: firmware.into(),
-            protocol_version: 1,
-            loop_hz: loop_hz.round().clamp(1.0, f64::from(u32::MAX)) as u32,
-            watchdog_ms: 0,
-            channels,
-            params,
-        };
-        self.shape = Some(shape);
-        self.new_names.clear();
-        self.device = Some(info.clone());
-        emit(Event::Described(info));
-    }
-
-    /// Gives the rows read so far to their clock; batches placed go out.
-    fn flush(&mut self, now: Instant, emit: &mut dyn FnMut(Event)) {
+    /// Gives the rows read so far to their clock, each read's rows at
+    /// the time they arrived; batches placed go out.
+    fn flush(&mut self, emit: &mut dyn FnMut(Event)) {
         let rows = std::mem::take(&mut self.rows);
         if rows.is_empty() {
             return;
@@ -613,9 +425,17 @@ impl LinesAdapter {
                     time.batches(&shown, width).into_iter().for_each(samples);
                 }
             }
-            None => self
-                .host
-                .push(rows.into_iter().map(|row| row.values), now, &mut samples),
+            None => {
+                let mut rows = rows.into_iter().peekable();
+                while let Some(first) = rows.next() {
+                    let arrived = first.arrived;
+                    let mut read = vec![first.values];
+                    while let Some(row) = rows.next_if(|row| row.arrived == arrived) {
+                        read.push(row.values);
+                    }
+                    self.host.push(read, arrived, &mut samples);
+                }
+            }
         }
     }
 }
@@ -652,10 +472,10 @@ impl Adapter for LinesAdapter {
         let mut splitter = std::mem::take(&mut self.splitter);
         splitter.push(bytes, |line| self.handle(line, now, tally, emit));
         self.splitter = splitter;
-        self.flush(now, emit);
+        self.flush(emit);
         // The rows just given to the clock may have given it its rate.
         if self.ready() {
-            self.describe_candidate(now, emit);
+            self.describe_candidate(emit);
         }
         Ok(())
     }

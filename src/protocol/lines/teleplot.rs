@@ -18,6 +18,8 @@
 //! timestamp changes, or every channel described has its value. Values a
 //! line lists with `;` are samples of that name alone, each a row.
 
+use std::time::Instant;
+
 use super::parse::value_of;
 
 /// What a line starting with `>` says.
@@ -97,6 +99,8 @@ pub struct TeleplotRow {
     /// The timestamp its values carried, ms.
     pub time_ms: Option<f64>,
     pub values: Vec<(String, f64)>,
+    /// When its last value arrived.
+    pub arrived: Option<Instant>,
 }
 
 /// Assembles rows from telemetry lines (see the module documentation).
@@ -106,12 +110,13 @@ pub struct TeleplotRows {
 }
 
 impl TeleplotRows {
-    /// Adds one value; a row it closes goes to `closed`.
+    /// Adds one value, arrived `at`; a row it closes goes to `closed`.
     pub fn add(
         &mut self,
         name: &str,
         time_ms: Option<f64>,
         value: f64,
+        at: Instant,
         closed: &mut Vec<TeleplotRow>,
     ) {
         let ends = self.open.as_ref().is_some_and(|row| {
@@ -124,6 +129,7 @@ impl TeleplotRows {
         let row = self.open.get_or_insert_with(TeleplotRow::default);
         row.time_ms = row.time_ms.or(time_ms);
         row.values.push((name.to_owned(), value));
+        row.arrived = Some(at);
     }
 
     /// Closes the open row.
@@ -195,13 +201,14 @@ mod tests {
     fn rows_close_when_a_name_or_timestamp_comes_again_or_all_are_there() {
         let mut rows = TeleplotRows::default();
         let mut closed = Vec::new();
+        let at = Instant::now();
         for (name, t, v) in [
             ("a", None, 1.0),
             ("b", None, 2.0),
             ("a", None, 3.0),
             ("b", None, 4.0),
         ] {
-            rows.add(name, t, v, &mut closed);
+            rows.add(name, t, v, at, &mut closed);
         }
         assert_eq!(closed.len(), 1);
         let names = vec!["a".to_owned(), "b".to_owned()];
@@ -212,11 +219,11 @@ mod tests {
             [("a".to_owned(), 3.0), ("b".to_owned(), 4.0)]
         );
         for (name, t) in [("a", 10.0), ("b", 10.0), ("a", 20.0)] {
-            rows.add(name, Some(t), 0.0, &mut closed);
+            rows.add(name, Some(t), 0.0, at, &mut closed);
         }
         assert_eq!(closed.len(), 3);
         assert_eq!(closed[2].time_ms, Some(10.0));
-        rows.add("b", Some(30.0), 0.0, &mut closed);
+        rows.add("b", Some(30.0), 0.0, at, &mut closed);
         assert_eq!(closed.last().map(|r| r.time_ms), Some(Some(20.0)));
     }
 }

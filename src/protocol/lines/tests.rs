@@ -3,7 +3,7 @@
 use std::time::{Duration, Instant};
 
 use super::*;
-use crate::protocol::ParamFlags;
+use crate::protocol::{ChannelRole, ParamFlags};
 
 fn settings(edit: impl FnOnce(&mut LinesSettings)) -> AdapterSettings {
     let mut settings = AdapterSettings::default();
