@@ -60,7 +60,7 @@ pub struct Scheduled {
 impl Scheduled {
     fn due(&self, sample: u64) -> bool {
         match self.every {
-            Some(every) if every > 0 => sample >= self.at && (sample - self.at) % every == 0,
+            Some(every) if every > 0 => sample >= self.at && (sample - self.at).is_multiple_of(every),
             _ => sample == self.at,
         }
     }
