@@ -307,3 +307,36 @@ fn teleplot() {
 fn teleplot_with_timestamps() {
     each_protocol(SketchFormat::TeleplotTimed);
 }
+
+/// A sketch that prints only text (here `wait...` in every field, never
+/// a number) is never described: the command ends with one line saying
+/// it printed text and no data, not that it did not answer.
+#[test]
+fn a_sketch_printing_only_text_ends_with_one_line_saying_so() {
+    let words = (0..3)
+        .map(|field| every(0, 1, bad(field, "wait...")))
+        .collect();
+    let sketch = LinesSketch::new(
+        DriveConfig::default(),
+        LinesSketchSettings {
+            format: SketchFormat::Plain,
+            mishaps: words,
+            ..LinesSketchSettings::default()
+        },
+    );
+    let server = PtyServer::start(sketch).expect("pty available");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("never.csv");
+    let output = common::motiontune(&[
+        "record",
+        "--port",
+        server.path(),
+        "--protocol",
+        "lines",
+        "--seconds",
+        "1",
+        "--out",
+        out.to_str().expect("utf-8 path"),
+    ]);
+    common::assert_one_line_error(&output, "lines of text and no 3 of numbers");
+}

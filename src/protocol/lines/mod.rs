@@ -94,6 +94,9 @@ pub struct LinesAdapter {
     new_names: Vec<(String, usize)>,
     /// Warnings given once.
     warned: Vec<String>,
+    /// Lines of text read, for the one line that says why a sketch that
+    /// printed only text was never described.
+    text_lines: u64,
     candidate: Option<Candidate>,
     shape: Option<Shape>,
     device: Option<DeviceInfo>,
@@ -131,6 +134,7 @@ impl LinesAdapter {
             units: Vec::new(),
             new_names: Vec::new(),
             warned: Vec::new(),
+            text_lines: 0,
             candidate: None,
             shape: None,
             device: None,
@@ -240,6 +244,7 @@ impl LinesAdapter {
         emit: &mut dyn FnMut(Event),
     ) {
         tally.ok += 1;
+        self.text_lines += 1;
         emit(Event::Text { level, message });
     }
 
@@ -446,8 +451,13 @@ impl Adapter for LinesAdapter {
     }
 
     fn expecting(&self) -> String {
+        // A sketch that printed text and no data did answer: say what.
+        let heard = match self.text_lines {
+            0 => String::new(),
+            n => format!("; it printed {n} lines of text and no {CONSISTENT_LINES} of numbers"),
+        };
         format!(
-            "{} ({CONSISTENT_LINES} lines of numbers alike)",
+            "{} ({CONSISTENT_LINES} lines of numbers alike{heard})",
             Protocol::Lines.title()
         )
     }

@@ -60,7 +60,9 @@ pub struct Scheduled {
 impl Scheduled {
     fn due(&self, sample: u64) -> bool {
         match self.every {
-            Some(every) if every > 0 => sample >= self.at && (sample - self.at).is_multiple_of(every),
+            Some(every) if every > 0 => {
+                sample >= self.at && (sample - self.at).is_multiple_of(every)
+            }
             _ => sample == self.at,
         }
     }
