@@ -326,6 +326,10 @@ fn the_app_plots_the_sketch_and_writes_a_gain_from_the_gains_panel() {
     common::wait_for_samples(&mut harness, 50);
     use egui::accesskit::Role;
     use egui_kittest::kittest::Queryable;
+    // Timed by the host: the status bar says how far to trust the times.
+    step_until(&mut harness, "host timing in the status bar", |h| {
+        h.query_by_label_contains("timed by the host ±").is_some()
+    });
     // The channels plot and the gains panel shows the declared gains.
     for name in ["kp", "ki", "kd"] {
         let _ = harness.get_by_role_and_label(Role::Slider, name);
