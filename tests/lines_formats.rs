@@ -102,7 +102,7 @@ struct Recorded {
     text: String,
 }
 
-fn record(server: &PtyServer<LinesSketch>, protocol: &str, dir: &Path) -> Recorded {
+fn record(server: &PtyServer<LinesSketch>, protocol: &str, dir: &Path, extra: &[&str]) -> Recorded {
     let out = dir.join(format!("{protocol}.csv"));
     let text_out = dir.join(format!("{protocol}-text.csv"));
     let args = [
@@ -120,6 +120,7 @@ fn record(server: &PtyServer<LinesSketch>, protocol: &str, dir: &Path) -> Record
     ];
     let child = Command::new(common::BIN)
         .args(args)
+        .args(extra)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -260,7 +261,7 @@ fn each_protocol(format: SketchFormat) {
     let mut names = Vec::new();
     for protocol in ["lines", "auto"] {
         let server = serve(format);
-        let recorded = record(&server, protocol, dir.path());
+        let recorded = record(&server, protocol, dir.path(), &[]);
         let log = server.with_device(|sketch| sketch.log().to_vec());
         check(format, protocol, &recorded, &log);
         names.push(channel_names(&recorded.header));
@@ -276,6 +277,54 @@ fn each_protocol(format: SketchFormat) {
     });
     assert_eq!(names[0], expected, "{format:?} over lines");
     assert_eq!(names[1], expected, "{format:?} over auto");
+}
+
+/// `micros()` declared as the time column: device time, exact to the
+/// microsecond across its wrap (4 s in), the values exact, a stall a gap
+/// of just its length.
+#[test]
+fn a_declared_micros_column_is_exact_device_time_across_its_wrap() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for protocol in ["lines", "auto"] {
+        let server = serve(SketchFormat::Header);
+        let recorded = record(
+            &server,
+            protocol,
+            dir.path(),
+            &["--lines-time-column", "1:us"],
+        );
+        let log = server.with_device(|sketch| sketch.log().to_vec());
+        assert_eq!(
+            channel_names(&recorded.header),
+            ["setpoint", "position", "effort"],
+            "{protocol}"
+        );
+        let rows = &recorded.rows;
+        let micros = |row: &Vec<f64>| (row[0] * 1e6).round() as u64;
+        let first = log
+            .iter()
+            .position(|p| p.micros == micros(&rows[0]))
+            .expect("the first row was printed");
+        assert!(rows.len() > 1000, "{protocol}: {} rows", rows.len());
+        assert!(
+            log.len() - first >= rows.len(),
+            "{protocol}: every row printed"
+        );
+        let wrapped = rows.iter().any(|row| micros(row) > u64::from(u32::MAX));
+        for (row, printed) in rows.iter().zip(&log[first..]) {
+            assert_eq!(micros(row), printed.micros, "{protocol}: device time");
+            for (c, field) in printed.fields.iter().enumerate() {
+                match printed_value(field) {
+                    Some(expected) => assert_eq!(row[1 + c], expected, "{protocol}: {field:?}"),
+                    None => assert!(row[1 + c].is_nan(), "{protocol}: {field:?} is a gap"),
+                }
+            }
+        }
+        eprintln!(
+            "{protocol}: {} rows, micros() wrapped within: {wrapped}",
+            rows.len()
+        );
+    }
 }
 
 #[test]
