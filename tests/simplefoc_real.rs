@@ -489,3 +489,59 @@ fn the_emulated_sketch_boots_with_the_library_s_text() {
         assert_eq!(emulated, real);
     }
 }
+
+/// Lines typed in the console reach the real Commander once, its replies
+/// come back as text (never as a value or a sample), the stream goes on,
+/// and a typed write is read back as the firmware holds it.
+#[test]
+fn typed_lines_reach_the_real_commander_once_and_its_replies_are_text() {
+    let Some(mut sketch) = SketchConfig::default().start() else {
+        return;
+    };
+    let proxy = common::Proxy::start_framed(sketch.path(), common::Framing::Lines);
+    let (link, info) = connect_simplefoc(&proxy.path, 1);
+    proxy.keep_host_bytes();
+    let vel_p = info
+        .params
+        .iter()
+        .position(|p| p.name == "vel.P")
+        .expect("vel.P described") as u8;
+    let held = sketch.state().pid_velocity.p;
+    samples(&link, 20);
+
+    link.send(Command::Text("MVP".to_owned()));
+    let reply = wait_for(&link, 5, |event| match event {
+        Event::Text { message, .. } if message.starts_with("MVP") => Some(message),
+        Event::Value { index, .. } if index == vel_p => panic!("a typed read taken for a value"),
+        _ => None,
+    });
+    let printed: f32 = reply["MVP".len()..]
+        .parse()
+        .expect("a number after the echo");
+    assert!(
+        (printed - held).abs() <= held.abs() * 1e-6,
+        "{reply} for {held}"
+    );
+
+    link.send(Command::Text("MVP0.25".to_owned()));
+    let value = wait_for(&link, 5, |event| match event {
+        Event::Value { index, value } if index == vel_p => Some(value),
+        _ => None,
+    });
+    assert_eq!(value, 0.25, "read back after the typed write");
+    assert_eq!(sketch.state().pid_velocity.p, 0.25);
+    assert!(samples(&link, 20).iter().all(|row| row.len() == 7));
+
+    // Each typed line once; then the adapter's own read of what the write
+    // changed.
+    let sent: Vec<String> = proxy
+        .host_lines()
+        .into_iter()
+        .filter(|line| line.starts_with("MVP"))
+        .collect();
+    assert_eq!(sent, ["MVP", "MVP0.25", "MVP"]);
+    let bytes = proxy.log.host_bytes.lock().expect("log lock").clone();
+    assert!(bytes.windows(4).any(|w| w == b"MVP\n"), "ended by \\n");
+    let health = link.health().snapshot();
+    assert_eq!(health.framing_errors + health.message_errors, 0);
+}

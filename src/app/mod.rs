@@ -11,6 +11,7 @@
 mod autotune;
 mod bode;
 mod connection;
+mod console;
 mod event_log;
 mod gain_history;
 mod gains;
@@ -26,9 +27,9 @@ mod step_test;
 use std::path::PathBuf;
 use std::time::{Duration, Instant, SystemTime};
 
-pub use session::{ConnectionState, DeviceSession, WriteState};
+pub use session::{ConnectionState, DeviceSession, NOT_CONNECTED, WriteState};
 
-use crate::device::{EventLog, StopSource};
+use crate::device::{Console, EventLog, StopSource};
 use crate::history::HistorySize;
 use crate::link::{PortTarget, list_ports};
 use crate::protocol::ChannelRole;
@@ -86,6 +87,9 @@ pub struct App {
     event_log: event_log::EventLogPane,
     /// The log of the last session while none is connected.
     closed_log: EventLog,
+    console: console::ConsolePane,
+    /// The console of the last session while none is connected.
+    closed_console: Console,
 }
 
 impl App {
@@ -119,6 +123,8 @@ impl App {
             runs_error: runs_error.map(|e| e.to_string()),
             event_log: event_log::EventLogPane::default(),
             closed_log: EventLog::default(),
+            console: console::ConsolePane::default(),
+            closed_console: Console::default(),
         }
     }
 
@@ -130,11 +136,19 @@ impl App {
             .map_or(&self.closed_log, |s| &s.event_log)
     }
 
-    /// Closes the session, if any, keeping its event log.
+    /// The console: the session's, or the last one's while none is
+    /// connected.
+    pub fn console(&self) -> &Console {
+        self.session
+            .as_ref()
+            .map_or(&self.closed_console, |s| &s.console)
+    }
+
+    /// Closes the session, if any, keeping its event log and console.
     fn close_session(&mut self) {
         if let Some(session) = self.session.take() {
             // Closing disables its drive first.
-            self.closed_log = session.close();
+            (self.closed_log, self.closed_console) = session.close();
         }
     }
 
@@ -222,6 +236,7 @@ impl eframe::App for App {
                             let mut session =
                                 DeviceSession::connect(target, divider, self.history_size);
                             session.event_log = std::mem::take(&mut self.closed_log);
+                            session.console = std::mem::take(&mut self.closed_console);
                             self.session = Some(session);
                             self.gains.forget_device();
                         }
@@ -275,14 +290,16 @@ enum TuningTab {
     AutoTune,
     FrequencyResponse,
     EventLog,
+    Console,
 }
 
 impl TuningTab {
-    const ALL: [Self; 4] = [
+    const ALL: [Self; 5] = [
         Self::StepTest,
         Self::AutoTune,
         Self::FrequencyResponse,
         Self::EventLog,
+        Self::Console,
     ];
 
     fn label(self) -> &'static str {
@@ -291,6 +308,7 @@ impl TuningTab {
             Self::AutoTune => "Auto-tune",
             Self::FrequencyResponse => "Frequency response",
             Self::EventLog => "Event log",
+            Self::Console => "Console",
         }
     }
 }
@@ -321,6 +339,18 @@ impl App {
                     .as_ref()
                     .map_or(&self.closed_log, |s| &s.event_log);
                 self.event_log.ui(ui, log);
+            }
+            TuningTab::Console => {
+                let console = match &mut self.session {
+                    Some(session) => &mut session.console,
+                    None => &mut self.closed_console,
+                };
+                if let Some(line) = self.console.ui(ui, console) {
+                    match &mut self.session {
+                        Some(session) => session.send_line(&line),
+                        None => self.closed_console.not_sent(None, &line, NOT_CONNECTED),
+                    }
+                }
             }
         }
     }

@@ -10,6 +10,7 @@
 //! - every confirmed parameter write: name, old -> new, unit and where it
 //!   came from (an edit, undo, redo, restore, a profile, auto-tune or a
 //!   procedure), and every write the device refused;
+//! - every line typed in the console that the link took to write;
 //!
 //! each with the wall time it was recorded and the device time when one is
 //! known. Memory is bounded: the newest [`KEPT`] entries are kept and the
@@ -144,6 +145,10 @@ pub enum LoggedEvent {
         name: String,
         reason: String,
     },
+    /// A line typed in the console, taken by the link to write.
+    TypedLine {
+        line: String,
+    },
 }
 
 impl LoggedEvent {
@@ -160,6 +165,7 @@ impl LoggedEvent {
             | Self::Disconnected { .. } => "connection",
             Self::Write { .. } => "write",
             Self::WriteRefused { .. } => "write refused",
+            Self::TypedLine { .. } => "typed line",
         }
     }
 }
@@ -211,6 +217,7 @@ impl fmt::Display for LoggedEvent {
             Self::WriteRefused { name, reason } => {
                 write!(f, "the device refused a write of {name}: {reason}")
             }
+            Self::TypedLine { line } => write!(f, "typed line sent: {line}"),
         }
     }
 }
@@ -228,9 +235,7 @@ pub struct LogEntry {
 impl LogEntry {
     /// The wall time as `hh:mm:ss.mmm` (UTC).
     pub fn wall_clock(&self) -> String {
-        let stamp = humantime::format_rfc3339_millis(self.wall).to_string();
-        // "2026-12-07T07:16:14.123Z": the time of day sits in 11..23.
-        stamp.get(11..23).unwrap_or(&stamp).to_owned()
+        super::time_of_day(self.wall)
     }
 }
 
@@ -353,10 +358,7 @@ impl EventLog {
             path: path.display().to_string(),
             source,
         };
-        let file = std::fs::File::create(path).map_err(error)?;
-        let mut writer = std::io::BufWriter::new(file);
-        self.write_csv(&mut writer).map_err(error)?;
-        std::io::Write::flush(&mut writer).map_err(error)?;
+        super::write_file(path, |writer| self.write_csv(writer)).map_err(error)?;
         Ok(self.entries.len())
     }
 }

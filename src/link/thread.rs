@@ -62,6 +62,13 @@ pub enum LinkEvent {
     Speaking(Protocol),
     /// Something the device said.
     Device(Event),
+    /// A line the user typed ([`Command::Text`]), as the link dealt with
+    /// it: taken by the adapter to write in its turn, or `refused` with
+    /// why in one line, nothing written.
+    TypedLine {
+        line: String,
+        refused: Option<String>,
+    },
     /// The connection ended: `None` when the app closed it, otherwise why it
     /// failed or was lost. Nothing follows this event.
     Closed(Option<LinkError>),
@@ -390,18 +397,23 @@ impl Connection<'_> {
     }
 
     /// Writes a command in the adapter's wire format; one the firmware
-    /// cannot carry out comes back to the app as a refusal.
+    /// cannot carry out comes back to the app as a refusal. A typed line is
+    /// reported either way ([`LinkEvent::TypedLine`]).
     fn write(&mut self, command: &Command) -> Result<(), LinkError> {
         self.wire.clear();
-        if self
-            .adapter
-            .encode(command, Instant::now(), &mut self.wire)
-            .is_err()
-        {
-            let _ = self.events.send(LinkEvent::Device(Event::Refused {
-                request: command.type_code(),
-                code: DeviceErrorCode::Unsupported,
-            }));
+        let encoded = self.adapter.encode(command, Instant::now(), &mut self.wire);
+        if let Command::Text(line) = command {
+            let refused = encoded.is_err().then(|| self.adapter.text_refusal(line));
+            let line = line.clone();
+            let _ = self.events.send(LinkEvent::TypedLine { line, refused });
+        }
+        if encoded.is_err() {
+            if !matches!(command, Command::Text(_)) {
+                let _ = self.events.send(LinkEvent::Device(Event::Refused {
+                    request: command.type_code(),
+                    code: DeviceErrorCode::Unsupported,
+                }));
+            }
             return Ok(());
         }
         if *command == Command::Enable(true) {

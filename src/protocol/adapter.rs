@@ -222,6 +222,16 @@ pub trait Adapter: Send {
         None
     }
 
+    /// Why [`Command::Text`] with `line` was refused by [`Adapter::encode`],
+    /// in one line for the console. The default is a wire format that
+    /// carries no typed lines at all.
+    fn text_refusal(&self, _line: &str) -> String {
+        format!(
+            "not supported: the {} carries no typed lines",
+            self.protocol().title()
+        )
+    }
+
     /// Bytes that put back what this connection changed on the device to
     /// stream (a stream it started, a monitoring rate or selection it
     /// replaced), written as the link closes; nothing by default. The

@@ -374,6 +374,13 @@ impl Adapter for AutoAdapter {
         self.found().and_then(Adapter::host_timing)
     }
 
+    fn text_refusal(&self, line: &str) -> String {
+        self.found().map_or_else(
+            || "not sent: no device found yet".to_owned(),
+            |adapter| adapter.text_refusal(line),
+        )
+    }
+
     fn close(&mut self, now: Instant, out: &mut Vec<u8>) {
         // A probe that never found its device puts back what it changed
         // to probe (SimpleFOC's verbosity), if anything.

@@ -550,7 +550,28 @@ pub enum Command {
         token: u32,
     },
     Save,
+    /// A line the user typed in the console, written as it is with the
+    /// wire format's line end. It holds no control character (a line end
+    /// inside would make it two lines); an adapter refuses one that does,
+    /// and a wire format without text lines refuses every one
+    /// ([`Adapter::text_refusal`] says why).
+    Text(String),
 }
+
+/// What [`Command::type_code`] gives a typed line: the native protocol has
+/// no such request (its codes start at 1).
+pub const TYPED_LINE_CODE: u8 = 0;
+
+/// Whether `line` may go out as [`Command::Text`]: something to send, and
+/// no control character in it.
+pub fn is_sendable_line(line: &str) -> bool {
+    !line.is_empty() && !line.chars().any(char::is_control)
+}
+
+/// Why a text wire format refused a typed line that is not
+/// [`is_sendable_line`].
+pub const UNSENDABLE_LINE: &str =
+    "not sent: a typed line must hold something and no control character";
 
 impl Command {
     /// The native protocol's code for this request, which also names it in
@@ -565,6 +586,7 @@ impl Command {
             Self::Stream { .. } => STREAM,
             Self::Ping { .. } => PING,
             Self::Save => SAVE,
+            Self::Text(_) => TYPED_LINE_CODE,
         }
     }
 }
@@ -591,6 +613,31 @@ pub fn open_adapter(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_typed_line_is_written_with_its_line_end_or_refused_in_one_line() {
+        let now = Instant::now();
+        let typed = |line: &str| Command::Text(line.to_owned());
+        let mut out = Vec::new();
+
+        let mut lines = lines::LinesAdapter::new(&AdapterSettings::default(), now);
+        assert_eq!(lines.encode(&typed("kp 3"), now, &mut out), Ok(()));
+        assert_eq!(out, b"kp 3\n");
+        out.clear();
+        for bad in ["", "kp\r3", "a\nb"] {
+            assert!(lines.encode(&typed(bad), now, &mut out).is_err(), "{bad:?}");
+        }
+        assert!(out.is_empty());
+        assert_eq!(lines.text_refusal("a\nb"), UNSENDABLE_LINE);
+
+        let mut native = native::adapter::NativeAdapter::new();
+        assert!(native.encode(&typed("kp 3"), now, &mut out).is_err());
+        assert!(out.is_empty(), "nothing written");
+        let why = native.text_refusal("kp 3");
+        assert!(why.starts_with("not supported: "), "{why}");
+        assert_eq!(why.lines().count(), 1);
+        assert_eq!(typed("kp 3").type_code(), TYPED_LINE_CODE);
+    }
 
     #[test]
     fn not_set_outside_the_range_is_named_not_a_number() {

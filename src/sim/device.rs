@@ -318,6 +318,8 @@ impl SimDevice {
             }
             Command::Ping { token } => self.send(DeviceMessage::Pong { token }),
             Command::Save => self.refuse(host_type::SAVE, DeviceErrorCode::Unsupported),
+            // Never decoded: the native protocol has no request for it.
+            Command::Text(_) => {}
         }
     }
 

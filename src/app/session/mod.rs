@@ -7,13 +7,14 @@
 //! break in its lines, when the device describes itself as before. What
 //! matters for safety (stops, the output, faults, trips, the connection,
 //! every confirmed write and its origin) goes into the session's
-//! [`EventLog`] as it happens.
+//! [`EventLog`] as it happens; the device's text and the lines typed for
+//! it into its [`Console`].
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use crate::capture::CaptureEngine;
-use crate::device::{EventLog, LoggedEvent, OutputCause, StopSource};
+use crate::device::{Console, EventLog, LoggedEvent, OutputCause, StopSource};
 use crate::history::{History, HistorySize};
 use crate::link::{HealthSnapshot, Link, LinkError, LinkEvent, LinkOptions, PortTarget};
 use crate::protocol::adapter::Protocol;
@@ -22,9 +23,13 @@ use crate::protocol::{Command, DeviceInfo, Event, StatusFlags, TextLevel};
 use crate::record::Recording;
 use crate::tuning::{Excitation, FrequencyMeasurement, RelayTest, StepResponse, StepTest};
 
+mod console;
 mod procedures;
+mod reconnect;
 mod writes;
 
+pub use console::NOT_CONNECTED;
+use reconnect::{Reconnect, worth_retrying};
 use writes::SentSet;
 pub use writes::{ParamView, WriteMark, WriteState};
 
@@ -61,42 +66,6 @@ pub enum ConnectionState {
     Failed(LinkError),
 }
 
-/// Whether a connection that ended with `error` is worth opening again: the
-/// device went away, or is not back yet. A device speaking another protocol
-/// version will not change its mind.
-fn worth_retrying(error: &LinkError) -> bool {
-    !matches!(error, LinkError::Version(_))
-}
-
-/// Whether two descriptions stream the same channels at about the same
-/// rate with the same parameters, so one history can hold both devices'
-/// samples (its capacity was sized from the rate). About: a firmware timed
-/// by the host (a serial-plotter sketch) reports the rate it was measured
-/// at, which differs by a few hertz from one connection to the next.
-fn same_layout(before: &DeviceInfo, after: &DeviceInfo) -> bool {
-    let names =
-        |info: &DeviceInfo| -> Vec<String> { info.params.iter().map(|p| p.name.clone()).collect() };
-    let (rate_before, rate_after) = (f64::from(before.loop_hz), f64::from(after.loop_hz));
-    before.channels == after.channels
-        && (rate_before - rate_after).abs() <= SAME_RATE_TOLERANCE * rate_before.max(rate_after)
-        && names(before) == names(after)
-}
-
-/// How far two loop rates may differ and still be one device's.
-const SAME_RATE_TOLERANCE: f64 = 0.1;
-
-/// A lost connection being reopened.
-struct Reconnect {
-    lost_at: Instant,
-    next_attempt: Instant,
-    /// The current link is an attempt that has not ended yet.
-    attempt_open: bool,
-    /// The app had switched the output on before the outage, so the drive
-    /// is switched off as soon as it is back; an output the app found on
-    /// is left to whoever switched it on.
-    switch_off: bool,
-}
-
 /// The app's side of one device connection.
 pub struct DeviceSession {
     /// `None` once the user stopped reconnecting.
@@ -119,6 +88,10 @@ pub struct DeviceSession {
     /// Stops, output changes, faults, trips, the connection and every
     /// confirmed write, as they happened.
     pub event_log: EventLog,
+    /// The device's text and the lines typed for it.
+    pub console: Console,
+    /// Typed lines sent to the link, not yet taken or refused by it.
+    typed_waiting: VecDeque<String>,
     /// The last output state the app asked for and why, until the device
     /// reports it: the cause the event log gives the change.
     output_asked: Option<(bool, OutputCause)>,
@@ -177,6 +150,8 @@ impl DeviceSession {
             health_window: VecDeque::new(),
             writes: Vec::new(),
             event_log: EventLog::default(),
+            console: Console::default(),
+            typed_waiting: VecDeque::new(),
             output_asked: None,
             status_seen: None,
             switched_on: false,
@@ -281,9 +256,13 @@ impl DeviceSession {
         match event {
             LinkEvent::Opened => {}
             LinkEvent::Speaking(protocol) => self.protocol = Some(protocol),
-            LinkEvent::Closed(None) => {}
-            LinkEvent::Closed(Some(error)) => self.on_closed(error),
+            LinkEvent::Closed(None) => self.typed_lines_lost(),
+            LinkEvent::Closed(Some(error)) => {
+                self.typed_lines_lost();
+                self.on_closed(error);
+            }
             LinkEvent::Device(event) => self.apply_device(event),
+            LinkEvent::TypedLine { line, refused } => self.on_typed_line(line, refused),
         }
     }
 
@@ -331,80 +310,6 @@ impl DeviceSession {
         }
     }
 
-    /// Opens the port again with the same options once the interval since
-    /// the last attempt has passed and that attempt has ended.
-    fn retry_when_due(&mut self) {
-        let ConnectionState::Reconnecting { attempts, .. } = &mut self.state else {
-            return;
-        };
-        let Some(reconnect) = &mut self.reconnect else {
-            return;
-        };
-        let now = Instant::now();
-        if reconnect.attempt_open || now < reconnect.next_attempt {
-            return;
-        }
-        *attempts += 1;
-        reconnect.attempt_open = true;
-        reconnect.next_attempt = now + RECONNECT_INTERVAL;
-        let switch_off = reconnect.switch_off;
-        self.link = Some(Link::open(self.options.clone()));
-        self.switched_on = false;
-        // The output the app switched on is never switched back on by
-        // itself: a drive that kept it on through a short outage (within
-        // its watchdog time) is switched off as soon as it is back.
-        if switch_off && self.send(Command::Enable(false)) {
-            self.output_asked = Some((false, OutputCause::Reconnected));
-        }
-        // Counters start again with the new link; rates must not mix them.
-        self.health_window.clear();
-    }
-
-    /// The device described itself again after an outage: one history goes
-    /// on if it is the same layout, otherwise a new one starts.
-    fn on_reconnected(&mut self, info: &DeviceInfo) {
-        let (outage_s, switched_off) = self.reconnect.take().map_or((0.0, false), |r| {
-            (r.lost_at.elapsed().as_secs_f64(), r.switch_off)
-        });
-        let same = self
-            .info
-            .as_ref()
-            .is_some_and(|before| same_layout(before, info));
-        let output = if switched_off {
-            "output left off"
-        } else {
-            "output as the device keeps it"
-        };
-        self.reconnect_note = Some(if same {
-            format!(
-                "reconnected after {outage_s:.1} s: same device, history kept with a gap; {output}"
-            )
-        } else {
-            format!(
-                "reconnected after {outage_s:.1} s to a device with another description: \
-                 new history started; {output}"
-            )
-        });
-        if let Some(note) = self.reconnect_note.clone() {
-            self.log(LoggedEvent::Reconnected { note });
-        }
-        if same {
-            for (view, param) in self.params.iter_mut().zip(&info.params) {
-                view.info = param.clone();
-                view.write = WriteState::Idle;
-            }
-            self.info = Some(info.clone());
-        } else {
-            self.device_changed = true;
-            if let Some(recording) = &mut self.recording {
-                // Its columns are the old device's.
-                recording.stop();
-            }
-            self.writes.clear();
-            self.history = None;
-        }
-    }
-
     fn apply_device(&mut self, event: Event) {
         match event {
             Event::Described(info) if self.is_reconnecting() && self.history.is_some() => {
@@ -441,6 +346,7 @@ impl DeviceSession {
                     recording.write(&batch);
                 }
                 self.capture.on_samples(&batch, lost_before);
+                self.show_data_lines(&batch);
                 self.feed_step_test(&batch);
                 self.feed_excitation(&batch);
                 self.feed_relay(&batch);
@@ -473,7 +379,7 @@ impl DeviceSession {
                 }
             }
             Event::Pong { .. } => {}
-            Event::Text { level, message } => self.last_text = Some((level, message)),
+            Event::Text { level, message } => self.on_text(level, message),
             Event::Refused { request, code } => {
                 if request == host_type::SET
                     && let Some(SentSet { index, .. }) = self.pending_sets.pop_front()
@@ -553,9 +459,9 @@ impl DeviceSession {
 
     /// The user closes the connection: the link sends ENABLE 0 as it lets
     /// go of the port if it switched the output on, and leaves an output it
-    /// found on as it was. Returns the event log, which outlives the
-    /// session.
-    pub fn close(mut self) -> EventLog {
+    /// found on as it was. Returns the event log and the console, which
+    /// outlive the session.
+    pub fn close(mut self) -> (EventLog, Console) {
         let on = self.output_enabled();
         if on && self.switched_on {
             self.log(LoggedEvent::Output {
@@ -566,7 +472,11 @@ impl DeviceSession {
         self.log(LoggedEvent::Disconnected {
             output_left_on: on && !self.switched_on,
         });
-        std::mem::take(&mut self.event_log)
+        self.typed_lines_lost();
+        (
+            std::mem::take(&mut self.event_log),
+            std::mem::take(&mut self.console),
+        )
     }
 
     /// Counters now, and rates over the last second or so:

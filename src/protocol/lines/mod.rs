@@ -37,6 +37,7 @@
 //!   out with the next bytes received, since only `receive` emits events.
 //! - STREAM's divider keeps every Nth row (0 keeps none); PING writes
 //!   nothing, a sketch has no watchdog to feed.
+//! - TEXT (a line typed in the console) goes out as it is, ended by `\n`.
 
 mod describe;
 mod device_time;
@@ -546,6 +547,16 @@ impl Adapter for LinesAdapter {
                 Ok(())
             }
             Command::Save => Err(Unsupported),
+            // The console's hook: a typed line goes out as it is, with the
+            // line end a sketch's `readStringUntil('\n')` waits for.
+            Command::Text(ref line) => {
+                if !super::is_sendable_line(line) {
+                    return Err(Unsupported);
+                }
+                out.extend_from_slice(line.as_bytes());
+                out.push(b'\n');
+                Ok(())
+            }
         }
     }
 
@@ -555,6 +566,10 @@ impl Adapter for LinesAdapter {
 
     fn host_timing(&self) -> Option<HostTiming> {
         (self.device.is_some() && self.device_time.is_none()).then(|| self.host.clock().timing())
+    }
+
+    fn text_refusal(&self, _line: &str) -> String {
+        super::UNSENDABLE_LINE.to_owned()
     }
 }
 

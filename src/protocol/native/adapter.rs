@@ -95,6 +95,10 @@ impl Adapter for NativeAdapter {
         _now: Instant,
         out: &mut Vec<u8>,
     ) -> Result<(), Unsupported> {
+        if let Command::Text(_) = command {
+            // The protocol has no request for a typed line.
+            return Err(Unsupported);
+        }
         if let Command::Stream { divider } = *command {
             self.session.restart_stream(divider);
             self.streaming = divider > 0;

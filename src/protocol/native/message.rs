@@ -181,6 +181,9 @@ fn split_type(payload: &[u8]) -> Result<(u8, Reader<'_>), MessageError> {
 }
 
 /// The payload of a host request.
+///
+/// A typed line ([`Command::Text`]) has no native request: it encodes as
+/// nothing, and the adapter refuses it before it gets here.
 pub fn encode_command(command: &Command) -> Vec<u8> {
     use host_type::*;
     let w = Writer::default();
@@ -192,6 +195,7 @@ pub fn encode_command(command: &Command) -> Vec<u8> {
         Command::Stream { divider } => w.u8(STREAM).u16(divider),
         Command::Ping { token } => w.u8(PING).u32(token),
         Command::Save => w.u8(SAVE),
+        Command::Text(_) => w,
     }
     .0
 }

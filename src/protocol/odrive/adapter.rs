@@ -21,6 +21,9 @@
 //! watchdog on, the adapter feeds it (`u`) five times a timeout, and feeds
 //! it before enabling it or changing its timeout: a watchdog enabled with
 //! nothing fed trips at once, even idle (fw-v0.5.6 axis.cpp:171-182).
+//!
+//! Lines the user typed go out so that their replies are never paired
+//! with the adapter's requests ([`typed`]).
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
@@ -89,6 +92,8 @@ enum Expect {
         generation: u32,
         part: CheckPart,
     },
+    /// The one reply line of a typed `r` or `f`, passed on as text.
+    Typed,
 }
 
 /// A parameter read: `answer` names the app's request (Get, or Set read
@@ -152,6 +157,8 @@ pub struct OdriveAdapter {
     rebooting_until: Option<Instant>,
     /// Events to give with the next bytes received.
     pending_events: Vec<Event>,
+    /// Lines typed in the console and their replies.
+    typing: typed::Typing,
 }
 
 impl OdriveAdapter {
@@ -184,6 +191,7 @@ impl OdriveAdapter {
             next_feed: now,
             rebooting_until: None,
             pending_events: Vec::new(),
+            typing: typed::Typing::default(),
         }
     }
 
@@ -193,11 +201,13 @@ impl OdriveAdapter {
             .map(|p| format!("axis{}.{}", self.settings.axis, p.path))
     }
 
-    /// Sends a request; one that expects a reply waits while a resync is
-    /// under way. Writes go out at once: they have no reply to misplace,
-    /// and a disable must not wait.
+    /// Sends a request; one that expects a reply waits while a resync or
+    /// a typed line is under way. Writes go out at once: they have no
+    /// reply to misplace, and a disable must not wait.
     fn request(&mut self, text: &str, expect: Option<Expect>, now: Instant, out: &mut Vec<u8>) {
-        if let (Some(expect), Some(_)) = (expect, self.resync_until) {
+        if let Some(expect) = expect
+            && (self.resync_until.is_some() || self.typing())
+        {
             self.held.push((text.to_owned(), expect));
             return;
         }
@@ -454,6 +464,9 @@ impl Adapter for OdriveAdapter {
         if self.watchdog.is_some() && now >= self.next_feed {
             self.feed(now, out);
         }
+        if !self.typing_over(now, out) {
+            return;
+        }
         self.poll_transition(now, out);
         self.poll_stream(now, out);
     }
@@ -566,6 +579,7 @@ impl Adapter for OdriveAdapter {
             }
             Command::Ping { .. } => self.request(&format!("u {axis}"), None, now, out),
             Command::Save => self.save(now, out)?,
+            Command::Text(ref line) => self.typed(line, now, out)?,
         }
         Ok(())
     }
@@ -573,9 +587,14 @@ impl Adapter for OdriveAdapter {
     fn device(&self) -> Option<&DeviceInfo> {
         self.device.as_ref()
     }
+
+    fn text_refusal(&self, line: &str) -> String {
+        self.typed_refusal_line(line)
+    }
 }
 
 mod replies;
 mod switching;
 #[cfg(test)]
 mod tests;
+mod typed;

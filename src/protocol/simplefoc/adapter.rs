@@ -15,13 +15,15 @@
 //! 3. Describe: the torque type, the enable state and every parameter.
 //! 4. Serve: reads, writes (each answered with the value in force, after
 //!    the values the firmware moved with it are read again), enable,
-//!    monitoring ([`streaming`]), the enable state polled every second.
+//!    monitoring ([`streaming`]), the enable state polled every second,
+//!    lines the user typed, their replies passed on as text ([`typed`]).
 //! 5. Close: what was changed is put back ([`SketchMonitor`],
 //!    [`CommanderSettings`]); the output is the link's.
 
 mod handshake;
 mod replies;
 mod streaming;
+mod typed;
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
@@ -37,6 +39,7 @@ use crate::protocol::adapter::{Adapter, AdapterError, DecodeTally, Protocol, Uns
 use crate::protocol::host_clock::HostTiming;
 use crate::protocol::{Command, DeviceInfo, Event, TextLevel};
 use streaming::Streaming;
+use typed::Refresh;
 
 /// A line longer than this without a newline is garbage.
 const MAX_LINE_BYTES: usize = 512;
@@ -70,6 +73,12 @@ enum Purpose {
     MonitorRate,
     FoundRate,
     FoundSelection,
+    /// A line the user typed, and what to read again after it.
+    Typed(Option<Refresh>),
+    /// A value a typed line may have changed.
+    Refresh(u8),
+    /// The torque type, which a typed line may have changed.
+    RefreshTorque,
 }
 
 /// Where the session is.
@@ -132,6 +141,8 @@ pub struct SimpleFocAdapter {
     /// When the device last showed it is a SimpleFOC sketch on its way.
     progress: Option<Instant>,
     next_status_poll: Option<Instant>,
+    /// When the last line of a typed line's reply came.
+    typed_heard: Option<Instant>,
 }
 
 impl SimpleFocAdapter {
@@ -165,6 +176,7 @@ impl SimpleFocAdapter {
             write: None,
             progress: None,
             next_status_poll: None,
+            typed_heard: None,
             settings,
         }
     }
@@ -217,6 +229,9 @@ impl SimpleFocAdapter {
         tally: &mut DecodeTally,
         emit: &mut dyn FnMut(Event),
     ) {
+        if self.typed_on_wire() && self.reply_to_written_next(text, now, tally, emit) {
+            return;
+        }
         if let Some(request) = self.requests.in_flight()
             && let Some(reply) = request.expect.read(text)
         {
@@ -247,11 +262,40 @@ impl SimpleFocAdapter {
                 tally.message_errors += 1;
                 self.streaming.heard_monitor();
             }
+            MonitorLine::NotMonitor if self.typed_on_wire() => {
+                tally.ok += 1;
+                self.streaming.flush_rows(now, emit);
+                self.typed_reply_line(text, now);
+            }
             MonitorLine::NotMonitor => {
                 self.streaming.flush_rows(now, emit);
                 self.on_text(text, now, tally);
             }
         }
+    }
+
+    /// A reply to a stop written while a typed line is on the wire: the
+    /// stop's own, not the typed line's. True when `text` was one.
+    fn reply_to_written_next(
+        &mut self,
+        text: &str,
+        now: Instant,
+        tally: &mut DecodeTally,
+        emit: &mut dyn FnMut(Event),
+    ) -> bool {
+        let Some(reply) = self
+            .requests
+            .written_next()
+            .and_then(|request| request.expect.read(text))
+        else {
+            return false;
+        };
+        tally.ok += 1;
+        self.streaming.flush_rows(now, emit);
+        if let Some(request) = self.requests.take_written_next() {
+            self.on_reply(request.purpose, reply, now);
+        }
+        true
     }
 
     /// A line of text that answers nothing: a message of the sketch.
@@ -328,6 +372,7 @@ impl Adapter for SimpleFocAdapter {
                 self.requests.push(poll.tries(1));
             }
         }
+        self.typed_poll(now);
         if let Some(given_up) = self.requests.send_next(now, out) {
             self.unanswered(given_up, now);
             self.requests.send_next(now, out);
@@ -403,6 +448,7 @@ impl Adapter for SimpleFocAdapter {
                 self.read_request(index, Purpose::Get(index))
             }
             Command::Set { index, value } => self.write_request(index, value)?,
+            Command::Text(ref line) => self.typed_request(line)?,
             Command::Enable(on) => {
                 let request = Request::new(
                     Purpose::Enable(on),
@@ -437,6 +483,14 @@ impl Adapter for SimpleFocAdapter {
 
     fn host_timing(&self) -> Option<HostTiming> {
         self.device.as_ref().and(self.streaming.timing())
+    }
+
+    fn text_refusal(&self, line: &str) -> String {
+        match self.typed_refusal(line) {
+            _ if self.device.is_none() => "not sent: the sketch is not described yet".to_owned(),
+            Some(why) => why,
+            None => "not sent".to_owned(),
+        }
     }
 
     fn close(&mut self, _now: Instant, out: &mut Vec<u8>) {

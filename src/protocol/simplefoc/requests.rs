@@ -1,10 +1,10 @@
 //! Requests to the Commander, one on the wire at a time, and the replies
 //! that answer them. The Commander answers in order, one line each (a
-//! scan one line per handler); a request unanswered for 300 ms is sent
-//! again (a late reply then comes twice, and the second, matching nothing,
-//! is passed on as text), and given up after its tries. A stop (disable,
-//! end of monitoring) jumps the queue and is written at once, so it goes
-//! out even when the link closes right after.
+//! scan one line per handler); a request unanswered for 300 ms (or the
+//! wait it names) is sent again (a late reply then comes twice, and the
+//! second, matching nothing, is passed on as text), and given up after its
+//! tries. A stop (disable, end of monitoring) jumps the queue and is
+//! written at once, so it goes out even when the link closes right after.
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
@@ -43,6 +43,9 @@ pub enum Expect {
     Verify { letter: char },
     /// The command's echo, then a value of `kind`.
     Value { echo: String, kind: ReplyKind },
+    /// A line the user typed: its reply is whatever text comes until the
+    /// device falls quiet, which the adapter reads itself (never here).
+    Typed,
 }
 
 /// A reply, read.
@@ -100,6 +103,7 @@ impl Expect {
                     ReplyKind::Bits => bits(rest).map(Reply::Bits),
                 }
             }
+            Self::Typed => None,
         }
     }
 }
@@ -114,6 +118,9 @@ pub struct Request<P> {
     pub tries: u8,
     /// Already written (a stop, which does not wait its turn).
     pub sent: bool,
+    /// How long it waits for its reply before it is sent again or given
+    /// up: [`REPLY_TIMEOUT`] unless it says otherwise.
+    pub wait: Duration,
 }
 
 impl<P> Request<P> {
@@ -124,11 +131,18 @@ impl<P> Request<P> {
             expect,
             tries: 3,
             sent: false,
+            wait: REPLY_TIMEOUT,
         }
     }
 
     pub fn tries(mut self, tries: u8) -> Self {
         self.tries = tries;
+        self
+    }
+
+    /// Waits `wait` for its reply rather than [`REPLY_TIMEOUT`].
+    pub fn waiting(mut self, wait: Duration) -> Self {
+        self.wait = wait;
         self
     }
 }
@@ -186,6 +200,29 @@ impl<P: Clone> Requests<P> {
         self.in_flight.take().map(|f| f.request)
     }
 
+    /// Part of the reply to the request on the wire came: its wait starts
+    /// again from `now`.
+    pub fn heard(&mut self, now: Instant) {
+        if let Some(flight) = &mut self.in_flight {
+            flight.sent_at = now;
+        }
+    }
+
+    /// A request already written (a stop) that waits behind the one on the
+    /// wire for its turn to be read.
+    pub fn written_next(&self) -> Option<&Request<P>> {
+        self.queue.front().filter(|r| r.sent)
+    }
+
+    /// Takes [`Self::written_next`] out: its reply came early.
+    pub fn take_written_next(&mut self) -> Option<Request<P>> {
+        if self.written_next().is_some() {
+            self.queue.pop_front()
+        } else {
+            None
+        }
+    }
+
     /// With the wire free, takes a request already written (a stop) as
     /// the one on the wire, so its reply is known for what it is even
     /// when it follows the last reply at once.
@@ -210,7 +247,7 @@ impl<P: Clone> Requests<P> {
     /// when its reply is late; returns a request given up.
     pub fn send_next(&mut self, now: Instant, out: &mut Vec<u8>) -> Option<Request<P>> {
         if let Some(flight) = &mut self.in_flight {
-            if now.duration_since(flight.sent_at) < REPLY_TIMEOUT {
+            if now.duration_since(flight.sent_at) < flight.request.wait {
                 return None;
             }
             if flight.sends < flight.request.tries {

@@ -28,6 +28,18 @@ impl OdriveAdapter {
             // Any line, whole or not, shows the device is not silent yet.
             self.resync_until = Some(now + RESYNC_QUIET);
         }
+        if self.typed_listening() {
+            self.typed_reply_heard(now);
+            match line.and_then(|l| parse_reply(l, self.settings.checksum)) {
+                Ok(text) => {
+                    tally.ok += 1;
+                    emit(typed_reply(text));
+                }
+                Err(ReplyError::Checksum) => tally.checksum_errors += 1,
+                Err(ReplyError::Framing) => tally.framing_errors += 1,
+            }
+            return Ok(());
+        }
         let due = self.due.pop_front();
         let text = match line.and_then(|l| parse_reply(l, self.settings.checksum)) {
             Ok(text) => text,
@@ -82,6 +94,7 @@ impl OdriveAdapter {
             Expect::Check { generation, part } => {
                 self.on_check(generation, part, text, now, tally, emit);
             }
+            Expect::Typed => emit(typed_reply(text)),
         }
         Ok(())
     }
@@ -337,6 +350,14 @@ impl OdriveAdapter {
                 emit_stamped(stamped, emit);
             }
         }
+    }
+}
+
+/// The reply to a typed line, for the console.
+fn typed_reply(text: &str) -> Event {
+    Event::Text {
+        level: TextLevel::Info,
+        message: text.to_owned(),
     }
 }
 

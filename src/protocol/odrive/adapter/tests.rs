@@ -656,3 +656,5 @@ fn another_firmware_version_is_refused_and_other_devices_never_describe() {
     assert!(tally.checksum_errors > 0);
     assert_eq!(PARAMS.len(), 10);
 }
+
+mod typed;

@@ -167,6 +167,21 @@ impl SimpleFocAdapter {
             | Purpose::MonitorRate
             | Purpose::FoundRate
             | Purpose::FoundSelection => self.on_monitor_reply(purpose, &reply, now),
+            // A typed line's reply is read line by line as it comes.
+            Purpose::Typed(_) => {}
+            Purpose::Refresh(index) => {
+                if let Some(value) = reply_value(&reply) {
+                    self.update_value(index, value);
+                    self.emit_later(Event::Value { index, value });
+                    self.redescribe();
+                }
+            }
+            Purpose::RefreshTorque => {
+                if let Reply::Code(code) = reply {
+                    self.torque = code;
+                    self.redescribe();
+                }
+            }
         }
     }
 
@@ -239,7 +254,8 @@ impl SimpleFocAdapter {
                 self.described_one();
             }
             Purpose::Reread(_) => self.reread_done(),
-            Purpose::PollEnabled => {}
+            Purpose::PollEnabled | Purpose::Refresh(_) | Purpose::RefreshTorque => {}
+            Purpose::Typed(refresh) => self.after_typed(refresh),
             Purpose::MonitorSet
             | Purpose::MonitorRate
             | Purpose::FoundRate

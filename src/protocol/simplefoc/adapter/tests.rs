@@ -441,3 +441,5 @@ fn a_plain_text_sketch_is_never_described() {
     }
     assert!(adapter.device().is_none());
 }
+
+mod typed;
