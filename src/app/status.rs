@@ -173,10 +173,11 @@ fn host_timing(ui: &mut egui::Ui, timing: HostTiming) {
         n => format!("\n{n} silences of the device's are gaps in time."),
     };
     ui.label(text).on_hover_text(format!(
-        "This device sends no time of its own: each sample is placed by when its line \
-         arrived, on a line fitted to the arrivals (one every {:.3} ms). A sample's time \
-         may be off by about ±{:.1} ms from when the device sent it: how late the last \
-         seconds' lines arrived behind the fit (95th percentile).{gaps}",
+        "This device sends no time of its own: its samples are timed by their arrival \
+         on the host (one every {:.3} ms). A sample's time may be off by about ±{:.1} ms \
+         from when the device measured it: the 95th percentile of how late lines arrived \
+         behind the line fitted to their arrivals (a sketch printing by itself), or of a \
+         poll's round trip (ODrive).{gaps}",
         timing.period_s * 1e3,
         timing.uncertainty_s * 1e3,
     ));

@@ -8,10 +8,16 @@
 //! has arrived, with the time to it as its stride, so a history draws one
 //! continuous line through samples that came unevenly; a silence of more
 //! than a few expected periods is a gap, counted in `lost_before`.
+//!
+//! What such a time is worth ([`ArrivalClock::timing`]): the device
+//! measured a sample between the poll going out and its reply arriving,
+//! so the round trip of the polls (its 95th percentile over the last
+//! [`ROUND_TRIPS_KEPT`]) bounds how far a sample's time may be off.
 
+use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
-use super::{HOST_TICK_HZ, host_micros};
+use super::{HOST_TICK_HZ, HostTiming, host_micros};
 use crate::protocol::SampleBatch;
 
 /// An arrival-timed sample is taken to follow a silence, a gap, when it
@@ -21,6 +27,8 @@ const ARRIVAL_GAP_PERIODS: i64 = 5;
 /// (a desktop scheduler's tens of milliseconds) are read as the uneven
 /// timing they are, not as lost samples that would void a measurement.
 const ARRIVAL_GAP_MIN_US: i64 = 50_000;
+/// Round trips of polls kept for the uncertainty.
+const ROUND_TRIPS_KEPT: usize = 256;
 
 /// A sample as timed by [`ArrivalClock`], with the samples missing before
 /// it.
@@ -45,6 +53,9 @@ pub struct ArrivalClock {
     /// The period the samples are expected at (the poll period), µs.
     period_us: i64,
     held: Option<Held>,
+    /// The last polls' round trips, µs, oldest first.
+    round_trips: VecDeque<i64>,
+    gaps: u64,
 }
 
 impl ArrivalClock {
@@ -53,6 +64,8 @@ impl ArrivalClock {
             origin,
             period_us: 1,
             held: None,
+            round_trips: VecDeque::new(),
+            gaps: 0,
         };
         clock.expect_period(expected_period);
         clock
@@ -61,6 +74,27 @@ impl ArrivalClock {
     /// The period samples are expected at from now on.
     pub fn expect_period(&mut self, period: Duration) {
         self.period_us = (period.as_micros() as i64).max(1);
+    }
+
+    /// A poll answered `round_trip` after it went out.
+    pub fn note_round_trip(&mut self, round_trip: Duration) {
+        if self.round_trips.len() == ROUND_TRIPS_KEPT {
+            self.round_trips.pop_front();
+        }
+        self.round_trips.push_back(round_trip.as_micros() as i64);
+    }
+
+    /// How host timing is holding up: the poll period, the round trips'
+    /// 95th percentile, and the silences taken as gaps.
+    pub fn timing(&self) -> HostTiming {
+        let mut trips: Vec<i64> = self.round_trips.iter().copied().collect();
+        trips.sort_unstable();
+        let rank = (trips.len().saturating_sub(1) as f64 * 0.95).round() as usize;
+        HostTiming {
+            period_s: self.period_us as f64 * 1e-6,
+            uncertainty_s: trips.get(rank).map_or(0.0, |&us| us as f64 * 1e-6),
+            gaps: self.gaps,
+        }
     }
 
     /// The longest time between two samples that is not a gap, µs.
@@ -93,6 +127,7 @@ impl ArrivalClock {
         let interval = tick - held.tick;
         let (stride, lost_before) = if interval > self.gap_limit_us() {
             let missing = (interval as f64 / self.period_us as f64).round() as u64;
+            self.gaps += 1;
             (self.period_us, missing.saturating_sub(1).max(1))
         } else {
             (interval, 0)
@@ -177,6 +212,14 @@ mod tests {
         }
         assert_eq!(stamped.last().map(|s| s.batch.stride), Some(5_000));
         assert!(stamped.iter().all(|s| s.batch.tick_hz == HOST_TICK_HZ));
+        // Polls answered in 1 to 20 ms: a sample's time is worth about
+        // the 95th percentile of that, 19 ms.
+        for ms in 1..=20 {
+            clock.note_round_trip(Duration::from_millis(ms));
+        }
+        let timing = clock.timing();
+        assert_eq!((timing.period_s, timing.gaps), (0.005, 1));
+        assert!((timing.uncertainty_s - 0.019).abs() < 1e-9, "{timing:?}");
     }
 
     #[test]

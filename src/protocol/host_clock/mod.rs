@@ -30,11 +30,13 @@ pub const HOST_TICK_HZ: f64 = 1_000_000.0;
 /// host-timed sample's time is worth.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct HostTiming {
-    /// Seconds between samples, as fitted to their arrivals.
+    /// Seconds between samples, as fitted to their arrivals (for polled
+    /// replies, the poll period).
     pub period_s: f64,
     /// How far arrivals spread behind the fitted line (their 95th
     /// percentile over the last seconds), in seconds: a sample's time may
-    /// be off by about this much from when the device sent it.
+    /// be off by about this much from when the device sent it. For polled
+    /// replies, the polls' round trip (95th percentile).
     pub uncertainty_s: f64,
     /// Silences of the device taken as gaps in time so far.
     pub gaps: u64,
