@@ -25,6 +25,7 @@ use std::time::{Duration, Instant};
 
 use common::read_recording;
 use motiontune::sim::drive::{DriveConfig, SETPOINT_INDEX};
+use motiontune::sim::emulated::EmulatedDevice;
 use motiontune::sim::firmware::lines::{
     LinesSketch, LinesSketchSettings, Mishap, Printed, Scheduled, SketchFormat,
 };
@@ -388,4 +389,78 @@ fn a_sketch_printing_only_text_ends_with_one_line_saying_so() {
         out.to_str().expect("utf-8 path"),
     ]);
     common::assert_one_line_error(&output, "lines of text and no 3 of numbers");
+}
+
+/// A sketch logging 600 channels: lines of about 5 kB, 100 a second.
+struct WideSketch {
+    ticks: u64,
+    output: Vec<u8>,
+}
+
+/// Channel `c` of line `k`: distinct, with decimals.
+fn wide_value(k: u64, c: u64) -> String {
+    format!("{}.{:03}", k * 1000 + c, c % 997)
+}
+
+impl EmulatedDevice for WideSketch {
+    fn loop_hz(&self) -> u32 {
+        1000
+    }
+
+    fn receive(&mut self, _bytes: &[u8]) {}
+
+    fn advance(&mut self, ticks: u64) {
+        for _ in 0..ticks {
+            self.ticks += 1;
+            if self.ticks.is_multiple_of(10) {
+                let k = self.ticks / 10;
+                let fields: Vec<String> = (0..600).map(|c| wide_value(k, c)).collect();
+                self.output.extend_from_slice(fields.join(",").as_bytes());
+                self.output.extend_from_slice(b"\r\n");
+            }
+        }
+    }
+
+    fn take_output(&mut self) -> Vec<u8> {
+        std::mem::take(&mut self.output)
+    }
+}
+
+/// Lines over 4096 bytes (600 channels) are read whole, every value exact.
+#[test]
+fn lines_of_five_kilobytes_are_read_whole() {
+    let server = PtyServer::start(WideSketch {
+        ticks: 0,
+        output: Vec::new(),
+    })
+    .expect("pty available");
+    let line_len = (0..600)
+        .map(|c| wide_value(100, c).len() + 1)
+        .sum::<usize>();
+    assert!(line_len > 4096, "{line_len} bytes a line");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("wide.csv");
+    let output = common::motiontune(&[
+        "record",
+        "--port",
+        server.path(),
+        "--protocol",
+        "lines",
+        "--seconds",
+        "1",
+        "--out",
+        out.to_str().expect("utf-8 path"),
+    ]);
+    assert!(output.status.success(), "{}", common::stderr(&output));
+    let (header, rows) = read_recording(&out);
+    assert_eq!(header.len(), 601);
+    assert!(rows.len() > 50, "{} rows", rows.len());
+    for row in &rows {
+        // The line's number, from its first value: every value as printed.
+        let k = (row[1] / 1000.0).floor() as u64;
+        for c in 0..600 {
+            let expected: f64 = wide_value(k, c).parse().expect("a number");
+            assert_eq!(row[1 + c as usize], expected, "line {k}, channel {c}");
+        }
+    }
 }
