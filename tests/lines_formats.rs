@@ -209,6 +209,12 @@ fn check(format: SketchFormat, protocol: &str, recorded: &Recorded, log: &[Print
             pair[0][0]
         );
     }
+    // The recording holds a stall of the sketch's, not only its edges.
+    let stalls = printed
+        .windows(2)
+        .filter(|pair| pair[1].1.micros - pair[0].1.micros >= 300_000)
+        .count();
+    assert!(stalls >= 1, "{what}: a stall within the recording");
     let device_span = (last.1.micros - first.1.micros) as f64 * 1e-6;
     let recorded_span = rows[rows.len() - 1][0] - rows[0][0];
     let error = (recorded_span - device_span).abs() / device_span;
@@ -222,8 +228,8 @@ fn check(format: SketchFormat, protocol: &str, recorded: &Recorded, log: &[Print
         })
         .fold(0.0, f64::max);
     eprintln!(
-        "{what}: {} rows, recorded span {recorded_span:.4} s, device span {device_span:.4} s, \
-         error {:.2} %, worst row {worst_ms:.1} ms",
+        "{what}: {} rows, {stalls} stalls, recorded span {recorded_span:.4} s, device span \
+         {device_span:.4} s, error {:.2} %, worst row {worst_ms:.1} ms",
         rows.len(),
         error * 100.0
     );

@@ -28,8 +28,8 @@
 //! - Lines that fall behind the fit bit by bit, not all at once, come at
 //!   a slower rate: the fit starts again from them, without a gap.
 //! - The first lines are held until their arrivals give a rate (3 reads
-//!   over 50 ms), so no line is placed on a guess; a silence among them is
-//!   judged as any other.
+//!   over 50 ms, after the last silence among them), so no line is placed
+//!   on a guess; a silence among them is then judged as any other.
 //! - [`HostClock::timing`] says how far arrivals spread behind the fit.
 
 use std::collections::VecDeque;
@@ -365,11 +365,18 @@ impl HostClock {
 
     fn refit(&mut self) {
         self.since_fit = 0;
-        let (Some(oldest), Some(newest)) = (self.points.front(), self.points.back()) else {
+        let all = self.points.make_contiguous();
+        // Before a rate is known a silence among the first reads is not
+        // judged yet: the rate comes from the reads after it alone.
+        let points = match self.rate_known {
+            true => &all[..],
+            false => &all[since_silence(all)..],
+        };
+        let (Some(&oldest), Some(&newest)) = (points.first(), points.last()) else {
             return;
         };
-        let enough = self.points.len() >= RATE_POINTS && newest.y - oldest.y >= RATE_SPAN_US;
-        let fit = match enough.then(|| envelope_fit(&self.points)).flatten() {
+        let enough = points.len() >= RATE_POINTS && newest.y - oldest.y >= RATE_SPAN_US;
+        let fit = match enough.then(|| envelope_fit(points)).flatten() {
             Some(fit) => {
                 self.prior = fit.period;
                 self.rate_known = true;
@@ -381,12 +388,11 @@ impl HostClock {
                 // for its count: every point on or above it.
                 let prior = self.prior;
                 self.provisional = true;
-                let lowest = self
-                    .points
+                let lowest = points
                     .iter()
                     .min_by(|a, b| (a.y - prior * a.x).total_cmp(&(b.y - prior * b.x)))
                     .copied()
-                    .unwrap_or(*newest);
+                    .unwrap_or(newest);
                 Fit {
                     x0: lowest.x,
                     y0: lowest.y,
@@ -395,7 +401,7 @@ impl HostClock {
             }
         };
         self.fit = Some(fit);
-        let mut late: Vec<f64> = self.points.iter().map(|p| p.y - fit.at(p.x)).collect();
+        let mut late: Vec<f64> = points.iter().map(|p| p.y - fit.at(p.x)).collect();
         let rank = ((late.len() - 1) as f64 * UNCERTAINTY_QUANTILE).round() as usize;
         let (_, &mut quantile, _) = late.select_nth_unstable_by(rank, f64::total_cmp);
         self.uncertainty_us = quantile.max(0.0);
@@ -497,9 +503,28 @@ impl HostClock {
     }
 }
 
+/// Where the reads after the last silence among `points` start (0 for
+/// none): a gap between two reads of over [`STALL_MIN_US`] and
+/// [`STALL_PERIODS`] times the pace of the reads after it (two at least),
+/// per line. A USB hiccup's lines come at once, at that pace: no silence.
+fn since_silence(points: &[Point]) -> usize {
+    let Some(&last) = points.last() else {
+        return 0;
+    };
+    (1..points.len().saturating_sub(1))
+        .rev()
+        .find(|&i| {
+            let (before, first) = (points[i - 1], points[i]);
+            let gap = first.y - before.y;
+            let pace = (last.y - first.y) / (last.x - first.x);
+            gap > STALL_MIN_US && pace > 0.0 && gap / (first.x - before.x) > STALL_PERIODS * pace
+        })
+        .unwrap_or(0)
+}
+
 /// The lower-envelope fit of `points` (sorted by count): the edge of their
 /// lower convex hull over their mean count, if its slope is a period.
-fn envelope_fit(points: &VecDeque<Point>) -> Option<Fit> {
+fn envelope_fit(points: &[Point]) -> Option<Fit> {
     let mut hull: Vec<Point> = Vec::with_capacity(points.len());
     for &p in points {
         while let [.., a, b] = hull[..] {

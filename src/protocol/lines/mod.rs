@@ -410,7 +410,17 @@ impl LinesAdapter {
     /// Gives the rows read so far to their clock, each read's rows at
     /// the time they arrived; batches placed go out.
     fn flush(&mut self, emit: &mut dyn FnMut(Event)) {
-        let rows = std::mem::take(&mut self.rows);
+        let mut rows = std::mem::take(&mut self.rows);
+        if self.device_time.is_none()
+            && let Some(open) = self.teleplot.open_arrival()
+        {
+            // A Teleplot row still open came in the last read: that read's
+            // rows wait for it, so the clock hears of each read once, with
+            // its last line (two points of one arrival would say the lines
+            // between them took no time).
+            let waiting = rows.iter().rev().take_while(|r| r.arrived == open).count();
+            self.rows = rows.split_off(rows.len() - waiting);
+        }
         if rows.is_empty() {
             return;
         }

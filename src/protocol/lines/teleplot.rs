@@ -132,6 +132,11 @@ impl TeleplotRows {
         row.arrived = Some(at);
     }
 
+    /// When the last value of the open row arrived, if a row is open.
+    pub fn open_arrival(&self) -> Option<Instant> {
+        self.open.as_ref().and_then(|row| row.arrived)
+    }
+
     /// Closes the open row.
     pub fn close(&mut self, closed: &mut Vec<TeleplotRow>) {
         closed.extend(self.open.take());

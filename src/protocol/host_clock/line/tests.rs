@@ -152,6 +152,32 @@ fn a_device_silent_for_400_ms_leaves_a_gap_of_400_ms() {
     }
 }
 
+/// The first two lines come in one read, then the sketch blocks 400 ms:
+/// three reads over 50 ms before any rate is known, the silence among
+/// them. It is a gap, not a rate of one line every 200 ms (as a fit over
+/// those three reads alone would say), whether the lines after it come
+/// one a read or several.
+#[test]
+fn a_silence_among_the_very_first_reads_is_a_gap_not_a_slow_rate() {
+    for per_read in [1, 3] {
+        let origin = Instant::now();
+        let mut clock = HostClock::new(origin, 10_000);
+        let mut sent = vec![1_000, 3_000];
+        sent.extend(every(2_000, 2_000, 403_000));
+        let mut arrivals = vec![(3_500, 2)];
+        arrivals.extend(
+            sent[2..]
+                .chunks(per_read)
+                .map(|chunk| (chunk[chunk.len() - 1] + 500, chunk.len())),
+        );
+        let times = placed(&mut clock, origin, &arrivals);
+        assert_eq!(times.len(), sent.len() - clock.held());
+        let error = worst_error(&sent, &times);
+        assert!(error <= 2_000, "{per_read} a read: off by {error} µs");
+        assert_eq!(clock.timing().gaps, 1, "{per_read} a read");
+    }
+}
+
 #[test]
 fn lines_held_up_on_the_way_are_placed_when_they_were_sent() {
     for hiccup_at in [30_000, 100_000, 4_000_000] {
