@@ -18,7 +18,8 @@
 //!   it; it is fitted again as points come, so the rate follows the device
 //!   all session, not only its first lines.
 //! - Lines arriving more than 5 periods (and at least 50 ms) behind the
-//!   fit are held while the clock judges why. If the lines after them
+//!   fit, when one of the 4 reads before them was on time, are held while
+//!   the clock judges why. If the lines after them
 //!   catch up (more lines than the time allows), they were sent on time
 //!   and held up on the way: they are placed on the fit, with no gap. If
 //!   they keep arriving as late, at the device's pace, over 3 reads and
@@ -47,6 +48,9 @@ const STALL_MIN_US: f64 = 50_000.0;
 const CONFIRM_READS: usize = 3;
 const CONFIRM_MIN_US: f64 = 20_000.0;
 const CONFIRM_PERIODS: f64 = 3.0;
+/// A read far behind the fit after any of this many reads on time is
+/// late all at once (a silence of the device's, maybe), not bit by bit.
+const RECENT_READS: usize = 4;
 /// However it looks, this many held lines are placed at once.
 const MOST_HELD: usize = 1 << 16;
 /// Points older than this leave the fit (unless fewer than
@@ -152,8 +156,9 @@ pub struct HostClock {
     /// ones held are the last `lines - unplaced` pushed.
     unplaced: f64,
     judging: Option<Judging>,
-    /// How far behind the fit the last read placed arrived, µs.
-    last_late: f64,
+    /// How far behind the fit the last reads placed arrived, µs, newest
+    /// last ([`RECENT_READS`] of them).
+    recent_late: VecDeque<f64>,
     /// The tick the line after the last run would have, and the stride
     /// the next run tries first.
     chain: Option<(i64, u32)>,
@@ -180,7 +185,7 @@ impl HostClock {
             lines: 0.0,
             unplaced: 0.0,
             judging: None,
-            last_late: 0.0,
+            recent_late: VecDeque::new(),
             chain: None,
             after_gap: false,
             new_rate: false,
@@ -274,7 +279,12 @@ impl HostClock {
         match self.judging.take() {
             // Late all at once: the device may have fallen silent. (Late
             // bit by bit is a rate the fit has not caught up with yet.)
-            None if late > stall_us && self.last_late <= stall_us / 2.0 => {
+            // One read the host made late just before (a busy scheduler)
+            // does not make it so: any recent read on time will do.
+            None if late > stall_us
+                && (self.recent_late.is_empty()
+                    || self.recent_late.iter().any(|&l| l <= stall_us / 2.0)) =>
+            {
                 self.judging = Some(Judging {
                     first_y: point.y,
                     points: vec![point],
@@ -317,7 +327,11 @@ impl HostClock {
                 judging.points.iter().for_each(|&p| self.add_point(p));
             }
         }
-        self.last_late = self.fit.map_or(0.0, |fit| point.y - fit.at(point.x));
+        if self.recent_late.len() == RECENT_READS {
+            self.recent_late.pop_front();
+        }
+        self.recent_late
+            .push_back(self.fit.map_or(0.0, |fit| point.y - fit.at(point.x)));
         self.place_held(end)
     }
 

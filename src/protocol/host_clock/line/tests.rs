@@ -152,6 +152,24 @@ fn a_device_silent_for_400_ms_leaves_a_gap_of_400_ms() {
     }
 }
 
+/// The host reads 30 ms late just before the sketch blocks 400 ms (a
+/// busy scheduler): the silence is still a gap, not a slower rate.
+#[test]
+fn a_late_read_just_before_a_silence_does_not_hide_it() {
+    let origin = Instant::now();
+    let mut clock = HostClock::new(origin, 10_000);
+    let mut sent = every(2_000, 500, 1_000);
+    let last = sent[sent.len() - 1];
+    sent.extend(every(2_000, 1_000, last + 402_000));
+    // The last lines before the silence are read 30 ms after they were
+    // sent.
+    let late = [(last - 10_000, last + 30_000)];
+    let times = placed(&mut clock, origin, &reads(&sent, 1_000, &late));
+    let error = worst_error(&sent, &times);
+    assert!(error <= 2_000, "off by {error} µs");
+    assert_eq!(clock.timing().gaps, 1);
+}
+
 /// The first two lines come in one read, then the sketch blocks 400 ms:
 /// three reads over 50 ms before any rate is known, the silence among
 /// them. It is a gap, not a rate of one line every 200 ms (as a fit over
