@@ -13,17 +13,13 @@ use std::process::Command as Process;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
+use common::firmware::{FIRMWARE, LIBRARY, STRICT, build, build_dir};
 use common::{DeviceProcess, RawPort, connect, get, next_value, set, status_flags, wait_for};
 use motiontune::link::{Link, LinkEvent};
 use motiontune::protocol::native::DeviceMessage;
 use motiontune::protocol::native::message::host_type;
 use motiontune::protocol::{ChannelRole, Command, DeviceErrorCode, Event};
 
-const FIRMWARE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/assets/firmware");
-const LIBRARY: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/assets/firmware/motiontune_device.c"
-);
 const HOST_EXAMPLE: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/assets/firmware/host/sim_device.c"
@@ -33,16 +29,6 @@ const VECTORS: &str = concat!(
     "/tests/c_device/protocol_vectors.c"
 );
 
-/// Every build: C99 and no warning, so the kit drops into any project.
-const STRICT: &[&str] = &[
-    "-std=c99",
-    "-Wall",
-    "-Wextra",
-    "-Wpedantic",
-    "-Wconversion",
-    "-Wshadow",
-    "-Werror",
-];
 /// Any memory error or undefined behaviour aborts the device at once.
 const SANITIZERS: &[&str] = &[
     "-O1",
@@ -62,27 +48,9 @@ const BAD_FRAMES: u8 = 9;
 const POSITION: usize = 1;
 const EFFORT: usize = 3;
 
-fn build_dir() -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("c_device");
-    std::fs::create_dir_all(&dir).expect("build directory");
-    dir
-}
-
-/// Runs a compiler or linker, failing on any diagnostic.
-fn build(mut command: Process, what: &str) {
-    let output = command
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run the compiler for {what}: {e}"));
-    assert!(
-        output.status.success() && output.stderr.is_empty(),
-        "{what}:\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-}
-
 /// Compiles `sources` with `cc` (.ci/run installs it) into `name`.
 fn compile(name: &str, sources: &[&str], flags: &[&str]) -> PathBuf {
-    let program = build_dir().join(name);
+    let program = build_dir("c_device").join(name);
     let mut cc = Process::new("cc");
     cc.args(STRICT)
         .args(flags)
@@ -496,25 +464,6 @@ fn refuses_what_it_must() {
     );
 }
 
-/// Debian's arduino-core-avr package: the stock Arduino AVR core, which
-/// .ci/run installs with gcc-avr and avr-libc.
-const AVR_CORE: &str = "/usr/share/arduino/hardware/arduino/avr";
-const SKETCH: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/assets/firmware/arduino/motiontune_servo/motiontune_servo.ino"
-);
-/// The Uno's flags from the core's boards.txt and platform.txt.
-const UNO: &[&str] = &[
-    "-mmcu=atmega328p",
-    "-DF_CPU=16000000L",
-    "-DARDUINO=10807",
-    "-DARDUINO_AVR_UNO",
-    "-DARDUINO_ARCH_AVR",
-    "-Os",
-    "-ffunction-sections",
-    "-fdata-sections",
-    "-flto",
-];
 const UNO_FLASH: u64 = 32_256;
 const UNO_RAM: u64 = 2_048;
 /// RAM left free for the stack: the deepest call chain (a HELLO answer
@@ -523,91 +472,11 @@ const STACK_HEADROOM: u64 = 256;
 
 #[test]
 fn arduino_sketch_builds_for_an_uno_against_the_stock_core() {
-    let core = Path::new(AVR_CORE);
-    assert!(
-        core.is_dir(),
-        "no Arduino AVR core in {AVR_CORE}: install gcc-avr avr-libc arduino-core-avr (.ci/run does)"
-    );
-    let out = build_dir().join("uno");
-    let _ = std::fs::remove_dir_all(&out);
-    std::fs::create_dir_all(&out).expect("build directory");
-    let include = |command: &mut Process| {
-        for dir in ["cores/arduino", "variants/standard", "libraries/EEPROM/src"] {
-            command.arg("-I").arg(core.join(dir));
-        }
-        command.arg("-I").arg(FIRMWARE);
-    };
-    let mut objects = Vec::new();
-    let mut compile_into = |compiler: &str, flags: &[&str], source: &Path| {
-        let object = out.join(format!("{}.o", objects.len()));
-        let mut command = Process::new(compiler);
-        command.arg("-c").args(UNO).args(flags);
-        include(&mut command);
-        command.arg(source).arg("-o").arg(&object);
-        build(command, &source.display().to_string());
-        objects.push(object);
-    };
-
-    // The core as the IDE builds it, warnings off: they are not ours. Debian
-    // pairs core 1.8.7 with avr-gcc 5.4, whose float.h gives DECIMAL_DIG
-    // (used by WString.cpp) to C99 only; pass the compiler's own value.
-    let mut core_sources: Vec<PathBuf> = std::fs::read_dir(core.join("cores/arduino"))
-        .expect("core sources")
-        .map(|entry| entry.expect("core source").path())
-        .collect();
-    core_sources.sort();
-    for source in &core_sources {
-        match source.extension().and_then(|e| e.to_str()) {
-            Some("c") => compile_into("avr-gcc", &["-std=gnu11", "-w"], source),
-            Some("cpp") => compile_into(
-                "avr-g++",
-                &[
-                    "-std=gnu++11",
-                    "-fpermissive",
-                    "-fno-exceptions",
-                    "-fno-threadsafe-statics",
-                    "-DDECIMAL_DIG=__DECIMAL_DIG__",
-                    "-w",
-                ],
-                source,
-            ),
-            Some("S") => compile_into("avr-gcc", &["-x", "assembler-with-cpp"], source),
-            _ => {}
-        }
-    }
-    // Ours, with warnings as errors: the library as C99, and the sketch the
-    // way the IDE compiles a .ino: C++ with Arduino.h included first.
-    compile_into("avr-gcc", STRICT, Path::new(LIBRARY));
-    compile_into(
-        "avr-g++",
-        &[
-            "-std=gnu++11",
-            "-fno-exceptions",
-            "-fno-threadsafe-statics",
-            "-Wall",
-            "-Wextra",
-            "-Werror",
-            "-x",
-            "c++",
-            "-include",
-            "Arduino.h",
-        ],
-        Path::new(SKETCH),
-    );
-
-    let elf = out.join("motiontune_servo.elf");
-    let mut link = Process::new("avr-gcc");
-    link.args(["-mmcu=atmega328p", "-Os", "-flto", "-fuse-linker-plugin"])
-        .arg("-Wl,--gc-sections")
-        .args(&objects)
-        .arg("-lm")
-        .arg("-o")
-        .arg(&elf);
-    build(link, "linking the sketch");
+    let elf = common::firmware::uno_sketch();
 
     // Berkeley format: text, data, bss, ...
     let size = Process::new("avr-size")
-        .arg(&elf)
+        .arg(elf)
         .output()
         .expect("avr-size");
     let report = String::from_utf8_lossy(&size.stdout);

@@ -10,6 +10,7 @@
 mod common;
 
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use common::{DeviceProcess, assert_one_line_error, motiontune as run, stderr};
@@ -17,6 +18,14 @@ use motiontune::sim::drive::DriveConfig;
 use motiontune::sim::firmware::odrive::{OdriveSim, OdriveVersion, STATE_IDLE};
 use motiontune::sim::pty::PtyServer;
 use serde_json::Value;
+
+/// One emulated drive at a time: each test times a real command against
+/// an emulator on its own thread, and six of those at once on a two-core
+/// machine starve the emulator's clock (polls late, samples counted lost).
+fn one_drive_at_a_time() -> MutexGuard<'static, ()> {
+    static TURN: Mutex<()> = Mutex::new(());
+    TURN.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
 
 fn serve(version: OdriveVersion, set_up: impl FnOnce(&mut OdriveSim)) -> PtyServer<OdriveSim> {
     let mut odrive = OdriveSim::with_version(DriveConfig::default(), version);
@@ -75,6 +84,7 @@ fn number(value: &Value, key: &str) -> f64 {
 
 #[test]
 fn a_step_goes_from_where_the_axis_is_whatever_the_setpoint_read_before() {
+    let _turn = one_drive_at_a_time();
     // A previous session left the rotor at 3.7 turns, input_pos at 0.
     let server = serve(OdriveVersion::LATEST, |d| d.place_rotor(3.7));
     let (document, range) = watching(&server, OdriveSim::pos_estimate, || {
@@ -126,6 +136,7 @@ fn a_step_goes_from_where_the_axis_is_whatever_the_setpoint_read_before() {
 
 #[test]
 fn the_watchdog_set_with_the_step_does_not_trip_the_first_time() {
+    let _turn = one_drive_at_a_time();
     let server = serve(OdriveVersion::LATEST, |_| {});
     let document = step_json(
         server.path(),
@@ -146,6 +157,7 @@ fn the_watchdog_set_with_the_step_does_not_trip_the_first_time() {
 
 #[test]
 fn a_refused_enable_names_the_axis_error() {
+    let _turn = one_drive_at_a_time();
     // Enabled with no timeout, the watchdog trips at every control loop.
     let server = serve(OdriveVersion::LATEST, |d| d.axes[0].enable_watchdog = true);
     let output = run(&[
@@ -168,6 +180,7 @@ fn a_refused_enable_names_the_axis_error() {
 
 #[test]
 fn every_release_is_read_written_and_stepped_from_the_command_line() {
+    let _turn = one_drive_at_a_time();
     for version in OdriveVersion::ALL {
         let name = version.to_string();
         let device = DeviceProcess::start(
@@ -208,6 +221,7 @@ fn every_release_is_read_written_and_stepped_from_the_command_line() {
 
 #[test]
 fn bode_by_default_keeps_the_axis_within_its_velocity_limit() {
+    let _turn = one_drive_at_a_time();
     let server = serve(OdriveVersion::LATEST, |_| {});
     let (output, speed) = watching(
         &server,
@@ -244,6 +258,7 @@ fn bode_by_default_keeps_the_axis_within_its_velocity_limit() {
 
 #[test]
 fn a_recording_spans_the_time_it_took_and_shows_a_stall_as_a_gap() {
+    let _turn = one_drive_at_a_time();
     let server = serve(OdriveVersion::LATEST, |_| {});
     let proxy = common::Proxy::start_framed(server.path(), common::Framing::Lines);
     let dir = tempfile::tempdir().expect("tempdir");

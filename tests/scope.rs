@@ -71,6 +71,25 @@ fn freeze_stops_the_view_while_capture_goes_on() {
     assert!(harness.state().scope_follows());
 }
 
+/// A frozen view or a disconnected app costs a few frames a second, not
+/// sixty: the live view and an armed trigger keep the display's pace.
+#[test]
+fn frames_come_at_the_display_s_pace_only_while_something_moves() {
+    let moving = Some(Duration::from_millis(16));
+    let still = Some(Duration::from_millis(250));
+    let mut harness = connected_app();
+    assert_eq!(harness.state().next_frame(), moving, "live, followed");
+    harness.get_by_label("Freeze").click();
+    harness.step();
+    assert_eq!(harness.state().next_frame(), still, "frozen");
+    harness.get_by_label("Arm trigger").click();
+    harness.step();
+    assert_eq!(harness.state().next_frame(), moving, "a trigger armed");
+    harness.get_by_label("Disconnect").click();
+    harness.step();
+    assert_eq!(harness.state().next_frame(), None, "disconnected");
+}
+
 #[test]
 fn arrow_keys_pan_out_of_follow_and_home_returns() {
     let mut harness = connected_app();

@@ -14,6 +14,13 @@
  * Everything the device sends goes out through the write callback, whole
  * frames at a time.
  *
+ * The write callback may wait for room (Serial.write does), but the
+ * firmware must never stop reading: when the stream is more than the link
+ * carries, hand over only the samples queued when a pass of the main loop
+ * began, let the queue turn the rest away and report them with
+ * mt_skip_ticks(), and read the host's bytes on every pass (the host counts
+ * the gap as lost samples; ENABLE 0 is still heard).
+ *
  * Call all of these from one context (or guard them yourself): they share
  * the mt_device. A control loop that runs in an interrupt hands its samples
  * to the main loop, which calls mt_tick() for each (see the Arduino example).

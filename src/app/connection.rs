@@ -120,6 +120,22 @@ impl ConnectionPanel {
             .labelled_by(divider_label.id)
             .on_hover_text("Stream every Nth control-loop sample (1 = full rate)");
 
+        // A saturated link: reconnecting at the divider that fits is one
+        // click (the divider applies from the stream's start).
+        if let Some(session) = session
+            && let Some(saturated) = session.saturation()
+            && ui
+                .button(format!("Use divider {}", saturated.divider))
+                .on_hover_text(saturated.sentence())
+                .clicked()
+        {
+            self.divider = saturated.divider;
+            request = Some(Request::Connect {
+                target: session.target().clone(),
+                divider: self.divider,
+            });
+        }
+
         let connected_here = session.is_some_and(|s| s.is_live());
         if connected_here {
             if ui.button("Disconnect").clicked() {

@@ -29,11 +29,17 @@ use std::time::{Duration, Instant, SystemTime};
 
 pub use session::{ConnectionState, DeviceSession, NOT_CONNECTED, WriteState};
 
+use crate::capture::ArmState;
 use crate::device::{Console, EventLog, StopSource};
 use crate::history::HistorySize;
 use crate::link::{PortTarget, list_ports};
 use crate::protocol::ChannelRole;
 use crate::tuning::{GainValue, RunContext, RunStore};
+
+/// The pace of frames while something on screen moves by itself.
+const MOVING_FRAME: Duration = Duration::from_millis(16);
+/// The pace otherwise, for the status bar's counters.
+const STILL_FRAME: Duration = Duration::from_millis(250);
 
 /// How the app starts.
 #[derive(Clone, Debug)]
@@ -178,6 +184,25 @@ impl App {
         self.autotune.written_prediction()
     }
 
+    /// When the next frame is due without input (egui asks for one on any
+    /// input of its own): at the display's pace while something on screen
+    /// moves by itself (a followed live view, a procedure under way, an
+    /// armed trigger), a few a second otherwise for the status bar's
+    /// counters, and none without a connection. The link's events wait in
+    /// their channel between frames; nothing is lost.
+    pub fn next_frame(&self) -> Option<Duration> {
+        let session = self.session.as_ref().filter(|s| s.is_live())?;
+        let procedure = session.step_test.as_ref().is_some_and(|t| !t.is_done())
+            || session.excitation.as_ref().is_some_and(|e| !e.is_done())
+            || session.relay.as_ref().is_some_and(|r| !r.is_done());
+        let armed = !matches!(session.capture.state(), ArmState::Idle);
+        Some(if self.scope.moves() || procedure || armed {
+            MOVING_FRAME
+        } else {
+            STILL_FRAME
+        })
+    }
+
     /// The scope's view follows the newest sample.
     pub fn scope_follows(&self) -> bool {
         self.scope.is_following()
@@ -209,8 +234,8 @@ impl eframe::App for App {
         if let Some(error) = self.runs.take_save_error() {
             self.runs_error = Some(error.to_string());
         }
-        if self.session.as_ref().is_some_and(DeviceSession::is_live) {
-            ctx.request_repaint_after(Duration::from_millis(16));
+        if let Some(after) = self.next_frame() {
+            ctx.request_repaint_after(after);
         }
     }
 

@@ -128,6 +128,14 @@ pub fn ui(ui: &mut egui::Ui, session: Option<&mut DeviceSession>, frame_times: &
         } else {
             ui.label(lost);
         }
+        if let Some(saturated) = session.saturation() {
+            ui.separator();
+            ui.colored_label(ui.visuals().warn_fg_color, saturated.sentence())
+                .on_hover_text(
+                    "the device streams more than the link carries and drops samples; \
+                     the connection bar offers the divider that fits",
+                );
+        }
         if session.dropped_samples > 0 {
             ui.separator();
             ui.colored_label(

@@ -15,7 +15,10 @@ use anyhow::{Context, bail};
 
 use super::RecordArgs;
 use super::connect::{Wait, connect_seeing, next_event};
-use crate::link::LinkEvent;
+use crate::link::saturation::{Saturated, Throughput, saturation};
+use crate::link::{Link, LinkEvent};
+use crate::protocol::DeviceInfo;
+use crate::protocol::adapter::Protocol;
 use crate::protocol::{Event, TextLevel};
 use crate::record::{CsvRecorder, FLUSH_INTERVAL, RecordError, RowFile, TextLog};
 
@@ -93,6 +96,7 @@ pub fn run(args: &RecordArgs) -> anyhow::Result<()> {
         }
     };
     let port = link.target().name().to_owned();
+    let saturated = saturation_of(&link, &info, args.divider, started);
     if interrupted {
         // Samples the link decoded before it closed reached the app too.
         for event in link.close() {
@@ -107,13 +111,18 @@ pub fn run(args: &RecordArgs) -> anyhow::Result<()> {
     let span = recording.span();
     let lost = recording.lost;
     recording.recorder.finish()?;
-    let mut lost = if lost > 0 {
-        format!("; the device reports {lost} samples lost")
-    } else {
-        String::new()
+    let mut notes = match (lost, saturated) {
+        (0, _) => String::new(),
+        (lost, Some(saturated)) => {
+            format!(
+                "; the device reports {lost} samples lost: {}",
+                saturated.sentence()
+            )
+        }
+        (lost, None) => format!("; the device reports {lost} samples lost"),
     };
     if let (Some(text), Some(path)) = (recording.text, &args.text_out) {
-        lost.push_str(&format!(
+        notes.push_str(&format!(
             "; {} text lines to {}",
             text.lines(),
             path.display()
@@ -122,16 +131,37 @@ pub fn run(args: &RecordArgs) -> anyhow::Result<()> {
     }
     if interrupted {
         bail!(
-            "interrupted: recorded {rows} samples ({span:.3} s of device time) from {port} to {}{lost}",
+            "interrupted: recorded {rows} samples ({span:.3} s of device time) from {port} to {}{notes}",
             args.out.display()
         );
     }
     eprintln!(
-        "recorded {rows} samples ({} s of device time) to {}{lost}",
+        "recorded {rows} samples ({} s of device time) to {}{notes}",
         args.seconds,
         args.out.display(),
     );
     Ok(())
+}
+
+/// Whether a native device streamed more than its link carried, over the
+/// whole command. Host-timed firmware has no loop rate to size a divider by.
+fn saturation_of(
+    link: &Link,
+    info: &DeviceInfo,
+    divider: u16,
+    started: Instant,
+) -> Option<Saturated> {
+    if link.protocol() != Some(Protocol::Native) {
+        return None;
+    }
+    let health = link.health().snapshot();
+    let measured = Throughput {
+        seconds: started.elapsed().as_secs_f64(),
+        bytes_in: health.bytes_in,
+        samples: health.samples,
+        lost: health.lost_samples,
+    };
+    saturation(info.loop_hz, divider, measured)
 }
 
 /// The recording under way: the file and what the span needs.

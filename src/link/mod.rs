@@ -6,6 +6,7 @@
 
 mod health;
 mod ports;
+pub mod saturation;
 mod thread;
 mod transport;
 

@@ -227,3 +227,5 @@ mod simplefoc_sketches;
 #[cfg(unix)]
 #[allow(unused_imports)]
 pub use simplefoc_sketches::*;
+#[cfg(unix)]
+pub mod firmware;

@@ -18,9 +18,10 @@ pub mod lines;
 mod readout;
 mod toolbar;
 mod trigger;
+mod write_marks;
 mod xy;
 
-use egui_plot::{AxisHints, HPlacement, Legend, LineStyle, Plot, PlotBounds, VLine};
+use egui_plot::{AxisHints, HPlacement, Legend, Plot};
 
 use self::channels::{ChannelStyle, PlotSlot};
 use self::lines::{ChannelLine, Placement};
@@ -118,6 +119,13 @@ impl Scope {
     /// Whether the view follows the newest sample.
     pub fn is_following(&self) -> bool {
         self.follow
+    }
+
+    /// Whether the plots move by themselves: the live history followed.
+    /// A frozen view and the captures change only with input or a new
+    /// capture.
+    pub fn moves(&self) -> bool {
+        self.follow && self.display == Display::Live
     }
 
     /// The side panel: channels, cursors, trigger.
@@ -465,12 +473,12 @@ impl Scope {
                     }
                 }
                 let bounds = plot_ui.plot_bounds();
-                draw_write_marks(plot_ui, writes, &bounds);
+                write_marks::draw_write_marks(plot_ui, writes, &bounds);
                 cursors.draw(plot_ui);
                 (bounds, plot_ui.pointer_coordinate())
             });
             if slot == PlotSlot::Upper {
-                label_write_marks(ui, &response, writes);
+                write_marks::label_write_marks(ui, &response, writes);
             }
             let (bounds, pointer) = response.inner;
             if response.response.hovered() {
@@ -559,67 +567,6 @@ fn widen(range: Option<(f64, f64)>, with: Option<(f64, f64)>) -> Option<(f64, f6
     match (range, with) {
         (Some(a), Some(b)) => Some((a.0.min(b.0), a.1.max(b.1))),
         (a, b) => a.or(b),
-    }
-}
-
-/// The writes within `bounds`' time range (at most 200).
-fn writes_in_view<'a>(
-    writes: &'a [super::session::WriteMark],
-    bounds: &PlotBounds,
-) -> impl Iterator<Item = &'a super::session::WriteMark> {
-    let (t0, t1) = (bounds.min()[0], bounds.max()[0]);
-    let first = writes.partition_point(|w| w.time_s < t0);
-    writes[first..]
-        .iter()
-        .take_while(move |w| w.time_s <= t1)
-        .take(200)
-}
-
-const WRITE_MARK_COLOR: egui::Color32 = egui::Color32::from_rgb(200, 160, 60);
-
-/// A dashed vertical line at each write in view.
-fn draw_write_marks(
-    plot_ui: &mut egui_plot::PlotUi<'_>,
-    writes: &[super::session::WriteMark],
-    bounds: &PlotBounds,
-) {
-    for write in writes_in_view(writes, bounds) {
-        plot_ui.vline(
-            VLine::new("", write.time_s)
-                .color(WRITE_MARK_COLOR)
-                .style(LineStyle::dashed_dense())
-                .width(1.0),
-        );
-    }
-}
-
-/// Each write's name and new value at the top of its line. Painted over
-/// the plot rather than added to it, so the labels never widen the plot's
-/// automatic bounds.
-fn label_write_marks(
-    ui: &egui::Ui,
-    response: &egui_plot::PlotResponse<(PlotBounds, Option<egui_plot::PlotPoint>)>,
-    writes: &[super::session::WriteMark],
-) {
-    let frame = *response.transform.frame();
-    let painter = ui.painter_at(frame);
-    for write in writes_in_view(writes, response.transform.bounds()) {
-        let x = response
-            .transform
-            .position_from_point(&egui_plot::PlotPoint::new(write.time_s, 0.0))
-            .x;
-        let unit = if write.unit.is_empty() {
-            String::new()
-        } else {
-            format!(" {}", write.unit)
-        };
-        painter.text(
-            egui::pos2(x + 3.0, frame.top() + 2.0),
-            egui::Align2::LEFT_TOP,
-            format!("{} = {}{unit}", write.name, write.value),
-            egui::FontId::proportional(11.0),
-            WRITE_MARK_COLOR,
-        );
     }
 }
 

@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 use crate::capture::CaptureEngine;
 use crate::device::{Console, EventLog, LoggedEvent, OutputCause, StopSource};
 use crate::history::{History, HistorySize};
+use crate::link::saturation::{Saturated, Throughput, saturation};
 use crate::link::{HealthSnapshot, Link, LinkError, LinkEvent, LinkOptions, PortTarget};
 use crate::protocol::adapter::Protocol;
 use crate::protocol::native::message::host_type;
@@ -486,6 +487,23 @@ impl DeviceSession {
         let oldest = self.health_window.front()?;
         let (samples, bytes) = latest.rates_since(oldest);
         Some((*latest, samples, bytes))
+    }
+
+    /// Whether the stream is more than the link carries, over the last
+    /// second. Native devices only: their loop rate sizes the divider.
+    pub fn saturation(&self) -> Option<Saturated> {
+        if self.protocol != Some(Protocol::Native) {
+            return None;
+        }
+        let info = self.info.as_ref()?;
+        let (latest, oldest) = (self.health_window.back()?, self.health_window.front()?);
+        let measured = Throughput {
+            seconds: latest.at_s - oldest.at_s,
+            bytes_in: latest.bytes_in - oldest.bytes_in,
+            samples: latest.samples - oldest.samples,
+            lost: latest.lost_samples - oldest.lost_samples,
+        };
+        saturation(info.loop_hz, self.stream_divider, measured)
     }
 
     fn sample_health(&mut self) {

@@ -34,7 +34,7 @@ use super::params::{MotorParam, motor_params};
 use super::requests::{Expect, Reply, ReplyKind, Request, Requests};
 use super::session::{BootWatch, CommanderSettings, is_library_text};
 use super::stream::{MonitorLine, MonitorReader};
-use super::wire::{Line, classify, echo, is_commander_reply};
+use super::wire::{Line, classify, could_be_numbers, echo, is_commander_reply};
 use crate::protocol::adapter::{Adapter, AdapterError, DecodeTally, Protocol, Unsupported};
 use crate::protocol::host_clock::HostTiming;
 use crate::protocol::{Command, DeviceInfo, Event, TextLevel};
@@ -416,8 +416,13 @@ impl Adapter for SimpleFocAdapter {
             self.line.clear();
             self.flush(emit);
         }
-        if !self.line.is_empty() && matches!(self.stage, Stage::Waiting { .. }) {
-            // Part of a line: a sketch printing dots while it calibrates.
+        if !self.line.is_empty()
+            && matches!(self.stage, Stage::Waiting { .. })
+            && !could_be_numbers(&self.line)
+        {
+            // Part of a line of text: a sketch printing dots while it
+            // calibrates. Not the start of a monitoring line, which would
+            // keep a monitoring sketch on a UART from ever seeming quiet.
             self.boot.hear_part(now);
         }
         self.streaming.flush_rows(now, emit);

@@ -179,6 +179,16 @@ pub fn is_commander_reply(line: &str, letter: char) -> bool {
     })
 }
 
+/// Whether `part`, a line still arriving, can be the start of a
+/// monitoring line: numbers and the separators between them, a digit among
+/// them. A UART at 115200 baud delivers a line a few bytes at a time.
+pub fn could_be_numbers(part: &[u8]) -> bool {
+    part.iter().any(u8::is_ascii_digit)
+        && part
+            .iter()
+            .all(|b| b.is_ascii_digit() || b"+-.eE \t,;:\r".contains(b))
+}
+
 /// What the Commander's verbosity `@3` shows of the command `letters`
 /// after the motor's letter: the command letter and an upper-case
 /// sub-command letter (Commander.cpp:124-127), never the digits after.

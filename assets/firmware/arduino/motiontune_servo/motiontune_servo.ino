@@ -220,7 +220,13 @@ void loop()
     noInterrupts();
     active = tuning;
     interrupts();
-    while (queue_tail != queue_head) {
+    /* Only the samples queued before this pass. When the stream is more
+     * than the link carries, Serial.write waits for room while the control
+     * interrupt keeps queueing: draining until the queue is empty would
+     * never end, and the host's commands (ENABLE 0 among them) would never
+     * be read again. Samples the full queue turns away are counted lost. */
+    const uint8_t end = queue_head;
+    while (queue_tail != end) {
         const Sample &sample = queue[queue_tail];
         if (sample.ticks_lost_before > 0)
             mt_skip_ticks(&device, sample.ticks_lost_before);

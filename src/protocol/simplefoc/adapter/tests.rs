@@ -188,6 +188,35 @@ fn nothing_is_sent_while_the_sketch_is_in_setup_and_its_text_is_shown() {
     assert_eq!(bench.firmware.rx_dropped, 0);
 }
 
+/// Before: a sketch monitoring since boot (the library's default) behind
+/// a UART bridge was never asked anything: lines arriving ~11 bytes a
+/// millisecond end most reads halfway, and each half line counted as boot
+/// text, so the probe waited for a quiet that never came and auto-detection
+/// took the sketch for plain text lines (found on the simulated Uno,
+/// tests/simavr_sketches.rs).
+#[test]
+fn monitoring_arriving_a_few_bytes_at_a_time_does_not_hold_the_probe() {
+    let opened = Instant::now();
+    let mut adapter = SimpleFocAdapter::new(&AdapterSettings::default(), opened);
+    let stream = b"0.0000\t3.0000\t-0.1250\t12.5000\r\n".repeat(100);
+    let mut tally = DecodeTally::default();
+    let mut first_request = None;
+    for (ms, piece) in stream.chunks(11).enumerate().take(1000) {
+        let now = opened + Duration::from_millis(ms as u64);
+        adapter
+            .receive(piece, now, &mut tally, &mut |_| {})
+            .expect("monitoring is no error");
+        let mut out = Vec::new();
+        adapter.poll(now, &mut out);
+        if !out.is_empty() {
+            first_request = Some(ms);
+            break;
+        }
+    }
+    let ms = first_request.expect("the probe asked nothing in a second");
+    assert!(ms < 500, "asked after {ms} ms");
+}
+
 #[test]
 fn every_value_is_read_exactly_and_not_set_stays_not_set() {
     let mut bench = Bench::new(SketchSettings::default(), 64);
