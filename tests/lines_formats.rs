@@ -7,8 +7,8 @@
 //!
 //! The sketch prints `micros()` as a plain data column (not declared as a
 //! time column, so the host clock times the lines, except for timed
-//! Teleplot), starting 4 s before it wraps: above 2²⁴, where an `f32`
-//! rounds, and wrapping within the recording of one of the two runs.
+//! Teleplot), starting 2 s before it wraps: above 2²⁴, where an `f32`
+//! rounds, then wrapping, within every recording.
 //! Every recorded row is checked against the sketch's own log of what it
 //! printed: no row missing between the first and the last, every clean
 //! value exactly as printed, every bad value a gap in its channel only,
@@ -31,8 +31,8 @@ use motiontune::sim::firmware::lines::{
 };
 use motiontune::sim::pty::PtyServer;
 
-/// Where `micros()` starts: 4 s before it wraps.
-const MICROS_AT_START: u32 = u32::MAX - 4_000_000;
+/// Where `micros()` starts: 2 s before it wraps, within every recording.
+const MICROS_AT_START: u32 = u32::MAX - 2_000_000;
 /// Seconds of device time each run records.
 const SECONDS: &str = "3";
 /// The sketch's banner: none of it may name a channel.
@@ -304,7 +304,7 @@ fn each_protocol(format: SketchFormat) {
 }
 
 /// `micros()` declared as the time column: device time, exact to the
-/// microsecond across its wrap (4 s in), the values exact, a stall a gap
+/// microsecond across its wrap (2 s in), the values exact, a stall a gap
 /// of just its length.
 #[test]
 fn a_declared_micros_column_is_exact_device_time_across_its_wrap() {
@@ -345,14 +345,17 @@ fn a_declared_micros_column_is_exact_device_time_across_its_wrap() {
                 }
             }
         }
+        let since_start =
+            |row: &Vec<f64>| micros(row) as f64 * 1e-6 - f64::from(MICROS_AT_START) * 1e-6;
         eprintln!(
-            "{protocol}: {} rows, micros() wrapped within: {wrapped}",
-            rows.len()
+            "{protocol}: {} rows, {:.3} s to {:.3} s after the sketch started, micros() wrapped within: {wrapped}",
+            rows.len(),
+            since_start(&rows[0]),
+            since_start(&rows[rows.len() - 1]),
         );
         wraps += usize::from(wrapped);
     }
-    // Auto listens and probes for 3 s first: its recording holds the wrap.
-    assert!(wraps > 0, "no recording held micros() wrapping");
+    assert_eq!(wraps, 2, "both recordings hold micros() wrapping");
 }
 
 #[test]
