@@ -6,7 +6,10 @@
 //! probe heard on the way (a board's boot text). A probe whose device shows
 //! progress is given a while longer; one given up puts back what it
 //! changed. A probe that recognises its firmware but refuses it (another
-//! version) ends the search with why.
+//! version) ends the search with why. The plain-lines probe first reads
+//! everything heard since the port opened, as `--protocol lines` would
+//! have: a sketch's header and banner printed before it are its too, so
+//! its channels are named the same either way.
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
@@ -15,6 +18,8 @@ use super::adapter::{
     Adapter, AdapterError, AdapterSettings, DecodeTally, PROGRESS_GRACE, Protocol, ProtocolChoice,
     Unsupported,
 };
+use super::host_clock::HostTiming;
+use super::lines::LinesAdapter;
 use super::native::adapter::NativeAdapter;
 use super::{Command, DeviceInfo, Event};
 
@@ -24,6 +29,9 @@ const LISTEN: Duration = Duration::from_millis(600);
 const HELD_EVENTS: usize = 256;
 /// Margin on top of the probes' windows before the link gives up.
 const SLACK: Duration = Duration::from_millis(500);
+/// Bytes heard before a probe found its device that the plain-lines probe
+/// reads first: the start of a session, where a sketch prints its header.
+const MOST_HEARD: usize = 1 << 20;
 
 /// The longest auto-detection takes before it gives up.
 pub fn probe_time() -> Duration {
@@ -117,6 +125,9 @@ enum Stage {
         /// What the probe said before its device described itself (a
         /// board's boot text), given to the app if it does.
         held: Vec<Event>,
+        /// The held events went to the app: the probe speaks for the
+        /// device from then on.
+        released: bool,
     },
     /// Every protocol was tried; the link's timeout ends the connection.
     Exhausted { last: Protocol },
@@ -125,7 +136,12 @@ enum Stage {
 /// Probes protocols in turn, then speaks the one that worked.
 pub struct AutoAdapter {
     settings: AdapterSettings,
+    /// When the connection opened: host time counts from here.
+    origin: Instant,
     stage: Stage,
+    /// Every chunk heard, with when, up to [`MOST_HEARD`] bytes.
+    heard: Vec<(Instant, Vec<u8>)>,
+    heard_bytes: usize,
     tried: Vec<Protocol>,
     /// The probe that failed sent binary: a text firmware may hold it as
     /// the start of a line, so the next text probe ends that line first.
@@ -136,6 +152,9 @@ impl AutoAdapter {
     pub fn new(settings: &AdapterSettings, now: Instant) -> Self {
         Self {
             settings: settings.clone(),
+            origin: now,
+            heard: Vec::new(),
+            heard_bytes: 0,
             stage: Stage::Listening {
                 until: now + LISTEN,
                 sniffer: Box::default(),
@@ -181,14 +200,31 @@ impl AutoAdapter {
 
     fn start_next(&mut self, mut queue: VecDeque<Protocol>, now: Instant) {
         if let Some(protocol) = queue.pop_front() {
-            let adapter = super::open_adapter(ProtocolChoice::Only(protocol), &self.settings, now);
+            let mut held = Vec::new();
+            let adapter: Box<dyn Adapter> = if protocol == Protocol::Lines {
+                // The sketch's lines from the start, timed as they came.
+                let mut lines = LinesAdapter::new(&self.settings, self.origin);
+                for (at, bytes) in &self.heard {
+                    let mut tally = DecodeTally::default();
+                    let _ = lines.receive(bytes, *at, &mut tally, &mut |event| {
+                        // Samples of the past are not the app's to plot.
+                        if !matches!(event, Event::Samples { .. }) {
+                            hold(&mut held, event);
+                        }
+                    });
+                }
+                Box::new(lines)
+            } else {
+                super::open_adapter(ProtocolChoice::Only(protocol), &self.settings, now)
+            };
             self.tried.push(protocol);
             self.stage = Stage::Probing {
                 protocol,
                 adapter,
                 until: now + window(protocol),
                 queue,
-                held: Vec::new(),
+                held,
+                released: false,
             };
             return;
         }
@@ -198,9 +234,21 @@ impl AutoAdapter {
 
     fn found(&self) -> Option<&dyn Adapter> {
         match &self.stage {
-            Stage::Probing { adapter, .. } if adapter.device().is_some() => Some(adapter.as_ref()),
+            Stage::Probing {
+                adapter,
+                released: true,
+                ..
+            } => Some(adapter.as_ref()),
             _ => None,
         }
+    }
+}
+
+/// Holds an event of a probe's until its device is found; past
+/// [`HELD_EVENTS`] only the description and answers are kept.
+fn hold(held: &mut Vec<Event>, event: Event) {
+    if held.len() < HELD_EVENTS || !matches!(event, Event::Text { .. } | Event::Samples { .. }) {
+        held.push(event);
     }
 }
 
@@ -257,27 +305,40 @@ impl Adapter for AutoAdapter {
         tally: &mut DecodeTally,
         emit: &mut dyn FnMut(Event),
     ) -> Result<(), AdapterError> {
+        let searching = !matches!(
+            self.stage,
+            Stage::Probing { released: true, .. } | Stage::Exhausted { .. }
+        );
+        if searching && self.heard_bytes + bytes.len() <= MOST_HEARD {
+            self.heard_bytes += bytes.len();
+            self.heard.push((now, bytes.to_vec()));
+        }
         match &mut self.stage {
             Stage::Listening { sniffer, .. } => {
                 sniffer.hear(bytes, now);
                 Ok(())
             }
-            Stage::Probing { adapter, .. } if adapter.device().is_some() => {
-                adapter.receive(bytes, now, tally, emit)
-            }
-            Stage::Probing { adapter, held, .. } => {
+            Stage::Probing {
+                adapter,
+                released: true,
+                ..
+            } => adapter.receive(bytes, now, tally, emit),
+            Stage::Probing {
+                adapter,
+                held,
+                released,
+                ..
+            } => {
                 // A probe's decode errors are the wrong protocol's, not the
                 // device's; what it decodes counts, so a device that sends
                 // nothing valid is told apart from a silent one.
                 let mut probe_tally = DecodeTally::default();
-                let result = adapter.receive(bytes, now, &mut probe_tally, &mut |e| {
-                    if held.len() < HELD_EVENTS {
-                        held.push(e);
-                    }
-                });
+                let result = adapter.receive(bytes, now, &mut probe_tally, &mut |e| hold(held, e));
                 tally.ok += probe_tally.ok;
                 if adapter.device().is_some() {
                     std::mem::take(held).into_iter().for_each(emit);
+                    *released = true;
+                    self.heard = Vec::new();
                 }
                 // A probe that knows the device and refuses it (an ODrive
                 // on firmware 0.6) ends the search, saying what it found:
@@ -295,9 +356,11 @@ impl Adapter for AutoAdapter {
         out: &mut Vec<u8>,
     ) -> Result<(), Unsupported> {
         match &mut self.stage {
-            Stage::Probing { adapter, .. } if adapter.device().is_some() => {
-                adapter.encode(command, now, out)
-            }
+            Stage::Probing {
+                adapter,
+                released: true,
+                ..
+            } => adapter.encode(command, now, out),
             // The link sends commands only once a device is described.
             _ => Err(Unsupported),
         }
@@ -305,6 +368,10 @@ impl Adapter for AutoAdapter {
 
     fn device(&self) -> Option<&DeviceInfo> {
         self.found().and_then(Adapter::device)
+    }
+
+    fn host_timing(&self) -> Option<HostTiming> {
+        self.found().and_then(Adapter::host_timing)
     }
 
     fn text_refusal(&self, line: &str) -> String {
