@@ -201,6 +201,13 @@ impl LinesAdapter {
                     .as_ref()
                     .or(self.candidate.as_ref().map(|c| &c.shape));
                 if let Some(Shape::Plotter(labels)) = expected
+                    && is_foreign(labels, &fields)
+                {
+                    // `debug: 100 lines` among labelled data: a message.
+                    self.text(text.to_owned(), TextLevel::Info, tally, emit);
+                    return;
+                }
+                if let Some(Shape::Plotter(labels)) = expected
                     && labels.len() == fields.len() + 1
                     && labels.last().is_some_and(Option::is_none)
                     && text.trim_end_matches([' ', '\t']).ends_with(',')
@@ -454,6 +461,17 @@ impl LinesAdapter {
             }
         }
     }
+}
+
+/// Whether `fields` are labelled but by none of the labels of a labelled
+/// shape: a sketch's message that happens to hold a `word:` and a number
+/// (`debug: 100 lines`), not a row of gaps. A row that shares a label with
+/// the shape is a misshapen row and keeps its time slot.
+fn is_foreign(labels: &[Option<String>], fields: &[Field]) -> bool {
+    let mut own = fields.iter().filter_map(|f| f.label.as_ref()).peekable();
+    labels.iter().all(Option::is_some)
+        && own.peek().is_some()
+        && own.all(|label| !labels.contains(&Some(label.clone())))
 }
 
 impl Adapter for LinesAdapter {

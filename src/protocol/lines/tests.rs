@@ -236,6 +236,24 @@ fn labels_with_spaces_empty_fields_and_labelled_subsets_read_as_printed() {
     assert_eq!(plotted[plotted.len() - 2], [None, Some(3.0)]);
 }
 
+/// Found on a real sketch (tests/simavr_sketches.rs): a debug print with
+/// a `word:` and a number among labelled data was a row of gaps.
+#[test]
+fn a_debug_print_with_a_label_of_its_own_is_text_among_labelled_data() {
+    let mut printed = lines("Motor speed:{k}.5,Motor current:0.25\r\n", 0..20);
+    printed.insert(10, "debug: 100 lines\r\n".to_owned());
+    printed.push("Motor sped:3,Motor current:0.5\r\n".to_owned());
+    let (events, tally) = run(&AdapterSettings::default(), &printed);
+    assert_eq!(texts(&events), ["debug: 100 lines"]);
+    let plotted = samples(&events);
+    let gaps = plotted.iter().filter(|(_, v)| v[0].is_nan()).count();
+    assert_eq!(
+        gaps, 1,
+        "only the misspelt row, which shares a label, is a gap"
+    );
+    assert_eq!(tally.framing_errors, 1);
+}
+
 #[test]
 fn malformed_and_misshapen_lines_are_counted_and_keep_their_slot_as_gaps() {
     let mut chunks: Vec<Vec<u8>> = lines("{k} 7\n", 0..40)
