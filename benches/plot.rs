@@ -49,6 +49,7 @@ fn build() -> (History, Vec<Vec<PlotPoint>>) {
                 tick_hz: LOOP_HZ,
                 channel_count: CHANNELS,
                 values,
+                exact: None,
             },
             0,
         );

@@ -512,6 +512,7 @@ fn a_sketch_printing_ten_thousand_lines_a_second_is_taken_whole() {
             format: SketchFormat::Header,
             time_column: true,
             enabled_at_start: false,
+            ..LinesSketchSettings::default()
         },
     ))
     .expect("pty server");

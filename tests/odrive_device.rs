@@ -269,6 +269,11 @@ fn the_app_plots_the_odrive_and_its_gain_sliders_write_it() {
     });
     wait_connected(&mut harness);
     wait_for_samples(&mut harness, 100);
+    // Timed by the replies' arrival: the status bar says how far to trust
+    // the times (the polls' round trip).
+    step_until(&mut harness, "host timing in the status bar", |h| {
+        h.query_by_label_contains("timed by the host ±").is_some()
+    });
     for gain in [
         "controller.config.pos_gain",
         "controller.config.vel_gain",

@@ -208,6 +208,7 @@ fn history_of(channel_count: usize, capacity: u64, batches: &[PlannedBatch]) -> 
             tick_hz: 1000.0,
             channel_count,
             values: planned.values.clone(),
+            exact: None,
         };
         tick += batch.len() as i64;
         history.push_batch(&batch, planned.lost_before);

@@ -5,7 +5,7 @@
 //! bandwidth, resonance and margins.
 //!
 //! The tab writes the excitation once a frame: the app drains the link's
-//! events once a frame (a repaint every 16 ms while a device is live, see
+//! events once a frame (a repaint every 16 ms while a measurement runs, see
 //! `app/mod.rs`), so the writes for all the batches of a frame leave
 //! together and the device follows the last. That bounds the highest
 //! frequency to [`FRAME_WRITE_HZ`] / [`WRITES_PER_PERIOD`]; `motiontune

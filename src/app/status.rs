@@ -1,11 +1,13 @@
 //! The status bar: connection, device, traffic rates, decode errors, lost
-//! samples and round-trip time.
+//! samples, round-trip time, and for a device timed by the host how far
+//! its samples' times can be trusted.
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use super::session::{ConnectionState, DeviceSession};
 use crate::protocol::adapter::Protocol;
+use crate::protocol::host_clock::HostTiming;
 
 /// What frames cost over the last second: eframe's CPU time per frame
 /// (painting included, when the integration measures it) and the part
@@ -145,6 +147,10 @@ pub fn ui(ui: &mut egui::Ui, session: Option<&mut DeviceSession>, frame_times: &
                  dropped so the window stays responsive",
             );
         }
+        if let Some(timing) = health.host_timing {
+            ui.separator();
+            host_timing(ui, timing);
+        }
         ui.separator();
         match health.rtt_ms {
             Some(rtt) => ui.label(format!("RTT {rtt:.2} ms")),
@@ -162,4 +168,25 @@ pub fn ui(ui: &mut egui::Ui, session: Option<&mut DeviceSession>, frame_times: &
             ui.label(format!("device: {text}"));
         }
     });
+}
+
+/// "timed by the host ±X ms", with what it means on hover: the device
+/// sends no time of its own, so its samples are placed by when they
+/// arrived (see `protocol::host_clock`).
+fn host_timing(ui: &mut egui::Ui, timing: HostTiming) {
+    let text = format!("timed by the host ±{:.1} ms", timing.uncertainty_s * 1e3);
+    let gaps = match timing.gaps {
+        0 => String::new(),
+        1 => "\nOne silence of the device's is a gap in time.".to_owned(),
+        n => format!("\n{n} silences of the device's are gaps in time."),
+    };
+    ui.label(text).on_hover_text(format!(
+        "This device sends no time of its own: its samples are timed by their arrival \
+         on the host (one every {:.3} ms). A sample's time may be off by about ±{:.1} ms \
+         from when the device measured it: the 95th percentile of how late lines arrived \
+         behind the line fitted to their arrivals (a sketch printing by itself), or of a \
+         poll's round trip (ODrive).{gaps}",
+        timing.period_s * 1e3,
+        timing.uncertainty_s * 1e3,
+    ));
 }

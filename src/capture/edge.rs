@@ -105,6 +105,7 @@ mod tests {
             tick_hz: 1000.0,
             channel_count: 1,
             values,
+            exact: None,
         };
         let mut detector = EdgeDetector::default();
         assert_eq!(

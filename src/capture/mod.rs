@@ -306,6 +306,7 @@ mod tests {
                 values: (0..100)
                     .map(|k| signal((b * 100 + k) as f64 / 1000.0))
                     .collect(),
+                exact: None,
             };
             if engine.on_samples(&batch, 0) {
                 completed.push(engine.captures().last().map_or(0, |c| c.number));
@@ -404,6 +405,7 @@ mod tests {
             tick_hz: 1000.0,
             channel_count: 1,
             values: vec![0.0; 200],
+            exact: None,
         };
         assert!(engine.on_samples(&batch, 0));
         let capture = &engine.captures()[0];

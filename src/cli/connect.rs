@@ -51,6 +51,16 @@ pub(super) fn next_event(link: &Link, deadline: Instant) -> Wait {
 
 /// Connects and returns the link with the device's description.
 pub fn connect(target: PortTarget, stream_divider: u16) -> anyhow::Result<(Link, DeviceInfo)> {
+    connect_seeing(target, stream_divider, &mut |_| {})
+}
+
+/// [`connect`], showing `seen` every event of the device's before its
+/// description (a board's banner, for `record --text-out`).
+pub fn connect_seeing(
+    target: PortTarget,
+    stream_divider: u16,
+    seen: &mut dyn FnMut(&Event),
+) -> anyhow::Result<(Link, DeviceInfo)> {
     let mut options = LinkOptions::new(target);
     options.stream_divider = stream_divider;
     // The link gives up on its own; this only guards against a link thread
@@ -69,6 +79,7 @@ pub fn connect(target: PortTarget, stream_divider: u16) -> anyhow::Result<(Link,
             Wait::Event(LinkEvent::Closed(None)) => {
                 bail!("the link closed before the device described itself")
             }
+            Wait::Event(LinkEvent::Device(event)) => seen(&event),
             Wait::Event(_) => {}
             Wait::Interrupted => bail!(
                 "interrupted while connecting to {}: nothing was written",

@@ -236,6 +236,10 @@ pub struct RecordArgs {
     /// Stream every Nth control-loop sample (1 = full rate).
     #[arg(long, default_value_t = 1, value_parser = parse_divider)]
     pub divider: u16,
+    /// Also write the device's text lines that are not data (banners,
+    /// debug prints, warnings) to this CSV file, each with its time.
+    #[arg(long, value_name = "FILE.csv")]
+    pub text_out: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -5,27 +5,46 @@
 //! reached the app up to then (those still in the link's queue included)
 //! before the command says so and exits non-zero. The link starts the
 //! stream and, closing, stops what it started; recording never touches the
-//! output.
+//! output. With `--text-out`, the device's text lines that are not data
+//! (from its first, before it described itself) go to a CSV of their own
+//! ([`TextLog`]).
 
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 
 use super::RecordArgs;
-use super::connect::{Wait, connect, next_event};
+use super::connect::{Wait, connect_seeing, next_event};
 use crate::link::saturation::{Saturated, Throughput, saturation};
 use crate::link::{Link, LinkEvent};
 use crate::protocol::DeviceInfo;
 use crate::protocol::adapter::Protocol;
 use crate::protocol::{Event, TextLevel};
-use crate::record::{CsvRecorder, FLUSH_INTERVAL, RowFile};
+use crate::record::{CsvRecorder, FLUSH_INTERVAL, RecordError, RowFile, TextLog};
 
 pub fn run(args: &RecordArgs) -> anyhow::Result<()> {
-    let (link, info) = connect(args.port.target(), args.divider)?;
+    let origin = Instant::now();
+    let mut text = match &args.text_out {
+        Some(path) => {
+            let file = RowFile::create(path)
+                .with_context(|| format!("cannot create {}", path.display()))?;
+            Some(TextLog::new(file)?)
+        }
+        None => None,
+    };
+    let mut early: Result<(), RecordError> = Ok(());
+    let (link, info) = connect_seeing(args.port.target(), args.divider, &mut |event| {
+        if let (Some(text), Event::Text { level, message }, Ok(())) = (&mut text, event, &early) {
+            early = text.write(origin.elapsed().as_secs_f64(), None, *level, message);
+        }
+    })?;
+    early?;
     let file = RowFile::create(&args.out)
         .with_context(|| format!("cannot create {}", args.out.display()))?;
     let mut recording = Recording {
         recorder: CsvRecorder::new(file, &info.channels)?,
+        text,
+        origin,
         seconds: args.seconds,
         first_time: None,
         last_time: None,
@@ -39,7 +58,7 @@ pub fn run(args: &RecordArgs) -> anyhow::Result<()> {
     let mut last_flush = Instant::now();
     let interrupted = loop {
         if started.elapsed() > wall_limit {
-            recording.recorder.flush()?;
+            recording.flush()?;
             bail!(
                 "{} stopped streaming: recorded {} samples before giving up",
                 link.target().name(),
@@ -48,7 +67,7 @@ pub fn run(args: &RecordArgs) -> anyhow::Result<()> {
         }
         match next_event(&link, Instant::now() + Duration::from_millis(200)) {
             Wait::Event(LinkEvent::Closed(Some(error))) => {
-                recording.recorder.flush()?;
+                recording.flush()?;
                 bail!(error);
             }
             Wait::Event(LinkEvent::Closed(None)) => break false,
@@ -58,6 +77,8 @@ pub fn run(args: &RecordArgs) -> anyhow::Result<()> {
                 level: TextLevel::Error,
                 message,
             })) if recording.recorder.rows() == 0 => {
+                recording.text(TextLevel::Error, &message)?;
+                recording.flush()?;
                 bail!("{} streams nothing: {message}", link.target().name())
             }
             Wait::Event(event) => {
@@ -70,7 +91,7 @@ pub fn run(args: &RecordArgs) -> anyhow::Result<()> {
         }
         // As often as the GUI's recorder: a kill loses at most this much.
         if last_flush.elapsed() >= FLUSH_INTERVAL {
-            recording.recorder.flush()?;
+            recording.flush()?;
             last_flush = Instant::now();
         }
     };
@@ -90,7 +111,7 @@ pub fn run(args: &RecordArgs) -> anyhow::Result<()> {
     let span = recording.span();
     let lost = recording.lost;
     recording.recorder.finish()?;
-    let lost = match (lost, saturated) {
+    let mut notes = match (lost, saturated) {
         (0, _) => String::new(),
         (lost, Some(saturated)) => {
             format!(
@@ -100,14 +121,22 @@ pub fn run(args: &RecordArgs) -> anyhow::Result<()> {
         }
         (lost, None) => format!("; the device reports {lost} samples lost"),
     };
+    if let (Some(text), Some(path)) = (recording.text, &args.text_out) {
+        notes.push_str(&format!(
+            "; {} text lines to {}",
+            text.lines(),
+            path.display()
+        ));
+        text.finish()?;
+    }
     if interrupted {
         bail!(
-            "interrupted: recorded {rows} samples ({span:.3} s of device time) from {port} to {}{lost}",
+            "interrupted: recorded {rows} samples ({span:.3} s of device time) from {port} to {}{notes}",
             args.out.display()
         );
     }
     eprintln!(
-        "recorded {rows} samples ({} s of device time) to {}{lost}",
+        "recorded {rows} samples ({} s of device time) to {}{notes}",
         args.seconds,
         args.out.display(),
     );
@@ -138,6 +167,10 @@ fn saturation_of(
 /// The recording under way: the file and what the span needs.
 struct Recording {
     recorder: CsvRecorder<RowFile>,
+    /// Where the device's text lines go, with `--text-out`.
+    text: Option<TextLog>,
+    /// When the command started connecting: the text lines' host time.
+    origin: Instant,
     seconds: f64,
     /// Device time of the first sample.
     first_time: Option<f64>,
@@ -150,8 +183,13 @@ impl Recording {
     /// Writes the samples of `event` that fall within the span; true once
     /// the span is complete.
     fn take(&mut self, event: LinkEvent) -> anyhow::Result<bool> {
-        let LinkEvent::Device(Event::Samples { batch, lost_before }) = event else {
-            return Ok(false);
+        let (batch, lost_before) = match event {
+            LinkEvent::Device(Event::Samples { batch, lost_before }) => (batch, lost_before),
+            LinkEvent::Device(Event::Text { level, message }) => {
+                self.text(level, &message)?;
+                return Ok(false);
+            }
+            _ => return Ok(false),
         };
         let start = *self.first_time.get_or_insert(batch.time_of(0));
         if self.recorder.rows() > 0 {
@@ -166,6 +204,21 @@ impl Recording {
             self.last_time = Some(batch.time_of(keep - 1));
         }
         Ok(keep < batch.len())
+    }
+
+    /// Writes a text line of the device's, with `--text-out`.
+    fn text(&mut self, level: TextLevel, message: &str) -> Result<(), RecordError> {
+        let host_s = self.origin.elapsed().as_secs_f64();
+        match &mut self.text {
+            Some(text) => text.write(host_s, self.last_time, level, message),
+            None => Ok(()),
+        }
+    }
+
+    /// Hands what was written so far to the files.
+    fn flush(&mut self) -> Result<(), RecordError> {
+        self.recorder.flush()?;
+        self.text.as_mut().map_or(Ok(()), TextLog::flush)
     }
 
     /// Seconds of device time from the first sample to the last.

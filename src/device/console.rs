@@ -310,12 +310,17 @@ impl Console {
         self.data.dropped += first as u64;
         for k in first..count {
             let mut text = String::new();
-            for (channel, value) in batch.sample(k).iter().enumerate() {
+            for channel in 0..batch.channel_count {
                 if channel > 0 {
                     text.push_str("  ");
                 }
                 let name = names.get(channel).map_or("", String::as_str);
-                let _ = write!(text, "{name}:{value}");
+                // As the device wrote it: a `micros()` column stays exact.
+                let index = k * batch.channel_count + channel;
+                let _ = match &batch.exact {
+                    Some(exact) => write!(text, "{name}:{}", exact[index]),
+                    None => write!(text, "{name}:{}", batch.values[index]),
+                };
             }
             let line = self.line(Some(batch.time_of(k)), LineSource::Data, text);
             self.data.push(line);
@@ -411,6 +416,7 @@ mod tests {
             tick_hz: 1000.0,
             channel_count: 2,
             values,
+            exact: None,
         }
     }
 

@@ -318,6 +318,7 @@ impl History {
                 tick_hz,
                 channel_count: self.channel_count,
                 values,
+                exact: None,
             });
             index = batch_end;
         }
@@ -350,6 +351,7 @@ pub(crate) mod tests {
             tick_hz: 1000.0,
             channel_count: 1,
             values,
+            exact: None,
         }
     }
 
@@ -386,6 +388,7 @@ pub(crate) mod tests {
             tick_hz: 10_000.0,
             channel_count: 4,
             values: vec![1.0; 4 * CHUNK_LEN],
+            exact: None,
         };
         let push = |history: &mut History, k: i64| {
             let batch = SampleBatch {
@@ -447,6 +450,7 @@ pub(crate) mod tests {
             values: (0..2 * n)
                 .map(|v| (first_tick as usize * 10 + v) as f32)
                 .collect(),
+            exact: None,
         };
         let pushed = [two_channels(0, 1, 300), two_channels(400, 2, 50)];
         for batch in &pushed {

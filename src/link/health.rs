@@ -1,8 +1,11 @@
 //! Counters the link thread updates and the UI reads without locking:
-//! traffic, decode errors, lost samples and round-trip time.
+//! traffic, decode errors, lost samples, round-trip time, and how well
+//! host timing holds up for a device timed by the host.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
+
+use crate::protocol::host_clock::HostTiming;
 
 /// Live counters of one link.
 #[derive(Debug)]
@@ -22,6 +25,11 @@ pub struct LinkHealth {
     pub rtt_us: AtomicU64,
     /// Microseconds since the link started when the last byte arrived.
     last_byte_us: AtomicU64,
+    /// Host timing ([`LinkHealth::host_timing`]): period and uncertainty
+    /// as `f64` bits (`u64::MAX` for device time), and the gaps.
+    host_period_s: AtomicU64,
+    host_uncertainty_s: AtomicU64,
+    host_gaps: AtomicU64,
 }
 
 impl Default for LinkHealth {
@@ -38,6 +46,9 @@ impl Default for LinkHealth {
             lost_samples: AtomicU64::new(0),
             rtt_us: AtomicU64::new(u64::MAX),
             last_byte_us: AtomicU64::new(0),
+            host_period_s: AtomicU64::new(u64::MAX),
+            host_uncertainty_s: AtomicU64::new(0),
+            host_gaps: AtomicU64::new(0),
         }
     }
 }
@@ -57,6 +68,8 @@ pub struct HealthSnapshot {
     pub rtt_ms: Option<f64>,
     /// Seconds since the last byte arrived.
     pub silent_s: f64,
+    /// How well host timing holds up, for a host-timed device.
+    pub host_timing: Option<HostTiming>,
 }
 
 impl LinkHealth {
@@ -67,6 +80,29 @@ impl LinkHealth {
     pub(crate) fn mark_byte_received(&self) {
         self.last_byte_us
             .store(self.origin.elapsed().as_micros() as u64, Ordering::Relaxed);
+    }
+
+    pub(crate) fn set_host_timing(&self, timing: Option<HostTiming>) {
+        let period = timing.map_or(u64::MAX, |t| t.period_s.to_bits());
+        self.host_period_s.store(period, Ordering::Relaxed);
+        if let Some(timing) = timing {
+            self.host_uncertainty_s
+                .store(timing.uncertainty_s.to_bits(), Ordering::Relaxed);
+            self.host_gaps.store(timing.gaps, Ordering::Relaxed);
+        }
+    }
+
+    /// How well host timing holds up, when the device's samples are timed
+    /// by their arrival on the host (plain text lines without a time
+    /// column, SimpleFOC monitoring); `None` for device time, or before the
+    /// device is described. For the status bar: "timed by the host, ±X ms".
+    pub fn host_timing(&self) -> Option<HostTiming> {
+        let period = self.host_period_s.load(Ordering::Relaxed);
+        (period != u64::MAX).then(|| HostTiming {
+            period_s: f64::from_bits(period),
+            uncertainty_s: f64::from_bits(self.host_uncertainty_s.load(Ordering::Relaxed)),
+            gaps: self.host_gaps.load(Ordering::Relaxed),
+        })
     }
 
     pub fn snapshot(&self) -> HealthSnapshot {
@@ -85,6 +121,7 @@ impl LinkHealth {
             lost_samples: get(&self.lost_samples),
             rtt_ms: (rtt != u64::MAX).then(|| rtt as f64 / 1000.0),
             silent_s: now_us.saturating_sub(get(&self.last_byte_us)) as f64 * 1e-6,
+            host_timing: self.host_timing(),
         }
     }
 }

@@ -502,6 +502,7 @@ impl Connection<'_> {
             }
             let _ = events.send(LinkEvent::Device(event));
         }
+        health.set_host_timing(adapter.host_timing());
         LinkHealth::add(&health.frames_ok, tally.ok);
         LinkHealth::add(&health.framing_errors, tally.framing_errors);
         LinkHealth::add(&health.crc_errors, tally.checksum_errors);

@@ -9,6 +9,7 @@ use std::fmt;
 use std::str::FromStr;
 use std::time::{Duration, Instant};
 
+use super::host_clock::HostTiming;
 use super::{Command, DeviceInfo, Event};
 
 /// A wire format the app can speak.
@@ -213,6 +214,13 @@ pub trait Adapter: Send {
 
     /// The device's description, once complete.
     fn device(&self) -> Option<&DeviceInfo>;
+
+    /// How host timing is holding up, for a described device whose samples
+    /// are timed by their arrival on the host; `None` (the default) for
+    /// device time.
+    fn host_timing(&self) -> Option<HostTiming> {
+        None
+    }
 
     /// Why [`Command::Text`] with `line` was refused by [`Adapter::encode`],
     /// in one line for the console. The default is a wire format that

@@ -6,7 +6,10 @@
 //! probe heard on the way (a board's boot text). A probe whose device shows
 //! progress is given a while longer; one given up puts back what it
 //! changed. A probe that recognises its firmware but refuses it (another
-//! version) ends the search with why.
+//! version) ends the search with why. The plain-lines probe first reads
+//! everything heard since the port opened, as `--protocol lines` would
+//! have: a sketch's header and banner printed before it are its too, so
+//! its channels are named the same either way.
 //!
 //! A board that resets when the port opens (an UNO or a Nano: DTR pulses
 //! its reset line) is still booting then. Whatever it prints that is no
@@ -22,6 +25,8 @@ use super::adapter::{
     Adapter, AdapterError, AdapterSettings, DecodeTally, PROGRESS_GRACE, Protocol, ProtocolChoice,
     Unsupported,
 };
+use super::host_clock::HostTiming;
+use super::lines::LinesAdapter;
 use super::native::adapter::NativeAdapter;
 use super::{Command, DeviceInfo, Event, TextLevel};
 
@@ -37,6 +42,9 @@ const STREAM_LINES: u64 = 8;
 const HELD_EVENTS: usize = 256;
 /// Margin on top of the probes' windows before the link gives up.
 const SLACK: Duration = Duration::from_millis(500);
+/// Bytes heard before a probe found its device that the plain-lines probe
+/// reads first: the start of a session, where a sketch prints its header.
+const MOST_HEARD: usize = 1 << 20;
 
 /// The longest auto-detection takes before it gives up: a board that
 /// printed its boot text for the longest allowed.
@@ -172,6 +180,9 @@ enum Stage {
         /// What the probe said before its device described itself (a
         /// board's boot text), given to the app if it does.
         held: Vec<Event>,
+        /// The held events went to the app: the probe speaks for the
+        /// device from then on.
+        released: bool,
     },
     /// Every protocol was tried; the link's timeout ends the connection.
     Exhausted { last: Protocol },
@@ -180,13 +191,22 @@ enum Stage {
 /// Probes protocols in turn, then speaks the one that worked.
 pub struct AutoAdapter {
     settings: AdapterSettings,
+    /// When the connection opened: host time counts from here.
+    origin: Instant,
     stage: Stage,
+    /// Every chunk heard, with when, up to [`MOST_HEARD`] bytes.
+    heard: Vec<(Instant, Vec<u8>)>,
+    heard_bytes: usize,
     tried: Vec<Protocol>,
     /// The probe that failed sent binary: a text firmware may hold it as
     /// the start of a line, so the next text probe ends that line first.
     flush_line: bool,
     /// A booting board's text, passed on with the next bytes received.
     boot_text: Vec<Event>,
+    /// The chunks of [`heard`](Self::heard) whose lines were passed on as
+    /// boot text: the plain-lines probe reads them again without their
+    /// text, which is shown once.
+    boot_chunks: usize,
     /// How long the listening stage lasted, once it is over.
     listened: Duration,
 }
@@ -195,6 +215,9 @@ impl AutoAdapter {
     pub fn new(settings: &AdapterSettings, now: Instant) -> Self {
         Self {
             settings: settings.clone(),
+            origin: now,
+            heard: Vec::new(),
+            heard_bytes: 0,
             stage: Stage::Listening {
                 started: now,
                 until: now + LISTEN,
@@ -203,6 +226,7 @@ impl AutoAdapter {
             tried: Vec::new(),
             flush_line: false,
             boot_text: Vec::new(),
+            boot_chunks: 0,
             listened: LISTEN,
         }
     }
@@ -223,6 +247,9 @@ impl AutoAdapter {
                 sniffer,
             } if now >= *until => {
                 self.boot_text = sniffer.boot_text();
+                if !self.boot_text.is_empty() {
+                    self.boot_chunks = self.heard.len();
+                }
                 self.listened = until.saturating_duration_since(*started);
                 probe_order(sniffer.text_heard(), sniffer.native_frames > 0).into()
             }
@@ -249,14 +276,34 @@ impl AutoAdapter {
 
     fn start_next(&mut self, mut queue: VecDeque<Protocol>, now: Instant) {
         if let Some(protocol) = queue.pop_front() {
-            let adapter = super::open_adapter(ProtocolChoice::Only(protocol), &self.settings, now);
+            let mut held = Vec::new();
+            let adapter: Box<dyn Adapter> = if protocol == Protocol::Lines {
+                // The sketch's lines from the start, timed as they came.
+                let mut lines = LinesAdapter::new(&self.settings, self.origin);
+                for (chunk, (at, bytes)) in self.heard.iter().enumerate() {
+                    let mut tally = DecodeTally::default();
+                    let shown = chunk < self.boot_chunks;
+                    let _ = lines.receive(bytes, *at, &mut tally, &mut |event| {
+                        // Samples of the past are not the app's to plot,
+                        // nor boot text already passed on.
+                        let again = shown && matches!(event, Event::Text { .. });
+                        if !again && !matches!(event, Event::Samples { .. }) {
+                            hold(&mut held, event);
+                        }
+                    });
+                }
+                Box::new(lines)
+            } else {
+                super::open_adapter(ProtocolChoice::Only(protocol), &self.settings, now)
+            };
             self.tried.push(protocol);
             self.stage = Stage::Probing {
                 protocol,
                 adapter,
                 until: now + window(protocol),
                 queue,
-                held: Vec::new(),
+                held,
+                released: false,
             };
             return;
         }
@@ -266,9 +313,21 @@ impl AutoAdapter {
 
     fn found(&self) -> Option<&dyn Adapter> {
         match &self.stage {
-            Stage::Probing { adapter, .. } if adapter.device().is_some() => Some(adapter.as_ref()),
+            Stage::Probing {
+                adapter,
+                released: true,
+                ..
+            } => Some(adapter.as_ref()),
             _ => None,
         }
+    }
+}
+
+/// Holds an event of a probe's until its device is found; past
+/// [`HELD_EVENTS`] only the description and answers are kept.
+fn hold(held: &mut Vec<Event>, event: Event) {
+    if held.len() < HELD_EVENTS || !matches!(event, Event::Text { .. } | Event::Samples { .. }) {
+        held.push(event);
     }
 }
 
@@ -331,6 +390,14 @@ impl Adapter for AutoAdapter {
         emit: &mut dyn FnMut(Event),
     ) -> Result<(), AdapterError> {
         self.boot_text.drain(..).for_each(&mut *emit);
+        let searching = !matches!(
+            self.stage,
+            Stage::Probing { released: true, .. } | Stage::Exhausted { .. }
+        );
+        if searching && self.heard_bytes + bytes.len() <= MOST_HEARD {
+            self.heard_bytes += bytes.len();
+            self.heard.push((now, bytes.to_vec()));
+        }
         match &mut self.stage {
             Stage::Listening {
                 started,
@@ -344,22 +411,27 @@ impl Adapter for AutoAdapter {
                 }
                 Ok(())
             }
-            Stage::Probing { adapter, .. } if adapter.device().is_some() => {
-                adapter.receive(bytes, now, tally, emit)
-            }
-            Stage::Probing { adapter, held, .. } => {
+            Stage::Probing {
+                adapter,
+                released: true,
+                ..
+            } => adapter.receive(bytes, now, tally, emit),
+            Stage::Probing {
+                adapter,
+                held,
+                released,
+                ..
+            } => {
                 // A probe's decode errors are the wrong protocol's, not the
                 // device's; what it decodes counts, so a device that sends
                 // nothing valid is told apart from a silent one.
                 let mut probe_tally = DecodeTally::default();
-                let result = adapter.receive(bytes, now, &mut probe_tally, &mut |e| {
-                    if held.len() < HELD_EVENTS {
-                        held.push(e);
-                    }
-                });
+                let result = adapter.receive(bytes, now, &mut probe_tally, &mut |e| hold(held, e));
                 tally.ok += probe_tally.ok;
                 if adapter.device().is_some() {
                     std::mem::take(held).into_iter().for_each(emit);
+                    *released = true;
+                    self.heard = Vec::new();
                 }
                 // A probe that knows the device and refuses it (an ODrive
                 // on firmware 0.6) ends the search, saying what it found:
@@ -377,9 +449,11 @@ impl Adapter for AutoAdapter {
         out: &mut Vec<u8>,
     ) -> Result<(), Unsupported> {
         match &mut self.stage {
-            Stage::Probing { adapter, .. } if adapter.device().is_some() => {
-                adapter.encode(command, now, out)
-            }
+            Stage::Probing {
+                adapter,
+                released: true,
+                ..
+            } => adapter.encode(command, now, out),
             // The link sends commands only once a device is described.
             _ => Err(Unsupported),
         }
@@ -387,6 +461,10 @@ impl Adapter for AutoAdapter {
 
     fn device(&self) -> Option<&DeviceInfo> {
         self.found().and_then(Adapter::device)
+    }
+
+    fn host_timing(&self) -> Option<HostTiming> {
+        self.found().and_then(Adapter::host_timing)
     }
 
     fn text_refusal(&self, line: &str) -> String {
@@ -504,6 +582,43 @@ mod tests {
                 "motor ready"
             ]
         );
+    }
+
+    #[test]
+    fn boot_text_is_shown_once_when_the_plain_lines_probe_reads_it_again() {
+        let start = Instant::now();
+        let at = |ms| start + Duration::from_millis(ms);
+        let mut auto = AutoAdapter::new(&AdapterSettings::default(), start);
+        let mut tally = DecodeTally::default();
+        let mut events = Vec::new();
+        auto.receive(
+            b"booting v1.2\r\nmotor ready\r\n",
+            at(200),
+            &mut tally,
+            &mut |e| events.push(e),
+        )
+        .expect("heard");
+        // SimpleFOC is tried first (text was heard) and never answers; the
+        // sketch starts printing numbers; the plain-lines probe finds it.
+        let mut ms = 200;
+        while auto.device().is_none() {
+            ms += 20;
+            assert!(ms < 10_000, "not found; tried {:?}", auto.tried());
+            auto.poll(at(ms), &mut Vec::new());
+            if ms > 1000 {
+                auto.receive(b"1.0 2.0\r\n", at(ms), &mut tally, &mut |e| events.push(e))
+                    .expect("heard");
+            }
+        }
+        assert_eq!(auto.tried(), [Protocol::SimpleFoc, Protocol::Lines]);
+        let said: Vec<&str> = events
+            .iter()
+            .filter_map(|e| match e {
+                Event::Text { message, .. } => Some(message.as_str()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(said, ["booting v1.2", "motor ready"]);
     }
 
     #[test]

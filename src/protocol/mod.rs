@@ -353,11 +353,48 @@ pub struct SampleBatch {
     pub tick_hz: f64,
     /// Number of channels per sample.
     pub channel_count: usize,
-    /// `count × channel_count` values, sample after sample.
+    /// `count × channel_count` values, sample after sample; NaN is a gap
+    /// (the device sent no value for that channel then).
     pub values: Vec<f32>,
+    /// The same values as the device wrote them, when an `f32` cannot hold
+    /// one of them exactly (a `micros()` column, a decimal of more than
+    /// seven digits): plots read `values`, recordings read these. `None`
+    /// when `values` are exact, as every binary protocol's are.
+    pub exact: Option<Vec<f64>>,
 }
 
 impl SampleBatch {
+    /// A batch of values read as text: `values` as `f32`, and `exact` kept
+    /// only when some value needs it.
+    pub fn from_exact(
+        first_tick: i64,
+        stride: u32,
+        tick_hz: f64,
+        channel_count: usize,
+        exact: Vec<f64>,
+    ) -> Self {
+        let values: Vec<f32> = exact.iter().map(|&v| v as f32).collect();
+        let lossy = exact
+            .iter()
+            .zip(&values)
+            .any(|(&v, &f)| f64::from(f) != v && !v.is_nan());
+        Self {
+            first_tick,
+            stride,
+            tick_hz,
+            channel_count,
+            values,
+            exact: lossy.then_some(exact),
+        }
+    }
+
+    /// Value `index` of `values` as the device wrote it.
+    pub fn exact_value(&self, index: usize) -> f64 {
+        self.exact
+            .as_ref()
+            .map_or_else(|| f64::from(self.values[index]), |exact| exact[index])
+    }
+
     /// Number of samples in the batch.
     pub fn len(&self) -> usize {
         self.values
@@ -391,9 +428,14 @@ impl SampleBatch {
     pub fn slice(&self, range: std::ops::Range<usize>) -> SampleBatch {
         let end = range.end.min(self.len());
         let start = range.start.min(end);
+        let values = start * self.channel_count..end * self.channel_count;
         SampleBatch {
             first_tick: self.first_tick + start as i64 * i64::from(self.stride),
-            values: self.values[start * self.channel_count..end * self.channel_count].to_vec(),
+            exact: self
+                .exact
+                .as_ref()
+                .map(|exact| exact[values.clone()].to_vec()),
+            values: self.values[values].to_vec(),
             ..*self
         }
     }

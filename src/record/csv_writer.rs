@@ -73,8 +73,15 @@ impl<W: Write> CsvRecorder<W> {
         for k in 0..batch.len() {
             self.row.clear();
             self.row.push(batch.time_of(k).to_string());
-            self.row
-                .extend(batch.sample(k).iter().map(|v| v.to_string()));
+            // Values as the device wrote them: a counter or `micros()`
+            // column above 2^24 stays exact (an f32 would round it).
+            let values = k * batch.channel_count..(k + 1) * batch.channel_count;
+            match &batch.exact {
+                Some(exact) => self.row.extend(exact[values].iter().map(f64::to_string)),
+                None => self
+                    .row
+                    .extend(batch.values[values].iter().map(f32::to_string)),
+            }
             self.rows_text.write_record(&self.row)?;
             self.rows += 1;
         }
@@ -133,6 +140,7 @@ mod tests {
             tick_hz: 10_000.0,
             channel_count: 2,
             values: vec![1.0, 0.25, 1.0, -0.5],
+            exact: None,
         };
         recorder.write_batch(&batch).expect("rows");
         assert_eq!(recorder.rows(), 2);
@@ -140,6 +148,35 @@ mod tests {
         assert_eq!(
             text,
             "time_s,setpoint [rad],count\n0.1,1,0.25\n0.1001,1,-0.5\n"
+        );
+    }
+
+    /// `micros()` printed as a data column, past 2^24 where an f32 keeps
+    /// only every other integer, and a decimal of eight digits: written
+    /// as printed. A gap is written as NaN.
+    #[test]
+    fn values_an_f32_cannot_hold_are_written_exactly() {
+        let channels = vec![
+            ChannelInfo {
+                name: "micros".into(),
+                unit: String::new(),
+                role: ChannelRole::Other,
+            },
+            ChannelInfo {
+                name: "angle".into(),
+                unit: String::new(),
+                role: ChannelRole::Other,
+            },
+        ];
+        let mut recorder = CsvRecorder::new(Vec::new(), &channels).expect("header");
+        let exact = vec![16_777_217.0, 0.123_456_78, 4_294_967_295.0, f64::NAN];
+        let batch = SampleBatch::from_exact(0, 2000, 1e6, 2, exact);
+        assert!(batch.exact.is_some());
+        recorder.write_batch(&batch).expect("rows");
+        let text = String::from_utf8(recorder.finish().expect("flush")).expect("utf8");
+        assert_eq!(
+            text,
+            "time_s,micros,angle\n0,16777217,0.12345678\n0.002,4294967295,NaN\n"
         );
     }
 }

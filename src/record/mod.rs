@@ -1,12 +1,15 @@
 //! Recording samples to CSV: one header row (`time_s`, then `name [unit]`
 //! per channel) and one row per sample, time in seconds of device time.
 //! Headless recording writes directly; the app records and exports
-//! through a writer thread.
+//! through a writer thread. The device's text lines can go to a file of
+//! their own beside it ([`TextLog`]).
 
 mod csv_writer;
 mod recording;
 mod row_file;
+mod text_log;
 
 pub use csv_writer::{CsvRecorder, RecordError, header_for};
 pub use recording::{FLUSH_INTERVAL, Recording};
 pub use row_file::RowFile;
+pub use text_log::TextLog;

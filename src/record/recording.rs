@@ -144,6 +144,7 @@ mod tests {
             tick_hz: 1000.0,
             channel_count: 1,
             values: (0..n).map(|k| (first_tick as usize + k) as f32).collect(),
+            exact: None,
         }
     }
 

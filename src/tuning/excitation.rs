@@ -625,6 +625,7 @@ mod tests {
                 tick_hz: TICK_HZ,
                 channel_count: 8,
                 values,
+                exact: None,
             };
             tick += BATCH as i64;
             if let Some(write) = excitation.on_samples(&batch) {
@@ -810,6 +811,7 @@ mod tests {
             tick_hz: TICK_HZ,
             channel_count: 8,
             values: drive.tick(1e-4).as_array().to_vec(),
+            exact: None,
         };
         assert!(excitation.on_samples(&batch).is_some());
         assert_eq!(

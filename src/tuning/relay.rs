@@ -691,6 +691,7 @@ mod tests {
                 tick_hz: LOOP_HZ,
                 channel_count: values.len() / BATCH,
                 values,
+                exact: None,
             };
             tick += BATCH as i64;
             for write in test.on_samples(&batch) {

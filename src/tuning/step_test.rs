@@ -631,6 +631,7 @@ mod tests {
                 tick_hz: TICK_HZ,
                 channel_count: 8,
                 values,
+                exact: None,
             };
             tick += BATCH as i64;
             if let Some(write) = test.on_samples(&batch) {
@@ -838,6 +839,7 @@ mod tests {
                 tick_hz: TICK_HZ,
                 channel_count: 8,
                 values,
+                exact: None,
             };
             writes.extend(test.on_samples(&batch));
         }

@@ -165,6 +165,7 @@ mod tests {
                 tick_hz: 1000.0,
                 channel_count: 1,
                 values: vec![0.0, 1.0, 2.0],
+                exact: None,
             },
             0,
         );

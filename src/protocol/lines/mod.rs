@@ -1,158 +1,81 @@
-//! Plain text lines, the Arduino serial-plotter format, as an [`Adapter`].
+//! Plain text lines as an [`Adapter`]: the Arduino serial-plotter format in
+//! every form sketches print it ([`parse`]), and Teleplot's ([`teleplot`]).
 //!
 //! Contract:
-//! - A line is data, a header of names, or malformed ([`parse`]). Malformed
-//!   lines, lines too long, and data lines whose shape (field count and
-//!   labels) differs from the described one are counted as framing errors
-//!   and skipped: nothing of them is plotted, never a zero.
-//! - The device is described once 3 consecutive data lines agree in shape
-//!   (and, timed by the host, 300 ms have passed to estimate the rate):
-//!   name "serial-plotter sketch", channels named by their labels, else a
-//!   header line of the same width, else `ch1..chN`; roles and parameters
-//!   as the user declared them. A probe of other firmware sees no such
-//!   run of lines, so it never describes.
-//! - A new shape held for 3 consecutive lines is the sketch restarted with
-//!   other output on purpose: a new description follows (the lines of
-//!   the new shape before it were counted as errors). One stray line of
-//!   another shape is noise.
-//! - Samples are timed by [`HostClock`] or by a declared time column (see
-//!   [`DeviceTime`]).
+//! - Every line is data, names, text or garbage. Text (a banner, a debug
+//!   print, a Teleplot log line) is passed on as [`Event::Text`]. Names are
+//!   the header of the data after them when the next line is data of as
+//!   many unlabelled fields, and text otherwise. Garbage (control
+//!   characters, not UTF-8, over [`parse::MAX_LINE`] bytes) is counted as
+//!   a framing error.
+//! - A value that is no number (`nan`, `inf`, `ovf`, a word, an empty
+//!   field) is a gap, NaN, in its channel only: its line keeps its time
+//!   slot and its other values. Values reach the app exactly as printed
+//!   ([`SampleBatch::exact`] where an `f32` cannot hold them).
+//! - The sketch is described once 3 data rows of one shape have come
+//!   ([`shape`]; text lines between them do not matter, gaps neither) and,
+//!   timed by the host, their arrivals have given a rate. It is named
+//!   "serial-plotter sketch", its channels as [`shape`] says, units from
+//!   Teleplot's `§`, roles and parameters as the user declared them. A
+//!   probe of other firmware sees no such rows, so it never describes.
+//! - Once described, a row that fits the description is plotted. A data
+//!   line that does not (another number of fields, other labels) is a gap
+//!   in every channel, in its time slot, counted as a framing error,
+//!   unless 3 rows of its shape come in a row: the sketch restarted with
+//!   other output, and is described again. A Teleplot name not described
+//!   that comes in 3 rows describes the sketch again with it.
+//! - Teleplot: once a line starting with `>` has been read as telemetry,
+//!   every line that does not start with `>` is its log: text.
+//! - Samples are timed by the host ([`HostClock`], rows held while it
+//!   judges a silence), or by device time: a declared time column, or
+//!   Teleplot's timestamps ([`DeviceTime`]).
 //! - SET writes the parameter's template and answers with the value as
 //!   sent (clamped to the declared limits): a plain sketch echoes nothing.
 //!   GET answers with the value last sent (0 clamped to the limits before
 //!   any write). ENABLE sends the enable/disable template and answers with
 //!   the state as sent; without templates it is unsupported. Answers go
 //!   out with the next bytes received, since only `receive` emits events.
-//! - STREAM's divider keeps every Nth line (0 keeps none); PING writes
+//! - STREAM's divider keeps every Nth row (0 keeps none); PING writes
 //!   nothing, a sketch has no watchdog to feed.
 //! - TEXT (a line typed in the console) goes out as it is, ended by `\n`.
 
+mod describe;
+mod device_time;
 pub mod parse;
 pub mod settings;
+pub mod shape;
+mod telemetry;
+pub mod teleplot;
 
-use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
+pub use device_time::{DeviceTime, TimeScale};
 pub use settings::{CommandTemplate, LineParam, LineRoles, LinesSettings, TimeColumn, TimeUnit};
 
 use self::parse::{Field, Line, LineSplitter, RawLine, parse_line};
+use self::shape::{Candidate, Shape};
+use self::teleplot::TeleplotRows;
 use super::adapter::{Adapter, AdapterError, AdapterSettings, DecodeTally, Protocol, Unsupported};
-use super::host_clock::{HOST_TICK_HZ, HostClock};
-use super::{
-    ChannelInfo, ChannelRole, Command, DeviceInfo, Event, ParamInfo, ParamKind, SampleBatch,
-    StatusFlags,
-};
+use super::host_clock::{HostClock, HostTimed, HostTiming};
+use super::{Command, DeviceInfo, Event, SampleBatch, StatusFlags, TextLevel};
 
 /// The name every sketch is described by.
 pub const DEVICE_NAME: &str = "serial-plotter sketch";
-/// Consecutive lines of one shape that describe (or re-describe) a sketch.
+/// Consecutive rows of one shape that describe (or re-describe) a sketch.
 pub const CONSISTENT_LINES: usize = 3;
-/// How long host-timed lines are watched before describing, to estimate
-/// their rate.
-const RATE_WINDOW: Duration = Duration::from_millis(300);
-/// Differences kept for the median stride of device-timed lines.
-const STRIDE_WINDOW: usize = 15;
+/// The period a host clock assumes before the lines' arrivals say.
+const GUESSED_PERIOD_US: u32 = 10_000;
 
-/// Field count and labels: what makes two data lines the same kind.
-#[derive(Clone, Debug, PartialEq)]
-struct Shape {
-    labels: Vec<Option<String>>,
-}
-
-impl Shape {
-    fn of(fields: &[Field]) -> Self {
-        Self {
-            labels: fields.iter().map(|f| f.label.clone()).collect(),
-        }
-    }
-}
-
-/// A run of lines of one shape, not yet described.
+/// A row read in this receive, on its way to a clock.
 #[derive(Debug)]
-struct Candidate {
-    shape: Shape,
-    lines: usize,
-    first_arrival: Instant,
-    later_lines: usize,
-}
-
-/// Device time from a column of the line.
-///
-/// Ticks are the column's value in µs (`us`, `s`) or ms (`ms`). A `u32`
-/// counter (`micros()`, `millis()`) that steps back by more than half its
-/// range has wrapped: 2³² is added from then on, so time runs on. Any
-/// other step back, or a repeat, is a break (the sketch restarted): the
-/// line continues one stride after the last sample, keeping the plot's
-/// time increasing. The stride of a batch is the median of the last
-/// differences; lines that do not fall on it start a new batch at their
-/// own tick, so no sample is moved.
-#[derive(Debug)]
-pub struct DeviceTime {
-    unit: TimeUnit,
-    wrap_offset: i64,
-    rebase: i64,
-    last_raw: Option<i64>,
-    last_tick: Option<i64>,
-    differences: VecDeque<i64>,
-}
-
-impl DeviceTime {
-    fn new(unit: TimeUnit) -> Self {
-        Self {
-            unit,
-            wrap_offset: 0,
-            rebase: 0,
-            last_raw: None,
-            last_tick: None,
-            differences: VecDeque::new(),
-        }
-    }
-
-    /// The median difference between consecutive lines, in ticks.
-    fn stride(&self) -> Option<i64> {
-        let mut sorted: Vec<i64> = self.differences.iter().copied().collect();
-        sorted.sort_unstable();
-        sorted.get(sorted.len() / 2).copied()
-    }
-
-    /// The tick of a line whose time column reads `value`; `None` when
-    /// the value is no time (outside ±2⁵³ ticks).
-    fn place(&mut self, value: f64) -> Option<i64> {
-        let ticks = (value * self.unit.ticks_per_unit()).round();
-        if ticks.abs() > 9.0e15 {
-            return None;
-        }
-        let raw = ticks as i64;
-        if let (Some(last_raw), Some(wrap)) = (self.last_raw, self.unit.wrap_ticks())
-            && raw < last_raw
-            && last_raw - raw > wrap / 2
-        {
-            self.wrap_offset += wrap;
-        }
-        self.last_raw = Some(raw);
-        let mut tick = raw + self.wrap_offset + self.rebase;
-        if let Some(last) = self.last_tick {
-            if tick <= last {
-                let stride = self.stride().unwrap_or(1).max(1);
-                self.rebase += last + stride - tick;
-                tick = last + stride;
-            } else {
-                if self.differences.len() == STRIDE_WINDOW {
-                    self.differences.pop_front();
-                }
-                self.differences.push_back(tick - last);
-            }
-        }
-        self.last_tick = Some(tick);
-        Some(tick)
-    }
-}
-
-/// Rows waiting to become sample batches.
-#[derive(Debug, Default)]
-struct Rows {
-    ticks: Vec<Option<i64>>,
-    values: Vec<f32>,
+struct Row {
+    /// One value per channel; `None` for a row that only takes its time
+    /// slot (before the sketch is described).
+    values: Option<Vec<f64>>,
+    tick: Option<i64>,
+    /// When its last line arrived: a Teleplot row closes only when the
+    /// next one starts, maybe a read later.
+    arrived: Instant,
 }
 
 /// Host side of a plain-text-lines connection.
@@ -160,27 +83,39 @@ struct Rows {
 pub struct LinesAdapter {
     settings: LinesSettings,
     splitter: LineSplitter,
+    /// Names waiting for the next line, with the line as printed.
+    names: Option<(Vec<String>, String)>,
     header: Option<Vec<String>>,
-    /// The shape being watched: how many lines of it in a row, when the
-    /// first arrived, and how many arrived later than it (lines already
-    /// waiting in the port's buffer arrive at once and say nothing about
-    /// the rate).
+    /// A Teleplot telemetry line has been read: other lines are its log.
+    teleplot_mode: bool,
+    teleplot: TeleplotRows,
+    /// Teleplot's unit per name, as first given.
+    units: Vec<(String, String)>,
+    /// Teleplot names not described, and in how many rows they came.
+    new_names: Vec<(String, usize)>,
+    /// Warnings given once.
+    warned: Vec<String>,
+    /// Lines of text read, for the one line that says why a sketch that
+    /// printed only text was never described.
+    text_lines: u64,
     candidate: Option<Candidate>,
     shape: Option<Shape>,
     device: Option<DeviceInfo>,
     /// Value last sent per declared parameter.
     values: Vec<f32>,
-    host_clock: HostClock,
+    host: HostTimed,
     device_time: Option<DeviceTime>,
+    rows: Vec<Row>,
     divider: u16,
     lines_to_next_sample: u16,
     /// Answers to commands, emitted with the next bytes received.
     answers: Vec<Event>,
-    rows: Rows,
 }
 
 impl LinesAdapter {
-    pub fn new(settings: &AdapterSettings, now: Instant) -> Self {
+    /// An adapter whose host clock counts from `origin` (the connection's
+    /// opening).
+    pub fn new(settings: &AdapterSettings, origin: Instant) -> Self {
         let settings = (*settings.lines).clone();
         let values = settings
             .params
@@ -188,28 +123,38 @@ impl LinesAdapter {
             .map(|p| 0f32.clamp(p.min, p.max))
             .collect();
         Self {
-            device_time: settings.time_column.map(|c| DeviceTime::new(c.unit)),
+            device_time: settings
+                .time_column
+                .map(|c| DeviceTime::new(TimeScale::of(c.unit))),
             settings,
             splitter: LineSplitter::default(),
+            names: None,
             header: None,
+            teleplot_mode: false,
+            teleplot: TeleplotRows::default(),
+            units: Vec::new(),
+            new_names: Vec::new(),
+            warned: Vec::new(),
+            text_lines: 0,
             candidate: None,
             shape: None,
             device: None,
             values,
-            host_clock: HostClock::new(now, 10_000),
+            host: HostTimed::new(HostClock::new(origin, GUESSED_PERIOD_US)),
+            rows: Vec::new(),
             divider: 1,
             lines_to_next_sample: 0,
             answers: Vec::new(),
-            rows: Rows::default(),
         }
     }
 
-    /// The field index of the time column, when it is within `width`.
+    /// The field index of the declared time column, when it is within
+    /// `width` (a row needs it and one value more).
     fn time_index(&self, width: usize) -> Option<usize> {
         self.settings
             .time_column
             .map(|c| c.column - 1)
-            .filter(|&i| i < width)
+            .filter(|&i| i < width && width >= 2)
     }
 
     fn handle(
@@ -219,257 +164,314 @@ impl LinesAdapter {
         tally: &mut DecodeTally,
         emit: &mut dyn FnMut(Event),
     ) {
-        let text = match line {
-            RawLine::Text(text) => text,
-            RawLine::Binary | RawLine::TooLong => {
-                self.candidate = None;
-                tally.framing_errors += 1;
-                return;
-            }
-        };
-        let fields = match parse_line(text) {
-            Line::Empty => return,
-            Line::Malformed => {
-                self.candidate = None;
-                tally.framing_errors += 1;
-                return;
-            }
-            Line::Header(names) => {
-                tally.ok += 1;
-                if self.device.is_none() {
-                    self.header = Some(names);
-                }
-                return;
-            }
-            Line::Data(fields) => fields,
-        };
-        let shape = Shape::of(&fields);
-        let width = fields.len();
-        let needs_time = self
-            .settings
-            .time_column
-            .is_some_and(|c| c.column > width || width < 2);
-        if needs_time {
-            // The declared time column is missing: no time, no sample.
-            self.candidate = None;
+        let RawLine::Text(text) = line else {
+            self.resolve_names(None, tally, emit);
             tally.framing_errors += 1;
             return;
+        };
+        if let Some(telemetry) = teleplot::parse(text) {
+            self.resolve_names(None, tally, emit);
+            self.telemetry(telemetry, now, tally, emit);
+            return;
         }
-        if self.shape.as_ref() != Some(&shape) {
-            let run = match self.candidate.take() {
-                Some(mut run) if run.shape == shape => {
-                    run.lines += 1;
-                    if now > run.first_arrival {
-                        run.later_lines += 1;
-                    }
-                    run
-                }
-                _ => Candidate {
-                    shape,
-                    lines: 1,
-                    first_arrival: now,
-                    later_lines: 0,
-                },
-            };
-            let ready = run.lines >= CONSISTENT_LINES
-                && (self.settings.time_column.is_some()
-                    || now.duration_since(run.first_arrival) >= RATE_WINDOW);
-            if !ready {
-                if self.device.is_some() {
-                    tally.framing_errors += 1;
-                } else {
-                    tally.ok += 1;
-                }
-                // Device time must follow the run to give its rate.
-                if let (Some(index), Some(time)) =
-                    (self.time_index(width), self.device_time.as_mut())
-                {
-                    time.place(fields[index].value);
-                }
-                self.candidate = Some(run);
-                return;
+        if self.teleplot_mode {
+            self.text(text.to_owned(), TextLevel::Info, tally, emit);
+            return;
+        }
+        match parse_line(text) {
+            Line::Empty => {}
+            Line::Garbage => {
+                self.resolve_names(None, tally, emit);
+                tally.framing_errors += 1;
             }
-            self.flush(now, emit);
-            let span = now.duration_since(run.first_arrival);
-            self.describe(&run.shape, run.later_lines, span, now, emit);
-            self.shape = Some(run.shape);
+            Line::Text => {
+                self.resolve_names(None, tally, emit);
+                self.text(text.to_owned(), TextLevel::Info, tally, emit);
+            }
+            Line::Names(names) => {
+                self.resolve_names(None, tally, emit);
+                self.names = Some((names, text.to_owned()));
+            }
+            Line::Data(mut fields) => {
+                self.resolve_names(Some(&fields), tally, emit);
+                // `1,2,` where 3 fields are expected: the last one is empty,
+                // not a separator at the end.
+                let expected = self
+                    .shape
+                    .as_ref()
+                    .or(self.candidate.as_ref().map(|c| &c.shape));
+                if let Some(Shape::Plotter(labels)) = expected
+                    && is_foreign(labels, &fields)
+                {
+                    // `debug: 100 lines` among labelled data: a message.
+                    self.text(text.to_owned(), TextLevel::Info, tally, emit);
+                    return;
+                }
+                if let Some(Shape::Plotter(labels)) = expected
+                    && labels.len() == fields.len() + 1
+                    && labels.last().is_some_and(Option::is_none)
+                    && text.trim_end_matches([' ', '\t']).ends_with(',')
+                {
+                    fields.push(Field {
+                        label: None,
+                        value: f64::NAN,
+                    });
+                }
+                self.plotter_row(&fields, now, tally, emit);
+            }
         }
-        self.candidate = None;
-        tally.ok += 1;
-        self.add_row(&fields);
     }
 
-    fn add_row(&mut self, fields: &[Field]) {
-        let time_index = self.time_index(fields.len());
-        let tick = match (time_index, self.device_time.as_mut()) {
-            (Some(index), Some(time)) => match time.place(fields[index].value) {
-                Some(tick) => Some(tick),
-                None => return,
-            },
-            _ => None,
+    /// Names waiting for this line: the header of `data` when it has as
+    /// many fields, none labelled; text otherwise.
+    fn resolve_names(
+        &mut self,
+        data: Option<&[Field]>,
+        tally: &mut DecodeTally,
+        emit: &mut dyn FnMut(Event),
+    ) {
+        let Some((names, line)) = self.names.take() else {
+            return;
         };
-        if self.divider == 0 {
-            return;
+        let header = data.is_some_and(|fields| {
+            fields.len() == names.len() && fields.iter().all(|f| f.label.is_none())
+        });
+        if header {
+            tally.ok += 1;
+            self.header = Some(names);
+        } else {
+            self.text(line, TextLevel::Info, tally, emit);
         }
-        if self.lines_to_next_sample > 0 {
-            self.lines_to_next_sample -= 1;
-            return;
+    }
+
+    fn text(
+        &mut self,
+        message: String,
+        level: TextLevel,
+        tally: &mut DecodeTally,
+        emit: &mut dyn FnMut(Event),
+    ) {
+        tally.ok += 1;
+        self.text_lines += 1;
+        emit(Event::Text { level, message });
+    }
+
+    fn warn_once(&mut self, message: String, emit: &mut dyn FnMut(Event)) {
+        if !self.warned.contains(&message) {
+            self.warned.push(message.clone());
+            emit(Event::Text {
+                level: TextLevel::Warning,
+                message,
+            });
         }
-        self.lines_to_next_sample = self.divider - 1;
-        self.rows.ticks.push(tick);
-        self.rows.values.extend(
-            fields
-                .iter()
-                .enumerate()
-                .filter(|&(i, _)| Some(i) != time_index)
-                .map(|(_, f)| f.value as f32),
+    }
+
+    fn plotter_row(
+        &mut self,
+        fields: &[Field],
+        now: Instant,
+        tally: &mut DecodeTally,
+        emit: &mut dyn FnMut(Event),
+    ) {
+        let time = match self.settings.time_column {
+            Some(_) => match self.time_index(fields.len()) {
+                Some(index) => Some(fields[index].value),
+                None => {
+                    // The declared time column is missing: no time, no sample.
+                    self.candidate = None;
+                    tally.framing_errors += 1;
+                    return;
+                }
+            },
+            None => None,
+        };
+        let labels: Vec<Option<String>> = fields.iter().map(|f| f.label.clone()).collect();
+        let values: Vec<f64> = fields.iter().map(|f| f.value).collect();
+        self.row(
+            Shape::Plotter(labels.clone()),
+            &labels,
+            &values,
+            time,
+            now,
+            tally,
+            emit,
         );
     }
 
-    /// Describes the sketch; `lines_in_span` lines arrived over `span`
-    /// after the first of the run.
-    fn describe(
+    /// A row of `values` labelled `labels` (of a row of `shape`), with
+    /// its device time if it has one.
+    #[allow(clippy::too_many_arguments)]
+    fn row(
         &mut self,
-        shape: &Shape,
-        lines_in_span: usize,
-        span: Duration,
+        shape: Shape,
+        labels: &[Option<String>],
+        values: &[f64],
+        time: Option<f64>,
         now: Instant,
+        tally: &mut DecodeTally,
         emit: &mut dyn FnMut(Event),
     ) {
-        let width = shape.labels.len();
-        let time_index = self.time_index(width);
-        let header = self.header.take().filter(|names| names.len() == width);
-        let names: Vec<String> = (0..width)
-            .filter(|&i| Some(i) != time_index)
-            .enumerate()
-            .map(|(channel, field)| {
-                shape.labels[field]
-                    .clone()
-                    .or_else(|| header.as_ref().map(|h| h[field].clone()))
-                    .unwrap_or_else(|| format!("ch{}", channel + 1))
-            })
-            .collect();
-        let role_of = |index: usize, name: &str| {
-            let roles = &self.settings.roles;
-            let is = |choice: &Option<String>| {
-                choice
-                    .as_deref()
-                    .is_some_and(|c| c == name || c.parse::<usize>().is_ok_and(|n| n == index + 1))
-            };
-            if is(&roles.reference) {
-                ChannelRole::Reference
-            } else if is(&roles.feedback) {
-                ChannelRole::Feedback
-            } else if is(&roles.effort) {
-                ChannelRole::Effort
-            } else {
-                ChannelRole::Other
+        // Device time follows every row, described or not, for its stride.
+        let tick = match (self.device_time.as_mut(), time) {
+            (Some(device_time), Some(time)) => match device_time.place(time) {
+                Some(tick) => Some(tick),
+                None => {
+                    tally.framing_errors += 1;
+                    return;
+                }
+            },
+            (Some(_), None) => {
+                tally.framing_errors += 1;
+                return;
             }
+            (None, _) => None,
         };
-        let channels = names
-            .iter()
-            .enumerate()
-            .map(|(index, name)| ChannelInfo {
-                name: name.clone(),
-                unit: String::new(),
-                role: role_of(index, name),
-            })
-            .collect();
-        let loop_hz = match (&self.device_time, self.settings.time_column) {
-            (Some(time), Some(column)) => time
-                .stride()
-                .filter(|&s| s > 0)
-                .map_or(1.0, |s| column.unit.tick_hz() / s as f64),
-            _ => lines_in_span as f64 / span.as_secs_f64().max(1e-3),
-        };
-        let params = self
-            .settings
-            .params
-            .iter()
-            .zip(&self.values)
-            .map(|(p, &value)| ParamInfo {
-                name: p.name.clone(),
-                unit: p.unit.clone(),
-                flags: p.flags,
-                min: p.min,
-                max: p.max,
-                value,
-                kind: ParamKind::from_wire(p.flags.0, Vec::new()),
-            })
-            .collect();
-        let info = DeviceInfo {
-            name: DEVICE_NAME.into(),
-            firmware: "plain text lines".into(),
-            protocol_version: 1,
-            loop_hz: loop_hz.round().clamp(1.0, f64::from(u32::MAX)) as u32,
-            watchdog_ms: 0,
-            channels,
-            params,
-        };
-        self.host_clock = HostClock::new(now, (1e6 / f64::from(info.loop_hz)) as u32);
-        self.device = Some(info.clone());
-        emit(Event::Described(info));
+        if let Some(fitted) = self.fit(labels, values) {
+            if self
+                .candidate
+                .as_ref()
+                .is_some_and(|c| c.rows < CONSISTENT_LINES)
+            {
+                self.candidate = None;
+            }
+            tally.ok += 1;
+            return self.keep(Some(fitted), tick, now);
+        }
+        let teleplot = matches!(shape, Shape::Teleplot(_));
+        Candidate::count(&mut self.candidate, shape);
+        if self.ready() {
+            self.describe_candidate(emit);
+            if let Some(fitted) = self.fit(labels, values) {
+                tally.ok += 1;
+                return self.keep(Some(fitted), tick, now);
+            }
+        }
+        match &self.shape {
+            None => {
+                tally.ok += 1;
+                self.keep(None, tick, now);
+            }
+            // A Teleplot row in a plotter stream takes no slot.
+            Some(_) if teleplot => tally.framing_errors += 1,
+            Some(described) => {
+                tally.framing_errors += 1;
+                let width = self.channel_count(described);
+                self.keep(Some(vec![f64::NAN; width]), tick, now);
+            }
+        }
     }
 
-    /// Turns the rows read so far into sample batches.
-    fn flush(&mut self, now: Instant, emit: &mut dyn FnMut(Event)) {
-        let rows = std::mem::take(&mut self.rows);
-        let count = rows.ticks.len();
-        let Some(device) = &self.device else { return };
-        let channel_count = device.channels.len();
-        if count == 0 || channel_count == 0 {
-            return;
+    /// `values` as the described channels, if the row fits.
+    fn fit(&self, labels: &[Option<String>], values: &[f64]) -> Option<Vec<f64>> {
+        let described = self.shape.as_ref()?;
+        let mut fitted = described.fit(labels, values)?;
+        if let Some(index) = self.time_field(described) {
+            fitted.remove(index);
         }
-        let Some(column) = self.settings.time_column else {
-            let placed = self.host_clock.place(count, now);
-            emit(Event::Samples {
-                batch: SampleBatch {
-                    first_tick: placed.first_tick,
-                    stride: placed.stride,
-                    tick_hz: HOST_TICK_HZ,
-                    channel_count,
-                    values: rows.values,
-                },
-                lost_before: 0,
-            });
-            return;
-        };
-        let fallback = self
-            .device_time
-            .as_ref()
-            .and_then(DeviceTime::stride)
-            .unwrap_or(1);
-        let mut start = 0;
-        while start < count {
-            let Some(first) = rows.ticks[start] else {
-                start += 1;
-                continue;
-            };
-            let stride = rows
-                .ticks
-                .get(start + 1)
-                .copied()
-                .flatten()
-                .map(|next| next - first)
-                .filter(|&d| d > 0 && d <= i64::from(u32::MAX))
-                .unwrap_or(fallback.clamp(1, i64::from(u32::MAX)));
-            let mut end = start + 1;
-            while end < count && rows.ticks[end] == Some(first + (end - start) as i64 * stride) {
-                end += 1;
-            }
-            emit(Event::Samples {
-                batch: SampleBatch {
-                    first_tick: first,
-                    stride: stride as u32,
-                    tick_hz: column.unit.tick_hz(),
-                    channel_count,
-                    values: rows.values[start * channel_count..end * channel_count].to_vec(),
-                },
-                lost_before: 0,
-            });
-            start = end;
+        Some(fitted)
+    }
+
+    /// The field of a plotter shape that is the declared time column.
+    fn time_field(&self, shape: &Shape) -> Option<usize> {
+        match shape {
+            Shape::Plotter(_) => self.time_index(shape.width()),
+            Shape::Teleplot(_) => None,
         }
     }
+
+    fn channel_count(&self, shape: &Shape) -> usize {
+        shape.width() - usize::from(self.time_field(shape).is_some())
+    }
+
+    /// Whether the candidate run describes the sketch now.
+    fn ready(&self) -> bool {
+        self.candidate
+            .as_ref()
+            .is_some_and(|c| c.rows >= CONSISTENT_LINES)
+            && (self.device_time.is_some() || self.host.clock().rate_known())
+    }
+
+    /// A row for the clocks, after STREAM's divider.
+    fn keep(&mut self, values: Option<Vec<f64>>, tick: Option<i64>, arrived: Instant) {
+        let shown = values.is_some() && self.device.is_some();
+        if shown {
+            if self.divider == 0 {
+                return;
+            }
+            if self.lines_to_next_sample > 0 {
+                self.lines_to_next_sample -= 1;
+                return;
+            }
+            self.lines_to_next_sample = self.divider - 1;
+        } else if self.device_time.is_some() {
+            // Device time needs no slot.
+            return;
+        }
+        self.rows.push(Row {
+            values: values.filter(|_| shown),
+            tick,
+            arrived,
+        });
+    }
+
+    /// Gives the rows read so far to their clock, each read's rows at
+    /// the time they arrived; batches placed go out.
+    fn flush(&mut self, emit: &mut dyn FnMut(Event)) {
+        let mut rows = std::mem::take(&mut self.rows);
+        if self.device_time.is_none()
+            && let Some(open) = self.teleplot.open_arrival()
+        {
+            // A Teleplot row still open came in the last read: that read's
+            // rows wait for it, so the clock hears of each read once, with
+            // its last line (two points of one arrival would say the lines
+            // between them took no time).
+            let waiting = rows.iter().rev().take_while(|r| r.arrived == open).count();
+            self.rows = rows.split_off(rows.len() - waiting);
+        }
+        if rows.is_empty() {
+            return;
+        }
+        let mut samples = |batch: SampleBatch| {
+            emit(Event::Samples {
+                batch,
+                lost_before: 0,
+            })
+        };
+        match &self.device_time {
+            Some(time) => {
+                let shown: Vec<(i64, Vec<f64>)> = rows
+                    .into_iter()
+                    .filter_map(|row| Some((row.tick?, row.values?)))
+                    .collect();
+                let width = self.device.as_ref().map_or(0, |d| d.channels.len());
+                if width > 0 && !shown.is_empty() {
+                    time.batches(&shown, width).into_iter().for_each(samples);
+                }
+            }
+            None => {
+                let mut rows = rows.into_iter().peekable();
+                while let Some(first) = rows.next() {
+                    let arrived = first.arrived;
+                    let mut read = vec![first.values];
+                    while let Some(row) = rows.next_if(|row| row.arrived == arrived) {
+                        read.push(row.values);
+                    }
+                    self.host.push(read, arrived, &mut samples);
+                }
+            }
+        }
+    }
+}
+
+/// Whether `fields` are labelled but by none of the labels of a labelled
+/// shape: a sketch's message that happens to hold a `word:` and a number
+/// (`debug: 100 lines`), not a row of gaps. A row that shares a label with
+/// the shape is a misshapen row and keeps its time slot.
+fn is_foreign(labels: &[Option<String>], fields: &[Field]) -> bool {
+    let mut own = fields.iter().filter_map(|f| f.label.as_ref()).peekable();
+    labels.iter().all(Option::is_some)
+        && own.peek().is_some()
+        && own.all(|label| !labels.contains(&Some(label.clone())))
 }
 
 impl Adapter for LinesAdapter {
@@ -478,8 +480,13 @@ impl Adapter for LinesAdapter {
     }
 
     fn expecting(&self) -> String {
+        // A sketch that printed text and no data did answer: say what.
+        let heard = match self.text_lines {
+            0 => String::new(),
+            n => format!("; it printed {n} lines of text and no {CONSISTENT_LINES} of numbers"),
+        };
         format!(
-            "{} ({CONSISTENT_LINES} lines of numbers alike)",
+            "{} ({CONSISTENT_LINES} lines of numbers alike{heard})",
             Protocol::Lines.title()
         )
     }
@@ -504,7 +511,11 @@ impl Adapter for LinesAdapter {
         let mut splitter = std::mem::take(&mut self.splitter);
         splitter.push(bytes, |line| self.handle(line, now, tally, emit));
         self.splitter = splitter;
-        self.flush(now, emit);
+        self.flush(emit);
+        // The rows just given to the clock may have given it its rate.
+        if self.ready() {
+            self.describe_candidate(emit);
+        }
         Ok(())
     }
 
@@ -517,6 +528,14 @@ impl Adapter for LinesAdapter {
         match *command {
             Command::Hello | Command::Ping { .. } => Ok(()),
             Command::Stream { divider } => {
+                let before = self.divider;
+                if self.device_time.is_none() && before > 0 && divider > 0 && divider != before {
+                    // Every Nth row: the clock's rows come N times slower.
+                    let period = u64::from(self.host.clock().period_us()) * u64::from(divider)
+                        / u64::from(before);
+                    let period = period.clamp(1, u64::from(u32::MAX)) as u32;
+                    self.host.clock_mut().rate_changed(period);
+                }
                 self.divider = divider;
                 self.lines_to_next_sample = 0;
                 Ok(())
@@ -571,6 +590,10 @@ impl Adapter for LinesAdapter {
 
     fn device(&self) -> Option<&DeviceInfo> {
         self.device.as_ref()
+    }
+
+    fn host_timing(&self) -> Option<HostTiming> {
+        (self.device.is_some() && self.device_time.is_none()).then(|| self.host.clock().timing())
     }
 
     fn text_refusal(&self, _line: &str) -> String {

@@ -1,81 +1,274 @@
-//! One line of serial-plotter text, classified. The format is the Arduino
-//! serial plotter's (build/shared/ArduinoSerialPlotterProtocol.md in the
-//! Arduino IDE 1.x sources, kept by IDE 2's plotter): fields separated by
-//! spaces, tabs or commas (runs of them and trailing ones ignored, as the
-//! IDE does), each `value`, `label:value` or `label:`; a line of names
-//! only is a header. `:` is the only label separator (IDE 2 does not take
-//! `=`; arduino-serial-plotter-webapp issue 22 asks for it). A number is
-//! finite as the `f32` it is plotted as: `nan`, `inf` and `ovf`, which
-//! `Serial.print(float)` prints for bad values, and numbers beyond `f32`
-//! make the line malformed rather than a plotted value.
+//! One line of serial-plotter text, classified: data, names, or text.
+//!
+//! The format is the Arduino serial plotter's
+//! (build/shared/ArduinoSerialPlotterProtocol.md in the Arduino IDE 1.x
+//! sources, kept by IDE 2's plotter), read the way real sketches print it:
+//! - Fields are separated by commas, tabs or spaces. A comma ends a field
+//!   even when nothing came before it: `1,,3` is a gap between 1 and 3 (a
+//!   sensor that printed nothing); one comma at the end of a line is
+//!   ignored, as the IDE does. Runs of spaces and tabs are one separator.
+//! - A field is `value`, `label:value`, or `label:` followed by its value
+//!   (`x: 5`, what `Serial.print("x: ")` gives). A label may hold spaces
+//!   (`Motor speed:5`): words just before a `label:` belong to it.
+//! - A value is a number; `nan`, `inf`, `ovf` (what `Serial.print(float)`
+//!   prints for a value it cannot show), `-nan`, `Infinity`, a number
+//!   beyond `f32`, a word, or an empty field is a gap: NaN in that field
+//!   only, the line keeps its other values.
+//! - A line is data when it holds at least as many values and gaps as
+//!   stray words (`1 nan 3`, `Temp 21.5 Hum 40`), names when it holds
+//!   only names of one form, separated by commas or by blanks but not
+//!   both (`time,sp,pos`, `sp: pos:`; a name does not end in `.`, `!` or
+//!   `?`),
+//!   and text otherwise (`Booting...`, `IMU found, starting`, `Kp set to
+//!   2.5`). Whether names are a header is for the lines after them to say.
+//! - Control characters other than tab make a line garbage.
 
 /// What one line says.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Line {
     /// Nothing but separators.
     Empty,
-    /// Names only: a CSV-style header or a label-only message.
-    Header(Vec<String>),
-    /// Numbers, each with the label it came with, if any.
+    /// Names only: a header, if the data that follows has as many fields.
+    Names(Vec<String>),
+    /// Values, each with the label it came with, if any; NaN is a gap.
     Data(Vec<Field>),
-    /// Anything else: counted and skipped.
-    Malformed,
+    /// A message of the sketch's, not data.
+    Text,
+    /// Control characters: noise on the wire.
+    Garbage,
 }
 
-/// One number of a data line.
+/// One value of a data line.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Field {
     pub label: Option<String>,
+    /// NaN for a gap.
     pub value: f64,
 }
 
-fn is_separator(c: char) -> bool {
-    matches!(c, ' ' | '\t' | ',')
+/// How a piece of a line reads.
+#[derive(Debug)]
+enum Piece {
+    /// A number, or a bad value (NaN).
+    Value(f64),
+    Labelled(String, f64),
+    /// `label:` with nothing after it: a name, or a labelled gap in data.
+    Label(String),
+    /// A word that is no label's: a gap in data, a name in a header.
+    Word(String),
+    /// An empty comma field.
+    Gap,
 }
 
-/// A value that is finite as the `f32` it is plotted as.
-fn number(text: &str) -> Option<f64> {
-    text.parse::<f64>()
-        .ok()
-        .filter(|&v| v.is_finite() && (v as f32).is_finite())
+/// Which separator came before a piece.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Separator {
+    Space,
+    Tab,
+    Comma,
 }
 
-/// What `Serial.print(float)` prints for a value it cannot show, and
-/// numbers out of range: a bad value, not a name.
-fn is_bad_number(token: &str) -> bool {
-    token.parse::<f64>().is_ok() || token.eq_ignore_ascii_case("ovf")
+/// The value a token gives: a number, NaN for a bad value (`nan`, `inf`,
+/// `ovf`, beyond `f32`), `None` for a word.
+pub fn value_of(token: &str) -> Option<f64> {
+    let unsigned = token.trim_start_matches(['+', '-']);
+    if unsigned.eq_ignore_ascii_case("ovf") {
+        return Some(f64::NAN);
+    }
+    // `parse` takes "inf", "infinity" and "nan" in any case: gaps all.
+    let number = token.parse::<f64>().ok()?;
+    Some(if (number as f32).is_finite() {
+        number
+    } else {
+        f64::NAN
+    })
+}
+
+/// The tokens of a line, each with the separator before it; `None` for
+/// an empty comma field.
+fn tokens(text: &str) -> Vec<(Separator, Option<&str>)> {
+    let blank = |field: &str| field.trim_matches([' ', '\t']).is_empty();
+    let mut fields: Vec<&str> = text.split(',').collect();
+    // One comma at the end of a line is a separator, not a field.
+    if fields.len() > 1 && fields.last().is_some_and(|f| blank(f)) {
+        fields.pop();
+    }
+    if let [only] = fields[..]
+        && blank(only)
+    {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    for (k, field) in fields.iter().enumerate() {
+        let mut separator = if k == 0 {
+            Separator::Space
+        } else {
+            Separator::Comma
+        };
+        if blank(field) {
+            out.push((separator, None));
+            continue;
+        }
+        let mut start = None;
+        for (i, c) in field.char_indices() {
+            let is_blank = c == ' ' || c == '\t';
+            match (is_blank, start) {
+                (false, None) => start = Some(i),
+                (true, Some(from)) => {
+                    out.push((separator, Some(&field[from..i])));
+                    start = None;
+                    separator = Separator::Space;
+                }
+                _ => {}
+            }
+            if c == '\t' && start.is_none() && separator != Separator::Comma {
+                separator = Separator::Tab;
+            }
+        }
+        if let Some(from) = start {
+            out.push((separator, Some(&field[from..])));
+        }
+    }
+    out
+}
+
+/// Reads the tokens of a line as pieces, each with the separator before it.
+fn pieces(text: &str) -> Vec<(Separator, Piece)> {
+    let mut out: Vec<(Separator, Piece)> = Vec::new();
+    // Words waiting to see whether a label follows them.
+    let mut words: Vec<(Separator, &str)> = Vec::new();
+    let flush = |words: &mut Vec<(Separator, &str)>, out: &mut Vec<(Separator, Piece)>| {
+        out.extend(
+            words
+                .drain(..)
+                .map(|(separator, word)| (separator, Piece::Word(word.to_owned()))),
+        );
+    };
+    for (separator, token) in tokens(text) {
+        let Some(token) = token else {
+            flush(&mut words, &mut out);
+            out.push((separator, Piece::Gap));
+            continue;
+        };
+        // A value after `label:`, with no comma between, is that label's.
+        if words.is_empty()
+            && separator != Separator::Comma
+            && let Some((_, Piece::Label(_))) = out.last()
+            && let Some(value) = value_of(token)
+            && let Some((before, Piece::Label(label))) = out.pop()
+        {
+            out.push((before, Piece::Labelled(label, value)));
+            continue;
+        }
+        match token.split_once(':') {
+            Some((label, rest)) if !label.is_empty() => {
+                // Words just before the label, with single spaces between,
+                // are part of it (`Motor speed:5`).
+                let mut start = words.len();
+                let mut between = separator;
+                while start > 0 && between == Separator::Space {
+                    start -= 1;
+                    between = words[start].0;
+                }
+                let label_separator = words.get(start).map_or(separator, |&(sep, _)| sep);
+                let label = words[start..]
+                    .iter()
+                    .map(|&(_, word)| word)
+                    .chain([label])
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                words.truncate(start);
+                flush(&mut words, &mut out);
+                let piece = if rest.is_empty() {
+                    Piece::Label(label)
+                } else {
+                    Piece::Labelled(label, value_of(rest).unwrap_or(f64::NAN))
+                };
+                out.push((label_separator, piece));
+            }
+            // `:5`: no label, a value.
+            Some((_, rest)) => {
+                flush(&mut words, &mut out);
+                let value = value_of(rest).unwrap_or(f64::NAN);
+                out.push((separator, Piece::Value(value)));
+            }
+            None => match value_of(token) {
+                Some(value) => {
+                    flush(&mut words, &mut out);
+                    out.push((separator, Piece::Value(value)));
+                }
+                None => words.push((separator, token)),
+            },
+        }
+    }
+    flush(&mut words, &mut out);
+    out
+}
+
+/// Whether `name` reads as a column name rather than a sentence's word.
+fn is_name(name: &str) -> bool {
+    !name.ends_with(['.', '!', '?', ':']) && !name.contains("..")
 }
 
 /// Classifies one line (without its line end).
 pub fn parse_line(text: &str) -> Line {
-    let mut fields = Vec::new();
-    let mut names = Vec::new();
-    for token in text.split(is_separator).filter(|t| !t.is_empty()) {
-        match token.split_once(':') {
-            Some((label, "")) if !label.is_empty() => names.push(label.to_owned()),
-            Some((label, value)) if !label.is_empty() => match number(value) {
-                Some(value) => fields.push(Field {
-                    label: Some(label.to_owned()),
+    if text.chars().any(|c| c.is_control() && c != '\t') {
+        return Line::Garbage;
+    }
+    let pieces = pieces(text.trim_matches([' ', '\t']));
+    if pieces.is_empty() {
+        return Line::Empty;
+    }
+    let count = |what: fn(&Piece) -> bool| pieces.iter().filter(|(_, p)| what(p)).count();
+    let values = count(|p| matches!(p, Piece::Value(_) | Piece::Labelled(..) | Piece::Gap));
+    let labels = count(|p| matches!(p, Piece::Label(_)));
+    let words = count(|p| matches!(p, Piece::Word(_)));
+    if values == 0 {
+        // Names: one form (`a b c` or `a: b: c:`), separated by commas or
+        // by blanks, not both (`IMU found, starting` is a sentence).
+        let commas: Vec<bool> = pieces
+            .iter()
+            .skip(1)
+            .map(|&(sep, _)| sep == Separator::Comma)
+            .collect();
+        let one_kind = commas.windows(2).all(|w| w[0] == w[1]);
+        let names: Vec<String> = pieces
+            .into_iter()
+            .filter_map(|(_, p)| match p {
+                Piece::Label(name) | Piece::Word(name) => Some(name),
+                _ => None,
+            })
+            .collect();
+        let one_form = labels == 0 || words == 0;
+        return if one_kind && one_form && names.iter().all(|n| is_name(n)) {
+            Line::Names(names)
+        } else {
+            Line::Text
+        };
+    }
+    if values + labels < words {
+        return Line::Text;
+    }
+    Line::Data(
+        pieces
+            .into_iter()
+            .map(|(_, piece)| match piece {
+                Piece::Value(value) => Field { label: None, value },
+                Piece::Labelled(label, value) => Field {
+                    label: Some(label),
                     value,
-                }),
-                None => return Line::Malformed,
-            },
-            Some(_) => return Line::Malformed,
-            None => match number(token) {
-                Some(value) => fields.push(Field { label: None, value }),
-                None if is_bad_number(token) => return Line::Malformed,
-                None if token.chars().all(|c| !c.is_control()) => names.push(token.to_owned()),
-                None => return Line::Malformed,
-            },
-        }
-    }
-    match (fields.is_empty(), names.is_empty()) {
-        (true, true) => Line::Empty,
-        (true, false) => Line::Header(names),
-        (false, true) => Line::Data(fields),
-        // A word among numbers, or a label without its value.
-        (false, false) => Line::Malformed,
-    }
+                },
+                Piece::Label(label) => Field {
+                    label: Some(label),
+                    value: f64::NAN,
+                },
+                Piece::Word(_) | Piece::Gap => Field {
+                    label: None,
+                    value: f64::NAN,
+                },
+            })
+            .collect(),
+    )
 }
 
 /// Cuts a byte stream into lines ending in `\n` (a `\r` before it is
@@ -87,9 +280,9 @@ pub struct LineSplitter {
     overflowed: bool,
 }
 
-/// Longest line kept: far beyond any plotter line (the IDE's buffer is
-/// smaller), short enough that binary noise without `\n` stays bounded.
-pub const MAX_LINE: usize = 1024;
+/// Longest line kept: a plotter line of a hundred channels and more, short
+/// enough that binary noise without `\n` stays bounded.
+pub const MAX_LINE: usize = 8192;
 
 /// One line cut from the stream.
 #[derive(Debug, PartialEq)]
@@ -127,95 +320,4 @@ impl LineSplitter {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn data(values: &[(Option<&str>, f64)]) -> Line {
-        Line::Data(
-            values
-                .iter()
-                .map(|&(label, value)| Field {
-                    label: label.map(str::to_owned),
-                    value,
-                })
-                .collect(),
-        )
-    }
-
-    #[test]
-    fn every_form_of_the_plotter_format() {
-        let plain = data(&[(None, 1.0), (None, -2.5), (None, 300.0)]);
-        for text in [
-            "1 -2.5 300",
-            "1\t-2.5\t300",
-            "1,-2.5,300",
-            "1, -2.5, 300,",
-            " 1  -2.5\t300 ",
-        ] {
-            assert_eq!(parse_line(text), plain, "{text:?}");
-        }
-        assert_eq!(
-            parse_line("setpoint:0.5,position:0.25\teffort:-1"),
-            data(&[
-                (Some("setpoint"), 0.5),
-                (Some("position"), 0.25),
-                (Some("effort"), -1.0)
-            ])
-        );
-        assert_eq!(parse_line("a:1 2"), data(&[(Some("a"), 1.0), (None, 2.0)]));
-        let names = Line::Header(vec!["time".into(), "sp".into(), "pos".into()]);
-        assert_eq!(parse_line("time sp pos"), names);
-        assert_eq!(parse_line("time:\tsp:\tpos:"), names);
-        assert_eq!(parse_line(""), Line::Empty);
-        assert_eq!(parse_line(" ,\t"), Line::Empty);
-        assert_eq!(
-            parse_line("1e3 2E-3"),
-            data(&[(None, 1000.0), (None, 0.002)])
-        );
-    }
-
-    #[test]
-    fn bad_values_make_the_line_malformed_never_a_number() {
-        for text in [
-            "1 2 x",
-            "a:1 b:",
-            "a:x",
-            ":5",
-            "1 nan 3",
-            "inf",
-            "1 ovf",
-            "1e999",
-            "1 1e39",
-            "1 \u{1} 2",
-        ] {
-            assert_eq!(parse_line(text), Line::Malformed, "{text:?}");
-        }
-    }
-
-    #[test]
-    fn lines_are_cut_the_same_however_the_bytes_arrive() {
-        let stream = b"1 2\r\n3 4\n\xff\xfe\nlast".to_vec();
-        let whole = collect(&[&stream]);
-        assert_eq!(whole, ["Text(\"1 2\")", "Text(\"3 4\")", "Binary"]);
-        for cut in 0..stream.len() {
-            let (a, b) = stream.split_at(cut);
-            assert_eq!(collect(&[a, b]), whole, "cut at {cut}");
-        }
-    }
-
-    #[test]
-    fn an_endless_line_is_dropped_once_and_the_next_one_reads() {
-        let mut stream = vec![b'7'; 5 * MAX_LINE];
-        stream.extend_from_slice(b"\n1 2\n");
-        assert_eq!(collect(&[&stream]), ["TooLong", "Text(\"1 2\")"]);
-    }
-
-    fn collect(chunks: &[&[u8]]) -> Vec<String> {
-        let mut splitter = LineSplitter::default();
-        let mut lines = vec![];
-        for chunk in chunks {
-            splitter.push(chunk, |line| lines.push(format!("{line:?}")));
-        }
-        lines
-    }
-}
+mod tests;

@@ -279,6 +279,7 @@ impl HostSession {
                 tick_hz: loop_hz,
                 channel_count,
                 values,
+                exact: None,
             },
             lost_before,
         })

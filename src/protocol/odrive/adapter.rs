@@ -39,7 +39,7 @@ use super::values;
 use crate::protocol::adapter::{
     Adapter, AdapterError, AdapterSettings, DecodeTally, Protocol, Unsupported,
 };
-use crate::protocol::host_clock::ArrivalClock;
+use crate::protocol::host_clock::{ArrivalClock, HostTiming};
 use crate::protocol::{
     ChannelInfo, ChannelRole, Command, DeviceInfo, Event, ParamFlags, ParamInfo, ParamKind,
     TextLevel,
@@ -590,6 +590,10 @@ impl Adapter for OdriveAdapter {
 
     fn text_refusal(&self, line: &str) -> String {
         self.typed_refusal_line(line)
+    }
+
+    fn host_timing(&self) -> Option<HostTiming> {
+        self.device.as_ref().map(|_| self.clock.timing())
     }
 }
 

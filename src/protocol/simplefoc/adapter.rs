@@ -36,6 +36,7 @@ use super::session::{BootWatch, CommanderSettings, is_library_text};
 use super::stream::{MonitorLine, MonitorReader};
 use super::wire::{Line, classify, could_be_numbers, echo, is_commander_reply};
 use crate::protocol::adapter::{Adapter, AdapterError, DecodeTally, Protocol, Unsupported};
+use crate::protocol::host_clock::HostTiming;
 use crate::protocol::{Command, DeviceInfo, Event, TextLevel};
 use streaming::Streaming;
 use typed::Refresh;
@@ -483,6 +484,10 @@ impl Adapter for SimpleFocAdapter {
 
     fn device(&self) -> Option<&DeviceInfo> {
         self.device.as_ref()
+    }
+
+    fn host_timing(&self) -> Option<HostTiming> {
+        self.device.as_ref().and(self.streaming.timing())
     }
 
     fn text_refusal(&self, line: &str) -> String {

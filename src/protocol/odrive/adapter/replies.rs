@@ -344,6 +344,8 @@ impl OdriveAdapter {
         let Some(&(_, last_asked)) = samples.last() else {
             return;
         };
+        self.clock
+            .note_round_trip(now.saturating_duration_since(last_asked));
         for (values, asked) in samples {
             let earlier_by = last_asked.saturating_duration_since(asked);
             if let Some(stamped) = self.clock.push(&values, now, earlier_by) {

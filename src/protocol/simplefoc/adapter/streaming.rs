@@ -9,12 +9,12 @@ use std::time::{Duration, Instant};
 
 use super::{Purpose, SimpleFocAdapter};
 use crate::protocol::adapter::DecodeTally;
-use crate::protocol::host_clock::{HOST_TICK_HZ, HostClock};
+use crate::protocol::host_clock::{HostClock, HostTimed, HostTiming};
 use crate::protocol::simplefoc::requests::{Expect, Reply, ReplyKind, Request};
 use crate::protocol::simplefoc::stream::RatePlan;
 use crate::protocol::simplefoc::wire::echo;
 use crate::protocol::simplefoc::{MonitorVar, SimpleFocSettings};
-use crate::protocol::{Event, SampleBatch, TextLevel};
+use crate::protocol::{Event, TextLevel};
 
 /// Lines measured before the plan is checked against them.
 const MEASURE_LINES: u64 = 10;
@@ -45,9 +45,9 @@ pub(super) struct Streaming {
     downsample: u32,
     /// `MMS` was answered: lines hold the channels described.
     monitoring_set: bool,
-    clock: Option<HostClock>,
-    rows: Vec<f32>,
-    row_count: usize,
+    /// Rows on their way out, timed on the host.
+    timed: Option<HostTimed>,
+    rows: Vec<Option<Vec<f64>>>,
     /// `MMD` (not 0) was answered then.
     started: Option<Instant>,
     /// A line of the monitor's was heard since `started`.
@@ -68,9 +68,8 @@ impl Streaming {
             divider: 0,
             downsample: 0,
             monitoring_set: false,
-            clock: None,
+            timed: None,
             rows: Vec::new(),
-            row_count: 0,
             started: None,
             heard: false,
             measure: None,
@@ -118,14 +117,14 @@ impl Streaming {
             measure.lines += 1;
             measure.bytes += bytes as u64;
         }
-        self.rows.extend(
+        self.rows.push(Some(
             values
                 .iter()
                 .zip(&self.currents)
-                .map(|(&value, &current)| if current { value / 1000.0 } else { value }),
-        );
-        self.row_count += 1;
-        if self.row_count >= 256 {
+                .map(|(&value, &current)| f64::from(if current { value / 1000.0 } else { value }))
+                .collect(),
+        ));
+        if self.rows.len() >= 256 {
             self.flush_rows(now, emit);
         }
     }
@@ -136,27 +135,27 @@ impl Streaming {
             .clamp(1.0, f64::from(u32::MAX)) as u32
     }
 
-    /// Gives the samples gathered so far to the app.
+    /// Gives the samples gathered so far to the app (those the clock
+    /// holds while it judges a silence follow later).
     pub(super) fn flush_rows(&mut self, now: Instant, emit: &mut dyn FnMut(Event)) {
-        if self.row_count == 0 {
+        if self.rows.is_empty() {
             return;
         }
         let period_us = self.period_us();
-        let clock = self
-            .clock
-            .get_or_insert_with(|| HostClock::new(now, period_us));
-        let placed = clock.place(self.row_count, now);
-        emit(Event::Samples {
-            batch: SampleBatch {
-                first_tick: placed.first_tick,
-                stride: placed.stride,
-                tick_hz: HOST_TICK_HZ,
-                channel_count: self.currents.len(),
-                values: std::mem::take(&mut self.rows),
-            },
-            lost_before: 0,
+        let timed = self
+            .timed
+            .get_or_insert_with(|| HostTimed::new(HostClock::new(now, period_us)));
+        timed.push(self.rows.drain(..), now, &mut |batch| {
+            emit(Event::Samples {
+                batch,
+                lost_before: 0,
+            })
         });
-        self.row_count = 0;
+    }
+
+    /// How host timing of the monitoring is holding up.
+    pub(super) fn timing(&self) -> Option<HostTiming> {
+        self.timed.as_ref().map(|timed| timed.clock().timing())
     }
 }
 
@@ -216,9 +215,9 @@ impl SimpleFocAdapter {
                 let stream = &mut self.streaming;
                 stream.downsample = printed.value.max(0.0) as u32;
                 let period_us = stream.period_us();
-                if let (Some(clock), true) = (&mut stream.clock, stream.downsample > 0) {
+                if let (Some(timed), true) = (&mut stream.timed, stream.downsample > 0) {
                     // A new plan: the old rate says nothing of the new.
-                    clock.rate_changed(period_us);
+                    timed.clock_mut().rate_changed(period_us);
                 }
                 stream.started = (stream.downsample > 0).then_some(now);
                 stream.heard = false;
