@@ -4,6 +4,8 @@
 # `motiontune record` for SECONDS of device time (release build). Prints
 # rows, lost ticks, channel-samples per second and each process's CPU and
 # peak memory, and exits non-zero if any tick is missing from the CSV.
+# CPU and memory come from GNU time (`/usr/bin/time` on Linux, `gtime` from
+# Homebrew's gnu-time on macOS); without it they are left out.
 #
 #   benches/end_to_end.sh [SECONDS]        default 30
 #   LOOP_HZ=20000 benches/end_to_end.sh    a faster loop, to look for the limit
@@ -26,20 +28,46 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# GNU time, under whichever name it has here.
+gnu_time=
+for candidate in /usr/bin/time gtime; do
+    if "$candidate" -v -o /dev/null true >/dev/null 2>&1; then
+        gnu_time=$candidate
+        break
+    fi
+done
+timed() { # usage file, command...
+    local usage_file=$1
+    shift
+    if [ -n "$gnu_time" ]; then
+        "$gnu_time" -v -o "$usage_file" "$@"
+    else
+        "$@"
+    fi
+}
+
 # GNU time ignores SIGINT and SIGTERM while it waits, so the sim it runs is
 # stopped by its own process id, and time still reports its usage.
-/usr/bin/time -v -o "$work/sim.time" "$bin" sim --pty --loop-hz "$loop_hz" \
-    >"$work/sim.out" 2>/dev/null &
+if [ -n "$gnu_time" ]; then
+    "$gnu_time" -v -o "$work/sim.time" "$bin" sim --pty --loop-hz "$loop_hz" \
+        >"$work/sim.out" 2>/dev/null &
+else
+    "$bin" sim --pty --loop-hz "$loop_hz" >"$work/sim.out" 2>/dev/null &
+fi
 time_pid=$!
 for _ in $(seq 100); do
     [ -s "$work/sim.out" ] && break
     sleep 0.05
 done
 port=$(head -n 1 "$work/sim.out")
-sim_pid=$(pgrep -P "$time_pid")
+if [ -n "$gnu_time" ]; then
+    sim_pid=$(pgrep -P "$time_pid")
+else
+    sim_pid=$time_pid
+fi
 [ -n "$port" ] && [ -n "$sim_pid" ] || { echo "the simulated drive did not start" >&2; exit 1; }
 
-if ! /usr/bin/time -v -o "$work/record.time" "$bin" record --port "$port" \
+if ! timed "$work/record.time" "$bin" record --port "$port" \
     --seconds "$seconds" --out "$work/run.csv" 2>"$work/record.err"; then
     cat "$work/record.err" >&2
     exit 1
@@ -69,6 +97,10 @@ usage() { # file, field name
     sed -n "s/^[[:space:]]*$2: //p" "$1"
 }
 summary() { # label, time file
+    if [ -z "$gnu_time" ]; then
+        printf '%-8s CPU and memory not measured: no GNU time (Debian: time; macOS: brew install gnu-time)\n' "$1"
+        return
+    fi
     printf '%-8s CPU %5s   max RSS %6d kB   wall %s\n' "$1" \
         "$(usage "$2" 'Percent of CPU this job got')" \
         "$(usage "$2" 'Maximum resident set size (kbytes)')" \

@@ -11,9 +11,12 @@ set -euo pipefail
 cd "$(dirname "$0")"
 runs=${1:-1000000}
 shift $(( $# > 0 ? 1 : 0 ))
-targets=("$@")
+targets=(${1+"$@"})  # bash 3.2 with set -u: no "$@" when empty
 if [ ${#targets[@]} -eq 0 ]; then
-    mapfile -t targets < <(cargo +nightly fuzz list)
+    # A read loop, not mapfile: macOS ships bash 3.2.
+    while IFS= read -r target; do
+        targets+=("$target")
+    done < <(cargo +nightly fuzz list)
 fi
 
 cargo run --quiet --example seeds
@@ -30,8 +33,9 @@ for target in "${targets[@]}"; do
     }
     done_line=$(grep -E '^Done [0-9]+ runs in [0-9]+ second' "logs/$target.log" | tail -n 1)
     corpus=$(find "corpus/$target" -type f | wc -l)
-    summary+=("$target: ${done_line#Done }, corpus $corpus inputs")
-    echo "   ${summary[-1]}"
+    line="$target: ${done_line#Done }, corpus $corpus inputs"
+    summary+=("$line")
+    echo "   $line"
 done
 echo "== every target ran without a crash"
 printf '%s\n' "${summary[@]}"

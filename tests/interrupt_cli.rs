@@ -468,6 +468,8 @@ fn step_on_a_plain_text_sketch_with_a_setpoint_command() {
     });
 }
 
+/// Linux only: the window opens on Xvfb.
+#[cfg(target_os = "linux")]
 #[test]
 fn the_gui_closes_its_window_on_ctrl_c() {
     let server = native();

@@ -4,6 +4,10 @@
 //! under Xvfb), user mistakes with the recording path, and faults injected
 //! by a proxy between the drive's pty and the app's (corruption, a stall,
 //! an unplug mid-frame). `docs/RELIABILITY.md` lists what each proves.
+//!
+//! Linux only: the GUI runs under Xvfb, the drive on ptys, the proxy and
+//! the recording-path mistakes use Unix symlinks and signals.
+#![cfg(target_os = "linux")]
 
 mod common;
 

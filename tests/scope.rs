@@ -1,7 +1,7 @@
 //! The scope in the real `App`, headless: follow and freeze, keys, the
 //! trigger (level and parameter write), recording and exporting from the
-//! GUI to real files, and a clear error for a folder that cannot be
-//! written.
+//! GUI to real files, a clear error for a folder that cannot be written,
+//! and the folder remembered for the next start.
 #![cfg(unix)]
 
 mod common;
@@ -93,12 +93,15 @@ fn frames_come_at_the_display_s_pace_only_while_something_moves() {
 #[test]
 fn arrow_keys_pan_out_of_follow_and_home_returns() {
     let mut harness = connected_app();
-    harness.key_press(egui::Key::ArrowLeft);
-    harness.step();
-    assert!(!harness.state().scope_follows());
-    harness.key_press(egui::Key::Home);
-    harness.step();
-    assert!(harness.state().scope_follows());
+    // Home, and F for keyboards without one (Mac laptops).
+    for follow in [egui::Key::Home, egui::Key::F] {
+        harness.key_press(egui::Key::ArrowLeft);
+        harness.step();
+        assert!(!harness.state().scope_follows());
+        harness.key_press(follow);
+        harness.step();
+        assert!(harness.state().scope_follows(), "{follow:?}");
+    }
 }
 
 #[test]
@@ -343,4 +346,35 @@ fn the_xy_view_plots_one_channel_against_another() {
             .query_by_label("position against setpoint")
             .is_none()
     );
+}
+
+#[test]
+fn a_changed_save_folder_is_remembered_for_the_next_start() {
+    use egui_kittest::kittest::NodeT;
+    use motiontune::app::AppOptions;
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let settings = dir.path().join("config").join("settings.toml");
+    let chosen = dir.path().join("bench runs").display().to_string();
+    let start = || {
+        common::app_with(AppOptions {
+            settings_file: Some(settings.clone()),
+            ..AppOptions::default()
+        })
+    };
+    let field = |harness: &Harness<'static, App>| {
+        harness
+            .get_by_label("Save folder")
+            .accesskit_node()
+            .value()
+            .unwrap_or_default()
+    };
+    let mut first = start();
+    assert_eq!(field(&first), "", "the documents folder is the empty field");
+    set_folder(&mut first, &chosen);
+    drop(first);
+    let text = std::fs::read_to_string(&settings).expect("settings written");
+    assert!(text.contains("bench runs"), "{text}");
+    let again = start();
+    assert_eq!(field(&again), chosen);
 }

@@ -8,6 +8,9 @@
 //! binary as cargo runs test binaries one after another; the hour-long one
 //! is ignored: run it with `scripts/soak.sh [MINUTES] [HISTORY_SECONDS]`
 //! (`SOAK_MINUTES`, `SOAK_HISTORY_SECONDS`; 60 and 60 unless set).
+//!
+//! Unix only: the drive streams over a pseudo-terminal.
+#![cfg(unix)]
 
 mod common;
 
@@ -38,14 +41,25 @@ fn env_number(name: &str, default: f64) -> f64 {
     }
 }
 
-/// This process's resident set, in kB.
+/// This process's resident set, in kB: from `/proc` on Linux, from `ps`
+/// elsewhere (macOS has no `/proc`; both print kB for `rss`).
 fn rss_kb() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").expect("read /proc/self/status");
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix("VmRSS:"))
-        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
-        .expect("VmRSS in /proc/self/status")
+    if cfg!(target_os = "linux") {
+        let status = std::fs::read_to_string("/proc/self/status").expect("read /proc/self/status");
+        return status
+            .lines()
+            .find_map(|line| line.strip_prefix("VmRSS:"))
+            .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+            .expect("VmRSS in /proc/self/status");
+    }
+    let output = std::process::Command::new("ps")
+        .args(["-o", "rss=", "-p", &std::process::id().to_string()])
+        .output()
+        .expect("run ps");
+    let text = String::from_utf8_lossy(&output.stdout);
+    text.trim()
+        .parse()
+        .unwrap_or_else(|_| panic!("ps printed {text:?} for rss"))
 }
 
 #[test]

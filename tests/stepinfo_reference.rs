@@ -30,7 +30,9 @@
 //!
 //! Amplitudes near zero (overshoot, undershoot of a monotone response) are
 //! compared against 0.01 % of |Δ| instead of 1 % of themselves.
-#![cfg(unix)]
+//!
+//! Linux only: `.ci/run` installs python-control there.
+#![cfg(target_os = "linux")]
 
 use std::f64::consts::PI;
 use std::fs::File;

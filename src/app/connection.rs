@@ -1,11 +1,12 @@
-//! The connection bar: port picker (the simulated drive first, then serial
-//! ports with their USB descriptions), baud rate, protocol, stream divider,
+//! The connection bar: port picker (the simulated drive and the firmware
+//! emulators first, then serial ports with their USB descriptions), baud
+//! rate, protocol, the DTR and RTS lines (a serial port only), stream divider,
 //! connect/disconnect, and the state of a lost connection being reopened
 //! with the button that stops it.
 
 use super::AppOptions;
 use super::session::{ConnectionState, DeviceSession};
-use crate::link::{PortEntry, PortTarget, SIM_PORT, list_ports};
+use crate::link::{ControlLines, PortEntry, PortTarget, SIM_PORT, emulator_port, list_ports};
 use crate::protocol::adapter::{AdapterSettings, Protocol, ProtocolChoice};
 
 /// Baud rates offered; USB CDC devices ignore the choice.
@@ -28,25 +29,40 @@ pub struct ConnectionPanel {
     /// What the command line told the adapters (a sketch's parameters and
     /// templates, ODrive's axis …), kept for every connection.
     adapter_settings: AdapterSettings,
+    /// DTR and RTS for a serial port.
+    lines: ControlLines,
     divider: u16,
     port_error: Option<String>,
 }
 
 impl ConnectionPanel {
     pub fn new(options: &AppOptions, ports: Vec<PortEntry>, port_error: Option<String>) -> Self {
-        let (selected, baud, protocol, adapter_settings) = match &options.target {
+        let (selected, baud, protocol, adapter_settings, lines) = match &options.target {
             PortTarget::Sim => (
                 SIM_PORT.to_owned(),
                 115_200,
                 ProtocolChoice::Auto,
                 AdapterSettings::default(),
+                ControlLines::default(),
+            ),
+            PortTarget::Emulated {
+                firmware,
+                protocol,
+                settings,
+            } => (
+                emulator_port(*firmware).to_owned(),
+                115_200,
+                *protocol,
+                settings.clone(),
+                ControlLines::default(),
             ),
             PortTarget::Serial {
                 path,
                 baud,
                 protocol,
                 settings,
-            } => (path.clone(), *baud, *protocol, settings.clone()),
+                control,
+            } => (path.clone(), *baud, *protocol, settings.clone(), *control),
         };
         Self {
             ports,
@@ -54,6 +70,7 @@ impl ConnectionPanel {
             baud,
             protocol,
             adapter_settings,
+            lines,
             divider: options.stream_divider,
             port_error,
         }
@@ -92,7 +109,11 @@ impl ConnectionPanel {
             self.port_error = error;
         }
         let is_sim = self.selected == SIM_PORT;
-        ui.add_enabled_ui(!is_sim, |ui| {
+        let is_serial = matches!(
+            PortTarget::parse(&self.selected, self.baud),
+            PortTarget::Serial { .. }
+        );
+        ui.add_enabled_ui(is_serial, |ui| {
             egui::ComboBox::from_label("Baud")
                 .selected_text(self.baud.to_string())
                 .show_ui(ui, |ui| {
@@ -100,6 +121,21 @@ impl ConnectionPanel {
                         ui.selectable_value(&mut self.baud, rate, rate.to_string());
                     }
                 });
+        });
+        // Only a serial port has the lines: shown for one alone, so the
+        // simulated drive and the emulators keep the bar short.
+        if is_serial {
+            ui.checkbox(&mut self.lines.dtr, "DTR").on_hover_text(
+                "Raise Data Terminal Ready on opening. Most boards wait for it \
+                 (native USB: Leonardo, RP2040, ESP32-S3); untick for a board \
+                 that resets or stops while it is up",
+            );
+            ui.checkbox(&mut self.lines.rts, "RTS").on_hover_text(
+                "Raise Request To Send on opening; untick for a board that \
+                 resets or stops while it is up",
+            );
+        }
+        ui.add_enabled_ui(!is_sim, |ui| {
             egui::ComboBox::from_label("Protocol")
                 .selected_text(protocol_text(self.protocol))
                 .show_ui(ui, |ui| {
@@ -144,7 +180,8 @@ impl ConnectionPanel {
         } else if ui.button("Connect").clicked() {
             request = Some(Request::Connect {
                 target: PortTarget::parse(&self.selected, self.baud)
-                    .speaking(self.protocol, self.adapter_settings.clone()),
+                    .speaking(self.protocol, self.adapter_settings.clone())
+                    .with_control_lines(self.lines),
                 divider: self.divider,
             });
         }

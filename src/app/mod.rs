@@ -15,10 +15,12 @@ mod console;
 mod event_log;
 mod gain_history;
 mod gains;
+mod icon;
 mod param_editor;
 mod profiles;
 mod runs;
 mod safety;
+mod save_folder;
 pub mod scope;
 mod session;
 mod status;
@@ -53,12 +55,20 @@ pub struct AppOptions {
     /// Where step runs are kept between sessions; `None` keeps them in
     /// memory only.
     pub runs_file: Option<PathBuf>,
+    /// Where settings (the save folder) are kept between sessions; `None`
+    /// keeps them for this run only.
+    pub settings_file: Option<PathBuf>,
 }
 
 impl AppOptions {
     /// The runs file in the user's data folder, where one exists.
     pub fn default_runs_file() -> Option<PathBuf> {
         dirs::data_dir().map(|dir| dir.join("motiontune").join("step-runs.json"))
+    }
+
+    /// The settings file in the user's config folder, where one exists.
+    pub fn default_settings_file() -> Option<PathBuf> {
+        save_folder::SaveFolder::default_settings_file()
     }
 }
 
@@ -69,6 +79,7 @@ impl Default for AppOptions {
             stream_divider: 1,
             history_size: HistorySize::default(),
             runs_file: None,
+            settings_file: None,
         }
     }
 }
@@ -112,10 +123,14 @@ impl App {
             Some(path) => RunStore::open(path),
             None => (RunStore::in_memory(), None),
         };
+        let mut scope = scope::Scope::default();
+        let (save_folder, settings_error) =
+            save_folder::SaveFolder::load(options.settings_file.clone());
+        scope.set_save_folder(save_folder, settings_error);
         Self {
             connection,
             session,
-            scope: scope::Scope::default(),
+            scope,
             gains: gains::GainsPanel::default(),
             fault_banner: safety::FaultBanner::default(),
             history_size: options.history_size,
@@ -440,11 +455,15 @@ fn run_context(session: &DeviceSession) -> RunContext {
 
 /// Opens the native window.
 pub fn run_native(options: AppOptions) -> anyhow::Result<()> {
+    let mut viewport = egui::ViewportBuilder::default()
+        .with_title("motiontune")
+        .with_inner_size([1400.0, 900.0])
+        .with_min_inner_size([800.0, 500.0]);
+    if let Some(icon) = icon::icon() {
+        viewport = viewport.with_icon(icon);
+    }
     let native = eframe::NativeOptions {
-        viewport: egui::ViewportBuilder::default()
-            .with_title("motiontune")
-            .with_inner_size([1400.0, 900.0])
-            .with_min_inner_size([800.0, 500.0]),
+        viewport,
         ..Default::default()
     };
     eframe::run_native(

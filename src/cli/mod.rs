@@ -9,6 +9,7 @@ mod analyze;
 mod autotune;
 mod bode;
 mod connect;
+mod control_lines;
 mod exit;
 mod params;
 mod record;
@@ -32,8 +33,9 @@ use crate::protocol::adapter::{AdapterSettings, Protocol, ProtocolChoice};
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<CliCommand>,
-    /// Serial port to open in the GUI (`sim` = built-in simulated drive, the default).
-    #[arg(long, value_name = "PORT")]
+    /// Serial port to open in the GUI (`sim` = built-in simulated drive,
+    /// the default; `sim:native|lines|simplefoc|odrive` = an emulator).
+    #[arg(long, value_name = "PORT", value_parser = control_lines::parse_port)]
     pub port: Option<String>,
     /// Baud rate (ignored by USB CDC devices).
     #[arg(long, default_value_t = 115_200, value_parser = parse_baud)]
@@ -43,6 +45,8 @@ pub struct Cli {
     pub protocol: ProtocolChoice,
     #[command(flatten)]
     pub adapter: AdapterArgs,
+    #[command(flatten)]
+    pub control: control_lines::ControlLineArgs,
     /// Stream every Nth control-loop sample (1 = full rate).
     #[arg(long, default_value_t = 1, value_parser = parse_divider)]
     pub divider: u16,
@@ -81,8 +85,9 @@ pub enum CliCommand {
 /// Which device to talk to.
 #[derive(Debug, Args)]
 pub struct PortArgs {
-    /// Serial port (`sim` = built-in simulated drive).
-    #[arg(long, value_name = "PORT")]
+    /// Serial port (`sim` = built-in simulated drive;
+    /// `sim:native|lines|simplefoc|odrive` = an emulator).
+    #[arg(long, value_name = "PORT", value_parser = control_lines::parse_port)]
     pub port: String,
     /// Baud rate (ignored by USB CDC devices).
     #[arg(long, default_value_t = 115_200, value_parser = parse_baud)]
@@ -93,11 +98,15 @@ pub struct PortArgs {
     pub protocol: ProtocolChoice,
     #[command(flatten)]
     pub adapter: AdapterArgs,
+    #[command(flatten)]
+    pub control: control_lines::ControlLineArgs,
 }
 
 impl PortArgs {
     pub fn target(&self) -> PortTarget {
-        PortTarget::parse(&self.port, self.baud).speaking(self.protocol, self.adapter.settings())
+        PortTarget::parse(&self.port, self.baud)
+            .speaking(self.protocol, self.adapter.settings())
+            .with_control_lines(self.control.lines())
     }
 }
 
@@ -625,7 +634,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let port = cli.port.unwrap_or_else(|| SIM_PORT.to_owned());
             let options = crate::app::AppOptions {
                 target: PortTarget::parse(&port, cli.baud)
-                    .speaking(cli.protocol, cli.adapter.settings()),
+                    .speaking(cli.protocol, cli.adapter.settings())
+                    .with_control_lines(cli.control.lines()),
                 stream_divider: cli.divider,
                 history_size: cli
                     .history_seconds
@@ -633,6 +643,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 runs_file: cli
                     .runs_file
                     .or_else(crate::app::AppOptions::default_runs_file),
+                settings_file: crate::app::AppOptions::default_settings_file(),
             };
             crate::app::run_native(options)
         }

@@ -5,6 +5,7 @@
 //! [`Link`]: two channels and a set of health counters, nothing that blocks.
 
 mod health;
+mod open_error;
 mod ports;
 pub mod saturation;
 mod thread;
@@ -13,7 +14,9 @@ mod transport;
 pub use health::{HealthSnapshot, LinkHealth};
 pub use ports::{PortEntry, list_ports};
 pub use thread::{Link, LinkEvent, LinkOptions};
-pub use transport::{PortTarget, SIM_PORT, Transport};
+pub use transport::{
+    ControlLines, PortTarget, SIM_PORT, Transport, WRITE_BOUND, emulator_port, emulator_ports,
+};
 
 /// Why a connection failed or ended, in words for the person at the bench.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -22,6 +25,10 @@ pub enum LinkError {
     NoSuchPort(String),
     #[error("port {0} is busy: another program has it open")]
     PortBusy(String),
+    #[error(
+        "no permission to open {0}: on Linux, add yourself to the dialout group and log in again"
+    )]
+    NoPermission(String),
     #[error("cannot open {port}: {reason}")]
     Open { port: String, reason: String },
     #[error(

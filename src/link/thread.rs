@@ -323,10 +323,12 @@ impl Connection<'_> {
     /// Leaves the drive as this connection found it: the output off if
     /// this connection switched it on (the device's watchdog covers the
     /// case where this is lost), then whatever the adapter changed to
-    /// stream put back. Write errors no longer matter: the port closes.
+    /// stream put back. Write errors no longer matter: the port closes;
+    /// after one, nothing more is tried (each write waits up to
+    /// [`WRITE_BOUND`](super::WRITE_BOUND) on a device that stopped reading).
     fn close(&mut self) {
-        if self.enabled_here {
-            let _ = self.write(&Command::Enable(false));
+        if self.enabled_here && self.write(&Command::Enable(false)).is_err() {
+            return;
         }
         self.wire.clear();
         self.adapter.close(Instant::now(), &mut self.wire);

@@ -10,6 +10,13 @@
 //! everything heard since the port opened, as `--protocol lines` would
 //! have: a sketch's header and banner printed before it are its too, so
 //! its channels are named the same either way.
+//!
+//! A board that resets when the port opens (an UNO or a Nano: DTR pulses
+//! its reset line) is still booting then. Whatever it prints that is no
+//! stream yet (a boot banner, a ROM's messages) keeps the listening going
+//! until the board has been quiet for [`BOOT_QUIET`], up to [`BOOT_WAIT`]
+//! from the start, and its lines are passed on as text once probing
+//! starts, so the user sees what the board said.
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
@@ -25,6 +32,12 @@ use super::{Command, DeviceInfo, Event};
 
 /// How long auto-detection only listens before sending anything.
 const LISTEN: Duration = Duration::from_millis(600);
+/// Quiet a board printing its boot text must keep before the first probe.
+const BOOT_QUIET: Duration = Duration::from_millis(300);
+/// Longest listening while a board prints its boot text.
+const BOOT_WAIT: Duration = Duration::from_secs(3);
+/// Lines heard after which the device is streaming, not booting.
+const STREAM_LINES: u64 = 8;
 /// Events a probe may hold back before its device is described.
 const HELD_EVENTS: usize = 256;
 /// Margin on top of the probes' windows before the link gives up.
@@ -33,9 +46,16 @@ const SLACK: Duration = Duration::from_millis(500);
 /// reads first: the start of a session, where a sketch prints its header.
 const MOST_HEARD: usize = 1 << 20;
 
-/// The longest auto-detection takes before it gives up.
+/// The longest auto-detection takes before it gives up: a board that
+/// printed its boot text for the longest allowed.
 pub fn probe_time() -> Duration {
-    LISTEN + Protocol::ALL.into_iter().map(window).sum::<Duration>() + SLACK
+    probe_time_after(BOOT_WAIT.max(LISTEN))
+}
+
+/// How long auto-detection takes before it gives up once it has listened
+/// for `listening`: a silent device is given up on as soon as ever.
+fn probe_time_after(listening: Duration) -> Duration {
+    listening + Protocol::ALL.into_iter().map(window).sum::<Duration>() + SLACK
 }
 
 /// How long a protocol's handshake may take before the next is tried.
@@ -110,10 +130,41 @@ impl Sniffer {
     fn text_heard(&self) -> bool {
         self.newlines >= 2 && self.printable > 4 * self.other
     }
+
+    /// The device streams (native frames, or line after line) rather than
+    /// prints a few lines while it boots.
+    fn streaming(&self) -> bool {
+        self.native_frames > 0 || self.newlines >= STREAM_LINES
+    }
+
+    /// A few lines of text and no stream: a board printing as it boots.
+    fn booting(&self) -> bool {
+        !self.streaming() && self.text_heard()
+    }
+}
+
+/// The text lines among what was `heard`, told from data lines as the
+/// plain-lines adapter tells them: a booting board's text to pass on.
+fn text_lines(
+    settings: &AdapterSettings,
+    origin: Instant,
+    heard: &[(Instant, Vec<u8>)],
+) -> Vec<Event> {
+    let mut lines = LinesAdapter::new(settings, origin);
+    let mut text = Vec::new();
+    for (at, bytes) in heard {
+        let _ = lines.receive(bytes, *at, &mut DecodeTally::default(), &mut |event| {
+            if matches!(event, Event::Text { .. }) && text.len() < HELD_EVENTS {
+                text.push(event);
+            }
+        });
+    }
+    text
 }
 
 enum Stage {
     Listening {
+        started: Instant,
         until: Instant,
         sniffer: Box<Sniffer>,
     },
@@ -146,6 +197,14 @@ pub struct AutoAdapter {
     /// The probe that failed sent binary: a text firmware may hold it as
     /// the start of a line, so the next text probe ends that line first.
     flush_line: bool,
+    /// A booting board's text, passed on with the next bytes received.
+    boot_text: Vec<Event>,
+    /// The chunks of [`heard`](Self::heard) whose lines were passed on as
+    /// boot text: the plain-lines probe reads them again without their
+    /// text, which is shown once.
+    boot_chunks: usize,
+    /// How long the listening stage lasted, once it is over.
+    listened: Duration,
 }
 
 impl AutoAdapter {
@@ -156,11 +215,15 @@ impl AutoAdapter {
             heard: Vec::new(),
             heard_bytes: 0,
             stage: Stage::Listening {
+                started: now,
                 until: now + LISTEN,
                 sniffer: Box::default(),
             },
             tried: Vec::new(),
             flush_line: false,
+            boot_text: Vec::new(),
+            boot_chunks: 0,
+            listened: LISTEN,
         }
     }
 
@@ -174,7 +237,20 @@ impl AutoAdapter {
     /// back what it changed.
     fn advance(&mut self, now: Instant, out: &mut Vec<u8>) {
         let queue = match &mut self.stage {
-            Stage::Listening { until, sniffer } if now >= *until => {
+            Stage::Listening {
+                started,
+                until,
+                sniffer,
+            } if now >= *until => {
+                self.boot_text = if sniffer.booting() {
+                    text_lines(&self.settings, self.origin, &self.heard)
+                } else {
+                    Vec::new()
+                };
+                if !self.boot_text.is_empty() {
+                    self.boot_chunks = self.heard.len();
+                }
+                self.listened = until.saturating_duration_since(*started);
                 probe_order(sniffer.text_heard(), sniffer.native_frames > 0).into()
             }
             Stage::Probing {
@@ -204,11 +280,14 @@ impl AutoAdapter {
             let adapter: Box<dyn Adapter> = if protocol == Protocol::Lines {
                 // The sketch's lines from the start, timed as they came.
                 let mut lines = LinesAdapter::new(&self.settings, self.origin);
-                for (at, bytes) in &self.heard {
+                for (chunk, (at, bytes)) in self.heard.iter().enumerate() {
                     let mut tally = DecodeTally::default();
+                    let shown = chunk < self.boot_chunks;
                     let _ = lines.receive(bytes, *at, &mut tally, &mut |event| {
-                        // Samples of the past are not the app's to plot.
-                        if !matches!(event, Event::Samples { .. }) {
+                        // Samples of the past are not the app's to plot,
+                        // nor boot text already passed on.
+                        let again = shown && matches!(event, Event::Text { .. });
+                        if !again && !matches!(event, Event::Samples { .. }) {
                             hold(&mut held, event);
                         }
                     });
@@ -273,8 +352,13 @@ impl Adapter for AutoAdapter {
         )
     }
 
+    /// Longer only by the time a booting board kept it listening.
     fn describe_timeout(&self, usual: Duration) -> Duration {
-        usual.max(probe_time())
+        let listening = match &self.stage {
+            Stage::Listening { started, until, .. } => until.saturating_duration_since(*started),
+            _ => self.listened,
+        };
+        usual.max(probe_time_after(listening))
     }
 
     fn progress(&self) -> Option<Instant> {
@@ -305,6 +389,7 @@ impl Adapter for AutoAdapter {
         tally: &mut DecodeTally,
         emit: &mut dyn FnMut(Event),
     ) -> Result<(), AdapterError> {
+        self.boot_text.drain(..).for_each(&mut *emit);
         let searching = !matches!(
             self.stage,
             Stage::Probing { released: true, .. } | Stage::Exhausted { .. }
@@ -314,8 +399,16 @@ impl Adapter for AutoAdapter {
             self.heard.push((now, bytes.to_vec()));
         }
         match &mut self.stage {
-            Stage::Listening { sniffer, .. } => {
+            Stage::Listening {
+                started,
+                until,
+                sniffer,
+            } => {
                 sniffer.hear(bytes, now);
+                if !sniffer.streaming() {
+                    // Booting: wait until it has been quiet a while.
+                    *until = (*until).max((now + BOOT_QUIET).min(*started + BOOT_WAIT));
+                }
                 Ok(())
             }
             Stage::Probing {
@@ -442,6 +535,140 @@ mod tests {
         assert!(!out.is_empty(), "no probe after listening");
         assert_eq!(auto.tried(), &[Protocol::Native]);
         assert!(auto.device().is_none());
+    }
+
+    #[test]
+    fn a_board_printing_its_boot_text_is_heard_out_and_its_text_passed_on() {
+        let start = Instant::now();
+        let at = |ms| start + Duration::from_millis(ms);
+        let mut auto = AutoAdapter::new(&AdapterSettings::default(), start);
+        let mut tally = DecodeTally::default();
+        let mut events = Vec::new();
+        // An ESP32's ROM, then a sketch's banner, the last line at 0.75 s.
+        for (ms, text) in [
+            (200, "ESP-ROM:esp32s3-20210327\r\nBuild:Mar 27 2021\r\n"),
+            (500, "rst:0x1 (POWERON),boot:0x8 (SPI_FAST_FLASH_BOOT)\r\n"),
+            (750, "motor ready\r\n"),
+        ] {
+            auto.poll(at(ms), &mut Vec::new());
+            assert!(
+                auto.tried().is_empty(),
+                "probed while the board booted, at {ms} ms"
+            );
+            auto.receive(text.as_bytes(), at(ms), &mut tally, &mut |e| events.push(e))
+                .expect("heard");
+        }
+        auto.poll(at(1000), &mut Vec::new());
+        assert!(auto.tried().is_empty(), "probed 250 ms after the last line");
+        auto.poll(at(1050), &mut Vec::new());
+        // Text was heard: the text firmwares are tried first.
+        assert_eq!(auto.tried(), [Protocol::SimpleFoc], "after 300 ms of quiet");
+        assert!(events.is_empty(), "boot text came before probing");
+        auto.receive(b"", at(1250), &mut tally, &mut |e| events.push(e))
+            .expect("heard");
+        let said: Vec<&str> = events
+            .iter()
+            .filter_map(|e| match e {
+                Event::Text { message, .. } => Some(message.as_str()),
+                _ => None,
+            })
+            .collect();
+        // Text as the plain-lines adapter tells it from data: a
+        // `label:value` line and a last line that may be a header (of
+        // numbers still to come) are not passed on as text.
+        assert_eq!(
+            said,
+            [
+                "Build:Mar 27 2021",
+                "rst:0x1 (POWERON),boot:0x8 (SPI_FAST_FLASH_BOOT)",
+            ]
+        );
+    }
+
+    #[test]
+    fn boot_text_is_shown_once_when_the_plain_lines_probe_reads_it_again() {
+        let start = Instant::now();
+        let at = |ms| start + Duration::from_millis(ms);
+        let mut auto = AutoAdapter::new(&AdapterSettings::default(), start);
+        let mut tally = DecodeTally::default();
+        let mut events = Vec::new();
+        auto.receive(
+            b"booting v1.2\r\nmotor ready\r\n",
+            at(200),
+            &mut tally,
+            &mut |e| events.push(e),
+        )
+        .expect("heard");
+        // SimpleFOC is tried first (text was heard) and never answers; the
+        // sketch starts printing numbers; the plain-lines probe finds it.
+        let mut ms = 200;
+        while auto.device().is_none() {
+            ms += 20;
+            assert!(ms < 10_000, "not found; tried {:?}", auto.tried());
+            auto.poll(at(ms), &mut Vec::new());
+            if ms > 1000 {
+                auto.receive(b"1.0 2.0\r\n", at(ms), &mut tally, &mut |e| events.push(e))
+                    .expect("heard");
+            }
+        }
+        assert_eq!(auto.tried(), [Protocol::SimpleFoc, Protocol::Lines]);
+        let said: Vec<&str> = events
+            .iter()
+            .filter_map(|e| match e {
+                Event::Text { message, .. } => Some(message.as_str()),
+                _ => None,
+            })
+            .collect();
+        // "motor ready" is the header of the numbers that follow.
+        assert_eq!(said, ["booting v1.2"]);
+    }
+
+    #[test]
+    fn boot_text_is_waited_for_a_few_seconds_at_most() {
+        let start = Instant::now();
+        let mut auto = AutoAdapter::new(&AdapterSettings::default(), start);
+        let mut tally = DecodeTally::default();
+        let mut now = start;
+        // A board that never stops printing half a line now and then.
+        while auto.tried().is_empty() {
+            now += Duration::from_millis(100);
+            auto.receive(b"booting", now, &mut tally, &mut |_| {})
+                .expect("heard");
+            auto.poll(now, &mut Vec::new());
+        }
+        assert_eq!(now, start + BOOT_WAIT);
+        // The link waits that much longer for the description, no more.
+        assert_eq!(
+            auto.describe_timeout(Duration::ZERO),
+            probe_time_after(BOOT_WAIT)
+        );
+        let silent = AutoAdapter::new(&AdapterSettings::default(), start);
+        assert_eq!(
+            silent.describe_timeout(Duration::ZERO),
+            probe_time_after(LISTEN)
+        );
+        assert!(probe_time_after(LISTEN) < probe_time());
+    }
+
+    #[test]
+    fn a_stream_is_no_boot_text_and_is_probed_at_once() {
+        let start = Instant::now();
+        let mut auto = AutoAdapter::new(&AdapterSettings::default(), start);
+        let mut tally = DecodeTally::default();
+        let mut events = Vec::new();
+        let lines = "setpoint:0.1,position:0.0\r\n".repeat(10);
+        auto.receive(lines.as_bytes(), start + LISTEN / 2, &mut tally, &mut |e| {
+            events.push(e)
+        })
+        .expect("heard");
+        auto.poll(start + LISTEN, &mut Vec::new());
+        assert!(!auto.tried().is_empty(), "the stream held the probe back");
+        auto.receive(b"x", start + LISTEN, &mut tally, &mut |e| events.push(e))
+            .expect("heard");
+        assert!(
+            events.is_empty(),
+            "stream lines shown as boot text: {events:?}"
+        );
     }
 
     #[test]

@@ -7,8 +7,13 @@ use crate::protocol::{ChannelInfo, SampleBatch};
 /// Why a recording failed.
 #[derive(Debug, thiserror::Error)]
 pub enum RecordError {
+    /// The file could not be created; `reason` keeps the OS's error (its
+    /// kind tells a missing folder from a refused one on every OS).
     #[error("cannot create {path}: {reason}")]
-    Create { path: String, reason: String },
+    Create {
+        path: String,
+        reason: std::io::Error,
+    },
     #[error("cannot write recording: {0}")]
     Write(#[from] csv::Error),
     #[error("cannot write recording: {0}")]

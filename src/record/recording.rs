@@ -34,7 +34,7 @@ impl Recording {
     pub fn start(path: &Path, channels: &[ChannelInfo]) -> Result<Self, RecordError> {
         let file = RowFile::create(path).map_err(|e| RecordError::Create {
             path: path.display().to_string(),
-            reason: e.to_string(),
+            reason: e,
         })?;
         let mut recorder = CsvRecorder::new(file, channels)?;
         recorder.flush()?;
@@ -200,12 +200,28 @@ mod tests {
 
     #[test]
     fn a_missing_folder_is_a_clear_error() {
-        let error = Recording::start(Path::new("/nonexistent-folder/run.csv"), &channels())
+        let folder = tempfile::tempdir().expect("temp dir");
+        let path = folder.path().join("nonexistent-folder").join("run.csv");
+        let error = Recording::start(&path, &channels())
             .err()
             .expect("cannot create");
-        assert_eq!(
-            error.to_string(),
-            "cannot create /nonexistent-folder/run.csv: No such file or directory (os error 2)"
+        // The OS's words differ (Windows: "The system cannot find the path
+        // specified. (os error 3)"); the kind does not.
+        match &error {
+            RecordError::Create {
+                path: named,
+                reason,
+            } => {
+                assert_eq!(named, &path.display().to_string());
+                assert_eq!(reason.kind(), std::io::ErrorKind::NotFound);
+            }
+            other => panic!("{other:?}"),
+        }
+        let text = error.to_string();
+        assert!(
+            text.starts_with(&format!("cannot create {}: ", path.display())),
+            "{text}"
         );
+        assert_eq!(text.lines().count(), 1, "{text}");
     }
 }

@@ -14,3 +14,22 @@ pub trait EmulatedDevice: Send + 'static {
     /// Bytes the device has sent since the last call.
     fn take_output(&mut self) -> Vec<u8>;
 }
+
+/// Any emulator, chosen at run time (`--port sim:odrive`).
+impl EmulatedDevice for Box<dyn EmulatedDevice> {
+    fn loop_hz(&self) -> u32 {
+        self.as_ref().loop_hz()
+    }
+
+    fn receive(&mut self, bytes: &[u8]) {
+        self.as_mut().receive(bytes);
+    }
+
+    fn advance(&mut self, ticks: u64) {
+        self.as_mut().advance(ticks);
+    }
+
+    fn take_output(&mut self) -> Vec<u8> {
+        self.as_mut().take_output()
+    }
+}

@@ -61,6 +61,9 @@ impl VirtualDisplay {
             .env("DISPLAY", &self.name)
             .env_remove("WAYLAND_DISPLAY")
             .env("XDG_RUNTIME_DIR", self.runtime_dir.path())
+            // Settings and runs go to this display's folder, not the user's.
+            .env("XDG_CONFIG_HOME", self.runtime_dir.path())
+            .env("XDG_DATA_HOME", self.runtime_dir.path())
             .stdout(Stdio::null())
             .stderr(log_file)
             .spawn()

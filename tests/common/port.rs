@@ -240,6 +240,8 @@ impl RawPort {
 
 /// Waits until the device behind `server` has taken every byte a client
 /// sent: its count of bytes from the host has not moved for 300 ms.
+/// Unix only, as the pty server is.
+#[cfg(unix)]
 pub fn settled<D: motiontune::sim::EmulatedDevice>(server: &motiontune::sim::pty::PtyServer<D>) {
     let quiet = Duration::from_millis(300);
     let deadline = Instant::now() + Duration::from_secs(10);

@@ -116,6 +116,15 @@ impl Default for Scope {
 }
 
 impl Scope {
+    /// Where recordings and exports go.
+    pub(super) fn set_save_folder(
+        &mut self,
+        folder: super::save_folder::SaveFolder,
+        error: Option<String>,
+    ) {
+        self.toolbar.set_save_folder(folder, error);
+    }
+
     /// Whether the view follows the newest sample.
     pub fn is_following(&self) -> bool {
         self.follow
@@ -261,8 +270,8 @@ impl Scope {
         }
     }
 
-    /// Arrow keys pan, +/− zoom, Home follows; only while no text field has
-    /// the keyboard.
+    /// Arrow keys pan, +/− zoom, Home or F follows (Mac laptops have no
+    /// Home key); only while no text field has the keyboard.
     fn handle_keys(
         &mut self,
         ui: &egui::Ui,
@@ -278,7 +287,9 @@ impl Scope {
             let zoom = i32::from(
                 input.key_pressed(egui::Key::Plus) || input.key_pressed(egui::Key::Equals),
             ) - i32::from(input.key_pressed(egui::Key::Minus));
-            (pan, zoom, input.key_pressed(egui::Key::Home))
+            let follow = input.key_pressed(egui::Key::Home)
+                || (input.key_pressed(egui::Key::F) && input.modifiers.is_none());
+            (pan, zoom, follow)
         });
         if home {
             self.follow_newest();

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use crossbeam_channel::{Receiver, Sender};
 
 use super::{Display, WINDOWS_S, window_name};
+use crate::app::save_folder::SaveFolder;
 use crate::app::session::DeviceSession;
 use crate::record::Recording;
 
@@ -34,7 +35,7 @@ pub struct ToolbarState<'a> {
 }
 
 pub struct Toolbar {
-    folder: String,
+    folder: SaveFolder,
     /// The last outcome of a save, shown until the next.
     message: Option<Result<String, String>>,
     exports: Vec<Recording>,
@@ -46,7 +47,7 @@ pub struct Toolbar {
 impl Default for Toolbar {
     fn default() -> Self {
         Self {
-            folder: String::new(),
+            folder: SaveFolder::load(None).0,
             message: None,
             exports: Vec::new(),
             png_results: crossbeam_channel::unbounded(),
@@ -74,7 +75,7 @@ impl Toolbar {
                 }
             } else if ui
                 .button("Follow")
-                .on_hover_text("back to the newest samples (Home, or double-click a plot)")
+                .on_hover_text("back to the newest samples (Home or F, or double-click a plot)")
                 .clicked()
             {
                 action = Some(Action::Follow);
@@ -108,13 +109,20 @@ impl Toolbar {
             {
                 self.request_png(ui);
             }
-            ui.add(
-                egui::TextEdit::singleline(&mut self.folder)
-                    .hint_text("save to: current folder")
-                    .desired_width(160.0),
-            )
-            .accessible_name("Save folder")
-            .on_hover_text("folder for recordings and exports");
+            let hint = self.folder.hint();
+            let field = ui
+                .add(
+                    egui::TextEdit::singleline(&mut self.folder.text)
+                        .hint_text(hint)
+                        .desired_width(160.0),
+                )
+                .accessible_name("Save folder")
+                .on_hover_text("folder for recordings and exports, remembered once changed");
+            if field.lost_focus()
+                && let Err(error) = self.folder.remember()
+            {
+                self.message = Some(Err(error));
+            }
             super::super::outcome_ui(ui, &self.message);
         });
         action
@@ -162,16 +170,12 @@ impl Toolbar {
             .replace(':', "-")
             .trim_end_matches('Z')
             .to_owned();
-        let folder = if self.folder.trim().is_empty() {
-            "."
-        } else {
-            self.folder.trim()
-        };
-        let mut path = Path::new(folder).join(format!("motiontune-{kind}-{stamp}.{extension}"));
+        let folder = self.folder.path();
+        let mut path = folder.join(format!("motiontune-{kind}-{stamp}.{extension}"));
         // Two saves in one second get distinct names.
         let mut copy = 2;
         while path.exists() {
-            path = Path::new(folder).join(format!("motiontune-{kind}-{stamp}-{copy}.{extension}"));
+            path = folder.join(format!("motiontune-{kind}-{stamp}-{copy}.{extension}"));
             copy += 1;
         }
         path
@@ -212,6 +216,14 @@ impl Toolbar {
                 self.exports.push(export);
             }
             Err(error) => self.message = Some(Err(error.to_string())),
+        }
+    }
+
+    /// Where files go, and why the remembered folder could not be read.
+    pub fn set_save_folder(&mut self, folder: SaveFolder, error: Option<String>) {
+        self.folder = folder;
+        if let Some(error) = error {
+            self.message = Some(Err(error));
         }
     }
 
