@@ -9,7 +9,6 @@
 
 mod common;
 
-use std::path::Path;
 use std::process::{Command as Process, Stdio};
 use std::sync::{Mutex, MutexGuard};
 
@@ -103,33 +102,6 @@ fn simplefoc_on_an_uno_is_found_read_written_and_recorded() {
     );
 }
 
-/// A recording's header and rows, an empty cell (a gap) read as NaN.
-fn read_with_gaps(path: &Path) -> (Vec<String>, Vec<Vec<f64>>) {
-    let mut reader = csv::Reader::from_path(path).expect("recording is CSV");
-    let header = reader
-        .headers()
-        .expect("header")
-        .iter()
-        .map(String::from)
-        .collect();
-    let rows = reader
-        .records()
-        .map(|record| {
-            record
-                .expect("row")
-                .iter()
-                .map(|cell| match cell.trim() {
-                    "" => f64::NAN,
-                    value => value
-                        .parse()
-                        .unwrap_or_else(|_| panic!("cell {value:?} is not a number")),
-                })
-                .collect()
-        })
-        .collect();
-    (header, rows)
-}
-
 /// Records `seconds` of the device at `path` speaking `protocol`.
 fn record(
     path: &str,
@@ -153,7 +125,7 @@ fn record(
     args.extend_from_slice(extra);
     let output = run(&args);
     assert!(output.status.success(), "{protocol}: {}", stderr(&output));
-    read_with_gaps(&out)
+    common::read_recording(&out)
 }
 
 /// The column whose header starts with `name`.

@@ -90,6 +90,23 @@ impl Uno {
         }
     }
 
+    /// `motiontune record` of 2 s at `divider` into `out`.
+    fn record(&self, divider: &str, out: &std::path::Path) -> std::process::Output {
+        run(&[
+            "record",
+            "--port",
+            self.path(),
+            "--protocol",
+            "native",
+            "--divider",
+            divider,
+            "--seconds",
+            "2",
+            "--out",
+            out.to_str().expect("utf-8 path"),
+        ])
+    }
+
     fn now(&self) -> f64 {
         self.trace().last().map_or(0.0, |t| t.time)
     }
@@ -172,20 +189,7 @@ fn past_what_the_uart_carries_the_sketch_drops_samples_and_keeps_listening() {
     let uno = Uno::start(0.15);
     // Divider 1: four channels at 1 kHz want ~17 kB/s of a ~10.5 kB/s UART.
     let out = tempfile::NamedTempFile::new().expect("temp file");
-    let out = out.path().to_str().expect("utf-8 path");
-    let output = run(&[
-        "record",
-        "--port",
-        uno.path(),
-        "--protocol",
-        "native",
-        "--divider",
-        "1",
-        "--seconds",
-        "2",
-        "--out",
-        out,
-    ]);
+    let output = uno.record("1", out.path());
     assert!(output.status.success(), "{}", stderr(&output));
     let said = format!(
         "{}{}",
@@ -283,20 +287,7 @@ fn at_the_divider_offered_every_sample_arrives() {
     let _turn = one_uno_at_a_time();
     let uno = Uno::start(0.0);
     let out = tempfile::NamedTempFile::new().expect("temp file");
-    let path = out.path().to_str().expect("utf-8 path");
-    let output = run(&[
-        "record",
-        "--port",
-        uno.path(),
-        "--protocol",
-        "native",
-        "--divider",
-        "2",
-        "--seconds",
-        "2",
-        "--out",
-        path,
-    ]);
+    let output = uno.record("2", out.path());
     assert!(output.status.success(), "{}", stderr(&output));
     assert!(!stderr(&output).contains("lost"), "{}", stderr(&output));
     let (_, rows) = common::read_recording(out.path());
