@@ -122,14 +122,6 @@ fn contains_folded(haystack: &str, needle: &str) -> bool {
     }
 }
 
-/// Why the console could not be saved; one line for the user.
-#[derive(Debug, thiserror::Error)]
-#[error("cannot write the console to {path}: {source}")]
-pub struct SaveError {
-    path: String,
-    source: std::io::Error,
-}
-
 /// Lines of one kind, the newest `capacity` of them.
 #[derive(Clone, Debug)]
 struct Ring {
@@ -387,12 +379,8 @@ impl Console {
     }
 
     /// Saves the lines kept to `path` as CSV; returns how many it wrote.
-    pub fn save(&self, path: &Path) -> Result<usize, SaveError> {
-        let error = |source| SaveError {
-            path: path.display().to_string(),
-            source,
-        };
-        super::write_file(path, |writer| self.write_csv(writer)).map_err(error)?;
+    pub fn save(&self, path: &Path) -> Result<usize, super::SaveError> {
+        super::write_file("console", path, |writer| self.write_csv(writer))?;
         Ok(self.len())
     }
 }

@@ -239,14 +239,6 @@ impl LogEntry {
     }
 }
 
-/// Why the log could not be saved; one line for the user.
-#[derive(Debug, thiserror::Error)]
-#[error("cannot write the event log to {path}: {source}")]
-pub struct SaveError {
-    path: String,
-    source: std::io::Error,
-}
-
 /// The newest [`KEPT`] events of a session, oldest first.
 #[derive(Clone, Debug, Default)]
 pub struct EventLog {
@@ -353,12 +345,8 @@ impl EventLog {
     }
 
     /// Saves the log to `path` as CSV; returns how many entries it wrote.
-    pub fn save(&self, path: &Path) -> Result<usize, SaveError> {
-        let error = |source| SaveError {
-            path: path.display().to_string(),
-            source,
-        };
-        super::write_file(path, |writer| self.write_csv(writer)).map_err(error)?;
+    pub fn save(&self, path: &Path) -> Result<usize, super::SaveError> {
+        super::write_file("event log", path, |writer| self.write_csv(writer))?;
         Ok(self.entries.len())
     }
 }

@@ -19,12 +19,31 @@ pub fn time_of_day(wall: SystemTime) -> String {
     stamp.get(11..23).unwrap_or(&stamp).to_owned()
 }
 
-/// Creates `path` and fills it with `write`, buffered.
+/// Why a file of the device's could not be written; one line for the user.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot write the {what} to {path}: {source}")]
+pub struct SaveError {
+    /// What was being saved: "console", "event log".
+    what: &'static str,
+    path: String,
+    source: std::io::Error,
+}
+
+/// Creates `path` and fills it with `write`, buffered; `what` names the
+/// file's contents in the error.
 fn write_file(
+    what: &'static str,
     path: &Path,
     write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
-) -> std::io::Result<()> {
-    let mut writer = BufWriter::new(std::fs::File::create(path)?);
-    write(&mut writer)?;
-    writer.flush()
+) -> Result<(), SaveError> {
+    let fill = || {
+        let mut writer = BufWriter::new(std::fs::File::create(path)?);
+        write(&mut writer)?;
+        writer.flush()
+    };
+    fill().map_err(|source| SaveError {
+        what,
+        path: path.display().to_string(),
+        source,
+    })
 }
