@@ -9,10 +9,12 @@
 //! - `runs`: measured steps kept for A/B comparison, saved to a file.
 //! - `model_tune`: a model fitted to a step, gains from it, their preview.
 //! - `relay`: a relay run in the device's relay mode, Ku and Tu from it.
+//! - `procedure`: what every procedure is to the engine that runs it.
 //! - `write_guard`: the one guard every parameter write passes.
 
 mod excitation;
 mod model_tune;
+mod procedure;
 mod relay;
 mod runs;
 mod step_test;
@@ -27,13 +29,14 @@ pub use model_tune::{
     AutoTuneError, Identified, LoopParams, ModelKind, Preview, PreviewPlan, Proposal, TuneRule,
     identify, model_parameters, preview, propose,
 };
+pub use procedure::{Outcome, ParamWrite, Procedure, ProcedureState};
 pub use relay::REST_TIMEOUT_S as RELAY_REST_TIMEOUT_S;
 pub use relay::{
-    MAX_TIME_LIMIT_S, ParamWrite, RelayError, RelayGains, RelayParams, RelayPlan, RelayResult,
-    RelayState, RelayTest, relay_gains,
+    MAX_TIME_LIMIT_S, RelayError, RelayGains, RelayParams, RelayPlan, RelayResult, RelayState,
+    RelayTest, relay_gains,
 };
 pub use runs::{GainValue, MAX_TRACE_POINTS, RunContext, RunStore, RunsFileError, StepRun, Trace};
 pub use step_test::{
-    MAX_HOLD_S, MAX_REPEATS, STEP_SEEN_TIMEOUT_S, SetpointWrite, StepDirection, StepPlan,
-    StepResponse, StepTest, StepTestError, StepTestState,
+    MAX_HOLD_S, MAX_REPEATS, STEP_SEEN_TIMEOUT_S, StepDirection, StepPlan, StepResponse, StepTest,
+    StepTestError, StepTestState,
 };

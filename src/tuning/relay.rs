@@ -33,6 +33,7 @@
 //! - However it ends (finished, failed, aborted) its last writes are
 //!   `relay.active = 0` and the setpoint back to its value before the run.
 
+use super::ParamWrite;
 use crate::analysis::{
     LimitCycle, LimitCycleError, LimitCycleOptions, ParallelGains, RelayRecord, StandardGains,
     TuningRule, Ultimate, limit_cycle,
@@ -63,13 +64,6 @@ pub const MAX_TIME_LIMIT_S: f64 = 120.0;
 pub const CONFIRM_TIMEOUT_S: f64 = 5.0;
 /// Share of the output limit the default relay amplitude takes.
 pub const DEFAULT_AMPLITUDE_SHARE: f64 = 0.2;
-
-/// A parameter write the caller sends to the device.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct ParamWrite {
-    pub index: u8,
-    pub value: f32,
-}
 
 /// Where the relay mode's parameters sit in the device's table, by name.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -282,6 +276,8 @@ pub struct RelayTest {
     measured_at: usize,
     /// Largest |effort − bias| seen while waiting for the relay.
     largest_swing: f64,
+    /// The result was handed over by [`Self::take_result`].
+    result_taken: bool,
 }
 
 impl RelayTest {
@@ -328,6 +324,7 @@ impl RelayTest {
             switches_up: 0,
             measured_at: 0,
             largest_swing: 0.0,
+            result_taken: false,
         })
     }
 
@@ -346,6 +343,16 @@ impl RelayTest {
 
     pub fn result(&self) -> Option<&RelayResult> {
         self.result.as_ref()
+    }
+
+    /// The finished run's result, handed over once (it stays readable
+    /// through [`Self::result`]).
+    pub fn take_result(&mut self) -> Option<RelayResult> {
+        if self.phase != Phase::Over || self.result_taken {
+            return None;
+        }
+        self.result_taken = true;
+        self.result.clone()
     }
 
     /// Why the run failed, if it did.
