@@ -12,6 +12,10 @@
 //!   beside f32 columns (no summary) and against one `PlotPoint` per
 //!   channel-sample.
 
+// `missing_docs` is for the library's public items; `criterion_group!`
+// defines an undocumented `pub fn` here.
+#![allow(missing_docs)]
+
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};

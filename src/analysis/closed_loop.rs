@@ -24,8 +24,11 @@ use crate::sim::controller::{Pid, PidGains};
 /// A model to predict with.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum PlantModel {
+    /// First order plus dead time.
     Fopdt(Fopdt),
+    /// Integrating plus dead time.
     Ipdt(Ipdt),
+    /// The motor: effort to position.
     Motor(MotorModel),
 }
 
@@ -47,9 +50,13 @@ pub struct StepPlan {
 /// The predicted response, one sample per control tick.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Prediction {
+    /// Seconds from the start of the prediction, one per control tick.
     pub time: Vec<f64>,
+    /// The reference, in the feedback's unit.
     pub reference: Vec<f64>,
+    /// The predicted feedback.
     pub feedback: Vec<f64>,
+    /// The predicted effort, after the limit.
     pub effort: Vec<f64>,
 }
 
@@ -57,14 +64,19 @@ pub struct Prediction {
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
 pub enum PredictionError {
     #[error("loop rate {0} Hz must be a finite number above 0")]
+    /// The loop rate is not a finite number above 0.
     InvalidLoopRate(f64),
     #[error("step times must be finite and 0 or above, the step size finite")]
+    /// A step time is negative or not finite, or the step size not finite.
     InvalidPlan,
     #[error("the prediction would take {0} ticks: shorten it or lower the loop rate")]
+    /// The prediction would take too many ticks.
     TooLong(usize),
     #[error("the model's parameters are not finite numbers, or its time constant is not above 0")]
+    /// The model's parameters are not usable.
     InvalidModel,
     #[error("the predicted response diverged: the proposed gains make this model unstable")]
+    /// The predicted response diverged.
     Diverged,
 }
 

@@ -45,26 +45,41 @@ pub const COHERENT: f64 = 0.9;
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
 pub enum FrequencyResponseError {
     #[error("the channels differ in length ({reference}, {feedback} and {effort} samples)")]
+    /// The channels differ in length.
     LengthMismatch {
+        /// The reference's length.
         reference: usize,
+        /// The feedback's length.
         feedback: usize,
+        /// The effort's length.
         effort: usize,
     },
     #[error("the record has {got} samples; a segment of {needed} needs at least that many")]
-    TooShort { got: usize, needed: usize },
+    /// The record is shorter than one segment.
+    TooShort {
+        /// Samples in the record.
+        got: usize,
+        /// Samples in a segment.
+        needed: usize,
+    },
     #[error("the segment length must be at least 8 samples, not {0}")]
+    /// The segment length is below 8 samples.
     BadSegment(usize),
     #[error("the sample rate must be above 0 Hz, not {0}")]
+    /// The sample rate is not above 0 Hz.
     BadSampleRate(f64),
     #[error("the record holds a sample that is not a finite number")]
+    /// A sample is NaN or infinite.
     NotFinite,
     #[error("the reference does not move: nothing excites the loop")]
+    /// The reference does not move.
     NoExcitation,
 }
 
 /// The response at one frequency.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct BodePoint {
+    /// The point's frequency, Hz.
     pub frequency_hz: f64,
     /// Reference → feedback.
     pub closed_loop: Complex64,
@@ -319,12 +334,15 @@ pub struct LoopFigures {
     pub bandwidth_hz: Option<f64>,
     /// Highest |T|, dB, and where.
     pub resonance_db: Option<f64>,
+    /// Where the resonance peak is, Hz.
     pub resonance_hz: Option<f64>,
     /// Where |L| crosses 0 dB, and 180° plus L's phase there.
     pub crossover_hz: Option<f64>,
+    /// Phase margin, degrees.
     pub phase_margin_deg: Option<f64>,
     /// Where L's phase crosses −180°, and −|L| in dB there.
     pub phase_crossover_hz: Option<f64>,
+    /// Gain margin, dB.
     pub gain_margin_db: Option<f64>,
 }
 

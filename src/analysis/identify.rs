@@ -72,6 +72,7 @@ impl MotorModel {
 /// A fitted model with its response and residual.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Fit<M> {
+    /// The fitted model.
     pub model: M,
     /// The output at `t = 0` of the record, as fitted (the model's offset).
     pub offset: f64,
@@ -87,20 +88,42 @@ pub struct Fit<M> {
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
 pub enum IdentifyError {
     #[error("time, input and output have different lengths ({time}, {input}, {output})")]
+    /// The three columns differ in length.
     LengthMismatch {
+        /// The time column's length.
         time: usize,
+        /// The input's length.
         input: usize,
+        /// The output's length.
         output: usize,
     },
     #[error("only {len} samples: a fit needs at least {min}")]
-    TooShort { len: usize, min: usize },
+    /// Too few samples for a fit.
+    TooShort {
+        /// Samples given.
+        len: usize,
+        /// Samples needed.
+        min: usize,
+    },
     #[error("{channel} sample {index} is not a finite number: cut the record around the gap")]
-    NotFinite { channel: &'static str, index: usize },
+    /// A sample is NaN or infinite.
+    NotFinite {
+        /// The channel's name.
+        channel: &'static str,
+        /// The sample's index.
+        index: usize,
+    },
     #[error("time does not increase at sample {index}: sort the samples and drop duplicates")]
-    TimeNotIncreasing { index: usize },
+    /// Time goes backwards or repeats.
+    TimeNotIncreasing {
+        /// The first sample where it does.
+        index: usize,
+    },
     #[error("the input never changes: a constant input shows nothing to fit")]
+    /// The input never changes.
     NoExcitation,
     #[error("the fit did not converge to a finite model: record a larger or longer step")]
+    /// The fit did not converge to a finite model.
     NoFit,
 }
 

@@ -92,37 +92,70 @@ pub struct LimitCycle {
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
 pub enum LimitCycleError {
     #[error("time, output and feedback have different lengths ({time}, {output}, {feedback})")]
+    /// The three columns differ in length.
     LengthMismatch {
+        /// The time column's length.
         time: usize,
+        /// The relay output's length.
         output: usize,
+        /// The feedback's length.
         feedback: usize,
     },
     #[error("{channel} sample {index} is not a finite number: cut the record around the gap")]
-    NotFinite { channel: &'static str, index: usize },
+    /// A sample is NaN or infinite.
+    NotFinite {
+        /// The channel's name.
+        channel: &'static str,
+        /// The sample's index.
+        index: usize,
+    },
     #[error("time does not increase at sample {index}: sort the samples and drop duplicates")]
-    TimeNotIncreasing { index: usize },
+    /// Time goes backwards or repeats.
+    TimeNotIncreasing {
+        /// The first sample where it does.
+        index: usize,
+    },
     #[error("hysteresis {0} must be a finite number, 0 or above")]
+    /// The hysteresis is negative or not finite.
     InvalidHysteresis(f64),
     #[error("cycles to measure must be at least 1, and the spread limit above 0")]
+    /// No cycle to measure, or a spread limit not above 0.
     InvalidOptions,
     #[error("the relay output never switches: there is no oscillation to measure")]
+    /// The relay never switches.
     NoSwitching,
     #[error("only {found} whole cycles after the first: {needed} are needed; run the relay longer")]
-    TooFewCycles { found: usize, needed: usize },
+    /// Too few whole cycles after the first.
+    TooFewCycles {
+        /// Whole cycles found after the first.
+        found: usize,
+        /// Cycles needed.
+        needed: usize,
+    },
     #[error(
         "the oscillation is not steady: period spread {period_spread:.1} %, amplitude spread \
          {amplitude_spread:.1} % (limit {limit:.1} %); run the relay longer"
     )]
+    /// The cycles differ by more than the limit.
     NotSteady {
+        /// (max − min)/mean of the periods, in %.
         period_spread: f64,
+        /// (max − min)/mean of the amplitudes, in %.
         amplitude_spread: f64,
+        /// The largest spread accepted, in %.
         limit: f64,
     },
     #[error(
         "oscillation amplitude {amplitude} is not above the hysteresis {hysteresis}: \
          lower the hysteresis or raise the relay amplitude"
     )]
-    AmplitudeWithinHysteresis { amplitude: f64, hysteresis: f64 },
+    /// The oscillation is no larger than the hysteresis.
+    AmplitudeWithinHysteresis {
+        /// Half the peak-to-peak of the feedback, in its unit.
+        amplitude: f64,
+        /// The relay's hysteresis, in the feedback's unit.
+        hysteresis: f64,
+    },
 }
 
 /// Measures the limit cycle of a relay record; see the module contract.

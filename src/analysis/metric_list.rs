@@ -12,7 +12,9 @@ use super::step_metrics::{Rise, Settling, StepMetrics};
 /// What a metric is measured in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum MetricUnit {
+    /// Seconds.
     Seconds,
+    /// Percent of the step.
     Percent,
     /// The feedback signal's own unit.
     Signal,
@@ -45,7 +47,9 @@ impl MetricUnit {
 /// Which value of a metric is the better one when runs are compared.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Better {
+    /// The lower value is better.
     Lower,
+    /// The value nearer zero is better.
     NearerZero,
     /// A description of the response, not a score.
     Neither,
@@ -58,7 +62,9 @@ pub struct MetricInfo {
     pub key: &'static str,
     /// Name for people.
     pub label: &'static str,
+    /// What it is measured in.
     pub unit: MetricUnit,
+    /// Which value is the better one.
     pub better: Better,
     /// What a missing value means, in words.
     pub missing_reason: &'static str,
@@ -180,6 +186,7 @@ pub fn metric_values(metrics: &StepMetrics) -> [Option<f64>; METRICS.len()] {
 /// One metric of one step.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct NamedMetric {
+    /// Which metric it is.
     pub info: MetricInfo,
     /// `None` when the metric does not exist for this response; the info's
     /// `missing_reason` says why.

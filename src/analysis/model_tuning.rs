@@ -30,10 +30,12 @@ pub enum ClosedLoopSpeed {
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
 pub enum ModelTuningError {
     #[error("the model's {0} is zero or not a finite number: identify it again")]
+    /// A parameter of the model is zero or not finite; names which.
     InvalidModel(&'static str),
     #[error(
         "the closed-loop time constant must be above 0 s (the model has no dead time to default to)"
     )]
+    /// No closed-loop time constant above 0 s, and no dead time to default to.
     InvalidSpeed,
 }
 

@@ -80,7 +80,12 @@ pub enum Rise {
     /// threshold before the high one (dead time shows here);
     /// `duration`: seconds from there to the first crossing of the high
     /// threshold, the rise time.
-    Reached { start: f64, duration: f64 },
+    Reached {
+        /// Seconds from the step to the start of the rise.
+        start: f64,
+        /// The rise time, in seconds.
+        duration: f64,
+    },
     /// The response never reached the high threshold within the hold.
     NotReached,
 }
@@ -98,7 +103,9 @@ pub enum Settling {
 /// sample at or past the high rise threshold to the end of the hold).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct SettlingExtremes {
+    /// The lowest feedback, in its unit.
     pub min: f64,
+    /// The highest feedback, in its unit.
     pub max: f64,
 }
 
@@ -122,7 +129,9 @@ pub struct StepMetrics {
     pub initial_value: f64,
     /// Mean feedback over the last 10 % of the hold, or the given one.
     pub final_value: f64,
+    /// When the response crossed the rise thresholds.
     pub rise: Rise,
+    /// Whether and when it settled.
     pub settling: Settling,
     /// `None` when the response never reached the high rise threshold.
     pub settling_extremes: Option<SettlingExtremes>,
@@ -153,32 +162,73 @@ pub enum StepMetricsError {
     #[error(
         "{channel} has {len} samples but time has {time_len}: the channels must be sampled together"
     )]
+    /// A channel has a different length from the time column.
     LengthMismatch {
+        /// The channel's name.
         channel: &'static str,
+        /// Its length.
         len: usize,
+        /// The time column's length.
         time_len: usize,
     },
     #[error("only {len} samples: a step needs at least {min}, one of them before the step")]
-    TooFewSamples { len: usize, min: usize },
+    /// Too few samples for a step.
+    TooFewSamples {
+        /// Samples given.
+        len: usize,
+        /// Samples needed.
+        min: usize,
+    },
     #[error("{channel} sample {index} is not a finite number: cut the record around the gap")]
-    NotFinite { channel: &'static str, index: usize },
+    /// A sample is NaN or infinite.
+    NotFinite {
+        /// The channel's name.
+        channel: &'static str,
+        /// The sample's index.
+        index: usize,
+    },
     #[error("time does not increase at sample {index}: sort the samples and drop duplicates")]
-    TimeNotIncreasing { index: usize },
+    /// Time goes backwards or repeats.
+    TimeNotIncreasing {
+        /// The first sample where it does.
+        index: usize,
+    },
     #[error("the reference never changes: there is no step to measure")]
+    /// The reference never changes.
     NoStep,
     #[error("the reference changes again at {time} s: measure one step at a time")]
-    MoreThanOneStep { time: f64 },
+    /// The reference changes more than once.
+    MoreThanOneStep {
+        /// Record time of the second change, in seconds.
+        time: f64,
+    },
     #[error("only {len} samples from the step on: the hold needs at least {min}")]
-    HoldTooShort { len: usize, min: usize },
+    /// Too few samples after the step.
+    HoldTooShort {
+        /// Samples from the step on.
+        len: usize,
+        /// Samples needed.
+        min: usize,
+    },
     #[error("the feedback did not move across the step: is the drive enabled?")]
+    /// The feedback did not move.
     NoResponse,
     #[error("rise limits {low} → {high} must satisfy 0 ≤ low < high ≤ 1")]
-    InvalidRiseLimits { low: f64, high: f64 },
+    /// The rise thresholds are not 0 ≤ low < high ≤ 1.
+    InvalidRiseLimits {
+        /// The low threshold, a fraction of the change.
+        low: f64,
+        /// The high threshold, a fraction of the change.
+        high: f64,
+    },
     #[error("settling band {0} must be a fraction above 0 and below 1")]
+    /// The settling band is not a fraction in (0, 1).
     InvalidSettlingBand(f64),
     #[error("the given final value {0} is not a finite number")]
+    /// The given final value is not finite.
     InvalidFinalValue(f64),
     #[error("effort limit {0} must be a finite number above 0")]
+    /// The effort limit is not a finite number above 0.
     InvalidEffortLimit(f64),
 }
 

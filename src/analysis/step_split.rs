@@ -37,7 +37,9 @@ pub struct StepSpan {
 /// One step found in a record, with its metrics or why it has none.
 #[derive(Clone, Debug, PartialEq)]
 pub struct MeasuredStep {
+    /// Where the step is in the record.
     pub span: StepSpan,
+    /// Its metrics, or why it cannot be measured.
     pub metrics: Result<StepMetrics, StepMetricsError>,
 }
 

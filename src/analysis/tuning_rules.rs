@@ -17,14 +17,23 @@
 /// A rule that turns (Ku, Tu) into PID gains.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum TuningRule {
+    /// Ziegler–Nichols P.
     ZieglerNicholsP,
+    /// Ziegler–Nichols PI.
     ZieglerNicholsPi,
+    /// Ziegler–Nichols PD (a common extension of the 1942 rules).
     ZieglerNicholsPd,
+    /// Ziegler–Nichols PID.
     ZieglerNicholsPid,
+    /// Tyreus–Luyben PI.
     TyreusLuybenPi,
+    /// Tyreus–Luyben PID.
     TyreusLuybenPid,
+    /// Pessen's integral rule.
     PessenIntegral,
+    /// Modified Ziegler–Nichols with some overshoot.
     SomeOvershoot,
+    /// Modified Ziegler–Nichols with no overshoot.
     NoOvershoot,
 }
 
@@ -32,8 +41,11 @@ pub enum TuningRule {
 /// `ti = None` means no integral action.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct RuleCoefficients {
+    /// Kp as a multiple of Ku.
     pub kp: f64,
+    /// Ti as a multiple of Tu; `None` without integral action.
     pub ti: Option<f64>,
+    /// Td as a multiple of Tu.
     pub td: f64,
 }
 
@@ -126,6 +138,7 @@ pub struct Ultimate {
 /// Standard (ISA) form `Kp·(1 + 1/(Ti·s) + Td·s)`.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct StandardGains {
+    /// Proportional gain, in effort per unit of feedback.
     pub kp: f64,
     /// Integral time, s; infinite without integral action.
     pub ti: f64,
@@ -152,8 +165,11 @@ impl StandardGains {
 /// seconds): what the simulated drive takes as pos.kp, pos.ki, pos.kd.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct ParallelGains {
+    /// Proportional gain, effort per unit of feedback.
     pub kp: f64,
+    /// Integral gain, the proportional gain's unit per second.
     pub ki: f64,
+    /// Derivative gain, the proportional gain's unit times seconds.
     pub kd: f64,
 }
 
@@ -161,8 +177,11 @@ pub struct ParallelGains {
 /// each tick, `Kd/Ts` multiplies the change of the measurement per tick.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct PerSampleGains {
+    /// Proportional gain, effort per unit of feedback.
     pub kp: f64,
+    /// `Ki·Ts`: added to the integrator per tick of error.
     pub ki_per_sample: f64,
+    /// `Kd/Ts`: multiplies the change of the measurement per tick.
     pub kd_per_sample: f64,
     /// The loop rate the gains are for, Hz.
     pub loop_hz: f64,

@@ -5,14 +5,19 @@ use crate::protocol::SampleBatch;
 /// Which crossing of the level triggers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Edge {
+    /// Crossing the level upwards.
     Rising,
+    /// Crossing the level downwards.
     Falling,
+    /// Crossing it either way.
     Either,
 }
 
 impl Edge {
+    /// Every edge, in the order the UI lists them.
     pub const ALL: [Self; 3] = [Self::Rising, Self::Falling, Self::Either];
 
+    /// The edge's name as the UI shows it.
     pub fn name(self) -> &'static str {
         match self {
             Self::Rising => "rising",

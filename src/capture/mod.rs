@@ -33,8 +33,11 @@ const IDLE_PRE_TRIGGER_S: f64 = 1.0;
 pub enum TriggerSource {
     /// A channel crossing `level` on `edge`.
     Level {
+        /// The channel's index.
         channel: usize,
+        /// The level, in the channel's unit.
         level: f32,
+        /// Which crossing counts.
         edge: Edge,
     },
     /// Any confirmed parameter write.
@@ -42,15 +45,21 @@ pub enum TriggerSource {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// When a capture is taken, as on an oscilloscope.
 pub enum TriggerMode {
+    /// One capture, then idle.
     Single,
+    /// A capture at every trigger.
     Normal,
+    /// A capture at every trigger, or one anyway when none comes in time.
     Auto,
 }
 
 impl TriggerMode {
+    /// Every mode, in the order the UI lists them.
     pub const ALL: [Self; 3] = [Self::Single, Self::Normal, Self::Auto];
 
+    /// The mode's name as the UI shows it.
     pub fn name(self) -> &'static str {
         match self {
             Self::Single => "single",
@@ -61,8 +70,11 @@ impl TriggerMode {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]
+/// How captures are triggered and how much they keep.
 pub struct TriggerSettings {
+    /// What starts a capture.
     pub source: TriggerSource,
+    /// When captures are taken.
     pub mode: TriggerMode,
     /// Seconds kept before the trigger.
     pub pre_s: f64,
@@ -90,6 +102,7 @@ impl Default for TriggerSettings {
 pub struct Capture {
     /// Counts captures since the app started, from 1.
     pub number: u32,
+    /// The samples kept, pre- and post-trigger.
     pub history: History,
     /// Device time of the trigger; the capture is drawn relative to it.
     pub trigger_time: f64,
@@ -100,15 +113,19 @@ pub struct Capture {
 /// Where the capture engine stands.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum ArmState {
+    /// Not armed.
     Idle,
     /// Waiting for the trigger since this device time (unknown until the
     /// first batch after arming).
     Armed {
+        /// Device time the wait began, seconds.
         since: Option<f64>,
     },
     /// Triggered at this device time; collecting the post-trigger samples.
     Triggered {
+        /// Device time of the trigger, seconds.
         at: f64,
+        /// Nothing triggered: auto mode captured anyway.
         forced: bool,
     },
 }
@@ -128,6 +145,7 @@ pub struct CaptureEngine {
 }
 
 impl CaptureEngine {
+    /// An idle engine for a device with `channel_count` channels.
     pub fn new(channel_count: usize) -> Self {
         Self {
             channel_count,
@@ -140,10 +158,12 @@ impl CaptureEngine {
         }
     }
 
+    /// The settings of the present or last arming.
     pub fn settings(&self) -> TriggerSettings {
         self.settings
     }
 
+    /// Where the engine stands.
     pub fn state(&self) -> ArmState {
         self.state
     }
@@ -170,6 +190,7 @@ impl CaptureEngine {
         self.detector = EdgeDetector::default();
     }
 
+    /// Stops waiting for a trigger; captures are kept.
     pub fn disarm(&mut self) {
         self.state = ArmState::Idle;
     }

@@ -32,6 +32,7 @@ use crate::protocol::adapter::{AdapterSettings, Protocol, ProtocolChoice};
 #[command(name = "motiontune", version, about, long_about = None)]
 pub struct Cli {
     #[command(subcommand)]
+    /// The headless command; none opens the GUI.
     pub command: Option<CliCommand>,
     /// Serial port to open in the GUI (`sim` = built-in simulated drive,
     /// the default; `sim:native|lines|simplefoc|odrive` = an emulator).
@@ -44,8 +45,10 @@ pub struct Cli {
     #[arg(long, default_value = "auto", value_name = "PROTOCOL")]
     pub protocol: ProtocolChoice,
     #[command(flatten)]
+    /// Settings for adapters of firmware that cannot describe itself.
     pub adapter: AdapterArgs,
     #[command(flatten)]
+    /// The serial port's DTR and RTS lines.
     pub control: control_lines::ControlLineArgs,
     /// Stream every Nth control-loop sample (1 = full rate).
     #[arg(long, default_value_t = 1, value_parser = parse_divider)]
@@ -61,6 +64,7 @@ pub struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
+/// The headless commands.
 pub enum CliCommand {
     /// List serial ports with their USB descriptions.
     Ports,
@@ -97,12 +101,15 @@ pub struct PortArgs {
     #[arg(long, default_value = "auto", value_name = "PROTOCOL")]
     pub protocol: ProtocolChoice,
     #[command(flatten)]
+    /// Settings for adapters of firmware that cannot describe itself.
     pub adapter: AdapterArgs,
     #[command(flatten)]
+    /// The serial port's DTR and RTS lines.
     pub control: control_lines::ControlLineArgs,
 }
 
 impl PortArgs {
+    /// The port to open, the protocol to speak and its settings.
     pub fn target(&self) -> PortTarget {
         PortTarget::parse(&self.port, self.baud)
             .speaking(self.protocol, self.adapter.settings())
@@ -125,6 +132,7 @@ fn parse_simplefoc_letter(text: &str) -> Result<char, String> {
 #[derive(Debug, Args)]
 pub struct AdapterArgs {
     #[command(flatten)]
+    /// The plain-text-lines adapter's settings.
     pub lines: LinesArgs,
     /// ODrive: the axis to tune (0 or 1).
     #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=1))]
@@ -138,6 +146,7 @@ pub struct AdapterArgs {
 }
 
 impl AdapterArgs {
+    /// These settings as the adapters take them.
     pub fn settings(&self) -> AdapterSettings {
         let mut settings = self.lines.settings();
         settings.odrive.axis = self.odrive_axis;
@@ -201,6 +210,7 @@ fn parse_fixed_template(text: &str) -> Result<crate::protocol::lines::CommandTem
 }
 
 #[derive(Debug, Args)]
+/// `motiontune sim`'s options.
 pub struct SimArgs {
     /// Serve on a new pseudo-terminal and print its path.
     #[arg(long)]
@@ -224,8 +234,10 @@ pub struct SimArgs {
 }
 
 #[derive(Debug, Args)]
+/// `motiontune record`'s options.
 pub struct RecordArgs {
     #[command(flatten)]
+    /// The device to record.
     pub port: PortArgs,
     /// Seconds of device time to record.
     #[arg(long, value_parser = parse_seconds, allow_hyphen_values = true)]
@@ -243,8 +255,10 @@ pub struct RecordArgs {
 }
 
 #[derive(Debug, Args)]
+/// `motiontune params`' options.
 pub struct ParamsArgs {
     #[command(flatten)]
+    /// The device to read and write.
     pub port: PortArgs,
     /// Parameter writes, applied in order.
     #[arg(value_name = "NAME=VALUE", value_parser = parse_assignment)]
@@ -255,6 +269,7 @@ pub struct ParamsArgs {
 }
 
 #[derive(Debug, Args)]
+/// `motiontune analyze`'s options.
 pub struct AnalyzeArgs {
     /// CSV with a `time_s` column, as `motiontune record` writes it.
     #[arg(value_name = "FILE.csv")]
@@ -270,6 +285,7 @@ pub struct AnalyzeArgs {
     #[arg(long, value_name = "COLUMN")]
     pub effort: Option<String>,
     #[command(flatten)]
+    /// How steps are measured.
     pub metrics: MetricArgs,
     /// Print the metrics as JSON.
     #[arg(long)]
@@ -277,8 +293,10 @@ pub struct AnalyzeArgs {
 }
 
 #[derive(Debug, Args)]
+/// `motiontune step`'s options.
 pub struct StepArgs {
     #[command(flatten)]
+    /// The device to test.
     pub port: PortArgs,
     /// Size of each step, in the setpoint's unit.
     #[arg(long, value_parser = parse_amplitude, allow_hyphen_values = true)]
@@ -303,6 +321,7 @@ pub struct StepArgs {
     #[arg(long, default_value_t = 1, value_parser = parse_divider)]
     pub divider: u16,
     #[command(flatten)]
+    /// How steps are measured.
     pub metrics: MetricArgs,
     /// Print the metrics as JSON.
     #[arg(long)]
@@ -310,8 +329,10 @@ pub struct StepArgs {
 }
 
 #[derive(Debug, Args)]
+/// `motiontune autotune`'s options.
 pub struct AutotuneArgs {
     #[command(flatten)]
+    /// The device to tune.
     pub port: PortArgs,
     /// How the loop is identified (relay needs a device-side relay mode).
     #[arg(long, value_enum)]
@@ -360,8 +381,10 @@ pub struct AutotuneArgs {
 }
 
 #[derive(Debug, Args)]
+/// `motiontune bode`'s options.
 pub struct BodeArgs {
     #[command(flatten)]
+    /// The device to measure.
     pub port: PortArgs,
     /// Lowest frequency, Hz [default: a hundredth of --to].
     #[arg(long, value_name = "HZ", value_parser = parse_hz, allow_hyphen_values = true)]
@@ -410,43 +433,63 @@ pub enum SignalArg {
 /// `--method`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum AutotuneMethod {
+    /// The device's relay mode: Ku and Tu, then a rule.
     Relay,
+    /// An identification step, a model, then SIMC or lambda.
     Step,
 }
 
 /// `--rule`: SIMC or lambda for the step method, the Ku/Tu rules for relay.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum RuleArg {
+    /// SIMC (Skogestad), from a model.
     Simc,
+    /// Lambda (IMC), from a model.
     Lambda,
+    /// Ziegler–Nichols P.
     ZnP,
+    /// Ziegler–Nichols PI.
     ZnPi,
+    /// Ziegler–Nichols PD.
     ZnPd,
+    /// Ziegler–Nichols PID.
     ZnPid,
+    /// Tyreus–Luyben PI.
     TlPi,
+    /// Tyreus–Luyben PID.
     TlPid,
+    /// Pessen integral rule.
     Pessen,
+    /// Modified Ziegler–Nichols, some overshoot.
     SomeOvershoot,
+    /// Modified Ziegler–Nichols, no overshoot.
     NoOvershoot,
 }
 
 /// `--model`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum ModelArg {
+    /// Motor: effort to position.
     Motor,
+    /// First order plus dead time.
     Fopdt,
+    /// Integrating plus dead time.
     Ipdt,
 }
 
 /// `--direction`: up, down, or up then down (both measured).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum StepDirectionArg {
+    /// Up by the amplitude, measured; back down, not measured.
     Up,
+    /// Down by the amplitude, measured; back up, not measured.
     Down,
+    /// Up by the amplitude and back down, both measured.
     UpDown,
 }
 
 impl StepDirectionArg {
+    /// The direction as the option spells it.
     pub fn label(self) -> &'static str {
         match self {
             Self::Up => "up",
@@ -472,6 +515,7 @@ pub struct MetricArgs {
 }
 
 impl MetricArgs {
+    /// These options as the step metrics take them.
     pub fn step_options(&self) -> StepOptions {
         StepOptions {
             rise_limits: self.rise,
@@ -485,7 +529,9 @@ impl MetricArgs {
 /// One `NAME=VALUE` write.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Assignment {
+    /// The parameter's name.
     pub name: String,
+    /// The value to write, in its unit.
     pub value: f32,
 }
 

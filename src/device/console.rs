@@ -73,6 +73,7 @@ pub struct ConsoleLine {
     pub wall: SystemTime,
     /// Device time then (a data line: its sample's), seconds, when known.
     pub device_time_s: Option<f64>,
+    /// Whether the device sent it or the user typed it.
     pub source: LineSource,
     /// The text as the device sent it or the user typed it.
     pub text: String,
@@ -210,6 +211,7 @@ impl SentHistory {
         self.lines.len()
     }
 
+    /// Whether no line is kept.
     pub fn is_empty(&self) -> bool {
         self.lines.is_empty()
     }
@@ -324,6 +326,7 @@ impl Console {
         self.text.lines.len() + self.data.lines.len()
     }
 
+    /// Whether no line is kept.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }

@@ -30,7 +30,9 @@ pub const KEPT: usize = 10_000;
 /// What sent an emergency stop.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum StopSource {
+    /// The **EMERGENCY STOP** button.
     Button,
+    /// The Esc key.
     EscKey,
 }
 
@@ -48,13 +50,16 @@ impl fmt::Display for StopSource {
 pub enum OutputCause {
     /// *Enable output* or *Disable output*.
     User,
+    /// The emergency stop (button or Esc).
     EmergencyStop,
     /// The user disconnected or connected elsewhere: the app sent ENABLE 0
     /// before it let go of the port.
     Disconnect,
     /// The app switches the output off as soon as a lost device is back.
     Reconnected,
+    /// The device's watchdog tripped.
     Watchdog,
+    /// The device reported a fault.
     Fault,
     /// Nobody on this side asked: the device changed it by itself.
     Device,
@@ -79,10 +84,15 @@ impl fmt::Display for OutputCause {
 pub enum WriteSource {
     /// A slider, a typed value, a checkbox or a drop-down.
     Edit,
+    /// *Undo gain change*.
     Undo,
+    /// *Redo gain change*.
     Redo,
+    /// *Restore set N* of the gain history.
     Restore,
+    /// A profile loaded and written.
     Profile,
+    /// Gains auto-tune proposed.
     AutoTune,
     /// A step test, frequency response or relay run.
     Procedure,
@@ -105,48 +115,68 @@ impl fmt::Display for WriteSource {
 /// One thing that happened.
 #[derive(Clone, Debug, PartialEq)]
 pub enum LoggedEvent {
+    /// An emergency stop was sent.
     EmergencyStop {
+        /// What sent it.
         by: StopSource,
     },
+    /// The drive's output went on or off.
     Output {
+        /// Whether it is now on.
         enabled: bool,
+        /// Why.
         cause: OutputCause,
     },
+    /// The device reported a fault.
     Fault,
+    /// The device's watchdog tripped.
     WatchdogTrip,
     /// The device described itself.
     Connected {
+        /// The device's name and firmware.
         device: String,
     },
+    /// The connection was lost.
     ConnectionLost {
+        /// Why, in words for the user.
         reason: String,
     },
     /// The device is back after an outage; what the app made of it.
     Reconnected {
+        /// What the app made of the device it found back.
         note: String,
     },
     /// The user closed the connection. An output found on and never
     /// switched on by the app is left on: whoever enabled it owns it.
     Disconnected {
+        /// Whether the drive's output was left on.
         output_left_on: bool,
     },
     /// The device confirmed a write: `from` -> `to`.
     Write {
+        /// The parameter's name.
         name: String,
+        /// Its value before, in its unit.
         from: f32,
+        /// Its value in force now, in its unit.
         to: f32,
+        /// Its unit.
         unit: String,
+        /// Who asked for the write.
         source: WriteSource,
         /// The value asked for, when the device applied another (its limits).
         asked: Option<f32>,
     },
     /// The device refused a write.
     WriteRefused {
+        /// The parameter's name.
         name: String,
+        /// Why, as the device or the app said it.
         reason: String,
     },
     /// A line typed in the console, taken by the link to write.
     TypedLine {
+        /// The line as typed, without its line end.
         line: String,
     },
 }
@@ -229,6 +259,7 @@ pub struct LogEntry {
     pub wall: SystemTime,
     /// Device time of the newest sample then, seconds, when there was one.
     pub device_time_s: Option<f64>,
+    /// What happened.
     pub event: LoggedEvent,
 }
 
@@ -296,10 +327,12 @@ impl EventLog {
         self.record(device_time_s, LoggedEvent::Output { enabled, cause });
     }
 
+    /// How many entries are kept.
     pub fn len(&self) -> usize {
         self.entries.len()
     }
 
+    /// Whether the log is empty.
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }

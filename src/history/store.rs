@@ -54,7 +54,9 @@ impl HistorySize {
 /// or (when empty) samples the device lost between `start - 1` and `start`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Gap {
+    /// Index of the first sample of the gap.
     pub start: u64,
+    /// Index one past its last sample.
     pub end: u64,
 }
 
@@ -97,6 +99,7 @@ impl History {
         }
     }
 
+    /// Channels per sample.
     pub fn channel_count(&self) -> usize {
         self.channel_count
     }
@@ -106,6 +109,7 @@ impl History {
         (self.end_index - self.first_index) as usize
     }
 
+    /// Whether no sample is stored.
     pub fn is_empty(&self) -> bool {
         self.end_index == self.first_index
     }

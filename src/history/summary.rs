@@ -16,16 +16,20 @@ pub const FANOUT: u64 = 16;
 /// The extremes of a set of samples; empty when `min > max`.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct MinMax {
+    /// The lowest sample.
     pub min: f32,
+    /// The highest sample.
     pub max: f32,
 }
 
 impl MinMax {
+    /// Holds nothing yet: every sample widens it.
     pub const EMPTY: Self = Self {
         min: f32::INFINITY,
         max: f32::NEG_INFINITY,
     };
 
+    /// Whether it holds no sample.
     pub fn is_empty(&self) -> bool {
         self.min > self.max
     }
@@ -39,6 +43,7 @@ impl MinMax {
     }
 
     #[inline]
+    /// Widens it to hold `other` too.
     pub fn merge(&mut self, other: Self) {
         self.min = if other.min < self.min {
             other.min

@@ -27,11 +27,13 @@ use super::summary::FANOUT;
 /// run a line with no gap inside.
 #[derive(Clone, Debug, Default)]
 pub struct ThinnedLine {
+    /// Every point, runs one after another.
     pub points: Vec<[f64; 2]>,
     run_starts: Vec<usize>,
 }
 
 impl ThinnedLine {
+    /// Empties it, keeping its memory for the next frame.
     pub fn clear(&mut self) {
         self.points.clear();
         self.run_starts.clear();

@@ -19,20 +19,27 @@ pub struct LinesSection {
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub roles: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The line sent for ENABLE, as the user wrote it.
     pub enable: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The line sent for ENABLE 0, as the user wrote it.
     pub disable: Option<String>,
     #[serde(default, rename = "param")]
+    /// The parameters declared, with their command templates.
     pub params: Vec<LinesParamEntry>,
 }
 
 /// One `[[lines.param]]`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct LinesParamEntry {
+    /// The parameter's name.
     pub name: String,
+    /// The lowest value allowed.
     pub min: f32,
+    /// The highest value allowed.
     pub max: f32,
     #[serde(default)]
+    /// Its unit; empty when the file gives none.
     pub unit: String,
     /// `gain`, `setpoint`, `log` or `none`, joined with `+`.
     #[serde(default = "default_flags")]

@@ -24,6 +24,7 @@ pub struct Profile {
     pub name: String,
     /// The device the profile was saved from.
     pub device: String,
+    /// That device's firmware and version.
     pub firmware: String,
     /// When it was saved, RFC 3339 in UTC.
     pub saved: String,
@@ -38,9 +39,12 @@ pub struct Profile {
 /// One parameter in a profile.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ProfileParam {
+    /// The parameter's name on the device.
     pub name: String,
+    /// Its value, in its unit.
     pub value: f32,
     #[serde(default)]
+    /// Its unit; empty when the file gives none.
     pub unit: String,
 }
 
@@ -48,19 +52,32 @@ pub struct ProfileParam {
 #[derive(Debug, thiserror::Error)]
 pub enum ProfileError {
     #[error("cannot read {path}: {source}")]
+    /// The file could not be read.
     Read {
+        /// The file.
         path: String,
+        /// What the system said.
         source: std::io::Error,
     },
     #[error("cannot write {path}: {source}")]
+    /// The file could not be written.
     Write {
+        /// The file.
         path: String,
+        /// What the system said.
         source: std::io::Error,
     },
     #[error("cannot write the profile as TOML: {0}")]
+    /// The profile could not be encoded as TOML.
     Encode(String),
     #[error("{path}: {message}")]
-    Parse { path: String, message: String },
+    /// The file is not a profile.
+    Parse {
+        /// The file.
+        path: String,
+        /// Where and why, as the TOML reader said it.
+        message: String,
+    },
 }
 
 impl Profile {
@@ -118,6 +135,7 @@ impl Profile {
         Ok(profile)
     }
 
+    /// Writes the profile as TOML to `path`.
     pub fn save(&self, path: &Path) -> Result<(), ProfileError> {
         std::fs::write(path, self.to_toml()?).map_err(|source| ProfileError::Write {
             path: path.display().to_string(),
@@ -125,6 +143,7 @@ impl Profile {
         })
     }
 
+    /// Reads a profile from `path`; one that does not parse names the line and the field.
     pub fn load(path: &Path) -> Result<Self, ProfileError> {
         let shown = path.display().to_string();
         let text = std::fs::read_to_string(path).map_err(|source| ProfileError::Read {
@@ -204,28 +223,39 @@ pub struct ProfileDiff {
 pub struct ProfileChange {
     /// The parameter's index on the device.
     pub index: u8,
+    /// Its name.
     pub name: String,
+    /// The value in force on the device, in its unit.
     pub old: f32,
+    /// The profile's value, in its unit.
     pub new: f32,
+    /// Its unit.
     pub unit: String,
 }
 
 /// A profile entry that will not be written.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Refusal {
+    /// The entry's name.
     pub name: String,
+    /// Why it is refused.
     pub reason: RefusalReason,
 }
 
 #[derive(Clone, Debug, PartialEq)]
+/// Why a profile entry is refused.
 pub enum RefusalReason {
     /// The device has no parameter of that name.
     UnknownName,
     /// The value is outside the device's limits (or not a number).
     OutOfRange {
+        /// The profile's value.
         value: f32,
+        /// The lowest value the device accepts.
         min: f32,
+        /// The highest value the device accepts.
         max: f32,
+        /// Their unit.
         unit: String,
     },
     /// Not a gain or setting: the setpoint, a mode or a read-only value

@@ -26,6 +26,7 @@ pub enum Protocol {
 }
 
 impl Protocol {
+    /// Every wire format motiontune speaks.
     pub const ALL: [Protocol; 4] = [
         Protocol::Native,
         Protocol::Lines,
@@ -64,11 +65,14 @@ impl fmt::Display for Protocol {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
 pub enum ProtocolChoice {
     #[default]
+    /// Probe for the protocol, read-only first.
     Auto,
+    /// Speak this protocol only.
     Only(Protocol),
 }
 
 impl ProtocolChoice {
+    /// The choice as `--protocol` spells it.
     pub fn key(self) -> &'static str {
         match self {
             Self::Auto => "auto",
@@ -115,6 +119,7 @@ impl FromStr for ProtocolChoice {
 /// and poll rate). Saved with a profile.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct AdapterSettings {
+    /// The ODrive adapter's axis and poll rate.
     pub odrive: super::odrive::OdriveSettings,
     /// The plain-text sketch's time column, channel roles and parameters
     /// (boxed: a port target carries these settings and stays small).
@@ -144,8 +149,10 @@ pub struct DecodeTally {
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum AdapterError {
     #[error("the device speaks protocol version {0}, this app speaks 1")]
+    /// The device speaks another protocol version.
     UnsupportedVersion(u8),
     #[error("{0}")]
+    /// The device is not one this adapter can work with; the reason is for the user.
     Incompatible(String),
 }
 

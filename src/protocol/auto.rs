@@ -208,6 +208,7 @@ pub struct AutoAdapter {
 }
 
 impl AutoAdapter {
+    /// Probing begins at `now`, with the settings each adapter will get.
     pub fn new(settings: &AdapterSettings, now: Instant) -> Self {
         Self {
             settings: settings.clone(),

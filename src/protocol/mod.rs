@@ -21,6 +21,7 @@ use adapter::{Adapter, AdapterSettings, Protocol, ProtocolChoice};
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum ChannelRole {
     #[default]
+    /// Any other signal (a P, I or D term, a velocity, a current …).
     Other,
     /// The reference the loop follows (setpoint).
     Reference,
@@ -55,8 +56,11 @@ impl ChannelRole {
 /// One streamed signal of a device.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ChannelInfo {
+    /// The channel's name as the device declares it (`position`).
     pub name: String,
+    /// Its unit (`rad`), empty when it has none.
     pub unit: String,
+    /// What it plays in the loop.
     pub role: ChannelRole,
 }
 
@@ -79,19 +83,27 @@ impl ChannelInfo {
 pub struct ParamFlags(pub u8);
 
 impl ParamFlags {
+    /// The parameter can be read but not written.
     pub const READ_ONLY: u8 = 1 << 0;
+    /// The parameter is the loop's setpoint, the one step tests drive.
     pub const SETPOINT: u8 = 1 << 1;
+    /// The parameter is a tuning gain (kp, ki, kd), shown with the gains.
     pub const TUNING_GAIN: u8 = 1 << 2;
+    /// The slider moves on a logarithmic scale.
     pub const LOG_SCALE: u8 = 1 << 3;
     /// Bits 4–5: 0 a real number, 1 an integer, 2 a switch, 3 a choice.
     pub const KIND_MASK: u8 = 0b11 << 4;
+    /// Bits 4–5 for an integer.
     pub const KIND_INTEGER: u8 = 1 << 4;
+    /// Bits 4–5 for a switch (0 or 1).
     pub const KIND_SWITCH: u8 = 2 << 4;
+    /// Bits 4–5 for a choice among named values.
     pub const KIND_CHOICE: u8 = 3 << 4;
     /// A mode, state or enable the drive runs in (what it does, not how
     /// well): written only when the user asks for this parameter itself.
     pub const MODE: u8 = 1 << 6;
 
+    /// The parameter can be read but not written.
     pub fn read_only(self) -> bool {
         self.0 & Self::READ_ONLY != 0
     }
@@ -99,6 +111,7 @@ impl ParamFlags {
     pub fn setpoint(self) -> bool {
         self.0 & Self::SETPOINT != 0
     }
+    /// The parameter is a tuning gain (kp, ki, kd), shown with the gains.
     pub fn tuning_gain(self) -> bool {
         self.0 & Self::TUNING_GAIN != 0
     }
@@ -201,11 +214,17 @@ pub const NOT_SET: f32 = -12345.0;
 /// One parameter a device declares, with its limits and the value last known.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ParamInfo {
+    /// The parameter's name as the device declares it (`pos.kp`).
     pub name: String,
+    /// Its unit (`A/rad`), empty when it has none.
     pub unit: String,
+    /// What the device declared about it.
     pub flags: ParamFlags,
+    /// The lowest value the device accepts, in its unit.
     pub min: f32,
+    /// The highest value the device accepts, in its unit.
     pub max: f32,
+    /// The value last known to be in force, in its unit.
     pub value: f32,
     /// What values it takes.
     pub kind: ParamKind,
@@ -306,15 +325,20 @@ impl ParamInfo {
 /// Everything a device says about itself on connect.
 #[derive(Clone, Debug, PartialEq)]
 pub struct DeviceInfo {
+    /// The device's name (`motiontune simulated drive`).
     pub name: String,
+    /// Its firmware and version, as it reports them.
     pub firmware: String,
+    /// The wire protocol's version the device speaks.
     pub protocol_version: u8,
     /// Control-loop rate: sample ticks per second of device time.
     pub loop_hz: u32,
     /// The device disables its output when no host frame arrives for this
     /// long while enabled; 0 means it has no watchdog.
     pub watchdog_ms: u16,
+    /// The signals it streams, in the order of each sample's values.
     pub channels: Vec<ChannelInfo>,
+    /// Its parameters, in index order.
     pub params: Vec<ParamInfo>,
 }
 
@@ -323,20 +347,28 @@ pub struct DeviceInfo {
 pub struct StatusFlags(pub u8);
 
 impl StatusFlags {
+    /// The drive's output is on.
     pub const ENABLED: u8 = 1 << 0;
+    /// The drive reports a fault.
     pub const FAULT: u8 = 1 << 1;
+    /// The watchdog tripped: no host frame came in time.
     pub const WATCHDOG: u8 = 1 << 2;
+    /// The drive's output is saturated (at its limit).
     pub const SATURATED: u8 = 1 << 3;
 
+    /// The drive's output is on.
     pub fn enabled(self) -> bool {
         self.0 & Self::ENABLED != 0
     }
+    /// The drive reports a fault.
     pub fn fault(self) -> bool {
         self.0 & Self::FAULT != 0
     }
+    /// The watchdog tripped: no host frame came in time.
     pub fn watchdog_tripped(self) -> bool {
         self.0 & Self::WATCHDOG != 0
     }
+    /// The drive's output is saturated (at its limit).
     pub fn saturated(self) -> bool {
         self.0 & Self::SATURATED != 0
     }
@@ -403,6 +435,7 @@ impl SampleBatch {
             .unwrap_or(0)
     }
 
+    /// Whether the batch holds no sample.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
@@ -444,8 +477,11 @@ impl SampleBatch {
 /// Severity of a device's text message.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TextLevel {
+    /// Information.
     Info,
+    /// Something the user should look at.
     Warning,
+    /// Something went wrong on the device.
     Error,
 }
 
@@ -456,28 +492,42 @@ pub enum Event {
     Described(DeviceInfo),
     /// Samples arrived; `lost_before` samples were missing just before them.
     Samples {
+        /// The samples, in device time.
         batch: SampleBatch,
+        /// Samples missing just before this batch (a gap in the ticks).
         lost_before: u64,
     },
     /// A parameter's value in force (answer to SET or GET, or unprompted).
     Value {
+        /// The parameter's index in the device's table.
         index: u8,
+        /// Its value in force, in its unit.
         value: f32,
     },
+    /// The drive's state changed, or the device reported it.
     Status {
+        /// The state.
         flags: StatusFlags,
+        /// The control-loop tick the report was sent at.
         tick: u32,
     },
+    /// The answer to a PING.
     Pong {
+        /// The PING's token, to pair it with its request.
         token: u32,
     },
+    /// A line of text from the device (a banner, a print, an error string).
     Text {
+        /// How serious it is.
         level: TextLevel,
+        /// The text, without its line end.
         message: String,
     },
     /// The device refused a request.
     Refused {
+        /// The host message type that was refused.
         request: u8,
+        /// Why.
         code: DeviceErrorCode,
     },
 }
@@ -485,15 +535,22 @@ pub enum Event {
 /// Why a device refused a request.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DeviceErrorCode {
+    /// The device does not know the request's type.
     UnknownType,
+    /// The request's payload has the wrong length.
     BadLength,
+    /// No parameter has that index.
     BadIndex,
+    /// The parameter cannot be written.
     ReadOnly,
+    /// The device does not do what was asked.
     Unsupported,
+    /// A code this host does not know.
     Other(u8),
 }
 
 impl DeviceErrorCode {
+    /// The error for a wire code; unknown codes become [`Self::Other`].
     pub fn from_code(code: u8) -> Self {
         match code {
             1 => Self::UnknownType,
@@ -505,6 +562,7 @@ impl DeviceErrorCode {
         }
     }
 
+    /// The wire code of this error.
     pub fn code(self) -> u8 {
         match self {
             Self::UnknownType => 1,
@@ -533,22 +591,33 @@ impl std::fmt::Display for DeviceErrorCode {
 /// Something the app asks of the device.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Command {
+    /// Ask the device to describe itself.
     Hello,
+    /// Read a parameter's value.
     Get {
+        /// The parameter's index in the device's table.
         index: u8,
     },
+    /// Write a parameter.
     Set {
+        /// The parameter's index in the device's table.
         index: u8,
+        /// The value, in the parameter's unit.
         value: f32,
     },
+    /// Switch the drive output on or off.
     Enable(bool),
     /// Stream every Nth control-loop sample; 0 stops streaming.
     Stream {
+        /// The divider: every Nth sample, 0 for none.
         divider: u16,
     },
+    /// Heartbeat and round-trip probe; feeds the watchdog.
     Ping {
+        /// Echoed back in the PONG.
         token: u32,
     },
+    /// Ask the device to keep its parameters across a power cycle.
     Save,
     /// A line the user typed in the console, written as it is with the
     /// wire format's line end. It holds no control character (a line end

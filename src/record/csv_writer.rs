@@ -11,15 +11,25 @@ pub enum RecordError {
     /// kind tells a missing folder from a refused one on every OS).
     #[error("cannot create {path}: {reason}")]
     Create {
+        /// The file.
         path: String,
+        /// What the system said.
         reason: std::io::Error,
     },
     #[error("cannot write recording: {0}")]
+    /// The CSV writer failed.
     Write(#[from] csv::Error),
     #[error("cannot write recording: {0}")]
+    /// Writing the file failed.
     Io(#[from] std::io::Error),
     #[error("batch has {got} channels but the recording has {expected}")]
-    ChannelMismatch { expected: usize, got: usize },
+    /// A batch's width differs from the recording's.
+    ChannelMismatch {
+        /// Channels in the recording.
+        expected: usize,
+        /// Channels in the batch.
+        got: usize,
+    },
 }
 
 /// Column names of a recording of these channels.

@@ -54,6 +54,7 @@ impl Recording {
         })
     }
 
+    /// The file being written.
     pub fn path(&self) -> &Path {
         &self.path
     }

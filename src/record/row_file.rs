@@ -18,6 +18,7 @@ pub struct RowFile {
 }
 
 impl RowFile {
+    /// Creates (or truncates) the file at `path`.
     pub fn create(path: &Path) -> io::Result<Self> {
         Ok(Self {
             file: File::create(path)?,

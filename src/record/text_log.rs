@@ -29,6 +29,7 @@ impl<W: Write> TextLog<W> {
         self.lines
     }
 
+    /// Writes one line of the device's text with its host and device times.
     pub fn write(
         &mut self,
         host_s: f64,

@@ -34,7 +34,9 @@ const ROUND_TRIPS_KEPT: usize = 256;
 /// it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Stamped {
+    /// The sample, timed.
     pub batch: SampleBatch,
+    /// Samples missing just before it.
     pub lost_before: u64,
 }
 
@@ -59,6 +61,7 @@ pub struct ArrivalClock {
 }
 
 impl ArrivalClock {
+    /// A clock for samples expected every `expected_period`, from `origin`.
     pub fn new(origin: Instant, expected_period: Duration) -> Self {
         let mut clock = Self {
             origin,

@@ -75,6 +75,7 @@ const UNCERTAINTY_QUANTILE: f64 = 0.95;
 /// Where a run of lines sits on the host's clock.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Placement {
+    /// Host tick (µs since the connection opened) of the run's first line.
     pub first_tick: i64,
     /// Microseconds between lines.
     pub stride: u32,

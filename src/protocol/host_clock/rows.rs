@@ -19,6 +19,7 @@ pub struct HostTimed {
 }
 
 impl HostTimed {
+    /// Rows timed by `clock`, none held yet.
     pub fn new(clock: HostClock) -> Self {
         Self {
             clock,
@@ -26,10 +27,12 @@ impl HostTimed {
         }
     }
 
+    /// The clock that places the rows.
     pub fn clock(&self) -> &HostClock {
         &self.clock
     }
 
+    /// The clock, to feed it arrivals.
     pub fn clock_mut(&mut self) -> &mut HostClock {
         &mut self.clock
     }

@@ -31,6 +31,7 @@ pub struct TimeScale {
 }
 
 impl TimeScale {
+    /// The scale of a column in `unit`.
     pub fn of(unit: TimeUnit) -> Self {
         Self {
             ticks_per_unit: unit.ticks_per_unit(),
@@ -62,6 +63,7 @@ pub struct DeviceTime {
 }
 
 impl DeviceTime {
+    /// Device time read from a column of this scale.
     pub fn new(scale: TimeScale) -> Self {
         Self {
             scale,
@@ -73,6 +75,7 @@ impl DeviceTime {
         }
     }
 
+    /// Ticks per second.
     pub fn tick_hz(&self) -> f64 {
         self.scale.tick_hz
     }

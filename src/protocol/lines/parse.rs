@@ -41,6 +41,7 @@ pub enum Line {
 /// One value of a data line.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Field {
+    /// The label before the value (`kp:` gives `kp`), if any.
     pub label: Option<String>,
     /// NaN for a gap.
     pub value: f64,
@@ -287,9 +288,11 @@ pub const MAX_LINE: usize = 8192;
 /// One line cut from the stream.
 #[derive(Debug, PartialEq)]
 pub enum RawLine<'a> {
+    /// A line of UTF-8 text, without its line end.
     Text(&'a str),
     /// Not UTF-8.
     Binary,
+    /// Longer than [`MAX_LINE`]: dropped.
     TooLong,
 }
 

@@ -24,6 +24,7 @@ pub enum TimeUnit {
 }
 
 impl TimeUnit {
+    /// The unit as `--lines-time-column` spells it (`us`, `ms`, `s`).
     pub fn key(self) -> &'static str {
         match self {
             Self::Micros => "us",
@@ -64,6 +65,7 @@ impl TimeUnit {
 pub struct TimeColumn {
     /// 1-based position of the field in the line.
     pub column: usize,
+    /// The unit the column counts in.
     pub unit: TimeUnit,
 }
 
@@ -195,12 +197,17 @@ fn unescape(source: &str) -> Result<String, String> {
 /// One parameter of a sketch, declared by the user.
 #[derive(Clone, Debug, PartialEq)]
 pub struct LineParam {
+    /// The parameter's name.
     pub name: String,
+    /// Its unit.
     pub unit: String,
+    /// The lowest value the user allows.
     pub min: f32,
+    /// The highest value the user allows.
     pub max: f32,
     /// Gain and/or setpoint (step tests drive the setpoint).
     pub flags: ParamFlags,
+    /// The line sent to write it, `{value}` replaced by the value.
     pub template: CommandTemplate,
 }
 
@@ -333,8 +340,11 @@ impl FromStr for LineParam {
 /// 1-based channel number (time column not counted) or by name.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct LineRoles {
+    /// The reference channel, by number or name.
     pub reference: Option<String>,
+    /// The feedback channel, by number or name.
     pub feedback: Option<String>,
+    /// The effort channel, by number or name.
     pub effort: Option<String>,
 }
 
@@ -387,10 +397,13 @@ impl fmt::Display for LineRoles {
 pub struct LinesSettings {
     /// Device time from a column; `None` times lines by their arrival.
     pub time_column: Option<TimeColumn>,
+    /// Which channels play which role in the loop.
     pub roles: LineRoles,
+    /// The parameters the user declared.
     pub params: Vec<LineParam>,
     /// Sent for ENABLE; without it the app cannot switch the output.
     pub enable: Option<CommandTemplate>,
+    /// Sent for ENABLE 0; without it the app cannot switch the output off.
     pub disable: Option<CommandTemplate>,
 }
 

@@ -105,7 +105,9 @@ impl Shape {
 /// A run of rows of one shape, not yet described.
 #[derive(Debug)]
 pub struct Candidate {
+    /// The shape its rows share.
     pub shape: Shape,
+    /// Rows of that shape in a row.
     pub rows: usize,
 }
 

@@ -25,6 +25,7 @@ use super::parse::value_of;
 /// What a line starting with `>` says.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Teleplot {
+    /// Numbers (`name:value` or `name:ms:value;…`).
     Values(Values),
     /// A text telemetry (`|t`): `name: text`.
     Text(String),
@@ -38,7 +39,9 @@ pub enum Teleplot {
 /// The values of one telemetry line.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Values {
+    /// The telemetry's name.
     pub name: String,
+    /// Its unit (`§unit`), when it gives one.
     pub unit: Option<String>,
     /// (timestamp in ms, value); NaN for a gap.
     pub samples: Vec<(Option<f64>, f64)>,
@@ -98,6 +101,7 @@ fn number(text: &str) -> f64 {
 pub struct TeleplotRow {
     /// The timestamp its values carried, ms.
     pub time_ms: Option<f64>,
+    /// Each telemetry's name and value.
     pub values: Vec<(String, f64)>,
     /// When its last value arrived.
     pub arrived: Option<Instant>,

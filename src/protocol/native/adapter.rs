@@ -26,6 +26,7 @@ pub struct NativeAdapter {
 }
 
 impl NativeAdapter {
+    /// An adapter that has sent nothing yet.
     pub fn new() -> Self {
         Self::default()
     }

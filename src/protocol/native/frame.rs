@@ -30,14 +30,19 @@ pub const MAX_ENCODED: usize = MAX_PAYLOAD + 2 + 1;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum FrameError {
     #[error("empty frame")]
+    /// Two delimiters with nothing between them.
     Empty,
     #[error("oversize frame")]
+    /// More bytes than the largest frame before a delimiter.
     Oversize,
     #[error("bad COBS stuffing")]
+    /// The COBS encoding is broken.
     BadStuffing,
     #[error("frame too short to hold a payload and CRC")]
+    /// Too short to hold a payload and its CRC.
     TooShort,
     #[error("CRC mismatch")]
+    /// The CRC does not match the payload.
     BadCrc,
 }
 
@@ -90,6 +95,7 @@ impl Default for FrameDecoder {
 }
 
 impl FrameDecoder {
+    /// A decoder waiting for its first frame.
     pub fn new() -> Self {
         Self {
             partial: Vec::with_capacity(MAX_ENCODED),

@@ -9,25 +9,41 @@ use crate::protocol::Command;
 
 /// Host → device type bytes.
 pub mod host_type {
+    /// HELLO: describe yourself.
     pub const HELLO: u8 = 0x01;
+    /// GET: read a parameter.
     pub const GET: u8 = 0x02;
+    /// SET: write a parameter.
     pub const SET: u8 = 0x03;
+    /// ENABLE: switch the drive output.
     pub const ENABLE: u8 = 0x04;
+    /// STREAM: start, change or stop streaming.
     pub const STREAM: u8 = 0x05;
+    /// PING: heartbeat and round-trip probe.
     pub const PING: u8 = 0x06;
+    /// SAVE: persist the parameters.
     pub const SAVE: u8 = 0x07;
 }
 
 /// Device → host type bytes.
 pub mod device_type {
+    /// DEVICE: identity and sizes, the first answer to HELLO.
     pub const DEVICE: u8 = 0x81;
+    /// CHANNEL: one streamed signal.
     pub const CHANNEL: u8 = 0x82;
+    /// PARAM: one parameter.
     pub const PARAM: u8 = 0x83;
+    /// VALUE: a parameter's value in force.
     pub const VALUE: u8 = 0x84;
+    /// SAMPLES: a batch of streamed samples.
     pub const SAMPLES: u8 = 0x85;
+    /// STATUS: the drive's state.
     pub const STATUS: u8 = 0x86;
+    /// PONG: the answer to PING.
     pub const PONG: u8 = 0x87;
+    /// TEXT: a log line for the user.
     pub const TEXT: u8 = 0x88;
+    /// ERROR: a host message was refused.
     pub const ERROR: u8 = 0x8F;
 }
 
@@ -38,70 +54,113 @@ pub const SAMPLES_HEADER_LEN: usize = 1 + 4 + 2 + 1;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum MessageError {
     #[error("empty payload")]
+    /// The payload has no type byte.
     Empty,
     #[error("unknown message type 0x{0:02X}")]
+    /// The type byte is not one this version defines.
     UnknownType(u8),
     #[error("message 0x{0:02X} is too short")]
+    /// The payload is shorter than its type needs.
     TooShort(u8),
     #[error("message 0x{0:02X} holds a string that is not UTF-8")]
+    /// A string field is not UTF-8.
     BadText(u8),
 }
 
 /// A message from the device.
 #[derive(Clone, Debug, PartialEq)]
 pub enum DeviceMessage {
+    /// DEVICE: identity and sizes.
     Device {
+        /// The protocol version the device speaks.
         version: u8,
+        /// How many CHANNEL messages follow.
         channel_count: u8,
+        /// How many PARAM messages follow.
         param_count: u8,
+        /// Control-loop rate, ticks per second.
         loop_hz: u32,
+        /// Watchdog time in milliseconds; 0 for none.
         watchdog_ms: u16,
+        /// The device's name.
         name: String,
+        /// Its firmware and version.
         firmware: String,
     },
+    /// CHANNEL: one streamed signal.
     Channel {
+        /// Its position in every sample.
         index: u8,
+        /// Its role's wire code (0 other, 1 reference, 2 feedback, 3 effort).
         role: u8,
+        /// Its name.
         name: String,
+        /// Its unit.
         unit: String,
     },
+    /// PARAM: one parameter.
     Param {
+        /// Its index in the device's table.
         index: u8,
+        /// The flags byte (`ParamFlags`).
         flags: u8,
+        /// The lowest value accepted.
         min: f32,
+        /// The highest value accepted.
         max: f32,
+        /// The value in force.
         value: f32,
+        /// Its name.
         name: String,
+        /// Its unit.
         unit: String,
         /// The names of a choice's values from `min` up (flags kind bits
         /// 3); sent after the unit only when there are any.
         choices: Vec<String>,
     },
+    /// VALUE: a parameter's value in force.
     Value {
+        /// The parameter's index.
         index: u8,
+        /// Its value.
         value: f32,
     },
     /// `values` holds every whole f32 after the header; the session, which
     /// knows the channel count, takes `count × channels` of them.
     Samples {
+        /// Control-loop tick of the first sample.
         tick: u32,
+        /// Ticks between consecutive samples.
         stride: u16,
+        /// Samples in the batch.
         count: u8,
+        /// Every whole f32 after the header, sample by sample.
         values: Vec<f32>,
     },
+    /// STATUS: the drive's state.
     Status {
+        /// The status flags byte (`StatusFlags`).
         flags: u8,
+        /// The control-loop tick it was sent at.
         tick: u32,
     },
+    /// PONG: the answer to PING.
     Pong {
+        /// The PING's token.
         token: u32,
     },
+    /// TEXT: a log line for the user.
     Text {
+        /// Its level's wire code (0 info, 1 warning, 2 error).
         level: u8,
+        /// The text.
         message: String,
     },
+    /// ERROR: a host message was refused.
     Error {
+        /// The refused message's type byte.
         request: u8,
+        /// Why (the wire code of `DeviceErrorCode`).
         code: u8,
     },
 }

@@ -12,12 +12,21 @@ use crate::protocol::{
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum SessionError {
     #[error("samples arrived before the device described itself")]
+    /// SAMPLES came before the description.
     SamplesBeforeDescription,
     #[error("SAMPLES frame announces {announced} values but holds {held}")]
-    ShortSamples { announced: usize, held: usize },
+    /// A SAMPLES frame holds fewer values than its header announces.
+    ShortSamples {
+        /// Values announced: count × channels.
+        announced: usize,
+        /// Values held.
+        held: usize,
+    },
     #[error("SAMPLES frame with stride 0")]
+    /// A SAMPLES frame with stride 0.
     ZeroStride,
     #[error("device speaks protocol version {0}, this app speaks 1")]
+    /// The device speaks another protocol version.
     UnsupportedVersion(u8),
 }
 
@@ -57,6 +66,7 @@ pub struct HostSession {
 }
 
 impl HostSession {
+    /// A session waiting for the device's description.
     pub fn new() -> Self {
         Self::default()
     }

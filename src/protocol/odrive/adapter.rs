@@ -162,6 +162,7 @@ pub struct OdriveAdapter {
 }
 
 impl OdriveAdapter {
+    /// An adapter for an ODrive on a port opened at `now`, with the user's settings.
     pub fn new(settings: &AdapterSettings, now: Instant) -> Self {
         let settings = settings.odrive.clone();
         let poll_hz = settings.poll_hz.max(0.1);

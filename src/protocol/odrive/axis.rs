@@ -16,7 +16,9 @@
 
 use std::time::{Duration, Instant};
 
+/// `AXIS_STATE_IDLE`.
 pub const STATE_IDLE: u8 = 1;
+/// `AXIS_STATE_CLOSED_LOOP_CONTROL`.
 pub const STATE_CLOSED_LOOP: u8 = 8;
 /// `AXIS_ERROR_WATCHDOG_TIMER_EXPIRED` in every 0.5.x release.
 pub const ERROR_WATCHDOG: u32 = 0x800;
@@ -86,8 +88,11 @@ pub fn describe_error(axis: u8, error: u32) -> String {
 /// What the host made of the axis once a transition ended.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Settled {
+    /// The axis state read (`current_state`).
     pub state: u8,
+    /// The axis error bits read.
     pub error: u32,
+    /// Where `input_pos` is, in turns.
     pub input_pos: f32,
     /// Why the axis is not where it was asked to go, in one sentence.
     pub problem: Option<String>,
@@ -108,6 +113,7 @@ pub enum Next {
     Wait,
     /// Write the request now (the axis is not in the state asked for).
     Request,
+    /// The transition is over; what the host made of it.
     Done(Settled),
 }
 
@@ -170,14 +176,17 @@ impl Transition {
         !self.checking && !self.request_due && now >= self.next_check
     }
 
+    /// A check's read of `requested_state` came back.
     pub fn on_requested(&mut self, value: u8) {
         self.check.requested = Some(value);
     }
 
+    /// A check's read of `current_state` came back.
     pub fn on_state(&mut self, value: u8) {
         self.check.state = Some(value);
     }
 
+    /// A check's read of the axis error came back.
     pub fn on_error(&mut self, value: u32) {
         self.check.error = Some(value);
     }

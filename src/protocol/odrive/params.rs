@@ -7,9 +7,13 @@ use crate::protocol::ParamFlags;
 pub struct Param {
     /// Path below `axisN.`.
     pub path: &'static str,
+    /// Its unit, empty for a switch or a choice.
     pub unit: &'static str,
+    /// The flags the app sees (`ParamFlags`).
     pub flags: u8,
+    /// The slider's lower bound, in its unit.
     pub min: f32,
+    /// The slider's upper bound, in its unit.
     pub max: f32,
 }
 
@@ -84,10 +88,15 @@ pub const PARAMS: &[Param] = &[
     ),
 ];
 
+/// Index of `controller.input_pos`, the setpoint, in [`PARAMS`].
 pub const INPUT_POS_INDEX: u8 = 5;
+/// Index of `config.enable_watchdog` in [`PARAMS`].
 pub const WATCHDOG_ON_INDEX: u8 = 6;
+/// Index of `config.watchdog_timeout` in [`PARAMS`].
 pub const WATCHDOG_TIMEOUT_INDEX: u8 = 7;
+/// Index of `current_state` in [`PARAMS`].
 pub const CURRENT_STATE_INDEX: u8 = 8;
+/// Index of `controller.config.control_mode` in [`PARAMS`].
 pub const CONTROL_MODE_INDEX: u8 = 9;
 
 /// `ODrive.Axis.AxisState` from 0 (fw-v0.5.6 `odrive-interface.yaml`

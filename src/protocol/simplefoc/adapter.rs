@@ -146,6 +146,7 @@ pub struct SimpleFocAdapter {
 }
 
 impl SimpleFocAdapter {
+    /// An adapter for a sketch on a port opened at `now`, with the user's settings.
     pub fn new(settings: &crate::protocol::adapter::AdapterSettings, now: Instant) -> Self {
         let settings = settings.simplefoc.sanitized();
         let params = motor_params();

@@ -23,11 +23,15 @@ use crate::protocol::{ChannelInfo, ChannelRole, DeviceInfo, ParamFlags, ParamInf
 /// What the motor answered while it was described.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Answers<'a> {
+    /// The motor's command letter.
     pub letter: char,
+    /// The parameters asked for.
     pub params: &'a [MotorParam],
     /// NaN for a parameter the firmware did not answer.
     pub values: &'a [f32],
+    /// The motion type's code in force.
     pub motion: u8,
+    /// The torque type's code in force.
     pub torque: u8,
     /// Monitored lines a second at stream divider 1.
     pub stream_hz: f64,

@@ -90,16 +90,24 @@ impl SimpleFocSettings {
 /// One variable `monitor()` can print, in its printing order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum MonitorVar {
+    /// The target.
     Target,
+    /// The q-axis voltage.
     VoltageQ,
+    /// The d-axis voltage.
     VoltageD,
+    /// The q-axis current.
     CurrentQ,
+    /// The d-axis current.
     CurrentD,
+    /// The shaft velocity.
     Velocity,
+    /// The shaft angle.
     Angle,
 }
 
 impl MonitorVar {
+    /// Every variable, in `monitor()`'s printing order.
     pub const ORDER: [MonitorVar; 7] = [
         Self::Target,
         Self::VoltageQ,
@@ -109,6 +117,7 @@ impl MonitorVar {
         Self::Velocity,
         Self::Angle,
     ];
+    /// The `MMS` mask with every variable on.
     pub const ALL_BITS: u8 = 0b111_1111;
 
     /// The variable's bit in the `MMS` mask (target is the leftmost).
@@ -125,6 +134,7 @@ impl MonitorVar {
             .collect()
     }
 
+    /// The variable's name as the app shows it.
     pub fn name(self) -> &'static str {
         match self {
             Self::Target => "target",

@@ -63,6 +63,7 @@ pub fn torque_code(name: &str) -> Option<u8> {
 /// How a parameter's value is printed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ValueKind {
+    /// A number.
     Number,
     /// `MC`: the motion type's name.
     Motion,
@@ -83,14 +84,19 @@ enum Unit {
 /// One motor parameter the Commander reads and writes.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct MotorParam {
+    /// The parameter's name as the app shows it.
     pub name: &'static str,
     /// The letters after the motor's letter that write and read it
     /// (`VP`); the target is written as a bare number and read as `MG0`.
     pub letters: &'static str,
     unit: Unit,
+    /// The flags the app sees (`ParamFlags`).
     pub flags: u8,
+    /// The lowest value, in its unit.
     pub min: f32,
+    /// The highest value, in its unit.
     pub max: f32,
+    /// How its value is printed.
     pub kind: ValueKind,
 }
 

@@ -19,6 +19,7 @@ pub const REPLY_TIMEOUT: Duration = Duration::from_millis(300);
 /// What a value reply holds after its echo.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ReplyKind {
+    /// A number as `Print` wrote it.
     Number,
     /// A motion type's name (`MC`).
     Motion,
@@ -40,9 +41,17 @@ pub enum Expect {
     /// `#N`.
     Decimals,
     /// The reply to `{L}C` from the handler under `letter`.
-    Verify { letter: char },
+    Verify {
+        /// The motor's command letter.
+        letter: char,
+    },
     /// The command's echo, then a value of `kind`.
-    Value { echo: String, kind: ReplyKind },
+    Value {
+        /// The command as the Commander echoes it.
+        echo: String,
+        /// What follows the echo.
+        kind: ReplyKind,
+    },
     /// A line the user typed: its reply is whatever text comes until the
     /// device falls quiet, which the adapter reads itself (never here).
     Typed,
@@ -51,10 +60,13 @@ pub enum Expect {
 /// A reply, read.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Reply {
+    /// The verbosity in force (0 … 3).
     Verbosity(u8),
+    /// `@machine`: verbosity 3 is in force.
     Machine,
     /// One handler of the scan.
     Handler(char, String),
+    /// `#N`: the decimal places the Commander prints.
     Decimals(u8),
     /// `{L}C<motion>`: `Commander::motor` (Commander.cpp:124-127, 180-183).
     Motor(u8),
@@ -62,8 +74,11 @@ pub enum Reply {
     MotionHandler,
     /// A reply of another kind of handler.
     NotMotor,
+    /// A number, with the digits it was printed with.
     Number(Printed),
+    /// A motion or torque type's code.
     Code(u8),
+    /// The `MMS` mask, target in the highest of seven bits.
     Bits(u8),
     /// `err` after the echo.
     Error,
@@ -111,8 +126,11 @@ impl Expect {
 /// One request.
 #[derive(Clone, Debug)]
 pub struct Request<P> {
+    /// What the request is for, handed back with its reply.
     pub purpose: P,
+    /// The line sent, without its line end.
     pub wire: String,
+    /// The reply it waits for.
     pub expect: Expect,
     /// Sends before it is given up.
     pub tries: u8,
@@ -124,6 +142,7 @@ pub struct Request<P> {
 }
 
 impl<P> Request<P> {
+    /// A request for `purpose`, written as `wire`, waiting for `expect`, with the default tries and wait.
     pub fn new(purpose: P, wire: String, expect: Expect) -> Self {
         Self {
             purpose,
@@ -135,6 +154,7 @@ impl<P> Request<P> {
         }
     }
 
+    /// The request with `tries` sends before it is given up.
     pub fn tries(mut self, tries: u8) -> Self {
         self.tries = tries;
         self
@@ -171,6 +191,7 @@ impl<P> Default for Requests<P> {
 }
 
 impl<P: Clone> Requests<P> {
+    /// Queues a request behind those waiting.
     pub fn push(&mut self, request: Request<P>) {
         self.queue.push_back(request);
     }

@@ -35,6 +35,7 @@ pub struct CommanderSettings {
 }
 
 impl CommanderSettings {
+    /// The verbosity read before this connection changed it (the first one found counts).
     pub fn found_verbosity(&mut self, verbosity: u8) {
         self.found_verbosity.get_or_insert(verbosity);
     }
@@ -46,18 +47,22 @@ impl CommanderSettings {
         self.verbosity_changed = true;
     }
 
+    /// The verbosity found, once read.
     pub fn verbosity(&self) -> Option<u8> {
         self.found_verbosity
     }
 
+    /// The decimals read before this connection changed them (the first found counts).
     pub fn found_decimals(&mut self, decimals: u8) {
         self.found_decimals.get_or_insert(decimals);
     }
 
+    /// The decimals found, once read.
     pub fn decimals(&self) -> Option<u8> {
         self.found_decimals
     }
 
+    /// This connection set the decimals: they are its to restore.
     pub fn decimals_set(&mut self) {
         self.decimals_changed = true;
     }
@@ -112,6 +117,7 @@ pub struct BootWatch {
 }
 
 impl BootWatch {
+    /// Watching a sketch's boot text from the port's opening at `now`.
     pub fn new(now: Instant) -> Self {
         Self {
             opened: now,

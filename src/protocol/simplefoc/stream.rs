@@ -20,9 +20,11 @@
 /// What the sketch's monitoring lines look like.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct MonitorFormat {
+    /// The character a line starts with, if any.
     pub start: Option<char>,
     /// `None` until a line of two variables shows it.
     pub separator: Option<char>,
+    /// The character a line ends with before its line end, if any.
     pub end: Option<char>,
 }
 
@@ -133,6 +135,7 @@ pub struct MonitorReader {
 }
 
 impl MonitorReader {
+    /// Reads one line: a sample, a bad line, a line learning the format, or none of these.
     pub fn read(&mut self, line: &str) -> MonitorLine {
         let parsed = parse_any(line);
         let Some(format) = &mut self.format else {
@@ -190,8 +193,11 @@ const SATURATED_SHARE: f64 = 0.9;
 #[derive(Clone, Debug, PartialEq)]
 pub struct RatePlan {
     baud: u32,
+    /// The sketch's loop rate, Hz, as assumed or measured.
     pub loop_hz: f64,
+    /// Bytes of one monitoring line, line end included.
     pub line_bytes: f64,
+    /// Loops per print before the divider: the `MMD` base.
     pub base: u32,
 }
 

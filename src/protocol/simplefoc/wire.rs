@@ -65,6 +65,7 @@ fn fit_number(value: f32, room: usize) -> Option<String> {
 /// A number as the Commander printed it.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Printed {
+    /// The value read.
     pub value: f32,
     /// Decimals printed: the value is known to within half the last one.
     pub decimals: u32,
