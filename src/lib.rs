@@ -1,33 +1,47 @@
 //! motiontune: tune motor drives over USB serial.
 //!
-//! Data flows one way: device → [`link`] thread (owns the port, decodes with
-//! [`protocol`]) → channel → [`history`] → plots in [`app`]; user actions go
-//! back as commands through the link. The [`sim`]ulated drive is a device
-//! like any other.
+//! Data flows one way: device → [`link`] thread (owns the port, decodes
+//! with [`protocol`], runs the [`tuning`] procedures at the stream's rate) →
+//! channel → [`history`] → plots in [`app`]; user actions go back as
+//! commands through the link. The [`sim`]ulated drive is a device like any
+//! other. `docs/ARCHITECTURE.md` draws the picture; each module below owns
+//! one concern and says so in its own documentation.
 
-/// Step metrics and other analysis: plain functions over sample slices.
+/// Analysis of recorded responses as plain functions over slices: step
+/// metrics, identification, tuning rules, frequency response.
 pub mod analysis;
-/// The egui application: panels for connection, plot, gains and status.
+/// The egui application: one file per pane, and the session of the
+/// connected device as the app holds it.
 pub mod app;
-/// Triggered capture: level and write triggers, pre/post windows.
+/// Triggered capture, as on an oscilloscope: level and write triggers,
+/// pre/post windows, kept captures.
 pub mod capture;
-/// Headless commands: ports, sim, record, params, step, analyze.
+/// The command line: argument parsing and the headless commands (`ports`,
+/// `sim`, `record`, `params`, `step`, `autotune`, `bode`, `analyze`).
 pub mod cli;
-/// What is known about a connected device: its event log.
+/// What is known about a connected device, with no egui: its event log and
+/// its console.
 pub mod device;
-/// Sample storage and per-pixel thinning for plots.
+/// Sample storage behind the plots: the bounded store, its min/max summary
+/// and per-pixel thinning.
 pub mod history;
 /// Ctrl-C and SIGTERM: one handler for the process, one flag for all.
 pub mod interrupt;
-/// Transports and the link thread; connection health.
+/// Transports and the link thread that owns one; ports, open errors,
+/// connection health.
 pub mod link;
-/// Parameter profiles: TOML files of the gains and settings, diffed against a device.
+/// Parameter profiles: TOML files of the gains and plain settings, diffed
+/// against a device.
 pub mod profile;
-/// Wire formats turned into the app's events and commands.
+/// The device model every wire format becomes, and one adapter per wire
+/// format (native, text lines, SimpleFOC, ODrive, auto-detection).
 pub mod protocol;
-/// CSV recording and export, headless and on a writer thread.
+/// Recording and export to CSV, headless and on a writer thread.
 pub mod record;
-/// The simulated drive: physics, controller, firmware emulation.
+/// The simulated drive (physics, controller, native firmware) and
+/// emulators of other firmware.
 pub mod sim;
-/// Tuning procedures (step tests) as state machines fed in device time.
+/// Tuning procedures as state machines fed in device time (step test,
+/// excitation, relay), model-based auto-tune, the write guard every
+/// parameter write passes, and kept step runs.
 pub mod tuning;
