@@ -36,7 +36,7 @@
 use super::ParamWrite;
 use crate::analysis::{
     LimitCycle, LimitCycleError, LimitCycleOptions, ParallelGains, RelayRecord, StandardGains,
-    TuningRule, Ultimate, limit_cycle,
+    Ultimate, UltimateRule, limit_cycle,
 };
 use crate::protocol::{ChannelRole, DeviceInfo, ParamInfo, SampleBatch};
 
@@ -207,7 +207,7 @@ impl RelayResult {
     }
 
     /// The gains `rule` gives for this run, in both forms.
-    pub fn gains(&self, rule: TuningRule) -> RelayGains {
+    pub fn gains(&self, rule: UltimateRule) -> RelayGains {
         relay_gains(self.cycle.ultimate, rule)
     }
 }
@@ -215,13 +215,13 @@ impl RelayResult {
 /// Gains from a rule, in both forms, in effort per unit of feedback.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct RelayGains {
-    pub rule: TuningRule,
+    pub rule: UltimateRule,
     pub standard: StandardGains,
     pub parallel: ParallelGains,
 }
 
 /// The gains `rule` gives for `ultimate`.
-pub fn relay_gains(ultimate: Ultimate, rule: TuningRule) -> RelayGains {
+pub fn relay_gains(ultimate: Ultimate, rule: UltimateRule) -> RelayGains {
     let standard = rule.apply(ultimate);
     RelayGains {
         rule,
@@ -818,10 +818,10 @@ mod tests {
         let measured = test.result().expect("a steady limit cycle").ultimate();
         eprintln!("true {truth:?}, relay {measured:?}");
         for rule in [
-            TuningRule::ZieglerNicholsPid,
-            TuningRule::ZieglerNicholsPi,
-            TuningRule::TyreusLuybenPid,
-            TuningRule::SomeOvershoot,
+            UltimateRule::ZieglerNicholsPid,
+            UltimateRule::ZieglerNicholsPi,
+            UltimateRule::TyreusLuybenPid,
+            UltimateRule::SomeOvershoot,
         ] {
             let want = relay_gains(truth, rule).standard;
             let got = relay_gains(measured, rule).standard;

@@ -1,4 +1,5 @@
-//! What the app knows about the device it is connected to: the link, the
+//! What the app knows about the device it is connected to (no egui: panels
+//! read it and send intents): the link, the
 //! description, the sample history, each parameter's write state and the
 //! last status. Events from the link are drained once per frame; commands
 //! go out without waiting. A connection that was up and is lost is opened
@@ -24,12 +25,12 @@ use crate::protocol::{Command, DeviceInfo, Event, StatusFlags, TextLevel};
 use crate::record::Recording;
 use crate::tuning::{Excitation, FrequencyMeasurement, RelayTest, StepResponse, StepTest};
 
-mod console;
+mod typed_lines;
 mod procedures;
 mod reconnect;
 mod writes;
 
-pub use console::NOT_CONNECTED;
+pub use typed_lines::NOT_CONNECTED;
 use reconnect::{Reconnect, worth_retrying};
 use writes::SentSet;
 pub use writes::{ParamView, WriteMark, WriteState};
