@@ -10,8 +10,8 @@
 /// Analysis of recorded responses as plain functions over slices: step
 /// metrics, identification, tuning rules, frequency response.
 pub mod analysis;
-/// The egui application: one file per pane, and the session of the
-/// connected device as the app holds it.
+/// The egui application: one file per pane; panes read the device
+/// session and send intents.
 pub mod app;
 /// Triggered capture, as on an oscilloscope: level and write triggers,
 /// pre/post windows, kept captures.
@@ -19,8 +19,9 @@ pub mod capture;
 /// The command line: argument parsing and the headless commands (`ports`,
 /// `sim`, `record`, `params`, `step`, `autotune`, `bode`, `analyze`).
 pub mod cli;
-/// What is known about a connected device, with no egui: its event log and
-/// its console.
+/// What is known about a connected device, with no egui: the session (link,
+/// description, parameters in force, history, procedures, health), its
+/// event log and its console.
 pub mod device;
 /// Sample storage behind the plots: the bounded store, its min/max summary
 /// and per-pixel thinning.
@@ -36,12 +37,13 @@ pub mod profile;
 /// The device model every wire format becomes, and one adapter per wire
 /// format (native, text lines, SimpleFOC, ODrive, auto-detection).
 pub mod protocol;
-/// Recording and export to CSV, headless and on a writer thread.
+/// Everything that writes files of samples: recordings and exports to CSV
+/// (headless and on a writer thread) and the stored step runs.
 pub mod record;
 /// The simulated drive (physics, controller, native firmware) and
 /// emulators of other firmware.
 pub mod sim;
 /// Tuning procedures as state machines fed in device time (step test,
-/// excitation, relay), model-based auto-tune, the write guard every
-/// parameter write passes, and kept step runs.
+/// excitation, relay), model-based auto-tune, and the write guard every
+/// parameter write passes. No threads, no I/O.
 pub mod tuning;
