@@ -23,9 +23,12 @@ pub const MAX_TRACE_POINTS: usize = 4000;
 /// One parameter's value when the run was measured.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct GainValue {
+    /// The parameter's name.
     pub name: String,
+    /// Its value, in its unit.
     pub value: f32,
     #[serde(default)]
+    /// Its unit.
     pub unit: String,
 }
 
@@ -33,31 +36,43 @@ pub struct GainValue {
 /// [`MAX_TRACE_POINTS`], keeping each bucket's lowest and highest feedback.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Trace {
+    /// Seconds from the step.
     pub time: Vec<f32>,
+    /// The reference, in the signal's unit.
     pub reference: Vec<f32>,
+    /// The feedback, in the signal's unit.
     pub feedback: Vec<f32>,
     #[serde(default)]
+    /// The effort, in its unit, when the device streams one.
     pub effort: Option<Vec<f32>>,
 }
 
 /// One measured step kept for comparison.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct StepRun {
+    /// Unique among the runs kept.
     pub id: u64,
+    /// The name shown; the user may rename it.
     pub name: String,
     #[serde(default = "shown")]
+    /// Drawn in the overlay.
     pub visible: bool,
     /// Wall-clock time of the measurement, RFC 3339.
     pub recorded_at: String,
     #[serde(default)]
+    /// The device it was measured on.
     pub device: String,
     /// The setpoint before and after the step.
     pub from: f32,
+    /// The setpoint after the step.
     pub to: f32,
     #[serde(default)]
+    /// The unit of the reference and feedback.
     pub signal_unit: String,
     #[serde(default)]
+    /// The unit of the effort.
     pub effort_unit: String,
+    /// The tuning gains in force.
     pub gains: Vec<GainValue>,
     /// Metric values by key (see [`METRICS`]); `None` where the metric does
     /// not exist for this response.
@@ -66,6 +81,7 @@ pub struct StepRun {
     /// Why the step could not be measured, when it could not.
     #[serde(default)]
     pub error: Option<String>,
+    /// The samples, for the overlay.
     pub trace: Trace,
 }
 
@@ -83,19 +99,35 @@ impl StepRun {
 /// What a run is measured under, besides the response itself.
 #[derive(Clone, Debug, Default)]
 pub struct RunContext {
+    /// The device's name.
     pub device: String,
+    /// The unit of the reference and feedback.
     pub signal_unit: String,
+    /// The unit of the effort.
     pub effort_unit: String,
+    /// The tuning gains in force.
     pub gains: Vec<GainValue>,
 }
 
 /// Why the runs file could not be used.
 #[derive(Debug, thiserror::Error)]
 pub enum RunsFileError {
+    /// The file exists but could not be read; runs are not saved over it.
     #[error("cannot read step runs from {path}: {reason}; runs of this session will not be saved")]
-    Read { path: String, reason: String },
+    Read {
+        /// The runs file.
+        path: String,
+        /// What went wrong.
+        reason: String,
+    },
+    /// Saving failed.
     #[error("cannot save step runs to {path}: {reason}")]
-    Write { path: String, reason: String },
+    Write {
+        /// The runs file.
+        path: String,
+        /// What went wrong.
+        reason: String,
+    },
 }
 
 /// The kept runs, in the order they were measured.
@@ -147,6 +179,7 @@ impl RunStore {
         (store, error)
     }
 
+    /// The runs kept, oldest first.
     pub fn runs(&self) -> &[StepRun] {
         &self.runs
     }
@@ -190,6 +223,7 @@ impl RunStore {
         id
     }
 
+    /// Renames run `id` and saves.
     pub fn rename(&mut self, id: u64, name: &str) {
         if let Some(run) = self.runs.iter_mut().find(|r| r.id == id) {
             run.name = name.to_owned();
@@ -197,6 +231,7 @@ impl RunStore {
         }
     }
 
+    /// Shows or hides run `id` and saves.
     pub fn set_visible(&mut self, id: u64, visible: bool) {
         if let Some(run) = self.runs.iter_mut().find(|r| r.id == id) {
             run.visible = visible;
@@ -204,6 +239,7 @@ impl RunStore {
         }
     }
 
+    /// Deletes run `id` and saves.
     pub fn delete(&mut self, id: u64) {
         let before = self.runs.len();
         self.runs.retain(|r| r.id != id);

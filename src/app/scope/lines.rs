@@ -24,8 +24,11 @@ pub fn thinning_window(view: Range<f64>, width_px: usize) -> (Range<f64>, usize)
 /// trigger).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Placement {
+    /// Multiplies every value.
     pub scale: f32,
+    /// Added after scaling, in the channel's unit.
     pub offset: f32,
+    /// Seconds added to every time.
     pub time_shift_s: f64,
 }
 

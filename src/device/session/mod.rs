@@ -25,13 +25,13 @@ use crate::protocol::{Command, DeviceInfo, Event, StatusFlags, TextLevel};
 use crate::record::Recording;
 use crate::tuning::{Excitation, FrequencyMeasurement, RelayTest, StepResponse, StepTest};
 
-mod typed_lines;
 mod procedures;
 mod reconnect;
+mod typed_lines;
 mod writes;
 
-pub use typed_lines::NOT_CONNECTED;
 use reconnect::{Reconnect, worth_retrying};
+pub use typed_lines::NOT_CONNECTED;
 use writes::SentSet;
 pub use writes::{ParamView, WriteMark, WriteState};
 
@@ -52,7 +52,9 @@ pub const RECONNECT_INTERVAL: Duration = Duration::from_millis(500);
 /// Where the connection stands.
 #[derive(Clone, Debug, PartialEq)]
 pub enum ConnectionState {
+    /// Opening the port and waiting for the device's description.
     Connecting,
+    /// The device described itself and streams.
     Connected,
     /// The connection was up and was lost; the port is opened again every
     /// [`RECONNECT_INTERVAL`].
@@ -72,15 +74,21 @@ pub enum ConnectionState {
 pub struct DeviceSession {
     /// `None` once the user stopped reconnecting.
     link: Option<Link>,
+    /// Where the connection stands.
     pub state: ConnectionState,
+    /// The device's description, once it gave it.
     pub info: Option<DeviceInfo>,
     /// The wire format the device turned out to speak.
     pub protocol: Option<Protocol>,
+    /// The samples streamed since it first described itself, as many as fit.
     pub history: Option<History>,
+    /// Every parameter, in index order, with its last write's state.
     pub params: Vec<ParamView>,
+    /// The drive's state as last reported.
     pub status: Option<StatusFlags>,
     /// An emergency stop was sent and the device has not yet confirmed it.
     pub stop_pending: bool,
+    /// The device's last line of text, with its level.
     pub last_text: Option<(TextLevel, String)>,
     /// SETs awaiting an answer, oldest first: a refusal carries no index.
     pending_sets: VecDeque<SentSet>,
@@ -175,6 +183,7 @@ impl DeviceSession {
         }
     }
 
+    /// The port this session opens, with its protocol and settings.
     pub fn target(&self) -> &PortTarget {
         &self.options.target
     }
@@ -184,6 +193,7 @@ impl DeviceSession {
         !matches!(self.state, ConnectionState::Failed(_))
     }
 
+    /// Whether the device is described and streaming.
     pub fn is_connected(&self) -> bool {
         self.state == ConnectionState::Connected
     }

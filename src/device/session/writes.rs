@@ -20,19 +20,27 @@ fn same_value(applied: f32, asked: f32) -> bool {
 /// The state of the last write to one parameter.
 #[derive(Clone, Debug, PartialEq)]
 pub enum WriteState {
+    /// Nothing written since the device described it.
     Idle,
+    /// Sent; no answer yet.
     Pending {
+        /// The value asked for.
         requested: f32,
+        /// When it was sent.
         since: Instant,
     },
+    /// The device took the value asked for.
     Confirmed,
     /// The device applied a different value (its limits).
     Clamped {
+        /// The value asked for.
         requested: f32,
     },
+    /// The device refused it.
     Refused(DeviceErrorCode),
     /// No answer arrived in time.
     Unanswered {
+        /// The value asked for.
         requested: f32,
     },
 }
@@ -42,10 +50,13 @@ pub enum WriteState {
 pub struct WriteMark {
     /// Device time of the newest sample when the device confirmed it.
     pub time_s: f64,
+    /// The parameter's name.
     pub name: String,
+    /// The value in force after the write, in its unit.
     pub value: f32,
     /// The value in force before the write.
     pub previous: f32,
+    /// Its unit.
     pub unit: String,
     /// A write of the setpoint, not of a gain or setting.
     pub setpoint: bool,
@@ -64,7 +75,9 @@ pub(super) struct SentSet {
 /// One parameter as the app shows it.
 #[derive(Clone, Debug)]
 pub struct ParamView {
+    /// What the device declared, with the value in force.
     pub info: ParamInfo,
+    /// The state of the last write to it.
     pub write: WriteState,
 }
 

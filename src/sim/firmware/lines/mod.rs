@@ -39,21 +39,35 @@ pub use print::SketchFormat;
 pub enum Mishap {
     /// Field `field` (0 to 2) of the sample is printed as `text` (`nan`,
     /// `inf`, `ovf`, an empty field, a word).
-    BadValue { field: usize, text: String },
+    BadValue {
+        /// The field, 0 to 2.
+        field: usize,
+        /// What is printed in its place.
+        text: String,
+    },
     /// A line of text before the sample (`Serial.println("...")`).
     Text(String),
     /// The loop blocks this many ms before printing the sample.
-    Stall { ms: u32 },
+    Stall {
+        /// How long, ms.
+        ms: u32,
+    },
     /// The bytes from this sample on are held up this many ms, then
     /// delivered at once; the sketch goes on meanwhile.
-    Hiccup { ms: u32 },
+    Hiccup {
+        /// How long, ms.
+        ms: u32,
+    },
 }
 
 /// A mishap at sample `at` (counted from 0), and again every `every`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Scheduled {
+    /// The sample it first happens at.
     pub at: u64,
+    /// Samples between repeats; `None` for once.
     pub every: Option<u64>,
+    /// What happens.
     pub mishap: Mishap,
 }
 
@@ -71,20 +85,25 @@ impl Scheduled {
 /// The sketch's build-time choices.
 #[derive(Clone, Debug)]
 pub struct LinesSketchSettings {
+    /// The control loop's rate, Hz.
     pub loop_hz: u32,
     /// Control ticks per printed sample.
     pub print_every: u32,
+    /// How a sample is printed.
     pub format: SketchFormat,
     /// Print `micros()` as the first field.
     pub time_column: bool,
     /// What `micros()` reads at the start.
     pub micros_at_start: u32,
+    /// The output is on from power-on.
     pub enabled_at_start: bool,
     /// Lines printed in `setup()` before anything else.
     pub banner: Vec<String>,
+    /// What goes wrong, and when.
     pub mishaps: Vec<Scheduled>,
     /// Starts at once, or waits for [`LinesSketch::power_on`].
     pub powered: bool,
+    /// Keep every printed sample with its `micros()`, for tests.
     pub keep_log: bool,
 }
 
@@ -120,6 +139,7 @@ const MAX_COMMAND: usize = 256;
 
 /// The emulated sketch.
 pub struct LinesSketch {
+    /// The simulated drive the sketch's loop runs.
     pub drive: SimDrive,
     settings: LinesSketchSettings,
     /// Control ticks since power-on (the clock `micros()` reads).
@@ -143,6 +163,7 @@ pub struct LinesSketch {
 }
 
 impl LinesSketch {
+    /// A sketch running `config`'s drive with `settings`.
     pub fn new(config: DriveConfig, settings: LinesSketchSettings) -> Self {
         let mut drive = SimDrive::new(config);
         drive.set_enabled(settings.enabled_at_start);

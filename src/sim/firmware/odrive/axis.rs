@@ -21,11 +21,14 @@
 
 /// `AxisState` values (fw-v0.5.6 odrive-interface.yaml 1523-1580).
 pub const STATE_UNDEFINED: u8 = 0;
+/// `AXIS_STATE_IDLE`.
 pub const STATE_IDLE: u8 = 1;
+/// `AXIS_STATE_CLOSED_LOOP_CONTROL`.
 pub const STATE_CLOSED_LOOP: u8 = 8;
 
 /// `Axis.Error` bits (fw-v0.5.6 odrive-interface.yaml 439-469).
 pub const ERROR_INVALID_STATE: u32 = 0x1;
+/// `AXIS_ERROR_WATCHDOG_TIMER_EXPIRED`.
 pub const ERROR_WATCHDOG: u32 = 0x800;
 
 /// `ControlMode` values.
@@ -42,21 +45,37 @@ pub const LOOP_HZ: u32 = 8000;
 /// One axis's configuration and state, in ODrive units (turns, Nm, A).
 #[derive(Clone, Debug, PartialEq)]
 pub struct OdriveAxis {
+    /// `controller.config.pos_gain`, (turn/s)/turn.
     pub pos_gain: f32,
+    /// `controller.config.vel_gain`, Nm/(turn/s).
     pub vel_gain: f32,
+    /// `controller.config.vel_integrator_gain`, Nm/turn.
     pub vel_integrator_gain: f32,
+    /// `controller.config.vel_limit`, turn/s.
     pub vel_limit: f32,
+    /// `motor.config.current_lim`, A.
     pub current_lim: f32,
+    /// `motor.config.torque_lim`, Nm.
     pub torque_lim: f32,
+    /// `controller.config.control_mode` ([`MODE_TORQUE`] …).
     pub control_mode: u8,
+    /// `controller.config.input_mode`.
     pub input_mode: u8,
+    /// `config.enable_watchdog`.
     pub enable_watchdog: bool,
+    /// `config.watchdog_timeout`, s.
     pub watchdog_timeout: f32,
+    /// `controller.input_pos`, turns.
     pub input_pos: f32,
+    /// `controller.input_vel`, turn/s.
     pub input_vel: f32,
+    /// `controller.input_torque`, Nm.
     pub input_torque: f32,
+    /// `current_state` (`STATE_*`).
     pub current_state: u8,
+    /// `requested_state`: written by the host, taken by the axis thread.
     pub requested_state: u8,
+    /// `error`: the axis error bits (`ERROR_*`).
     pub error: u32,
     /// Control loops left before the watchdog expires.
     pub watchdog_counter: u32,

@@ -67,6 +67,7 @@ const CPR: i32 = 8192;
 /// A 0.5.x release of the firmware, by its revision: 0.5.N.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct OdriveVersion {
+    /// N of 0.5.N.
     pub revision: u8,
 }
 
@@ -112,8 +113,11 @@ impl FromStr for OdriveVersion {
 /// settings whose names changed in 0.5.2; see [`properties`]).
 #[derive(Clone, Debug, PartialEq)]
 pub struct BoardConfig {
+    /// `config.enable_uart_a` (0.5.2 on; `enable_uart` before).
     pub enable_uart: bool,
+    /// `config.uart_a_baudrate` (0.5.2 on; `uart_baudrate` before).
     pub uart_baudrate: u32,
+    /// `config.enable_ascii_protocol_on_usb` (before 0.5.2).
     pub enable_ascii_protocol_on_usb: bool,
     /// `STREAM_PROTOCOL_TYPE_*`: 3 is ASCII and stdout, the default.
     pub usb_cdc_protocol: u8,
@@ -135,10 +139,13 @@ pub struct OdriveSim {
     /// The plant axis 0 drives (its PID is not used: an ODrive's loop is
     /// its own P–PI cascade, [`OdriveAxis::control_tick`]).
     pub drive: SimDrive,
+    /// Axis 0 and axis 1.
     pub axes: [OdriveAxis; AXIS_COUNT],
     /// The axes' configuration as last saved with `ss`.
     pub saved: Option<[OdriveAxis; AXIS_COUNT]>,
+    /// The board's configuration in force.
     pub board: BoardConfig,
+    /// The board's configuration as last saved with `ss`.
     pub saved_board: Option<BoardConfig>,
     /// Request lines ignored for a bad checksum.
     pub bad_checksums: u64,
@@ -162,6 +169,7 @@ impl OdriveSim {
         Self::with_version(config, OdriveVersion::LATEST)
     }
 
+    /// A board on `config`'s drive running release `version`.
     pub fn with_version(config: DriveConfig, version: OdriveVersion) -> Self {
         Self {
             drive: SimDrive::new(config),
@@ -182,6 +190,7 @@ impl OdriveSim {
         }
     }
 
+    /// The release it runs.
     pub fn version(&self) -> OdriveVersion {
         self.version
     }

@@ -43,8 +43,11 @@ pub enum HandlerKind {
 /// One `command.add(id, callback, label)`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Handler {
+    /// The command letter, as a byte.
     pub id: u8,
+    /// Which of the library's callbacks it calls.
     pub kind: HandlerKind,
+    /// The label shown by the `?` scan.
     pub label: String,
     /// Times it was called.
     pub calls: u64,
@@ -53,6 +56,7 @@ pub struct Handler {
 /// What a line asks of the sketch beyond its reply.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Follow {
+    /// Only the reply.
     Nothing,
     /// `MFR`: `initFOC()` runs again; `done` is printed when it ends
     /// (Commander.cpp:286-293).
@@ -65,7 +69,9 @@ pub struct Commander {
     /// `VerboseMode`: 0 nothing, 1 on request, 2 user friendly (the
     /// default), 3 machine readable.
     pub verbose: u8,
+    /// `decimal_places`: digits printed after the point.
     pub decimal_places: u8,
+    /// The handlers added, in order.
     pub handlers: Vec<Handler>,
     /// The `loop()` rate, for `MCT` (the time between `move()` calls).
     pub loop_hz: u32,
@@ -78,6 +84,7 @@ impl Commander {
         }
     }
 
+    /// `Commander::println`: `text` and `\r\n`, nothing at verbosity 0.
     pub fn println(&self, out: &mut Vec<u8>, text: &str) {
         self.print(out, text);
         self.print(out, "\r\n");

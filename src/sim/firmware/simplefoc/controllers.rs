@@ -9,10 +9,15 @@ use super::motor::is_set;
 /// of change by `output_ramp` (each only when set).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Pid {
+    /// Proportional gain.
     pub p: f32,
+    /// Integral gain, per second.
     pub i: f32,
+    /// Derivative gain, seconds.
     pub d: f32,
+    /// Largest change of the output per second; `NOT_SET` or 0 for none.
     pub output_ramp: f32,
+    /// Largest |output| and |integral|; `NOT_SET` for none.
     pub limit: f32,
     error_prev: f32,
     output_prev: f32,
@@ -20,6 +25,7 @@ pub struct Pid {
 }
 
 impl Pid {
+    /// A controller with these settings, at rest.
     pub const fn new(p: f32, i: f32, d: f32, output_ramp: f32, limit: f32) -> Self {
         Self {
             p,
@@ -71,15 +77,18 @@ impl Pid {
 /// `α = Tf / (Tf + dt)`; `Tf` 0 passes the input through.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Lpf {
+    /// The filter's time constant, s.
     pub tf: f32,
     y_prev: f32,
 }
 
 impl Lpf {
+    /// A filter with time constant `tf` s, at rest at 0.
     pub const fn new(tf: f32) -> Self {
         Self { tf, y_prev: 0.0 }
     }
 
+    /// Filters `x`, `dt` s after the last call.
     pub fn run(&mut self, x: f32, dt: f32) -> f32 {
         let alpha = self.tf / (self.tf + dt);
         let y = alpha * self.y_prev + (1.0 - alpha) * x;

@@ -55,9 +55,13 @@ pub struct SketchSettings {
     pub verbose: u8,
     /// `command.decimal_places`.
     pub decimals: u8,
+    /// `motor.monitor_separator`.
     pub monitor_separator: char,
+    /// `motor.monitor_start_char`; `None` for none.
     pub monitor_start_char: Option<char>,
+    /// `motor.monitor_end_char`; `None` for none.
     pub monitor_end_char: Option<char>,
+    /// `motor.monitor_decimals`.
     pub monitor_decimals: u32,
     /// `motor.controller` (0 torque … 6 custom).
     pub motion: u8,
@@ -73,7 +77,9 @@ pub struct SketchSettings {
     pub target: f32,
     /// Whether the motor is still enabled when `setup()` ends.
     pub enabled: bool,
+    /// `motor.monitor_downsample`: print every this many `monitor()` calls; 0 never.
     pub monitor_downsample: u32,
+    /// `motor.monitor_variables`, bit 6 the target … bit 0 the angle.
     pub monitor_variables: u8,
     /// Whether `setup()` takes the library's time and prints its text;
     /// off, the sketch starts in `loop()` (for unit tests).
@@ -125,7 +131,9 @@ enum Scripted {
 
 /// The emulated sketch.
 pub struct SimpleFocFirmware {
+    /// The motor the sketch drives.
     pub motor: Motor,
+    /// The sketch's `Commander`.
     pub commander: Commander,
     settings: SketchSettings,
     received: Vec<u8>,

@@ -43,20 +43,31 @@ pub fn is_set(value: f32) -> bool {
 
 /// `MotionControlType` (FOCMotor.h:49-57), by code.
 pub mod motion {
+    /// `MotionControlType::torque`.
     pub const TORQUE: u8 = 0;
+    /// `MotionControlType::velocity`.
     pub const VELOCITY: u8 = 1;
+    /// `MotionControlType::angle`.
     pub const ANGLE: u8 = 2;
+    /// `MotionControlType::velocity_openloop`.
     pub const VELOCITY_OPENLOOP: u8 = 3;
+    /// `MotionControlType::angle_openloop`.
     pub const ANGLE_OPENLOOP: u8 = 4;
+    /// `MotionControlType::angle_nocascade`.
     pub const ANGLE_NOCASCADE: u8 = 5;
+    /// `MotionControlType::custom`.
     pub const CUSTOM: u8 = 6;
 }
 
 /// `TorqueControlType` (FOCMotor.h:62-67), by code.
 pub mod torque {
+    /// `TorqueControlType::voltage`.
     pub const VOLTAGE: u8 = 0;
+    /// `TorqueControlType::dc_current`.
     pub const DC_CURRENT: u8 = 1;
+    /// `TorqueControlType::foc_current`.
     pub const FOC_CURRENT: u8 = 2;
+    /// `TorqueControlType::estimated_current`.
     pub const ESTIMATED_CURRENT: u8 = 3;
 }
 
@@ -71,9 +82,11 @@ pub struct MonitorSettings {
     pub variables: u8,
     /// `monitor_decimals`.
     pub decimals: u32,
+    /// `monitor_separator`.
     pub separator: char,
     /// `monitor_start_char`, `None` for the library's `'\0'`.
     pub start_char: Option<char>,
+    /// `monitor_end_char`, `None` for the library's `'\0'`.
     pub end_char: Option<char>,
     count: u32,
 }
@@ -106,47 +119,82 @@ const RPM_TO_RADS: f32 = 0.104_719_76;
 /// A `BLDCMotor` with its sensor, driver and the plant they drive.
 #[derive(Clone, Debug)]
 pub struct Motor {
+    /// `controller`: the motion control type in force ([`motion`]).
     pub controller: u8,
+    /// `torque_controller`: the torque control type in force ([`torque`]).
     pub torque_controller: u8,
+    /// `target`: what the motion control type follows (rad, rad/s, V or A).
     pub target: f32,
+    /// `enabled`: the motor runs its loops.
     pub enabled: bool,
+    /// `shaft_angle`, rad.
     pub shaft_angle: f32,
+    /// `shaft_velocity`, rad/s.
     pub shaft_velocity: f32,
+    /// `shaft_angle_sp`: the angle setpoint, rad.
     pub shaft_angle_sp: f32,
+    /// `shaft_velocity_sp`: the velocity setpoint, rad/s.
     pub shaft_velocity_sp: f32,
+    /// `current_sp`: the current setpoint, A.
     pub current_sp: f32,
+    /// `voltage.q`, V.
     pub voltage_q: f32,
+    /// `voltage.d`, V.
     pub voltage_d: f32,
+    /// `current.q`, A.
     pub current_q: f32,
+    /// `current.d`, A.
     pub current_d: f32,
+    /// `voltage_limit`, V.
     pub voltage_limit: f32,
+    /// `current_limit`, A.
     pub current_limit: f32,
+    /// `velocity_limit`, rad/s.
     pub velocity_limit: f32,
+    /// `PID_velocity`.
     pub pid_velocity: Pid,
+    /// `P_angle`.
     pub p_angle: Pid,
+    /// `PID_current_q`.
     pub pid_current_q: Pid,
+    /// `PID_current_d`.
     pub pid_current_d: Pid,
+    /// `LPF_velocity`.
     pub lpf_velocity: Lpf,
+    /// `LPF_angle`.
     pub lpf_angle: Lpf,
+    /// `LPF_current_q`.
     pub lpf_current_q: Lpf,
+    /// `LPF_current_d`.
     pub lpf_current_d: Lpf,
+    /// `phase_resistance`, Ω.
     pub phase_resistance: f32,
+    /// `phase_inductance`, H.
     pub phase_inductance: f32,
+    /// `axis_inductance.d`, H.
     pub axis_inductance_d: f32,
+    /// `axis_inductance.q`, H.
     pub axis_inductance_q: f32,
+    /// `KV_rating`, rpm/V.
     pub kv_rating: f32,
+    /// `sensor_offset`, rad.
     pub sensor_offset: f32,
+    /// `zero_electric_angle`, rad.
     pub zero_electric_angle: f32,
     /// `FOCModulationType`: 0 SinePWM … 3 Trapezoid 150.
     pub foc_modulation: u8,
+    /// `modulation_centered`: 1 centres the phase voltages on half the supply.
     pub modulation_centered: i8,
+    /// `motion_downsample`: `move()` skips this many calls between runs (0: every call).
     pub motion_downsample: u32,
     motion_cnt: u32,
+    /// `monitor()`'s settings.
     pub monitor: MonitorSettings,
     /// The driver's phases are switched (`driver->enable()`).
     pub driver_enabled: bool,
     /// The voltage vector the driver holds, stator frame (Uα, Uβ).
     applied: (f32, f32),
+    /// The motor and load the driver moves.
     pub plant: Plant,
     sensor: SensorModel,
 }
