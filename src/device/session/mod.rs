@@ -275,6 +275,8 @@ impl DeviceSession {
             }
             LinkEvent::Device(event) => self.apply_device(event),
             LinkEvent::TypedLine { line, refused } => self.on_typed_line(line, refused),
+            // The session still feeds its procedures itself, once a frame.
+            LinkEvent::Procedure(_) => {}
         }
     }
 
