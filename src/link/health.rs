@@ -11,15 +11,21 @@ use crate::protocol::host_clock::HostTiming;
 #[derive(Debug)]
 pub struct LinkHealth {
     origin: Instant,
+    /// Bytes read from the device.
     pub bytes_in: AtomicU64,
+    /// Bytes written to the device.
     pub bytes_out: AtomicU64,
+    /// Frames decoded whole.
     pub frames_ok: AtomicU64,
     /// Dropped frames: empty, oversize, bad stuffing.
     pub framing_errors: AtomicU64,
+    /// Frames dropped for a CRC mismatch.
     pub crc_errors: AtomicU64,
     /// Frames whose payload was not a valid message.
     pub message_errors: AtomicU64,
+    /// Samples received.
     pub samples: AtomicU64,
+    /// Samples missing from the tick sequence.
     pub lost_samples: AtomicU64,
     /// Last PING round trip in microseconds; `u64::MAX` until one returns.
     pub rtt_us: AtomicU64,
@@ -56,15 +62,25 @@ impl Default for LinkHealth {
 /// A consistent-enough copy of the counters at one moment.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct HealthSnapshot {
+    /// Seconds since the link started.
     pub at_s: f64,
+    /// Bytes read from the device.
     pub bytes_in: u64,
+    /// Bytes written to the device.
     pub bytes_out: u64,
+    /// Frames decoded whole.
     pub frames_ok: u64,
+    /// Frames dropped: empty, oversize, bad stuffing.
     pub framing_errors: u64,
+    /// Frames dropped for a CRC mismatch.
     pub crc_errors: u64,
+    /// Frames whose payload was not a valid message.
     pub message_errors: u64,
+    /// Samples received.
     pub samples: u64,
+    /// Samples missing from the tick sequence.
     pub lost_samples: u64,
+    /// Last PING round trip, ms; `None` until one returns.
     pub rtt_ms: Option<f64>,
     /// Seconds since the last byte arrived.
     pub silent_s: f64,
@@ -105,6 +121,7 @@ impl LinkHealth {
         })
     }
 
+    /// A copy of the counters now.
     pub fn snapshot(&self) -> HealthSnapshot {
         let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
         let now_us = self.origin.elapsed().as_micros() as u64;

@@ -26,33 +26,57 @@ pub use transport::{
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum LinkError {
     #[error("no such port: {0}")]
+    /// The port does not exist.
     NoSuchPort(String),
     #[error("port {0} is busy: another program has it open")]
+    /// Another program has the port open.
     PortBusy(String),
     #[error(
         "no permission to open {0}: on Linux, add yourself to the dialout group and log in again"
     )]
+    /// The user may not open the port.
     NoPermission(String),
     #[error("cannot open {port}: {reason}")]
-    Open { port: String, reason: String },
+    /// The port would not open for another reason.
+    Open {
+        /// The port.
+        port: String,
+        /// What the system said.
+        reason: String,
+    },
     #[error(
         "{port} did not answer within {seconds} s as {protocol}: check the firmware, the baud rate and the protocol"
     )]
+    /// The device said nothing the protocol understands in time.
     NoAnswer {
+        /// The port.
         port: String,
+        /// The protocol it was spoken to in.
         protocol: String,
+        /// How long the link waited, s.
         seconds: u64,
     },
     #[error(
         "{port} sends data that is not {protocol} ({bytes} bytes, nothing valid): check the firmware, the baud rate and the protocol"
     )]
+    /// The device sends bytes, none of them valid in the protocol.
     NotThisProtocol {
+        /// The port.
         port: String,
+        /// Bytes received.
         bytes: u64,
+        /// The protocol it was spoken to in.
         protocol: String,
     },
     #[error("{0} speaks an unsupported protocol version")]
+    /// The device speaks a version of the protocol this app does not.
     Version(String),
     #[error("connection to {port} lost: {reason}")]
-    Lost { port: String, reason: String },
+    /// The connection was up and is gone.
+    Lost {
+        /// The port.
+        port: String,
+        /// Why, in words for the user.
+        reason: String,
+    },
 }

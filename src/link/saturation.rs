@@ -9,9 +9,13 @@
 /// Counters over a stretch of streaming.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Throughput {
+    /// Length of the stretch, s.
     pub seconds: f64,
+    /// Bytes that arrived.
     pub bytes_in: u64,
+    /// Samples that arrived.
     pub samples: u64,
+    /// Samples lost.
     pub lost: u64,
 }
 

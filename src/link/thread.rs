@@ -31,6 +31,7 @@ use crate::tuning::Procedure;
 /// How a link connects and keeps the device alive.
 #[derive(Clone, Debug)]
 pub struct LinkOptions {
+    /// The device to open, with its protocol and settings.
     pub target: PortTarget,
     /// Stream every Nth control-loop sample once connected; 0 leaves
     /// streaming off.
@@ -44,6 +45,7 @@ pub struct LinkOptions {
 }
 
 impl LinkOptions {
+    /// Options for `target`: every sample streamed, a PING every 200 ms, 2 s for the description.
     pub fn new(target: PortTarget) -> Self {
         Self {
             target,
@@ -70,7 +72,9 @@ pub enum LinkEvent {
     /// it: taken by the adapter to write in its turn, or `refused` with
     /// why in one line, nothing written.
     TypedLine {
+        /// The line, as typed.
         line: String,
+        /// Why it was refused, or `None` when the adapter took it.
         refused: Option<String>,
     },
     /// The connection ended: `None` when the app closed it, otherwise why it
@@ -157,6 +161,7 @@ impl Link {
         self.protocol.get().copied()
     }
 
+    /// The device this link opened.
     pub fn target(&self) -> &PortTarget {
         &self.target
     }
@@ -191,6 +196,7 @@ impl Link {
         &self.events
     }
 
+    /// The link's live counters.
     pub fn health(&self) -> &LinkHealth {
         &self.health
     }

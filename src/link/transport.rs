@@ -34,16 +34,24 @@ pub enum PortTarget {
     /// A firmware emulator running in this process (`sim:NAME`), spoken
     /// to as a serial port would be: `protocol` may be auto.
     Emulated {
+        /// The firmware emulated.
         firmware: Protocol,
+        /// The protocol to speak to it: named, or found by probing.
         protocol: ProtocolChoice,
+        /// The adapters' settings.
         settings: AdapterSettings,
     },
     /// A serial port path (`/dev/ttyACM0`, `COM3`, a pty).
     Serial {
+        /// The port's path.
         path: String,
+        /// Baud rate (ignored by USB CDC devices).
         baud: u32,
+        /// The protocol to speak: named, or found by probing.
         protocol: ProtocolChoice,
+        /// The adapters' settings.
         settings: AdapterSettings,
+        /// DTR and RTS on opening.
         control: ControlLines,
     },
 }

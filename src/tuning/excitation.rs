@@ -75,8 +75,10 @@ pub enum ExcitationKind {
 }
 
 impl ExcitationKind {
+    /// Every kind, in the order the UI lists them.
     pub const ALL: [Self; 3] = [Self::Chirp, Self::SteppedSine, Self::Prbs];
 
+    /// The kind's name as the UI shows it.
     pub fn label(self) -> &'static str {
         match self {
             Self::Chirp => "chirp",
@@ -89,11 +91,15 @@ impl ExcitationKind {
 /// What the user asks for.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct ExcitationPlan {
+    /// The signal.
     pub kind: ExcitationKind,
+    /// Lowest frequency excited, Hz.
     pub from_hz: f64,
+    /// Highest frequency excited, Hz.
     pub to_hz: f64,
     /// Peak excursion from the present setpoint, in its unit.
     pub amplitude: f64,
+    /// How long the excitation runs, s of device time.
     pub duration_s: f64,
     /// Most setpoint writes a second.
     pub max_write_hz: f64,
@@ -151,45 +157,71 @@ impl ExcitationPlan {
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
 pub enum ExcitationError {
     #[error("the frequencies must satisfy 0 < from < to, not {from} … {to} Hz")]
-    BadRange { from: f64, to: f64 },
+    /// The band is not 0 < from < to.
+    BadRange {
+        /// Lowest frequency, Hz.
+        from: f64,
+        /// Highest frequency, Hz.
+        to: f64,
+    },
     #[error("the amplitude must be a number above 0, not {0}")]
+    /// The amplitude is not a number above 0.
     BadAmplitude(f64),
     #[error("the duration must be above 0 s and at most {MAX_DURATION_S} s, not {0} s")]
+    /// The duration is not above 0 s or is above [`MAX_DURATION_S`].
     BadDuration(f64),
     #[error("the write rate must be above 0 per second, not {0}")]
+    /// The write rate is not above 0.
     BadWriteRate(f64),
     #[error(
         "{to} Hz is above what the setpoint writes can excite: they reach the device {write_hz:.0} times a second and a period needs {WRITES_PER_PERIOD}, so the highest frequency is {highest:.1} Hz"
     )]
+    /// The band reaches above what the setpoint writes can excite.
     AboveWriteRate {
+        /// The highest frequency asked for, Hz.
         to: f64,
+        /// Setpoint writes reaching the device per second.
         write_hz: f64,
+        /// The highest frequency they can excite, Hz.
         highest: f64,
     },
     #[error(
         "{duration} s cannot hold a stepped sine from {from} Hz: give it at least {needed:.1} s"
     )]
+    /// The duration cannot hold a stepped sine from the lowest frequency.
     TooShortForSine {
+        /// The duration asked for, s.
         duration: f64,
+        /// The lowest frequency, Hz.
         from: f64,
+        /// The shortest duration that holds it, s.
         needed: f64,
     },
     #[error("the device has no setpoint parameter to excite")]
+    /// The device declares no setpoint parameter.
     NoSetpoint,
     #[error("the device streams no {0} channel to measure on")]
+    /// The device streams no channel of this role.
     NoChannel(&'static str),
     #[error(
         "an excursion of {amplitude} about {setpoint} leaves the setpoint's limits {min} … {max}"
     )]
+    /// The excursion leaves the setpoint's limits.
     OutOfLimits {
+        /// Peak excursion, in the setpoint's unit.
         amplitude: f64,
+        /// The setpoint it is about.
         setpoint: f32,
+        /// The setpoint's lowest value.
         min: f32,
+        /// The setpoint's highest value.
         max: f32,
     },
     #[error("{0} samples were lost during the measurement; measure again")]
+    /// Samples were lost while measuring.
     SamplesLost(usize),
     #[error("{0}")]
+    /// The response could not be estimated.
     Estimate(#[from] FrequencyResponseError),
 }
 
@@ -198,10 +230,14 @@ pub enum ExcitationError {
 pub enum ExcitationState {
     /// Exciting; `done` of the duration is behind, 0 … 1.
     Running {
+        /// Fraction of the duration behind, 0 … 1.
         done: f64,
     },
+    /// Done: the measurement is ready.
     Finished,
+    /// Stopped before the end.
     Aborted,
+    /// Ended with an error.
     Failed(ExcitationError),
 }
 
@@ -209,21 +245,28 @@ pub enum ExcitationState {
 /// spaced at `sample_hz` once estimated.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ExcitationRecord {
+    /// Samples per second.
     pub sample_hz: f64,
     /// Seconds from the start of the excitation.
     pub time: Vec<f64>,
+    /// The reference, in the feedback's unit.
     pub reference: Vec<f64>,
+    /// The feedback.
     pub feedback: Vec<f64>,
+    /// The effort, when the device streams one.
     pub effort: Option<Vec<f64>>,
 }
 
 /// A finished measurement.
 #[derive(Clone, Debug, PartialEq)]
 pub struct FrequencyMeasurement {
+    /// What was asked for.
     pub plan: ExcitationPlan,
+    /// The samples it was estimated from.
     pub record: ExcitationRecord,
     /// Sorted by frequency, within the plan's range.
     pub points: Vec<BodePoint>,
+    /// Bandwidth, resonance, crossover and margins read off the points.
     pub figures: LoopFigures,
 }
 
@@ -304,14 +347,17 @@ impl Excitation {
         })
     }
 
+    /// What was asked for.
     pub fn plan(&self) -> &ExcitationPlan {
         &self.plan
     }
 
+    /// Where it stands.
     pub fn state(&self) -> &ExcitationState {
         &self.state
     }
 
+    /// Whether it has ended: finished, aborted or failed.
     pub fn is_done(&self) -> bool {
         !matches!(self.state, ExcitationState::Running { .. })
     }

@@ -29,10 +29,15 @@ use crate::sim::controller::PidGains;
 /// derivative filter (`kd_filter`) and output limit (`output_limit`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct LoopParams {
+    /// Index of the proportional gain.
     pub kp: u8,
+    /// Index of the integral gain.
     pub ki: u8,
+    /// Index of the derivative gain.
     pub kd: u8,
+    /// Index of the derivative filter's time constant, when the device has one.
     pub derivative_filter: Option<u8>,
+    /// Index of the output limit, when the device has one.
     pub output_limit: Option<u8>,
 }
 
@@ -108,8 +113,10 @@ pub enum ModelKind {
 }
 
 impl ModelKind {
+    /// Every model, in the order the UI lists them.
     pub const ALL: [Self; 3] = [Self::Motor, Self::Fopdt, Self::Ipdt];
 
+    /// The model's name as the UI shows it.
     pub fn label(self) -> &'static str {
         match self {
             Self::Motor => "Motor (effort to position)",
@@ -130,8 +137,10 @@ pub enum ModelRule {
 }
 
 impl ModelRule {
+    /// Every rule, in the order the UI lists them.
     pub const ALL: [Self; 2] = [Self::Simc, Self::Lambda];
 
+    /// The rule's name as the UI shows it.
     pub fn label(self) -> &'static str {
         match self {
             Self::Simc => "SIMC",
@@ -144,22 +153,28 @@ impl ModelRule {
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
 pub enum AutoTuneError {
     #[error("this step has no effort channel: the model is fitted from effort to position")]
+    /// The step has no effort channel.
     NoEffort,
     #[error("the fit failed: {0}")]
+    /// The model could not be fitted.
     Identify(#[from] IdentifyError),
     #[error("no gains: {0}")]
+    /// The model gives no gains.
     Tuning(#[from] ModelTuningError),
     #[error(
         "the lambda rule has no form for the motor model: choose SIMC, or the integrator + dead time model"
     )]
+    /// Lambda tuning has no form for the motor model.
     NoLambdaForMotor,
     #[error("no prediction: {0}")]
+    /// The step could not be predicted.
     Prediction(#[from] PredictionError),
 }
 
 /// A fitted model with its fit, ready to overlay on the data.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Identified {
+    /// The fitted model.
     pub model: PlantModel,
     /// The model's output at each sample of the record.
     pub fitted: Vec<f64>,
@@ -276,7 +291,9 @@ pub fn model_parameters(model: &PlantModel, signal: &str, effort: &str) -> Vec<(
 /// Proposed gains, in both forms.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Proposal {
+    /// In standard (ISA) form.
     pub standard: StandardGains,
+    /// In parallel form, as the simulated drive takes them.
     pub parallel: ParallelGains,
 }
 
@@ -306,9 +323,11 @@ pub fn propose(
 pub struct PreviewPlan {
     /// Setpoint before and after the step.
     pub from: f64,
+    /// The setpoint after the step.
     pub to: f64,
     /// Seconds before and after the step.
     pub before_s: f64,
+    /// Seconds after it.
     pub hold_s: f64,
     /// The device's loop rate, Hz.
     pub loop_hz: f64,
@@ -323,6 +342,7 @@ pub struct PreviewPlan {
 pub struct Preview {
     /// Time from the step, s (negative before it).
     pub prediction: Prediction,
+    /// The predicted step's metrics, or why it has none.
     pub metrics: Result<StepMetrics, StepMetricsError>,
 }
 

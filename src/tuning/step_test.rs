@@ -65,8 +65,10 @@ pub enum StepDirection {
 }
 
 impl StepDirection {
+    /// Every direction, in the order the UI lists them.
     pub const ALL: [Self; 3] = [Self::Up, Self::Down, Self::UpThenDown];
 
+    /// The direction's name as the UI and the CLI show it.
     pub fn label(self) -> &'static str {
         match self {
             Self::Up => "up",
@@ -81,6 +83,7 @@ impl StepDirection {
 pub struct StepPlan {
     /// Size of each step in the setpoint's unit, above 0.
     pub amplitude: f64,
+    /// Which way the setpoint moves from where it is.
     pub direction: StepDirection,
     /// Seconds each target is held from its step.
     pub hold_s: f64,
@@ -106,42 +109,68 @@ impl Default for StepPlan {
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
 pub enum StepTestError {
     #[error("the amplitude must be a number above 0, not {0}")]
+    /// The amplitude is not a number above 0.
     BadAmplitude(f64),
     #[error("the hold must be above 0 s and at most {MAX_HOLD_S} s, not {0} s")]
+    /// The hold is not above 0 s or is above [`MAX_HOLD_S`].
     BadHold(f64),
     #[error("the repeats must be 1 to {MAX_REPEATS}, not {0}")]
+    /// The repeats are not 1 to [`MAX_REPEATS`].
     BadRepeats(u32),
     #[error("the pre-step window must be 0 s or more and shorter than the hold, not {0} s")]
+    /// The pre-step window is negative or not shorter than the hold.
     BadPreWindow(f64),
     #[error("the drive's output is off: enable it before a step test")]
+    /// The drive's output is off.
     OutputOff,
     #[error("the device has no setpoint parameter to step")]
+    /// The device declares no setpoint parameter.
     NoSetpoint,
     #[error("the device streams no {0} channel to measure the step on")]
+    /// The device streams no channel of this role.
     NoChannel(&'static str),
     #[error("a step to {target} {unit} leaves the setpoint's limits {min} … {max} {unit}")]
+    /// A target leaves the setpoint's limits.
     OutOfLimits {
+        /// The target, in the setpoint's unit.
         target: f64,
+        /// The setpoint's lowest value.
         min: f32,
+        /// The setpoint's highest value.
         max: f32,
+        /// The setpoint's unit.
         unit: String,
     },
     #[error(
         "the loop did not come to rest within {REST_TIMEOUT_S} s (its feedback spread over {spread} in the last window): let it settle, or step by more than its noise"
     )]
-    NotAtRest { spread: f64 },
+    /// The loop did not come to rest in time.
+    NotAtRest {
+        /// Max − min of the feedback over the last window, in its unit.
+        spread: f64,
+    },
     #[error(
         "the reference channel did not show the setpoint {target} within {STEP_SEEN_TIMEOUT_S} s of device time: is the device following its setpoint parameter?"
     )]
-    ReferenceDidNotFollow { target: f32 },
+    /// The reference channel never showed the new setpoint.
+    ReferenceDidNotFollow {
+        /// The setpoint written.
+        target: f32,
+    },
     #[error(
         "refused: the first step would go to {target} {unit}, {distance:.4} {unit} from where the axis is ({feedback:.4} {unit}), more than the amplitude {amplitude} {unit}; nothing was written"
     )]
+    /// The first step would start farther from the axis than the amplitude; nothing was written.
     StartsAway {
+        /// The first target, in the setpoint's unit.
         target: f32,
+        /// Where the axis is.
         feedback: f64,
+        /// How far apart they are.
         distance: f64,
+        /// The step's amplitude.
         amplitude: f64,
+        /// The setpoint's unit.
         unit: String,
     },
 }
@@ -153,14 +182,19 @@ pub struct StepResponse {
     pub number: usize,
     /// The setpoint before and after the step.
     pub from: f32,
+    /// The setpoint after the step.
     pub to: f32,
     /// Device time of the step (first sample with the new reference).
     pub step_time_s: f64,
     /// Seconds from the step; negative before it.
     pub time: Vec<f64>,
+    /// The reference, in the setpoint's unit.
     pub reference: Vec<f64>,
+    /// The feedback, in its unit.
     pub feedback: Vec<f64>,
+    /// The effort, when the device streams one.
     pub effort: Option<Vec<f64>>,
+    /// The step's metrics, or why it has none.
     pub metrics: Result<StepMetrics, StepMetricsError>,
 }
 
@@ -171,11 +205,16 @@ pub enum StepTestState {
     Starting,
     /// Waiting for, or holding, target `target` (from 1) of `of`.
     Running {
+        /// The target, from 1.
         target: usize,
+        /// Targets in the plan.
         of: usize,
     },
+    /// Every step measured, and the setpoint back where it was.
     Finished,
+    /// Stopped before the end.
     Aborted,
+    /// Ended with an error.
     Failed(StepTestError),
 }
 
@@ -307,10 +346,12 @@ impl StepTest {
         })
     }
 
+    /// What was asked for.
     pub fn plan(&self) -> &StepPlan {
         &self.plan
     }
 
+    /// Where it stands.
     pub fn state(&self) -> &StepTestState {
         &self.state
     }

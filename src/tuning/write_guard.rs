@@ -60,6 +60,7 @@ pub enum MaxChange {
 }
 
 impl MaxChange {
+    /// The default limit for a parameter: a factor for a log-scale one, a share of the range otherwise.
     pub fn default_for(info: &ParamInfo) -> Self {
         if info.flags.log_scale() {
             Self::Factor(DEFAULT_LOG_FACTOR)
@@ -100,10 +101,15 @@ impl MaxChange {
 /// A write that exceeds its parameter's limit, for the confirmation.
 #[derive(Clone, Debug, PartialEq)]
 pub struct LargeChange {
+    /// The parameter's index.
     pub index: u8,
+    /// Its name.
     pub name: String,
+    /// Its value in force, in its unit.
     pub from: f32,
+    /// The value asked for.
     pub to: f32,
+    /// Its unit.
     pub unit: String,
     /// The limit it exceeds.
     pub limit: MaxChange,
@@ -125,7 +131,9 @@ impl fmt::Display for LargeChange {
 pub struct Refusal {
     /// The parameter's name (or index, when the device has no such index).
     pub name: String,
+    /// The value asked for.
     pub value: f32,
+    /// Why it is refused, in words for the user.
     pub reason: String,
 }
 
@@ -173,6 +181,7 @@ impl Default for WriteGuard {
 }
 
 impl WriteGuard {
+    /// The limit in force for a parameter: the user's, or its default.
     pub fn max_change(&self, info: &ParamInfo) -> MaxChange {
         self.max_change
             .get(&info.name)
@@ -180,6 +189,7 @@ impl WriteGuard {
             .unwrap_or_else(|| MaxChange::default_for(info))
     }
 
+    /// Sets the limit for the parameter named `name`.
     pub fn set_max_change(&mut self, name: &str, limit: MaxChange) {
         self.max_change.insert(name.to_owned(), limit);
     }
@@ -310,6 +320,7 @@ impl DragThrottle {
             .map(|(_, value)| value)
     }
 
+    /// Whether a slider is being held.
     pub fn is_holding(&self) -> bool {
         self.held.is_some()
     }
