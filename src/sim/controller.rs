@@ -6,8 +6,11 @@
 /// Gains and limits of the loop.
 #[derive(Clone, Debug, PartialEq)]
 pub struct PidGains {
+    /// Proportional gain, A/rad.
     pub kp: f64,
+    /// Integral gain, A/(rad·s).
     pub ki: f64,
+    /// Derivative gain, A·s/rad.
     pub kd: f64,
     /// Time constant of the derivative's first-order filter, s; 0 = none.
     pub derivative_filter: f64,

@@ -23,7 +23,9 @@ use crate::protocol::{DeviceErrorCode, ParamFlags, StatusFlags};
 /// How the simulated device presents itself.
 #[derive(Clone, Debug)]
 pub struct DeviceSettings {
+    /// Control-loop rate, ticks per second.
     pub loop_hz: u32,
+    /// Watchdog time, ms; 0 for none.
     pub watchdog_ms: u16,
     /// Longest a sample waits in a half-full SAMPLES frame, in seconds of
     /// device time.
@@ -61,7 +63,9 @@ pub enum OutputCause {
 /// One change of the output's state, in device time.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct OutputChange {
+    /// Whether the output is now on.
     pub enabled: bool,
+    /// Why it changed.
     pub cause: OutputCause,
     /// Device time of the change, seconds (tick / loop rate).
     pub time_s: f64,
@@ -96,6 +100,7 @@ pub const DEVICE_NAME: &str = "motiontune simulated drive";
 
 /// The simulated drive's firmware.
 pub struct SimDevice {
+    /// The drive the firmware runs.
     pub drive: SimDrive,
     settings: DeviceSettings,
     decoder: FrameDecoder,
@@ -117,6 +122,7 @@ pub struct SimDevice {
 }
 
 impl SimDevice {
+    /// A device running `config`'s drive, presenting itself as `settings` say.
     pub fn new(config: DriveConfig, settings: DeviceSettings) -> Self {
         Self {
             drive: SimDrive::new(config),
@@ -137,6 +143,7 @@ impl SimDevice {
         }
     }
 
+    /// How it presents itself.
     pub fn settings(&self) -> &DeviceSettings {
         &self.settings
     }
@@ -146,6 +153,7 @@ impl SimDevice {
         self.drive.enabled()
     }
 
+    /// Whether the watchdog has tripped since the output was last enabled.
     pub fn watchdog_tripped(&self) -> bool {
         self.watchdog_tripped
     }

@@ -10,8 +10,11 @@ use crate::protocol::{ChannelInfo, ChannelRole, ParamFlags, ParamInfo, ParamKind
 /// Everything a user can set on the simulated drive.
 #[derive(Clone, Debug, PartialEq)]
 pub struct DriveConfig {
+    /// The PID position loop's gains and limits.
     pub gains: PidGains,
+    /// The position setpoint, rad.
     pub setpoint: f64,
+    /// The motor and load.
     pub plant: PlantConstants,
     /// Encoder counts per revolution; 0 is an ideal encoder.
     pub encoder_cpr: f64,
@@ -27,6 +30,7 @@ pub struct DriveConfig {
 /// the start position by more than `travel`, or the output is turned off.
 #[derive(Clone, Debug, PartialEq)]
 pub struct RelayConfig {
+    /// The relay runs in place of the PID.
     pub active: bool,
     /// Relay amplitude d, A.
     pub amplitude: f64,
@@ -141,7 +145,9 @@ pub const RELAY_ACTIVE_INDEX: u8 = 16;
 /// Why a parameter write was refused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum WriteRefusal {
+    /// No parameter has that index.
     BadIndex,
+    /// The parameter is read-only.
     ReadOnly,
 }
 
@@ -151,6 +157,7 @@ pub const CHANNEL_COUNT: usize = 8;
 /// One tick's measurements, in channel order.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct DriveSample {
+    /// The position setpoint, rad.
     pub setpoint: f32,
     /// The encoder's reading (quantized and noisy), which the loop controls.
     pub position: f32,
@@ -188,7 +195,9 @@ impl DriveSample {
 /// Plant, encoder and controller stepped together.
 #[derive(Clone, Debug)]
 pub struct SimDrive {
+    /// What the user set, kept in step with the parameters.
     pub config: DriveConfig,
+    /// The motor and load, with their state.
     pub plant: Plant,
     pid: Pid,
     noise: GaussianNoise,
@@ -207,6 +216,7 @@ struct RelayState {
 }
 
 impl SimDrive {
+    /// A drive at rest with `config`, its output off.
     pub fn new(config: DriveConfig) -> Self {
         Self {
             plant: Plant::new(config.plant.clone()),
@@ -255,6 +265,7 @@ impl SimDrive {
             .collect()
     }
 
+    /// How many parameters the drive declares.
     pub fn param_count() -> usize {
         PARAMS.len()
     }
@@ -335,6 +346,7 @@ impl SimDrive {
         self.param(index).ok_or(WriteRefusal::BadIndex)
     }
 
+    /// Whether the output is on.
     pub fn enabled(&self) -> bool {
         self.enabled
     }

@@ -9,6 +9,7 @@ pub struct GaussianNoise {
 }
 
 impl GaussianNoise {
+    /// A generator seeded with `seed`: the same seed gives the same noise.
     pub fn new(seed: u64) -> Self {
         Self {
             state: seed | 1,

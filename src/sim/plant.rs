@@ -64,18 +64,23 @@ pub struct PlantState {
     pub position: f64,
     /// Motor speed, rad/s.
     pub velocity: f64,
+    /// Load angle, rad.
     pub load_position: f64,
+    /// Load speed, rad/s.
     pub load_velocity: f64,
 }
 
 /// The motor with its load.
 #[derive(Clone, Debug, Default)]
 pub struct Plant {
+    /// The plant's constants.
     pub constants: PlantConstants,
+    /// Its state now.
     pub state: PlantState,
 }
 
 impl Plant {
+    /// A plant at rest with `constants`.
     pub fn new(constants: PlantConstants) -> Self {
         Self {
             constants,

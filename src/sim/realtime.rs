@@ -14,6 +14,7 @@ const MAX_CATCH_UP: Duration = Duration::from_millis(250);
 
 /// A simulated device paced by the wall clock.
 pub struct RealtimeSim<D: EmulatedDevice = SimDevice> {
+    /// The device it runs.
     pub device: D,
     origin: Instant,
     ticks_done: u64,
@@ -21,6 +22,7 @@ pub struct RealtimeSim<D: EmulatedDevice = SimDevice> {
 }
 
 impl<D: EmulatedDevice> RealtimeSim<D> {
+    /// Runs `device` with device time starting now.
     pub fn new(device: D) -> Self {
         Self {
             device,

@@ -166,10 +166,12 @@ impl RelayTest {
         })
     }
 
+    /// What was asked for.
     pub fn plan(&self) -> &RelayPlan {
         &self.plan
     }
 
+    /// Where it stands.
     pub fn state(&self) -> &RelayState {
         &self.state
     }
@@ -179,6 +181,7 @@ impl RelayTest {
         self.phase == Phase::Over
     }
 
+    /// The measured result, once the run finished.
     pub fn result(&self) -> Option<&RelayResult> {
         self.result.as_ref()
     }

@@ -12,10 +12,15 @@ use crate::protocol::{DeviceInfo, ParamInfo};
 /// Where the relay mode's parameters sit in the device's table, by name.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RelayParams {
+    /// Index of `relay.active`.
     pub active: u8,
+    /// Index of `relay.amplitude`.
     pub amplitude: u8,
+    /// Index of `relay.hysteresis`.
     pub hysteresis: u8,
+    /// Index of `relay.travel`.
     pub travel: u8,
+    /// Index of `relay.bias`, when the device has one.
     pub bias: Option<u8>,
 }
 
@@ -85,37 +90,68 @@ pub enum RelayError {
     #[error(
         "the device has no relay mode (relay.active, relay.amplitude, relay.hysteresis, relay.travel): see docs/PROTOCOL.md"
     )]
+    /// The device has no relay mode.
     NoRelayMode,
     #[error("the device has no setpoint parameter")]
+    /// The device declares no setpoint parameter.
     NoSetpoint,
     #[error("the device streams no {0} channel to measure the relay on")]
+    /// The device streams no channel of this role.
     NoChannel(&'static str),
     #[error("the drive's output is off: enable it before a relay run")]
+    /// The drive's output is off.
     OutputOff,
     #[error("the relay amplitude must be a number above 0, not {0}")]
+    /// The relay amplitude is not a number above 0.
     BadAmplitude(f64),
     #[error("the hysteresis must be a number of 0 or more, not {0}")]
+    /// The hysteresis is negative or not a number.
     BadHysteresis(f64),
     #[error("the travel must be a number above 0, not {0}")]
+    /// The travel is not a number above 0.
     BadTravel(f64),
     #[error("the time limit must be above 0 s and at most {MAX_TIME_LIMIT_S} s, not {0} s")]
+    /// The time limit is not above 0 s or is above [`MAX_TIME_LIMIT_S`].
     BadTimeLimit(f64),
     #[error(
         "the loop did not come to rest within {REST_TIMEOUT_S} s (feedback spread {spread}): let it settle or allow more travel"
     )]
-    NotAtRest { spread: f64 },
+    /// The loop did not come to rest in time.
+    NotAtRest {
+        /// Max − min of the feedback over the last window, in its unit.
+        spread: f64,
+    },
     #[error(
         "the effort never showed the relay (largest change {largest} from the bias): is the device's relay mode working?"
     )]
-    RelayNotSeen { largest: f64 },
+    /// The effort never showed the relay switching.
+    RelayNotSeen {
+        /// The largest change of the effort from the bias.
+        largest: f64,
+    },
     #[error("the feedback left the travel of {travel} from the start: relay stopped")]
-    TravelExceeded { travel: f64 },
+    /// The feedback left the allowed travel.
+    TravelExceeded {
+        /// The travel allowed from the start, in the feedback's unit.
+        travel: f64,
+    },
     #[error("the device left relay mode by itself (travel or output off)")]
+    /// The device left relay mode by itself.
     LeftRelayMode,
     #[error("no sample for {gap:.3} s of device time: samples were lost, relay stopped")]
-    SamplesLost { gap: f64 },
+    /// Samples were lost.
+    SamplesLost {
+        /// Device time without a sample, s.
+        gap: f64,
+    },
     #[error("no steady limit cycle within {limit} s: {reason}")]
-    TimeLimit { limit: f64, reason: LimitCycleError },
+    /// No steady limit cycle within the time limit.
+    TimeLimit {
+        /// The time limit, s.
+        limit: f64,
+        /// Why the cycle was not steady yet.
+        reason: LimitCycleError,
+    },
 }
 
 /// Where a relay run stands.
@@ -125,22 +161,29 @@ pub enum RelayState {
     Starting,
     /// The relay is on; `cycles` whole output cycles so far.
     Oscillating {
+        /// Whole output cycles so far.
         cycles: usize,
     },
+    /// A steady limit cycle measured.
     Finished,
+    /// Stopped before the end.
     Aborted,
+    /// Ended with an error.
     Failed(RelayError),
 }
 
 /// A measured relay run.
 #[derive(Clone, Debug, PartialEq)]
 pub struct RelayResult {
+    /// Amplitude, period, their spread, and Ku and Tu.
     pub cycle: LimitCycle,
     /// The hysteresis the relay ran with.
     pub hysteresis: f64,
     /// The record from the relay's start: seconds from it, effort, feedback.
     pub time: Vec<f64>,
+    /// The effort, in its unit.
     pub effort: Vec<f64>,
+    /// The feedback, in its unit.
     pub feedback: Vec<f64>,
 }
 
@@ -159,8 +202,11 @@ impl RelayResult {
 /// Gains from a rule, in both forms, in effort per unit of feedback.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct RelayGains {
+    /// The rule.
     pub rule: UltimateRule,
+    /// In standard (ISA) form.
     pub standard: StandardGains,
+    /// In parallel form.
     pub parallel: ParallelGains,
 }
 
