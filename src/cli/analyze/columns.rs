@@ -50,7 +50,7 @@ pub struct StepColumns {
 pub fn read_step_columns(
     input: impl Read,
     shown: &str,
-    names: ColumnNames,
+    names: ColumnNames<'_>,
 ) -> anyhow::Result<StepColumns> {
     let mut reader = csv::ReaderBuilder::new()
         .trim(csv::Trim::All)
