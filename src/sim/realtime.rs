@@ -22,7 +22,7 @@ pub struct RealtimeSim<D: EmulatedDevice = SimDevice> {
 }
 
 impl<D: EmulatedDevice> RealtimeSim<D> {
-    /// Runs `device` with device time starting now.
+    /// Paces `device` against the wall clock from now.
     pub fn new(device: D) -> Self {
         Self {
             device,

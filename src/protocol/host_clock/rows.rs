@@ -32,7 +32,7 @@ impl HostTimed {
         &self.clock
     }
 
-    /// The clock, to feed it arrivals.
+    /// The clock, to tell it of a change of rate.
     pub fn clock_mut(&mut self) -> &mut HostClock {
         &mut self.clock
     }
