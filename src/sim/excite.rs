@@ -111,7 +111,7 @@ impl ExciteRun {
                 // A whole number of ticks a bit, so the bits are even; the
                 // spectrum is flat within 3 dB to about 0.44 / bit.
                 let bit_ticks = ((0.4 / config.f1 / dt).floor() as u64).max(1);
-                if self.tick % bit_ticks == 0 {
+                if self.tick.is_multiple_of(bit_ticks) {
                     // x¹⁵ + x¹⁴ + 1, maximal length: 32 767 bits a period.
                     let feedback = ((self.lfsr >> 14) ^ (self.lfsr >> 13)) & 1;
                     self.lfsr = ((self.lfsr << 1) | feedback) & 0x7FFF;
