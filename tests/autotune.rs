@@ -16,7 +16,7 @@ use motiontune::sim::SimDevice;
 use motiontune::sim::device::DeviceSettings;
 use motiontune::sim::drive::DriveConfig;
 use motiontune::sim::pty::PtyServer;
-use motiontune::tuning::{ModelKind, TuneRule, identify, propose};
+use motiontune::tuning::{ModelKind, ModelRule, identify, propose};
 
 fn f64s(values: &[f32]) -> Vec<f64> {
     values.iter().map(|v| f64::from(*v)).collect()
@@ -77,7 +77,7 @@ fn auto_tune_writes_only_on_the_click_and_the_verification_matches_the_predictio
     .expect("the step fits");
     let proposal = propose(
         &identified.model,
-        TuneRule::Simc,
+        ModelRule::Simc,
         ClosedLoopSpeed::TimeConstant(0.01),
     )
     .expect("gains")

@@ -10,7 +10,7 @@ mod common;
 
 use common::{app_with, serial, step_until, wait_connected};
 use egui_kittest::kittest::Queryable;
-use motiontune::analysis::TuningRule;
+use motiontune::analysis::UltimateRule;
 use motiontune::app::AppOptions;
 use motiontune::sim::SimDevice;
 use motiontune::sim::device::DeviceSettings;
@@ -118,7 +118,7 @@ fn relay_runs_in_the_device_and_gains_are_written_only_on_the_click() {
         .get_by_label("Confirm large change")
         .click_accesskit();
     harness.step();
-    let proposal = result.gains(TuningRule::ZieglerNicholsPid).parallel;
+    let proposal = result.gains(UltimateRule::ZieglerNicholsPid).parallel;
     // The sim clamps ki to its 10 000 A/(rad·s) limit.
     let want = [proposal.kp, proposal.ki.min(10_000.0), proposal.kd];
     let close = |device: f64, proposed: f64| (device - proposed).abs() <= 1e-5 * proposed;

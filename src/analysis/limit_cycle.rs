@@ -22,7 +22,7 @@
 //! - Too few cycles, a spread above [`LimitCycleOptions::max_spread`], or an
 //!   amplitude not above the hysteresis is an error, never a guess.
 
-use super::tuning_rules::Ultimate;
+use super::ultimate_rules::Ultimate;
 
 /// One recorded relay experiment.
 #[derive(Clone, Copy, Debug)]

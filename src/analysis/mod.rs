@@ -9,14 +9,14 @@
 //!   tables, printed reports and JSON.
 //! - `step_split`: the single steps of a long record, each measured with
 //!   `step_metrics`.
-//! - `tuning_rules`: PID gains from the ultimate gain and period by the
+//! - `ultimate_rules`: PID gains from the ultimate gain and period by the
 //!   published rules (Ziegler–Nichols, Tyreus–Luyben, Pessen, …), in
 //!   standard, parallel and per-sample form.
 //! - `limit_cycle`: amplitude, period and steadiness of a relay
 //!   experiment's oscillation, and the ultimate gain and period they give.
 //! - `identify`: first-order-plus-dead-time, integrating-plus-dead-time and
 //!   motor models fitted to a record by least squares.
-//! - `model_tuning`: PID gains from those models by SIMC and lambda (IMC)
+//! - `model_rules`: PID gains from those models by SIMC and lambda (IMC)
 //!   tuning.
 //! - `closed_loop`: the predicted step response of a model under a PID run
 //!   the way the simulated drive runs it, for the preview before writing.
@@ -29,10 +29,10 @@ mod frequency_response;
 mod identify;
 mod limit_cycle;
 mod metric_list;
-mod model_tuning;
+mod model_rules;
 mod step_metrics;
 mod step_split;
-mod tuning_rules;
+mod ultimate_rules;
 
 pub use closed_loop::{PlantModel, Prediction, PredictionError, StepPlan, predict_step};
 pub use frequency_response::{
@@ -48,7 +48,7 @@ pub use limit_cycle::{
 pub use metric_list::{
     Better, METRICS, MetricInfo, MetricUnit, NamedMetric, metric_values, named_metrics,
 };
-pub use model_tuning::{
+pub use model_rules::{
     ClosedLoopSpeed, ModelTuningError, lambda_pi_fopdt, lambda_pi_ipdt, simc_pi_fopdt,
     simc_pi_ipdt, simc_pid_fopdt, simc_pid_motor,
 };
@@ -57,6 +57,6 @@ pub use step_metrics::{
     StepRecord, step_metrics,
 };
 pub use step_split::{MeasuredStep, StepSpan, measure_steps, split_steps};
-pub use tuning_rules::{
-    ParallelGains, PerSampleGains, RuleCoefficients, StandardGains, TuningRule, Ultimate,
+pub use ultimate_rules::{
+    ParallelGains, PerSampleGains, RuleCoefficients, StandardGains, Ultimate, UltimateRule,
 };

@@ -15,8 +15,8 @@ use egui_plot::{
     ColorConflictHandling, GridInput, GridMark, Legend, Line, Plot, PlotPoints, Points,
 };
 
-use super::session::DeviceSession;
 use crate::analysis::{COHERENT, LoopFigures, decibels, unwrapped_phase_deg};
+use crate::device::session::DeviceSession;
 use crate::tuning::{
     ExcitationKind, ExcitationPlan, ExcitationState, FrequencyMeasurement, MAX_DURATION_S,
     WRITES_PER_PERIOD,

@@ -5,7 +5,7 @@
 //! with the button that stops it.
 
 use super::AppOptions;
-use super::session::{ConnectionState, DeviceSession};
+use crate::device::session::{ConnectionState, DeviceSession};
 use crate::link::{ControlLines, PortEntry, PortTarget, SIM_PORT, emulator_port, list_ports};
 use crate::protocol::adapter::{AdapterSettings, Protocol, ProtocolChoice};
 

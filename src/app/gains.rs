@@ -19,8 +19,8 @@ use std::time::Instant;
 use super::gain_history::GainHistory;
 use super::param_editor::{RowAction, TypedEdits, param_row};
 use super::profiles::ProfilesPanel;
-use super::session::DeviceSession;
 use crate::device::WriteSource;
+use crate::device::session::DeviceSession;
 use crate::protocol::ParamKind;
 use crate::tuning::write_guard::{
     DragThrottle, LargeChange, MaxChange, Review, WriteGuard, WriteOrigin as GuardOrigin,

@@ -18,25 +18,24 @@ mod gains;
 mod icon;
 mod param_editor;
 mod profiles;
-mod runs;
+mod runs_tab;
 mod safety;
 mod save_folder;
 pub mod scope;
-mod session;
 mod status;
-mod step_test;
+mod step_test_tab;
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant, SystemTime};
 
-pub use session::{ConnectionState, DeviceSession, NOT_CONNECTED, WriteState};
+pub use crate::device::session::{ConnectionState, DeviceSession, NOT_CONNECTED, WriteState};
 
 use crate::capture::ArmState;
 use crate::device::{Console, EventLog, StopSource};
 use crate::history::HistorySize;
 use crate::link::{PortTarget, list_ports};
 use crate::protocol::ChannelRole;
-use crate::tuning::{GainValue, RunContext, RunStore};
+use crate::record::{GainValue, RunContext, RunStore};
 
 /// The pace of frames while something on screen moves by itself.
 const MOVING_FRAME: Duration = Duration::from_millis(16);
@@ -94,11 +93,11 @@ pub struct App {
     history_size: HistorySize,
     frame_times: status::FrameTimes,
     tuning_tab: TuningTab,
-    step_test: step_test::StepTestPanel,
+    step_test: step_test_tab::StepTestPanel,
     autotune: autotune::AutoTunePanel,
     bode: bode::BodePanel,
     runs: RunStore,
-    runs_view: runs::RunsView,
+    runs_view: runs_tab::RunsView,
     /// Why the runs file could not be read or written.
     runs_error: Option<String>,
     event_log: event_log::EventLogPane,
@@ -136,11 +135,11 @@ impl App {
             history_size: options.history_size,
             frame_times: status::FrameTimes::default(),
             tuning_tab: TuningTab::default(),
-            step_test: step_test::StepTestPanel::default(),
+            step_test: step_test_tab::StepTestPanel::default(),
             autotune: autotune::AutoTunePanel::default(),
             bode: bode::BodePanel::default(),
             runs,
-            runs_view: runs::RunsView::default(),
+            runs_view: runs_tab::RunsView::default(),
             runs_error: runs_error.map(|e| e.to_string()),
             event_log: event_log::EventLogPane::default(),
             closed_log: EventLog::default(),

@@ -21,7 +21,7 @@
 
 use std::collections::BTreeMap;
 
-use super::session::{ParamView, WriteState};
+use crate::device::session::{ParamView, WriteState};
 use crate::protocol::{ParamInfo, ParamKind, ParamRole};
 
 /// Width of the typed field: a gain with its decimals.

@@ -7,7 +7,7 @@
 
 use std::path::Path;
 
-use super::session::DeviceSession;
+use crate::device::session::DeviceSession;
 use crate::profile::{Profile, ProfileDiff};
 
 /// A profile read from a file, waiting for the user's decision.

@@ -3,8 +3,8 @@
 //! banner for a drive fault or watchdog trip. The guard on parameter writes
 //! is [`crate::tuning::write_guard`].
 
-use super::session::DeviceSession;
 use crate::device::StopSource;
+use crate::device::session::DeviceSession;
 use crate::protocol::StatusFlags;
 
 /// Red of the emergency stop button.

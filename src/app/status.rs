@@ -5,7 +5,7 @@
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
-use super::session::{ConnectionState, DeviceSession};
+use crate::device::session::{ConnectionState, DeviceSession};
 use crate::protocol::adapter::Protocol;
 use crate::protocol::host_clock::HostTiming;
 

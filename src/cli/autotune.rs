@@ -25,11 +25,11 @@ use super::params::apply;
 use super::report;
 use super::step::{measure, signals};
 use super::{AutotuneArgs, AutotuneMethod, ModelArg, RuleArg};
-use crate::analysis::TuningRule;
+use crate::analysis::UltimateRule;
 use crate::analysis::{ClosedLoopSpeed, ParallelGains, Rise, Settling, StepMetrics, StepOptions};
 use crate::tuning::write_guard::{WriteGuard, WriteOrigin};
 use crate::tuning::{
-    LoopParams, ModelKind, PreviewPlan, StepDirection, StepPlan, StepResponse, TuneRule, identify,
+    LoopParams, ModelKind, ModelRule, PreviewPlan, StepDirection, StepPlan, StepResponse, identify,
     model_parameters, preview, propose,
 };
 
@@ -43,11 +43,11 @@ pub fn run(args: &AutotuneArgs) -> anyhow::Result<()> {
         return relay::run(args);
     }
     let rule = match args.rule {
-        RuleArg::Simc => TuneRule::Simc,
-        RuleArg::Lambda => TuneRule::Lambda,
+        RuleArg::Simc => ModelRule::Simc,
+        RuleArg::Lambda => ModelRule::Lambda,
         other => bail!(
             "--rule {} is a rule for --method relay: --method step takes simc or lambda",
-            relay_rule(other).map_or("?", TuningRule::key)
+            relay_rule(other).map_or("?", UltimateRule::key)
         ),
     };
     let kind = match args.model {
@@ -329,17 +329,17 @@ fn metrics_json(metrics: &StepMetrics) -> serde_json::Value {
 }
 
 /// The Ku/Tu rule a `--rule` names; `None` for the model rules.
-fn relay_rule(rule: RuleArg) -> Option<TuningRule> {
+fn relay_rule(rule: RuleArg) -> Option<UltimateRule> {
     Some(match rule {
         RuleArg::Simc | RuleArg::Lambda => return None,
-        RuleArg::ZnP => TuningRule::ZieglerNicholsP,
-        RuleArg::ZnPi => TuningRule::ZieglerNicholsPi,
-        RuleArg::ZnPd => TuningRule::ZieglerNicholsPd,
-        RuleArg::ZnPid => TuningRule::ZieglerNicholsPid,
-        RuleArg::TlPi => TuningRule::TyreusLuybenPi,
-        RuleArg::TlPid => TuningRule::TyreusLuybenPid,
-        RuleArg::Pessen => TuningRule::PessenIntegral,
-        RuleArg::SomeOvershoot => TuningRule::SomeOvershoot,
-        RuleArg::NoOvershoot => TuningRule::NoOvershoot,
+        RuleArg::ZnP => UltimateRule::ZieglerNicholsP,
+        RuleArg::ZnPi => UltimateRule::ZieglerNicholsPi,
+        RuleArg::ZnPd => UltimateRule::ZieglerNicholsPd,
+        RuleArg::ZnPid => UltimateRule::ZieglerNicholsPid,
+        RuleArg::TlPi => UltimateRule::TyreusLuybenPi,
+        RuleArg::TlPid => UltimateRule::TyreusLuybenPid,
+        RuleArg::Pessen => UltimateRule::PessenIntegral,
+        RuleArg::SomeOvershoot => UltimateRule::SomeOvershoot,
+        RuleArg::NoOvershoot => UltimateRule::NoOvershoot,
     })
 }

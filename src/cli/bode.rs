@@ -31,7 +31,7 @@ use crate::link::{Link, LinkEvent};
 use crate::protocol::{ChannelRole, Command, DeviceInfo, Event};
 use crate::tuning::{
     DEFAULT_MAX_WRITE_HZ, Excitation, ExcitationKind, ExcitationPlan, ExcitationState,
-    FrequencyMeasurement, SetpointWrite, speed_limit,
+    FrequencyMeasurement, ParamWrite, speed_limit,
 };
 
 /// Device time the stream is watched for before the plan is checked.
@@ -268,7 +268,7 @@ fn run_excitation(
 /// setpoint at that value; says how it went, as an error if it did not.
 /// Unlike an ordinary write it cannot take the first answer: the device is
 /// still answering the excitation's writes sent just before.
-fn restore(link: &Link, write: SetpointWrite) -> Result<String, String> {
+fn restore(link: &Link, write: ParamWrite) -> Result<String, String> {
     send(link, write);
     let deadline = Instant::now() + RESTORE_TIMEOUT;
     loop {

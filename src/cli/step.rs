@@ -24,7 +24,7 @@ use crate::analysis::StepOptions;
 use crate::link::{Link, LinkError, LinkEvent};
 use crate::protocol::{ChannelRole, Command, DeviceInfo, Event, ParamInfo, StatusFlags, TextLevel};
 use crate::tuning::{
-    STEP_SEEN_TIMEOUT_S, SetpointWrite, StepDirection, StepPlan, StepResponse, StepTest,
+    ParamWrite, STEP_SEEN_TIMEOUT_S, StepDirection, StepPlan, StepResponse, StepTest,
 };
 
 /// How long the device has to confirm ENABLE with its status.
@@ -285,7 +285,7 @@ fn abort(link: &Link, test: Option<&mut StepTest>, params: &mut [ParamInfo]) -> 
     }
 }
 
-pub(super) fn send(link: &Link, write: SetpointWrite) {
+pub(super) fn send(link: &Link, write: ParamWrite) {
     link.send(Command::Set {
         index: write.index,
         value: write.value,
@@ -294,7 +294,7 @@ pub(super) fn send(link: &Link, write: SetpointWrite) {
 
 /// Sends the restoring write and waits for the device's answer; says
 /// how it went.
-fn restore(link: &Link, write: SetpointWrite, params: &mut [ParamInfo]) -> String {
+fn restore(link: &Link, write: ParamWrite, params: &mut [ParamInfo]) -> String {
     match write_one(link, write.index, write.value, params) {
         Ok(value) => format!("setpoint restored to {value}"),
         Err(error) => format!("the setpoint could not be restored ({error:#})"),

@@ -1,9 +1,11 @@
 //! What is known about a connected device, kept apart from egui so the app
-//! and later the command line read the same model. Today: its event log
-//! and its console.
+//! and the command line read the same model: the session (link,
+//! description, parameters in force, history, procedures, health), its
+//! event log and its console.
 
 pub mod console;
 pub mod event_log;
+pub mod session;
 
 pub use console::{Console, ConsoleLine, LineSource, SentHistory};
 pub use event_log::{EventLog, LogEntry, LoggedEvent, OutputCause, StopSource, WriteSource};

@@ -3,17 +3,22 @@
 //! [`Event`](crate::protocol::Event)s for the app and writes the app's
 //! [`Command`](crate::protocol::Command)s to the device. The app holds a
 //! [`Link`]: two channels and a set of health counters, nothing that blocks.
+//! The link thread also runs the procedure in progress (step test,
+//! frequency response, relay run), fed at the stream's rate ([`Link::run`]).
 
+mod handle;
 mod health;
 mod open_error;
 mod ports;
+mod runner;
 pub mod saturation;
 mod thread;
 mod transport;
 
+pub use handle::{Link, LinkEvent, LinkOptions};
 pub use health::{HealthSnapshot, LinkHealth};
 pub use ports::{PortEntry, list_ports};
-pub use thread::{Link, LinkEvent, LinkOptions};
+pub use runner::ProcedureEvent;
 pub use transport::{
     ControlLines, PortTarget, SIM_PORT, Transport, WRITE_BOUND, emulator_port, emulator_ports,
 };

@@ -1,7 +1,8 @@
 //! The link thread: opens the transport, lets the protocol adapter get the
 //! device's description, starts streaming, then loops — write pending
-//! commands, send the heartbeat PING, read and decode — until the app drops
-//! its [`Link`] or the device goes away.
+//! commands, send the heartbeat PING, read and decode, feeding the
+//! procedure in progress ([`super::runner`]) — until the app drops its
+//! [`Link`](super::Link) or the device goes away.
 //!
 //! Closing leaves the drive as this connection found it, in one rule for
 //! every wire format: the output is disabled before the port closes only
@@ -12,178 +13,20 @@
 //! (the sketch's `setup()`, the drive's own startup) still owns it.
 
 use std::collections::VecDeque;
-use std::sync::{Arc, OnceLock};
-use std::thread::JoinHandle;
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{Receiver, Sender, TryRecvError, unbounded};
+use crossbeam_channel::{Receiver, Sender, TryRecvError};
 
 use super::LinkError;
+use super::handle::{LinkEvent, LinkOptions, Request};
 use super::health::LinkHealth;
-use super::transport::{PortTarget, Transport};
+use super::runner::{Action, Runner};
+use super::transport::Transport;
 use crate::protocol::adapter::{
     Adapter, AdapterError, DecodeTally, LONGEST_HANDSHAKE, PROGRESS_GRACE, Protocol,
 };
 use crate::protocol::{Command, DeviceErrorCode, Event, open_adapter};
-
-/// How a link connects and keeps the device alive.
-#[derive(Clone, Debug)]
-pub struct LinkOptions {
-    pub target: PortTarget,
-    /// Stream every Nth control-loop sample once connected; 0 leaves
-    /// streaming off.
-    pub stream_divider: u16,
-    /// Longest heartbeat period: each PING feeds the device's watchdog and
-    /// measures the round trip. A device with a short watchdog gets PINGs
-    /// more often ([`heartbeat_period`]).
-    pub ping_interval: Duration,
-    /// How long the device has to describe itself after HELLO.
-    pub hello_timeout: Duration,
-}
-
-impl LinkOptions {
-    pub fn new(target: PortTarget) -> Self {
-        Self {
-            target,
-            stream_divider: 1,
-            ping_interval: Duration::from_millis(200),
-            hello_timeout: Duration::from_secs(2),
-        }
-    }
-}
-
-/// What the link thread reports.
-#[derive(Clone, Debug, PartialEq)]
-pub enum LinkEvent {
-    /// The port is open; the device has not described itself yet.
-    Opened,
-    /// The wire format the device speaks; comes just before its
-    /// description.
-    Speaking(Protocol),
-    /// Something the device said.
-    Device(Event),
-    /// A line the user typed ([`Command::Text`]), as the link dealt with
-    /// it: taken by the adapter to write in its turn, or `refused` with
-    /// why in one line, nothing written.
-    TypedLine {
-        line: String,
-        refused: Option<String>,
-    },
-    /// The connection ended: `None` when the app closed it, otherwise why it
-    /// failed or was lost. Nothing follows this event.
-    Closed(Option<LinkError>),
-}
-
-/// The app's handle on a link thread.
-pub struct Link {
-    target: PortTarget,
-    /// Set by the link thread once the device has described itself.
-    protocol: Arc<OnceLock<Protocol>>,
-    events: Receiver<LinkEvent>,
-    commands: Option<Sender<Command>>,
-    health: Arc<LinkHealth>,
-    thread: Option<JoinHandle<()>>,
-}
-
-impl Link {
-    /// Starts a link thread; returns at once. Success or failure to connect
-    /// arrives as events.
-    pub fn open(options: LinkOptions) -> Self {
-        let (event_tx, events) = unbounded();
-        let (commands, command_rx) = unbounded();
-        let health = Arc::new(LinkHealth::default());
-        let target = options.target.clone();
-        let protocol = Arc::new(OnceLock::new());
-        let thread = {
-            let health = Arc::clone(&health);
-            let found = Arc::clone(&protocol);
-            std::thread::Builder::new()
-                .name("link".into())
-                .spawn(move || {
-                    let ends = Ends {
-                        events: &event_tx,
-                        commands: &command_rx,
-                        health: &health,
-                        protocol: &found,
-                    };
-                    run(options, &ends);
-                })
-        };
-        let thread = match thread {
-            Ok(handle) => Some(handle),
-            Err(e) => {
-                let (tx, rx) = unbounded();
-                let _ = tx.send(LinkEvent::Closed(Some(LinkError::Open {
-                    port: target.name().to_owned(),
-                    reason: format!("cannot start link thread: {e}"),
-                })));
-                return Self {
-                    target,
-                    protocol,
-                    events: rx,
-                    commands: Some(commands),
-                    health,
-                    thread: None,
-                };
-            }
-        };
-        Self {
-            target,
-            protocol,
-            events,
-            commands: Some(commands),
-            health,
-            thread,
-        }
-    }
-
-    /// The wire format the device speaks, once it has described itself.
-    pub fn protocol(&self) -> Option<Protocol> {
-        self.protocol.get().copied()
-    }
-
-    pub fn target(&self) -> &PortTarget {
-        &self.target
-    }
-
-    /// Queues a command for the device; false when the link has ended.
-    pub fn send(&self, command: Command) -> bool {
-        self.commands
-            .as_ref()
-            .is_some_and(|tx| tx.send(command).is_ok())
-    }
-
-    /// Events from the link thread, in order.
-    pub fn events(&self) -> &Receiver<LinkEvent> {
-        &self.events
-    }
-
-    pub fn health(&self) -> &LinkHealth {
-        &self.health
-    }
-
-    /// Closes the link as dropping it does, and returns every event the
-    /// thread reported up to its end, so a recording keeps each sample
-    /// that reached the app.
-    pub fn close(mut self) -> Vec<LinkEvent> {
-        self.commands = None;
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-        self.events.try_iter().collect()
-    }
-}
-
-impl Drop for Link {
-    fn drop(&mut self) {
-        // Closing the command channel tells the thread to disable the
-        // output and let go of the port.
-        self.commands = None;
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-    }
-}
 
 /// PINGs per watchdog time: the host may then be held up (a loaded
 /// machine, a slow USB hub) for four fifths of the watchdog time before the
@@ -216,8 +59,10 @@ struct Connection<'a> {
     protocol: &'a OnceLock<Protocol>,
     pings: VecDeque<(u32, Instant)>,
     next_token: u32,
-    /// Commands the app sent during the handshake, written after it.
-    early_commands: Vec<Command>,
+    /// What the app asked during the handshake, done after it.
+    early_requests: Vec<Request>,
+    /// The procedure in progress.
+    runner: Runner,
     /// This connection has sent ENABLE 1: the output is the host's to
     /// switch off when the link closes.
     enabled_here: bool,
@@ -234,14 +79,14 @@ enum Flow {
 }
 
 /// What the link thread shares with its [`Link`].
-struct Ends<'a> {
-    events: &'a Sender<LinkEvent>,
-    commands: &'a Receiver<Command>,
-    health: &'a LinkHealth,
-    protocol: &'a OnceLock<Protocol>,
+pub(super) struct Ends<'a> {
+    pub events: &'a Sender<LinkEvent>,
+    pub commands: &'a Receiver<Request>,
+    pub health: &'a LinkHealth,
+    pub protocol: &'a OnceLock<Protocol>,
 }
 
-fn run(options: LinkOptions, ends: &Ends<'_>) {
+pub(super) fn run(options: LinkOptions, ends: &Ends<'_>) {
     let Ends {
         events,
         commands,
@@ -267,12 +112,25 @@ fn run(options: LinkOptions, ends: &Ends<'_>) {
         protocol: ends.protocol,
         pings: VecDeque::new(),
         next_token: 1,
-        early_commands: Vec::new(),
+        early_requests: Vec::new(),
+        runner: Runner::default(),
         enabled_here: false,
         wire: Vec::with_capacity(256),
         decoded: Vec::new(),
     };
     let end = connection.serve(&options, commands);
+    if let Err(error) = &end {
+        // The port is gone: a procedure in progress ends with nothing
+        // written (the device's watchdog covers the output).
+        for action in connection
+            .runner
+            .on_close(&format!("the connection was lost: {error}"))
+        {
+            if let Action::Report(event) = action {
+                let _ = events.send(LinkEvent::Procedure(event));
+            }
+        }
+    }
     let _ = events.send(LinkEvent::Closed(end.err()));
 }
 
@@ -280,7 +138,7 @@ impl Connection<'_> {
     fn serve(
         &mut self,
         options: &LinkOptions,
-        commands: &Receiver<Command>,
+        commands: &Receiver<Request>,
     ) -> Result<(), LinkError> {
         let handshake = self.handshake(options.hello_timeout, commands);
         if handshake.is_err() || self.adapter.device().is_none() {
@@ -294,8 +152,8 @@ impl Connection<'_> {
                 divider: options.stream_divider,
             })?;
         }
-        for command in std::mem::take(&mut self.early_commands) {
-            self.write(&command)?;
+        for request in std::mem::take(&mut self.early_requests) {
+            self.serve_request(request)?;
         }
         let ping_interval = heartbeat_period(
             options.ping_interval,
@@ -327,7 +185,24 @@ impl Connection<'_> {
     /// after one, nothing more is tried (each write waits up to
     /// [`WRITE_BOUND`](super::WRITE_BOUND) on a device that stopped reading).
     fn close(&mut self) {
-        if self.enabled_here && self.write(&Command::Enable(false)).is_err() {
+        // A procedure's restoring writes go first, while the output is on.
+        let mut port_ok = true;
+        for action in self.runner.on_close("the link was closed") {
+            match action {
+                Action::Report(event) => {
+                    let _ = self.events.send(LinkEvent::Procedure(event));
+                }
+                Action::Write(write) if port_ok => {
+                    let set = Command::Set {
+                        index: write.index,
+                        value: write.value,
+                    };
+                    port_ok = self.write(&set).is_ok();
+                }
+                Action::Write(_) => {}
+            }
+        }
+        if !port_ok || (self.enabled_here && self.write(&Command::Enable(false)).is_err()) {
             return;
         }
         self.wire.clear();
@@ -339,7 +214,7 @@ impl Connection<'_> {
     fn handshake(
         &mut self,
         timeout: Duration,
-        commands: &Receiver<Command>,
+        commands: &Receiver<Request>,
     ) -> Result<(), LinkError> {
         let started = Instant::now();
         let mut buf = vec![0u8; 4096];
@@ -376,8 +251,8 @@ impl Connection<'_> {
                 });
             }
             match commands.try_recv() {
-                // Commands from before the device is known wait their turn.
-                Ok(command) => self.early_commands.push(command),
+                // Requests from before the device is known wait their turn.
+                Ok(request) => self.early_requests.push(request),
                 Err(TryRecvError::Empty) => {}
                 Err(TryRecvError::Disconnected) => return Ok(()),
             }
@@ -388,14 +263,39 @@ impl Connection<'_> {
     }
 
     /// Writes every queued command; reports when the app has gone.
-    fn write_pending(&mut self, commands: &Receiver<Command>) -> Result<Flow, LinkError> {
+    fn write_pending(&mut self, commands: &Receiver<Request>) -> Result<Flow, LinkError> {
         loop {
             match commands.try_recv() {
-                Ok(command) => self.write(&command)?,
+                Ok(request) => self.serve_request(request)?,
                 Err(TryRecvError::Empty) => return Ok(Flow::Continue),
                 Err(TryRecvError::Disconnected) => return Ok(Flow::Closed),
             }
         }
+    }
+
+    fn serve_request(&mut self, request: Request) -> Result<(), LinkError> {
+        let actions = match request {
+            Request::Command(command) => return self.write(&command),
+            Request::Run(procedure) => self.runner.start(procedure, Instant::now()),
+            Request::Abort => self.runner.abort(),
+        };
+        self.act(actions)
+    }
+
+    /// Carries out what the runner decided, in order.
+    fn act(&mut self, actions: Vec<Action>) -> Result<(), LinkError> {
+        for action in actions {
+            match action {
+                Action::Report(event) => {
+                    let _ = self.events.send(LinkEvent::Procedure(event));
+                }
+                Action::Write(write) => self.write(&Command::Set {
+                    index: write.index,
+                    value: write.value,
+                })?,
+            }
+        }
+        Ok(())
     }
 
     /// Writes a command in the adapter's wire format; one the firmware
@@ -473,8 +373,10 @@ impl Connection<'_> {
             pings,
             decoded,
             protocol,
+            runner,
             ..
         } = self;
+        let mut actions = Vec::new();
         let mut tally = DecodeTally::default();
         let result = adapter.receive(&buf[..n], Instant::now(), &mut tally, &mut |event| {
             decoded.push(event);
@@ -500,6 +402,11 @@ impl Connection<'_> {
                 }
                 _ => {}
             }
+            // Fed here, carried out after this read's events have gone to
+            // the app, so the app sees a batch before the writes it caused.
+            if runner.is_running() || matches!(event, Event::Status { .. }) {
+                actions.extend(runner.on_event(&event, Instant::now()));
+            }
             let _ = events.send(LinkEvent::Device(event));
         }
         health.set_host_timing(adapter.host_timing());
@@ -507,6 +414,7 @@ impl Connection<'_> {
         LinkHealth::add(&health.framing_errors, tally.framing_errors);
         LinkHealth::add(&health.crc_errors, tally.checksum_errors);
         LinkHealth::add(&health.message_errors, tally.message_errors);
+        self.act(actions)?;
         result.map_err(|error| match error {
             AdapterError::UnsupportedVersion(_) => LinkError::Version(self.port_name.clone()),
             AdapterError::Incompatible(reason) => LinkError::Open {

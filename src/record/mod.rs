@@ -2,14 +2,19 @@
 //! per channel) and one row per sample, time in seconds of device time.
 //! Headless recording writes directly; the app records and exports
 //! through a writer thread. The device's text lines can go to a file of
-//! their own beside it ([`TextLog`]).
+//! their own beside it ([`TextLog`]). Measured step runs are kept for A/B
+//! comparison in a JSON file of their own ([`RunStore`]).
 
 mod csv_writer;
 mod recording;
 mod row_file;
+mod step_runs;
 mod text_log;
 
 pub use csv_writer::{CsvRecorder, RecordError, header_for};
 pub use recording::{FLUSH_INTERVAL, Recording};
 pub use row_file::RowFile;
+pub use step_runs::{
+    GainValue, MAX_TRACE_POINTS, RunContext, RunStore, RunsFileError, StepRun, Trace,
+};
 pub use text_log::TextLog;

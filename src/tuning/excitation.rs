@@ -27,7 +27,7 @@ use crate::analysis::{
 };
 use crate::protocol::{ChannelRole, DeviceInfo, SampleBatch};
 
-use super::SetpointWrite;
+use super::ParamWrite;
 
 /// Longest measurement a plan may ask for.
 pub const MAX_DURATION_S: f64 = 600.0;
@@ -348,7 +348,7 @@ impl Excitation {
     }
 
     /// Stops the measurement; returns the write that restores the setpoint.
-    pub fn abort(&mut self) -> SetpointWrite {
+    pub fn abort(&mut self) -> ParamWrite {
         if !self.is_done() {
             self.state = ExcitationState::Aborted;
         }
@@ -356,7 +356,7 @@ impl Excitation {
     }
 
     /// Feeds a batch of samples; returns a setpoint write to send now.
-    pub fn on_samples(&mut self, batch: &SampleBatch) -> Option<SetpointWrite> {
+    pub fn on_samples(&mut self, batch: &SampleBatch) -> Option<ParamWrite> {
         if self.is_done() || batch.is_empty() {
             return None;
         }
@@ -488,8 +488,8 @@ impl Excitation {
         })
     }
 
-    fn write(&self, value: f32) -> SetpointWrite {
-        SetpointWrite {
+    fn write(&self, value: f32) -> ParamWrite {
+        ParamWrite {
             index: self.setpoint_index,
             value,
         }
@@ -628,9 +628,9 @@ mod tests {
 
     /// Runs the measurement in device time, applying each write one batch
     /// after it was asked for; returns the writes and the largest effort.
-    fn run(excitation: &mut Excitation, drive: &mut SimDrive) -> (Vec<SetpointWrite>, f64) {
+    fn run(excitation: &mut Excitation, drive: &mut SimDrive) -> (Vec<ParamWrite>, f64) {
         let mut writes = Vec::new();
-        let mut in_flight: Option<SetpointWrite> = None;
+        let mut in_flight: Option<ParamWrite> = None;
         let mut peak_effort: f64 = 0.0;
         let mut tick = 0i64;
         while !excitation.is_done()
@@ -704,7 +704,7 @@ mod tests {
         );
         assert_eq!(
             writes.last(),
-            Some(&SetpointWrite {
+            Some(&ParamWrite {
                 index: SETPOINT_INDEX,
                 value: 0.0
             }),
@@ -842,7 +842,7 @@ mod tests {
         assert!(excitation.on_samples(&batch).is_some());
         assert_eq!(
             excitation.abort(),
-            SetpointWrite {
+            ParamWrite {
                 index: SETPOINT_INDEX,
                 value: 0.5
             }

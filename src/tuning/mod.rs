@@ -8,39 +8,39 @@
 //!   recorded and turned into a frequency response.
 //! - `device_excitation`: the same measurement excited by the device itself
 //!   (its `excite.*` mode), and the chooser between the two.
-//! - `runs`: measured steps kept for A/B comparison, saved to a file.
-//! - `model_tune`: a model fitted to a step, gains from it, their preview.
+//! - `model_autotune`: a model fitted to a step, gains from it, their preview.
 //! - `relay`: a relay run in the device's relay mode, Ku and Tu from it.
+//! - `procedure`: what every procedure is to the engine that runs it.
 //! - `write_guard`: the one guard every parameter write passes.
 
 mod device_excitation;
 mod excitation;
-mod model_tune;
+mod model_autotune;
+mod procedure;
 mod relay;
-mod runs;
 mod step_test;
 pub mod write_guard;
 
 pub use device_excitation::{
-    DeviceExcitation, EFFORT_AMPLITUDE_SHARE, ExciteParams, FrequencyResponse, InjectionPoint,
-    default_effort_amplitude, frequency_response,
+    DEVICE_EXCITATION_NAME, DeviceExcitation, EFFORT_AMPLITUDE_SHARE, ExciteParams, InjectionPoint,
+    default_effort_amplitude, device_excites, frequency_response,
 };
 pub use excitation::{
     DEFAULT_MAX_WRITE_HZ, Excitation, ExcitationError, ExcitationKind, ExcitationPlan,
     ExcitationRecord, ExcitationState, FrequencyMeasurement, MAX_DURATION_S, SPEED_SHARE,
     WRITES_PER_PERIOD, speed_limit,
 };
-pub use model_tune::{
-    AutoTuneError, Identified, LoopParams, ModelKind, Preview, PreviewPlan, Proposal, TuneRule,
+pub use model_autotune::{
+    AutoTuneError, Identified, LoopParams, ModelKind, ModelRule, Preview, PreviewPlan, Proposal,
     identify, model_parameters, preview, propose,
 };
+pub use procedure::{Outcome, ParamWrite, Procedure, ProcedureState};
 pub use relay::REST_TIMEOUT_S as RELAY_REST_TIMEOUT_S;
 pub use relay::{
-    MAX_TIME_LIMIT_S, ParamWrite, RelayError, RelayGains, RelayParams, RelayPlan, RelayResult,
-    RelayState, RelayTest, relay_gains,
+    MAX_TIME_LIMIT_S, RelayError, RelayGains, RelayParams, RelayPlan, RelayResult, RelayState,
+    RelayTest, relay_gains,
 };
-pub use runs::{GainValue, MAX_TRACE_POINTS, RunContext, RunStore, RunsFileError, StepRun, Trace};
 pub use step_test::{
-    MAX_HOLD_S, MAX_REPEATS, STEP_SEEN_TIMEOUT_S, SetpointWrite, StepDirection, StepPlan,
-    StepResponse, StepTest, StepTestError, StepTestState,
+    MAX_HOLD_S, MAX_REPEATS, STEP_SEEN_TIMEOUT_S, StepDirection, StepPlan, StepResponse, StepTest,
+    StepTestError, StepTestState,
 };

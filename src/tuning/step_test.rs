@@ -31,6 +31,7 @@
 
 use std::collections::VecDeque;
 
+use super::ParamWrite;
 use crate::analysis::{StepMetrics, StepMetricsError, StepOptions, StepRecord, step_metrics};
 use crate::protocol::{ChannelRole, DeviceInfo, SampleBatch};
 
@@ -99,14 +100,6 @@ impl Default for StepPlan {
             pre_s: 0.1,
         }
     }
-}
-
-/// A setpoint write the caller sends to the device.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct SetpointWrite {
-    /// The setpoint parameter's index.
-    pub index: u8,
-    pub value: f32,
 }
 
 /// Why a step test cannot start or did not finish.
@@ -346,7 +339,7 @@ impl StepTest {
     }
 
     /// Stops the test; returns the write that restores the setpoint.
-    pub fn abort(&mut self) -> SetpointWrite {
+    pub fn abort(&mut self) -> ParamWrite {
         if self.phase != Phase::Over {
             self.phase = Phase::Over;
             self.state = StepTestState::Aborted;
@@ -355,7 +348,7 @@ impl StepTest {
     }
 
     /// Feeds a batch of samples; returns a setpoint write to send now.
-    pub fn on_samples(&mut self, batch: &SampleBatch) -> Option<SetpointWrite> {
+    pub fn on_samples(&mut self, batch: &SampleBatch) -> Option<ParamWrite> {
         if self.phase == Phase::Over {
             return None;
         }
@@ -379,7 +372,7 @@ impl StepTest {
         write
     }
 
-    fn on_sample(&mut self, sample: Sample) -> Option<SetpointWrite> {
+    fn on_sample(&mut self, sample: Sample) -> Option<ParamWrite> {
         self.samples.push_back(sample);
         self.newest_s = Some(sample.time);
         match self.phase {
@@ -488,7 +481,7 @@ impl StepTest {
         high - low
     }
 
-    fn write_target(&mut self, index: usize, now_s: f64) -> SetpointWrite {
+    fn write_target(&mut self, index: usize, now_s: f64) -> ParamWrite {
         self.current = index;
         self.phase = Phase::AwaitingStep { written_s: now_s };
         self.state = StepTestState::Running {
@@ -546,8 +539,8 @@ impl StepTest {
         });
     }
 
-    fn write(&self, value: f32) -> SetpointWrite {
-        SetpointWrite {
+    fn write(&self, value: f32) -> ParamWrite {
+        ParamWrite {
             index: self.setpoint_index,
             value,
         }
@@ -611,9 +604,9 @@ mod tests {
     /// Runs `test` against `drive` in device time until it ends, applying
     /// each write one batch after it was asked for (a round trip), and
     /// returns the writes in order.
-    fn run(test: &mut StepTest, drive: &mut SimDrive, max_s: f64) -> Vec<SetpointWrite> {
+    fn run(test: &mut StepTest, drive: &mut SimDrive, max_s: f64) -> Vec<ParamWrite> {
         let mut writes = Vec::new();
-        let mut in_flight: Option<SetpointWrite> = None;
+        let mut in_flight: Option<ParamWrite> = None;
         let mut tick = 0i64;
         while !test.is_done() && (tick as f64) < max_s * TICK_HZ {
             if let Some(write) = in_flight.take() {
@@ -692,11 +685,11 @@ mod tests {
         assert_eq!(
             writes,
             [
-                SetpointWrite {
+                ParamWrite {
                     index: SETPOINT_INDEX,
                     value: 0.5
                 },
-                SetpointWrite {
+                ParamWrite {
                     index: SETPOINT_INDEX,
                     value: 0.0
                 },
@@ -776,7 +769,7 @@ mod tests {
         let restore = test.abort();
         assert_eq!(
             restore,
-            SetpointWrite {
+            ParamWrite {
                 index: SETPOINT_INDEX,
                 value: 0.25
             }

@@ -14,11 +14,12 @@ mod relay;
 use egui_plot::{Legend, Line, LineStyle, Plot, PlotPoints};
 
 use super::gains::GainsPanel;
-use super::session::DeviceSession;
-use crate::analysis::{ClosedLoopSpeed, METRICS, StepOptions, TuningRule, metric_values};
+use crate::analysis::{ClosedLoopSpeed, METRICS, StepOptions, UltimateRule, metric_values};
+use crate::device::session::DeviceSession;
+use crate::record::{RunStore, StepRun};
 use crate::tuning::{
-    Identified, LoopParams, ModelKind, Preview, PreviewPlan, Proposal, RunStore, StepPlan, StepRun,
-    TuneRule, identify, model_parameters, preview, propose,
+    Identified, LoopParams, ModelKind, ModelRule, Preview, PreviewPlan, Proposal, StepPlan,
+    identify, model_parameters, preview, propose,
 };
 
 /// Metrics compared between the prediction and the verification step.
@@ -38,7 +39,7 @@ struct RelayChoices {
     hysteresis: f64,
     travel: f64,
     time_limit_s: f64,
-    rule: TuningRule,
+    rule: UltimateRule,
     /// The device the defaults were taken from.
     defaults_for: Option<String>,
 }
@@ -51,7 +52,7 @@ impl Default for RelayChoices {
             hysteresis: 0.0,
             travel: 0.5,
             time_limit_s: 10.0,
-            rule: TuningRule::ZieglerNicholsPid,
+            rule: UltimateRule::ZieglerNicholsPid,
             defaults_for: None,
         }
     }
@@ -72,7 +73,7 @@ pub struct AutoTunePanel {
     /// The run to identify from; `None` follows the newest with effort.
     chosen_run: Option<u64>,
     kind: ModelKind,
-    rule: TuneRule,
+    rule: ModelRule,
     speed_input: SpeedInput,
     tau_s: f64,
     bandwidth_hz: f64,
@@ -93,7 +94,7 @@ impl Default for AutoTunePanel {
             relay_refusal: None,
             chosen_run: None,
             kind: ModelKind::Motor,
-            rule: TuneRule::Simc,
+            rule: ModelRule::Simc,
             speed_input: SpeedInput::TimeConstant,
             tau_s: 0.01,
             bandwidth_hz: 16.0,
@@ -282,7 +283,7 @@ impl AutoTunePanel {
                 egui::ComboBox::from_id_salt("tuning rule")
                     .selected_text(self.rule.label())
                     .show_ui(ui, |ui| {
-                        for rule in TuneRule::ALL {
+                        for rule in ModelRule::ALL {
                             ui.selectable_value(&mut self.rule, rule, rule.label());
                         }
                     })

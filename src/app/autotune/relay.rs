@@ -5,12 +5,12 @@
 use egui_plot::{Legend, Line, LineStyle, Plot};
 
 use super::{AutoTunePanel, params_of, points, predict_on_run, predicted_metrics_ui};
-use crate::analysis::TuningRule;
+use crate::analysis::UltimateRule;
 use crate::app::gains::GainsPanel;
-use crate::app::session::DeviceSession;
+use crate::device::session::DeviceSession;
+use crate::record::RunStore;
 use crate::tuning::{
-    LoopParams, MAX_TIME_LIMIT_S, Preview, RelayPlan, RelayResult, RelayState, RunStore,
-    relay_gains,
+    LoopParams, MAX_TIME_LIMIT_S, Preview, RelayPlan, RelayResult, RelayState, relay_gains,
 };
 
 impl AutoTunePanel {
@@ -173,7 +173,7 @@ impl AutoTunePanel {
                 egui::ComboBox::from_id_salt("relay rule")
                     .selected_text(c.rule.label())
                     .show_ui(ui, |ui| {
-                        for rule in TuningRule::ALL {
+                        for rule in UltimateRule::ALL {
                             ui.selectable_value(&mut c.rule, rule, rule.label());
                         }
                     })
@@ -247,7 +247,7 @@ fn relay_result_ui(ui: &mut egui::Ui, result: &RelayResult, effort_unit: &str, u
 }
 
 /// Every rule's gains, standard and parallel; the chosen rule highlighted.
-fn relay_rules_ui(ui: &mut egui::Ui, result: &RelayResult, chosen: TuningRule) {
+fn relay_rules_ui(ui: &mut egui::Ui, result: &RelayResult, chosen: UltimateRule) {
     egui::Grid::new("relay gains")
         .num_columns(7)
         .striped(true)
@@ -256,7 +256,7 @@ fn relay_rules_ui(ui: &mut egui::Ui, result: &RelayResult, chosen: TuningRule) {
                 ui.strong(heading);
             }
             ui.end_row();
-            for rule in TuningRule::ALL {
+            for rule in UltimateRule::ALL {
                 let g = relay_gains(result.ultimate(), rule);
                 let ti = if g.standard.ti.is_finite() {
                     format!("{:.5}", g.standard.ti)

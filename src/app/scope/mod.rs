@@ -26,8 +26,8 @@ use egui_plot::{AxisHints, HPlacement, Legend, Plot};
 use self::channels::{ChannelStyle, PlotSlot};
 use self::lines::{ChannelLine, Placement};
 use self::readout::Cursors;
-use super::session::DeviceSession;
 use crate::capture::Capture;
+use crate::device::session::DeviceSession;
 use crate::history::History;
 use crate::protocol::DeviceInfo;
 

@@ -6,7 +6,7 @@
 use egui_plot::{LineStyle, PlotUi, VLine};
 
 use super::Display;
-use crate::app::session::DeviceSession;
+use crate::device::session::DeviceSession;
 use crate::history::History;
 use crate::protocol::DeviceInfo;
 

@@ -11,7 +11,7 @@ use crossbeam_channel::{Receiver, Sender};
 
 use super::{Display, WINDOWS_S, window_name};
 use crate::app::save_folder::SaveFolder;
-use crate::app::session::DeviceSession;
+use crate::device::session::DeviceSession;
 use crate::record::Recording;
 
 /// What a save ended with: a message for the user either way.

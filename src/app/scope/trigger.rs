@@ -3,8 +3,8 @@
 //! stop, and the list of captures with overlay and clear.
 
 use super::Display;
-use crate::app::session::DeviceSession;
 use crate::capture::{ArmState, Edge, TriggerMode, TriggerSettings, TriggerSource};
+use crate::device::session::DeviceSession;
 use crate::protocol::DeviceInfo;
 
 /// The settings being edited, and which captures the scope has shown.

@@ -3,7 +3,7 @@
 
 use egui_plot::{LineStyle, PlotBounds, VLine};
 
-use crate::app::session::WriteMark;
+use crate::device::session::WriteMark;
 
 /// The writes within `bounds`' time range (at most 200).
 fn writes_in_view<'a>(

@@ -5,7 +5,7 @@
 use egui_plot::{Line, Plot, PlotPoint, PlotPoints};
 
 use super::Display;
-use crate::app::session::DeviceSession;
+use crate::device::session::DeviceSession;
 use crate::protocol::DeviceInfo;
 
 /// Most points drawn in the XY view.

@@ -15,7 +15,7 @@ use super::super::report;
 use super::super::step::{closed, fault, signals, wait_enabled};
 use super::super::{AutotuneArgs, RuleArg};
 use super::{GainNames, relay_rule, reviewed_gains};
-use crate::analysis::{ParallelGains, TuningRule, Ultimate};
+use crate::analysis::{ParallelGains, Ultimate, UltimateRule};
 use crate::link::{Link, LinkEvent};
 use crate::protocol::{Command, DeviceInfo, Event};
 use crate::tuning::{LoopParams, ParamWrite, RelayPlan, RelayResult, RelayTest, relay_gains};
@@ -35,7 +35,7 @@ pub fn run(args: &AutotuneArgs) -> anyhow::Result<()> {
             } else {
                 "lambda"
             },
-            TuningRule::ALL.map(TuningRule::key).join(", ")
+            UltimateRule::ALL.map(UltimateRule::key).join(", ")
         )
     })?;
     let (link, mut info) = connect(args.port.target(), 1)?;
@@ -194,7 +194,7 @@ fn print_relay(
     link: &Link,
     info: &DeviceInfo,
     loop_params: &LoopParams,
-    rule: TuningRule,
+    rule: UltimateRule,
     result: &RelayResult,
     in_force: ParallelGains,
     ultimate: Ultimate,
@@ -207,7 +207,7 @@ fn print_relay(
     if args.json {
         let gains = |g: &ParallelGains| gain_names.json(g);
         let finite = |v: f64| v.is_finite().then_some(v);
-        let rules: Vec<serde_json::Value> = TuningRule::ALL
+        let rules: Vec<serde_json::Value> = UltimateRule::ALL
             .iter()
             .map(|&r| {
                 let g = relay_gains(ultimate, r);
@@ -277,7 +277,7 @@ fn print_relay(
         "{:<22}{:>12}{:>12}{:>12}{:>14}{:>14}{:>14}\n",
         "rule", "Kp", "Ti s", "Td s", gain_names.0[0], gain_names.0[1], gain_names.0[2]
     );
-    for r in TuningRule::ALL {
+    for r in UltimateRule::ALL {
         let g = relay_gains(ultimate, r);
         let marker = if r == rule { "*" } else { " " };
         out += &format!(

@@ -1,4 +1,5 @@
-//! What the app knows about the device it is connected to: the link, the
+//! What the app knows about the device it is connected to (no egui: panels
+//! read it and send intents): the link, the
 //! description, the sample history, each parameter's write state and the
 //! last status. Events from the link are drained once per frame; commands
 //! go out without waiting. A connection that was up and is lost is opened
@@ -24,13 +25,13 @@ use crate::protocol::{Command, DeviceInfo, Event, StatusFlags, TextLevel};
 use crate::record::Recording;
 use crate::tuning::{Excitation, FrequencyMeasurement, RelayTest, StepResponse, StepTest};
 
-mod console;
 mod procedures;
 mod reconnect;
+mod typed_lines;
 mod writes;
 
-pub use console::NOT_CONNECTED;
 use reconnect::{Reconnect, worth_retrying};
+pub use typed_lines::NOT_CONNECTED;
 use writes::SentSet;
 pub use writes::{ParamView, WriteMark, WriteState};
 
@@ -264,6 +265,8 @@ impl DeviceSession {
             }
             LinkEvent::Device(event) => self.apply_device(event),
             LinkEvent::TypedLine { line, refused } => self.on_typed_line(line, refused),
+            // The session still feeds its procedures itself, once a frame.
+            LinkEvent::Procedure(_) => {}
         }
     }
 

@@ -16,7 +16,7 @@
 
 /// A rule that turns (Ku, Tu) into PID gains.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum TuningRule {
+pub enum UltimateRule {
     ZieglerNicholsP,
     ZieglerNicholsPi,
     ZieglerNicholsPd,
@@ -37,67 +37,67 @@ pub struct RuleCoefficients {
     pub td: f64,
 }
 
-impl TuningRule {
+impl UltimateRule {
     /// Every rule, in the order a user picks from.
-    pub const ALL: [TuningRule; 9] = [
-        TuningRule::ZieglerNicholsP,
-        TuningRule::ZieglerNicholsPi,
-        TuningRule::ZieglerNicholsPd,
-        TuningRule::ZieglerNicholsPid,
-        TuningRule::TyreusLuybenPi,
-        TuningRule::TyreusLuybenPid,
-        TuningRule::PessenIntegral,
-        TuningRule::SomeOvershoot,
-        TuningRule::NoOvershoot,
+    pub const ALL: [UltimateRule; 9] = [
+        UltimateRule::ZieglerNicholsP,
+        UltimateRule::ZieglerNicholsPi,
+        UltimateRule::ZieglerNicholsPd,
+        UltimateRule::ZieglerNicholsPid,
+        UltimateRule::TyreusLuybenPi,
+        UltimateRule::TyreusLuybenPid,
+        UltimateRule::PessenIntegral,
+        UltimateRule::SomeOvershoot,
+        UltimateRule::NoOvershoot,
     ];
 
     /// Name shown to the user.
     pub fn label(self) -> &'static str {
         match self {
-            TuningRule::ZieglerNicholsP => "Ziegler–Nichols P",
-            TuningRule::ZieglerNicholsPi => "Ziegler–Nichols PI",
-            TuningRule::ZieglerNicholsPd => "Ziegler–Nichols PD",
-            TuningRule::ZieglerNicholsPid => "Ziegler–Nichols PID",
-            TuningRule::TyreusLuybenPi => "Tyreus–Luyben PI",
-            TuningRule::TyreusLuybenPid => "Tyreus–Luyben PID",
-            TuningRule::PessenIntegral => "Pessen integral rule",
-            TuningRule::SomeOvershoot => "Some overshoot",
-            TuningRule::NoOvershoot => "No overshoot",
+            UltimateRule::ZieglerNicholsP => "Ziegler–Nichols P",
+            UltimateRule::ZieglerNicholsPi => "Ziegler–Nichols PI",
+            UltimateRule::ZieglerNicholsPd => "Ziegler–Nichols PD",
+            UltimateRule::ZieglerNicholsPid => "Ziegler–Nichols PID",
+            UltimateRule::TyreusLuybenPi => "Tyreus–Luyben PI",
+            UltimateRule::TyreusLuybenPid => "Tyreus–Luyben PID",
+            UltimateRule::PessenIntegral => "Pessen integral rule",
+            UltimateRule::SomeOvershoot => "Some overshoot",
+            UltimateRule::NoOvershoot => "No overshoot",
         }
     }
 
     /// Short name for the command line (`--rule`).
     pub fn key(self) -> &'static str {
         match self {
-            TuningRule::ZieglerNicholsP => "zn-p",
-            TuningRule::ZieglerNicholsPi => "zn-pi",
-            TuningRule::ZieglerNicholsPd => "zn-pd",
-            TuningRule::ZieglerNicholsPid => "zn-pid",
-            TuningRule::TyreusLuybenPi => "tl-pi",
-            TuningRule::TyreusLuybenPid => "tl-pid",
-            TuningRule::PessenIntegral => "pessen",
-            TuningRule::SomeOvershoot => "some-overshoot",
-            TuningRule::NoOvershoot => "no-overshoot",
+            UltimateRule::ZieglerNicholsP => "zn-p",
+            UltimateRule::ZieglerNicholsPi => "zn-pi",
+            UltimateRule::ZieglerNicholsPd => "zn-pd",
+            UltimateRule::ZieglerNicholsPid => "zn-pid",
+            UltimateRule::TyreusLuybenPi => "tl-pi",
+            UltimateRule::TyreusLuybenPid => "tl-pid",
+            UltimateRule::PessenIntegral => "pessen",
+            UltimateRule::SomeOvershoot => "some-overshoot",
+            UltimateRule::NoOvershoot => "no-overshoot",
         }
     }
 
-    /// The rule with this [`TuningRule::key`].
-    pub fn from_key(key: &str) -> Option<TuningRule> {
+    /// The rule with this [`UltimateRule::key`].
+    pub fn from_key(key: &str) -> Option<UltimateRule> {
         Self::ALL.into_iter().find(|rule| rule.key() == key)
     }
 
     /// The rule's published coefficients.
     pub fn coefficients(self) -> RuleCoefficients {
         let (kp, ti, td) = match self {
-            TuningRule::ZieglerNicholsP => (0.5, None, 0.0),
-            TuningRule::ZieglerNicholsPi => (0.45, Some(1.0 / 1.2), 0.0),
-            TuningRule::ZieglerNicholsPd => (0.8, None, 0.125),
-            TuningRule::ZieglerNicholsPid => (0.6, Some(0.5), 0.125),
-            TuningRule::TyreusLuybenPi => (1.0 / 3.2, Some(2.2), 0.0),
-            TuningRule::TyreusLuybenPid => (1.0 / 2.2, Some(2.2), 1.0 / 6.3),
-            TuningRule::PessenIntegral => (0.7, Some(0.4), 0.15),
-            TuningRule::SomeOvershoot => (1.0 / 3.0, Some(0.5), 1.0 / 3.0),
-            TuningRule::NoOvershoot => (0.2, Some(0.5), 1.0 / 3.0),
+            UltimateRule::ZieglerNicholsP => (0.5, None, 0.0),
+            UltimateRule::ZieglerNicholsPi => (0.45, Some(1.0 / 1.2), 0.0),
+            UltimateRule::ZieglerNicholsPd => (0.8, None, 0.125),
+            UltimateRule::ZieglerNicholsPid => (0.6, Some(0.5), 0.125),
+            UltimateRule::TyreusLuybenPi => (1.0 / 3.2, Some(2.2), 0.0),
+            UltimateRule::TyreusLuybenPid => (1.0 / 2.2, Some(2.2), 1.0 / 6.3),
+            UltimateRule::PessenIntegral => (0.7, Some(0.4), 0.15),
+            UltimateRule::SomeOvershoot => (1.0 / 3.0, Some(0.5), 1.0 / 3.0),
+            UltimateRule::NoOvershoot => (0.2, Some(0.5), 1.0 / 3.0),
         };
         RuleCoefficients { kp, ti, td }
     }
@@ -208,18 +208,18 @@ mod tests {
     #[test]
     fn each_rule_matches_its_published_coefficients() {
         let inf = f64::INFINITY;
-        let table: [(TuningRule, f64, f64, f64); 9] = [
-            (TuningRule::ZieglerNicholsP, 0.50, inf, 0.0),
-            (TuningRule::ZieglerNicholsPi, 0.45, 1.0 / 1.2, 0.0),
-            (TuningRule::ZieglerNicholsPd, 0.80, inf, 1.0 / 8.0),
-            (TuningRule::ZieglerNicholsPid, 0.60, 0.5, 1.0 / 8.0),
-            (TuningRule::TyreusLuybenPi, 1.0 / 3.2, 2.2, 0.0),
-            (TuningRule::TyreusLuybenPid, 1.0 / 2.2, 2.2, 1.0 / 6.3),
-            (TuningRule::PessenIntegral, 0.70, 0.4, 0.15),
-            (TuningRule::SomeOvershoot, 1.0 / 3.0, 0.5, 1.0 / 3.0),
-            (TuningRule::NoOvershoot, 0.20, 0.5, 1.0 / 3.0),
+        let table: [(UltimateRule, f64, f64, f64); 9] = [
+            (UltimateRule::ZieglerNicholsP, 0.50, inf, 0.0),
+            (UltimateRule::ZieglerNicholsPi, 0.45, 1.0 / 1.2, 0.0),
+            (UltimateRule::ZieglerNicholsPd, 0.80, inf, 1.0 / 8.0),
+            (UltimateRule::ZieglerNicholsPid, 0.60, 0.5, 1.0 / 8.0),
+            (UltimateRule::TyreusLuybenPi, 1.0 / 3.2, 2.2, 0.0),
+            (UltimateRule::TyreusLuybenPid, 1.0 / 2.2, 2.2, 1.0 / 6.3),
+            (UltimateRule::PessenIntegral, 0.70, 0.4, 0.15),
+            (UltimateRule::SomeOvershoot, 1.0 / 3.0, 0.5, 1.0 / 3.0),
+            (UltimateRule::NoOvershoot, 0.20, 0.5, 1.0 / 3.0),
         ];
-        assert_eq!(table.len(), TuningRule::ALL.len());
+        assert_eq!(table.len(), UltimateRule::ALL.len());
         let ultimate = Ultimate {
             gain: 8.0,
             period: 3.6276,
@@ -233,7 +233,7 @@ mod tests {
                 g.ti
             );
             assert!(close(g.td, td * 3.6276), "{rule:?} Td {}", g.td);
-            assert_eq!(TuningRule::from_key(rule.key()), Some(rule));
+            assert_eq!(UltimateRule::from_key(rule.key()), Some(rule));
         }
     }
 
@@ -249,7 +249,7 @@ mod tests {
             close(g.kp, 4.8) && close(g.ki, 2.4) && close(g.kd, 2.4),
             "{g:?}"
         );
-        let p_only = TuningRule::ZieglerNicholsP
+        let p_only = UltimateRule::ZieglerNicholsP
             .apply(Ultimate {
                 gain: 2.0,
                 period: 1.0,

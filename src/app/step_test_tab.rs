@@ -2,7 +2,7 @@
 //! pre-step window of a test on the device's setpoint parameter; Run, and
 //! Abort (also Esc, with the emergency stop), and where the test stands.
 
-use super::session::DeviceSession;
+use crate::device::session::DeviceSession;
 use crate::tuning::{MAX_HOLD_S, MAX_REPEATS, StepDirection, StepPlan, StepTestState};
 
 /// Red of the abort button, as the emergency stop's.

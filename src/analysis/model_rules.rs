@@ -13,7 +13,7 @@
 //! - The formulas and their sources are in docs/TUNING.md.
 
 use super::identify::{Fopdt, Ipdt, MotorModel};
-use super::tuning_rules::StandardGains;
+use super::ultimate_rules::StandardGains;
 
 /// How fast the closed loop should be.
 #[derive(Clone, Copy, Debug, PartialEq)]

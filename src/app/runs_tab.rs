@@ -6,7 +6,7 @@
 use egui_plot::{Legend, Line, LineStyle, Plot, PlotPoints};
 
 use crate::analysis::{METRICS, MetricInfo};
-use crate::tuning::{RunStore, StepRun};
+use crate::record::{RunStore, StepRun};
 
 /// Colours of the runs, in order; they repeat after the last.
 const RUN_COLORS: [egui::Color32; 8] = [

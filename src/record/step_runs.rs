@@ -13,8 +13,8 @@ use std::path::{Path, PathBuf};
 use crossbeam_channel::{Receiver, Sender, unbounded};
 use serde::{Deserialize, Serialize};
 
-use super::StepResponse;
 use crate::analysis::{METRICS, metric_values};
+use crate::tuning::StepResponse;
 
 /// Most points of a trace kept per run: enough for an overlay as wide as a
 /// screen, small enough that a hundred runs load at once.

@@ -121,7 +121,7 @@ impl ModelKind {
 
 /// Which tuning rule turns the model into gains.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum TuneRule {
+pub enum ModelRule {
     /// Skogestad's SIMC (PID for the motor and FOPDT, PI for IPDT).
     #[default]
     Simc,
@@ -129,7 +129,7 @@ pub enum TuneRule {
     Lambda,
 }
 
-impl TuneRule {
+impl ModelRule {
     pub const ALL: [Self; 2] = [Self::Simc, Self::Lambda];
 
     pub fn label(self) -> &'static str {
@@ -283,16 +283,16 @@ pub struct Proposal {
 /// Gains for `model` by `rule` at closed-loop `speed`.
 pub fn propose(
     model: &PlantModel,
-    rule: TuneRule,
+    rule: ModelRule,
     speed: ClosedLoopSpeed,
 ) -> Result<Proposal, AutoTuneError> {
     let standard = match (model, rule) {
-        (PlantModel::Motor(m), TuneRule::Simc) => simc_pid_motor(m, speed)?,
-        (PlantModel::Motor(_), TuneRule::Lambda) => return Err(AutoTuneError::NoLambdaForMotor),
-        (PlantModel::Fopdt(m), TuneRule::Simc) => simc_pid_fopdt(m, speed)?,
-        (PlantModel::Fopdt(m), TuneRule::Lambda) => lambda_pi_fopdt(m, speed)?,
-        (PlantModel::Ipdt(m), TuneRule::Simc) => simc_pi_ipdt(m, speed)?,
-        (PlantModel::Ipdt(m), TuneRule::Lambda) => lambda_pi_ipdt(m, speed)?,
+        (PlantModel::Motor(m), ModelRule::Simc) => simc_pid_motor(m, speed)?,
+        (PlantModel::Motor(_), ModelRule::Lambda) => return Err(AutoTuneError::NoLambdaForMotor),
+        (PlantModel::Fopdt(m), ModelRule::Simc) => simc_pid_fopdt(m, speed)?,
+        (PlantModel::Fopdt(m), ModelRule::Lambda) => lambda_pi_fopdt(m, speed)?,
+        (PlantModel::Ipdt(m), ModelRule::Simc) => simc_pi_ipdt(m, speed)?,
+        (PlantModel::Ipdt(m), ModelRule::Lambda) => lambda_pi_ipdt(m, speed)?,
     };
     Ok(Proposal {
         standard,
@@ -475,7 +475,7 @@ mod tests {
         let tau_c = 0.05;
         let proposal = propose(
             &PlantModel::Motor(MOTOR),
-            TuneRule::Simc,
+            ModelRule::Simc,
             ClosedLoopSpeed::TimeConstant(tau_c),
         )
         .expect("a valid model has gains");
@@ -492,7 +492,7 @@ mod tests {
         assert_eq!(
             propose(
                 &PlantModel::Motor(MOTOR),
-                TuneRule::Lambda,
+                ModelRule::Lambda,
                 ClosedLoopSpeed::TimeConstant(0.1)
             ),
             Err(AutoTuneError::NoLambdaForMotor)
@@ -504,7 +504,7 @@ mod tests {
         let rise = |tau_c: f64| {
             let proposal = propose(
                 &PlantModel::Motor(MOTOR),
-                TuneRule::Simc,
+                ModelRule::Simc,
                 ClosedLoopSpeed::TimeConstant(tau_c),
             )
             .expect("gains");
