@@ -39,12 +39,12 @@
 use crate::analysis::{BodePoint, estimate_response, loop_figures};
 use crate::protocol::{ChannelRole, DeviceInfo, ParamInfo, SampleBatch};
 
-use super::ParamWrite;
 use super::excitation::{evenly_spaced, segment_len};
 use super::{
     Excitation, ExcitationError, ExcitationKind, ExcitationPlan, ExcitationRecord, ExcitationState,
     FrequencyMeasurement, MAX_DURATION_S,
 };
+use super::{Outcome, ParamWrite, Procedure, ProcedureState};
 
 /// Device time recorded after the device said the run is over, s: the
 /// samples of its last ticks come in the batch after that VALUE.
@@ -138,36 +138,35 @@ pub fn default_effort_amplitude(info: &DeviceInfo, params: &ExciteParams) -> f64
     EFFORT_AMPLITUDE_SHARE * limit.unwrap_or(own)
 }
 
+/// Whether [`frequency_response`] would have the device excite `plan`
+/// itself: it declares the excitation, and the plan is a chirp or a PRBS.
+pub fn device_excites(plan: &ExcitationPlan, info: &DeviceInfo) -> bool {
+    plan.kind != ExcitationKind::SteppedSine && ExciteParams::find(&info.params).is_some()
+}
+
 /// The measurement `plan` asks for, run by the device when it declares
 /// its excitation (at `point`; the setpoint when it cannot inject
 /// effort), by the host's setpoint writes otherwise; `setpoint_now` is the
-/// setpoint in force. A stepped sine is always the host's.
+/// setpoint in force. A stepped sine is always the host's. The GUI and the
+/// command line both start their measurement here.
 pub fn frequency_response(
     plan: ExcitationPlan,
     point: InjectionPoint,
     info: &DeviceInfo,
     setpoint_now: f32,
-) -> Result<FrequencyResponse, ExcitationError> {
+) -> Result<Box<dyn Procedure>, ExcitationError> {
     match ExciteParams::find(&info.params) {
-        Some(params) if plan.kind != ExcitationKind::SteppedSine => {
+        Some(params) if device_excites(&plan, info) => {
             let point = if params.can_inject_effort(info) {
                 point
             } else {
                 InjectionPoint::Setpoint
             };
-            DeviceExcitation::start(plan, point, info, setpoint_now).map(FrequencyResponse::Device)
+            let procedure = DeviceExcitation::start(plan, point, info, setpoint_now)?;
+            Ok(Box::new(procedure))
         }
-        _ => Excitation::start(plan, info, setpoint_now).map(FrequencyResponse::Host),
+        _ => Ok(Box::new(Excitation::start(plan, info, setpoint_now)?)),
     }
-}
-
-/// A frequency-response measurement, whichever side excites.
-#[derive(Debug)]
-pub enum FrequencyResponse {
-    /// The host writes the setpoint ([`Excitation`]).
-    Host(Excitation),
-    /// The device excites itself ([`DeviceExcitation`]).
-    Device(DeviceExcitation),
 }
 
 /// Where a run stands.
@@ -517,6 +516,47 @@ impl DeviceExcitation {
         })
     }
 }
+
+/// The engine runs it like every procedure.
+impl Procedure for DeviceExcitation {
+    fn name(&self) -> &'static str {
+        DEVICE_EXCITATION_NAME
+    }
+
+    fn on_samples(&mut self, batch: &SampleBatch) -> Vec<ParamWrite> {
+        DeviceExcitation::on_samples(self, batch)
+    }
+
+    fn on_value(&mut self, index: u8, value: f32) -> Vec<ParamWrite> {
+        DeviceExcitation::on_value(self, index, value)
+    }
+
+    fn abort(&mut self) -> Vec<ParamWrite> {
+        DeviceExcitation::abort(self)
+    }
+
+    fn is_done(&self) -> bool {
+        DeviceExcitation::is_done(self)
+    }
+
+    fn take_outcomes(&mut self) -> Vec<Outcome> {
+        self.take_result()
+            .map(Outcome::FrequencyResponse)
+            .into_iter()
+            .collect()
+    }
+
+    fn failure(&self) -> Option<String> {
+        DeviceExcitation::failure(self).map(ToString::to_string)
+    }
+
+    fn state(&self) -> ProcedureState {
+        ProcedureState::Excitation(DeviceExcitation::state(self).clone())
+    }
+}
+
+/// What the engine calls a device-side measurement.
+pub const DEVICE_EXCITATION_NAME: &str = "frequency response (device-excited)";
 
 /// The response from an injection `d` added to the loop's output: the
 /// plant with `d` as instrument and the loop broken at the plant's input

@@ -97,10 +97,10 @@ fn measure_default(kind: ExcitationKind) -> (FrequencyMeasurement, f64, Run) {
     let params = ExciteParams::find(&info.params).expect("the sim declares its excitation");
     let amplitude = default_effort_amplitude(&info, &params);
     let plan = plan(kind, 5.0, 400.0, amplitude);
-    let mut procedure = match frequency_response(plan, InjectionPoint::Effort, &info, 0.0) {
-        Ok(FrequencyResponse::Device(procedure)) => procedure,
-        other => panic!("not the device's excitation: {other:?}"),
-    };
+    let chosen = frequency_response(plan, InjectionPoint::Effort, &info, 0.0).expect("valid plan");
+    assert_eq!(chosen.name(), DEVICE_EXCITATION_NAME);
+    let mut procedure =
+        DeviceExcitation::start(plan, InjectionPoint::Effort, &info, 0.0).expect("valid plan");
     assert_eq!(procedure.point(), InjectionPoint::Effort);
     let run = run(&mut procedure, &mut drive, 15.0);
     assert_eq!(procedure.state(), &ExcitationState::Finished);
@@ -372,21 +372,17 @@ fn the_chooser_and_the_limits() {
         max_write_hz: 500.0,
         ..plan(ExcitationKind::Chirp, 1.0, 50.0, 0.01)
     };
-    assert!(matches!(
-        frequency_response(slow, InjectionPoint::Effort, &without, 0.0),
-        Ok(FrequencyResponse::Host(_))
-    ));
+    let name = |plan, info: &DeviceInfo| {
+        frequency_response(plan, InjectionPoint::Effort, info, 0.0)
+            .expect("valid plan")
+            .name()
+    };
+    assert_eq!(name(slow, &without), "frequency response");
     let sine = ExcitationPlan {
         kind: ExcitationKind::SteppedSine,
         duration_s: 100.0,
         ..slow
     };
-    assert!(matches!(
-        frequency_response(sine, InjectionPoint::Effort, &info, 0.0),
-        Ok(FrequencyResponse::Host(_))
-    ));
-    assert!(matches!(
-        frequency_response(slow, InjectionPoint::Effort, &info, 0.0),
-        Ok(FrequencyResponse::Device(_))
-    ));
+    assert_eq!(name(sine, &info), "frequency response");
+    assert_eq!(name(slow, &info), DEVICE_EXCITATION_NAME);
 }
