@@ -27,21 +27,21 @@ use anyhow::{Context, bail};
 use realfft::num_complex::Complex64;
 use serde_json::{Value, json};
 
+use super::BodeArgs;
+use super::bode_device::Excited;
 use super::connect::{Wait, connect, next_event};
 use super::report;
 use super::step::{
     closed, fault, note_value, put_back_setpoint, send, setpoint_in_force, wait_enabled,
 };
-use super::{BodeArgs, SignalArg};
 use crate::analysis::{
     BodePoint, COHERENT, LoopFigures, decibels, plant_peak, unwrapped_phase_deg,
 };
 use crate::link::{Link, LinkEvent};
 use crate::protocol::{ChannelRole, Command, DeviceInfo, Event};
 use crate::tuning::{
-    DEFAULT_MAX_WRITE_HZ, Excitation, ExcitationKind, ExcitationPlan, ExcitationState,
-    ExciteParams, FrequencyMeasurement, InjectionPoint, ParamWrite, default_effort_amplitude,
-    device_excites, frequency_response, speed_limit,
+    DEFAULT_MAX_WRITE_HZ, Excitation, ExcitationPlan, ExcitationState, FrequencyMeasurement,
+    InjectionPoint, ParamWrite, frequency_response, speed_limit,
 };
 
 /// Device time the stream is watched for before the plan is checked.
@@ -65,7 +65,7 @@ pub fn run(args: &BodeArgs) -> anyhow::Result<()> {
     let (link, mut info) = connect(args.port.target(), args.divider)?;
     let stream_hz = f64::from(info.loop_hz) / f64::from(args.divider);
     let write_hz = batches_per_second(&link)?.min(DEFAULT_MAX_WRITE_HZ);
-    let excitation = excitation_for(args, &info);
+    let excitation = super::bode_device::excitation_for(args, &info);
     let plan = plan(args, &info, stream_hz, write_hz, excitation)?;
     // Every check the excitation makes, before anything is written.
     match excitation {
@@ -144,47 +144,6 @@ fn batches_per_second(link: &Link) -> anyhow::Result<f64> {
     }
 }
 
-/// Who excites the loop, and where.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Excited {
-    /// The host writes the setpoint once a sample batch.
-    ByHost,
-    /// The device generates the signal at its loop rate.
-    ByDevice(InjectionPoint),
-}
-
-/// The device's own excitation when it declares one and `--host-writes`
-/// is not given; on its output when it can inject there.
-fn excitation_for(args: &BodeArgs, info: &DeviceInfo) -> Excited {
-    let probe = ExcitationPlan {
-        kind: signal_kind(args, true),
-        ..ExcitationPlan::for_device(1.0, 1.0, 1.0, 1.0)
-    };
-    match ExciteParams::find(&info.params) {
-        Some(params) if !args.host_writes && device_excites(&probe, info) => {
-            Excited::ByDevice(if params.can_inject_effort(info) {
-                InjectionPoint::Effort
-            } else {
-                InjectionPoint::Setpoint
-            })
-        }
-        _ => Excited::ByHost,
-    }
-}
-
-/// `--signal`, or by default a PRBS when the device excites itself (at a
-/// given peak it puts the most power at every frequency, so its points
-/// stay coherent highest) and a chirp otherwise.
-fn signal_kind(args: &BodeArgs, by_device: bool) -> ExcitationKind {
-    match args.signal {
-        Some(SignalArg::Chirp) => ExcitationKind::Chirp,
-        Some(SignalArg::Sine) => ExcitationKind::SteppedSine,
-        Some(SignalArg::Prbs) => ExcitationKind::Prbs,
-        None if by_device => ExcitationKind::Prbs,
-        None => ExcitationKind::Chirp,
-    }
-}
-
 /// The plan from the arguments, the rest from the device as the tab does;
 /// refuses a band the stream or the writes cannot carry.
 fn plan(
@@ -195,7 +154,7 @@ fn plan(
     excitation: Excited,
 ) -> anyhow::Result<ExcitationPlan> {
     if let Excited::ByDevice(point) = excitation {
-        return device_plan(args, info, stream_hz, write_hz, point);
+        return super::bode_device::plan(args, info, stream_hz, write_hz, point);
     }
     let span = info
         .params
@@ -211,7 +170,7 @@ fn plan(
         );
     }
     let plan = ExcitationPlan {
-        kind: signal_kind(args, false),
+        kind: super::bode_device::signal_kind(args, false),
         from_hz: args.from.unwrap_or(to_hz / 100.0),
         to_hz,
         // By default within the axis's velocity limit, when it has one.
@@ -230,53 +189,6 @@ fn plan(
         );
     }
     Ok(plan)
-}
-
-/// The plan for a device that excites itself: up to a twentieth of its
-/// loop and a fifth of the stream by default, below the stream's Nyquist
-/// frequency; an effort injection's amplitude from its output limit.
-fn device_plan(
-    args: &BodeArgs,
-    info: &DeviceInfo,
-    stream_hz: f64,
-    write_hz: f64,
-    point: InjectionPoint,
-) -> anyhow::Result<ExcitationPlan> {
-    let to_hz = args
-        .to
-        .unwrap_or((f64::from(info.loop_hz) / 20.0).min(stream_hz / 5.0));
-    let nyquist = stream_hz / 2.0;
-    if to_hz >= nyquist {
-        bail!(
-            "--to {to_hz} Hz is at or above the stream's Nyquist frequency, {nyquist} Hz ({stream_hz} samples a second)"
-        );
-    }
-    let span = info
-        .params
-        .iter()
-        .find(|p| p.flags.setpoint())
-        .map_or(1.0, |p| f64::from(p.max) - f64::from(p.min));
-    let amplitude = match (args.amplitude, point) {
-        (Some(amplitude), _) => amplitude,
-        (None, InjectionPoint::Effort) => ExciteParams::find(&info.params)
-            .map_or(1.0, |params| default_effort_amplitude(info, &params)),
-        (None, InjectionPoint::Setpoint) => {
-            let plan = ExcitationPlan {
-                to_hz,
-                ..ExcitationPlan::for_device(f64::from(info.loop_hz), stream_hz, write_hz, span)
-            };
-            speed_limit(info).map_or(plan.amplitude, |limit| plan.within_speed(limit).amplitude)
-        }
-    };
-    Ok(ExcitationPlan {
-        kind: signal_kind(args, true),
-        from_hz: args.from.unwrap_or(to_hz / 100.0),
-        to_hz,
-        amplitude,
-        duration_s: args.duration,
-        // The device excites itself: no write is part of the signal.
-        max_write_hz: write_hz,
-    })
 }
 
 /// Enables the output, lets the loop settle for `settle_s` of device time,

@@ -4,7 +4,8 @@
 //! writes, and aborts it (its restoring writes out at once) on a fault, a
 //! watchdog trip or the output going off. This loop only starts it once
 //! the loop has settled, stops it on Ctrl+C, SIGTERM or a silent device,
-//! and takes its result.
+//! and takes its result. It also decides who excites ([`excitation_for`])
+//! and plans the device's run ([`plan`]).
 
 use std::time::{Duration, Instant};
 
@@ -12,10 +13,12 @@ use anyhow::bail;
 
 use super::connect::{Wait, next_event};
 use super::step::{closed, fault, note_value, setpoint_in_force};
+use super::{BodeArgs, SignalArg};
 use crate::link::{Link, LinkEvent, ProcedureEvent};
 use crate::protocol::{DeviceInfo, Event};
 use crate::tuning::{
-    ExcitationPlan, FrequencyMeasurement, InjectionPoint, Outcome, frequency_response,
+    ExcitationKind, ExcitationPlan, ExciteParams, FrequencyMeasurement, InjectionPoint, Outcome,
+    default_effort_amplitude, device_excites, frequency_response, speed_limit,
 };
 
 /// Wall-clock slack on top of the plan's device time before the command
@@ -104,4 +107,92 @@ fn stop(link: &Link, running: bool) -> &'static str {
             Ok(_) => {}
         }
     }
+}
+
+/// Who excites the loop, and where.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Excited {
+    /// The host writes the setpoint once a sample batch.
+    ByHost,
+    /// The device generates the signal at its loop rate.
+    ByDevice(InjectionPoint),
+}
+
+/// The device's own excitation when it declares one and `--host-writes`
+/// is not given; on its output when it can inject there.
+pub(super) fn excitation_for(args: &BodeArgs, info: &DeviceInfo) -> Excited {
+    let probe = ExcitationPlan {
+        kind: signal_kind(args, true),
+        ..ExcitationPlan::for_device(1.0, 1.0, 1.0, 1.0)
+    };
+    match ExciteParams::find(&info.params) {
+        Some(params) if !args.host_writes && device_excites(&probe, info) => {
+            Excited::ByDevice(if params.can_inject_effort(info) {
+                InjectionPoint::Effort
+            } else {
+                InjectionPoint::Setpoint
+            })
+        }
+        _ => Excited::ByHost,
+    }
+}
+
+/// `--signal`, or by default a PRBS when the device excites itself (at a
+/// given peak it puts the most power at every frequency, so its points
+/// stay coherent highest) and a chirp otherwise.
+pub(super) fn signal_kind(args: &BodeArgs, by_device: bool) -> ExcitationKind {
+    match args.signal {
+        Some(SignalArg::Chirp) => ExcitationKind::Chirp,
+        Some(SignalArg::Sine) => ExcitationKind::SteppedSine,
+        Some(SignalArg::Prbs) => ExcitationKind::Prbs,
+        None if by_device => ExcitationKind::Prbs,
+        None => ExcitationKind::Chirp,
+    }
+}
+
+/// The plan for a device that excites itself: up to a twentieth of its
+/// loop and a fifth of the stream by default, below the stream's Nyquist
+/// frequency; an effort injection's amplitude from its output limit.
+pub(super) fn plan(
+    args: &BodeArgs,
+    info: &DeviceInfo,
+    stream_hz: f64,
+    write_hz: f64,
+    point: InjectionPoint,
+) -> anyhow::Result<ExcitationPlan> {
+    let to_hz = args
+        .to
+        .unwrap_or((f64::from(info.loop_hz) / 20.0).min(stream_hz / 5.0));
+    let nyquist = stream_hz / 2.0;
+    if to_hz >= nyquist {
+        bail!(
+            "--to {to_hz} Hz is at or above the stream's Nyquist frequency, {nyquist} Hz ({stream_hz} samples a second)"
+        );
+    }
+    let span = info
+        .params
+        .iter()
+        .find(|p| p.flags.setpoint())
+        .map_or(1.0, |p| f64::from(p.max) - f64::from(p.min));
+    let amplitude = match (args.amplitude, point) {
+        (Some(amplitude), _) => amplitude,
+        (None, InjectionPoint::Effort) => ExciteParams::find(&info.params)
+            .map_or(1.0, |params| default_effort_amplitude(info, &params)),
+        (None, InjectionPoint::Setpoint) => {
+            let plan = ExcitationPlan {
+                to_hz,
+                ..ExcitationPlan::for_device(f64::from(info.loop_hz), stream_hz, write_hz, span)
+            };
+            speed_limit(info).map_or(plan.amplitude, |limit| plan.within_speed(limit).amplitude)
+        }
+    };
+    Ok(ExcitationPlan {
+        kind: signal_kind(args, true),
+        from_hz: args.from.unwrap_or(to_hz / 100.0),
+        to_hz,
+        amplitude,
+        duration_s: args.duration,
+        // The device excites itself: no write is part of the signal.
+        max_write_hz: write_hz,
+    })
 }
