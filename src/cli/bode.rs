@@ -556,8 +556,17 @@ impl Summary<'_> {
             return out;
         }
         out += &format!(
-            "{:>10} {:>9} {:>9} {:>9}   (closed loop {} → {}; every point with --json or --csv)\n",
-            "Hz", "dB", "°", "coherence", self.unit, self.feedback_unit
+            "{:>10} {:>9} {:>9} {:>9}   ({}; every point with --json or --csv)\n",
+            "Hz",
+            "dB",
+            "°",
+            "coherence",
+            match self.excitation {
+                Excited::ByDevice(InjectionPoint::Effort) => {
+                    "closed loop at the plant's input, 1 − S".to_owned()
+                }
+                _ => format!("closed loop {} → {}", self.unit, self.feedback_unit),
+            }
         );
         let mut next_log_f = f64::NEG_INFINITY;
         for row in rows(points) {
