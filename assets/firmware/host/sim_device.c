@@ -85,7 +85,13 @@ static void control_step(servo *s)
     double injected = 0.0;
 #ifdef MT_EXCITE_PARAMS
     float signal = 0.0f;
-    if (relay.active < 0.5f && mt_excite_step(&device, &excite, (float)LOOP_HZ, &signal)) {
+    if (relay.active >= 0.5f && excite.active >= 0.5f) {
+        /* Both would drive the output: the relay keeps it and the excitation
+         * ends, as docs/PROTOCOL.md 4.6 asks. */
+        excite.active = 0.0f;
+        mt_param_changed(&device, excite.active_index);
+    }
+    if (mt_excite_step(&device, &excite, (float)LOOP_HZ, &signal)) {
         if (excite.point >= 0.5f)
             injected = signal;
         else
