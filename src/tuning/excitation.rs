@@ -217,6 +217,43 @@ pub enum ExcitationError {
         /// The setpoint's highest value.
         max: f32,
     },
+    #[error("the device declares no excitation of its own (excite.* parameters)")]
+    /// The device declares no `excite.*` parameters.
+    NoDeviceExcitation,
+    #[error("the device's own excitation has no {0}: it declares no excite.kind")]
+    /// The device cannot produce the kind of signal asked for.
+    DeviceKind(&'static str),
+    #[error("the device's {name} takes {min} … {max}, not {value}")]
+    /// A setting is outside what the device's `excite.*` parameter takes.
+    OutsideDeviceLimits {
+        /// The parameter's name.
+        name: String,
+        /// The value asked for.
+        value: f64,
+        /// The parameter's lowest value.
+        min: f32,
+        /// The parameter's highest value.
+        max: f32,
+    },
+    #[error("the device did not start its excitation (it answered excite.active = 0)")]
+    /// The device answered `excite.active = 0`.
+    DeviceRefused,
+    #[error("the device did not confirm excite.active = 1 within {0} s")]
+    /// The device did not confirm the start within this many seconds.
+    DeviceSilent(f64),
+    #[error("the device was still exciting {0} s after the start; it was told to stop")]
+    /// The device was still exciting this many seconds after the start.
+    DeviceDidNotEnd(f64),
+    #[error(
+        "the device ended its excitation after {lasted:.2} s of {duration} s (output off or a fault?)"
+    )]
+    /// The device ended its excitation before the duration.
+    DeviceEndedEarly {
+        /// How long it ran, s.
+        lasted: f64,
+        /// How long it was asked to run, s.
+        duration: f64,
+    },
     #[error("{0} samples were lost during the measurement; measure again")]
     /// Samples were lost while measuring.
     SamplesLost(usize),
@@ -495,20 +532,13 @@ impl Excitation {
                 }
                 points
             }
-            ExcitationKind::Chirp | ExcitationKind::Prbs => {
-                let wanted = record.sample_hz * 2.0 / plan.from_hz;
-                let most = (record.reference.len() / 2).max(8);
-                let segment_len = (wanted.max(8.0) as usize)
-                    .next_power_of_two()
-                    .min(prev_power_of_two(most));
-                estimate_response(
-                    record.sample_hz,
-                    &record.reference,
-                    &record.feedback,
-                    record.effort.as_deref(),
-                    segment_len,
-                )?
-            }
+            ExcitationKind::Chirp | ExcitationKind::Prbs => estimate_response(
+                record.sample_hz,
+                &record.reference,
+                &record.feedback,
+                record.effort.as_deref(),
+                segment_len(record.sample_hz, plan.from_hz, record.reference.len()),
+            )?,
         };
         points.retain(|p| (plan.from_hz * 0.999..=plan.to_hz * 1.001).contains(&p.frequency_hz));
         let figures = loop_figures(&points);
@@ -528,9 +558,21 @@ impl Excitation {
     }
 }
 
+/// Welch segment length for a broadband record of `len` samples whose
+/// lowest frequency is `from_hz`: two periods of it (so it sits two bins
+/// up, clear of the removed mean), a power of two, and at most half the
+/// record so that segments average.
+pub(super) fn segment_len(sample_hz: f64, from_hz: f64, len: usize) -> usize {
+    let wanted = sample_hz * 2.0 / from_hz;
+    let most = (len / 2).max(8);
+    (wanted.max(8.0) as usize)
+        .next_power_of_two()
+        .min(prev_power_of_two(most))
+}
+
 /// The record on an even grid at its mean rate, when its samples came
 /// unevenly (timed by their arrival); as it is when they are even.
-fn evenly_spaced(record: ExcitationRecord) -> ExcitationRecord {
+pub(super) fn evenly_spaced(record: ExcitationRecord) -> ExcitationRecord {
     let n = record.time.len();
     if n < 3 {
         return record;
