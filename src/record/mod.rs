@@ -3,9 +3,11 @@
 //! Headless recording writes directly; the app records and exports
 //! through a writer thread. The device's text lines can go to a file of
 //! their own beside it ([`TextLog`]). Measured step runs are kept for A/B
-//! comparison in a JSON file of their own ([`RunStore`]).
+//! comparison in a JSON file of their own ([`RunStore`]). Recordings,
+//! ours and other tools' CSV, are opened by [`read`].
 
 mod csv_writer;
+pub mod read;
 mod recording;
 mod row_file;
 mod step_runs;
