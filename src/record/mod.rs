@@ -7,6 +7,7 @@
 //! ours and other tools' CSV, are opened by [`read`].
 
 mod csv_writer;
+mod parquet_writer;
 pub mod read;
 mod recording;
 mod row_file;
@@ -14,6 +15,7 @@ mod step_runs;
 mod text_log;
 
 pub use csv_writer::{CsvRecorder, RecordError, header_for};
+pub use parquet_writer::ParquetRecorder;
 pub use recording::{FLUSH_INTERVAL, Recording};
 pub use row_file::RowFile;
 pub use step_runs::{

@@ -18,16 +18,21 @@
 //!   number becomes a gap, and is named there too.
 //! - Only reading the file or finding no time column is an error.
 //!
-//! This module uses nothing of the crate but the `csv` and `thiserror`
-//! crates, so it can be compiled on its own (under a fuzzer).
+//! motiontune's Parquet recordings (a file starting with `PAR1`) open the
+//! same way, bit for bit, including one whose recorder was killed: every
+//! whole row group is recovered ([`ParquetInfo`]).
 
 mod layout;
+mod parquet;
+#[cfg(test)]
+mod parquet_tests;
 #[cfg(test)]
 mod tests;
 
 use std::path::Path;
 
-pub use layout::CsvLayout;
+pub use layout::{CsvLayout, find_column, split_header};
+pub use parquet::{ParquetInfo, read_parquet};
 
 /// At most this many problems are listed; the rest are only counted.
 pub const MAX_LISTED_PROBLEMS: usize = 1000;
@@ -130,8 +135,25 @@ pub struct RecordedFile {
     pub problems: Vec<RowProblem>,
     /// Problems found beyond those listed.
     pub problems_not_listed: usize,
-    /// How the file was read.
-    pub layout: CsvLayout,
+    /// What the file was and how it was read.
+    pub format: FileFormat,
+}
+
+/// The kind of file a recording was read from, and how.
+#[derive(Clone, Debug, PartialEq)]
+pub enum FileFormat {
+    Csv(CsvLayout),
+    Parquet(ParquetInfo),
+}
+
+impl RecordedFile {
+    /// How a CSV file was read; `None` for Parquet.
+    pub fn csv_layout(&self) -> Option<&CsvLayout> {
+        match &self.format {
+            FileFormat::Csv(layout) => Some(layout),
+            FileFormat::Parquet(_) => None,
+        }
+    }
 }
 
 /// What was wrong with one row of a file. `line` counts from 1, as an
@@ -191,15 +213,24 @@ pub enum ReadError {
     NoColumnAt { index: usize, count: usize },
     #[error("the file has no header row to find a column named '{0}' in; choose it by number")]
     NoHeader(String),
+    #[error("a Parquet file without a footer, and no whole row group was found")]
+    NoFooter,
+    #[error("cannot read the Parquet file: {0}")]
+    Parquet(String),
 }
 
-/// Opens the recording at `path` (see the module's contract).
+/// Opens the recording at `path`: Parquet if it starts with `PAR1`, else
+/// CSV read with `options` (see the module's contract).
 pub fn open(path: &Path, options: &ReadOptions) -> Result<RecordedFile, ReadError> {
     let bytes = std::fs::read(path).map_err(|reason| ReadError::Open {
         path: path.display().to_string(),
         reason,
     })?;
-    read_csv(&bytes, options)
+    if bytes.starts_with(parquet::MAGIC) {
+        parquet::read_parquet(bytes)
+    } else {
+        read_csv(&bytes, options)
+    }
 }
 
 /// Reads CSV text (see the module's contract).
@@ -217,9 +248,7 @@ pub fn read_csv(bytes: &[u8], options: &ReadOptions) -> Result<RecordedFile, Rea
         bytes
     };
     let layout = CsvLayout::detect(text, options, serial_monitor)?;
-    let mut file = read_rows(text, &layout, problems)?;
-    file.layout = layout;
-    Ok(file)
+    read_rows(text, &layout, problems)
 }
 
 #[derive(Default)]
@@ -306,7 +335,7 @@ fn read_rows(
         columns,
         problems: problems.listed,
         problems_not_listed: problems.not_listed,
-        layout: layout.clone(),
+        format: FileFormat::Csv(layout.clone()),
     })
 }
 

@@ -13,6 +13,10 @@ fn read_with(text: &str, options: &ReadOptions) -> RecordedFile {
     read_csv(text.as_bytes(), options).unwrap_or_else(|e| panic!("{e}\n{text}"))
 }
 
+fn layout(file: &RecordedFile) -> &CsvLayout {
+    file.csv_layout().expect("read as CSV")
+}
+
 fn channels(file: &RecordedFile) -> Vec<(&str, &str)> {
     file.channels
         .iter()
@@ -72,7 +76,7 @@ fn motiontunes_own_recording_reopens_exactly() {
         channels(&file),
         [("setpoint", "rad"), ("position", "rad"), ("count", "")]
     );
-    assert_eq!(file.layout.time_unit, TimeUnit::Seconds);
+    assert_eq!(layout(&file).time_unit, TimeUnit::Seconds);
     assert!(file.problems.is_empty(), "{:?}", file.problems);
     let times: Vec<f64> = (0..100).map(|k| batch.time_of(k)).collect();
     assert_eq!(file.times, times, "times as written");
@@ -87,7 +91,7 @@ fn pandas_csv_has_an_index_column_that_is_not_a_channel() {
     // df.to_csv("run.csv") with a default index.
     let file = read(",time,position,velocity\n0,0.0,1.5,-2.0\n1,0.01,1.25,-1.0\n2,0.02,1.0,\n");
     assert_eq!(channels(&file), [("position", ""), ("velocity", "")]);
-    assert_eq!(file.layout.time_column, 1);
+    assert_eq!(layout(&file).time_column, 1);
     assert_eq!(file.times, [0.0, 0.01, 0.02]);
     assert_eq!(file.columns[0], [1.5, 1.25, 1.0]);
     assert_eq!(bits(&file.columns[1]), bits(&[-2.0, -1.0, f32::NAN]));
@@ -127,7 +131,7 @@ fn arduino_serial_monitor_timestamps_become_the_time() {
                 booting again\r\n\
                 12:34:57.800 -> 2.0,3.0\r\n";
     let file = read(text);
-    assert!(file.layout.serial_monitor);
+    assert!(layout(&file).serial_monitor);
     assert_eq!(channels(&file), [("column 2", ""), ("column 3", "")]);
     assert_eq!(file.times, [0.0, 0.01, 0.01, 1.011]);
     assert_eq!(file.columns[0], [1.0, 1.5, 1.75, 2.0]);
@@ -141,7 +145,7 @@ fn arduino_serial_monitor_with_a_header_space_separated_and_past_midnight() {
                 23:59:59.995 -> 1 2\n\
                 00:00:00.005 -> 3 4\n";
     let file = read(text);
-    assert_eq!(file.layout.separator, b' ');
+    assert_eq!(layout(&file).separator, b' ');
     assert_eq!(channels(&file), [("pos", ""), ("vel", "")]);
     assert_eq!(file.times, [0.005, 0.015]);
     assert_eq!(file.columns[1], [2.0, 4.0]);
@@ -150,9 +154,9 @@ fn arduino_serial_monitor_with_a_header_space_separated_and_past_midnight() {
 #[test]
 fn semicolons_and_decimal_commas_are_detected() {
     let file = read("Time [ms];Strom [A];Drehzahl\n0;1,5;-2,25\n10;1,75;3\n20,5;2;4e-1\n");
-    assert_eq!(file.layout.separator, b';');
-    assert!(file.layout.decimal_comma);
-    assert_eq!(file.layout.time_unit, TimeUnit::Milliseconds);
+    assert_eq!(layout(&file).separator, b';');
+    assert!(layout(&file).decimal_comma);
+    assert_eq!(layout(&file).time_unit, TimeUnit::Milliseconds);
     assert_eq!(file.times, [0.0, 0.01, 0.0205]);
     assert_eq!(channels(&file), [("Strom", "A"), ("Drehzahl", "")]);
     assert_eq!(file.columns[0], [1.5, 1.75, 2.0]);
@@ -162,8 +166,8 @@ fn semicolons_and_decimal_commas_are_detected() {
 #[test]
 fn tabs_without_a_header_take_the_first_column_as_time() {
     let file = read("0.0\t1\t2\n0.5\t3\t4\n");
-    assert_eq!(file.layout.separator, b'\t');
-    assert!(!file.layout.header);
+    assert_eq!(layout(&file).separator, b'\t');
+    assert!(!layout(&file).header);
     assert_eq!(channels(&file), [("column 2", ""), ("column 3", "")]);
     assert_eq!(file.times, [0.0, 0.5]);
     assert_eq!(file.columns[1], [2.0, 4.0]);
@@ -179,7 +183,7 @@ fn a_time_column_chosen_by_name_or_index_with_its_unit() {
             ..ReadOptions::default()
         },
     );
-    assert_eq!(by_name.layout.time_unit, TimeUnit::Microseconds);
+    assert_eq!(layout(&by_name).time_unit, TimeUnit::Microseconds);
     assert_eq!(by_name.times, [0.001, 0.00125]);
     assert_eq!(channels(&by_name), [("sample", ""), ("value", "")]);
     let by_index = read_with(
@@ -193,7 +197,7 @@ fn a_time_column_chosen_by_name_or_index_with_its_unit() {
     assert_eq!(by_index.times, [0.0, 0.001]);
     assert_eq!(channels(&by_index), [("t_us", ""), ("value", "")]);
     assert_eq!(
-        read(text).layout.time_column,
+        layout(&read(text)).time_column,
         1,
         "t_us is a time name, detected"
     );
@@ -209,7 +213,7 @@ fn time_units_in_headers() {
         ("time", TimeUnit::Seconds),
     ] {
         let file = read(&format!("{header},x\n1,2\n"));
-        assert_eq!(file.layout.time_unit, unit, "{header}");
+        assert_eq!(layout(&file).time_unit, unit, "{header}");
         assert_eq!(file.times, [1.0 / unit.per_second()], "{header}");
     }
 }
