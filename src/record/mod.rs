@@ -1,5 +1,6 @@
 //! Recording samples to CSV: one header row (`time_s`, then `name [unit]`
-//! per channel) and one row per sample, time in seconds of device time.
+//! per channel) and one row per sample, time in seconds of device time;
+//! or to Parquet, the same columns ([`RecordFormat`], docs/RECORDINGS.md).
 //! Headless recording writes directly; the app records and exports
 //! through a writer thread. The device's text lines can go to a file of
 //! their own beside it ([`TextLog`]). Measured step runs are kept for A/B
@@ -11,6 +12,7 @@ mod parquet_writer;
 pub mod read;
 mod recording;
 mod row_file;
+mod sample_writer;
 mod step_runs;
 mod text_log;
 
@@ -18,6 +20,7 @@ pub use csv_writer::{CsvRecorder, RecordError, header_for};
 pub use parquet_writer::ParquetRecorder;
 pub use recording::{FLUSH_INTERVAL, Recording};
 pub use row_file::RowFile;
+pub use sample_writer::{RecordFormat, SampleWriter};
 pub use step_runs::{
     GainValue, MAX_TRACE_POINTS, RunContext, RunStore, RunsFileError, StepRun, Trace,
 };
