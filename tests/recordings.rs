@@ -44,3 +44,69 @@ fn record_writes_each_format_and_both_reopen() {
         assert!(file.columns.iter().all(|c| c.len() == file.times.len()));
     }
 }
+
+/// The same first-order step response written in each format: `analyze`
+/// finds the same steps with the same metrics in both (to the rounding of
+/// reading the CSV's f32 text as f64).
+#[test]
+fn analyze_measures_a_parquet_recording_as_its_csv() {
+    use motiontune::protocol::{ChannelInfo, ChannelRole, SampleBatch};
+    use motiontune::record::{CsvRecorder, ParquetRecorder};
+
+    let channels: Vec<ChannelInfo> = [("setpoint", "rad"), ("position", "rad")]
+        .map(|(name, unit)| ChannelInfo {
+            name: name.into(),
+            unit: unit.into(),
+            role: ChannelRole::Other,
+        })
+        .to_vec();
+    let tau = 0.05;
+    let values: Vec<f32> = (0..10_000)
+        .flat_map(|k| {
+            let t = f64::from(k) / 10_000.0;
+            let (level, since) = if t < 0.2 { (0.0, 0.0) } else { (1.0, t - 0.2) };
+            [level as f32, (level * (1.0 - (-since / tau).exp())) as f32]
+        })
+        .collect();
+    let batch = SampleBatch {
+        first_tick: 0,
+        stride: 1,
+        tick_hz: 10_000.0,
+        channel_count: 2,
+        values,
+        exact: None,
+    };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let csv_path = dir.path().join("step.csv");
+    let parquet_path = dir.path().join("step.parquet");
+    let mut csv = CsvRecorder::new(Vec::new(), &channels).expect("header");
+    csv.write_batch(&batch).expect("rows");
+    std::fs::write(&csv_path, csv.finish().expect("flush")).expect("write");
+    let mut parquet = ParquetRecorder::new(Vec::new(), &channels).expect("header");
+    parquet.write_batch(&batch).expect("rows");
+    std::fs::write(&parquet_path, parquet.finish().expect("footer")).expect("write");
+
+    let analyze = |path: &std::path::Path| -> serde_json::Value {
+        let output = common::motiontune(&["analyze", path.to_str().expect("utf8"), "--json"]);
+        assert!(output.status.success(), "{}", common::stderr(&output));
+        serde_json::from_slice(&output.stdout).expect("json")
+    };
+    let (from_csv, from_parquet) = (analyze(&csv_path), analyze(&parquet_path));
+    let steps = |document: &serde_json::Value| document["steps"].as_array().cloned();
+    let (csv_steps, parquet_steps) = (
+        steps(&from_csv).expect("steps"),
+        steps(&from_parquet).expect("steps"),
+    );
+    assert_eq!(csv_steps.len(), 1);
+    assert_eq!(parquet_steps.len(), 1);
+    for key in ["step_time", "rise_time", "settling_time", "iae"] {
+        let (a, b) = (
+            csv_steps[0][key].as_f64().expect(key),
+            parquet_steps[0][key].as_f64().expect(key),
+        );
+        assert!(
+            (a - b).abs() <= 1e-6 * a.abs().max(1.0),
+            "{key}: {a} vs {b}"
+        );
+    }
+}

@@ -2,7 +2,6 @@
 //! position loop ([`controller`]), wrapped in firmware that speaks the
 //! native protocol byte for byte ([`device`]). It runs in-process as the
 //! app's default device ([`realtime`]) or behind a pseudo-terminal ([`pty`]).
-//! A recording plays back as a device the same way ([`replay`]).
 
 pub mod controller;
 pub mod device;
@@ -14,7 +13,6 @@ pub mod plant;
 #[cfg(unix)]
 pub mod pty;
 pub mod realtime;
-pub mod replay;
 
 pub use device::SimDevice;
 pub use drive::{DriveConfig, SimDrive};

@@ -2,7 +2,7 @@
 //! for byte, as the simulated drive does, describing the recording's
 //! channels and streaming its samples at their recorded times, so every
 //! read-only view, trigger and analysis works on it as on a live device.
-//! Run by [`RealtimeSim`](super::realtime::RealtimeSim) it keeps the
+//! Run by [`RealtimeSim`](crate::sim::realtime::RealtimeSim) it keeps the
 //! recording's pace, or `speed` times it.
 //!
 //! The contract:
@@ -17,14 +17,17 @@
 //!   device's own lost samples, as a recording with gaps has them).
 //! - Every write (SET, ENABLE, SAVE) and every GET is refused with a
 //!   native ERROR: a replay has no parameters and no output.
+//!
+//! It lives here, not in `sim/`, because it reads recordings
+//! (`record::read`), which the fuzz crate that compiles `sim/` does not.
 
-use super::emulated::EmulatedDevice;
 use crate::protocol::native::frame::{FrameDecoder, MAX_PAYLOAD, encode_frame};
 use crate::protocol::native::message::{
     DeviceMessage, MessageError, SAMPLES_HEADER_LEN, decode_command, host_type,
 };
 use crate::protocol::{ChannelRole, Command, DeviceErrorCode, StatusFlags};
 use crate::record::read::{RecordedChannel, RecordedFile};
+use crate::sim::EmulatedDevice;
 
 /// The most channels one SAMPLES frame carries a sample of.
 pub const MAX_CHANNELS: usize = (MAX_PAYLOAD - SAMPLES_HEADER_LEN) / 4;
