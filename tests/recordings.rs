@@ -28,9 +28,11 @@ fn record_writes_each_format_and_both_reopen() {
     let dir = tempfile::tempdir().expect("temp dir");
     let csv = record(&dir.path().join("run.csv"), &[]);
     let parquet = record(&dir.path().join("run.parquet"), &[]);
+    let chosen = record(&dir.path().join("run.bin"), &["--format", "parquet"]);
     assert!(matches!(csv.format, FileFormat::Csv(_)));
     assert!(matches!(parquet.format, FileFormat::Parquet(_)));
-    for file in [&csv, &parquet] {
+    assert!(matches!(chosen.format, FileFormat::Parquet(_)));
+    for file in [&csv, &parquet, &chosen] {
         let labels: Vec<String> = file.channels.iter().map(|c| c.label()).collect();
         assert_eq!(labels[..2], ["setpoint [rad]", "position [rad]"]);
         assert_eq!(file.channels.len(), 8);
@@ -48,6 +50,22 @@ fn record_writes_each_format_and_both_reopen() {
 /// The same first-order step response written in each format: `analyze`
 /// finds the same steps with the same metrics in both (to the rounding of
 /// reading the CSV's f32 text as f64).
+#[test]
+fn an_unknown_format_is_one_line() {
+    let output = common::motiontune(&[
+        "record",
+        "--port",
+        "sim",
+        "--seconds",
+        "1",
+        "--out",
+        "/tmp/x.mcap",
+        "--format",
+        "mcap",
+    ]);
+    common::assert_one_line_error(&output, "'mcap' is not a recording format (csv, parquet)");
+}
+
 #[test]
 fn analyze_measures_a_parquet_recording_as_its_csv() {
     use motiontune::protocol::{ChannelInfo, ChannelRole, SampleBatch};

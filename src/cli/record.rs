@@ -1,5 +1,5 @@
-//! `motiontune record`: stream a device to CSV (or Parquet, for a file
-//! named `.parquet`) for a span of device time.
+//! `motiontune record`: stream a device to CSV (or Parquet: `--format`,
+//! or a file named `.parquet`) for a span of device time.
 //! A device that says, before its first sample, that it will stream
 //! nothing ends the command with what it said.
 //! Ctrl+C or SIGTERM ends the recording early and keeps every sample that
@@ -40,7 +40,9 @@ pub fn run(args: &RecordArgs) -> anyhow::Result<()> {
         }
     })?;
     early?;
-    let format = RecordFormat::for_path(&args.out);
+    let format = args
+        .format
+        .unwrap_or_else(|| RecordFormat::for_path(&args.out));
     let mut recording = Recording {
         recorder: SampleWriter::create(&args.out, format, &info.channels)?,
         text,
