@@ -120,7 +120,7 @@ fn parquet_step_columns(
     shown: &str,
     names: ColumnNames,
 ) -> anyhow::Result<StepColumns> {
-    let file = read::open(path, &ReadOptions::default()).with_context(|| format!("{shown}"))?;
+    let file = read::open(path, &ReadOptions::default()).with_context(|| shown.to_owned())?;
     let headers: Vec<String> = std::iter::once(TIME_COLUMN.to_owned())
         .chain(file.channels.iter().map(read::RecordedChannel::label))
         .collect();
