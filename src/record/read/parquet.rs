@@ -7,7 +7,9 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
-use parquet::column::reader::{ColumnReader, get_column_reader};
+use parquet::column::reader::{ColumnReader, ColumnReaderImpl, get_column_reader};
+use parquet::data_type::DataType;
+use parquet::errors::ParquetError;
 use parquet::file::metadata::{ParquetMetaData, ParquetMetaDataReader, RowGroupMetaData};
 use parquet::file::serialized_reader::SerializedPageReader;
 use parquet::schema::types::ColumnDescPtr;
@@ -111,9 +113,7 @@ fn read_column(
     rows: usize,
     out: &mut Column,
 ) -> Result<(), ReadError> {
-    let error = |e: parquet::errors::ParquetError| {
-        ReadError::Parquet(format!("column '{}': {e}", descr.name()))
-    };
+    let error = |e: ParquetError| ReadError::Parquet(format!("column '{}': {e}", descr.name()));
     if descr.max_def_level() != 0 || descr.max_rep_level() != 0 {
         return Err(ReadError::Parquet(format!(
             "column '{}' is optional or repeated: not a file motiontune wrote",
@@ -124,29 +124,12 @@ fn read_column(
     let pages =
         SerializedPageReader::new(Arc::new(data.clone()), chunk, rows, None).map_err(error)?;
     let reader = get_column_reader(Arc::clone(descr), Box::new(pages));
-    let mut read = 0;
-    match (reader, out) {
-        (ColumnReader::DoubleColumnReader(mut reader), Column::Time(out)) => {
-            while read < rows {
-                let (records, _, _) = reader
-                    .read_records(rows - read, None, None, out)
-                    .map_err(error)?;
-                if records == 0 {
-                    break;
-                }
-                read += records;
-            }
+    let read = match (reader, out) {
+        (ColumnReader::DoubleColumnReader(reader), Column::Time(out)) => {
+            read_all(reader, rows, out).map_err(error)?
         }
-        (ColumnReader::FloatColumnReader(mut reader), Column::Values(out)) => {
-            while read < rows {
-                let (records, _, _) = reader
-                    .read_records(rows - read, None, None, out)
-                    .map_err(error)?;
-                if records == 0 {
-                    break;
-                }
-                read += records;
-            }
+        (ColumnReader::FloatColumnReader(reader), Column::Values(out)) => {
+            read_all(reader, rows, out).map_err(error)?
         }
         _ => {
             return Err(ReadError::Parquet(format!(
@@ -155,7 +138,7 @@ fn read_column(
                 descr.physical_type()
             )));
         }
-    }
+    };
     if read != rows {
         return Err(ReadError::Parquet(format!(
             "column '{}' holds {read} of its {rows} rows",
@@ -163,6 +146,23 @@ fn read_column(
         )));
     }
     Ok(())
+}
+
+/// Reads up to `rows` values of a required column into `out`; how many.
+fn read_all<T: DataType>(
+    mut reader: ColumnReaderImpl<T>,
+    rows: usize,
+    out: &mut Vec<T::T>,
+) -> Result<usize, ParquetError> {
+    let mut read = 0;
+    while read < rows {
+        let (records, _, _) = reader.read_records(rows - read, None, None, out)?;
+        if records == 0 {
+            break;
+        }
+        read += records;
+    }
+    Ok(read)
 }
 
 /// Where a row group's first column chunk starts.
