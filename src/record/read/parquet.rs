@@ -7,10 +7,11 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
-use parquet::column::reader::{ColumnReader, ColumnReaderImpl, get_column_reader};
-use parquet::data_type::DataType;
-use parquet::errors::ParquetError;
-use parquet::file::metadata::{ParquetMetaData, ParquetMetaDataReader, RowGroupMetaData};
+use parquet::basic::{Compression, Encoding, Type as PhysicalType};
+use parquet::column::page::{Page, PageReader};
+use parquet::file::metadata::{
+    ColumnChunkMetaData, ParquetMetaData, ParquetMetaDataReader, RowGroupMetaData,
+};
 use parquet::file::serialized_reader::SerializedPageReader;
 use parquet::schema::types::ColumnDescPtr;
 
@@ -64,6 +65,8 @@ pub fn read_parquet(bytes: Vec<u8>) -> Result<RecordedFile, ReadError> {
         })
         .collect();
     let rows: usize = groups.iter().map(|g| g.num_rows() as usize).sum();
+    // A time takes 8 bytes of the file: no more room than that is needed.
+    let rows = rows.min(data.len() / 8);
     let mut times = Vec::with_capacity(rows);
     let mut values: Vec<Vec<f32>> = vec![Vec::with_capacity(rows); channel_columns.len()];
     for group in &groups {
@@ -105,6 +108,11 @@ enum Column<'a> {
     Values(&'a mut Vec<f32>),
 }
 
+/// Reads a column chunk's values into `out`. The pages are decoded here,
+/// not by the `parquet` crate's column reader: each must be a PLAIN data
+/// page holding exactly its values (as motiontune writes them), checked
+/// before a byte is taken, so a damaged file is an error and never reaches
+/// a decoder that panics on it.
 fn read_column(
     data: &Bytes,
     group: &RowGroupMetaData,
@@ -113,56 +121,68 @@ fn read_column(
     rows: usize,
     out: &mut Column,
 ) -> Result<(), ReadError> {
-    let error = |e: ParquetError| ReadError::Parquet(format!("column '{}': {e}", descr.name()));
+    let name = descr.name();
+    let refuse = |why: String| ReadError::Parquet(format!("column '{name}': {why}"));
     if descr.max_def_level() != 0 || descr.max_rep_level() != 0 {
-        return Err(ReadError::Parquet(format!(
-            "column '{}' is optional or repeated: not a file motiontune wrote",
-            descr.name()
-        )));
+        return Err(refuse(
+            "optional or repeated: not a file motiontune wrote".into(),
+        ));
     }
-    let chunk = group.column(index);
-    let pages =
-        SerializedPageReader::new(Arc::new(data.clone()), chunk, rows, None).map_err(error)?;
-    let reader = get_column_reader(Arc::clone(descr), Box::new(pages));
-    let read = match (reader, out) {
-        (ColumnReader::DoubleColumnReader(reader), Column::Time(out)) => {
-            read_all(reader, rows, out).map_err(error)?
-        }
-        (ColumnReader::FloatColumnReader(reader), Column::Values(out)) => {
-            read_all(reader, rows, out).map_err(error)?
-        }
-        _ => {
-            return Err(ReadError::Parquet(format!(
-                "column '{}' is {}: motiontune writes time as DOUBLE and values as FLOAT",
-                descr.name(),
-                descr.physical_type()
+    let width = match (descr.physical_type(), &out) {
+        (PhysicalType::DOUBLE, Column::Time(_)) => 8,
+        (PhysicalType::FLOAT, Column::Values(_)) => 4,
+        (physical, _) => {
+            return Err(refuse(format!(
+                "{physical}: motiontune writes time as DOUBLE and values as FLOAT"
             )));
         }
     };
-    if read != rows {
-        return Err(ReadError::Parquet(format!(
-            "column '{}' holds {read} of its {rows} rows",
-            descr.name()
+    let chunk = group.column(index);
+    if chunk.compression() != Compression::UNCOMPRESSED {
+        return Err(refuse(format!(
+            "compressed with {}: motiontune writes none",
+            chunk.compression()
         )));
     }
-    Ok(())
-}
-
-/// Reads up to `rows` values of a required column into `out`; how many.
-fn read_all<T: DataType>(
-    mut reader: ColumnReaderImpl<T>,
-    rows: usize,
-    out: &mut Vec<T::T>,
-) -> Result<usize, ParquetError> {
+    let mut pages = SerializedPageReader::new(Arc::new(data.clone()), chunk, rows, None)
+        .map_err(|e| refuse(e.to_string()))?;
     let mut read = 0;
-    while read < rows {
-        let (records, _, _) = reader.read_records(rows - read, None, None, out)?;
-        if records == 0 {
-            break;
+    while let Some(page) = pages.get_next_page().map_err(|e| refuse(e.to_string()))? {
+        let Page::DataPage {
+            buf,
+            num_values,
+            encoding: Encoding::PLAIN,
+            ..
+        } = page
+        else {
+            return Err(refuse(format!(
+                "a {:?} page: motiontune writes PLAIN data pages",
+                page.page_type()
+            )));
+        };
+        let count = num_values as usize;
+        if buf.len() != count * width || read + count > rows {
+            return Err(refuse(format!(
+                "a page of {} bytes for {count} values: damaged",
+                buf.len()
+            )));
         }
-        read += records;
+        match out {
+            Column::Time(out) => out.extend(
+                buf.chunks_exact(8)
+                    .map(|b| f64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]])),
+            ),
+            Column::Values(out) => out.extend(
+                buf.chunks_exact(4)
+                    .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])),
+            ),
+        }
+        read += count;
     }
-    Ok(read)
+    if read != rows {
+        return Err(refuse(format!("holds {read} of its {rows} rows")));
+    }
+    Ok(())
 }
 
 /// Where a row group's first column chunk starts.
@@ -170,9 +190,22 @@ fn group_start(group: &RowGroupMetaData) -> usize {
     group
         .columns()
         .iter()
-        .map(|c| c.byte_range().0 as usize)
+        .filter_map(|c| chunk_range(c).map(|(start, _)| start as usize))
         .min()
         .unwrap_or(0)
+}
+
+/// Where a column chunk lies, if its offset and length are not negative
+/// (what `ColumnChunkMetaData::byte_range` asserts, and panics on, in a
+/// damaged file).
+fn chunk_range(chunk: &ColumnChunkMetaData) -> Option<(u64, u64)> {
+    let start = chunk
+        .dictionary_page_offset()
+        .unwrap_or_else(|| chunk.data_page_offset());
+    Some((
+        u64::try_from(start).ok()?,
+        u64::try_from(chunk.compressed_size()).ok()?,
+    ))
 }
 
 /// The footer ending at the end of the file, or else the last one before
@@ -198,11 +231,15 @@ fn footer_ending_at(data: &Bytes, end: usize) -> Option<(ParquetMetaData, usize)
         return None;
     }
     let metadata = ParquetMetaDataReader::decode_metadata(&tail[start..length_at]).ok()?;
+    // Each row takes at least a byte of the file: a count past that is
+    // damage, not rows to make room for.
     let within = metadata.row_groups().iter().all(|group| {
-        group.columns().iter().all(|c| {
-            let (offset, length) = c.byte_range();
-            offset >= MAGIC.len() as u64 && offset.saturating_add(length) <= start as u64
-        })
+        u64::try_from(group.num_rows()).is_ok_and(|rows| rows <= start as u64)
+            && group.columns().iter().all(|c| {
+                chunk_range(c).is_some_and(|(offset, length)| {
+                    offset >= MAGIC.len() as u64 && offset.saturating_add(length) <= start as u64
+                })
+            })
     });
     within.then_some((metadata, end))
 }

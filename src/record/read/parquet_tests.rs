@@ -153,3 +153,35 @@ fn bytes_that_are_not_a_recording_are_an_error_not_a_panic() {
         assert!(read_parquet(bytes.to_vec()).is_err(), "{bytes:?}");
     }
 }
+
+mod never_panics {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        /// Any bytes read as CSV give a file or an error.
+        #[test]
+        fn any_bytes_as_csv(bytes in proptest::collection::vec(any::<u8>(), 0..400)) {
+            let _ = read_csv(&bytes, &ReadOptions::default());
+        }
+
+        /// A recording with bytes overwritten anywhere (a bad disk, a
+        /// truncated copy) gives a file or an error, never a panic.
+        #[test]
+        fn a_damaged_parquet_file(
+            damage in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..8),
+            cut in any::<prop::sample::Index>(),
+        ) {
+            let (mut bytes, _) = parquet_bytes();
+            for (at, byte) in damage {
+                let at = at.index(bytes.len());
+                bytes[at] = byte;
+            }
+            let keep = cut.index(bytes.len() + 1).max(bytes.len() / 2);
+            bytes.truncate(keep);
+            let _ = read_parquet(bytes);
+        }
+    }
+}
