@@ -26,6 +26,10 @@ pub struct CsvLayout {
     /// Index of the time column.
     pub time_column: usize,
     pub time_unit: TimeUnit,
+    /// Whether the time column holds dates and times (`2024-05-01
+    /// 12:00:00.125`, as pandas writes a datetime index), read as seconds
+    /// since 1970-01-01 UTC.
+    pub date_times: bool,
     /// Whether the times are the Arduino serial monitor's timestamps
     /// (seconds since the first line's), column 0.
     pub serial_monitor: bool,
@@ -45,6 +49,7 @@ impl Default for CsvLayout {
             headers: Vec::new(),
             time_column: 0,
             time_unit: TimeUnit::Seconds,
+            date_times: false,
             serial_monitor: false,
             channel_columns: Vec::new(),
             channels: Vec::new(),
@@ -79,6 +84,7 @@ impl CsvLayout {
                         && layout
                             .number::<f64>(cell.as_bytes(), &mut String::new())
                             .is_none()
+                        && date_time_seconds(cell).is_none()
                 })
             })
         });
@@ -91,7 +97,16 @@ impl CsvLayout {
             .time_unit
             .or_else(|| time_header.and_then(unit_of_time))
             .unwrap_or(TimeUnit::Seconds);
-        if serial_monitor && layout.time_column == 0 {
+        let first_time = sample
+            .get(usize::from(layout.header))
+            .and_then(|row| row.get(layout.time_column));
+        layout.date_times = first_time.is_some_and(|cell| {
+            layout
+                .number::<f64>(cell.as_bytes(), &mut String::new())
+                .is_none()
+                && date_time_seconds(cell).is_some()
+        });
+        if layout.date_times || (serial_monitor && layout.time_column == 0) {
             layout.time_unit = TimeUnit::Seconds;
         }
         let pandas_index = layout.header
@@ -328,6 +343,72 @@ fn unit_of_time(header: &str) -> Option<TimeUnit> {
     ]
     .into_iter()
     .find_map(|(suffix, unit)| name.ends_with(suffix).then_some(unit))
+}
+
+/// `2024-05-01 12:00:00.125` (or with a `T`, a `Z` or an offset such as
+/// `+02:00`) as seconds since 1970-01-01 UTC; a time without an offset is
+/// taken as UTC.
+pub fn date_time_seconds(text: &str) -> Option<f64> {
+    let b = text.trim().as_bytes();
+    let digits = |range: std::ops::Range<usize>| -> Option<i64> {
+        b.get(range)?.iter().try_fold(0_i64, |n, &d| {
+            d.is_ascii_digit().then(|| n * 10 + i64::from(d - b'0'))
+        })
+    };
+    if b.len() < 19
+        || [b[4], b[7], b[13], b[16]] != [b'-', b'-', b':', b':']
+        || !matches!(b[10], b'T' | b' ')
+    {
+        return None;
+    }
+    let (year, month, day) = (digits(0..4)?, digits(5..7)?, digits(8..10)?);
+    let (hour, minute, second) = (digits(11..13)?, digits(14..16)?, digits(17..19)?);
+    if !(1..=12).contains(&month)
+        || !(1..=31).contains(&day)
+        || hour > 23
+        || minute > 59
+        || second > 60
+    {
+        return None;
+    }
+    let mut rest = &text.trim()[19..];
+    let mut fraction = 0.0;
+    if let Some(after) = rest.strip_prefix('.') {
+        let end = after
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(after.len());
+        if end == 0 {
+            return None;
+        }
+        fraction = format!("0.{}", &after[..end]).parse().ok()?;
+        rest = &after[end..];
+    }
+    let offset = match rest.as_bytes() {
+        [] | [b'Z'] => 0,
+        [sign @ (b'+' | b'-'), h1, h2, b':', m1, m2] => {
+            let number = |a: &u8, b: &u8| -> Option<i64> {
+                (a.is_ascii_digit() && b.is_ascii_digit())
+                    .then(|| i64::from(a - b'0') * 10 + i64::from(b - b'0'))
+            };
+            let minutes = number(h1, h2)? * 60 + number(m1, m2)?;
+            if *sign == b'+' {
+                minutes * 60
+            } else {
+                -minutes * 60
+            }
+        }
+        _ => return None,
+    };
+    // Days from 1970-01-01 in the proleptic Gregorian calendar (Howard
+    // Hinnant's days_from_civil).
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let year_of_era = y - era * 400;
+    let day_of_year = (153 * ((month + 9) % 12) + 2) / 5 + day - 1;
+    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    let days = era * 146_097 + day_of_era - 719_468;
+    let seconds = days * 86_400 + hour * 3600 + minute * 60 + second - offset;
+    Some(seconds as f64 + fraction)
 }
 
 /// The serial monitor's prefix on a line, `12:34:56.789 -> `: the time of

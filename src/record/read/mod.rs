@@ -5,7 +5,7 @@
 //!
 //! The contract:
 //! - The layout (separator, decimal comma, header row, time column and its
-//!   unit) is detected from the first lines unless [`ReadOptions`] says
+//!   unit, or dates and times in it) is detected from the first lines unless [`ReadOptions`] says
 //!   otherwise, and reported as [`CsvLayout`] so a caller can show it and
 //!   let the user correct it.
 //! - Times are `f64` seconds as written (scaled from ms or µs); values are
@@ -293,17 +293,22 @@ fn read_rows(
             continue;
         }
         let time_cell = record.get(layout.time_column).unwrap_or_default();
-        let Some(time) = layout
-            .number::<f64>(time_cell, &mut cell_text)
-            .filter(|t| t.is_finite())
-        else {
+        let time = if layout.date_times {
+            std::str::from_utf8(time_cell)
+                .ok()
+                .and_then(layout::date_time_seconds)
+        } else {
+            layout
+                .number::<f64>(time_cell, &mut cell_text)
+                .map(|t| t / layout.time_unit.per_second())
+        };
+        let Some(time) = time.filter(|t| t.is_finite()) else {
             problems.push(RowProblem::BadTime {
                 line,
                 cell: String::from_utf8_lossy(time_cell).into_owned(),
             });
             continue;
         };
-        let time = time / layout.time_unit.per_second();
         if let Some(&before) = times.last()
             && time < before
         {

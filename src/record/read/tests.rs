@@ -99,6 +99,27 @@ fn pandas_csv_has_an_index_column_that_is_not_a_channel() {
 }
 
 #[test]
+fn pandas_csv_with_a_datetime_index_reads_times_as_epoch_seconds() {
+    // df.set_index("timestamp").to_csv() of a DatetimeIndex.
+    let file = read("timestamp,position\n2024-05-01 12:00:00,1.0\n2024-05-01 12:00:00.125,2.0\n");
+    assert!(layout(&file).date_times);
+    assert_eq!(channels(&file), [("position", "")]);
+    assert_eq!(file.times, [1_714_564_800.0, 1_714_564_800.125]);
+    assert!(file.problems.is_empty());
+    // ISO 8601 with a T, a Z or an offset; no header.
+    let file =
+        read("2024-05-01T12:00:00Z;1\n2024-05-01T14:00:01+02:00;2\n1969-12-31T23:59:59.5;3\n");
+    assert_eq!(channels(&file), [("column 2", "")]);
+    assert_eq!(file.times, [1_714_564_800.0, 1_714_564_801.0]);
+    assert_eq!(
+        problems(&file),
+        ["line 3: the time -0.5 goes back (the row before is at 1714564801); row left out"]
+    );
+    assert_eq!(layout::date_time_seconds("2024-02-30 00:00:00x"), None);
+    assert_eq!(layout::date_time_seconds("12:00:00"), None);
+}
+
+#[test]
 fn plotjuggler_export_keeps_topic_names_and_its_empty_cells_are_gaps() {
     let text = "__time,/motor/position,/motor/current\n\
                 1700000000.000125,0.5,\n\
