@@ -128,3 +128,68 @@ fn analyze_measures_a_parquet_recording_as_its_csv() {
         );
     }
 }
+
+/// As the CSV's (`tests/reliability.rs`): a SIGKILLed `record` to Parquet
+/// leaves a file motiontune opens with every tick up to at most a second
+/// of device time before the kill. (pandas refuses it: it has no footer
+/// at its end; motiontune recovers the row groups before the cut.)
+#[cfg(target_os = "linux")]
+#[test]
+fn a_killed_parquet_recording_opens_and_ends_within_a_second_of_the_kill() {
+    use motiontune::sim::SimDevice;
+    use motiontune::sim::device::DeviceSettings;
+    use motiontune::sim::drive::DriveConfig;
+    use motiontune::sim::pty::PtyServer;
+    use std::time::{Duration, Instant};
+
+    let server = PtyServer::start(SimDevice::new(
+        DriveConfig::default(),
+        DeviceSettings::default(),
+    ))
+    .expect("pty server");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("killed.parquet");
+    let mut recorder = std::process::Command::new(common::BIN)
+        .args([
+            "record",
+            "--port",
+            server.path(),
+            "--seconds",
+            "60",
+            "--out",
+        ])
+        .arg(&out)
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start motiontune record");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !out.exists() {
+        assert!(Instant::now() < deadline, "the recording was never created");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    std::thread::sleep(Duration::from_secs(3));
+    recorder.kill().expect("SIGKILL the recorder");
+    recorder.wait().expect("reap the recorder");
+    let killed_at_s = server.with_device(|device| device.time_s());
+
+    let file = open(&out, &ReadOptions::default()).expect("a killed recording opens");
+    assert_eq!(file.channels.len(), 8);
+    assert!(
+        file.times.len() > 10_000,
+        "{} rows in 3 s",
+        file.times.len()
+    );
+    assert!(
+        file.times
+            .windows(2)
+            .all(|t| (t[1] - t[0] - 1e-4).abs() < 1e-9),
+        "every tick up to the cut"
+    );
+    let last_s = *file.times.last().expect("rows");
+    let lost_s = killed_at_s - last_s;
+    eprintln!(
+        "SIGKILL at device time {killed_at_s:.4} s; the Parquet file ends at {last_s:.4} s: {:.0} ms lost",
+        lost_s * 1e3
+    );
+    assert!((0.0..=1.0).contains(&lost_s), "{lost_s:.3} s lost");
+}

@@ -5,8 +5,10 @@
 //! Crash safety: a Parquet file is read from its footer, at the end, which
 //! a killed recorder never writes. So after the file's magic and after
 //! every row group, a footer of its own is written as well (metadata, its
-//! length, `PAR1`), naming the schema and that one row group: bytes that
-//! other readers skip (every chunk is found by its offset). The final
+//! length, and `MTRG` where a footer has `PAR1`), naming the schema and
+//! that one row group: bytes that other readers skip (every chunk is found
+//! by its offset), and that they refuse as the end of a file rather than
+//! show one row group of it. The final
 //! footer names every row group, so pandas, polars and MATLAB read a
 //! finished file as any other. A file cut anywhere ends after some small
 //! footer; [`crate::record::read`] walks back from it, footer to footer,
@@ -22,6 +24,7 @@ use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::file::writer::SerializedFileWriter;
 use parquet::schema::types::{SchemaDescriptor, Type};
 
+use super::read::SMALL_FOOTER_MAGIC;
 use super::{RecordError, header_for};
 use crate::protocol::{ChannelInfo, SampleBatch};
 
@@ -177,6 +180,10 @@ impl<W: Write + Send> ParquetRecorder<W> {
         ParquetMetaDataWriter::new(&mut footer, &metadata)
             .finish()
             .map_err(parquet_error)?;
+        // `MTRG`, not `PAR1`: a file cut after this footer is not taken
+        // by other readers for a file of this one row group.
+        let magic_at = footer.len() - SMALL_FOOTER_MAGIC.len();
+        footer[magic_at..].copy_from_slice(SMALL_FOOTER_MAGIC);
         self.writer.write_all(&footer)?;
         Ok(())
     }

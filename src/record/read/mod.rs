@@ -32,7 +32,7 @@ mod tests;
 use std::path::Path;
 
 pub use layout::{CsvLayout, find_column, split_header};
-pub use parquet::{MAGIC as PARQUET_MAGIC, ParquetInfo, read_parquet};
+pub use parquet::{MAGIC as PARQUET_MAGIC, ParquetInfo, SMALL_FOOTER_MAGIC, read_parquet};
 
 /// At most this many problems are listed; the rest are only counted.
 pub const MAX_LISTED_PROBLEMS: usize = 1000;

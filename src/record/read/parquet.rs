@@ -21,6 +21,12 @@ use super::{ReadError, RecordedChannel, RecordedFile};
 /// The magic at both ends of a Parquet file.
 pub const MAGIC: &[u8; 4] = b"PAR1";
 
+/// The magic that ends motiontune's small footers in place of `PAR1`, so
+/// that a file cut after one is refused by other readers (which would
+/// otherwise show only the one row group it names) and recovered whole by
+/// this one.
+pub const SMALL_FOOTER_MAGIC: &[u8; 4] = b"MTRG";
+
 /// What was found in a Parquet file.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ParquetInfo {
@@ -40,7 +46,7 @@ pub fn read_parquet(bytes: Vec<u8>) -> Result<RecordedFile, ReadError> {
     // footer of the group before it, down to the footer of none.
     let mut before = groups.first().map(group_start);
     while let Some(start) = before {
-        let Some((footer, _)) = footer_ending_at(&data, start) else {
+        let Some((footer, _)) = footer_ending_at(&data, start, SMALL_FOOTER_MAGIC) else {
             return Err(ReadError::Parquet(format!(
                 "no footer before the row group at byte {start}: not a file motiontune wrote"
             )));
@@ -208,21 +214,22 @@ fn chunk_range(chunk: &ColumnChunkMetaData) -> Option<(u64, u64)> {
     ))
 }
 
-/// The footer ending at the end of the file, or else the last one before
-/// it, and where it ends.
+/// The final footer ending the file, or else the last small footer, and
+/// where it ends.
 fn last_footer(data: &Bytes) -> Option<(ParquetMetaData, usize)> {
-    if let Some(found) = footer_ending_at(data, data.len()) {
+    if let Some(found) = footer_ending_at(data, data.len(), MAGIC) {
         return Some(found);
     }
-    memchr::memmem::rfind_iter(data, MAGIC).find_map(|at| footer_ending_at(data, at + MAGIC.len()))
+    memchr::memmem::rfind_iter(data, SMALL_FOOTER_MAGIC)
+        .find_map(|at| footer_ending_at(data, at + MAGIC.len(), SMALL_FOOTER_MAGIC))
 }
 
 /// The footer (metadata, its length, the magic) that ends at `end`, if the
 /// bytes there are one and every chunk it names lies before it.
-fn footer_ending_at(data: &Bytes, end: usize) -> Option<(ParquetMetaData, usize)> {
+fn footer_ending_at(data: &Bytes, end: usize, magic: &[u8; 4]) -> Option<(ParquetMetaData, usize)> {
     let tail = data.get(..end)?;
     let length_at = end.checked_sub(8)?;
-    if tail.get(length_at + 4..)? != MAGIC {
+    if tail.get(length_at + 4..)? != magic {
         return None;
     }
     let length = u32::from_le_bytes(tail.get(length_at..length_at + 4)?.try_into().ok()?);
