@@ -140,7 +140,6 @@ fn a_killed_parquet_recording_opens_and_ends_within_a_second_of_the_kill() {
     use motiontune::sim::device::DeviceSettings;
     use motiontune::sim::drive::DriveConfig;
     use motiontune::sim::pty::PtyServer;
-    use std::time::{Duration, Instant};
 
     let server = PtyServer::start(SimDevice::new(
         DriveConfig::default(),
@@ -149,27 +148,7 @@ fn a_killed_parquet_recording_opens_and_ends_within_a_second_of_the_kill() {
     .expect("pty server");
     let dir = tempfile::tempdir().expect("tempdir");
     let out = dir.path().join("killed.parquet");
-    let mut recorder = std::process::Command::new(common::BIN)
-        .args([
-            "record",
-            "--port",
-            server.path(),
-            "--seconds",
-            "60",
-            "--out",
-        ])
-        .arg(&out)
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("start motiontune record");
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !out.exists() {
-        assert!(Instant::now() < deadline, "the recording was never created");
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    std::thread::sleep(Duration::from_secs(3));
-    recorder.kill().expect("SIGKILL the recorder");
-    recorder.wait().expect("reap the recorder");
+    common::record_then_kill(server.path(), &out, std::time::Duration::from_secs(3));
     let killed_at_s = server.with_device(|device| device.time_s());
 
     let file = open(&out, &ReadOptions::default()).expect("a killed recording opens");
