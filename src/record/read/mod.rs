@@ -5,9 +5,9 @@
 //!
 //! The contract:
 //! - The layout (separator, decimal comma, header row, time column and its
-//!   unit, or dates and times in it) is detected from the first lines unless [`ReadOptions`] says
-//!   otherwise, and reported as [`CsvLayout`] so a caller can show it and
-//!   let the user correct it.
+//!   unit, or dates and times in it) is detected from the first lines
+//!   unless [`ReadOptions`] says otherwise, and reported as [`CsvLayout`] so
+//!   a caller can show it and let the user correct it.
 //! - Times are `f64` seconds as written (scaled from ms or µs); values are
 //!   `f32`, parsed from the text directly (one rounding). An empty cell or
 //!   `NaN` is a gap (NaN), not a problem.
@@ -16,7 +16,8 @@
 //!   earlier than the row before is left out and named in
 //!   [`RecordedFile::problems`] by its line number; a value that is not a
 //!   number becomes a gap, and is named there too.
-//! - Only reading the file or finding no time column is an error.
+//! - Only a file that cannot be read, or has no time column (none found,
+//!   or the one chosen is not there), is an error.
 //!
 //! motiontune's Parquet recordings (a file starting with `PAR1`) open the
 //! same way, bit for bit, including one whose recorder was killed: every
