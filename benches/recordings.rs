@@ -8,6 +8,10 @@
 //!
 //! The file sizes are printed once, before the timings.
 
+// `missing_docs` is for the library's public items; `criterion_group!`
+// defines an undocumented `pub fn` here.
+#![allow(missing_docs)]
+
 use std::hint::black_box;
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};

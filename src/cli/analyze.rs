@@ -118,7 +118,7 @@ pub fn run(args: &AnalyzeArgs) -> anyhow::Result<()> {
 fn parquet_step_columns(
     path: &std::path::Path,
     shown: &str,
-    names: ColumnNames,
+    names: ColumnNames<'_>,
 ) -> anyhow::Result<StepColumns> {
     let file = read::open(path, &ReadOptions::default()).with_context(|| shown.to_owned())?;
     let headers: Vec<String> = std::iter::once(TIME_COLUMN.to_owned())

@@ -36,10 +36,13 @@ pub const MAX_CHANNELS: usize = (MAX_PAYLOAD - SAMPLES_HEADER_LEN) / 4;
 #[derive(Debug, PartialEq, thiserror::Error)]
 pub enum ReplayError {
     #[error("the recording has no samples to replay")]
+    /// The recording holds no sample.
     Empty,
     #[error("the recording has {0} channels; a replay carries {MAX_CHANNELS} at most")]
+    /// More channels than a replay carries.
     TooManyChannels(usize),
     #[error("a replay speed must be above zero, not {0}")]
+    /// The speed is not above zero.
     BadSpeed(f64),
 }
 

@@ -12,7 +12,9 @@ use crate::protocol::{ChannelInfo, SampleBatch};
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum RecordFormat {
     #[default]
+    /// CSV.
     Csv,
+    /// Parquet.
     Parquet,
 }
 
@@ -50,7 +52,9 @@ impl std::str::FromStr for RecordFormat {
 
 /// A recording file being written, in either format.
 pub enum SampleWriter {
+    /// Writing CSV.
     Csv(CsvRecorder<RowFile>),
+    /// Writing Parquet.
     Parquet(ParquetRecorder<File>),
 }
 

@@ -90,7 +90,7 @@ pub struct ChosenColumns {
 /// defaults) among `headers`; `shown` names the source in errors.
 pub fn choose_columns(
     headers: &[String],
-    names: ColumnNames,
+    names: ColumnNames<'_>,
     shown: &str,
 ) -> anyhow::Result<ChosenColumns> {
     let Some(time) = headers.iter().position(|h| h == TIME_COLUMN) else {

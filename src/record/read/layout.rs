@@ -15,7 +15,9 @@ const SEPARATORS: [u8; 3] = [b'\t', b';', b','];
 /// How a CSV file is read.
 #[derive(Clone, Debug, PartialEq)]
 pub struct CsvLayout {
+    /// The byte between cells: `,`, `;`, tab or space.
     pub separator: u8,
+    /// Whether numbers are written with a decimal comma.
     pub decimal_comma: bool,
     /// Whether the first row names the columns.
     pub header: bool,
@@ -25,6 +27,7 @@ pub struct CsvLayout {
     pub headers: Vec<String>,
     /// Index of the time column.
     pub time_column: usize,
+    /// The unit of the time column.
     pub time_unit: TimeUnit,
     /// Whether the time column holds dates and times (`2024-05-01
     /// 12:00:00.125`, as pandas writes a datetime index), read as seconds
@@ -36,6 +39,7 @@ pub struct CsvLayout {
     /// Index of each channel's column; a pandas index column (an unnamed
     /// first column) is not a channel.
     pub channel_columns: Vec<usize>,
+    /// The channels, in column order.
     pub channels: Vec<RecordedChannel>,
 }
 

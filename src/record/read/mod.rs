@@ -72,8 +72,11 @@ pub enum TimeColumn {
 /// The unit of a time column.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TimeUnit {
+    /// Seconds.
     Seconds,
+    /// Milliseconds.
     Milliseconds,
+    /// Microseconds.
     Microseconds,
 }
 
@@ -118,7 +121,9 @@ impl std::str::FromStr for TimeUnit {
 /// A recorded channel: its name and unit (empty when none is written).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RecordedChannel {
+    /// The channel's name.
     pub name: String,
+    /// Its unit.
     pub unit: String,
 }
 
@@ -126,6 +131,7 @@ pub struct RecordedChannel {
 /// channel, each as long as the times.
 #[derive(Clone, Debug, PartialEq)]
 pub struct RecordedFile {
+    /// The channels, in column order.
     pub channels: Vec<RecordedChannel>,
     /// Seconds, as written (not shifted to start at zero).
     pub times: Vec<f64>,
@@ -143,7 +149,9 @@ pub struct RecordedFile {
 /// The kind of file a recording was read from, and how.
 #[derive(Clone, Debug, PartialEq)]
 pub enum FileFormat {
+    /// A CSV file, read as laid out.
     Csv(CsvLayout),
+    /// A Parquet file, with what was found in it.
     Parquet(ParquetInfo),
 }
 
@@ -162,21 +170,47 @@ impl RecordedFile {
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
 pub enum RowProblem {
     #[error("line {line}: {cells} cells where the header has {expected}; row left out")]
+    /// A row with another number of cells than the header.
     Ragged {
+        /// Line number in the file, from 1.
         line: u64,
+        /// Cells in the row.
         cells: usize,
+        /// Cells in the header.
         expected: usize,
     },
     #[error("line {line}: the time '{cell}' is not a number; row left out")]
-    BadTime { line: u64, cell: String },
-    #[error("line {line}: no timestamp; row left out")]
-    NoTimestamp { line: u64 },
-    #[error("line {line}: the time {time} goes back (the row before is at {before}); row left out")]
-    TimeBackwards { line: u64, time: f64, before: f64 },
-    #[error("line {line}, column '{column}': '{cell}' is not a number; a gap in its place")]
-    NotANumber {
+    /// A time that is not a number.
+    BadTime {
+        /// Line number in the file, from 1.
         line: u64,
+        /// The cell as written.
+        cell: String,
+    },
+    #[error("line {line}: no timestamp; row left out")]
+    /// A row without a timestamp.
+    NoTimestamp {
+        /// Line number in the file, from 1.
+        line: u64,
+    },
+    #[error("line {line}: the time {time} goes back (the row before is at {before}); row left out")]
+    /// A time earlier than the row before's.
+    TimeBackwards {
+        /// Line number in the file, from 1.
+        line: u64,
+        /// The row's time, s.
+        time: f64,
+        /// The time of the row before, s.
+        before: f64,
+    },
+    #[error("line {line}, column '{column}': '{cell}' is not a number; a gap in its place")]
+    /// A value that is not a number; a gap takes its place.
+    NotANumber {
+        /// Line number in the file, from 1.
+        line: u64,
+        /// The column's name.
         column: String,
+        /// The cell as written.
         cell: String,
     },
 }
@@ -198,25 +232,48 @@ impl RowProblem {
 #[derive(Debug, thiserror::Error)]
 pub enum ReadError {
     #[error("cannot open {path}: {reason}")]
+    /// The file would not open.
     Open {
+        /// The file.
         path: String,
+        /// What the system said.
         reason: std::io::Error,
     },
     #[error("cannot read the file: {0}")]
+    /// The CSV could not be read.
     Csv(#[from] csv::Error),
     #[error(
         "no time column: none is named time_s, time, t, __time or timestamp (columns: {columns}); choose one"
     )]
-    NoTimeColumn { columns: String },
+    /// No column is recognised as time.
+    NoTimeColumn {
+        /// The columns there are.
+        columns: String,
+    },
     #[error("no column named '{name}' (columns: {columns})")]
-    NoSuchColumn { name: String, columns: String },
+    /// No column has the name asked for.
+    NoSuchColumn {
+        /// The name asked for.
+        name: String,
+        /// The columns there are.
+        columns: String,
+    },
     #[error("there is no column {index}: the file has {count} columns (counted from 0)")]
-    NoColumnAt { index: usize, count: usize },
+    /// No column at the index asked for.
+    NoColumnAt {
+        /// The index asked for, from 0.
+        index: usize,
+        /// Columns in the file.
+        count: usize,
+    },
     #[error("the file has no header row to find a column named '{0}' in; choose it by number")]
+    /// Columns can be named only with a header row.
     NoHeader(String),
     #[error("a Parquet file without a footer, and no whole row group was found")]
+    /// A Parquet file with no footer and no whole row group.
     NoFooter,
     #[error("cannot read the Parquet file: {0}")]
+    /// The Parquet file could not be read.
     Parquet(String),
 }
 

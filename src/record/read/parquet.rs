@@ -30,6 +30,7 @@ pub const SMALL_FOOTER_MAGIC: &[u8; 4] = b"MTRG";
 /// What was found in a Parquet file.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ParquetInfo {
+    /// Whole row groups read.
     pub row_groups: usize,
     /// Bytes after the last footer: a row group the recorder was writing
     /// when it was stopped, left out. Zero for a finished file.
@@ -125,7 +126,7 @@ fn read_column(
     index: usize,
     descr: &ColumnDescPtr,
     rows: usize,
-    out: &mut Column,
+    out: &mut Column<'_>,
 ) -> Result<(), ReadError> {
     let name = descr.name();
     let refuse = |why: String| ReadError::Parquet(format!("column '{name}': {why}"));
