@@ -37,8 +37,9 @@ pub mod profile;
 /// The device model every wire format becomes, and one adapter per wire
 /// format (native, text lines, SimpleFOC, ODrive, auto-detection).
 pub mod protocol;
-/// Everything that writes files of samples: recordings and exports to CSV
-/// (headless and on a writer thread) and the stored step runs.
+/// Files of samples: recordings and exports to CSV or Parquet (headless
+/// and on a writer thread), reading recordings back, and the stored step
+/// runs.
 pub mod record;
 /// The simulated drive (physics, controller, native firmware) and
 /// emulators of other firmware.
