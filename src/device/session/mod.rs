@@ -25,13 +25,13 @@ use crate::protocol::{Command, DeviceInfo, Event, StatusFlags, TextLevel};
 use crate::record::Recording;
 use crate::tuning::{Excitation, FrequencyMeasurement, RelayTest, StepResponse, StepTest};
 
-mod typed_lines;
 mod procedures;
 mod reconnect;
+mod typed_lines;
 mod writes;
 
-pub use typed_lines::NOT_CONNECTED;
 use reconnect::{Reconnect, worth_retrying};
+pub use typed_lines::NOT_CONNECTED;
 use writes::SentSet;
 pub use writes::{ParamView, WriteMark, WriteState};
 
@@ -265,6 +265,8 @@ impl DeviceSession {
             }
             LinkEvent::Device(event) => self.apply_device(event),
             LinkEvent::TypedLine { line, refused } => self.on_typed_line(line, refused),
+            // The session still feeds its procedures itself, once a frame.
+            LinkEvent::Procedure(_) => {}
         }
     }
 
