@@ -7,9 +7,10 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 use super::control_lines;
-use crate::analysis::StepOptions;
+use crate::analysis::{StepOptions, UltimateRule};
 use crate::link::PortTarget;
 use crate::protocol::adapter::{AdapterSettings, Protocol, ProtocolChoice};
+use crate::tuning::{ModelKind, ModelRule};
 
 /// Tune motor drives over USB serial.
 #[derive(Debug, Parser)]
@@ -414,12 +415,49 @@ pub enum RuleArg {
     NoOvershoot,
 }
 
+impl RuleArg {
+    /// The model rule it names; `None` for the Ku/Tu rules.
+    pub fn model_rule(self) -> Option<ModelRule> {
+        match self {
+            Self::Simc => Some(ModelRule::Simc),
+            Self::Lambda => Some(ModelRule::Lambda),
+            _ => None,
+        }
+    }
+
+    /// The Ku/Tu rule it names; `None` for the model rules.
+    pub fn ultimate_rule(self) -> Option<UltimateRule> {
+        Some(match self {
+            Self::Simc | Self::Lambda => return None,
+            Self::ZnP => UltimateRule::ZieglerNicholsP,
+            Self::ZnPi => UltimateRule::ZieglerNicholsPi,
+            Self::ZnPd => UltimateRule::ZieglerNicholsPd,
+            Self::ZnPid => UltimateRule::ZieglerNicholsPid,
+            Self::TlPi => UltimateRule::TyreusLuybenPi,
+            Self::TlPid => UltimateRule::TyreusLuybenPid,
+            Self::Pessen => UltimateRule::PessenIntegral,
+            Self::SomeOvershoot => UltimateRule::SomeOvershoot,
+            Self::NoOvershoot => UltimateRule::NoOvershoot,
+        })
+    }
+}
+
 /// `--model`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum ModelArg {
     Motor,
     Fopdt,
     Ipdt,
+}
+
+impl ModelArg {
+    pub fn kind(self) -> ModelKind {
+        match self {
+            Self::Motor => ModelKind::Motor,
+            Self::Fopdt => ModelKind::Fopdt,
+            Self::Ipdt => ModelKind::Ipdt,
+        }
+    }
 }
 
 /// `--direction`: up, down, or up then down (both measured).

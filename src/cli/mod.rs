@@ -13,6 +13,7 @@ mod connect;
 mod control_lines;
 mod exit;
 mod params;
+mod procedure;
 mod record;
 mod report;
 mod sim;
