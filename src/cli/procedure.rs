@@ -117,7 +117,8 @@ fn settle_and_run(
             }
             LinkEvent::Device(event) => run.device(&event, &mut info.params),
             LinkEvent::Procedure(event) => {
-                if run.follow(event) {
+                let ended = run.follow(event);
+                if ended {
                     return run.finish(link, info, setup, None);
                 }
             }
