@@ -21,7 +21,7 @@ use anyhow::bail;
 use super::connect::{Wait, next_event};
 use super::params::write_one;
 use crate::link::{Link, LinkError, LinkEvent, ProcedureEvent};
-use crate::protocol::{DeviceInfo, Event, ParamInfo, StatusFlags, TextLevel};
+use crate::protocol::{Command, DeviceInfo, Event, ParamInfo, StatusFlags, TextLevel};
 use crate::tuning::{Outcome, ParamWrite, Procedure, RelayParams};
 
 /// How long the device has to confirm ENABLE with its status.
@@ -70,10 +70,10 @@ pub fn run(
     start: impl FnOnce(&DeviceInfo) -> anyhow::Result<Box<dyn Procedure>>,
 ) -> anyhow::Result<Vec<Outcome>> {
     let found = setpoint_in_force(info);
-    link.send(crate::protocol::Command::Enable(true));
+    link.send(Command::Enable(true));
     let outcome = wait_enabled(link, &mut info.params)
         .and_then(|()| settle_and_run(link, info, setup, start));
-    link.send(crate::protocol::Command::Enable(false));
+    link.send(Command::Enable(false));
     put_back_setpoint(link, found, &mut info.params);
     outcome
 }
