@@ -3,8 +3,15 @@
 //! the stream to learn how often setpoint writes can reach the device (one
 //! per sample batch, at most [`DEFAULT_MAX_WRITE_HZ`]), checks the plan
 //! against that, the stream's Nyquist frequency and the setpoint's limits,
-//! then enables the output, lets the loop settle, runs [`Excitation`] and
+//! then enables the output, lets the loop settle, runs the excitation and
 //! prints the figures and the points as text, JSON or CSV ([`report`]).
+//!
+//! A device that declares its own excitation (docs/PROTOCOL.md 4.6)
+//! excites itself at its loop rate: the command then picks it through
+//! [`frequency_response`](crate::tuning::frequency_response), injects on
+//! the output when the device can (the plant through its resonances, above
+//! the loop's bandwidth), and the write rate no longer bounds the band.
+//! `--host-writes` keeps the host's setpoint writes.
 //!
 //! Nothing is written before every check has passed. Once the output is
 //! on, whatever happens (the measurement ends, fails, the device stops
@@ -21,9 +28,10 @@ use anyhow::{Context, bail};
 
 use super::BodeArgs;
 use super::connect::connect;
-use super::procedure::{self, Setup, setpoint_in_force};
+use super::procedure::{self, Setup};
 use crate::protocol::ChannelRole;
-use crate::tuning::{DEFAULT_MAX_WRITE_HZ, Excitation, Outcome};
+use crate::tuning::{DEFAULT_MAX_WRITE_HZ, InjectionPoint, Outcome};
+use plan::Excited;
 
 pub fn run(args: &BodeArgs) -> anyhow::Result<()> {
     if let (Some(from), Some(to)) = (args.from, args.to)
@@ -34,7 +42,8 @@ pub fn run(args: &BodeArgs) -> anyhow::Result<()> {
     let (link, mut info) = connect(args.port.target(), args.divider)?;
     let stream_hz = f64::from(info.loop_hz) / f64::from(args.divider);
     let write_hz = plan::batches_per_second(&link)?.min(DEFAULT_MAX_WRITE_HZ);
-    let plan = plan::plan(args, &info, stream_hz, write_hz)?;
+    let excited = plan::excitation_for(args, &info);
+    let plan = plan::plan(args, &info, stream_hz, write_hz, excited)?;
 
     // Started from the setpoint the device reports after the settle (an
     // ODrive moves it on entering closed loop).
@@ -44,11 +53,7 @@ pub fn run(args: &BodeArgs) -> anyhow::Result<()> {
         device_time_s: plan.duration_s,
     };
     let outcomes = procedure::run(&link, &mut info, setup, |info| {
-        Ok(Box::new(Excitation::start(
-            plan,
-            info,
-            setpoint_in_force(info),
-        )?))
+        plan::procedure(excited, plan, info)
     })?;
     let measurement = outcomes
         .into_iter()
@@ -65,17 +70,22 @@ pub fn run(args: &BodeArgs) -> anyhow::Result<()> {
             .map_or_else(String::new, |c| c.unit.clone())
     };
     let feedback_unit = unit_of(ChannelRole::Feedback);
-    let setpoint_unit = info
-        .params
-        .iter()
-        .find(|p| p.flags.setpoint())
-        .map_or_else(String::new, |p| p.unit.clone());
+    // The amplitude's unit: the effort's when the device injects there.
+    let amplitude_unit = match excited {
+        Excited::ByDevice(InjectionPoint::Effort) => unit_of(ChannelRole::Effort),
+        _ => info
+            .params
+            .iter()
+            .find(|p| p.flags.setpoint())
+            .map_or_else(String::new, |p| p.unit.clone()),
+    };
     let summary = report::Summary {
         device: &info.name,
         port: link.target().name(),
-        unit: &setpoint_unit,
+        unit: &amplitude_unit,
         feedback_unit: &feedback_unit,
         write_hz,
+        excited,
         measurement: &measurement,
     };
     if let Some(path) = &args.csv {

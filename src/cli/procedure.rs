@@ -22,7 +22,7 @@ use super::connect::{Wait, next_event};
 use super::params::write_one;
 use crate::link::{Link, LinkError, LinkEvent, ProcedureEvent};
 use crate::protocol::{Command, DeviceInfo, Event, ParamInfo, StatusFlags, TextLevel};
-use crate::tuning::{Outcome, ParamWrite, Procedure, RelayParams};
+use crate::tuning::{ExciteParams, Outcome, ParamWrite, Procedure, RelayParams};
 
 /// How long the device has to confirm ENABLE with its status.
 const ENABLE_TIMEOUT: Duration = Duration::from_secs(2);
@@ -253,23 +253,38 @@ impl Run {
 }
 
 /// What the procedure's writes put back, in words: `setpoint restored to
-/// 0.25`, `relay off and setpoint restored to 0`; `setpoint untouched`
-/// when it wrote nothing.
+/// 0.25`, `relay off and setpoint restored to 0`, `excitation stopped and
+/// its settings restored`; `setpoint untouched` when it wrote nothing.
 fn restored(written: &[ParamWrite], params: &[ParamInfo]) -> String {
     if written.is_empty() {
         return "setpoint untouched".to_owned();
     }
     let relay = RelayParams::find(params).map(|r| r.active);
-    written
-        .iter()
-        .map(|write| match params.get(usize::from(write.index)) {
-            _ if relay == Some(write.index) && write.value == 0.0 => "relay off".to_owned(),
-            Some(p) if p.flags.setpoint() => format!("setpoint restored to {}", write.value),
-            Some(p) => format!("{} back to {}", p.name, write.value),
-            None => format!("parameter {} back to {}", write.index, write.value),
+    let excite = ExciteParams::find(params);
+    let excite_setting = |index| {
+        excite.is_some_and(|e| {
+            [e.amplitude, e.f0, e.f1, e.duration].contains(&index)
+                || [e.kind, e.point].contains(&Some(index))
         })
-        .collect::<Vec<_>>()
-        .join(" and ")
+    };
+    let mut said: Vec<String> = Vec::new();
+    for write in written {
+        let (index, value) = (write.index, write.value);
+        let words = match params.get(usize::from(index)) {
+            _ if relay == Some(index) && value == 0.0 => "relay off".to_owned(),
+            _ if excite.is_some_and(|e| e.active == index) && value == 0.0 => {
+                "excitation stopped".to_owned()
+            }
+            _ if excite_setting(index) => "its settings restored".to_owned(),
+            Some(p) if p.flags.setpoint() => format!("setpoint restored to {value}"),
+            Some(p) => format!("{} back to {value}", p.name),
+            None => format!("parameter {index} back to {value}"),
+        };
+        if !said.contains(&words) {
+            said.push(words);
+        }
+    }
+    said.join(" and ")
 }
 
 /// The setpoint parameter's value in force; 0 on a device without one
@@ -418,6 +433,21 @@ mod tests {
             "relay off and setpoint restored to 0"
         );
         assert_eq!(restored(&[write(1, 20.0)], &params), "pos.kp back to 20");
+        let mut params = params;
+        for name in [
+            "excite.active",
+            "excite.amplitude",
+            "excite.f0",
+            "excite.f1",
+            "excite.duration",
+        ] {
+            params.push(ParamInfo::real(name, "", 0, 0.0, 10.0, 0.0));
+        }
+        let device_excitation = [6, 7, 8, 9, 10].map(|index| write(index, 0.0));
+        assert_eq!(
+            restored(&device_excitation, &params),
+            "excitation stopped and its settings restored"
+        );
     }
 
     /// Only the last write of each parameter counts, and only the device's

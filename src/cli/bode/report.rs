@@ -9,8 +9,11 @@ use anyhow::Context;
 use realfft::num_complex::Complex64;
 use serde_json::{Value, json};
 
-use crate::analysis::{BodePoint, COHERENT, LoopFigures, decibels, unwrapped_phase_deg};
-use crate::tuning::FrequencyMeasurement;
+use super::plan::Excited;
+use crate::analysis::{
+    BodePoint, COHERENT, LoopFigures, decibels, plant_peak, unwrapped_phase_deg,
+};
+use crate::tuning::{FrequencyMeasurement, InjectionPoint};
 
 /// Rows a decade in the text table; JSON and CSV hold every point.
 const TABLE_ROWS_PER_DECADE: f64 = 10.0;
@@ -110,6 +113,8 @@ pub(super) struct Summary<'a> {
     pub unit: &'a str,
     pub feedback_unit: &'a str,
     pub write_hz: f64,
+    /// Who excited the loop, and where.
+    pub excited: Excited,
     pub measurement: &'a FrequencyMeasurement,
 }
 
@@ -132,6 +137,16 @@ fn figure_list(f: &LoopFigures) -> [(&'static str, &'static str, &'static str, O
 }
 
 impl Summary<'_> {
+    /// The highest frequency with a coherent point.
+    fn coherent_max_hz(&self) -> Option<f64> {
+        self.measurement
+            .points
+            .iter()
+            .filter(|p| p.coherence >= COHERENT)
+            .map(|p| p.frequency_hz)
+            .reduce(f64::max)
+    }
+
     fn coherent(&self) -> usize {
         self.measurement
             .points
@@ -175,7 +190,17 @@ impl Summary<'_> {
             "duration_s": plan.duration_s,
             "sample_hz": self.measurement.record.sample_hz,
             "writes_per_s": self.write_hz,
+            "excited_by": match self.excited {
+                Excited::ByHost => "host",
+                Excited::ByDevice(_) => "device",
+            },
+            "injected_at": match self.excited {
+                Excited::ByDevice(InjectionPoint::Effort) => "effort",
+                _ => "setpoint",
+            },
             "coherent_points": self.coherent(),
+            "coherent_max_hz": self.coherent_max_hz(),
+            "plant_peak_hz": plant_peak(&self.measurement.points).map(|(hz, _)| hz),
             "figures": figures,
             "points": points,
         })
@@ -199,16 +224,38 @@ impl Summary<'_> {
             points.len(),
             self.coherent(),
         );
+        if let Excited::ByDevice(point) = self.excited {
+            let at = match point {
+                InjectionPoint::Effort => "added to its output",
+                InjectionPoint::Setpoint => "on its setpoint",
+            };
+            out += &format!("  excited by the device at its loop rate, {at}\n");
+        }
         for (_, label, unit, value) in figure_list(&self.measurement.figures) {
             let shown = value.map_or_else(|| "—".to_owned(), |v| format!("{v:.2} {unit}"));
             out += &format!("  {label:<18} {shown}\n");
+        }
+        if let Some((hz, rise)) = plant_peak(&self.measurement.points) {
+            out += &format!(
+                "  {:<18} {hz:.2} Hz ({rise:.1} dB above the dip before it)\n",
+                "Plant resonance"
+            );
         }
         if !table {
             return out;
         }
         out += &format!(
-            "{:>10} {:>9} {:>9} {:>9}   (closed loop {} → {}; every point with --json or --csv)\n",
-            "Hz", "dB", "°", "coherence", self.unit, self.feedback_unit
+            "{:>10} {:>9} {:>9} {:>9}   ({}; every point with --json or --csv)\n",
+            "Hz",
+            "dB",
+            "°",
+            "coherence",
+            match self.excited {
+                Excited::ByDevice(InjectionPoint::Effort) => {
+                    "closed loop at the plant's input, 1 − S".to_owned()
+                }
+                _ => format!("closed loop {} → {}", self.unit, self.feedback_unit),
+            }
         );
         let mut next_log_f = f64::NEG_INFINITY;
         for row in rows(points) {
