@@ -243,7 +243,14 @@ fn a_terminated_measurement_puts_the_setpoint_back_and_turns_the_output_off() {
 fn a_drive_that_turns_its_output_off_mid_measurement_gets_its_setpoint_back() {
     let server = start_linear_sim();
     let child = Command::new(common::BIN)
-        .args(["bode", "--port", server.path(), "--duration", "30"])
+        .args([
+            "bode",
+            "--port",
+            server.path(),
+            "--host-writes",
+            "--duration",
+            "30",
+        ])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()

@@ -176,10 +176,18 @@ fn says_what_it_put_back(args: &[&str], stderr: &str) {
         "error: interrupted before the test: the output was never switched on",
         "error: interrupted: setpoint untouched, output off",
     ];
-    let restored = line.starts_with("error: interrupted: setpoint restored to ")
-        && line.ends_with(", output off");
+    // What a run of the host's writes or of the device's own excitation
+    // put back.
+    let put_back = line
+        .strip_prefix("error: interrupted: ")
+        .and_then(|rest| rest.strip_suffix(", output off"))
+        .is_some_and(|words| {
+            words.starts_with("setpoint restored to ")
+                || words == "excitation stopped and its settings restored"
+                || words == "its settings restored"
+        });
     assert!(
-        restored || before.iter().any(|said| line.starts_with(said)),
+        put_back || before.iter().any(|said| line.starts_with(said)),
         "{args:?}: {line}"
     );
 }

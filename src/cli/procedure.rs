@@ -252,9 +252,11 @@ impl Run {
     }
 }
 
-/// What the procedure's writes put back, in words: `setpoint restored to
-/// 0.25`, `relay off and setpoint restored to 0`, `excitation stopped and
-/// its settings restored`; `setpoint untouched` when it wrote nothing.
+/// What the procedure's writes put back, in words, with the values the
+/// device reports in force (a device that ended its own excitation
+/// reports it off, whatever the procedure last wrote): `setpoint restored
+/// to 0.25`, `relay off and setpoint restored to 0`, `excitation stopped
+/// and its settings restored`; `setpoint untouched` when it wrote nothing.
 fn restored(written: &[ParamWrite], params: &[ParamInfo]) -> String {
     if written.is_empty() {
         return "setpoint untouched".to_owned();
@@ -269,8 +271,10 @@ fn restored(written: &[ParamWrite], params: &[ParamInfo]) -> String {
     };
     let mut said: Vec<String> = Vec::new();
     for write in written {
-        let (index, value) = (write.index, write.value);
-        let words = match params.get(usize::from(index)) {
+        let index = write.index;
+        let param = params.get(usize::from(index));
+        let value = param.map_or(write.value, |p| p.value);
+        let words = match param {
             _ if relay == Some(index) && value == 0.0 => "relay off".to_owned(),
             _ if excite.is_some_and(|e| e.active == index) && value == 0.0 => {
                 "excitation stopped".to_owned()
@@ -422,18 +426,20 @@ mod tests {
 
     #[test]
     fn what_was_put_back_is_said_in_the_user_s_words() {
-        let params = params();
+        let mut params = params();
         assert_eq!(restored(&[], &params), "setpoint untouched");
+        params[0].value = 0.25;
         assert_eq!(
             restored(&[write(0, 0.25)], &params),
             "setpoint restored to 0.25"
         );
+        params[0].value = 0.0;
         assert_eq!(
             restored(&[write(2, 0.0), write(0, 0.0)], &params),
             "relay off and setpoint restored to 0"
         );
+        params[1].value = 20.0;
         assert_eq!(restored(&[write(1, 20.0)], &params), "pos.kp back to 20");
-        let mut params = params;
         for name in [
             "excite.active",
             "excite.amplitude",
@@ -446,6 +452,14 @@ mod tests {
         let device_excitation = [6, 7, 8, 9, 10].map(|index| write(index, 0.0));
         assert_eq!(
             restored(&device_excitation, &params),
+            "excitation stopped and its settings restored"
+        );
+        // A device that ended its excitation by itself reports it off: the
+        // procedure's last write of excite.active (its start) is not what
+        // is in force.
+        let restores_only = [write(6, 1.0), write(7, 0.0), write(8, 0.0)];
+        assert_eq!(
+            restored(&restores_only, &params),
             "excitation stopped and its settings restored"
         );
     }
