@@ -15,6 +15,7 @@ use crate::tuning::{ModelKind, ModelRule};
 use values::{
     parse_amplitude, parse_assignment, parse_baud, parse_divider, parse_effort_limit,
     parse_excursion, parse_hz, parse_rise_limits, parse_seconds, parse_settle, parse_settling_band,
+    parse_speed,
 };
 
 mod values;
@@ -26,9 +27,13 @@ pub struct Cli {
     #[command(subcommand)]
     pub command: Option<CliCommand>,
     /// Serial port to open in the GUI (`sim` = built-in simulated drive,
-    /// the default; `sim:native|lines|simplefoc|odrive` = an emulator).
+    /// the default; `sim:native|lines|simplefoc|odrive` = an emulator;
+    /// `replay:FILE` = a recording played as a device).
     #[arg(long, value_name = "PORT", value_parser = control_lines::parse_port)]
     pub port: Option<String>,
+    /// Pace of a `replay:FILE` port, times the recorded one.
+    #[arg(long, default_value_t = 1.0, value_name = "X", value_parser = parse_speed)]
+    pub replay_speed: f64,
     /// Baud rate (ignored by USB CDC devices).
     #[arg(long, default_value_t = 115_200, value_parser = parse_baud)]
     pub baud: u32,
@@ -78,9 +83,13 @@ pub enum CliCommand {
 #[derive(Debug, Args)]
 pub struct PortArgs {
     /// Serial port (`sim` = built-in simulated drive;
-    /// `sim:native|lines|simplefoc|odrive` = an emulator).
+    /// `sim:native|lines|simplefoc|odrive` = an emulator; `replay:FILE` =
+    /// a recording played as a device).
     #[arg(long, value_name = "PORT", value_parser = control_lines::parse_port)]
     pub port: String,
+    /// Pace of a `replay:FILE` port, times the recorded one.
+    #[arg(long, default_value_t = 1.0, value_name = "X", value_parser = parse_speed)]
+    pub replay_speed: f64,
     /// Baud rate (ignored by USB CDC devices).
     #[arg(long, default_value_t = 115_200, value_parser = parse_baud)]
     pub baud: u32,
@@ -99,6 +108,7 @@ impl PortArgs {
         PortTarget::parse(&self.port, self.baud)
             .speaking(self.protocol, self.adapter.settings())
             .with_control_lines(self.control.lines())
+            .with_replay_speed(self.replay_speed)
     }
 }
 

@@ -65,7 +65,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let options = crate::app::AppOptions {
                 target: PortTarget::parse(&port, cli.baud)
                     .speaking(cli.protocol, cli.adapter.settings())
-                    .with_control_lines(cli.control.lines()),
+                    .with_control_lines(cli.control.lines())
+                    .with_replay_speed(cli.replay_speed),
                 stream_divider: cli.divider,
                 history_size: cli
                     .history_seconds

@@ -102,6 +102,16 @@ pub(super) fn parse_seconds(text: &str) -> Result<f64, String> {
     }
 }
 
+/// How many times its recorded pace a replay plays at.
+pub(super) fn parse_speed(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(x) if x.is_finite() && x > 0.0 && x <= 1000.0 => Ok(x),
+        _ => Err(format!(
+            "'{text}' is not a replay speed (a number above 0, at most 1000)"
+        )),
+    }
+}
+
 pub(super) fn parse_hz(text: &str) -> Result<f64, String> {
     match text.parse::<f64>() {
         Ok(hz) if hz.is_finite() && hz > 0.0 && hz <= 1e6 => Ok(hz),
