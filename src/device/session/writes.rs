@@ -53,12 +53,21 @@ pub struct WriteMark {
     pub source: WriteSource,
 }
 
+/// Most SETs of a signal (an excitation's setpoint) left waiting for an
+/// answer before the oldest is forgotten: several seconds of writes at
+/// [`DEFAULT_MAX_WRITE_HZ`](crate::tuning::DEFAULT_MAX_WRITE_HZ), so a
+/// device that answers none costs bounded memory.
+const MOST_SIGNAL_SETS_WAITING: usize = 4_096;
+
 /// A SET sent and not answered yet.
 #[derive(Clone, Copy, Debug)]
 pub(super) struct SentSet {
     pub(super) index: u8,
     value: f32,
     source: WriteSource,
+    /// One of a procedure's many fast writes (a signal): its answer moves
+    /// the value in force and leaves no mark, log entry or write state.
+    signal: bool,
 }
 
 /// One parameter as the app shows it.
@@ -95,7 +104,7 @@ impl DeviceSession {
         };
         let previous = view.info.value;
         view.info.value = value;
-        if let Some(sent) = answered {
+        if let Some(sent) = answered.filter(|sent| !sent.signal) {
             self.writes.push(WriteMark {
                 time_s: time.unwrap_or(f64::NAN),
                 name: view.info.name.clone(),
@@ -157,15 +166,38 @@ impl DeviceSession {
                 index,
                 value,
                 source,
+                signal: false,
             });
         }
     }
 
-    /// Sends a setpoint write without the pending state and write marker an
-    /// ordinary write gets: an excitation writes hundreds a second, and its
-    /// reference channel already shows what the device followed.
-    pub fn write_setpoint_quietly(&mut self, index: u8, value: f32) {
-        self.send(Command::Set { index, value });
+    /// A write the link's runner sent for a procedure: queued with the
+    /// session's own so every answer (a refusal carries no index) pairs
+    /// with the SET it answers. A `signal` write (an excitation writes
+    /// hundreds a second, and its reference channel already shows what
+    /// the device followed) gets no pending state, mark or log entry; the
+    /// procedure's other writes (its restore) are ordinary writes.
+    pub(super) fn sent_by_procedure(&mut self, index: u8, value: f32, signal: bool) {
+        let Some(view) = self.params.get_mut(index as usize) else {
+            return;
+        };
+        if !signal {
+            view.write = WriteState::Pending {
+                requested: value,
+                since: Instant::now(),
+            };
+        }
+        self.pending_sets.push_back(SentSet {
+            index,
+            value,
+            source: WriteSource::Procedure,
+            signal,
+        });
+        if self.pending_sets.len() > MOST_SIGNAL_SETS_WAITING
+            && let Some(at) = self.pending_sets.iter().position(|set| set.signal)
+        {
+            self.pending_sets.remove(at);
+        }
     }
 
     /// Some write has been sent and not yet answered.
