@@ -16,8 +16,8 @@ use egui_plot::{
     ColorConflictHandling, GridInput, GridMark, Legend, Line, Plot, PlotPoints, Points,
 };
 
-use crate::analysis::{COHERENT, LoopFigures, decibels, unwrapped_phase_deg};
 use super::procedure_controls::ProcedureControls;
+use crate::analysis::{COHERENT, LoopFigures, decibels, unwrapped_phase_deg};
 use crate::device::session::{DeviceSession, ProcedureKind};
 use crate::tuning::{
     DEFAULT_MAX_WRITE_HZ, ExcitationKind, ExcitationPlan, FrequencyMeasurement, MAX_DURATION_S,
@@ -36,8 +36,9 @@ pub struct BodePanel {
     /// Finished measurements, oldest first, all drawn.
     pub measurements: Vec<FrequencyMeasurement>,
     controls: ProcedureControls,
-    /// The (loop, stream) rates the plan's defaults were derived from.
-    planned_for: Option<(u32, f64)>,
+    /// The (loop, stream) rates the plan's defaults were derived from, and
+    /// whether the write rate was measured then.
+    planned_for: Option<(u32, f64, bool)>,
 }
 
 impl Default for BodePanel {
@@ -100,21 +101,20 @@ impl BodePanel {
         }
     }
 
-    /// Fits the plan to a newly described device, once its stream has
-    /// shown how many writes a second reach it.
+    /// Fits the plan to a newly described device: at once with the
+    /// stream's sample rate as the most writes a second, then again once
+    /// the stream has shown how many batches (writes) a second it brings.
     fn derive_defaults(&mut self, session: &DeviceSession) {
-        let (Some(info), Some(stream_hz), Some(write_hz)) = (
-            &session.info,
-            session.stream_hz(),
-            session.setpoint_write_hz(),
-        ) else {
+        let (Some(info), Some(stream_hz)) = (&session.info, session.stream_hz()) else {
             return;
         };
-        let rates = (info.loop_hz, stream_hz);
+        let write_hz = session.setpoint_write_hz();
+        let rates = (info.loop_hz, stream_hz, write_hz.is_some());
         if self.planned_for == Some(rates) {
             return;
         }
         self.planned_for = Some(rates);
+        let write_hz = write_hz.unwrap_or(stream_hz);
         let span = info
             .params
             .iter()

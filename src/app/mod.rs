@@ -195,6 +195,11 @@ impl App {
         }
     }
 
+    /// The frequency responses the Bode tab shows, oldest first.
+    pub fn frequency_responses(&self) -> &[crate::tuning::FrequencyMeasurement] {
+        &self.bode.measurements
+    }
+
     /// The predicted step of the gains last written from the Auto-tune tab.
     pub fn autotune_prediction(&self) -> Option<&crate::tuning::Preview> {
         self.autotune.written_prediction()

@@ -3,16 +3,20 @@
 //! [`Event`](crate::protocol::Event)s for the app and writes the app's
 //! [`Command`](crate::protocol::Command)s to the device. The app holds a
 //! [`Link`]: two channels and a set of health counters, nothing that blocks.
+//! The link thread also runs the procedure in progress (step test,
+//! frequency response, relay run), fed at the stream's rate ([`Link::run`]).
 
 mod health;
 mod open_error;
 mod ports;
+mod runner;
 pub mod saturation;
 mod thread;
 mod transport;
 
 pub use health::{HealthSnapshot, LinkHealth};
 pub use ports::{PortEntry, list_ports};
+pub use runner::ProcedureEvent;
 pub use thread::{Link, LinkEvent, LinkOptions};
 pub use transport::{
     ControlLines, PortTarget, SIM_PORT, Transport, WRITE_BOUND, emulator_port, emulator_ports,

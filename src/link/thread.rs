@@ -20,11 +20,13 @@ use crossbeam_channel::{Receiver, Sender, TryRecvError, unbounded};
 
 use super::LinkError;
 use super::health::LinkHealth;
+use super::runner::{Action, ProcedureEvent, Runner};
 use super::transport::{PortTarget, Transport};
 use crate::protocol::adapter::{
     Adapter, AdapterError, DecodeTally, LONGEST_HANDSHAKE, PROGRESS_GRACE, Protocol,
 };
 use crate::protocol::{Command, DeviceErrorCode, Event, open_adapter};
+use crate::tuning::Procedure;
 
 /// How a link connects and keeps the device alive.
 #[derive(Clone, Debug)]
@@ -62,6 +64,8 @@ pub enum LinkEvent {
     Speaking(Protocol),
     /// Something the device said.
     Device(Event),
+    /// What the procedure running on the link did ([`Link::run`]).
+    Procedure(ProcedureEvent),
     /// A line the user typed ([`Command::Text`]), as the link dealt with
     /// it: taken by the adapter to write in its turn, or `refused` with
     /// why in one line, nothing written.
@@ -80,9 +84,20 @@ pub struct Link {
     /// Set by the link thread once the device has described itself.
     protocol: Arc<OnceLock<Protocol>>,
     events: Receiver<LinkEvent>,
-    commands: Option<Sender<Command>>,
+    commands: Option<Sender<Request>>,
     health: Arc<LinkHealth>,
     thread: Option<JoinHandle<()>>,
+}
+
+/// What the app asks of the link thread.
+#[derive(Debug)]
+enum Request {
+    /// Write this to the device.
+    Command(Command),
+    /// Run this procedure at the stream's rate.
+    Run(Box<dyn Procedure>),
+    /// Stop the procedure in progress.
+    Abort,
 }
 
 impl Link {
@@ -148,9 +163,27 @@ impl Link {
 
     /// Queues a command for the device; false when the link has ended.
     pub fn send(&self, command: Command) -> bool {
+        self.request(Request::Command(command))
+    }
+
+    /// Starts `procedure` on the link thread, fed at the stream's rate;
+    /// what it does comes back as [`LinkEvent::Procedure`]. One runs at a
+    /// time: another is refused (its `Ended` says why). False when the
+    /// link has ended.
+    pub fn run(&self, procedure: Box<dyn Procedure>) -> bool {
+        self.request(Request::Run(procedure))
+    }
+
+    /// Stops the procedure in progress: its restoring writes go out at
+    /// once. False when the link has ended.
+    pub fn abort_procedure(&self) -> bool {
+        self.request(Request::Abort)
+    }
+
+    fn request(&self, request: Request) -> bool {
         self.commands
             .as_ref()
-            .is_some_and(|tx| tx.send(command).is_ok())
+            .is_some_and(|tx| tx.send(request).is_ok())
     }
 
     /// Events from the link thread, in order.
@@ -216,8 +249,10 @@ struct Connection<'a> {
     protocol: &'a OnceLock<Protocol>,
     pings: VecDeque<(u32, Instant)>,
     next_token: u32,
-    /// Commands the app sent during the handshake, written after it.
-    early_commands: Vec<Command>,
+    /// What the app asked during the handshake, done after it.
+    early_requests: Vec<Request>,
+    /// The procedure in progress.
+    runner: Runner,
     /// This connection has sent ENABLE 1: the output is the host's to
     /// switch off when the link closes.
     enabled_here: bool,
@@ -236,7 +271,7 @@ enum Flow {
 /// What the link thread shares with its [`Link`].
 struct Ends<'a> {
     events: &'a Sender<LinkEvent>,
-    commands: &'a Receiver<Command>,
+    commands: &'a Receiver<Request>,
     health: &'a LinkHealth,
     protocol: &'a OnceLock<Protocol>,
 }
@@ -267,12 +302,25 @@ fn run(options: LinkOptions, ends: &Ends<'_>) {
         protocol: ends.protocol,
         pings: VecDeque::new(),
         next_token: 1,
-        early_commands: Vec::new(),
+        early_requests: Vec::new(),
+        runner: Runner::default(),
         enabled_here: false,
         wire: Vec::with_capacity(256),
         decoded: Vec::new(),
     };
     let end = connection.serve(&options, commands);
+    if let Err(error) = &end {
+        // The port is gone: a procedure in progress ends with nothing
+        // written (the device's watchdog covers the output).
+        for action in connection
+            .runner
+            .on_close(&format!("the connection was lost: {error}"))
+        {
+            if let Action::Report(event) = action {
+                let _ = events.send(LinkEvent::Procedure(event));
+            }
+        }
+    }
     let _ = events.send(LinkEvent::Closed(end.err()));
 }
 
@@ -280,7 +328,7 @@ impl Connection<'_> {
     fn serve(
         &mut self,
         options: &LinkOptions,
-        commands: &Receiver<Command>,
+        commands: &Receiver<Request>,
     ) -> Result<(), LinkError> {
         let handshake = self.handshake(options.hello_timeout, commands);
         if handshake.is_err() || self.adapter.device().is_none() {
@@ -294,8 +342,8 @@ impl Connection<'_> {
                 divider: options.stream_divider,
             })?;
         }
-        for command in std::mem::take(&mut self.early_commands) {
-            self.write(&command)?;
+        for request in std::mem::take(&mut self.early_requests) {
+            self.serve_request(request)?;
         }
         let ping_interval = heartbeat_period(
             options.ping_interval,
@@ -327,7 +375,24 @@ impl Connection<'_> {
     /// after one, nothing more is tried (each write waits up to
     /// [`WRITE_BOUND`](super::WRITE_BOUND) on a device that stopped reading).
     fn close(&mut self) {
-        if self.enabled_here && self.write(&Command::Enable(false)).is_err() {
+        // A procedure's restoring writes go first, while the output is on.
+        let mut port_ok = true;
+        for action in self.runner.on_close("the link was closed") {
+            match action {
+                Action::Report(event) => {
+                    let _ = self.events.send(LinkEvent::Procedure(event));
+                }
+                Action::Write(write) if port_ok => {
+                    let set = Command::Set {
+                        index: write.index,
+                        value: write.value,
+                    };
+                    port_ok = self.write(&set).is_ok();
+                }
+                Action::Write(_) => {}
+            }
+        }
+        if !port_ok || (self.enabled_here && self.write(&Command::Enable(false)).is_err()) {
             return;
         }
         self.wire.clear();
@@ -339,7 +404,7 @@ impl Connection<'_> {
     fn handshake(
         &mut self,
         timeout: Duration,
-        commands: &Receiver<Command>,
+        commands: &Receiver<Request>,
     ) -> Result<(), LinkError> {
         let started = Instant::now();
         let mut buf = vec![0u8; 4096];
@@ -376,8 +441,8 @@ impl Connection<'_> {
                 });
             }
             match commands.try_recv() {
-                // Commands from before the device is known wait their turn.
-                Ok(command) => self.early_commands.push(command),
+                // Requests from before the device is known wait their turn.
+                Ok(request) => self.early_requests.push(request),
                 Err(TryRecvError::Empty) => {}
                 Err(TryRecvError::Disconnected) => return Ok(()),
             }
@@ -388,14 +453,39 @@ impl Connection<'_> {
     }
 
     /// Writes every queued command; reports when the app has gone.
-    fn write_pending(&mut self, commands: &Receiver<Command>) -> Result<Flow, LinkError> {
+    fn write_pending(&mut self, commands: &Receiver<Request>) -> Result<Flow, LinkError> {
         loop {
             match commands.try_recv() {
-                Ok(command) => self.write(&command)?,
+                Ok(request) => self.serve_request(request)?,
                 Err(TryRecvError::Empty) => return Ok(Flow::Continue),
                 Err(TryRecvError::Disconnected) => return Ok(Flow::Closed),
             }
         }
+    }
+
+    fn serve_request(&mut self, request: Request) -> Result<(), LinkError> {
+        let actions = match request {
+            Request::Command(command) => return self.write(&command),
+            Request::Run(procedure) => self.runner.start(procedure, Instant::now()),
+            Request::Abort => self.runner.abort(),
+        };
+        self.act(actions)
+    }
+
+    /// Carries out what the runner decided, in order.
+    fn act(&mut self, actions: Vec<Action>) -> Result<(), LinkError> {
+        for action in actions {
+            match action {
+                Action::Report(event) => {
+                    let _ = self.events.send(LinkEvent::Procedure(event));
+                }
+                Action::Write(write) => self.write(&Command::Set {
+                    index: write.index,
+                    value: write.value,
+                })?,
+            }
+        }
+        Ok(())
     }
 
     /// Writes a command in the adapter's wire format; one the firmware
@@ -473,8 +563,10 @@ impl Connection<'_> {
             pings,
             decoded,
             protocol,
+            runner,
             ..
         } = self;
+        let mut actions = Vec::new();
         let mut tally = DecodeTally::default();
         let result = adapter.receive(&buf[..n], Instant::now(), &mut tally, &mut |event| {
             decoded.push(event);
@@ -500,6 +592,11 @@ impl Connection<'_> {
                 }
                 _ => {}
             }
+            // Fed here, carried out after this read's events have gone to
+            // the app, so the app sees a batch before the writes it caused.
+            if runner.is_running() || matches!(event, Event::Status { .. }) {
+                actions.extend(runner.on_event(&event, Instant::now()));
+            }
             let _ = events.send(LinkEvent::Device(event));
         }
         health.set_host_timing(adapter.host_timing());
@@ -507,6 +604,7 @@ impl Connection<'_> {
         LinkHealth::add(&health.framing_errors, tally.framing_errors);
         LinkHealth::add(&health.crc_errors, tally.checksum_errors);
         LinkHealth::add(&health.message_errors, tally.message_errors);
+        self.act(actions)?;
         result.map_err(|error| match error {
             AdapterError::UnsupportedVersion(_) => LinkError::Version(self.port_name.clone()),
             AdapterError::Incompatible(reason) => LinkError::Open {

@@ -61,7 +61,12 @@ pub fn wait_for<T>(link: &Link, seconds: u64, mut pick: impl FnMut(Event) -> Opt
                 }
             }
             Ok(LinkEvent::Closed(reason)) => panic!("link closed: {reason:?}"),
-            Ok(LinkEvent::Opened | LinkEvent::Speaking(_) | LinkEvent::TypedLine { .. }) => {}
+            Ok(
+                LinkEvent::Opened
+                | LinkEvent::Speaking(_)
+                | LinkEvent::TypedLine { .. }
+                | LinkEvent::Procedure(_),
+            ) => {}
             Err(_) => panic!("expected event did not arrive within {seconds} s"),
         }
     }

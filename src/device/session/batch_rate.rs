@@ -7,8 +7,10 @@ use std::collections::VecDeque;
 
 /// The span of device time counted.
 const WINDOW_S: f64 = 1.0;
-/// Device time watched before a rate is given (as `motiontune bode`).
-const LEAST_SPAN_S: f64 = 0.3;
+/// Device time watched before a rate is given.
+const LEAST_SPAN_S: f64 = 0.1;
+/// Batches seen before a rate is given.
+const LEAST_BATCHES: usize = 3;
 
 /// Batch start times over the last [`WINDOW_S`] of device time.
 #[derive(Debug, Default)]
@@ -40,7 +42,8 @@ impl BatchRate {
     pub fn per_second(&self) -> Option<f64> {
         let (first, last) = (self.starts.front()?, self.starts.back()?);
         let span = last - first;
-        (span >= LEAST_SPAN_S).then(|| (self.starts.len() - 1) as f64 / span)
+        (span >= LEAST_SPAN_S && self.starts.len() >= LEAST_BATCHES)
+            .then(|| (self.starts.len() - 1) as f64 / span)
     }
 
     /// Forgets what was counted (the stream broke off).
@@ -59,8 +62,8 @@ mod tests {
         // 10 kHz in batches of 7 samples: 1428.6 batches a second.
         for k in 0..3_000 {
             rate.on_batch(f64::from(k) * 7.0 / 10_000.0);
-            if k == 100 {
-                assert_eq!(rate.per_second(), None, "less than 0.3 s seen");
+            if k == 140 {
+                assert_eq!(rate.per_second(), None, "less than 0.1 s seen");
             }
         }
         let per_second = rate.per_second().expect("a rate");
@@ -78,6 +81,10 @@ mod tests {
         assert_eq!(rate.per_second(), None);
         rate.on_batch(f64::NAN);
         rate.clear();
+        assert_eq!(rate.per_second(), None);
+        // Two batches tell no rate, however far apart.
+        rate.on_batch(0.0);
+        rate.on_batch(0.5);
         assert_eq!(rate.per_second(), None);
     }
 }

@@ -33,9 +33,9 @@ mod writes;
 
 use batch_rate::BatchRate;
 pub use procedures::StartError;
+use reconnect::{Reconnect, worth_retrying};
 pub use running::{Ending, ProcedureKind, ProcedurePlan, ProcedureRun, Procedures};
 pub use typed_lines::NOT_CONNECTED;
-use reconnect::{Reconnect, worth_retrying};
 use writes::SentSet;
 pub use writes::{ParamView, WriteMark, WriteState};
 

@@ -26,6 +26,11 @@ pub enum StartError {
     /// Another procedure runs: one at a time.
     #[error("a {0} is under way: abort it or wait for it to end")]
     Busy(&'static str),
+    /// The stream has not shown yet how often writes can reach the device.
+    #[error(
+        "the device's stream has not yet shown how often the setpoint can be written; try again in a moment"
+    )]
+    StreamRateUnknown,
     /// The link is gone.
     #[error("not connected: the device's link has closed")]
     NotConnected,
@@ -93,11 +98,7 @@ impl DeviceSession {
         }
         let setpoint_now = self.setpoint_now().ok_or(StepTestError::NoSetpoint)?;
         let test = StepTest::start(plan, info, setpoint_now, Default::default())?;
-        self.run(
-            Box::new(test),
-            ProcedurePlan::StepTest(plan),
-            setpoint_now,
-        )
+        self.run(Box::new(test), ProcedurePlan::StepTest(plan), setpoint_now)
     }
 
     /// Starts a frequency-response measurement on the setpoint; its writes
@@ -105,8 +106,11 @@ impl DeviceSession {
     pub fn start_frequency_response(&mut self, plan: ExcitationPlan) -> Result<(), StartError> {
         let info = self.info.as_ref().ok_or(ExcitationError::NoSetpoint)?;
         let setpoint_now = self.setpoint_now().ok_or(ExcitationError::NoSetpoint)?;
+        let write_hz = self
+            .setpoint_write_hz()
+            .ok_or(StartError::StreamRateUnknown)?;
         let plan = ExcitationPlan {
-            max_write_hz: self.setpoint_write_hz().unwrap_or(plan.max_write_hz),
+            max_write_hz: write_hz,
             ..plan
         };
         let excitation = Excitation::start(plan, info, setpoint_now)?;
@@ -146,8 +150,8 @@ impl DeviceSession {
             ProcedureEvent::Wrote { write, signal } => {
                 self.sent_by_procedure(write.index, write.value, signal);
             }
-            ProcedureEvent::State(state) => self.procedures.on_state(state),
-            ProcedureEvent::Outcome(outcome) => self.procedures.on_outcome(outcome),
+            ProcedureEvent::State(state) => self.procedures.on_state(*state),
+            ProcedureEvent::Outcome(outcome) => self.procedures.on_outcome(*outcome),
             ProcedureEvent::Ended {
                 failure, aborted, ..
             } => self.procedures.on_ended(failure, aborted),

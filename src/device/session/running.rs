@@ -204,18 +204,27 @@ mod tests {
             cycles: Default::default(),
         });
         assert!(!procedures.started(relay, 0.5), "a step test runs");
-        procedures.on_state(ProcedureState::Step(StepTestState::Running { target: 1, of: 2 }));
+        procedures.on_state(ProcedureState::Step(StepTestState::Running {
+            target: 1,
+            of: 2,
+        }));
         procedures.on_ended(None, false);
         assert!(procedures.running().is_none());
         assert!(procedures.started(relay, 0.5));
-        assert_eq!(procedures.running().map(ProcedureRun::kind), Some(ProcedureKind::Relay));
+        assert_eq!(
+            procedures.running().map(ProcedureRun::kind),
+            Some(ProcedureKind::Relay)
+        );
         // The step test's last state stays for its tab.
         let step = procedures.last(ProcedureKind::StepTest).expect("kept");
         assert!(step.is_done());
         assert_eq!(step.setpoint_before, 0.5);
         assert_eq!(
             step.state,
-            Some(ProcedureState::Step(StepTestState::Running { target: 1, of: 2 }))
+            Some(ProcedureState::Step(StepTestState::Running {
+                target: 1,
+                of: 2
+            }))
         );
         assert_eq!(procedures.all().count(), 2);
     }

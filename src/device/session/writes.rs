@@ -67,7 +67,7 @@ pub(super) struct SentSet {
     source: WriteSource,
     /// One of a procedure's many fast writes (a signal): its answer moves
     /// the value in force and leaves no mark, log entry or write state.
-    signal: bool,
+    pub(super) signal: bool,
 }
 
 /// One parameter as the app shows it.
