@@ -263,9 +263,8 @@ impl BodePanel {
         for (phase, title) in [(false, "Magnitude"), (true, "Phase")] {
             let steps: &'static [f64] = if phase { &PHASE_STEPS } else { &DB_STEPS };
             let unit = if phase { "°" } else { " dB" };
-            let value_label = move |mark: GridMark, _: &std::ops::RangeInclusive<f64>| {
-                format!("{:.0}{unit}", mark.value)
-            };
+            let value_label =
+                move |mark: GridMark, _: &std::ops::RangeInclusive<f64>| tick_label(mark, unit);
             Plot::new(("bode", phase))
                 .height(height)
                 // The faded line and the coherent points share a name;
@@ -368,6 +367,13 @@ fn even_marks(input: GridInput, steps: &[f64]) -> Vec<GridMark> {
         .collect()
 }
 
+/// A magnitude or phase tick: "-20 dB", "-180°" (the marks are whole
+/// numbers, see [`even_marks`]).
+fn tick_label(mark: GridMark, unit: &str) -> String {
+    // + 0.0 makes -0 read 0.
+    format!("{:.0}{unit}", mark.value + 0.0)
+}
+
 /// The label of a frequency mark: decades and 2× and 5× them ("0.2 Hz",
 /// "50 Hz", "1 kHz"); nothing for the other multiples.
 fn frequency_label(mark: GridMark) -> String {
@@ -421,6 +427,63 @@ mod tests {
         // 0.3 … 0.9, 2 … 9, 20 … 90, 200: the multiples in view.
         assert_eq!(marks.len() - decades.len(), 7 + 8 + 8 + 1);
         assert!(marks.iter().all(|m| m.value <= 200f64.log10() + 1e-12));
+    }
+
+    /// egui_plot paints a label when its mark's step, on screen, is wider
+    /// than the label; whatever the zoom, two painted labels never touch.
+    #[test]
+    fn frequency_labels_never_touch_at_any_zoom() {
+        // About 7 points a character, as egui's body font (the test holds
+        // for any width the same for every character).
+        let width = |text: &str| text.chars().count() as f64 * 7.0;
+        for points_per_decade in [15.0, 30.0, 45.0, 60.0, 90.0, 130.0, 200.0, 400.0, 1500.0] {
+            let shown: Vec<(f64, String)> = decade_marks(input(-1.5, 4.2))
+                .into_iter()
+                .filter_map(|mark| {
+                    let text = frequency_label(mark);
+                    let room = points_per_decade * mark.step_size;
+                    (!text.is_empty() && room >= width(&text))
+                        .then(|| (mark.value * points_per_decade, text))
+                })
+                .collect();
+            for pair in shown.windows(2) {
+                let ((left, a), (right, b)) = (&pair[0], &pair[1]);
+                assert!(
+                    right - left >= (width(a) + width(b)) / 2.0,
+                    "{a} and {b} touch at {points_per_decade} points a decade"
+                );
+            }
+            let texts: Vec<&str> = shown.iter().map(|(_, t)| t.as_str()).collect();
+            if points_per_decade >= 60.0 {
+                assert!(
+                    texts.contains(&"1 Hz") && texts.contains(&"1 kHz"),
+                    "{texts:?}"
+                );
+            }
+            if points_per_decade >= 400.0 {
+                assert!(
+                    texts.contains(&"20 Hz") && texts.contains(&"50 Hz"),
+                    "{texts:?}"
+                );
+            }
+            assert!(!texts.contains(&"0.9 Hz"), "only 1, 2 and 5 are labelled");
+        }
+    }
+
+    #[test]
+    fn magnitude_and_phase_ticks_carry_their_units() {
+        let label = |value: f64, unit: &str| {
+            tick_label(
+                GridMark {
+                    value,
+                    step_size: 10.0,
+                },
+                unit,
+            )
+        };
+        assert_eq!(label(-40.0, " dB"), "-40 dB");
+        assert_eq!(label(-180.0, "°"), "-180°");
+        assert_eq!(label(-0.0, " dB"), "0 dB");
     }
 
     #[test]
