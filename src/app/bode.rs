@@ -443,7 +443,7 @@ mod tests {
                     let text = frequency_label(mark);
                     let room = points_per_decade * mark.step_size;
                     (!text.is_empty() && room >= width(&text))
-                        .then(|| (mark.value * points_per_decade, text))
+                        .then_some((mark.value * points_per_decade, text))
                 })
                 .collect();
             for pair in shown.windows(2) {
