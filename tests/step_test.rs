@@ -177,6 +177,16 @@ fn abort_and_escape_stop_the_test_and_restore_the_setpoint() {
     step_until(&mut harness, "the setpoint restored", |_| {
         server.with_device(|d| d.drive.config.setpoint) == 0.0
     });
+    // The test runs on the link thread: its end reaches the app after the
+    // restoring write has gone out.
+    step_until(&mut harness, "the app to see the test end", |h| {
+        h.state().session().is_some_and(|s| {
+            s.procedures
+                .last(ProcedureKind::StepTest)
+                .is_some_and(|r| r.is_done())
+        })
+    });
+    harness.step();
     harness.get_by_label_contains("Aborted; setpoint restored to 0");
     assert!(
         server.with_device(|d| d.enabled()),
