@@ -6,6 +6,7 @@
 //! The link thread also runs the procedure in progress (step test,
 //! frequency response, relay run), fed at the stream's rate ([`Link::run`]).
 
+mod handle;
 mod health;
 mod open_error;
 mod ports;
@@ -14,10 +15,10 @@ pub mod saturation;
 mod thread;
 mod transport;
 
+pub use handle::{Link, LinkEvent, LinkOptions};
 pub use health::{HealthSnapshot, LinkHealth};
 pub use ports::{PortEntry, list_ports};
 pub use runner::ProcedureEvent;
-pub use thread::{Link, LinkEvent, LinkOptions};
 pub use transport::{
     ControlLines, PortTarget, SIM_PORT, Transport, WRITE_BOUND, emulator_port, emulator_ports,
 };

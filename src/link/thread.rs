@@ -1,7 +1,8 @@
 //! The link thread: opens the transport, lets the protocol adapter get the
 //! device's description, starts streaming, then loops — write pending
-//! commands, send the heartbeat PING, read and decode — until the app drops
-//! its [`Link`] or the device goes away.
+//! commands, send the heartbeat PING, read and decode, feeding the
+//! procedure in progress ([`super::runner`]) — until the app drops its
+//! [`Link`](super::Link) or the device goes away.
 //!
 //! Closing leaves the drive as this connection found it, in one rule for
 //! every wire format: the output is disabled before the port closes only
@@ -12,211 +13,20 @@
 //! (the sketch's `setup()`, the drive's own startup) still owns it.
 
 use std::collections::VecDeque;
-use std::sync::{Arc, OnceLock};
-use std::thread::JoinHandle;
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{Receiver, Sender, TryRecvError, unbounded};
+use crossbeam_channel::{Receiver, Sender, TryRecvError};
 
 use super::LinkError;
+use super::handle::{LinkEvent, LinkOptions, Request};
 use super::health::LinkHealth;
-use super::runner::{Action, ProcedureEvent, Runner};
-use super::transport::{PortTarget, Transport};
+use super::runner::{Action, Runner};
+use super::transport::Transport;
 use crate::protocol::adapter::{
     Adapter, AdapterError, DecodeTally, LONGEST_HANDSHAKE, PROGRESS_GRACE, Protocol,
 };
 use crate::protocol::{Command, DeviceErrorCode, Event, open_adapter};
-use crate::tuning::Procedure;
-
-/// How a link connects and keeps the device alive.
-#[derive(Clone, Debug)]
-pub struct LinkOptions {
-    pub target: PortTarget,
-    /// Stream every Nth control-loop sample once connected; 0 leaves
-    /// streaming off.
-    pub stream_divider: u16,
-    /// Longest heartbeat period: each PING feeds the device's watchdog and
-    /// measures the round trip. A device with a short watchdog gets PINGs
-    /// more often ([`heartbeat_period`]).
-    pub ping_interval: Duration,
-    /// How long the device has to describe itself after HELLO.
-    pub hello_timeout: Duration,
-}
-
-impl LinkOptions {
-    pub fn new(target: PortTarget) -> Self {
-        Self {
-            target,
-            stream_divider: 1,
-            ping_interval: Duration::from_millis(200),
-            hello_timeout: Duration::from_secs(2),
-        }
-    }
-}
-
-/// What the link thread reports.
-#[derive(Clone, Debug, PartialEq)]
-pub enum LinkEvent {
-    /// The port is open; the device has not described itself yet.
-    Opened,
-    /// The wire format the device speaks; comes just before its
-    /// description.
-    Speaking(Protocol),
-    /// Something the device said.
-    Device(Event),
-    /// What the procedure running on the link did ([`Link::run`]).
-    Procedure(ProcedureEvent),
-    /// A line the user typed ([`Command::Text`]), as the link dealt with
-    /// it: taken by the adapter to write in its turn, or `refused` with
-    /// why in one line, nothing written.
-    TypedLine {
-        line: String,
-        refused: Option<String>,
-    },
-    /// The connection ended: `None` when the app closed it, otherwise why it
-    /// failed or was lost. Nothing follows this event.
-    Closed(Option<LinkError>),
-}
-
-/// The app's handle on a link thread.
-pub struct Link {
-    target: PortTarget,
-    /// Set by the link thread once the device has described itself.
-    protocol: Arc<OnceLock<Protocol>>,
-    events: Receiver<LinkEvent>,
-    commands: Option<Sender<Request>>,
-    health: Arc<LinkHealth>,
-    thread: Option<JoinHandle<()>>,
-}
-
-/// What the app asks of the link thread.
-#[derive(Debug)]
-enum Request {
-    /// Write this to the device.
-    Command(Command),
-    /// Run this procedure at the stream's rate.
-    Run(Box<dyn Procedure>),
-    /// Stop the procedure in progress.
-    Abort,
-}
-
-impl Link {
-    /// Starts a link thread; returns at once. Success or failure to connect
-    /// arrives as events.
-    pub fn open(options: LinkOptions) -> Self {
-        let (event_tx, events) = unbounded();
-        let (commands, command_rx) = unbounded();
-        let health = Arc::new(LinkHealth::default());
-        let target = options.target.clone();
-        let protocol = Arc::new(OnceLock::new());
-        let thread = {
-            let health = Arc::clone(&health);
-            let found = Arc::clone(&protocol);
-            std::thread::Builder::new()
-                .name("link".into())
-                .spawn(move || {
-                    let ends = Ends {
-                        events: &event_tx,
-                        commands: &command_rx,
-                        health: &health,
-                        protocol: &found,
-                    };
-                    run(options, &ends);
-                })
-        };
-        let thread = match thread {
-            Ok(handle) => Some(handle),
-            Err(e) => {
-                let (tx, rx) = unbounded();
-                let _ = tx.send(LinkEvent::Closed(Some(LinkError::Open {
-                    port: target.name().to_owned(),
-                    reason: format!("cannot start link thread: {e}"),
-                })));
-                return Self {
-                    target,
-                    protocol,
-                    events: rx,
-                    commands: Some(commands),
-                    health,
-                    thread: None,
-                };
-            }
-        };
-        Self {
-            target,
-            protocol,
-            events,
-            commands: Some(commands),
-            health,
-            thread,
-        }
-    }
-
-    /// The wire format the device speaks, once it has described itself.
-    pub fn protocol(&self) -> Option<Protocol> {
-        self.protocol.get().copied()
-    }
-
-    pub fn target(&self) -> &PortTarget {
-        &self.target
-    }
-
-    /// Queues a command for the device; false when the link has ended.
-    pub fn send(&self, command: Command) -> bool {
-        self.request(Request::Command(command))
-    }
-
-    /// Starts `procedure` on the link thread, fed at the stream's rate;
-    /// what it does comes back as [`LinkEvent::Procedure`]. One runs at a
-    /// time: another is refused (its `Ended` says why). False when the
-    /// link has ended.
-    pub fn run(&self, procedure: Box<dyn Procedure>) -> bool {
-        self.request(Request::Run(procedure))
-    }
-
-    /// Stops the procedure in progress: its restoring writes go out at
-    /// once. False when the link has ended.
-    pub fn abort_procedure(&self) -> bool {
-        self.request(Request::Abort)
-    }
-
-    fn request(&self, request: Request) -> bool {
-        self.commands
-            .as_ref()
-            .is_some_and(|tx| tx.send(request).is_ok())
-    }
-
-    /// Events from the link thread, in order.
-    pub fn events(&self) -> &Receiver<LinkEvent> {
-        &self.events
-    }
-
-    pub fn health(&self) -> &LinkHealth {
-        &self.health
-    }
-
-    /// Closes the link as dropping it does, and returns every event the
-    /// thread reported up to its end, so a recording keeps each sample
-    /// that reached the app.
-    pub fn close(mut self) -> Vec<LinkEvent> {
-        self.commands = None;
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-        self.events.try_iter().collect()
-    }
-}
-
-impl Drop for Link {
-    fn drop(&mut self) {
-        // Closing the command channel tells the thread to disable the
-        // output and let go of the port.
-        self.commands = None;
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-    }
-}
 
 /// PINGs per watchdog time: the host may then be held up (a loaded
 /// machine, a slow USB hub) for four fifths of the watchdog time before the
@@ -269,14 +79,14 @@ enum Flow {
 }
 
 /// What the link thread shares with its [`Link`].
-struct Ends<'a> {
-    events: &'a Sender<LinkEvent>,
-    commands: &'a Receiver<Request>,
-    health: &'a LinkHealth,
-    protocol: &'a OnceLock<Protocol>,
+pub(super) struct Ends<'a> {
+    pub events: &'a Sender<LinkEvent>,
+    pub commands: &'a Receiver<Request>,
+    pub health: &'a LinkHealth,
+    pub protocol: &'a OnceLock<Protocol>,
 }
 
-fn run(options: LinkOptions, ends: &Ends<'_>) {
+pub(super) fn run(options: LinkOptions, ends: &Ends<'_>) {
     let Ends {
         events,
         commands,
