@@ -17,8 +17,20 @@ use motiontune::sim::device::DeviceSettings;
 use motiontune::sim::drive::DriveConfig;
 use motiontune::sim::pty::PtyServer;
 
+/// The tests here take turns: each runs a drive simulated in real time,
+/// and a measurement against the command line's must not share two cores
+/// with the others' drives.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn take_turn() -> std::sync::MutexGuard<'static, ()> {
+    ONE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 #[test]
 fn a_short_chirp_is_measured_and_its_figures_shown() {
+    let _turn = take_turn();
     let server = PtyServer::start(SimDevice::new(
         DriveConfig::default(),
         DeviceSettings::default(),
@@ -107,6 +119,7 @@ fn a_short_chirp_is_measured_and_its_figures_shown() {
 /// and 10 Hz, far past `vel_limit`.
 #[test]
 fn the_default_amplitude_keeps_an_odrive_within_its_velocity_limit() {
+    let _turn = take_turn();
     use egui_kittest::kittest::NodeT;
     use motiontune::link::PortTarget;
     use motiontune::protocol::adapter::{AdapterSettings, Protocol, ProtocolChoice};
@@ -169,6 +182,7 @@ fn highest_coherent(points: impl Iterator<Item = (f64, f64)>) -> f64 {
 /// just before it, give or take the load, and well past 12 Hz.
 #[test]
 fn the_tab_reaches_what_motiontune_bode_reaches_on_the_same_drive() {
+    let _turn = take_turn();
     use egui_kittest::kittest::NodeT;
     use std::time::{Duration, Instant};
 
@@ -199,9 +213,12 @@ fn the_tab_reaches_what_motiontune_bode_reaches_on_the_same_drive() {
             .numeric_value()
             .unwrap_or(0.0)
     };
-    step_until(&mut harness, "the plan fitted to the stream", |h| {
-        highest_field(h) > 20.0
+    step_until(&mut harness, "the stream's batch rate", |h| {
+        h.state()
+            .session()
+            .is_some_and(|s| s.setpoint_write_hz().is_some())
     });
+    harness.step();
     let gui_to = highest_field(&harness);
     assert!(
         (gui_to / cli_to - 1.0).abs() < 0.01,
@@ -210,14 +227,36 @@ fn the_tab_reaches_what_motiontune_bode_reaches_on_the_same_drive() {
     harness.get_by_label("Run frequency response").click();
     harness.step();
     let deadline = Instant::now() + Duration::from_secs(120);
-    while harness.state().frequency_responses().is_empty() {
+    let ended = |h: &Harness<'static, App>| {
+        h.state().session().is_some_and(|s| {
+            s.procedures
+                .last(ProcedureKind::FrequencyResponse)
+                .is_some_and(|r| r.is_done())
+        })
+    };
+    while !ended(&harness) {
         assert!(
             Instant::now() < deadline,
-            "timed out waiting for the measurement"
+            "timed out waiting for the measurement: {:?}",
+            harness
+                .state()
+                .session()
+                .map(|s| s.procedures.running().cloned())
         );
-        std::thread::sleep(Duration::from_millis(10));
+        // Frames at the app's pace while a procedure runs (16 ms).
+        std::thread::sleep(Duration::from_millis(16));
         harness.step();
     }
+    harness.step();
+    let ending = harness.state().session().and_then(|s| {
+        s.procedures
+            .last(ProcedureKind::FrequencyResponse)
+            .and_then(|r| r.ended.clone())
+    });
+    assert!(
+        !harness.state().frequency_responses().is_empty(),
+        "no measurement: {ending:?}"
+    );
     let measured = &harness.state().frequency_responses()[0];
     let gui_highest = highest_coherent(
         measured

@@ -254,7 +254,10 @@ impl DeviceSession {
         match event {
             LinkEvent::Opened => {}
             LinkEvent::Speaking(protocol) => self.protocol = Some(protocol),
-            LinkEvent::Closed(None) => self.typed_lines_lost(),
+            LinkEvent::Closed(None) => {
+                self.typed_lines_lost();
+                self.procedures.link_lost("the link closed");
+            }
             LinkEvent::Closed(Some(error)) => {
                 self.typed_lines_lost();
                 self.on_closed(error);
