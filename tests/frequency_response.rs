@@ -164,22 +164,24 @@ fn the_default_amplitude_keeps_an_odrive_within_its_velocity_limit() {
     assert!(amplitude > 0.0);
 }
 
-/// The highest frequency with a coherent point.
-fn highest_coherent(points: impl Iterator<Item = (f64, f64)>) -> f64 {
+/// How many points are coherent, and the highest frequency of one.
+fn coherent(points: impl Iterator<Item = (f64, f64)>) -> (usize, f64) {
     points
         .filter(|(_, coherence)| *coherence >= motiontune::analysis::COHERENT)
-        .map(|(hz, _)| hz)
-        .fold(0.0, f64::max)
+        .fold((0, 0.0), |(count, highest), (hz, _)| {
+            (count + 1, f64::max(highest, hz))
+        })
 }
 
 /// The tab's measurement runs on the link thread, a setpoint write per
 /// sample batch as `motiontune bode` makes them, so on the same device
 /// (the built-in drive at full rate, 10 kHz) its defaults cover the same
-/// band, 1 … 100 Hz, and it measures as high, where writing once a frame
-/// stopped the tab at 12 Hz. How high both get coherently depends on how
-/// loaded the machine is (the drive is simulated in real time): unloaded
-/// both reach about 92 Hz; the tab must reach what the command line reached
-/// just before it, give or take the load, and well past 12 Hz.
+/// band, 1 … 100 Hz, where writing once a frame stopped the tab at 12 Hz,
+/// and it measures as well. Above about 25 Hz the simulated loop's
+/// response sinks into its noise, so which points are coherent there is
+/// chance (and the load of the machine, as the drive is simulated in real
+/// time): the tab must find about as many coherent points as the command
+/// line did just before it, some of them well past 12 Hz.
 #[test]
 fn the_tab_reaches_what_motiontune_bode_reaches_on_the_same_drive() {
     let _turn = take_turn();
@@ -190,8 +192,8 @@ fn the_tab_reaches_what_motiontune_bode_reaches_on_the_same_drive() {
     assert!(output.status.success(), "{}", common::stderr(&output));
     let json: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
     let cli_to = json["to_hz"].as_f64().expect("to_hz");
-    let cli_highest =
-        highest_coherent(json["points"].as_array().expect("points").iter().map(|p| {
+    let (cli_count, cli_highest) =
+        coherent(json["points"].as_array().expect("points").iter().map(|p| {
             (
                 p["frequency_hz"].as_f64().unwrap_or(0.0),
                 p["coherence"].as_f64().unwrap_or(0.0),
@@ -258,17 +260,19 @@ fn the_tab_reaches_what_motiontune_bode_reaches_on_the_same_drive() {
         "no measurement: {ending:?}"
     );
     let measured = &harness.state().frequency_responses()[0];
-    let gui_highest = highest_coherent(
+    let (gui_count, gui_highest) = coherent(
         measured
             .points
             .iter()
             .map(|p| (p.frequency_hz, p.coherence)),
     );
     eprintln!(
-        "coherent to {gui_highest:.1} Hz in the tab, {cli_highest:.1} Hz from motiontune bode"
+        "{gui_count} points coherent, to {gui_highest:.1} Hz, in the tab; \
+         {cli_count}, to {cli_highest:.1} Hz, from motiontune bode"
     );
     assert!(
-        gui_highest >= cli_highest * 0.8 && gui_highest > 2.0 * 12.0,
-        "the tab measured coherently to {gui_highest} Hz, motiontune bode to {cli_highest} Hz"
+        gui_count as f64 >= 0.8 * cli_count as f64 && gui_highest > 2.0 * 12.0,
+        "the tab measured {gui_count} coherent points, to {gui_highest} Hz; \
+         motiontune bode {cli_count}, to {cli_highest} Hz"
     );
 }
