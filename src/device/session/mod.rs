@@ -137,8 +137,15 @@ impl DeviceSession {
     pub fn connect(target: PortTarget, stream_divider: u16, history_size: HistorySize) -> Self {
         let mut options = LinkOptions::new(target);
         options.stream_divider = stream_divider;
+        let link = Link::open(options.clone());
+        Self::with_link(Some(link), options, history_size)
+    }
+
+    /// A session over `link` (`None`: one that sends nothing, for tests).
+    fn with_link(link: Option<Link>, options: LinkOptions, history_size: HistorySize) -> Self {
+        let stream_divider = options.stream_divider;
         Self {
-            link: Some(Link::open(options.clone())),
+            link,
             state: ConnectionState::Connecting,
             info: None,
             history: None,
