@@ -80,8 +80,10 @@ fn analytic_bandwidth(config: &DriveConfig) -> f64 {
     low
 }
 
+/// `bode` with the host's setpoint writes, which this file tests: the
+/// simulated drive also excites itself (tests/bode_device_cli.rs).
 fn bode(path: &str, args: &[&str]) -> std::process::Output {
-    let mut all = vec!["bode", "--port", path];
+    let mut all = vec!["bode", "--port", path, "--host-writes"];
     all.extend_from_slice(args);
     run(&all)
 }
@@ -203,7 +205,14 @@ fn csv_holds_every_point_under_its_header() {
 fn a_terminated_measurement_puts_the_setpoint_back_and_turns_the_output_off() {
     let server = start_linear_sim();
     let child = Command::new(common::BIN)
-        .args(["bode", "--port", server.path(), "--duration", "30"])
+        .args([
+            "bode",
+            "--port",
+            server.path(),
+            "--host-writes",
+            "--duration",
+            "30",
+        ])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()

@@ -188,7 +188,7 @@ fn the_tab_reaches_what_motiontune_bode_reaches_on_the_same_drive() {
     use egui_kittest::kittest::NodeT;
     use std::time::{Duration, Instant};
 
-    let output = common::motiontune(&["bode", "--port", "sim", "--json"]);
+    let output = common::motiontune(&["bode", "--port", "sim", "--host-writes", "--json"]);
     assert!(output.status.success(), "{}", common::stderr(&output));
     let json: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
     let cli_to = json["to_hz"].as_f64().expect("to_hz");

@@ -181,8 +181,8 @@ fn a_saved_profile_holds_every_gain_and_setting_with_its_unit() {
     let profile = Profile::load(&path).expect("the saved profile loads");
     assert_eq!(profile.name, "bench");
     assert_eq!(profile.device, "motiontune simulated drive");
-    // The sim's 21 parameters but the setpoint, the read-only resonance
-    // and the relay mode's five.
+    // The sim's 28 parameters but the setpoint, the read-only resonance,
+    // the relay mode's five and the excitation's seven (modes).
     assert_eq!(profile.params.len(), 14);
     assert!(
         profile.params.iter().all(|p| p.name != "pos.setpoint"

@@ -266,8 +266,9 @@ fn a_switch_is_a_checkbox_written_once_per_click_and_marked_a_mode() {
             .query_by_role_and_label(Role::Slider, "relay.active")
             .is_none()
     );
-    // relay.active and the relay mode's four settings are tagged modes.
-    assert_eq!(harness.query_all_by_label("mode").count(), 5);
+    // relay.active and the relay mode's four settings are tagged modes,
+    // and the device-side excitation's seven parameters (flagged modes).
+    assert_eq!(harness.query_all_by_label("mode").count(), 5 + 7);
     let relay_active = |h: &Harness<'static, App>| {
         h.state()
             .session()

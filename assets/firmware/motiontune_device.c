@@ -563,3 +563,97 @@ bool mt_relay_step(mt_device *dev, mt_relay *relay, float setpoint, float feedba
     *output = value > output_limit ? output_limit : value < -output_limit ? -output_limit : value;
     return true;
 }
+
+#ifdef MT_EXCITE_PARAMS
+#include <math.h>
+
+static const char *const excite_kinds[] = {"chirp", "prbs"};
+static const char *const excite_points[] = {"setpoint", "effort"};
+
+bool mt_add_excite(mt_device *dev, mt_excite *excite, const char *unit, float max_amplitude,
+                   float max_hz)
+{
+    if (dev->param_count + 7 > MT_MAX_PARAMS)
+        return false;
+    memset(excite, 0, sizeof *excite);
+    excite->amplitude = max_amplitude / 100.0f;
+    excite->f0 = 1.0f;
+    excite->f1 = 100.0f;
+    excite->duration = 10.0f;
+    excite->active_index = dev->param_count;
+    /* Modes, so the host's undo, profiles and auto-tune leave them alone. */
+    bool ok = mt_add_param(dev, "excite.active", "", MT_PARAM_SWITCH | MT_PARAM_MODE, 0.0f, 1.0f,
+                           &excite->active);
+    uint8_t kind = dev->param_count;
+    ok = ok && mt_add_param(dev, "excite.kind", "", MT_PARAM_CHOICE | MT_PARAM_MODE, 0.0f, 1.0f,
+                            &excite->kind);
+    ok = ok && mt_set_choices(dev, kind, excite_kinds, 2);
+    uint8_t point = dev->param_count;
+    ok = ok && mt_add_param(dev, "excite.point", "", MT_PARAM_CHOICE | MT_PARAM_MODE, 0.0f, 1.0f,
+                            &excite->point);
+    ok = ok && mt_set_choices(dev, point, excite_points, 2);
+    ok = ok && mt_add_param(dev, "excite.amplitude", unit, MT_PARAM_MODE, 0.0f, max_amplitude,
+                            &excite->amplitude);
+    ok = ok && mt_add_param(dev, "excite.f0", "Hz", MT_PARAM_MODE, 0.01f, max_hz, &excite->f0);
+    ok = ok && mt_add_param(dev, "excite.f1", "Hz", MT_PARAM_MODE, 0.01f, max_hz, &excite->f1);
+    ok = ok && mt_add_param(dev, "excite.duration", "s", MT_PARAM_MODE, 0.01f, 600.0f,
+                            &excite->duration);
+    return ok;
+}
+
+/* Ends the run and tells the host. */
+static void excite_stop(mt_device *dev, mt_excite *excite)
+{
+    excite->active = 0.0f;
+    excite->ticks = 0;
+    mt_param_changed(dev, excite->active_index);
+}
+
+bool mt_excite_step(mt_device *dev, mt_excite *excite, float loop_hz, float *value)
+{
+    if (excite->active < 0.5f) {
+        excite->active = 0.0f;
+        excite->ticks = 0;
+        return false;
+    }
+    if (excite->ticks == 0) {
+        /* The first tick of a run: only with the output on and a band. */
+        if (!dev->enabled || !(excite->f0 > 0.0f && excite->f1 > excite->f0 &&
+                               excite->duration > 0.0f && excite->amplitude > 0.0f)) {
+            excite_stop(dev, excite);
+            return false;
+        }
+        excite->ticks = (uint32_t)(excite->duration * loop_hz + 0.5f);
+        if (excite->ticks == 0)
+            excite->ticks = 1;
+        excite->bit_ticks = (uint32_t)(0.4f / excite->f1 * loop_hz);
+        if (excite->bit_ticks == 0)
+            excite->bit_ticks = 1;
+        excite->tick = 0;
+        excite->lfsr = 0x7FFF;
+        excite->bit = 1.0f;
+    }
+    if (!dev->enabled || excite->tick >= excite->ticks) {
+        excite_stop(dev, excite);
+        return false;
+    }
+    if (excite->kind >= 0.5f) {
+        if (excite->tick % excite->bit_ticks == 0) {
+            /* x^15 + x^14 + 1, maximal length: 32767 bits a period. */
+            unsigned state = excite->lfsr;
+            unsigned feedback = ((state >> 14u) ^ (state >> 13u)) & 1u;
+            excite->lfsr = (uint16_t)(((state << 1u) | feedback) & 0x7FFFu);
+            excite->bit = (excite->lfsr & 1u) ? 1.0f : -1.0f;
+        }
+        *value = excite->amplitude * excite->bit;
+    } else {
+        /* A log sweep: the phase integrates f0 * (f1/f0)^(t/duration). */
+        double t = (double)excite->tick / loop_hz;
+        double rate = log((double)excite->f1 / excite->f0) / excite->duration;
+        double phase = 6.283185307179586 * excite->f0 * (exp(rate * t) - 1.0) / rate;
+        *value = (float)(excite->amplitude * sin(phase));
+    }
+    excite->tick++;
+    return true;
+}
+#endif

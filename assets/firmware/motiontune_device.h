@@ -39,7 +39,12 @@ extern "C" {
 /* Capacities of the registration tables. They size struct mt_device, so
  * change them here, for every file of the build at once. */
 #define MT_MAX_CHANNELS 8
+#ifdef MT_EXCITE_PARAMS
+/* Room for the excitation's seven parameters (mt_add_excite). */
+#define MT_MAX_PARAMS 24
+#else
 #define MT_MAX_PARAMS 16
+#endif
 
 /* Largest payload of one frame, and of a frame on the wire without its
  * delimiter: payload, CRC and one COBS overhead byte. */
@@ -216,6 +221,47 @@ bool mt_add_relay(mt_device *dev, mt_relay *relay, const char *output_unit,
  * *output (clamped to +-output_limit), while relay mode is in control. */
 bool mt_relay_step(mt_device *dev, mt_relay *relay, float setpoint, float feedback,
                    float output_limit, float *output);
+
+#ifdef MT_EXCITE_PARAMS
+/* Device-side excitation for frequency response (docs/PROTOCOL.md, section
+ * 4.6). Opt-in at build time: define MT_EXCITE_PARAMS for every file of the
+ * build (it raises MT_MAX_PARAMS to 24; link with -lm, it uses sin and
+ * exp). Using it:
+ *   1. mt_add_excite() once, after the other parameters (it registers
+ *      excite.active, excite.kind, excite.point, excite.amplitude,
+ *      excite.f0, excite.f1 and excite.duration);
+ *   2. each control tick, before the controller: if mt_excite_step()
+ *      returns true, add the value it gives to the setpoint the controller
+ *      follows (excite.point 0) or to the controller's output before its
+ *      limit (excite.point 1), and stream setpoint + value on the
+ *      reference channel in both cases; stream the setpoint otherwise.
+ * A run ends by itself after its duration, with excite.active back to 0
+ * and an unprompted VALUE, and when the output is off. */
+typedef struct {
+    float active;    /* 0 or 1 */
+    float kind;      /* 0 chirp, 1 PRBS */
+    float point;     /* 0 setpoint, 1 effort */
+    float amplitude; /* peak, in the point's unit */
+    float f0, f1;    /* Hz */
+    float duration;  /* s */
+    uint32_t tick;   /* ticks into the run */
+    uint32_t ticks;  /* length of the run; 0 while none runs */
+    uint32_t bit_ticks;
+    uint16_t lfsr;
+    float bit;
+    uint8_t active_index;
+} mt_excite;
+
+/* Registers the excitation's parameters: amplitudes up to max_amplitude in
+ * `unit` (the units of both points when they differ: "rad or A"),
+ * frequencies up to max_hz. Returns false when the table has no room. */
+bool mt_add_excite(mt_device *dev, mt_excite *excite, const char *unit, float max_amplitude,
+                   float max_hz);
+
+/* One control tick of the excitation at `loop_hz`. Returns true, with the
+ * signal in *value, while a run is under way. */
+bool mt_excite_step(mt_device *dev, mt_excite *excite, float loop_hz, float *value);
+#endif
 
 #ifdef __cplusplus
 }

@@ -363,6 +363,32 @@ pub fn loop_figures(points: &[BodePoint]) -> LoopFigures {
     figures
 }
 
+/// Least rise, dB, of the plant's magnitude above its lowest point at
+/// lower frequencies for [`plant_peak`] to call it a resonance.
+pub const PLANT_PEAK_RISE_DB: f64 = 3.0;
+
+/// The plant's resonance among the coherent points (sorted by frequency):
+/// the point whose magnitude rises most above the lowest magnitude at any
+/// coherent point below it, and that rise in dB. A mechanical resonance
+/// shows as an anti-resonance dip followed by a peak on a falling curve,
+/// so its highest point is not the plant's highest magnitude (the low
+/// frequencies are, through the integrations); the rise out of the dip
+/// finds it whatever the curve's slope. `None` without a plant estimate
+/// or with no rise of [`PLANT_PEAK_RISE_DB`].
+pub fn plant_peak(points: &[BodePoint]) -> Option<(f64, f64)> {
+    let mut lowest = f64::INFINITY;
+    let mut best: Option<(f64, f64)> = None;
+    for point in points.iter().filter(|p| p.coherence >= COHERENT) {
+        let db = decibels(point.plant?);
+        let rise = db - lowest;
+        if rise >= PLANT_PEAK_RISE_DB && best.is_none_or(|(_, most)| rise > most) {
+            best = Some((point.frequency_hz, rise));
+        }
+        lowest = lowest.min(db);
+    }
+    best
+}
+
 /// The first `x` where `y` crosses `level` going down, linearly
 /// interpolated, and the index of the point after it.
 fn first_crossing(x: &[f64], y: &[f64], level: f64) -> Option<(f64, usize)> {
@@ -722,5 +748,51 @@ mod tests {
             estimate_response(100.0, &bad, &x, None, 8),
             Err(FrequencyResponseError::NotFinite)
         );
+    }
+
+    /// A two-mass plant, Kt·(J_L·s² + k) / (s²·(J_M·J_L·s² + k·(J_M + J_L)))
+    /// with light damping: it falls through the low frequencies, dips at
+    /// the anti-resonance √(k/J_L) and peaks at √(k·(J_M + J_L)/(J_M·J_L)).
+    /// The peak is found there, not at the lowest (highest) frequency.
+    #[test]
+    fn plant_peak_is_the_resonance_after_the_dip() {
+        let (jm, jl, k, c): (f64, f64, f64, f64) = (2e-4, 5e-4, 50.0, 2e-3);
+        let resonance = (k * (jm + jl) / (jm * jl)).sqrt() / std::f64::consts::TAU;
+        let points: Vec<BodePoint> = (0..400)
+            .map(|i| {
+                let f = 5.0 * 1.01f64.powi(i);
+                let s = Complex64::new(0.0, std::f64::consts::TAU * f);
+                let coupling = c * s + k;
+                let plant = 0.05 * (jl * s * s + coupling)
+                    / ((jm * s * s + coupling) * (jl * s * s + coupling) - coupling * coupling);
+                let mut point = BodePoint::new(f, Complex64::new(0.5, 0.0), 1.0, Some(plant));
+                if (f - 200.0).abs() < 10.0 {
+                    // An incoherent spike does not count.
+                    point.plant = Some(plant * 1e6);
+                    point.coherence = 0.5;
+                }
+                point
+            })
+            .collect();
+        let (peak, rise) = plant_peak(&points).expect("a peak");
+        assert!(
+            (peak / resonance - 1.0).abs() < 0.01,
+            "{peak} vs {resonance}"
+        );
+        assert!(rise > 20.0, "{rise}");
+        // A plain double integrator never rises: no peak.
+        let falling: Vec<BodePoint> = points
+            .iter()
+            .map(|p| {
+                let w = std::f64::consts::TAU * p.frequency_hz;
+                BodePoint::new(
+                    p.frequency_hz,
+                    p.closed_loop,
+                    1.0,
+                    Some(Complex64::new(-1.0 / (w * w), 0.0)),
+                )
+            })
+            .collect();
+        assert_eq!(plant_peak(&falling), None);
     }
 }

@@ -21,7 +21,8 @@
 //! - `closed_loop`: the predicted step response of a model under a PID run
 //!   the way the simulated drive runs it, for the preview before writing.
 //! - `frequency_response`: closed loop, plant and open loop from an excited
-//!   record (Welch H1, coherence), and bandwidth, resonance and margins.
+//!   record (Welch H1, coherence), and bandwidth, resonance, margins and
+//!   the plant's resonance.
 
 mod closed_loop;
 mod frequency_response;
@@ -35,8 +36,8 @@ mod ultimate_rules;
 
 pub use closed_loop::{PlantModel, Prediction, PredictionError, StepPlan, predict_step};
 pub use frequency_response::{
-    BodePoint, COHERENT, FrequencyResponseError, LoopFigures, decibels, estimate_response,
-    loop_figures, sine_response, unwrapped_phase_deg,
+    BodePoint, COHERENT, FrequencyResponseError, LoopFigures, PLANT_PEAK_RISE_DB, decibels,
+    estimate_response, loop_figures, plant_peak, sine_response, unwrapped_phase_deg,
 };
 pub use identify::{
     Fit, Fopdt, IdentifyError, InputRecord, Ipdt, MotorModel, fit_fopdt, fit_ipdt, fit_motor,

@@ -6,6 +6,13 @@
 //! then enables the output, lets the loop settle, runs [`Excitation`] and
 //! prints the figures and the points as text, JSON or CSV.
 //!
+//! A device that declares its own excitation (docs/PROTOCOL.md 4.6)
+//! excites itself at its loop rate: the command then picks it through
+//! [`frequency_response`], injects on the output when the device can (the
+//! plant through its resonances, above the loop's bandwidth), and runs it
+//! on the link's procedure engine; the write rate no longer bounds the
+//! band. `--host-writes` keeps the host's setpoint writes.
+//!
 //! Nothing is written before every check has passed. Once the output is
 //! on, whatever happens (the measurement ends, fails, the device stops
 //! streaming, Ctrl+C or SIGTERM) the setpoint goes back to its value from
@@ -20,18 +27,21 @@ use anyhow::{Context, bail};
 use realfft::num_complex::Complex64;
 use serde_json::{Value, json};
 
+use super::BodeArgs;
+use super::bode_device::Excited;
 use super::connect::{Wait, connect, next_event};
 use super::report;
 use super::step::{
     closed, fault, note_value, put_back_setpoint, send, setpoint_in_force, wait_enabled,
 };
-use super::{BodeArgs, SignalArg};
-use crate::analysis::{BodePoint, COHERENT, LoopFigures, decibels, unwrapped_phase_deg};
+use crate::analysis::{
+    BodePoint, COHERENT, LoopFigures, decibels, plant_peak, unwrapped_phase_deg,
+};
 use crate::link::{Link, LinkEvent};
 use crate::protocol::{ChannelRole, Command, DeviceInfo, Event};
 use crate::tuning::{
-    DEFAULT_MAX_WRITE_HZ, Excitation, ExcitationKind, ExcitationPlan, ExcitationState,
-    FrequencyMeasurement, ParamWrite, speed_limit,
+    DEFAULT_MAX_WRITE_HZ, Excitation, ExcitationPlan, ExcitationState, FrequencyMeasurement,
+    InjectionPoint, ParamWrite, frequency_response, speed_limit,
 };
 
 /// Device time the stream is watched for before the plan is checked.
@@ -55,23 +65,39 @@ pub fn run(args: &BodeArgs) -> anyhow::Result<()> {
     let (link, mut info) = connect(args.port.target(), args.divider)?;
     let stream_hz = f64::from(info.loop_hz) / f64::from(args.divider);
     let write_hz = batches_per_second(&link)?.min(DEFAULT_MAX_WRITE_HZ);
-    let plan = plan(args, &info, stream_hz, write_hz)?;
+    let excitation = super::bode_device::excitation_for(args, &info);
+    let plan = plan(args, &info, stream_hz, write_hz, excitation)?;
     // Every check the excitation makes, before anything is written.
-    Excitation::start(plan, &info, setpoint_in_force(&info))?;
+    match excitation {
+        Excited::ByHost => drop(Excitation::start(plan, &info, setpoint_in_force(&info))?),
+        Excited::ByDevice(point) => {
+            drop(frequency_response(
+                plan,
+                point,
+                &info,
+                setpoint_in_force(&info),
+            )?);
+        }
+    }
 
-    let measurement = measure(&link, &mut info, plan, args.settle)?;
+    let measurement = measure(&link, &mut info, plan, args.settle, excitation)?;
     let feedback_unit = unit_of(&info, ChannelRole::Feedback);
-    let setpoint_unit = info
-        .params
-        .iter()
-        .find(|p| p.flags.setpoint())
-        .map_or_else(String::new, |p| p.unit.clone());
+    // The amplitude's unit: the effort's when the device injects there.
+    let setpoint_unit = match excitation {
+        Excited::ByDevice(InjectionPoint::Effort) => unit_of(&info, ChannelRole::Effort),
+        _ => info
+            .params
+            .iter()
+            .find(|p| p.flags.setpoint())
+            .map_or_else(String::new, |p| p.unit.clone()),
+    };
     let summary = Summary {
         device: &info.name,
         port: link.target().name(),
         unit: &setpoint_unit,
         feedback_unit: &feedback_unit,
         write_hz,
+        excitation,
         measurement: &measurement,
     };
     if let Some(path) = &args.csv {
@@ -125,7 +151,11 @@ fn plan(
     info: &DeviceInfo,
     stream_hz: f64,
     write_hz: f64,
+    excitation: Excited,
 ) -> anyhow::Result<ExcitationPlan> {
+    if let Excited::ByDevice(point) = excitation {
+        return super::bode_device::plan(args, info, stream_hz, write_hz, point);
+    }
     let span = info
         .params
         .iter()
@@ -140,11 +170,7 @@ fn plan(
         );
     }
     let plan = ExcitationPlan {
-        kind: match args.signal {
-            SignalArg::Chirp => ExcitationKind::Chirp,
-            SignalArg::Sine => ExcitationKind::SteppedSine,
-            SignalArg::Prbs => ExcitationKind::Prbs,
-        },
+        kind: super::bode_device::signal_kind(args, false),
         from_hz: args.from.unwrap_or(to_hz / 100.0),
         to_hz,
         // By default within the axis's velocity limit, when it has one.
@@ -175,11 +201,14 @@ fn measure(
     info: &mut DeviceInfo,
     plan: ExcitationPlan,
     settle_s: f64,
+    excitation: Excited,
 ) -> anyhow::Result<FrequencyMeasurement> {
     let found = setpoint_in_force(info);
     link.send(Command::Enable(true));
-    let outcome = wait_enabled(link, &mut info.params)
-        .and_then(|()| run_excitation(link, plan, settle_s, info));
+    let outcome = wait_enabled(link, &mut info.params).and_then(|()| match excitation {
+        Excited::ByHost => run_excitation(link, plan, settle_s, info),
+        Excited::ByDevice(point) => super::bode_device::run(link, plan, point, settle_s, info),
+    });
     link.send(Command::Enable(false));
     put_back_setpoint(link, found, &mut info.params);
     outcome
@@ -396,6 +425,7 @@ struct Summary<'a> {
     unit: &'a str,
     feedback_unit: &'a str,
     write_hz: f64,
+    excitation: Excited,
     measurement: &'a FrequencyMeasurement,
 }
 
@@ -418,6 +448,16 @@ fn figure_list(f: &LoopFigures) -> [(&'static str, &'static str, &'static str, O
 }
 
 impl Summary<'_> {
+    /// The highest frequency with a coherent point.
+    fn coherent_max_hz(&self) -> Option<f64> {
+        self.measurement
+            .points
+            .iter()
+            .filter(|p| p.coherence >= COHERENT)
+            .map(|p| p.frequency_hz)
+            .reduce(f64::max)
+    }
+
     fn coherent(&self) -> usize {
         self.measurement
             .points
@@ -461,7 +501,17 @@ impl Summary<'_> {
             "duration_s": plan.duration_s,
             "sample_hz": self.measurement.record.sample_hz,
             "writes_per_s": self.write_hz,
+            "excited_by": match self.excitation {
+                Excited::ByHost => "host",
+                Excited::ByDevice(_) => "device",
+            },
+            "injected_at": match self.excitation {
+                Excited::ByDevice(InjectionPoint::Effort) => "effort",
+                _ => "setpoint",
+            },
             "coherent_points": self.coherent(),
+            "coherent_max_hz": self.coherent_max_hz(),
+            "plant_peak_hz": plant_peak(&self.measurement.points).map(|(hz, _)| hz),
             "figures": figures,
             "points": points,
         })
@@ -485,16 +535,38 @@ impl Summary<'_> {
             points.len(),
             self.coherent(),
         );
+        if let Excited::ByDevice(point) = self.excitation {
+            let at = match point {
+                InjectionPoint::Effort => "added to its output",
+                InjectionPoint::Setpoint => "on its setpoint",
+            };
+            out += &format!("  excited by the device at its loop rate, {at}\n");
+        }
         for (_, label, unit, value) in figure_list(&self.measurement.figures) {
             let shown = value.map_or_else(|| "—".to_owned(), |v| format!("{v:.2} {unit}"));
             out += &format!("  {label:<18} {shown}\n");
+        }
+        if let Some((hz, rise)) = plant_peak(&self.measurement.points) {
+            out += &format!(
+                "  {:<18} {hz:.2} Hz ({rise:.1} dB above the dip before it)\n",
+                "Plant resonance"
+            );
         }
         if !table {
             return out;
         }
         out += &format!(
-            "{:>10} {:>9} {:>9} {:>9}   (closed loop {} → {}; every point with --json or --csv)\n",
-            "Hz", "dB", "°", "coherence", self.unit, self.feedback_unit
+            "{:>10} {:>9} {:>9} {:>9}   ({}; every point with --json or --csv)\n",
+            "Hz",
+            "dB",
+            "°",
+            "coherence",
+            match self.excitation {
+                Excited::ByDevice(InjectionPoint::Effort) => {
+                    "closed loop at the plant's input, 1 − S".to_owned()
+                }
+                _ => format!("closed loop {} → {}", self.unit, self.feedback_unit),
+            }
         );
         let mut next_log_f = f64::NEG_INFINITY;
         for row in rows(points) {

@@ -8,6 +8,7 @@
 mod analyze;
 mod autotune;
 mod bode;
+mod bode_device;
 mod connect;
 mod control_lines;
 mod exit;
@@ -370,11 +371,18 @@ pub struct BodeArgs {
     /// and the setpoint writes, at most a twentieth of the loop rate].
     #[arg(long, value_name = "HZ", value_parser = parse_hz, allow_hyphen_values = true)]
     pub to: Option<f64>,
-    /// The excitation put on the setpoint.
-    #[arg(long, value_enum, default_value_t = SignalArg::Chirp)]
-    pub signal: SignalArg,
+    /// The excitation signal [default: prbs when the device excites
+    /// itself, chirp otherwise].
+    #[arg(long, value_enum)]
+    pub signal: Option<SignalArg>,
+    /// Excite by writing the setpoint from the host, even when the device
+    /// declares its own excitation (docs/PROTOCOL.md 4.6).
+    #[arg(long)]
+    pub host_writes: bool,
     /// Peak excursion about the setpoint, in its unit [default: 1/10000
-    /// of the setpoint's range].
+    /// of the setpoint's range]; when the device injects on its output,
+    /// the peak injected, in the effort's unit [default: 0.8 of its
+    /// output limit].
     #[arg(long, value_parser = parse_excursion, allow_hyphen_values = true)]
     pub amplitude: Option<f64>,
     /// Seconds of device time the excitation lasts.
@@ -782,7 +790,7 @@ mod tests {
         match cli.command {
             Some(CliCommand::Bode(args)) => {
                 assert_eq!((args.from, args.to), (None, Some(40.0)));
-                assert_eq!(args.signal, SignalArg::Prbs);
+                assert_eq!(args.signal, Some(SignalArg::Prbs));
                 assert_eq!(args.duration, 10.0);
                 assert_eq!(args.csv, Some(PathBuf::from("out.csv")));
             }

@@ -11,7 +11,7 @@
 use std::collections::VecDeque;
 use std::fmt;
 
-use super::drive::{CHANNEL_COUNT, DriveConfig, RELAY_ACTIVE_INDEX, SimDrive, WriteRefusal};
+use super::drive::{CHANNEL_COUNT, DriveConfig, SimDrive, WriteRefusal};
 use super::emulated::EmulatedDevice;
 use crate::protocol::Command;
 use crate::protocol::native::frame::{FrameDecoder, MAX_PAYLOAD, encode_frame};
@@ -174,9 +174,9 @@ impl SimDevice {
     /// Switches the output, noting the change (if it is one) and why.
     fn set_output(&mut self, enabled: bool, cause: OutputCause) {
         let changed = enabled != self.drive.enabled();
-        let relay_was_active = self.drive.relay_active();
+        let modes_before = self.drive.modes();
         self.drive.set_enabled(enabled);
-        self.report_relay_end(relay_was_active);
+        self.report_mode_ends(modes_before);
         if !changed {
             return;
         }
@@ -191,14 +191,14 @@ impl SimDevice {
         });
     }
 
-    /// Says `relay.active` is 0 when the drive left relay mode by itself, as
-    /// a device does when it changes a parameter on its own.
-    fn report_relay_end(&mut self, was_active: bool) {
-        if was_active && !self.drive.relay_active() {
-            self.send(DeviceMessage::Value {
-                index: RELAY_ACTIVE_INDEX,
-                value: 0.0,
-            });
+    /// Says `relay.active` or `excite.active` is 0 when the drive left that
+    /// mode by itself, as a device does when it changes a parameter on its
+    /// own.
+    fn report_mode_ends(&mut self, before: [(u8, bool); 2]) {
+        for ((index, was_active), (_, active)) in before.into_iter().zip(self.drive.modes()) {
+            if was_active && !active {
+                self.send(DeviceMessage::Value { index, value: 0.0 });
+            }
         }
     }
 
@@ -385,9 +385,9 @@ impl SimDevice {
         let max_age_ticks =
             ((self.settings.max_batch_latency_s * f64::from(self.settings.loop_hz)) as u32).max(1);
         for _ in 0..ticks {
-            let relay_was_active = self.drive.relay_active();
+            let modes_before = self.drive.modes();
             let sample = self.drive.tick(dt);
-            self.report_relay_end(relay_was_active);
+            self.report_mode_ends(modes_before);
             if self.stream_divider > 0 {
                 if self.ticks_to_next_sample == 0 {
                     if self.batch.is_empty() {
@@ -442,6 +442,7 @@ impl EmulatedDevice for SimDevice {
 mod tests {
     use super::*;
     use crate::protocol::native::{FrameDecoder, encode_command};
+    use crate::sim::drive::{EXCITE_ACTIVE_INDEX, RELAY_ACTIVE_INDEX};
 
     fn send(device: &mut SimDevice, command: Command) {
         let mut wire = Vec::new();
@@ -675,6 +676,57 @@ mod tests {
         set_active(&mut device, 1.0);
         send(&mut device, Command::Enable(false));
         assert!(!device.drive.relay_active(), "output off ends the relay");
+    }
+
+    /// The device-side excitation (docs/PROTOCOL.md 4.6): refused while
+    /// the output is off, ends by itself after its duration with an
+    /// unprompted VALUE, and ENABLE 0 ends it too.
+    #[test]
+    fn excitation_ends_itself_after_its_duration_with_a_value() {
+        let mut config = DriveConfig::linear();
+        config.excite.duration = 0.05;
+        let mut device = SimDevice::new(config, DeviceSettings::default());
+        let set_active = |device: &mut SimDevice, value: f32| {
+            send(
+                device,
+                Command::Set {
+                    index: EXCITE_ACTIVE_INDEX,
+                    value,
+                },
+            )
+        };
+        set_active(&mut device, 1.0);
+        assert!(matches!(
+            replies(&mut device)[..],
+            [DeviceMessage::Value { value, .. }] if value == 0.0
+        ));
+        send(&mut device, Command::Enable(true));
+        set_active(&mut device, 1.0);
+        replies(&mut device);
+        assert!(device.drive.excite_active());
+        // 0.05 s at 10 kHz is 500 ticks: still on after 499, off after 500.
+        device.advance(499);
+        assert!(device.drive.excite_active());
+        let early_end = replies(&mut device).into_iter().any(
+            |m| matches!(m, DeviceMessage::Value { index, .. } if index == EXCITE_ACTIVE_INDEX),
+        );
+        assert!(!early_end, "reported an end before the duration");
+        device.advance(2);
+        assert!(!device.drive.excite_active());
+        let ended = replies(&mut device).into_iter().any(|m| {
+            matches!(m, DeviceMessage::Value { index, value } if index == EXCITE_ACTIVE_INDEX && value == 0.0)
+        });
+        assert!(ended, "no VALUE excite.active = 0");
+
+        set_active(&mut device, 1.0);
+        assert!(device.drive.excite_active());
+        replies(&mut device);
+        send(&mut device, Command::Enable(false));
+        assert!(!device.drive.excite_active(), "output off ends it");
+        let ended = replies(&mut device).into_iter().any(|m| {
+            matches!(m, DeviceMessage::Value { index, value } if index == EXCITE_ACTIVE_INDEX && value == 0.0)
+        });
+        assert!(ended, "no VALUE excite.active = 0 on ENABLE 0");
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! tunable constant exposed as a named, limited parameter.
 
 use super::controller::{Pid, PidGains};
+use super::excite::{ExciteConfig, ExciteKind, ExcitePoint, ExciteRun};
 use super::noise::GaussianNoise;
 use super::plant::{Plant, PlantConstants};
 use crate::protocol::{ChannelInfo, ChannelRole, ParamFlags, ParamInfo, ParamKind};
@@ -19,6 +20,9 @@ pub struct DriveConfig {
     pub encoder_noise: f64,
     /// The relay mode's settings (docs/PROTOCOL.md, "Relay mode").
     pub relay: RelayConfig,
+    /// The device-side excitation's settings (docs/PROTOCOL.md,
+    /// "Device-side excitation").
+    pub excite: ExciteConfig,
 }
 
 /// The relay mode: while active, the output is `bias ± amplitude`,
@@ -68,6 +72,7 @@ impl Default for DriveConfig {
             encoder_cpr: 4096.0,
             encoder_noise: 5e-5,
             relay: RelayConfig::default(),
+            excite: ExciteConfig::default(),
         }
     }
 }
@@ -86,6 +91,10 @@ impl DriveConfig {
 
 const GAIN: u8 = ParamFlags::TUNING_GAIN;
 const LOG: u8 = ParamFlags::LOG_SCALE;
+/// The excitation's settings are modes, so undo, profiles and auto-tune
+/// never write them: only the user or a measurement does.
+const MODE: u8 = ParamFlags::MODE;
+const CHOICE: u8 = ParamFlags::MODE | ParamFlags::KIND_CHOICE;
 
 /// The parameter table: name, unit, flags, min, max. Index = position.
 const PARAMS: &[(&str, &str, u8, f32, f32)] = &[
@@ -128,7 +137,32 @@ const PARAMS: &[(&str, &str, u8, f32, f32)] = &[
     ("relay.hysteresis", "rad", 0, 0.0, 1.0),
     ("relay.travel", "rad", 0, 0.0, 100.0),
     ("relay.bias", "A", 0, -20.0, 20.0),
+    (
+        "excite.active",
+        "",
+        ParamFlags::MODE | ParamFlags::KIND_SWITCH,
+        0.0,
+        1.0,
+    ),
+    ("excite.kind", "", CHOICE, 0.0, 1.0),
+    ("excite.point", "", CHOICE, 0.0, 1.0),
+    // In the point's unit: rad at the setpoint, A at the effort; the
+    // output limit caps what an effort injection can add anyway.
+    ("excite.amplitude", "rad or A", MODE, 0.0, 20.0),
+    ("excite.f0", "Hz", MODE | LOG, 0.01, 5000.0),
+    ("excite.f1", "Hz", MODE | LOG, 0.01, 5000.0),
+    ("excite.duration", "s", MODE, 0.01, 600.0),
 ];
+
+/// The names of the choices, by parameter index.
+fn choices(index: u8) -> Vec<String> {
+    let names: &[&str] = match index {
+        EXCITE_KIND_INDEX => &["chirp", "prbs"],
+        EXCITE_POINT_INDEX => &["setpoint", "effort"],
+        _ => &[],
+    };
+    names.iter().map(|n| (*n).to_owned()).collect()
+}
 
 /// Index of the setpoint parameter.
 pub const SETPOINT_INDEX: u8 = 5;
@@ -137,6 +171,11 @@ pub const RESONANCE_INDEX: u8 = 13;
 /// Index of `relay.active`, which the drive clears itself when the relay
 /// leaves its travel or the output goes off.
 pub const RELAY_ACTIVE_INDEX: u8 = 16;
+/// Index of `excite.active`, which the drive clears itself when the
+/// excitation has lasted its duration or the output goes off.
+pub const EXCITE_ACTIVE_INDEX: u8 = 21;
+const EXCITE_KIND_INDEX: u8 = 22;
+const EXCITE_POINT_INDEX: u8 = 23;
 
 /// Why a parameter write was refused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -151,6 +190,8 @@ pub const CHANNEL_COUNT: usize = 8;
 /// One tick's measurements, in channel order.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct DriveSample {
+    /// The setpoint in force; during a device-side excitation, the
+    /// reference it applied (docs/PROTOCOL.md 4.6).
     pub setpoint: f32,
     /// The encoder's reading (quantized and noisy), which the loop controls.
     pub position: f32,
@@ -195,6 +236,7 @@ pub struct SimDrive {
     enabled: bool,
     effort: f64,
     relay: RelayState,
+    excite: ExciteRun,
 }
 
 /// What the relay remembers between ticks.
@@ -216,6 +258,7 @@ impl SimDrive {
             enabled: false,
             effort: 0.0,
             relay: RelayState::default(),
+            excite: ExciteRun::default(),
         }
     }
 
@@ -250,7 +293,7 @@ impl SimDrive {
                 min,
                 max,
                 value: self.param(index as u8).unwrap_or(f32::NAN),
-                kind: ParamKind::from_wire(flags, Vec::new()),
+                kind: ParamKind::from_wire(flags, choices(index as u8)),
             })
             .collect()
     }
@@ -284,6 +327,13 @@ impl SimDrive {
             18 => c.relay.hysteresis,
             19 => c.relay.travel,
             20 => c.relay.bias,
+            21 => f64::from(u8::from(c.excite.active)),
+            22 => f64::from(u8::from(c.excite.kind == ExciteKind::Prbs)),
+            23 => f64::from(u8::from(c.excite.point == ExcitePoint::Effort)),
+            24 => c.excite.amplitude,
+            25 => c.excite.f0,
+            26 => c.excite.f1,
+            27 => c.excite.duration,
             _ => return None,
         };
         Some(value as f32)
@@ -318,7 +368,7 @@ impl SimDrive {
             14 => c.encoder_cpr = v.round(),
             15 => c.encoder_noise = v,
             16 => {
-                let active = v >= 0.5 && self.enabled;
+                let active = v >= 0.5 && self.enabled && !c.excite.active;
                 if active != c.relay.active {
                     self.relay = RelayState::default();
                     self.pid.reset();
@@ -329,6 +379,35 @@ impl SimDrive {
             18 => c.relay.hysteresis = v,
             19 => c.relay.travel = v,
             20 => c.relay.bias = v,
+            21 => {
+                // Only with the output on and a band to sweep, and never
+                // together with the relay: both would drive the output.
+                let active = v >= 0.5 && self.enabled && !c.relay.active && c.excite.runnable();
+                if active && !c.excite.active {
+                    self.excite = ExciteRun::default();
+                }
+                c.excite.active = active;
+            }
+            // Settings stay as they are while a run uses them.
+            22..=27 if c.excite.active => {}
+            22 => {
+                c.excite.kind = if v >= 0.5 {
+                    ExciteKind::Prbs
+                } else {
+                    ExciteKind::Chirp
+                }
+            }
+            23 => {
+                c.excite.point = if v >= 0.5 {
+                    ExcitePoint::Effort
+                } else {
+                    ExcitePoint::Setpoint
+                }
+            }
+            24 => c.excite.amplitude = v,
+            25 => c.excite.f0 = v,
+            26 => c.excite.f1 = v,
+            27 => c.excite.duration = v,
             _ => return Err(WriteRefusal::BadIndex),
         }
         self.plant.constants = self.config.plant.clone();
@@ -347,6 +426,7 @@ impl SimDrive {
         if enabled != self.enabled {
             self.pid.reset();
             self.config.relay.active = false;
+            self.config.excite.active = false;
         }
         self.enabled = enabled;
     }
@@ -359,6 +439,21 @@ impl SimDrive {
     /// Whether the relay mode is switching the output.
     pub fn relay_active(&self) -> bool {
         self.config.relay.active
+    }
+
+    /// Whether the device-side excitation is running.
+    pub fn excite_active(&self) -> bool {
+        self.config.excite.active
+    }
+
+    /// The modes the drive ends by itself, by the index of their `active`
+    /// parameter, and whether each is on: the firmware reports the ones
+    /// that went off with an unprompted VALUE.
+    pub fn modes(&self) -> [(u8, bool); 2] {
+        [
+            (RELAY_ACTIVE_INDEX, self.config.relay.active),
+            (EXCITE_ACTIVE_INDEX, self.config.excite.active),
+        ]
     }
 
     /// One tick of the relay: the output, or `None` when the feedback has
@@ -408,23 +503,49 @@ impl SimDrive {
         } else {
             None
         };
+        let excitation = if self.enabled && self.config.excite.active {
+            let value = self.excite.next(&self.config.excite, dt);
+            if value.is_none() {
+                self.config.excite.active = false;
+            }
+            value
+        } else {
+            None
+        };
+        let point = self.config.excite.point;
+        // The reference the controller follows, and what the setpoint
+        // channel streams: the setpoint plus a setpoint excitation, or the
+        // injection itself at the effort point (docs/PROTOCOL.md 4.6).
+        let (reference, streamed) = match excitation {
+            Some(value) if point == ExcitePoint::Setpoint => {
+                (self.config.setpoint + value, self.config.setpoint + value)
+            }
+            Some(value) => (self.config.setpoint, value),
+            None => (self.config.setpoint, self.config.setpoint),
+        };
         self.effort = if let Some(output) = relay {
             self.pid.track(measured);
             output
         } else if self.enabled {
-            self.pid
-                .update(&self.config.gains, self.config.setpoint, measured, dt)
+            let output = self.pid.update(&self.config.gains, reference, measured, dt);
+            match excitation {
+                Some(value) if point == ExcitePoint::Effort => {
+                    let limit = self.config.gains.output_limit.abs();
+                    (output + value).clamp(-limit, limit)
+                }
+                _ => output,
+            }
         } else {
             self.pid.track(measured);
             0.0
         };
         let terms = self.pid.terms;
         let sample = DriveSample {
-            setpoint: self.config.setpoint as f32,
+            setpoint: streamed as f32,
             position: measured as f32,
             velocity: self.plant.state.velocity as f32,
             effort: self.effort as f32,
-            following_error: (self.config.setpoint - measured) as f32,
+            following_error: (reference - measured) as f32,
             p_term: terms.proportional as f32,
             i_term: terms.integral as f32,
             d_term: terms.derivative as f32,
@@ -452,139 +573,4 @@ impl SimDrive {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Step response of Jθ'' + (b + kt·kd)θ' + kt·kp·θ = kt·kp·r for a unit
-    /// step: the closed loop of a PD position controller with derivative on
-    /// the measurement around an ideal motor.
-    fn analytic_pd_step(config: &DriveConfig, t: f64) -> f64 {
-        let p = &config.plant;
-        let g = &config.gains;
-        let wn = (p.torque_constant * g.kp / p.inertia).sqrt();
-        let zeta = (p.viscous + p.torque_constant * g.kd) / (2.0 * p.inertia * wn);
-        assert!(zeta < 1.0, "test expects an underdamped loop");
-        let wd = wn * (1.0 - zeta * zeta).sqrt();
-        1.0 - (-zeta * wn * t).exp()
-            * ((wd * t).cos() + zeta / (1.0 - zeta * zeta).sqrt() * (wd * t).sin())
-    }
-
-    #[test]
-    fn linear_step_matches_the_analytic_second_order_within_one_percent() {
-        let mut config = DriveConfig::linear();
-        config.gains = PidGains {
-            kp: 2.0,
-            ki: 0.0,
-            kd: 0.17,
-            derivative_filter: 0.0,
-            output_limit: 1e6,
-        };
-        config.plant.inertia = 1e-3;
-        config.plant.viscous = 1e-3;
-        config.plant.torque_constant = 0.05;
-        let mut drive = SimDrive::new(config.clone());
-        drive.set_enabled(true);
-        drive.tick(1e-4);
-        drive
-            .set_param(SETPOINT_INDEX, 1.0)
-            .expect("setpoint is writable");
-        let dt = 1e-4;
-        let mut worst: f64 = 0.0;
-        let mut overshoot: f64 = 0.0;
-        for k in 0..20_000 {
-            let t = k as f64 * dt;
-            let sample = drive.tick(dt);
-            let expected = analytic_pd_step(&config, t);
-            worst = worst.max((f64::from(sample.position) - expected).abs());
-            overshoot = overshoot.max(f64::from(sample.position) - 1.0);
-        }
-        assert!(worst < 0.01, "worst deviation {worst} of a unit step");
-        // Make sure the test exercises real dynamics: ζ ≈ 0.47 overshoots ~19 %.
-        assert!(overshoot > 0.1, "overshoot {overshoot}");
-    }
-
-    #[test]
-    fn linear_pid_step_settles_on_the_setpoint() {
-        let mut drive = SimDrive::new(DriveConfig::linear());
-        drive.set_enabled(true);
-        drive.set_param(SETPOINT_INDEX, 1.0).expect("writable");
-        let mut last = 0.0;
-        // The PI zero at ki/kp = 1 rad/s leaves a slow tail: give it 8 s.
-        for _ in 0..80_000 {
-            last = drive.tick(1e-4).position;
-        }
-        assert!((last - 1.0).abs() < 1e-3, "{last}");
-    }
-
-    #[test]
-    fn default_drive_with_load_and_friction_is_stable() {
-        let mut drive = SimDrive::new(DriveConfig::default());
-        drive.set_enabled(true);
-        drive.set_param(SETPOINT_INDEX, 1.0).expect("writable");
-        let mut samples = Vec::new();
-        for _ in 0..40_000 {
-            samples.push(drive.tick(1e-4));
-        }
-        let tail = &samples[30_000..];
-        let worst = tail
-            .iter()
-            .map(|s| (s.position - 1.0).abs())
-            .fold(0.0f32, f32::max);
-        assert!(worst < 0.01, "still moving after 3 s: {worst}");
-        assert!(
-            samples.iter().any(|s| s.effort.abs() >= 4.99),
-            "a 1 rad step saturates"
-        );
-    }
-
-    #[test]
-    fn writes_clamp_and_read_only_is_refused() {
-        let mut drive = SimDrive::new(DriveConfig::default());
-        assert_eq!(drive.set_param(0, 5000.0), Ok(1000.0));
-        assert_eq!(drive.set_param(0, -3.0), Ok(0.0));
-        assert_eq!(
-            drive.set_param(RESONANCE_INDEX, 1.0),
-            Err(WriteRefusal::ReadOnly)
-        );
-        assert_eq!(drive.set_param(200, 1.0), Err(WriteRefusal::BadIndex));
-        assert_eq!(drive.set_param(2, f32::NAN), Ok(0.2));
-        assert_eq!(drive.params().len(), SimDrive::param_count());
-    }
-
-    #[test]
-    fn disabled_drive_outputs_nothing() {
-        let mut drive = SimDrive::new(DriveConfig::default());
-        drive.set_param(SETPOINT_INDEX, 1.0).expect("writable");
-        for _ in 0..1000 {
-            let sample = drive.tick(1e-4);
-            assert_eq!(sample.effort, 0.0);
-            assert_eq!([sample.p_term, sample.i_term, sample.d_term], [0.0; 3]);
-            assert_eq!(sample.following_error, 1.0 - sample.position);
-        }
-    }
-
-    #[test]
-    fn streamed_terms_explain_the_effort() {
-        assert_eq!(SimDrive::channels().len(), CHANNEL_COUNT);
-        let mut drive = SimDrive::new(DriveConfig::default());
-        drive.set_enabled(true);
-        drive.set_param(SETPOINT_INDEX, 1.0).expect("writable");
-        let (mut saturated, mut linear) = (0, 0);
-        for _ in 0..20_000 {
-            let s = drive.tick(1e-4);
-            let error = s.setpoint - s.position;
-            assert!((s.following_error - error).abs() <= 1e-6 * error.abs().max(1.0));
-            let sum = s.p_term + s.i_term + s.d_term;
-            if drive.saturated() {
-                saturated += 1;
-                assert_eq!(s.effort.abs(), 5.0, "clamped at the output limit");
-                assert!(sum.abs() > 5.0, "{s:?}");
-            } else {
-                linear += 1;
-                assert!((sum - s.effort).abs() < 1e-4, "{s:?}");
-            }
-        }
-        // The step saturates first, then the loop settles within its limit.
-        assert!(saturated > 0 && linear > 10_000, "{saturated} {linear}");
-    }
-}
+mod tests;

@@ -7,6 +7,7 @@ pub mod controller;
 pub mod device;
 pub mod drive;
 pub mod emulated;
+pub mod excite;
 pub mod firmware;
 pub mod noise;
 pub mod plant;

@@ -187,6 +187,27 @@ pub enum ExcitationError {
         min: f32,
         max: f32,
     },
+    #[error("the device declares no excitation of its own (excite.* parameters)")]
+    NoDeviceExcitation,
+    #[error("the device's own excitation has no {0}: it declares no excite.kind")]
+    DeviceKind(&'static str),
+    #[error("the device's {name} takes {min} … {max}, not {value}")]
+    OutsideDeviceLimits {
+        name: String,
+        value: f64,
+        min: f32,
+        max: f32,
+    },
+    #[error("the device did not start its excitation (it answered excite.active = 0)")]
+    DeviceRefused,
+    #[error("the device did not confirm excite.active = 1 within {0} s")]
+    DeviceSilent(f64),
+    #[error("the device was still exciting {0} s after the start; it was told to stop")]
+    DeviceDidNotEnd(f64),
+    #[error(
+        "the device ended its excitation after {lasted:.2} s of {duration} s (output off or a fault?)"
+    )]
+    DeviceEndedEarly { lasted: f64, duration: f64 },
     #[error("{0} samples were lost during the measurement; measure again")]
     SamplesLost(usize),
     #[error("{0}")]
@@ -449,20 +470,13 @@ impl Excitation {
                 }
                 points
             }
-            ExcitationKind::Chirp | ExcitationKind::Prbs => {
-                let wanted = record.sample_hz * 2.0 / plan.from_hz;
-                let most = (record.reference.len() / 2).max(8);
-                let segment_len = (wanted.max(8.0) as usize)
-                    .next_power_of_two()
-                    .min(prev_power_of_two(most));
-                estimate_response(
-                    record.sample_hz,
-                    &record.reference,
-                    &record.feedback,
-                    record.effort.as_deref(),
-                    segment_len,
-                )?
-            }
+            ExcitationKind::Chirp | ExcitationKind::Prbs => estimate_response(
+                record.sample_hz,
+                &record.reference,
+                &record.feedback,
+                record.effort.as_deref(),
+                segment_len(record.sample_hz, plan.from_hz, record.reference.len()),
+            )?,
         };
         points.retain(|p| (plan.from_hz * 0.999..=plan.to_hz * 1.001).contains(&p.frequency_hz));
         let figures = loop_figures(&points);
@@ -482,9 +496,21 @@ impl Excitation {
     }
 }
 
+/// Welch segment length for a broadband record of `len` samples whose
+/// lowest frequency is `from_hz`: two periods of it (so it sits two bins
+/// up, clear of the removed mean), a power of two, and at most half the
+/// record so that segments average.
+pub(super) fn segment_len(sample_hz: f64, from_hz: f64, len: usize) -> usize {
+    let wanted = sample_hz * 2.0 / from_hz;
+    let most = (len / 2).max(8);
+    (wanted.max(8.0) as usize)
+        .next_power_of_two()
+        .min(prev_power_of_two(most))
+}
+
 /// The record on an even grid at its mean rate, when its samples came
 /// unevenly (timed by their arrival); as it is when they are even.
-fn evenly_spaced(record: ExcitationRecord) -> ExcitationRecord {
+pub(super) fn evenly_spaced(record: ExcitationRecord) -> ExcitationRecord {
     let n = record.time.len();
     if n < 3 {
         return record;

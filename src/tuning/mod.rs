@@ -6,11 +6,14 @@
 //! - `step_test`: planned setpoint steps, each recorded and measured.
 //! - `excitation`: chirp, stepped-sine or PRBS excitation of the setpoint,
 //!   recorded and turned into a frequency response.
+//! - `device_excitation`: the same measurement excited by the device itself
+//!   (its `excite.*` mode), and the chooser between the two.
 //! - `model_autotune`: a model fitted to a step, gains from it, their preview.
 //! - `relay`: a relay run in the device's relay mode, Ku and Tu from it.
 //! - `procedure`: what every procedure is to the engine that runs it.
 //! - `write_guard`: the one guard every parameter write passes.
 
+mod device_excitation;
 mod excitation;
 mod model_autotune;
 mod procedure;
@@ -18,6 +21,10 @@ mod relay;
 mod step_test;
 pub mod write_guard;
 
+pub use device_excitation::{
+    DEVICE_EXCITATION_NAME, DeviceExcitation, EFFORT_AMPLITUDE_SHARE, ExciteParams, InjectionPoint,
+    default_effort_amplitude, device_excites, frequency_response,
+};
 pub use excitation::{
     DEFAULT_MAX_WRITE_HZ, Excitation, ExcitationError, ExcitationKind, ExcitationPlan,
     ExcitationRecord, ExcitationState, FrequencyMeasurement, MAX_DURATION_S, SPEED_SHARE,

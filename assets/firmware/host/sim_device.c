@@ -40,6 +40,7 @@ typedef struct {
     float time_constant; /* inertia / viscous, read-only */
     float bad_frames;    /* host frames the device dropped, read-only */
     float position, velocity, effort;
+    float reference; /* what the setpoint channel streams */
     bool enabled;
     double angle, speed, integral;
 } servo;
@@ -58,6 +59,10 @@ static servo motor = {
 static mt_device device;
 /* Relay mode (docs/PROTOCOL.md 4.5), switched inside the control loop. */
 static mt_relay relay;
+#ifdef MT_EXCITE_PARAMS
+/* Device-side excitation (docs/PROTOCOL.md 4.6), generated in the loop. */
+static mt_excite excite;
+#endif
 
 /* Bytes waiting for the pseudo-terminal, whole frames only: when it is full,
  * new frames are dropped as a device's transmit buffer would drop them. */
@@ -76,13 +81,35 @@ static void control_step(servo *s)
 {
     double effort = 0.0;
     float relay_output = 0.0f;
+    double reference = s->setpoint;
+    double injected = 0.0;
+#ifdef MT_EXCITE_PARAMS
+    float signal = 0.0f;
+    if (relay.active >= 0.5f && excite.active >= 0.5f) {
+        /* Both would drive the output: the relay keeps it and the excitation
+         * ends, as docs/PROTOCOL.md 4.6 asks. */
+        excite.active = 0.0f;
+        mt_param_changed(&device, excite.active_index);
+    }
+    if (mt_excite_step(&device, &excite, (float)LOOP_HZ, &signal)) {
+        if (excite.point >= 0.5f)
+            injected = signal;
+        else
+            reference += signal;
+        s->reference = s->setpoint + signal;
+    } else {
+        s->reference = s->setpoint;
+    }
+#else
+    s->reference = s->setpoint;
+#endif
     if (mt_relay_step(&device, &relay, s->setpoint, (float)s->angle, s->output_limit, &relay_output)) {
         effort = relay_output;
         s->integral = 0.0; /* the PID takes over from rest, without a stored kick */
     } else if (s->enabled) {
-        double error = s->setpoint - s->angle;
+        double error = reference - s->angle;
         double integral = s->integral + s->ki * error * DT;
-        double wanted = s->kp * error + integral - s->kd * s->speed;
+        double wanted = s->kp * error + integral - s->kd * s->speed + injected;
         effort = wanted > s->output_limit ? s->output_limit : wanted < -s->output_limit ? -s->output_limit : wanted;
         if (effort == wanted)
             s->integral = integral; /* the integral stops growing at the limit */
@@ -151,7 +178,7 @@ static void update_derived(float *param, float now, uint8_t index)
 static void register_all(void)
 {
     bool ok = true;
-    ok &= mt_add_channel(&device, "setpoint", "rad", MT_ROLE_REFERENCE, &motor.setpoint);
+    ok &= mt_add_channel(&device, "setpoint", "rad", MT_ROLE_REFERENCE, &motor.reference);
     ok &= mt_add_channel(&device, "position", "rad", MT_ROLE_FEEDBACK, &motor.position);
     ok &= mt_add_channel(&device, "velocity", "rad/s", MT_ROLE_OTHER, &motor.velocity);
     ok &= mt_add_channel(&device, "effort", "A", MT_ROLE_EFFORT, &motor.effort);
@@ -166,6 +193,9 @@ static void register_all(void)
     ok &= mt_add_param(&device, "plant.time_constant", "s", MT_PARAM_READ_ONLY, 0.0f, 1e6f, &motor.time_constant);
     ok &= mt_add_param(&device, "link.bad_frames", "", MT_PARAM_READ_ONLY, 0.0f, 4294967296.0f, &motor.bad_frames);
     ok &= mt_add_relay(&device, &relay, "A", "rad", 20.0f, 1.0f, 0.5f);
+#ifdef MT_EXCITE_PARAMS
+    ok &= mt_add_excite(&device, &excite, "rad or A", 20.0f, 5000.0f);
+#endif
     if (!ok) {
         fprintf(stderr, "sim_device: the channel and parameter tables do not fit\n");
         exit(1);
