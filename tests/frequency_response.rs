@@ -177,7 +177,9 @@ fn coherent(points: impl Iterator<Item = (f64, f64)>) -> (usize, f64) {
 /// sample batch as `motiontune bode` makes them, so on the same device
 /// (the built-in drive at full rate, 10 kHz) its defaults cover the same
 /// band, 1 … 100 Hz, where writing once a frame stopped the tab at 12 Hz,
-/// and it measures as well. Above about 25 Hz the simulated loop's
+/// and it measures as well as `motiontune bode --host-writes` (the
+/// command line's host-written measurement; by default it now has the
+/// built-in drive excite itself). Above about 25 Hz the simulated loop's
 /// response sinks into its noise, so which points are coherent there is
 /// chance (and the load of the machine, as the drive is simulated in real
 /// time): the tab must find about as many coherent points as the command
