@@ -29,7 +29,7 @@ fn take_turn() -> std::sync::MutexGuard<'static, ()> {
 }
 
 #[test]
-fn a_short_chirp_is_measured_and_its_figures_shown() {
+fn a_short_host_written_stepped_sine_is_measured_and_its_figures_shown() {
     let _turn = take_turn();
     let server = PtyServer::start(SimDevice::new(
         DriveConfig::default(),
@@ -57,8 +57,14 @@ fn a_short_chirp_is_measured_and_its_figures_shown() {
             .session()
             .is_some_and(|s| s.setpoint_write_hz().is_some())
     });
+    // The simulated drive excites a chirp or a PRBS itself; a stepped sine
+    // is always written by the host.
+    harness.get_by_label("Excitation").click();
+    harness.run_steps(2);
+    harness.get_by_label("stepped sine").click();
+    harness.run_steps(2);
     for (label, value) in [
-        ("Lowest frequency", 2.0),
+        ("Lowest frequency", 8.0),
         ("Highest frequency", 12.0),
         ("Excitation amplitude", 0.02),
         ("Duration", 3.0),
@@ -96,7 +102,7 @@ fn a_short_chirp_is_measured_and_its_figures_shown() {
     harness.run_steps(2);
     harness.get_by_label_contains("Done; setpoint back at 0");
     // The measurement is listed with its figures and drawn in both plots.
-    let named = harness.query_all_by_label("1 chirp").count();
+    let named = harness.query_all_by_label("1 stepped sine").count();
     assert!(named >= 2, "table row and plot legends: {named}");
     harness.get_by_label("Bandwidth");
     harness.get_by_label("Phase margin");
@@ -173,24 +179,22 @@ fn coherent(points: impl Iterator<Item = (f64, f64)>) -> (usize, f64) {
         })
 }
 
-/// The tab's measurement runs on the link thread, a setpoint write per
-/// sample batch as `motiontune bode` makes them, so on the same device
-/// (the built-in drive at full rate, 10 kHz) its defaults cover the same
-/// band, 1 … 100 Hz, where writing once a frame stopped the tab at 12 Hz,
-/// and it measures as well as `motiontune bode --host-writes` (the
-/// command line's host-written measurement; by default it now has the
-/// built-in drive excite itself). Above about 25 Hz the simulated loop's
-/// response sinks into its noise, so which points are coherent there is
-/// chance (and the load of the machine, as the drive is simulated in real
-/// time): the tab must find about as many coherent points as the command
-/// line did just before it, some of them well past 12 Hz.
+/// The tab starts its measurement as `motiontune bode` does, on the link's
+/// runner: on the built-in drive, which excites itself (a PRBS added to its
+/// output), the tab's defaults are the command line's, 5 … 500 Hz, and it
+/// measures as well, far past the 100 Hz the host's writes reach (and the
+/// 12 Hz the tab reached writing once a frame). Which points are coherent
+/// near the top is chance (the encoder's noise, and the load of the
+/// machine, as the drive is simulated in real time): the tab must find
+/// about as many coherent points as the command line did just before it,
+/// some of them above 100 Hz.
 #[test]
 fn the_tab_reaches_what_motiontune_bode_reaches_on_the_same_drive() {
     let _turn = take_turn();
     use egui_kittest::kittest::NodeT;
     use std::time::{Duration, Instant};
 
-    let output = common::motiontune(&["bode", "--port", "sim", "--host-writes", "--json"]);
+    let output = common::motiontune(&["bode", "--port", "sim", "--json"]);
     assert!(output.status.success(), "{}", common::stderr(&output));
     let json: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
     let cli_to = json["to_hz"].as_f64().expect("to_hz");
@@ -273,7 +277,7 @@ fn the_tab_reaches_what_motiontune_bode_reaches_on_the_same_drive() {
          {cli_count}, to {cli_highest:.1} Hz, from motiontune bode"
     );
     assert!(
-        gui_count as f64 >= 0.8 * cli_count as f64 && gui_highest > 2.0 * 12.0,
+        gui_count as f64 >= 0.8 * cli_count as f64 && gui_highest > 100.0,
         "the tab measured {gui_count} coherent points, to {gui_highest} Hz; \
          motiontune bode {cli_count}, to {cli_highest} Hz"
     );

@@ -6,11 +6,14 @@
 //! ticks in degrees, the frequency axis in decades (and 2 and 5 times them
 //! where they fit without touching).
 //!
-//! The measurement runs on the link thread at the stream's rate, as
-//! `motiontune bode` runs it: a setpoint write per sample batch, at most
-//! [`DEFAULT_MAX_WRITE_HZ`](crate::tuning::DEFAULT_MAX_WRITE_HZ) a second,
-//! so the plan's defaults and its highest frequency come from the batches
-//! a second the session counts, not from the frame rate.
+//! The measurement starts as `motiontune bode` starts it
+//! ([`crate::tuning::frequency_response`]) and runs on the link thread at
+//! the stream's rate. A device that excites itself (`excite.*`) gets the
+//! command line's plan: a PRBS up to a fifth of the stream, added to its
+//! output when it can. Otherwise the host writes the setpoint once a sample
+//! batch, at most [`DEFAULT_MAX_WRITE_HZ`](crate::tuning::DEFAULT_MAX_WRITE_HZ)
+//! a second, so the plan's defaults and its highest frequency come from the
+//! batches a second the session counts, not from the frame rate.
 
 use egui_plot::{
     ColorConflictHandling, GridInput, GridMark, Legend, Line, Plot, PlotPoints, Points,
@@ -19,9 +22,10 @@ use egui_plot::{
 use super::procedure_controls::ProcedureControls;
 use crate::analysis::{COHERENT, LoopFigures, decibels, unwrapped_phase_deg};
 use crate::device::session::{DeviceSession, ProcedureKind};
+use crate::protocol::ChannelRole;
 use crate::tuning::{
-    DEFAULT_MAX_WRITE_HZ, ExcitationKind, ExcitationPlan, FrequencyMeasurement, MAX_DURATION_S,
-    WRITES_PER_PERIOD,
+    DEFAULT_MAX_WRITE_HZ, ExcitationKind, ExcitationPlan, ExciteParams, FrequencyMeasurement,
+    InjectionPoint, MAX_DURATION_S, WRITES_PER_PERIOD, default_effort_amplitude,
 };
 /// Colours of successive measurements.
 const PALETTE: [egui::Color32; 4] = [
@@ -36,9 +40,10 @@ pub struct BodePanel {
     /// Finished measurements, oldest first, all drawn.
     pub measurements: Vec<FrequencyMeasurement>,
     controls: ProcedureControls,
-    /// The (loop, stream) rates the plan's defaults were derived from, and
-    /// whether the write rate was measured then.
-    planned_for: Option<(u32, f64, bool)>,
+    /// The (loop, stream) rates the plan's defaults were derived from,
+    /// whether the write rate was measured then, and where the device
+    /// excites itself (`None`: the host's writes excite it).
+    planned_for: Option<(u32, f64, bool, Option<InjectionPoint>)>,
 }
 
 impl Default for BodePanel {
@@ -69,16 +74,36 @@ impl BodePanel {
             .map(|p| p.info.unit.clone())
             .unwrap_or_default();
         let running = session.as_ref().is_some_and(|s| s.procedure_running());
-        ui.add_enabled_ui(!running, |ui| self.plan_ui(ui, &unit));
+        let point = session
+            .as_ref()
+            .and_then(|s| s.device_excitation_point(self.plan.kind));
+        // An injection on the output is in the output's unit.
+        let amplitude_unit = match point {
+            Some(InjectionPoint::Effort) => session
+                .as_ref()
+                .and_then(|s| s.info.as_ref())
+                .and_then(|info| info.channels.iter().find(|c| c.role == ChannelRole::Effort))
+                .map_or_else(String::new, |c| c.unit.clone()),
+            _ => unit.clone(),
+        };
+        ui.add_enabled_ui(!running, |ui| self.plan_ui(ui, &amplitude_unit));
         let write_hz = session.as_ref().and_then(|s| s.setpoint_write_hz());
-        ui.weak(match write_hz {
-            Some(write_hz) => format!(
+        ui.weak(match (point, write_hz) {
+            (Some(point), _) => format!(
+                "The device excites itself, {}, at its loop rate: no setpoint write is part \
+                 of the signal, and the band reaches a fifth of the stream.",
+                match point {
+                    InjectionPoint::Effort => "added to its output",
+                    InjectionPoint::Setpoint => "on its setpoint",
+                }
+            ),
+            (None, Some(write_hz)) => format!(
                 "Highest usable frequency: {:.0} Hz. The setpoint is written once a sample \
                  batch, {write_hz:.0} times a second here, and a period needs \
                  {WRITES_PER_PERIOD} writes.",
                 write_hz / WRITES_PER_PERIOD
             ),
-            None => "Highest usable frequency: known once the device streams.".to_owned(),
+            (None, None) => "Highest usable frequency: known once the device streams.".to_owned(),
         });
         ui.add_space(6.0);
         let Some(session) = session else {
@@ -101,18 +126,24 @@ impl BodePanel {
         }
     }
 
-    /// Fits the plan to a newly described device: at once with the
-    /// stream's sample rate as the most writes a second, then again once
-    /// the stream has shown how many batches (writes) a second it brings.
+    /// Fits the plan to a newly described device, as `motiontune bode`
+    /// plans: for a device that excites itself a PRBS up to a fifth of the
+    /// stream (on its output at most of its output limit); for the host's
+    /// writes at once with the stream's sample rate as the most writes a
+    /// second, then again once the stream has shown how many batches
+    /// (writes) a second it brings. A change of who excites (another kind)
+    /// fits it again.
     fn derive_defaults(&mut self, session: &DeviceSession) {
         let (Some(info), Some(stream_hz)) = (&session.info, session.stream_hz()) else {
             return;
         };
         let write_hz = session.setpoint_write_hz();
-        let rates = (info.loop_hz, stream_hz, write_hz.is_some());
+        let point = session.device_excitation_point(self.plan.kind);
+        let rates = (info.loop_hz, stream_hz, write_hz.is_some(), point);
         if self.planned_for == Some(rates) {
             return;
         }
+        let first = self.planned_for.is_none();
         self.planned_for = Some(rates);
         let write_hz = write_hz.unwrap_or(stream_hz);
         let span = info
@@ -120,16 +151,44 @@ impl BodePanel {
             .iter()
             .find(|p| p.flags.setpoint())
             .map_or(1.0, |p| f64::from(p.max) - f64::from(p.min));
-        let kind = self.plan.kind;
-        let plan = ExcitationPlan {
-            kind,
-            ..ExcitationPlan::for_device(f64::from(info.loop_hz), stream_hz, write_hz, span)
+        let host = |to_hz: Option<f64>| {
+            let plan =
+                ExcitationPlan::for_device(f64::from(info.loop_hz), stream_hz, write_hz, span);
+            let plan = ExcitationPlan {
+                to_hz: to_hz.unwrap_or(plan.to_hz),
+                ..plan
+            };
+            // A default that would drive the axis past its velocity
+            // limit is made gentler.
+            match crate::tuning::speed_limit(info) {
+                Some(limit) => plan.within_speed(limit),
+                None => plan,
+            }
         };
-        // As `motiontune bode` does: a default that would drive the axis
-        // past its velocity limit is made gentler.
-        self.plan = match crate::tuning::speed_limit(info) {
-            Some(limit) => plan.within_speed(limit),
-            None => plan,
+        self.plan = match point {
+            Some(point) => {
+                let to_hz = (f64::from(info.loop_hz) / 20.0).min(stream_hz / 5.0);
+                let amplitude = match point {
+                    InjectionPoint::Effort => ExciteParams::find(&info.params)
+                        .map_or(1.0, |params| default_effort_amplitude(info, &params)),
+                    InjectionPoint::Setpoint => host(Some(to_hz)).amplitude,
+                };
+                ExcitationPlan {
+                    kind: if first {
+                        ExcitationKind::Prbs
+                    } else {
+                        self.plan.kind
+                    },
+                    from_hz: to_hz / 100.0,
+                    to_hz,
+                    amplitude,
+                    ..host(None)
+                }
+            }
+            None => ExcitationPlan {
+                kind: self.plan.kind,
+                ..host(None)
+            },
         };
     }
 

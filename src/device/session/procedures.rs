@@ -10,8 +10,9 @@ use super::DeviceSession;
 use super::running::{ProcedureKind, ProcedurePlan};
 use crate::link::ProcedureEvent;
 use crate::tuning::{
-    DEFAULT_MAX_WRITE_HZ, Excitation, ExcitationError, ExcitationPlan, Procedure, RelayError,
-    RelayPlan, RelayTest, StepPlan, StepTest, StepTestError,
+    DEFAULT_MAX_WRITE_HZ, ExcitationError, ExcitationKind, ExcitationPlan, ExciteParams,
+    InjectionPoint, Procedure, RelayError, RelayPlan, RelayTest, StepPlan, StepTest, StepTestError,
+    device_excites, frequency_response,
 };
 
 /// Why a procedure did not start; one line for the user.
@@ -101,21 +102,51 @@ impl DeviceSession {
         self.run(Box::new(test), ProcedurePlan::StepTest(plan), setpoint_now)
     }
 
-    /// Starts a frequency-response measurement on the setpoint; its writes
-    /// are limited to what the stream carries ([`Self::setpoint_write_hz`]).
+    /// Where the device excites a measurement of `kind` itself, as
+    /// `motiontune bode` has it: on its output when it can inject there,
+    /// else on its setpoint; `None` when the host's setpoint writes must.
+    pub fn device_excitation_point(&self, kind: ExcitationKind) -> Option<InjectionPoint> {
+        let info = self.info.as_ref()?;
+        let params = ExciteParams::find(&info.params)?;
+        let probe = ExcitationPlan {
+            kind,
+            ..ExcitationPlan::for_device(1.0, 1.0, 1.0, 1.0)
+        };
+        device_excites(&probe, info).then(|| {
+            if params.can_inject_effort(info) {
+                InjectionPoint::Effort
+            } else {
+                InjectionPoint::Setpoint
+            }
+        })
+    }
+
+    /// Starts a frequency-response measurement: excited by the device
+    /// itself when it can ([`Self::device_excitation_point`]), else by
+    /// setpoint writes limited to what the stream carries
+    /// ([`Self::setpoint_write_hz`]).
     pub fn start_frequency_response(&mut self, plan: ExcitationPlan) -> Result<(), StartError> {
         let info = self.info.as_ref().ok_or(ExcitationError::NoSetpoint)?;
         let setpoint_now = self.setpoint_now().ok_or(ExcitationError::NoSetpoint)?;
-        let write_hz = self
-            .setpoint_write_hz()
-            .ok_or(StartError::StreamRateUnknown)?;
+        let point = self.device_excitation_point(plan.kind);
+        let write_hz = match (self.setpoint_write_hz(), point) {
+            (Some(write_hz), _) => write_hz,
+            // The device's own excitation needs no writes a batch.
+            (None, Some(_)) => plan.max_write_hz,
+            (None, None) => return Err(StartError::StreamRateUnknown),
+        };
         let plan = ExcitationPlan {
             max_write_hz: write_hz,
             ..plan
         };
-        let excitation = Excitation::start(plan, info, setpoint_now)?;
+        let procedure = frequency_response(
+            plan,
+            point.unwrap_or(InjectionPoint::Setpoint),
+            info,
+            setpoint_now,
+        )?;
         self.run(
-            Box::new(excitation),
+            procedure,
             ProcedurePlan::FrequencyResponse(plan),
             setpoint_now,
         )
