@@ -100,27 +100,7 @@ fn a_killed_recording_is_valid_csv_that_ends_within_a_second_of_the_kill() {
     .expect("pty server");
     let dir = tempfile::tempdir().expect("tempdir");
     let out = dir.path().join("f.csv");
-    let mut recorder = std::process::Command::new(common::BIN)
-        .args([
-            "record",
-            "--port",
-            server.path(),
-            "--seconds",
-            "60",
-            "--out",
-        ])
-        .arg(&out)
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("start motiontune record");
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !out.exists() {
-        assert!(Instant::now() < deadline, "the recording was never created");
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    std::thread::sleep(Duration::from_secs(3));
-    recorder.kill().expect("SIGKILL the recorder");
-    recorder.wait().expect("reap the recorder");
+    common::record_then_kill(server.path(), &out, Duration::from_secs(3));
     // Read after the process is gone: if anything, a later time, so the
     // loss is overstated, never understated.
     let killed_at_s = server.with_device(|device| device.time_s());

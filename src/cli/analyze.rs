@@ -1,6 +1,7 @@
 //! `motiontune analyze`: the step metrics of every step in a recorded CSV.
 //!
-//! Any CSV with a `time_s` column will do; `motiontune record` writes one
+//! Any CSV with a `time_s` column will do, and motiontune's Parquet
+//! recordings (read by [`crate::record::read`]); `motiontune record` writes one
 //! column per channel named `name [unit]`. A column is chosen by its full
 //! header or by its name without the unit, ignoring case. By default the
 //! reference is `setpoint` (or `reference`), the feedback `position` (or
@@ -15,25 +16,35 @@ use super::report::{self, MeasuredSignals, StepReport};
 use crate::analysis::{StepRecord, measure_steps};
 
 mod columns;
+use crate::record::read::{self, ReadOptions};
+use columns::read_step_columns;
 use columns::split_header;
-use columns::{ColumnNames, StepColumns, read_step_columns};
+use columns::{ChosenColumns, ColumnNames, StepColumns, TIME_COLUMN, choose_columns};
 
 pub fn run(args: &AnalyzeArgs) -> anyhow::Result<()> {
     let path = args.file.as_path();
     let shown = path.display();
-    let file = std::fs::File::open(path).with_context(|| format!("cannot open {shown}"))?;
+    let mut file = std::fs::File::open(path).with_context(|| format!("cannot open {shown}"))?;
     let names = ColumnNames {
         reference: args.reference.as_deref(),
         feedback: args.feedback.as_deref(),
         effort: args.effort.as_deref(),
     };
+    let mut magic = [0; 4];
+    let parquet =
+        std::io::Read::read_exact(&mut file, &mut magic).is_ok() && &magic == read::PARQUET_MAGIC;
     let StepColumns {
         headers,
         reference,
         feedback,
         effort,
         values,
-    } = read_step_columns(std::io::BufReader::new(file), &shown.to_string(), names)?;
+    } = if parquet {
+        parquet_step_columns(path, &shown.to_string(), names)?
+    } else {
+        let file = std::fs::File::open(path).with_context(|| format!("cannot open {shown}"))?;
+        read_step_columns(std::io::BufReader::new(file), &shown.to_string(), names)?
+    };
     let [time_values, reference_values, feedback_values] =
         [0, 1, 2].map(|role| values[role].as_slice());
     let effort_values = effort.map(|_| values[3].as_slice());
@@ -99,4 +110,56 @@ pub fn run(args: &AnalyzeArgs) -> anyhow::Result<()> {
         report::print(&(header + &report::text(&signals, &reports)))?;
     }
     Ok(())
+}
+
+/// The columns to measure from a Parquet recording, held to what the CSV
+/// reader holds them to: finite values, time increasing (rows counted
+/// from 1).
+fn parquet_step_columns(
+    path: &std::path::Path,
+    shown: &str,
+    names: ColumnNames,
+) -> anyhow::Result<StepColumns> {
+    let file = read::open(path, &ReadOptions::default()).with_context(|| shown.to_owned())?;
+    let headers: Vec<String> = std::iter::once(TIME_COLUMN.to_owned())
+        .chain(file.channels.iter().map(read::RecordedChannel::label))
+        .collect();
+    let ChosenColumns {
+        reference,
+        feedback,
+        effort,
+        wanted,
+    } = choose_columns(&headers, names, shown)?;
+    let values: Vec<Vec<f64>> = wanted
+        .iter()
+        .map(|&column| match column {
+            0 => file.times.clone(),
+            c => file.columns[c - 1].iter().map(|&v| f64::from(v)).collect(),
+        })
+        .collect();
+    for (values, &column) in values.iter().zip(&wanted) {
+        if let Some(row) = values.iter().position(|v| !v.is_finite()) {
+            bail!(
+                "{shown} row {}, column '{}': {} is not a number",
+                row + 1,
+                headers[column],
+                values[row]
+            );
+        }
+    }
+    if let Some(row) = values[0].windows(2).position(|t| t[1] <= t[0]) {
+        bail!(
+            "{shown} row {}: {TIME_COLUMN} {} does not increase (the row before has {})",
+            row + 2,
+            values[0][row + 1],
+            values[0][row]
+        );
+    }
+    Ok(StepColumns {
+        headers,
+        reference,
+        feedback,
+        effort,
+        values,
+    })
 }

@@ -231,9 +231,13 @@ pub struct RecordArgs {
     /// Seconds of device time to record.
     #[arg(long, value_parser = parse_seconds, allow_hyphen_values = true)]
     pub seconds: f64,
-    /// CSV file to write.
-    #[arg(long, value_name = "FILE.csv")]
+    /// File to write: CSV, or Parquet when named `.parquet`.
+    #[arg(long, value_name = "FILE")]
     pub out: PathBuf,
+    /// The file's format, `csv` or `parquet` (smaller and faster for long
+    /// recordings, docs/RECORDINGS.md); by default the file name's.
+    #[arg(long, value_name = "csv|parquet")]
+    pub format: Option<crate::record::RecordFormat>,
     /// Stream every Nth control-loop sample (1 = full rate).
     #[arg(long, default_value_t = 1, value_parser = parse_divider)]
     pub divider: u16,

@@ -1,4 +1,5 @@
-//! `motiontune record`: stream a device to CSV for a span of device time.
+//! `motiontune record`: stream a device to CSV (or Parquet: `--format`,
+//! or a file named `.parquet`) for a span of device time.
 //! A device that says, before its first sample, that it will stream
 //! nothing ends the command with what it said.
 //! Ctrl+C or SIGTERM ends the recording early and keeps every sample that
@@ -20,7 +21,7 @@ use crate::link::{Link, LinkEvent};
 use crate::protocol::DeviceInfo;
 use crate::protocol::adapter::Protocol;
 use crate::protocol::{Event, TextLevel};
-use crate::record::{CsvRecorder, FLUSH_INTERVAL, RecordError, RowFile, TextLog};
+use crate::record::{FLUSH_INTERVAL, RecordError, RecordFormat, RowFile, SampleWriter, TextLog};
 
 pub fn run(args: &RecordArgs) -> anyhow::Result<()> {
     let origin = Instant::now();
@@ -39,10 +40,11 @@ pub fn run(args: &RecordArgs) -> anyhow::Result<()> {
         }
     })?;
     early?;
-    let file = RowFile::create(&args.out)
-        .with_context(|| format!("cannot create {}", args.out.display()))?;
+    let format = args
+        .format
+        .unwrap_or_else(|| RecordFormat::for_path(&args.out));
     let mut recording = Recording {
-        recorder: CsvRecorder::new(file, &info.channels)?,
+        recorder: SampleWriter::create(&args.out, format, &info.channels)?,
         text,
         origin,
         seconds: args.seconds,
@@ -166,7 +168,7 @@ fn saturation_of(
 
 /// The recording under way: the file and what the span needs.
 struct Recording {
-    recorder: CsvRecorder<RowFile>,
+    recorder: SampleWriter,
     /// Where the device's text lines go, with `--text-out`.
     text: Option<TextLog>,
     /// When the command started connecting: the text lines' host time.

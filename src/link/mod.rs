@@ -10,6 +10,7 @@ mod handle;
 mod health;
 mod open_error;
 mod ports;
+pub mod replay;
 mod runner;
 pub mod saturation;
 mod thread;

@@ -1,8 +1,9 @@
-//! Recording to CSV from the app, on a thread of its own: the app hands
+//! Recording from the app, on a thread of its own: the app hands
 //! over every batch as it arrives and never waits for the disk. Rows are
 //! flushed to the file at least once a second, so a crash loses at most
 //! the last second. A write error stops the recording (and says why);
-//! streaming goes on.
+//! streaming goes on. A file named `.parquet` is written as Parquet, any
+//! other as CSV ([`RecordFormat::for_path`]).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -12,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 
-use super::{CsvRecorder, RecordError, RowFile};
+use super::{RecordError, RecordFormat, SampleWriter};
 use crate::protocol::{ChannelInfo, SampleBatch};
 
 /// The longest rows wait in memory before they reach the file.
@@ -32,12 +33,7 @@ impl Recording {
     /// Creates `path` (with the header row for `channels`) and starts the
     /// writer thread. Fails at once if the file cannot be created.
     pub fn start(path: &Path, channels: &[ChannelInfo]) -> Result<Self, RecordError> {
-        let file = RowFile::create(path).map_err(|e| RecordError::Create {
-            path: path.display().to_string(),
-            reason: e,
-        })?;
-        let mut recorder = CsvRecorder::new(file, channels)?;
-        recorder.flush()?;
+        let recorder = SampleWriter::create(path, RecordFormat::for_path(path), channels)?;
         let (sender, receiver) = crossbeam_channel::unbounded();
         let rows_written = Arc::new(AtomicU64::new(0));
         let rows = Arc::clone(&rows_written);
@@ -100,7 +96,7 @@ impl Recording {
 }
 
 fn write_until_stopped(
-    mut recorder: CsvRecorder<RowFile>,
+    mut recorder: SampleWriter,
     batches: &Receiver<SampleBatch>,
     rows: &AtomicU64,
 ) -> Result<(), RecordError> {
@@ -120,8 +116,7 @@ fn write_until_stopped(
             last_flush = Instant::now();
         }
     }
-    recorder.finish()?.sync_all()?;
-    Ok(())
+    recorder.finish()
 }
 
 #[cfg(test)]
@@ -184,6 +179,38 @@ mod tests {
         let text = std::fs::read_to_string(&path).expect("readable");
         assert_eq!(text.lines().count(), 151);
         assert_eq!(text.lines().last(), Some("0.149,149"));
+    }
+
+    /// Read while the recorder still runs, the file is what a kill now
+    /// would leave: every row of the last flush, no footer at the end.
+    #[test]
+    fn a_parquet_recording_opens_while_recording_and_whole_at_the_end() {
+        use crate::record::read::{self, FileFormat, ReadOptions};
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("run.parquet");
+        let mut recording = Recording::start(&path, &channels()).expect("started");
+        recording.write(&batch(0, 100));
+        std::thread::sleep(FLUSH_INTERVAL * 2);
+        recording.write(&batch(100, 50));
+        let midway = read::open(&path, &ReadOptions::default()).expect("readable");
+        assert!(
+            midway.times.len() >= 100,
+            "the rows of the first flush: {}",
+            midway.times.len()
+        );
+        assert_eq!(midway.channels[0].label(), "position [rad]");
+        recording.stop();
+        assert_eq!(wait_for_outcome(&mut recording), Ok(150));
+        let whole = read::open(&path, &ReadOptions::default()).expect("readable");
+        assert_eq!(whole.times.len(), 150);
+        assert_eq!(whole.columns[0][149], 149.0);
+        assert!(matches!(
+            whole.format,
+            FileFormat::Parquet(read::ParquetInfo {
+                bytes_left_out: 0,
+                ..
+            })
+        ));
     }
 
     #[test]

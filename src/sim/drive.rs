@@ -69,7 +69,10 @@ impl Default for DriveConfig {
             },
             setpoint: 0.0,
             plant: PlantConstants::default(),
-            encoder_cpr: 4096.0,
+            // 16 bits a turn, as servo encoders have: a coarser one
+            // hides the plant above ~240 Hz under its quantization noise
+            // (docs/TUNING.md, "The device excites itself").
+            encoder_cpr: 65536.0,
             encoder_noise: 5e-5,
             relay: RelayConfig::default(),
             excite: ExciteConfig::default(),

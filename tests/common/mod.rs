@@ -43,6 +43,25 @@ pub fn assert_one_line_error(output: &Output, expected: &str) {
     assert!(!text.contains("panicked"), "{text}");
 }
 
+/// Starts `motiontune record` from `port` into `out` for a minute and
+/// SIGKILLs it `after` the file appears (a recorder killed mid-recording).
+pub fn record_then_kill(port: &str, out: &std::path::Path, after: Duration) {
+    let mut recorder = Command::new(BIN)
+        .args(["record", "--port", port, "--seconds", "60", "--out"])
+        .arg(out)
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start motiontune record");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !out.exists() {
+        assert!(Instant::now() < deadline, "the recording was never created");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    std::thread::sleep(after);
+    recorder.kill().expect("SIGKILL the recorder");
+    recorder.wait().expect("reap the recorder");
+}
+
 /// A recorded CSV: its header and every row as numbers.
 pub fn read_recording(path: &std::path::Path) -> (Vec<String>, Vec<Vec<f64>>) {
     let mut reader = csv::Reader::from_path(path).expect("recording is CSV");

@@ -61,31 +61,12 @@ pub fn read_step_columns(
         .iter()
         .map(str::to_owned)
         .collect();
-    let columns = || listed(&headers);
-
-    let Some(time) = headers.iter().position(|h| h == TIME_COLUMN) else {
-        bail!(
-            "{shown} has no {TIME_COLUMN} column (columns: {})",
-            columns()
-        );
-    };
-    let reference = choose(&headers, names.reference, &DEFAULT_REFERENCE)
-        .with_context(|| format!("{shown}: no reference column"))?;
-    let feedback = choose(&headers, names.feedback, &DEFAULT_FEEDBACK)
-        .with_context(|| format!("{shown}: no feedback column"))?;
-    let effort = match names.effort {
-        Some(name) => Some(
-            find_column(&headers, name).with_context(|| format!("{shown}: no effort column"))?,
-        ),
-        None => DEFAULT_EFFORT
-            .iter()
-            .find_map(|name| find_column(&headers, name).ok()),
-    };
-
-    let wanted: Vec<usize> = [Some(time), Some(reference), Some(feedback), effort]
-        .into_iter()
-        .flatten()
-        .collect();
+    let ChosenColumns {
+        reference,
+        feedback,
+        effort,
+        wanted,
+    } = choose_columns(&headers, names, shown)?;
     let values = read_columns(&mut reader, &headers, &wanted, shown)?;
     Ok(StepColumns {
         headers,
@@ -93,6 +74,52 @@ pub fn read_step_columns(
         feedback,
         effort,
         values,
+    })
+}
+
+/// The columns chosen from a header row: time first in `wanted`, then
+/// reference, feedback and (when there is one) effort.
+pub struct ChosenColumns {
+    pub reference: usize,
+    pub feedback: usize,
+    pub effort: Option<usize>,
+    pub wanted: Vec<usize>,
+}
+
+/// Finds the time column and the columns `names` asks for (or the
+/// defaults) among `headers`; `shown` names the source in errors.
+pub fn choose_columns(
+    headers: &[String],
+    names: ColumnNames,
+    shown: &str,
+) -> anyhow::Result<ChosenColumns> {
+    let Some(time) = headers.iter().position(|h| h == TIME_COLUMN) else {
+        bail!(
+            "{shown} has no {TIME_COLUMN} column (columns: {})",
+            listed(headers)
+        );
+    };
+    let reference = choose(headers, names.reference, &DEFAULT_REFERENCE)
+        .with_context(|| format!("{shown}: no reference column"))?;
+    let feedback = choose(headers, names.feedback, &DEFAULT_FEEDBACK)
+        .with_context(|| format!("{shown}: no feedback column"))?;
+    let effort = match names.effort {
+        Some(name) => {
+            Some(find_column(headers, name).with_context(|| format!("{shown}: no effort column"))?)
+        }
+        None => DEFAULT_EFFORT
+            .iter()
+            .find_map(|name| find_column(headers, name).ok()),
+    };
+    let wanted = [Some(time), Some(reference), Some(feedback), effort]
+        .into_iter()
+        .flatten()
+        .collect();
+    Ok(ChosenColumns {
+        reference,
+        feedback,
+        effort,
+        wanted,
     })
 }
 

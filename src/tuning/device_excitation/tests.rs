@@ -168,9 +168,9 @@ fn assert_finds_the_plant(
 #[test]
 fn an_effort_prbs_finds_the_plant_and_its_resonance() {
     let (measurement, resonance, run) = measure_default(ExcitationKind::Prbs);
-    // 4 A of the 5 A limit: the 4096-count encoder resolves the plant's
-    // motion to about 240 Hz at coherence 0.9.
-    assert_finds_the_plant(&measurement, resonance, 200.0, 20.0, 1.0);
+    // 4 A of the 5 A limit: the 16-bit encoder resolves the plant's
+    // motion through the resonance and beyond 300 Hz at coherence 0.9.
+    assert_finds_the_plant(&measurement, resonance, 300.0, 20.0, 1.0);
     assert!(run.peak_effort <= 5.0, "within the output limit");
 }
 

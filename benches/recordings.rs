@@ -1,0 +1,116 @@
+//! Recordings: writing and opening the same samples as CSV and as Parquet,
+//! in the same run. The samples are 60 s of 8 channels at 10 kHz (4.8 M
+//! values, a tenth of the 10-minute 48 M: the times scale
+//! linearly), written in 1000-row batches as the link delivers them, the
+//! Parquet file ended in a row group every 0.5 s of samples as the
+//! recorder does. Both are written to and read from memory, so the disk
+//! does not blur the comparison. Throughput is in values (channel-samples).
+//!
+//! The file sizes are printed once, before the timings.
+
+use std::hint::black_box;
+
+use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
+use motiontune::protocol::{ChannelInfo, ChannelRole, SampleBatch};
+use motiontune::record::read::{ReadOptions, read_csv, read_parquet};
+use motiontune::record::{CsvRecorder, ParquetRecorder};
+
+const CHANNELS: usize = 8;
+const RATE_HZ: f64 = 10_000.0;
+const SECONDS: usize = 60;
+const BATCH_ROWS: usize = 1000;
+
+fn channels() -> Vec<ChannelInfo> {
+    (0..CHANNELS)
+        .map(|c| ChannelInfo {
+            name: format!("channel{c}"),
+            unit: "rad".into(),
+            role: ChannelRole::Other,
+        })
+        .collect()
+}
+
+/// Measured-looking values: a slow sine per channel with noise in the low
+/// bits, so neither format gets a free ride on repeated digits.
+fn batches() -> Vec<SampleBatch> {
+    let rows = SECONDS * RATE_HZ as usize;
+    let mut noise: u32 = 0x1234_5678;
+    (0..rows / BATCH_ROWS)
+        .map(|b| {
+            let values = (0..BATCH_ROWS * CHANNELS)
+                .map(|i| {
+                    noise ^= noise << 13;
+                    noise ^= noise >> 17;
+                    noise ^= noise << 5;
+                    let row = b * BATCH_ROWS + i / CHANNELS;
+                    let t = row as f32 / RATE_HZ as f32;
+                    (t * (1.0 + (i % CHANNELS) as f32)).sin() + (noise % 1000) as f32 * 1e-6
+                })
+                .collect();
+            SampleBatch {
+                first_tick: (b * BATCH_ROWS) as i64,
+                stride: 1,
+                tick_hz: RATE_HZ,
+                channel_count: CHANNELS,
+                values,
+                exact: None,
+            }
+        })
+        .collect()
+}
+
+fn write_csv(batches: &[SampleBatch]) -> Vec<u8> {
+    let mut recorder = CsvRecorder::new(Vec::new(), &channels()).expect("header");
+    for batch in batches {
+        recorder.write_batch(batch).expect("rows");
+    }
+    recorder.finish().expect("flush")
+}
+
+fn write_parquet(batches: &[SampleBatch]) -> Vec<u8> {
+    let mut recorder = ParquetRecorder::new(Vec::new(), &channels()).expect("header");
+    // The recorder flushes every 0.5 s.
+    let per_flush = RATE_HZ as usize / 2 / BATCH_ROWS;
+    for (k, batch) in batches.iter().enumerate() {
+        recorder.write_batch(batch).expect("rows");
+        if (k + 1) % per_flush == 0 {
+            recorder.flush().expect("row group");
+        }
+    }
+    recorder.finish().expect("footer")
+}
+
+fn bench(c: &mut Criterion) {
+    let batches = batches();
+    let values = (SECONDS as f64 * RATE_HZ) as u64 * CHANNELS as u64;
+    let csv = write_csv(&batches);
+    let parquet = write_parquet(&batches);
+    eprintln!(
+        "{values} values: CSV {:.1} MB, Parquet {:.1} MB ({:.2}x smaller)",
+        csv.len() as f64 / 1e6,
+        parquet.len() as f64 / 1e6,
+        csv.len() as f64 / parquet.len() as f64
+    );
+
+    let mut group = c.benchmark_group("recording 60 s, 10 kHz x 8 ch");
+    group.sample_size(10);
+    group.throughput(Throughput::Elements(values));
+    group.bench_function("write CSV", |b| b.iter(|| black_box(write_csv(&batches))));
+    group.bench_function("write Parquet", |b| {
+        b.iter(|| black_box(write_parquet(&batches)))
+    });
+    group.bench_function("open CSV", |b| {
+        b.iter(|| black_box(read_csv(&csv, &ReadOptions::default()).expect("reads")))
+    });
+    group.bench_function("open Parquet", |b| {
+        b.iter_batched(
+            || parquet.clone(),
+            |bytes| black_box(read_parquet(bytes).expect("reads")),
+            BatchSize::LargeInput,
+        )
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
