@@ -12,6 +12,7 @@ use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use motiontune::analysis::ClosedLoopSpeed;
 use motiontune::app::{App, AppOptions};
+use motiontune::device::session::ProcedureKind;
 use motiontune::sim::SimDevice;
 use motiontune::sim::device::DeviceSettings;
 use motiontune::sim::drive::DriveConfig;
@@ -30,9 +31,11 @@ fn run_step(harness: &mut Harness<'static, App>, button: &str) {
     harness.get_by_label(button).click_accesskit();
     harness.step();
     step_until(harness, "the step test to end", |h| {
-        h.state()
-            .session()
-            .is_some_and(|s| s.step_test.as_ref().is_some_and(|t| t.is_done()))
+        h.state().session().is_some_and(|s| {
+            s.procedures
+                .last(ProcedureKind::StepTest)
+                .is_some_and(|r| r.is_done())
+        })
     });
     harness.step();
     assert_eq!(harness.state().runs().runs().len(), before + 1);

@@ -12,6 +12,7 @@ use common::{app_with, serial, step_until, wait_connected};
 use egui_kittest::kittest::Queryable;
 use motiontune::analysis::UltimateRule;
 use motiontune::app::AppOptions;
+use motiontune::device::session::ProcedureKind;
 use motiontune::sim::SimDevice;
 use motiontune::sim::device::DeviceSettings;
 use motiontune::sim::drive::DriveConfig;
@@ -48,16 +49,17 @@ fn relay_runs_in_the_device_and_gains_are_written_only_on_the_click() {
     harness.get_by_label("Run relay").click_accesskit();
     harness.step();
     step_until(&mut harness, "the relay run to end", |h| {
-        h.state()
-            .session()
-            .is_some_and(|s| s.relay.as_ref().is_some_and(|r| r.is_done()))
+        h.state().session().is_some_and(|s| {
+            s.procedures
+                .last(ProcedureKind::Relay)
+                .is_some_and(|r| r.is_done())
+        })
     });
     harness.run_steps(2);
     let result = harness
         .state()
         .session()
-        .and_then(|s| s.relay.as_ref())
-        .and_then(|r| r.result().cloned())
+        .and_then(|s| s.procedures.relay_result().cloned())
         .expect("the relay run has a result");
     let ku = result.ultimate().gain;
     eprintln!("Ku {ku} A/rad, Tu {} s", result.ultimate().period);
@@ -97,9 +99,11 @@ fn relay_runs_in_the_device_and_gains_are_written_only_on_the_click() {
         .click_accesskit();
     harness.step();
     step_until(&mut harness, "the identification step to end", |h| {
-        h.state()
-            .session()
-            .is_some_and(|s| s.step_test.as_ref().is_some_and(|t| t.is_done()))
+        h.state().session().is_some_and(|s| {
+            s.procedures
+                .last(ProcedureKind::StepTest)
+                .is_some_and(|r| r.is_done())
+        })
     });
     harness.step();
     harness.get_by_label("Relay").click_accesskit();

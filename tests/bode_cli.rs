@@ -1,7 +1,8 @@
 //! `motiontune bode` as a user runs it against a simulated drive behind a
 //! pty: the bandwidth it reports on the linear drive matches the loop's
 //! analytic transfer function within 1 %, the setpoint is put back and the
-//! output turned off (also when the command is terminated mid-measurement),
+//! output turned off (also when the command is terminated mid-measurement
+//! or the drive switches its output off),
 //! the CSV holds every point under its header, and every mistake is one
 //! clear line that changes nothing on the device.
 #![cfg(unix)]
@@ -12,6 +13,8 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use common::{assert_one_line_error, motiontune as run, stderr};
+use motiontune::protocol::Command as ProtocolCommand;
+use motiontune::protocol::native::{encode_command, encode_frame};
 use motiontune::sim::SimDevice;
 use motiontune::sim::device::DeviceSettings;
 use motiontune::sim::drive::{DriveConfig, SETPOINT_INDEX};
@@ -229,6 +232,41 @@ fn a_terminated_measurement_puts_the_setpoint_back_and_turns_the_output_off() {
     assert_one_line_error(
         &output,
         "interrupted: setpoint restored to 0.25, output off",
+    );
+    assert_eq!(device_state(&server), (SETPOINT, false));
+}
+
+/// The drive switching its output off by itself (a panel's stop button)
+/// ends the run as the command's own stop does: one
+/// line saying so, the setpoint put back, exit 1.
+#[test]
+fn a_drive_that_turns_its_output_off_mid_measurement_gets_its_setpoint_back() {
+    let server = start_linear_sim();
+    let child = Command::new(common::BIN)
+        .args([
+            "bode",
+            "--port",
+            server.path(),
+            "--host-writes",
+            "--duration",
+            "30",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start bode");
+    // Well into the excitation.
+    std::thread::sleep(Duration::from_millis(2500));
+    assert!(device_state(&server).1, "the output is on while measuring");
+    // As if its panel sent ENABLE 0: the drive reports its output off.
+    let mut stop = Vec::new();
+    encode_frame(&encode_command(&ProtocolCommand::Enable(false)), &mut stop);
+    server.with_device(|d| d.receive(&stop));
+    let output = child.wait_with_output().expect("bode ends");
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert_one_line_error(
+        &output,
+        "the device stopped the measurement (it turned its output off): setpoint restored to 0.25, output off",
     );
     assert_eq!(device_state(&server), (SETPOINT, false));
 }

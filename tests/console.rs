@@ -436,7 +436,7 @@ fn no_line_is_sent_while_a_step_test_runs() {
         harness
             .state()
             .session()
-            .is_some_and(|s| s.step_test_running())
+            .is_some_and(|s| s.procedure_running())
     );
     send_line(&mut harness, "MVP");
     let refusal = label_holding(&harness, "> MVP");

@@ -7,7 +7,8 @@
 //! kp, ki and kd to tune until cascaded loops are tuned). Each
 //! time the command must exit within 2 s of the signal with status 130 and
 //! one line on stderr, and the drive must have its setpoint back where it
-//! was and its output off.
+//! was and its output off; `step`'s and `bode`'s line says what was put
+//! back, in the words every procedure's run shares.
 //!
 //! The GUI, sent SIGINT in its terminal, closes its window the normal way:
 //! its link closes as a dropped session's does.
@@ -164,6 +165,33 @@ fn interrupt<D: EmulatedDevice>(
     (exited, stderr)
 }
 
+/// The one line of a `step` or `bode` ended by the signal says what the
+/// command put back, in the words every procedure's run shares
+/// (`cli/procedure.rs`), or that it had not switched the output on yet.
+fn says_what_it_put_back(args: &[&str], stderr: &str) {
+    let line = stderr.trim_end();
+    let before = [
+        "error: interrupted while connecting to ",
+        "error: interrupted while watching the stream: the output was never switched on",
+        "error: interrupted before the test: the output was never switched on",
+        "error: interrupted: setpoint untouched, output off",
+    ];
+    // What a run of the host's writes or of the device's own excitation
+    // put back.
+    let put_back = line
+        .strip_prefix("error: interrupted: ")
+        .and_then(|rest| rest.strip_suffix(", output off"))
+        .is_some_and(|words| {
+            words.starts_with("setpoint restored to ")
+                || words == "excitation stopped and its settings restored"
+                || words == "its settings restored"
+        });
+    assert!(
+        put_back || before.iter().any(|said| line.starts_with(said)),
+        "{args:?}: {line}"
+    );
+}
+
 fn after_first_write<D>(delay: Duration) -> Moment<'static, D> {
     Moment { ready: None, delay }
 }
@@ -196,7 +224,8 @@ fn steps_interrupted<D: EmulatedDevice>(
     args.extend(["--amplitude", amplitude, "--hold", "1"]);
     for _ in 0..count {
         let moment = after_first_write(moments.between(0.0, 2.3));
-        interrupt(server, &args, moment, probe);
+        let (_, said) = interrupt(server, &args, moment, probe);
+        says_what_it_put_back(&args, &said);
     }
 }
 
@@ -227,12 +256,13 @@ fn bode_on_the_native_drive() {
             "--to",
             "40",
         ];
-        interrupt(
+        let (_, said) = interrupt(
             &server,
             &args,
             after_first_write(moments.between(0.0, 2.3)),
             native_probe,
         );
+        says_what_it_put_back(&args, &said);
     }
 }
 
@@ -405,7 +435,8 @@ fn bode_interrupted<D: EmulatedDevice>(
     args.extend(["--duration", "2", "--settle", "0.2", "--to", "5"]);
     for _ in 0..count {
         let moment = after_first_write(moments.between(0.0, 2.3));
-        interrupt(server, &args, moment, probe);
+        let (_, said) = interrupt(server, &args, moment, probe);
+        says_what_it_put_back(&args, &said);
     }
 }
 

@@ -172,3 +172,71 @@ fn a_killed_parquet_recording_opens_and_ends_within_a_second_of_the_kill() {
     );
     assert!((0.0..=1.0).contains(&lost_s), "{lost_s:.3} s lost");
 }
+
+/// `--port replay:FILE` through the link, as the app and every command
+/// open it: the recorded samples come back exactly (values bit for bit,
+/// times on the recorded grid), a write is refused, and a file that
+/// cannot be read ends the link with one line naming it.
+#[test]
+fn a_recording_replays_through_the_link_exactly() {
+    use motiontune::link::{Link, LinkEvent, LinkOptions, PortTarget};
+    use motiontune::protocol::{Command, Event};
+    use std::time::{Duration, Instant};
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("run.parquet");
+    let recorded = record(&path, &[]);
+    let port = format!("replay:{}", path.display());
+    let target = PortTarget::parse(&port, 115_200).with_replay_speed(20.0);
+    let link = Link::open(LinkOptions::new(target));
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let (mut times, mut rows) = (Vec::new(), Vec::new());
+    let mut refused = false;
+    while times.len() < recorded.times.len() || !refused {
+        let event = link
+            .events()
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+            .unwrap_or_else(|_| panic!("{} of {} samples", times.len(), recorded.times.len()));
+        match event {
+            LinkEvent::Device(Event::Described(info)) => {
+                assert_eq!(info.channels.len(), recorded.channels.len());
+                link.send(Command::Set {
+                    index: 0,
+                    value: 1.0,
+                });
+            }
+            LinkEvent::Device(Event::Samples { batch, .. }) => {
+                for k in 0..batch.len() {
+                    times.push(batch.time_of(k));
+                    rows.push(batch.sample(k).to_vec());
+                }
+            }
+            LinkEvent::Device(Event::Refused { .. }) => refused = true,
+            LinkEvent::Closed(reason) => panic!("closed: {reason:?}"),
+            _ => {}
+        }
+    }
+    let n = recorded.times.len();
+    for k in 0..n {
+        let recorded_dt = recorded.times[k] - recorded.times[0];
+        assert!(
+            (times[k] - times[0] - recorded_dt).abs() < 1e-9,
+            "row {k}: {} s after the first, recorded {recorded_dt} s",
+            times[k] - times[0]
+        );
+        for (c, column) in recorded.columns.iter().enumerate() {
+            assert_eq!(rows[k][c].to_bits(), column[k].to_bits(), "row {k} channel {c}");
+        }
+    }
+
+    let missing = dir.path().join("no such recording.csv");
+    let target = PortTarget::parse(&format!("replay:{}", missing.display()), 115_200);
+    let link = Link::open(LinkOptions::new(target));
+    match link.events().recv_timeout(Duration::from_secs(5)) {
+        Ok(LinkEvent::Closed(Some(error))) => {
+            let line = error.to_string();
+            assert!(line.contains("no such recording.csv") && !line.contains('\n'), "{line}");
+        }
+        other => panic!("{other:?}"),
+    }
+}

@@ -18,6 +18,7 @@ use egui::accesskit::Role;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use motiontune::app::{App, AppOptions};
+use motiontune::device::session::ProcedureKind;
 use motiontune::sim::SimDevice;
 use motiontune::sim::device::DeviceSettings;
 use motiontune::sim::drive::{DriveConfig, RELAY_ACTIVE_INDEX, SETPOINT_INDEX};
@@ -151,9 +152,11 @@ fn undo_after_a_relay_run_moves_the_gains_and_never_the_relay_mode() {
     harness.get_by_label("Run relay").click_accesskit();
     harness.step();
     step_until(&mut harness, "the relay run to end", |h| {
-        h.state()
-            .session()
-            .is_some_and(|s| s.relay.as_ref().is_some_and(|r| r.is_done()))
+        h.state().session().is_some_and(|s| {
+            s.procedures
+                .last(ProcedureKind::Relay)
+                .is_some_and(|r| r.is_done())
+        })
     });
     step_until(&mut harness, "the relay off on the device", |_| {
         !server.with_device(|d| d.drive.config.relay.active)

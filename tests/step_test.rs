@@ -11,6 +11,7 @@ use egui::accesskit::Role;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use motiontune::app::{App, AppOptions};
+use motiontune::device::session::ProcedureKind;
 use motiontune::sim::SimDevice;
 use motiontune::sim::device::DeviceSettings;
 use motiontune::sim::drive::DriveConfig;
@@ -60,9 +61,11 @@ fn run_step_test(harness: &mut Harness<'static, App>, runs_before: usize, steps:
     harness.get_by_label("Run step test").click();
     harness.step();
     step_until(harness, "the step test to end", |h| {
-        h.state()
-            .session()
-            .is_some_and(|s| s.step_test.as_ref().is_some_and(|t| t.is_done()))
+        h.state().session().is_some_and(|s| {
+            s.procedures
+                .last(ProcedureKind::StepTest)
+                .is_some_and(|r| r.is_done())
+        })
     });
     harness.step();
     assert_eq!(run_count(harness), runs_before + steps);
@@ -174,6 +177,16 @@ fn abort_and_escape_stop_the_test_and_restore_the_setpoint() {
     step_until(&mut harness, "the setpoint restored", |_| {
         server.with_device(|d| d.drive.config.setpoint) == 0.0
     });
+    // The test runs on the link thread: its end reaches the app after the
+    // restoring write has gone out.
+    step_until(&mut harness, "the app to see the test end", |h| {
+        h.state().session().is_some_and(|s| {
+            s.procedures
+                .last(ProcedureKind::StepTest)
+                .is_some_and(|r| r.is_done())
+        })
+    });
+    harness.step();
     harness.get_by_label_contains("Aborted; setpoint restored to 0");
     assert!(
         server.with_device(|d| d.enabled()),
@@ -260,7 +273,7 @@ fn run_waits_for_the_output_to_be_enabled() {
         harness
             .state()
             .session()
-            .is_some_and(|s| s.step_test.is_none())
+            .is_some_and(|s| s.procedures.last(ProcedureKind::StepTest).is_none())
     );
     assert_eq!(server.with_device(|d| d.drive.config.setpoint), 0.0);
 }

@@ -2,32 +2,31 @@
 //! duration of a measurement on the setpoint; Run and Abort; its progress;
 //! then the measured responses overlaid on a Bode plot (magnitude and phase
 //! on a log frequency axis, points of low coherence faded) with a table of
-//! bandwidth, resonance and margins.
+//! bandwidth, resonance and margins. Magnitude ticks read in dB, phase
+//! ticks in degrees, the frequency axis in decades (and 2 and 5 times them
+//! where they fit without touching).
 //!
-//! The tab writes the excitation once a frame: the app drains the link's
-//! events once a frame (a repaint every 16 ms while a measurement runs, see
-//! `app/mod.rs`), so the writes for all the batches of a frame leave
-//! together and the device follows the last. That bounds the highest
-//! frequency to [`FRAME_WRITE_HZ`] / [`WRITES_PER_PERIOD`]; `motiontune
-//! bode` writes on every batch as it arrives and reaches higher.
+//! The measurement starts as `motiontune bode` starts it
+//! ([`crate::tuning::frequency_response`]) and runs on the link thread at
+//! the stream's rate. A device that excites itself (`excite.*`) gets the
+//! command line's plan: a PRBS up to a fifth of the stream, added to its
+//! output when it can. Otherwise the host writes the setpoint once a sample
+//! batch, at most [`DEFAULT_MAX_WRITE_HZ`](crate::tuning::DEFAULT_MAX_WRITE_HZ)
+//! a second, so the plan's defaults and its highest frequency come from the
+//! batches a second the session counts, not from the frame rate.
 
 use egui_plot::{
     ColorConflictHandling, GridInput, GridMark, Legend, Line, Plot, PlotPoints, Points,
 };
 
+use super::procedure_controls::ProcedureControls;
 use crate::analysis::{COHERENT, LoopFigures, decibels, unwrapped_phase_deg};
-use crate::device::session::DeviceSession;
+use crate::device::session::{DeviceSession, ProcedureKind};
+use crate::protocol::ChannelRole;
 use crate::tuning::{
-    ExcitationKind, ExcitationPlan, ExcitationState, FrequencyMeasurement, MAX_DURATION_S,
-    WRITES_PER_PERIOD,
+    DEFAULT_MAX_WRITE_HZ, ExcitationKind, ExcitationPlan, ExciteParams, FrequencyMeasurement,
+    InjectionPoint, MAX_DURATION_S, WRITES_PER_PERIOD, default_effort_amplitude,
 };
-
-/// Setpoint writes a second that reach the device from the tab: one a
-/// frame at the app's repaint rate (see the module documentation).
-pub const FRAME_WRITE_HZ: f64 = 60.0;
-
-/// Red of the abort button, as the emergency stop's.
-const ABORT_RED: egui::Color32 = egui::Color32::from_rgb(200, 30, 30);
 /// Colours of successive measurements.
 const PALETTE: [egui::Color32; 4] = [
     egui::Color32::from_rgb(40, 120, 220),
@@ -40,18 +39,19 @@ pub struct BodePanel {
     pub plan: ExcitationPlan,
     /// Finished measurements, oldest first, all drawn.
     pub measurements: Vec<FrequencyMeasurement>,
-    /// Why the last Run was refused.
-    refusal: Option<String>,
-    /// The (loop, stream) rates the plan's defaults were derived from.
-    planned_for: Option<(u32, f64)>,
+    controls: ProcedureControls,
+    /// The (loop, stream) rates the plan's defaults were derived from,
+    /// whether the write rate was measured then, and where the device
+    /// excites itself (`None`: the host's writes excite it).
+    planned_for: Option<(u32, f64, bool, Option<InjectionPoint>)>,
 }
 
 impl Default for BodePanel {
     fn default() -> Self {
         Self {
-            plan: ExcitationPlan::for_device(10_000.0, 10_000.0, FRAME_WRITE_HZ, 200.0),
+            plan: ExcitationPlan::for_device(10_000.0, 10_000.0, DEFAULT_MAX_WRITE_HZ, 200.0),
             measurements: Vec::new(),
-            refusal: None,
+            controls: ProcedureControls::default(),
             planned_for: None,
         }
     }
@@ -73,108 +73,122 @@ impl BodePanel {
             .and_then(|s| s.params.iter().find(|p| p.info.flags.setpoint()))
             .map(|p| p.info.unit.clone())
             .unwrap_or_default();
-        let running = session.as_ref().is_some_and(|s| s.excitation_running());
-        ui.add_enabled_ui(!running, |ui| self.plan_ui(ui, &unit));
-        ui.weak(format!(
-            "Highest usable frequency: {:.0} Hz. The tab writes the setpoint once a frame \
-             (about {FRAME_WRITE_HZ:.0} a second) and a period needs {WRITES_PER_PERIOD} \
-             writes; `motiontune bode` reaches higher.",
-            self.plan.highest_hz_for_writes()
-        ));
+        let running = session.as_ref().is_some_and(|s| s.procedure_running());
+        let point = session
+            .as_ref()
+            .and_then(|s| s.device_excitation_point(self.plan.kind));
+        // An injection on the output is in the output's unit.
+        let amplitude_unit = match point {
+            Some(InjectionPoint::Effort) => session
+                .as_ref()
+                .and_then(|s| s.info.as_ref())
+                .and_then(|info| info.channels.iter().find(|c| c.role == ChannelRole::Effort))
+                .map_or_else(String::new, |c| c.unit.clone()),
+            _ => unit.clone(),
+        };
+        ui.add_enabled_ui(!running, |ui| self.plan_ui(ui, &amplitude_unit));
+        let write_hz = session.as_ref().and_then(|s| s.setpoint_write_hz());
+        ui.weak(match (point, write_hz) {
+            (Some(point), _) => format!(
+                "The device excites itself, {}, at its loop rate: no setpoint write is part \
+                 of the signal, and the band reaches a fifth of the stream.",
+                match point {
+                    InjectionPoint::Effort => "added to its output",
+                    InjectionPoint::Setpoint => "on its setpoint",
+                }
+            ),
+            (None, Some(write_hz)) => format!(
+                "Highest usable frequency: {:.0} Hz. The setpoint is written once a sample \
+                 batch, {write_hz:.0} times a second here, and a period needs \
+                 {WRITES_PER_PERIOD} writes.",
+                write_hz / WRITES_PER_PERIOD
+            ),
+            (None, None) => "Highest usable frequency: known once the device streams.".to_owned(),
+        });
         ui.add_space(6.0);
         let Some(session) = session else {
             ui.weak("Connect a device to measure its frequency response.");
             return;
         };
-        self.measurements.append(&mut session.measured_responses);
+        self.measurements
+            .extend(session.procedures.take_measured_responses());
         self.derive_defaults(session);
-        if running {
-            let abort = egui::Button::new(
-                egui::RichText::new("Abort frequency response")
-                    .strong()
-                    .color(egui::Color32::WHITE),
-            )
-            .fill(ABORT_RED);
-            if ui
-                .add(abort)
-                .on_hover_text("Stop now and restore the setpoint")
-                .clicked()
-            {
-                session.abort_excitation();
-            }
-        } else {
-            let ready = session.is_connected() && session.output_enabled();
-            let run = ui
-                .add_enabled(ready, egui::Button::new("Run frequency response"))
-                .on_disabled_hover_text("Enable the drive's output first");
-            if run.clicked() {
-                self.refusal = session
-                    .start_excitation(self.plan)
-                    .err()
-                    .map(|e| e.to_string());
-            }
-        }
-        if let Some(refusal) = &self.refusal {
-            ui.colored_label(ui.visuals().error_fg_color, refusal);
-        }
-        if let Some(excitation) = &session.excitation {
-            let restored = format!("{} {unit}", excitation.original_setpoint());
-            match excitation.state() {
-                ExcitationState::Running { done } => {
-                    ui.add(
-                        egui::ProgressBar::new(*done as f32)
-                            .show_percentage()
-                            .desired_width(200.0),
-                    )
-                    .on_hover_text("Measurement progress");
-                }
-                ExcitationState::Finished => {
-                    ui.label(format!("Done; setpoint back at {restored}"));
-                }
-                ExcitationState::Aborted => {
-                    ui.colored_label(
-                        ui.visuals().warn_fg_color,
-                        format!("Aborted; setpoint restored to {restored}"),
-                    );
-                }
-                ExcitationState::Failed(error) => {
-                    ui.colored_label(
-                        ui.visuals().error_fg_color,
-                        format!("Failed: {error}; setpoint restored to {restored}"),
-                    );
-                }
-            }
-        }
+        let plan = self.plan;
+        self.controls.ui(
+            ui,
+            session,
+            ProcedureKind::FrequencyResponse,
+            &unit,
+            |session| session.start_frequency_response(plan),
+        );
         if !self.measurements.is_empty() && ui.button("Clear responses").clicked() {
             self.measurements.clear();
         }
     }
 
-    /// Fits the plan to a newly described device, once.
+    /// Fits the plan to a newly described device, as `motiontune bode`
+    /// plans: for a device that excites itself a PRBS up to a fifth of the
+    /// stream (on its output at most of its output limit); for the host's
+    /// writes at once with the stream's sample rate as the most writes a
+    /// second, then again once the stream has shown how many batches
+    /// (writes) a second it brings. A change of who excites (another kind)
+    /// fits it again.
     fn derive_defaults(&mut self, session: &DeviceSession) {
         let (Some(info), Some(stream_hz)) = (&session.info, session.stream_hz()) else {
             return;
         };
-        let rates = (info.loop_hz, stream_hz);
+        let write_hz = session.setpoint_write_hz();
+        let point = session.device_excitation_point(self.plan.kind);
+        let rates = (info.loop_hz, stream_hz, write_hz.is_some(), point);
         if self.planned_for == Some(rates) {
             return;
         }
+        let first = self.planned_for.is_none();
         self.planned_for = Some(rates);
+        let write_hz = write_hz.unwrap_or(stream_hz);
         let span = info
             .params
             .iter()
             .find(|p| p.flags.setpoint())
             .map_or(1.0, |p| f64::from(p.max) - f64::from(p.min));
-        let kind = self.plan.kind;
-        let plan = ExcitationPlan {
-            kind,
-            ..ExcitationPlan::for_device(f64::from(info.loop_hz), stream_hz, FRAME_WRITE_HZ, span)
+        let host = |to_hz: Option<f64>| {
+            let plan =
+                ExcitationPlan::for_device(f64::from(info.loop_hz), stream_hz, write_hz, span);
+            let plan = ExcitationPlan {
+                to_hz: to_hz.unwrap_or(plan.to_hz),
+                ..plan
+            };
+            // A default that would drive the axis past its velocity
+            // limit is made gentler.
+            match crate::tuning::speed_limit(info) {
+                Some(limit) => plan.within_speed(limit),
+                None => plan,
+            }
         };
-        // As `motiontune bode` does: a default that would drive the axis
-        // past its velocity limit is made gentler.
-        self.plan = match crate::tuning::speed_limit(info) {
-            Some(limit) => plan.within_speed(limit),
-            None => plan,
+        self.plan = match point {
+            Some(point) => {
+                let to_hz = (f64::from(info.loop_hz) / 20.0).min(stream_hz / 5.0);
+                let amplitude = match point {
+                    InjectionPoint::Effort => ExciteParams::find(&info.params)
+                        .map_or(1.0, |params| default_effort_amplitude(info, &params)),
+                    InjectionPoint::Setpoint => host(Some(to_hz)).amplitude,
+                };
+                ExcitationPlan {
+                    kind: if first {
+                        ExcitationKind::Prbs
+                    } else {
+                        self.plan.kind
+                    },
+                    from_hz: to_hz / 100.0,
+                    to_hz,
+                    amplitude,
+                    ..host(None)
+                }
+            }
+            None => ExcitationPlan {
+                kind: self.plan.kind,
+                ..host(None)
+            },
         };
     }
 
@@ -277,9 +291,7 @@ impl BodePanel {
     fn plot_ui(&self, ui: &mut egui::Ui) {
         let link = ui.scope_id().with("bode link");
         let height = ((ui.available_height() - 20.0) / 2.0).max(80.0);
-        let hz = |mark: egui_plot::GridMark, _: &std::ops::RangeInclusive<f64>| {
-            format_hz(10f64.powf(mark.value))
-        };
+        let hz = |mark: GridMark, _: &std::ops::RangeInclusive<f64>| frequency_label(mark);
         let series = |measurement: &FrequencyMeasurement, phase: bool| {
             let values: Vec<f64> = if phase {
                 let closed: Vec<_> = measurement.points.iter().map(|p| p.closed_loop).collect();
@@ -307,8 +319,11 @@ impl BodePanel {
                 .collect();
             (all, coherent)
         };
-        for (phase, title) in [(false, "Magnitude (dB)"), (true, "Phase (°)")] {
+        for (phase, title) in [(false, "Magnitude"), (true, "Phase")] {
             let steps: &'static [f64] = if phase { &PHASE_STEPS } else { &DB_STEPS };
+            let unit = if phase { "°" } else { " dB" };
+            let value_label =
+                move |mark: GridMark, _: &std::ops::RangeInclusive<f64>| tick_label(mark, unit);
             Plot::new(("bode", phase))
                 .height(height)
                 // The faded line and the coherent points share a name;
@@ -319,6 +334,7 @@ impl BodePanel {
                 .x_axis_formatter(hz)
                 .x_grid_spacer(decade_marks)
                 .y_grid_spacer(move |input| even_marks(input, steps))
+                .y_axis_formatter(value_label)
                 .x_axis_label("Frequency")
                 .y_axis_label(title)
                 .show(ui, |plot_ui| {
@@ -349,9 +365,19 @@ const PHASE_STEPS: [f64; 8] = [5.0, 15.0, 45.0, 90.0, 180.0, 360.0, 720.0, 1440.
 /// Most grid lines an axis of magnitude or phase gets.
 const MOST_MARKS: f64 = 10.0;
 
+/// The multiples of a decade that get a label: 1, 2 and 5 times.
+const LABELLED_MULTIPLES: [u32; 3] = [1, 2, 5];
+/// How much wider than its own label the space to a labelled 2× or 5× mark
+/// must be before it is labelled: its neighbours' labels may be wider
+/// ("5 Hz" beside "10 Hz").
+const LABEL_ROOM: f64 = 1.5;
+
 /// Marks on the log-frequency axis (the value is log₁₀ Hz): every decade,
-/// labelled, and 2 … 9 times each decade, thinner (labelled once zoomed in
-/// far enough for the labels to fit).
+/// and 2 … 9 times each decade, thinner. A mark's step size is the room its
+/// label has: egui_plot labels a mark only when its step, on screen, is
+/// wider than the label. So 2× and 5× carry the distance to the nearest
+/// labelled mark over [`LABEL_ROOM`], and labels never touch ("0.9 Hz1 Hz");
+/// the rest are lines only ([`frequency_label`] gives them no text).
 fn decade_marks(input: GridInput) -> Vec<GridMark> {
     let (low, high) = input.bounds;
     if !(low.is_finite() && high.is_finite()) || high - low > 12.0 {
@@ -362,7 +388,12 @@ fn decade_marks(input: GridInput) -> Vec<GridMark> {
         for multiple in 1..10 {
             let value = f64::from(decade) + f64::from(multiple).log10();
             if (low..=high).contains(&value) {
-                let step_size = if multiple == 1 { 1.0 } else { 0.1 };
+                let step_size = match multiple {
+                    1 => 1.0,
+                    // 2 → 1 and 5 → 10 are both log₁₀ 2 apart; 2 → 5 more.
+                    2 | 5 => 2f64.log10() / LABEL_ROOM,
+                    _ => 0.1,
+                };
                 marks.push(GridMark { value, step_size });
             }
         }
@@ -393,6 +424,25 @@ fn even_marks(input: GridInput, steps: &[f64]) -> Vec<GridMark> {
             step_size: step,
         })
         .collect()
+}
+
+/// A magnitude or phase tick: "-20 dB", "-180°" (the marks are whole
+/// numbers, see [`even_marks`]).
+fn tick_label(mark: GridMark, unit: &str) -> String {
+    // + 0.0 makes -0 read 0.
+    format!("{:.0}{unit}", mark.value + 0.0)
+}
+
+/// The label of a frequency mark: decades and 2× and 5× them ("0.2 Hz",
+/// "50 Hz", "1 kHz"); nothing for the other multiples.
+fn frequency_label(mark: GridMark) -> String {
+    let hz = 10f64.powf(mark.value);
+    let multiple = (hz / 10f64.powf(mark.value.floor())).round() as u32;
+    if LABELLED_MULTIPLES.contains(&multiple) {
+        format_hz(hz)
+    } else {
+        String::new()
+    }
 }
 
 /// A frequency as an axis label: 0.1 Hz, 2 Hz, 1.5 kHz.
@@ -436,6 +486,63 @@ mod tests {
         // 0.3 … 0.9, 2 … 9, 20 … 90, 200: the multiples in view.
         assert_eq!(marks.len() - decades.len(), 7 + 8 + 8 + 1);
         assert!(marks.iter().all(|m| m.value <= 200f64.log10() + 1e-12));
+    }
+
+    /// egui_plot paints a label when its mark's step, on screen, is wider
+    /// than the label; whatever the zoom, two painted labels never touch.
+    #[test]
+    fn frequency_labels_never_touch_at_any_zoom() {
+        // About 7 points a character, as egui's body font (the test holds
+        // for any width the same for every character).
+        let width = |text: &str| text.chars().count() as f64 * 7.0;
+        for points_per_decade in [15.0, 30.0, 45.0, 60.0, 90.0, 130.0, 200.0, 400.0, 1500.0] {
+            let shown: Vec<(f64, String)> = decade_marks(input(-1.5, 4.2))
+                .into_iter()
+                .filter_map(|mark| {
+                    let text = frequency_label(mark);
+                    let room = points_per_decade * mark.step_size;
+                    (!text.is_empty() && room >= width(&text))
+                        .then_some((mark.value * points_per_decade, text))
+                })
+                .collect();
+            for pair in shown.windows(2) {
+                let ((left, a), (right, b)) = (&pair[0], &pair[1]);
+                assert!(
+                    right - left >= (width(a) + width(b)) / 2.0,
+                    "{a} and {b} touch at {points_per_decade} points a decade"
+                );
+            }
+            let texts: Vec<&str> = shown.iter().map(|(_, t)| t.as_str()).collect();
+            if points_per_decade >= 60.0 {
+                assert!(
+                    texts.contains(&"1 Hz") && texts.contains(&"1 kHz"),
+                    "{texts:?}"
+                );
+            }
+            if points_per_decade >= 400.0 {
+                assert!(
+                    texts.contains(&"20 Hz") && texts.contains(&"50 Hz"),
+                    "{texts:?}"
+                );
+            }
+            assert!(!texts.contains(&"0.9 Hz"), "only 1, 2 and 5 are labelled");
+        }
+    }
+
+    #[test]
+    fn magnitude_and_phase_ticks_carry_their_units() {
+        let label = |value: f64, unit: &str| {
+            tick_label(
+                GridMark {
+                    value,
+                    step_size: 10.0,
+                },
+                unit,
+            )
+        };
+        assert_eq!(label(-40.0, " dB"), "-40 dB");
+        assert_eq!(label(-180.0, "°"), "-180°");
+        assert_eq!(label(-0.0, " dB"), "0 dB");
     }
 
     #[test]

@@ -6,7 +6,9 @@
 
 use super::AppOptions;
 use crate::device::session::{ConnectionState, DeviceSession};
-use crate::link::{ControlLines, PortEntry, PortTarget, SIM_PORT, emulator_port, list_ports};
+use crate::link::{
+    ControlLines, PortEntry, PortTarget, REPLAY_PREFIX, SIM_PORT, emulator_port, list_ports,
+};
 use crate::protocol::adapter::{AdapterSettings, Protocol, ProtocolChoice};
 
 /// Baud rates offered; USB CDC devices ignore the choice.
@@ -54,6 +56,13 @@ impl ConnectionPanel {
                 115_200,
                 *protocol,
                 settings.clone(),
+                ControlLines::default(),
+            ),
+            PortTarget::Replay { path, .. } => (
+                format!("{REPLAY_PREFIX}{path}"),
+                115_200,
+                ProtocolChoice::Auto,
+                AdapterSettings::default(),
                 ControlLines::default(),
             ),
             PortTarget::Serial {

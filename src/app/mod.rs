@@ -17,6 +17,7 @@ mod gain_history;
 mod gains;
 mod icon;
 mod param_editor;
+mod procedure_controls;
 mod profiles;
 mod runs_tab;
 mod safety;
@@ -183,14 +184,20 @@ impl App {
         let Some(session) = &mut self.session else {
             return;
         };
-        if session.measured_steps.is_empty() {
+        let measured = session.procedures.take_measured_steps();
+        if measured.is_empty() {
             return;
         }
         let context = run_context(session);
         let now = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
-        for response in std::mem::take(&mut session.measured_steps) {
+        for response in measured {
             self.runs.add(&response, &context, now.clone());
         }
+    }
+
+    /// The frequency responses the Bode tab shows, oldest first.
+    pub fn frequency_responses(&self) -> &[crate::tuning::FrequencyMeasurement] {
+        &self.bode.measurements
     }
 
     /// The predicted step of the gains last written from the Auto-tune tab.
@@ -206,9 +213,7 @@ impl App {
     /// their channel between frames; nothing is lost.
     pub fn next_frame(&self) -> Option<Duration> {
         let session = self.session.as_ref().filter(|s| s.is_live())?;
-        let procedure = session.step_test.as_ref().is_some_and(|t| !t.is_done())
-            || session.excitation.as_ref().is_some_and(|e| !e.is_done())
-            || session.relay.as_ref().is_some_and(|r| !r.is_done());
+        let procedure = session.procedure_running();
         let armed = !matches!(session.capture.state(), ArmState::Idle);
         Some(if self.scope.moves() || procedure || armed {
             MOVING_FRAME

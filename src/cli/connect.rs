@@ -1,10 +1,11 @@
 //! Opening a link headless and waiting until the device has described
 //! itself, for commands that run to completion; and the one way those
-//! commands wait for the link, which wakes for Ctrl-C and SIGTERM.
+//! commands wait, for the link or for work of their own, which wakes for
+//! Ctrl-C and SIGTERM.
 
 use std::time::{Duration, Instant};
 
-use anyhow::bail;
+use anyhow::{Context, bail};
 
 use crate::link::{Link, LinkEvent, LinkOptions, PortTarget};
 use crate::protocol::adapter::LONGEST_HANDSHAKE;
@@ -89,6 +90,35 @@ pub fn connect_seeing(
                 "{} did not describe itself in time: no answer",
                 link.target().name()
             ),
+        }
+    }
+}
+
+/// Runs `work` on a thread of its own, looking for Ctrl-C or SIGTERM while
+/// it runs: fitting a model takes about a second in a debug build, longer
+/// on a loaded machine, and an interrupt must not wait for it. Interrupted,
+/// the command ends at once (the output is off between the steps) and the
+/// thread ends with the process.
+pub(super) fn interruptible<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> anyhow::Result<T> {
+    let (done, result) = crossbeam_channel::bounded(1);
+    std::thread::Builder::new()
+        .name("fit".into())
+        .spawn(move || {
+            let _ = done.send(work());
+        })
+        .context("cannot start the model fit")?;
+    loop {
+        if crate::interrupt::requested() {
+            bail!("interrupted while fitting the model: nothing was written, the output is off");
+        }
+        match result.recv_timeout(Duration::from_millis(50)) {
+            Ok(value) => return Ok(value),
+            Err(crossbeam_channel::RecvTimeoutError::Timeout) => {}
+            Err(crossbeam_channel::RecvTimeoutError::Disconnected) => {
+                bail!("the model fit ended without a result")
+            }
         }
     }
 }

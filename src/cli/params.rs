@@ -4,8 +4,10 @@
 //! each kind, the value's name and a choice's names, and prints each
 //! number as the shortest decimal of the device's `f32`).
 //! Every name and value goes through the write guard before the first
-//! write, so a bad argument changes nothing. Reading changes nothing on the
-//! device: no stream is started, and the link leaves the output alone.
+//! write, so a bad argument changes nothing; the gains auto-tune proposes
+//! go through the same guard, as auto-tune's ([`reviewed_gains`]).
+//! Reading changes nothing on the device: no stream is started, and the
+//! link leaves the output alone.
 
 use std::time::{Duration, Instant};
 
@@ -109,6 +111,37 @@ pub(super) fn resolve(
                 .map(ToString::to_string)
                 .collect::<Vec<_>>()
                 .join("; ")
+        );
+    }
+    Ok(review.writes)
+}
+
+/// Gains an auto-tune proposed, as the write guard lets auto-tune send
+/// them ([`WriteOrigin::AutoTune`]: gains and plain settings only); an
+/// error naming each gain it refuses, or moves beyond its per-write limit
+/// unless `allow_large`.
+pub(super) fn reviewed_gains(
+    params: &[ParamInfo],
+    writes: &[(u8, f32)],
+    allow_large: bool,
+) -> anyhow::Result<Vec<(u8, f32)>> {
+    let review = WriteGuard::default().review(WriteOrigin::AutoTune, params, writes);
+    let listed = |items: Vec<String>| items.join("; ");
+    if !review.refused.is_empty() {
+        bail!(
+            "gains not written: {}",
+            listed(review.refused.iter().map(ToString::to_string).collect())
+        );
+    }
+    if !allow_large && !review.large.is_empty() {
+        bail!(
+            "gains not written: {}; add --allow-large-change to write {}",
+            listed(review.large.iter().map(ToString::to_string).collect()),
+            if review.large.len() == 1 {
+                "it"
+            } else {
+                "them"
+            }
         );
     }
     Ok(review.writes)

@@ -13,6 +13,7 @@
 use serde_json::{Map, Value, json};
 
 use crate::analysis::{METRICS, MetricUnit, NamedMetric, StepMetrics, named_metrics};
+use crate::protocol::{ChannelRole, DeviceInfo};
 
 /// Which signals were measured, for the report's header and units.
 #[derive(Clone, Debug, PartialEq)]
@@ -27,6 +28,22 @@ pub struct MeasuredSignals {
     pub signal_unit: String,
     /// The effort's unit (`A`), empty without an effort channel.
     pub effort_unit: String,
+}
+
+impl MeasuredSignals {
+    /// The channels a procedure measures on `info`, by role.
+    pub fn of(info: &DeviceInfo) -> Self {
+        let channel = |role| info.channels.iter().find(|c| c.role == role);
+        let name = |role| channel(role).map(|c| c.name.clone());
+        let unit = |role| channel(role).map(|c| c.unit.clone()).unwrap_or_default();
+        Self {
+            reference: name(ChannelRole::Reference).unwrap_or_default(),
+            feedback: name(ChannelRole::Feedback).unwrap_or_default(),
+            effort: name(ChannelRole::Effort),
+            signal_unit: unit(ChannelRole::Feedback),
+            effort_unit: unit(ChannelRole::Effort),
+        }
+    }
 }
 
 /// One step, measured or not.

@@ -21,7 +21,8 @@ pub use health::{HealthSnapshot, LinkHealth};
 pub use ports::{PortEntry, list_ports};
 pub use runner::ProcedureEvent;
 pub use transport::{
-    ControlLines, PortTarget, SIM_PORT, Transport, WRITE_BOUND, emulator_port, emulator_ports,
+    ControlLines, PortTarget, REPLAY_PREFIX, SIM_PORT, Transport, WRITE_BOUND, emulator_port,
+    emulator_ports,
 };
 
 /// Why a connection failed or ended, in words for the person at the bench.

@@ -21,6 +21,8 @@ use crate::sim::realtime::RealtimeSim;
 pub const SIM_PORT: &str = "sim";
 /// What starts the port name of an in-process emulator: `sim:odrive`.
 const SIM_PREFIX: &str = "sim:";
+/// `replay:FILE` plays a recording as a device.
+pub const REPLAY_PREFIX: &str = "replay:";
 
 /// How long one read waits for data before the link loop goes round again.
 const READ_WAIT: Duration = Duration::from_millis(5);
@@ -40,6 +42,14 @@ pub enum PortTarget {
         protocol: ProtocolChoice,
         /// The adapters' settings.
         settings: AdapterSettings,
+    },
+    /// A recording played back as a device (`replay:FILE`), at `speed`
+    /// times its pace; it refuses every write.
+    Replay {
+        /// The recording's path.
+        path: String,
+        /// Times the recorded pace, above 0.
+        speed: f64,
     },
     /// A serial port path (`/dev/ttyACM0`, `COM3`, a pty).
     Serial {
@@ -63,6 +73,12 @@ impl PortTarget {
         if port == SIM_PORT {
             return Self::Sim;
         }
+        if let Some(path) = port.strip_prefix(REPLAY_PREFIX) {
+            return Self::Replay {
+                path: path.to_owned(),
+                speed: 1.0,
+            };
+        }
         if let Some(Ok(firmware)) = port.strip_prefix(SIM_PREFIX).map(str::parse) {
             return Self::Emulated {
                 firmware,
@@ -79,8 +95,22 @@ impl PortTarget {
         }
     }
 
-    /// Refuses a `sim:NAME` that names no emulator, saying which do.
+    /// A replay played at `speed` times its pace; any other port as it is.
+    pub fn with_replay_speed(mut self, speed: f64) -> Self {
+        if let Self::Replay { speed: pace, .. } = &mut self {
+            *pace = speed;
+        }
+        self
+    }
+
+    /// Refuses a `sim:NAME` that names no emulator, saying which do, and
+    /// a `replay:` without a file.
     pub fn check(port: &str) -> Result<(), String> {
+        if port.strip_prefix(REPLAY_PREFIX) == Some("") {
+            return Err(
+                "'replay:' needs a recording: replay:FILE.csv or replay:FILE.parquet".into(),
+            );
+        }
         match port.strip_prefix(SIM_PREFIX) {
             Some(name) if name.parse::<Protocol>().is_err() => Err(format!(
                 "'{port}' is no emulator: use {}",
@@ -95,6 +125,7 @@ impl PortTarget {
     pub fn speaking(self, protocol: ProtocolChoice, settings: AdapterSettings) -> Self {
         match self {
             Self::Sim => Self::Sim,
+            Self::Replay { .. } => self,
             Self::Emulated { firmware, .. } => Self::Emulated {
                 firmware,
                 protocol,
@@ -127,7 +158,7 @@ impl PortTarget {
     /// The wire format to speak, and what the user set about it.
     pub fn protocol(&self) -> (ProtocolChoice, AdapterSettings) {
         match self {
-            Self::Sim => (
+            Self::Sim | Self::Replay { .. } => (
                 ProtocolChoice::Only(Protocol::Native),
                 AdapterSettings::default(),
             ),
@@ -153,7 +184,7 @@ impl PortTarget {
         match self {
             Self::Sim => "simulated drive",
             Self::Emulated { firmware, .. } => emulator_port(*firmware),
-            Self::Serial { path, .. } => path,
+            Self::Replay { path, .. } | Self::Serial { path, .. } => path,
         }
     }
 
@@ -165,6 +196,7 @@ impl PortTarget {
                 DeviceSettings::default(),
             )))),
             Self::Emulated { firmware, .. } => Ok(Box::new(SimTransport::new(emulator(*firmware)))),
+            Self::Replay { path, speed } => open_replay(path, *speed),
             Self::Serial {
                 path,
                 baud,
@@ -174,6 +206,26 @@ impl PortTarget {
                 .map(|t| Box::new(t) as Box<dyn Transport>),
         }
     }
+}
+
+/// A recording read whole and played as a device; fails in one line when
+/// it cannot be read or played.
+fn open_replay(path: &str, speed: f64) -> Result<Box<dyn Transport>, LinkError> {
+    let refused = |reason: String| LinkError::Open {
+        port: path.to_owned(),
+        reason,
+    };
+    let file = crate::record::read::open(
+        std::path::Path::new(path),
+        &crate::record::read::ReadOptions::default(),
+    )
+    .map_err(|error| refused(error.to_string()))?;
+    let name = std::path::Path::new(path)
+        .file_name()
+        .map_or_else(|| path.to_owned(), |n| n.to_string_lossy().into_owned());
+    let device = super::replay::ReplayDevice::new(&file, &format!("replay of {name}"), speed)
+        .map_err(|error| refused(error.to_string()))?;
+    Ok(Box::new(SimTransport::new(device)))
 }
 
 /// The port name of `firmware`'s in-process emulator.

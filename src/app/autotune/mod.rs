@@ -7,14 +7,19 @@
 //! the gains of every rule with the chosen one highlighted, and their
 //! predicted step on the step model when there is one. Nothing is written
 //! until a "Write …" click, which goes through the gains panel's guarded
-//! write path. The fitting and tuning live in [`crate::tuning`].
+//! write path. The fitting and tuning live in [`crate::tuning`]; the
+//! chain (fit, proposal, prediction) is computed when what it depends on
+//! changes and kept, not every frame.
 
 mod relay;
 
 use egui_plot::{Legend, Line, LineStyle, Plot, PlotPoints};
 
 use super::gains::GainsPanel;
-use crate::analysis::{ClosedLoopSpeed, METRICS, StepOptions, UltimateRule, metric_values};
+use super::procedure_controls::ProcedureControls;
+use crate::analysis::{
+    ClosedLoopSpeed, METRICS, ParallelGains, StepOptions, UltimateRule, metric_values,
+};
 use crate::device::session::DeviceSession;
 use crate::record::{RunStore, StepRun};
 use crate::tuning::{
@@ -58,6 +63,37 @@ impl Default for RelayChoices {
     }
 }
 
+/// A value computed from a key and kept until the key changes.
+struct Cached<K, V> {
+    entry: Option<(K, V)>,
+}
+
+impl<K, V> Default for Cached<K, V> {
+    fn default() -> Self {
+        Self { entry: None }
+    }
+}
+
+impl<K: PartialEq, V> Cached<K, V> {
+    /// The value for `key`: the kept one, or `compute`d (and kept) when
+    /// the key changed.
+    fn get(&mut self, key: K, compute: impl FnOnce() -> V) -> &V {
+        if self.entry.as_ref().is_some_and(|(kept, _)| *kept != key) {
+            self.entry = None;
+        }
+        &self.entry.get_or_insert_with(|| (key, compute())).1
+    }
+}
+
+/// What a model's proposal and its prediction depend on: the run and model
+/// fitted, the rule, the speed asked for and the step predicted.
+type ProposalKey = (u64, ModelKind, ModelRule, ClosedLoopSpeed, PreviewPlan);
+/// A proposal (or why none) and its prediction (or why none).
+type ProposalChain = Result<(Proposal, Result<Preview, String>), String>;
+/// What a relay rule's prediction depends on: the run and model fitted,
+/// the gains and the step predicted.
+type RelayPreviewKey = (u64, ModelKind, ParallelGains, PreviewPlan);
+
 /// How the closed-loop speed is given.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum SpeedInput {
@@ -69,7 +105,7 @@ enum SpeedInput {
 pub struct AutoTunePanel {
     method: Method,
     relay: RelayChoices,
-    relay_refusal: Option<String>,
+    relay_controls: ProcedureControls,
     /// The run to identify from; `None` follows the newest with effort.
     chosen_run: Option<u64>,
     kind: ModelKind,
@@ -79,6 +115,10 @@ pub struct AutoTunePanel {
     bandwidth_hz: f64,
     /// The fit, cached for the run and model it was made from.
     fit: Option<((u64, ModelKind), Result<Identified, String>)>,
+    /// The proposal and its prediction, for the choices they came from.
+    proposed: Cached<ProposalKey, ProposalChain>,
+    /// The relay rule's prediction on the step model.
+    relay_predicted: Cached<RelayPreviewKey, Result<Preview, String>>,
     /// The prediction of the gains last written, and the newest run id
     /// before "Verify" was clicked (the verification is the next run).
     written: Option<Preview>,
@@ -91,7 +131,7 @@ impl Default for AutoTunePanel {
         Self {
             method: Method::StepModel,
             relay: RelayChoices::default(),
-            relay_refusal: None,
+            relay_controls: ProcedureControls::default(),
             chosen_run: None,
             kind: ModelKind::Motor,
             rule: ModelRule::Simc,
@@ -99,6 +139,8 @@ impl Default for AutoTunePanel {
             tau_s: 0.01,
             bandwidth_hz: 16.0,
             fit: None,
+            proposed: Cached::default(),
+            relay_predicted: Cached::default(),
             written: None,
             verify_after: None,
             refusal: None,
@@ -159,7 +201,7 @@ impl AutoTunePanel {
                 egui::ScrollArea::vertical().show(ui, |ui| {
                     self.choices_ui(ui, runs, run);
                     ui.add_space(4.0);
-                    let running = session.step_test_running();
+                    let running = session.procedure_running();
                     let ready = session.is_connected() && session.output_enabled() && !running;
                     if ui
                         .add_enabled(ready, egui::Button::new("Run identification step"))
@@ -353,7 +395,7 @@ impl AutoTunePanel {
 
     /// The gains table (in force and proposed) and the prediction.
     fn proposal_ui(
-        &self,
+        &mut self,
         ui: &mut egui::Ui,
         session: &DeviceSession,
         model: &crate::analysis::PlantModel,
@@ -368,10 +410,20 @@ impl AutoTunePanel {
             ui.weak("The device has no kp, ki and kd gains to propose values for.");
             return (None, None);
         };
-        let proposal = match propose(model, self.rule, speed) {
-            Ok(p) => p,
+        let plan = preview_plan(session, run);
+        let rule = self.rule;
+        let chain = self
+            .proposed
+            .get((run.id, self.kind, rule, speed, plan), || {
+                let proposal = propose(model, rule, speed).map_err(|e| e.to_string())?;
+                let predicted = preview(model, &proposal.parallel, &plan, &StepOptions::default())
+                    .map_err(|e| e.to_string());
+                Ok((proposal, predicted))
+            });
+        let (proposal, predicted) = match chain {
+            Ok((proposal, predicted)) => (*proposal, predicted),
             Err(error) => {
-                ui.colored_label(ui.visuals().error_fg_color, error.to_string());
+                ui.colored_label(ui.visuals().error_fg_color, error);
                 return (None, None);
             }
         };
@@ -396,33 +448,28 @@ impl AutoTunePanel {
                     ui.end_row();
                 }
             });
-        match predict_on_run(model, &proposal.parallel, session, run) {
+        match predicted {
             Ok(predicted) => {
-                predicted_metrics_ui(ui, &predicted);
-                (Some(proposal), Some(predicted))
+                predicted_metrics_ui(ui, predicted);
+                (Some(proposal), Some(predicted.clone()))
             }
             Err(error) => {
-                ui.colored_label(ui.visuals().error_fg_color, error.to_string());
+                ui.colored_label(ui.visuals().error_fg_color, error);
                 (None, None)
             }
         }
     }
 }
 
-/// `gains` run on `model` through the step of `run`, with the device's
-/// derivative filter, output limit and loop rate.
-fn predict_on_run(
-    model: &crate::analysis::PlantModel,
-    gains: &crate::analysis::ParallelGains,
-    session: &DeviceSession,
-    run: &StepRun,
-) -> Result<Preview, crate::tuning::AutoTuneError> {
+/// The step of `run` to predict, with the device's derivative filter,
+/// output limit and loop rate.
+fn preview_plan(session: &DeviceSession, run: &StepRun) -> PreviewPlan {
     let params = params_of(session);
     let (derivative_filter, output_limit) =
         LoopParams::find(&params).map_or((0.0, f64::INFINITY), |l| l.filter_and_limit(&params));
     let last = run.trace.time.last().map_or(1.0, |t| f64::from(*t));
     let first = run.trace.time.first().map_or(0.0, |t| f64::from(*t));
-    let plan = PreviewPlan {
+    PreviewPlan {
         from: f64::from(run.from),
         to: f64::from(run.to),
         before_s: -first,
@@ -433,8 +480,7 @@ fn predict_on_run(
             .map_or(1000.0, |i| f64::from(i.loop_hz)),
         derivative_filter,
         output_limit,
-    };
-    preview(model, gains, &plan, &StepOptions::default())
+    }
 }
 
 /// The compared metrics of a prediction, one line each.

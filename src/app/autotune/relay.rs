@@ -4,13 +4,13 @@
 
 use egui_plot::{Legend, Line, LineStyle, Plot};
 
-use super::{AutoTunePanel, params_of, points, predict_on_run, predicted_metrics_ui};
-use crate::analysis::UltimateRule;
+use super::{AutoTunePanel, params_of, points, predicted_metrics_ui, preview_plan};
+use crate::analysis::{StepOptions, UltimateRule};
 use crate::app::gains::GainsPanel;
-use crate::device::session::DeviceSession;
+use crate::device::session::{DeviceSession, ProcedureKind};
 use crate::record::RunStore;
 use crate::tuning::{
-    LoopParams, MAX_TIME_LIMIT_S, Preview, RelayPlan, RelayResult, RelayState, relay_gains,
+    LoopParams, MAX_TIME_LIMIT_S, Preview, RelayPlan, RelayResult, preview, relay_gains,
 };
 
 impl AutoTunePanel {
@@ -54,44 +54,27 @@ impl AutoTunePanel {
             .show(ui, |ui| {
                 egui::ScrollArea::vertical().show(ui, |ui| {
                     self.relay_choices_ui(ui, &effort_unit, &feedback_unit);
-                    let running = session.relay_running();
-                    let ready = session.is_connected()
-                        && session.output_enabled()
-                        && !running
-                        && !session.step_test_running();
-                    ui.horizontal(|ui| {
-                        if ui
-                            .add_enabled(ready, egui::Button::new("Run relay"))
-                            .on_disabled_hover_text("Enable the drive's output first")
-                            .clicked()
-                        {
-                            let c = &self.relay;
-                            let plan = RelayPlan {
-                                amplitude: c.amplitude,
-                                hysteresis: (!c.hysteresis_from_noise).then_some(c.hysteresis),
-                                travel: c.travel,
-                                time_limit_s: c.time_limit_s,
-                                cycles: Default::default(),
-                            };
-                            self.relay_refusal =
-                                session.start_relay(plan).err().map(|e| e.to_string());
-                        }
-                        if ui
-                            .add_enabled(running, egui::Button::new("Abort relay"))
-                            .clicked()
-                        {
-                            session.abort_relay();
-                        }
-                    });
-                    if let Some(refusal) = &self.relay_refusal {
-                        ui.colored_label(ui.visuals().error_fg_color, refusal);
-                    }
-                    let Some(test) = &session.relay else {
+                    let running = session.procedure_running();
+                    let c = &self.relay;
+                    let plan = RelayPlan {
+                        amplitude: c.amplitude,
+                        hysteresis: (!c.hysteresis_from_noise).then_some(c.hysteresis),
+                        travel: c.travel,
+                        time_limit_s: c.time_limit_s,
+                        cycles: Default::default(),
+                    };
+                    self.relay_controls.ui(
+                        ui,
+                        session,
+                        ProcedureKind::Relay,
+                        &feedback_unit,
+                        |session| session.start_relay(plan),
+                    );
+                    if session.procedures.last(ProcedureKind::Relay).is_none() {
                         ui.weak("No relay run yet.");
                         return;
-                    };
-                    ui.label(relay_state_text(test.state()));
-                    let Some(result) = test.result().cloned() else {
+                    }
+                    let Some(result) = session.procedures.relay_result().cloned() else {
                         return;
                     };
                     relay_result_ui(ui, &result, &effort_unit, &feedback_unit);
@@ -114,7 +97,7 @@ impl AutoTunePanel {
                 });
             });
         egui::CentralPanel::default().show(ui, |ui| {
-            let result = session.relay.as_ref().and_then(|t| t.result());
+            let result = session.procedures.relay_result();
             relay_plot_ui(ui, result, predicted.as_ref());
         });
     }
@@ -203,27 +186,23 @@ impl AutoTunePanel {
                 return None;
             }
         };
-        match predict_on_run(&model, gains, session, run) {
+        let plan = preview_plan(session, run);
+        let predicted = self
+            .relay_predicted
+            .get((run.id, self.kind, *gains, plan), || {
+                preview(&model, gains, &plan, &StepOptions::default()).map_err(|e| e.to_string())
+            });
+        match predicted {
             Ok(predicted) => {
                 ui.label(format!("Predicted on the model of {}:", run.name));
-                predicted_metrics_ui(ui, &predicted);
-                Some(predicted)
+                predicted_metrics_ui(ui, predicted);
+                Some(predicted.clone())
             }
             Err(error) => {
-                ui.colored_label(ui.visuals().error_fg_color, error.to_string());
+                ui.colored_label(ui.visuals().error_fg_color, error);
                 None
             }
         }
-    }
-}
-
-fn relay_state_text(state: &RelayState) -> String {
-    match state {
-        RelayState::Starting => "Relay: waiting for the loop to rest".to_owned(),
-        RelayState::Oscillating { cycles } => format!("Relay: oscillating, {cycles} cycles"),
-        RelayState::Finished => "Relay: done; relay off, setpoint restored".to_owned(),
-        RelayState::Aborted => "Relay: aborted; relay off, setpoint restored".to_owned(),
-        RelayState::Failed(error) => format!("Relay failed: {error}"),
     }
 }
 

@@ -23,14 +23,18 @@ use crate::protocol::adapter::Protocol;
 use crate::protocol::native::message::host_type;
 use crate::protocol::{Command, DeviceInfo, Event, StatusFlags, TextLevel};
 use crate::record::Recording;
-use crate::tuning::{Excitation, FrequencyMeasurement, RelayTest, StepResponse, StepTest};
 
+mod batch_rate;
 mod procedures;
 mod reconnect;
+mod running;
 mod typed_lines;
 mod writes;
 
+use batch_rate::BatchRate;
+pub use procedures::StartError;
 use reconnect::{Reconnect, worth_retrying};
+pub use running::{Ending, ProcedureKind, ProcedurePlan, ProcedureRun, Procedures};
 pub use typed_lines::NOT_CONNECTED;
 use writes::SentSet;
 pub use writes::{ParamView, WriteMark, WriteState};
@@ -115,16 +119,11 @@ pub struct DeviceSession {
     pub capture: CaptureEngine,
     /// The CSV recording in progress (or finishing), fed every batch.
     pub recording: Option<Recording>,
-    /// The step test in progress or last ended, fed every batch.
-    pub step_test: Option<StepTest>,
-    /// Steps the test measured that the app has not taken yet.
-    pub measured_steps: Vec<StepResponse>,
-    /// The frequency-response measurement in progress or last ended.
-    pub excitation: Option<Excitation>,
-    /// Finished frequency responses the app has not taken yet.
-    pub measured_responses: Vec<FrequencyMeasurement>,
-    /// The relay auto-tune run in progress or last ended, fed every batch.
-    pub relay: Option<RelayTest>,
+    /// The procedures run on the link thread, as their events said, and
+    /// what they measured.
+    pub procedures: Procedures,
+    /// Sample batches a second: the most writes a second a procedure makes.
+    batch_rate: BatchRate,
     /// Samples the link received that the app dropped unread because it
     /// could not keep up (the link's own count of lost samples is apart).
     pub dropped_samples: u64,
@@ -146,8 +145,15 @@ impl DeviceSession {
     pub fn connect(target: PortTarget, stream_divider: u16, history_size: HistorySize) -> Self {
         let mut options = LinkOptions::new(target);
         options.stream_divider = stream_divider;
+        let link = Link::open(options.clone());
+        Self::with_link(Some(link), options, history_size)
+    }
+
+    /// A session over `link` (`None`: one that sends nothing, for tests).
+    fn with_link(link: Option<Link>, options: LinkOptions, history_size: HistorySize) -> Self {
+        let stream_divider = options.stream_divider;
         Self {
-            link: Some(Link::open(options.clone())),
+            link,
             state: ConnectionState::Connecting,
             info: None,
             history: None,
@@ -167,11 +173,8 @@ impl DeviceSession {
             switched_on: false,
             capture: CaptureEngine::new(0),
             recording: None,
-            step_test: None,
-            measured_steps: Vec::new(),
-            excitation: None,
-            measured_responses: Vec::new(),
-            relay: None,
+            procedures: Procedures::default(),
+            batch_rate: BatchRate::default(),
             dropped_samples: 0,
             reconnect_note: None,
             device_changed: false,
@@ -268,21 +271,28 @@ impl DeviceSession {
         match event {
             LinkEvent::Opened => {}
             LinkEvent::Speaking(protocol) => self.protocol = Some(protocol),
-            LinkEvent::Closed(None) => self.typed_lines_lost(),
+            LinkEvent::Closed(None) => {
+                self.typed_lines_lost();
+                self.procedures.link_lost("the link closed");
+            }
             LinkEvent::Closed(Some(error)) => {
                 self.typed_lines_lost();
                 self.on_closed(error);
             }
             LinkEvent::Device(event) => self.apply_device(event),
             LinkEvent::TypedLine { line, refused } => self.on_typed_line(line, refused),
-            // The session still feeds its procedures itself, once a frame.
-            LinkEvent::Procedure(_) => {}
+            LinkEvent::Procedure(event) => self.on_procedure(event),
         }
     }
 
     /// The link ended: a connection that was up is reopened; one that
     /// never came up, or that cannot come back, fails.
     fn on_closed(&mut self, error: LinkError) {
+        // The runner ended the procedure with its link; this only makes
+        // sure the session does not wait for a word that cannot come.
+        self.procedures
+            .link_lost(&format!("the connection was lost: {error}"));
+        self.batch_rate.clear();
         if self.is_connected() {
             let reason = error.to_string();
             self.log(LoggedEvent::ConnectionLost { reason });
@@ -307,8 +317,6 @@ impl DeviceSession {
                 self.protocol = None;
                 self.stop_pending = false;
                 self.pending_sets.clear();
-                self.abort_step_test();
-                self.abort_excitation();
                 self.break_before_next_batch = true;
             }
             ConnectionState::Reconnecting { last_error, .. } if worth_retrying(&error) => {
@@ -361,9 +369,9 @@ impl DeviceSession {
                 }
                 self.capture.on_samples(&batch, lost_before);
                 self.show_data_lines(&batch);
-                self.feed_step_test(&batch);
-                self.feed_excitation(&batch);
-                self.feed_relay(&batch);
+                if !batch.is_empty() {
+                    self.batch_rate.on_batch(batch.time_of(0));
+                }
                 if let Some(history) = &mut self.history {
                     // The samples of the outage were lost, however many.
                     let lost = if std::mem::take(&mut self.break_before_next_batch) {
@@ -376,10 +384,6 @@ impl DeviceSession {
             }
             Event::Value { index, value } => {
                 self.confirm_write(index, value);
-                if let Some(relay) = &mut self.relay {
-                    let writes = relay.on_value(index, value);
-                    self.send_writes(&writes);
-                }
             }
             Event::Status { flags, .. } => {
                 let time = self.device_time();
@@ -388,18 +392,23 @@ impl DeviceSession {
                     .status_changed(time, before, flags, &mut self.output_asked);
                 self.status = Some(flags);
                 if !flags.enabled() {
+                    // The runner ends a procedure whose output went off.
                     self.stop_pending = false;
-                    self.abort_relay();
                 }
             }
             Event::Pong { .. } => {}
             Event::Text { level, message } => self.on_text(level, message),
             Event::Refused { request, code } => {
                 if request == host_type::SET
-                    && let Some(SentSet { index, .. }) = self.pending_sets.pop_front()
+                    && let Some(SentSet { index, signal, .. }) = self.pending_sets.pop_front()
                     && let Some(view) = self.params.get_mut(index as usize)
                 {
+                    let again = view.write == WriteState::Refused(code);
                     view.write = WriteState::Refused(code);
+                    if signal && again {
+                        // A signal refused write after write is logged once.
+                        return;
+                    }
                     let name = view.info.name.clone();
                     self.log(LoggedEvent::WriteRefused {
                         name,
@@ -450,17 +459,15 @@ impl DeviceSession {
             .collect()
     }
 
-    /// Sends ENABLE 0 at once, then stops a running step test and
-    /// restores its setpoint. The event log records the stop and `by`.
+    /// Sends ENABLE 0 at once, then aborts a running procedure (its
+    /// restoring writes go out). The event log records the stop and `by`.
     pub fn emergency_stop(&mut self, by: StopSource) {
         self.log(LoggedEvent::EmergencyStop { by });
         if self.send(Command::Enable(false)) {
             self.stop_pending = true;
             self.output_asked = Some((false, OutputCause::EmergencyStop));
         }
-        self.abort_step_test();
-        self.abort_excitation();
-        self.abort_relay();
+        self.abort_procedure();
     }
 
     /// The user switches the output on or off.

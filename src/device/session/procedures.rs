@@ -1,15 +1,55 @@
-//! The procedures a session runs on its device: step tests, frequency-response
-//! excitations and relay runs, each fed every sample batch as it arrives and
-//! answered with the writes it asks for; each can be aborted, which puts the
-//! setpoint (and the relay mode) back.
+//! The procedures a session runs on its device: step tests,
+//! frequency-response measurements and relay runs. Each is checked against
+//! what the session knows, then handed to the link's runner, which feeds it
+//! every sample batch and reply at the stream's rate and owns its writes,
+//! its end and its restore ([`Link::run`](crate::link::Link::run)). The
+//! session only keeps what the runner says ([`Procedures`]) and pairs the
+//! procedure's writes with the device's answers like its own.
 
 use super::DeviceSession;
-use crate::device::WriteSource;
-use crate::protocol::SampleBatch;
+use super::running::{ProcedureKind, ProcedurePlan};
+use crate::link::ProcedureEvent;
 use crate::tuning::{
-    Excitation, ExcitationError, ExcitationPlan, ParamWrite, RelayError, RelayPlan, RelayTest,
-    StepPlan, StepTest, StepTestError,
+    DEFAULT_MAX_WRITE_HZ, ExcitationError, ExcitationKind, ExcitationPlan, ExciteParams,
+    InjectionPoint, Procedure, RelayError, RelayPlan, RelayTest, StepPlan, StepTest, StepTestError,
+    device_excites, frequency_response,
 };
+
+/// Why a procedure did not start; one line for the user.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    /// The step test could not start.
+    StepTest(#[from] StepTestError),
+    #[error(transparent)]
+    /// The frequency response could not start.
+    FrequencyResponse(#[from] ExcitationError),
+    #[error(transparent)]
+    /// The relay run could not start.
+    Relay(#[from] RelayError),
+    /// Another procedure runs: one at a time.
+    #[error("a {0} is under way: abort it or wait for it to end")]
+    Busy(&'static str),
+    /// The stream has not shown yet how often writes can reach the device.
+    #[error(
+        "the device's stream has not yet shown how often the setpoint can be written; try again in a moment"
+    )]
+    StreamRateUnknown,
+    /// The link is gone.
+    #[error("not connected: the device's link has closed")]
+    NotConnected,
+}
+
+impl ProcedureKind {
+    /// What it is, in the user's words.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::StepTest => "step test",
+            Self::FrequencyResponse => "frequency response",
+            Self::Relay => "relay run",
+        }
+    }
+}
 
 impl DeviceSession {
     /// The setpoint parameter's value in force.
@@ -20,121 +60,135 @@ impl DeviceSession {
             .map(|p| p.info.value)
     }
 
-    /// Starts a frequency-response measurement on the setpoint.
-    pub fn start_excitation(&mut self, plan: ExcitationPlan) -> Result<(), ExcitationError> {
-        let info = self.info.as_ref().ok_or(ExcitationError::NoSetpoint)?;
-        let setpoint_now = self.setpoint_now().ok_or(ExcitationError::NoSetpoint)?;
-        self.excitation = Some(Excitation::start(plan, info, setpoint_now)?);
+    /// The most setpoint writes a second a procedure can make: one per
+    /// sample batch, at most [`DEFAULT_MAX_WRITE_HZ`]; `None` until the
+    /// stream has been watched long enough to tell.
+    pub fn setpoint_write_hz(&self) -> Option<f64> {
+        self.batch_rate
+            .per_second()
+            .map(|rate| rate.min(DEFAULT_MAX_WRITE_HZ))
+    }
+
+    /// A procedure is under way.
+    pub fn procedure_running(&self) -> bool {
+        self.procedures.running().is_some()
+    }
+
+    /// Hands `procedure` to the link's runner and notes it as running.
+    fn run(
+        &mut self,
+        procedure: Box<dyn Procedure>,
+        plan: ProcedurePlan,
+        setpoint_before: f32,
+    ) -> Result<(), StartError> {
+        if let Some(running) = self.procedures.running() {
+            return Err(StartError::Busy(running.kind().label()));
+        }
+        let Some(link) = self.link.as_ref().filter(|_| self.is_connected()) else {
+            return Err(StartError::NotConnected);
+        };
+        if !link.run(procedure) {
+            return Err(StartError::NotConnected);
+        }
+        self.procedures.started(plan, setpoint_before);
         Ok(())
     }
 
-    /// A frequency-response measurement is in progress.
-    pub fn excitation_running(&self) -> bool {
-        self.excitation.as_ref().is_some_and(|e| !e.is_done())
-    }
-
-    /// Stops a running measurement and restores the setpoint at once.
-    pub fn abort_excitation(&mut self) {
-        if let Some(excitation) = self.excitation.as_mut().filter(|e| !e.is_done()) {
-            let restore = excitation.abort();
-            self.write_param(restore.index, restore.value, WriteSource::Procedure);
-        }
-    }
-
-    pub(super) fn feed_excitation(&mut self, batch: &SampleBatch) {
-        let Some(excitation) = &mut self.excitation else {
-            return;
-        };
-        let write = excitation.on_samples(batch);
-        let done = excitation.is_done();
-        self.measured_responses.extend(excitation.take_result());
-        if let Some(write) = write {
-            if done {
-                // The restoring write is an ordinary one: it shows on the scope.
-                self.write_param(write.index, write.value, WriteSource::Procedure);
-            } else {
-                self.write_setpoint_quietly(write.index, write.value);
-            }
-        }
-    }
-
-    /// Starts a step test on the setpoint parameter; its writes and
-    /// measured steps follow from the samples as they arrive.
-    pub fn start_step_test(&mut self, plan: StepPlan) -> Result<(), StepTestError> {
+    /// Starts a step test on the setpoint parameter.
+    pub fn start_step_test(&mut self, plan: StepPlan) -> Result<(), StartError> {
         let info = self.info.as_ref().ok_or(StepTestError::NoSetpoint)?;
         if !self.output_enabled() {
-            return Err(StepTestError::OutputOff);
+            return Err(StepTestError::OutputOff.into());
         }
-        let setpoint_now = self
-            .params
-            .iter()
-            .find(|p| p.info.flags.setpoint() && !p.info.flags.read_only())
-            .map(|p| p.info.value)
-            .ok_or(StepTestError::NoSetpoint)?;
+        let setpoint_now = self.setpoint_now().ok_or(StepTestError::NoSetpoint)?;
         let test = StepTest::start(plan, info, setpoint_now, Default::default())?;
-        self.step_test = Some(test);
-        Ok(())
+        self.run(Box::new(test), ProcedurePlan::StepTest(plan), setpoint_now)
     }
 
-    /// A step test is in progress.
-    pub fn step_test_running(&self) -> bool {
-        self.step_test.as_ref().is_some_and(|t| !t.is_done())
-    }
-
-    /// Stops a running step test and restores the setpoint at once.
-    pub fn abort_step_test(&mut self) {
-        if let Some(test) = self.step_test.as_mut().filter(|t| !t.is_done()) {
-            let restore = test.abort();
-            self.write_param(restore.index, restore.value, WriteSource::Procedure);
-        }
-    }
-
-    pub(super) fn feed_step_test(&mut self, batch: &SampleBatch) {
-        let Some(test) = &mut self.step_test else {
-            return;
+    /// Where the device excites a measurement of `kind` itself, as
+    /// `motiontune bode` has it: on its output when it can inject there,
+    /// else on its setpoint; `None` when the host's setpoint writes must.
+    pub fn device_excitation_point(&self, kind: ExcitationKind) -> Option<InjectionPoint> {
+        let info = self.info.as_ref()?;
+        let params = ExciteParams::find(&info.params)?;
+        let probe = ExcitationPlan {
+            kind,
+            ..ExcitationPlan::for_device(1.0, 1.0, 1.0, 1.0)
         };
-        let write = test.on_samples(batch);
-        self.measured_steps.extend(test.take_responses());
-        if let Some(write) = write {
-            self.write_param(write.index, write.value, WriteSource::Procedure);
-        }
+        device_excites(&probe, info).then(|| {
+            if params.can_inject_effort(info) {
+                InjectionPoint::Effort
+            } else {
+                InjectionPoint::Setpoint
+            }
+        })
     }
 
-    /// Starts a relay auto-tune run in the device's relay mode; its writes
-    /// and result follow from the samples as they arrive.
-    pub fn start_relay(&mut self, plan: RelayPlan) -> Result<(), RelayError> {
+    /// Starts a frequency-response measurement: excited by the device
+    /// itself when it can ([`Self::device_excitation_point`]), else by
+    /// setpoint writes limited to what the stream carries
+    /// ([`Self::setpoint_write_hz`]).
+    pub fn start_frequency_response(&mut self, plan: ExcitationPlan) -> Result<(), StartError> {
+        let info = self.info.as_ref().ok_or(ExcitationError::NoSetpoint)?;
+        let setpoint_now = self.setpoint_now().ok_or(ExcitationError::NoSetpoint)?;
+        let point = self.device_excitation_point(plan.kind);
+        let write_hz = match (self.setpoint_write_hz(), point) {
+            (Some(write_hz), _) => write_hz,
+            // The device's own excitation needs no writes a batch.
+            (None, Some(_)) => plan.max_write_hz,
+            (None, None) => return Err(StartError::StreamRateUnknown),
+        };
+        let plan = ExcitationPlan {
+            max_write_hz: write_hz,
+            ..plan
+        };
+        let procedure = frequency_response(
+            plan,
+            point.unwrap_or(InjectionPoint::Setpoint),
+            info,
+            setpoint_now,
+        )?;
+        self.run(
+            procedure,
+            ProcedurePlan::FrequencyResponse(plan),
+            setpoint_now,
+        )
+    }
+
+    /// Starts a relay auto-tune run in the device's relay mode.
+    pub fn start_relay(&mut self, plan: RelayPlan) -> Result<(), StartError> {
         let info = self.info.as_ref().ok_or(RelayError::NoRelayMode)?;
         let mut info = info.clone();
         for (param, view) in info.params.iter_mut().zip(&self.params) {
             param.value = view.info.value;
         }
-        self.relay = Some(RelayTest::start(plan, &info, self.output_enabled())?);
-        Ok(())
+        let setpoint_now = self.setpoint_now().unwrap_or_default();
+        let relay = RelayTest::start(plan, &info, self.output_enabled())?;
+        self.run(Box::new(relay), ProcedurePlan::Relay(plan), setpoint_now)
     }
 
-    /// A relay run is in progress.
-    pub fn relay_running(&self) -> bool {
-        self.relay.as_ref().is_some_and(|r| !r.is_done())
-    }
-
-    /// Stops a running relay run: relay off, setpoint restored.
-    pub fn abort_relay(&mut self) {
-        if let Some(relay) = self.relay.as_mut().filter(|r| !r.is_done()) {
-            let writes = relay.abort();
-            self.send_writes(&writes);
+    /// Stops the running procedure: the runner sends its restoring writes
+    /// at once.
+    pub fn abort_procedure(&mut self) {
+        if self.procedure_running()
+            && let Some(link) = &self.link
+        {
+            link.abort_procedure();
         }
     }
 
-    pub(super) fn feed_relay(&mut self, batch: &SampleBatch) {
-        if let Some(relay) = &mut self.relay {
-            let writes = relay.on_samples(batch);
-            self.send_writes(&writes);
-        }
-    }
-
-    pub(super) fn send_writes(&mut self, writes: &[ParamWrite]) {
-        for write in writes {
-            self.write_param(write.index, write.value, WriteSource::Procedure);
+    /// What the runner said about the running procedure.
+    pub(super) fn on_procedure(&mut self, event: ProcedureEvent) {
+        match event {
+            ProcedureEvent::Started { .. } => {}
+            ProcedureEvent::Wrote { write, signal } => {
+                self.sent_by_procedure(write.index, write.value, signal);
+            }
+            ProcedureEvent::State(state) => self.procedures.on_state(*state),
+            ProcedureEvent::Outcome(outcome) => self.procedures.on_outcome(*outcome),
+            ProcedureEvent::Ended {
+                failure, aborted, ..
+            } => self.procedures.on_ended(failure, aborted),
         }
     }
 }

@@ -48,7 +48,7 @@ impl DeviceSession {
             self.console.not_sent(time, line, UNSENDABLE_LINE);
         } else if !self.is_connected() {
             self.console.not_sent(time, line, NOT_CONNECTED);
-        } else if self.step_test_running() || self.excitation_running() || self.relay_running() {
+        } else if self.procedure_running() {
             // A typed line holds the adapter's own requests while its reply
             // may come: the procedure's writes and polls must not wait.
             self.console.not_sent(time, line, PROCEDURE_RUNNING);

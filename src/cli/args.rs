@@ -1,0 +1,677 @@
+//! The command line's shape: every subcommand's arguments as clap parses
+//! them, each value checked by a parser ([`values`]) that refuses it in one
+//! line naming it. No I/O here; [`super`] dispatches and each command's
+//! module runs.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use super::control_lines;
+use crate::analysis::{StepOptions, UltimateRule};
+use crate::link::PortTarget;
+use crate::protocol::adapter::{AdapterSettings, Protocol, ProtocolChoice};
+use crate::tuning::{ModelKind, ModelRule};
+use values::{
+    parse_amplitude, parse_assignment, parse_baud, parse_divider, parse_effort_limit,
+    parse_excursion, parse_hz, parse_rise_limits, parse_seconds, parse_settle, parse_settling_band,
+    parse_speed,
+};
+
+mod values;
+
+/// Tune motor drives over USB serial.
+#[derive(Debug, Parser)]
+#[command(name = "motiontune", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    /// The headless command; none opens the GUI.
+    pub command: Option<CliCommand>,
+    /// Serial port to open in the GUI (`sim` = built-in simulated drive,
+    /// the default; `sim:native|lines|simplefoc|odrive` = an emulator;
+    /// `replay:FILE` = a recording played as a device).
+    #[arg(long, value_name = "PORT", value_parser = control_lines::parse_port)]
+    pub port: Option<String>,
+    /// Pace of a `replay:FILE` port, times the recorded one.
+    #[arg(long, default_value_t = 1.0, value_name = "X", value_parser = parse_speed)]
+    pub replay_speed: f64,
+    /// Baud rate (ignored by USB CDC devices).
+    #[arg(long, default_value_t = 115_200, value_parser = parse_baud)]
+    pub baud: u32,
+    /// Wire format: auto, native, lines, simplefoc or odrive.
+    #[arg(long, default_value = "auto", value_name = "PROTOCOL")]
+    pub protocol: ProtocolChoice,
+    #[command(flatten)]
+    /// Settings for adapters of firmware that cannot describe itself.
+    pub adapter: AdapterArgs,
+    #[command(flatten)]
+    /// The serial port's DTR and RTS lines.
+    pub control: control_lines::ControlLineArgs,
+    /// Stream every Nth control-loop sample (1 = full rate).
+    #[arg(long, default_value_t = 1, value_parser = parse_divider)]
+    pub divider: u16,
+    /// Seconds of the stream the scope keeps [default: as many as fit in
+    /// 48 million values, 10 minutes at 10 kHz × 8 channels].
+    #[arg(long, value_name = "SECONDS", value_parser = parse_seconds, allow_hyphen_values = true)]
+    pub history_seconds: Option<f64>,
+    /// File the GUI keeps step runs in [default: step-runs.json in the
+    /// user's data folder].
+    #[arg(long, value_name = "FILE.json")]
+    pub runs_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+/// The headless commands.
+pub enum CliCommand {
+    /// List serial ports with their USB descriptions.
+    Ports,
+    /// Run the simulated drive behind a pseudo-terminal.
+    Sim(SimArgs),
+    /// Record streamed samples to CSV, headless.
+    Record(RecordArgs),
+    /// Write parameters (NAME=VALUE …), then print every parameter in force.
+    Params(ParamsArgs),
+    /// Step metrics of every step in a recorded CSV.
+    Analyze(AnalyzeArgs),
+    /// Run a step test on a device and print its step metrics.
+    Step(StepArgs),
+    /// Identify the loop from a step, propose gains, and write them only
+    /// with --write.
+    Autotune(AutotuneArgs),
+    /// Measure the loop's frequency response (Bode) by exciting the
+    /// setpoint; print bandwidth, resonance and margins.
+    Bode(BodeArgs),
+}
+
+/// Which device to talk to.
+#[derive(Debug, Args)]
+pub struct PortArgs {
+    /// Serial port (`sim` = built-in simulated drive;
+    /// `sim:native|lines|simplefoc|odrive` = an emulator; `replay:FILE` =
+    /// a recording played as a device).
+    #[arg(long, value_name = "PORT", value_parser = control_lines::parse_port)]
+    pub port: String,
+    /// Pace of a `replay:FILE` port, times the recorded one.
+    #[arg(long, default_value_t = 1.0, value_name = "X", value_parser = parse_speed)]
+    pub replay_speed: f64,
+    /// Baud rate (ignored by USB CDC devices).
+    #[arg(long, default_value_t = 115_200, value_parser = parse_baud)]
+    pub baud: u32,
+    /// Wire format: auto (probe, read-only first), native, lines,
+    /// simplefoc or odrive.
+    #[arg(long, default_value = "auto", value_name = "PROTOCOL")]
+    pub protocol: ProtocolChoice,
+    #[command(flatten)]
+    /// Settings for adapters of firmware that cannot describe itself.
+    pub adapter: AdapterArgs,
+    #[command(flatten)]
+    /// The serial port's DTR and RTS lines.
+    pub control: control_lines::ControlLineArgs,
+}
+
+impl PortArgs {
+    /// The port to open, the protocol to speak and its settings.
+    pub fn target(&self) -> PortTarget {
+        PortTarget::parse(&self.port, self.baud)
+            .speaking(self.protocol, self.adapter.settings())
+            .with_control_lines(self.control.lines())
+            .with_replay_speed(self.replay_speed)
+    }
+}
+
+fn parse_simplefoc_letter(text: &str) -> Result<char, String> {
+    let mut chars = text.chars();
+    match (chars.next(), chars.next()) {
+        (Some(letter), None) if letter.is_ascii_alphabetic() => Ok(letter),
+        _ => Err(format!(
+            "{text:?} is not one letter (the sketch's command.add('M', …))"
+        )),
+    }
+}
+
+/// What the user tells each protocol adapter: whatever the firmware
+/// cannot say about itself.
+#[derive(Debug, Args)]
+pub struct AdapterArgs {
+    #[command(flatten)]
+    /// The plain-text-lines adapter's settings.
+    pub lines: LinesArgs,
+    /// ODrive: the axis to tune (0 or 1).
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=1))]
+    pub odrive_axis: u8,
+    /// ODrive: feedback polls per second.
+    #[arg(long, default_value_t = 200.0, value_name = "HZ", value_parser = parse_poll_hz)]
+    pub odrive_poll_hz: f64,
+    /// SimpleFOC: the motor's command letter in the sketch's Commander.
+    #[arg(long, default_value_t = 'M', value_name = "LETTER", value_parser = parse_simplefoc_letter)]
+    pub simplefoc_letter: char,
+}
+
+impl AdapterArgs {
+    /// These settings as the adapters take them.
+    pub fn settings(&self) -> AdapterSettings {
+        let mut settings = self.lines.settings();
+        settings.odrive.axis = self.odrive_axis;
+        settings.odrive.poll_hz = self.odrive_poll_hz;
+        settings.simplefoc.letter = self.simplefoc_letter;
+        settings
+    }
+}
+
+fn parse_poll_hz(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(hz) if (1.0..=2000.0).contains(&hz) => Ok(hz),
+        _ => Err(format!("{text:?} is not a poll rate from 1 to 2000 Hz")),
+    }
+}
+
+/// What a plain-text (`--protocol lines`) sketch cannot say about itself.
+#[derive(Debug, Args)]
+pub struct LinesArgs {
+    /// Lines: field N is device time in µs, ms or s (default: time lines by
+    /// their arrival).
+    #[arg(long, value_name = "N:us|ms|s")]
+    pub lines_time_column: Option<crate::protocol::lines::TimeColumn>,
+    /// Lines: a parameter and the command that sets it, e.g.
+    /// 'kp:0:100:A/rad:gain=kp {value}\n' (flags gain, setpoint, log,
+    /// none joined with +; default gain). Repeatable.
+    #[arg(long, value_name = "NAME:MIN:MAX[:UNIT[:FLAGS]]=TEMPLATE")]
+    pub lines_param: Vec<crate::protocol::lines::LineParam>,
+    /// Lines: which channel is the reference, feedback and effort, by
+    /// number from 1 or by name, e.g. ref=1,fb=position,effort=3.
+    #[arg(long, value_name = "ref=CH,fb=CH,effort=CH")]
+    pub lines_roles: Option<crate::protocol::lines::LineRoles>,
+    /// Lines: the command that enables the sketch's output (e.g. enable).
+    #[arg(long, value_name = "TEMPLATE", value_parser = parse_fixed_template)]
+    pub lines_enable: Option<crate::protocol::lines::CommandTemplate>,
+    /// Lines: the command that disables the sketch's output.
+    #[arg(long, value_name = "TEMPLATE", value_parser = parse_fixed_template)]
+    pub lines_disable: Option<crate::protocol::lines::CommandTemplate>,
+}
+
+impl LinesArgs {
+    /// The adapter settings these arguments declare.
+    // The other protocols' settings join `AdapterSettings` beside these.
+    #[allow(clippy::needless_update)]
+    pub fn settings(&self) -> AdapterSettings {
+        AdapterSettings {
+            lines: Box::new(crate::protocol::lines::LinesSettings {
+                time_column: self.lines_time_column,
+                roles: self.lines_roles.clone().unwrap_or_default(),
+                params: self.lines_param.clone(),
+                enable: self.lines_enable.clone(),
+                disable: self.lines_disable.clone(),
+            }),
+            ..AdapterSettings::default()
+        }
+    }
+}
+
+fn parse_fixed_template(text: &str) -> Result<crate::protocol::lines::CommandTemplate, String> {
+    crate::protocol::lines::CommandTemplate::fixed(text)
+}
+
+#[derive(Debug, Args)]
+/// `motiontune sim`'s options.
+pub struct SimArgs {
+    /// Serve on a new pseudo-terminal and print its path.
+    #[arg(long)]
+    pub pty: bool,
+    /// Control-loop rate of the simulated drive, Hz.
+    #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(100..=100_000))]
+    pub loop_hz: u32,
+    /// Watchdog timeout, ms (0 = none).
+    #[arg(long, default_value_t = 500)]
+    pub watchdog_ms: u16,
+    /// Enable the drive's output when a host says HELLO, as a bench drive
+    /// wired to arm on connection does (for watchdog tests).
+    #[arg(long)]
+    pub enable_on_connect: bool,
+    /// The firmware to emulate: native, lines, simplefoc or odrive.
+    #[arg(long, default_value = "native", value_name = "PROTOCOL")]
+    pub firmware: Protocol,
+    /// The ODrive release `--firmware odrive` emulates, 0.5.1 to 0.5.6.
+    #[arg(long, default_value = "0.5.6", value_name = "0.5.N")]
+    pub odrive_version: crate::sim::firmware::odrive::OdriveVersion,
+}
+
+#[derive(Debug, Args)]
+/// `motiontune record`'s options.
+pub struct RecordArgs {
+    #[command(flatten)]
+    /// The device to record.
+    pub port: PortArgs,
+    /// Seconds of device time to record.
+    #[arg(long, value_parser = parse_seconds, allow_hyphen_values = true)]
+    pub seconds: f64,
+    /// File to write: CSV, or Parquet when named `.parquet`.
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+    /// The file's format, `csv` or `parquet` (smaller and faster for long
+    /// recordings, docs/RECORDINGS.md); by default the file name's.
+    #[arg(long, value_name = "csv|parquet")]
+    pub format: Option<crate::record::RecordFormat>,
+    /// Stream every Nth control-loop sample (1 = full rate).
+    #[arg(long, default_value_t = 1, value_parser = parse_divider)]
+    pub divider: u16,
+    /// Also write the device's text lines that are not data (banners,
+    /// debug prints, warnings) to this CSV file, each with its time.
+    #[arg(long, value_name = "FILE.csv")]
+    pub text_out: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+/// `motiontune params`' options.
+pub struct ParamsArgs {
+    #[command(flatten)]
+    /// The device to read and write.
+    pub port: PortArgs,
+    /// Parameter writes, applied in order.
+    #[arg(value_name = "NAME=VALUE", value_parser = parse_assignment)]
+    pub writes: Vec<Assignment>,
+    /// Print the parameters as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+/// `motiontune analyze`'s options.
+pub struct AnalyzeArgs {
+    /// CSV with a `time_s` column, as `motiontune record` writes it.
+    #[arg(value_name = "FILE.csv")]
+    pub file: PathBuf,
+    /// Column of the reference, by header or name without the unit
+    /// [default: setpoint, else reference].
+    #[arg(long, value_name = "COLUMN")]
+    pub reference: Option<String>,
+    /// Column of the feedback [default: position, else feedback].
+    #[arg(long, value_name = "COLUMN")]
+    pub feedback: Option<String>,
+    /// Column of the effort [default: effort, when there is one].
+    #[arg(long, value_name = "COLUMN")]
+    pub effort: Option<String>,
+    #[command(flatten)]
+    /// How steps are measured.
+    pub metrics: MetricArgs,
+    /// Print the metrics as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+/// `motiontune step`'s options.
+pub struct StepArgs {
+    #[command(flatten)]
+    /// The device to test.
+    pub port: PortArgs,
+    /// Size of each step, in the setpoint's unit.
+    #[arg(long, value_parser = parse_amplitude, allow_hyphen_values = true)]
+    pub amplitude: f64,
+    /// Seconds each target is held.
+    #[arg(long, value_name = "SECONDS", value_parser = parse_seconds, allow_hyphen_values = true)]
+    pub hold: f64,
+    /// Which way the setpoint moves from where it is (then back).
+    #[arg(long, value_enum, default_value_t = StepDirectionArg::Up)]
+    pub direction: StepDirectionArg,
+    /// How many times the sequence runs.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=i64::from(crate::tuning::MAX_REPEATS)))]
+    pub repeats: u32,
+    /// Seconds of device time the loop holds the setpoint after the output
+    /// is enabled, before the test starts.
+    #[arg(long, value_name = "SECONDS", default_value_t = 0.5, value_parser = parse_settle, allow_hyphen_values = true)]
+    pub settle: f64,
+    /// Parameter writes before the test; they stay in force.
+    #[arg(long = "set", value_name = "NAME=VALUE", num_args = 1.., value_parser = parse_assignment)]
+    pub set: Vec<Assignment>,
+    /// Stream every Nth control-loop sample (1 = full rate).
+    #[arg(long, default_value_t = 1, value_parser = parse_divider)]
+    pub divider: u16,
+    #[command(flatten)]
+    /// How steps are measured.
+    pub metrics: MetricArgs,
+    /// Print the metrics as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+/// `motiontune autotune`'s options.
+pub struct AutotuneArgs {
+    #[command(flatten)]
+    /// The device to tune.
+    pub port: PortArgs,
+    /// How the loop is identified (relay needs a device-side relay mode).
+    #[arg(long, value_enum)]
+    pub method: AutotuneMethod,
+    /// The tuning rule.
+    #[arg(long, value_enum)]
+    pub rule: RuleArg,
+    /// The model fitted from effort to position.
+    #[arg(long, value_enum, default_value_t = ModelArg::Motor)]
+    pub model: ModelArg,
+    /// Closed-loop time constant, s.
+    #[arg(long, value_name = "SECONDS", value_parser = parse_seconds, conflicts_with = "bandwidth", allow_hyphen_values = true)]
+    pub tau: Option<f64>,
+    /// Target closed-loop bandwidth, Hz.
+    #[arg(long, value_name = "HZ", value_parser = parse_hz, allow_hyphen_values = true)]
+    pub bandwidth: Option<f64>,
+    /// Size of the identification step, in the setpoint's unit.
+    #[arg(long, default_value_t = 0.1, value_parser = parse_amplitude, allow_hyphen_values = true)]
+    pub amplitude: f64,
+    /// Seconds the step is held.
+    #[arg(long, value_name = "SECONDS", default_value_t = 1.0, value_parser = parse_seconds, allow_hyphen_values = true)]
+    pub hold: f64,
+    /// Relay amplitude d in the effort's unit (relay; default a fifth of the output limit).
+    #[arg(long, value_parser = parse_amplitude, allow_hyphen_values = true)]
+    pub relay_amplitude: Option<f64>,
+    /// Relay hysteresis in the feedback's unit (relay; default the noise band at rest).
+    #[arg(long, allow_hyphen_values = true)]
+    pub hysteresis: Option<f64>,
+    /// Largest distance from the start position (relay; default the device's relay.travel).
+    #[arg(long, value_parser = parse_amplitude, allow_hyphen_values = true)]
+    pub travel: Option<f64>,
+    /// Longest the relay may run, s (relay).
+    #[arg(long, value_name = "SECONDS", default_value_t = 10.0, value_parser = parse_seconds, allow_hyphen_values = true)]
+    pub time_limit: f64,
+    /// Write the proposed gains (step: then run a verification step).
+    #[arg(long)]
+    pub write: bool,
+    /// With --write: write gains that move further in one write than the
+    /// write guard allows (a factor of 3 for a gain); without it such a
+    /// proposal is refused and nothing is written.
+    #[arg(long, requires = "write")]
+    pub allow_large_change: bool,
+    /// Print the result as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+/// `motiontune bode`'s options.
+pub struct BodeArgs {
+    #[command(flatten)]
+    /// The device to measure.
+    pub port: PortArgs,
+    /// Lowest frequency, Hz [default: a hundredth of --to].
+    #[arg(long, value_name = "HZ", value_parser = parse_hz, allow_hyphen_values = true)]
+    pub from: Option<f64>,
+    /// Highest frequency, Hz [default: a fifth of the slower of the stream
+    /// and the setpoint writes, at most a twentieth of the loop rate].
+    #[arg(long, value_name = "HZ", value_parser = parse_hz, allow_hyphen_values = true)]
+    pub to: Option<f64>,
+    /// The excitation signal [default: prbs when the device excites
+    /// itself, chirp otherwise].
+    #[arg(long, value_enum)]
+    pub signal: Option<SignalArg>,
+    /// Excite by writing the setpoint from the host, even when the device
+    /// declares its own excitation (docs/PROTOCOL.md 4.6).
+    #[arg(long)]
+    pub host_writes: bool,
+    /// Peak excursion about the setpoint, in its unit [default: 1/10000
+    /// of the setpoint's range]; when the device injects on its output,
+    /// the peak injected, in the effort's unit [default: 0.8 of its
+    /// output limit].
+    #[arg(long, value_parser = parse_excursion, allow_hyphen_values = true)]
+    pub amplitude: Option<f64>,
+    /// Seconds of device time the excitation lasts.
+    #[arg(long, value_name = "SECONDS", default_value_t = 10.0, value_parser = parse_seconds, allow_hyphen_values = true)]
+    pub duration: f64,
+    /// Seconds of device time the loop holds the setpoint after the output
+    /// is enabled, before the excitation starts.
+    #[arg(long, value_name = "SECONDS", default_value_t = 0.5, value_parser = parse_settle, allow_hyphen_values = true)]
+    pub settle: f64,
+    /// Stream every Nth control-loop sample (1 = full rate).
+    #[arg(long, default_value_t = 1, value_parser = parse_divider)]
+    pub divider: u16,
+    /// Print the figures and every point as JSON.
+    #[arg(long, conflicts_with = "csv")]
+    pub json: bool,
+    /// Write every point to this CSV file (one row per frequency) and
+    /// print the figures.
+    #[arg(long, value_name = "FILE.csv")]
+    pub csv: Option<PathBuf>,
+}
+
+/// `--signal`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum SignalArg {
+    /// Logarithmic sweep.
+    Chirp,
+    /// Stepped sine, ten frequencies a decade.
+    Sine,
+    /// Pseudo-random binary sequence.
+    Prbs,
+}
+
+/// `--method`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum AutotuneMethod {
+    /// The device's relay mode: Ku and Tu, then a rule.
+    Relay,
+    /// An identification step, a model, then SIMC or lambda.
+    Step,
+}
+
+/// `--rule`: SIMC or lambda for the step method, the Ku/Tu rules for relay.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum RuleArg {
+    /// SIMC (Skogestad), from a model.
+    Simc,
+    /// Lambda (IMC), from a model.
+    Lambda,
+    /// Ziegler–Nichols P.
+    ZnP,
+    /// Ziegler–Nichols PI.
+    ZnPi,
+    /// Ziegler–Nichols PD.
+    ZnPd,
+    /// Ziegler–Nichols PID.
+    ZnPid,
+    /// Tyreus–Luyben PI.
+    TlPi,
+    /// Tyreus–Luyben PID.
+    TlPid,
+    /// Pessen integral rule.
+    Pessen,
+    /// Modified Ziegler–Nichols, some overshoot.
+    SomeOvershoot,
+    /// Modified Ziegler–Nichols, no overshoot.
+    NoOvershoot,
+}
+
+impl RuleArg {
+    /// The model rule it names; `None` for the Ku/Tu rules.
+    pub fn model_rule(self) -> Option<ModelRule> {
+        match self {
+            Self::Simc => Some(ModelRule::Simc),
+            Self::Lambda => Some(ModelRule::Lambda),
+            _ => None,
+        }
+    }
+
+    /// The Ku/Tu rule it names; `None` for the model rules.
+    pub fn ultimate_rule(self) -> Option<UltimateRule> {
+        Some(match self {
+            Self::Simc | Self::Lambda => return None,
+            Self::ZnP => UltimateRule::ZieglerNicholsP,
+            Self::ZnPi => UltimateRule::ZieglerNicholsPi,
+            Self::ZnPd => UltimateRule::ZieglerNicholsPd,
+            Self::ZnPid => UltimateRule::ZieglerNicholsPid,
+            Self::TlPi => UltimateRule::TyreusLuybenPi,
+            Self::TlPid => UltimateRule::TyreusLuybenPid,
+            Self::Pessen => UltimateRule::PessenIntegral,
+            Self::SomeOvershoot => UltimateRule::SomeOvershoot,
+            Self::NoOvershoot => UltimateRule::NoOvershoot,
+        })
+    }
+}
+
+/// `--model`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ModelArg {
+    /// Motor: effort to position.
+    Motor,
+    /// First order plus dead time.
+    Fopdt,
+    /// Integrating plus dead time.
+    Ipdt,
+}
+
+impl ModelArg {
+    /// The model this option names.
+    pub fn kind(self) -> ModelKind {
+        match self {
+            Self::Motor => ModelKind::Motor,
+            Self::Fopdt => ModelKind::Fopdt,
+            Self::Ipdt => ModelKind::Ipdt,
+        }
+    }
+}
+
+/// `--direction`: up, down, or up then down (both measured).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum StepDirectionArg {
+    /// Up by the amplitude, measured; back down, not measured.
+    Up,
+    /// Down by the amplitude, measured; back up, not measured.
+    Down,
+    /// Up by the amplitude and back down, both measured.
+    UpDown,
+}
+
+impl StepDirectionArg {
+    /// The direction as the option spells it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Up => "up",
+            Self::Down => "down",
+            Self::UpDown => "up-down",
+        }
+    }
+}
+
+/// How steps are measured: `stepinfo`'s options.
+#[derive(Debug, Args)]
+pub struct MetricArgs {
+    /// Rise thresholds as fractions of the change.
+    #[arg(long, value_name = "LOW,HIGH", default_value = "0.1,0.9", value_parser = parse_rise_limits, allow_hyphen_values = true)]
+    pub rise: (f64, f64),
+    /// Half-width of the settling band as a fraction of the change.
+    #[arg(long, value_name = "FRACTION", default_value_t = 0.02, value_parser = parse_settling_band, allow_hyphen_values = true)]
+    pub settling_band: f64,
+    /// |effort| at or above which the drive counts as saturated [step:
+    /// default the device's `…output_limit` parameter].
+    #[arg(long, value_name = "X", value_parser = parse_effort_limit, allow_hyphen_values = true)]
+    pub effort_limit: Option<f64>,
+}
+
+impl MetricArgs {
+    /// These options as the step metrics take them.
+    pub fn step_options(&self) -> StepOptions {
+        StepOptions {
+            rise_limits: self.rise,
+            settling_band: self.settling_band,
+            effort_limit: self.effort_limit,
+            ..StepOptions::default()
+        }
+    }
+}
+
+/// One `NAME=VALUE` write.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Assignment {
+    /// The parameter's name.
+    pub name: String,
+    /// The value to write, in its unit.
+    pub value: f32,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn command_line_shapes() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+        let cli = Cli::try_parse_from([
+            "motiontune",
+            "params",
+            "--port",
+            "sim",
+            "pos.kp=3",
+            "--json",
+        ])
+        .expect("valid");
+        match cli.command {
+            Some(CliCommand::Params(args)) => {
+                assert!(args.json);
+                assert_eq!(args.writes.len(), 1);
+            }
+            other => panic!("{other:?}"),
+        }
+        let cli = Cli::try_parse_from([
+            "motiontune",
+            "step",
+            "--port",
+            "sim",
+            "--amplitude",
+            "0.5",
+            "--hold",
+            "1",
+            "--direction",
+            "up-down",
+            "--set",
+            "pos.kp=3",
+            "pos.kd=1",
+            "--rise",
+            "0.05,0.95",
+        ])
+        .expect("valid");
+        match cli.command {
+            Some(CliCommand::Step(args)) => {
+                assert_eq!(args.direction, StepDirectionArg::UpDown);
+                assert_eq!(args.set.len(), 2);
+                assert_eq!(args.repeats, 1);
+                assert_eq!(args.metrics.step_options().rise_limits, (0.05, 0.95));
+                assert_eq!(args.metrics.step_options().settling_band, 0.02);
+            }
+            other => panic!("{other:?}"),
+        }
+        let cli = Cli::try_parse_from([
+            "motiontune",
+            "bode",
+            "--port",
+            "sim",
+            "--to",
+            "40",
+            "--signal",
+            "prbs",
+            "--csv",
+            "out.csv",
+        ])
+        .expect("valid");
+        match cli.command {
+            Some(CliCommand::Bode(args)) => {
+                assert_eq!((args.from, args.to), (None, Some(40.0)));
+                assert_eq!(args.signal, Some(SignalArg::Prbs));
+                assert_eq!(args.duration, 10.0);
+                assert_eq!(args.csv, Some(PathBuf::from("out.csv")));
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(
+            Cli::try_parse_from([
+                "motiontune",
+                "bode",
+                "--port",
+                "sim",
+                "--json",
+                "--csv",
+                "x"
+            ])
+            .is_err(),
+            "--json and --csv exclude each other"
+        );
+    }
+}
