@@ -225,7 +225,11 @@ fn a_recording_replays_through_the_link_exactly() {
             times[k] - times[0]
         );
         for (c, column) in recorded.columns.iter().enumerate() {
-            assert_eq!(rows[k][c].to_bits(), column[k].to_bits(), "row {k} channel {c}");
+            assert_eq!(
+                rows[k][c].to_bits(),
+                column[k].to_bits(),
+                "row {k} channel {c}"
+            );
         }
     }
 
@@ -235,7 +239,10 @@ fn a_recording_replays_through_the_link_exactly() {
     match link.events().recv_timeout(Duration::from_secs(5)) {
         Ok(LinkEvent::Closed(Some(error))) => {
             let line = error.to_string();
-            assert!(line.contains("no such recording.csv") && !line.contains('\n'), "{line}");
+            assert!(
+                line.contains("no such recording.csv") && !line.contains('\n'),
+                "{line}"
+            );
         }
         other => panic!("{other:?}"),
     }
