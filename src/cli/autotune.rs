@@ -8,7 +8,7 @@
 //! of every rule, and writes the chosen rule's gains only with `--write`.
 //!
 //! Proposed gains pass the write guard as auto-tune's
-//! ([`super::params::reviewed_gains`]): a gain moved beyond its per-write
+//! ([`super::guarded_writes::reviewed_gains`]): a gain moved beyond its per-write
 //! limit is not written without `--allow-large-change`, and the command
 //! says which, from what to what, and the limit, in one line. Ctrl+C or
 //! SIGTERM ends every stage as `motiontune step` does; the gains are
@@ -21,7 +21,7 @@ mod report;
 use anyhow::{Context, bail};
 
 use super::connect::{connect, interruptible};
-use super::params::{apply, reviewed_gains};
+use super::guarded_writes::{apply, reviewed_gains};
 use super::step::measure;
 use super::{AutotuneArgs, AutotuneMethod};
 use crate::analysis::{ClosedLoopSpeed, StepOptions, UltimateRule};

@@ -12,6 +12,7 @@ mod bode;
 mod connect;
 mod control_lines;
 mod exit;
+mod guarded_writes;
 mod params;
 mod procedure;
 mod record;

@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use anyhow::bail;
 
 use super::connect::{Wait, next_event};
-use super::params::write_one;
+use super::guarded_writes::write_one;
 use crate::link::{Link, LinkError, LinkEvent, ProcedureEvent};
 use crate::protocol::{Command, DeviceInfo, Event, ParamInfo, StatusFlags, TextLevel};
 use crate::tuning::{ExciteParams, Outcome, ParamWrite, Procedure, RelayParams};

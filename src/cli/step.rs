@@ -15,7 +15,7 @@
 use anyhow::bail;
 
 use super::connect::connect;
-use super::params::{apply, resolve};
+use super::guarded_writes::{apply, resolve};
 use super::procedure::{self, Setup, setpoint_in_force};
 use super::report::{self, MeasuredSignals, StepReport};
 use super::{StepArgs, StepDirectionArg};

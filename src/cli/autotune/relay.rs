@@ -9,7 +9,7 @@
 use anyhow::Context;
 
 use super::super::connect::connect;
-use super::super::params::{apply, reviewed_gains};
+use super::super::guarded_writes::{apply, reviewed_gains};
 use super::super::procedure::{self, Setup};
 use super::super::report;
 use super::super::{AutotuneArgs, RuleArg};
