@@ -162,5 +162,3 @@ fn bench(c: &mut Criterion) {
 
 criterion_group!(benches, bench);
 criterion_main!(benches);
-#[test]
-fn zstats() {}
