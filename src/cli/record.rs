@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 
 use super::RecordArgs;
+use span::Recording;
 use super::connect::{Wait, connect_seeing, next_event};
 use crate::link::saturation::{Saturated, Throughput, saturation};
 use crate::link::{Link, LinkEvent};
@@ -22,6 +23,8 @@ use crate::protocol::DeviceInfo;
 use crate::protocol::adapter::Protocol;
 use crate::protocol::{Event, TextLevel};
 use crate::record::{FLUSH_INTERVAL, RecordError, RecordFormat, RowFile, SampleWriter, TextLog};
+
+mod span;
 
 pub fn run(args: &RecordArgs) -> anyhow::Result<()> {
     let origin = Instant::now();
@@ -164,70 +167,4 @@ fn saturation_of(
         lost: health.lost_samples,
     };
     saturation(info.loop_hz, divider, measured)
-}
-
-/// The recording under way: the file and what the span needs.
-struct Recording {
-    recorder: SampleWriter,
-    /// Where the device's text lines go, with `--text-out`.
-    text: Option<TextLog>,
-    /// When the command started connecting: the text lines' host time.
-    origin: Instant,
-    seconds: f64,
-    /// Device time of the first sample.
-    first_time: Option<f64>,
-    /// Device time of the last sample written.
-    last_time: Option<f64>,
-    lost: u64,
-}
-
-impl Recording {
-    /// Writes the samples of `event` that fall within the span; true once
-    /// the span is complete.
-    fn take(&mut self, event: LinkEvent) -> anyhow::Result<bool> {
-        let (batch, lost_before) = match event {
-            LinkEvent::Device(Event::Samples { batch, lost_before }) => (batch, lost_before),
-            LinkEvent::Device(Event::Text { level, message }) => {
-                self.text(level, &message)?;
-                return Ok(false);
-            }
-            _ => return Ok(false),
-        };
-        let start = *self.first_time.get_or_insert(batch.time_of(0));
-        if self.recorder.rows() > 0 {
-            self.lost += lost_before;
-        }
-        let end = start + self.seconds;
-        let keep = (0..batch.len())
-            .take_while(|&k| batch.time_of(k) < end - batch.period_s() * 1e-3)
-            .count();
-        self.recorder.write_batch(&batch.slice(0..keep))?;
-        if keep > 0 {
-            self.last_time = Some(batch.time_of(keep - 1));
-        }
-        Ok(keep < batch.len())
-    }
-
-    /// Writes a text line of the device's, with `--text-out`.
-    fn text(&mut self, level: TextLevel, message: &str) -> Result<(), RecordError> {
-        let host_s = self.origin.elapsed().as_secs_f64();
-        match &mut self.text {
-            Some(text) => text.write(host_s, self.last_time, level, message),
-            None => Ok(()),
-        }
-    }
-
-    /// Hands what was written so far to the files.
-    fn flush(&mut self) -> Result<(), RecordError> {
-        self.recorder.flush()?;
-        self.text.as_mut().map_or(Ok(()), TextLog::flush)
-    }
-
-    /// Seconds of device time from the first sample to the last.
-    fn span(&self) -> f64 {
-        match (self.first_time, self.last_time) {
-            (Some(first), Some(last)) => last - first,
-            _ => 0.0,
-        }
-    }
 }
