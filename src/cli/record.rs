@@ -15,7 +15,6 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 
 use super::RecordArgs;
-use span::Recording;
 use super::connect::{Wait, connect_seeing, next_event};
 use crate::link::saturation::{Saturated, Throughput, saturation};
 use crate::link::{Link, LinkEvent};
@@ -23,6 +22,7 @@ use crate::protocol::DeviceInfo;
 use crate::protocol::adapter::Protocol;
 use crate::protocol::{Event, TextLevel};
 use crate::record::{FLUSH_INTERVAL, RecordError, RecordFormat, RowFile, SampleWriter, TextLog};
+use span::Recording;
 
 mod span;
 
