@@ -55,7 +55,7 @@ fn relay_autotune_over_a_pty_measures_ku_and_writes_only_with_write() {
     let sim = DeviceProcess::start(common::BIN, &["sim", "--pty"]);
     // The linear drive (docs/TUNING.md says why): no friction, load,
     // quantization or noise. Its true ultimate point is Ku ≈ 400 A/rad,
-    // Tu ≈ 19.9 ms (bisected in src/tuning/relay.rs).
+    // Tu ≈ 19.9 ms (bisected in src/tuning/relay/tests.rs).
     let before = params(
         &sim.path,
         &[

@@ -718,7 +718,7 @@ fn frame_times_until_failed(
 }
 
 /// Events the app leaves waiting before it drops sample batches
-/// (`src/app/session.rs`).
+/// (`src/device/session/`).
 const MOST_BACKLOG: usize = 20_000;
 
 #[test]
