@@ -270,6 +270,7 @@ impl BodePanel {
                     "Crossover",
                     "Phase margin",
                     "Gain margin",
+                    "Plant peak",
                 ] {
                     ui.strong(heading);
                 }
@@ -283,6 +284,10 @@ impl BodePanel {
                     ui.label(show(f.crossover_hz, "Hz"));
                     ui.label(show(f.phase_margin_deg, "°"));
                     ui.label(show(f.gain_margin_db, "dB"));
+                    // The plant's own resonance, where the effort was
+                    // measured (what a device exciting its output is for).
+                    let peak = crate::analysis::plant_peak(&measurement.points);
+                    ui.label(show(peak.map(|(hz, _)| hz), "Hz"));
                     ui.end_row();
                 }
             });
@@ -364,6 +369,9 @@ const DB_STEPS: [f64; 7] = [1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0];
 const PHASE_STEPS: [f64; 8] = [5.0, 15.0, 45.0, 90.0, 180.0, 360.0, 720.0, 1440.0];
 /// Most grid lines an axis of magnitude or phase gets.
 const MOST_MARKS: f64 = 10.0;
+/// Least distance between magnitude or phase marks, in the plot's finest
+/// grid steps: 4 × 8 points, where egui_plot's y labels are fully drawn.
+const LABEL_GAP: f64 = 4.0;
 
 /// The multiples of a decade that get a label: 1, 2 and 5 times.
 const LABELLED_MULTIPLES: [u32; 3] = [1, 2, 5];
@@ -402,7 +410,10 @@ fn decade_marks(input: GridInput) -> Vec<GridMark> {
 }
 
 /// Marks at multiples of the smallest of `steps` that puts at most
-/// [`MOST_MARKS`] in view and is no finer than the plot asks.
+/// [`MOST_MARKS`] in view and leaves each mark [`LABEL_GAP`] times the
+/// plot's finest grid step (8 points) from the next: egui_plot draws a y
+/// tick label only when its mark is over 20 points from the next, so a
+/// short Bode plot gets fewer, labelled marks rather than unlabelled ones.
 fn even_marks(input: GridInput, steps: &[f64]) -> Vec<GridMark> {
     let (low, high) = input.bounds;
     let span = high - low;
@@ -411,7 +422,7 @@ fn even_marks(input: GridInput, steps: &[f64]) -> Vec<GridMark> {
     }
     let Some(&step) = steps
         .iter()
-        .find(|&&step| span / step <= MOST_MARKS && step >= input.base_step_size)
+        .find(|&&step| span / step <= MOST_MARKS && step >= LABEL_GAP * input.base_step_size)
         .or(steps.last())
     else {
         return Vec::new();
@@ -559,5 +570,13 @@ mod tests {
         );
         let phase = even_marks(input(-270.0, 10.0), &PHASE_STEPS);
         assert_eq!(phase[0].step_size, 45.0);
+        // A short plot (60 dB over 64 points, the finest grid step 8
+        // points) gets marks 50 dB apart (53 points, each labelled), not
+        // 10 dB ones 11 points apart that egui_plot leaves unlabelled.
+        let short = GridInput {
+            bounds: (-50.0, 10.0),
+            base_step_size: 60.0 / 64.0 * 8.0,
+        };
+        assert_eq!(even_marks(short, &DB_STEPS)[0].step_size, 50.0);
     }
 }
