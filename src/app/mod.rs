@@ -305,8 +305,9 @@ impl App {
     /// moves by itself (a followed live view, a procedure under way, an
     /// armed trigger), every [`CONNECTING_FRAME`] while a connection is
     /// being made or remade, and otherwise none: the link wakes the app
-    /// for news and, at most once a second, for the stream, whose events
-    /// wait in their channel meanwhile; nothing is lost.
+    /// for news and, at most every [`crate::link::STREAM_WAKE`], for the
+    /// stream, whose events wait in their channel meanwhile; nothing is
+    /// lost.
     pub fn next_frame(&self) -> Option<Duration> {
         let session = self.session.as_ref().filter(|s| s.is_live())?;
         let procedure = session.procedure_running();

@@ -43,7 +43,7 @@ impl FrameTimes {
             .filter_map(|(_, cpu_s, _)| cpu_s.map(|s| s * 1e3))
             .collect();
         let mut text = format!(
-            "ui {:.2} ms (max {:.2})",
+            "ui {:.2} ms (max {:.2}), {count} frames/s",
             ui_ms.clone().sum::<f32>() / count,
             ui_ms.fold(0.0, f32::max)
         );
@@ -53,121 +53,132 @@ impl FrameTimes {
         }
         ui.label(text).on_hover_text(
             "per frame over the last second: CPU time of the whole frame (painting included), \
-             and of the app's own UI code",
+             and of the app's own UI code; and how many frames were drawn in that second (a \
+             still view draws only on input, on news from the device and every 5 s for the stream)",
         );
-        ui.separator();
     }
 }
 
+/// The bar: one line, whatever the window's width (what does not fit
+/// scrolls with the wheel); the link's health first, the frame costs last.
 pub fn ui(ui: &mut egui::Ui, session: Option<&mut DeviceSession>, frame_times: &FrameTimes) {
-    ui.horizontal_wrapped(|ui| {
-        frame_times.ui(ui);
-        let Some(session) = session else {
-            ui.label("disconnected");
-            return;
-        };
-        match &session.state {
-            ConnectionState::Connecting => {
-                ui.label(format!("connecting to {}…", session.target().name()));
-            }
-            ConnectionState::Connected => {
-                let device = session
-                    .info
-                    .as_ref()
-                    .map(|i| format!("{} ({})", i.name, i.firmware))
-                    .unwrap_or_default();
-                // The native protocol goes without saying; another firmware
-                // is named, since auto-detection chose it.
-                let device = match session.protocol {
-                    Some(protocol) if protocol != Protocol::Native => {
-                        format!("{device}, {protocol}")
-                    }
-                    _ => device,
-                };
-                ui.label(format!(
-                    "connected: {device} on {}",
-                    session.target().name()
-                ));
-            }
-            ConnectionState::Reconnecting { lost, .. } => {
-                ui.colored_label(
-                    ui.visuals().warn_fg_color,
-                    format!("reconnecting to {}… ({lost})", session.target().name()),
-                );
-            }
-            ConnectionState::Failed(error) => {
-                ui.colored_label(ui.visuals().error_fg_color, error.to_string());
-            }
+    egui::ScrollArea::horizontal()
+        .scroll_bar_visibility(egui::scroll_area::ScrollBarVisibility::AlwaysHidden)
+        .show(ui, |ui| {
+            ui.horizontal(|ui| {
+                session_ui(ui, session);
+                ui.separator();
+                frame_times.ui(ui);
+            });
+        });
+}
+
+fn session_ui(ui: &mut egui::Ui, session: Option<&mut DeviceSession>) {
+    let Some(session) = session else {
+        ui.label("disconnected");
+        return;
+    };
+    match &session.state {
+        ConnectionState::Connecting => {
+            ui.label(format!("connecting to {}…", session.target().name()));
         }
-        if let Some(note) = &session.reconnect_note {
-            ui.separator();
-            ui.label(note);
+        ConnectionState::Connected => {
+            let device = session
+                .info
+                .as_ref()
+                .map(|i| format!("{} ({})", i.name, i.firmware))
+                .unwrap_or_default();
+            // The native protocol goes without saying; another firmware
+            // is named, since auto-detection chose it.
+            let device = match session.protocol {
+                Some(protocol) if protocol != Protocol::Native => {
+                    format!("{device}, {protocol}")
+                }
+                _ => device,
+            };
+            ui.label(format!(
+                "connected: {device} on {}",
+                session.target().name()
+            ));
         }
-        let Some((health, samples_per_s, bytes_per_s)) = session.health() else {
-            return;
-        };
-        ui.separator();
-        ui.label(format!("{samples_per_s:.0} samples/s"));
-        ui.separator();
-        ui.label(format!("{:.1} kB/s", bytes_per_s / 1000.0));
-        ui.separator();
-        let errors = health.framing_errors + health.crc_errors + health.message_errors;
-        let error_text = format!(
-            "errors: framing {} · CRC {} · message {}",
-            health.framing_errors, health.crc_errors, health.message_errors
-        );
-        if errors > 0 {
-            ui.colored_label(ui.visuals().warn_fg_color, error_text);
-        } else {
-            ui.label(error_text);
-        }
-        ui.separator();
-        let lost = format!("lost samples: {}", health.lost_samples);
-        if health.lost_samples > 0 {
-            ui.colored_label(ui.visuals().warn_fg_color, lost);
-        } else {
-            ui.label(lost);
-        }
-        if let Some(saturated) = session.saturation() {
-            ui.separator();
-            ui.colored_label(ui.visuals().warn_fg_color, saturated.sentence())
-                .on_hover_text(
-                    "the device streams more than the link carries and drops samples; \
-                     the connection bar offers the divider that fits",
-                );
-        }
-        if session.dropped_samples > 0 {
-            ui.separator();
+        ConnectionState::Reconnecting { lost, .. } => {
             ui.colored_label(
                 ui.visuals().warn_fg_color,
-                format!("dropped (app behind): {}", session.dropped_samples),
-            )
-            .on_hover_text(
-                "samples the link received faster than the app could take them in, \
-                 dropped so the window stays responsive",
+                format!("reconnecting to {}… ({lost})", session.target().name()),
             );
         }
-        if let Some(timing) = health.host_timing {
-            ui.separator();
-            host_timing(ui, timing);
+        ConnectionState::Failed(error) => {
+            ui.colored_label(ui.visuals().error_fg_color, error.to_string());
         }
+    }
+    if let Some(note) = &session.reconnect_note {
         ui.separator();
-        match health.rtt_ms {
-            Some(rtt) => ui.label(format!("RTT {rtt:.2} ms")),
-            None => ui.label("RTT –"),
-        };
-        if session.is_connected() && health.silent_s > 1.0 {
-            ui.separator();
-            ui.colored_label(
-                ui.visuals().error_fg_color,
-                format!("device silent for {:.0} s", health.silent_s),
+        ui.label(note);
+    }
+    let Some((health, samples_per_s, bytes_per_s)) = session.health() else {
+        return;
+    };
+    ui.separator();
+    ui.label(format!("{samples_per_s:.0} samples/s"));
+    ui.separator();
+    ui.label(format!("{:.1} kB/s", bytes_per_s / 1000.0));
+    ui.separator();
+    let errors = health.framing_errors + health.crc_errors + health.message_errors;
+    let error_text = format!(
+        "errors: framing {} · CRC {} · message {}",
+        health.framing_errors, health.crc_errors, health.message_errors
+    );
+    if errors > 0 {
+        ui.colored_label(ui.visuals().warn_fg_color, error_text);
+    } else {
+        ui.label(error_text);
+    }
+    ui.separator();
+    let lost = format!("lost samples: {}", health.lost_samples);
+    if health.lost_samples > 0 {
+        ui.colored_label(ui.visuals().warn_fg_color, lost);
+    } else {
+        ui.label(lost);
+    }
+    if let Some(saturated) = session.saturation() {
+        ui.separator();
+        ui.colored_label(ui.visuals().warn_fg_color, saturated.sentence())
+            .on_hover_text(
+                "the device streams more than the link carries and drops samples; \
+                 the connection bar offers the divider that fits",
             );
-        }
-        if let Some((_, text)) = &session.last_text {
-            ui.separator();
-            ui.label(format!("device: {text}"));
-        }
-    });
+    }
+    if session.dropped_samples > 0 {
+        ui.separator();
+        ui.colored_label(
+            ui.visuals().warn_fg_color,
+            format!("dropped (app behind): {}", session.dropped_samples),
+        )
+        .on_hover_text(
+            "samples the link received faster than the app could take them in, \
+             dropped so the window stays responsive",
+        );
+    }
+    if let Some(timing) = health.host_timing {
+        ui.separator();
+        host_timing(ui, timing);
+    }
+    ui.separator();
+    match health.rtt_ms {
+        Some(rtt) => ui.label(format!("RTT {rtt:.2} ms")),
+        None => ui.label("RTT –"),
+    };
+    if session.is_connected() && health.silent_s > 1.0 {
+        ui.separator();
+        ui.colored_label(
+            ui.visuals().error_fg_color,
+            format!("device silent for {:.0} s", health.silent_s),
+        );
+    }
+    if let Some((_, text)) = &session.last_text {
+        ui.separator();
+        ui.label(format!("device: {text}"));
+    }
 }
 
 /// "timed by the host ±X ms", with what it means on hover: the device

@@ -63,7 +63,12 @@ impl Panes<'_> {
                 None => self.gains.parameters_ui(ui, self.session.as_mut()),
             },
             Pane::GainHistory => self.gains.history_pane_ui(ui, self.session.as_mut()),
-            Pane::Channels => self.scope.side_ui(ui, self.session.as_mut()),
+            // Sideways too: a narrow pane keeps every column in reach.
+            Pane::Channels => {
+                egui::ScrollArea::horizontal().show(ui, |ui| {
+                    self.scope.side_ui(ui, self.session.as_mut());
+                });
+            }
             Pane::StepTest => self.step_test_ui(ui),
             Pane::Runs => {
                 if let Some(error) = self.runs_error {
