@@ -422,3 +422,46 @@ impl Scope {
         self.forced_view = Some((center - width / 2.0, center + width / 2.0));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn device(name: &str) -> DeviceInfo {
+        DeviceInfo {
+            name: name.into(),
+            firmware: String::new(),
+            protocol_version: 1,
+            loop_hz: 1000,
+            watchdog_ms: 0,
+            channels: crate::sim::drive::SimDrive::channels(),
+            params: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_device_s_saved_styles_apply_when_it_connects_and_are_saved_again() {
+        let sim = device("sim");
+        let mut first = Scope::default();
+        first.sync_device(&sim);
+        first.styles[2].visible = false;
+        first.styles[3].scale = 4.0;
+        first.window_s = f64::INFINITY;
+        let saved = first.settings();
+        assert_eq!(saved.window_s, None);
+
+        let mut next = Scope::default();
+        next.apply_settings(saved.clone());
+        assert!(next.window_s.is_infinite());
+        // Another device gets defaults; the sim its own styles.
+        next.sync_device(&device("other"));
+        assert!(next.styles[2].visible);
+        next.sync_device(&sim);
+        assert!(!next.styles[2].visible);
+        assert_eq!(next.styles[3].scale, 4.0);
+        // Both devices' styles are kept.
+        let again = next.settings();
+        assert_eq!(again.styles["sim"], saved.styles["sim"]);
+        assert!(again.styles.contains_key("other"));
+    }
+}

@@ -171,7 +171,11 @@ fn legend_strip(
         .collect();
     entries.sort_by_key(|entry| right_last(entry));
     for (_, (style, channel)) in entries {
-        strip.label(egui::RichText::new("━━").color(style.color).strong());
+        let (swatch, _) = strip.allocate_exact_size(egui::vec2(18.0, 10.0), egui::Sense::hover());
+        strip.painter().line_segment(
+            [swatch.left_center(), swatch.right_center()],
+            egui::Stroke::new(3.0, style.color),
+        );
         strip.add(egui::Label::new(legend_name(&channel.label(), style, has_right_axis)).extend());
         strip.add_space(10.0);
     }

@@ -12,11 +12,9 @@ use egui_plot::{GridInput, GridMark};
 /// `GridInput::base_step_size` is scaled by.
 pub const GRID_SPACING_MIN: f32 = 8.0;
 
-/// egui_plot paints an x tick label only when ticks of its step are
-/// further apart than this (points; `AxisHints` default for x) …
-const EGUI_LABEL_SPACING_MIN: f64 = 60.0;
-
-/// … and at full strength from this far apart.
+/// egui_plot paints x tick labels at full strength when ticks of their
+/// step are this far apart (points; `AxisHints` default for x; it fades
+/// them from 60 and drops them below).
 const EGUI_LABEL_SPACING_FULL: f64 = 80.0;
 
 /// Width of one digit of egui's body font (12.5 points, digits about
@@ -127,6 +125,9 @@ pub fn format(mark: GridMark, _range: &std::ops::RangeInclusive<f64>) -> String 
 mod tests {
     use super::*;
 
+    /// Below this spacing egui_plot paints no x tick label, points.
+    const EGUI_LABEL_SPACING_MIN: f64 = 60.0;
+
     /// The labels egui_plot paints for `marks` at `seconds_per_point`: those
     /// whose step is far enough apart to be labelled.
     fn painted_labels(marks: &[GridMark], seconds_per_point: f64) -> Vec<String> {
@@ -153,7 +154,7 @@ mod tests {
             60.0, 300.0, 600.0, 3600.0,
         ];
         for width_points in [700.0, 900.0, 1200.0, 1700.0] {
-            for start in [0.0, -0.3, 12.345_678_9, 1234.567_891, 98_765.4321] {
+            for start in [0.0, -0.3, 12.345_678_9, 1_234.567_891, 98_765.432_1] {
                 for window in windows {
                     let labels = labels_for((start, start + window), width_points);
                     assert!(
