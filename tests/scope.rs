@@ -325,12 +325,9 @@ fn the_readout_and_legends_keep_their_place_as_the_pointer_moves() {
     harness.run_steps(2);
     let places = |harness: &Harness<'static, App>| {
         [
-            harness
-                .get_by_role_and_label(Role::Label, "setpoint [rad]")
-                .rect(),
-            harness
-                .get_by_role_and_label(Role::Label, "effort [A]")
-                .rect(),
+            // The units closing the legends of the upper and lower plot.
+            harness.get_by_label("[rad]").rect(),
+            harness.get_by_label("[A]").rect(),
             harness.get_by_label("Export CSV").rect(),
         ]
     };
@@ -340,7 +337,7 @@ fn the_readout_and_legends_keep_their_place_as_the_pointer_moves() {
     let reading = harness.get_by_label_contains("t = ").rect();
     let over_upper = places(&harness);
     harness.event(egui::Event::PointerMoved(
-        IN_UPPER_PLOT + egui::vec2(-150.0, 40.0),
+        IN_UPPER_PLOT + egui::vec2(-150.0, 0.0),
     ));
     harness.run_steps(2);
     assert_eq!(harness.get_by_label_contains("t = ").rect(), reading);
@@ -403,13 +400,14 @@ fn a_channel_moves_to_the_right_axis_of_its_plot() {
     let mut harness = connected_app();
     // By default each unit has an axis: velocity reads against the upper
     // plot's right axis, effort against the lower plot's left one.
-    harness.get_by_label("velocity [rad/s] (right axis)");
-    harness.get_by_role_and_label(Role::Label, "effort [A]");
+    harness.get_by_label("[rad/s] right axis");
+    harness.get_by_label("[A]");
+    assert!(harness.query_by_label("[rad/s, A] right axis").is_none());
     // Effort joins the loop's plot, read against a second axis.
     harness.get_by_label("effort in lower plot").click();
     harness.get_by_label("effort on right axis").click();
     harness.run_steps(3);
-    harness.get_by_label("effort [A] (right axis)");
+    harness.get_by_label("[rad/s, A] right axis");
 }
 
 #[test]

@@ -304,23 +304,27 @@ impl Scope {
         }
         self.handle_keys(ui, history_span, session);
 
-        // The readout keeps one size whatever the pointer does, so the
-        // plots above it never resize.
-        let readout_height = readout::height(ui.available_width(), info.channels.len());
-        let plot_height = (ui.available_height() - readout_height).max(120.0);
-        let range = self.shown_range(history_span, session);
-        ui.allocate_ui(egui::vec2(ui.available_width(), plot_height), |ui| {
-            ui.set_min_height(plot_height);
-            if self.xy.enabled {
-                self.xy.ui(ui, session, &info, self.display, range);
-            } else {
-                self.plots_ui(ui, session, &info, range);
-            }
-        });
-        let (readout_rect, _) = ui.allocate_exact_size(
-            egui::vec2(ui.available_width(), readout_height),
-            egui::Sense::hover(),
+        // The readout keeps one size whatever the pointer does, and its
+        // place at the bottom however short the pane: the plots take the
+        // rest and never resize as the pointer moves.
+        let area = ui.available_rect_before_wrap();
+        let readout_height = readout::height().min(area.height() * 0.5);
+        let plot_rect = egui::Rect::from_min_max(
+            area.min,
+            egui::pos2(area.right(), area.bottom() - readout_height),
         );
+        let readout_rect =
+            egui::Rect::from_min_max(egui::pos2(area.left(), plot_rect.bottom()), area.max);
+        ui.allocate_rect(area, egui::Sense::hover());
+        let range = self.shown_range(history_span, session);
+        let mut plots_ui = ui.new_child(egui::UiBuilder::new().max_rect(plot_rect));
+        plots_ui.set_clip_rect(plot_rect.intersect(ui.clip_rect()));
+        if self.xy.enabled {
+            self.xy
+                .ui(&mut plots_ui, session, &info, self.display, range);
+        } else {
+            self.plots_ui(&mut plots_ui, session, &info, range);
+        }
         let mut readout_ui = ui.new_child(egui::UiBuilder::new().max_rect(readout_rect));
         readout_ui.set_clip_rect(readout_rect.intersect(ui.clip_rect()));
         readout::ui(

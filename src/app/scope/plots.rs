@@ -141,9 +141,10 @@ pub(super) fn legend_name(label: &str, style: &ChannelStyle, has_right_axis: boo
     }
 }
 
-/// The legend above a plot: a colour swatch and the name of each channel
-/// drawn in it, left axis first, in one row of fixed height (names that
-/// do not fit are cut short; the full list is in the side panel).
+/// The legend above a plot, one group per y-axis: a colour swatch and
+/// the name of each channel, then the axis's unit (`[A]`, `[rad/s] right
+/// axis`), in one row of fixed height; names that do not fit are cut
+/// short (the full list is in the side panel).
 fn legend_strip(
     ui: &mut egui::Ui,
     styles: &[ChannelStyle],
@@ -162,22 +163,36 @@ fn legend_strip(
     );
     strip.set_clip_rect(rect.intersect(ui.clip_rect()));
     strip.spacing_mut().item_spacing.x = 4.0;
-    let right_last = |(_, (style, _)): &(usize, (&ChannelStyle, _))| style.right_axis;
-    let mut entries: Vec<(usize, (&ChannelStyle, _))> = styles
-        .iter()
-        .zip(&info.channels)
-        .enumerate()
-        .filter(|(_, (style, _))| style.visible && style.slot == slot)
-        .collect();
-    entries.sort_by_key(|entry| right_last(entry));
-    for (_, (style, channel)) in entries {
-        let (swatch, _) = strip.allocate_exact_size(egui::vec2(18.0, 10.0), egui::Sense::hover());
-        strip.painter().line_segment(
-            [swatch.left_center(), swatch.right_center()],
-            egui::Stroke::new(3.0, style.color),
+    for right in [false, true] {
+        let group: Vec<_> = styles
+            .iter()
+            .zip(&info.channels)
+            .filter(|(style, _)| {
+                style.visible && style.slot == slot && (style.right_axis && has_right_axis) == right
+            })
+            .collect();
+        if group.is_empty() {
+            continue;
+        }
+        let mut units: Vec<&str> = Vec::new();
+        for (style, channel) in group {
+            let (swatch, _) =
+                strip.allocate_exact_size(egui::vec2(16.0, 10.0), egui::Sense::hover());
+            strip.painter().line_segment(
+                [swatch.left_center(), swatch.right_center()],
+                egui::Stroke::new(3.0, style.color),
+            );
+            strip.add(egui::Label::new(channel.name.as_str()).extend());
+            if !channel.unit.is_empty() && !units.contains(&channel.unit.as_str()) {
+                units.push(&channel.unit);
+            }
+        }
+        let axis = if right { " right axis" } else { "" };
+        strip.add(
+            egui::Label::new(egui::RichText::new(format!("[{}]{axis}", units.join(", "))).weak())
+                .extend(),
         );
-        strip.add(egui::Label::new(legend_name(&channel.label(), style, has_right_axis)).extend());
-        strip.add_space(10.0);
+        strip.add_space(16.0);
     }
 }
 
@@ -194,7 +209,11 @@ impl Scope {
             ui.centered_and_justified(|ui| ui.label("Every channel is hidden"));
             return;
         }
-        let height = (ui.available_height() / slots.len() as f32 - 4.0 - LEGEND_HEIGHT).max(80.0);
+        // Each plot's share of the height, less its legend and the gaps.
+        let height = (ui.available_height() / slots.len() as f32
+            - ui.spacing().item_spacing.y * 2.0
+            - LEGEND_HEIGHT)
+            .max(40.0);
         let width_px = (ui.available_width() * ui.pixels_per_point()).max(100.0) as usize;
         let layers = layers(session, self.display, self.overlay_earlier);
         update_lines(&mut self.lines, &layers, &self.styles, range, width_px);
@@ -229,8 +248,7 @@ impl Scope {
                 .link_cursor(link_group, [true, false])
                 .grid_spacing(egui::Rangef::new(time_axis::GRID_SPACING_MIN, 300.0))
                 .x_grid_spacer(time_axis::marks)
-                .x_axis_formatter(time_axis::format)
-                .x_axis_label(x_label);
+                .custom_x_axes(vec![time_axis::axis_hints(x_label)]);
             plot = match right_axis {
                 Some(axis) => plot.custom_y_axes(vec![
                     AxisHints::new_y().min_thickness(56.0),
@@ -359,12 +377,10 @@ impl RightAxis {
     }
 
     /// The right-axis value at a grid mark of the left axis, with as many
-    /// decimals as the mark spacing needs there.
+    /// decimals as the mark spacing needs there (`time_axis::label` suits
+    /// any axis).
     fn label(self, mark: egui_plot::GridMark) -> String {
-        let value = self.value_at(mark.value);
-        let step = mark.step_size / self.gain.abs();
-        let decimals = (-step.log10().floor()).clamp(0.0, 9.0) as usize;
-        format!("{value:.decimals$}")
+        time_axis::label(self.value_at(mark.value), mark.step_size / self.gain.abs())
     }
 }
 

@@ -78,24 +78,18 @@ fn values_at(history: &History, channels: usize, time: f64) -> Option<Vec<f32>> 
     )
 }
 
-/// Width of one channel's cell in the readout, points.
-const CELL_WIDTH: f32 = 170.0;
-
 /// Height of one readout row, points.
 const ROW_HEIGHT: f32 = 20.0;
 
-/// Channel cells per row in a readout `width` wide.
-fn columns(width: f32) -> usize {
-    ((width - CELL_WIDTH) / CELL_WIDTH).floor().max(1.0) as usize
-}
+/// Width of the column of row titles (and the pointer's time), points.
+const TITLE_WIDTH: f32 = 130.0;
 
-/// The readout's height for `channels` channels `width` wide: the cursor
-/// row, then the pointer's readings and the cursors' differences, each
-/// over as many rows as the channels need. It depends on nothing the
-/// pointer does, so the plots above never resize as it moves.
-pub fn height(width: f32, channels: usize) -> f32 {
-    let rows = channels.div_ceil(columns(width)).max(1);
-    ROW_HEIGHT * (1 + 2 * rows) as f32 + 6.0
+/// The readout's height: a row for the cursors, one for the values at
+/// the pointer, one for the differences between the cursors. It depends
+/// on nothing the pointer does, so the plots above never resize as it
+/// moves; channels that do not fit across scroll sideways.
+pub fn height() -> f32 {
+    ROW_HEIGHT * 3.0 + 8.0
 }
 
 /// Puts `text` in `rect`, cut short with … when it does not fit (the full
@@ -104,9 +98,25 @@ fn cell(ui: &mut egui::Ui, rect: egui::Rect, text: impl Into<egui::WidgetText>) 
     ui.put(rect, egui::Label::new(text).truncate());
 }
 
-/// The readout in `rect`: a row for the cursors (A, B, Δt, 1/Δt), a block
-/// with every channel at the pointer (the time first), and a block with
-/// each channel's Δy from A to B, in cells of fixed size.
+/// Each channel's column width: room for its name, a value of nine
+/// digits and sign, and its unit, whatever the value shown.
+fn column_widths(ui: &egui::Ui, info: &DeviceInfo) -> Vec<f32> {
+    let font = egui::TextStyle::Body.resolve(ui.style());
+    info.channels
+        .iter()
+        .map(|channel| {
+            let template = format!("Δ{} -0000.00000 {}", channel.name, channel.unit);
+            let galley = ui
+                .painter()
+                .layout_no_wrap(template, font.clone(), egui::Color32::WHITE);
+            galley.size().x + 16.0
+        })
+        .collect()
+}
+
+/// The readout in `rect`: a row for the cursors (A, B, Δt, 1/Δt), a row
+/// with every channel at the pointer (the time first), and a row with each
+/// channel's Δy from A to B, in columns of fixed width.
 pub fn ui(
     ui: &mut egui::Ui,
     rect: egui::Rect,
@@ -120,24 +130,11 @@ pub fn ui(
         return;
     };
     let channels = info.channels.len();
-    let columns = columns(rect.width());
-    let rows = channels.div_ceil(columns).max(1);
     let row = |index: usize| {
         egui::Rect::from_min_size(
             rect.min + egui::vec2(0.0, index as f32 * ROW_HEIGHT),
             egui::vec2(rect.width(), ROW_HEIGHT),
         )
-    };
-    // A block's first column holds its title; channel cells follow.
-    let channel_cell = |block_row: usize, channel: usize| {
-        let line = row(block_row + channel / columns);
-        egui::Rect::from_min_size(
-            line.min + egui::vec2(CELL_WIDTH * (1 + channel % columns) as f32, 0.0),
-            egui::vec2(CELL_WIDTH - 8.0, ROW_HEIGHT),
-        )
-    };
-    let title_cell = |block_row: usize| {
-        egui::Rect::from_min_size(row(block_row).min, egui::vec2(CELL_WIDTH - 8.0, ROW_HEIGHT))
     };
 
     // The cursor row: its button is always first, so it never moves.
@@ -180,36 +177,58 @@ pub fn ui(
         }
     }
 
-    // At the pointer.
     let at_pointer = hover_time.and_then(|t| Some((t, values_at(history, channels, t + shift)?)));
-    if let Some((time, values)) = at_pointer {
-        cell(ui, title_cell(1), format!("t = {time:.5} s"));
-        for (index, (channel, value)) in info.channels.iter().zip(values).enumerate() {
-            cell(
-                ui,
-                channel_cell(1, index),
-                format!("{} {value:.5} {}", channel.name, channel.unit),
-            );
-        }
-    }
-
-    // From A to B.
     let deltas = cursors.a.zip(cursors.b).and_then(|(a, b)| {
         Some((
             values_at(history, channels, a + shift)?,
             values_at(history, channels, b + shift)?,
         ))
     });
-    if let Some((at_a, at_b)) = deltas {
-        cell(ui, title_cell(1 + rows), "B − A");
-        for (index, ((channel, va), vb)) in info.channels.iter().zip(at_a).zip(at_b).enumerate() {
-            cell(
-                ui,
-                channel_cell(1 + rows, index),
-                format!("Δ{} {:.5} {}", channel.name, vb - va, channel.unit),
+    let widths = column_widths(ui, info);
+    let table = egui::Rect::from_min_max(row(1).min, row(2).max);
+    let mut table_ui = ui.new_child(egui::UiBuilder::new().max_rect(table));
+    egui::ScrollArea::horizontal()
+        .id_salt("readout columns")
+        .max_height(table.height())
+        .show(&mut table_ui, |ui| {
+            let total = TITLE_WIDTH + widths.iter().sum::<f32>();
+            let (area, _) = ui.allocate_exact_size(
+                egui::vec2(total.max(table.width()), 2.0 * ROW_HEIGHT),
+                egui::Sense::hover(),
             );
-        }
-    }
+            let cell_rect = |line: usize, column: Option<usize>| {
+                let (left, width) = match column {
+                    None => (0.0, TITLE_WIDTH),
+                    Some(c) => (TITLE_WIDTH + widths[..c].iter().sum::<f32>(), widths[c]),
+                };
+                egui::Rect::from_min_size(
+                    area.min + egui::vec2(left, line as f32 * ROW_HEIGHT),
+                    egui::vec2(width - 8.0, ROW_HEIGHT),
+                )
+            };
+            if let Some((time, values)) = at_pointer {
+                cell(ui, cell_rect(0, None), format!("t = {time:.5} s"));
+                for (index, (channel, value)) in info.channels.iter().zip(values).enumerate() {
+                    cell(
+                        ui,
+                        cell_rect(0, Some(index)),
+                        format!("{} {value:.5} {}", channel.name, channel.unit),
+                    );
+                }
+            }
+            if let Some((at_a, at_b)) = deltas {
+                cell(ui, cell_rect(1, None), "B − A");
+                for (index, ((channel, va), vb)) in
+                    info.channels.iter().zip(at_a).zip(at_b).enumerate()
+                {
+                    cell(
+                        ui,
+                        cell_rect(1, Some(index)),
+                        format!("Δ{} {:.5} {}", channel.name, vb - va, channel.unit),
+                    );
+                }
+            }
+        });
 }
 
 /// A span in the unit that reads best.

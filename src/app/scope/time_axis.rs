@@ -4,7 +4,9 @@
 //! only, so a window just too narrow for one step jumps to the next, ten
 //! times coarser, and can show a single label; with these steps the
 //! spacing between labels stays within 2× of the smallest that fits, so
-//! a plot 700 points wide or more shows at least three.
+//! a plot shows at least three labels once it is six labels wide (about
+//! 400 points for `12.35`, 700 for `98765.43211`). The axis lets labels
+//! come as close as [`LABEL_SPACING`]; this spacer keeps them apart.
 
 use egui_plot::{GridInput, GridMark};
 
@@ -12,17 +14,25 @@ use egui_plot::{GridInput, GridMark};
 /// `GridInput::base_step_size` is scaled by.
 pub const GRID_SPACING_MIN: f32 = 8.0;
 
-/// egui_plot paints x tick labels at full strength when ticks of their
-/// step are this far apart (points; `AxisHints` default for x; it fades
-/// them from 60 and drops them below).
-const EGUI_LABEL_SPACING_FULL: f64 = 80.0;
+/// The time axis's label spacing (points): egui_plot drops labels of
+/// ticks closer than the low end and fades them up to the high end. Lower
+/// than egui_plot's default for x (60–80), which is meant for a spacer
+/// that does not know how wide its labels are.
+pub const LABEL_SPACING: std::ops::RangeInclusive<f32> = 30.0..=40.0;
+
+/// The closest labelled ticks come, points: at full strength on a
+/// narrow plot, further apart on a wide one (a twelfth of its width, up
+/// to egui_plot's default of 80), so a wide plot is not crowded.
+fn closest_labels(width_points: f64) -> f64 {
+    (width_points / 12.0).clamp(40.0, 80.0)
+}
 
 /// Width of one digit of egui's body font (12.5 points, digits about
 /// 0.56 em), points.
 const DIGIT_WIDTH: f64 = 7.0;
 
 /// Room left between two labels, points.
-const LABEL_GAP: f64 = 20.0;
+const LABEL_GAP: f64 = 14.0;
 
 /// Decimals that show multiples of `step` exactly (2.5 ms needs one
 /// more than 2 ms).
@@ -40,7 +50,7 @@ pub fn decimals_for(step: f64) -> usize {
 pub fn label(value: f64, step: f64) -> String {
     let decimals = decimals_for(step);
     // `-0.000` reads as noise.
-    let value = if value.abs() < step * 1e-6 {
+    let value = if value.abs() < 0.5 * 10f64.powi(-(decimals as i32)) {
         0.0
     } else {
         value
@@ -58,7 +68,7 @@ fn label_width(bounds: (f64, f64), step: f64) -> f64 {
 pub fn major_step(bounds: (f64, f64), seconds_per_point: f64) -> f64 {
     let span = (bounds.1 - bounds.0).abs().max(f64::MIN_POSITIVE);
     let seconds_per_point = seconds_per_point.max(f64::MIN_POSITIVE);
-    let smallest = EGUI_LABEL_SPACING_FULL * seconds_per_point;
+    let smallest = closest_labels(span / seconds_per_point) * seconds_per_point;
     let mut power = 10f64.powf(smallest.log10().floor());
     // At most a few dozen candidates: each is ≥ 2× the one before.
     for _ in 0..64 {
@@ -88,13 +98,14 @@ pub fn marks(input: GridInput) -> Vec<GridMark> {
         return Vec::new();
     }
     let major = major_step(input.bounds, seconds_per_point);
-    let mantissa = major / 10f64.powf(major.log10().floor());
-    let minor = major
-        / if (mantissa - 2.0).abs() < 0.5 {
-            4.0
-        } else {
-            5.0
-        };
+    // Unlabelled ticks between, only as close as stays under the label
+    // spacing (egui_plot would label them otherwise).
+    let closest_label = f64::from(*LABEL_SPACING.start()) * seconds_per_point;
+    let minor = [5.0, 10.0, 20.0]
+        .into_iter()
+        .map(|parts| major / parts)
+        .find(|&minor| minor < closest_label)
+        .unwrap_or(major);
     let mut out = Vec::new();
     let first = (low / minor).ceil() as i64;
     let last = (high / minor).floor() as i64;
@@ -111,6 +122,14 @@ pub fn marks(input: GridInput) -> Vec<GridMark> {
     out
 }
 
+/// The time axis: its title, these labels, and their spacing.
+pub fn axis_hints<'a>(title: &str) -> egui_plot::AxisHints<'a> {
+    egui_plot::AxisHints::new_x()
+        .label(title)
+        .formatter(format)
+        .label_spacing(LABEL_SPACING)
+}
+
 fn is_multiple(value: f64, step: f64) -> bool {
     let ratio = value / step;
     (ratio - ratio.round()).abs() < 1e-6
@@ -125,15 +144,12 @@ pub fn format(mark: GridMark, _range: &std::ops::RangeInclusive<f64>) -> String 
 mod tests {
     use super::*;
 
-    /// Below this spacing egui_plot paints no x tick label, points.
-    const EGUI_LABEL_SPACING_MIN: f64 = 60.0;
-
     /// The labels egui_plot paints for `marks` at `seconds_per_point`: those
     /// whose step is far enough apart to be labelled.
     fn painted_labels(marks: &[GridMark], seconds_per_point: f64) -> Vec<String> {
         marks
             .iter()
-            .filter(|mark| mark.step_size / seconds_per_point > EGUI_LABEL_SPACING_MIN)
+            .filter(|mark| mark.step_size / seconds_per_point > f64::from(*LABEL_SPACING.start()))
             .map(|mark| label(mark.value, mark.step_size))
             .collect()
     }
@@ -153,9 +169,25 @@ mod tests {
             2e-6, 5e-6, 1e-5, 3e-5, 1e-4, 1e-3, 0.01, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0,
             60.0, 300.0, 600.0, 3600.0,
         ];
-        for width_points in [700.0, 900.0, 1200.0, 1700.0] {
-            for start in [0.0, -0.3, 12.345_678_9, 1_234.567_891, 98_765.432_1] {
+        // Narrow plots with short labels, wide ones with any.
+        let cases = [
+            (300.0, &[0.0, -0.3, 12.345][..]),
+            (400.0, &[0.0, -0.3, 12.345, 1_234.5][..]),
+            (
+                700.0,
+                &[0.0, -0.3, 12.345_678_9, 1_234.567_891, 98_765.432_1][..],
+            ),
+            (
+                1200.0,
+                &[0.0, 12.345_678_9, 1_234.567_891, 98_765.432_1][..],
+            ),
+        ];
+        for (width_points, starts) in cases {
+            for &start in starts {
                 for window in windows {
+                    if width_points < 700.0 && window < 1e-3 {
+                        continue; // labels of 8 digits and more
+                    }
                     let labels = labels_for((start, start + window), width_points);
                     assert!(
                         labels.len() >= 3,
@@ -190,6 +222,7 @@ mod tests {
             );
         }
         assert_eq!(label(-1e-18, 0.1), "0.0");
+        assert_eq!(label(-0.004, 0.01), "0.00");
         assert_eq!(label(1.25, 0.05), "1.25");
         assert_eq!(label(0.75, 0.25), "0.75");
         assert_eq!(label(3.0, 2.0), "3");
