@@ -201,6 +201,16 @@ pub fn figure(input: &ExportInput<'_>) -> Figure {
                 Anchor::Start,
             ));
         }
+        // Mark lines under the traces.
+        let mut mark_labels = Vec::new();
+        write_mark_shapes(
+            &mut shapes,
+            &mut mark_labels,
+            input,
+            &x_of,
+            (plot_top, plot_bottom),
+            k == 0,
+        );
         // Traces, earlier captures first and faded.
         let channel_count = input.styles.len().max(1);
         for (layer_index, layer) in input.layers.iter().enumerate().rev() {
@@ -231,7 +241,8 @@ pub fn figure(input: &ExportInput<'_>) -> Figure {
                 }
             }
         }
-        write_mark_shapes(&mut shapes, input, &x_of, (plot_top, plot_bottom), k == 0);
+        // Mark labels over the traces, on a backing.
+        shapes.append(&mut mark_labels);
         frame(&mut shapes, [left, plot_top], [right, plot_bottom]);
     }
     shapes.push(text(
@@ -314,9 +325,11 @@ fn legend(
     }
 }
 
-/// Dashed lines at the writes in range, labelled where there is room.
+/// Dashed lines at the writes in range (into `shapes`), and labels where
+/// there is room (into `labels`).
 fn write_mark_shapes(
     shapes: &mut Vec<Shape>,
+    labels: &mut Vec<Shape>,
     input: &ExportInput<'_>,
     x_of: &dyn Fn(f64) -> f32,
     (top, bottom): (f32, f32),
@@ -329,11 +342,12 @@ fn write_mark_shapes(
         .take(500)
         .collect();
     let xs: Vec<f32> = shown.iter().map(|w| x_of(w.time_s)).collect();
-    for &x in &xs {
+    for index in write_marks::spaced(&xs, write_marks::LINE_GAP) {
+        let x = xs[index];
         shapes.push(Shape::Polyline {
             class: "write",
             points: vec![[x, top], [x, bottom]],
-            color: MARK,
+            color: MARK.gamma_multiply(0.6),
             width: 1.0,
             dashed: true,
         });
@@ -347,7 +361,12 @@ fn write_mark_shapes(
         .map(|t| t.chars().count() as f32 * FONT * 0.55)
         .collect();
     for index in write_marks::labels_with_room(&xs, &widths) {
-        shapes.push(Shape::Text {
+        labels.push(Shape::Rect {
+            min: [xs[index] + 1.0, top + 2.0],
+            max: [xs[index] + 5.0 + widths[index], top + FONT + 6.0],
+            fill: BACKGROUND.gamma_multiply(0.85),
+        });
+        labels.push(Shape::Text {
             class: "write",
             at: [xs[index] + 3.0, top + FONT + 2.0],
             text: texts[index].clone(),
@@ -355,5 +374,100 @@ fn write_mark_shapes(
             color: MARK,
             anchor: Anchor::Start,
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::device::WriteSource;
+    use crate::history::History;
+    use crate::protocol::{ChannelInfo, ChannelRole, SampleBatch};
+
+    /// A sine on a 1 kHz clock over 2 s, in rad and A.
+    fn history() -> History {
+        let mut history = History::new(2, 10_000);
+        let values = (0..2000)
+            .flat_map(|i| {
+                let t = f64::from(i) * 1e-3;
+                [(t * 6.0).sin() as f32, (t * 3.0).cos() as f32 * 5.0]
+            })
+            .collect();
+        history.push_batch(
+            &SampleBatch {
+                first_tick: 0,
+                stride: 1,
+                tick_hz: 1000.0,
+                channel_count: 2,
+                values,
+                exact: None,
+            },
+            0,
+        );
+        history
+    }
+
+    #[test]
+    fn the_figure_has_a_legend_entry_and_traces_per_channel_and_few_write_labels() {
+        let history = history();
+        let info = DeviceInfo {
+            name: "test".into(),
+            firmware: String::new(),
+            protocol_version: 1,
+            loop_hz: 1000,
+            watchdog_ms: 0,
+            channels: vec![
+                ChannelInfo {
+                    name: "position".into(),
+                    unit: "rad".into(),
+                    role: ChannelRole::Feedback,
+                },
+                ChannelInfo {
+                    name: "effort".into(),
+                    unit: "A".into(),
+                    role: ChannelRole::Effort,
+                },
+            ],
+            params: Vec::new(),
+        };
+        let styles = super::super::channels::default_styles(&info.channels);
+        // 300 writes in 1.5 s: far too many to label each.
+        let writes: Vec<WriteMark> = (0..300)
+            .map(|i| WriteMark {
+                time_s: 0.2 + f64::from(i) * 0.005,
+                name: "pos.kp".into(),
+                value: i as f32,
+                previous: 0.0,
+                unit: "A/rad".into(),
+                setpoint: false,
+                source: WriteSource::Edit,
+            })
+            .collect();
+        let layers = [Layer {
+            history: &history,
+            shift: 0.0,
+            newest: true,
+        }];
+        let figure = figure(&ExportInput {
+            layers: &layers,
+            styles: &styles,
+            info: &info,
+            range: (0.0, 2.0),
+            x_label: "device time [s]",
+            writes: &writes,
+            size: [800, 500],
+        });
+        let svg = figure.to_svg();
+        assert_eq!(svg.matches("<text class=\"legend\"").count(), 2);
+        assert_eq!(svg.matches("<polyline class=\"trace\"").count(), 2);
+        // 300 marks 2 points apart: lines only every 3 points or more.
+        let lines = svg.matches("<polyline class=\"write\"").count();
+        assert!((2 * 100..2 * 300).contains(&lines), "{lines} mark lines");
+        let labels = svg.matches("<text class=\"write\"").count();
+        assert!((2..=12).contains(&labels), "{labels} write labels");
+        // At least three labelled time ticks on the bottom plot.
+        assert!(svg.matches("<text class=\"tick\"").count() >= 3 + 2 * 3);
+        let rgba = figure.to_rgba().expect("drawn");
+        assert_eq!(rgba.len(), 800 * 500 * 4);
     }
 }

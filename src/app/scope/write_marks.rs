@@ -29,15 +29,43 @@ const LABEL_GAP: f32 = 6.0;
 /// How near the pointer must be to a mark to show its label, points.
 const HOVER_REACH: f32 = 4.0;
 
-/// A dashed vertical line at each write in view.
+/// Fewest points between two mark lines drawn: closer ones would only
+/// paint the plot over.
+pub const LINE_GAP: f32 = 3.0;
+
+/// Which of the marks at `xs` (ascending) get a line: each at least
+/// `gap` from the last one drawn.
+pub fn spaced(xs: &[f32], gap: f32) -> Vec<usize> {
+    let mut kept = Vec::new();
+    let mut clear_from = f32::NEG_INFINITY;
+    for (index, &x) in xs.iter().enumerate() {
+        if x >= clear_from {
+            kept.push(index);
+            clear_from = x + gap;
+        }
+    }
+    kept
+}
+
+/// A dashed vertical line at each write in view, thinned where they
+/// crowd.
 pub(super) fn draw_write_marks(
     plot_ui: &mut egui_plot::PlotUi<'_>,
     writes: &[WriteMark],
     bounds: &PlotBounds,
 ) {
-    for write in writes_in_view(writes, bounds) {
+    let shown: Vec<&WriteMark> = writes_in_view(writes, bounds).collect();
+    let xs: Vec<f32> = shown
+        .iter()
+        .map(|w| {
+            plot_ui
+                .screen_from_plot(egui_plot::PlotPoint::new(w.time_s, 0.0))
+                .x
+        })
+        .collect();
+    for index in spaced(&xs, LINE_GAP) {
         plot_ui.vline(
-            VLine::new("", write.time_s)
+            VLine::new("", shown[index].time_s)
                 .color(WRITE_MARK_COLOR)
                 .style(LineStyle::dashed_dense())
                 .width(1.0),
@@ -93,12 +121,12 @@ pub(super) fn label_write_marks(
         .map(|w| painter.layout_no_wrap(mark_text(w), font.clone(), WRITE_MARK_COLOR))
         .collect();
     let widths: Vec<f32> = galleys.iter().map(|g| g.size().x + 3.0).collect();
+    let backing = ui.visuals().extreme_bg_color.gamma_multiply(0.85);
     for index in labels_with_room(&xs, &widths) {
-        painter.galley(
-            egui::pos2(xs[index] + 3.0, frame.top() + 2.0),
-            galleys[index].clone(),
-            WRITE_MARK_COLOR,
-        );
+        let at = egui::pos2(xs[index] + 3.0, frame.top() + 2.0);
+        let rect = egui::Rect::from_min_size(at, galleys[index].size()).expand(1.0);
+        painter.rect_filled(rect, 2.0, backing);
+        painter.galley(at, galleys[index].clone(), WRITE_MARK_COLOR);
     }
     // The mark nearest the pointer, in full, on a backing so it reads over
     // the others.
@@ -116,7 +144,7 @@ pub(super) fn label_write_marks(
             .iter()
             .zip(&xs)
             .filter(|&(_, x)| (x - xs[index]).abs() <= HOVER_REACH)
-            .map(|(w, _)| mark_text(w))
+            .map(|(w, _)| format!("{}, was {}", mark_text(w), w.previous))
             .collect::<Vec<_>>()
             .join("\n");
         let galley = painter.layout_no_wrap(text, font, ui.visuals().strong_text_color());
@@ -149,6 +177,20 @@ mod tests {
         assert!(kept.len() >= 10, "{}", kept.len());
         for pair in kept.windows(2) {
             assert!(xs[pair[1]] >= xs[pair[0]] + widths[pair[0]]);
+        }
+    }
+
+    #[test]
+    fn crowded_mark_lines_are_drawn_at_least_a_gap_apart() {
+        let xs: Vec<f32> = (0..1000).map(|i| i as f32 * 0.8).collect();
+        let drawn = spaced(&xs, LINE_GAP);
+        assert!(
+            drawn.len() <= 800 / 3 + 1 && drawn.len() > 200,
+            "{}",
+            drawn.len()
+        );
+        for pair in drawn.windows(2) {
+            assert!(xs[pair[1]] - xs[pair[0]] >= LINE_GAP);
         }
     }
 
