@@ -404,8 +404,9 @@ fn a_channel_moves_to_the_right_axis_of_its_plot() {
     harness.get_by_label("[A]");
     assert!(harness.query_by_label("[rad/s, A] right axis").is_none());
     // Effort joins the loop's plot, read against a second axis.
-    harness.get_by_label("effort in lower plot").click();
-    harness.get_by_label("effort on right axis").click();
+    harness.get_by_label("effort axis").click();
+    harness.run_steps(2);
+    harness.get_by_label("upper plot, right axis").click();
     harness.run_steps(3);
     harness.get_by_label("[rad/s, A] right axis");
 }

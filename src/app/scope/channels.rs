@@ -180,51 +180,81 @@ pub fn default_styles(channels: &[ChannelInfo]) -> Vec<ChannelStyle> {
         .collect()
 }
 
-/// One row per channel.
+/// Where a channel can be drawn: a plot and an axis, as the axis menu
+/// offers them.
+const AXES: [(PlotSlot, bool, &str, &str); 4] = [
+    (PlotSlot::Upper, false, "upper L", "upper plot, left axis"),
+    (PlotSlot::Upper, true, "upper R", "upper plot, right axis"),
+    (PlotSlot::Lower, false, "lower L", "lower plot, left axis"),
+    (PlotSlot::Lower, true, "lower R", "lower plot, right axis"),
+];
+
+/// One row per channel, narrow enough for a side pane: visibility and
+/// name, colour, plot and axis, and a menu with scale and offset.
 pub fn ui(ui: &mut egui::Ui, styles: &mut [ChannelStyle], info: &DeviceInfo) {
     egui::Grid::new("channel styles")
-        .num_columns(6)
+        .num_columns(4)
         .striped(true)
         .show(ui, |ui| {
             for (style, channel) in styles.iter_mut().zip(&info.channels) {
-                let label = channel.label();
-                ui.checkbox(&mut style.visible, label.as_str())
-                    .on_hover_text("show or hide this channel");
-                ui.color_edit_button_srgba(&mut style.color)
-                    .accessible_name(format!("{} colour", channel.name));
-                ui.add(
-                    egui::DragValue::new(&mut style.scale)
-                        .speed(0.01)
-                        .prefix("×"),
-                )
-                .accessible_name(format!("{} scale", channel.name))
-                .on_hover_text("drawn as value × scale + offset");
-                ui.add(
-                    egui::DragValue::new(&mut style.offset)
-                        .speed(0.01)
-                        .prefix("+"),
-                )
-                .accessible_name(format!("{} offset", channel.name))
-                .on_hover_text("drawn as value × scale + offset, in the channel's unit");
-                let mut lower = style.slot == PlotSlot::Lower;
-                if ui
-                    .checkbox(&mut lower, "lower")
-                    .accessible_name(format!("{} in lower plot", channel.name))
-                    .on_hover_text("draw in the lower plot")
-                    .changed()
-                {
-                    style.slot = if lower {
-                        PlotSlot::Lower
-                    } else {
-                        PlotSlot::Upper
-                    };
-                }
-                ui.checkbox(&mut style.right_axis, "right")
-                    .accessible_name(format!("{} on right axis", channel.name))
-                    .on_hover_text("draw against a second y-axis on the right of its plot");
+                row(ui, style, channel);
                 ui.end_row();
             }
         });
+}
+
+fn row(ui: &mut egui::Ui, style: &mut ChannelStyle, channel: &ChannelInfo) {
+    ui.checkbox(&mut style.visible, channel.name.as_str())
+        .on_hover_text(format!("show or hide {}", channel.label()));
+    ui.color_edit_button_srgba(&mut style.color)
+        .accessible_name(format!("{} colour", channel.name));
+    let shown = AXES
+        .iter()
+        .find(|(slot, right, ..)| *slot == style.slot && *right == style.right_axis)
+        .map_or("?", |axis| axis.2);
+    egui::ComboBox::from_id_salt(("channel axis", &channel.name))
+        .selected_text(shown)
+        .width(64.0)
+        .show_ui(ui, |ui| {
+            for (slot, right, _, long) in AXES {
+                let chosen = style.slot == slot && style.right_axis == right;
+                if ui.selectable_label(chosen, long).clicked() {
+                    style.slot = slot;
+                    style.right_axis = right;
+                }
+            }
+        })
+        .response
+        .accessible_name(format!("{} axis", channel.name))
+        .on_hover_text("the plot and y-axis it is drawn against");
+    let scaled = style.scale != 1.0 || style.offset != 0.0;
+    ui.menu_button(if scaled { "±•" } else { "±" }, |ui| {
+        ui.horizontal(|ui| {
+            ui.add(
+                egui::DragValue::new(&mut style.scale)
+                    .speed(0.01)
+                    .prefix("×"),
+            )
+            .accessible_name(format!("{} scale", channel.name));
+            ui.add(
+                egui::DragValue::new(&mut style.offset)
+                    .speed(0.01)
+                    .prefix("+"),
+            )
+            .accessible_name(format!("{} offset", channel.name));
+        });
+        ui.label(format!(
+            "drawn as value × scale + offset, offset in {}",
+            channel.unit
+        ));
+        if ui.button("Reset").clicked() {
+            style.scale = 1.0;
+            style.offset = 0.0;
+        }
+    })
+    .response
+    .accessible_name(format!("{} scale and offset", channel.name))
+    .on_hover_text("scale and offset (• when not 1 and 0)");
 }
 
 #[cfg(test)]
