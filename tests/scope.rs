@@ -412,6 +412,17 @@ fn a_channel_moves_to_the_right_axis_of_its_plot() {
 }
 
 #[test]
+fn scale_and_offset_sit_in_a_menu_per_channel() {
+    let mut harness = connected_app();
+    assert!(harness.query_by_label("effort scale").is_none());
+    harness.get_by_label("effort scale and offset").click();
+    harness.run_steps(2);
+    harness.get_by_label("effort scale");
+    harness.get_by_label("effort offset");
+    harness.get_by_label_contains("offset in A");
+}
+
+#[test]
 fn the_xy_view_plots_one_channel_against_another() {
     let mut harness = connected_app();
     assert!(

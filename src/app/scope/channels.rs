@@ -192,15 +192,20 @@ const AXES: [(PlotSlot, bool, &str, &str); 4] = [
 /// One row per channel, narrow enough for a side pane: visibility and
 /// name, colour, plot and axis, and a menu with scale and offset.
 pub fn ui(ui: &mut egui::Ui, styles: &mut [ChannelStyle], info: &DeviceInfo) {
-    egui::Grid::new("channel styles")
-        .num_columns(4)
-        .striped(true)
-        .show(ui, |ui| {
-            for (style, channel) in styles.iter_mut().zip(&info.channels) {
-                row(ui, style, channel);
-                ui.end_row();
-            }
-        });
+    ui.scope(|ui| {
+        // Tight enough for a side pane a fifth of a 1280-point window wide.
+        ui.spacing_mut().item_spacing.x = 5.0;
+        ui.spacing_mut().interact_size.x = 26.0;
+        egui::Grid::new("channel styles")
+            .num_columns(4)
+            .striped(true)
+            .show(ui, |ui| {
+                for (style, channel) in styles.iter_mut().zip(&info.channels) {
+                    row(ui, style, channel);
+                    ui.end_row();
+                }
+            });
+    });
 }
 
 fn row(ui: &mut egui::Ui, style: &mut ChannelStyle, channel: &ChannelInfo) {
@@ -214,7 +219,7 @@ fn row(ui: &mut egui::Ui, style: &mut ChannelStyle, channel: &ChannelInfo) {
         .map_or("?", |axis| axis.2);
     egui::ComboBox::from_id_salt(("channel axis", &channel.name))
         .selected_text(shown)
-        .width(64.0)
+        .width(56.0)
         .show_ui(ui, |ui| {
             for (slot, right, _, long) in AXES {
                 let chosen = style.slot == slot && style.right_axis == right;
