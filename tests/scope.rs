@@ -1,7 +1,8 @@
 //! The scope in the real `App`, headless: follow and freeze, keys, the
 //! trigger (level and parameter write), recording and exporting from the
-//! GUI to real files, a clear error for a folder that cannot be written,
-//! and the folder remembered for the next start.
+//! GUI to real files, images saved from the data, a readout that keeps
+//! its size, a clear error for a folder that cannot be written, and the
+//! folder remembered for the next start.
 #![cfg(unix)]
 
 mod common;
@@ -318,14 +319,107 @@ fn hover_reads_every_channel_and_cursors_measure_between_them() {
 }
 
 #[test]
+fn the_readout_and_legends_keep_their_place_as_the_pointer_moves() {
+    let mut harness = connected_app();
+    harness.get_by_label("Freeze").click();
+    harness.run_steps(2);
+    let places = |harness: &Harness<'static, App>| {
+        [
+            // The units closing the legends of the upper and lower plot.
+            harness.get_by_label("[rad]").rect(),
+            harness.get_by_label("[A]").rect(),
+            harness.get_by_label("Export CSV").rect(),
+        ]
+    };
+    let away = places(&harness);
+    harness.event(egui::Event::PointerMoved(IN_UPPER_PLOT));
+    harness.run_steps(2);
+    let reading = harness.get_by_label_contains("t = ").rect();
+    let over_upper = places(&harness);
+    harness.event(egui::Event::PointerMoved(
+        IN_UPPER_PLOT + egui::vec2(-150.0, 0.0),
+    ));
+    harness.run_steps(2);
+    assert_eq!(harness.get_by_label_contains("t = ").rect(), reading);
+    let elsewhere = places(&harness);
+    assert_eq!(away, over_upper);
+    assert_eq!(away, elsewhere);
+    // The readout sits under both plots, the legends above them.
+    assert!(
+        reading.top() > away[1].bottom() + 100.0,
+        "{reading:?} {away:?}"
+    );
+}
+
+#[test]
+fn save_image_writes_png_and_svg_of_the_chosen_size_drawn_from_the_data() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut harness = connected_app();
+    set_folder(&mut harness, &dir.path().display().to_string());
+    harness.get_by_label("Freeze").click();
+    harness.step();
+    harness.get_by_label("Save image").click();
+    harness.step();
+    step_until(&mut harness, "the image", |h| {
+        h.query_by_label_contains("saved ").is_some()
+    });
+    let find = |extension: &str| {
+        std::fs::read_dir(dir.path())
+            .expect("folder")
+            .filter_map(Result::ok)
+            .map(|entry| entry.path())
+            .find(|path| path.extension().is_some_and(|e| e == extension))
+            .unwrap_or_else(|| panic!("a .{extension} file"))
+    };
+    let svg = std::fs::read_to_string(find("svg")).expect("svg");
+    assert!(svg.starts_with("<svg ") && svg.trim_end().ends_with("</svg>"));
+    assert!(svg.contains("width=\"1600\" height=\"900\""));
+    // Every channel is in a legend and has a trace; nothing of the UI.
+    assert_eq!(svg.matches("<text class=\"legend\"").count(), 8, "{svg}");
+    assert!(svg.matches("<polyline class=\"trace\"").count() >= 8);
+    assert!(!svg.contains("saving"));
+    assert!(svg.contains(">device time [s]</text>"));
+    let decoder = png::Decoder::new(std::io::BufReader::new(
+        std::fs::File::open(find("png")).expect("png"),
+    ));
+    let mut reader = decoder.read_info().expect("png header");
+    let mut pixels = vec![0; reader.output_buffer_size().expect("size")];
+    let info = reader.next_frame(&mut pixels).expect("frame");
+    assert_eq!((info.width, info.height), (1600, 900));
+    // Not blank: the channels' colours are in it.
+    let mut colours: Vec<&[u8]> = pixels.chunks(4).collect();
+    colours.sort_unstable();
+    colours.dedup();
+    assert!(colours.len() > 50, "{} colours", colours.len());
+    let first_channel = [120u8, 120, 255, 255];
+    assert!(pixels.chunks(4).any(|p| p == first_channel));
+}
+
+#[test]
 fn a_channel_moves_to_the_right_axis_of_its_plot() {
     let mut harness = connected_app();
-    assert!(harness.query_by_label_contains("(right axis)").is_none());
+    // By default each unit has an axis: velocity reads against the upper
+    // plot's right axis, effort against the lower plot's left one.
+    harness.get_by_label("[rad/s] right axis");
+    harness.get_by_label("[A]");
+    assert!(harness.query_by_label("[rad/s, A] right axis").is_none());
     // Effort joins the loop's plot, read against a second axis.
-    harness.get_by_label("effort in lower plot").click();
-    harness.get_by_label("effort on right axis").click();
+    harness.get_by_label("effort axis").click();
+    harness.run_steps(2);
+    harness.get_by_label("upper plot, right axis").click();
     harness.run_steps(3);
-    harness.get_by_label("effort [A] (right axis)");
+    harness.get_by_label("[rad/s, A] right axis");
+}
+
+#[test]
+fn scale_and_offset_sit_in_a_menu_per_channel() {
+    let mut harness = connected_app();
+    assert!(harness.query_by_label("effort scale").is_none());
+    harness.get_by_label("effort scale and offset").click();
+    harness.run_steps(2);
+    harness.get_by_label("effort scale");
+    harness.get_by_label("effort offset");
+    harness.get_by_label_contains("offset in A");
 }
 
 #[test]

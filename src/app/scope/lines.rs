@@ -91,6 +91,11 @@ impl ChannelLine {
         }
     }
 
+    /// This frame's gap-free runs of points.
+    pub fn runs(&self) -> impl Iterator<Item = &[PlotPoint]> {
+        self.runs.iter().map(|run| &self.points[run.clone()])
+    }
+
     /// Points handed to the plot this frame.
     pub fn point_count(&self) -> usize {
         self.points.len()

@@ -2,11 +2,17 @@
 //!
 //! - The view follows the newest sample over a rolling window, or is
 //!   frozen (zoom and pan with mouse or keys; capture and recording go on).
-//! - Channels are drawn in two stacked plots linked on time, each channel
-//!   with its own visibility, colour, scale and offset (`channels.rs`).
-//! - A hover readout gives every channel at the pointer, two cursors give
-//!   Δt, 1/Δt and Δy (`readout.rs`); parameter writes are marked on the time
-//!   axis.
+//! - Channels are drawn in two stacked plots linked on time (`plots.rs`),
+//!   each channel with its own visibility, colour, scale and offset, one
+//!   unit per y-axis by default (`channels.rs`); legends sit above the
+//!   plots, and time ticks are labelled at every zoom (`time_axis.rs`).
+//! - A readout of fixed size gives every channel at the pointer, two
+//!   cursors give Δt, 1/Δt and Δy (`readout.rs`); parameter writes are
+//!   marked on the time axis, labelled where there is room
+//!   (`write_marks.rs`).
+//! - The plots save as PNG and SVG drawn from the data off-screen
+//!   (`export.rs`, `figure.rs`); what is worth keeping between launches is
+//!   [`ScopeSettings`] (`settings.rs`).
 //! - Triggered captures stay on screen and can be overlaid (`trigger.rs`);
 //!   an XY view plots one channel against another.
 //! - Each frame thins the visible range per pixel column before egui_plot
@@ -14,19 +20,24 @@
 //!   ten million samples.
 
 mod channels;
+mod export;
+mod figure;
 pub mod lines;
+mod plots;
 mod readout;
+mod settings;
+mod time_axis;
 mod toolbar;
 mod trigger;
 mod write_marks;
 mod xy;
 
-use egui_plot::{AxisHints, HPlacement, Legend, Plot};
+use std::collections::BTreeMap;
 
-use self::channels::{ChannelStyle, PlotSlot};
-use self::lines::{ChannelLine, Placement};
+pub use self::channels::{ChannelStyle, PlotSlot};
+use self::lines::ChannelLine;
 use self::readout::Cursors;
-use crate::capture::Capture;
+pub use self::settings::{SavedTrigger, ScopeSettings};
 use crate::device::session::DeviceSession;
 use crate::history::History;
 use crate::protocol::DeviceInfo;
@@ -89,8 +100,13 @@ pub struct Scope {
     toolbar: toolbar::Toolbar,
     /// Reused line buffers: per slot of the frame, per channel.
     lines: Vec<ChannelLine>,
-    /// Height the readout took last frame.
-    readout_height: f32,
+    /// The connected device's name, once described.
+    device: Option<String>,
+    /// Styles of devices seen or remembered, by name; the connected
+    /// device's are in `styles`.
+    saved_styles: BTreeMap<String, Vec<ChannelStyle>>,
+    /// Size of saved images, pixels.
+    export_size: [u32; 2],
 }
 
 impl Default for Scope {
@@ -110,7 +126,9 @@ impl Default for Scope {
             trigger: trigger::TriggerPanel::default(),
             toolbar: toolbar::Toolbar::default(),
             lines: Vec::new(),
-            readout_height: 64.0,
+            device: None,
+            saved_styles: BTreeMap::new(),
+            export_size: settings::DEFAULT_EXPORT_SIZE,
         }
     }
 }
@@ -137,37 +155,101 @@ impl Scope {
         self.follow && self.display == Display::Live
     }
 
-    /// The side panel: channels, cursors, trigger.
-    pub fn side_ui(&mut self, ui: &mut egui::Ui, session: Option<&mut DeviceSession>) {
-        let Some(session) = session else {
-            return;
+    /// What is worth keeping between launches.
+    pub fn settings(&self) -> ScopeSettings {
+        let mut styles = self.saved_styles.clone();
+        if let Some(device) = &self.device {
+            styles.insert(device.clone(), self.styles.clone());
+        }
+        ScopeSettings {
+            window_s: self.window_s.is_finite().then_some(self.window_s),
+            styles,
+            trigger: SavedTrigger::from(self.trigger.settings()),
+            export_size: self.export_size,
+        }
+    }
+
+    /// Takes saved settings; a device's styles apply when it connects
+    /// (now, if it is connected and its channels match).
+    pub fn apply_settings(&mut self, settings: ScopeSettings) {
+        self.window_s = match settings.window_s {
+            Some(window) if window > 0.0 && window.is_finite() => window,
+            Some(_) => self.window_s,
+            None => f64::INFINITY,
         };
-        let Some(info) = session.info.clone() else {
-            return;
-        };
-        channels::sync_styles(&mut self.styles, &info);
+        self.trigger.set_settings(settings.trigger.to_settings());
+        self.export_size = settings.export_size.map(|side| side.clamp(100, 8000));
+        self.saved_styles = settings.styles;
+        // The connected device's saved styles apply now (when its channels
+        // still match, `sync_styles` keeps them).
+        if let Some(device) = &self.device
+            && let Some(saved) = self.saved_styles.remove(device)
+        {
+            self.styles = saved;
+        }
+    }
+
+    /// Keeps the styles for `info`: the connected device's, its saved ones
+    /// when another device (or none) was connected, or defaults.
+    fn sync_device(&mut self, info: &DeviceInfo) {
+        if self.device.as_deref() != Some(info.name.as_str()) {
+            if let Some(previous) = self.device.take() {
+                self.saved_styles
+                    .insert(previous, std::mem::take(&mut self.styles));
+            }
+            if let Some(saved) = self.saved_styles.remove(&info.name) {
+                self.styles = saved;
+            }
+            self.device = Some(info.name.clone());
+        }
+        channels::sync_styles(&mut self.styles, info);
+    }
+
+    /// The side panel: channels, trigger, XY view.
+    pub fn side_ui(&mut self, ui: &mut egui::Ui, mut session: Option<&mut DeviceSession>) {
         egui::ScrollArea::vertical().show(ui, |ui| {
             egui::CollapsingHeader::new("Channels")
                 .default_open(true)
-                .show(ui, |ui| {
-                    channels::ui(ui, &mut self.styles, &info);
-                });
+                .show(ui, |ui| self.channels_ui(ui, session.as_deref_mut()));
             egui::CollapsingHeader::new("Trigger")
                 .default_open(true)
-                .show(ui, |ui| {
-                    if let Some(shown) =
-                        self.trigger
-                            .ui(ui, session, &info, &mut self.overlay_earlier)
-                    {
-                        self.display = shown;
-                    }
-                });
-            egui::CollapsingHeader::new("XY view")
-                .default_open(false)
-                .show(ui, |ui| {
-                    self.xy.settings_ui(ui, &info);
-                });
+                .show(ui, |ui| self.trigger_ui(ui, session.as_deref_mut()));
+            if let Some(info) = session.as_ref().and_then(|s| s.info.clone()) {
+                egui::CollapsingHeader::new("XY view")
+                    .default_open(false)
+                    .show(ui, |ui| {
+                        self.xy.settings_ui(ui, &info);
+                    });
+            }
         });
+    }
+
+    /// Each channel's visibility, colour, scale, offset, plot and axis.
+    pub fn channels_ui(&mut self, ui: &mut egui::Ui, session: Option<&mut DeviceSession>) {
+        let Some(info) = session.and_then(|s| s.info.clone()) else {
+            ui.weak("No device");
+            return;
+        };
+        self.sync_device(&info);
+        channels::ui(ui, &mut self.styles, &info);
+    }
+
+    /// The trigger's settings, arming, and the captures.
+    pub fn trigger_ui(&mut self, ui: &mut egui::Ui, session: Option<&mut DeviceSession>) {
+        let Some(session) = session else {
+            ui.weak("No device");
+            return;
+        };
+        let Some(info) = session.info.clone() else {
+            ui.weak("No device");
+            return;
+        };
+        if let Some(shown) = self
+            .trigger
+            .ui(ui, session, &info, &mut self.overlay_earlier)
+        {
+            self.display = shown;
+        }
     }
 
     /// The toolbar, plots and readout.
@@ -180,7 +262,7 @@ impl Scope {
             ui.centered_and_justified(|ui| ui.label("No data yet"));
             return;
         };
-        channels::sync_styles(&mut self.styles, &info);
+        self.sync_device(&info);
         if self.trigger.take_new_capture(session) {
             self.display = Display::Captures;
         }
@@ -201,6 +283,7 @@ impl Scope {
                 display: &mut self.display,
                 has_captures: !session.capture.captures().is_empty(),
                 xy: &mut self.xy.enabled,
+                export_size: &mut self.export_size,
             },
             session,
         );
@@ -212,33 +295,70 @@ impl Scope {
                 let range = self.shown_range(history_span, session);
                 self.toolbar.export_csv(session, self.display, range);
             }
+            Some(toolbar::Action::SaveImage) => {
+                let range = self.shown_range(history_span, session);
+                let figure = self.figure(session, &info, range);
+                self.toolbar.save_image(ui.ctx(), figure);
+            }
             None => {}
         }
         self.handle_keys(ui, history_span, session);
 
-        // The readout wraps to as many lines as the channels need: leave it
-        // the room it took last frame.
-        let plot_height = (ui.available_height() - self.readout_height).max(120.0);
+        // The readout keeps one size whatever the pointer does, and its
+        // place at the bottom however short the pane: the plots take the
+        // rest and never resize as the pointer moves.
+        let area = ui.available_rect_before_wrap();
+        let readout_height = readout::height().min(area.height() * 0.5);
+        let plot_rect = egui::Rect::from_min_max(
+            area.min,
+            egui::pos2(area.right(), area.bottom() - readout_height),
+        );
+        let readout_rect =
+            egui::Rect::from_min_max(egui::pos2(area.left(), plot_rect.bottom()), area.max);
+        ui.allocate_rect(area, egui::Sense::hover());
         let range = self.shown_range(history_span, session);
-        let plots = ui.allocate_ui(egui::vec2(ui.available_width(), plot_height), |ui| {
-            if self.xy.enabled {
-                self.xy.ui(ui, session, &info, self.display, range);
-            } else {
-                self.plots_ui(ui, session, &info, range);
-            }
-        });
-        self.toolbar.set_plot_rect(plots.response.rect);
-        let readout_top = ui.cursor().top();
+        let mut plots_ui = ui.new_child(egui::UiBuilder::new().max_rect(plot_rect));
+        plots_ui.set_clip_rect(plot_rect.intersect(ui.clip_rect()));
+        if self.xy.enabled {
+            self.xy
+                .ui(&mut plots_ui, session, &info, self.display, range);
+        } else {
+            self.plots_ui(&mut plots_ui, session, &info, range);
+        }
+        let mut readout_ui = ui.new_child(egui::UiBuilder::new().max_rect(readout_rect));
+        readout_ui.set_clip_rect(readout_rect.intersect(ui.clip_rect()));
         readout::ui(
-            ui,
+            &mut readout_ui,
+            readout_rect.shrink2(egui::vec2(0.0, 3.0)),
             session,
             &info,
             self.display,
             self.hover_time,
             &mut self.cursors,
         );
-        self.readout_height = (ui.cursor().top() - readout_top).max(40.0) + 8.0;
         self.toolbar.poll(session);
+    }
+
+    /// The plots as an image of the export size, over `range`.
+    fn figure(
+        &self,
+        session: &DeviceSession,
+        info: &DeviceInfo,
+        range: (f64, f64),
+    ) -> figure::Figure {
+        let layers = plots::layers(session, self.display, self.overlay_earlier);
+        export::figure(&export::ExportInput {
+            layers: &layers,
+            styles: &self.styles,
+            info,
+            range,
+            x_label: plots::x_label(self.display),
+            writes: match self.display {
+                Display::Live => session.writes.as_slice(),
+                Display::Captures => &[],
+            },
+            size: self.export_size,
+        })
     }
 
     fn follow_newest(&mut self) {
@@ -305,297 +425,47 @@ impl Scope {
         self.follow = false;
         self.forced_view = Some((center - width / 2.0, center + width / 2.0));
     }
-
-    /// When `slot` has channels on both axes: rescales this frame's lines
-    /// of its right-axis channels onto its left axis, and returns the map.
-    fn fit_right_axis(
-        &mut self,
-        slot: PlotSlot,
-        layers: usize,
-        channel_count: usize,
-    ) -> Option<RightAxis> {
-        let in_slot = |style: &ChannelStyle, right: bool| {
-            style.visible && style.slot == slot && style.right_axis == right
-        };
-        let range_of = |lines: &[ChannelLine], right: bool| {
-            (0..layers * channel_count)
-                .filter(|&k| in_slot(&self.styles[k % channel_count], right))
-                .fold(None, |range, k| widen(range, lines[k].value_range()))
-        };
-        let left = range_of(&self.lines, false)?;
-        let right = range_of(&self.lines, true)?;
-        let axis = RightAxis::fitting(right, left);
-        for k in 0..layers * channel_count {
-            if in_slot(&self.styles[k % channel_count], true) {
-                self.lines[k].rescale(axis.gain, axis.shift);
-            }
-        }
-        Some(axis)
-    }
-
-    fn plots_ui(
-        &mut self,
-        ui: &mut egui::Ui,
-        session: &mut DeviceSession,
-        info: &DeviceInfo,
-        range: (f64, f64),
-    ) {
-        let slots: Vec<PlotSlot> = PlotSlot::ALL
-            .into_iter()
-            .filter(|slot| {
-                self.styles
-                    .iter()
-                    .any(|style| style.visible && style.slot == *slot)
-            })
-            .collect();
-        if slots.is_empty() {
-            ui.centered_and_justified(|ui| ui.label("Every channel is hidden"));
-            return;
-        }
-        let height = (ui.available_height() / slots.len() as f32 - 4.0).max(80.0);
-        let width_px = (ui.available_width() * ui.pixels_per_point()).max(100.0) as usize;
-        let (times, thin_columns) = lines::thinning_window(range.0..range.1, width_px);
-
-        // Which histories to draw: the live one, or captures.
-        let captures: Vec<&Capture> = match self.display {
-            Display::Live => Vec::new(),
-            Display::Captures => {
-                let all = session.capture.captures();
-                let shown = if self.overlay_earlier {
-                    all.len()
-                } else {
-                    all.len().min(1)
-                };
-                all.iter().rev().take(shown).collect()
-            }
-        };
-        let layers: Vec<(&History, f64, bool)> = match self.display {
-            Display::Live => session.history.iter().map(|h| (h, 0.0, true)).collect(),
-            Display::Captures => captures
-                .iter()
-                .enumerate()
-                .map(|(k, capture)| (&capture.history, -capture.trigger_time, k == 0))
-                .collect(),
-        };
-        let channel_count = info.channels.len();
-        self.lines
-            .resize_with(layers.len() * channel_count, ChannelLine::default);
-        for (layer, (history, shift, _)) in layers.iter().enumerate() {
-            for (channel, style) in self.styles.iter().enumerate() {
-                let line = &mut self.lines[layer * channel_count + channel];
-                let placement = Placement {
-                    scale: style.scale,
-                    offset: style.offset,
-                    time_shift_s: *shift,
-                };
-                if style.visible {
-                    line.update(
-                        history,
-                        channel,
-                        (times.start - shift)..(times.end - shift),
-                        thin_columns,
-                        placement,
-                    );
-                } else {
-                    line.update(history, channel, 0.0..0.0, 1, placement);
-                }
-            }
-        }
-
-        let right_axes: Vec<Option<RightAxis>> = slots
-            .iter()
-            .map(|&slot| self.fit_right_axis(slot, layers.len(), channel_count))
-            .collect();
-        let any_right_axis = right_axes.iter().any(Option::is_some);
-
-        let link_group = ui.scope_id().with("time axis");
-        let x_label = match self.display {
-            Display::Live => "device time [s]",
-            Display::Captures => "time from trigger [s]",
-        };
-        let forced = self.forced_view.take();
-        let mut hover_time = None;
-        let mut new_view = None;
-        let mut interacted = false;
-        let mut reset = false;
-        let mut clicked_at = None;
-        for (slot, right_axis) in slots.into_iter().zip(right_axes) {
-            let lines = &self.lines;
-            let styles = &self.styles;
-            let cursors = &self.cursors;
-            let follow = self.follow && self.display == Display::Live;
-            let writes = match self.display {
-                Display::Live => session.writes.as_slice(),
-                Display::Captures => &[],
-            };
-            let mut plot = Plot::new(("scope", slot.name()))
-                .height(height)
-                .legend(Legend::default())
-                .link_axis(link_group, [true, false])
-                .link_cursor(link_group, [true, false])
-                .x_axis_label(x_label);
-            plot = match right_axis {
-                Some(axis) => plot.custom_y_axes(vec![
-                    AxisHints::new_y().min_thickness(56.0),
-                    AxisHints::new_y()
-                        .placement(HPlacement::Right)
-                        .min_thickness(56.0)
-                        .formatter(move |mark, _| axis.label(mark)),
-                ]),
-                // An empty right axis keeps the time axes of the stacked
-                // plots aligned when the other one has a right axis.
-                None if any_right_axis => plot.custom_y_axes(vec![
-                    AxisHints::new_y().min_thickness(56.0),
-                    AxisHints::new_y()
-                        .placement(HPlacement::Right)
-                        .min_thickness(56.0)
-                        .formatter(|_, _| String::new()),
-                ]),
-                None => plot.y_axis_min_width(56.0),
-            };
-            let response = plot.show(ui, |plot_ui| {
-                if follow || forced.is_some() || self.view.is_none() {
-                    plot_ui.set_plot_bounds_x(range.0..=range.1);
-                }
-                if follow || forced.is_some() {
-                    // Keys move the time axis; values refit to what shows.
-                    plot_ui.set_auto_bounds([false, true]);
-                }
-                for (layer, (_, _, newest)) in layers.iter().enumerate() {
-                    for (channel, style) in styles.iter().enumerate() {
-                        if !style.visible || style.slot != slot {
-                            continue;
-                        }
-                        let (name, color, width) = if *newest {
-                            (
-                                legend_name(
-                                    &info.channels[channel].label(),
-                                    style,
-                                    right_axis.is_some(),
-                                ),
-                                style.color,
-                                1.5,
-                            )
-                        } else {
-                            // Earlier captures: faded, and out of the legend.
-                            (String::new(), style.color.gamma_multiply(0.35), 1.0)
-                        };
-                        lines[layer * channel_count + channel].draw(plot_ui, &name, color, width);
-                    }
-                }
-                let bounds = plot_ui.plot_bounds();
-                write_marks::draw_write_marks(plot_ui, writes, &bounds);
-                cursors.draw(plot_ui);
-                (bounds, plot_ui.pointer_coordinate())
-            });
-            if slot == PlotSlot::Upper {
-                write_marks::label_write_marks(ui, &response, writes);
-            }
-            let (bounds, pointer) = response.inner;
-            if response.response.hovered() {
-                hover_time = pointer.map(|p| p.x);
-            }
-            if response.response.clicked() {
-                clicked_at = pointer.map(|p| (p.x, ui.input(|i| i.modifiers.shift)));
-            }
-            if response.response.double_clicked() {
-                reset = true;
-            }
-            let scrolled = response.response.hovered()
-                && ui.input(|i| i.smooth_scroll_delta != egui::Vec2::ZERO || i.zoom_delta() != 1.0);
-            interacted |= response.response.dragged() || scrolled;
-            new_view = Some((bounds.min()[0], bounds.max()[0]));
-        }
-        self.hover_time = hover_time;
-        if let Some((time, second)) = clicked_at {
-            self.cursors.place(time, second);
-        }
-        if reset {
-            match self.display {
-                Display::Live => self.follow_newest(),
-                Display::Captures => self.view = None,
-            }
-        } else if interacted || !self.follow || self.display == Display::Captures {
-            if interacted && self.display == Display::Live {
-                self.follow = false;
-            }
-            if !(self.follow && self.display == Display::Live) {
-                self.view = new_view.or(self.view);
-            }
-        }
-    }
-}
-
-/// A plot's second y-axis: right-axis values `v` are drawn at
-/// `v · gain + shift` on the left axis's scale.
-#[derive(Clone, Copy, Debug)]
-struct RightAxis {
-    gain: f64,
-    shift: f64,
-}
-
-impl RightAxis {
-    /// Maps `right` onto `left` so both use the plot's full height.
-    fn fitting(right: (f64, f64), left: (f64, f64)) -> Self {
-        let right_span = right.1 - right.0;
-        let left_span = left.1 - left.0;
-        if right_span > 0.0 && left_span > 0.0 {
-            let gain = left_span / right_span;
-            Self {
-                gain,
-                shift: left.0 - right.0 * gain,
-            }
-        } else {
-            // A flat line on either side: centre one on the other.
-            Self {
-                gain: 1.0,
-                shift: (left.0 + left.1) / 2.0 - (right.0 + right.1) / 2.0,
-            }
-        }
-    }
-
-    /// The right-axis value at a grid mark of the left axis, with as many
-    /// decimals as the mark spacing needs there.
-    fn label(self, mark: egui_plot::GridMark) -> String {
-        let value = (mark.value - self.shift) / self.gain;
-        let step = mark.step_size / self.gain.abs();
-        let decimals = (-step.log10().floor()).clamp(0.0, 9.0) as usize;
-        format!("{value:.decimals$}")
-    }
-}
-
-/// A channel's legend entry, marked when it reads against the right axis.
-fn legend_name(label: &str, style: &ChannelStyle, has_right_axis: bool) -> String {
-    if has_right_axis && style.right_axis {
-        format!("{label} (right axis)")
-    } else {
-        label.to_owned()
-    }
-}
-
-/// The lowest and highest of two optional ranges.
-fn widen(range: Option<(f64, f64)>, with: Option<(f64, f64)>) -> Option<(f64, f64)> {
-    match (range, with) {
-        (Some(a), Some(b)) => Some((a.0.min(b.0), a.1.max(b.1))),
-        (a, b) => a.or(b),
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn device(name: &str) -> DeviceInfo {
+        DeviceInfo {
+            name: name.into(),
+            firmware: String::new(),
+            protocol_version: 1,
+            loop_hz: 1000,
+            watchdog_ms: 0,
+            channels: crate::sim::drive::SimDrive::channels(),
+            params: Vec::new(),
+        }
+    }
+
     #[test]
-    fn the_right_axis_shares_the_left_axis_height_and_labels_its_own_values() {
-        // Effort −5…5 A drawn beside a position of 0…1 rad.
-        let axis = RightAxis::fitting((-5.0, 5.0), (0.0, 1.0));
-        assert!((-5.0 * axis.gain + axis.shift).abs() < 1e-12);
-        assert!((5.0 * axis.gain + axis.shift - 1.0).abs() < 1e-12);
-        let mark = |value, step_size| egui_plot::GridMark { value, step_size };
-        assert_eq!(axis.label(mark(0.5, 0.1)), "0");
-        assert_eq!(axis.label(mark(0.75, 0.05)), "2.5");
-        // A flat right channel sits in the middle of the left range.
-        let flat = RightAxis::fitting((3.0, 3.0), (0.0, 2.0));
-        assert!((3.0 * flat.gain + flat.shift - 1.0).abs() < 1e-12);
+    fn a_device_s_saved_styles_apply_when_it_connects_and_are_saved_again() {
+        let sim = device("sim");
+        let mut first = Scope::default();
+        first.sync_device(&sim);
+        first.styles[2].visible = false;
+        first.styles[3].scale = 4.0;
+        first.window_s = f64::INFINITY;
+        let saved = first.settings();
+        assert_eq!(saved.window_s, None);
+
+        let mut next = Scope::default();
+        next.apply_settings(saved.clone());
+        assert!(next.window_s.is_infinite());
+        // Another device gets defaults; the sim its own styles.
+        next.sync_device(&device("other"));
+        assert!(next.styles[2].visible);
+        next.sync_device(&sim);
+        assert!(!next.styles[2].visible);
+        assert_eq!(next.styles[3].scale, 4.0);
+        // Both devices' styles are kept.
+        let again = next.settings();
+        assert_eq!(again.styles["sim"], saved.styles["sim"]);
+        assert!(again.styles.contains_key("other"));
     }
 }

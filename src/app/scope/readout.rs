@@ -13,7 +13,9 @@ use crate::protocol::DeviceInfo;
 /// The two cursors, in the shown time axis.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct Cursors {
+    /// Cursor A's time.
     pub a: Option<f64>,
+    /// Cursor B's time.
     pub b: Option<f64>,
 }
 
@@ -27,6 +29,7 @@ impl Cursors {
         }
     }
 
+    /// Dashed lines at the cursors placed.
     pub fn draw(&self, plot_ui: &mut PlotUi<'_>) {
         let color = egui::Color32::from_rgb(230, 230, 230);
         for (name, time) in [("", self.a), ("", self.b)] {
@@ -75,8 +78,48 @@ fn values_at(history: &History, channels: usize, time: f64) -> Option<Vec<f32>> 
     )
 }
 
+/// Height of one readout row, points.
+const ROW_HEIGHT: f32 = 20.0;
+
+/// Width of the column of row titles (and the pointer's time), points.
+const TITLE_WIDTH: f32 = 130.0;
+
+/// The readout's height: a row for the cursors, one for the values at
+/// the pointer, one for the differences between the cursors. It depends
+/// on nothing the pointer does, so the plots above never resize as it
+/// moves; channels that do not fit across scroll sideways.
+pub fn height() -> f32 {
+    ROW_HEIGHT * 3.0 + 8.0
+}
+
+/// Puts `text` in `rect`, cut short with … when it does not fit (the full
+/// text shows on hover).
+fn cell(ui: &mut egui::Ui, rect: egui::Rect, text: impl Into<egui::WidgetText>) {
+    ui.put(rect, egui::Label::new(text).truncate());
+}
+
+/// Each channel's column width: room for its name, a value of nine
+/// digits and sign, and its unit, whatever the value shown.
+fn column_widths(ui: &egui::Ui, info: &DeviceInfo) -> Vec<f32> {
+    let font = egui::TextStyle::Body.resolve(ui.style());
+    info.channels
+        .iter()
+        .map(|channel| {
+            let template = format!("Δ{} -0000.00000 {}", channel.name, channel.unit);
+            let galley = ui
+                .painter()
+                .layout_no_wrap(template, font.clone(), egui::Color32::WHITE);
+            galley.size().x + 16.0
+        })
+        .collect()
+}
+
+/// The readout in `rect`: a row for the cursors (A, B, Δt, 1/Δt), a row
+/// with every channel at the pointer (the time first), and a row with each
+/// channel's Δy from A to B, in columns of fixed width.
 pub fn ui(
     ui: &mut egui::Ui,
+    rect: egui::Rect,
     session: &DeviceSession,
     info: &DeviceInfo,
     display: Display,
@@ -87,55 +130,105 @@ pub fn ui(
         return;
     };
     let channels = info.channels.len();
-    // Cursors first: their row (and its button) stays put while the
-    // hover row below changes with the pointer.
-    ui.horizontal_wrapped(|ui| {
-        let (Some(a), Some(b)) = (cursors.a, cursors.b) else {
-            if let Some(a) = cursors.a {
-                ui.label(format!("A {a:.5} s"));
-            }
-            if let Some(b) = cursors.b {
-                ui.label(format!("B {b:.5} s"));
-            }
-            return;
-        };
-        // First in the row, so it stays in reach however far the row wraps.
-        if ui.button("Clear cursors").clicked() {
+    let row = |index: usize| {
+        egui::Rect::from_min_size(
+            rect.min + egui::vec2(0.0, index as f32 * ROW_HEIGHT),
+            egui::vec2(rect.width(), ROW_HEIGHT),
+        )
+    };
+
+    // The cursor row: its button is always first, so it never moves.
+    let cursor_row = row(0);
+    let mut text_left = cursor_row.left();
+    if cursors.a.is_some() || cursors.b.is_some() {
+        let button = egui::Rect::from_min_size(cursor_row.min, egui::vec2(110.0, ROW_HEIGHT - 2.0));
+        if ui.put(button, egui::Button::new("Clear cursors")).clicked() {
             *cursors = Cursors::default();
-            return;
         }
-        let dt = b - a;
-        ui.label(format!(
-            "A {a:.5} s  B {b:.5} s  Δt {}",
-            format_duration(dt)
-        ));
-        if dt != 0.0 {
-            ui.label(format!("1/Δt {:.4} Hz", 1.0 / dt.abs()));
+        text_left = button.right() + 8.0;
+    }
+    let text_rect =
+        egui::Rect::from_min_max(egui::pos2(text_left, cursor_row.top()), cursor_row.max);
+    match (cursors.a, cursors.b) {
+        (Some(a), Some(b)) => {
+            let dt = b - a;
+            let rate = if dt == 0.0 {
+                String::new()
+            } else {
+                format!("   1/Δt {:.4} Hz", 1.0 / dt.abs())
+            };
+            cell(
+                ui,
+                text_rect,
+                format!("A {a:.5} s  B {b:.5} s  Δt {}{rate}", format_duration(dt)),
+            );
         }
-        if let (Some(at_a), Some(at_b)) = (
-            values_at(history, channels, a + shift),
-            values_at(history, channels, b + shift),
-        ) {
-            for ((channel, va), vb) in info.channels.iter().zip(at_a).zip(at_b) {
-                ui.separator();
-                ui.label(format!("Δ{} {:.5} {}", channel.name, vb - va, channel.unit));
-            }
+        (Some(a), None) => cell(ui, text_rect, format!("A {a:.5} s; shift-click sets B")),
+        (None, Some(b)) => cell(ui, text_rect, format!("B {b:.5} s; click sets A")),
+        (None, None) => {
+            cell(
+                ui,
+                text_rect,
+                egui::RichText::new(
+                    "hover a plot for values; click sets cursor A, shift-click cursor B",
+                )
+                .weak(),
+            );
         }
+    }
+
+    let at_pointer = hover_time.and_then(|t| Some((t, values_at(history, channels, t + shift)?)));
+    let deltas = cursors.a.zip(cursors.b).and_then(|(a, b)| {
+        Some((
+            values_at(history, channels, a + shift)?,
+            values_at(history, channels, b + shift)?,
+        ))
     });
-    ui.horizontal_wrapped(|ui| {
-        match hover_time.and_then(|t| Some((t, values_at(history, channels, t + shift)?))) {
-            Some((time, values)) => {
-                ui.label(format!("t = {time:.5} s"));
-                for (channel, value) in info.channels.iter().zip(values) {
-                    ui.separator();
-                    ui.label(format!("{} {value:.5} {}", channel.name, channel.unit));
+    let widths = column_widths(ui, info);
+    let table = egui::Rect::from_min_max(row(1).min, row(2).max);
+    let mut table_ui = ui.new_child(egui::UiBuilder::new().max_rect(table));
+    egui::ScrollArea::horizontal()
+        .id_salt("readout columns")
+        .max_height(table.height())
+        .show(&mut table_ui, |ui| {
+            let total = TITLE_WIDTH + widths.iter().sum::<f32>();
+            let (area, _) = ui.allocate_exact_size(
+                egui::vec2(total.max(table.width()), 2.0 * ROW_HEIGHT),
+                egui::Sense::hover(),
+            );
+            let cell_rect = |line: usize, column: Option<usize>| {
+                let (left, width) = match column {
+                    None => (0.0, TITLE_WIDTH),
+                    Some(c) => (TITLE_WIDTH + widths[..c].iter().sum::<f32>(), widths[c]),
+                };
+                egui::Rect::from_min_size(
+                    area.min + egui::vec2(left, line as f32 * ROW_HEIGHT),
+                    egui::vec2(width - 8.0, ROW_HEIGHT),
+                )
+            };
+            if let Some((time, values)) = at_pointer {
+                cell(ui, cell_rect(0, None), format!("t = {time:.5} s"));
+                for (index, (channel, value)) in info.channels.iter().zip(values).enumerate() {
+                    cell(
+                        ui,
+                        cell_rect(0, Some(index)),
+                        format!("{} {value:.5} {}", channel.name, channel.unit),
+                    );
                 }
             }
-            None => {
-                ui.weak("hover a plot for values; click sets cursor A, shift-click cursor B");
+            if let Some((at_a, at_b)) = deltas {
+                cell(ui, cell_rect(1, None), "B − A");
+                for (index, ((channel, va), vb)) in
+                    info.channels.iter().zip(at_a).zip(at_b).enumerate()
+                {
+                    cell(
+                        ui,
+                        cell_rect(1, Some(index)),
+                        format!("Δ{} {:.5} {}", channel.name, vb - va, channel.unit),
+                    );
+                }
             }
-        }
-    });
+        });
 }
 
 /// A span in the unit that reads best.

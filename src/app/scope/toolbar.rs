@@ -1,14 +1,14 @@
 //! The row above the plots: follow or freeze, window length, live or
 //! captured data, XY view, and saving: recording every sample to CSV,
-//! exporting what is shown to CSV, the plots to PNG. Files go to a folder
-//! the user picks, named by date and time; writing happens off the UI
-//! thread and the outcome shows here.
+//! exporting what is shown to CSV, the plots to PNG and SVG at a chosen
+//! size. Files go to a folder the user picks, named by date and time;
+//! writing happens off the UI thread and the outcome shows here.
 
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::path::PathBuf;
 
 use crossbeam_channel::{Receiver, Sender};
 
+use super::figure::Figure;
 use super::{Display, WINDOWS_S, window_name};
 use crate::app::save_folder::SaveFolder;
 use crate::device::session::DeviceSession;
@@ -20,28 +20,39 @@ type SaveOutcome = Result<String, String>;
 /// What the user asked of the scope itself.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Action {
+    /// Back to the newest samples.
     Follow,
+    /// Stop the view.
     Freeze,
+    /// Every sample in view to CSV.
     ExportView,
+    /// The plots as PNG and SVG.
+    SaveImage,
 }
 
 /// The scope settings the toolbar edits.
 pub struct ToolbarState<'a> {
+    /// The view follows the newest sample.
     pub follow: bool,
+    /// Rolling window length, seconds.
     pub window_s: &'a mut f64,
+    /// Live or captures.
     pub display: &'a mut Display,
+    /// Whether there is a capture to show.
     pub has_captures: bool,
+    /// The XY view is on.
     pub xy: &'a mut bool,
+    /// Size of saved images, pixels.
+    pub export_size: &'a mut [u32; 2],
 }
 
+/// The toolbar's own state: the save folder and the saves under way.
 pub struct Toolbar {
     folder: SaveFolder,
     /// The last outcome of a save, shown until the next.
     message: Option<Result<String, String>>,
     exports: Vec<Recording>,
-    png_results: (Sender<SaveOutcome>, Receiver<SaveOutcome>),
-    /// Where the plots were last drawn, for cropping the screenshot.
-    plot_rect: Option<egui::Rect>,
+    image_results: (Sender<SaveOutcome>, Receiver<SaveOutcome>),
 }
 
 impl Default for Toolbar {
@@ -50,13 +61,13 @@ impl Default for Toolbar {
             folder: SaveFolder::load(None).0,
             message: None,
             exports: Vec::new(),
-            png_results: crossbeam_channel::unbounded(),
-            plot_rect: None,
+            image_results: crossbeam_channel::unbounded(),
         }
     }
 }
 
 impl Toolbar {
+    /// Draws the row; returns what the user asked of the scope.
     pub fn ui(
         &mut self,
         ui: &mut egui::Ui,
@@ -103,12 +114,20 @@ impl Toolbar {
                 action = Some(Action::ExportView);
             }
             if ui
-                .button("Save PNG")
-                .on_hover_text("the plots as an image")
+                .button("Save image")
+                .on_hover_text("the plots as PNG and SVG, drawn from the data at the size beside")
                 .clicked()
             {
-                self.request_png(ui);
+                action = Some(Action::SaveImage);
             }
+            let [width, height] = state.export_size;
+            ui.add(egui::DragValue::new(width).range(200..=8000).suffix(" px"))
+                .accessible_name("Image width")
+                .on_hover_text("width of saved images");
+            ui.label("×");
+            ui.add(egui::DragValue::new(height).range(150..=8000).suffix(" px"))
+                .accessible_name("Image height")
+                .on_hover_text("height of saved images");
             let hint = self.folder.hint();
             let field = ui
                 .add(
@@ -228,34 +247,33 @@ impl Toolbar {
         }
     }
 
-    /// Remembers where the plots are, for the PNG.
-    pub fn set_plot_rect(&mut self, rect: egui::Rect) {
-        self.plot_rect = Some(rect);
-    }
-
-    fn request_png(&mut self, ui: &egui::Ui) {
-        let path = self.file_path("plot", "png");
-        let crop = self.plot_rect;
-        let results = self.png_results.0.clone();
-        let pixels_per_point = ui.ctx().pixels_per_point();
-        let ctx = ui.ctx().clone();
-        ui.ctx()
-            .request_screenshot(move |image: Arc<egui::ColorImage>| {
-                // Encoding takes tens of milliseconds: not on the render thread.
-                std::thread::spawn(move || {
-                    let outcome = save_png(&path, &image, crop.map(|rect| rect * pixels_per_point))
-                        .map(|()| format!("saved {}", path.display()))
-                        .map_err(|error| format!("cannot save {}: {error}", path.display()));
-                    let _ = results.send(outcome);
-                    ctx.request_repaint();
-                });
-            });
-        self.message = Some(Ok("saving the plot…".to_owned()));
+    /// Writes `figure` as PNG and SVG side by side on a writer thread.
+    pub fn save_image(&mut self, ctx: &egui::Context, figure: Figure) {
+        let png = self.file_path("plot", "png");
+        let svg = png.with_extension("svg");
+        let results = self.image_results.0.clone();
+        let ctx = ctx.clone();
+        // Rasterizing and encoding take tens of milliseconds: not on the
+        // UI thread.
+        std::thread::spawn(move || {
+            let outcome = figure
+                .save_png(&png)
+                .map_err(|error| format!("cannot save {}: {error}", png.display()))
+                .and_then(|()| {
+                    figure
+                        .save_svg(&svg)
+                        .map_err(|error| format!("cannot save {}: {error}", svg.display()))
+                })
+                .map(|()| format!("saved {} and {}", png.display(), svg.display()));
+            let _ = results.send(outcome);
+            ctx.request_repaint();
+        });
+        self.message = Some(Ok("saving the image…".to_owned()));
     }
 
     /// Collects the outcomes of saves and recordings that ended.
     pub fn poll(&mut self, session: &mut DeviceSession) {
-        while let Ok(outcome) = self.png_results.1.try_recv() {
+        while let Ok(outcome) = self.image_results.1.try_recv() {
             self.message = Some(outcome);
         }
         self.exports.retain_mut(|export| match export.outcome() {
@@ -286,76 +304,5 @@ impl Toolbar {
             });
             session.recording = None;
         }
-    }
-}
-
-/// Writes `image` (cropped to `crop`, in pixels, when given) as a PNG.
-pub fn save_png(
-    path: &Path,
-    image: &egui::ColorImage,
-    crop: Option<egui::Rect>,
-) -> Result<(), String> {
-    let [width, height] = image.size;
-    let full = egui::Rect::from_min_size(egui::Pos2::ZERO, egui::vec2(width as f32, height as f32));
-    let area = crop.map_or(full, |rect| rect.intersect(full));
-    let (x0, y0) = (area.min.x.max(0.0) as usize, area.min.y.max(0.0) as usize);
-    let (x1, y1) = (
-        area.max.x.min(width as f32) as usize,
-        area.max.y.min(height as f32) as usize,
-    );
-    if x1 <= x0 || y1 <= y0 {
-        return Err("nothing to save".to_owned());
-    }
-    let mut rgba = Vec::with_capacity((x1 - x0) * (y1 - y0) * 4);
-    for y in y0..y1 {
-        for pixel in &image.pixels[y * width + x0..y * width + x1] {
-            rgba.extend_from_slice(&pixel.to_array());
-        }
-    }
-    let file = std::fs::File::create(path).map_err(|e| e.to_string())?;
-    let mut encoder = png::Encoder::new(
-        std::io::BufWriter::new(file),
-        (x1 - x0) as u32,
-        (y1 - y0) as u32,
-    );
-    encoder.set_color(png::ColorType::Rgba);
-    encoder.set_depth(png::BitDepth::Eight);
-    let mut writer = encoder.write_header().map_err(|e| e.to_string())?;
-    writer.write_image_data(&rgba).map_err(|e| e.to_string())?;
-    writer.finish().map_err(|e| e.to_string())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn png_holds_the_cropped_pixels() {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let path = dir.path().join("plot.png");
-        let mut image = egui::ColorImage::new([8, 6], vec![egui::Color32::BLACK; 48]);
-        image.pixels[2 * 8 + 3] = egui::Color32::from_rgb(255, 0, 0);
-        let crop = egui::Rect::from_min_max(egui::pos2(3.0, 2.0), egui::pos2(5.0, 4.0));
-        save_png(&path, &image, Some(crop)).expect("saved");
-        let decoder = png::Decoder::new(std::io::BufReader::new(
-            std::fs::File::open(&path).expect("file"),
-        ));
-        let mut reader = decoder.read_info().expect("png");
-        let mut pixels = vec![0; reader.output_buffer_size().expect("size")];
-        let info = reader.next_frame(&mut pixels).expect("frame");
-        assert_eq!((info.width, info.height), (2, 2));
-        assert_eq!(&pixels[..4], &[255, 0, 0, 255]);
-        assert_eq!(&pixels[4..8], &[0, 0, 0, 255]);
-        assert!(
-            save_png(
-                &path,
-                &image,
-                Some(egui::Rect::from_min_max(
-                    egui::pos2(20.0, 20.0),
-                    egui::pos2(30.0, 30.0)
-                ))
-            )
-            .is_err()
-        );
     }
 }

@@ -16,6 +16,16 @@ pub struct TriggerPanel {
 }
 
 impl TriggerPanel {
+    /// The settings being edited.
+    pub fn settings(&self) -> TriggerSettings {
+        self.settings
+    }
+
+    /// Replaces the settings being edited (the next arming uses them).
+    pub fn set_settings(&mut self, settings: TriggerSettings) {
+        self.settings = settings;
+    }
+
     /// Whether a capture arrived since the last call.
     pub fn take_new_capture(&mut self, session: &DeviceSession) -> bool {
         let newest = session.capture.captures().last().map(|c| c.number);
