@@ -170,6 +170,7 @@ impl App {
             None => (RunStore::in_memory(), None),
         };
         let mut scope = scope::Scope::default();
+        scope.apply_settings(settings.scope.clone());
         let (save_folder, settings_error) =
             save_folder::SaveFolder::load(options.settings_file.clone());
         scope.set_save_folder(save_folder, settings_error);
@@ -220,6 +221,7 @@ impl App {
             step_plan: self.step_test.plan,
             write_guard: self.gains.guard().clone(),
             profile_file: self.gains.profile_path().to_owned(),
+            scope: self.scope.settings(),
         }
     }
 

@@ -9,6 +9,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::connection::ConnectionSettings;
+use super::scope::ScopeSettings;
 use super::view::ViewSettings;
 use super::workspace::Workspace;
 use crate::tuning::StepPlan;
@@ -34,6 +35,9 @@ pub struct Settings {
     pub write_guard: WriteGuard,
     /// The profile file last used; empty for the default.
     pub profile_file: String,
+    /// The scope's window, channel styles per device, trigger and export
+    /// size.
+    pub scope: ScopeSettings,
 }
 
 impl Settings {

@@ -205,36 +205,23 @@ impl Scope {
         channels::sync_styles(&mut self.styles, info);
     }
 
-    /// The side panel: channels, trigger, XY view.
-    pub fn side_ui(&mut self, ui: &mut egui::Ui, mut session: Option<&mut DeviceSession>) {
-        egui::ScrollArea::vertical().show(ui, |ui| {
-            egui::CollapsingHeader::new("Channels")
-                .default_open(true)
-                .show(ui, |ui| self.channels_ui(ui, session.as_deref_mut()));
-            egui::CollapsingHeader::new("Trigger")
-                .default_open(true)
-                .show(ui, |ui| self.trigger_ui(ui, session.as_deref_mut()));
-            if let Some(info) = session.as_ref().and_then(|s| s.info.clone()) {
-                egui::CollapsingHeader::new("XY view")
-                    .default_open(false)
-                    .show(ui, |ui| {
-                        self.xy.settings_ui(ui, &info);
-                    });
-            }
-        });
-    }
-
-    /// Each channel's visibility, colour, scale, offset, plot and axis.
+    /// The Channels pane: each channel's visibility, colour, scale, offset,
+    /// plot and axis, and the XY view's channels.
     pub fn channels_ui(&mut self, ui: &mut egui::Ui, session: Option<&mut DeviceSession>) {
         let Some(info) = session.and_then(|s| s.info.clone()) else {
             ui.weak("No device");
             return;
         };
         self.sync_device(&info);
-        channels::ui(ui, &mut self.styles, &info);
+        egui::ScrollArea::vertical().show(ui, |ui| {
+            channels::ui(ui, &mut self.styles, &info);
+            egui::CollapsingHeader::new("XY view")
+                .default_open(false)
+                .show(ui, |ui| self.xy.settings_ui(ui, &info));
+        });
     }
 
-    /// The trigger's settings, arming, and the captures.
+    /// The Trigger pane: the trigger's settings, arming, and the captures.
     pub fn trigger_ui(&mut self, ui: &mut egui::Ui, session: Option<&mut DeviceSession>) {
         let Some(session) = session else {
             ui.weak("No device");

@@ -42,8 +42,10 @@ pub enum Pane {
     Parameters,
     /// Undo, redo and the gain sets.
     GainHistory,
-    /// Channel styles, trigger and XY settings of the scope.
+    /// Channel styles and the XY view's channels.
     Channels,
+    /// The trigger, arming and the captures.
+    Trigger,
     /// Step test controls and the overlay of runs.
     StepTest,
     /// The table of kept step runs.
@@ -60,11 +62,12 @@ pub enum Pane {
 
 impl Pane {
     /// Every pane, in the order the *View* menu lists them.
-    pub const ALL: [Self; 10] = [
+    pub const ALL: [Self; 11] = [
         Self::Scope,
         Self::Parameters,
         Self::GainHistory,
         Self::Channels,
+        Self::Trigger,
         Self::StepTest,
         Self::Runs,
         Self::AutoTune,
@@ -80,6 +83,7 @@ impl Pane {
             Self::Parameters => "Parameters",
             Self::GainHistory => "Gain history",
             Self::Channels => "Channels",
+            Self::Trigger => "Trigger",
             Self::StepTest => "Step test",
             Self::Runs => "Runs",
             Self::AutoTune => "Auto-tune",
@@ -98,8 +102,8 @@ pub struct Workspace {
 
 impl Default for Workspace {
     /// Parameters over gain history on the left, the scope in the middle,
-    /// its channels on the right; below, the procedures in tabs beside the
-    /// runs.
+    /// its channels over its trigger on the right; below, the procedures in
+    /// tabs beside the runs.
     fn default() -> Self {
         let mut tiles = Tiles::default();
         let pane = |tiles: &mut Tiles<Pane>, pane| tiles.insert_pane(pane);
@@ -112,10 +116,16 @@ impl Default for Workspace {
         );
         let scope = pane(&mut tiles, Pane::Scope);
         let channels = pane(&mut tiles, Pane::Channels);
+        let trigger = pane(&mut tiles, Pane::Trigger);
+        let right = linear(
+            &mut tiles,
+            LinearDir::Vertical,
+            &[(channels, 0.55), (trigger, 0.45)],
+        );
         let top = linear(
             &mut tiles,
             LinearDir::Horizontal,
-            &[(left, 0.25), (scope, 0.53), (channels, 0.22)],
+            &[(left, 0.24), (scope, 0.54), (right, 0.22)],
         );
         let procedures: Vec<TileId> = [
             Pane::StepTest,
@@ -137,7 +147,7 @@ impl Default for Workspace {
         let root = linear(
             &mut tiles,
             LinearDir::Vertical,
-            &[(top, 0.58), (bottom, 0.42)],
+            &[(top, 0.62), (bottom, 0.38)],
         );
         Self {
             tree: Tree::new(egui::Id::unique("workspace"), root, tiles),

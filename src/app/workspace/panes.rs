@@ -63,10 +63,10 @@ impl Panes<'_> {
                 None => self.gains.parameters_ui(ui, self.session.as_mut()),
             },
             Pane::GainHistory => self.gains.history_pane_ui(ui, self.session.as_mut()),
-            // Sideways too: a narrow pane keeps every column in reach.
-            Pane::Channels => {
-                egui::ScrollArea::horizontal().show(ui, |ui| {
-                    self.scope.side_ui(ui, self.session.as_mut());
+            Pane::Channels => self.scope.channels_ui(ui, self.session.as_mut()),
+            Pane::Trigger => {
+                egui::ScrollArea::vertical().show(ui, |ui| {
+                    self.scope.trigger_ui(ui, self.session.as_mut());
                 });
             }
             Pane::StepTest => self.step_test_ui(ui),
