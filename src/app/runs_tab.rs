@@ -268,6 +268,8 @@ fn cell(ui: &mut egui::Ui, width: f32, stripe: bool, add: impl FnOnce(&mut egui:
             .layout(egui::Layout::left_to_right(egui::Align::Center)),
     );
     child.set_clip_rect(inner.intersect(ui.clip_rect()));
+    // The rows are laid edge to edge; widgets inside a cell keep a gap.
+    child.spacing_mut().item_spacing = egui::vec2(6.0, 0.0);
     add(&mut child);
 }
 
