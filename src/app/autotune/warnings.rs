@@ -55,7 +55,7 @@ pub(super) fn warnings(
                 let overshoot = metrics.overshoot_percent;
                 if overshoot > overshoot_limit_percent {
                     found.push(Warning {
-                        short: format!("{overshoot:.0} % overshoot"),
+                        short: format!("{overshoot:.0} %"),
                         full: format!(
                             "predicted overshoot {overshoot:.1} %, above the {overshoot_limit_percent:.0} % warning threshold"
                         ),
@@ -117,17 +117,20 @@ pub(super) fn warnings_ui(ui: &mut egui::Ui, rule: &str, warnings: &[Warning]) {
     }
 }
 
-/// A table cell with the warnings' short forms, the sentences on hover and
-/// for screen readers.
+/// A table cell with the first warning's short form and how many more;
+/// every sentence on hover and for screen readers.
 pub(super) fn warning_cell(ui: &mut egui::Ui, rule: &str, warnings: &[Warning]) {
-    if warnings.is_empty() {
+    let Some(first) = warnings.first() else {
         ui.label("");
         return;
-    }
-    let short: Vec<&str> = warnings.iter().map(|w| w.short.as_str()).collect();
+    };
+    let short = match warnings.len() {
+        1 => first.short.clone(),
+        n => format!("{} +{}", first.short, n - 1),
+    };
     let full: Vec<&str> = warnings.iter().map(|w| w.full.as_str()).collect();
     let full = format!("Warning for {rule}: {}", full.join("; "));
-    ui.colored_label(warning_color(ui), short.join(", "))
+    ui.colored_label(warning_color(ui), short)
         .on_hover_text(&full)
         .accessible_name(full);
 }
@@ -211,7 +214,7 @@ mod tests {
         // exp(−π·0.1/√0.99) = 72.9 %, a Ziegler–Nichols PID kind of ring.
         assert!((overshoot - 72.9).abs() < 1.0, "{overshoot}");
         let found = warnings(Some(&Ok(ringing.clone())), &NOW, Some(&NOW), 25.0);
-        assert_eq!(shorts(&found), [format!("{overshoot:.0} % overshoot")]);
+        assert_eq!(shorts(&found), [format!("{overshoot:.0} %")]);
         let found = warnings(Some(&Ok(ringing)), &NOW, Some(&NOW), overshoot + 1.0);
         assert!(found.is_empty(), "under a higher threshold: {found:?}");
 
