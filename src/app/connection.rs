@@ -1,10 +1,16 @@
-//! The connection bar: port picker (the simulated drive and the firmware
-//! emulators first, then serial ports with their USB descriptions), baud
-//! rate, protocol, the DTR and RTS lines (a serial port only), stream divider,
-//! connect/disconnect, and the state of a lost connection being reopened
-//! with the button that stops it.
+//! The connection bar: the port, typed (any path: a pty,
+//! `/dev/serial/by-id/…`, `replay:FILE`) or picked from a list (the
+//! simulated drive and the firmware emulators first, then serial ports with
+//! their USB descriptions, then the ports used lately), a recording to
+//! replay through a file dialog, baud rate, protocol, the DTR and RTS lines
+//! (a serial port only), stream divider, connect/disconnect, and the state
+//! of a lost connection being reopened with the button that stops it. A
+//! failed connection says why on a line of its own under the bar.
+
+use serde::{Deserialize, Serialize};
 
 use super::AppOptions;
+use super::file_dialog::{Ask, FileDialog};
 use crate::device::session::{ConnectionState, DeviceSession};
 use crate::link::{
     ControlLines, PortEntry, PortTarget, REPLAY_PREFIX, SIM_PORT, emulator_port, list_ports,
@@ -15,6 +21,44 @@ use crate::protocol::adapter::{AdapterSettings, Protocol, ProtocolChoice};
 const BAUD_RATES: &[u32] = &[
     9_600, 57_600, 115_200, 230_400, 460_800, 921_600, 1_000_000, 2_000_000,
 ];
+
+/// How many ports used lately are remembered.
+const RECENT: usize = 8;
+
+/// The connection settings remembered between launches.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ConnectionSettings {
+    /// The port last connected to, as typed.
+    pub port: String,
+    /// Its baud rate.
+    pub baud: u32,
+    /// Its protocol, as `--protocol` spells it.
+    pub protocol: String,
+    /// Raise DTR on opening.
+    pub dtr: bool,
+    /// Raise RTS on opening.
+    pub rts: bool,
+    /// Stream every Nth sample.
+    pub divider: u16,
+    /// The ports connected to lately, newest first.
+    pub recent: Vec<String>,
+}
+
+impl Default for ConnectionSettings {
+    fn default() -> Self {
+        let lines = ControlLines::default();
+        Self {
+            port: SIM_PORT.to_owned(),
+            baud: 115_200,
+            protocol: ProtocolChoice::Auto.key().to_owned(),
+            dtr: lines.dtr,
+            rts: lines.rts,
+            divider: 1,
+            recent: Vec::new(),
+        }
+    }
+}
 
 /// What the user asked for this frame.
 pub enum Request {
@@ -35,6 +79,10 @@ pub struct ConnectionPanel {
     lines: ControlLines,
     divider: u16,
     port_error: Option<String>,
+    /// Ports connected to lately, newest first.
+    recent: Vec<String>,
+    /// The *Replay a recording…* dialog.
+    dialog: FileDialog,
 }
 
 impl ConnectionPanel {
@@ -82,7 +130,57 @@ impl ConnectionPanel {
             lines,
             divider: options.stream_divider,
             port_error,
+            recent: Vec::new(),
+            dialog: FileDialog::default(),
         }
+    }
+
+    /// What to remember of this panel.
+    pub fn settings(&self) -> ConnectionSettings {
+        ConnectionSettings {
+            port: self.selected.clone(),
+            baud: self.baud,
+            protocol: self.protocol.key().to_owned(),
+            dtr: self.lines.dtr,
+            rts: self.lines.rts,
+            divider: self.divider,
+            recent: self.recent.clone(),
+        }
+    }
+
+    /// Takes the ports used lately from `settings`, and, when `port_too`,
+    /// the port and its settings as well (no port was asked for at start).
+    pub fn restore(&mut self, settings: &ConnectionSettings, port_too: bool) {
+        self.recent = settings.recent.iter().take(RECENT).cloned().collect();
+        if port_too && !settings.port.trim().is_empty() {
+            self.selected = settings.port.clone();
+            self.baud = settings.baud;
+            self.protocol = settings.protocol.parse().unwrap_or_default();
+            self.lines = ControlLines {
+                dtr: settings.dtr,
+                rts: settings.rts,
+            };
+            self.divider = settings.divider.max(1);
+        }
+    }
+
+    /// The target the panel's settings name.
+    pub fn target(&self) -> PortTarget {
+        PortTarget::parse(self.selected.trim(), self.baud)
+            .speaking(self.protocol, self.adapter_settings.clone())
+            .with_control_lines(self.lines)
+    }
+
+    /// The stream divider chosen.
+    pub fn divider(&self) -> u16 {
+        self.divider
+    }
+
+    /// Notes `port` as used lately.
+    fn remember(&mut self, port: &str) {
+        self.recent.retain(|p| p != port);
+        self.recent.insert(0, port.to_owned());
+        self.recent.truncate(RECENT);
     }
 
     fn describe(&self, name: &str) -> String {
@@ -95,10 +193,22 @@ impl ConnectionPanel {
 
     pub fn ui(&mut self, ui: &mut egui::Ui, session: Option<&DeviceSession>) -> Option<Request> {
         let mut request = None;
-        egui::ComboBox::from_label("Port")
-            .selected_text(self.describe(&self.selected))
-            .width(280.0)
+        if let Some(path) = self.dialog.take() {
+            self.selected = format!("{REPLAY_PREFIX}{}", path.display());
+        }
+        let port_label = ui.label("Port");
+        ui.add(
+            egui::TextEdit::singleline(&mut self.selected)
+                .desired_width(170.0)
+                .hint_text("sim, /dev/ttyACM0, COM3, replay:FILE"),
+        )
+        .labelled_by(port_label.id)
+        .on_hover_text(self.describe(&self.selected));
+        egui::ComboBox::from_id_salt("port list")
+            .selected_text("")
+            .width(8.0)
             .show_ui(ui, |ui| {
+                ui.set_min_width(320.0);
                 for port in &self.ports {
                     let text = if port.name == SIM_PORT {
                         port.description.clone()
@@ -107,9 +217,32 @@ impl ConnectionPanel {
                     };
                     ui.selectable_value(&mut self.selected, port.name.clone(), text);
                 }
-            });
+                if !self.recent.is_empty() {
+                    ui.separator();
+                    ui.weak("Used lately");
+                    for port in &self.recent {
+                        ui.selectable_value(&mut self.selected, port.clone(), port.as_str());
+                    }
+                }
+            })
+            .response
+            .widget_info(|| egui::WidgetInfo::labeled(egui::Role::ComboBox, true, "Choose port"));
         if ui
-            .button("Refresh ports")
+            .add_enabled(!self.dialog.is_open(), egui::Button::new("Replay…"))
+            .on_hover_text("Play a recording (CSV or Parquet) as if it were a device")
+            .clicked()
+        {
+            self.dialog.open(
+                Ask::Open {
+                    title: "Replay a recording",
+                    filter: ("Recordings", &["csv", "parquet"]),
+                },
+                None,
+                ui.ctx(),
+            );
+        }
+        if ui
+            .button("Refresh")
             .on_hover_text("List serial ports again")
             .clicked()
         {
@@ -117,12 +250,14 @@ impl ConnectionPanel {
             self.ports = ports;
             self.port_error = error;
         }
-        let is_sim = self.selected == SIM_PORT;
+        let is_sim = self.selected.trim() == SIM_PORT;
         let is_serial = matches!(
-            PortTarget::parse(&self.selected, self.baud),
+            PortTarget::parse(self.selected.trim(), self.baud),
             PortTarget::Serial { .. }
         );
-        ui.add_enabled_ui(is_serial, |ui| {
+        // Only a serial port has a baud rate and the lines: shown for one
+        // alone, so the simulated drive and the emulators keep the bar short.
+        if is_serial {
             egui::ComboBox::from_label("Baud")
                 .selected_text(self.baud.to_string())
                 .show_ui(ui, |ui| {
@@ -130,10 +265,6 @@ impl ConnectionPanel {
                         ui.selectable_value(&mut self.baud, rate, rate.to_string());
                     }
                 });
-        });
-        // Only a serial port has the lines: shown for one alone, so the
-        // simulated drive and the emulators keep the bar short.
-        if is_serial {
             ui.checkbox(&mut self.lines.dtr, "DTR").on_hover_text(
                 "Raise Data Terminal Ready on opening. Most boards wait for it \
                  (native USB: Leonardo, RP2040, ESP32-S3); untick for a board \
@@ -186,11 +317,17 @@ impl ConnectionPanel {
             if ui.button("Disconnect").clicked() {
                 request = Some(Request::Disconnect);
             }
-        } else if ui.button("Connect").clicked() {
+        } else if ui
+            .add_enabled(
+                !self.selected.trim().is_empty(),
+                egui::Button::new("Connect"),
+            )
+            .clicked()
+        {
+            let port = self.selected.trim().to_owned();
+            self.remember(&port);
             request = Some(Request::Connect {
-                target: PortTarget::parse(&self.selected, self.baud)
-                    .speaking(self.protocol, self.adapter_settings.clone())
-                    .with_control_lines(self.lines),
+                target: self.target(),
                 divider: self.divider,
             });
         }
@@ -219,15 +356,26 @@ impl ConnectionPanel {
                     request = Some(Request::StopReconnecting);
                 }
             }
-            Some(ConnectionState::Failed(error)) => {
-                ui.colored_label(ui.visuals().error_fg_color, error.to_string());
-            }
             _ => {}
+        }
+        request
+    }
+
+    /// What went wrong, on a line of its own under the bar: a failed
+    /// connection, or ports that could not be listed.
+    pub fn problems_ui(&self, ui: &mut egui::Ui, session: Option<&DeviceSession>) {
+        if let Some(ConnectionState::Failed(error)) = session.map(|s| &s.state) {
+            ui.colored_label(ui.visuals().error_fg_color, error.to_string());
         }
         if let Some(error) = &self.port_error {
             ui.colored_label(ui.visuals().warn_fg_color, error);
         }
-        request
+    }
+
+    /// Whether [`Self::problems_ui`] has anything to say.
+    pub fn has_problems(&self, session: Option<&DeviceSession>) -> bool {
+        self.port_error.is_some()
+            || matches!(session.map(|s| &s.state), Some(ConnectionState::Failed(_)))
     }
 }
 

@@ -1,9 +1,9 @@
-//! The left panel: one row per parameter the device declares, grouped by
-//! the dotted prefix of its name, each edited as its kind says
+//! The Parameters pane: one row per parameter the device declares,
+//! grouped by the dotted prefix of its name, each edited as its kind says
 //! ([`param_editor`](super::param_editor)) with the device's limits and
 //! unit and the state of the last write (pending, confirmed, clamped,
-//! refused); below them the gain history, profiles and write-safety
-//! sections.
+//! refused); below them the profiles and write-safety sections. The Gain
+//! history pane (undo, redo, the gain sets) is drawn from here too.
 //!
 //! Every write the user asks for (a slider, a typed value, a checkbox, a
 //! drop-down, undo, redo, restore, a profile, auto-tune) goes through
@@ -14,6 +14,7 @@
 //! sends the value it is let go at. The confirmation is closed only by its
 //! buttons: Esc is the emergency stop, there as everywhere.
 
+use std::path::PathBuf;
 use std::time::Instant;
 
 use super::gain_history::GainHistory;
@@ -100,6 +101,26 @@ pub struct GainsPanel {
 }
 
 impl GainsPanel {
+    /// The user's limits on writes.
+    pub fn guard(&self) -> &WriteGuard {
+        &self.guard
+    }
+
+    /// Takes remembered limits on writes.
+    pub fn set_guard(&mut self, guard: WriteGuard) {
+        self.guard = guard;
+    }
+
+    /// The profile file's path.
+    pub fn profile_path(&self) -> &str {
+        self.profiles.path()
+    }
+
+    /// Takes a remembered profile path.
+    pub fn set_profile_path(&mut self, path: PathBuf) {
+        self.profiles.set_path(path);
+    }
+
     /// A new connection: its history starts afresh; the user's limits and
     /// profile path stay.
     pub fn forget_device(&mut self) {
@@ -110,8 +131,24 @@ impl GainsPanel {
         self.refusals.clear();
     }
 
-    pub fn ui(&mut self, ui: &mut egui::Ui, session: Option<&mut DeviceSession>) {
-        ui.heading("Parameters");
+    /// Every frame, whichever panes show: the gain history notes the set
+    /// in force, and the *Large change* dialog stays up until answered.
+    pub fn frame(&mut self, ui: &mut egui::Ui, session: Option<&mut DeviceSession>) {
+        let Some(session) = session else {
+            return;
+        };
+        if !session.params.is_empty()
+            && !session.write_in_flight()
+            && !self.throttle.is_holding()
+            && self.confirmation.is_none()
+        {
+            self.history.observe(session.gain_set());
+        }
+        self.confirmation_ui(ui, session);
+    }
+
+    /// The Parameters pane: the rows, profiles and write safety.
+    pub fn parameters_ui(&mut self, ui: &mut egui::Ui, session: Option<&mut DeviceSession>) {
         let Some(session) = session else {
             ui.label("Connect a device to see its parameters.");
             return;
@@ -120,22 +157,11 @@ impl GainsPanel {
             ui.label("Waiting for the device to describe itself…");
             return;
         }
-        if !session.write_in_flight() && !self.throttle.is_holding() && self.confirmation.is_none()
-        {
-            self.history.observe(session.gain_set());
-        }
         let mut requests = Vec::new();
         self.refusals_ui(ui);
         egui::ScrollArea::vertical().show(ui, |ui| {
             self.params_ui(ui, session, &mut requests);
             ui.add_space(8.0);
-            egui::CollapsingHeader::new("Gain history")
-                .default_open(true)
-                .show(ui, |ui| {
-                    if let Some(batch) = self.history_ui(ui, session) {
-                        requests.push(batch);
-                    }
-                });
             egui::CollapsingHeader::new("Profiles")
                 .default_open(true)
                 .show(ui, |ui| {
@@ -153,10 +179,22 @@ impl GainsPanel {
         for batch in requests {
             self.submit(batch, session);
         }
-        self.confirmation_ui(ui, session);
     }
 
-    /// What the guard would not write, until dismissed or the next write.
+    /// The Gain history pane.
+    pub fn history_pane_ui(&mut self, ui: &mut egui::Ui, session: Option<&mut DeviceSession>) {
+        let Some(session) = session.filter(|s| !s.params.is_empty()) else {
+            ui.weak("The gain sets written to a device are listed here.");
+            return;
+        };
+        let batch = egui::ScrollArea::vertical()
+            .show(ui, |ui| self.history_ui(ui, session))
+            .inner;
+        if let Some(batch) = batch {
+            self.submit(batch, session);
+        }
+    }
+
     fn refusals_ui(&mut self, ui: &mut egui::Ui) {
         if self.refusals.is_empty() {
             return;

@@ -1,20 +1,28 @@
-//! The egui application. [`App`](crate::app::App) owns the connection to one device and lays
-//! out the panels, each in its own file: connection bar and safety controls
-//! at the top, parameter sliders on the left, the scope in the middle with
-//! its channel and trigger controls on the right, the tuning procedures
-//! below (step test with its overlay and comparison table, frequency
-//! response with its Bode plot, the event log), link health in the status
-//! bar. Esc is the emergency stop wherever the keyboard focus is, a dialog
-//! open or not. The event log outlives a connection: a new one carries on
-//! the log of the last.
+//! The egui application. [`App`](crate::app::App) owns the connection to
+//! one device and the workspace of panes around it: the connection bar,
+//! *View* and *Help* menus and the safety controls at the top, the link's
+//! health in the status bar, and between them the tiles of
+//! [`workspace`](self::workspace) (scope, parameters, gain history,
+//! channels, step test, runs, auto-tune, frequency response, event log,
+//! console), each pane in its own file. Esc is the emergency stop wherever
+//! the keyboard focus is, a dialog open or not. The event log outlives a
+//! connection: a new one carries on the log of the last. What the user set
+//! up is remembered between launches ([`settings`]).
+//!
+//! Frames are drawn when something changes: at the chosen rate while the
+//! plots move by themselves, on input, and when the link wakes the app
+//! with news ([`crate::link::Wake`]); a frozen view, a static capture and a
+//! disconnected app draw nothing on their own.
 
 mod autotune;
 mod bode;
 mod connection;
 mod console;
 mod event_log;
+mod file_dialog;
 mod gain_history;
 mod gains;
+mod help;
 mod icon;
 mod param_editor;
 mod procedure_controls;
@@ -23,31 +31,40 @@ mod runs_tab;
 mod safety;
 mod save_folder;
 pub mod scope;
+pub mod settings;
 mod status;
 mod step_test_tab;
+pub mod view;
+pub mod workspace;
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant, SystemTime};
 
 pub use crate::device::session::{ConnectionState, DeviceSession, NOT_CONNECTED, WriteState};
 
+use self::settings::Settings;
+use self::workspace::{Pane, Panes, Workspace};
 use crate::capture::ArmState;
 use crate::device::{Console, EventLog, StopSource};
 use crate::history::HistorySize;
-use crate::link::{PortTarget, list_ports};
+use crate::link::{PortTarget, Wake, list_ports};
 use crate::protocol::ChannelRole;
 use crate::record::{GainValue, RunContext, RunStore};
 
-/// The pace of frames while something on screen moves by itself.
-const MOVING_FRAME: Duration = Duration::from_millis(16);
-/// The pace otherwise, for the status bar's counters.
-const STILL_FRAME: Duration = Duration::from_millis(250);
+/// The pace of frames while a connection is being made or remade, whose
+/// steps the session times.
+const CONNECTING_FRAME: Duration = Duration::from_millis(250);
 
 /// How the app starts.
 #[derive(Clone, Debug)]
 pub struct AppOptions {
     /// The device to connect to at start.
     pub target: PortTarget,
+    /// No port was named at start: open the picker on the port remembered
+    /// from the last session instead of `target`. The simulated drive, an
+    /// emulator or a recording is connected to at once; a serial port
+    /// waits for *Connect*, so no hardware is opened unasked.
+    pub remembered_port: bool,
     /// Stream every Nth control-loop sample.
     pub stream_divider: u16,
     /// How much of the stream the scope keeps.
@@ -55,8 +72,8 @@ pub struct AppOptions {
     /// Where step runs are kept between sessions; `None` keeps them in
     /// memory only.
     pub runs_file: Option<PathBuf>,
-    /// Where settings (the save folder) are kept between sessions; `None`
-    /// keeps them for this run only.
+    /// Where the save folder is kept between sessions; `None` keeps it for
+    /// this run only.
     pub settings_file: Option<PathBuf>,
 }
 
@@ -76,6 +93,7 @@ impl Default for AppOptions {
     fn default() -> Self {
         Self {
             target: PortTarget::Sim,
+            remembered_port: false,
             stream_divider: 1,
             history_size: HistorySize::default(),
             runs_file: None,
@@ -93,7 +111,6 @@ pub struct App {
     fault_banner: safety::FaultBanner,
     history_size: HistorySize,
     frame_times: status::FrameTimes,
-    tuning_tab: TuningTab,
     step_test: step_test_tab::StepTestPanel,
     autotune: autotune::AutoTunePanel,
     bode: bode::BodePanel,
@@ -107,18 +124,47 @@ pub struct App {
     console: console::ConsolePane,
     /// The console of the last session while none is connected.
     closed_console: Console,
+    workspace: Workspace,
+    view: view::ViewSettings,
+    help: help::Help,
+    /// Why the stored settings were not used as they were, shown until
+    /// dismissed.
+    settings_problem: Option<String>,
+    /// Wakes the UI from the link thread.
+    wake: Wake,
 }
 
 impl App {
-    /// Builds the app and starts connecting to `options.target`.
-    pub fn new(_cc: &eframe::CreationContext<'_>, options: AppOptions) -> Self {
+    /// Builds the app from eframe's stored settings and starts connecting.
+    pub fn new(cc: &eframe::CreationContext<'_>, options: AppOptions) -> Self {
+        Self::with_storage(cc, options, cc.storage)
+    }
+
+    /// Builds the app from the settings in `storage` (none: the defaults)
+    /// and starts connecting.
+    pub fn with_storage(
+        cc: &eframe::CreationContext<'_>,
+        options: AppOptions,
+        storage: Option<&dyn eframe::Storage>,
+    ) -> Self {
+        let (settings, settings_problem) = Settings::load(storage);
+        let wake = {
+            let ctx = cc.egui_ctx.clone();
+            Wake::new(move || ctx.request_repaint())
+        };
         let (ports, port_error) = list_ports();
-        let connection = connection::ConnectionPanel::new(&options, ports, port_error);
-        let session = Some(DeviceSession::connect(
-            options.target.clone(),
-            options.stream_divider,
-            options.history_size,
-        ));
+        let mut connection = connection::ConnectionPanel::new(&options, ports, port_error);
+        connection.restore(&settings.connection, options.remembered_port);
+        let (target, divider) = if options.remembered_port {
+            (connection.target(), connection.divider())
+        } else {
+            (options.target.clone(), options.stream_divider)
+        };
+        // A serial port remembered from last time waits for a click.
+        let connect_now = !options.remembered_port || !matches!(target, PortTarget::Serial { .. });
+        let session = connect_now.then(|| {
+            DeviceSession::connect(target, divider, options.history_size, Some(wake.clone()))
+        });
         let (runs, runs_error) = match &options.runs_file {
             Some(path) => RunStore::open(path),
             None => (RunStore::in_memory(), None),
@@ -127,16 +173,27 @@ impl App {
         let (save_folder, settings_error) =
             save_folder::SaveFolder::load(options.settings_file.clone());
         scope.set_save_folder(save_folder, settings_error);
+        let mut gains = gains::GainsPanel::default();
+        gains.set_guard(settings.write_guard.clone());
+        if !settings.profile_file.trim().is_empty() {
+            gains.set_profile_path(PathBuf::from(&settings.profile_file));
+        }
+        let mut step_test = step_test_tab::StepTestPanel::default();
+        step_test.plan = settings.step_plan;
+        settings.view.apply(&cc.egui_ctx);
+        cc.egui_ctx.options_mut(|o| {
+            o.max_passes =
+                std::num::NonZeroUsize::new(workspace::MAX_PASSES).unwrap_or(o.max_passes);
+        });
         Self {
             connection,
             session,
             scope,
-            gains: gains::GainsPanel::default(),
+            gains,
             fault_banner: safety::FaultBanner::default(),
             history_size: options.history_size,
             frame_times: status::FrameTimes::default(),
-            tuning_tab: TuningTab::default(),
-            step_test: step_test_tab::StepTestPanel::default(),
+            step_test,
             autotune: autotune::AutoTunePanel::default(),
             bode: bode::BodePanel::default(),
             runs,
@@ -146,7 +203,34 @@ impl App {
             closed_log: EventLog::default(),
             console: console::ConsolePane::default(),
             closed_console: Console::default(),
+            workspace: settings.workspace,
+            view: settings.view,
+            help: help::Help::default(),
+            settings_problem,
+            wake,
         }
+    }
+
+    /// What is remembered of this session for the next.
+    pub fn settings(&self) -> Settings {
+        Settings {
+            workspace: self.workspace.clone(),
+            connection: self.connection.settings(),
+            view: self.view,
+            step_plan: self.step_test.plan,
+            write_guard: self.gains.guard().clone(),
+            profile_file: self.gains.profile_path().to_owned(),
+        }
+    }
+
+    /// The workspace's panes.
+    pub fn workspace(&self) -> &Workspace {
+        &self.workspace
+    }
+
+    /// Why the stored settings were not used as they were.
+    pub fn settings_problem(&self) -> Option<&str> {
+        self.settings_problem.as_deref()
     }
 
     /// The event log: the session's, or the last one's while none is
@@ -171,6 +255,17 @@ impl App {
             // Closing disables its drive first.
             (self.closed_log, self.closed_console) = session.close();
         }
+    }
+
+    /// Opens a session on `target`, carrying on the log and console.
+    fn connect(&mut self, target: PortTarget, divider: u16) {
+        self.close_session();
+        let mut session =
+            DeviceSession::connect(target, divider, self.history_size, Some(self.wake.clone()));
+        session.event_log = std::mem::take(&mut self.closed_log);
+        session.console = std::mem::take(&mut self.closed_console);
+        self.session = Some(session);
+        self.gains.forget_device();
     }
 
     /// The kept step runs.
@@ -205,21 +300,24 @@ impl App {
         self.autotune.written_prediction()
     }
 
-    /// When the next frame is due without input (egui asks for one on any
-    /// input of its own): at the display's pace while something on screen
+    /// When the next frame is due without input (egui draws one on any
+    /// input of its own): at the chosen rate while something on screen
     /// moves by itself (a followed live view, a procedure under way, an
-    /// armed trigger), a few a second otherwise for the status bar's
-    /// counters, and none without a connection. The link's events wait in
-    /// their channel between frames; nothing is lost.
+    /// armed trigger), every [`CONNECTING_FRAME`] while a connection is
+    /// being made or remade, and otherwise none: the link wakes the app
+    /// for news and, at most once a second, for the stream, whose events
+    /// wait in their channel meanwhile; nothing is lost.
     pub fn next_frame(&self) -> Option<Duration> {
         let session = self.session.as_ref().filter(|s| s.is_live())?;
         let procedure = session.procedure_running();
         let armed = !matches!(session.capture.state(), ArmState::Idle);
-        Some(if self.scope.moves() || procedure || armed {
-            MOVING_FRAME
+        if self.scope.moves() || procedure || armed {
+            Some(self.view.moving_frame())
+        } else if session.is_connected() {
+            None
         } else {
-            STILL_FRAME
-        })
+            Some(CONNECTING_FRAME)
+        }
     }
 
     /// The scope's view follows the newest sample.
@@ -230,6 +328,53 @@ impl App {
     /// The connected (or last) device session.
     pub fn session(&self) -> Option<&DeviceSession> {
         self.session.as_ref()
+    }
+
+    /// The top bar: menus, the connection, and the safety controls, which
+    /// keep their place on the right however narrow the window.
+    fn top_bar_ui(&mut self, ui: &mut egui::Ui) {
+        ui.add_space(4.0);
+        let mut request = None;
+        ui.horizontal(|ui| {
+            ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                safety::ui(ui, self.session.as_mut());
+                ui.with_layout(
+                    egui::Layout::left_to_right(egui::Align::Center).with_main_wrap(true),
+                    |ui| {
+                        view::menu(ui, &mut self.view, &mut self.workspace);
+                        self.help.menu(ui);
+                        ui.separator();
+                        request = self.connection.ui(ui, self.session.as_ref());
+                    },
+                );
+            });
+        });
+        if self.connection.has_problems(self.session.as_ref()) {
+            self.connection.problems_ui(ui, self.session.as_ref());
+        }
+        if let Some(problem) = &self.settings_problem {
+            let mut dismiss = false;
+            ui.horizontal(|ui| {
+                ui.colored_label(ui.visuals().warn_fg_color, problem);
+                dismiss = ui.small_button("Dismiss").clicked();
+            });
+            if dismiss {
+                self.settings_problem = None;
+            }
+        }
+        ui.add_space(4.0);
+        match request {
+            Some(connection::Request::Connect { target, divider }) => {
+                self.connect(target, divider);
+            }
+            Some(connection::Request::Disconnect) => self.close_session(),
+            Some(connection::Request::StopReconnecting) => {
+                if let Some(session) = &mut self.session {
+                    session.stop_reconnecting();
+                }
+            }
+            None => {}
+        }
     }
 }
 
@@ -269,153 +414,79 @@ impl eframe::App for App {
         {
             session.emergency_stop(StopSource::EscKey);
         }
+        self.help.handle_keys(ui.ctx());
 
-        egui::Panel::top("connection").show(ui, |ui| {
-            ui.add_space(4.0);
-            ui.horizontal(|ui| {
-                if let Some(request) = self.connection.ui(ui, self.session.as_ref()) {
-                    match request {
-                        connection::Request::Connect { target, divider } => {
-                            self.close_session();
-                            let mut session =
-                                DeviceSession::connect(target, divider, self.history_size);
-                            session.event_log = std::mem::take(&mut self.closed_log);
-                            session.console = std::mem::take(&mut self.closed_console);
-                            self.session = Some(session);
-                            self.gains.forget_device();
-                        }
-                        connection::Request::Disconnect => self.close_session(),
-                        connection::Request::StopReconnecting => {
-                            if let Some(session) = &mut self.session {
-                                session.stop_reconnecting();
-                            }
-                        }
-                    }
-                }
-                ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
-                    safety::ui(ui, self.session.as_mut());
-                });
-            });
-            ui.add_space(4.0);
-        });
+        egui::Panel::top("connection").show(ui, |ui| self.top_bar_ui(ui));
         self.fault_banner.ui(ui, self.session.as_ref());
         egui::Panel::bottom("status").show(ui, |ui| {
             status::ui(ui, self.session.as_mut(), &self.frame_times);
         });
-        egui::Panel::bottom("step tests")
-            .default_size(330.0)
-            .resizable(true)
-            .show(ui, |ui| self.tuning_ui(ui));
-        egui::Panel::left("gains")
-            .default_size(340.0)
-            .resizable(true)
-            .show(ui, |ui| {
-                self.gains.ui(ui, self.session.as_mut());
-            });
-        egui::Panel::right("scope settings")
-            .default_size(330.0)
-            .resizable(true)
-            .show(ui, |ui| {
-                self.scope.side_ui(ui, self.session.as_mut());
-            });
-        egui::CentralPanel::default().show(ui, |ui| {
-            self.scope.ui(ui, self.session.as_mut());
-        });
+        egui::CentralPanel::default()
+            .frame(egui::Frame::central_panel(ui.style()).inner_margin(2))
+            .show(ui, |ui| self.workspace_ui(ui));
+        // After the panes, so a write asked for in one this frame shows
+        // its confirmation this frame.
+        self.gains.frame(ui, self.session.as_mut());
+        self.help.ui(ui.ctx());
         self.frame_times
             .record(frame.info().cpu_usage, ui_started.elapsed().as_secs_f32());
     }
-}
 
-/// The tuning procedures, one tab each in the bottom panel.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-enum TuningTab {
-    #[default]
-    StepTest,
-    AutoTune,
-    FrequencyResponse,
-    EventLog,
-    Console,
-}
-
-impl TuningTab {
-    const ALL: [Self; 5] = [
-        Self::StepTest,
-        Self::AutoTune,
-        Self::FrequencyResponse,
-        Self::EventLog,
-        Self::Console,
-    ];
-
-    fn label(self) -> &'static str {
-        match self {
-            Self::StepTest => "Step test",
-            Self::AutoTune => "Auto-tune",
-            Self::FrequencyResponse => "Frequency response",
-            Self::EventLog => "Event log",
-            Self::Console => "Console",
-        }
+    fn save(&mut self, storage: &mut dyn eframe::Storage) {
+        self.settings().save(storage);
     }
 }
 
 impl App {
-    /// The tab bar, then the chosen tuning procedure.
-    fn tuning_ui(&mut self, ui: &mut egui::Ui) {
-        ui.add_space(4.0);
-        ui.horizontal(|ui| {
-            for tab in TuningTab::ALL {
-                ui.selectable_value(&mut self.tuning_tab, tab, tab.label());
-            }
-        });
-        ui.separator();
-        match self.tuning_tab {
-            TuningTab::StepTest => self.step_tests_ui(ui),
-            TuningTab::AutoTune => self.autotune.ui(
-                ui,
-                self.session.as_mut(),
-                &self.runs,
-                &mut self.gains,
-                self.step_test.plan,
-            ),
-            TuningTab::FrequencyResponse => self.bode.ui(ui, self.session.as_mut()),
-            TuningTab::EventLog => {
-                let log = self
-                    .session
-                    .as_ref()
-                    .map_or(&self.closed_log, |s| &s.event_log);
-                self.event_log.ui(ui, log);
-            }
-            TuningTab::Console => {
-                let console = match &mut self.session {
-                    Some(session) => &mut session.console,
-                    None => &mut self.closed_console,
-                };
-                if let Some(line) = self.console.ui(ui, console) {
-                    match &mut self.session {
-                        Some(session) => session.send_line(&line),
-                        None => self.closed_console.not_sent(None, &line, NOT_CONNECTED),
-                    }
-                }
-            }
-        }
+    /// The tiles, each pane drawn by its panel.
+    fn workspace_ui(&mut self, ui: &mut egui::Ui) {
+        let not_connected = match self.session.as_ref().map(|s| &s.state) {
+            None => Some(format!(
+                "Not connected: Connect opens {}.",
+                self.connection.target().name()
+            )),
+            Some(ConnectionState::Failed(error)) => Some(format!("Not connected: {error}")),
+            Some(_) => None,
+        };
+        let Self {
+            session,
+            scope,
+            gains,
+            step_test,
+            autotune,
+            bode,
+            runs,
+            runs_view,
+            runs_error,
+            event_log,
+            closed_log,
+            console,
+            closed_console,
+            workspace,
+            ..
+        } = self;
+        let mut panes = Panes {
+            session,
+            not_connected,
+            scope,
+            gains,
+            step_test,
+            autotune,
+            bode,
+            runs,
+            runs_view,
+            runs_error: runs_error.as_deref(),
+            event_log,
+            closed_log,
+            console,
+            closed_console,
+        };
+        workspace.ui(ui, &mut panes);
     }
 
-    /// Step test controls, the overlay of runs and their table, side by side.
-    fn step_tests_ui(&mut self, ui: &mut egui::Ui) {
-        if let Some(error) = &self.runs_error {
-            ui.colored_label(ui.visuals().error_fg_color, error);
-        }
-        egui::Panel::left("step test controls")
-            .resizable(false)
-            .exact_size(230.0)
-            .show(ui, |ui| self.step_test.ui(ui, self.session.as_mut()));
-        egui::Panel::right("runs table")
-            .resizable(true)
-            .min_size(320.0)
-            .default_size(520.0)
-            .show(ui, |ui| self.runs_view.table_ui(ui, &mut self.runs));
-        egui::CentralPanel::default().show(ui, |ui| {
-            self.runs_view.overlay_ui(ui, &self.runs);
-        });
+    /// Brings `pane` to the front (reopening it if closed).
+    pub fn show_pane(&mut self, pane: Pane) {
+        self.workspace.reopen(pane);
     }
 }
 

@@ -3,10 +3,12 @@
 //! written. Entries that are not for a profile (the setpoint, modes,
 //! read-only values) or that the device cannot take are listed as refused,
 //! with why; the rest go out only when the user clicks "Write N changes",
-//! through the same guarded path as every other write.
+//! through the same guarded path as every other write. The file is typed
+//! or chosen in a native dialog.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
+use super::file_dialog::{Ask, FileDialog};
 use crate::device::session::DeviceSession;
 use crate::profile::{Profile, ProfileDiff};
 
@@ -24,6 +26,9 @@ pub struct ProfilesPanel {
     /// The outcome of the last save or load: Ok is news, Err a problem.
     message: Option<Result<String, String>>,
     loaded: Option<LoadedProfile>,
+    dialog: FileDialog,
+    /// What the open dialog's answer is for: load (true) or save.
+    dialog_loads: bool,
 }
 
 impl Default for ProfilesPanel {
@@ -33,6 +38,8 @@ impl Default for ProfilesPanel {
             path: "motiontune-profile.toml".to_owned(),
             message: None,
             loaded: None,
+            dialog: FileDialog::default(),
+            dialog_loads: true,
         }
     }
 }
@@ -42,6 +49,14 @@ impl ProfilesPanel {
     /// confirmed.
     pub fn ui(&mut self, ui: &mut egui::Ui, session: &DeviceSession) -> Option<Vec<(u8, f32)>> {
         let mut confirmed = None;
+        if let Some(path) = self.dialog.take() {
+            self.path = path.display().to_string();
+            if self.dialog_loads {
+                self.load(session);
+            } else {
+                self.message = Some(self.save(session));
+            }
+        }
         ui.horizontal(|ui| {
             let label = ui.label("Profile name");
             ui.text_edit_singleline(&mut self.name)
@@ -60,6 +75,45 @@ impl ProfilesPanel {
                 self.load(session);
             }
         });
+        ui.add_enabled_ui(!self.dialog.is_open(), |ui| {
+            ui.horizontal(|ui| {
+                let folder = Path::new(&self.path).parent().map(Path::to_path_buf);
+                if ui
+                    .button("Open profile…")
+                    .on_hover_text("Choose a profile file to load")
+                    .clicked()
+                {
+                    self.dialog_loads = true;
+                    self.dialog.open(
+                        Ask::Open {
+                            title: "Load a profile",
+                            filter: ("Profiles", &["toml"]),
+                        },
+                        folder.clone(),
+                        ui.ctx(),
+                    );
+                }
+                if ui
+                    .button("Save profile as…")
+                    .on_hover_text("Choose where to save the profile")
+                    .clicked()
+                {
+                    self.dialog_loads = false;
+                    let name = Path::new(&self.path).file_name().map_or_else(
+                        || "profile.toml".to_owned(),
+                        |n| n.to_string_lossy().into_owned(),
+                    );
+                    self.dialog.open(
+                        Ask::Save {
+                            title: "Save the profile",
+                            name,
+                        },
+                        folder,
+                        ui.ctx(),
+                    );
+                }
+            });
+        });
         super::outcome_ui(ui, &self.message);
         if let Some(loaded) = &self.loaded {
             let (write, discard) = loaded_ui(ui, loaded, session);
@@ -77,6 +131,16 @@ impl ProfilesPanel {
             }
         }
         confirmed
+    }
+
+    /// The profile file's path, as typed or chosen.
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
+    /// Takes a remembered profile path.
+    pub fn set_path(&mut self, path: PathBuf) {
+        self.path = path.display().to_string();
     }
 
     fn save(&self, session: &DeviceSession) -> Result<String, String> {

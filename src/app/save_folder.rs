@@ -1,6 +1,6 @@
 //! Where recordings and exports are saved: the user's documents folder
 //! (`~/Documents`, Windows' *Documents*, macOS' *Documents*) until they
-//! type another, which is remembered across runs in `settings.toml` in
+//! type or choose (in a native dialog) another, which is remembered across runs in `settings.toml` in
 //! the user's config folder. Never the current directory: started from
 //! Finder that is `/`, from Explorer the program's own folder.
 //!
@@ -9,6 +9,8 @@
 //! until the folder is changed again.
 
 use std::path::{Path, PathBuf};
+
+use super::file_dialog::{Ask, FileDialog};
 
 /// What is kept in the settings file. Unknown keys are ignored and
 /// missing ones take their defaults, so older and newer files load.
@@ -29,6 +31,7 @@ pub struct SaveFolder {
     remembered: String,
     /// Where the choice is kept; `None` keeps it for this run only.
     file: Option<PathBuf>,
+    dialog: FileDialog,
 }
 
 impl SaveFolder {
@@ -51,6 +54,7 @@ impl SaveFolder {
             default,
             remembered,
             file,
+            dialog: FileDialog::default(),
         };
         (folder, error)
     }
@@ -60,6 +64,32 @@ impl SaveFolder {
         match self.text.trim() {
             "" => self.default.clone(),
             chosen => PathBuf::from(chosen),
+        }
+    }
+
+    /// The *Browse…* button beside the field; true on the frame a folder
+    /// chosen in the dialog replaces the text.
+    pub fn browse_ui(&mut self, ui: &mut egui::Ui) -> bool {
+        if ui
+            .add_enabled(!self.dialog.is_open(), egui::Button::new("…"))
+            .on_hover_text("Choose the save folder")
+            .accessible_name("Choose the save folder")
+            .clicked()
+        {
+            self.dialog.open(
+                Ask::Folder {
+                    title: "Save recordings and exports in",
+                },
+                Some(self.path()),
+                ui.ctx(),
+            );
+        }
+        match self.dialog.take() {
+            Some(folder) => {
+                self.text = folder.display().to_string();
+                true
+            }
+            None => false,
         }
     }
 

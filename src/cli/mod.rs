@@ -62,8 +62,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     }
     match cli.command {
         None => {
+            let remembered_port = cli.port.is_none();
             let port = cli.port.unwrap_or_else(|| SIM_PORT.to_owned());
             let options = crate::app::AppOptions {
+                remembered_port,
                 target: PortTarget::parse(&port, cli.baud)
                     .speaking(cli.protocol, cli.adapter.settings())
                     .with_control_lines(cli.control.lines())

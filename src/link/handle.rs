@@ -9,6 +9,7 @@ use std::time::Duration;
 use crossbeam_channel::{Receiver, Sender, unbounded};
 
 use super::LinkError;
+use super::events::{EventSender, Wake};
 use super::health::LinkHealth;
 use super::runner::ProcedureEvent;
 use super::thread::{Ends, run};
@@ -31,6 +32,9 @@ pub struct LinkOptions {
     pub ping_interval: Duration,
     /// How long the device has to describe itself after HELLO.
     pub hello_timeout: Duration,
+    /// Wakes the app for the events it must see ([`super::events`]);
+    /// `None` for a reader that polls.
+    pub wake: Option<Wake>,
 }
 
 impl LinkOptions {
@@ -41,6 +45,7 @@ impl LinkOptions {
             stream_divider: 1,
             ping_interval: Duration::from_millis(200),
             hello_timeout: Duration::from_secs(2),
+            wake: None,
         }
     }
 }
@@ -108,6 +113,7 @@ impl Link {
             std::thread::Builder::new()
                 .name("link".into())
                 .spawn(move || {
+                    let event_tx = EventSender::new(event_tx, options.wake.clone());
                     let ends = Ends {
                         events: &event_tx,
                         commands: &command_rx,

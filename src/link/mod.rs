@@ -6,6 +6,7 @@
 //! The link thread also runs the procedure in progress (step test,
 //! frequency response, relay run), fed at the stream's rate ([`Link::run`]).
 
+mod events;
 mod handle;
 mod health;
 mod open_error;
@@ -16,6 +17,7 @@ pub mod saturation;
 mod thread;
 mod transport;
 
+pub use events::{STREAM_WAKE, Wake};
 pub use handle::{Link, LinkEvent, LinkOptions};
 pub use health::{HealthSnapshot, LinkHealth};
 pub use ports::{PortEntry, list_ports};

@@ -16,9 +16,10 @@ use std::collections::VecDeque;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{Receiver, Sender, TryRecvError};
+use crossbeam_channel::{Receiver, TryRecvError};
 
 use super::LinkError;
+use super::events::EventSender;
 use super::handle::{LinkEvent, LinkOptions, Request};
 use super::health::LinkHealth;
 use super::runner::{Action, Runner};
@@ -55,7 +56,7 @@ struct Connection<'a> {
     transport: Box<dyn Transport>,
     adapter: Box<dyn Adapter>,
     health: &'a LinkHealth,
-    events: &'a Sender<LinkEvent>,
+    events: &'a EventSender,
     protocol: &'a OnceLock<Protocol>,
     pings: VecDeque<(u32, Instant)>,
     next_token: u32,
@@ -80,7 +81,7 @@ enum Flow {
 
 /// What the link thread shares with its [`Link`].
 pub(super) struct Ends<'a> {
-    pub events: &'a Sender<LinkEvent>,
+    pub events: &'a EventSender,
     pub commands: &'a Receiver<Request>,
     pub health: &'a LinkHealth,
     pub protocol: &'a OnceLock<Protocol>,

@@ -53,7 +53,7 @@ pub const MAX_REST_WINDOW_S: f64 = 1.0;
 pub const REST_TIMEOUT_S: f64 = 10.0;
 
 /// Which way the setpoint moves from where it is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub enum StepDirection {
     /// Up by the amplitude, measured; back down, not measured.
     #[default]
@@ -78,8 +78,9 @@ impl StepDirection {
     }
 }
 
-/// What the user asks for.
-#[derive(Clone, Copy, Debug, PartialEq)]
+/// What the user asks for; remembered between launches.
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct StepPlan {
     /// Size of each step in the setpoint's unit, above 0.
     pub amplitude: f64,

@@ -51,7 +51,7 @@ impl WriteOrigin {
 }
 
 /// How far one write may move a parameter before it needs a confirmation.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum MaxChange {
     /// New and old within this factor of each other (log-scale parameters).
     Factor(f32),
@@ -162,8 +162,9 @@ impl Review {
     }
 }
 
-/// The user's limits on writes.
-#[derive(Clone, Debug)]
+/// The user's limits on writes; remembered between launches.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct WriteGuard {
     /// Writes per second while a slider is held; 0 writes only on release.
     pub drag_rate: f32,

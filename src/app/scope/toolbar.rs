@@ -118,7 +118,8 @@ impl Toolbar {
                 )
                 .accessible_name("Save folder")
                 .on_hover_text("folder for recordings and exports, remembered once changed");
-            if field.lost_focus()
+            let browsed = self.folder.browse_ui(ui);
+            if (field.lost_focus() || browsed)
                 && let Err(error) = self.folder.remember()
             {
                 self.message = Some(Err(error));

@@ -18,7 +18,7 @@ use crate::capture::CaptureEngine;
 use crate::device::{Console, EventLog, LoggedEvent, OutputCause, StopSource};
 use crate::history::{History, HistorySize};
 use crate::link::saturation::{Saturated, Throughput, saturation};
-use crate::link::{HealthSnapshot, Link, LinkError, LinkEvent, LinkOptions, PortTarget};
+use crate::link::{HealthSnapshot, Link, LinkError, LinkEvent, LinkOptions, PortTarget, Wake};
 use crate::protocol::adapter::Protocol;
 use crate::protocol::native::message::host_type;
 use crate::protocol::{Command, DeviceInfo, Event, StatusFlags, TextLevel};
@@ -141,10 +141,17 @@ pub struct DeviceSession {
 }
 
 impl DeviceSession {
-    /// Starts connecting; returns at once.
-    pub fn connect(target: PortTarget, stream_divider: u16, history_size: HistorySize) -> Self {
+    /// Starts connecting; returns at once. `wake` is called from the link
+    /// thread when there is something to show.
+    pub fn connect(
+        target: PortTarget,
+        stream_divider: u16,
+        history_size: HistorySize,
+        wake: Option<Wake>,
+    ) -> Self {
         let mut options = LinkOptions::new(target);
         options.stream_divider = stream_divider;
+        options.wake = wake;
         let link = Link::open(options.clone());
         Self::with_link(Some(link), options, history_size)
     }
