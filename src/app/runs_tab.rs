@@ -74,15 +74,6 @@ enum Row {
     Metric(&'static MetricInfo),
 }
 
-// The workspace wires these into eframe's storage; until then only the
-// tests call them.
-#[cfg_attr(
-    not(test),
-    expect(
-        dead_code,
-        reason = "wired into eframe storage by the workspace layout"
-    )
-)]
 impl RunsView {
     /// The choices to remember between launches.
     pub fn settings(&self) -> RunsSettings {

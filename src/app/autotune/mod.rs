@@ -172,15 +172,6 @@ pub struct AutoTunePanel {
     refusal: Option<String>,
 }
 
-// The workspace wires these into eframe's storage; until then only the
-// tests call them.
-#[cfg_attr(
-    not(test),
-    expect(
-        dead_code,
-        reason = "wired into eframe storage by the workspace layout"
-    )
-)]
 impl AutoTunePanel {
     /// The choices to remember between launches.
     pub fn settings(&self) -> AutoTuneSettings {
