@@ -61,11 +61,10 @@ impl Settings {
 
     /// Writes the settings to `storage`.
     pub fn save(&self, storage: &mut dyn eframe::Storage) {
-        match serde_json::to_string(self) {
-            Ok(text) => storage.set_string(KEY, text),
-            // Nothing here fails to serialise; were it to, the last good
-            // settings stay.
-            Err(_) => {}
+        // Nothing here fails to serialise; were it to, the last good
+        // settings stay.
+        if let Ok(text) = serde_json::to_string(self) {
+            storage.set_string(KEY, text);
         }
     }
 }

@@ -143,7 +143,7 @@ mod tests {
     fn the_stream_wakes_the_app_once_per_period_and_news_at_once() {
         let (sender, woken, rx) = counting();
         for _ in 0..1000 {
-            sender.send(samples()).unwrap();
+            sender.send(samples()).expect("the receiver is alive");
         }
         assert_eq!(
             woken.load(Ordering::Relaxed),
@@ -155,7 +155,7 @@ mod tests {
                 index: 0,
                 value: 1.0,
             }))
-            .unwrap();
+            .expect("the receiver is alive");
         assert_eq!(woken.load(Ordering::Relaxed), 2, "an answer wakes at once");
         assert_eq!(rx.len(), 1001, "every event is delivered");
     }
@@ -165,11 +165,13 @@ mod tests {
         let (sender, woken, _rx) = counting();
         let idle = StatusFlags(0);
         let faulted = StatusFlags(StatusFlags::FAULT);
-        sender.send(status(idle, 1)).unwrap();
+        sender.send(status(idle, 1)).expect("the receiver is alive");
         let first = woken.load(Ordering::Relaxed);
-        sender.send(status(idle, 2)).unwrap();
+        sender.send(status(idle, 2)).expect("the receiver is alive");
         assert_eq!(woken.load(Ordering::Relaxed), first, "same state, new tick");
-        sender.send(status(faulted, 3)).unwrap();
+        sender
+            .send(status(faulted, 3))
+            .expect("the receiver is alive");
         assert_eq!(woken.load(Ordering::Relaxed), first + 1, "a fault wakes");
     }
 

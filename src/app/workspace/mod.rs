@@ -334,7 +334,11 @@ mod tests {
     #[test]
     fn a_closed_pane_reopens_once() {
         let mut workspace = Workspace::default();
-        let id = workspace.tree.tiles.find_pane(&Pane::Console).unwrap();
+        let id = workspace
+            .tree
+            .tiles
+            .find_pane(&Pane::Console)
+            .expect("the default layout has a console");
         workspace.tree.remove_recursively(id);
         assert_eq!(workspace.closed(), vec![Pane::Console]);
         workspace.reopen(Pane::Console);
@@ -353,7 +357,7 @@ mod tests {
     fn a_stored_layout_with_a_pane_twice_is_replaced() {
         let mut workspace = Workspace::default();
         let extra = workspace.tree.tiles.insert_pane(Pane::Scope);
-        let root = workspace.tree.root().unwrap();
+        let root = workspace.tree.root().expect("the layout has a root");
         if let Some(Tile::Container(c)) = workspace.tree.tiles.get_mut(root) {
             c.add_child(extra);
         }
