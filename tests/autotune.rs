@@ -2,7 +2,8 @@
 //! simulated drive behind a pty: an identification step, the proposed
 //! gains (nothing written before the click), "Write proposed gains" with
 //! its large-change confirmation, and a verification step whose overshoot
-//! comes close to the prediction.
+//! comes close to the prediction and which never becomes the run
+//! identified from.
 #![cfg(unix)]
 
 mod common;
@@ -109,7 +110,18 @@ fn auto_tune_writes_only_on_the_click_and_the_verification_matches_the_predictio
         close(g.kp, proposal.kp) && close(g.ki, proposal.ki) && close(g.kd, proposal.kd)
     });
 
+    // The tab identifies from the run it measured.
+    let source = |h: &Harness<'static, App>| h.get_by_label("Identify from").value();
+    assert_eq!(source(&harness).as_deref(), Some("run 1"));
     run_step(&mut harness, "Verify");
+    harness.run_steps(2);
+    // The verification is kept among the runs, but the source stays.
+    assert_eq!(
+        source(&harness).as_deref(),
+        Some("run 1"),
+        "the verification run became the source"
+    );
+    harness.get_by_label_contains("Verification (run 2)");
     let predicted = harness
         .state()
         .autotune_prediction()

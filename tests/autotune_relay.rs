@@ -69,6 +69,20 @@ fn relay_runs_in_the_device_and_gains_are_written_only_on_the_click() {
     harness.get_by_label_contains("Tu:");
     harness.get_by_label("Tyreus–Luyben PID");
     harness.get_by_label_contains("Relay: done");
+    // Ziegler–Nichols PID asks for a ki thousands of times the one in
+    // force: flagged in its row, and in full under the table as the rule
+    // chosen.
+    let flagged = harness
+        .query_all_by_label_contains("Warning for Ziegler–Nichols PID: ")
+        .count();
+    assert!(
+        flagged >= 2,
+        "the row's cell and the chosen rule's sentence"
+    );
+    let ki = harness
+        .query_all_by_label_contains("Warning for Ziegler–Nichols PID: ki")
+        .count();
+    assert!(ki >= 1, "the tenfold ki is named");
 
     let config = |s: &PtyServer| s.with_device(|d| d.drive.config.clone());
     step_until(&mut harness, "the relay off on the device", |_| {

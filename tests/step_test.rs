@@ -277,3 +277,51 @@ fn run_waits_for_the_output_to_be_enabled() {
     );
     assert_eq!(server.with_device(|d| d.drive.config.setpoint), 0.0);
 }
+
+/// A kept run of `device` in `unit`, as a runs file holds it.
+fn kept_run(id: u64, device: &str, unit: &str) -> motiontune::record::StepRun {
+    motiontune::record::StepRun {
+        id,
+        name: format!("{device} run"),
+        visible: true,
+        recorded_at: "2026-12-06T12:00:00Z".into(),
+        device: device.into(),
+        from: 0.0,
+        to: 0.5,
+        signal_unit: unit.into(),
+        effort_unit: "A".into(),
+        gains: Vec::new(),
+        metrics: Default::default(),
+        error: None,
+        trace: motiontune::record::Trace {
+            time: vec![-0.1, 0.0, 0.1],
+            reference: vec![0.0, 0.5, 0.5],
+            feedback: vec![0.0, 0.2, 0.5],
+            effort: None,
+        },
+    }
+}
+
+#[test]
+fn runs_in_two_units_are_never_shown_together() {
+    let server = serve();
+    let folder = tempfile::tempdir().expect("temp dir");
+    let runs_file = folder.path().join("runs.json");
+    let runs = [kept_run(1, "sim", "rad"), kept_run(2, "ODrive", "turn")];
+    let json = serde_json::json!({ "runs": runs });
+    std::fs::write(&runs_file, json.to_string()).expect("write runs");
+    let mut harness = app(&server, &runs_file);
+    harness.run_steps(2);
+
+    // The newest run's device and unit by default; the other is left out.
+    harness.get_by_label("Name of run 2");
+    assert!(harness.query_by_label("Name of run 1").is_none());
+    harness.get_by_label_contains("1 of other devices or units not shown");
+
+    harness.get_by_label("Runs of").click();
+    harness.run_steps(2);
+    harness.get_by_label("sim · rad").click();
+    harness.run_steps(2);
+    harness.get_by_label("Name of run 1");
+    assert!(harness.query_by_label("Name of run 2").is_none());
+}

@@ -15,7 +15,7 @@
 //!   per control tick takes them through [`ParallelGains::per_sample`].
 
 /// A rule that turns (Ku, Tu) into PID gains.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum UltimateRule {
     /// Ziegler–Nichols P.
     ZieglerNicholsP,

@@ -1,12 +1,16 @@
-//! A/B comparison of step runs: the shown runs overlaid, aligned at their
-//! step, and their gains and metrics side by side in a table with the best
-//! value of each metric highlighted. Runs are renamed, shown, hidden and
-//! deleted here; the [`RunStore`] keeps them across restarts.
+//! A/B comparison of step runs: the runs of one device and unit (see
+//! [`RunFilter`]) overlaid, aligned at their step, and their gains and
+//! metrics side by side in a table with the best value of each metric
+//! highlighted. The table's row names stay put while its run columns
+//! scroll sideways, by the mouse wheel over them. Runs are renamed,
+//! shown, hidden and deleted here; the [`RunStore`] keeps them across
+//! restarts, [`RunsSettings`] the view's choices.
 
 use egui_plot::{Legend, Line, LineStyle, Plot, PlotPoints};
+use serde::{Deserialize, Serialize};
 
 use crate::analysis::{METRICS, MetricInfo};
-use crate::record::{RunStore, StepRun};
+use crate::record::{RunFilter, RunStore, StepRun, filter_choices};
 
 /// Colours of the runs, in order; they repeat after the last.
 const RUN_COLORS: [egui::Color32; 8] = [
@@ -21,39 +25,96 @@ const RUN_COLORS: [egui::Color32; 8] = [
 ];
 /// Colour of the best value in each metric row.
 const BEST_GREEN: egui::Color32 = egui::Color32::from_rgb(60, 170, 60);
+/// Width of the frozen column of row names.
+const NAME_COLUMN: f32 = 150.0;
+/// Width of one run's column: four of them and the names fit in 520 px.
+const RUN_COLUMN: f32 = 86.0;
+/// Height of every row, so the frozen names line up with the cells.
+const ROW_HEIGHT: f32 = 22.0;
+
+/// What the runs view remembers between launches.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RunsSettings {
+    /// Plot each response as the fraction of its own step, so steps of
+    /// different size and direction compare.
+    pub normalized: bool,
+    /// Which runs are shown: a device and unit, or one unit.
+    pub filter: RunFilter,
+}
 
 /// How the runs are shown.
 #[derive(Default)]
 pub struct RunsView {
-    /// Plot each response as the fraction of its own step, so steps of
-    /// different size and direction compare.
-    normalized: bool,
+    settings: RunsSettings,
 }
 
 fn run_color(run: &StepRun) -> egui::Color32 {
     RUN_COLORS[(run.id as usize).wrapping_sub(1) % RUN_COLORS.len()]
 }
 
+/// The runs `filter` keeps, and the filter as resolved for them.
+fn shown<'a>(filter: &RunFilter, runs: &'a [StepRun]) -> (Option<RunFilter>, Vec<&'a StepRun>) {
+    let resolved = filter.resolve(runs);
+    let kept = runs
+        .iter()
+        .filter(|r| resolved.as_ref().is_some_and(|f| f.keeps(r)))
+        .collect();
+    (resolved, kept)
+}
+
+/// One row of the table.
+enum Row {
+    /// Show and delete.
+    Controls,
+    Name,
+    Step,
+    Gain(String),
+    Error,
+    Metric(&'static MetricInfo),
+}
+
 impl RunsView {
-    /// The overlay of the shown runs.
+    /// The choices to remember between launches.
+    pub fn settings(&self) -> RunsSettings {
+        self.settings.clone()
+    }
+
+    /// Restores remembered choices.
+    pub fn apply_settings(&mut self, settings: RunsSettings) {
+        self.settings = settings;
+    }
+}
+
+impl RunsView {
+    /// The overlay of the shown runs of the filter's device and unit.
     pub fn overlay_ui(&mut self, ui: &mut egui::Ui, store: &RunStore) {
-        ui.horizontal(|ui| {
+        let (resolved, runs) = shown(&self.settings.filter, store.runs());
+        ui.horizontal_wrapped(|ui| {
             ui.strong("Step responses");
-            ui.checkbox(&mut self.normalized, "Normalized")
+            if let Some(filter) = &resolved {
+                ui.weak(filter.label());
+            }
+            ui.checkbox(&mut self.settings.normalized, "Normalized")
                 .on_hover_text(
                     "Each response as the fraction of its own step: 0 before, 1 at its final value",
                 );
         });
-        if store.runs().is_empty() {
+        if runs.is_empty() {
             ui.weak("Run a step test: each measured step appears here.");
         }
-        let normalized = self.normalized;
+        let normalized = self.settings.normalized;
+        let unit = resolved.as_ref().and_then(RunFilter::unit).unwrap_or("");
         Plot::new("step overlay")
             .legend(Legend::default())
             .x_axis_label("time from step [s]")
-            .y_axis_label(if normalized { "fraction of step" } else { "" })
+            .y_axis_label(if normalized {
+                "fraction of step".to_owned()
+            } else {
+                format!("[{unit}]")
+            })
             .show(ui, |plot| {
-                for run in store.runs().iter().filter(|r| r.visible) {
+                for run in runs.into_iter().filter(|r| r.visible) {
                     let scale = normalization(run, normalized);
                     let points = |values: &[f32]| -> PlotPoints<'static> {
                         run.trace
@@ -81,85 +142,258 @@ impl RunsView {
             });
     }
 
-    /// The table: one column per run, its controls on top, then its gains,
-    /// then its metrics.
+    /// The table of the filter's runs: one column per run, its controls on
+    /// top, then its gains, then its metrics; the row names frozen on the
+    /// left.
     pub fn table_ui(&mut self, ui: &mut egui::Ui, store: &mut RunStore) {
         if store.runs().is_empty() {
             ui.weak("Gains and metrics of every run appear here, side by side, the best of each highlighted.");
             return;
         }
-        let mut renames = Vec::new();
-        let mut visibility = Vec::new();
-        let mut deletions = Vec::new();
-        egui::ScrollArea::both()
+        self.filter_ui(ui, store.runs());
+        let (_, runs) = shown(&self.settings.filter, store.runs());
+        let rows = rows_of(&runs);
+        let mut changes = Changes::default();
+        egui::ScrollArea::vertical()
             .id_salt("runs table")
             .show(ui, |ui| {
-                egui::Grid::new("metrics table")
-                    .striped(true)
-                    .spacing([12.0, 3.0])
-                    .show(ui, |ui| {
-                        let runs = store.runs();
-                        ui.label("");
-                        for run in runs {
-                            let mut visible = run.visible;
-                            let label = format!("Show run {}", run.id);
-                            let checkbox = ui
-                                .checkbox(&mut visible, "")
-                                .on_hover_text("Show in the overlay and compare")
-                                .accessible_name(label);
-                            if checkbox.changed() {
-                                visibility.push((run.id, visible));
-                            }
+                ui.horizontal_top(|ui| {
+                    ui.spacing_mut().item_spacing = egui::Vec2::ZERO;
+                    ui.vertical(|ui| {
+                        for (i, row) in rows.iter().enumerate() {
+                            cell(ui, NAME_COLUMN, i % 2 == 1, |ui| {
+                                ui.add(egui::Label::new(row_name(row, &runs)).truncate());
+                            });
                         }
-                        ui.end_row();
-
-                        ui.label("Name");
-                        for run in runs {
-                            let mut name = run.name.clone();
-                            let edit = ui
-                                .add(
-                                    egui::TextEdit::singleline(&mut name)
-                                        .desired_width(90.0)
-                                        .text_color(run_color(run)),
-                                )
-                                .accessible_name(format!("Name of run {}", run.id));
-                            if edit.changed() {
-                                renames.push((run.id, name));
-                            }
-                        }
-                        ui.end_row();
-
-                        ui.label("");
-                        for run in runs {
-                            let delete = ui
-                                .small_button("Delete")
-                                .on_hover_text(format!("Measured {}", run.recorded_at))
-                                .accessible_name(format!("Delete run {}", run.id));
-                            if delete.clicked() {
-                                deletions.push(run.id);
-                            }
-                        }
-                        ui.end_row();
-
-                        ui.label("Step");
-                        for run in runs {
-                            ui.label(format!("{} to {} {}", run.from, run.to, run.signal_unit));
-                        }
-                        ui.end_row();
-                        gain_rows(ui, runs);
-                        metric_rows(ui, runs);
                     });
+                    // The only direction this area scrolls in: the wheel
+                    // scrolls it sideways without Shift.
+                    ui.scope(|ui| {
+                        ui.style_mut().always_scroll_the_only_direction = true;
+                        egui::ScrollArea::horizontal()
+                            .id_salt("runs columns")
+                            .stick_to_right(true)
+                            .show(ui, |ui| {
+                                ui.vertical(|ui| {
+                                    for (i, row) in rows.iter().enumerate() {
+                                        ui.horizontal(|ui| {
+                                            row_cells(ui, row, &runs, i % 2 == 1, &mut changes);
+                                        });
+                                    }
+                                });
+                            });
+                    });
+                });
             });
-        for (id, visible) in visibility {
+        changes.apply(store);
+    }
+
+    fn filter_ui(&mut self, ui: &mut egui::Ui, runs: &[StepRun]) {
+        let resolved = self.settings.filter.resolve(runs);
+        ui.horizontal_wrapped(|ui| {
+            let label = ui.label("Runs of");
+            let selected = resolved.as_ref().map_or_else(String::new, RunFilter::label);
+            egui::ComboBox::from_id_salt("runs filter")
+                .selected_text(selected)
+                .show_ui(ui, |ui| {
+                    ui.selectable_value(
+                        &mut self.settings.filter,
+                        RunFilter::Newest,
+                        RunFilter::Newest.label(),
+                    );
+                    for choice in filter_choices(runs) {
+                        let label = choice.label();
+                        ui.selectable_value(&mut self.settings.filter, choice, label);
+                    }
+                })
+                .response
+                .labelled_by(label.id)
+                .on_hover_text(
+                    "Runs compare within one device and unit. The mouse wheel over the run \
+                     columns scrolls them sideways; over the row names, up and down.",
+                );
+            let hidden = runs
+                .iter()
+                .filter(|r| !resolved.as_ref().is_some_and(|f| f.keeps(r)))
+                .count();
+            if hidden > 0 {
+                ui.weak(format!("({hidden} of other devices or units not shown)"));
+            }
+        });
+    }
+}
+
+/// Edits asked for this frame, applied once the table is drawn.
+#[derive(Default)]
+struct Changes {
+    renames: Vec<(u64, String)>,
+    visibility: Vec<(u64, bool)>,
+    deletions: Vec<u64>,
+}
+
+impl Changes {
+    fn apply(self, store: &mut RunStore) {
+        for (id, visible) in self.visibility {
             store.set_visible(id, visible);
         }
-        for (id, name) in renames {
+        for (id, name) in self.renames {
             store.rename(id, &name);
         }
-        for id in deletions {
+        for id in self.deletions {
             store.delete(id);
         }
     }
+}
+
+/// A cell of `width` and the row's height, striped on odd rows.
+fn cell(ui: &mut egui::Ui, width: f32, stripe: bool, add: impl FnOnce(&mut egui::Ui)) {
+    let (rect, _) = ui.allocate_exact_size(egui::vec2(width, ROW_HEIGHT), egui::Sense::hover());
+    if stripe {
+        ui.painter()
+            .rect_filled(rect, 0.0, ui.visuals().faint_bg_color);
+    }
+    let inner = rect.shrink2(egui::vec2(4.0, 1.0));
+    let mut child = ui.new_child(
+        egui::UiBuilder::new()
+            .max_rect(inner)
+            .layout(egui::Layout::left_to_right(egui::Align::Center)),
+    );
+    child.set_clip_rect(inner.intersect(ui.clip_rect()));
+    // The rows are laid edge to edge; widgets inside a cell keep a gap.
+    child.spacing_mut().item_spacing = egui::vec2(6.0, 0.0);
+    add(&mut child);
+}
+
+/// The rows for `runs`: controls, gains any of them was measured with,
+/// then the metrics any of them has.
+fn rows_of(runs: &[&StepRun]) -> Vec<Row> {
+    let mut rows = vec![Row::Controls, Row::Name, Row::Step];
+    for gain in runs.iter().flat_map(|r| &r.gains) {
+        if !rows
+            .iter()
+            .any(|row| matches!(row, Row::Gain(name) if *name == gain.name))
+        {
+            rows.push(Row::Gain(gain.name.clone()));
+        }
+    }
+    if runs.iter().any(|r| r.error.is_some()) {
+        rows.push(Row::Error);
+    }
+    for metric in &METRICS {
+        if !runs
+            .iter()
+            .all(|r| r.metric(metric.key).is_none() && r.error.is_some())
+        {
+            rows.push(Row::Metric(metric));
+        }
+    }
+    rows
+}
+
+fn row_name(row: &Row, runs: &[&StepRun]) -> String {
+    let unit = runs.first().map_or("", |r| r.signal_unit.as_str());
+    match row {
+        Row::Controls => "Show".to_owned(),
+        Row::Name => "Name".to_owned(),
+        Row::Step => format!("Step [{unit}]"),
+        Row::Gain(name) => {
+            let gain_unit = runs
+                .iter()
+                .flat_map(|r| &r.gains)
+                .find(|g| g.name == *name && !g.unit.is_empty())
+                .map(|g| format!(" [{}]", g.unit));
+            format!("{name}{}", gain_unit.unwrap_or_default())
+        }
+        Row::Error => "Error".to_owned(),
+        Row::Metric(metric) => metric_label(metric, runs),
+    }
+}
+
+/// The cells of `row`, one per run.
+fn row_cells(ui: &mut egui::Ui, row: &Row, runs: &[&StepRun], stripe: bool, changes: &mut Changes) {
+    let best = match row {
+        Row::Metric(metric) => {
+            let values: Vec<Option<f64>> = runs
+                .iter()
+                .map(|r| r.metric(metric.key).filter(|_| r.visible))
+                .collect();
+            metric
+                .better
+                .best_of(&values)
+                .filter(|_| values.iter().flatten().count() > 1)
+        }
+        _ => None,
+    };
+    let first_gain = |name: &str| runs.first().and_then(|r| gain_of(r, name));
+    for (i, run) in runs.iter().enumerate() {
+        cell(ui, RUN_COLUMN, stripe, |ui| match row {
+            Row::Controls => {
+                let mut visible = run.visible;
+                let checkbox = ui
+                    .checkbox(&mut visible, "")
+                    .on_hover_text("Show in the overlay and compare")
+                    .accessible_name(format!("Show run {}", run.id));
+                if checkbox.changed() {
+                    changes.visibility.push((run.id, visible));
+                }
+                let delete = ui
+                    .small_button("Delete")
+                    .on_hover_text(format!("Measured {}", run.recorded_at))
+                    .accessible_name(format!("Delete run {}", run.id));
+                if delete.clicked() {
+                    changes.deletions.push(run.id);
+                }
+            }
+            Row::Name => {
+                let mut name = run.name.clone();
+                let edit = ui
+                    .add(
+                        egui::TextEdit::singleline(&mut name)
+                            .desired_width(RUN_COLUMN - 8.0)
+                            .text_color(run_color(run)),
+                    )
+                    .accessible_name(format!("Name of run {}", run.id));
+                if edit.changed() {
+                    changes.renames.push((run.id, name));
+                }
+            }
+            Row::Step => {
+                ui.add(egui::Label::new(format!("{} to {}", run.from, run.to)).truncate());
+            }
+            Row::Gain(name) => {
+                let text = match gain_of(run, name) {
+                    Some(value) if Some(value) != first_gain(name) => {
+                        egui::RichText::new(format!("{value}")).strong()
+                    }
+                    Some(value) => egui::RichText::new(format!("{value}")),
+                    None => egui::RichText::new("—").weak(),
+                };
+                ui.add(egui::Label::new(text).truncate());
+            }
+            Row::Error => {
+                if let Some(error) = &run.error {
+                    ui.colored_label(ui.visuals().error_fg_color, "not measured")
+                        .on_hover_text(error.as_str());
+                }
+            }
+            Row::Metric(metric) => {
+                let text = match run.metric(metric.key) {
+                    Some(value) if best == Some(i) => egui::RichText::new(format_metric(value))
+                        .strong()
+                        .color(BEST_GREEN),
+                    Some(value) => egui::RichText::new(format_metric(value)),
+                    None if run.error.is_some() => egui::RichText::new("—").weak(),
+                    None => egui::RichText::new(metric.missing_reason).weak(),
+                };
+                let text = if run.visible { text } else { text.weak() };
+                ui.add(egui::Label::new(text).truncate());
+            }
+        });
+    }
+}
+
+fn gain_of(run: &StepRun, name: &str) -> Option<f32> {
+    run.gains.iter().find(|g| g.name == name).map(|g| g.value)
 }
 
 /// Maps a value to the fraction of the run's step when normalizing.
@@ -174,77 +408,7 @@ fn normalization(run: &StepRun, normalized: bool) -> impl Fn(f64) -> f64 {
     move |y| (y - offset) / span
 }
 
-/// One row per gain any run was measured with; a gain that differs from
-/// the first shown run's is emphasised.
-fn gain_rows(ui: &mut egui::Ui, runs: &[StepRun]) {
-    let mut names: Vec<&str> = Vec::new();
-    for gain in runs.iter().flat_map(|r| &r.gains) {
-        if !names.contains(&gain.name.as_str()) {
-            names.push(&gain.name);
-        }
-    }
-    let value_of =
-        |run: &StepRun, name: &str| run.gains.iter().find(|g| g.name == name).map(|g| g.value);
-    for name in names {
-        ui.label(name);
-        let first = runs.first().and_then(|r| value_of(r, name));
-        for run in runs {
-            match value_of(run, name) {
-                Some(value) if Some(value) != first => ui.strong(format!("{value}")),
-                Some(value) => ui.label(format!("{value}")),
-                None => ui.weak("—"),
-            };
-        }
-        ui.end_row();
-    }
-}
-
-fn metric_rows(ui: &mut egui::Ui, runs: &[StepRun]) {
-    if runs.iter().any(|r| r.error.is_some()) {
-        ui.label("Error");
-        for run in runs {
-            match &run.error {
-                Some(error) => ui
-                    .colored_label(ui.visuals().error_fg_color, "not measured")
-                    .on_hover_text(error.as_str()),
-                None => ui.label(""),
-            };
-        }
-        ui.end_row();
-    }
-    for metric in METRICS {
-        let values: Vec<Option<f64>> = runs
-            .iter()
-            .map(|r| r.metric(metric.key).filter(|_| r.visible))
-            .collect();
-        if runs
-            .iter()
-            .all(|r| r.metric(metric.key).is_none() && r.error.is_some())
-        {
-            continue;
-        }
-        let best = metric
-            .better
-            .best_of(&values)
-            .filter(|_| values.iter().flatten().count() > 1);
-        ui.label(metric_label(&metric, runs));
-        for (i, run) in runs.iter().enumerate() {
-            let cell = match run.metric(metric.key) {
-                Some(value) if best == Some(i) => egui::RichText::new(format_metric(value))
-                    .strong()
-                    .color(BEST_GREEN),
-                Some(value) => egui::RichText::new(format_metric(value)),
-                None if run.error.is_some() => egui::RichText::new("—").weak(),
-                None => egui::RichText::new(metric.missing_reason).weak(),
-            };
-            let cell = if run.visible { cell } else { cell.weak() };
-            ui.label(cell);
-        }
-        ui.end_row();
-    }
-}
-
-fn metric_label(metric: &MetricInfo, runs: &[StepRun]) -> String {
+fn metric_label(metric: &MetricInfo, runs: &[&StepRun]) -> String {
     let (signal, effort) = runs.first().map_or(("", ""), |r| {
         (r.signal_unit.as_str(), r.effort_unit.as_str())
     });
@@ -266,7 +430,26 @@ fn format_metric(value: f64) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::format_metric;
+    use super::{RunsSettings, RunsView, format_metric};
+    use crate::record::{RunFilter, RunGroup};
+
+    #[test]
+    fn settings_survive_a_round_trip_and_missing_fields_take_defaults() {
+        let mut view = RunsView::default();
+        let settings = RunsSettings {
+            normalized: true,
+            filter: RunFilter::Group(RunGroup {
+                device: "ODrive".into(),
+                unit: "turn".into(),
+            }),
+        };
+        view.apply_settings(settings.clone());
+        let json = serde_json::to_string(&view.settings()).expect("serializes");
+        let back: RunsSettings = serde_json::from_str(&json).expect("deserializes");
+        assert_eq!(back, settings);
+        let old: RunsSettings = serde_json::from_str(r#"{"normalized": true}"#).expect("old");
+        assert_eq!((old.normalized, old.filter), (true, RunFilter::Newest));
+    }
 
     #[test]
     fn metrics_show_four_significant_digits() {

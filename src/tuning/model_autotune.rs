@@ -101,7 +101,7 @@ impl LoopParams {
 }
 
 /// Which model to fit.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum ModelKind {
     /// `ÿ = (K/J)·u − (b/J)·ẏ`: the motor and its position.
     #[default]
@@ -127,7 +127,7 @@ impl ModelKind {
 }
 
 /// Which tuning rule turns the model into gains.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum ModelRule {
     /// Skogestad's SIMC (PID for the motor and FOPDT, PI for IPDT).
     #[default]

@@ -5,36 +5,90 @@
 //! against measured. Relay (`relay.rs`): run the device's relay mode
 //! ([`crate::tuning::RelayTest`]), show Ku, Tu and how steady they were,
 //! the gains of every rule with the chosen one highlighted, and their
-//! predicted step on the step model when there is one. Nothing is written
-//! until a "Write …" click, which goes through the gains panel's guarded
-//! write path. The fitting and tuning live in [`crate::tuning`]; the
-//! chain (fit, proposal, prediction) is computed when what it depends on
-//! changes and kept, not every frame.
+//! predicted step on the step model when there is one. Any proposal that
+//! looks wild is flagged (`warnings.rs`). Nothing is written until a
+//! "Write …" click, which goes through the gains panel's guarded write
+//! path. The run identified from changes only when the user picks one (or
+//! runs an identification step): a verification run never takes its
+//! place. The fitting and tuning live in [`crate::tuning`]; the chain
+//! (fit, proposal, prediction) is computed when what it depends on
+//! changes and kept, not every frame. The tab fits a pane of about
+//! 800×300 px: controls on the left, plots on the right.
 
+mod choices;
 mod relay;
+mod views;
+mod warnings;
 
-use egui_plot::{Legend, Line, LineStyle, Plot, PlotPoints};
+use serde::{Deserialize, Serialize};
 
 use super::gains::GainsPanel;
 use super::procedure_controls::ProcedureControls;
-use crate::analysis::{
-    ClosedLoopSpeed, METRICS, ParallelGains, StepOptions, UltimateRule, metric_values,
-};
+use crate::analysis::{ClosedLoopSpeed, ParallelGains, StepOptions, UltimateRule};
 use crate::device::session::DeviceSession;
 use crate::record::{RunStore, StepRun};
 use crate::tuning::{
     Identified, LoopParams, ModelKind, ModelRule, Preview, PreviewPlan, Proposal, StepPlan,
     identify, model_parameters, preview, propose,
 };
-
-/// Metrics compared between the prediction and the verification step.
-const COMPARED: [&str; 3] = ["overshoot", "rise_time", "settling_time"];
+use views::{f64s, overlay_ui, predicted_metrics_ui, verification_ui};
+use warnings::{warnings, warnings_ui};
 
 /// How the loop is identified.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Method {
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AutoTuneMethod {
+    /// Fit a model to a step run and tune from the model.
+    #[default]
     StepModel,
+    /// Find Ku and Tu with a relay and tune by an ultimate-gain rule.
     Relay,
+}
+
+/// How the closed-loop speed is given.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SpeedInput {
+    /// As a closed-loop time constant, s.
+    #[default]
+    TimeConstant,
+    /// As a closed-loop bandwidth, Hz.
+    Bandwidth,
+}
+
+/// What the Auto-tune tab remembers between launches.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AutoTuneSettings {
+    /// Step model or relay.
+    pub method: AutoTuneMethod,
+    /// The model fitted to a step run.
+    pub model: ModelKind,
+    /// The rule that turns the model into gains.
+    pub rule: ModelRule,
+    /// The rule that turns Ku and Tu into gains.
+    pub relay_rule: UltimateRule,
+    /// Whether the speed is given as a time constant or a bandwidth.
+    pub speed_input: SpeedInput,
+    /// The closed-loop time constant asked for, s.
+    pub time_constant_s: f64,
+    /// The closed-loop bandwidth asked for, Hz.
+    pub bandwidth_hz: f64,
+    /// A predicted overshoot above this many percent is flagged.
+    pub overshoot_warning_percent: f64,
+}
+
+impl Default for AutoTuneSettings {
+    fn default() -> Self {
+        Self {
+            method: AutoTuneMethod::StepModel,
+            model: ModelKind::Motor,
+            rule: ModelRule::Simc,
+            relay_rule: UltimateRule::ZieglerNicholsPid,
+            speed_input: SpeedInput::TimeConstant,
+            time_constant_s: 0.01,
+            bandwidth_hz: 16.0,
+            overshoot_warning_percent: 25.0,
+        }
+    }
 }
 
 /// The relay run's settings as the user edits them.
@@ -44,7 +98,6 @@ struct RelayChoices {
     hysteresis: f64,
     travel: f64,
     time_limit_s: f64,
-    rule: UltimateRule,
     /// The device the defaults were taken from.
     defaults_for: Option<String>,
 }
@@ -57,7 +110,6 @@ impl Default for RelayChoices {
             hysteresis: 0.0,
             travel: 0.5,
             time_limit_s: 10.0,
-            rule: UltimateRule::ZieglerNicholsPid,
             defaults_for: None,
         }
     }
@@ -90,35 +142,29 @@ impl<K: PartialEq, V> Cached<K, V> {
 type ProposalKey = (u64, ModelKind, ModelRule, ClosedLoopSpeed, PreviewPlan);
 /// A proposal (or why none) and its prediction (or why none).
 type ProposalChain = Result<(Proposal, Result<Preview, String>), String>;
-/// What a relay rule's prediction depends on: the run and model fitted,
-/// the gains and the step predicted.
-type RelayPreviewKey = (u64, ModelKind, ParallelGains, PreviewPlan);
-
-/// How the closed-loop speed is given.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum SpeedInput {
-    TimeConstant,
-    Bandwidth,
-}
+/// What the relay rules' predictions depend on: the run and model fitted,
+/// the relay's Ku and Tu, and the step predicted.
+type RelayPreviewKey = (u64, ModelKind, [u64; 2], PreviewPlan);
 
 /// The tab's choices and what was computed from them.
+#[derive(Default)]
 pub struct AutoTunePanel {
-    method: Method,
+    settings: AutoTuneSettings,
     relay: RelayChoices,
     relay_controls: ProcedureControls,
-    /// The run to identify from; `None` follows the newest with effort.
+    /// The run to identify from, as the user picked it; when none is
+    /// picked (or it was deleted) the newest with effort is pinned once.
     chosen_run: Option<u64>,
-    kind: ModelKind,
-    rule: ModelRule,
-    speed_input: SpeedInput,
-    tau_s: f64,
-    bandwidth_hz: f64,
+    /// The newest run id before "Run identification step" was clicked:
+    /// the next run with effort becomes the source.
+    identify_after: Option<Option<u64>>,
     /// The fit, cached for the run and model it was made from.
     fit: Option<((u64, ModelKind), Result<Identified, String>)>,
     /// The proposal and its prediction, for the choices they came from.
     proposed: Cached<ProposalKey, ProposalChain>,
-    /// The relay rule's prediction on the step model.
-    relay_predicted: Cached<RelayPreviewKey, Result<Preview, String>>,
+    /// Every relay rule's prediction on the step model, in
+    /// [`UltimateRule::ALL`] order.
+    relay_predicted: Cached<RelayPreviewKey, Vec<Result<Preview, String>>>,
     /// The prediction of the gains last written, and the newest run id
     /// before "Verify" was clicked (the verification is the next run).
     written: Option<Preview>,
@@ -126,34 +172,22 @@ pub struct AutoTunePanel {
     refusal: Option<String>,
 }
 
-impl Default for AutoTunePanel {
-    fn default() -> Self {
-        Self {
-            method: Method::StepModel,
-            relay: RelayChoices::default(),
-            relay_controls: ProcedureControls::default(),
-            chosen_run: None,
-            kind: ModelKind::Motor,
-            rule: ModelRule::Simc,
-            speed_input: SpeedInput::TimeConstant,
-            tau_s: 0.01,
-            bandwidth_hz: 16.0,
-            fit: None,
-            proposed: Cached::default(),
-            relay_predicted: Cached::default(),
-            written: None,
-            verify_after: None,
-            refusal: None,
-        }
+impl AutoTunePanel {
+    /// The choices to remember between launches.
+    pub fn settings(&self) -> AutoTuneSettings {
+        self.settings.clone()
+    }
+
+    /// Restores remembered choices.
+    pub fn apply_settings(&mut self, settings: AutoTuneSettings) {
+        self.settings = settings;
     }
 }
 
-fn f64s(values: &[f32]) -> Vec<f64> {
-    values.iter().map(|v| f64::from(*v)).collect()
-}
-
-fn points(time: &[f64], values: &[f64]) -> PlotPoints<'static> {
-    time.iter().zip(values).map(|(t, v)| [*t, *v]).collect()
+/// Width of the controls beside the plots: most of a narrow pane, a
+/// readable column of a wide one.
+fn controls_width(ui: &egui::Ui, at_most: f32) -> f32 {
+    (ui.available_width() * 0.5).clamp(260.0, at_most)
 }
 
 impl AutoTunePanel {
@@ -162,6 +196,7 @@ impl AutoTunePanel {
         self.written.as_ref()
     }
 
+    /// The tab: the method's controls on the left, its plots on the right.
     pub fn ui(
         &mut self,
         ui: &mut egui::Ui,
@@ -174,29 +209,29 @@ impl AutoTunePanel {
             ui.weak("Connect a device to auto-tune it.");
             return;
         };
-        ui.horizontal(|ui| {
+        ui.horizontal_wrapped(|ui| {
             ui.label("Method:");
-            ui.selectable_value(&mut self.method, Method::StepModel, "Step model");
-            ui.selectable_value(&mut self.method, Method::Relay, "Relay");
+            let method = &mut self.settings.method;
+            ui.selectable_value(method, AutoTuneMethod::StepModel, "Step model");
+            ui.selectable_value(method, AutoTuneMethod::Relay, "Relay");
         });
-        if self.method == Method::Relay {
+        if self.settings.method == AutoTuneMethod::Relay {
             self.relay_ui(ui, session, runs, gains);
             return;
         }
-        let newest_with_effort = runs
-            .runs()
-            .iter()
-            .rev()
-            .find(|r| r.trace.effort.is_some())
-            .map(|r| r.id);
-        let run_id = self.chosen_run.or(newest_with_effort);
-        let run = run_id.and_then(|id| runs.runs().iter().find(|r| r.id == id));
+        self.follow_identification(runs);
+        let run = self
+            .chosen_run
+            .and_then(|id| runs.runs().iter().find(|r| r.id == id));
 
         let mut proposal = None;
         let mut predicted = None;
+        let verification = self
+            .verify_after
+            .and_then(|after| runs.runs().iter().find(|r| r.id > after));
         egui::Panel::left("auto-tune controls")
             .resizable(false)
-            .exact_size(320.0)
+            .exact_size(controls_width(ui, 340.0))
             .show(ui, |ui| {
                 egui::ScrollArea::vertical().show(ui, |ui| {
                     self.choices_ui(ui, runs, run);
@@ -208,19 +243,20 @@ impl AutoTunePanel {
                         .on_disabled_hover_text("Enable the drive's output first")
                         .clicked()
                     {
-                        self.chosen_run = None;
                         self.refusal = session
                             .start_step_test(step_plan)
                             .err()
                             .map(|e| e.to_string());
+                        if self.refusal.is_none() {
+                            self.identify_after = Some(runs.runs().last().map(|r| r.id));
+                        }
                     }
                     ui.separator();
                     let Some(run) = run else {
                         ui.weak("Run a step test with an effort channel to identify from.");
                         return;
                     };
-                    let fit = self.fit_of(run);
-                    match fit {
+                    match self.fit_of(run) {
                         Err(error) => {
                             ui.colored_label(ui.visuals().error_fg_color, error);
                         }
@@ -256,8 +292,13 @@ impl AutoTunePanel {
                     let can_verify = self.written.is_some() && ready;
                     if ui
                         .add_enabled(can_verify, egui::Button::new("Verify"))
+                        .on_hover_text(
+                            "Run a step test with the gains written; it is added to the runs, \
+                             and the run identified from stays as it is",
+                        )
                         .clicked()
                     {
+                        self.identify_after = None;
                         self.verify_after = runs.runs().last().map(|r| r.id);
                         self.refusal = session
                             .start_step_test(step_plan)
@@ -267,17 +308,12 @@ impl AutoTunePanel {
                     if let Some(refusal) = &self.refusal {
                         ui.colored_label(ui.visuals().error_fg_color, refusal);
                     }
+                    if let (Some(written), Some(measured)) = (&self.written, verification) {
+                        ui.separator();
+                        verification_ui(ui, written, measured);
+                    }
                 });
             });
-        let verification = self
-            .verify_after
-            .and_then(|after| runs.runs().iter().find(|r| r.id > after));
-        if let (Some(written), Some(measured)) = (&self.written, verification) {
-            egui::Panel::right("auto-tune verification")
-                .resizable(false)
-                .exact_size(300.0)
-                .show(ui, |ui| verification_ui(ui, written, measured));
-        }
         egui::CentralPanel::default().show(ui, |ui| {
             let fit = self.fit.as_ref().and_then(|(_, f)| f.as_ref().ok());
             overlay_ui(
@@ -291,94 +327,30 @@ impl AutoTunePanel {
         });
     }
 
-    fn choices_ui(&mut self, ui: &mut egui::Ui, runs: &RunStore, run: Option<&StepRun>) {
-        egui::Grid::new("auto-tune choices")
-            .num_columns(2)
-            .spacing([8.0, 4.0])
-            .show(ui, |ui| {
-                let label = ui.label("Identify from");
-                egui::ComboBox::from_id_salt("identify from")
-                    .selected_text(run.map_or("no run", |r| r.name.as_str()))
-                    .show_ui(ui, |ui| {
-                        ui.selectable_value(&mut self.chosen_run, None, "newest with effort");
-                        for r in runs.runs().iter().filter(|r| r.trace.effort.is_some()) {
-                            ui.selectable_value(&mut self.chosen_run, Some(r.id), &r.name);
-                        }
-                    })
-                    .response
-                    .labelled_by(label.id);
-                ui.end_row();
-
-                let label = ui.label("Model");
-                egui::ComboBox::from_id_salt("model kind")
-                    .selected_text(self.kind.label())
-                    .show_ui(ui, |ui| {
-                        for kind in ModelKind::ALL {
-                            ui.selectable_value(&mut self.kind, kind, kind.label());
-                        }
-                    })
-                    .response
-                    .labelled_by(label.id);
-                ui.end_row();
-
-                let label = ui.label("Rule");
-                egui::ComboBox::from_id_salt("tuning rule")
-                    .selected_text(self.rule.label())
-                    .show_ui(ui, |ui| {
-                        for rule in ModelRule::ALL {
-                            ui.selectable_value(&mut self.rule, rule, rule.label());
-                        }
-                    })
-                    .response
-                    .labelled_by(label.id);
-                ui.end_row();
-
-                let label = ui.label("Speed given as");
-                ui.horizontal(|ui| {
-                    ui.selectable_value(
-                        &mut self.speed_input,
-                        SpeedInput::TimeConstant,
-                        "time constant",
-                    );
-                    ui.selectable_value(&mut self.speed_input, SpeedInput::Bandwidth, "bandwidth");
-                })
-                .response
-                .labelled_by(label.id);
-                ui.end_row();
-
-                match self.speed_input {
-                    SpeedInput::TimeConstant => {
-                        let label = ui.label("Closed-loop time constant");
-                        ui.add(
-                            egui::DragValue::new(&mut self.tau_s)
-                                .range(1e-4..=10.0)
-                                .speed(0.001)
-                                .suffix(" s"),
-                        )
-                        .labelled_by(label.id);
-                    }
-                    SpeedInput::Bandwidth => {
-                        let label = ui.label("Closed-loop bandwidth");
-                        ui.add(
-                            egui::DragValue::new(&mut self.bandwidth_hz)
-                                .range(0.01..=1000.0)
-                                .speed(0.1)
-                                .suffix(" Hz"),
-                        )
-                        .labelled_by(label.id);
-                    }
-                }
-                ui.end_row();
-            });
+    /// Keeps the run identified from: the run an identification step just
+    /// measured, else the user's pick; only when there is neither (or the
+    /// pick was deleted) the newest run with effort, pinned from then on.
+    fn follow_identification(&mut self, runs: &RunStore) {
+        let with_effort = || runs.runs().iter().filter(|r| r.trace.effort.is_some());
+        if let Some(after) = self.identify_after
+            && let Some(new) = with_effort().find(|r| Some(r.id) > after)
+        {
+            self.chosen_run = Some(new.id);
+            self.identify_after = None;
+        }
+        let exists = |id| with_effort().any(|r| r.id == id);
+        if !self.chosen_run.is_some_and(exists) {
+            self.chosen_run = with_effort().next_back().map(|r| r.id);
+        }
     }
 
     /// The fit of `run` with the chosen model, computed once per choice.
     fn fit_of(&mut self, run: &StepRun) -> Result<&Identified, &str> {
-        let key = (run.id, self.kind);
+        let key = (run.id, self.settings.model);
         if self.fit.as_ref().is_none_or(|(k, _)| *k != key) {
             let effort = run.trace.effort.as_deref().map(f64s);
             let result = identify(
-                self.kind,
+                self.settings.model,
                 &f64s(&run.trace.time),
                 effort.as_deref(),
                 &f64s(&run.trace.feedback),
@@ -393,7 +365,18 @@ impl AutoTunePanel {
         }
     }
 
-    /// The gains table (in force and proposed) and the prediction.
+    /// The closed-loop speed asked for.
+    fn speed(&self) -> ClosedLoopSpeed {
+        match self.settings.speed_input {
+            SpeedInput::TimeConstant => {
+                ClosedLoopSpeed::TimeConstant(self.settings.time_constant_s)
+            }
+            SpeedInput::Bandwidth => ClosedLoopSpeed::BandwidthHz(self.settings.bandwidth_hz),
+        }
+    }
+
+    /// The gains table (in force and proposed), the prediction and any
+    /// warning about it.
     fn proposal_ui(
         &mut self,
         ui: &mut egui::Ui,
@@ -401,20 +384,17 @@ impl AutoTunePanel {
         model: &crate::analysis::PlantModel,
         run: &StepRun,
     ) -> (Option<Proposal>, Option<Preview>) {
-        let speed = match self.speed_input {
-            SpeedInput::TimeConstant => ClosedLoopSpeed::TimeConstant(self.tau_s),
-            SpeedInput::Bandwidth => ClosedLoopSpeed::BandwidthHz(self.bandwidth_hz),
-        };
+        let speed = self.speed();
         let params = params_of(session);
         let Some(loop_params) = LoopParams::find(&params) else {
             ui.weak("The device has no kp, ki and kd gains to propose values for.");
             return (None, None);
         };
         let plan = preview_plan(session, run);
-        let rule = self.rule;
+        let rule = self.settings.rule;
         let chain = self
             .proposed
-            .get((run.id, self.kind, rule, speed, plan), || {
+            .get((run.id, self.settings.model, rule, speed, plan), || {
                 let proposal = propose(model, rule, speed).map_err(|e| e.to_string())?;
                 let predicted = preview(model, &proposal.parallel, &plan, &StepOptions::default())
                     .map_err(|e| e.to_string());
@@ -448,9 +428,16 @@ impl AutoTunePanel {
                     ui.end_row();
                 }
             });
+        let found = warnings(
+            Some(predicted),
+            &proposal.parallel,
+            Some(&in_force),
+            self.settings.overshoot_warning_percent,
+        );
+        warnings_ui(ui, rule.label(), &found);
         match predicted {
             Ok(predicted) => {
-                predicted_metrics_ui(ui, predicted);
+                predicted_metrics_ui(ui, predicted, &run.signal_unit, &run.effort_unit);
                 (Some(proposal), Some(predicted.clone()))
             }
             Err(error) => {
@@ -483,90 +470,45 @@ fn preview_plan(session: &DeviceSession, run: &StepRun) -> PreviewPlan {
     }
 }
 
-/// The compared metrics of a prediction, one line each.
-fn predicted_metrics_ui(ui: &mut egui::Ui, predicted: &Preview) {
-    if let Ok(metrics) = &predicted.metrics {
-        for (info, value) in METRICS.iter().zip(metric_values(metrics)) {
-            if COMPARED.contains(&info.key) {
-                ui.label(format!(
-                    "Predicted {}: {}",
-                    info.label,
-                    value.map_or("—".to_owned(), |v| format!("{v:.4}"))
-                ));
-            }
-        }
-    }
-}
-
 fn params_of(session: &DeviceSession) -> Vec<crate::protocol::ParamInfo> {
     session.params.iter().map(|p| p.info.clone()).collect()
 }
 
-/// Predicted against measured metrics after "Verify".
-fn verification_ui(ui: &mut egui::Ui, written: &Preview, measured: &StepRun) {
-    ui.strong(format!("Verification ({})", measured.name));
-    let predicted = written.metrics.as_ref().ok().map(metric_values);
-    egui::Grid::new("verification metrics")
-        .num_columns(3)
-        .show(ui, |ui| {
-            ui.strong("Metric");
-            ui.strong("Predicted");
-            ui.strong("Measured");
-            ui.end_row();
-            for (i, info) in METRICS.iter().enumerate() {
-                if !COMPARED.contains(&info.key) {
-                    continue;
-                }
-                let cell = |v: Option<f64>| v.map_or("—".to_owned(), |v| format!("{v:.4}"));
-                ui.label(info.label);
-                ui.label(cell(predicted.and_then(|p| p[i])));
-                ui.label(cell(measured.metric(info.key)));
-                ui.end_row();
-            }
-        });
+/// The gains in force on the device, when it has a PID loop.
+fn gains_in_force(session: &DeviceSession) -> Option<ParallelGains> {
+    let params = params_of(session);
+    LoopParams::find(&params).map(|l| l.gains(&params))
 }
 
-/// The identification run, its fit, the prediction, and the verification.
-fn overlay_ui(
-    ui: &mut egui::Ui,
-    run: Option<&StepRun>,
-    fit: Option<&Identified>,
-    predicted: Option<&Preview>,
-    verification: Option<&StepRun>,
-    written: Option<&Preview>,
-) {
-    Plot::new("auto-tune overlay")
-        .legend(Legend::default())
-        .x_axis_label("time from step [s]")
-        .show(ui, |plot| {
-            if let Some(run) = run {
-                let time = f64s(&run.trace.time);
-                plot.line(Line::new(
-                    "measured",
-                    points(&time, &f64s(&run.trace.feedback)),
-                ));
-                if let Some(fit) = fit {
-                    plot.line(
-                        Line::new("model fit", points(&time[..fit.fitted.len()], &fit.fitted))
-                            .style(LineStyle::dashed_loose()),
-                    );
-                }
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn settings_survive_a_round_trip_and_missing_fields_take_defaults() {
+        let mut panel = AutoTunePanel::default();
+        let settings = AutoTuneSettings {
+            method: AutoTuneMethod::Relay,
+            model: ModelKind::Ipdt,
+            rule: ModelRule::Lambda,
+            relay_rule: UltimateRule::ALL[3],
+            speed_input: SpeedInput::Bandwidth,
+            time_constant_s: 0.05,
+            bandwidth_hz: 8.0,
+            overshoot_warning_percent: 10.0,
+        };
+        panel.apply_settings(settings.clone());
+        let json = serde_json::to_string(&panel.settings()).expect("serializes");
+        let back: AutoTuneSettings = serde_json::from_str(&json).expect("deserializes");
+        assert_eq!(back, settings);
+        let old: AutoTuneSettings =
+            serde_json::from_str(r#"{"method": "Relay"}"#).expect("an older file");
+        assert_eq!(
+            old,
+            AutoTuneSettings {
+                method: AutoTuneMethod::Relay,
+                ..AutoTuneSettings::default()
             }
-            if let Some(p) = predicted {
-                let p = &p.prediction;
-                plot.line(Line::new("predicted", points(&p.time, &p.feedback)));
-            }
-            if let (Some(v), Some(w)) = (verification, written) {
-                let time = f64s(&v.trace.time);
-                plot.line(Line::new(
-                    "verification",
-                    points(&time, &f64s(&v.trace.feedback)),
-                ));
-                let p = &w.prediction;
-                plot.line(
-                    Line::new("predicted (written)", points(&p.time, &p.feedback))
-                        .style(LineStyle::dashed_dense()),
-                );
-            }
-        });
+        );
+    }
 }
