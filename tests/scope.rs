@@ -14,6 +14,7 @@ use egui::accesskit::Role;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use motiontune::app::App;
+use motiontune::app::view::ViewSettings;
 use motiontune::capture::ArmState;
 use motiontune::link::PortTarget;
 
@@ -72,17 +73,18 @@ fn freeze_stops_the_view_while_capture_goes_on() {
     assert!(harness.state().scope_follows());
 }
 
-/// A frozen view or a disconnected app costs a few frames a second, not
-/// sixty: the live view and an armed trigger keep the display's pace.
+/// A frozen view or a disconnected app asks for no frames of its own (the
+/// link wakes it for news): the live view and an armed trigger keep the
+/// chosen pace, 60 frames a second unless set otherwise.
 #[test]
-fn frames_come_at_the_display_s_pace_only_while_something_moves() {
-    let moving = Some(Duration::from_millis(16));
-    let still = Some(Duration::from_millis(250));
+fn frames_come_at_the_chosen_pace_only_while_something_moves() {
+    let moving = Some(ViewSettings::default().moving_frame());
+    assert_eq!(moving, Some(Duration::from_secs_f64(1.0 / 60.0)));
     let mut harness = connected_app();
     assert_eq!(harness.state().next_frame(), moving, "live, followed");
     harness.get_by_label("Freeze").click();
     harness.step();
-    assert_eq!(harness.state().next_frame(), still, "frozen");
+    assert_eq!(harness.state().next_frame(), None, "frozen");
     harness.get_by_label("Arm trigger").click();
     harness.step();
     assert_eq!(harness.state().next_frame(), moving, "a trigger armed");

@@ -179,6 +179,10 @@ impl App {
         if !settings.profile_file.trim().is_empty() {
             gains.set_profile_path(PathBuf::from(&settings.profile_file));
         }
+        let mut autotune = autotune::AutoTunePanel::default();
+        autotune.apply_settings(settings.autotune.clone());
+        let mut runs_view = runs_tab::RunsView::default();
+        runs_view.apply_settings(settings.runs.clone());
         let mut step_test = step_test_tab::StepTestPanel::default();
         step_test.plan = settings.step_plan;
         settings.view.apply(&cc.egui_ctx);
@@ -195,10 +199,10 @@ impl App {
             history_size: options.history_size,
             frame_times: status::FrameTimes::default(),
             step_test,
-            autotune: autotune::AutoTunePanel::default(),
+            autotune,
             bode: bode::BodePanel::default(),
             runs,
-            runs_view: runs_tab::RunsView::default(),
+            runs_view,
             runs_error: runs_error.map(|e| e.to_string()),
             event_log: event_log::EventLogPane::default(),
             closed_log: EventLog::default(),
@@ -222,6 +226,8 @@ impl App {
             write_guard: self.gains.guard().clone(),
             profile_file: self.gains.profile_path().to_owned(),
             scope: self.scope.settings(),
+            runs: self.runs_view.settings(),
+            autotune: self.autotune.settings(),
         }
     }
 

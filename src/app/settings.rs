@@ -8,7 +8,9 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::autotune::AutoTuneSettings;
 use super::connection::ConnectionSettings;
+use super::runs_tab::RunsSettings;
 use super::scope::ScopeSettings;
 use super::view::ViewSettings;
 use super::workspace::Workspace;
@@ -38,6 +40,10 @@ pub struct Settings {
     /// The scope's window, channel styles per device, trigger and export
     /// size.
     pub scope: ScopeSettings,
+    /// Which runs are compared, and how.
+    pub runs: RunsSettings,
+    /// The Auto-tune tab's method, rule and speed.
+    pub autotune: AutoTuneSettings,
 }
 
 impl Settings {
