@@ -8,6 +8,7 @@
 mod common;
 
 use std::collections::HashMap;
+use std::time::Duration;
 
 use common::{step_until, wait_connected};
 use eframe::App as _;
@@ -17,6 +18,7 @@ use egui_kittest::kittest::Queryable;
 use motiontune::app::view::Theme;
 use motiontune::app::workspace::{Pane, SCOPE_MIN};
 use motiontune::app::{App, AppOptions};
+use motiontune::link::STREAM_WAKE;
 use motiontune::sim::SimDevice;
 use motiontune::sim::device::DeviceSettings;
 use motiontune::sim::drive::DriveConfig;
@@ -293,6 +295,35 @@ fn a_still_view_asks_for_no_frames_of_its_own() {
         None,
         "a disconnected app is still"
     );
+}
+
+/// A frozen view draws only when the link wakes it, every
+/// [`STREAM_WAKE`] for the stream: the frame it then draws takes the whole
+/// backlog of the full-rate stream, and no sample is dropped.
+#[test]
+fn a_still_app_woken_by_the_stream_takes_every_sample() {
+    let mut harness = app(
+        small(),
+        AppOptions {
+            stream_divider: 1,
+            ..AppOptions::default()
+        },
+        None,
+    );
+    wait_connected(&mut harness);
+    harness.get_by_label("Freeze").click();
+    harness.run_steps(2);
+    for _ in 0..3 {
+        std::thread::sleep(STREAM_WAKE + Duration::from_millis(500));
+        harness.step();
+        let session = harness.state().session().expect("a session");
+        assert_eq!(session.dropped_samples, 0, "samples dropped unread");
+        assert!(
+            session.event_backlog() < 2_000,
+            "the frame left {} events waiting",
+            session.event_backlog()
+        );
+    }
 }
 
 #[test]

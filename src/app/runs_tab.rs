@@ -108,10 +108,11 @@ impl RunsView {
         Plot::new("step overlay")
             .legend(Legend::default())
             .x_axis_label("time from step [s]")
-            .y_axis_label(if normalized {
-                "fraction of step".to_owned()
-            } else {
-                format!("[{unit}]")
+            .y_axis_label(match (normalized, unit) {
+                (true, _) => "fraction of step".to_owned(),
+                // No runs yet: no unit, and no empty brackets.
+                (false, "") => String::new(),
+                (false, unit) => format!("[{unit}]"),
             })
             .show(ui, |plot| {
                 for run in runs.into_iter().filter(|r| r.visible) {

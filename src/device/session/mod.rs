@@ -39,10 +39,16 @@ pub use typed_lines::NOT_CONNECTED;
 use writes::SentSet;
 pub use writes::{ParamView, WriteMark, WriteState};
 
-/// Most events one frame takes in: about 1.4 s of the full-rate stream
-/// (10 kHz × 8 channels comes in ~1 430 batches a second), which bounds a
-/// frame's work however fast the device sends.
-const MOST_PER_FRAME: usize = 2_000;
+/// Most events one frame takes in: about 7 s of the full-rate stream
+/// (10 kHz × 8 channels comes in ~1 430 batches a second), more than a
+/// still app leaves waiting between the link's wakes
+/// ([`crate::link::STREAM_WAKE`]), so the frame it draws on waking takes
+/// them all; and a bound on a frame's work however fast the device sends.
+const MOST_PER_FRAME: usize = 10_000;
+
+// The full-rate stream's batches over the longest wait, with a quarter to
+// spare, fit in the frame that ends it.
+const _: () = assert!(MOST_PER_FRAME as u64 > 1_430 * crate::link::STREAM_WAKE.as_secs() * 5 / 4);
 
 /// Most events left waiting before sample batches are dropped: about 14 s
 /// of the full-rate stream (~3 MB), so a machine that stalls the app for
