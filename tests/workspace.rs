@@ -313,7 +313,7 @@ fn a_still_app_woken_by_the_stream_takes_every_sample() {
     wait_connected(&mut harness);
     harness.get_by_label("Freeze").click();
     harness.run_steps(2);
-    for _ in 0..3 {
+    for _ in 0..2 {
         std::thread::sleep(STREAM_WAKE + Duration::from_millis(500));
         harness.step();
         let session = harness.state().session().expect("a session");

@@ -54,7 +54,7 @@ impl FrameTimes {
         ui.label(text).on_hover_text(
             "per frame over the last second: CPU time of the whole frame (painting included), \
              and of the app's own UI code; and how many frames were drawn in that second (a \
-             still view draws only on input, on news from the device and every 5 s for the stream)",
+             still view draws only on input, on news from the device and every 10 s for the stream)",
         );
     }
 }

@@ -18,11 +18,12 @@ use super::LinkEvent;
 use crate::protocol::Event;
 
 /// The longest the steady stream waits in the channel for an app that
-/// draws nothing. A frame costs tens of milliseconds with software
-/// rendering, so a still view woken every second would cost a tenth of a
-/// core; every five seconds the channel holds at most 2 MB of a 10 kHz ×
-/// 8-channel stream and the status bar's counters are at most 5 s old.
-pub const STREAM_WAKE: Duration = Duration::from_secs(5);
+/// draws nothing. A frame with software rendering costs a hundred
+/// milliseconds or more of the rasterizer's time, so a still view woken
+/// every second would cost a tenth of a core or more; every ten seconds
+/// the channel holds at most 5 MB of a 10 kHz × 8-channel stream and the
+/// status bar's counters are at most 10 s old.
+pub const STREAM_WAKE: Duration = Duration::from_secs(10);
 
 /// What the link calls to have the app look at its events (egui's
 /// `request_repaint`).

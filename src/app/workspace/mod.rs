@@ -120,7 +120,7 @@ impl Default for Workspace {
         let right = linear(
             &mut tiles,
             LinearDir::Vertical,
-            &[(channels, 0.55), (trigger, 0.45)],
+            &[(channels, 0.5), (trigger, 0.5)],
         );
         let top = linear(
             &mut tiles,
@@ -147,7 +147,7 @@ impl Default for Workspace {
         let root = linear(
             &mut tiles,
             LinearDir::Vertical,
-            &[(top, 0.62), (bottom, 0.38)],
+            &[(top, 0.66), (bottom, 0.34)],
         );
         Self {
             tree: Tree::new(egui::Id::unique("workspace"), root, tiles),

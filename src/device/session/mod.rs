@@ -39,12 +39,12 @@ pub use typed_lines::NOT_CONNECTED;
 use writes::SentSet;
 pub use writes::{ParamView, WriteMark, WriteState};
 
-/// Most events one frame takes in: about 7 s of the full-rate stream
+/// Most events one frame takes in: about 12 s of the full-rate stream
 /// (10 kHz × 8 channels comes in ~1 430 batches a second), more than a
 /// still app leaves waiting between the link's wakes
 /// ([`crate::link::STREAM_WAKE`]), so the frame it draws on waking takes
 /// them all; and a bound on a frame's work however fast the device sends.
-const MOST_PER_FRAME: usize = 10_000;
+const MOST_PER_FRAME: usize = 18_000;
 
 // The full-rate stream's batches over the longest wait, with a quarter to
 // spare, fit in the frame that ends it.
