@@ -31,6 +31,13 @@ fn run_step(harness: &mut Harness<'static, App>, button: &str) {
     // Accessibility click: the button may sit below the tab's scroll fold.
     harness.get_by_label(button).click_accesskit();
     harness.step();
+    // Waits for this test to start, not on the last one having ended: on
+    // a loaded machine the app may still be taking in the answers to the
+    // writes before it, and the button waits for them.
+    step_until(harness, "the step test to start", |h| {
+        h.state().session().is_some_and(|s| s.procedure_running())
+            || h.state().runs().runs().len() > before
+    });
     step_until(harness, "the step test to end", |h| {
         h.state().session().is_some_and(|s| {
             s.procedures
@@ -38,8 +45,9 @@ fn run_step(harness: &mut Harness<'static, App>, button: &str) {
                 .is_some_and(|r| r.is_done())
         })
     });
-    harness.step();
-    assert_eq!(harness.state().runs().runs().len(), before + 1);
+    step_until(harness, "its step kept", |h| {
+        h.state().runs().runs().len() == before + 1
+    });
 }
 
 #[test]
@@ -108,6 +116,9 @@ fn auto_tune_writes_only_on_the_click_and_the_verification_matches_the_predictio
     step_until(&mut harness, "the proposed gains on the device", |_| {
         let g = gains(&server);
         close(g.kp, proposal.kp) && close(g.ki, proposal.ki) && close(g.kd, proposal.kd)
+    });
+    step_until(&mut harness, "the app to see them confirmed", |h| {
+        h.state().session().is_some_and(|s| !s.write_in_flight())
     });
 
     // The tab identifies from the run it measured.
