@@ -247,3 +247,218 @@ fn a_recording_replays_through_the_link_exactly() {
         other => panic!("{other:?}"),
     }
 }
+
+/// A CSV of a loop stepping 0 → 1 rad at 1 s and back at 2 s (a
+/// first-order response), 3 s at 1 kHz, as motiontune writes one.
+fn stepping_csv(path: &std::path::Path) {
+    let mut text = String::from("time_s,setpoint [rad],position [rad],effort [A]\n");
+    let mut position = 0.0f64;
+    for k in 0..3000 {
+        let setpoint = if (1000..2000).contains(&k) { 1.0 } else { 0.0 };
+        let effort = 40.0 * (setpoint - position);
+        position += 0.001 * effort;
+        text.push_str(&format!(
+            "{},{setpoint},{position:.6},{:.4}\n",
+            f64::from(k) / 1000.0,
+            effort / 3.0
+        ));
+    }
+    std::fs::write(path, text).expect("write");
+}
+
+/// A file dropped on the window, as egui-winit hands one over.
+#[derive(Debug)]
+struct Dropped(std::path::PathBuf);
+
+impl egui::DroppedFile for Dropped {
+    fn path(&self) -> &std::path::Path {
+        &self.0
+    }
+
+    fn bytes(&self) -> Result<Vec<u8>, String> {
+        std::fs::read(&self.0).map_err(|e| e.to_string())
+    }
+}
+
+fn wait_loaded(harness: &mut egui_kittest::Harness<'static, motiontune::app::App>, count: usize) {
+    common::step_until(harness, "recordings loaded", |h| {
+        let recordings = h.state().recordings();
+        recordings.loaded().len() + recordings.failures().len() >= count && !recordings.busy()
+    });
+    harness.run_steps(2);
+}
+
+/// Opened from the command line beside the live simulated drive: the file
+/// is shown (scope, channels with units), its steps are those `analyze`
+/// measures and become runs, the device streams on meanwhile, and
+/// *Showing* switches back to it.
+#[test]
+fn a_recording_opens_beside_the_device_and_its_steps_become_runs() {
+    use egui_kittest::kittest::Queryable;
+    use motiontune::app::AppOptions;
+    use motiontune::app::recordings::Showing;
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let csv = dir.path().join("bench.csv");
+    stepping_csv(&csv);
+    let mut harness = common::app_with(AppOptions {
+        open: vec![csv.clone()],
+        ..AppOptions::default()
+    });
+    common::wait_connected(&mut harness);
+    wait_loaded(&mut harness, 1);
+    let app = harness.state();
+    assert_eq!(app.recordings().loaded(), ["bench.csv"]);
+    assert_eq!(app.recordings().showing(), Showing::File(0));
+    assert!(!app.scope_follows(), "a file is shown whole, frozen");
+    let file = app.recordings().shown_session().expect("shown");
+    let labels: Vec<String> = file
+        .info
+        .as_ref()
+        .expect("described")
+        .channels
+        .iter()
+        .map(|c| c.label())
+        .collect();
+    assert_eq!(labels, ["setpoint [rad]", "position [rad]", "effort [A]"]);
+    assert_eq!(file.history.as_ref().expect("history").len(), 3000);
+    harness.get_by_label("Showing");
+
+    // The device streamed on while the file was shown.
+    let before = live_samples(&harness);
+    common::run_for(&mut harness, 0.3);
+    assert!(live_samples(&harness) > before, "the live history grows");
+
+    harness.get_by_label("Recordings").click();
+    harness.run_steps(2);
+    harness.get_by_label("2 steps found");
+    harness.get_by_label("Keep as runs").click();
+    harness.run_steps(2);
+    let runs = harness.state().runs().runs();
+    assert_eq!(runs.len(), 2);
+    let output = common::motiontune(&["analyze", csv.to_str().expect("utf8"), "--json"]);
+    assert!(output.status.success(), "{}", common::stderr(&output));
+    let document: serde_json::Value = serde_json::from_slice(&output.stdout).expect("json");
+    let steps = document["steps"].as_array().expect("steps");
+    assert_eq!(steps.len(), 2);
+    for (run, step) in runs.iter().zip(steps) {
+        assert_eq!(run.device, "bench.csv");
+        assert_eq!(run.signal_unit, "rad");
+        for key in ["rise_time", "settling_time", "overshoot", "iae"] {
+            let (ours, theirs) = (run.metric(key), step[key].as_f64());
+            match (ours, theirs) {
+                (Some(a), Some(b)) => assert!(
+                    (a - b).abs() <= 1e-5 * b.abs().max(1e-3),
+                    "{key}: {a} in the app, {b} from analyze"
+                ),
+                other => panic!("{key}: {other:?}"),
+            }
+        }
+    }
+
+    // Back to the device: the scope follows it again.
+    harness.get_by_label("Showing").click();
+    harness.run_steps(2);
+    harness
+        .get_by_label("device: motiontune simulated drive")
+        .click();
+    harness.run_steps(2);
+    assert_eq!(harness.state().recordings().showing(), Showing::Device);
+    assert!(harness.state().scope_follows());
+}
+
+fn live_samples(harness: &egui_kittest::Harness<'static, motiontune::app::App>) -> u64 {
+    harness
+        .state()
+        .session()
+        .and_then(|s| s.history.as_ref())
+        .map_or(0, |h| h.total_pushed())
+}
+
+/// Dropped on the window: a Parquet recording opens and the trigger,
+/// armed on it, captures its step from the file; a file that is not a
+/// recording says why in one line and changes nothing.
+#[test]
+fn a_dropped_recording_opens_and_a_trigger_runs_over_it() {
+    use egui_kittest::kittest::Queryable;
+    use motiontune::app::recordings::Showing;
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let csv = dir.path().join("bench.csv");
+    stepping_csv(&csv);
+    let parquet = dir.path().join("bench.parquet");
+    let output = common::motiontune(&[
+        "record",
+        "--port",
+        &format!("replay:{}", csv.display()),
+        "--replay-speed",
+        "20",
+        "--seconds",
+        "2.5",
+        "--out",
+        parquet.to_str().expect("utf8"),
+    ]);
+    assert!(output.status.success(), "{}", common::stderr(&output));
+    let bad = dir.path().join("notes.parquet");
+    std::fs::write(&bad, "PAR1 but not Parquet").expect("write");
+
+    let mut harness = common::app_on(motiontune::link::PortTarget::Sim);
+    common::wait_connected(&mut harness);
+    for path in [&parquet, &bad] {
+        harness
+            .input_mut()
+            .dropped_files
+            .push(std::sync::Arc::new(Dropped(path.clone())));
+    }
+    harness.step();
+    wait_loaded(&mut harness, 2);
+    let recordings = harness.state().recordings();
+    assert_eq!(recordings.loaded(), ["bench.parquet"]);
+    let failures = recordings.failures();
+    assert_eq!(failures.len(), 1);
+    assert!(
+        failures[0].starts_with("cannot open ") && failures[0].contains("notes.parquet"),
+        "{failures:?}"
+    );
+    assert!(!failures[0].contains('\n'));
+    assert_eq!(recordings.showing(), Showing::File(0));
+    let rows = recordings
+        .shown_session()
+        .and_then(|s| s.history.as_ref())
+        .expect("history")
+        .len();
+    assert!((2500..=2510).contains(&rows), "{rows} rows: 2.5 s at 1 kHz");
+
+    // The default trigger: setpoint rising through 0.5, single.
+    harness.get_by_label("Arm trigger").click();
+    common::step_until(&mut harness, "a capture from the file", |h| {
+        h.state()
+            .recordings()
+            .shown_session()
+            .is_some_and(|s| !s.capture.captures().is_empty())
+    });
+    let session = harness.state().recordings().shown_session().expect("shown");
+    let capture = &session.capture.captures()[0];
+    assert!(!capture.forced);
+    assert!(
+        (capture.trigger_time - 1.0).abs() < 1e-9,
+        "{}",
+        capture.trigger_time
+    );
+    // The device never saw the trigger.
+    let device = harness.state().session().expect("device");
+    assert!(device.capture.captures().is_empty());
+}
+
+/// `motiontune FILE` names a file that is not there, or a mistyped
+/// command, in one line.
+#[test]
+fn a_missing_recording_on_the_command_line_is_one_line() {
+    let output = common::motiontune(&["recrod"]);
+    common::assert_one_line_error(&output, "'recrod' is neither a command nor a file");
+    let output = common::motiontune(&["--open", "/no/such/run.csv"]);
+    common::assert_one_line_error(
+        &output,
+        "'/no/such/run.csv' is neither a command nor a file",
+    );
+}

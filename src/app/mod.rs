@@ -27,6 +27,7 @@ mod icon;
 mod param_editor;
 mod procedure_controls;
 mod profiles;
+pub mod recordings;
 mod runs_tab;
 mod safety;
 mod save_folder;
@@ -75,6 +76,8 @@ pub struct AppOptions {
     /// Where the save folder is kept between sessions; `None` keeps it for
     /// this run only.
     pub settings_file: Option<PathBuf>,
+    /// Recordings to open beside the device.
+    pub open: Vec<PathBuf>,
 }
 
 impl AppOptions {
@@ -98,6 +101,7 @@ impl Default for AppOptions {
             history_size: HistorySize::default(),
             runs_file: None,
             settings_file: None,
+            open: Vec::new(),
         }
     }
 }
@@ -124,6 +128,8 @@ pub struct App {
     console: console::ConsolePane,
     /// The console of the last session while none is connected.
     closed_console: Console,
+    /// Recordings opened beside the device, and which is shown.
+    recordings: recordings::Recordings,
     workspace: Workspace,
     view: view::ViewSettings,
     help: help::Help,
@@ -185,6 +191,10 @@ impl App {
         runs_view.apply_settings(settings.runs.clone());
         let mut step_test = step_test_tab::StepTestPanel::default();
         step_test.plan = settings.step_plan;
+        let mut recordings = recordings::Recordings::new(settings.recordings.clone());
+        for path in options.open {
+            recordings.open(path, &cc.egui_ctx);
+        }
         settings.view.apply(&cc.egui_ctx);
         cc.egui_ctx.options_mut(|o| {
             o.max_passes =
@@ -208,6 +218,7 @@ impl App {
             closed_log: EventLog::default(),
             console: console::ConsolePane::default(),
             closed_console: Console::default(),
+            recordings,
             workspace: settings.workspace,
             view: settings.view,
             help: help::Help::default(),
@@ -228,6 +239,7 @@ impl App {
             scope: self.scope.settings(),
             runs: self.runs_view.settings(),
             autotune: self.autotune.settings(),
+            recordings: self.recordings.settings(),
         }
     }
 
@@ -276,6 +288,11 @@ impl App {
         self.gains.forget_device();
     }
 
+    /// The recordings opened beside the device.
+    pub fn recordings(&self) -> &recordings::Recordings {
+        &self.recordings
+    }
+
     /// The kept step runs.
     pub fn runs(&self) -> &RunStore {
         &self.runs
@@ -317,13 +334,17 @@ impl App {
     /// stream, whose events wait in their channel meanwhile; nothing is
     /// lost.
     pub fn next_frame(&self) -> Option<Duration> {
-        let session = self.session.as_ref().filter(|s| s.is_live())?;
+        let recordings = self.recordings.busy().then_some(recordings::BUSY_FRAME);
+        let session = self.session.as_ref().filter(|s| s.is_live());
+        let Some(session) = session else {
+            return recordings;
+        };
         let procedure = session.procedure_running();
         let armed = !matches!(session.capture.state(), ArmState::Idle);
         if self.scope.moves() || procedure || armed {
             Some(self.view.moving_frame())
         } else if session.is_connected() {
-            None
+            recordings
         } else {
             Some(CONNECTING_FRAME)
         }
@@ -344,16 +365,24 @@ impl App {
     fn top_bar_ui(&mut self, ui: &mut egui::Ui) {
         ui.add_space(4.0);
         let mut request = None;
+        let mut switched = None;
         ui.horizontal(|ui| {
             ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
                 safety::ui(ui, self.session.as_mut());
                 ui.with_layout(
                     egui::Layout::left_to_right(egui::Align::Center).with_main_wrap(true),
                     |ui| {
+                        self.recordings.menu(ui);
                         view::menu(ui, &mut self.view, &mut self.workspace);
                         self.help.menu(ui);
                         ui.separator();
                         request = self.connection.ui(ui, self.session.as_ref());
+                        let device = self
+                            .session
+                            .as_ref()
+                            .and_then(|s| s.info.as_ref())
+                            .map_or("none", |i| i.name.as_str());
+                        switched = self.recordings.showing_ui(ui, device);
                     },
                 );
             });
@@ -372,6 +401,9 @@ impl App {
             }
         }
         ui.add_space(4.0);
+        if let Some(showing) = switched {
+            self.show(showing);
+        }
         match request {
             Some(connection::Request::Connect { target, divider }) => {
                 self.connect(target, divider);
@@ -404,6 +436,9 @@ impl eframe::App for App {
             }
         }
         self.keep_measured_steps();
+        if let Some(showing) = self.recordings.poll() {
+            self.show(showing);
+        }
         if let Some(error) = self.runs.take_save_error() {
             self.runs_error = Some(error.to_string());
         }
@@ -424,6 +459,16 @@ impl eframe::App for App {
             session.emergency_stop(StopSource::EscKey);
         }
         self.help.handle_keys(ui.ctx());
+        let dropped: Vec<PathBuf> = ui.input(|i| {
+            i.raw
+                .dropped_files
+                .iter()
+                .map(|file| file.path().to_path_buf())
+                .collect()
+        });
+        for path in dropped {
+            self.recordings.open(path, ui.ctx());
+        }
 
         egui::Panel::top("connection").show(ui, |ui| self.top_bar_ui(ui));
         self.fault_banner.ui(ui, self.session.as_ref());
@@ -447,15 +492,23 @@ impl eframe::App for App {
 }
 
 impl App {
-    /// The tiles, each pane drawn by its panel.
+    /// The tiles, each pane drawn by its panel, over the device or the
+    /// recording shown.
     fn workspace_ui(&mut self, ui: &mut egui::Ui) {
-        let not_connected = match self.session.as_ref().map(|s| &s.state) {
-            None => Some(format!(
-                "Not connected: Connect opens {}.",
-                self.connection.target().name()
-            )),
-            Some(ConnectionState::Failed(error)) => Some(format!("Not connected: {error}")),
-            Some(_) => None,
+        let mut lent = self.recordings.lend_shown();
+        let not_connected = if let Some(name) = self.recordings.shown_name() {
+            Some(format!(
+                "{name} is a recording: it has no parameters. Choose the device under Showing to tune it."
+            ))
+        } else {
+            match self.session.as_ref().map(|s| &s.state) {
+                None => Some(format!(
+                    "Not connected: Connect opens {}.",
+                    self.connection.target().name()
+                )),
+                Some(ConnectionState::Failed(error)) => Some(format!("Not connected: {error}")),
+                Some(_) => None,
+            }
         };
         let Self {
             session,
@@ -471,9 +524,14 @@ impl App {
             closed_log,
             console,
             closed_console,
+            recordings,
             workspace,
             ..
         } = self;
+        let session = match lent.as_mut() {
+            Some(lent) => &mut lent.session,
+            None => session,
+        };
         let mut panes = Panes {
             session,
             not_connected,
@@ -489,8 +547,21 @@ impl App {
             closed_log,
             console,
             closed_console,
+            recordings,
         };
         workspace.ui(ui, &mut panes);
+        if let Some(showing) = self.recordings.put_back(lent) {
+            self.show(showing);
+        }
+    }
+
+    /// Shows the device or a recording: the scope follows the device, or
+    /// shows the whole file.
+    fn show(&mut self, showing: recordings::Showing) {
+        match showing {
+            recordings::Showing::Device => self.scope.follow_newest(),
+            recordings::Showing::File(_) => self.scope.show_span(self.recordings.shown_span()),
+        }
     }
 
     /// Brings `pane` to the front (reopening it if closed).

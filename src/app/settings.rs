@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::autotune::AutoTuneSettings;
 use super::connection::ConnectionSettings;
+use super::recordings::RecordingsSettings;
 use super::runs_tab::RunsSettings;
 use super::scope::ScopeSettings;
 use super::view::ViewSettings;
@@ -44,6 +45,8 @@ pub struct Settings {
     pub runs: RunsSettings,
     /// The Auto-tune tab's method, rule and speed.
     pub autotune: AutoTuneSettings,
+    /// Recordings opened lately.
+    pub recordings: RecordingsSettings,
 }
 
 impl Settings {

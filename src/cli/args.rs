@@ -14,8 +14,8 @@ use crate::protocol::adapter::{AdapterSettings, Protocol, ProtocolChoice};
 use crate::tuning::{ModelKind, ModelRule};
 use values::{
     parse_amplitude, parse_assignment, parse_baud, parse_divider, parse_effort_limit,
-    parse_excursion, parse_hz, parse_rise_limits, parse_seconds, parse_settle, parse_settling_band,
-    parse_speed,
+    parse_excursion, parse_hz, parse_recording, parse_rise_limits, parse_seconds, parse_settle,
+    parse_settling_band, parse_speed,
 };
 
 mod values;
@@ -23,10 +23,17 @@ mod values;
 /// Tune motor drives over USB serial.
 #[derive(Debug, Parser)]
 #[command(name = "motiontune", version, about, long_about = None)]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct Cli {
     #[command(subcommand)]
     /// The headless command; none opens the GUI.
     pub command: Option<CliCommand>,
+    /// Recordings (CSV or Parquet) to open in the GUI, beside the device.
+    #[arg(value_name = "FILE", value_parser = parse_recording)]
+    pub files: Vec<PathBuf>,
+    /// A recording to open in the GUI, as FILE (may be given again).
+    #[arg(long = "open", value_name = "FILE", value_parser = parse_recording)]
+    pub open: Vec<PathBuf>,
     /// Serial port to open in the GUI (`sim` = built-in simulated drive,
     /// the default; `sim:native|lines|simplefoc|odrive` = an emulator;
     /// `replay:FILE` = a recording played as a device).

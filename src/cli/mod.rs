@@ -78,6 +78,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     .runs_file
                     .or_else(crate::app::AppOptions::default_runs_file),
                 settings_file: crate::app::AppOptions::default_settings_file(),
+                open: cli.files.into_iter().chain(cli.open).collect(),
             };
             crate::app::run_native(options)
         }

@@ -5,6 +5,7 @@
 
 pub mod console;
 pub mod event_log;
+pub mod recorded;
 pub mod session;
 
 pub use console::{Console, ConsoleLine, LineSource, SentHistory};

@@ -25,7 +25,7 @@ use crate::protocol::native::frame::{FrameDecoder, MAX_PAYLOAD, encode_frame};
 use crate::protocol::native::message::{
     DeviceMessage, MessageError, SAMPLES_HEADER_LEN, decode_command, host_type,
 };
-use crate::protocol::{ChannelRole, Command, DeviceErrorCode, StatusFlags};
+use crate::protocol::{Command, DeviceErrorCode, StatusFlags};
 use crate::record::read::{RecordedChannel, RecordedFile};
 use crate::sim::EmulatedDevice;
 
@@ -76,26 +76,8 @@ impl ReplayDevice {
         if file.channels.len() > MAX_CHANNELS {
             return Err(ReplayError::TooManyChannels(file.channels.len()));
         }
-        let step = file
-            .times
-            .windows(2)
-            .map(|t| t[1] - t[0])
-            .filter(|&dt| dt > 0.0)
-            .fold(f64::INFINITY, f64::min);
-        let rate_hz = if step.is_finite() {
-            (1.0 / step).round().clamp(1.0, 10_000_000.0)
-        } else {
-            1000.0
-        };
-        let on_grid: Vec<i64> = file
-            .times
-            .iter()
-            .map(|&t| (t * rate_hz).round() as i64)
-            .collect();
-        let exact = on_grid
-            .iter()
-            .zip(&file.times)
-            .all(|(&tick, &t)| tick as f64 / rate_hz == t);
+        let grid = file.tick_grid();
+        let (rate_hz, on_grid, exact) = (grid.rate_hz, grid.ticks, grid.exact);
         let first_tick = on_grid[0];
         // Ticks on the wire are u32: counted from the first row, unless
         // the recorded ticks fit as they are (then times stay absolute).
@@ -169,7 +151,7 @@ impl ReplayDevice {
             let channel = &self.channels[index];
             let message = DeviceMessage::Channel {
                 index: index as u8,
-                role: role_of(&channel.name).code(),
+                role: channel.role().code(),
                 name: channel.name.clone(),
                 unit: channel.unit.clone(),
             };
@@ -220,16 +202,6 @@ impl ReplayDevice {
                 values,
             });
         }
-    }
-}
-
-/// The role a channel's name suggests, as the native devices name them.
-fn role_of(name: &str) -> ChannelRole {
-    match name.to_ascii_lowercase().as_str() {
-        "setpoint" | "reference" => ChannelRole::Reference,
-        "position" | "feedback" => ChannelRole::Feedback,
-        "effort" => ChannelRole::Effort,
-        _ => ChannelRole::Other,
     }
 }
 

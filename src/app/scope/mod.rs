@@ -348,7 +348,22 @@ impl Scope {
         })
     }
 
-    fn follow_newest(&mut self) {
+    /// Shows `span` whole, frozen (a recording just shown); `None` follows
+    /// the newest sample.
+    pub fn show_span(&mut self, span: Option<(f64, f64)>) {
+        match span {
+            Some((t0, t1)) => {
+                self.follow = false;
+                self.display = Display::Live;
+                self.view = None;
+                self.forced_view = Some((t0, t1.max(t0 + 1e-3)));
+            }
+            None => self.follow_newest(),
+        }
+    }
+
+    /// Follows the newest sample of the live history.
+    pub fn follow_newest(&mut self) {
         self.follow = true;
         self.display = Display::Live;
         self.view = None;

@@ -58,11 +58,13 @@ pub enum Pane {
     EventLog,
     /// The device's text, and lines to send.
     Console,
+    /// Recordings opened beside the device.
+    Recordings,
 }
 
 impl Pane {
     /// Every pane, in the order the *View* menu lists them.
-    pub const ALL: [Self; 11] = [
+    pub const ALL: [Self; 12] = [
         Self::Scope,
         Self::Parameters,
         Self::GainHistory,
@@ -74,6 +76,7 @@ impl Pane {
         Self::FrequencyResponse,
         Self::EventLog,
         Self::Console,
+        Self::Recordings,
     ];
 
     /// The pane's tab title.
@@ -90,6 +93,7 @@ impl Pane {
             Self::FrequencyResponse => "Frequency response",
             Self::EventLog => "Event log",
             Self::Console => "Console",
+            Self::Recordings => "Recordings",
         }
     }
 }
@@ -133,6 +137,7 @@ impl Default for Workspace {
             Pane::FrequencyResponse,
             Pane::EventLog,
             Pane::Console,
+            Pane::Recordings,
         ]
         .into_iter()
         .map(|p| pane(&mut tiles, p))

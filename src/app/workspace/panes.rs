@@ -11,6 +11,7 @@ use crate::app::bode::BodePanel;
 use crate::app::console::ConsolePane;
 use crate::app::event_log::EventLogPane;
 use crate::app::gains::GainsPanel;
+use crate::app::recordings::Recordings;
 use crate::app::runs_tab::RunsView;
 use crate::app::scope::Scope;
 use crate::app::step_test_tab::StepTestPanel;
@@ -49,6 +50,8 @@ pub struct Panes<'a> {
     pub console: &'a mut ConsolePane,
     /// The console of the last session while none is connected.
     pub closed_console: &'a mut Console,
+    /// The recordings opened beside the device.
+    pub recordings: &'a mut Recordings,
 }
 
 impl Panes<'_> {
@@ -84,6 +87,7 @@ impl Panes<'_> {
                 self.step_test.plan,
             ),
             Pane::FrequencyResponse => self.bode.ui(ui, self.session.as_mut()),
+            Pane::Recordings => self.recordings.pane_ui(ui, self.runs),
             Pane::EventLog => {
                 let log = self
                     .session

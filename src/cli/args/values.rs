@@ -112,6 +112,21 @@ pub(super) fn parse_speed(text: &str) -> Result<f64, String> {
     }
 }
 
+/// A recording to open: a file that exists (a mistyped subcommand is
+/// refused here, not opened as a file).
+pub(super) fn parse_recording(text: &str) -> Result<std::path::PathBuf, String> {
+    let path = std::path::PathBuf::from(text);
+    if path.is_file() {
+        Ok(path)
+    } else if path.exists() {
+        Err(format!("'{text}' is not a file"))
+    } else {
+        Err(format!(
+            "'{text}' is neither a command nor a file (see motiontune --help)"
+        ))
+    }
+}
+
 pub(super) fn parse_hz(text: &str) -> Result<f64, String> {
     match text.parse::<f64>() {
         Ok(hz) if hz.is_finite() && hz > 0.0 && hz <= 1e6 => Ok(hz),

@@ -12,6 +12,7 @@
 //! it into its [`Console`].
 
 use std::collections::VecDeque;
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use crate::capture::CaptureEngine;
@@ -144,6 +145,9 @@ pub struct DeviceSession {
     options: LinkOptions,
     history_size: HistorySize,
     stream_divider: u16,
+    /// The file this session shows, when it is a recording: it has no link
+    /// and nothing is ever sent.
+    pub recorded_from: Option<PathBuf>,
 }
 
 impl DeviceSession {
@@ -196,7 +200,25 @@ impl DeviceSession {
             options,
             history_size,
             stream_divider,
+            recorded_from: None,
         }
+    }
+
+    /// A recording opened as a device: described by `info`, its samples in
+    /// `history`, read-only (no link, no parameters, nothing sent).
+    pub fn recorded(path: PathBuf, info: DeviceInfo, history: History) -> Self {
+        let target = PortTarget::Replay {
+            path: path.display().to_string(),
+            speed: 1.0,
+        };
+        let size = HistorySize::ChannelSamples(history.capacity() * info.channels.len() as u64);
+        let mut session = Self::with_link(None, LinkOptions::new(target), size);
+        session.capture = CaptureEngine::new(info.channels.len());
+        session.history = Some(history);
+        session.info = Some(info);
+        session.state = ConnectionState::Connected;
+        session.recorded_from = Some(path);
+        session
     }
 
     /// The port this session opens, with its protocol and settings.

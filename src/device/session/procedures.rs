@@ -38,6 +38,9 @@ pub enum StartError {
     /// The link is gone.
     #[error("not connected: the device's link has closed")]
     NotConnected,
+    /// The session shows a recording: nothing runs on a file.
+    #[error("{0} is a recording: procedures run on a connected device (choose it under Showing)")]
+    Recording(String),
 }
 
 impl ProcedureKind {
@@ -94,8 +97,17 @@ impl DeviceSession {
         Ok(())
     }
 
+    /// Refuses any procedure on a recording.
+    fn refuse_recording(&self) -> Result<(), StartError> {
+        match &self.recorded_from {
+            Some(path) => Err(StartError::Recording(path.display().to_string())),
+            None => Ok(()),
+        }
+    }
+
     /// Starts a step test on the setpoint parameter.
     pub fn start_step_test(&mut self, plan: StepPlan) -> Result<(), StartError> {
+        self.refuse_recording()?;
         let info = self.info.as_ref().ok_or(StepTestError::NoSetpoint)?;
         if !self.output_enabled() {
             return Err(StepTestError::OutputOff.into());
@@ -129,6 +141,7 @@ impl DeviceSession {
     /// setpoint writes limited to what the stream carries
     /// ([`Self::setpoint_write_hz`]).
     pub fn start_frequency_response(&mut self, plan: ExcitationPlan) -> Result<(), StartError> {
+        self.refuse_recording()?;
         let info = self.info.as_ref().ok_or(ExcitationError::NoSetpoint)?;
         let setpoint_now = self.setpoint_now().ok_or(ExcitationError::NoSetpoint)?;
         let point = self.device_excitation_point(plan.kind);
@@ -157,6 +170,7 @@ impl DeviceSession {
 
     /// Starts a relay auto-tune run in the device's relay mode.
     pub fn start_relay(&mut self, plan: RelayPlan) -> Result<(), StartError> {
+        self.refuse_recording()?;
         let info = self.info.as_ref().ok_or(RelayError::NoRelayMode)?;
         let mut info = info.clone();
         for (param, view) in info.params.iter_mut().zip(&self.params) {

@@ -2,6 +2,7 @@
 //! protocol's host session, and refuses every write.
 
 use super::*;
+use crate::protocol::ChannelRole;
 use crate::protocol::native::{FrameDecoder, HostSession, encode_command};
 use crate::protocol::{ChannelInfo, Event, SampleBatch};
 use crate::record::CsvRecorder;

@@ -43,6 +43,46 @@ pub struct CsvLayout {
     pub channels: Vec<RecordedChannel>,
 }
 
+impl CsvLayout {
+    /// How the file was read, in one line: separator, decimals, header,
+    /// and the time column with its unit.
+    pub fn describe(&self) -> String {
+        let separator = match self.separator {
+            b',' => "comma",
+            b';' => "semicolon",
+            b'\t' => "tab",
+            b' ' => "space",
+            _ => "other",
+        };
+        let time = if self.serial_monitor {
+            "serial-monitor timestamps".to_owned()
+        } else {
+            let name = self.headers.get(self.time_column).map_or_else(
+                || format!("column {}", self.time_column + 1),
+                |h| format!("'{h}'"),
+            );
+            if self.date_times {
+                format!("time {name} (dates and times)")
+            } else {
+                format!("time {name} in {}", self.time_unit.symbol())
+            }
+        };
+        format!(
+            "{separator}-separated{}, {}, {time}",
+            if self.decimal_comma {
+                " with decimal commas"
+            } else {
+                ""
+            },
+            if self.header {
+                "header row"
+            } else {
+                "no header"
+            },
+        )
+    }
+}
+
 impl Default for CsvLayout {
     fn default() -> Self {
         Self {

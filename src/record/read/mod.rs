@@ -32,6 +32,8 @@ mod tests;
 
 use std::path::Path;
 
+use crate::protocol::ChannelRole;
+
 pub use layout::{CsvLayout, find_column, split_header};
 pub use parquet::{MAGIC as PARQUET_MAGIC, ParquetInfo, SMALL_FOOTER_MAGIC, read_parquet};
 
@@ -155,7 +157,51 @@ pub enum FileFormat {
     Parquet(ParquetInfo),
 }
 
+/// A recording's times as ticks of one clock: what a device streaming it
+/// would count.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TickGrid {
+    /// Ticks a second: the rate the smallest step between rows gives
+    /// (1 kHz when no two rows differ in time).
+    pub rate_hz: f64,
+    /// Each row's time in ticks, `round(time × rate_hz)`.
+    pub ticks: Vec<i64>,
+    /// Every `tick / rate_hz` is the time as written.
+    pub exact: bool,
+}
+
 impl RecordedFile {
+    /// The rows' times on the clock of the smallest step between rows
+    /// (10 kHz for a 10 kHz recording): every recording motiontune makes
+    /// lies on it exactly; other times are rounded to it.
+    pub fn tick_grid(&self) -> TickGrid {
+        let step = self
+            .times
+            .windows(2)
+            .map(|t| t[1] - t[0])
+            .filter(|&dt| dt > 0.0)
+            .fold(f64::INFINITY, f64::min);
+        let rate_hz = if step.is_finite() {
+            (1.0 / step).round().clamp(1.0, 10_000_000.0)
+        } else {
+            1000.0
+        };
+        let ticks: Vec<i64> = self
+            .times
+            .iter()
+            .map(|&t| (t * rate_hz).round() as i64)
+            .collect();
+        let exact = ticks
+            .iter()
+            .zip(&self.times)
+            .all(|(&tick, &t)| tick as f64 / rate_hz == t);
+        TickGrid {
+            rate_hz,
+            ticks,
+            exact,
+        }
+    }
+
     /// How a CSV file was read; `None` for Parquet.
     pub fn csv_layout(&self) -> Option<&CsvLayout> {
         match &self.format {
@@ -284,6 +330,12 @@ pub fn open(path: &Path, options: &ReadOptions) -> Result<RecordedFile, ReadErro
         path: path.display().to_string(),
         reason,
     })?;
+    read_bytes(bytes, options)
+}
+
+/// Reads a whole file's bytes: Parquet if they start with `PAR1`, else CSV
+/// read with `options`.
+pub fn read_bytes(bytes: Vec<u8>, options: &ReadOptions) -> Result<RecordedFile, ReadError> {
     if bytes.starts_with(parquet::MAGIC) {
         parquet::read_parquet(bytes)
     } else {
@@ -403,6 +455,17 @@ fn read_rows(
 }
 
 impl RecordedChannel {
+    /// The role its name gives it, as motiontune's native devices name
+    /// their channels (`setpoint`, `position`, `effort`, …).
+    pub fn role(&self) -> ChannelRole {
+        match self.name.to_ascii_lowercase().as_str() {
+            "setpoint" | "reference" => ChannelRole::Reference,
+            "position" | "feedback" => ChannelRole::Feedback,
+            "effort" => ChannelRole::Effort,
+            _ => ChannelRole::Other,
+        }
+    }
+
     /// `name [unit]`, or just the name when the unit is empty: the header
     /// motiontune writes.
     pub fn label(&self) -> String {

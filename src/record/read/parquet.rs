@@ -37,6 +37,25 @@ pub struct ParquetInfo {
     pub bytes_left_out: u64,
 }
 
+impl ParquetInfo {
+    /// What was found, in one line.
+    pub fn describe(&self) -> String {
+        let groups = format!(
+            "{} row group{}",
+            self.row_groups,
+            if self.row_groups == 1 { "" } else { "s" }
+        );
+        if self.bytes_left_out > 0 {
+            format!(
+                "{groups}; the last {} bytes (a row group cut short) left out",
+                self.bytes_left_out
+            )
+        } else {
+            groups
+        }
+    }
+}
+
 /// Reads a Parquet recording from its bytes.
 pub fn read_parquet(bytes: Vec<u8>) -> Result<RecordedFile, ReadError> {
     let data = Bytes::from(bytes);
