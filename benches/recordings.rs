@@ -7,6 +7,12 @@
 //! does not blur the comparison. Throughput is in values (channel-samples).
 //!
 //! The file sizes are printed once, before the timings.
+//!
+//! "open in the app" is the whole of what opening a file in the GUI costs
+//! (`device::recorded::load`): reading the file from disk (the page
+//! cache, after the first run), parsing it, putting every row into the
+//! history and measuring its steps. It is timed on the 60 s file in both
+//! formats and on the full 10 minutes (48 M values) as Parquet.
 
 // `missing_docs` is for the library's public items; `criterion_group!`
 // defines an undocumented `pub fn` here.
@@ -15,6 +21,7 @@
 use std::hint::black_box;
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
+use motiontune::device::recorded::{LoadProgress, RecordedDevice, load};
 use motiontune::protocol::{ChannelInfo, ChannelRole, SampleBatch};
 use motiontune::record::read::{ReadOptions, read_csv, read_parquet};
 use motiontune::record::{CsvRecorder, ParquetRecorder};
@@ -22,6 +29,8 @@ use motiontune::record::{CsvRecorder, ParquetRecorder};
 const CHANNELS: usize = 8;
 const RATE_HZ: f64 = 10_000.0;
 const SECONDS: usize = 60;
+/// The long recording: 10 minutes.
+const LONG_SECONDS: usize = 600;
 const BATCH_ROWS: usize = 1000;
 
 fn channels() -> Vec<ChannelInfo> {
@@ -36,8 +45,8 @@ fn channels() -> Vec<ChannelInfo> {
 
 /// Measured-looking values: a slow sine per channel with noise in the low
 /// bits, so neither format gets a free ride on repeated digits.
-fn batches() -> Vec<SampleBatch> {
-    let rows = SECONDS * RATE_HZ as usize;
+fn batches(seconds: usize) -> Vec<SampleBatch> {
+    let rows = seconds * RATE_HZ as usize;
     let mut noise: u32 = 0x1234_5678;
     (0..rows / BATCH_ROWS)
         .map(|b| {
@@ -85,7 +94,7 @@ fn write_parquet(batches: &[SampleBatch]) -> Vec<u8> {
 }
 
 fn bench(c: &mut Criterion) {
-    let batches = batches();
+    let batches = batches(SECONDS);
     let values = (SECONDS as f64 * RATE_HZ) as u64 * CHANNELS as u64;
     let csv = write_csv(&batches);
     let parquet = write_parquet(&batches);
@@ -113,7 +122,37 @@ fn bench(c: &mut Criterion) {
             BatchSize::LargeInput,
         )
     });
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (csv_path, parquet_path) = (dir.path().join("60s.csv"), dir.path().join("60s.parquet"));
+    std::fs::write(&csv_path, &csv).expect("write");
+    std::fs::write(&parquet_path, &parquet).expect("write");
+    for (name, path) in [("CSV", &csv_path), ("Parquet", &parquet_path)] {
+        group.bench_function(format!("open {name} in the app"), |b| {
+            b.iter(|| black_box(open_in_app(path)))
+        });
+    }
     group.finish();
+    drop((batches, csv, parquet));
+
+    let long = write_parquet(&batches(LONG_SECONDS));
+    let long_path = dir.path().join("10min.parquet");
+    std::fs::write(&long_path, &long).expect("write");
+    eprintln!("10 min: Parquet {:.1} MB", long.len() as f64 / 1e6);
+    drop(long);
+    let mut group = c.benchmark_group("recording 10 min, 10 kHz x 8 ch");
+    group.sample_size(10);
+    group.throughput(Throughput::Elements(
+        values * (LONG_SECONDS / SECONDS) as u64,
+    ));
+    group.bench_function("open Parquet in the app", |b| {
+        b.iter(|| black_box(open_in_app(&long_path)))
+    });
+    group.finish();
+}
+
+/// What opening a file in the GUI does, on its loading thread.
+fn open_in_app(path: &std::path::Path) -> RecordedDevice {
+    load(path, &ReadOptions::default(), &LoadProgress::default()).expect("opens")
 }
 
 criterion_group!(benches, bench);

@@ -462,3 +462,67 @@ fn a_missing_recording_on_the_command_line_is_one_line() {
         "'/no/such/run.csv' is neither a command nor a file",
     );
 }
+
+/// A CSV whose time column is not recognised says why in one line; the
+/// user names the column and its unit and opens it again.
+#[test]
+fn a_csv_read_wrongly_opens_again_with_the_time_column_chosen() {
+    use egui_kittest::kittest::Queryable;
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("logger.csv");
+    let mut text = String::from("sample;elapsed;current\n");
+    for k in 0..100 {
+        text.push_str(&format!("{k};{};{},5\n", k * 20, k % 7));
+    }
+    std::fs::write(&path, text).expect("write");
+    let mut harness = common::app_with(motiontune::app::AppOptions {
+        open: vec![path.clone()],
+        ..motiontune::app::AppOptions::default()
+    });
+    wait_loaded(&mut harness, 1);
+    let failures = harness.state().recordings().failures();
+    assert_eq!(failures.len(), 1);
+    assert!(failures[0].contains("no time column"), "{failures:?}");
+
+    harness.get_by_label("Recordings").click();
+    harness.run_steps(2);
+    harness.get_by_label("Time column").click();
+    harness.step();
+    harness.get_by_label("Time column").type_text("elapsed");
+    harness.step();
+    // The pane is short: the reader's choices are scrolled to, as
+    // assistive technology does.
+    harness.get_by_label("Time unit").click_accesskit();
+    harness.run_steps(2);
+    harness.get_by_label("ms").click_accesskit();
+    harness.step();
+    harness.get_by_label("Open again").click_accesskit();
+    harness.step();
+    wait_loaded(&mut harness, 1);
+    let recordings = harness.state().recordings();
+    assert_eq!(
+        recordings.loaded(),
+        ["logger.csv"],
+        "{:?}",
+        recordings.failures()
+    );
+    let session = recordings.shown_session().expect("shown once loaded");
+    let labels: Vec<String> = session
+        .info
+        .as_ref()
+        .expect("described")
+        .channels
+        .iter()
+        .map(|c| c.label())
+        .collect();
+    assert_eq!(labels, ["sample", "current"]);
+    let history = session.history.as_ref().expect("history");
+    let last = history.indices().end - 1;
+    assert_eq!(history.time_of(last), 99.0 * 0.020);
+    assert_eq!(
+        history.value(1, last),
+        1.5,
+        "decimal comma detected: 99 % 7 = 1, ',5'"
+    );
+}

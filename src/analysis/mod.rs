@@ -56,7 +56,7 @@ pub use step_metrics::{
     EffortMetrics, Rise, Settling, SettlingExtremes, StepMetrics, StepMetricsError, StepOptions,
     StepRecord, step_metrics,
 };
-pub use step_split::{MeasuredStep, StepSpan, measure_steps, split_steps};
+pub use step_split::{MeasuredStep, StepSpan, measure_steps, split_steps, step_count};
 pub use ultimate_rules::{
     ParallelGains, PerSampleGains, RuleCoefficients, StandardGains, Ultimate, UltimateRule,
 };

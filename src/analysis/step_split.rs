@@ -66,6 +66,15 @@ pub fn split_steps(time: &[f64], reference: &[f64]) -> Vec<StepSpan> {
         .collect()
 }
 
+/// How many times `reference` changes: the steps [`split_steps`] would
+/// find, counted without keeping them.
+pub fn step_count(reference: &[f64]) -> usize {
+    reference
+        .windows(2)
+        .filter(|pair| reference_changed(pair[0], pair[1]))
+        .count()
+}
+
 /// Splits `record` with [`split_steps`] and measures each step.
 pub fn measure_steps(
     record: &StepRecord<'_>,

@@ -550,7 +550,7 @@ impl App {
             recordings,
         };
         workspace.ui(ui, &mut panes);
-        if let Some(showing) = self.recordings.put_back(lent) {
+        if let Some(showing) = self.recordings.put_back(lent, ui.ctx()) {
             self.show(showing);
         }
     }

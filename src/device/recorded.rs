@@ -14,14 +14,16 @@
 //! - Steps are found and measured by [`measure_steps`] over the file's
 //!   times and the channels named as the native devices name them
 //!   (`setpoint`/`reference`, `position`/`feedback`, `effort`), with the
-//!   default options: the figures `motiontune analyze` gives.
+//!   default options: the figures `motiontune analyze` gives. A setpoint
+//!   that changes more than [`MAX_STEPS`] times is an excitation, and
+//!   says so instead.
 //! - Rows the reader could not read whole are reported by line number,
 //!   never dropped in silence; a file that cannot be opened is one line.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 
-use crate::analysis::{StepOptions, StepRecord, measure_steps};
+use crate::analysis::{StepOptions, StepRecord, measure_steps, step_count};
 use crate::history::History;
 use crate::protocol::{ChannelInfo, ChannelRole, DeviceInfo, SampleBatch};
 use crate::record::read::{self, FileFormat, ReadOptions, RecordedFile, RowProblem, TickGrid};
@@ -29,6 +31,11 @@ use crate::tuning::StepResponse;
 
 /// A time step this many times the median breaks the line.
 pub const GAP_FACTOR: i64 = 10;
+
+/// Most steps measured in one file: a setpoint that changes more often is
+/// an excitation (a sine, a chirp), not steps, and measuring every sample
+/// as a step would cost minutes and gigabytes.
+pub const MAX_STEPS: usize = 1000;
 
 /// Most samples one batch into the history carries.
 const BATCH_LEN: usize = 4096;
@@ -287,6 +294,12 @@ fn measured_steps(file: &RecordedFile) -> Result<Vec<StepResponse>, String> {
                 .into(),
         );
     };
+    let changes = step_count(&reference);
+    if changes > MAX_STEPS {
+        return Err(format!(
+            "no steps measured: the setpoint changes {changes} times (more than {MAX_STEPS}): an excitation, not steps"
+        ));
+    }
     let effort = column_of(ChannelRole::Effort);
     let record = StepRecord {
         time: &file.times,

@@ -99,7 +99,8 @@ fn a_recording_in_each_format_loads_bit_for_bit_with_exact_times() {
 fn its_steps_are_those_analyze_measures() {
     let dir = tempfile::tempdir().expect("test setup");
     let path = write(dir.path(), "run.parquet");
-    let device = load(&path, &ReadOptions::default(), &LoadProgress::default()).expect("test setup");
+    let device =
+        load(&path, &ReadOptions::default(), &LoadProgress::default()).expect("test setup");
     assert!(device.no_steps.is_none());
     assert_eq!(device.steps.len(), 2);
 
@@ -125,7 +126,11 @@ fn its_steps_are_those_analyze_measures() {
             (expected.span.from as f32, expected.span.to as f32)
         );
         // The trace is around the step: zero at it.
-        let zero = step.time.iter().position(|&t| t == 0.0).expect("test setup");
+        let zero = step
+            .time
+            .iter()
+            .position(|&t| t == 0.0)
+            .expect("test setup");
         assert_eq!(step.reference[zero], expected.span.to);
     }
     assert_eq!((device.steps[0].from, device.steps[0].to), (0.0, 1.0));
@@ -142,11 +147,33 @@ fn a_file_without_setpoint_and_position_says_why_it_has_no_steps() {
     let dir = tempfile::tempdir().expect("test setup");
     let path = dir.path().join("other.csv");
     std::fs::write(&path, "time,speed [rpm]\n0,1\n0.1,2\n0.2,3\n").expect("test setup");
-    let device = load(&path, &ReadOptions::default(), &LoadProgress::default()).expect("test setup");
+    let device =
+        load(&path, &ReadOptions::default(), &LoadProgress::default()).expect("test setup");
     assert!(device.steps.is_empty());
     assert!(device.no_steps.expect("test setup").contains("setpoint"));
     assert_eq!(device.info.channels[0].label(), "speed [rpm]");
     assert_eq!(device.info.channels[0].role, ChannelRole::Other);
+}
+
+#[test]
+fn a_setpoint_that_changes_every_sample_is_an_excitation_not_steps() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("sine.csv");
+    let mut text = String::from("time_s,setpoint,position\n");
+    for k in 0..5000 {
+        let t = f64::from(k) / 1000.0;
+        text.push_str(&format!(
+            "{t},{},{}\n",
+            (t * 7.0).sin(),
+            (t * 7.0 - 0.3).sin()
+        ));
+    }
+    std::fs::write(&path, text).expect("write");
+    let device = load(&path, &ReadOptions::default(), &LoadProgress::default()).expect("opens");
+    assert!(device.steps.is_empty());
+    let why = device.no_steps.expect("why");
+    assert!(why.contains("an excitation"), "{why}");
+    assert_eq!(device.rows, 5000);
 }
 
 #[test]
@@ -164,7 +191,8 @@ fn uneven_steps_keep_the_line_and_a_long_pause_breaks_it() {
         }
     }
     std::fs::write(&path, text).expect("test setup");
-    let device = load(&path, &ReadOptions::default(), &LoadProgress::default()).expect("test setup");
+    let device =
+        load(&path, &ReadOptions::default(), &LoadProgress::default()).expect("test setup");
     let history = &device.history;
     assert_eq!(history.len(), 200);
     let gaps: Vec<_> = history.gaps(0, history.indices()).collect();
@@ -189,7 +217,8 @@ fn rows_that_cannot_be_read_are_named_and_the_rest_load() {
         "time_s,position\n0,1\n0.1,2,3\n0.2,x\n0.15,4\n0.3,5\n",
     )
     .expect("test setup");
-    let device = load(&path, &ReadOptions::default(), &LoadProgress::default()).expect("test setup");
+    let device =
+        load(&path, &ReadOptions::default(), &LoadProgress::default()).expect("test setup");
     let lines: Vec<u64> = device.problems.iter().map(RowProblem::line).collect();
     assert_eq!(lines, [3, 4, 5]);
     assert_eq!(device.rows, 3);
@@ -215,7 +244,8 @@ fn a_file_that_cannot_be_opened_is_one_line() {
         if let Some(bytes) = bytes {
             std::fs::write(&path, bytes).expect("test setup");
         }
-        let error = load(&path, &ReadOptions::default(), &LoadProgress::default()).expect_err("an error");
+        let error =
+            load(&path, &ReadOptions::default(), &LoadProgress::default()).expect_err("an error");
         assert!(error.starts_with("cannot open "), "{name}: {error}");
         assert!(error.contains(name), "{name}: {error}");
         assert!(!error.contains('\n'), "{name}: {error}");

@@ -9,30 +9,27 @@
 //! recent files, a drop onto the window, or the command line. The
 //! Recordings pane lists them: rows, rate, channels, the rows that could
 //! not be read (by line number), and the steps found, which *Keep as runs*
-//! adds to the run store to compare with live runs. An armed trigger on a
-//! shown file scans it from where it last stopped, a bounded slice a frame.
+//! adds to the run store to compare with live runs; a CSV read wrongly can
+//! be opened again with the reader's choices corrected ([`open_file`]).
+
+mod open_file;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use crossbeam_channel::Receiver;
 use serde::{Deserialize, Serialize};
 
+use self::open_file::OpenFile;
 use super::file_dialog::{Ask, FileDialog};
-use crate::capture::ArmState;
 use crate::device::recorded::{self, LoadProgress, RecordedDevice};
 use crate::device::session::DeviceSession;
-use crate::protocol::ChannelRole;
-use crate::record::read::{FileFormat, ReadOptions};
-use crate::record::{RunContext, RunStore};
-use crate::tuning::StepResponse;
+use crate::record::RunStore;
+use crate::record::read::ReadOptions;
 
 /// Recent files remembered.
 pub const MAX_RECENT: usize = 8;
-
-/// Samples a frame's trigger scan of a file reads: a few milliseconds.
-const SCAN_PER_FRAME: u64 = 200_000;
 
 /// The pace of frames while a file loads or a trigger scans one.
 pub const BUSY_FRAME: Duration = Duration::from_millis(100);
@@ -54,40 +51,15 @@ struct OpenedFile {
 
 enum FileState {
     Loading {
+        options: ReadOptions,
         progress: Arc<LoadProgress>,
         done: Receiver<Result<RecordedDevice, String>>,
         started: Instant,
     },
     Open(Box<OpenFile>),
-    Failed(String),
-}
-
-/// A loaded file: its session and what the pane shows of it.
-struct OpenFile {
-    /// `None` only while lent to the workspace for a frame.
-    session: Option<DeviceSession>,
-    rows: usize,
-    rate_hz: f64,
-    exact: bool,
-    span_s: (f64, f64),
-    how_read: String,
-    problems: Vec<String>,
-    steps: Vec<StepResponse>,
-    no_steps: Option<String>,
-    /// The steps were kept as runs.
-    kept: bool,
-    loaded_in: Duration,
-    /// Where the trigger scan goes on (absolute sample index).
-    scanned_to: u64,
-    /// An armed trigger scanned to the end of the file.
-    scan_ended: bool,
-    /// `name [unit]` of every channel.
-    channels: Vec<String>,
-    /// The units runs are kept with.
-    signal_unit: String,
-    effort_unit: String,
-    /// When the file was written, RFC 3339: the runs' date.
-    written_at: String,
+    /// It could not be opened: why, in one line, and the reader's choices
+    /// to try again with.
+    Failed(String, ReadOptions),
 }
 
 /// The files opened, and which one the workspace shows.
@@ -104,10 +76,12 @@ pub struct Recordings {
 }
 
 /// A change to the list the pane asks for.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 enum Asked {
     Show(usize),
     Close(usize),
+    /// Open the file again, read with these choices.
+    Reopen(usize, ReadOptions),
 }
 
 /// The shown file's session, lent to the workspace for a frame.
@@ -152,30 +126,38 @@ impl Recordings {
             return;
         }
         self.remember(&path);
-        let progress = Arc::new(LoadProgress::default());
-        let (tx, done) = crossbeam_channel::bounded(1);
-        let (thread_path, thread_progress, ctx) = (path.clone(), progress.clone(), ctx.clone());
-        let spawned = std::thread::Builder::new()
-            .name("open recording".into())
-            .spawn(move || {
-                let loaded =
-                    recorded::load(&thread_path, &ReadOptions::default(), &thread_progress);
-                let _ = tx.send(loaded);
-                ctx.request_repaint();
-            });
         let name = path.file_name().map_or_else(
             || path.display().to_string(),
             |n| n.to_string_lossy().into(),
         );
-        let state = match spawned {
+        let state = Self::load(&path, ReadOptions::default(), ctx);
+        self.files.push(OpenedFile { path, name, state });
+    }
+
+    /// Starts reading `path` with `options` on a thread of its own.
+    fn load(path: &Path, options: ReadOptions, ctx: &egui::Context) -> FileState {
+        let progress = Arc::new(LoadProgress::default());
+        let (tx, done) = crossbeam_channel::bounded(1);
+        let (thread_path, thread_progress, ctx) = (path.to_owned(), progress.clone(), ctx.clone());
+        let thread_options = options.clone();
+        let spawned = std::thread::Builder::new()
+            .name("open recording".into())
+            .spawn(move || {
+                let loaded = recorded::load(&thread_path, &thread_options, &thread_progress);
+                let _ = tx.send(loaded);
+                ctx.request_repaint();
+            });
+        match spawned {
             Ok(_) => FileState::Loading {
+                options,
                 progress,
                 done,
                 started: Instant::now(),
             },
-            Err(error) => FileState::Failed(format!("cannot open {name}: {error}")),
-        };
-        self.files.push(OpenedFile { path, name, state });
+            Err(error) => {
+                FileState::Failed(format!("cannot open {}: {error}", path.display()), options)
+            }
+        }
     }
 
     fn remember(&mut self, path: &Path) {
@@ -192,17 +174,20 @@ impl Recordings {
         let mut show = None;
         for (at, file) in self.files.iter_mut().enumerate() {
             if let FileState::Loading {
-                done, started: t0, ..
+                options,
+                done,
+                started,
+                ..
             } = &file.state
                 && let Ok(loaded) = done.try_recv()
             {
-                let loaded_in = t0.elapsed();
+                let (loaded_in, options) = (started.elapsed(), options.clone());
                 file.state = match loaded {
                     Ok(device) => {
                         show = Some(Showing::File(at));
-                        FileState::Open(Box::new(OpenFile::new(device, loaded_in)))
+                        FileState::Open(Box::new(OpenFile::new(device, options, loaded_in)))
                     }
-                    Err(error) => FileState::Failed(error),
+                    Err(error) => FileState::Failed(error, options),
                 };
             }
             if let FileState::Open(open) = &mut file.state {
@@ -220,7 +205,7 @@ impl Recordings {
         self.files.iter().any(|f| match &f.state {
             FileState::Loading { .. } => true,
             FileState::Open(open) => open.scanning(),
-            FileState::Failed(_) => false,
+            FileState::Failed(..) => false,
         })
     }
 
@@ -243,7 +228,7 @@ impl Recordings {
         self.files
             .iter()
             .filter_map(|f| match &f.state {
-                FileState::Failed(why) => Some(why.as_str()),
+                FileState::Failed(why, _) => Some(why.as_str()),
                 _ => None,
             })
             .collect()
@@ -278,7 +263,7 @@ impl Recordings {
     /// Gives back the session [`Self::lend_shown`] lent, then does what the
     /// pane asked for meanwhile; returns what is shown now when that
     /// changed.
-    pub fn put_back(&mut self, lent: Option<Lent>) -> Option<Showing> {
+    pub fn put_back(&mut self, lent: Option<Lent>, ctx: &egui::Context) -> Option<Showing> {
         if let Some(Lent { at, session }) = lent
             && let Some(FileState::Open(open)) = self.files.get_mut(at).map(|f| &mut f.state)
         {
@@ -288,6 +273,15 @@ impl Recordings {
             Asked::Show(at) => {
                 self.shown = Some(at);
                 Some(Showing::File(at))
+            }
+            Asked::Reopen(at, options) => {
+                let file = self.files.get_mut(at)?;
+                file.state = Self::load(&file.path, options, ctx);
+                // The device is shown until the file is back.
+                (self.shown == Some(at)).then(|| {
+                    self.shown = None;
+                    Showing::Device
+                })
             }
             Asked::Close(at) => {
                 self.files.remove(at);
@@ -448,7 +442,9 @@ impl Recordings {
                             self.asked = Some(Asked::Close(at));
                         }
                     });
-                    file_ui(ui, file, runs);
+                    if let Some(options) = file_ui(ui, file, runs) {
+                        self.asked = Some(Asked::Reopen(at, options));
+                    }
                     ui.separator();
                 });
             }
@@ -456,8 +452,9 @@ impl Recordings {
     }
 }
 
-/// One file's entry in the pane.
-fn file_ui(ui: &mut egui::Ui, file: &mut OpenedFile, runs: &mut RunStore) {
+/// One file's entry in the pane; the reader's choices when the user asks
+/// to open it again with them.
+fn file_ui(ui: &mut egui::Ui, file: &mut OpenedFile, runs: &mut RunStore) -> Option<ReadOptions> {
     match &mut file.state {
         FileState::Loading { progress, .. } => {
             let (stage, done) = progress.get();
@@ -466,172 +463,20 @@ fn file_ui(ui: &mut egui::Ui, file: &mut OpenedFile, runs: &mut RunStore) {
                 stage.label(),
                 done * 100.0
             )));
+            None
         }
-        FileState::Failed(error) => {
+        FileState::Failed(error, options) => {
             ui.colored_label(ui.visuals().error_fg_color, error.as_str());
+            let is_parquet = file.path.extension().is_some_and(|e| e == "parquet");
+            if is_parquet {
+                return None;
+            }
+            let mut again = false;
+            egui::CollapsingHeader::new("Read as…")
+                .default_open(true)
+                .show(ui, |ui| again = open_file::read_as_ui(ui, None, options));
+            again.then(|| options.clone())
         }
         FileState::Open(open) => open.ui(ui, &file.name, runs),
     }
-}
-
-impl OpenFile {
-    fn new(device: RecordedDevice, loaded_in: Duration) -> Self {
-        let span_s = device.history.time_span().unwrap_or((0.0, 0.0));
-        let how_read = match &device.format {
-            FileFormat::Csv(layout) => format!("CSV, {}", layout.describe()),
-            FileFormat::Parquet(info) => format!("Parquet, {}", info.describe()),
-        };
-        let mut problems: Vec<String> = device.problems.iter().map(ToString::to_string).collect();
-        if device.problems_not_listed > 0 {
-            problems.push(format!("and {} more", device.problems_not_listed));
-        }
-        let scanned_to = device.history.indices().start;
-        let unit_of = |role| {
-            device
-                .info
-                .channels
-                .iter()
-                .find(|c| c.role == role)
-                .map(|c| c.unit.clone())
-                .unwrap_or_default()
-        };
-        let written_at = std::fs::metadata(&device.path)
-            .and_then(|m| m.modified())
-            .unwrap_or_else(|_| SystemTime::now());
-        Self {
-            scan_ended: false,
-            channels: device.info.channels.iter().map(|c| c.label()).collect(),
-            signal_unit: unit_of(ChannelRole::Feedback),
-            effort_unit: unit_of(ChannelRole::Effort),
-            written_at: humantime::format_rfc3339_seconds(written_at).to_string(),
-            rows: device.rows,
-            rate_hz: device.rate_hz,
-            exact: device.exact,
-            span_s,
-            how_read,
-            problems,
-            steps: device.steps,
-            no_steps: device.no_steps,
-            kept: false,
-            loaded_in,
-            scanned_to,
-            session: Some(DeviceSession::recorded(
-                device.path,
-                device.info,
-                device.history,
-            )),
-        }
-    }
-
-    /// A trigger is armed and has more of the file to scan.
-    fn scanning(&self) -> bool {
-        let Some(session) = &self.session else {
-            return false;
-        };
-        let end = session.history.as_ref().map_or(0, |h| h.indices().end);
-        match session.capture.state() {
-            ArmState::Idle => false,
-            // Armed anew: it starts again from the top at the end.
-            ArmState::Armed { since: None } => true,
-            _ => self.scanned_to < end,
-        }
-    }
-
-    /// Feeds the armed trigger the next slice of the file, from where the
-    /// last scan stopped; one armed anew at the end starts again from the
-    /// file's first sample.
-    fn scan_trigger(&mut self) {
-        if !self.scanning() {
-            return;
-        }
-        let Some(session) = &mut self.session else {
-            return;
-        };
-        let Some(history) = &session.history else {
-            return;
-        };
-        let indices = history.indices();
-        if self.scanned_to >= indices.end {
-            self.scanned_to = indices.start;
-        }
-        let end = indices.end.min(self.scanned_to + SCAN_PER_FRAME);
-        for batch in history.batches(self.scanned_to..end, 4096) {
-            session.capture.on_samples(&batch, 0);
-            self.scanned_to += batch.len() as u64;
-            if matches!(session.capture.state(), ArmState::Idle) {
-                break;
-            }
-        }
-        self.scan_ended =
-            self.scanned_to >= indices.end && !matches!(session.capture.state(), ArmState::Idle);
-    }
-
-    fn ui(&mut self, ui: &mut egui::Ui, name: &str, runs: &mut RunStore) {
-        let seconds = self.span_s.1 - self.span_s.0;
-        ui.label(format!(
-            "{} rows over {seconds:.3} s at {} Hz{}; opened in {:.2} s",
-            self.rows,
-            self.rate_hz,
-            if self.exact {
-                ""
-            } else {
-                " (times rounded to that clock)"
-            },
-            self.loaded_in.as_secs_f64()
-        ));
-        ui.label(format!("Channels: {}", self.channels.join(", ")));
-        ui.weak(&self.how_read);
-        if self.scan_ended {
-            ui.weak("The trigger has scanned to the end of the file; arm it again to start over.");
-        }
-        if !self.problems.is_empty() {
-            egui::CollapsingHeader::new(format!(
-                "{} rows could not be read whole",
-                self.problems.len()
-            ))
-            .show(ui, |ui| {
-                for problem in &self.problems {
-                    ui.colored_label(ui.visuals().warn_fg_color, problem);
-                }
-            });
-        }
-        match &self.no_steps {
-            Some(why) => {
-                ui.weak(why);
-            }
-            None => {
-                ui.horizontal(|ui| {
-                    let count = self.steps.len();
-                    ui.label(format!("{count} step{} found", plural(count)));
-                    let keep = ui
-                        .add_enabled(!self.kept, egui::Button::new("Keep as runs"))
-                        .on_hover_text("Add every step to the runs, to compare with others");
-                    if keep.clicked() {
-                        self.keep_steps(name, runs);
-                    }
-                    if self.kept {
-                        ui.weak("kept");
-                    }
-                });
-            }
-        }
-    }
-
-    /// Adds every step to `runs`, named for the file and dated by it.
-    fn keep_steps(&mut self, name: &str, runs: &mut RunStore) {
-        let context = RunContext {
-            device: name.to_owned(),
-            signal_unit: self.signal_unit.clone(),
-            effort_unit: self.effort_unit.clone(),
-            gains: Vec::new(),
-        };
-        for step in &self.steps {
-            runs.add(step, &context, self.written_at.clone());
-        }
-        self.kept = true;
-    }
-}
-
-fn plural(count: usize) -> &'static str {
-    if count == 1 { "" } else { "s" }
 }
