@@ -134,7 +134,7 @@ fn bench(c: &mut Criterion) {
     group.finish();
     drop((batches, csv, parquet));
 
-    let long = write_parquet(&batches(LONG_SECONDS));
+    let long = write_parquet(&self::batches(LONG_SECONDS));
     let long_path = dir.path().join("10min.parquet");
     std::fs::write(&long_path, &long).expect("write");
     eprintln!("10 min: Parquet {:.1} MB", long.len() as f64 / 1e6);
