@@ -526,3 +526,48 @@ fn a_csv_read_wrongly_opens_again_with_the_time_column_chosen() {
         "decimal comma detected: 99 % 7 = 1, ',5'"
     );
 }
+
+/// A recorded broadband run (a noise setpoint through a 20 Hz first-order
+/// loop, at 1 kHz) is an excitation, not steps: its frequency response
+/// goes to the Frequency response pane with the loop's bandwidth.
+#[test]
+fn a_recorded_excitation_gives_its_frequency_response() {
+    use egui_kittest::kittest::Queryable;
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("noise.csv");
+    let (sample_hz, pole_hz) = (1000.0, 20.0);
+    let alpha = 1.0 - (-std::f64::consts::TAU * pole_hz / sample_hz).exp();
+    let mut text = String::from("time_s,setpoint [rad],position [rad]\n");
+    let (mut noise, mut position) = (0x2545_f491u32, 0.0f64);
+    for k in 0..30_000 {
+        noise ^= noise << 13;
+        noise ^= noise >> 17;
+        noise ^= noise << 5;
+        let setpoint = if noise & 1 == 1 { 0.1 } else { -0.1 };
+        text.push_str(&format!(
+            "{},{setpoint},{position}\n",
+            f64::from(k) / sample_hz
+        ));
+        position += alpha * (setpoint - position);
+    }
+    std::fs::write(&path, text).expect("write");
+    let mut harness = common::app_with(motiontune::app::AppOptions {
+        open: vec![path],
+        ..motiontune::app::AppOptions::default()
+    });
+    wait_loaded(&mut harness, 1);
+    harness.get_by_label("Recordings").click();
+    harness.run_steps(2);
+    harness
+        .get_by_label("Add to Frequency response")
+        .click_accesskit();
+    harness.run_steps(2);
+    let responses = harness.state().frequency_responses();
+    assert_eq!(responses.len(), 1);
+    let bandwidth = responses[0].figures.bandwidth_hz.expect("a bandwidth");
+    assert!(
+        (bandwidth - pole_hz).abs() < 0.15 * pole_hz,
+        "{bandwidth} Hz against the loop's {pole_hz} Hz"
+    );
+}

@@ -15,19 +15,19 @@
 //!   times and the channels named as the native devices name them
 //!   (`setpoint`/`reference`, `position`/`feedback`, `effort`), with the
 //!   default options: the figures `motiontune analyze` gives. A setpoint
-//!   that changes more than [`MAX_STEPS`] times is an excitation, and
-//!   says so instead.
+//!   that changes more than [`MAX_STEPS`] times is an excitation instead:
+//!   its frequency response is estimated as a live broadband
+//!   measurement's is ([`crate::tuning::recorded_response`]).
 //! - Rows the reader could not read whole are reported by line number,
 //!   never dropped in silence; a file that cannot be opened is one line.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 
-use crate::analysis::{StepOptions, StepRecord, measure_steps, step_count};
 use crate::history::History;
-use crate::protocol::{ChannelInfo, ChannelRole, DeviceInfo, SampleBatch};
+use crate::protocol::{ChannelInfo, DeviceInfo, SampleBatch};
 use crate::record::read::{self, FileFormat, ReadOptions, RecordedFile, RowProblem, TickGrid};
-use crate::tuning::StepResponse;
+use crate::tuning::{FrequencyMeasurement, StepResponse};
 
 /// A time step this many times the median breaks the line.
 pub const GAP_FACTOR: i64 = 10;
@@ -128,6 +128,9 @@ pub struct RecordedDevice {
     pub steps: Vec<StepResponse>,
     /// Why no step was measured, when none was.
     pub no_steps: Option<String>,
+    /// The frequency response of a setpoint that is an excitation (it
+    /// changes more than [`MAX_STEPS`] times), or why it has none.
+    pub response: Option<Result<FrequencyMeasurement, String>>,
     /// The rows that could not be read whole.
     pub problems: Vec<RowProblem>,
     /// Problems beyond those listed.
@@ -158,10 +161,11 @@ pub fn load(
     let grid = file.tick_grid();
     let history = history_of(&file, &grid, progress);
     progress.set(LoadStage::Measuring, 0, 1);
-    let (steps, no_steps) = match measured_steps(&file) {
-        Ok(steps) => (steps, None),
-        Err(why) => (Vec::new(), Some(why)),
-    };
+    let measured::Measured {
+        steps,
+        no_steps,
+        response,
+    } = measured::measure(&file, &grid);
     let name = path.file_name().map_or_else(
         || path.display().to_string(),
         |n| n.to_string_lossy().into(),
@@ -195,6 +199,7 @@ pub fn load(
         history,
         steps,
         no_steps,
+        response,
         problems: file.problems,
         problems_not_listed: file.problems_not_listed,
         format: file.format,
@@ -276,61 +281,6 @@ fn median_step(ticks: &[i64]) -> i64 {
     (*steps.select_nth_unstable(middle).1).max(1)
 }
 
-/// The file's steps, each as a response around its step time; or why
-/// there are none.
-fn measured_steps(file: &RecordedFile) -> Result<Vec<StepResponse>, String> {
-    let column_of = |role| -> Option<Vec<f64>> {
-        file.channels
-            .iter()
-            .position(|c| c.role() == role)
-            .map(|c| file.columns[c].iter().map(|&v| f64::from(v)).collect())
-    };
-    let (Some(reference), Some(feedback)) = (
-        column_of(ChannelRole::Reference),
-        column_of(ChannelRole::Feedback),
-    ) else {
-        return Err(
-            "no steps measured: no channel is named setpoint (or reference) and position (or feedback)"
-                .into(),
-        );
-    };
-    let changes = step_count(&reference);
-    if changes > MAX_STEPS {
-        return Err(format!(
-            "no steps measured: the setpoint changes {changes} times (more than {MAX_STEPS}): an excitation, not steps"
-        ));
-    }
-    let effort = column_of(ChannelRole::Effort);
-    let record = StepRecord {
-        time: &file.times,
-        reference: &reference,
-        feedback: &feedback,
-        effort: effort.as_deref(),
-    };
-    let steps = measure_steps(&record, &StepOptions::default()).map_err(|e| e.to_string())?;
-    if steps.is_empty() {
-        return Err("no steps measured: the setpoint never changes".into());
-    }
-    Ok(steps
-        .into_iter()
-        .enumerate()
-        .map(|(k, step)| {
-            let range = step.span.samples.clone();
-            let at = file.times[step.span.step];
-            StepResponse {
-                number: k + 1,
-                from: step.span.from as f32,
-                to: step.span.to as f32,
-                step_time_s: at,
-                time: file.times[range.clone()].iter().map(|t| t - at).collect(),
-                reference: reference[range.clone()].to_vec(),
-                feedback: feedback[range.clone()].to_vec(),
-                effort: effort.as_ref().map(|e| e[range].to_vec()),
-                metrics: step.metrics,
-            }
-        })
-        .collect())
-}
-
+mod measured;
 #[cfg(test)]
 mod tests;

@@ -28,7 +28,7 @@ pub use device_excitation::{
 pub use excitation::{
     DEFAULT_MAX_WRITE_HZ, Excitation, ExcitationError, ExcitationKind, ExcitationPlan,
     ExcitationRecord, ExcitationState, FrequencyMeasurement, MAX_DURATION_S, SPEED_SHARE,
-    WRITES_PER_PERIOD, speed_limit,
+    WRITES_PER_PERIOD, recorded_response, speed_limit,
 };
 pub use model_autotune::{
     AutoTuneError, Identified, LoopParams, ModelKind, ModelRule, Preview, PreviewPlan, Proposal,

@@ -27,6 +27,7 @@ use crate::device::recorded::{self, LoadProgress, RecordedDevice};
 use crate::device::session::DeviceSession;
 use crate::record::RunStore;
 use crate::record::read::ReadOptions;
+use crate::tuning::FrequencyMeasurement;
 
 /// Recent files remembered.
 pub const MAX_RECENT: usize = 8;
@@ -395,7 +396,12 @@ impl Recordings {
 
     /// The Recordings pane. A *Show* or *Close* is done when the shown
     /// session is given back ([`Self::put_back`]).
-    pub fn pane_ui(&mut self, ui: &mut egui::Ui, runs: &mut RunStore) {
+    pub fn pane_ui(
+        &mut self,
+        ui: &mut egui::Ui,
+        runs: &mut RunStore,
+        responses: &mut Vec<FrequencyMeasurement>,
+    ) {
         ui.horizontal_wrapped(|ui| {
             if ui
                 .add_enabled(!self.dialog.is_open(), egui::Button::new("Open recording…"))
@@ -442,7 +448,7 @@ impl Recordings {
                             self.asked = Some(Asked::Close(at));
                         }
                     });
-                    if let Some(options) = file_ui(ui, file, runs) {
+                    if let Some(options) = file_ui(ui, file, runs, responses) {
                         self.asked = Some(Asked::Reopen(at, options));
                     }
                     ui.separator();
@@ -454,7 +460,12 @@ impl Recordings {
 
 /// One file's entry in the pane; the reader's choices when the user asks
 /// to open it again with them.
-fn file_ui(ui: &mut egui::Ui, file: &mut OpenedFile, runs: &mut RunStore) -> Option<ReadOptions> {
+fn file_ui(
+    ui: &mut egui::Ui,
+    file: &mut OpenedFile,
+    runs: &mut RunStore,
+    responses: &mut Vec<FrequencyMeasurement>,
+) -> Option<ReadOptions> {
     match &mut file.state {
         FileState::Loading { progress, .. } => {
             let (stage, done) = progress.get();
@@ -477,6 +488,6 @@ fn file_ui(ui: &mut egui::Ui, file: &mut OpenedFile, runs: &mut RunStore) -> Opt
                 .show(ui, |ui| again = open_file::read_as_ui(ui, None, options));
             again.then(|| options.clone())
         }
-        FileState::Open(open) => open.ui(ui, &file.name, runs),
+        FileState::Open(open) => open.ui(ui, &file.name, runs, responses),
     }
 }

@@ -12,7 +12,7 @@ use crate::device::session::DeviceSession;
 use crate::protocol::ChannelRole;
 use crate::record::read::{CsvLayout, FileFormat, ReadOptions, TimeColumn, TimeUnit};
 use crate::record::{RunContext, RunStore};
-use crate::tuning::StepResponse;
+use crate::tuning::{FrequencyMeasurement, StepResponse};
 
 /// Samples a frame's trigger scan of a file reads: a few milliseconds.
 const SCAN_PER_FRAME: u64 = 200_000;
@@ -48,6 +48,10 @@ pub(super) struct OpenFile {
     layout: Option<CsvLayout>,
     /// The reader's choices being edited.
     read_as: ReadOptions,
+    /// The response of an excitation in the file, or why it has none.
+    response: Option<Result<FrequencyMeasurement, String>>,
+    /// The response was handed to the Frequency response pane.
+    response_shown: bool,
 }
 
 impl OpenFile {
@@ -85,6 +89,8 @@ impl OpenFile {
                 FileFormat::Parquet(_) => None,
             },
             read_as: options,
+            response: device.response,
+            response_shown: false,
             rows: device.rows,
             rate_hz: device.rate_hz,
             exact: device.exact,
@@ -154,6 +160,7 @@ impl OpenFile {
         ui: &mut egui::Ui,
         name: &str,
         runs: &mut RunStore,
+        responses: &mut Vec<FrequencyMeasurement>,
     ) -> Option<ReadOptions> {
         let seconds = self.span_s.1 - self.span_s.0;
         ui.label(format!(
@@ -203,12 +210,44 @@ impl OpenFile {
                 });
             }
         }
+        self.response_ui(ui, responses);
         let layout = self.layout.as_ref()?;
         let mut reopen = false;
         egui::CollapsingHeader::new("Read as…").show(ui, |ui| {
             reopen = read_as_ui(ui, Some(layout), &mut self.read_as);
         });
         reopen.then(|| self.read_as.clone())
+    }
+
+    /// The excitation's response, and the button that hands it to the
+    /// Frequency response pane.
+    fn response_ui(&mut self, ui: &mut egui::Ui, responses: &mut Vec<FrequencyMeasurement>) {
+        match &self.response {
+            None => {}
+            Some(Err(why)) => {
+                ui.weak(why);
+            }
+            Some(Ok(measurement)) => {
+                ui.horizontal_wrapped(|ui| {
+                    let bandwidth = measurement.figures.bandwidth_hz.map_or_else(
+                        || "no bandwidth".to_owned(),
+                        |hz| format!("bandwidth {hz:.1} Hz"),
+                    );
+                    ui.label(format!(
+                        "Frequency response of its excitation: {} points, {bandwidth}",
+                        measurement.points.len()
+                    ));
+                    let show = ui.add_enabled(
+                        !self.response_shown,
+                        egui::Button::new("Add to Frequency response"),
+                    );
+                    if show.clicked() {
+                        responses.push(measurement.clone());
+                        self.response_shown = true;
+                    }
+                });
+            }
+        }
     }
 
     /// Adds every step to `runs`, named for the file and dated by it.

@@ -87,7 +87,9 @@ impl Panes<'_> {
                 self.step_test.plan,
             ),
             Pane::FrequencyResponse => self.bode.ui(ui, self.session.as_mut()),
-            Pane::Recordings => self.recordings.pane_ui(ui, self.runs),
+            Pane::Recordings => self
+                .recordings
+                .pane_ui(ui, self.runs, &mut self.bode.measurements),
             Pane::EventLog => {
                 let log = self
                     .session

@@ -1,5 +1,5 @@
 use super::*;
-use crate::analysis::StepRecord;
+use crate::analysis::{StepOptions, StepRecord, measure_steps};
 use crate::protocol::{ChannelInfo, ChannelRole, SampleBatch};
 use crate::record::{CsvRecorder, ParquetRecorder};
 
@@ -174,6 +174,14 @@ fn a_setpoint_that_changes_every_sample_is_an_excitation_not_steps() {
     let why = device.no_steps.expect("why");
     assert!(why.contains("an excitation"), "{why}");
     assert_eq!(device.rows, 5000);
+    // Estimated as a live broadband run is (its figures are checked in
+    // `tuning::excitation::recorded`).
+    let response = device
+        .response
+        .expect("an excitation's")
+        .expect("estimated");
+    assert_eq!(response.record.sample_hz, 1000.0);
+    assert!(!response.points.is_empty());
 }
 
 #[test]

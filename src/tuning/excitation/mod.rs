@@ -28,9 +28,11 @@ use crate::protocol::{ChannelRole, DeviceInfo, SampleBatch};
 use super::ParamWrite;
 
 mod plan;
+mod recorded;
 
 use plan::validate;
 pub use plan::{ExcitationError, ExcitationKind, ExcitationPlan, speed_limit};
+pub use recorded::recorded_response;
 
 /// Longest measurement a plan may ask for.
 pub const MAX_DURATION_S: f64 = 600.0;
@@ -416,7 +418,7 @@ fn prbs_sequence() -> Vec<bool> {
         .collect()
 }
 
-fn prev_power_of_two(n: usize) -> usize {
+pub(super) fn prev_power_of_two(n: usize) -> usize {
     if n.is_power_of_two() {
         n
     } else {
