@@ -571,3 +571,55 @@ fn a_recorded_excitation_gives_its_frequency_response() {
         "{bandwidth} Hz against the loop's {pole_hz} Hz"
     );
 }
+
+/// *Record* in Parquet, chosen beside the button, and the file opened
+/// again in the same app beside the device it came from: every row the
+/// recorder wrote is in the opened file, bit for bit.
+#[test]
+fn a_parquet_recording_made_in_the_app_opens_in_it() {
+    use egui_kittest::kittest::Queryable;
+    use motiontune::record::read::{FileFormat, ReadOptions, open};
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut harness = common::app_on(motiontune::link::PortTarget::Sim);
+    common::wait_connected(&mut harness);
+    common::set_folder(&mut harness, &dir.path().display().to_string());
+    harness.get_by_label("Record format").click();
+    harness.run_steps(2);
+    harness.get_by_label("Parquet").click_accesskit();
+    harness.step();
+    harness.get_by_label("Record").click();
+    harness.step();
+    let path = harness
+        .state()
+        .session()
+        .and_then(|s| s.recording.as_ref())
+        .map(|r| r.path().to_owned())
+        .expect("recording started");
+    assert_eq!(path.extension().and_then(|e| e.to_str()), Some("parquet"));
+    common::run_for(&mut harness, 0.5);
+    harness.get_by_label("Stop recording").click();
+    harness.step();
+    common::step_until(&mut harness, "the recording to finish", |h| {
+        h.query_by_label_contains("recorded ").is_some()
+    });
+    let written = open(&path, &ReadOptions::default()).expect("reads");
+    assert!(matches!(written.format, FileFormat::Parquet(_)));
+    assert!(written.times.len() > 100, "{} rows", written.times.len());
+
+    harness
+        .input_mut()
+        .dropped_files
+        .push(std::sync::Arc::new(Dropped(path.clone())));
+    harness.step();
+    wait_loaded(&mut harness, 1);
+    let session = harness.state().recordings().shown_session().expect("shown");
+    let history = session.history.as_ref().expect("history");
+    assert_eq!(history.len(), written.times.len());
+    for (k, index) in history.indices().enumerate() {
+        assert_eq!(history.time_of(index), written.times[k], "row {k}");
+        for (c, column) in written.columns.iter().enumerate() {
+            assert_eq!(history.value(c, index).to_bits(), column[k].to_bits());
+        }
+    }
+}

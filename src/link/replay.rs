@@ -7,10 +7,12 @@
 //!
 //! The contract:
 //! - Times travel as ticks of the rate the recording's smallest time step
-//!   gives (10 kHz for a 10 kHz recording). A recording whose times lie on
-//!   that grid (every recording motiontune makes) reaches the host exactly:
-//!   `tick / rate` is the time written. Other times are rounded to the
-//!   grid ([`ReplayDevice::exact`] says which).
+//!   gives (10 kHz for a 10 kHz recording), or of a multiple of it that
+//!   puts every time on the grid ([`RecordedFile::tick_grid`]). A
+//!   recording whose times lie on such a grid (every recording motiontune
+//!   makes) reaches the host exactly: `tick / rate` is the time written.
+//!   Other times are rounded to the grid ([`ReplayDevice::exact`] says
+//!   which).
 //! - Values reach the host bit for bit, gaps (NaN) included.
 //! - Rows follow each other on the wire as the recording has them; a jump
 //!   in time starts a new SAMPLES message (the host sees the jump as the
@@ -181,12 +183,19 @@ impl ReplayDevice {
         while self.next_row < self.ticks.len() && self.ticks[self.next_row] <= due {
             let first = self.next_row;
             let first_tick = self.ticks[first];
+            // Ticks between the rows sent: the divider's rows apart, each
+            // as many ticks apart as the first two are.
+            let spacing = self.ticks.get(first + step).map_or(stride, |&t| {
+                u16::try_from(t.wrapping_sub(first_tick))
+                    .unwrap_or(u16::MAX)
+                    .max(1)
+            });
             let mut count = 0;
             let mut values = Vec::new();
             while count < per_frame {
                 let row = first + count * step;
                 let on_time = self.ticks.get(row).is_some_and(|&t| {
-                    t <= due && t == first_tick.wrapping_add((count * step) as u32)
+                    t <= due && t == first_tick.wrapping_add(count as u32 * u32::from(spacing))
                 });
                 if !on_time {
                     break;
@@ -197,7 +206,7 @@ impl ReplayDevice {
             self.next_row = first + count * step;
             self.send(DeviceMessage::Samples {
                 tick: first_tick,
-                stride,
+                stride: spacing,
                 count: count as u8,
                 values,
             });

@@ -9,7 +9,8 @@ use super::{CsvRecorder, ParquetRecorder, RecordError, RowFile};
 use crate::protocol::{ChannelInfo, SampleBatch};
 
 /// The format a recording is written in.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum RecordFormat {
     #[default]
     /// CSV.
@@ -26,6 +27,14 @@ impl RecordFormat {
                 Self::Parquet
             }
             _ => Self::Csv,
+        }
+    }
+
+    /// Its name, as the user sees it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Csv => "CSV",
+            Self::Parquet => "Parquet",
         }
     }
 

@@ -166,6 +166,7 @@ impl Scope {
             styles,
             trigger: SavedTrigger::from(self.trigger.settings()),
             export_size: self.export_size,
+            record_format: self.toolbar.record_format,
         }
     }
 
@@ -179,6 +180,7 @@ impl Scope {
         };
         self.trigger.set_settings(settings.trigger.to_settings());
         self.export_size = settings.export_size.map(|side| side.clamp(100, 8000));
+        self.toolbar.record_format = settings.record_format;
         self.saved_styles = settings.styles;
         // The connected device's saved styles apply now (when its channels
         // still match, `sync_styles` keeps them).

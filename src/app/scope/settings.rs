@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 
 use super::channels::ChannelStyle;
 use crate::capture::{Edge, TriggerMode, TriggerSettings, TriggerSource};
+use crate::record::RecordFormat;
 
 /// The scope's settings worth keeping between launches.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -21,6 +22,8 @@ pub struct ScopeSettings {
     pub trigger: SavedTrigger,
     /// Size of saved images, pixels.
     pub export_size: [u32; 2],
+    /// The format *Record* writes.
+    pub record_format: RecordFormat,
 }
 
 impl Default for ScopeSettings {
@@ -30,6 +33,7 @@ impl Default for ScopeSettings {
             styles: BTreeMap::new(),
             trigger: SavedTrigger::from(TriggerSettings::default()),
             export_size: DEFAULT_EXPORT_SIZE,
+            record_format: RecordFormat::default(),
         }
     }
 }

@@ -12,7 +12,7 @@ use super::figure::Figure;
 use super::{Display, WINDOWS_S, window_name};
 use crate::app::save_folder::SaveFolder;
 use crate::device::session::DeviceSession;
-use crate::record::Recording;
+use crate::record::{RecordFormat, Recording};
 
 /// What a save ended with: a message for the user either way.
 type SaveOutcome = Result<String, String>;
@@ -53,6 +53,8 @@ pub struct Toolbar {
     message: Option<Result<String, String>>,
     exports: Vec<Recording>,
     image_results: (Sender<SaveOutcome>, Receiver<SaveOutcome>),
+    /// The format *Record* writes.
+    pub record_format: RecordFormat,
 }
 
 impl Default for Toolbar {
@@ -62,6 +64,7 @@ impl Default for Toolbar {
             message: None,
             exports: Vec::new(),
             image_results: crossbeam_channel::unbounded(),
+            record_format: RecordFormat::default(),
         }
     }
 }
@@ -165,15 +168,34 @@ impl Toolbar {
             {
                 recording.stop();
             }
-        } else if ui
-            .button("Record")
-            .on_hover_text("every sample to CSV until stopped")
-            .clicked()
-        {
+        } else {
+            let record = ui
+                .button("Record")
+                .on_hover_text(format!(
+                    "every sample to {} until stopped",
+                    self.record_format.name()
+                ))
+                .clicked();
+            egui::ComboBox::from_id_salt("record format")
+                .selected_text(self.record_format.name())
+                .width(70.0)
+                .show_ui(ui, |ui| {
+                    for format in [RecordFormat::Csv, RecordFormat::Parquet] {
+                        ui.selectable_value(&mut self.record_format, format, format.name());
+                    }
+                })
+                .response
+                .on_hover_text("CSV opens anywhere; Parquet is 2.4× smaller, for long recordings")
+                .widget_info(|| {
+                    egui::WidgetInfo::labeled(egui::Role::ComboBox, true, "Record format")
+                });
+            if !record {
+                return;
+            }
             let Some(info) = &session.info else {
                 return;
             };
-            let path = self.file_path("recording", "csv");
+            let path = self.file_path("recording", self.record_format.extension());
             match Recording::start(&path, &info.channels) {
                 Ok(recording) => {
                     self.message = Some(Ok(format!("recording to {}", path.display())));

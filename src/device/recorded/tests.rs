@@ -259,3 +259,29 @@ fn a_file_that_cannot_be_opened_is_one_line() {
         assert!(!error.contains('\n'), "{name}: {error}");
     }
 }
+
+#[test]
+fn a_recording_s_session_refuses_every_procedure_and_sends_nothing() {
+    use crate::device::session::{DeviceSession, StartError};
+    use crate::tuning::{ExcitationPlan, StepPlan};
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = write(dir.path(), "run.csv");
+    let device = load(&path, &ReadOptions::default(), &LoadProgress::default()).expect("opens");
+    let mut session = DeviceSession::recorded(path.clone(), device.info, device.history);
+    assert!(session.is_connected());
+    assert_eq!(session.recorded_from.as_deref(), Some(path.as_path()));
+    let refused = session
+        .start_step_test(StepPlan::default())
+        .expect_err("refused");
+    assert!(matches!(refused, StartError::Recording(_)), "{refused}");
+    assert!(refused.to_string().contains("is a recording"), "{refused}");
+    let plan = ExcitationPlan::for_device(1000.0, 1000.0, 100.0, 1.0);
+    let refused = session.start_frequency_response(plan).expect_err("refused");
+    assert!(matches!(refused, StartError::Recording(_)), "{refused}");
+    assert!(!session.procedure_running());
+    // A line typed for it is not sent, and says so.
+    session.send_line("M1");
+    session.drain_events();
+    assert!(!session.write_in_flight());
+}

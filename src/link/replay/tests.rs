@@ -146,3 +146,53 @@ fn the_speed_sets_the_pace_not_the_times() {
         Some(ReplayError::BadSpeed(0.0))
     );
 }
+
+/// A stream of every 10th tick from tick 496 (the simulated drive at
+/// divider 10): rows 1 ms apart, off the 1 kHz grid. The replay puts them
+/// on the first finer clock they lie on exactly (5 kHz: 0.0496 s is tick
+/// 248) and sends them in runs 5 ticks apart, each time as recorded.
+#[test]
+fn rows_several_ticks_apart_replay_exactly_in_runs() {
+    let channels = vec![ChannelInfo {
+        name: "position".into(),
+        unit: "rad".into(),
+        role: ChannelRole::Feedback,
+    }];
+    let mut recorder = CsvRecorder::new(Vec::new(), &channels).expect("header");
+    let batch = SampleBatch {
+        first_tick: 496,
+        stride: 10,
+        tick_hz: 10_000.0,
+        channel_count: 1,
+        values: (0..500).map(|k| (k as f32 * 0.1).sin()).collect(),
+        exact: None,
+    };
+    recorder.write_batch(&batch).expect("rows");
+    let file =
+        read_csv(&recorder.finish().expect("flush"), &ReadOptions::default()).expect("reads");
+    assert_eq!(file.times[0], 0.0496);
+    let mut device = ReplayDevice::new(&file, "run.csv", 1.0).expect("replayable");
+    assert!(device.exact());
+    assert_eq!(device.rate_hz(), 5_000);
+    let mut session = HostSession::new();
+    send(&mut device, Command::Hello);
+    send(&mut device, Command::Stream { divider: 1 });
+    events(&mut session, &device.take_output());
+    let (mut times, mut messages) = (Vec::new(), 0);
+    while !device.finished() {
+        device.advance(1000);
+        for event in events(&mut session, &device.take_output()) {
+            if let Event::Samples { batch, lost_before } = event {
+                assert_eq!(lost_before, 0);
+                assert_eq!(batch.stride, 5);
+                messages += 1;
+                times.extend((0..batch.len()).map(|k| batch.time_of(k)));
+            }
+        }
+    }
+    assert_eq!(times, file.times, "every time as recorded");
+    assert!(
+        messages <= 60,
+        "{messages} messages for 500 rows: runs, not one row each"
+    );
+}

@@ -157,12 +157,21 @@ pub enum FileFormat {
     Parquet(ParquetInfo),
 }
 
+/// Finer clocks tried, times the smallest step's rate, for times that lie
+/// off that rate's grid: a device streaming every 10th tick of 10 kHz
+/// from tick 496 has rows 1 ms apart at 0.0496 s, 0.0506 s, …
+const FINER_CLOCKS: [f64; 7] = [2.0, 4.0, 5.0, 10.0, 100.0, 1000.0, 10_000.0];
+
+/// Fastest clock a grid is put on.
+const FASTEST_CLOCK_HZ: f64 = 10_000_000.0;
+
 /// A recording's times as ticks of one clock: what a device streaming it
 /// would count.
 #[derive(Clone, Debug, PartialEq)]
 pub struct TickGrid {
     /// Ticks a second: the rate the smallest step between rows gives
-    /// (1 kHz when no two rows differ in time).
+    /// (1 kHz when no two rows differ in time), or the first of a few
+    /// multiples of it on whose grid every time lies exactly.
     pub rate_hz: f64,
     /// Each row's time in ticks, `round(time × rate_hz)`.
     pub ticks: Vec<i64>,
@@ -172,8 +181,9 @@ pub struct TickGrid {
 
 impl RecordedFile {
     /// The rows' times on the clock of the smallest step between rows
-    /// (10 kHz for a 10 kHz recording): every recording motiontune makes
-    /// lies on it exactly; other times are rounded to it.
+    /// (10 kHz for a 10 kHz recording), or a multiple of it when that puts
+    /// every time on the grid exactly: every recording motiontune makes
+    /// lies on one exactly; other times are rounded to the base clock.
     pub fn tick_grid(&self) -> TickGrid {
         let step = self
             .times
@@ -181,25 +191,38 @@ impl RecordedFile {
             .map(|t| t[1] - t[0])
             .filter(|&dt| dt > 0.0)
             .fold(f64::INFINITY, f64::min);
-        let rate_hz = if step.is_finite() {
-            (1.0 / step).round().clamp(1.0, 10_000_000.0)
+        let base_hz = if step.is_finite() {
+            (1.0 / step).round().clamp(1.0, FASTEST_CLOCK_HZ)
         } else {
             1000.0
         };
-        let ticks: Vec<i64> = self
-            .times
-            .iter()
-            .map(|&t| (t * rate_hz).round() as i64)
-            .collect();
-        let exact = ticks
-            .iter()
-            .zip(&self.times)
-            .all(|(&tick, &t)| tick as f64 / rate_hz == t);
-        TickGrid {
-            rate_hz,
-            ticks,
-            exact,
+        let on_grid = |rate_hz: f64| {
+            let ticks: Vec<i64> = self
+                .times
+                .iter()
+                .map(|&t| (t * rate_hz).round() as i64)
+                .collect();
+            let exact = ticks
+                .iter()
+                .zip(&self.times)
+                .all(|(&tick, &t)| tick as f64 / rate_hz == t);
+            TickGrid {
+                rate_hz,
+                ticks,
+                exact,
+            }
+        };
+        let base = on_grid(base_hz);
+        if base.exact {
+            return base;
         }
+        FINER_CLOCKS
+            .iter()
+            .map(|times| base_hz * times)
+            .take_while(|&rate_hz| rate_hz <= FASTEST_CLOCK_HZ)
+            .map(on_grid)
+            .find(|grid| grid.exact)
+            .unwrap_or(base)
     }
 
     /// How a CSV file was read; `None` for Parquet.
