@@ -469,6 +469,9 @@ impl eframe::App for App {
         for path in dropped {
             self.recordings.open(path, ui.ctx());
         }
+        if ui.input(|i| !i.raw.hovered_files.is_empty()) {
+            drop_hint(ui.ctx());
+        }
 
         egui::Panel::top("connection").show(ui, |ui| self.top_bar_ui(ui));
         self.fault_banner.ui(ui, self.session.as_ref());
@@ -568,6 +571,23 @@ impl App {
     pub fn show_pane(&mut self, pane: Pane) {
         self.workspace.reopen(pane);
     }
+}
+
+/// Files held over the window: say they will open as recordings.
+fn drop_hint(ctx: &egui::Context) {
+    let screen = ctx.content_rect();
+    let painter = ctx.layer_painter(egui::LayerId::new(
+        egui::Order::Foreground,
+        egui::Id::unique("drop hint"),
+    ));
+    painter.rect_filled(screen, 0.0, egui::Color32::from_black_alpha(160));
+    painter.text(
+        screen.center(),
+        egui::Align2::CENTER_CENTER,
+        "Drop to open as a recording (CSV or Parquet)",
+        egui::FontId::proportional(24.0),
+        egui::Color32::WHITE,
+    );
 }
 
 /// The outcome of a save or a load, in one line: news, or a problem in red.
