@@ -463,3 +463,100 @@ fn a_step_that_cannot_be_measured_is_reported_in_its_place() {
         "{text}"
     );
 }
+
+/// The same stepping loop as pandas, PlotJuggler and the Arduino serial
+/// monitor write it (`tests/other_tools/`): `analyze` finds both steps in
+/// each, with the same figures where the samples are the same.
+#[test]
+fn files_other_tools_wrote_give_the_same_steps() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/other_tools");
+    let measured = |file: &str, args: &[&str]| {
+        let document = analyze_json(&dir.join(file), args);
+        let found = steps(&document).clone();
+        assert_eq!(found.len(), 2, "{file}: {document}");
+        found
+    };
+    let pandas = measured("pandas_step.csv", &[]);
+    let dated = measured("pandas_datetime.csv", &[]);
+    let plotjuggler = measured("plotjuggler_export.csv", &[]);
+    let arduino = measured(
+        "arduino_monitor.txt",
+        &["--reference", "column 2", "--feedback", "column 3"],
+    );
+    for (k, step) in pandas.iter().enumerate() {
+        for key in ["rise_time", "settling_time", "overshoot", "peak_time"] {
+            let expected = number(step, key);
+            assert_relative(
+                &format!("datetime {key}"),
+                number(&dated[k], key),
+                expected,
+                1e-4,
+            );
+            assert_relative(
+                &format!("PlotJuggler {key}"),
+                number(&plotjuggler[k], key),
+                expected,
+                1e-4,
+            );
+        }
+        // Every fifth sample, timed by the monitor's jittery clock.
+        assert_relative(
+            "serial monitor overshoot",
+            number(&arduino[k], "overshoot"),
+            number(step, "overshoot"),
+            0.2,
+        );
+    }
+    // Times as written: seconds from the index column's neighbour, since
+    // 1970 for a date, epoch seconds for PlotJuggler.
+    assert_relative(
+        "pandas step time",
+        number(&pandas[0], "step_time"),
+        0.5,
+        1e-9,
+    );
+    assert_relative(
+        "PlotJuggler step time",
+        number(&plotjuggler[0], "step_time"),
+        1_765_011_600.5,
+        1e-12,
+    );
+    // 2026-12-06 09:00:00.5 UTC.
+    assert_relative(
+        "dated step time",
+        number(&dated[0], "step_time"),
+        1_796_547_600.5,
+        1e-12,
+    );
+}
+
+/// A CSV without a time column recognised is refused in one line that
+/// lists its columns; `--time-column` and `--time-unit` read it.
+#[test]
+fn a_time_column_not_recognised_is_named_on_the_command_line() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("logger.csv");
+    let mut text = String::from("sample,elapsed,setpoint,position\n");
+    for k in 0..400 {
+        let (setpoint, position) = if k < 100 {
+            (0.0, 0.0)
+        } else {
+            (1.0, 1.0 - (-(f64::from(k) - 100.0) / 20.0).exp())
+        };
+        writeln!(text, "{k},{},{setpoint},{position}", k * 5).expect("write");
+    }
+    std::fs::write(&path, text).expect("write");
+    let shown = path.to_str().expect("utf8");
+    let output = run(&["analyze", shown]);
+    assert_one_line_error(&output, "no time column");
+    assert_one_line_error(&output, "sample, elapsed, setpoint, position");
+    let document = analyze_json(&path, &["--time-column", "elapsed", "--time-unit", "ms"]);
+    assert_relative(
+        "step time",
+        number(&steps(&document)[0], "step_time"),
+        0.5,
+        1e-9,
+    );
+    let by_number = analyze_json(&path, &["--time-column", "2", "--time-unit", "ms"]);
+    assert_eq!(document["steps"], by_number["steps"]);
+}

@@ -623,3 +623,73 @@ fn a_parquet_recording_made_in_the_app_opens_in_it() {
         }
     }
 }
+
+/// Files pandas, PlotJuggler and the Arduino serial monitor wrote
+/// (`tests/other_tools/`) open side by side: channels named as written,
+/// times in seconds, the steps found where the channels are named as a
+/// setpoint and a position, and each file shown in turn.
+#[test]
+fn files_other_tools_wrote_open_side_by_side() {
+    use egui_kittest::kittest::Queryable;
+    use motiontune::app::recordings::Showing;
+
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/other_tools");
+    let names = [
+        "pandas_step.csv",
+        "pandas_datetime.csv",
+        "plotjuggler_export.csv",
+        "arduino_monitor.txt",
+    ];
+    let mut harness = common::app_with(motiontune::app::AppOptions {
+        open: names.iter().map(|n| dir.join(n)).collect(),
+        ..motiontune::app::AppOptions::default()
+    });
+    wait_loaded(&mut harness, 4);
+    assert!(harness.state().recordings().failures().is_empty());
+    let mut loaded = harness.state().recordings().loaded();
+    loaded.sort_unstable();
+    let mut expected = names.to_vec();
+    expected.sort_unstable();
+    assert_eq!(loaded, expected);
+
+    harness.get_by_label("Recordings").click();
+    harness.run_steps(2);
+    assert_eq!(harness.query_all_by_label("2 steps found").count(), 3);
+    let expected_channels: [&[&str]; 4] = [
+        &["setpoint", "position", "effort"],
+        &["setpoint", "position", "effort"],
+        &["/motor/setpoint", "/motor/position", "/motor/current"],
+        &["column 2", "column 3"],
+    ];
+    let expected_start = [0.0, 1_796_547_600.0, 1_765_011_600.0, 0.0];
+    for (name, (channels, start)) in names
+        .iter()
+        .zip(expected_channels.iter().zip(expected_start))
+    {
+        // The file loaded last is shown already: it has no Show button.
+        if harness.state().recordings().shown_name() != Some(*name) {
+            harness
+                .get_by_label(&format!("Show {name}"))
+                .click_accesskit();
+            harness.run_steps(2);
+        }
+        let recordings = harness.state().recordings();
+        assert!(matches!(recordings.showing(), Showing::File(_)));
+        assert_eq!(recordings.shown_name(), Some(*name));
+        let session = recordings.shown_session().expect("shown");
+        let labels: Vec<String> = session
+            .info
+            .as_ref()
+            .expect("described")
+            .channels
+            .iter()
+            .map(|c| c.label())
+            .collect();
+        assert_eq!(labels, *channels, "{name}");
+        let history = session.history.as_ref().expect("history");
+        let first = history.time_of(history.indices().start);
+        assert!((first - start).abs() < 1e-3, "{name} starts at {first}");
+        let (t0, t1) = history.time_span().expect("samples");
+        assert!((t1 - t0 - 2.48).abs() < 0.03, "{name} spans {} s", t1 - t0);
+    }
+}

@@ -16,7 +16,7 @@ use super::report::{self, MeasuredSignals, StepReport};
 use crate::analysis::{StepRecord, measure_steps};
 
 mod columns;
-use crate::record::read::{self, ReadOptions};
+use crate::record::read::{self, ReadOptions, TimeColumn};
 use columns::read_step_columns;
 use columns::split_header;
 use columns::{ChosenColumns, ColumnNames, StepColumns, TIME_COLUMN, choose_columns};
@@ -30,17 +30,23 @@ pub fn run(args: &AnalyzeArgs) -> anyhow::Result<()> {
         feedback: args.feedback.as_deref(),
         effort: args.effort.as_deref(),
     };
-    let mut magic = [0; 4];
-    let parquet =
-        std::io::Read::read_exact(&mut file, &mut magic).is_ok() && &magic == read::PARQUET_MAGIC;
+    let mut start = Vec::new();
+    std::io::Read::read_to_end(&mut std::io::Read::take(&mut file, 64 * 1024), &mut start)
+        .with_context(|| format!("cannot read {shown}"))?;
+    let options = read_options(args);
+    // motiontune's own CSV is read exactly (every digit as written); any
+    // other file, and a time column chosen, by the reader the app uses.
+    let own_csv = options == ReadOptions::default()
+        && has_time_s_header(&start)
+        && !start.starts_with(read::PARQUET_MAGIC);
     let StepColumns {
         headers,
         reference,
         feedback,
         effort,
         values,
-    } = if parquet {
-        parquet_step_columns(path, &shown.to_string(), names)?
+    } = if !own_csv {
+        recorded_step_columns(path, &shown.to_string(), names, &options)?
     } else {
         let file = std::fs::File::open(path).with_context(|| format!("cannot open {shown}"))?;
         read_step_columns(std::io::BufReader::new(file), &shown.to_string(), names)?
@@ -112,15 +118,56 @@ pub fn run(args: &AnalyzeArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The columns to measure from a Parquet recording, held to what the CSV
+/// How the general reader is to read the file, as the options say.
+fn read_options(args: &AnalyzeArgs) -> ReadOptions {
+    ReadOptions {
+        time_column: match args.time_column.as_deref().map(str::trim) {
+            None => TimeColumn::Detect,
+            Some(text) => match text.parse::<usize>() {
+                Ok(number) if number > 0 => TimeColumn::Index(number - 1),
+                _ => TimeColumn::Named(text.to_owned()),
+            },
+        },
+        time_unit: args.time_unit,
+        ..ReadOptions::default()
+    }
+}
+
+/// Whether the first line of `start` names a `time_s` column, as
+/// motiontune's CSV does.
+fn has_time_s_header(start: &[u8]) -> bool {
+    let first = start.split(|&b| b == b'\n').next().unwrap_or_default();
+    String::from_utf8_lossy(first)
+        .trim_start_matches('\u{feff}')
+        .split(',')
+        .any(|cell| cell.trim().eq_ignore_ascii_case(TIME_COLUMN))
+}
+
+/// The columns to measure from a recording the app's reader opens (a
+/// Parquet file, any CSV another tool wrote), held to what the exact CSV
 /// reader holds them to: finite values, time increasing (rows counted
-/// from 1).
-fn parquet_step_columns(
+/// from 1). Times are seconds, whatever the file's unit.
+fn recorded_step_columns(
     path: &std::path::Path,
     shown: &str,
     names: ColumnNames<'_>,
+    options: &ReadOptions,
 ) -> anyhow::Result<StepColumns> {
-    let file = read::open(path, &ReadOptions::default()).with_context(|| shown.to_owned())?;
+    let file = read::open(path, options).with_context(|| shown.to_owned())?;
+    // A row left out would be a silent hole in the step: refused, as the
+    // exact reader refuses it. A value that is not a number is checked
+    // below, only in the columns measured.
+    let mut lost_rows = file
+        .problems
+        .iter()
+        .filter(|p| !matches!(p, read::RowProblem::NotANumber { .. }));
+    if let Some(first) = lost_rows.next() {
+        let more = lost_rows.count() + file.problems_not_listed;
+        if more > 0 {
+            bail!("{shown} {first} ({more} more rows like it)");
+        }
+        bail!("{shown} {first}");
+    }
     let headers: Vec<String> = std::iter::once(TIME_COLUMN.to_owned())
         .chain(file.channels.iter().map(read::RecordedChannel::label))
         .collect();

@@ -11,6 +11,7 @@ use super::control_lines;
 use crate::analysis::{StepOptions, UltimateRule};
 use crate::link::PortTarget;
 use crate::protocol::adapter::{AdapterSettings, Protocol, ProtocolChoice};
+use crate::record::read::TimeUnit;
 use crate::tuning::{ModelKind, ModelRule};
 use values::{
     parse_amplitude, parse_assignment, parse_baud, parse_divider, parse_effort_limit,
@@ -284,9 +285,18 @@ pub struct ParamsArgs {
 #[derive(Debug, Args)]
 /// `motiontune analyze`'s options.
 pub struct AnalyzeArgs {
-    /// CSV with a `time_s` column, as `motiontune record` writes it.
-    #[arg(value_name = "FILE.csv")]
+    /// The recording: CSV or Parquet as `motiontune record` writes it, or
+    /// any CSV with a time column (pandas, PlotJuggler, a serial log).
+    #[arg(value_name = "FILE")]
     pub file: PathBuf,
+    /// The time column of a CSV, by header or number from 1
+    /// [default: time_s, else the first named like a time].
+    #[arg(long, value_name = "COLUMN")]
+    pub time_column: Option<String>,
+    /// The time column's unit: s, ms or us [default: from its header,
+    /// else s].
+    #[arg(long, value_name = "UNIT")]
+    pub time_unit: Option<TimeUnit>,
     /// Column of the reference, by header or name without the unit
     /// [default: setpoint, else reference].
     #[arg(long, value_name = "COLUMN")]

@@ -152,16 +152,22 @@ fn choose(
 }
 
 /// The column whose header is `name`, or whose name without the unit is
-/// `name`, ignoring case.
+/// `name`, ignoring case; else whose topic path ends in it
+/// (`/motor/setpoint`, as PlotJuggler exports it).
 fn find_column(headers: &[String], name: &str) -> anyhow::Result<usize> {
     let name = name.trim();
     let exact = |header: &str| header == name;
     let any_case = |header: &str| header.eq_ignore_ascii_case(name);
+    let last_part = |header: &str| {
+        let name = split_header(header).0;
+        name.rsplit(['/', '.']).next().unwrap_or(name).to_owned()
+    };
     [
         &exact as &dyn Fn(&str) -> bool,
         &any_case,
         &|header| exact(split_header(header).0),
         &|header| any_case(split_header(header).0),
+        &|header| any_case(&last_part(header)),
     ]
     .iter()
     .find_map(|matches| headers.iter().position(|h| matches(h)))
@@ -278,6 +284,18 @@ mod tests {
             panic!("no feedback column")
         };
         assert!(error.to_string().contains("'position' or 'feedback'"));
+    }
+
+    #[test]
+    fn a_topic_path_matches_by_its_last_part() {
+        let headers: Vec<String> = ["time_s", "/motor/setpoint", "/motor/position", "arm.effort"]
+            .map(String::from)
+            .to_vec();
+        let chosen = choose_columns(&headers, ColumnNames::default(), "x").expect("chosen");
+        assert_eq!(
+            (chosen.reference, chosen.feedback, chosen.effort),
+            (1, 2, Some(3))
+        );
     }
 
     #[test]

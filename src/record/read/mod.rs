@@ -479,9 +479,11 @@ fn read_rows(
 
 impl RecordedChannel {
     /// The role its name gives it, as motiontune's native devices name
-    /// their channels (`setpoint`, `position`, `effort`, …).
+    /// their channels (`setpoint`, `position`, `effort`, …); a topic path's
+    /// last part counts (`/motor/setpoint`, as PlotJuggler exports it).
     pub fn role(&self) -> ChannelRole {
-        match self.name.to_ascii_lowercase().as_str() {
+        let last = self.name.rsplit(['/', '.']).next().unwrap_or(&self.name);
+        match last.to_ascii_lowercase().as_str() {
             "setpoint" | "reference" => ChannelRole::Reference,
             "position" | "feedback" => ChannelRole::Feedback,
             "effort" => ChannelRole::Effort,
