@@ -22,8 +22,9 @@ pub(super) struct OpenFile {
     /// `None` only while lent to the workspace for a frame.
     pub(super) session: Option<DeviceSession>,
     rows: usize,
-    rate_hz: f64,
     exact: bool,
+    /// The clock its times were put on.
+    clock_hz: f64,
     /// The first and last sample's time.
     pub(super) span_s: (f64, f64),
     how_read: String,
@@ -92,8 +93,8 @@ impl OpenFile {
             response: device.response,
             response_shown: false,
             rows: device.rows,
-            rate_hz: device.rate_hz,
             exact: device.exact,
+            clock_hz: device.rate_hz,
             span_s,
             how_read,
             problems,
@@ -163,15 +164,19 @@ impl OpenFile {
         responses: &mut Vec<FrequencyMeasurement>,
     ) -> Option<ReadOptions> {
         let seconds = self.span_s.1 - self.span_s.0;
+        let rate = if seconds > 0.0 {
+            format!(" ({:.1} rows/s)", (self.rows - 1) as f64 / seconds)
+        } else {
+            String::new()
+        };
+        let rounded = if self.exact {
+            String::new()
+        } else {
+            format!(", times rounded to a {} Hz clock", self.clock_hz)
+        };
         ui.label(format!(
-            "{} rows over {seconds:.3} s at {} Hz{}; opened in {:.2} s",
+            "{} rows over {seconds:.3} s{rate}{rounded}; opened in {:.2} s",
             self.rows,
-            self.rate_hz,
-            if self.exact {
-                ""
-            } else {
-                " (times rounded to that clock)"
-            },
             self.loaded_in.as_secs_f64()
         ));
         ui.label(format!("Channels: {}", self.channels.join(", ")));

@@ -188,10 +188,13 @@ fn legend_strip(
             }
         }
         let axis = if right { " right axis" } else { "" };
-        strip.add(
-            egui::Label::new(egui::RichText::new(format!("[{}]{axis}", units.join(", "))).weak())
-                .extend(),
-        );
+        // Channels without a unit get no empty brackets.
+        let units = if units.is_empty() {
+            axis.trim_start().to_owned()
+        } else {
+            format!("[{}]{axis}", units.join(", "))
+        };
+        strip.add(egui::Label::new(egui::RichText::new(units).weak()).extend());
         strip.add_space(16.0);
     }
 }

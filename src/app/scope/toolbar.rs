@@ -169,12 +169,15 @@ impl Toolbar {
                 recording.stop();
             }
         } else {
+            // A recording shown has no samples coming: Export CSV saves it.
+            let live = session.recorded_from.is_none();
             let record = ui
-                .button("Record")
+                .add_enabled(live, egui::Button::new("Record"))
                 .on_hover_text(format!(
                     "every sample to {} until stopped",
                     self.record_format.name()
                 ))
+                .on_disabled_hover_text("a recording shown: Export CSV saves what is in view")
                 .clicked();
             egui::ComboBox::from_id_salt("record format")
                 .selected_text(self.record_format.name())
