@@ -693,3 +693,43 @@ fn files_other_tools_wrote_open_side_by_side() {
         assert!((t1 - t0 - 2.48).abs() < 0.03, "{name} spans {} s", t1 - t0);
     }
 }
+
+/// A replay typed as the port plays at the speed set beside it: 20 times
+/// the recorded pace, through the link as a device.
+#[test]
+fn a_replay_chosen_in_the_app_plays_at_its_speed() {
+    use egui::accesskit::Role;
+    use egui_kittest::kittest::Queryable;
+    use motiontune::link::PortTarget;
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let csv = dir.path().join("bench.csv");
+    stepping_csv(&csv);
+    let mut harness = common::app_on(PortTarget::Sim);
+    common::wait_connected(&mut harness);
+    harness.get_by_label("Disconnect").click();
+    harness.run_steps(2);
+    harness
+        .get_by_role_and_label(Role::TextInput, "Port")
+        .set_text_value_accesskit(&format!("replay:{}", csv.display()));
+    harness.run_steps(2);
+    harness.get_by_label("Speed").set_value_accesskit(20.0);
+    harness.run_steps(2);
+    harness.get_by_label("Connect").click();
+    harness.step();
+    common::wait_connected(&mut harness);
+    let session = harness.state().session().expect("a session");
+    assert!(
+        matches!(session.target(), PortTarget::Replay { speed, .. } if *speed == 20.0),
+        "{:?}",
+        session.target()
+    );
+    // 3 s of recording at 20×: all of it within a second of wall time.
+    common::step_until(&mut harness, "the whole replay", |h| {
+        h.state()
+            .session()
+            .and_then(|s| s.history.as_ref())
+            .and_then(|h| h.time_span())
+            .is_some_and(|(_, newest)| newest >= 2.9)
+    });
+}

@@ -83,6 +83,8 @@ pub struct ConnectionPanel {
     recent: Vec<String>,
     /// The *Replay a recording…* dialog.
     dialog: FileDialog,
+    /// A replay's pace, times the recorded one.
+    replay_speed: f64,
 }
 
 impl ConnectionPanel {
@@ -132,6 +134,10 @@ impl ConnectionPanel {
             port_error,
             recent: Vec::new(),
             dialog: FileDialog::default(),
+            replay_speed: match &options.target {
+                PortTarget::Replay { speed, .. } => *speed,
+                _ => 1.0,
+            },
         }
     }
 
@@ -169,6 +175,7 @@ impl ConnectionPanel {
         PortTarget::parse(self.selected.trim(), self.baud)
             .speaking(self.protocol, self.adapter_settings.clone())
             .with_control_lines(self.lines)
+            .with_replay_speed(self.replay_speed)
     }
 
     /// The stream divider chosen.
@@ -251,6 +258,17 @@ impl ConnectionPanel {
             self.port_error = error;
         }
         let is_sim = self.selected.trim() == SIM_PORT;
+        if self.selected.trim().starts_with(REPLAY_PREFIX) {
+            let label = ui.label("Speed");
+            ui.add(
+                egui::DragValue::new(&mut self.replay_speed)
+                    .range(0.1..=1000.0)
+                    .speed(0.1)
+                    .prefix("×"),
+            )
+            .labelled_by(label.id)
+            .on_hover_text("Play the recording this many times faster; applies on Connect");
+        }
         let is_serial = matches!(
             PortTarget::parse(self.selected.trim(), self.baud),
             PortTarget::Serial { .. }
