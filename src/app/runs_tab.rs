@@ -9,6 +9,7 @@
 use egui_plot::{Legend, Line, LineStyle, Plot, PlotPoints};
 use serde::{Deserialize, Serialize};
 
+use super::four_significant_digits;
 use crate::analysis::{METRICS, MetricInfo};
 use crate::record::{RunFilter, RunStore, StepRun, filter_choices};
 
@@ -379,10 +380,12 @@ fn row_cells(ui: &mut egui::Ui, row: &Row, runs: &[&StepRun], stripe: bool, chan
             }
             Row::Metric(metric) => {
                 let text = match run.metric(metric.key) {
-                    Some(value) if best == Some(i) => egui::RichText::new(format_metric(value))
-                        .strong()
-                        .color(BEST_GREEN),
-                    Some(value) => egui::RichText::new(format_metric(value)),
+                    Some(value) if best == Some(i) => {
+                        egui::RichText::new(four_significant_digits(value))
+                            .strong()
+                            .color(BEST_GREEN)
+                    }
+                    Some(value) => egui::RichText::new(four_significant_digits(value)),
                     None if run.error.is_some() => egui::RichText::new("—").weak(),
                     None => egui::RichText::new(metric.missing_reason).weak(),
                 };
@@ -416,22 +419,9 @@ fn metric_label(metric: &MetricInfo, runs: &[&StepRun]) -> String {
     format!("{} [{}]", metric.label, metric.unit.text(signal, effort))
 }
 
-/// Four significant digits, without an exponent for everyday magnitudes.
-fn format_metric(value: f64) -> String {
-    if value == 0.0 || !value.is_finite() {
-        return format!("{value}");
-    }
-    let magnitude = value.abs().log10().floor() as i32;
-    if !(-4..6).contains(&magnitude) {
-        return format!("{value:.3e}");
-    }
-    let decimals = (3 - magnitude).max(0) as usize;
-    format!("{value:.decimals$}")
-}
-
 #[cfg(test)]
 mod tests {
-    use super::{RunsSettings, RunsView, format_metric};
+    use super::{RunsSettings, RunsView};
     use crate::record::{RunFilter, RunGroup};
 
     #[test]
@@ -450,14 +440,5 @@ mod tests {
         assert_eq!(back, settings);
         let old: RunsSettings = serde_json::from_str(r#"{"normalized": true}"#).expect("old");
         assert_eq!((old.normalized, old.filter), (true, RunFilter::Newest));
-    }
-
-    #[test]
-    fn metrics_show_four_significant_digits() {
-        assert_eq!(format_metric(0.123456), "0.1235");
-        assert_eq!(format_metric(12.3456), "12.35");
-        assert_eq!(format_metric(-1234.5), "-1234");
-        assert_eq!(format_metric(0.0), "0");
-        assert_eq!(format_metric(1.5e-7), "1.500e-7");
     }
 }
