@@ -293,6 +293,7 @@ fn kept_run(id: u64, device: &str, unit: &str) -> motiontune::record::StepRun {
         gains: Vec::new(),
         metrics: Default::default(),
         error: None,
+        source: String::new(),
         trace: motiontune::record::Trace {
             time: vec![-0.1, 0.0, 0.1],
             reference: vec![0.0, 0.5, 0.5],
