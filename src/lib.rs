@@ -39,7 +39,7 @@ pub mod profile;
 pub mod protocol;
 /// Files of samples: recordings and exports to CSV or Parquet (headless
 /// and on a writer thread), reading recordings back, and the stored step
-/// runs.
+/// runs with their export and import.
 pub mod record;
 /// The simulated drive (physics, controller, native firmware) and
 /// emulators of other firmware.

@@ -1,7 +1,8 @@
 //! The step test in the real `App`, driven headless against the simulated
 //! drive behind a pty: a run measures the drive's step and restores its
 //! setpoint; Abort and Esc stop a test at once; runs are compared in the
-//! table, renamed, deleted, and survive a restart of the app.
+//! table, renamed, deleted, survive a restart of the app, and are offered
+//! for export and import.
 #![cfg(unix)]
 
 mod common;
@@ -9,7 +10,7 @@ mod common;
 use common::{app_with, serial, step_until, wait_connected};
 use egui::accesskit::Role;
 use egui_kittest::Harness;
-use egui_kittest::kittest::Queryable;
+use egui_kittest::kittest::{NodeT, Queryable};
 use motiontune::app::{App, AppOptions};
 use motiontune::device::session::ProcedureKind;
 use motiontune::sim::SimDevice;
@@ -293,6 +294,7 @@ fn kept_run(id: u64, device: &str, unit: &str) -> motiontune::record::StepRun {
         gains: Vec::new(),
         metrics: Default::default(),
         error: None,
+        source: String::new(),
         trace: motiontune::record::Trace {
             time: vec![-0.1, 0.0, 0.1],
             reference: vec![0.0, 0.5, 0.5],
@@ -324,4 +326,27 @@ fn runs_in_two_units_are_never_shown_together() {
     harness.run_steps(2);
     harness.get_by_label("Name of run 1");
     assert!(harness.query_by_label("Name of run 2").is_none());
+}
+
+#[test]
+fn the_runs_pane_offers_export_and_import() {
+    let server = serve();
+    let folder = tempfile::tempdir().expect("temp dir");
+    let runs_file = folder.path().join("runs.json");
+    let imported = motiontune::record::StepRun {
+        source: "ab.json".into(),
+        ..kept_run(1, "sim", "rad")
+    };
+    let json = serde_json::json!({ "runs": [imported] });
+    std::fs::write(&runs_file, json.to_string()).expect("write runs");
+    let mut harness = app(&server, &runs_file);
+    harness.run_steps(2);
+
+    // The native dialog cannot be driven headless: what the pane does with
+    // the file chosen is unit-tested in the runs view and the run store.
+    for label in ["Export runs…", "Import runs…"] {
+        let button = harness.get_by_role_and_label(Role::Button, label);
+        assert!(!button.accesskit_node().is_disabled(), "{label} is enabled");
+    }
+    assert_eq!(harness.state().runs().runs()[0].source, "ab.json");
 }

@@ -3,12 +3,17 @@
 //! metrics side by side in a table with the best value of each metric
 //! highlighted. The table's row names stay put while its run columns
 //! scroll sideways, by the mouse wheel over them. Runs are renamed,
-//! shown, hidden and deleted here; the [`RunStore`] keeps them across
-//! restarts, [`RunsSettings`] the view's choices.
+//! shown, hidden and deleted here, and exported to a file or imported from
+//! one (the file chosen in a native dialog); the [`RunStore`] keeps them
+//! across restarts, [`RunsSettings`] the view's choices.
+
+use std::path::{Path, PathBuf};
 
 use egui_plot::{Legend, Line, LineStyle, Plot, PlotPoints};
 use serde::{Deserialize, Serialize};
 
+use super::file_dialog::{Ask, FileDialog};
+use super::four_significant_digits;
 use crate::analysis::{METRICS, MetricInfo};
 use crate::record::{RunFilter, RunStore, StepRun, filter_choices};
 
@@ -47,6 +52,23 @@ pub struct RunsSettings {
 #[derive(Default)]
 pub struct RunsView {
     settings: RunsSettings,
+    /// The export or import dialog.
+    dialog: FileDialog,
+    /// What the open dialog's answer is for.
+    dialog_for: Option<Exchange>,
+    /// The outcome of the last export or import: Ok is news, Err a problem.
+    exchange_outcome: Option<Result<String, String>>,
+    /// Where the last exported or imported file was: the next dialog opens
+    /// there.
+    exchange_folder: Option<PathBuf>,
+}
+
+/// What a file dialog of the runs view was opened for.
+enum Exchange {
+    /// Export these runs: those shown when the user asked.
+    Export(Vec<u64>),
+    /// Import the file chosen.
+    Import,
 }
 
 fn run_color(run: &StepRun) -> egui::Color32 {
@@ -147,11 +169,14 @@ impl RunsView {
     /// top, then its gains, then its metrics; the row names frozen on the
     /// left.
     pub fn table_ui(&mut self, ui: &mut egui::Ui, store: &mut RunStore) {
+        if !store.runs().is_empty() {
+            self.filter_ui(ui, store.runs());
+        }
+        self.exchange_ui(ui, store);
         if store.runs().is_empty() {
             ui.weak("Gains and metrics of every run appear here, side by side, the best of each highlighted.");
             return;
         }
-        self.filter_ui(ui, store.runs());
         let (_, runs) = shown(&self.settings.filter, store.runs());
         let rows = rows_of(&runs);
         let mut changes = Changes::default();
@@ -221,6 +246,100 @@ impl RunsView {
                 ui.weak(format!("({hidden} of other devices or units not shown)"));
             }
         });
+    }
+}
+
+impl RunsView {
+    /// *Export runs…* (the runs the filter shows) and *Import runs…*, and
+    /// how the last of them went; the dialog's answer is acted on the frame
+    /// it arrives.
+    fn exchange_ui(&mut self, ui: &mut egui::Ui, store: &mut RunStore) {
+        if let Some(path) = self.dialog.take() {
+            match self.dialog_for.take() {
+                Some(Exchange::Export(ids)) => self.export_to(store, &ids, &path),
+                Some(Exchange::Import) => self.import_from(store, &path),
+                None => {}
+            }
+        }
+        let (_, runs) = shown(&self.settings.filter, store.runs());
+        let ids: Vec<u64> = runs.iter().map(|r| r.id).collect();
+        ui.add_enabled_ui(!self.dialog.is_open(), |ui| {
+            ui.horizontal_wrapped(|ui| {
+                let export = ui
+                    .add_enabled(!ids.is_empty(), egui::Button::new("Export runs…"))
+                    .on_hover_text(
+                        "Save the runs listed here to a file another motiontune can import",
+                    );
+                if export.clicked() {
+                    self.ask(Exchange::Export(ids), ui.ctx());
+                }
+                let import = ui.button("Import runs…").on_hover_text(
+                    "Add the runs of an exported file; runs kept already are skipped",
+                );
+                if import.clicked() {
+                    self.ask(Exchange::Import, ui.ctx());
+                }
+            });
+        });
+        super::outcome_ui(ui, &self.exchange_outcome);
+    }
+
+    /// Opens the dialog for `exchange` where the last file was.
+    fn ask(&mut self, exchange: Exchange, ctx: &egui::Context) {
+        let ask = match exchange {
+            Exchange::Export(_) => Ask::Save {
+                title: "Export step runs",
+                name: "exported-step-runs.json".to_owned(),
+            },
+            Exchange::Import => Ask::Open {
+                title: "Import step runs",
+                filter: ("Step runs", &["json"]),
+            },
+        };
+        self.dialog.open(ask, self.exchange_folder.clone(), ctx);
+        self.dialog_for = Some(exchange);
+    }
+
+    /// Exports the runs of `ids` to `path` and says how it went; what
+    /// *Export runs…* does with the file chosen.
+    pub fn export_to(&mut self, store: &RunStore, ids: &[u64], path: &Path) {
+        self.exchange_folder = path.parent().map(Path::to_path_buf);
+        self.exchange_outcome = Some(
+            store
+                .export(ids, path)
+                .map(|count| format!("Exported {} to {}", runs(count), path.display()))
+                .map_err(|e| e.to_string()),
+        );
+    }
+
+    /// Imports the runs of the file at `path` into `store` and says how it
+    /// went; what *Import runs…* does with the file chosen.
+    pub fn import_from(&mut self, store: &mut RunStore, path: &Path) {
+        self.exchange_folder = path.parent().map(Path::to_path_buf);
+        self.exchange_outcome = Some(
+            store
+                .import(path)
+                .map(|outcome| {
+                    let mut news = format!(
+                        "Imported {} from {}",
+                        runs(outcome.imported),
+                        path.display()
+                    );
+                    if outcome.skipped > 0 {
+                        news += &format!(", skipped {} kept already", runs(outcome.skipped));
+                    }
+                    news
+                })
+                .map_err(|e| e.to_string()),
+        );
+    }
+}
+
+/// "1 run", "2 runs".
+fn runs(count: usize) -> String {
+    match count {
+        1 => "1 run".to_owned(),
+        count => format!("{count} runs"),
     }
 }
 
@@ -354,6 +473,11 @@ fn row_cells(ui: &mut egui::Ui, row: &Row, runs: &[&StepRun], stripe: bool, chan
                             .text_color(run_color(run)),
                     )
                     .accessible_name(format!("Name of run {}", run.id));
+                let edit = if run.source.is_empty() {
+                    edit
+                } else {
+                    edit.on_hover_text(format!("Imported from {}", run.source))
+                };
                 if edit.changed() {
                     changes.renames.push((run.id, name));
                 }
@@ -379,10 +503,12 @@ fn row_cells(ui: &mut egui::Ui, row: &Row, runs: &[&StepRun], stripe: bool, chan
             }
             Row::Metric(metric) => {
                 let text = match run.metric(metric.key) {
-                    Some(value) if best == Some(i) => egui::RichText::new(format_metric(value))
-                        .strong()
-                        .color(BEST_GREEN),
-                    Some(value) => egui::RichText::new(format_metric(value)),
+                    Some(value) if best == Some(i) => {
+                        egui::RichText::new(four_significant_digits(value))
+                            .strong()
+                            .color(BEST_GREEN)
+                    }
+                    Some(value) => egui::RichText::new(four_significant_digits(value)),
                     None if run.error.is_some() => egui::RichText::new("—").weak(),
                     None => egui::RichText::new(metric.missing_reason).weak(),
                 };
@@ -416,23 +542,10 @@ fn metric_label(metric: &MetricInfo, runs: &[&StepRun]) -> String {
     format!("{} [{}]", metric.label, metric.unit.text(signal, effort))
 }
 
-/// Four significant digits, without an exponent for everyday magnitudes.
-fn format_metric(value: f64) -> String {
-    if value == 0.0 || !value.is_finite() {
-        return format!("{value}");
-    }
-    let magnitude = value.abs().log10().floor() as i32;
-    if !(-4..6).contains(&magnitude) {
-        return format!("{value:.3e}");
-    }
-    let decimals = (3 - magnitude).max(0) as usize;
-    format!("{value:.decimals$}")
-}
-
 #[cfg(test)]
 mod tests {
-    use super::{RunsSettings, RunsView, format_metric};
-    use crate::record::{RunFilter, RunGroup};
+    use super::{RunsSettings, RunsView};
+    use crate::record::{RunFilter, RunGroup, RunStore, StepRun, Trace};
 
     #[test]
     fn settings_survive_a_round_trip_and_missing_fields_take_defaults() {
@@ -452,12 +565,68 @@ mod tests {
         assert_eq!((old.normalized, old.filter), (true, RunFilter::Newest));
     }
 
+    /// A runs file of one run, as another engineer's motiontune writes it.
+    fn shared_file(path: &std::path::Path) {
+        let run = StepRun {
+            id: 7,
+            name: "kp 20".into(),
+            visible: true,
+            recorded_at: "2026-12-06T12:00:00Z".into(),
+            device: "sim".into(),
+            from: 0.0,
+            to: 0.5,
+            signal_unit: "rad".into(),
+            effort_unit: "A".into(),
+            gains: Vec::new(),
+            metrics: Default::default(),
+            error: None,
+            source: String::new(),
+            trace: Trace {
+                time: vec![-0.1, 0.0, 0.1],
+                reference: vec![0.0, 0.5, 0.5],
+                feedback: vec![0.0, 0.2, 0.5],
+                effort: None,
+            },
+        };
+        let json = serde_json::json!({ "runs": [run] });
+        std::fs::write(path, json.to_string()).expect("write");
+    }
+
     #[test]
-    fn metrics_show_four_significant_digits() {
-        assert_eq!(format_metric(0.123456), "0.1235");
-        assert_eq!(format_metric(12.3456), "12.35");
-        assert_eq!(format_metric(-1234.5), "-1234");
-        assert_eq!(format_metric(0.0), "0");
-        assert_eq!(format_metric(1.5e-7), "1.500e-7");
+    fn the_file_chosen_is_exported_or_imported_and_the_outcome_told_in_one_line() {
+        let folder = tempfile::tempdir().expect("temp dir");
+        let shared = folder.path().join("ab.json");
+        shared_file(&shared);
+        let mut view = RunsView::default();
+        let mut store = RunStore::in_memory();
+
+        view.import_from(&mut store, &shared);
+        let told = format!("Imported 1 run from {}", shared.display());
+        assert_eq!(view.exchange_outcome, Some(Ok(told)));
+        assert_eq!(store.runs()[0].source, "ab.json");
+        assert_eq!(view.exchange_folder.as_deref(), Some(folder.path()));
+
+        view.import_from(&mut store, &shared);
+        let told = format!(
+            "Imported 0 runs from {}, skipped 1 run kept already",
+            shared.display()
+        );
+        assert_eq!(view.exchange_outcome, Some(Ok(told)));
+
+        let out = folder.path().join("out.json");
+        view.export_to(&store, &[1], &out);
+        let told = format!("Exported 1 run to {}", out.display());
+        assert_eq!(view.exchange_outcome, Some(Ok(told)));
+
+        let missing = folder.path().join("missing.json");
+        view.import_from(&mut store, &missing);
+        let Some(Err(problem)) = &view.exchange_outcome else {
+            panic!("a problem: {:?}", view.exchange_outcome);
+        };
+        assert!(
+            problem.starts_with("cannot import step runs from"),
+            "{problem}"
+        );
+        assert_eq!(store.runs().len(), 1);
     }
 }

@@ -4,8 +4,9 @@
 //! Headless recording writes directly; the app records and exports
 //! through a writer thread. The device's text lines can go to a file of
 //! their own beside it ([`TextLog`]). Measured step runs are kept for A/B
-//! comparison in a JSON file of their own ([`RunStore`]) and grouped by
-//! device and unit for it ([`RunFilter`]). Recordings,
+//! comparison in a JSON file of their own ([`RunStore`]), grouped by
+//! device and unit for it ([`RunFilter`]), and exported to and imported
+//! from files of the same format ([`ImportOutcome`]). Recordings,
 //! ours and other tools' CSV, are opened by [`read`].
 
 mod csv_writer;
@@ -13,6 +14,7 @@ mod parquet_writer;
 pub mod read;
 mod recording;
 mod row_file;
+mod run_exchange;
 mod run_groups;
 mod sample_writer;
 mod step_runs;
@@ -22,6 +24,7 @@ pub use csv_writer::{CsvRecorder, RecordError, header_for};
 pub use parquet_writer::ParquetRecorder;
 pub use recording::{FLUSH_INTERVAL, Recording};
 pub use row_file::RowFile;
+pub use run_exchange::{ExchangeError, ImportOutcome};
 pub use run_groups::{RunFilter, RunGroup, filter_choices};
 pub use sample_writer::{RecordFormat, SampleWriter};
 pub use step_runs::{

@@ -138,6 +138,7 @@ mod tests {
             gains: Vec::new(),
             metrics: Default::default(),
             error: None,
+            source: String::new(),
             trace: Trace::default(),
         }
     }

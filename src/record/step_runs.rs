@@ -7,6 +7,7 @@
 //! a crash leaves the old file or the new one, never half of one. A file
 //! that cannot be read is left as it is and nothing is saved over it.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -81,6 +82,10 @@ pub struct StepRun {
     /// Why the step could not be measured, when it could not.
     #[serde(default)]
     pub error: Option<String>,
+    /// The name of the file the run was imported from; empty for a run
+    /// measured here.
+    #[serde(default)]
+    pub source: String,
     /// The samples, for the overlay.
     pub trace: Trace,
 }
@@ -137,9 +142,21 @@ pub struct RunStore {
     saver: Option<RunSaver>,
 }
 
+/// What a runs file says it is: the runs file and an exported file are
+/// one format, so either can be imported.
+pub(super) const RUNS_FORMAT: &str = "motiontune step runs";
+/// The newest version of the format this build reads and writes.
+pub(super) const RUNS_FORMAT_VERSION: u32 = 1;
+
+/// The runs file, and an exported file: the runs, and what the file is.
+/// Files from before the format was named have neither field.
 #[derive(Serialize, Deserialize)]
-struct RunsFile {
-    runs: Vec<StepRun>,
+pub(super) struct RunsFile<'a> {
+    #[serde(default)]
+    pub(super) format: Cow<'a, str>,
+    #[serde(default)]
+    pub(super) version: u32,
+    pub(super) runs: Cow<'a, [StepRun]>,
 }
 
 impl RunStore {
@@ -157,8 +174,8 @@ impl RunStore {
     /// reported and left untouched; the store then keeps runs in memory.
     pub fn open(path: &Path) -> (Self, Option<RunsFileError>) {
         let runs = match std::fs::read(path) {
-            Ok(bytes) => match serde_json::from_slice::<RunsFile>(&bytes) {
-                Ok(file) => file.runs,
+            Ok(bytes) => match serde_json::from_slice::<RunsFile<'_>>(&bytes) {
+                Ok(file) => file.runs.into_owned(),
                 Err(error) => {
                     return (Self::in_memory(), Some(read_error(path, &error)));
                 }
@@ -217,6 +234,7 @@ impl RunStore {
             gains: context.gains.clone(),
             metrics,
             error,
+            source: String::new(),
             trace: thin_trace(response),
         });
         self.save();
@@ -246,6 +264,16 @@ impl RunStore {
         if self.runs.len() != before {
             self.save();
         }
+    }
+
+    /// Keeps `runs` from elsewhere, each under a fresh id, and saves.
+    pub(super) fn adopt(&mut self, runs: Vec<StepRun>) {
+        for mut run in runs {
+            run.id = self.next_id;
+            self.next_id += 1;
+            self.runs.push(run);
+        }
+        self.save();
     }
 
     /// The newest save error, if saving failed since the last call.
@@ -376,27 +404,37 @@ impl RunSaver {
 }
 
 fn write_runs(path: &Path, runs: Vec<StepRun>) -> Result<(), RunsFileError> {
-    let error = |reason: String| RunsFileError::Write {
+    write_runs_file(path, &runs).map_err(|reason| RunsFileError::Write {
         path: path.display().to_string(),
         reason,
+    })
+}
+
+/// Writes `runs` to `path` as a runs file, through a temporary name so a
+/// crash leaves the old file or the new one; the error is the reason.
+pub(super) fn write_runs_file(path: &Path, runs: &[StepRun]) -> Result<(), String> {
+    let file = RunsFile {
+        format: Cow::Borrowed(RUNS_FORMAT),
+        version: RUNS_FORMAT_VERSION,
+        runs: Cow::Borrowed(runs),
     };
-    let json = serde_json::to_vec(&RunsFile { runs }).map_err(|e| error(e.to_string()))?;
+    let json = serde_json::to_vec(&file).map_err(|e| e.to_string())?;
     if let Some(folder) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(folder).map_err(|e| error(e.to_string()))?;
+        std::fs::create_dir_all(folder).map_err(|e| e.to_string())?;
     }
     let temporary = path.with_extension("json.tmp");
-    std::fs::write(&temporary, json).map_err(|e| error(e.to_string()))?;
-    std::fs::rename(&temporary, path).map_err(|e| error(e.to_string()))
+    std::fs::write(&temporary, json).map_err(|e| e.to_string())?;
+    std::fs::rename(&temporary, path).map_err(|e| e.to_string())
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::analysis::{StepOptions, StepRecord, step_metrics};
 
     /// A first-order step of `len` samples with one spike of `spike` at
     /// sample `spike_at`.
-    fn response(len: usize, spike_at: usize, spike: f64) -> StepResponse {
+    pub(in crate::record) fn response(len: usize, spike_at: usize, spike: f64) -> StepResponse {
         let time: Vec<f64> = (0..len).map(|i| i as f64 * 1e-4 - 0.01).collect();
         let reference: Vec<f64> = time.iter().map(|&t| f64::from(t >= 0.0)).collect();
         let mut feedback: Vec<f64> = time
@@ -432,7 +470,7 @@ mod tests {
         }
     }
 
-    fn context() -> RunContext {
+    pub(in crate::record) fn context() -> RunContext {
         RunContext {
             device: "sim".into(),
             signal_unit: "rad".into(),
@@ -467,18 +505,10 @@ mod tests {
         assert_eq!((runs[0].name.as_str(), runs[0].visible), ("kp 20", true));
         assert_eq!((runs[1].id, runs[1].visible), (second, false));
         assert_eq!(runs[0].gains, context().gains);
-        // JSON keeps the trace's f32 exactly; f64 metrics may lose an ulp.
+        // JSON keeps the trace's f32 and, with serde_json's float_roundtrip,
+        // the metrics' f64 exactly.
         assert_eq!(runs[0].trace, store.runs()[0].trace);
-        for (key, saved) in &store.runs()[0].metrics {
-            let loaded = runs[0].metric(key);
-            assert!(
-                match (loaded, saved) {
-                    (Some(a), Some(b)) => (a - b).abs() <= 1e-12 * b.abs().max(1.0),
-                    (a, b) => a == *b,
-                },
-                "{key}: {loaded:?} vs {saved:?}"
-            );
-        }
+        assert_eq!(runs[0].metrics, store.runs()[0].metrics);
         let rise = runs[0]
             .metric("rise_time")
             .expect("a first-order step rises");

@@ -13,6 +13,7 @@ use super::{
     AutoTunePanel, controls_width, gains_in_force, params_of, predicted_metrics_ui, preview_plan,
 };
 use crate::analysis::{ParallelGains, StepOptions, UltimateRule};
+use crate::app::four_significant_digits;
 use crate::app::gains::GainsPanel;
 use crate::device::session::{DeviceSession, ProcedureKind};
 use crate::record::RunStore;
@@ -253,19 +254,6 @@ fn relay_result_ui(ui: &mut egui::Ui, result: &RelayResult, effort_unit: &str, u
     ));
 }
 
-/// Four significant digits.
-fn four(value: f64) -> String {
-    if value == 0.0 || !value.is_finite() {
-        return format!("{value}");
-    }
-    let magnitude = value.abs().log10().floor() as i32;
-    if !(-4..6).contains(&magnitude) {
-        return format!("{value:.3e}");
-    }
-    let decimals = (3 - magnitude).max(0) as usize;
-    format!("{value:.decimals$}")
-}
-
 /// Every rule's parallel gains (the standard form on hover) and its
 /// warnings; the chosen rule highlighted. Scrolls sideways rather than
 /// cutting a column off in a narrow pane.
@@ -295,13 +283,13 @@ fn relay_rules_ui(
                         };
                         let standard = format!(
                             "Standard form: Kp {}, Ti {ti}, Td {:.5} s",
-                            four(g.standard.kp),
+                            four_significant_digits(g.standard.kp),
                             g.standard.td
                         );
                         let cells = [
-                            four(g.parallel.kp),
-                            four(g.parallel.ki),
-                            four(g.parallel.kd),
+                            four_significant_digits(g.parallel.kp),
+                            four_significant_digits(g.parallel.ki),
+                            four_significant_digits(g.parallel.kd),
                         ];
                         let name = egui::RichText::new(rule.label());
                         let name = if rule == chosen { name.strong() } else { name };
