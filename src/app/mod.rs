@@ -24,6 +24,7 @@ mod gain_history;
 mod gains;
 mod help;
 mod icon;
+mod numbers;
 mod param_editor;
 mod procedure_controls;
 mod profiles;
@@ -603,20 +604,6 @@ fn outcome_ui(ui: &mut egui::Ui, outcome: &Option<Result<String, String>>) {
     }
 }
 
-/// Four significant digits, without an exponent for everyday magnitudes:
-/// how metrics and computed gains are shown side by side.
-fn four_significant_digits(value: f64) -> String {
-    if value == 0.0 || !value.is_finite() {
-        return format!("{value}");
-    }
-    let magnitude = value.abs().log10().floor() as i32;
-    if !(-4..6).contains(&magnitude) {
-        return format!("{value:.3e}");
-    }
-    let decimals = (3 - magnitude).max(0) as usize;
-    format!("{value:.decimals$}")
-}
-
 /// The device, units and gains a measured step is kept with.
 fn run_context(session: &DeviceSession) -> RunContext {
     let info = session.info.as_ref();
@@ -665,18 +652,4 @@ pub fn run_native(options: AppOptions) -> anyhow::Result<()> {
         }),
     )
     .map_err(|e| anyhow::anyhow!("cannot open the window: {e}"))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::four_significant_digits;
-
-    #[test]
-    fn four_significant_digits_and_an_exponent_only_far_from_one() {
-        assert_eq!(four_significant_digits(0.123456), "0.1235");
-        assert_eq!(four_significant_digits(12.3456), "12.35");
-        assert_eq!(four_significant_digits(-1234.5), "-1234");
-        assert_eq!(four_significant_digits(0.0), "0");
-        assert_eq!(four_significant_digits(1.5e-7), "1.500e-7");
-    }
 }

@@ -13,7 +13,7 @@ use egui_plot::{Legend, Line, LineStyle, Plot, PlotPoints};
 use serde::{Deserialize, Serialize};
 
 use super::file_dialog::{Ask, FileDialog};
-use super::four_significant_digits;
+use super::numbers::significant_digits;
 use crate::analysis::{METRICS, MetricInfo};
 use crate::record::{RunFilter, RunStore, StepRun, filter_choices};
 
@@ -504,11 +504,11 @@ fn row_cells(ui: &mut egui::Ui, row: &Row, runs: &[&StepRun], stripe: bool, chan
             Row::Metric(metric) => {
                 let text = match run.metric(metric.key) {
                     Some(value) if best == Some(i) => {
-                        egui::RichText::new(four_significant_digits(value))
+                        egui::RichText::new(significant_digits(value, 4))
                             .strong()
                             .color(BEST_GREEN)
                     }
-                    Some(value) => egui::RichText::new(four_significant_digits(value)),
+                    Some(value) => egui::RichText::new(significant_digits(value, 4)),
                     None if run.error.is_some() => egui::RichText::new("—").weak(),
                     None => egui::RichText::new(metric.missing_reason).weak(),
                 };

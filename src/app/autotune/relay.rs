@@ -13,8 +13,8 @@ use super::{
     AutoTunePanel, controls_width, gains_in_force, params_of, predicted_metrics_ui, preview_plan,
 };
 use crate::analysis::{ParallelGains, StepOptions, UltimateRule};
-use crate::app::four_significant_digits;
 use crate::app::gains::GainsPanel;
+use crate::app::numbers::significant_digits;
 use crate::device::session::{DeviceSession, ProcedureKind};
 use crate::record::RunStore;
 use crate::tuning::{
@@ -283,13 +283,13 @@ fn relay_rules_ui(
                         };
                         let standard = format!(
                             "Standard form: Kp {}, Ti {ti}, Td {:.5} s",
-                            four_significant_digits(g.standard.kp),
+                            significant_digits(g.standard.kp, 4),
                             g.standard.td
                         );
                         let cells = [
-                            four_significant_digits(g.parallel.kp),
-                            four_significant_digits(g.parallel.ki),
-                            four_significant_digits(g.parallel.kd),
+                            significant_digits(g.parallel.kp, 4),
+                            significant_digits(g.parallel.ki, 4),
+                            significant_digits(g.parallel.kd, 4),
                         ];
                         let name = egui::RichText::new(rule.label());
                         let name = if rule == chosen { name.strong() } else { name };

@@ -5,6 +5,7 @@
 //! cell and a sentence for hover text and screen readers.
 
 use crate::analysis::{ParallelGains, PredictionError, Settling};
+use crate::app::numbers::significant_digits;
 use crate::tuning::{AutoTuneError, Preview};
 
 /// A gain this many times the one in force, or this fraction of it, is
@@ -79,31 +80,18 @@ pub(super) fn warnings(
             let ratio = (new / now).abs();
             if !(1.0 / WILD_RATIO..=WILD_RATIO).contains(&ratio) {
                 found.push(Warning {
-                    short: format!("{name} ×{}", significant(ratio)),
+                    short: format!("{name} ×{}", significant_digits(ratio, 3)),
                     full: format!(
                         "{name} {} is {}× the {} in force",
-                        significant(new),
-                        significant(ratio),
-                        significant(now)
+                        significant_digits(new, 3),
+                        significant_digits(ratio, 3),
+                        significant_digits(now, 3)
                     ),
                 });
             }
         }
     }
     found
-}
-
-/// Three significant digits, no exponent for everyday magnitudes.
-fn significant(value: f64) -> String {
-    if value == 0.0 || !value.is_finite() {
-        return format!("{value}");
-    }
-    let magnitude = value.abs().log10().floor() as i32;
-    if !(-4..6).contains(&magnitude) {
-        return format!("{value:.2e}");
-    }
-    let decimals = (2 - magnitude).max(0) as usize;
-    format!("{value:.decimals$}")
 }
 
 /// The warnings of `rule` in full, one coloured line each; every line is
