@@ -50,8 +50,7 @@ use crate::capture::ArmState;
 use crate::device::{Console, EventLog, StopSource};
 use crate::history::HistorySize;
 use crate::link::{PortTarget, Wake, list_ports};
-use crate::protocol::ChannelRole;
-use crate::record::{GainValue, RunContext, RunStore};
+use crate::record::RunStore;
 
 /// The pace of frames while a connection is being made or remade, whose
 /// steps the session times.
@@ -309,7 +308,7 @@ impl App {
         if measured.is_empty() {
             return;
         }
-        let context = run_context(session);
+        let context = session.run_context();
         let now = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
         for response in measured {
             self.runs.add(&response, &context, now.clone());
@@ -460,19 +459,7 @@ impl eframe::App for App {
             session.emergency_stop(StopSource::EscKey);
         }
         self.help.handle_keys(ui.ctx());
-        let dropped: Vec<PathBuf> = ui.input(|i| {
-            i.raw
-                .dropped_files
-                .iter()
-                .map(|file| file.path().to_path_buf())
-                .collect()
-        });
-        for path in dropped {
-            self.recordings.open(path, ui.ctx());
-        }
-        if ui.input(|i| !i.raw.hovered_files.is_empty()) {
-            drop_hint(ui.ctx());
-        }
+        self.recordings.take_drops(ui.ctx());
 
         egui::Panel::top("connection").show(ui, |ui| self.top_bar_ui(ui));
         self.fault_banner.ui(ui, self.session.as_ref());
@@ -574,23 +561,6 @@ impl App {
     }
 }
 
-/// Files held over the window: say they will open as recordings.
-fn drop_hint(ctx: &egui::Context) {
-    let screen = ctx.content_rect();
-    let painter = ctx.layer_painter(egui::LayerId::new(
-        egui::Order::Foreground,
-        egui::Id::unique("drop hint"),
-    ));
-    painter.rect_filled(screen, 0.0, egui::Color32::from_black_alpha(160));
-    painter.text(
-        screen.center(),
-        egui::Align2::CENTER_CENTER,
-        "Drop to open as a recording (CSV or Parquet)",
-        egui::FontId::proportional(24.0),
-        egui::Color32::WHITE,
-    );
-}
-
 /// The outcome of a save or a load, in one line: news, or a problem in red.
 fn outcome_ui(ui: &mut egui::Ui, outcome: &Option<Result<String, String>>) {
     match outcome {
@@ -601,31 +571,6 @@ fn outcome_ui(ui: &mut egui::Ui, outcome: &Option<Result<String, String>>) {
             ui.colored_label(ui.visuals().error_fg_color, problem);
         }
         None => {}
-    }
-}
-
-/// The device, units and gains a measured step is kept with.
-fn run_context(session: &DeviceSession) -> RunContext {
-    let info = session.info.as_ref();
-    let unit_of = |role| {
-        info.and_then(|i| i.channels.iter().find(|c| c.role == role))
-            .map(|c| c.unit.clone())
-            .unwrap_or_default()
-    };
-    RunContext {
-        device: info.map(|i| i.name.clone()).unwrap_or_default(),
-        signal_unit: unit_of(ChannelRole::Feedback),
-        effort_unit: unit_of(ChannelRole::Effort),
-        gains: session
-            .params
-            .iter()
-            .filter(|p| p.info.flags.tuning_gain())
-            .map(|p| GainValue {
-                name: p.info.name.clone(),
-                value: p.info.value,
-                unit: p.info.unit.clone(),
-            })
-            .collect(),
     }
 }
 

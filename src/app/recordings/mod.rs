@@ -161,6 +161,38 @@ impl Recordings {
         }
     }
 
+    /// Opens the files dropped on the window this frame; while files are
+    /// held over it, says they will open as recordings.
+    pub fn take_drops(&mut self, ctx: &egui::Context) {
+        let (dropped, hovered) = ctx.input(|i| {
+            let dropped: Vec<PathBuf> = i
+                .raw
+                .dropped_files
+                .iter()
+                .map(|file| file.path().to_path_buf())
+                .collect();
+            (dropped, !i.raw.hovered_files.is_empty())
+        });
+        for path in dropped {
+            self.open(path, ctx);
+        }
+        if hovered {
+            let screen = ctx.content_rect();
+            let painter = ctx.layer_painter(egui::LayerId::new(
+                egui::Order::Foreground,
+                egui::Id::unique("drop hint"),
+            ));
+            painter.rect_filled(screen, 0.0, egui::Color32::from_black_alpha(160));
+            painter.text(
+                screen.center(),
+                egui::Align2::CENTER_CENTER,
+                "Drop to open as a recording (CSV or Parquet)",
+                egui::FontId::proportional(24.0),
+                egui::Color32::WHITE,
+            );
+        }
+    }
+
     fn remember(&mut self, path: &Path) {
         let shown = path.display().to_string();
         self.recent.retain(|p| *p != shown);

@@ -9,6 +9,8 @@
 use super::DeviceSession;
 use super::running::{ProcedureKind, ProcedurePlan};
 use crate::link::ProcedureEvent;
+use crate::protocol::ChannelRole;
+use crate::record::{GainValue, RunContext};
 use crate::tuning::{
     DEFAULT_MAX_WRITE_HZ, ExcitationError, ExcitationKind, ExcitationPlan, ExciteParams,
     InjectionPoint, Procedure, RelayError, RelayPlan, RelayTest, StepPlan, StepTest, StepTestError,
@@ -55,6 +57,31 @@ impl ProcedureKind {
 }
 
 impl DeviceSession {
+    /// The device, units and gains a step measured now is kept with.
+    pub fn run_context(&self) -> RunContext {
+        let info = self.info.as_ref();
+        let unit_of = |role| {
+            info.and_then(|i| i.channels.iter().find(|c| c.role == role))
+                .map(|c| c.unit.clone())
+                .unwrap_or_default()
+        };
+        RunContext {
+            device: info.map(|i| i.name.clone()).unwrap_or_default(),
+            signal_unit: unit_of(ChannelRole::Feedback),
+            effort_unit: unit_of(ChannelRole::Effort),
+            gains: self
+                .params
+                .iter()
+                .filter(|p| p.info.flags.tuning_gain())
+                .map(|p| GainValue {
+                    name: p.info.name.clone(),
+                    value: p.info.value,
+                    unit: p.info.unit.clone(),
+                })
+                .collect(),
+        }
+    }
+
     /// The setpoint parameter's value in force.
     fn setpoint_now(&self) -> Option<f32> {
         self.params
