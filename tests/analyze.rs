@@ -479,6 +479,8 @@ fn files_other_tools_wrote_give_the_same_steps() {
     let pandas = measured("pandas_step.csv", &[]);
     let dated = measured("pandas_datetime.csv", &[]);
     let plotjuggler = measured("plotjuggler_export.csv", &[]);
+    let parquet = measured("pandas_step.parquet", &[]);
+    let zstd_dated = measured("pandas_datetime_zstd.parquet", &[]);
     let arduino = measured(
         "arduino_monitor.txt",
         &["--reference", "column 2", "--feedback", "column 3"],
@@ -498,6 +500,10 @@ fn files_other_tools_wrote_give_the_same_steps() {
                 expected,
                 1e-4,
             );
+            for (other, steps) in [("pandas Parquet", &parquet), ("zstd Parquet", &zstd_dated)] {
+                let what = format!("{other} {key}");
+                assert_relative(&what, number(&steps[k], key), expected, 1e-4);
+            }
         }
         // Every fifth sample, timed by the monitor's jittery clock.
         assert_relative(

@@ -624,8 +624,8 @@ fn a_parquet_recording_made_in_the_app_opens_in_it() {
     }
 }
 
-/// Files pandas, PlotJuggler and the Arduino serial monitor wrote
-/// (`tests/other_tools/`) open side by side: channels named as written,
+/// Files pandas (CSV and Parquet), PlotJuggler and the Arduino serial
+/// monitor wrote (`tests/other_tools/`) open side by side: channels named as written,
 /// times in seconds, the steps found where the channels are named as a
 /// setpoint and a position, and each file shown in turn.
 #[test]
@@ -639,12 +639,14 @@ fn files_other_tools_wrote_open_side_by_side() {
         "pandas_datetime.csv",
         "plotjuggler_export.csv",
         "arduino_monitor.txt",
+        "pandas_step.parquet",
+        "pandas_datetime_zstd.parquet",
     ];
     let mut harness = common::app_with(motiontune::app::AppOptions {
         open: names.iter().map(|n| dir.join(n)).collect(),
         ..motiontune::app::AppOptions::default()
     });
-    wait_loaded(&mut harness, 4);
+    wait_loaded(&mut harness, names.len());
     assert!(harness.state().recordings().failures().is_empty());
     let mut loaded = harness.state().recordings().loaded();
     loaded.sort_unstable();
@@ -654,14 +656,23 @@ fn files_other_tools_wrote_open_side_by_side() {
 
     harness.get_by_label("Recordings").click();
     harness.run_steps(2);
-    assert_eq!(harness.query_all_by_label("2 steps found").count(), 3);
-    let expected_channels: [&[&str]; 4] = [
+    assert_eq!(harness.query_all_by_label("2 steps found").count(), 5);
+    let expected_channels: [&[&str]; 6] = [
         &["setpoint", "position", "effort"],
         &["setpoint", "position", "effort"],
         &["/motor/setpoint", "/motor/position", "/motor/current"],
         &["column 2", "column 3"],
+        &["setpoint", "position", "effort"],
+        &["setpoint", "position", "effort"],
     ];
-    let expected_start = [0.0, 1_796_547_600.0, 1_765_011_600.0, 0.0];
+    let expected_start = [
+        0.0,
+        1_796_547_600.0,
+        1_765_011_600.0,
+        0.0,
+        0.0,
+        1_796_547_600.0,
+    ];
     for (name, (channels, start)) in names
         .iter()
         .zip(expected_channels.iter().zip(expected_start))

@@ -29,3 +29,8 @@ with open("arduino_monitor.txt", "w") as f:
         h, rem = divmod(ms, 3600000); m_, rem = divmod(rem, 60000); s_, milli = divmod(rem, 1000)
         f.write(f"{h:02d}:{m_:02d}:{s_:02d}.{milli:03d} -> {sp[k]:.3f},{pos[k]:.4f}\n")
 print("ok")
+# The same as Parquet, as pandas writes it (pyarrow: Snappy, dictionary
+# pages, nullable columns, the index as a column) and with zstd and a
+# datetime index.
+df.to_parquet("pandas_step.parquet")
+dt.drop(columns=["time"]).to_parquet("pandas_datetime_zstd.parquet", compression="zstd")

@@ -117,12 +117,18 @@ impl Recordings {
         }
     }
 
-    /// Opens `path` on a thread of its own (or shows it, when it is open
-    /// already); it is shown once loaded.
+    /// Opens `path` on a thread of its own (shows it, when it is open
+    /// already; tries again, when it failed); it is shown once loaded.
     pub fn open(&mut self, path: PathBuf, ctx: &egui::Context) {
         if let Some(at) = self.files.iter().position(|f| f.path == path) {
-            if matches!(self.files[at].state, FileState::Open(_)) {
-                self.shown = Some(at);
+            let file = &mut self.files[at];
+            match &file.state {
+                FileState::Open(_) => self.shown = Some(at),
+                FileState::Loading { .. } => {}
+                // Opened again after it failed: the file may be mended.
+                FileState::Failed(..) => {
+                    file.state = Self::load(&path, ReadOptions::default(), ctx)
+                }
             }
             return;
         }

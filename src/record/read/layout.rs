@@ -363,7 +363,7 @@ pub fn find_column(headers: &[String], name: &str) -> Option<usize> {
 /// Names a time column goes by, with a unit suffix or not.
 const TIME_NAMES: [&str; 5] = ["time", "t", "__time", "timestamp", "seconds"];
 
-fn is_time_name(header: &str) -> bool {
+pub(super) fn is_time_name(header: &str) -> bool {
     let name = split_header(header).0.to_ascii_lowercase();
     let bare = ["_s", "_ms", "_us"]
         .iter()
@@ -374,7 +374,7 @@ fn is_time_name(header: &str) -> bool {
 
 /// The unit a time column's header names: `time [ms]`, `time (us)`,
 /// `time_ms`; `None` when it names none.
-fn unit_of_time(header: &str) -> Option<TimeUnit> {
+pub(super) fn unit_of_time(header: &str) -> Option<TimeUnit> {
     let (name, unit) = split_header(header);
     if let Some(unit) = TimeUnit::from_symbol(unit) {
         return Some(unit);

@@ -25,6 +25,7 @@
 
 mod layout;
 mod parquet;
+mod parquet_any;
 #[cfg(test)]
 mod parquet_tests;
 #[cfg(test)]

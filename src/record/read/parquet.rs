@@ -35,6 +35,9 @@ pub struct ParquetInfo {
     /// Bytes after the last footer: a row group the recorder was writing
     /// when it was stopped, left out. Zero for a finished file.
     pub bytes_left_out: u64,
+    /// Columns of another tool's file that are not numbers (text, nested),
+    /// left out.
+    pub columns_left_out: Vec<String>,
 }
 
 impl ParquetInfo {
@@ -45,14 +48,20 @@ impl ParquetInfo {
             self.row_groups,
             if self.row_groups == 1 { "" } else { "s" }
         );
+        let mut text = groups;
         if self.bytes_left_out > 0 {
-            format!(
-                "{groups}; the last {} bytes (a row group cut short) left out",
+            text += &format!(
+                "; the last {} bytes (a row group cut short) left out",
                 self.bytes_left_out
-            )
-        } else {
-            groups
+            );
         }
+        if !self.columns_left_out.is_empty() {
+            text += &format!(
+                "; columns not of numbers left out: {}",
+                self.columns_left_out.join(", ")
+            );
+        }
+        text
     }
 }
 
@@ -60,11 +69,16 @@ impl ParquetInfo {
 pub fn read_parquet(bytes: Vec<u8>) -> Result<RecordedFile, ReadError> {
     let data = Bytes::from(bytes);
     let (last, end) = last_footer(&data).ok_or(ReadError::NoFooter)?;
+    let finished = end == data.len() && data.ends_with(MAGIC);
+    if finished && !written_by_motiontune(&last) {
+        return super::parquet_any::read_any_parquet(data);
+    }
     let schema = last.file_metadata().schema_descr_ptr();
     let mut groups: Vec<RowGroupMetaData> = last.row_groups().to_vec();
     // Walk back: the bytes before the earliest group known end in the
     // footer of the group before it, down to the footer of none.
-    let mut before = groups.first().map(group_start);
+    // A finished file's footer names every row group.
+    let mut before = groups.first().map(group_start).filter(|_| !finished);
     while let Some(start) = before {
         let Some((footer, _)) = footer_ending_at(&data, start, SMALL_FOOTER_MAGIC) else {
             return Err(ReadError::Parquet(format!(
@@ -125,8 +139,32 @@ pub fn read_parquet(bytes: Vec<u8>) -> Result<RecordedFile, ReadError> {
         format: super::FileFormat::Parquet(ParquetInfo {
             row_groups: groups.len(),
             bytes_left_out: (data.len() - end) as u64,
+            columns_left_out: Vec::new(),
         }),
     })
+}
+
+/// Whether a file is laid out as motiontune writes one: a required DOUBLE
+/// first, then required FLOATs, uncompressed, read here page by page.
+/// Anything else another tool wrote goes to the general reader.
+fn written_by_motiontune(metadata: &ParquetMetaData) -> bool {
+    let schema = metadata.file_metadata().schema_descr();
+    let columns = schema.columns();
+    let laid_out = columns.iter().enumerate().all(|(k, c)| {
+        let wanted = if k == 0 {
+            PhysicalType::DOUBLE
+        } else {
+            PhysicalType::FLOAT
+        };
+        c.physical_type() == wanted && c.max_def_level() == 0 && c.max_rep_level() == 0
+    });
+    let plain = metadata.row_groups().iter().all(|group| {
+        group.columns().iter().all(|chunk| {
+            chunk.compression() == Compression::UNCOMPRESSED
+                && chunk.dictionary_page_offset().is_none()
+        })
+    });
+    !columns.is_empty() && laid_out && plain
 }
 
 enum Column<'a> {

@@ -116,7 +116,8 @@ fn a_parquet_file_cut_anywhere_keeps_every_whole_row_group() {
         whole.format,
         FileFormat::Parquet(ParquetInfo {
             row_groups: 3,
-            bytes_left_out: 0
+            bytes_left_out: 0,
+            columns_left_out: Vec::new(),
         })
     );
     assert_eq!(whole.times, times);
@@ -184,4 +185,42 @@ mod never_panics {
             let _ = read_parquet(bytes);
         }
     }
+}
+
+/// pandas' Parquet (pyarrow: Snappy, dictionary pages, nullable columns)
+/// and one with zstd and a datetime index, from `tests/other_tools/`.
+const PANDAS: &[u8] = include_bytes!("../../../tests/other_tools/pandas_step.parquet");
+const PANDAS_ZSTD_DATETIME: &[u8] =
+    include_bytes!("../../../tests/other_tools/pandas_datetime_zstd.parquet");
+
+#[test]
+fn parquet_files_pandas_wrote_open() {
+    let plain = read_parquet(PANDAS.to_vec()).expect("pandas' file");
+    let labels: Vec<String> = plain.channels.iter().map(RecordedChannel::label).collect();
+    assert_eq!(labels, ["setpoint", "position", "effort"]);
+    assert_eq!(plain.times.len(), 1250);
+    assert_eq!(plain.times[1], 0.002);
+    let dated = read_parquet(PANDAS_ZSTD_DATETIME.to_vec()).expect("zstd, datetime index");
+    let labels: Vec<String> = dated.channels.iter().map(RecordedChannel::label).collect();
+    assert_eq!(labels, ["setpoint", "position", "effort"]);
+    // 2026-12-06 09:00:00 UTC, then every 2 ms.
+    assert_eq!(dated.times[0], 1_796_547_600.0);
+    assert!((dated.times[1] - dated.times[0] - 0.002).abs() < 1e-6);
+    for (a, b) in plain.columns.iter().zip(&dated.columns) {
+        assert_eq!(a, b, "the same values either way");
+    }
+}
+
+#[test]
+fn a_damaged_parquet_file_another_tool_wrote_is_an_error_not_a_panic() {
+    let mut opened = 0;
+    for at in (4..PANDAS.len() - 8).step_by(7) {
+        for byte in [0x00, 0xff, 0x7f] {
+            let mut bytes = PANDAS.to_vec();
+            bytes[at] = byte;
+            // Either way, never a panic out of the reader.
+            opened += usize::from(read_parquet(bytes).is_ok());
+        }
+    }
+    assert!(opened > 0, "some damage is in values alone");
 }
