@@ -415,7 +415,7 @@ fn row_name(row: &Row, runs: &[&StepRun]) -> String {
     match row {
         Row::Controls => "Show".to_owned(),
         Row::Name => "Name".to_owned(),
-        Row::Step => format!("Step [{unit}]"),
+        Row::Step => with_unit("Step", unit),
         Row::Gain(name) => {
             let gain_unit = runs
                 .iter()
@@ -539,7 +539,16 @@ fn metric_label(metric: &MetricInfo, runs: &[&StepRun]) -> String {
     let (signal, effort) = runs.first().map_or(("", ""), |r| {
         (r.signal_unit.as_str(), r.effort_unit.as_str())
     });
-    format!("{} [{}]", metric.label, metric.unit.text(signal, effort))
+    with_unit(metric.label, &metric.unit.text(signal, effort))
+}
+
+/// `label [unit]`, or the label alone when there is no unit.
+fn with_unit(label: &str, unit: &str) -> String {
+    if unit.is_empty() {
+        label.to_owned()
+    } else {
+        format!("{label} [{unit}]")
+    }
 }
 
 #[cfg(test)]
