@@ -21,7 +21,8 @@ pub mod capture;
 pub mod cli;
 /// What is known about a connected device, with no egui: the session (link,
 /// description, parameters in force, history, procedures, health), its
-/// event log and its console.
+/// event log and its console; and a recording opened as a read-only
+/// device.
 pub mod device;
 /// Sample storage behind the plots: the bounded store, its min/max summary
 /// and per-pixel thinning.
