@@ -379,11 +379,12 @@ fn broken_input_is_refused_with_one_line() {
     // (file, extra arguments, what the one line must say)
     let cases: [(String, &[&str], &str); 9] = [
         (
-            "t,setpoint,position\n0,0,0\n".into(),
+            "x,setpoint,position\n0,0,0\n".into(),
             &[],
-            "has no time_s column (columns: t, setpoint, position)",
+            "no time column: none is named time_s, time, t, __time or timestamp \
+             (columns: x, setpoint, position); choose one with --time-column",
         ),
-        (String::new(), &[], "has no time_s column"),
+        (String::new(), &[], "is empty: no samples to measure"),
         (
             format!("{header}0,0,0\n0.1,1,0.5\n0.2,1,oops\n"),
             &[],

@@ -33,6 +33,9 @@ pub fn run(args: &AnalyzeArgs) -> anyhow::Result<()> {
     let mut start = Vec::new();
     std::io::Read::read_to_end(&mut std::io::Read::take(&mut file, 64 * 1024), &mut start)
         .with_context(|| format!("cannot read {shown}"))?;
+    if start.iter().all(u8::is_ascii_whitespace) {
+        bail!("{shown} is empty: no samples to measure");
+    }
     let options = read_options(args);
     // motiontune's own CSV is read exactly (every digit as written); any
     // other file, and a time column chosen, by the reader the app uses.
@@ -153,7 +156,12 @@ fn recorded_step_columns(
     names: ColumnNames<'_>,
     options: &ReadOptions,
 ) -> anyhow::Result<StepColumns> {
-    let file = read::open(path, options).with_context(|| shown.to_owned())?;
+    let file = read::open(path, options).map_err(|error| match error {
+        read::ReadError::NoTimeColumn { .. } => {
+            anyhow::anyhow!("{shown}: {error} with --time-column")
+        }
+        error => anyhow::anyhow!("{shown}: {error}"),
+    })?;
     // A row left out would be a silent hole in the step: refused, as the
     // exact reader refuses it. A value that is not a number is checked
     // below, only in the columns measured.
