@@ -266,6 +266,12 @@ fn stepping_csv(path: &std::path::Path) {
     std::fs::write(path, text).expect("write");
 }
 
+/// `name [unit]` of each channel a session describes.
+fn channel_labels(session: &motiontune::app::DeviceSession) -> Vec<String> {
+    let info = session.info.as_ref().expect("described");
+    info.channels.iter().map(|c| c.label()).collect()
+}
+
 /// A file dropped on the window, as egui-winit hands one over.
 #[derive(Debug)]
 struct Dropped(std::path::PathBuf);
@@ -312,14 +318,7 @@ fn a_recording_opens_beside_the_device_and_its_steps_become_runs() {
     assert_eq!(app.recordings().showing(), Showing::File(0));
     assert!(!app.scope_follows(), "a file is shown whole, frozen");
     let file = app.recordings().shown_session().expect("shown");
-    let labels: Vec<String> = file
-        .info
-        .as_ref()
-        .expect("described")
-        .channels
-        .iter()
-        .map(|c| c.label())
-        .collect();
+    let labels = channel_labels(file);
     assert_eq!(labels, ["setpoint [rad]", "position [rad]", "effort [A]"]);
     assert_eq!(file.history.as_ref().expect("history").len(), 3000);
     harness.get_by_label("Showing");
@@ -508,14 +507,7 @@ fn a_csv_read_wrongly_opens_again_with_the_time_column_chosen() {
         recordings.failures()
     );
     let session = recordings.shown_session().expect("shown once loaded");
-    let labels: Vec<String> = session
-        .info
-        .as_ref()
-        .expect("described")
-        .channels
-        .iter()
-        .map(|c| c.label())
-        .collect();
+    let labels = channel_labels(session);
     assert_eq!(labels, ["sample", "current"]);
     let history = session.history.as_ref().expect("history");
     let last = history.indices().end - 1;
@@ -688,14 +680,7 @@ fn files_other_tools_wrote_open_side_by_side() {
         assert!(matches!(recordings.showing(), Showing::File(_)));
         assert_eq!(recordings.shown_name(), Some(*name));
         let session = recordings.shown_session().expect("shown");
-        let labels: Vec<String> = session
-            .info
-            .as_ref()
-            .expect("described")
-            .channels
-            .iter()
-            .map(|c| c.label())
-            .collect();
+        let labels = channel_labels(session);
         assert_eq!(labels, *channels, "{name}");
         let history = session.history.as_ref().expect("history");
         let first = history.time_of(history.indices().start);

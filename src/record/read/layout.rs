@@ -332,7 +332,7 @@ pub fn split_header(header: &str) -> (&str, &str) {
 
 /// The channel in column `index` under `header` (`column N`, counted from
 /// 1, when it has none).
-fn channel_named(header: &str, index: usize) -> RecordedChannel {
+pub(super) fn channel_named(header: &str, index: usize) -> RecordedChannel {
     let (name, unit) = split_header(header);
     RecordedChannel {
         name: if name.is_empty() {

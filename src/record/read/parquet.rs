@@ -15,8 +15,8 @@ use parquet::file::metadata::{
 use parquet::file::serialized_reader::SerializedPageReader;
 use parquet::schema::types::ColumnDescPtr;
 
-use super::layout::split_header;
-use super::{ReadError, RecordedChannel, RecordedFile};
+use super::layout::channel_named;
+use super::{ReadError, RecordedFile};
 
 /// The magic at both ends of a Parquet file.
 pub const MAGIC: &[u8; 4] = b"PAR1";
@@ -96,13 +96,8 @@ pub fn read_parquet(bytes: Vec<u8>) -> Result<RecordedFile, ReadError> {
     };
     let channels = channel_columns
         .iter()
-        .map(|c| {
-            let (name, unit) = split_header(c.name());
-            RecordedChannel {
-                name: name.to_owned(),
-                unit: unit.to_owned(),
-            }
-        })
+        .enumerate()
+        .map(|(k, c)| channel_named(c.name(), k + 1))
         .collect();
     let rows: usize = groups.iter().map(|g| g.num_rows() as usize).sum();
     // A time takes 8 bytes of the file: no more room than that is needed.

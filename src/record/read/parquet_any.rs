@@ -23,9 +23,9 @@ use parquet::file::reader::{FileReader, RowGroupReader};
 use parquet::file::serialized_reader::SerializedFileReader;
 use parquet::schema::types::ColumnDescriptor;
 
-use super::layout::{is_time_name, split_header, unit_of_time};
+use super::layout::{channel_named, is_time_name, unit_of_time};
 use super::parquet::ParquetInfo;
-use super::{FileFormat, ReadError, RecordedChannel, RecordedFile, TimeUnit};
+use super::{FileFormat, ReadError, RecordedFile, TimeUnit};
 
 /// Values read from a column chunk at a time.
 const BATCH: usize = 65_536;
@@ -97,13 +97,7 @@ fn read(data: Bytes) -> Result<RecordedFile, ReadError> {
         .collect();
     let channels = channel_columns
         .iter()
-        .map(|&c| {
-            let (name, unit) = split_header(columns[c].name());
-            RecordedChannel {
-                name: name.to_owned(),
-                unit: unit.to_owned(),
-            }
-        })
+        .map(|&c| channel_named(columns[c].name(), c))
         .collect();
 
     let mut times = Vec::new();
