@@ -81,7 +81,7 @@ pub enum PredictionError {
 }
 
 /// Most ticks one prediction simulates (10 kHz for 100 s).
-const MAX_TICKS: usize = 1_000_000;
+pub(super) const MAX_TICKS: usize = 1_000_000;
 
 /// Simulates `gains` on `model` for the step in `plan`; see the module
 /// contract.
@@ -135,7 +135,7 @@ pub fn predict_step(
 }
 
 /// A model's state, advanced one tick at a time.
-struct ModelState {
+pub(super) struct ModelState {
     model: PlantModel,
     dt: f64,
     /// Output (position for the motor) as a change from the start.
@@ -150,7 +150,7 @@ struct ModelState {
 }
 
 impl ModelState {
-    fn new(model: &PlantModel, dt: f64) -> Result<Self, PredictionError> {
+    pub(super) fn new(model: &PlantModel, dt: f64) -> Result<Self, PredictionError> {
         let (finite, dead_time) = match *model {
             PlantModel::Fopdt(m) => (
                 m.gain.is_finite() && m.time_constant.is_finite() && m.time_constant > 0.0,
@@ -178,13 +178,18 @@ impl ModelState {
         })
     }
 
-    fn output(&self) -> f64 {
+    pub(super) fn output(&self) -> f64 {
         self.output
+    }
+
+    /// The motor's speed (0 for the other models).
+    pub(super) fn speed(&self) -> f64 {
+        self.speed
     }
 
     /// Advances one tick with `effort` applied now (seen after the dead
     /// time).
-    fn advance(&mut self, effort: f64) {
+    pub(super) fn advance(&mut self, effort: f64) {
         self.history.push_back(effort);
         self.history.pop_front();
         let newest = self.history.len() - 1;

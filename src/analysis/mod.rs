@@ -18,12 +18,16 @@
 //!   motor models fitted to a record by least squares.
 //! - `model_rules`: PID gains from those models by SIMC and lambda (IMC)
 //!   tuning.
+//! - `cascade`: a position P around a velocity PI: gains for a velocity
+//!   bandwidth from the motor model, the predicted step with the limits,
+//!   the loops' margins.
 //! - `closed_loop`: the predicted step response of a model under a PID run
 //!   the way the simulated drive runs it, for the preview before writing.
 //! - `frequency_response`: closed loop, plant and open loop from an excited
 //!   record (Welch H1, coherence), and bandwidth, resonance, margins and
 //!   the plant's resonance.
 
+mod cascade;
 mod closed_loop;
 mod frequency_response;
 mod identify;
@@ -34,6 +38,10 @@ mod step_metrics;
 mod step_split;
 mod ultimate_rules;
 
+pub use cascade::{
+    AntiWindup, CascadeGains, CascadeLimits, CascadePrediction, CascadeTarget, LoopMargins,
+    cascade_gains, cascade_margins, predict_cascade_step,
+};
 pub use closed_loop::{PlantModel, Prediction, PredictionError, StepPlan, predict_step};
 pub use frequency_response::{
     BodePoint, COHERENT, FrequencyResponseError, LoopFigures, PLANT_PEAK_RISE_DB, decibels,

@@ -15,8 +15,8 @@ use crate::record::read::TimeUnit;
 use crate::tuning::{ModelKind, ModelRule};
 use values::{
     parse_amplitude, parse_assignment, parse_baud, parse_divider, parse_effort_limit,
-    parse_excursion, parse_hz, parse_recording, parse_rise_limits, parse_seconds, parse_settle,
-    parse_settling_band, parse_speed,
+    parse_excursion, parse_factor, parse_hz, parse_recording, parse_rise_limits, parse_seconds,
+    parse_settle, parse_settling_band, parse_speed,
 };
 
 mod values;
@@ -360,21 +360,38 @@ pub struct AutotuneArgs {
     /// How the loop is identified (relay needs a device-side relay mode).
     #[arg(long, value_enum)]
     pub method: AutotuneMethod,
-    /// The tuning rule.
-    #[arg(long, value_enum)]
-    pub rule: RuleArg,
+    /// The tuning rule (cascade: simc or lambda for the velocity loop,
+    /// default simc).
+    #[arg(long, value_enum, required_if_eq_any([("method", "step"), ("method", "relay")]))]
+    pub rule: Option<RuleArg>,
     /// The model fitted from effort to position.
     #[arg(long, value_enum, default_value_t = ModelArg::Motor)]
     pub model: ModelArg,
     /// Closed-loop time constant, s.
     #[arg(long, value_name = "SECONDS", value_parser = parse_seconds, conflicts_with = "bandwidth", allow_hyphen_values = true)]
     pub tau: Option<f64>,
-    /// Target closed-loop bandwidth, Hz.
+    /// Target closed-loop bandwidth, Hz (cascade: the velocity loop's,
+    /// default 30).
     #[arg(long, value_name = "HZ", value_parser = parse_hz, allow_hyphen_values = true)]
     pub bandwidth: Option<f64>,
-    /// Size of the identification step, in the setpoint's unit.
-    #[arg(long, default_value_t = 0.1, value_parser = parse_amplitude, allow_hyphen_values = true)]
-    pub amplitude: f64,
+    /// Cascade: the position loop's bandwidth is the velocity loop's over
+    /// this.
+    #[arg(long, default_value_t = 4.0, value_parser = parse_factor, allow_hyphen_values = true)]
+    pub factor: f64,
+    /// Size of the identification step, in the setpoint's unit [default:
+    /// 0.1; cascade: the step whose velocity command is half the velocity
+    /// limit].
+    #[arg(long, value_parser = parse_amplitude, allow_hyphen_values = true)]
+    pub amplitude: Option<f64>,
+    /// Cascade: the rate the device's loops run at, Hz [default: ODrive
+    /// 8000, SimpleFOC 10000 (its wire does not say), a native device's
+    /// declared rate].
+    #[arg(long, value_name = "HZ", value_parser = parse_hz, allow_hyphen_values = true)]
+    pub loop_hz: Option<f64>,
+    /// Cascade: size of the step that verifies the position loop
+    /// [default: the identification step's].
+    #[arg(long, value_parser = parse_amplitude, allow_hyphen_values = true, requires = "write")]
+    pub verify_amplitude: Option<f64>,
     /// Seconds the step is held.
     #[arg(long, value_name = "SECONDS", default_value_t = 1.0, value_parser = parse_seconds, allow_hyphen_values = true)]
     pub hold: f64,
@@ -467,6 +484,9 @@ pub enum AutotuneMethod {
     Relay,
     /// An identification step, a model, then SIMC or lambda.
     Step,
+    /// A position P around a velocity PI: the velocity loop tuned first,
+    /// then the position loop a factor below it.
+    Cascade,
 }
 
 /// `--rule`: SIMC or lambda for the step method, the Ku/Tu rules for relay.

@@ -15,6 +15,8 @@
 //! written as a set, so an interrupt during their writes takes effect
 //! after the last.
 
+mod cascade;
+mod cascade_report;
 mod relay;
 mod report;
 
@@ -26,25 +28,24 @@ use super::step::measure;
 use super::{AutotuneArgs, AutotuneMethod};
 use crate::analysis::{ClosedLoopSpeed, StepOptions, UltimateRule};
 use crate::tuning::{
-    LoopParams, ModelKind, PreviewPlan, StepDirection, StepPlan, StepResponse, identify, preview,
-    propose,
+    LoopParams, ModelKind, ModelRule, PreviewPlan, StepDirection, StepPlan, StepResponse, identify,
+    preview, propose,
 };
 
+/// The identification step's size when none is given.
+const DEFAULT_AMPLITUDE: f64 = 0.1;
 /// Seconds of the record kept before each step.
 const PRE_STEP_S: f64 = 0.1;
 /// Seconds of device time the loop holds the setpoint before each step.
 const SETTLE_S: f64 = 0.5;
 
 pub fn run(args: &AutotuneArgs) -> anyhow::Result<()> {
-    if args.method == AutotuneMethod::Relay {
-        return relay::run(args);
+    match args.method {
+        AutotuneMethod::Relay => return relay::run(args),
+        AutotuneMethod::Cascade => return cascade::run(args),
+        AutotuneMethod::Step => {}
     }
-    let rule = args.rule.model_rule().with_context(|| {
-        format!(
-            "--rule {} is a rule for --method relay: --method step takes simc or lambda",
-            args.rule.ultimate_rule().map_or("?", UltimateRule::key)
-        )
-    })?;
+    let rule = model_rule(args, "step")?;
     let kind = args.model.kind();
     let speed = match (args.tau, args.bandwidth) {
         (Some(tau), _) => ClosedLoopSpeed::TimeConstant(tau),
@@ -56,8 +57,9 @@ pub fn run(args: &AutotuneArgs) -> anyhow::Result<()> {
         }
         (None, None) => ClosedLoopSpeed::DeadTime,
     };
+    let amplitude = args.amplitude.unwrap_or(DEFAULT_AMPLITUDE);
     let plan = StepPlan {
-        amplitude: args.amplitude,
+        amplitude,
         direction: StepDirection::Up,
         hold_s: args.hold,
         repeats: 1,
@@ -123,7 +125,7 @@ pub fn run(args: &AutotuneArgs) -> anyhow::Result<()> {
         info: &info,
         port: link.target().name(),
         kind,
-        amplitude: args.amplitude,
+        amplitude,
         identified: &identified,
         rule,
         gain_names: report::GainNames::of(&info.params, &loop_params),
@@ -144,6 +146,20 @@ pub fn run(args: &AutotuneArgs) -> anyhow::Result<()> {
         Some(Err(refused)) => Err(refused),
         _ => Ok(()),
     }
+}
+
+/// `--rule` as a model rule (simc when a cascade is given none); an error
+/// naming `method` for a relay rule.
+fn model_rule(args: &AutotuneArgs, method: &str) -> anyhow::Result<ModelRule> {
+    let Some(rule) = args.rule else {
+        return Ok(ModelRule::Simc);
+    };
+    rule.model_rule().with_context(|| {
+        format!(
+            "--rule {} is a rule for --method relay: --method {method} takes simc or lambda",
+            rule.ultimate_rule().map_or("?", UltimateRule::key)
+        )
+    })
 }
 
 /// The one step the plan measures.

@@ -9,6 +9,7 @@ pub mod adapter;
 pub mod auto;
 pub mod host_clock;
 pub mod lines;
+pub mod loops;
 pub mod native;
 pub mod odrive;
 mod sample_batch;

@@ -8,11 +8,14 @@
 //!   recorded and turned into a frequency response.
 //! - `device_excitation`: the same measurement excited by the device itself
 //!   (its `excite.*` mode), and the chooser between the two.
+//! - `cascade`: a position P around a velocity PI tuned inner loop first,
+//!   and the increments its gains are written in.
 //! - `model_autotune`: a model fitted to a step, gains from it, their preview.
 //! - `relay`: a relay run in the device's relay mode, Ku and Tu from it.
 //! - `procedure`: what every procedure is to the engine that runs it.
 //! - `write_guard`: the one guard every parameter write passes.
 
+pub mod cascade;
 mod device_excitation;
 mod excitation;
 mod model_autotune;

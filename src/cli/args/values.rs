@@ -127,6 +127,13 @@ pub(super) fn parse_recording(text: &str) -> Result<std::path::PathBuf, String> 
     }
 }
 
+pub(super) fn parse_factor(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(x) if x.is_finite() && (1.0..=100.0).contains(&x) => Ok(x),
+        _ => Err(format!("'{text}' is not a bandwidth factor (1 to 100)")),
+    }
+}
+
 pub(super) fn parse_hz(text: &str) -> Result<f64, String> {
     match text.parse::<f64>() {
         Ok(hz) if hz.is_finite() && hz > 0.0 && hz <= 1e6 => Ok(hz),

@@ -21,10 +21,12 @@ use crate::tuning::{LoopParams, Outcome, RelayPlan, RelayTest};
 const RELAY_SETTLE_S: f64 = 0.5;
 
 pub fn run(args: &AutotuneArgs) -> anyhow::Result<()> {
-    let rule = args.rule.ultimate_rule().with_context(|| {
+    // clap requires --rule for the relay.
+    let given = args.rule.unwrap_or(RuleArg::ZnPid);
+    let rule = given.ultimate_rule().with_context(|| {
         format!(
             "--rule {} is for --method step: the relay takes {}",
-            if args.rule == RuleArg::Simc {
+            if given == RuleArg::Simc {
                 "simc"
             } else {
                 "lambda"

@@ -142,7 +142,7 @@ const METRIC_ROWS: [(&str, &str, MetricOf); 3] = [
     }),
 ];
 
-fn metrics_json(metrics: &StepMetrics) -> serde_json::Value {
+pub(super) fn metrics_json(metrics: &StepMetrics) -> serde_json::Value {
     METRIC_ROWS
         .iter()
         .map(|(_, key, of)| (key.to_string(), of(metrics).into()))
@@ -151,7 +151,7 @@ fn metrics_json(metrics: &StepMetrics) -> serde_json::Value {
 }
 
 /// The table of predicted and measured metrics, a row per metric.
-fn metrics_table(predicted: &StepMetrics, measured: Option<&StepMetrics>) -> String {
+pub(super) fn metrics_table(predicted: &StepMetrics, measured: Option<&StepMetrics>) -> String {
     let mut out = format!("{:<16}{:>14}{:>14}\n", "", "predicted", "measured");
     for (label, _, of) in METRIC_ROWS {
         let cell = |m: Option<&StepMetrics>| {

@@ -1,7 +1,9 @@
 //! The axis properties offered as parameters, with their units, flags and
 //! slider bounds, and the names of the choices among them.
 
+use crate::analysis::AntiWindup;
 use crate::protocol::ParamFlags;
+use crate::protocol::loops::CascadeNames;
 
 /// One property offered as a parameter.
 pub struct Param {
@@ -86,7 +88,40 @@ pub const PARAMS: &[Param] = &[
         0.0,
         3.0,
     ),
+    // Read, never written: the cascade's gains are torques per velocity,
+    // the streamed effort a current (motor.hpp:24, default 0.04 Nm/A).
+    param(
+        "motor.config.torque_constant",
+        "Nm/A",
+        ParamFlags::READ_ONLY,
+        0.0,
+        10.0,
+    ),
 ];
+
+/// The P–PI cascade of fw-v0.5.6 `Controller::update`: `pos_gain` on the
+/// position error is the velocity command, clamped to `vel_limit`
+/// (controller.cpp:286-287, 326-329); `vel_gain` and the integrator of
+/// `vel_integrator_gain` on the velocity error are the torque
+/// (373-385), clamped to `current_lim × torque_constant` (289,
+/// motor.cpp:385-395), the integrator decaying while clamped (407-419).
+/// Above `vel_limit_tolerance` (1.2, controller.hpp:32) × `vel_limit` the
+/// axis stops with `ERROR_OVERSPEED` (controller.cpp:331-340). The loops
+/// run at ODrive 3.x's `current_meas_hz`, 8 kHz (Board/v3/Inc/board.h:117).
+pub const CASCADE: CascadeNames = CascadeNames {
+    position_p: "controller.config.pos_gain",
+    velocity_p: "controller.config.vel_gain",
+    velocity_i: "controller.config.vel_integrator_gain",
+    velocity_filter: None,
+    velocity_limits: &["controller.config.vel_limit"],
+    effort_limits: &["motor.config.current_lim"],
+    output_per_effort: Some("motor.config.torque_constant"),
+    velocity_channel: "vel_estimate",
+    overspeed_factor: Some(1.2),
+    controller_hz: Some(8000.0),
+    anti_windup: AntiWindup::Decay(0.99),
+    applied_voltage_share: None,
+};
 
 /// Index of `controller.input_pos`, the setpoint, in [`PARAMS`].
 pub const INPUT_POS_INDEX: u8 = 5;

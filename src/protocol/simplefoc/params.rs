@@ -18,6 +18,8 @@
 //!   limit the angle P's (except in nocascade); the motion type the
 //!   target and every limit.
 
+use crate::analysis::AntiWindup;
+use crate::protocol::loops::CascadeNames;
 use crate::protocol::{ParamFlags, ParamKind};
 
 /// `NOT_SET` (Arduino-FOC `src/common/foc_utils.h`:34): the value a
@@ -216,6 +218,38 @@ macro_rules! pid_params {
         ]
     };
 }
+
+/// The angle mode's P–PI cascade (Arduino-FOC 2.4.0
+/// `FOCMotor::move`, src/common/base_classes/FOCMotor.cpp:726-734):
+/// `P_angle` on the angle error is the velocity command, clamped to
+/// `velocity_limit`, which also sets `P_angle.limit` (446-450);
+/// `PID_velocity` on the velocity error, its output limited to the voltage
+/// or current limit by torque control (453-477), is the torque command in
+/// the streamed effort's unit (Vq or Iq). The measured velocity passes
+/// `LPF_velocity` (74), whose time constant is `vel.Tf`. The PID's
+/// integral integrates on while the output is clamped, itself clamped to
+/// the limit (src/common/pid.cpp:37-40). In voltage mode a `Uq` above half
+/// the driver's voltage limit is not applied: sine PWM centres the phases
+/// on half of it and the driver clamps each to 0 … the limit
+/// (BLDCMotor.cpp:222-269), and the motor's limit is at most the driver's
+/// (76), so half the voltage limit is what can surely be applied. The velocity
+/// PID's output ramp (`vel.ramp`) is not modelled. The loop rate is the
+/// sketch's `loop()` rate, which the wire does not tell: 10 kHz is taken
+/// (the emulator's, and a fast MCU's), `autotune --loop-hz` says otherwise.
+pub const CASCADE: CascadeNames = CascadeNames {
+    position_p: "angle.P",
+    velocity_p: "vel.P",
+    velocity_i: "vel.I",
+    velocity_filter: Some("vel.Tf"),
+    velocity_limits: &["angle.limit", "limit.velocity"],
+    effort_limits: &["vel.limit"],
+    output_per_effort: None,
+    velocity_channel: "velocity",
+    overspeed_factor: None,
+    controller_hz: Some(10_000.0),
+    anti_windup: AntiWindup::ClampToLimit,
+    applied_voltage_share: Some(0.5),
+};
 
 /// Index of the motion type in [`motor_params`].
 pub const MOTION_INDEX: u8 = 27;

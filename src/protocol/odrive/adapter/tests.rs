@@ -654,7 +654,7 @@ fn another_firmware_version_is_refused_and_other_devices_never_describe() {
     }
     assert!(adapter.device().is_none());
     assert!(tally.checksum_errors > 0);
-    assert_eq!(PARAMS.len(), 10);
+    assert_eq!(PARAMS.len(), 11);
 }
 
 mod typed;

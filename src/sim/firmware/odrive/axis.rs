@@ -18,6 +18,9 @@
 //!   watchdog counts down, setting `WATCHDOG_TIMER_EXPIRED` at 0
 //!   (axis.cpp:171-182): it counts in idle too, so enabling it before it
 //!   was fed with a timeout trips it at once.
+//! - A velocity above 1.2 × `vel_limit` fails the controller
+//!   (`ERROR_OVERSPEED`), which sets `ERROR_CONTROLLER_FAILED` and disarms
+//!   the motor at the next loop.
 
 /// `AxisState` values (fw-v0.5.6 odrive-interface.yaml 1523-1580).
 pub const STATE_UNDEFINED: u8 = 0;
@@ -28,8 +31,13 @@ pub const STATE_CLOSED_LOOP: u8 = 8;
 
 /// `Axis.Error` bits (fw-v0.5.6 odrive-interface.yaml 439-469).
 pub const ERROR_INVALID_STATE: u32 = 0x1;
+/// `AXIS_ERROR_CONTROLLER_FAILED`: `controller.error` has the cause.
+pub const ERROR_CONTROLLER_FAILED: u32 = 0x200;
 /// `AXIS_ERROR_WATCHDOG_TIMER_EXPIRED`.
 pub const ERROR_WATCHDOG: u32 = 0x800;
+/// `controller.config.vel_limit_tolerance` (controller.hpp:32): above this
+/// times `vel_limit` the controller fails with `ERROR_OVERSPEED`.
+pub const VEL_LIMIT_TOLERANCE: f64 = 1.2;
 
 /// `ControlMode` values.
 pub const MODE_TORQUE: u8 = 1;
@@ -224,6 +232,13 @@ impl OdriveAxis {
             return 0.0;
         }
         let vel_limit = f64::from(self.vel_limit).max(0.0);
+        // The overspeed check, on by default (`enable_overspeed_error`,
+        // controller.hpp:46; controller.cpp:331-340): the controller fails,
+        // the axis error is set (main.cpp:446-448) and the next loop's
+        // checks disarm the motor. Checked here only while armed.
+        if velocity.abs() > VEL_LIMIT_TOLERANCE * vel_limit {
+            self.error |= ERROR_CONTROLLER_FAILED;
+        }
         let mut vel_command = f64::from(self.input_vel).clamp(-vel_limit, vel_limit);
         if self.control_mode >= MODE_POSITION {
             vel_command += f64::from(self.pos_gain) * (f64::from(self.input_pos) - position);
