@@ -22,8 +22,9 @@
 //!   command `kp_pos·(reference − position)` clamped to the velocity
 //!   limit, effort `kp_vel·e + integral` clamped to the effort limit, the
 //!   integral treated as the firmware treats it while the effort is
-//!   clamped ([`AntiWindup`]), the drive applying at most the applied
-//!   limit of it, the velocity measured
+//!   clamped ([`AntiWindup`]), its change per tick bounded by the output
+//!   ramp, the drive applying at most the applied limit of it, the
+//!   velocity measured
 //!   through the first-order filter. The model is advanced exactly with
 //!   the effort held for the tick, as in [`super::predict_step`].
 
@@ -66,6 +67,9 @@ pub struct CascadeLimits {
     pub loop_hz: f64,
     /// What the velocity integral does while the effort is clamped.
     pub anti_windup: AntiWindup,
+    /// Fastest change of the velocity loop's output, per second (infinite
+    /// when none): SimpleFOC's `output_ramp`.
+    pub output_ramp: f64,
 }
 
 /// What a firmware's velocity integral does while the effort is clamped:
@@ -209,6 +213,7 @@ pub fn predict_cascade_step(
     let filter = limits.velocity_filter.max(0.0);
     let mut measured_velocity = 0.0;
     let mut integral = 0.0;
+    let mut last_effort = 0.0_f64;
     let mut out = CascadePrediction::default();
     for k in 0..ticks {
         let reference = plan.initial + if k < before_ticks { 0.0 } else { plan.size };
@@ -223,9 +228,14 @@ pub fn predict_cascade_step(
         out.velocity_limited += usize::from(command != wanted);
         let error = command - measured_velocity;
         let unclamped = gains.velocity_kp * error + integral;
-        let effort = unclamped.clamp(-effort_limit, effort_limit);
+        // The ramp acts on the clamped output, as SimpleFOC's PID does
+        // (pid.cpp:47-57).
+        let clamped_output = unclamped.clamp(-effort_limit, effort_limit);
+        let step = limits.output_ramp.abs() * dt;
+        let effort = clamped_output.clamp(last_effort - step, last_effort + step);
+        last_effort = effort;
         let applied = effort.clamp(-applied_limit, applied_limit);
-        let clamped = effort != unclamped;
+        let clamped = clamped_output != unclamped;
         out.effort_limited += usize::from(clamped);
         integral = match limits.anti_windup {
             AntiWindup::Hold if clamped => integral,

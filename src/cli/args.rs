@@ -375,9 +375,10 @@ pub struct AutotuneArgs {
     #[arg(long, value_name = "HZ", value_parser = parse_hz, allow_hyphen_values = true)]
     pub bandwidth: Option<f64>,
     /// Cascade: the position loop's bandwidth is the velocity loop's over
-    /// this.
-    #[arg(long, default_value_t = 4.0, value_parser = parse_factor, allow_hyphen_values = true)]
-    pub factor: f64,
+    /// this [default: of 2 to 6, the one whose predicted step settles
+    /// first with at most 5 % overshoot and 45° of phase margin].
+    #[arg(long, value_parser = parse_factor, allow_hyphen_values = true)]
+    pub factor: Option<f64>,
     /// Size of the identification step, in the setpoint's unit [default:
     /// 0.1; cascade: the step whose velocity command is half the velocity
     /// limit].

@@ -26,6 +26,8 @@ pub struct CascadeNames {
     /// Every setting that bounds the velocity loop's output, in the
     /// effort's unit; the smallest above 0 is in force.
     pub effort_limits: &'static [&'static str],
+    /// The fastest change of the velocity loop's output, per second.
+    pub output_ramp: Option<&'static str>,
     /// The velocity loop's output per unit of streamed effort, when they
     /// differ (ODrive: torque in Nm from a current in A).
     pub output_per_effort: Option<&'static str>,
@@ -52,6 +54,7 @@ pub const NATIVE_CASCADE: CascadeNames = CascadeNames {
     velocity_filter: Some("vel_filter"),
     velocity_limits: &["vel_limit"],
     effort_limits: &["output_limit"],
+    output_ramp: None,
     output_per_effort: None,
     velocity_channel: "velocity",
     overspeed_factor: None,
@@ -84,6 +87,8 @@ pub struct CascadeLoops {
     pub velocity_limits: Vec<u8>,
     /// The effort limits present.
     pub effort_limits: Vec<u8>,
+    /// The output ramp.
+    pub output_ramp: Option<u8>,
     /// The output per unit of effort.
     pub output_per_effort: Option<u8>,
     /// The velocity channel, when streamed.
@@ -115,6 +120,7 @@ impl CascadeLoops {
             velocity_filter: names.velocity_filter.and_then(index),
             velocity_limits: all(names.velocity_limits),
             effort_limits: all(names.effort_limits),
+            output_ramp: names.output_ramp.and_then(index),
             output_per_effort: names.output_per_effort.and_then(index),
             velocity_channel: info
                 .channels
@@ -143,6 +149,15 @@ impl CascadeLoops {
             .map(|&i| Self::value(params, i))
             .filter(|v| v.is_finite() && *v > 0.0)
             .fold(f64::INFINITY, f64::min)
+    }
+
+    /// The output ramp in force, per second (infinite when none: a
+    /// firmware takes 0, and SimpleFOC its NOT_SET, as no ramp).
+    pub fn output_ramp(&self, params: &[ParamInfo]) -> f64 {
+        self.output_ramp
+            .map(|i| Self::value(params, i))
+            .filter(|v| v.is_finite() && *v > 0.0)
+            .unwrap_or(f64::INFINITY)
     }
 
     /// The velocity filter's time constant in force, s (0 when none).

@@ -10,6 +10,7 @@ fn ideal() -> CascadeLimits {
         velocity_filter: 0.0,
         loop_hz: f64::INFINITY,
         anti_windup: AntiWindup::Hold,
+        output_ramp: f64::INFINITY,
     }
 }
 
@@ -150,6 +151,7 @@ fn a_large_step_ramps_at_the_velocity_limit_within_the_effort_limit() {
         velocity_filter: 0.0,
         loop_hz: 8000.0,
         anti_windup: AntiWindup::Hold,
+        output_ramp: f64::INFINITY,
     };
     let gains = cascade_gains(&model, &target(30.0, 4.0), &limits).expect("gains");
     let plan = StepPlan {

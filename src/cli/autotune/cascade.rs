@@ -6,8 +6,11 @@
 //!    5 % of the velocity or effort limit is halved and run again (twice
 //!    at most), then refused in one line with nothing written.
 //! 2. The motor model fitted to it; the velocity PI for `--bandwidth`
-//!    (default 30 Hz) and the position P `--factor` below; each stage
-//!    predicted with every limit, with its margins.
+//!    (default 30 Hz) and the position P `--factor` below it (by default
+//!    the factor from 2 to 6 whose predicted steps, at the identification
+//!    and the verification size, settle first with at most 5 % overshoot
+//!    and 45° of phase margin); each stage predicted with every limit,
+//!    with its margins.
 //! 3. Only with `--write`: the velocity gains, then the position gain, each
 //!    walked from the gains in force in increments the write guard allows
 //!    (one write with `--allow-large-change`), a step measured after each
@@ -33,7 +36,8 @@ use crate::analysis::{
 use crate::link::Link;
 use crate::protocol::DeviceInfo;
 use crate::tuning::cascade::{
-    CascadeSetup, DEFAULT_VELOCITY_HZ, StagePrediction, gain_walk, predict_stage, step_size,
+    CascadeSetup, DEFAULT_VELOCITY_HZ, FACTORS, StagePrediction, choose_factor, gain_walk,
+    predict_stage, step_size,
 };
 use crate::tuning::{ModelKind, ModelRule, StepDirection, StepPlan, StepResponse, identify};
 
@@ -50,7 +54,7 @@ pub fn run(args: &AutotuneArgs) -> anyhow::Result<()> {
     }
     let target = CascadeTarget {
         velocity_hz: args.bandwidth.unwrap_or(DEFAULT_VELOCITY_HZ),
-        factor: args.factor,
+        factor: args.factor.unwrap_or(FACTORS[0]),
         lambda,
     };
     let (link, mut info) = connect(args.port.target(), 1)?;
@@ -70,39 +74,95 @@ pub fn run(args: &AutotuneArgs) -> anyhow::Result<()> {
 
     let mut halvings = 0;
     let identification = loop {
+        let reached = match setup.command_saturation(amplitude) {
+            Some(reached) => reached,
+            None => {
+                let steps = steps(measure(
+                    &link,
+                    &mut info,
+                    plan(amplitude, pre, hold, StepDirection::UpThenDown),
+                    SETTLE_S,
+                    options,
+                )?)?;
+                match steps.iter().find_map(|step| setup.saturation(step)) {
+                    None => break steps,
+                    Some(reached) => reached,
+                }
+            }
+        };
+        if halvings == MAX_HALVINGS {
+            bail!(
+                "the identification step of {amplitude} {unit} still saturates ({reached}) after halving it twice: give a smaller --amplitude; nothing was written"
+            );
+        }
+        eprintln!("identification step of {amplitude} {unit}: {reached}; halving it");
+        amplitude = step_size(amplitude / 2.0);
+        halvings += 1;
+    };
+    let verify_amplitude = args.verify_amplitude.unwrap_or(amplitude);
+    // The model from the step up and the step back, averaged: half the
+    // variance of one, on a device whose samples come a few hundred a
+    // second.
+    let fits = {
+        let steps = identification.clone();
+        interruptible(move || {
+            steps
+                .iter()
+                .map(|step| {
+                    identify(
+                        ModelKind::Motor,
+                        &step.time,
+                        step.effort.as_deref(),
+                        &step.feedback,
+                    )
+                })
+                .collect::<Result<Vec<_>, _>>()
+        })??
+    };
+    let models = fits
+        .iter()
+        .map(|fit| motor(&fit.model))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let count = models.len() as f64;
+    let model = MotorModel {
+        acceleration_gain: models.iter().map(|m| m.acceleration_gain).sum::<f64>() / count,
+        damping_rate: models.iter().map(|m| m.damping_rate).sum::<f64>() / count,
+    };
+    let fit_rms = fits.iter().map(|f| f.rms).fold(0.0, f64::max);
+    // Where the drive may apply less than the loop commands (SimpleFOC in
+    // voltage mode), a verification step that the model says would reach
+    // that ceiling first measures it, with the gains in force.
+    let mut ceiling = None;
+    if setup.applied_effort_uncertain()
+        && predict_stage(&setup, &model, &setup.in_force, verify_amplitude, pre, hold)
+            .is_ok_and(|stage| stage.response.effort_limited > 0)
+    {
         let step = first_step(measure(
             &link,
             &mut info,
-            plan(amplitude, pre, hold),
+            plan(verify_amplitude, pre, hold, StepDirection::Up),
             SETTLE_S,
             options,
         )?)?;
-        match setup.saturation(&step) {
-            None => break step,
-            Some(reached) if halvings < MAX_HALVINGS => {
-                eprintln!("identification step of {amplitude} {unit}: {reached}; halving it");
-                amplitude = step_size(amplitude / 2.0);
-                halvings += 1;
-            }
-            Some(reached) => bail!(
-                "the identification step of {amplitude} {unit} still saturates ({reached}): give a smaller --amplitude; nothing was written"
-            ),
+        let applied = setup.fit_applied_effort(&model, &step, pre, hold);
+        setup.limits.applied_effort = applied;
+        ceiling = Some(applied);
+    }
+    let (target, proposed) = match args.factor {
+        Some(_) => (target, cascade_gains(&model, &target, &setup.limits)?),
+        None => {
+            let (factor, gains) = choose_factor(
+                &setup,
+                &model,
+                &target,
+                &[amplitude, verify_amplitude],
+                pre,
+                hold,
+            )
+            .context("no factor between the loops gives a prediction: the model is not usable; nothing was written")?;
+            (CascadeTarget { factor, ..target }, gains)
         }
     };
-    let verify_amplitude = args.verify_amplitude.unwrap_or(amplitude);
-    let fit = {
-        let step = identification.clone();
-        interruptible(move || {
-            identify(
-                ModelKind::Motor,
-                &step.time,
-                step.effort.as_deref(),
-                &step.feedback,
-            )
-        })??
-    };
-    let model = motor(&fit.model)?;
-    let proposed = cascade_gains(&model, &target, &setup.limits)?;
     let velocity_first = CascadeGains {
         position_kp: setup.in_force.position_kp,
         ..proposed
@@ -118,7 +178,7 @@ pub fn run(args: &AutotuneArgs) -> anyhow::Result<()> {
         pre,
         hold,
     )?);
-    check.measured = Some(identification.clone());
+    check.measured = identification.clone();
     let velocity_predicted = predict_stage(&setup, &model, &velocity_first, amplitude, pre, hold)?;
     let mut position_predicted =
         predict_stage(&setup, &model, &proposed, verify_amplitude, pre, hold)?;
@@ -146,10 +206,13 @@ pub fn run(args: &AutotuneArgs) -> anyhow::Result<()> {
             amplitude,
         )?;
         velocity.increments = walked.increments;
-        velocity.measured = Some(walked.last);
+        velocity.measured = walked.last;
         // The position loop's prediction from the motor as the new velocity
         // loop moves it.
-        let last = velocity.measured.as_ref().expect("just measured");
+        let last = velocity
+            .measured
+            .first()
+            .context("the stage measured no step")?;
         if let Ok(fitted) = identify(
             ModelKind::Motor,
             &last.time,
@@ -158,7 +221,7 @@ pub fn run(args: &AutotuneArgs) -> anyhow::Result<()> {
         ) && let Ok(again) = motor(&fitted.model)
             && let Ok(prediction) =
                 predict_stage(&setup, &again, &proposed, verify_amplitude, pre, hold)
-            && fitted.rms <= fit.rms
+            && fitted.rms <= fit_rms
         {
             // Used only when it fits its record better than the first fit
             // fitted its own: a stiffer loop's record is not always the
@@ -174,7 +237,7 @@ pub fn run(args: &AutotuneArgs) -> anyhow::Result<()> {
             verify_amplitude,
         )?;
         position.increments = walked.increments;
-        position.measured = Some(walked.last);
+        position.measured = walked.last;
         written = true;
     }
     position.predicted = Some(position_predicted);
@@ -183,13 +246,20 @@ pub fn run(args: &AutotuneArgs) -> anyhow::Result<()> {
         info: &info,
         port: link.target().name(),
         target,
+        factor_chosen: args.factor.is_none(),
+        ceiling,
         amplitude,
         halvings,
         verify_amplitude,
         model,
-        fit_rms: fit.rms,
+        fit_rms,
         refit,
         check,
+        peaks: identification
+            .iter()
+            .map(|step| setup.peaks(step))
+            .fold((0.0, 0.0), |a, b| (a.0.max(b.0), a.1.max(b.1))),
+        limits: setup.limits,
         stages: [velocity, position],
         write: args.write,
         written,
@@ -224,10 +294,11 @@ struct Stage<'a> {
     hold: f64,
 }
 
-/// A stage's writes done: how many increments, and the last step.
+/// A stage's writes done: how many increments, and the steps after the
+/// last.
 struct Walked {
     increments: usize,
-    last: StepResponse,
+    last: Vec<StepResponse>,
 }
 
 impl Stage<'_> {
@@ -278,14 +349,23 @@ impl Stage<'_> {
             }
             let share = (k + 1) as f64 / count as f64;
             let gains = blend(from, to, share);
-            let step = first_step(measure(
+            // The last increment's steps verify the stage: up and back.
+            let direction = if k + 1 == count {
+                StepDirection::UpThenDown
+            } else {
+                StepDirection::Up
+            };
+            let measured = steps(measure(
                 self.link,
                 info,
-                plan(amplitude, self.pre, self.hold),
+                plan(amplitude, self.pre, self.hold, direction),
                 SETTLE_S,
                 StepOptions::default(),
             )?)?;
-            if let Some(wrong) = self.went_wrong(&step, &gains, amplitude) {
+            if let Some(wrong) = measured
+                .iter()
+                .find_map(|step| self.went_wrong(step, &gains, amplitude))
+            {
                 self.walk_back(info, &before, &done)?;
                 bail!(
                     "increment {} of {count}: {wrong}; the stage's gains were put back to those in force",
@@ -295,7 +375,7 @@ impl Stage<'_> {
             if k + 1 == count {
                 return Ok(Walked {
                     increments: count,
-                    last: step,
+                    last: measured,
                 });
             }
         }
@@ -346,14 +426,22 @@ impl Stage<'_> {
     }
 }
 
-fn plan(amplitude: f64, pre_s: f64, hold_s: f64) -> StepPlan {
+fn plan(amplitude: f64, pre_s: f64, hold_s: f64, direction: StepDirection) -> StepPlan {
     StepPlan {
         amplitude,
-        direction: StepDirection::Up,
+        direction,
         hold_s,
         repeats: 1,
         pre_s,
     }
+}
+
+/// The steps a test measured; an error when it measured none.
+fn steps(responses: Vec<StepResponse>) -> anyhow::Result<Vec<StepResponse>> {
+    if responses.is_empty() {
+        bail!("the step test measured no step");
+    }
+    Ok(responses)
 }
 
 /// The gains `share` of the way from `from` to `to`, geometric where both

@@ -6,7 +6,8 @@
 use super::super::report::MeasuredSignals;
 use super::report::{metrics_json, metrics_table};
 use crate::analysis::{
-    CascadeGains, CascadeTarget, LoopMargins, MotorModel, PlantModel, Rise, StepMetrics,
+    CascadeGains, CascadeLimits, CascadeTarget, LoopMargins, MotorModel, PlantModel, Rise,
+    StepMetrics,
 };
 use crate::protocol::DeviceInfo;
 use crate::tuning::StepResponse;
@@ -20,7 +21,8 @@ pub(super) struct StageReport {
     /// and proposed.
     pub rows: Vec<(String, f32, f32)>,
     pub predicted: Option<StagePrediction>,
-    pub measured: Option<StepResponse>,
+    /// The steps measured: up, and back down for a verification.
+    pub measured: Vec<StepResponse>,
     /// Increments the writes took (0: not written).
     pub increments: usize,
 }
@@ -46,24 +48,30 @@ impl StageReport {
             name,
             rows,
             predicted: None,
-            measured: None,
+            measured: Vec::new(),
             increments: 0,
         }
     }
 
+    /// The first step's metrics.
     fn measured_metrics(&self) -> Option<&StepMetrics> {
-        self.measured.as_ref().and_then(|m| m.metrics.as_ref().ok())
+        self.measured.first().and_then(|m| m.metrics.as_ref().ok())
     }
 
-    /// Measured over predicted rise time, less 1, in %.
+    /// The mean rise time of the steps measured, s.
+    fn measured_rise(&self) -> Option<f64> {
+        let rises = self
+            .measured
+            .iter()
+            .map(|m| m.metrics.as_ref().ok().and_then(rise))
+            .collect::<Option<Vec<f64>>>()?;
+        (!rises.is_empty()).then(|| rises.iter().sum::<f64>() / rises.len() as f64)
+    }
+
+    /// Predicted over measured (mean) rise time, less 1, in %.
     fn rise_error_percent(&self) -> Option<f64> {
-        let rise = |m: &StepMetrics| match m.rise {
-            Rise::Reached { duration, .. } => Some(duration),
-            Rise::NotReached => None,
-        };
         let predicted = rise(&self.predicted.as_ref()?.metrics)?;
-        let measured = rise(self.measured_metrics()?)?;
-        Some((predicted / measured - 1.0) * 100.0)
+        Some((predicted / self.measured_rise()? - 1.0) * 100.0)
     }
 }
 
@@ -72,6 +80,10 @@ pub(super) struct CascadeReport<'a> {
     pub info: &'a DeviceInfo,
     pub port: &'a str,
     pub target: CascadeTarget,
+    /// The factor between the loops was chosen by prediction.
+    pub factor_chosen: bool,
+    /// The most effort the drive applies, when a step measured it.
+    pub ceiling: Option<f64>,
     pub amplitude: f64,
     pub halvings: u32,
     pub verify_amplitude: f64,
@@ -82,6 +94,10 @@ pub(super) struct CascadeReport<'a> {
     /// The identification step against the gains in force predicted on
     /// the model.
     pub check: StageReport,
+    /// The identification step's largest effort and velocity.
+    pub peaks: (f64, f64),
+    /// The limits in force.
+    pub limits: CascadeLimits,
     pub stages: [StageReport; 2],
     pub write: bool,
     pub written: bool,
@@ -124,6 +140,8 @@ impl CascadeReport<'_> {
                     "position_margins": predicted.and_then(|p| p.position_margins).map(margins_json),
                     "warnings": predicted.map_or_else(Vec::new, |p| p.warnings.clone()),
                     "measured": stage.measured_metrics().map(metrics_json),
+                    "measured_steps": stage.measured.len(),
+                    "measured_mean_rise_time_s": stage.measured_rise(),
                     "rise_time_error_percent": stage.rise_error_percent(),
                     "increments": stage.increments,
                 })
@@ -136,11 +154,17 @@ impl CascadeReport<'_> {
             "rule": if self.target.lambda { "lambda" } else { "simc" },
             "velocity_bandwidth_hz": self.target.velocity_hz,
             "factor": self.target.factor,
+            "factor_chosen": self.factor_chosen,
             "identification": {
                 "amplitude": self.amplitude,
                 "halvings": self.halvings,
                 "model": model(&self.model),
                 "fit_rms": self.fit_rms,
+                "peak_effort": self.peaks.0,
+                "peak_velocity": self.peaks.1,
+                "applied_effort_limit": finite(self.limits.applied_effort),
+                "applied_effort_measured": self.ceiling.is_some(),
+                "velocity_limit": finite(self.limits.velocity),
                 "measured": self.check.measured_metrics().map(metrics_json),
                 "predicted": self.check.predicted.as_ref().map(|p| metrics_json(&p.metrics)),
                 "rise_time_error_percent": self.check.rise_error_percent(),
@@ -160,13 +184,18 @@ impl CascadeReport<'_> {
         let unit = &signals.signal_unit;
         let target = &self.target;
         let mut out = format!(
-            "{} on {}: cascade, velocity loop {} Hz ({}), position loop {:.3} Hz (÷{})\n",
+            "{} on {}: cascade, velocity loop {} Hz ({}), position loop {:.3} Hz (÷{}{})\n",
             self.info.name,
             self.port,
             target.velocity_hz,
             if target.lambda { "lambda" } else { "SIMC" },
             target.velocity_hz / target.factor,
             target.factor,
+            if self.factor_chosen {
+                ", the factor whose predicted steps settle first"
+            } else {
+                ""
+            },
         );
         out += &format!(
             "identification step of {:.6} {unit}{}: motor model (fit RMS {:.3e} {unit})\n",
@@ -184,6 +213,12 @@ impl CascadeReport<'_> {
                 .collect::<String>()
         };
         out += &parameters(&self.model);
+        if let Some(ceiling) = self.ceiling {
+            out += &format!(
+                "  the drive applies at most {ceiling:.4} {} (fitted to a step of {} {unit} with the gains in force)\n",
+                signals.effort_unit, self.verify_amplitude
+            );
+        }
         if let Some(error) = self.check.rise_error_percent() {
             out += &format!(
                 "  the gains in force on this model predict the step's rise time {error:+.1} % of the measured\n"
@@ -231,7 +266,10 @@ impl CascadeReport<'_> {
                     .map(|line| format!("  {line}\n"))
                     .collect::<String>();
                 if let Some(error) = stage.rise_error_percent() {
-                    out += &format!("  predicted rise time {error:+.1} % of the measured\n");
+                    out += &format!(
+                        "  predicted rise time {error:+.1} % of the measured (mean of {} steps)\n",
+                        stage.measured.len()
+                    );
                 }
                 for warning in &predicted.warnings {
                     out += &format!("  warning: {warning}\n");
@@ -249,6 +287,17 @@ impl CascadeReport<'_> {
         }
         out
     }
+}
+
+fn rise(metrics: &StepMetrics) -> Option<f64> {
+    match metrics.rise {
+        Rise::Reached { duration, .. } => Some(duration),
+        Rise::NotReached => None,
+    }
+}
+
+fn finite(value: f64) -> Option<f64> {
+    value.is_finite().then_some(value)
 }
 
 fn margins_json(m: LoopMargins) -> serde_json::Value {

@@ -115,6 +115,7 @@ pub const CASCADE: CascadeNames = CascadeNames {
     velocity_filter: None,
     velocity_limits: &["controller.config.vel_limit"],
     effort_limits: &["motor.config.current_lim"],
+    output_ramp: None,
     output_per_effort: Some("motor.config.torque_constant"),
     velocity_channel: "vel_estimate",
     overspeed_factor: Some(1.2),

@@ -243,6 +243,7 @@ pub const CASCADE: CascadeNames = CascadeNames {
     velocity_filter: Some("vel.Tf"),
     velocity_limits: &["angle.limit", "limit.velocity"],
     effort_limits: &["vel.limit"],
+    output_ramp: Some("vel.ramp"),
     output_per_effort: None,
     velocity_channel: "velocity",
     overspeed_factor: None,

@@ -8,7 +8,9 @@
 //!    velocity command stays under half its limit
 //!    ([`CascadeSetup::identification_amplitude`]); a step whose effort or
 //!    velocity came within [`SATURATION_SHARE`] of a limit is refused
-//!    ([`CascadeSetup::saturation`]) and the caller halves it.
+//!    ([`CascadeSetup::saturation`]) and the caller halves it; a step
+//!    whose velocity command would reach the limit is halved before it
+//!    runs ([`CascadeSetup::command_saturation`]).
 //! 2. **Velocity loop**: the PI for the chosen bandwidth
 //!    ([`crate::analysis::cascade_gains`]), predicted with the position gain
 //!    in force and verified by the same small step once written.
@@ -23,8 +25,9 @@
 mod walk;
 
 use crate::analysis::{
-    CascadeGains, CascadeLimits, CascadePrediction, LoopMargins, MotorModel, StepMetrics,
-    StepOptions, StepPlan, StepRecord, cascade_margins, predict_cascade_step, step_metrics,
+    CascadeGains, CascadeLimits, CascadePrediction, CascadeTarget, LoopMargins, MotorModel,
+    Settling, StepMetrics, StepOptions, StepPlan, StepRecord, cascade_gains, cascade_margins,
+    predict_cascade_step, step_metrics,
 };
 use crate::protocol::loops::CascadeLoops;
 use crate::protocol::{ChannelRole, DeviceInfo};
@@ -39,9 +42,12 @@ pub const SATURATION_SHARE: f64 = 0.95;
 pub const IDENTIFICATION_SHARE: f64 = 0.5;
 /// The velocity bandwidth when none is given, Hz.
 pub const DEFAULT_VELOCITY_HZ: f64 = 30.0;
-/// The position loop's bandwidth is the velocity loop's over this, unless
-/// the user picks another.
-pub const DEFAULT_FACTOR: f64 = 4.0;
+/// The factors between the loops' bandwidths [`choose_factor`] tries.
+pub const FACTORS: [f64; 9] = [2.0, 2.5, 3.0, 3.5, 4.0, 4.5, 5.0, 5.5, 6.0];
+/// Most overshoot a chosen factor's predicted steps may show, %.
+pub const CHOSEN_OVERSHOOT: f64 = 5.0;
+/// Least phase margin a chosen factor's position loop may have, degrees.
+pub const CHOSEN_PHASE_MARGIN: f64 = 45.0;
 /// A predicted velocity peak above this share of the firmware's overspeed
 /// threshold is warned about.
 const OVERSPEED_MARGIN: f64 = 0.9;
@@ -115,6 +121,7 @@ impl CascadeSetup {
                 .controller_hz
                 .unwrap_or(f64::from(info.loop_hz.max(1))),
             anti_windup: loops.names.anti_windup,
+            output_ramp: loops.output_ramp(params),
         };
         Ok(Self {
             loops,
@@ -132,28 +139,99 @@ impl CascadeSetup {
         amplitude.is_finite().then(|| step_size(amplitude))
     }
 
-    /// The limit a measured step came within [`SATURATION_SHARE`] of, if
-    /// any: the effort from its channel, the velocity from the position's
-    /// slope over windows of at least three samples.
-    pub fn saturation(&self, response: &StepResponse) -> Option<Saturation> {
-        let effort_peak = response
+    /// The largest |effort| a measured step shows, and its fastest
+    /// velocity: the position's slope over windows of at least three
+    /// samples, so one quantization step between two close samples does
+    /// not inflate it.
+    pub fn peaks(&self, response: &StepResponse) -> (f64, f64) {
+        let effort = response
             .effort
             .iter()
             .flatten()
             .fold(0.0_f64, |m, e| m.max(e.abs()));
-        if effort_peak >= SATURATION_SHARE * self.limits.applied_effort {
+        (effort, peak_slope(&response.time, &response.feedback))
+    }
+
+    /// The limit a measured step came within [`SATURATION_SHARE`] of, if
+    /// any: the effort the drive can apply, or the velocity command's.
+    pub fn saturation(&self, response: &StepResponse) -> Option<Saturation> {
+        let (effort, velocity) = self.peaks(response);
+        if effort >= SATURATION_SHARE * self.limits.applied_effort {
             return Some(Saturation {
                 what: Limit::Effort,
-                peak: effort_peak,
+                peak: effort,
                 limit: self.limits.applied_effort,
             });
         }
-        let velocity_peak = peak_slope(&response.time, &response.feedback);
-        (velocity_peak >= SATURATION_SHARE * self.limits.velocity).then_some(Saturation {
+        (velocity >= SATURATION_SHARE * self.limits.velocity).then_some(Saturation {
             what: Limit::Velocity,
-            peak: velocity_peak,
+            peak: velocity,
             limit: self.limits.velocity,
         })
+    }
+
+    /// The limit a step of `amplitude` would reach before it starts: its
+    /// velocity command at the step, the position gain in force times the
+    /// step, against [`SATURATION_SHARE`] of the velocity limit.
+    pub fn command_saturation(&self, amplitude: f64) -> Option<Saturation> {
+        let command = self.in_force.position_kp * amplitude.abs();
+        (command >= SATURATION_SHARE * self.limits.velocity).then_some(Saturation {
+            what: Limit::VelocityCommand,
+            peak: command,
+            limit: self.limits.velocity,
+        })
+    }
+
+    /// Whether the most effort the drive applies is only known to lie
+    /// between the assumed share of the limit and the limit (SimpleFOC in
+    /// voltage mode), so a saturated step should measure it.
+    pub fn applied_effort_uncertain(&self) -> bool {
+        self.limits.applied_effort < self.limits.effort
+    }
+
+    /// The most effort the drive applies, fitted to `step` (measured with
+    /// the gains in force, `pre_s` and `hold_s` as planned): of the
+    /// ceilings from the assumed one to the effort limit, the one whose
+    /// predicted step is closest to the measured position.
+    pub fn fit_applied_effort(
+        &self,
+        model: &MotorModel,
+        step: &StepResponse,
+        pre_s: f64,
+        hold_s: f64,
+    ) -> f64 {
+        let amplitude = f64::from(step.to - step.from);
+        let error = |ceiling: f64| {
+            let mut setup = self.clone();
+            setup.limits.applied_effort = ceiling;
+            let Ok(stage) = predict_stage(&setup, model, &self.in_force, amplitude, pre_s, hold_s)
+            else {
+                return f64::INFINITY;
+            };
+            let predicted = &stage.response.step;
+            let start = f64::from(step.from);
+            step.time
+                .iter()
+                .zip(&step.feedback)
+                .filter(|(t, _)| **t >= 0.0 && **t <= hold_s)
+                .map(|(&t, &x)| {
+                    let at = ((t + pre_s) * setup.limits.loop_hz).round() as usize;
+                    let y = predicted.feedback.get(at).copied().unwrap_or(f64::NAN);
+                    (x - start - y).powi(2)
+                })
+                .sum::<f64>()
+        };
+        let (low, high) = (self.limits.applied_effort, self.limits.effort);
+        let grid = |from: f64, to: f64| {
+            (0..=12)
+                .map(|i| from + (to - from) * f64::from(i) / 12.0)
+                .map(|c| (c, error(c)))
+                .min_by(|a, b| a.1.total_cmp(&b.1))
+                .map_or(from, |(c, _)| c)
+        };
+        let coarse = grid(low, high);
+        let width = (high - low) / 12.0;
+        grid((coarse - width).max(low), (coarse + width).min(high))
     }
 
     /// `gains` as the device's values of the position P, velocity P and
@@ -193,6 +271,47 @@ impl CascadeSetup {
     }
 }
 
+/// Of [`FACTORS`], the one whose position steps of each of `amplitudes`
+/// settle first, worst case, with at most [`CHOSEN_OVERSHOOT`] overshoot
+/// and [`CHOSEN_PHASE_MARGIN`] phase margin in the position loop, and its
+/// gains; the widest factor when none qualifies (the safest), `None` when
+/// no factor gives gains or predictions.
+pub fn choose_factor(
+    setup: &CascadeSetup,
+    model: &MotorModel,
+    target: &CascadeTarget,
+    amplitudes: &[f64],
+    pre_s: f64,
+    hold_s: f64,
+) -> Option<(f64, CascadeGains)> {
+    let judged = |factor: f64| {
+        let gains =
+            cascade_gains(model, &CascadeTarget { factor, ..*target }, &setup.limits).ok()?;
+        let mut slowest = 0.0_f64;
+        for &amplitude in amplitudes {
+            let stage = predict_stage(setup, model, &gains, amplitude, pre_s, hold_s).ok()?;
+            let margin = stage.position_margins.map_or(0.0, |m| m.phase_margin_deg);
+            let settled = match stage.metrics.settling {
+                Settling::Settled(t) => t,
+                Settling::NotSettled => f64::INFINITY,
+            };
+            let fits = stage.metrics.overshoot_percent <= CHOSEN_OVERSHOOT
+                && margin >= CHOSEN_PHASE_MARGIN
+                && stage.warnings.is_empty();
+            slowest = slowest.max(if fits { settled } else { f64::INFINITY });
+        }
+        Some((factor, gains, slowest))
+    };
+    let judged: Vec<(f64, CascadeGains, f64)> = FACTORS.iter().filter_map(|&f| judged(f)).collect();
+    let widest = judged.last().map(|&(f, g, _)| (f, g));
+    judged
+        .into_iter()
+        .filter(|(_, _, settled)| settled.is_finite())
+        .min_by(|a, b| a.2.total_cmp(&b.2))
+        .map(|(f, g, _)| (f, g))
+        .or(widest)
+}
+
 /// `amplitude` rounded down to two significant digits: a firmware that
 /// prints its target with a few decimals (SimpleFOC's monitor: 4) must show
 /// the step's target exactly for the step to be seen.
@@ -208,8 +327,10 @@ pub fn step_size(amplitude: f64) -> f64 {
 /// Which limit a step reached.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Limit {
-    /// The velocity command's.
+    /// The velocity's, measured.
     Velocity,
+    /// The velocity command's, as the step would ask.
+    VelocityCommand,
     /// The effort's.
     Effort,
 }
@@ -227,21 +348,20 @@ pub struct Saturation {
 
 impl std::fmt::Display for Saturation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let what = match self.what {
-            Limit::Velocity => "velocity",
-            Limit::Effort => "effort",
+        let (what, reached) = match self.what {
+            Limit::Velocity => ("velocity", "reached"),
+            Limit::VelocityCommand => ("velocity command", "would reach"),
+            Limit::Effort => ("effort", "reached"),
         };
         write!(
             f,
-            "the {what} reached {:.4} against its limit {:.4}",
+            "the {what} {reached} {:.4} against its limit {:.4}",
             self.peak, self.limit
         )
     }
 }
 
-/// The fastest slope of `feedback` over windows of at least three sample
-/// periods: a velocity that one quantization step between two close
-/// samples does not inflate.
+/// The fastest slope of `feedback` over windows of three sample periods.
 fn peak_slope(time: &[f64], feedback: &[f64]) -> f64 {
     const SPAN: usize = 3;
     (SPAN..time.len())

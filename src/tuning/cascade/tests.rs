@@ -151,7 +151,7 @@ fn the_motor_is_identified_from_a_small_closed_loop_step_and_tuned_as_from_the_t
 
     let target = CascadeTarget {
         velocity_hz: DEFAULT_VELOCITY_HZ,
-        factor: DEFAULT_FACTOR,
+        factor: 4.0,
         lambda: false,
     };
     let ideal = cascade_gains(&truth, &target, &setup.limits).expect("gains");
@@ -183,7 +183,7 @@ fn the_tuned_cascade_s_large_step_is_predicted_with_its_limits_and_margins() {
     let setup = CascadeSetup::of(&odrive_like()).expect("a cascade");
     let target = CascadeTarget {
         velocity_hz: DEFAULT_VELOCITY_HZ,
-        factor: DEFAULT_FACTOR,
+        factor: 4.0,
         lambda: false,
     };
     let gains = cascade_gains(&true_model(), &target, &setup.limits).expect("gains");
@@ -217,4 +217,52 @@ fn step_sizes_keep_two_significant_digits_rounded_down() {
     assert_eq!(step_size(0.05125), 0.051);
     assert_eq!(step_size(2.5), 2.5);
     assert_eq!(step_size(123.0), 120.0);
+}
+
+#[test]
+fn the_chosen_factor_settles_first_within_the_overshoot_and_margin_asked() {
+    let setup = CascadeSetup::of(&odrive_like()).expect("a cascade");
+    let target = CascadeTarget {
+        velocity_hz: DEFAULT_VELOCITY_HZ,
+        factor: 4.0,
+        lambda: false,
+    };
+    let amplitudes = [0.05, 0.5];
+    let (factor, gains) =
+        choose_factor(&setup, &true_model(), &target, &amplitudes, 0.1, 1.0).expect("a factor");
+    assert!(FACTORS.contains(&factor));
+    let settling = |gains: &CascadeGains| {
+        amplitudes
+            .iter()
+            .map(|&a| {
+                let stage =
+                    predict_stage(&setup, &true_model(), gains, a, 0.1, 1.0).expect("a prediction");
+                assert!(stage.metrics.overshoot_percent <= CHOSEN_OVERSHOOT);
+                match stage.metrics.settling {
+                    Settling::Settled(t) => t,
+                    Settling::NotSettled => f64::INFINITY,
+                }
+            })
+            .fold(0.0, f64::max)
+    };
+    let chosen = settling(&gains);
+    // No slower than the usual factor of 4.
+    let four = cascade_gains(&true_model(), &target, &setup.limits).expect("gains");
+    assert!(
+        chosen <= settling(&four),
+        "{chosen} against {}",
+        settling(&four)
+    );
+}
+
+#[test]
+fn the_effort_a_drive_applies_is_fitted_to_a_saturated_step() {
+    let mut setup = CascadeSetup::of(&odrive_like()).expect("a cascade");
+    // The truth: 4 A applied of a 10 A limit; the tuner assumes 2.
+    setup.limits.applied_effort = 4.0;
+    let step = measured(&setup, &true_model(), 0.3);
+    setup.limits.applied_effort = 2.0;
+    assert!(setup.applied_effort_uncertain());
+    let fitted = setup.fit_applied_effort(&true_model(), &step, 0.1, 0.6);
+    assert!((fitted - 4.0).abs() < 0.2, "{fitted}");
 }

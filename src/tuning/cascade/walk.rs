@@ -80,7 +80,10 @@ mod tests {
         let walk = gain_walk(&params, &[(0, 0.83), (1, 39.0)]).expect("a walk");
         // 39/0.3333 = 117 needs five factors of at most 3.
         assert_eq!(walk.len(), 5);
-        assert_eq!(walk.last().expect("a last increment"), &vec![(0, 0.83), (1, 39.0)]);
+        assert_eq!(
+            walk.last().expect("a last increment"),
+            &vec![(0, 0.83), (1, 39.0)]
+        );
         let mut before = [0.1667_f32, 0.3333];
         for increment in &walk {
             for &(index, value) in increment {
