@@ -48,12 +48,12 @@ pub struct CascadeNames {
 
 /// The native protocol's names for a cascade (docs/PROTOCOL.md, "Loops").
 pub const NATIVE_CASCADE: CascadeNames = CascadeNames {
-    position_p: "pos_kp",
-    velocity_p: "vel_kp",
-    velocity_i: "vel_ki",
-    velocity_filter: Some("vel_filter"),
-    velocity_limits: &["vel_limit"],
-    effort_limits: &["output_limit"],
+    position_p: "pos.kp",
+    velocity_p: "vel.kp",
+    velocity_i: "vel.ki",
+    velocity_filter: Some("vel.filter"),
+    velocity_limits: &["vel.limit"],
+    effort_limits: &["vel.output_limit"],
     output_ramp: None,
     output_per_effort: None,
     velocity_channel: "velocity",
@@ -201,11 +201,11 @@ mod tests {
     fn a_native_device_declares_its_cascade_by_name() {
         let gain = ParamFlags::TUNING_GAIN;
         let device = info(&[
-            ("pos_kp", gain, 20.0),
-            ("vel_kp", gain, 0.1),
-            ("vel_ki", gain, 1.0),
-            ("vel_limit", 0, 30.0),
-            ("output_limit", 0, 5.0),
+            ("pos.kp", gain, 20.0),
+            ("vel.kp", gain, 0.1),
+            ("vel.ki", gain, 1.0),
+            ("vel.limit", 0, 30.0),
+            ("vel.output_limit", 0, 5.0),
         ]);
         let loops = CascadeLoops::find(&device).expect("a cascade");
         assert_eq!(loops.names, &NATIVE_CASCADE);
@@ -229,11 +229,17 @@ mod tests {
     #[test]
     fn a_single_loop_or_a_read_only_gain_is_no_cascade() {
         let gain = ParamFlags::TUNING_GAIN;
-        assert!(CascadeLoops::find(&info(&[("kp", gain, 1.0), ("ki", gain, 1.0)])).is_none());
+        // The simulated drive's single PID: pos.kp, pos.ki, pos.kd.
+        let single = info(&[
+            ("pos.kp", gain, 1.0),
+            ("pos.ki", gain, 1.0),
+            ("pos.kd", gain, 1.0),
+        ]);
+        assert!(CascadeLoops::find(&single).is_none());
         let read_only = info(&[
-            ("pos_kp", gain | ParamFlags::READ_ONLY, 20.0),
-            ("vel_kp", gain, 0.1),
-            ("vel_ki", gain, 1.0),
+            ("pos.kp", gain | ParamFlags::READ_ONLY, 20.0),
+            ("vel.kp", gain, 0.1),
+            ("vel.ki", gain, 1.0),
         ]);
         assert!(CascadeLoops::find(&read_only).is_none());
     }

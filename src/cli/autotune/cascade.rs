@@ -1,11 +1,12 @@
 //! `motiontune autotune --method cascade`: a device's position P around
 //! its velocity PI, tuned inner loop first ([`crate::tuning::cascade`]).
 //!
-//! 1. An identification step with the gains in force, sized so the
-//!    velocity command stays at half its limit; a step that comes within
-//!    5 % of the velocity or effort limit is halved and run again (twice
-//!    at most), then refused in one line with nothing written.
-//! 2. The motor model fitted to it; the velocity PI for `--bandwidth`
+//! 1. An identification step up and back with the gains in force, sized
+//!    so the velocity command stays at half its limit; a step whose
+//!    command would reach the velocity limit, or that came within 5 % of
+//!    the velocity or effort limit, is halved and run again (twice at
+//!    most), then refused in one line with nothing written.
+//! 2. The motor model fitted to both steps and averaged; the velocity PI for `--bandwidth`
 //!    (default 30 Hz) and the position P `--factor` below it (by default
 //!    the factor from 2 to 6 whose predicted steps, at the identification
 //!    and the verification size, settle first with at most 5 % overshoot
@@ -16,8 +17,8 @@
 //!    (one write with `--allow-large-change`), a step measured after each
 //!    increment. A step that does not settle, or overshoots 20 points more
 //!    than predicted, walks the stage's gains back to those in force and
-//!    ends the command in one line. The last step of each stage is its
-//!    verification, printed next to the prediction.
+//!    ends the command in one line. The last increment's steps, up and
+//!    back, are the stage's verification, printed next to the prediction.
 //!
 //! Every step runs through [`super::super::step::measure`]: the output on,
 //! the setpoint put back and the output off however it ends.
@@ -379,7 +380,7 @@ impl Stage<'_> {
                 });
             }
         }
-        unreachable!("a walk has at least one increment")
+        bail!("no gains to write: the walk has no increment")
     }
 
     /// Why a measured step says the gains are wrong, if it does.
