@@ -121,6 +121,13 @@ fn tune_and_check(path: &str, amplitude: &str, extra: &[&str]) -> Value {
     }
 
     let after = step(path, amplitude, extra);
+    eprintln!(
+        "{path}: settles in {:.4} s with {:.2} % overshoot, {:.4} s with {:.2} % before",
+        number(&after, "settling_time"),
+        number(&after, "overshoot"),
+        number(&before, "settling_time"),
+        number(&before, "overshoot"),
+    );
     let settled = |metrics: &Value| number(metrics, "settling_time");
     assert!(
         settled(&after) < settled(&before),

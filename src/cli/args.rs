@@ -376,7 +376,7 @@ pub struct AutotuneArgs {
     pub bandwidth: Option<f64>,
     /// Cascade: the position loop's bandwidth is the velocity loop's over
     /// this [default: of 2 to 6, the one whose predicted step settles
-    /// first with at most 5 % overshoot and 45° of phase margin].
+    /// first with at most 2 % overshoot and 45° of phase margin].
     #[arg(long, value_parser = parse_factor, allow_hyphen_values = true)]
     pub factor: Option<f64>,
     /// Size of the identification step, in the setpoint's unit [default:

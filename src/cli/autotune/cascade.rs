@@ -9,7 +9,7 @@
 //! 2. The motor model fitted to both steps and averaged; the velocity PI for `--bandwidth`
 //!    (default 30 Hz) and the position P `--factor` below it (by default
 //!    the factor from 2 to 6 whose predicted steps, at the identification
-//!    and the verification size, settle first with at most 5 % overshoot
+//!    and the verification size, settle first with at most 2 % overshoot
 //!    and 45° of phase margin); each stage predicted with every limit,
 //!    with its margins.
 //! 3. Only with `--write`: the velocity gains, then the position gain, each
@@ -149,21 +149,16 @@ pub fn run(args: &AutotuneArgs) -> anyhow::Result<()> {
         setup.limits.applied_effort = applied;
         ceiling = Some(applied);
     }
-    let (target, proposed) = match args.factor {
-        Some(_) => (target, cascade_gains(&model, &target, &setup.limits)?),
-        None => {
-            let (factor, gains) = choose_factor(
-                &setup,
-                &model,
-                &target,
-                &[amplitude, verify_amplitude],
-                pre,
-                hold,
-            )
-            .context("no factor between the loops gives a prediction: the model is not usable; nothing was written")?;
-            (CascadeTarget { factor, ..target }, gains)
-        }
-    };
+    let sizes = [amplitude, verify_amplitude];
+    let (mut target, mut proposed) = design(
+        &setup,
+        &model,
+        &target,
+        args.factor,
+        None,
+        &sizes,
+        (pre, hold),
+    )?;
     let velocity_first = CascadeGains {
         position_kp: setup.in_force.position_kp,
         ..proposed
@@ -183,6 +178,7 @@ pub fn run(args: &AutotuneArgs) -> anyhow::Result<()> {
     let velocity_predicted = predict_stage(&setup, &model, &velocity_first, amplitude, pre, hold)?;
     let mut position_predicted =
         predict_stage(&setup, &model, &proposed, verify_amplitude, pre, hold)?;
+    let velocity_gains = velocity_first;
 
     let mut velocity =
         StageReport::new("velocity", &setup, &setup.in_force, &velocity_first, &info);
@@ -208,8 +204,8 @@ pub fn run(args: &AutotuneArgs) -> anyhow::Result<()> {
         )?;
         velocity.increments = walked.increments;
         velocity.measured = walked.last;
-        // The position loop's prediction from the motor as the new velocity
-        // loop moves it.
+        // Stage 2 identifies the motor again from the new velocity loop's
+        // steps, and tunes the position loop on it.
         let last = velocity
             .measured
             .first()
@@ -220,13 +216,24 @@ pub fn run(args: &AutotuneArgs) -> anyhow::Result<()> {
             last.effort.as_deref(),
             &last.feedback,
         ) && let Ok(again) = motor(&fitted.model)
-            && let Ok(prediction) =
-                predict_stage(&setup, &again, &proposed, verify_amplitude, pre, hold)
             && fitted.rms <= fit_rms
+            && let Ok((retarget, reproposed)) = design(
+                &setup,
+                &again,
+                &target,
+                args.factor,
+                Some(&velocity_gains),
+                &sizes,
+                (pre, hold),
+            )
+            && let Ok(prediction) =
+                predict_stage(&setup, &again, &reproposed, verify_amplitude, pre, hold)
         {
             // Used only when it fits its record better than the first fit
             // fitted its own: a stiffer loop's record is not always the
             // more informative.
+            (target, proposed) = (retarget, reproposed);
+            position = StageReport::new("position", &setup, &velocity_first, &proposed, &info);
             position_predicted = prediction;
             refit = Some((again, fitted.rms));
         }
@@ -271,6 +278,33 @@ pub fn run(args: &AutotuneArgs) -> anyhow::Result<()> {
     } else {
         report::print(&cascade.text())
     }
+}
+
+/// The gains for `target` on `model`: the position gain a `factor` below
+/// the velocity loop, or the factor chosen by prediction; with `velocity`,
+/// those velocity gains kept.
+fn design(
+    setup: &CascadeSetup,
+    model: &MotorModel,
+    target: &CascadeTarget,
+    factor: Option<f64>,
+    velocity: Option<&CascadeGains>,
+    sizes: &[f64],
+    times: (f64, f64),
+) -> anyhow::Result<(CascadeTarget, CascadeGains)> {
+    if let Some(factor) = factor {
+        let target = CascadeTarget { factor, ..*target };
+        let designed = cascade_gains(model, &target, &setup.limits)?;
+        let gains = velocity.map_or(designed, |kept| CascadeGains {
+            position_kp: designed.position_kp,
+            ..*kept
+        });
+        return Ok((target, gains));
+    }
+    let (factor, gains) = choose_factor(setup, model, target, velocity, sizes, times).context(
+        "no factor between the loops gives a prediction: the model is not usable; nothing was written",
+    )?;
+    Ok((CascadeTarget { factor, ..*target }, gains))
 }
 
 /// The motor model out of a fit that can only give one.

@@ -45,7 +45,7 @@ pub const DEFAULT_VELOCITY_HZ: f64 = 30.0;
 /// The factors between the loops' bandwidths [`choose_factor`] tries.
 pub const FACTORS: [f64; 9] = [2.0, 2.5, 3.0, 3.5, 4.0, 4.5, 5.0, 5.5, 6.0];
 /// Most overshoot a chosen factor's predicted steps may show, %.
-pub const CHOSEN_OVERSHOOT: f64 = 5.0;
+pub const CHOSEN_OVERSHOOT: f64 = 2.0;
 /// Least phase margin a chosen factor's position loop may have, degrees.
 pub const CHOSEN_PHASE_MARGIN: f64 = 45.0;
 /// A predicted velocity peak above this share of the firmware's overspeed
@@ -275,18 +275,24 @@ impl CascadeSetup {
 /// settle first, worst case, with at most [`CHOSEN_OVERSHOOT`] overshoot
 /// and [`CHOSEN_PHASE_MARGIN`] phase margin in the position loop, and its
 /// gains; the widest factor when none qualifies (the safest), `None` when
-/// no factor gives gains or predictions.
+/// no factor gives gains or predictions. With `velocity`, its velocity
+/// gains are kept (they are written already) and only the position gain
+/// is chosen.
 pub fn choose_factor(
     setup: &CascadeSetup,
     model: &MotorModel,
     target: &CascadeTarget,
+    velocity: Option<&CascadeGains>,
     amplitudes: &[f64],
-    pre_s: f64,
-    hold_s: f64,
+    (pre_s, hold_s): (f64, f64),
 ) -> Option<(f64, CascadeGains)> {
     let judged = |factor: f64| {
-        let gains =
+        let designed =
             cascade_gains(model, &CascadeTarget { factor, ..*target }, &setup.limits).ok()?;
+        let gains = velocity.map_or(designed, |kept| CascadeGains {
+            position_kp: designed.position_kp,
+            ..*kept
+        });
         let mut slowest = 0.0_f64;
         for &amplitude in amplitudes {
             let stage = predict_stage(setup, model, &gains, amplitude, pre_s, hold_s).ok()?;

@@ -228,8 +228,15 @@ fn the_chosen_factor_settles_first_within_the_overshoot_and_margin_asked() {
         lambda: false,
     };
     let amplitudes = [0.05, 0.5];
-    let (factor, gains) =
-        choose_factor(&setup, &true_model(), &target, &amplitudes, 0.1, 1.0).expect("a factor");
+    let (factor, gains) = choose_factor(
+        &setup,
+        &true_model(),
+        &target,
+        None,
+        &amplitudes,
+        (0.1, 1.0),
+    )
+    .expect("a factor");
     assert!(FACTORS.contains(&factor));
     let settling = |gains: &CascadeGains| {
         amplitudes
