@@ -102,21 +102,21 @@ impl CascadeLoops {
         KNOWN.iter().find_map(|names| Self::named(info, names))
     }
 
+    /// Whether `params` hold a cascade's three gains, writable, by any
+    /// naming motiontune knows.
+    pub fn declared(params: &[ParamInfo]) -> bool {
+        KNOWN.iter().any(|names| gains(params, names).is_some())
+    }
+
     fn named(info: &DeviceInfo, names: &'static CascadeNames) -> Option<Self> {
-        let index = |name: &str| {
-            info.params
-                .iter()
-                .position(|p| p.name == name)
-                .and_then(|i| u8::try_from(i).ok())
-        };
-        let writable =
-            |name: &str| index(name).filter(|&i| !param(&info.params, i).flags.read_only());
+        let index = |name: &str| index(&info.params, name);
         let all = |list: &[&str]| list.iter().filter_map(|&n| index(n)).collect();
+        let (position_p, velocity_p, velocity_i) = gains(&info.params, names)?;
         Some(Self {
             names,
-            position_p: writable(names.position_p)?,
-            velocity_p: writable(names.velocity_p)?,
-            velocity_i: writable(names.velocity_i)?,
+            position_p,
+            velocity_p,
+            velocity_i,
             velocity_filter: names.velocity_filter.and_then(index),
             velocity_limits: all(names.velocity_limits),
             effort_limits: all(names.effort_limits),
@@ -167,6 +167,25 @@ impl CascadeLoops {
             .filter(|v| v.is_finite() && *v > 0.0)
             .unwrap_or(0.0)
     }
+}
+
+/// The index of the parameter named `name`.
+fn index(params: &[ParamInfo], name: &str) -> Option<u8> {
+    params
+        .iter()
+        .position(|p| p.name == name)
+        .and_then(|i| u8::try_from(i).ok())
+}
+
+/// The position P, velocity P and velocity I `names` names, each writable.
+fn gains(params: &[ParamInfo], names: &CascadeNames) -> Option<(u8, u8, u8)> {
+    let writable =
+        |name: &str| index(params, name).filter(|&i| !param(params, i).flags.read_only());
+    Some((
+        writable(names.position_p)?,
+        writable(names.velocity_p)?,
+        writable(names.velocity_i)?,
+    ))
 }
 
 fn param(params: &[ParamInfo], index: u8) -> &ParamInfo {
@@ -224,6 +243,7 @@ mod tests {
         );
         assert_eq!(loops.output_per_effort(&device.params), 1.0);
         assert_eq!(loops.velocity_channel, Some(0));
+        assert!(CascadeLoops::declared(&device.params));
     }
 
     #[test]
@@ -242,6 +262,8 @@ mod tests {
             ("vel.ki", gain, 1.0),
         ]);
         assert!(CascadeLoops::find(&read_only).is_none());
+        assert!(!CascadeLoops::declared(&read_only.params));
+        assert!(!CascadeLoops::declared(&single.params));
     }
 
     #[test]

@@ -387,7 +387,7 @@ impl AutoTunePanel {
         let speed = self.speed();
         let params = params_of(session);
         let Some(loop_params) = LoopParams::find(&params) else {
-            ui.weak("The device has no kp, ki and kd gains to propose values for.");
+            ui.weak(no_pid_reason(&params, "to propose values for"));
             return (None, None);
         };
         let plan = preview_plan(session, run);
@@ -474,6 +474,18 @@ fn params_of(session: &DeviceSession) -> Vec<crate::protocol::ParamInfo> {
     session.params.iter().map(|p| p.info.clone()).collect()
 }
 
+/// Why a device without a single PID loop gets no gains here: a cascade
+/// is tuned on the command line for now.
+fn no_pid_reason(params: &[crate::protocol::ParamInfo], what_for: &str) -> String {
+    if crate::protocol::loops::CascadeLoops::declared(params) {
+        "This device runs a position loop around a velocity loop: tune it with \
+         `motiontune autotune --method cascade` (docs/TUNING.md); this tab tunes a single PID loop."
+            .to_owned()
+    } else {
+        format!("The device has no kp, ki and kd gains {what_for}.")
+    }
+}
+
 /// The gains in force on the device, when it has a PID loop.
 fn gains_in_force(session: &DeviceSession) -> Option<ParallelGains> {
     let params = params_of(session);
@@ -483,6 +495,26 @@ fn gains_in_force(session: &DeviceSession) -> Option<ParallelGains> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_cascade_is_pointed_to_the_cascade_method_a_device_without_gains_is_told_so() {
+        use crate::protocol::{ParamFlags, ParamInfo};
+        let gain = ParamFlags::TUNING_GAIN;
+        let odrive: Vec<ParamInfo> = [
+            "controller.config.pos_gain",
+            "controller.config.vel_gain",
+            "controller.config.vel_integrator_gain",
+        ]
+        .iter()
+        .map(|name| ParamInfo::real(name, "", gain, 0.0, 100.0, 1.0))
+        .collect();
+        assert!(no_pid_reason(&odrive, "to write").contains("--method cascade"));
+        let none = [ParamInfo::real("speed", "", 0, 0.0, 1.0, 0.5)];
+        assert_eq!(
+            no_pid_reason(&none, "to write"),
+            "The device has no kp, ki and kd gains to write."
+        );
+    }
 
     #[test]
     fn settings_survive_a_round_trip_and_missing_fields_take_defaults() {

@@ -107,7 +107,7 @@ impl AutoTunePanel {
                     }
                     let params = params_of(session);
                     let Some(loop_params) = LoopParams::find(&params) else {
-                        ui.weak("The device has no kp, ki and kd gains to write.");
+                        ui.weak(super::no_pid_reason(&params, "to write"));
                         return;
                     };
                     if let (Some((run_name, previews)), Some(i)) = (&previews, chosen_index) {
