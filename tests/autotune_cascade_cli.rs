@@ -59,15 +59,20 @@ fn number(value: &Value, key: &str) -> f64 {
         .unwrap_or_else(|| panic!("{key} is not a number in {value}"))
 }
 
-/// One tuning at a time: the devices run in real time on the wall clock
+/// One test at a time: the devices run in real time on the wall clock
 /// (the real library's host most of all), and two of them sharing two
-/// cores with their commands slow each other's loops.
+/// cores with their commands slow each other's loops and change what a
+/// step measures.
 static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Holds [`ONE_AT_A_TIME`] for the rest of the test.
+fn alone() -> std::sync::MutexGuard<'static, ()> {
+    ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner())
+}
 
 /// Tunes the device at `path` and checks it as the module says; `extra`
 /// are the port's options (a baud rate). Returns the tuning's report.
 fn tune_and_check(path: &str, amplitude: &str, extra: &[&str]) -> Value {
-    let _alone = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let before = step(path, amplitude, extra);
     let mut args = vec![
         "autotune",
@@ -141,6 +146,7 @@ fn tune_and_check(path: &str, amplitude: &str, extra: &[&str]) -> Value {
 
 #[test]
 fn an_emulated_odrive_is_tuned_from_its_defaults_to_settle_a_half_turn_faster() {
+    let _alone = alone();
     let device = DeviceProcess::start(common::BIN, &["sim", "--pty", "--firmware", "odrive"]);
     let before = params(&device.path, &[]);
     let report = tune_and_check(&device.path, "0.5", &[]);
@@ -178,6 +184,7 @@ fn an_emulated_odrive_is_tuned_from_its_defaults_to_settle_a_half_turn_faster() 
 
 #[test]
 fn an_emulated_simplefoc_is_tuned_the_same_way() {
+    let _alone = alone();
     let device = DeviceProcess::start(common::BIN, &["sim", "--pty", "--firmware", "simplefoc"]);
     // At 115200 baud the monitor streams some 200 lines a second.
     tune_and_check(&device.path, "0.5", &[]);
@@ -185,6 +192,7 @@ fn an_emulated_simplefoc_is_tuned_the_same_way() {
 
 #[test]
 fn the_real_simplefoc_library_is_tuned_the_same_way() {
+    let _alone = alone();
     let Some(sketch) = SketchConfig::default().start() else {
         return;
     };
@@ -199,6 +207,7 @@ fn the_real_simplefoc_library_is_tuned_the_same_way() {
 
 #[test]
 fn a_proposal_without_write_changes_nothing_on_either_firmware() {
+    let _alone = alone();
     for firmware in ["odrive", "simplefoc"] {
         let device = DeviceProcess::start(common::BIN, &["sim", "--pty", "--firmware", firmware]);
         let before = params(&device.path, &[]);
@@ -221,6 +230,7 @@ fn a_proposal_without_write_changes_nothing_on_either_firmware() {
 
 #[test]
 fn a_single_loop_device_and_other_methods_arguments_are_one_line() {
+    let _alone = alone();
     let sim = DeviceProcess::start(common::BIN, &["sim", "--pty"]);
     let output = run(&["autotune", "--method", "cascade", "--port", &sim.path]);
     assert_one_line_error(&output, "declares no position–velocity cascade");
@@ -240,6 +250,7 @@ fn a_single_loop_device_and_other_methods_arguments_are_one_line() {
 
 #[test]
 fn an_identification_step_that_reaches_the_velocity_limit_is_halved() {
+    let _alone = alone();
     let device = DeviceProcess::start(common::BIN, &["sim", "--pty", "--firmware", "odrive"]);
     // 0.2 turn at 20 (turn/s)/turn asks for 4 turn/s against 2: halved
     // to 0.1 (still 2), then 0.05.
