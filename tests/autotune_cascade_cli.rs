@@ -1,6 +1,7 @@
 //! `motiontune autotune --method cascade` as a user runs it: on the
+//! simulated drive's cascade (`motiontune sim --pty --cascade`), the
 //! emulated ODrive and SimpleFOC (`motiontune sim --pty --firmware …`) and
-//! on the real SimpleFOC library built on the host. Each device is tuned
+//! the real SimpleFOC library built on the host. Each device is tuned
 //! from its firmware's default gains and checked the same way: the
 //! identification stays inside every limit, each stage's prediction is
 //! within 20 % of its measured rise time, and afterwards a large step
@@ -183,6 +184,20 @@ fn an_emulated_odrive_is_tuned_from_its_defaults_to_settle_a_half_turn_faster() 
 }
 
 #[test]
+fn the_simulated_drive_with_a_cascade_is_tuned_the_same_way() {
+    let _alone = alone();
+    let device = DeviceProcess::start(common::BIN, &["sim", "--pty", "--cascade"]);
+    let before = params(&device.path, &[]);
+    tune_and_check(&device.path, "0.5", &[]);
+    // Only the three gains the protocol names (docs/PROTOCOL.md 4.7) moved.
+    for ((name, was), (_, is)) in before.iter().zip(&params(&device.path, &[])) {
+        if !["pos.kp", "vel.kp", "vel.ki"].contains(&name.as_str()) {
+            assert_eq!(was, is, "{name} changed");
+        }
+    }
+}
+
+#[test]
 fn an_emulated_simplefoc_is_tuned_the_same_way() {
     let _alone = alone();
     let device = DeviceProcess::start(common::BIN, &["sim", "--pty", "--firmware", "simplefoc"]);
@@ -206,10 +221,15 @@ fn the_real_simplefoc_library_is_tuned_the_same_way() {
 }
 
 #[test]
-fn a_proposal_without_write_changes_nothing_on_either_firmware() {
+fn a_proposal_without_write_changes_nothing_on_any_cascade() {
     let _alone = alone();
-    for firmware in ["odrive", "simplefoc"] {
-        let device = DeviceProcess::start(common::BIN, &["sim", "--pty", "--firmware", firmware]);
+    for device in [
+        &["--firmware", "odrive"][..],
+        &["--firmware", "simplefoc"],
+        &["--cascade"],
+    ] {
+        let firmware = device.join(" ");
+        let device = DeviceProcess::start(common::BIN, &[&["sim", "--pty"][..], device].concat());
         let before = params(&device.path, &[]);
         let report = json(&[
             "autotune",
@@ -246,6 +266,11 @@ fn a_single_loop_device_and_other_methods_arguments_are_one_line() {
         "autotune", "--method", "cascade", "--port", &sim.path, "--factor", "0.5",
     ]);
     assert_one_line_error(&output, "is not a bandwidth factor");
+    let output = run(&["sim", "--pty", "--cascade", "--firmware", "odrive"]);
+    assert_one_line_error(
+        &output,
+        "--cascade is an option of the native simulated drive",
+    );
 }
 
 #[test]

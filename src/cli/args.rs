@@ -238,6 +238,11 @@ pub struct SimArgs {
     /// The firmware to emulate: native, lines, simplefoc or odrive.
     #[arg(long, default_value = "native", value_name = "PROTOCOL")]
     pub firmware: Protocol,
+    /// The native drive runs a P position loop around a PI velocity loop
+    /// (`pos.kp`, `vel.kp`, `vel.ki`, docs/PROTOCOL.md 4.7) in place of its
+    /// position PID.
+    #[arg(long)]
+    pub cascade: bool,
     /// The ODrive release `--firmware odrive` emulates, 0.5.1 to 0.5.6.
     #[arg(long, default_value = "0.5.6", value_name = "0.5.N")]
     pub odrive_version: crate::sim::firmware::odrive::OdriveVersion,

@@ -26,6 +26,12 @@ pub fn run(args: &SimArgs) -> anyhow::Result<()> {
             "`motiontune sim` needs --pty (the GUI and other commands use the built-in drive with --port sim)"
         );
     }
+    if args.cascade && args.firmware != Protocol::Native {
+        anyhow::bail!(
+            "--cascade is an option of the native simulated drive: the {} emulator runs its firmware's own loops",
+            args.firmware.key()
+        );
+    }
     match args.firmware {
         Protocol::Native => {
             let settings = DeviceSettings {
@@ -34,9 +40,18 @@ pub fn run(args: &SimArgs) -> anyhow::Result<()> {
                 enable_on_hello: args.enable_on_connect,
                 ..DeviceSettings::default()
             };
-            let server = PtyServer::start(SimDevice::new(DriveConfig::default(), settings))?;
+            let config = DriveConfig {
+                cascade: args.cascade.then(Default::default),
+                ..DriveConfig::default()
+            };
+            let server = PtyServer::start(SimDevice::new(config, settings))?;
             let what = format!(
-                "the simulated drive ({} Hz loop, watchdog {} ms{})",
+                "the simulated drive ({}{} Hz loop, watchdog {} ms{})",
+                if args.cascade {
+                    "position loop around a velocity loop, "
+                } else {
+                    ""
+                },
                 args.loop_hz,
                 args.watchdog_ms,
                 if args.enable_on_connect {

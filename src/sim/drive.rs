@@ -8,6 +8,15 @@ use super::noise::GaussianNoise;
 use super::plant::{Plant, PlantConstants};
 use crate::protocol::{ChannelInfo, ChannelRole, ParamFlags, ParamInfo, ParamKind};
 
+mod params;
+
+use super::cascade::{Cascade, CascadeConfig, LIMIT_ROW, ROWS};
+/// One row of a parameter table: name, unit, flags, min, max.
+type Row = (&'static str, &'static str, u8, f32, f32);
+
+pub use params::{EXCITE_ACTIVE_INDEX, RELAY_ACTIVE_INDEX, RESONANCE_INDEX, SETPOINT_INDEX};
+use params::{PARAMS, choices};
+
 /// Everything a user can set on the simulated drive.
 #[derive(Clone, Debug, PartialEq)]
 pub struct DriveConfig {
@@ -26,6 +35,8 @@ pub struct DriveConfig {
     /// The device-side excitation's settings (docs/PROTOCOL.md,
     /// "Device-side excitation").
     pub excite: ExciteConfig,
+    /// A cascade in place of the position PID (`motiontune sim --cascade`).
+    pub cascade: Option<CascadeConfig>,
 }
 
 /// The relay mode: while active, the output is `bias ± amplitude`,
@@ -80,6 +91,7 @@ impl Default for DriveConfig {
             encoder_noise: 5e-5,
             relay: RelayConfig::default(),
             excite: ExciteConfig::default(),
+            cascade: None,
         }
     }
 }
@@ -95,94 +107,6 @@ impl DriveConfig {
         config
     }
 }
-
-const GAIN: u8 = ParamFlags::TUNING_GAIN;
-const LOG: u8 = ParamFlags::LOG_SCALE;
-/// The excitation's settings are modes, so undo, profiles and auto-tune
-/// never write them: only the user or a measurement does.
-const MODE: u8 = ParamFlags::MODE;
-const CHOICE: u8 = ParamFlags::MODE | ParamFlags::KIND_CHOICE;
-
-/// The parameter table: name, unit, flags, min, max. Index = position.
-const PARAMS: &[(&str, &str, u8, f32, f32)] = &[
-    ("pos.kp", "A/rad", GAIN | LOG, 0.0, 1000.0),
-    ("pos.ki", "A/(rad·s)", GAIN | LOG, 0.0, 10_000.0),
-    ("pos.kd", "A·s/rad", GAIN | LOG, 0.0, 50.0),
-    ("pos.kd_filter", "s", GAIN, 0.0, 0.05),
-    ("pos.output_limit", "A", 0, 0.0, 20.0),
-    ("pos.setpoint", "rad", ParamFlags::SETPOINT, -100.0, 100.0),
-    ("plant.inertia", "kg·m²", LOG, 1e-6, 1.0),
-    ("plant.viscous", "N·m·s/rad", 0, 0.0, 1.0),
-    ("plant.coulomb", "N·m", 0, 0.0, 1.0),
-    ("plant.torque_constant", "N·m/A", 0, 1e-3, 2.0),
-    ("plant.load_inertia", "kg·m²", 0, 0.0, 1.0),
-    ("plant.coupling_stiffness", "N·m/rad", LOG, 0.0, 10_000.0),
-    ("plant.coupling_damping", "N·m·s/rad", 0, 0.0, 10.0),
-    (
-        "plant.resonance",
-        "Hz",
-        ParamFlags::READ_ONLY,
-        0.0,
-        100_000.0,
-    ),
-    (
-        "encoder.cpr",
-        "counts/rev",
-        ParamFlags::KIND_INTEGER,
-        0.0,
-        1_000_000.0,
-    ),
-    ("encoder.noise", "rad", 0, 0.0, 0.1),
-    (
-        "relay.active",
-        "",
-        ParamFlags::MODE | ParamFlags::KIND_SWITCH,
-        0.0,
-        1.0,
-    ),
-    ("relay.amplitude", "A", 0, 0.0, 20.0),
-    ("relay.hysteresis", "rad", 0, 0.0, 1.0),
-    ("relay.travel", "rad", 0, 0.0, 100.0),
-    ("relay.bias", "A", 0, -20.0, 20.0),
-    (
-        "excite.active",
-        "",
-        ParamFlags::MODE | ParamFlags::KIND_SWITCH,
-        0.0,
-        1.0,
-    ),
-    ("excite.kind", "", CHOICE, 0.0, 1.0),
-    ("excite.point", "", CHOICE, 0.0, 1.0),
-    // In the point's unit: rad at the setpoint, A at the effort; the
-    // output limit caps what an effort injection can add anyway.
-    ("excite.amplitude", "rad or A", MODE, 0.0, 20.0),
-    ("excite.f0", "Hz", MODE | LOG, 0.01, 5000.0),
-    ("excite.f1", "Hz", MODE | LOG, 0.01, 5000.0),
-    ("excite.duration", "s", MODE, 0.01, 600.0),
-];
-
-/// The names of the choices, by parameter index.
-fn choices(index: u8) -> Vec<String> {
-    let names: &[&str] = match index {
-        EXCITE_KIND_INDEX => &["chirp", "prbs"],
-        EXCITE_POINT_INDEX => &["setpoint", "effort"],
-        _ => &[],
-    };
-    names.iter().map(|n| (*n).to_owned()).collect()
-}
-
-/// Index of the setpoint parameter.
-pub const SETPOINT_INDEX: u8 = 5;
-/// Index of the read-only resonance parameter.
-pub const RESONANCE_INDEX: u8 = 13;
-/// Index of `relay.active`, which the drive clears itself when the relay
-/// leaves its travel or the output goes off.
-pub const RELAY_ACTIVE_INDEX: u8 = 16;
-/// Index of `excite.active`, which the drive clears itself when the
-/// excitation has lasted its duration or the output goes off.
-pub const EXCITE_ACTIVE_INDEX: u8 = 21;
-const EXCITE_KIND_INDEX: u8 = 22;
-const EXCITE_POINT_INDEX: u8 = 23;
 
 /// Why a parameter write was refused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -248,6 +172,7 @@ pub struct SimDrive {
     effort: f64,
     relay: RelayState,
     excite: ExciteRun,
+    cascade: Cascade,
 }
 
 /// What the relay remembers between ticks.
@@ -271,6 +196,7 @@ impl SimDrive {
             effort: 0.0,
             relay: RelayState::default(),
             excite: ExciteRun::default(),
+            cascade: Cascade::default(),
         }
     }
 
@@ -295,7 +221,7 @@ impl SimDrive {
 
     /// The parameter table with the values in force.
     pub fn params(&self) -> Vec<ParamInfo> {
-        PARAMS
+        self.table()
             .iter()
             .enumerate()
             .map(|(index, &(name, unit, flags, min, max))| ParamInfo {
@@ -310,6 +236,17 @@ impl SimDrive {
             .collect()
     }
 
+    /// The parameter table in force: a cascade swaps the PID's rows for
+    /// its own and adds its velocity limit at the end.
+    fn table(&self) -> Vec<Row> {
+        let mut table = PARAMS.to_vec();
+        if self.config.cascade.is_some() {
+            table[..ROWS.len()].copy_from_slice(&ROWS);
+            table.push(LIMIT_ROW);
+        }
+        table
+    }
+
     /// How many parameters the drive declares.
     pub fn param_count() -> usize {
         PARAMS.len()
@@ -318,6 +255,14 @@ impl SimDrive {
     /// The value of parameter `index` in force.
     pub fn param(&self, index: u8) -> Option<f32> {
         let c = &self.config;
+        if let Some(cascade) = &c.cascade {
+            if let Some(value) = cascade.value(index) {
+                return Some(value as f32);
+            }
+            if usize::from(index) == PARAMS.len() {
+                return Some(cascade.velocity_limit as f32);
+            }
+        }
         let value = match index {
             0 => c.gains.kp,
             1 => c.gains.ki,
@@ -355,7 +300,10 @@ impl SimDrive {
     /// Clamps `value` to the parameter's limits, applies it and returns the
     /// value in force. A NaN leaves the parameter as it was.
     pub fn set_param(&mut self, index: u8, value: f32) -> Result<f32, WriteRefusal> {
-        let &(_, _, flags, min, max) = PARAMS.get(index as usize).ok_or(WriteRefusal::BadIndex)?;
+        let &(_, _, flags, min, max) = self
+            .table()
+            .get(index as usize)
+            .ok_or(WriteRefusal::BadIndex)?;
         if ParamFlags(flags).read_only() {
             return Err(WriteRefusal::ReadOnly);
         }
@@ -364,6 +312,14 @@ impl SimDrive {
         }
         let v = f64::from(value.clamp(min, max));
         let c = &mut self.config;
+        if let Some(cascade) = &mut c.cascade {
+            if usize::from(index) == PARAMS.len() {
+                cascade.velocity_limit = v;
+            }
+            if usize::from(index) == PARAMS.len() || cascade.set(index, v) {
+                return self.param(index).ok_or(WriteRefusal::BadIndex);
+            }
+        }
         match index {
             0 => c.gains.kp = v,
             1 => c.gains.ki = v,
@@ -385,6 +341,9 @@ impl SimDrive {
                 if active != c.relay.active {
                     self.relay = RelayState::default();
                     self.pid.reset();
+                    self.cascade.reset();
+                    self.cascade.reset();
+                    self.cascade.reset();
                 }
                 c.relay.active = active;
             }
@@ -439,6 +398,7 @@ impl SimDrive {
         }
         if enabled != self.enabled {
             self.pid.reset();
+            self.cascade.reset();
             self.config.relay.active = false;
             self.config.excite.active = false;
         }
@@ -447,7 +407,12 @@ impl SimDrive {
 
     /// Whether the controller's output is at its limit.
     pub fn saturated(&self) -> bool {
-        self.enabled && !self.config.relay.active && self.pid.saturated
+        let controller = if self.config.cascade.is_some() {
+            self.cascade.saturated
+        } else {
+            self.pid.saturated
+        };
+        self.enabled && !self.config.relay.active && controller
     }
 
     /// Whether the relay mode is switching the output.
@@ -512,6 +477,8 @@ impl SimDrive {
                 self.config.relay.active = false;
                 self.relay = RelayState::default();
                 self.pid.reset();
+                self.cascade.reset();
+                self.cascade.reset();
             }
             output
         } else {
@@ -539,9 +506,16 @@ impl SimDrive {
         };
         self.effort = if let Some(output) = relay {
             self.pid.track(measured);
+            self.cascade.track(measured);
             output
         } else if self.enabled {
-            let output = self.pid.update(&self.config.gains, reference, measured, dt);
+            let output = match &self.config.cascade {
+                Some(cascade) => {
+                    let limit = self.config.gains.output_limit;
+                    self.cascade.update(cascade, limit, reference, measured, dt)
+                }
+                None => self.pid.update(&self.config.gains, reference, measured, dt),
+            };
             match excitation {
                 Some(value) if point == ExcitePoint::Effort => {
                     let limit = self.config.gains.output_limit.abs();
@@ -551,9 +525,14 @@ impl SimDrive {
             }
         } else {
             self.pid.track(measured);
+            self.cascade.track(measured);
             0.0
         };
-        let terms = self.pid.terms;
+        let mut terms = self.pid.terms;
+        if self.config.cascade.is_some() {
+            (terms.proportional, terms.integral) = self.cascade.terms;
+            terms.derivative = 0.0;
+        }
         let sample = DriveSample {
             setpoint: streamed as f32,
             position: measured as f32,

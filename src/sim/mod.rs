@@ -1,8 +1,10 @@
 //! The simulated drive: a DC motor with load ([`plant`]) under a PID
-//! position loop ([`controller`]), wrapped in firmware that speaks the
+//! position loop ([`controller`]) or, as an option, a position loop around
+//! a velocity loop ([`cascade`]), wrapped in firmware that speaks the
 //! native protocol byte for byte ([`device`]). It runs in-process as the
 //! app's default device ([`realtime`]) or behind a pseudo-terminal ([`pty`]).
 
+pub mod cascade;
 pub mod controller;
 pub mod device;
 pub mod drive;

@@ -240,3 +240,43 @@ fn the_excitation_starts_only_when_it_can() {
     let kind = &drive.params()[usize::from(index_of("excite.kind"))];
     assert_eq!(kind.kind.names(), ["chirp", "prbs"]);
 }
+
+#[test]
+fn a_cascade_drive_declares_the_protocol_s_loops_and_follows_its_setpoint() {
+    let config = DriveConfig {
+        cascade: Some(crate::sim::cascade::CascadeConfig::default()),
+        ..DriveConfig::linear()
+    };
+    let mut drive = SimDrive::new(config);
+    let params = drive.params();
+    assert_eq!(params.len(), SimDrive::param_count() + 1);
+    assert_eq!(params[usize::from(SETPOINT_INDEX)].name, "pos.setpoint");
+    let info = drive.device_info(10_000);
+    let loops = crate::protocol::loops::CascadeLoops::find(&info).expect("a cascade");
+    assert_eq!(loops.velocity_channel, Some(2));
+    assert_eq!(
+        crate::protocol::loops::CascadeLoops::limit(&info.params, &loops.velocity_limits),
+        30.0
+    );
+    // The velocity limit, added at the end, reads and writes like the rest.
+    let limit = u8::try_from(params.len() - 1).expect("an index");
+    assert_eq!(drive.set_param(limit, 12.0), Ok(12.0));
+    assert_eq!(drive.param(limit), Some(12.0));
+
+    drive.set_enabled(true);
+    drive.set_param(SETPOINT_INDEX, 1.0).expect("writable");
+    let mut fastest: f64 = 0.0;
+    let mut sample = drive.tick(1e-4);
+    for _ in 0..30_000 {
+        sample = drive.tick(1e-4);
+        fastest = fastest.max(f64::from(sample.velocity).abs());
+    }
+    assert!(
+        (f64::from(sample.position) - 1.0).abs() < 1e-3,
+        "{sample:?}"
+    );
+    // The command never asked for more than the 12 rad/s limit; the PI
+    // overshoots it a little.
+    assert!(fastest < 12.0 * 1.2, "{fastest}");
+    assert_eq!(sample.d_term, 0.0);
+}
