@@ -32,7 +32,7 @@ use std::f64::consts::TAU;
 
 use realfft::num_complex::Complex64;
 
-use super::closed_loop::{MAX_TICKS, ModelState};
+use super::closed_loop::ModelState;
 use super::identify::{Fopdt, Ipdt, MotorModel};
 use super::model_rules::{
     ClosedLoopSpeed, ModelTuningError, lambda_pi_fopdt, simc_pi_fopdt, simc_pi_ipdt,
@@ -190,21 +190,7 @@ pub fn predict_cascade_step(
     limits: &CascadeLimits,
     plan: &StepPlan,
 ) -> Result<CascadePrediction, PredictionError> {
-    if !(plan.loop_hz.is_finite() && plan.loop_hz > 0.0) {
-        return Err(PredictionError::InvalidLoopRate(plan.loop_hz));
-    }
-    let times_valid = [plan.before, plan.after]
-        .iter()
-        .all(|t| t.is_finite() && *t >= 0.0);
-    if !(times_valid && plan.size.is_finite() && plan.initial.is_finite()) {
-        return Err(PredictionError::InvalidPlan);
-    }
-    let dt = 1.0 / plan.loop_hz;
-    let before_ticks = ((plan.before / dt).round() as usize).max(1);
-    let ticks = before_ticks + ((plan.after / dt).round() as usize).max(1);
-    if ticks > MAX_TICKS {
-        return Err(PredictionError::TooLong(ticks));
-    }
+    let (dt, before_ticks, ticks) = plan.ticks()?;
     let mut plant = ModelState::new(&PlantModel::Motor(*model), dt)?;
     let velocity_limit = limits.velocity.abs();
     let effort_limit = limits.effort.abs();

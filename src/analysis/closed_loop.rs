@@ -81,7 +81,31 @@ pub enum PredictionError {
 }
 
 /// Most ticks one prediction simulates (10 kHz for 100 s).
-pub(super) const MAX_TICKS: usize = 1_000_000;
+const MAX_TICKS: usize = 1_000_000;
+
+impl StepPlan {
+    /// The tick, the ticks before the step and the ticks in all, once the
+    /// plan is checked: a loop rate above 0, finite times of 0 or more, a
+    /// finite step, at most [`MAX_TICKS`].
+    pub(super) fn ticks(&self) -> Result<(f64, usize, usize), PredictionError> {
+        if !(self.loop_hz.is_finite() && self.loop_hz > 0.0) {
+            return Err(PredictionError::InvalidLoopRate(self.loop_hz));
+        }
+        let times_valid = [self.before, self.after]
+            .iter()
+            .all(|t| t.is_finite() && *t >= 0.0);
+        if !(times_valid && self.size.is_finite() && self.initial.is_finite()) {
+            return Err(PredictionError::InvalidPlan);
+        }
+        let dt = 1.0 / self.loop_hz;
+        let before_ticks = ((self.before / dt).round() as usize).max(1);
+        let ticks = before_ticks + ((self.after / dt).round() as usize).max(1);
+        if ticks > MAX_TICKS {
+            return Err(PredictionError::TooLong(ticks));
+        }
+        Ok((dt, before_ticks, ticks))
+    }
+}
 
 /// Simulates `gains` on `model` for the step in `plan`; see the module
 /// contract.
@@ -90,22 +114,7 @@ pub fn predict_step(
     gains: &PidGains,
     plan: &StepPlan,
 ) -> Result<Prediction, PredictionError> {
-    if !(plan.loop_hz.is_finite() && plan.loop_hz > 0.0) {
-        return Err(PredictionError::InvalidLoopRate(plan.loop_hz));
-    }
-    let times_valid = [plan.before, plan.after]
-        .iter()
-        .all(|t| t.is_finite() && *t >= 0.0);
-    if !(times_valid && plan.size.is_finite() && plan.initial.is_finite()) {
-        return Err(PredictionError::InvalidPlan);
-    }
-    let dt = 1.0 / plan.loop_hz;
-    let before_ticks = ((plan.before / dt).round() as usize).max(1);
-    let after_ticks = ((plan.after / dt).round() as usize).max(1);
-    let ticks = before_ticks + after_ticks;
-    if ticks > MAX_TICKS {
-        return Err(PredictionError::TooLong(ticks));
-    }
+    let (dt, before_ticks, ticks) = plan.ticks()?;
     let mut plant = ModelState::new(model, dt)?;
     let mut pid = Pid::default();
     let mut out = Prediction {
