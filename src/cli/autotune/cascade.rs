@@ -31,16 +31,14 @@ use super::super::step::measure;
 use super::super::{AutotuneArgs, report};
 use super::cascade_report::{CascadeReport, StageReport};
 use super::{PRE_STEP_S, SETTLE_S, first_step, model_rule};
-use crate::analysis::{
-    CascadeGains, CascadeTarget, MotorModel, PlantModel, Settling, StepOptions, cascade_gains,
-};
+use crate::analysis::{CascadeGains, CascadeTarget, MotorModel, Settling, StepOptions};
 use crate::link::Link;
 use crate::protocol::DeviceInfo;
 use crate::tuning::cascade::{
-    CascadeSetup, DEFAULT_VELOCITY_HZ, FACTORS, StagePrediction, choose_factor, gain_walk,
-    predict_stage, step_size,
+    CascadeSetup, DEFAULT_VELOCITY_HZ, DesignInputs, FACTORS, MotorFit, StagePrediction, design,
+    fit_motor, gain_walk, predict_stage, refit_position, step_size,
 };
-use crate::tuning::{ModelKind, ModelRule, StepDirection, StepPlan, StepResponse, identify};
+use crate::tuning::{ModelRule, StepDirection, StepPlan, StepResponse};
 
 /// Times the identification step is halved before the run is refused.
 const MAX_HALVINGS: u32 = 2;
@@ -101,35 +99,13 @@ pub fn run(args: &AutotuneArgs) -> anyhow::Result<()> {
         halvings += 1;
     };
     let verify_amplitude = args.verify_amplitude.unwrap_or(amplitude);
-    // The model from the step up and the step back, averaged: half the
-    // variance of one, on a device whose samples come a few hundred a
-    // second.
-    let fits = {
+    let MotorFit {
+        model,
+        rms: fit_rms,
+    } = {
         let steps = identification.clone();
-        interruptible(move || {
-            steps
-                .iter()
-                .map(|step| {
-                    identify(
-                        ModelKind::Motor,
-                        &step.time,
-                        step.effort.as_deref(),
-                        &step.feedback,
-                    )
-                })
-                .collect::<Result<Vec<_>, _>>()
-        })??
+        interruptible(move || fit_motor(&steps))??
     };
-    let models = fits
-        .iter()
-        .map(|fit| motor(&fit.model))
-        .collect::<anyhow::Result<Vec<_>>>()?;
-    let count = models.len() as f64;
-    let model = MotorModel {
-        acceleration_gain: models.iter().map(|m| m.acceleration_gain).sum::<f64>() / count,
-        damping_rate: models.iter().map(|m| m.damping_rate).sum::<f64>() / count,
-    };
-    let fit_rms = fits.iter().map(|f| f.rms).fold(0.0, f64::max);
     // Where the drive may apply less than the loop commands (SimpleFOC in
     // voltage mode), a verification step that the model says would reach
     // that ceiling first measures it, with the gains in force.
@@ -150,15 +126,13 @@ pub fn run(args: &AutotuneArgs) -> anyhow::Result<()> {
         ceiling = Some(applied);
     }
     let sizes = [amplitude, verify_amplitude];
-    let (mut target, mut proposed) = design(
-        &setup,
-        &model,
-        &target,
-        args.factor,
-        None,
-        &sizes,
-        (pre, hold),
-    )?;
+    let inputs = DesignInputs {
+        target,
+        factor: args.factor,
+        sizes: &sizes,
+        times: (pre, hold),
+    };
+    let (mut target, mut proposed) = design(&setup, &model, &inputs, None)?;
     let velocity_first = CascadeGains {
         position_kp: setup.in_force.position_kp,
         ..proposed
@@ -210,32 +184,18 @@ pub fn run(args: &AutotuneArgs) -> anyhow::Result<()> {
             .measured
             .first()
             .context("the stage measured no step")?;
-        if let Ok(fitted) = identify(
-            ModelKind::Motor,
-            &last.time,
-            last.effort.as_deref(),
-            &last.feedback,
-        ) && let Ok(again) = motor(&fitted.model)
-            && fitted.rms <= fit_rms
-            && let Ok((retarget, reproposed)) = design(
-                &setup,
-                &again,
-                &target,
-                args.factor,
-                Some(&velocity_gains),
-                &sizes,
-                (pre, hold),
-            )
-            && let Ok(prediction) =
-                predict_stage(&setup, &again, &reproposed, verify_amplitude, pre, hold)
-        {
-            // Used only when it fits its record better than the first fit
-            // fitted its own: a stiffer loop's record is not always the
-            // more informative.
+        if let Some((fit, retarget, reproposed, prediction)) = refit_position(
+            &setup,
+            last,
+            fit_rms,
+            &inputs,
+            &velocity_gains,
+            verify_amplitude,
+        ) {
             (target, proposed) = (retarget, reproposed);
             position = StageReport::new("position", &setup, &velocity_first, &proposed, &info);
             position_predicted = prediction;
-            refit = Some((again, fitted.rms));
+            refit = Some((fit.model, fit.rms));
         }
         let walked = stage.walk(
             &mut info,
@@ -277,45 +237,6 @@ pub fn run(args: &AutotuneArgs) -> anyhow::Result<()> {
         report::print(&format!("{document}\n"))
     } else {
         report::print(&cascade.text())
-    }
-}
-
-/// The gains for `target` on `model`: the position gain a `factor` below
-/// the velocity loop, or the factor chosen by prediction; with `velocity`,
-/// those velocity gains kept.
-fn design(
-    setup: &CascadeSetup,
-    model: &MotorModel,
-    target: &CascadeTarget,
-    factor: Option<f64>,
-    velocity: Option<&CascadeGains>,
-    sizes: &[f64],
-    times: (f64, f64),
-) -> anyhow::Result<(CascadeTarget, CascadeGains)> {
-    if let Some(factor) = factor {
-        let target = CascadeTarget { factor, ..*target };
-        let designed = cascade_gains(model, &target, &setup.limits)?;
-        let gains = velocity.map_or(designed, |kept| CascadeGains {
-            position_kp: designed.position_kp,
-            ..*kept
-        });
-        return Ok((target, gains));
-    }
-    let (factor, gains) = choose_factor(setup, model, target, velocity, sizes, times).context(
-        "no factor between the loops gives a prediction: the model is not usable; nothing was written",
-    )?;
-    Ok((CascadeTarget { factor, ..*target }, gains))
-}
-
-/// The motor model out of a fit that can only give one.
-fn motor(model: &PlantModel) -> anyhow::Result<MotorModel> {
-    match model {
-        PlantModel::Motor(m) if m.acceleration_gain > 0.0 => Ok(*m),
-        PlantModel::Motor(m) => bail!(
-            "the fitted motor accelerates {} per unit of effort: the effort and the position move opposite ways (check the encoder's direction); nothing was written",
-            m.acceleration_gain
-        ),
-        _ => bail!("the fit gave no motor model"),
     }
 }
 

@@ -22,6 +22,7 @@
 //! them scaled by its output per effort. Writes go from the gains in force
 //! to the proposal in increments the write guard allows ([`gain_walk`]).
 
+mod design;
 mod walk;
 
 use crate::analysis::{
@@ -34,6 +35,7 @@ use crate::protocol::{ChannelRole, DeviceInfo};
 
 use super::StepResponse;
 
+pub use design::{DesignError, DesignInputs, MotorFit, design, fit_motor, refit_position};
 pub use walk::{MAX_INCREMENTS, gain_walk};
 
 /// A step within this share of a limit is taken as having reached it.
