@@ -90,6 +90,16 @@ pub enum Rise {
     NotReached,
 }
 
+impl Rise {
+    /// The rise time, s, when the response rose.
+    pub fn time(self) -> Option<f64> {
+        match self {
+            Self::Reached { duration, .. } => Some(duration),
+            Self::NotReached => None,
+        }
+    }
+}
+
 /// Whether and when the response entered the settling band for good.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Settling {
@@ -97,6 +107,16 @@ pub enum Settling {
     Settled(f64),
     /// The response was outside the band during the last 10 % of the hold.
     NotSettled,
+}
+
+impl Settling {
+    /// The settling time, s, when the response settled.
+    pub fn time(self) -> Option<f64> {
+        match self {
+            Self::Settled(t) => Some(t),
+            Self::NotSettled => None,
+        }
+    }
 }
 
 /// Lowest and highest feedback once the response has risen (from the first

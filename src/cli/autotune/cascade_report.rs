@@ -6,8 +6,7 @@
 use super::super::report::MeasuredSignals;
 use super::report::{metrics_json, metrics_table};
 use crate::analysis::{
-    CascadeGains, CascadeLimits, CascadeTarget, LoopMargins, MotorModel, PlantModel, Rise,
-    StepMetrics,
+    CascadeGains, CascadeLimits, CascadeTarget, LoopMargins, MotorModel, PlantModel, StepMetrics,
 };
 use crate::protocol::DeviceInfo;
 use crate::tuning::StepResponse;
@@ -290,10 +289,7 @@ impl CascadeReport<'_> {
 }
 
 fn rise(metrics: &StepMetrics) -> Option<f64> {
-    match metrics.rise {
-        Rise::Reached { duration, .. } => Some(duration),
-        Rise::NotReached => None,
-    }
+    metrics.rise.time()
 }
 
 fn finite(value: f64) -> Option<f64> {

@@ -3,7 +3,7 @@
 //! predicted and measured step metrics, as text or one JSON document.
 
 use super::super::report::MeasuredSignals;
-use crate::analysis::{ParallelGains, Rise, Settling, StepMetrics, UltimateRule};
+use crate::analysis::{ParallelGains, StepMetrics, UltimateRule};
 use crate::protocol::{DeviceInfo, ParamInfo};
 use crate::tuning::{
     Identified, LoopParams, ModelKind, ModelRule, RelayResult, model_parameters, relay_gains,
@@ -132,14 +132,8 @@ const METRIC_ROWS: [(&str, &str, MetricOf); 3] = [
     ("overshoot %", "overshoot_percent", |m| {
         Some(m.overshoot_percent)
     }),
-    ("rise time s", "rise_time_s", |m| match m.rise {
-        Rise::Reached { duration, .. } => Some(duration),
-        Rise::NotReached => None,
-    }),
-    ("settling time s", "settling_time_s", |m| match m.settling {
-        Settling::Settled(t) => Some(t),
-        _ => None,
-    }),
+    ("rise time s", "rise_time_s", |m| m.rise.time()),
+    ("settling time s", "settling_time_s", |m| m.settling.time()),
 ];
 
 pub(super) fn metrics_json(metrics: &StepMetrics) -> serde_json::Value {
