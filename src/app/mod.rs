@@ -311,6 +311,7 @@ impl App {
         let context = session.run_context();
         let now = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
         for response in measured {
+            self.autotune.on_measured_step(&response);
             self.runs.add(&response, &context, now.clone());
         }
     }

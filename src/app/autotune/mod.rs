@@ -15,6 +15,8 @@
 //! changes and kept, not every frame. The tab fits a pane of about
 //! 800×300 px: controls on the left, plots on the right.
 
+mod cascade;
+mod cascade_view;
 mod choices;
 mod relay;
 mod views;
@@ -42,6 +44,8 @@ pub enum AutoTuneMethod {
     StepModel,
     /// Find Ku and Tu with a relay and tune by an ultimate-gain rule.
     Relay,
+    /// Tune a position P around a velocity PI, inner loop first.
+    Cascade,
 }
 
 /// How the closed-loop speed is given.
@@ -74,6 +78,11 @@ pub struct AutoTuneSettings {
     pub bandwidth_hz: f64,
     /// A predicted overshoot above this many percent is flagged.
     pub overshoot_warning_percent: f64,
+    /// The cascade's velocity loop bandwidth, Hz.
+    pub cascade_bandwidth_hz: f64,
+    /// The factor between the cascade's loops; `None` chooses it by
+    /// prediction.
+    pub cascade_factor: Option<f64>,
 }
 
 impl Default for AutoTuneSettings {
@@ -87,6 +96,8 @@ impl Default for AutoTuneSettings {
             time_constant_s: 0.01,
             bandwidth_hz: 16.0,
             overshoot_warning_percent: 25.0,
+            cascade_bandwidth_hz: crate::tuning::cascade::DEFAULT_VELOCITY_HZ,
+            cascade_factor: None,
         }
     }
 }
@@ -152,6 +163,7 @@ pub struct AutoTunePanel {
     settings: AutoTuneSettings,
     relay: RelayChoices,
     relay_controls: ProcedureControls,
+    cascade: cascade::CascadeTab,
     /// The run to identify from, as the user picked it; when none is
     /// picked (or it was deleted) the newest with effort is pinned once.
     chosen_run: Option<u64>,
@@ -191,6 +203,12 @@ fn controls_width(ui: &egui::Ui, at_most: f32) -> f32 {
 }
 
 impl AutoTunePanel {
+    /// A step the engine measured: the Cascade method takes those of the
+    /// tests it started.
+    pub fn on_measured_step(&mut self, step: &crate::tuning::StepResponse) {
+        self.cascade.on_measured_step(step);
+    }
+
     /// The prediction for the gains last written from this tab.
     pub fn written_prediction(&self) -> Option<&Preview> {
         self.written.as_ref()
@@ -214,10 +232,12 @@ impl AutoTunePanel {
             let method = &mut self.settings.method;
             ui.selectable_value(method, AutoTuneMethod::StepModel, "Step model");
             ui.selectable_value(method, AutoTuneMethod::Relay, "Relay");
+            ui.selectable_value(method, AutoTuneMethod::Cascade, "Cascade");
         });
-        if self.settings.method == AutoTuneMethod::Relay {
-            self.relay_ui(ui, session, runs, gains);
-            return;
+        match self.settings.method {
+            AutoTuneMethod::Relay => return self.relay_ui(ui, session, runs, gains),
+            AutoTuneMethod::Cascade => return self.cascade_ui(ui, session, gains, step_plan),
+            AutoTuneMethod::StepModel => {}
         }
         self.follow_identification(runs);
         let run = self
@@ -475,11 +495,11 @@ fn params_of(session: &DeviceSession) -> Vec<crate::protocol::ParamInfo> {
 }
 
 /// Why a device without a single PID loop gets no gains here: a cascade
-/// is tuned on the command line for now.
+/// has its own method.
 fn no_pid_reason(params: &[crate::protocol::ParamInfo], what_for: &str) -> String {
     if crate::protocol::loops::CascadeLoops::declared(params) {
-        "This device runs a position loop around a velocity loop: tune it with \
-         `motiontune autotune --method cascade` (docs/TUNING.md); this tab tunes a single PID loop."
+        "This device runs a position loop around a velocity loop: tune it with the Cascade \
+         method (or `motiontune autotune --method cascade`, docs/TUNING.md)."
             .to_owned()
     } else {
         format!("The device has no kp, ki and kd gains {what_for}.")
@@ -508,7 +528,7 @@ mod tests {
         .iter()
         .map(|name| ParamInfo::real(name, "", gain, 0.0, 100.0, 1.0))
         .collect();
-        assert!(no_pid_reason(&odrive, "to write").contains("--method cascade"));
+        assert!(no_pid_reason(&odrive, "to write").contains("Cascade method"));
         let none = [ParamInfo::real("speed", "", 0, 0.0, 1.0, 0.5)];
         assert_eq!(
             no_pid_reason(&none, "to write"),
@@ -528,6 +548,8 @@ mod tests {
             time_constant_s: 0.05,
             bandwidth_hz: 8.0,
             overshoot_warning_percent: 10.0,
+            cascade_bandwidth_hz: 12.5,
+            cascade_factor: Some(4.0),
         };
         panel.apply_settings(settings.clone());
         let json = serde_json::to_string(&panel.settings()).expect("serializes");
