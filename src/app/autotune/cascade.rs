@@ -16,7 +16,6 @@
 
 use super::AutoTunePanel;
 use super::cascade_view::{design_ui, plot_ui, stage_rows_ui};
-use super::choices::labelled;
 use crate::analysis::{CascadeGains, CascadeTarget};
 use crate::app::gains::GainsPanel;
 use crate::device::session::{DeviceSession, ProcedureKind};
@@ -34,10 +33,10 @@ const MAX_HALVINGS: u32 = 2;
 pub(super) struct CascadeTab {
     /// The identification step asked for; `None` sizes it from the
     /// velocity limit.
-    amplitude: Option<f64>,
+    pub(super) amplitude: Option<f64>,
     /// The position stage's verification step; `None` is the
     /// identification step's size.
-    verify_amplitude: Option<f64>,
+    pub(super) verify_amplitude: Option<f64>,
     /// The test this tab started and waits for.
     awaiting: Option<Test>,
     /// The steps the awaited test measured so far.
@@ -170,6 +169,9 @@ impl AutoTunePanel {
                     self.cascade_choices_ui(ui);
                     let tab = &mut self.cascade;
                     tab.identify_ui(ui, session, setup.as_ref().ok(), times);
+                    if let Some(refusal) = &tab.refusal {
+                        ui.colored_label(ui.visuals().error_fg_color, refusal);
+                    }
                     let Some(tuned) = &mut tab.tuned else {
                         return;
                     };
@@ -180,9 +182,6 @@ impl AutoTunePanel {
                         if let Some(action) = action {
                             tab.act(action, session, gains, times);
                         }
-                    }
-                    if let Some(refusal) = &tab.refusal {
-                        ui.colored_label(ui.visuals().error_fg_color, refusal);
                     }
                 });
             });
@@ -213,91 +212,6 @@ impl AutoTunePanel {
             verify.to_bits(),
         )
     }
-
-    /// The bandwidth, the factor (chosen or given), the rule, and the
-    /// steps' sizes.
-    fn cascade_choices_ui(&mut self, ui: &mut egui::Ui) {
-        let settings = &mut self.settings;
-        let tab = &mut self.cascade;
-        egui::Grid::new("cascade choices")
-            .num_columns(2)
-            .show(ui, |ui| {
-                labelled(ui, "Velocity bandwidth", |ui| {
-                    ui.add(
-                        egui::DragValue::new(&mut settings.cascade_bandwidth_hz)
-                            .range(0.1..=2000.0)
-                            .speed(0.5)
-                            .suffix(" Hz"),
-                    )
-                });
-                ui.end_row();
-                ui.label("Rule");
-                ui.horizontal(|ui| {
-                    ui.selectable_value(&mut settings.rule, ModelRule::Simc, "SIMC");
-                    ui.selectable_value(&mut settings.rule, ModelRule::Lambda, "Lambda");
-                });
-                ui.end_row();
-                optional_ui(
-                    ui,
-                    "Factor between the loops",
-                    "chosen",
-                    &mut settings.cascade_factor,
-                    FACTORS[2],
-                    (1.5, 20.0),
-                    "",
-                );
-                optional_ui(
-                    ui,
-                    "Identification step",
-                    "from the velocity limit",
-                    &mut tab.amplitude,
-                    0.1,
-                    (1e-6, 1e6),
-                    "",
-                );
-                optional_ui(
-                    ui,
-                    "Verification step",
-                    "as identification",
-                    &mut tab.verify_amplitude,
-                    tab.tuned.as_ref().map_or(0.1, |t| t.amplitude),
-                    (1e-6, 1e6),
-                    "",
-                );
-            });
-    }
-}
-
-/// A value the tab chooses unless the user gives one: a checkbox for the
-/// tab's choice and the value when unchecked.
-fn optional_ui(
-    ui: &mut egui::Ui,
-    label: &str,
-    chosen: &str,
-    value: &mut Option<f64>,
-    first: f64,
-    (low, high): (f64, f64),
-    suffix: &str,
-) {
-    let row = ui.label(label);
-    ui.horizontal(|ui| {
-        let mut auto = value.is_none();
-        if ui
-            .checkbox(&mut auto, chosen)
-            .on_hover_text(format!("{label}: {chosen}"))
-            .changed()
-        {
-            *value = (!auto).then_some(first);
-        }
-        if let Some(v) = value {
-            let drag = egui::DragValue::new(v)
-                .range(low..=high)
-                .speed(0.01)
-                .suffix(suffix.to_owned());
-            ui.add(drag).labelled_by(row.id);
-        }
-    });
-    ui.end_row();
 }
 
 /// The device's cascade as it is now, with the values in force.

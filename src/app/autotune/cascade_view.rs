@@ -6,14 +6,17 @@
 
 use egui_plot::{Legend, Line, LineStyle, Plot};
 
+use super::AutoTunePanel;
 use super::cascade::{Action, Designed, Stage, StageKind, Tuned};
+use super::choices::labelled;
 use super::views::points;
 use crate::analysis::{LoopMargins, StepMetrics};
 use crate::app::numbers::significant_digits;
 use crate::device::session::DeviceSession;
 use crate::protocol::ChannelRole;
-use crate::tuning::StepResponse;
+use crate::tuning::cascade::FACTORS;
 use crate::tuning::cascade::{CascadeSetup, StagePrediction};
+use crate::tuning::{ModelRule, StepResponse};
 
 /// A value in four significant digits.
 fn sig(value: f64) -> String {
@@ -59,6 +62,12 @@ pub(super) fn design_ui(ui: &mut egui::Ui, tuned: &Tuned, session: &DeviceSessio
         ui.label(format!(
             "The drive applies at most {} {effort} (measured by a step)",
             sig(ceiling)
+        ));
+    }
+    if let Some(Ok(m)) = tuned.identification.first().map(|s| &s.metrics) {
+        ui.label(format!(
+            "Measured with the gains found: {}",
+            metrics_text(m)
         ));
     }
     let model = &tuned.fit.model;
@@ -348,4 +357,91 @@ pub(super) fn plot_ui(ui: &mut egui::Ui, tuned: Option<&Tuned>, session: &Device
                 }
             }
         });
+}
+
+impl AutoTunePanel {
+    /// The bandwidth, the factor (chosen or given), the rule, and the
+    /// steps' sizes.
+    pub(super) fn cascade_choices_ui(&mut self, ui: &mut egui::Ui) {
+        let settings = &mut self.settings;
+        let tab = &mut self.cascade;
+        egui::Grid::new("cascade choices")
+            .num_columns(2)
+            .show(ui, |ui| {
+                labelled(ui, "Velocity bandwidth", |ui| {
+                    ui.add(
+                        egui::DragValue::new(&mut settings.cascade_bandwidth_hz)
+                            .range(0.1..=2000.0)
+                            .speed(0.5)
+                            .suffix(" Hz"),
+                    )
+                });
+                ui.end_row();
+                ui.label("Rule");
+                ui.horizontal(|ui| {
+                    ui.selectable_value(&mut settings.rule, ModelRule::Simc, "SIMC");
+                    ui.selectable_value(&mut settings.rule, ModelRule::Lambda, "Lambda");
+                });
+                ui.end_row();
+                optional_ui(
+                    ui,
+                    "Factor between the loops",
+                    "choose by prediction",
+                    &mut settings.cascade_factor,
+                    FACTORS[2],
+                    (1.5, 20.0),
+                    "",
+                );
+                optional_ui(
+                    ui,
+                    "Identification step",
+                    "size from the velocity limit",
+                    &mut tab.amplitude,
+                    0.1,
+                    (1e-6, 1e6),
+                    "",
+                );
+                optional_ui(
+                    ui,
+                    "Verification step",
+                    "same as identification",
+                    &mut tab.verify_amplitude,
+                    tab.tuned.as_ref().map_or(0.1, |t| t.amplitude),
+                    (1e-6, 1e6),
+                    "",
+                );
+            });
+    }
+}
+
+/// A value the tab chooses unless the user gives one: a checkbox for the
+/// tab's choice and the value when unchecked.
+fn optional_ui(
+    ui: &mut egui::Ui,
+    label: &str,
+    chosen: &str,
+    value: &mut Option<f64>,
+    first: f64,
+    (low, high): (f64, f64),
+    suffix: &str,
+) {
+    let row = ui.label(label);
+    ui.horizontal(|ui| {
+        let mut auto = value.is_none();
+        if ui
+            .checkbox(&mut auto, chosen)
+            .on_hover_text(format!("{label}: {chosen}"))
+            .changed()
+        {
+            *value = (!auto).then_some(first);
+        }
+        if let Some(v) = value {
+            let drag = egui::DragValue::new(v)
+                .range(low..=high)
+                .speed(0.01)
+                .suffix(suffix.to_owned());
+            ui.add(drag).labelled_by(row.id);
+        }
+    });
+    ui.end_row();
 }
