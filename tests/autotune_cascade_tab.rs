@@ -15,16 +15,19 @@ use egui_kittest::kittest::{NodeT, Queryable};
 use motiontune::app::{App, AppOptions};
 use motiontune::link::PortTarget;
 
-/// The ODrive's three cascade gains as the app has them.
-const GAINS: [&str; 3] = [
+/// The ODrive's position P, velocity P and velocity I.
+const ODRIVE: [&str; 3] = [
     "controller.config.pos_gain",
     "controller.config.vel_gain",
     "controller.config.vel_integrator_gain",
 ];
+/// SimpleFOC's.
+const SIMPLEFOC: [&str; 3] = ["angle.P", "vel.P", "vel.I"];
 
-fn gains(harness: &Harness<'static, App>) -> [f32; 3] {
+/// The three cascade gains named `names` as the app has them.
+fn gains(harness: &Harness<'static, App>, names: [&str; 3]) -> [f32; 3] {
     let session = harness.state().session().expect("a session");
-    GAINS.map(|name| {
+    names.map(|name| {
         session
             .params
             .iter()
@@ -47,7 +50,7 @@ fn wait(
             let texts: Vec<String> = harness
                 .root()
                 .query_all(egui_kittest::kittest::by())
-                .filter_map(|n| n.accesskit_node().label().map(|l| l.to_string()))
+                .map(|n| text(&n))
                 .collect();
             panic!("timed out waiting for {what}; on screen: {texts:?}");
         }
@@ -68,10 +71,7 @@ fn label(harness: &Harness<'static, App>, contains: &str) -> String {
 /// What a node says: its label, or a label's text.
 fn text(node: &egui_kittest::Node<'_>) -> String {
     let node = node.accesskit_node();
-    node.label()
-        .or_else(|| node.value())
-        .map(|l| l.to_string())
-        .unwrap_or_default()
+    node.label().or_else(|| node.value()).unwrap_or_default()
 }
 
 /// Clicks `button`, then the guard's confirmation if it asks, and waits
@@ -116,26 +116,44 @@ fn metric(line: &str, name: &str) -> f64 {
 
 #[test]
 fn the_cascade_method_tunes_the_odrive_stage_by_stage_and_puts_the_gains_back() {
-    // Tall, so the tab's column shows every line (a label below its
-    // scroll fold is not in the accessibility tree); every sample, as the
-    // command line has them.
+    tunes_stage_by_stage("sim:odrive", ODRIVE);
+}
+
+#[test]
+fn the_cascade_method_tunes_simplefoc_stage_by_stage_and_puts_the_gains_back() {
+    tunes_stage_by_stage("sim:simplefoc", SIMPLEFOC);
+}
+
+/// The app on the emulator `port`, tall, so the tab's column shows every
+/// line (a label below its scroll fold is not in the accessibility tree),
+/// with every sample, as the command line has them.
+fn app(port: &str) -> Harness<'static, App> {
+    let target = PortTarget::parse(port, 115_200);
     let mut harness = Harness::builder()
         .with_size(egui::vec2(1400.0, 2400.0))
         .build_eframe(|cc| {
             App::new(
                 cc,
                 AppOptions {
-                    target: PortTarget::parse("sim:odrive", 115_200),
+                    target,
                     stream_divider: 1,
                     ..AppOptions::default()
                 },
             )
         });
     harness.step();
+    harness
+}
+
+fn tunes_stage_by_stage(port: &str, names: [&str; 3]) {
+    let mut harness = app(port);
     wait_connected(&mut harness);
-    let found = gains(&harness);
-    harness.get_by_label("Enable output").click();
-    harness.step();
+    let found = gains(&harness, names);
+    // SimpleFOC's motor is on from its setup; the ODrive's is idle.
+    if let Some(enable) = harness.query_by_label("Enable output") {
+        enable.click();
+        harness.step();
+    }
     wait(&mut harness, "the output on", 10, |h| {
         h.state().session().is_some_and(|s| s.output_enabled())
     });
@@ -148,10 +166,10 @@ fn the_cascade_method_tunes_the_odrive_stage_by_stage_and_puts_the_gains_back() 
 
     run_steps(&mut harness, "Identify", "Velocity stage");
     assert!(shown(&harness, "Motor: acceleration"));
-    assert_eq!(gains(&harness), found, "identification wrote a gain");
+    assert_eq!(gains(&harness, names), found, "identification wrote a gain");
 
     write(&mut harness, "Write velocity gains");
-    let velocity = gains(&harness);
+    let velocity = gains(&harness, names);
     assert_eq!(
         velocity[0], found[0],
         "the velocity stage moved the position gain"
@@ -164,7 +182,7 @@ fn the_cascade_method_tunes_the_odrive_stage_by_stage_and_puts_the_gains_back() 
     run_steps(&mut harness, "Verify velocity stage", "Measured up");
 
     write(&mut harness, "Write position gain");
-    let position = gains(&harness);
+    let position = gains(&harness, names);
     assert_eq!(
         position[1..],
         velocity[1..],
@@ -190,33 +208,25 @@ fn the_cascade_method_tunes_the_odrive_stage_by_stage_and_puts_the_gains_back() 
     let tuned_step = harness
         .query_all_by_label_contains("Measured up")
         .map(|n| text(&n))
-        .last()
+        .next_back()
         .expect("the position stage's step");
     eprintln!("{found_step}\nposition stage: {tuned_step}");
     assert!(metric(&tuned_step, "settling") < metric(&found_step, "settling"));
     assert!(metric(&tuned_step, "overshoot") <= 10.0, "{tuned_step}");
 
     write(&mut harness, "Put back the gains found");
-    assert_eq!(gains(&harness), found, "the gains found were not put back");
+    assert_eq!(
+        gains(&harness, names),
+        found,
+        "the gains found were not put back"
+    );
 }
 
 #[test]
 fn an_identification_step_that_would_saturate_is_halved_then_refused_with_nothing_run_or_written() {
-    let mut harness = Harness::builder()
-        .with_size(egui::vec2(1400.0, 2400.0))
-        .build_eframe(|cc| {
-            App::new(
-                cc,
-                AppOptions {
-                    target: PortTarget::parse("sim:odrive", 115_200),
-                    stream_divider: 1,
-                    ..AppOptions::default()
-                },
-            )
-        });
-    harness.step();
+    let mut harness = app("sim:odrive");
     wait_connected(&mut harness);
-    let found = gains(&harness);
+    let found = gains(&harness, ODRIVE);
     harness.get_by_label("Enable output").click();
     harness.step();
     wait(&mut harness, "the output on", 10, |h| {
@@ -248,5 +258,5 @@ fn an_identification_step_that_would_saturate_is_halved_then_refused_with_nothin
         harness.state().runs().runs().is_empty(),
         "a step ran although its command would saturate"
     );
-    assert_eq!(gains(&harness), found);
+    assert_eq!(gains(&harness, ODRIVE), found);
 }
