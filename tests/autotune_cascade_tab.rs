@@ -201,6 +201,7 @@ fn tunes_stage_by_stage(port: &str, names: [&str; 3]) {
         eprintln!("{line}");
         assert!(error.abs() <= 20.0, "{line}");
     }
+    eprintln!("{}", label(&harness, "Identified from"));
     eprintln!("{}", label(&harness, "Velocity loop"));
     // The position stage's step (the last "Measured up") settles faster
     // than the gains found settled the same step, overshooting ≤ 10 %.
