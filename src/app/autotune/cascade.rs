@@ -166,7 +166,9 @@ impl AutoTunePanel {
                         ui.colored_label(ui.visuals().error_fg_color, error);
                         return;
                     }
-                    self.cascade_choices_ui(ui);
+                    let unit =
+                        super::cascade_view::unit(session, crate::protocol::ChannelRole::Feedback);
+                    self.cascade_choices_ui(ui, &unit);
                     let tab = &mut self.cascade;
                     tab.identify_ui(ui, session, setup.as_ref().ok(), times);
                     if let Some(refusal) = &tab.refusal {

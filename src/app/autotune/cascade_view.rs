@@ -4,6 +4,7 @@
 //! step against the prediction, and one plot of every step, measured and
 //! predicted, from where it started.
 
+use egui::Color32;
 use egui_plot::{Legend, Line, LineStyle, Plot};
 
 use super::AutoTunePanel;
@@ -24,7 +25,7 @@ fn sig(value: f64) -> String {
 }
 
 /// The unit of the channel with `role`, or "".
-fn unit(session: &DeviceSession, role: ChannelRole) -> String {
+pub(super) fn unit(session: &DeviceSession, role: ChannelRole) -> String {
     session
         .info
         .as_ref()
@@ -139,13 +140,16 @@ fn gains_ui(ui: &mut egui::Ui, setup: &CascadeSetup, designed: &Designed, sessio
             ui.strong("Velocity stage");
             ui.strong("Position stage");
             ui.end_row();
-            for k in 0..3 {
+            for (k, role) in ["position P", "velocity P", "velocity I"]
+                .iter()
+                .enumerate()
+            {
                 let index = usize::from(now[k].0);
                 let name = session
                     .params
                     .get(index)
                     .map_or(String::new(), |p| p.info.name.clone());
-                ui.label(name);
+                ui.label(*role).on_hover_text(name);
                 for value in [now[k].1, velocity[k].1, position[k].1] {
                     ui.label(sig(f64::from(value)));
                 }
@@ -327,33 +331,41 @@ pub(super) fn plot_ui(ui: &mut egui::Ui, tuned: Option<&Tuned>, session: &Device
             let Some(tuned) = tuned else {
                 return;
             };
-            let measured = |name: String, step: &StepResponse| {
+            let measured = |name: String, step: &StepResponse, colour| {
                 let start = f64::from(step.from);
                 let moved: Vec<f64> = step.feedback.iter().map(|x| x - start).collect();
-                Line::new(name, points(&step.time, &moved))
+                Line::new(name, points(&step.time, &moved)).color(colour)
             };
             let pre = tuned.times.0;
-            let predicted = |name: &str, p: &StagePrediction| {
+            let predicted = |name: &str, p: &StagePrediction, colour| {
                 let time: Vec<f64> = p.response.step.time.iter().map(|t| t - pre).collect();
                 Line::new(name.to_owned(), points(&time, &p.response.step.feedback))
+                    .color(colour)
                     .style(LineStyle::dashed_loose())
             };
+            // Each step measured and predicted in one colour: solid
+            // measured, dashed predicted.
+            let found = Color32::from_rgb(150, 150, 160);
             if let Some(step) = tuned.identification.first() {
-                plot.line(measured("identification (measured)".to_owned(), step));
+                plot.line(measured("gains found (measured)".to_owned(), step, found));
             }
             let Some((_, Ok(designed))) = &tuned.designed else {
                 return;
             };
             if let Ok(check) = &designed.check {
-                plot.line(predicted("gains found (predicted)", check));
+                plot.line(predicted("gains found (predicted)", check, found));
             }
-            for stage in &designed.stages {
+            let colours = [
+                Color32::from_rgb(80, 200, 120),
+                Color32::from_rgb(255, 150, 60),
+            ];
+            for (stage, colour) in designed.stages.iter().zip(colours) {
                 let label = stage.label().to_lowercase();
                 if let Ok(p) = &stage.predicted {
-                    plot.line(predicted(&format!("{label} (predicted)"), p));
+                    plot.line(predicted(&format!("{label} (predicted)"), p, colour));
                 }
                 if let Some(step) = stage.measured.first() {
-                    plot.line(measured(format!("{label} (measured)"), step));
+                    plot.line(measured(format!("{label} (measured)"), step, colour));
                 }
             }
         });
@@ -362,55 +374,54 @@ pub(super) fn plot_ui(ui: &mut egui::Ui, tuned: Option<&Tuned>, session: &Device
 impl AutoTunePanel {
     /// The bandwidth, the factor (chosen or given), the rule, and the
     /// steps' sizes.
-    pub(super) fn cascade_choices_ui(&mut self, ui: &mut egui::Ui) {
+    pub(super) fn cascade_choices_ui(&mut self, ui: &mut egui::Ui, unit: &str) {
+        // One choice under another: the column stays as narrow as the
+        // pane, so the lines below it wrap inside it.
         let settings = &mut self.settings;
         let tab = &mut self.cascade;
-        egui::Grid::new("cascade choices")
-            .num_columns(2)
-            .show(ui, |ui| {
-                labelled(ui, "Velocity bandwidth", |ui| {
-                    ui.add(
-                        egui::DragValue::new(&mut settings.cascade_bandwidth_hz)
-                            .range(0.1..=2000.0)
-                            .speed(0.5)
-                            .suffix(" Hz"),
-                    )
-                });
-                ui.end_row();
-                ui.label("Rule");
-                ui.horizontal(|ui| {
-                    ui.selectable_value(&mut settings.rule, ModelRule::Simc, "SIMC");
-                    ui.selectable_value(&mut settings.rule, ModelRule::Lambda, "Lambda");
-                });
-                ui.end_row();
-                optional_ui(
-                    ui,
-                    "Factor between the loops",
-                    "choose by prediction",
-                    &mut settings.cascade_factor,
-                    FACTORS[2],
-                    (1.5, 20.0),
-                    "",
-                );
-                optional_ui(
-                    ui,
-                    "Identification step",
-                    "size from the velocity limit",
-                    &mut tab.amplitude,
-                    0.1,
-                    (1e-6, 1e6),
-                    "",
-                );
-                optional_ui(
-                    ui,
-                    "Verification step",
-                    "same as identification",
-                    &mut tab.verify_amplitude,
-                    tab.tuned.as_ref().map_or(0.1, |t| t.amplitude),
-                    (1e-6, 1e6),
-                    "",
-                );
+        ui.horizontal(|ui| {
+            labelled(ui, "Velocity bandwidth", |ui| {
+                ui.add(
+                    egui::DragValue::new(&mut settings.cascade_bandwidth_hz)
+                        .range(0.1..=2000.0)
+                        .speed(0.5)
+                        .suffix(" Hz"),
+                )
             });
+        });
+        ui.horizontal(|ui| {
+            ui.label("Rule");
+            ui.selectable_value(&mut settings.rule, ModelRule::Simc, "SIMC");
+            ui.selectable_value(&mut settings.rule, ModelRule::Lambda, "Lambda");
+        });
+        optional_ui(
+            ui,
+            "Factor between the loops",
+            "choose by prediction",
+            &mut settings.cascade_factor,
+            FACTORS[2],
+            (1.5, 20.0),
+            "",
+        );
+        let suffix = format!(" {unit}");
+        optional_ui(
+            ui,
+            "Identification step",
+            "size from the velocity limit",
+            &mut tab.amplitude,
+            0.1,
+            (1e-6, 1e6),
+            &suffix,
+        );
+        optional_ui(
+            ui,
+            "Verification step",
+            "same as identification",
+            &mut tab.verify_amplitude,
+            tab.tuned.as_ref().map_or(0.1, |t| t.amplitude),
+            (1e-6, 1e6),
+            &suffix,
+        );
     }
 }
 
@@ -443,5 +454,4 @@ fn optional_ui(
             ui.add(drag).labelled_by(row.id);
         }
     });
-    ui.end_row();
 }
