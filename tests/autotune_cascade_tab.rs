@@ -261,3 +261,18 @@ fn an_identification_step_that_would_saturate_is_halved_then_refused_with_nothin
     );
     assert_eq!(gains(&harness, ODRIVE), found);
 }
+
+#[test]
+fn a_drive_without_a_cascade_is_pointed_to_the_single_loop_methods() {
+    let mut harness = app("sim");
+    wait_connected(&mut harness);
+    harness.get_by_label("Auto-tune").click();
+    harness.step();
+    harness.get_by_label("Cascade").click();
+    harness.run_steps(2);
+    assert!(shown(
+        &harness,
+        "declares no position–velocity cascade (docs/PROTOCOL.md 4.7): tune its single loop with the Step model or Relay method."
+    ));
+    assert!(harness.query_by_label("Identify").is_none());
+}

@@ -20,8 +20,8 @@ use crate::analysis::{CascadeGains, CascadeTarget};
 use crate::app::gains::GainsPanel;
 use crate::device::session::{DeviceSession, ProcedureKind};
 use crate::tuning::cascade::{
-    CascadeSetup, DesignInputs, FACTORS, MotorFit, StagePrediction, design, fit_motor,
-    predict_stage, refit_position, step_size,
+    CascadeError, CascadeSetup, DesignInputs, FACTORS, MotorFit, StagePrediction, design,
+    fit_motor, predict_stage, refit_position, step_size,
 };
 use crate::tuning::{ModelRule, StepDirection, StepPlan, StepResponse};
 
@@ -223,7 +223,12 @@ fn setup_of(session: &DeviceSession) -> Result<CascadeSetup, String> {
         .clone()
         .ok_or("the device has not described itself yet")?;
     info.params = super::params_of(session);
-    CascadeSetup::of(&info).map_err(|e| e.to_string())
+    CascadeSetup::of(&info).map_err(|e| match e {
+        CascadeError::NoCascade => "The device declares no position–velocity cascade \
+             (docs/PROTOCOL.md 4.7): tune its single loop with the Step model or Relay method."
+            .to_owned(),
+        other => other.to_string(),
+    })
 }
 
 /// What a click in the stages asks for.
