@@ -30,7 +30,7 @@ use super::super::guarded_writes::{apply, reviewed_gains};
 use super::super::step::measure;
 use super::super::{AutotuneArgs, report};
 use super::cascade_report::{CascadeReport, StageReport};
-use super::{PRE_STEP_S, SETTLE_S, first_step, model_rule};
+use super::{PRE_STEP_S, SETTLE_S, model_rule};
 use crate::analysis::{CascadeGains, CascadeTarget, MotorModel, Settling, StepOptions};
 use crate::link::Link;
 use crate::protocol::DeviceInfo;
@@ -69,20 +69,19 @@ pub fn run(args: &AutotuneArgs) -> anyhow::Result<()> {
             "the device has no velocity limit to size the identification step by: give --amplitude",
         )?;
     let (pre, hold) = (PRE_STEP_S.min(args.hold / 2.0), args.hold);
-    let options = StepOptions::default();
 
     let mut halvings = 0;
     let identification = loop {
         let reached = match setup.command_saturation(amplitude) {
             Some(reached) => reached,
             None => {
-                let steps = steps(measure(
+                let steps = measure_steps(
                     &link,
                     &mut info,
-                    plan(amplitude, pre, hold, StepDirection::UpThenDown),
-                    SETTLE_S,
-                    options,
-                )?)?;
+                    amplitude,
+                    (pre, hold),
+                    StepDirection::UpThenDown,
+                )?;
                 match steps.iter().find_map(|step| setup.saturation(step)) {
                     None => break steps,
                     Some(reached) => reached,
@@ -114,13 +113,14 @@ pub fn run(args: &AutotuneArgs) -> anyhow::Result<()> {
         && predict_stage(&setup, &model, &setup.in_force, verify_amplitude, pre, hold)
             .is_ok_and(|stage| stage.response.effort_limited > 0)
     {
-        let step = first_step(measure(
+        let step = measure_steps(
             &link,
             &mut info,
-            plan(verify_amplitude, pre, hold, StepDirection::Up),
-            SETTLE_S,
-            options,
-        )?)?;
+            verify_amplitude,
+            (pre, hold),
+            StepDirection::Up,
+        )?
+        .swap_remove(0);
         let applied = setup.fit_applied_effort(&model, &step, pre, hold);
         setup.limits.applied_effort = applied;
         ceiling = Some(applied);
@@ -311,13 +311,8 @@ impl Stage<'_> {
             } else {
                 StepDirection::Up
             };
-            let measured = steps(measure(
-                self.link,
-                info,
-                plan(amplitude, self.pre, self.hold, direction),
-                SETTLE_S,
-                StepOptions::default(),
-            )?)?;
+            let measured =
+                measure_steps(self.link, info, amplitude, (self.pre, self.hold), direction)?;
             if let Some(wrong) = measured
                 .iter()
                 .find_map(|step| self.went_wrong(step, &gains, amplitude))
@@ -382,22 +377,27 @@ impl Stage<'_> {
     }
 }
 
-fn plan(amplitude: f64, pre_s: f64, hold_s: f64, direction: StepDirection) -> StepPlan {
-    StepPlan {
+/// The steps of one step test of `amplitude` (`pre_s` before, held
+/// `hold_s`) through [`measure`]; an error when it measured none.
+fn measure_steps(
+    link: &Link,
+    info: &mut DeviceInfo,
+    amplitude: f64,
+    (pre_s, hold_s): (f64, f64),
+    direction: StepDirection,
+) -> anyhow::Result<Vec<StepResponse>> {
+    let plan = StepPlan {
         amplitude,
         direction,
         hold_s,
         repeats: 1,
         pre_s,
-    }
-}
-
-/// The steps a test measured; an error when it measured none.
-fn steps(responses: Vec<StepResponse>) -> anyhow::Result<Vec<StepResponse>> {
-    if responses.is_empty() {
+    };
+    let steps = measure(link, info, plan, SETTLE_S, StepOptions::default())?;
+    if steps.is_empty() {
         bail!("the step test measured no step");
     }
-    Ok(responses)
+    Ok(steps)
 }
 
 /// The gains `share` of the way from `from` to `to`, geometric where both
