@@ -276,3 +276,49 @@ fn a_drive_without_a_cascade_is_pointed_to_the_single_loop_methods() {
     ));
     assert!(harness.query_by_label("Identify").is_none());
 }
+
+#[test]
+fn an_identification_step_that_reaches_the_current_limit_is_halved_and_run_again() {
+    let mut harness = app("sim:odrive");
+    wait_connected(&mut harness);
+    // A current limit the default step's 2.8 A peak reaches: the steps
+    // run, are seen to saturate, and are halved until the refusal.
+    common::set_slider(&mut harness, "motor.config.current_lim", 0.5);
+    if let Some(confirm) = harness.query_by_label("Confirm large change") {
+        confirm.click_accesskit();
+        harness.run_steps(2);
+    }
+    wait(&mut harness, "the limit written", 10, |h| {
+        h.state().session().is_some_and(|s| {
+            !s.write_in_flight()
+                && s.params
+                    .iter()
+                    .any(|p| p.info.name == "motor.config.current_lim" && p.info.value == 0.5)
+        })
+    });
+    let found = gains(&harness, ODRIVE);
+    harness.get_by_label("Enable output").click();
+    harness.step();
+    wait(&mut harness, "the output on", 10, |h| {
+        h.state().session().is_some_and(|s| s.output_enabled())
+    });
+    harness.get_by_label("Hold").set_value_accesskit(0.5);
+    harness.step();
+    harness.get_by_label("Auto-tune").click();
+    harness.step();
+    harness.get_by_label("Cascade").click();
+    harness.step();
+    harness.get_by_label("Identify").click_accesskit();
+    wait(&mut harness, "the refusal", 60, |h| {
+        shown(h, "still saturates")
+    });
+    let refusal = label(&harness, "still saturates");
+    eprintln!("{refusal}");
+    assert!(
+        refusal.starts_with("the identification step of 0.012 turn still saturates (the effort"),
+        "{refusal}"
+    );
+    // Three identifications ran, up and back: 0.05, 0.025, 0.012 turn.
+    assert_eq!(harness.state().runs().runs().len(), 6);
+    assert_eq!(gains(&harness, ODRIVE), found);
+}

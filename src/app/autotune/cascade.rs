@@ -47,6 +47,8 @@ pub(super) struct CascadeTab {
     refusal: Option<String>,
     /// What the tab did on its own (a halved step), in one line.
     note: Option<String>,
+    /// The position's unit, for those lines.
+    unit: String,
 }
 
 /// A step test the tab started.
@@ -291,6 +293,7 @@ impl CascadeTab {
     fn identify(&mut self, session: &mut DeviceSession, setup: CascadeSetup, times: (f64, f64)) {
         self.tuned = None;
         self.note = None;
+        self.unit = super::cascade_view::unit(session, crate::protocol::ChannelRole::Feedback);
         let Some(amplitude) = self.amplitude.or(setup.identification_amplitude()) else {
             self.refusal = Some(
                 "the device has no velocity limit to size the identification step by: give the step's size"
@@ -329,12 +332,14 @@ impl CascadeTab {
     fn halve(&mut self, amplitude: &mut f64, halvings: &mut u32, reached: &str) -> bool {
         if *halvings == MAX_HALVINGS {
             self.refusal = Some(format!(
-                "the identification step of {amplitude} still saturates ({reached}) after halving it twice: give a smaller step; nothing was written"
+                "the identification step of {amplitude} {} still saturates ({reached}) after halving it twice: give a smaller step; nothing was written",
+                self.unit
             ));
             return false;
         }
         self.note = Some(format!(
-            "identification step of {amplitude}: {reached}; halved"
+            "identification step of {amplitude} {}: {reached}; halved",
+            self.unit
         ));
         *amplitude = step_size(*amplitude / 2.0);
         *halvings += 1;
