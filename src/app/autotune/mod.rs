@@ -16,6 +16,7 @@
 //! 800×300 px: controls on the left, plots on the right.
 
 mod cascade;
+mod cascade_stages;
 mod cascade_view;
 mod choices;
 mod relay;
