@@ -2,7 +2,9 @@
 //! run a new identification step), fit a model from effort to position,
 //! propose gains by SIMC or lambda tuning and preview their step response
 //! on the model; "Verify" then runs a step test and shows predicted
-//! against measured. Relay (`relay.rs`): run the device's relay mode
+//! against measured. Guided (`guided.rs`): ODrive's manual procedure,
+//! test by test, on a device with a position–velocity cascade. Relay
+//! (`relay.rs`): run the device's relay mode
 //! ([`crate::tuning::RelayTest`]), show Ku, Tu and how steady they were,
 //! the gains of every rule with the chosen one highlighted, and their
 //! predicted step on the step model when there is one. Any proposal that
@@ -16,6 +18,7 @@
 //! 800×300 px: controls on the left, plots on the right.
 
 mod choices;
+mod guided;
 mod relay;
 mod views;
 mod warnings;
@@ -42,6 +45,8 @@ pub enum AutoTuneMethod {
     StepModel,
     /// Find Ku and Tu with a relay and tune by an ultimate-gain rule.
     Relay,
+    /// ODrive's manual procedure on a position–velocity cascade, guided.
+    Guided,
 }
 
 /// How the closed-loop speed is given.
@@ -152,6 +157,7 @@ pub struct AutoTunePanel {
     settings: AutoTuneSettings,
     relay: RelayChoices,
     relay_controls: ProcedureControls,
+    guided: guided::GuidedPanel,
     /// The run to identify from, as the user picked it; when none is
     /// picked (or it was deleted) the newest with effort is pinned once.
     chosen_run: Option<u64>,
@@ -214,7 +220,15 @@ impl AutoTunePanel {
             let method = &mut self.settings.method;
             ui.selectable_value(method, AutoTuneMethod::StepModel, "Step model");
             ui.selectable_value(method, AutoTuneMethod::Relay, "Relay");
+            ui.add_enabled_ui(guided::GuidedPanel::available(session), |ui| {
+                ui.selectable_value(method, AutoTuneMethod::Guided, "Guided (ODrive manual)")
+                    .on_disabled_hover_text("For a position loop around a velocity loop");
+            });
         });
+        if self.settings.method == AutoTuneMethod::Guided {
+            self.guided.ui(ui, session, gains);
+            return;
+        }
         if self.settings.method == AutoTuneMethod::Relay {
             self.relay_ui(ui, session, runs, gains);
             return;
