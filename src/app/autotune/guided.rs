@@ -12,9 +12,11 @@
 
 use crate::analysis::Settling;
 use crate::app::gains::GainsPanel;
-use crate::device::session::DeviceSession;
+use crate::device::session::{DeviceSession, ProcedureKind};
 use crate::protocol::loops::CascadeLoops;
-use crate::tuning::guided::{DeviceGains, GuidedOptions, GuidedTuning, Stage, TestResult};
+use crate::tuning::guided::{
+    DeviceGains, GuidedOptions, GuidedTuning, Stage, TestResult, VibrationCriterion,
+};
 use crate::tuning::{StepDirection, StepPlan, StepResponse};
 
 use super::AutoTunePanel;
@@ -188,6 +190,19 @@ impl GuidedPanel {
                 *sent = true;
             }
         }
+        if self.testing
+            && let Some(run) = session.procedures.last(ProcedureKind::StepTest)
+            && let Some(ending) = &run.ended
+            && (ending.aborted || ending.failure.is_some())
+        {
+            // Ended without a step to measure (its measured steps are taken
+            // before the panes draw, so a finished test is already in).
+            self.testing = false;
+            self.automatic = false;
+            self.note = Some(ending.failure.clone().unwrap_or_else(|| {
+                "The test was stopped: press Next test to run it again.".to_owned()
+            }));
+        }
         if self.automatic && self.ready(session) {
             self.run_test(session);
         }
@@ -197,10 +212,13 @@ impl GuidedPanel {
         if !std::mem::take(&mut self.testing) {
             return;
         }
-        let Some(loops) = cascade(session) else {
+        let (Some(loops), Some(criterion)) = (
+            cascade(session),
+            self.tuning.as_ref().map(|t| t.options().vibration),
+        ) else {
             return;
         };
-        let result = self.result_of(response, session, &loops);
+        let result = self.result_of(&criterion, response, session, &loops);
         let Some(tuning) = &mut self.tuning else {
             return;
         };
@@ -223,6 +241,7 @@ impl GuidedPanel {
     /// spectrum of the velocity over the later half of the hold.
     fn result_of(
         &self,
+        criterion: &VibrationCriterion,
         response: &StepResponse,
         session: &DeviceSession,
         loops: &CascadeLoops,
@@ -249,8 +268,7 @@ impl GuidedPanel {
             0.0
         };
         let sample_hz = (count.saturating_sub(1)) as f64 / span;
-        let spectrum = GuidedOptions::default()
-            .vibration
+        let spectrum = criterion
             .spectrum(&velocity, sample_hz)
             .map_err(|e| e.to_string())?;
         Ok(TestResult {

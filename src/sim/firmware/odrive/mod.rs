@@ -21,7 +21,9 @@
 //!   answered "unknown command" from 0.5.2, and ignored by 0.5.1.
 //!
 //! What the commands and properties do is in [`commands`] and
-//! [`properties`]; the axis thread, watchdog and control loop in [`axis`].
+//! [`properties`]; the axis thread, watchdog and control loop in [`axis`];
+//! the encoder's PLL estimate the loop closes on, and `pos_estimate` and
+//! `vel_estimate` report, in [`encoder`].
 //! Saving (`ss`) from 0.5.2 reboots the board when no motor is armed
 //! (main.cpp:159-184); a reboot (`ss`, `se`, `sr`) loads the configuration
 //! last saved, starts every axis idle, restarts the encoder count from 0
