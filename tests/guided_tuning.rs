@@ -128,7 +128,7 @@ fn the_guided_procedure_tunes_the_emulated_odrive_from_its_defaults() {
     assert!(close(last.velocity_p, 0.5 * vibrating), "{last:?}");
 
     // pos_gain stops at the last test without overshoot: the one after it
-    // (×1.3) overshot, or it is the highest tested.
+    // (×1.3) overshot.
     let at = |p: f64| {
         tuning
             .tests()
@@ -136,7 +136,7 @@ fn the_guided_procedure_tunes_the_emulated_odrive_from_its_defaults() {
             .filter(move |t| close(t.gains.position_p, p) && t.gains.velocity_i == 0.0)
     };
     let final_test = at(last.position_p)
-        .last()
+        .next_back()
         .expect("a test at the final pos_gain");
     assert!(!final_test.overshot, "{final_test:?}");
     assert!(

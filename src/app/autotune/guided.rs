@@ -439,6 +439,9 @@ fn stage_ui(
     }
 }
 
+/// One gain of a set.
+type GainOf = fn(&DeviceGains) -> f64;
+
 /// Found, in force and next for each gain.
 fn gains_table_ui(ui: &mut egui::Ui, tuning: &GuidedTuning, now: &DeviceGains) {
     let found = tuning.found();
@@ -457,7 +460,7 @@ fn gains_table_ui(ui: &mut egui::Ui, tuning: &GuidedTuning, now: &DeviceGains) {
             ui.strong("In force");
             ui.strong(next_label);
             ui.end_row();
-            let rows: [(&str, fn(&DeviceGains) -> f64); 3] = [
+            let rows: [(&str, GainOf); 3] = [
                 ("pos_gain", |g| g.position_p),
                 ("vel_gain", |g| g.velocity_p),
                 ("vel_integrator_gain", |g| g.velocity_i),

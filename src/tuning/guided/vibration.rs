@@ -14,6 +14,8 @@
 
 use realfft::RealFftPlanner;
 
+use crate::analysis::detrend;
+
 /// The fewest samples a spectrum is computed from.
 pub const MIN_SAMPLES: usize = 32;
 
@@ -139,25 +141,6 @@ impl VibrationCriterion {
             peak_hz: hold.peak_hz,
         }
     }
-}
-
-/// `values` less their least-squares line.
-fn detrend(values: &[f64]) -> Vec<f64> {
-    let n = values.len() as f64;
-    let mean_k = (n - 1.0) / 2.0;
-    let mean_v = values.iter().sum::<f64>() / n;
-    let (mut sxy, mut sxx) = (0.0, 0.0);
-    for (k, v) in values.iter().enumerate() {
-        let dk = k as f64 - mean_k;
-        sxy += dk * (v - mean_v);
-        sxx += dk * dk;
-    }
-    let slope = if sxx > 0.0 { sxy / sxx } else { 0.0 };
-    values
-        .iter()
-        .enumerate()
-        .map(|(k, v)| v - mean_v - slope * (k as f64 - mean_k))
-        .collect()
 }
 
 #[cfg(test)]
