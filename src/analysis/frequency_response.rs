@@ -304,8 +304,9 @@ fn phasor_of(signal: &[f64], cycles_per_sample: f64) -> (Complex64, f64) {
 }
 
 /// `signal` less its least-squares straight line: a loop still settling
-/// from the previous frequency drifts, and the drift is not the response.
-fn detrend(signal: &[f64]) -> Vec<f64> {
+/// from the previous frequency drifts, and the drift is not the response
+/// (nor a vibration, `tuning::guided`).
+pub(crate) fn detrend(signal: &[f64]) -> Vec<f64> {
     let n = signal.len() as f64;
     let mean_k = (n - 1.0) / 2.0;
     let mean = signal.iter().sum::<f64>() / n;

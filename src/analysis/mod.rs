@@ -43,6 +43,7 @@ pub use cascade::{
     cascade_gains, cascade_margins, predict_cascade_step,
 };
 pub use closed_loop::{PlantModel, Prediction, PredictionError, StepPlan, predict_step};
+pub(crate) use frequency_response::detrend;
 pub use frequency_response::{
     BodePoint, COHERENT, FrequencyResponseError, LoopFigures, PLANT_PEAK_RISE_DB, decibels,
     estimate_response, loop_figures, plant_peak, sine_response, unwrapped_phase_deg,

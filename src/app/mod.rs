@@ -311,7 +311,7 @@ impl App {
         let context = session.run_context();
         let now = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
         for response in measured {
-            self.autotune.on_measured_step(&response);
+            self.autotune.step_measured(&response, session);
             self.runs.add(&response, &context, now.clone());
         }
     }
@@ -319,6 +319,11 @@ impl App {
     /// The frequency responses the Bode tab shows, oldest first.
     pub fn frequency_responses(&self) -> &[crate::tuning::FrequencyMeasurement] {
         &self.bode.measurements
+    }
+
+    /// The Auto-tune tab's guided procedure, once started.
+    pub fn guided_tuning(&self) -> Option<&crate::tuning::guided::GuidedTuning> {
+        self.autotune.guided_tuning()
     }
 
     /// The predicted step of the gains last written from the Auto-tune tab.

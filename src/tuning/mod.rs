@@ -10,6 +10,9 @@
 //!   (its `excite.*` mode), and the chooser between the two.
 //! - `cascade`: a position P around a velocity PI tuned inner loop first,
 //!   and the increments its gains are written in.
+//! - `guided`: ODrive's manual procedure (raise `vel_gain` until the
+//!   velocity spectrum shows vibration, halve it, raise `pos_gain` until
+//!   overshoot, integrator from the settling time) as stages over tests.
 //! - `model_autotune`: a model fitted to a step, gains from it, their preview.
 //! - `relay`: a relay run in the device's relay mode, Ku and Tu from it.
 //! - `procedure`: what every procedure is to the engine that runs it.
@@ -18,6 +21,7 @@
 pub mod cascade;
 mod device_excitation;
 mod excitation;
+pub mod guided;
 mod model_autotune;
 mod procedure;
 mod relay;

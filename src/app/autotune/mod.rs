@@ -1,8 +1,12 @@
-//! The Auto-tune tab, two methods. Step model: pick a kept step run (or
+//! The Auto-tune tab, four methods. Step model: pick a kept step run (or
 //! run a new identification step), fit a model from effort to position,
 //! propose gains by SIMC or lambda tuning and preview their step response
 //! on the model; "Verify" then runs a step test and shows predicted
-//! against measured. Relay (`relay.rs`): run the device's relay mode
+//! against measured. Cascade (`cascade.rs`): a position P around a
+//! velocity PI tuned inner loop first, stage by stage. Guided
+//! (`guided.rs`): ODrive's manual procedure, test by test, on a device
+//! with a position–velocity cascade. Relay
+//! (`relay.rs`): run the device's relay mode
 //! ([`crate::tuning::RelayTest`]), show Ku, Tu and how steady they were,
 //! the gains of every rule with the chosen one highlighted, and their
 //! predicted step on the step model when there is one. Any proposal that
@@ -19,6 +23,7 @@ mod cascade;
 mod cascade_stages;
 mod cascade_view;
 mod choices;
+mod guided;
 mod relay;
 mod views;
 mod warnings;
@@ -47,6 +52,8 @@ pub enum AutoTuneMethod {
     Relay,
     /// Tune a position P around a velocity PI, inner loop first.
     Cascade,
+    /// ODrive's manual procedure on a position–velocity cascade, guided.
+    Guided,
 }
 
 /// How the closed-loop speed is given.
@@ -165,6 +172,7 @@ pub struct AutoTunePanel {
     relay: RelayChoices,
     relay_controls: ProcedureControls,
     cascade: cascade::CascadeTab,
+    guided: guided::GuidedPanel,
     /// The run to identify from, as the user picked it; when none is
     /// picked (or it was deleted) the newest with effort is pinned once.
     chosen_run: Option<u64>,
@@ -204,10 +212,11 @@ fn controls_width(ui: &egui::Ui, at_most: f32) -> f32 {
 }
 
 impl AutoTunePanel {
-    /// A step the engine measured: the Cascade method takes those of the
-    /// tests it started.
-    pub fn on_measured_step(&mut self, step: &crate::tuning::StepResponse) {
+    /// A step the engine measured (every one, whatever tab shows): the
+    /// Cascade and Guided methods take those of the tests they started.
+    pub fn step_measured(&mut self, step: &crate::tuning::StepResponse, session: &DeviceSession) {
         self.cascade.on_measured_step(step);
+        self.guided.step_measured(step, session);
     }
 
     /// The prediction for the gains last written from this tab.
@@ -234,10 +243,15 @@ impl AutoTunePanel {
             ui.selectable_value(method, AutoTuneMethod::StepModel, "Step model");
             ui.selectable_value(method, AutoTuneMethod::Relay, "Relay");
             ui.selectable_value(method, AutoTuneMethod::Cascade, "Cascade");
+            ui.add_enabled_ui(guided::GuidedPanel::available(session), |ui| {
+                ui.selectable_value(method, AutoTuneMethod::Guided, "Guided (ODrive manual)")
+                    .on_disabled_hover_text("For a position loop around a velocity loop");
+            });
         });
         match self.settings.method {
             AutoTuneMethod::Relay => return self.relay_ui(ui, session, runs, gains),
             AutoTuneMethod::Cascade => return self.cascade_ui(ui, session, gains, step_plan),
+            AutoTuneMethod::Guided => return self.guided.ui(ui, session, gains),
             AutoTuneMethod::StepModel => {}
         }
         self.follow_identification(runs);

@@ -217,9 +217,9 @@ impl OdriveAxis {
         }
     }
 
-    /// One control loop (main.cpp:410-456) for an axis whose encoder reads
-    /// `position` and `velocity` (turns, turns/s); returns the torque the
-    /// motor applies, Nm.
+    /// One control loop (main.cpp:410-456) for an axis whose encoder
+    /// estimates `position` and `velocity` (turns, turns/s: its PLL's,
+    /// `encoder.rs`); returns the torque the motor applies, Nm.
     pub fn control_tick(&mut self, position: f64, velocity: f64, kt: f64, dt: f64) -> f64 {
         let checks_ok = self.error == 0;
         let watchdog_ok = self.watchdog_check();

@@ -21,7 +21,9 @@
 //!   answered "unknown command" from 0.5.2, and ignored by 0.5.1.
 //!
 //! What the commands and properties do is in [`commands`] and
-//! [`properties`]; the axis thread, watchdog and control loop in [`axis`].
+//! [`properties`]; the axis thread, watchdog and control loop in [`axis`];
+//! the encoder's PLL estimate the loop closes on, and `pos_estimate` and
+//! `vel_estimate` report, in [`encoder`].
 //! Saving (`ss`) from 0.5.2 reboots the board when no motor is armed
 //! (main.cpp:159-184); a reboot (`ss`, `se`, `sr`) loads the configuration
 //! last saved, starts every axis idle, restarts the encoder count from 0
@@ -35,6 +37,7 @@
 
 mod axis;
 mod commands;
+mod encoder;
 mod properties;
 mod scan;
 #[cfg(test)]
@@ -49,6 +52,7 @@ pub use axis::{
     STATE_UNDEFINED,
 };
 use commands::AXIS_COUNT;
+use encoder::EncoderPll;
 
 use crate::sim::drive::{DriveConfig, SimDrive};
 use crate::sim::emulated::EmulatedDevice;
@@ -155,6 +159,8 @@ pub struct OdriveSim {
     cpr: i32,
     /// Turns of the rotor at encoder count 0.
     encoder_offset: f64,
+    /// Axis 0's estimate of its encoder's counts.
+    pll: EncoderPll,
     line: Vec<u8>,
     read_active: bool,
     output: Vec<u8>,
@@ -182,6 +188,7 @@ impl OdriveSim {
             version,
             cpr: CPR,
             encoder_offset: 0.0,
+            pll: EncoderPll::default(),
             line: Vec::new(),
             read_active: true,
             output: Vec::new(),
@@ -213,6 +220,7 @@ impl OdriveSim {
         state.velocity = 0.0;
         state.load_position = state.position;
         state.load_velocity = 0.0;
+        self.pll.settle_at(self.shadow_count());
     }
 
     /// Whether the board is rebooting and deaf.
@@ -226,16 +234,20 @@ impl OdriveSim {
         self.output.extend_from_slice(bytes);
     }
 
-    /// The encoder's position and velocity estimate of `axis`.
+    /// The encoder's position and velocity estimate of `axis`: its PLL's
+    /// ([`encoder`]), what the controller closes on.
     fn estimates(&self, axis: usize) -> (f64, f64) {
         if axis != 0 {
             return (0.0, 0.0);
         }
-        let state = &self.drive.plant.state;
-        (
-            state.position / TAU - self.encoder_offset,
-            state.velocity / TAU,
-        )
+        self.pll.estimates(self.cpr)
+    }
+
+    /// Axis 0's encoder count (`shadow_count_`): the rotor's turns since
+    /// count 0, in whole counts.
+    fn shadow_count(&self) -> i32 {
+        let turns = self.drive.plant.state.position / TAU - self.encoder_offset;
+        (turns * f64::from(self.cpr.max(1))).floor() as i32
     }
 
     fn torque_constant(&self) -> f64 {
@@ -246,6 +258,7 @@ impl OdriveSim {
     fn set_linear_count(&mut self, count: i32) {
         let turns = self.drive.plant.state.position / TAU;
         self.encoder_offset = turns - f64::from(count) / f64::from(self.cpr.max(1));
+        self.pll.set_linear_count(count);
     }
 
     fn save(&mut self) {
@@ -379,6 +392,9 @@ impl EmulatedDevice for OdriveSim {
         };
         let kt = self.torque_constant();
         for _ in 0..ticks {
+            // The encoder is read and its PLL updated before the
+            // controller runs on its estimate (main.cpp:432, 443).
+            self.pll.update(self.shadow_count(), dt as f32);
             let (position, velocity) = self.estimates(0);
             let torque = self.axes[0].control_tick(position, velocity, kt, dt);
             self.axes[1].control_tick(0.0, 0.0, kt, dt);

@@ -236,8 +236,10 @@ fn requested_state_waits_for_the_axis_thread_then_reads_0() {
                 &mut d,
                 b"r axis0.requested_state\nr axis0.current_state\nr axis0.controller.input_pos\n"
             ),
-            "0\r\n8\r\n3.700000\r\n",
-            "0.5.{revision}: closed loop starts where the rotor is"
+            // 3.7 turns is count 30310.4: the encoder's estimate is of
+            // whole counts (encoder.cpp:777-784), 30310 / 8192.
+            "0\r\n8\r\n3.699951\r\n",
+            "0.5.{revision}: closed loop starts where the encoder reads the rotor"
         );
     }
 }
@@ -416,4 +418,46 @@ fn versions_parse_from_their_names() {
     assert!("0.5.7".parse::<OdriveVersion>().is_err());
     assert!("0.6.0".parse::<OdriveVersion>().is_err());
     assert_eq!(OdriveVersion::default().to_string(), "0.5.6");
+}
+
+/// RMS and frequency (from upward zero crossings) of `vel_estimate` over
+/// 0.5 s of holding, 0.5 s after a 0.05-turn step, at `vel_gain` with no
+/// integrator.
+fn hold_after_step(vel_gain: f64) -> (f64, f64) {
+    let mut d = OdriveSim::new(DriveConfig::default());
+    ask(
+        &mut d,
+        format!("w axis0.controller.config.vel_gain {vel_gain}\n").as_bytes(),
+    );
+    ask(&mut d, b"w axis0.controller.config.vel_integrator_gain 0\n");
+    ask(&mut d, b"w axis0.requested_state 8\n");
+    wake(&mut d);
+    ask(&mut d, b"w axis0.controller.input_pos 0.05\n");
+    let half = u64::from(LOOP_HZ) / 2;
+    d.advance(half);
+    let (mut sum, mut crossings, mut last) = (0.0, 0, 0.0);
+    for _ in 0..half {
+        d.advance(1);
+        let v = d.vel_estimate();
+        sum += v * v;
+        if v > 0.0 && last <= 0.0 {
+            crossings += 1;
+        }
+        last = v;
+    }
+    ((sum / half as f64).sqrt(), f64::from(crossings) * 2.0)
+}
+
+#[test]
+fn the_pll_estimate_makes_a_high_velocity_gain_vibrate() {
+    // The controller closes on the PLL's estimate of whole counts
+    // (encoder.cpp:772-801): at the default vel_gain, and up to 0.8, the
+    // step settles and the estimate is still; at 1.36 (the default × 1.3⁷
+    // rounds to 1.05, where it starts) it rings in a limit cycle near the
+    // PLL's bandwidth.
+    assert_eq!(hold_after_step(1.0 / 6.0).0, 0.0);
+    assert_eq!(hold_after_step(0.8).0, 0.0);
+    let (rms, hz) = hold_after_step(1.36);
+    assert!(rms > 0.02, "{rms} turn/s");
+    assert!((100.0..200.0).contains(&hz), "{hz} Hz");
 }
