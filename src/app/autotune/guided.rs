@@ -321,13 +321,15 @@ impl GuidedPanel {
         loops: &CascadeLoops,
     ) {
         let running = self.running();
+        let unit = super::cascade_view::unit(session, crate::protocol::ChannelRole::Feedback);
         ui.horizontal_wrapped(|ui| {
             ui.add_enabled_ui(!running && !self.testing, |ui| {
                 labelled(ui, "Step size", |ui| {
                     ui.add(
                         egui::DragValue::new(&mut self.amplitude)
                             .range(1e-4..=10.0)
-                            .speed(0.005),
+                            .speed(0.005)
+                            .suffix(format!(" {unit}")),
                     )
                 });
                 labelled(ui, "Hold", |ui| {
