@@ -58,13 +58,12 @@ pub fn run(args: &AutotuneArgs) -> anyhow::Result<()> {
         (None, None) => ClosedLoopSpeed::DeadTime,
     };
     let amplitude = args.amplitude.unwrap_or(DEFAULT_AMPLITUDE);
-    let plan = StepPlan {
+    let plan = StepPlan::once(
         amplitude,
-        direction: StepDirection::Up,
-        hold_s: args.hold,
-        repeats: 1,
-        pre_s: PRE_STEP_S.min(args.hold / 2.0),
-    };
+        StepDirection::Up,
+        PRE_STEP_S.min(args.hold / 2.0),
+        args.hold,
+    );
     let options = StepOptions::default();
     let (link, mut info) = connect(args.port.target(), 1)?;
     let loop_params = LoopParams::find(&info.params)

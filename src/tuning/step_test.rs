@@ -94,6 +94,20 @@ pub struct StepPlan {
     pub pre_s: f64,
 }
 
+impl StepPlan {
+    /// The sequence run once: a step of `amplitude` in `direction`,
+    /// recorded from `pre_s` before it, each target held `hold_s`.
+    pub fn once(amplitude: f64, direction: StepDirection, pre_s: f64, hold_s: f64) -> Self {
+        Self {
+            amplitude,
+            direction,
+            hold_s,
+            repeats: 1,
+            pre_s,
+        }
+    }
+}
+
 impl Default for StepPlan {
     fn default() -> Self {
         Self {

@@ -356,13 +356,7 @@ impl CascadeTab {
         direction: StepDirection,
         (pre_s, hold_s): (f64, f64),
     ) {
-        let plan = StepPlan {
-            amplitude,
-            direction,
-            hold_s,
-            repeats: 1,
-            pre_s,
-        };
+        let plan = StepPlan::once(amplitude, direction, pre_s, hold_s);
         self.measured.clear();
         match session.start_step_test(plan) {
             Ok(()) => {

@@ -138,13 +138,7 @@ impl GuidedPanel {
     }
 
     fn run_test(&mut self, session: &mut DeviceSession) {
-        let plan = StepPlan {
-            amplitude: self.amplitude,
-            direction: StepDirection::Up,
-            hold_s: self.hold_s,
-            repeats: 1,
-            pre_s: 0.1,
-        };
+        let plan = StepPlan::once(self.amplitude, StepDirection::Up, 0.1, self.hold_s);
         match session.start_step_test(plan) {
             Ok(()) => self.testing = true,
             Err(error) => {

@@ -386,13 +386,7 @@ fn measure_steps(
     (pre_s, hold_s): (f64, f64),
     direction: StepDirection,
 ) -> anyhow::Result<Vec<StepResponse>> {
-    let plan = StepPlan {
-        amplitude,
-        direction,
-        hold_s,
-        repeats: 1,
-        pre_s,
-    };
+    let plan = StepPlan::once(amplitude, direction, pre_s, hold_s);
     let steps = measure(link, info, plan, SETTLE_S, StepOptions::default())?;
     if steps.is_empty() {
         bail!("the step test measured no step");
