@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# End to end: `motiontune sim --pty` streams every control-loop sample
+# End to end: `motiontune sim --pty` (DEVICES of them) streams every control-loop sample
 # (divider 1) of its 8 channels through a pseudo-terminal into
 # `motiontune record` for SECONDS of device time (release build). Prints
 # rows, lost ticks, channel-samples per second and each process's CPU and
@@ -9,21 +9,25 @@
 #
 #   benches/end_to_end.sh [SECONDS]        default 30
 #   LOOP_HZ=20000 benches/end_to_end.sh    a faster loop, to look for the limit
+#   DEVICES=2 benches/end_to_end.sh        two drives into one file
+#                                          (`record --port A --port B`)
 set -euo pipefail
 
 seconds=${1:-30}
 loop_hz=${LOOP_HZ:-10000}
+devices=${DEVICES:-1}
 cd "$(dirname "$0")/.."
 cargo build --release --quiet
 bin=target/release/motiontune
 
 work=$(mktemp -d)
-sim_pid=
+sim_pids=()
+time_pids=()
 cleanup() {
-    if [ -n "$sim_pid" ]; then
-        kill "$sim_pid" 2>/dev/null || true
-        wait "$sim_pid" 2>/dev/null || true
-    fi
+    for pid in "${sim_pids[@]}"; do
+        kill "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+    done
     rm -rf "$work"
 }
 trap cleanup EXIT
@@ -46,51 +50,74 @@ timed() { # usage file, command...
     fi
 }
 
-# GNU time ignores SIGINT and SIGTERM while it waits, so the sim it runs is
+# GNU time ignores SIGINT and SIGTERM while it waits, so each sim it runs is
 # stopped by its own process id, and time still reports its usage.
-if [ -n "$gnu_time" ]; then
-    "$gnu_time" -v -o "$work/sim.time" "$bin" sim --pty --loop-hz "$loop_hz" \
-        >"$work/sim.out" 2>/dev/null &
-else
-    "$bin" sim --pty --loop-hz "$loop_hz" >"$work/sim.out" 2>/dev/null &
-fi
-time_pid=$!
-for _ in $(seq 100); do
-    [ -s "$work/sim.out" ] && break
-    sleep 0.05
+port_args=()
+for d in $(seq "$devices"); do
+    if [ -n "$gnu_time" ]; then
+        "$gnu_time" -v -o "$work/sim$d.time" "$bin" sim --pty --loop-hz "$loop_hz" \
+            >"$work/sim$d.out" 2>/dev/null &
+    else
+        "$bin" sim --pty --loop-hz "$loop_hz" >"$work/sim$d.out" 2>/dev/null &
+    fi
+    time_pid=$!
+    time_pids+=("$time_pid")
+    for _ in $(seq 100); do
+        [ -s "$work/sim$d.out" ] && break
+        sleep 0.05
+    done
+    port=$(head -n 1 "$work/sim$d.out")
+    if [ -n "$gnu_time" ]; then
+        sim_pid=$(pgrep -P "$time_pid")
+    else
+        sim_pid=$time_pid
+    fi
+    [ -n "$port" ] && [ -n "$sim_pid" ] || { echo "simulated drive $d did not start" >&2; exit 1; }
+    sim_pids+=("$sim_pid")
+    port_args+=(--port "$port")
 done
-port=$(head -n 1 "$work/sim.out")
-if [ -n "$gnu_time" ]; then
-    sim_pid=$(pgrep -P "$time_pid")
-else
-    sim_pid=$time_pid
-fi
-[ -n "$port" ] && [ -n "$sim_pid" ] || { echo "the simulated drive did not start" >&2; exit 1; }
 
-if ! timed "$work/record.time" "$bin" record --port "$port" \
+if ! timed "$work/record.time" "$bin" record "${port_args[@]}" \
     --seconds "$seconds" --out "$work/run.csv" 2>"$work/record.err"; then
     cat "$work/record.err" >&2
     exit 1
 fi
-kill "$sim_pid"
-wait "$time_pid" 2>/dev/null || true
-sim_pid=
+kill "${sim_pids[@]}"
+for time_pid in "${time_pids[@]}"; do
+    wait "$time_pid" 2>/dev/null || true
+done
+sim_pids=()
 
-# Ticks are time × loop rate; every row must be the tick after the last.
-read -r channels rows missing first_gap < <(awk -F, -v hz="$loop_hz" '
-    NR == 1 { channels = NF - 1; next }
-    {
-        tick = int($1 * hz + 0.5)
-        if (NR > 2 && tick != last + 1) {
-            missing += tick - last - 1
-            if (first_gap == "") first_gap = last_time
-        }
-        last = tick
-        last_time = $1
-        rows++
+# Ticks are time × loop rate; every row of a device must be the tick after
+# its last. One device's file has `time_s`; several devices' have a
+# `LABEL.time_s` per device, empty in the other devices' rows.
+awk -F, -v hz="$loop_hz" '
+    NR == 1 {
+        for (i = 1; i <= NF; i++)
+            if ($i == "time_s" || $i ~ /\.time_s$/) { n++; column[n] = i; name[n] = $i }
+        channels = n > 1 ? (NF - 1 - n) / n : NF - 1
+        next
     }
-    END { printf "%d %d %d %s\n", channels, rows, missing, (first_gap == "" ? "-" : first_gap) }
-' "$work/run.csv")
+    {
+        for (k = 1; k <= n; k++) {
+            c = column[k]
+            if ($c == "") continue
+            tick = int($c * hz + 0.5)
+            if (rows[k] > 0 && tick != last[k] + 1) {
+                missing[k] += tick - last[k] - 1
+                if (first_gap[k] == "") first_gap[k] = last_time[k]
+            }
+            last[k] = tick
+            last_time[k] = $c
+            rows[k]++
+        }
+    }
+    END {
+        for (k = 1; k <= n; k++)
+            printf "%s %d %d %d %s\n", name[k], channels, rows[k], missing[k] + 0,
+                (first_gap[k] == "" ? "-" : first_gap[k])
+    }
+' "$work/run.csv" >"$work/ticks"
 expected=$(awk -v s="$seconds" -v hz="$loop_hz" 'BEGIN { printf "%d", s * hz }')
 
 usage() { # file, field name
@@ -107,19 +134,29 @@ summary() { # label, time file
         "$(usage "$2" 'Elapsed (wall clock) time (h:mm:ss or m:ss)')"
 }
 
-echo "end to end: $loop_hz Hz x $channels channels, divider 1, $seconds s of device time over $port"
-echo "rows     $rows of $expected expected"
-if [ "$missing" -eq 0 ]; then
-    echo "missing  0 ticks"
-else
-    echo "missing  $missing ticks (the first gap follows t = $first_gap s)"
-fi
-echo "rate     $(awk -v r="$rows" -v c="$channels" -v s="$seconds" 'BEGIN { printf "%.0f", r * c / s }') channel-samples/s"
+ports=$(printf '%s ' "${port_args[@]}")
+echo "end to end: $devices device(s) at $loop_hz Hz, divider 1, $seconds s of device time ($ports)"
+failed=0
+total=0
+while read -r name channels rows missing first_gap; do
+    echo "$name: $channels channels, $rows rows of $expected expected"
+    if [ "$missing" -eq 0 ]; then
+        echo "$name: missing 0 ticks"
+    else
+        echo "$name: missing $missing ticks (the first gap follows t = $first_gap s)"
+    fi
+    [ "$missing" -eq 0 ] && [ "$rows" -eq "$expected" ] || failed=1
+    total=$((total + rows * channels))
+done <"$work/ticks"
+[ "$(wc -l <"$work/ticks")" -eq "$devices" ] || failed=1
+echo "rate     $(awk -v t="$total" -v s="$seconds" 'BEGIN { printf "%.0f", t / s }') channel-samples/s"
 summary record "$work/record.time"
-summary sim "$work/sim.time"
+for d in $(seq "$devices"); do
+    summary "sim $d" "$work/sim$d.time"
+done
 sed 's/^/record:  /' "$work/record.err"
 
-if [ "$missing" -ne 0 ] || [ "$rows" -ne "$expected" ]; then
-    echo "FAIL: the recording is not every tick" >&2
+if [ "$failed" -ne 0 ]; then
+    echo "FAIL: the recording is not every tick of every device" >&2
     exit 1
 fi

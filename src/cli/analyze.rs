@@ -132,6 +132,7 @@ fn read_options(args: &AnalyzeArgs) -> ReadOptions {
             },
         },
         time_unit: args.time_unit,
+        device: args.device.clone(),
         ..ReadOptions::default()
     }
 }
@@ -162,6 +163,15 @@ fn recorded_step_columns(
         }
         error => anyhow::anyhow!("{shown}: {error}"),
     })?;
+    if let Some(layout) = file.csv_layout()
+        && layout.device.is_none()
+        && !layout.device_labels.is_empty()
+    {
+        bail!(
+            "{shown} holds several devices ({}): choose one with --device",
+            layout.device_labels.join(", ")
+        );
+    }
     // A row left out would be a silent hole in the step: refused, as the
     // exact reader refuses it. A value that is not a number is checked
     // below, only in the columns measured.

@@ -9,8 +9,7 @@ use clap::{Args, Parser, Subcommand};
 
 use super::control_lines;
 use crate::analysis::{StepOptions, UltimateRule};
-use crate::link::PortTarget;
-use crate::protocol::adapter::{AdapterSettings, Protocol, ProtocolChoice};
+use crate::protocol::adapter::{Protocol, ProtocolChoice};
 use crate::record::read::TimeUnit;
 use crate::tuning::{ModelKind, ModelRule};
 use values::{
@@ -19,7 +18,10 @@ use values::{
     parse_settle, parse_settling_band, parse_speed,
 };
 
+mod device;
 mod values;
+
+pub use device::{AdapterArgs, DevicesArgs, LinesArgs, LinkArgs, PortArgs};
 
 /// Tune motor drives over USB serial.
 #[derive(Debug, Parser)]
@@ -91,134 +93,6 @@ pub enum CliCommand {
     Bode(BodeArgs),
 }
 
-/// Which device to talk to.
-#[derive(Debug, Args)]
-pub struct PortArgs {
-    /// Serial port (`sim` = built-in simulated drive;
-    /// `sim:native|lines|simplefoc|odrive` = an emulator; `replay:FILE` =
-    /// a recording played as a device).
-    #[arg(long, value_name = "PORT", value_parser = control_lines::parse_port)]
-    pub port: String,
-    /// Pace of a `replay:FILE` port, times the recorded one.
-    #[arg(long, default_value_t = 1.0, value_name = "X", value_parser = parse_speed)]
-    pub replay_speed: f64,
-    /// Baud rate (ignored by USB CDC devices).
-    #[arg(long, default_value_t = 115_200, value_parser = parse_baud)]
-    pub baud: u32,
-    /// Wire format: auto (probe, read-only first), native, lines,
-    /// simplefoc or odrive.
-    #[arg(long, default_value = "auto", value_name = "PROTOCOL")]
-    pub protocol: ProtocolChoice,
-    #[command(flatten)]
-    /// Settings for adapters of firmware that cannot describe itself.
-    pub adapter: AdapterArgs,
-    #[command(flatten)]
-    /// The serial port's DTR and RTS lines.
-    pub control: control_lines::ControlLineArgs,
-}
-
-impl PortArgs {
-    /// The port to open, the protocol to speak and its settings.
-    pub fn target(&self) -> PortTarget {
-        PortTarget::parse(&self.port, self.baud)
-            .speaking(self.protocol, self.adapter.settings())
-            .with_control_lines(self.control.lines())
-            .with_replay_speed(self.replay_speed)
-    }
-}
-
-fn parse_simplefoc_letter(text: &str) -> Result<char, String> {
-    let mut chars = text.chars();
-    match (chars.next(), chars.next()) {
-        (Some(letter), None) if letter.is_ascii_alphabetic() => Ok(letter),
-        _ => Err(format!(
-            "{text:?} is not one letter (the sketch's command.add('M', …))"
-        )),
-    }
-}
-
-/// What the user tells each protocol adapter: whatever the firmware
-/// cannot say about itself.
-#[derive(Debug, Args)]
-pub struct AdapterArgs {
-    #[command(flatten)]
-    /// The plain-text-lines adapter's settings.
-    pub lines: LinesArgs,
-    /// ODrive: the axis to tune (0 or 1).
-    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=1))]
-    pub odrive_axis: u8,
-    /// ODrive: feedback polls per second.
-    #[arg(long, default_value_t = 200.0, value_name = "HZ", value_parser = parse_poll_hz)]
-    pub odrive_poll_hz: f64,
-    /// SimpleFOC: the motor's command letter in the sketch's Commander.
-    #[arg(long, default_value_t = 'M', value_name = "LETTER", value_parser = parse_simplefoc_letter)]
-    pub simplefoc_letter: char,
-}
-
-impl AdapterArgs {
-    /// These settings as the adapters take them.
-    pub fn settings(&self) -> AdapterSettings {
-        let mut settings = self.lines.settings();
-        settings.odrive.axis = self.odrive_axis;
-        settings.odrive.poll_hz = self.odrive_poll_hz;
-        settings.simplefoc.letter = self.simplefoc_letter;
-        settings
-    }
-}
-
-fn parse_poll_hz(text: &str) -> Result<f64, String> {
-    match text.parse::<f64>() {
-        Ok(hz) if (1.0..=2000.0).contains(&hz) => Ok(hz),
-        _ => Err(format!("{text:?} is not a poll rate from 1 to 2000 Hz")),
-    }
-}
-
-/// What a plain-text (`--protocol lines`) sketch cannot say about itself.
-#[derive(Debug, Args)]
-pub struct LinesArgs {
-    /// Lines: field N is device time in µs, ms or s (default: time lines by
-    /// their arrival).
-    #[arg(long, value_name = "N:us|ms|s")]
-    pub lines_time_column: Option<crate::protocol::lines::TimeColumn>,
-    /// Lines: a parameter and the command that sets it, e.g.
-    /// 'kp:0:100:A/rad:gain=kp {value}\n' (flags gain, setpoint, log,
-    /// none joined with +; default gain). Repeatable.
-    #[arg(long, value_name = "NAME:MIN:MAX[:UNIT[:FLAGS]]=TEMPLATE")]
-    pub lines_param: Vec<crate::protocol::lines::LineParam>,
-    /// Lines: which channel is the reference, feedback and effort, by
-    /// number from 1 or by name, e.g. ref=1,fb=position,effort=3.
-    #[arg(long, value_name = "ref=CH,fb=CH,effort=CH")]
-    pub lines_roles: Option<crate::protocol::lines::LineRoles>,
-    /// Lines: the command that enables the sketch's output (e.g. enable).
-    #[arg(long, value_name = "TEMPLATE", value_parser = parse_fixed_template)]
-    pub lines_enable: Option<crate::protocol::lines::CommandTemplate>,
-    /// Lines: the command that disables the sketch's output.
-    #[arg(long, value_name = "TEMPLATE", value_parser = parse_fixed_template)]
-    pub lines_disable: Option<crate::protocol::lines::CommandTemplate>,
-}
-
-impl LinesArgs {
-    /// The adapter settings these arguments declare.
-    // The other protocols' settings join `AdapterSettings` beside these.
-    #[allow(clippy::needless_update)]
-    pub fn settings(&self) -> AdapterSettings {
-        AdapterSettings {
-            lines: Box::new(crate::protocol::lines::LinesSettings {
-                time_column: self.lines_time_column,
-                roles: self.lines_roles.clone().unwrap_or_default(),
-                params: self.lines_param.clone(),
-                enable: self.lines_enable.clone(),
-                disable: self.lines_disable.clone(),
-            }),
-            ..AdapterSettings::default()
-        }
-    }
-}
-
-fn parse_fixed_template(text: &str) -> Result<crate::protocol::lines::CommandTemplate, String> {
-    crate::protocol::lines::CommandTemplate::fixed(text)
-}
-
 #[derive(Debug, Args)]
 /// `motiontune sim`'s options.
 pub struct SimArgs {
@@ -252,8 +126,8 @@ pub struct SimArgs {
 /// `motiontune record`'s options.
 pub struct RecordArgs {
     #[command(flatten)]
-    /// The device to record.
-    pub port: PortArgs,
+    /// The device or devices to record.
+    pub devices: DevicesArgs,
     /// Seconds of device time to record.
     #[arg(long, value_parser = parse_seconds, allow_hyphen_values = true)]
     pub seconds: f64,
@@ -277,8 +151,8 @@ pub struct RecordArgs {
 /// `motiontune params`' options.
 pub struct ParamsArgs {
     #[command(flatten)]
-    /// The device to read and write.
-    pub port: PortArgs,
+    /// The device to read and write, or the devices to list.
+    pub devices: DevicesArgs,
     /// Parameter writes, applied in order.
     #[arg(value_name = "NAME=VALUE", value_parser = parse_assignment)]
     pub writes: Vec<Assignment>,
@@ -302,6 +176,10 @@ pub struct AnalyzeArgs {
     /// else s].
     #[arg(long, value_name = "UNIT")]
     pub time_unit: Option<TimeUnit>,
+    /// In a recording of several devices (`record --port A --port B`),
+    /// the label of the device to measure.
+    #[arg(long, value_name = "LABEL")]
+    pub device: Option<String>,
     /// Column of the reference, by header or name without the unit
     /// [default: setpoint, else reference].
     #[arg(long, value_name = "COLUMN")]

@@ -16,7 +16,7 @@ use crate::protocol::{DeviceInfo, Event};
 const CONNECT_SLACK: Duration = Duration::from_secs(3);
 /// Longest a wait sleeps before looking at the interrupt flag: an
 /// interrupted command has then well under its 2 s to end.
-const INTERRUPT_POLL: Duration = Duration::from_millis(50);
+pub(super) const INTERRUPT_POLL: Duration = Duration::from_millis(50);
 
 /// What waiting for the link's next event came to.
 pub(super) enum Wait {
@@ -62,6 +62,41 @@ pub fn connect_seeing(
     stream_divider: u16,
     seen: &mut dyn FnMut(&Event),
 ) -> anyhow::Result<(Link, DeviceInfo)> {
+    let (link, deadline) = open(target, stream_divider);
+    let info = described(&link, deadline, seen)?;
+    Ok((link, info))
+}
+
+/// Connects to every target at once and returns each link with its
+/// device's description, in the order given. The links probe and greet
+/// side by side, so several devices take as long as the slowest; one that
+/// fails ends the command, naming its port, and the others are closed.
+pub fn connect_all(
+    targets: Vec<PortTarget>,
+    stream_divider: u16,
+) -> anyhow::Result<Vec<(Link, DeviceInfo)>> {
+    let opened: Vec<(Link, Instant)> = targets
+        .into_iter()
+        .map(|target| open(target, stream_divider))
+        .collect();
+    let mut connected = Vec::with_capacity(opened.len());
+    for (link, deadline) in opened {
+        let port = link.target().name().to_owned();
+        // Name the port unless the error already does.
+        let info = described(&link, deadline, &mut |_| {}).map_err(|error| {
+            if error.to_string().contains(&port) {
+                error
+            } else {
+                error.context(port)
+            }
+        })?;
+        connected.push((link, info));
+    }
+    Ok(connected)
+}
+
+/// Opens a link, with the time by which it must have connected.
+fn open(target: PortTarget, stream_divider: u16) -> (Link, Instant) {
     let mut options = LinkOptions::new(target);
     options.stream_divider = stream_divider;
     // The link gives up on its own; this only guards against a link thread
@@ -72,10 +107,19 @@ pub fn connect_seeing(
         .max(probe_time())
         .max(LONGEST_HANDSHAKE);
     let deadline = Instant::now() + longest + CONNECT_SLACK;
-    let link = Link::open(options);
+    (Link::open(options), deadline)
+}
+
+/// Waits until the device on `link` has described itself, showing `seen`
+/// every event before.
+fn described(
+    link: &Link,
+    deadline: Instant,
+    seen: &mut dyn FnMut(&Event),
+) -> anyhow::Result<DeviceInfo> {
     loop {
-        match next_event(&link, deadline) {
-            Wait::Event(LinkEvent::Device(Event::Described(info))) => return Ok((link, info)),
+        match next_event(link, deadline) {
+            Wait::Event(LinkEvent::Device(Event::Described(info))) => return Ok(info),
             Wait::Event(LinkEvent::Closed(Some(error))) => bail!(error),
             Wait::Event(LinkEvent::Closed(None)) => {
                 bail!("the link closed before the device described itself")

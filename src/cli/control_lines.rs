@@ -50,7 +50,7 @@ mod tests {
         let mut all = vec!["motiontune", "params"];
         all.extend_from_slice(args);
         match Cli::try_parse_from(all).expect("valid").command {
-            Some(CliCommand::Params(params)) => params.port.target(),
+            Some(CliCommand::Params(params)) => params.devices.targets()[0].clone(),
             other => panic!("{other:?}"),
         }
     }

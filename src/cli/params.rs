@@ -7,16 +7,35 @@
 //! write, so a bad argument changes nothing; the gains auto-tune proposes
 //! go through the same guard, as auto-tune's ([`super::guarded_writes`]).
 //! Reading changes nothing on the device: no stream is started, and the
-//! link leaves the output alone.
+//! link leaves the output alone. Several `--port`s list every device's
+//! parameters, each under its label; writes then are refused, as they
+//! would not say which device they are for.
+
+use anyhow::bail;
 
 use super::ParamsArgs;
-use super::connect::connect;
+use super::connect::{connect, connect_all};
 use super::guarded_writes::{apply, resolve};
 use super::report;
-use crate::protocol::{ParamInfo, ParamKind};
+use crate::link::{Link, PortTarget};
+use crate::protocol::{DeviceInfo, ParamInfo, ParamKind};
+use crate::record::devices::labels;
 
 pub fn run(args: &ParamsArgs) -> anyhow::Result<()> {
-    let (link, mut info) = connect(args.port.target(), 0)?;
+    let targets = args.devices.targets();
+    match (targets.as_slice(), args.devices.labels.len()) {
+        ([target], 0) => one(args, target.clone()),
+        ([_], _) => bail!("--label names the devices of several --port: one port was given"),
+        _ if !args.writes.is_empty() => {
+            bail!("NAME=VALUE writes go to one device: give one --port (nothing was written)")
+        }
+        _ => several(args, targets),
+    }
+}
+
+/// Writes to one device, then lists its parameters.
+fn one(args: &ParamsArgs, target: PortTarget) -> anyhow::Result<()> {
+    let (link, mut info) = connect(target, 0)?;
     let writes = resolve(&info.params, &args.writes)?;
     apply(&link, &writes, &mut info)?;
     let params = &info.params;
@@ -26,17 +45,55 @@ pub fn run(args: &ParamsArgs) -> anyhow::Result<()> {
             serde_json::to_string_pretty(&as_json(params))?
         ))?;
     } else {
-        let header = format!(
-            "# {} ({}) on {}, speaking {}\n",
-            info.name,
-            info.firmware,
-            link.target().name(),
-            link.protocol()
-                .map_or_else(|| "an unknown protocol".to_owned(), |p| p.to_string())
-        );
-        report::print(&(header + &table(params)))?;
+        report::print(&(heading(&link, &info) + &table(params)))?;
     }
     Ok(())
+}
+
+/// Lists the parameters of several devices, each under its label; with
+/// `--json`, an array of `{label, port, device, firmware, params}`.
+fn several(args: &ParamsArgs, targets: Vec<PortTarget>) -> anyhow::Result<()> {
+    let connected = connect_all(targets, 0)?;
+    let names: Vec<&str> = connected.iter().map(|(_, i)| i.name.as_str()).collect();
+    let labels = labels(&args.devices.labels, &names).map_err(anyhow::Error::msg)?;
+    if args.json {
+        let devices: Vec<serde_json::Value> = connected
+            .iter()
+            .zip(&labels)
+            .map(|((link, info), label)| {
+                serde_json::json!({
+                    "label": label,
+                    "port": link.target().name(),
+                    "device": info.name,
+                    "firmware": info.firmware,
+                    "params": as_json(&info.params),
+                })
+            })
+            .collect();
+        report::print(&format!("{}\n", serde_json::to_string_pretty(&devices)?))?;
+    } else {
+        let tables: Vec<String> = connected
+            .iter()
+            .zip(&labels)
+            .map(|((link, info), label)| {
+                format!("## {label}\n{}{}", heading(link, info), table(&info.params))
+            })
+            .collect();
+        report::print(&tables.join("\n"))?;
+    }
+    Ok(())
+}
+
+/// `# NAME (FIRMWARE) on PORT, speaking PROTOCOL`.
+fn heading(link: &Link, info: &DeviceInfo) -> String {
+    format!(
+        "# {} ({}) on {}, speaking {}\n",
+        info.name,
+        info.firmware,
+        link.target().name(),
+        link.protocol()
+            .map_or_else(|| "an unknown protocol".to_owned(), |p| p.to_string())
+    )
 }
 
 fn as_json(params: &[ParamInfo]) -> serde_json::Value {

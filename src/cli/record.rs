@@ -8,7 +8,7 @@
 //! stream and, closing, stops what it started; recording never touches the
 //! output. With `--text-out`, the device's text lines that are not data
 //! (from its first, before it described itself) go to a CSV of their own
-//! ([`TextLog`]).
+//! ([`TextLog`]). Several ports record into one file ([`devices`]).
 
 use std::time::{Duration, Instant};
 
@@ -17,16 +17,26 @@ use anyhow::{Context, bail};
 use super::RecordArgs;
 use super::connect::{Wait, connect_seeing, next_event};
 use crate::link::saturation::{Saturated, Throughput, saturation};
-use crate::link::{Link, LinkEvent};
+use crate::link::{Link, LinkEvent, PortTarget};
 use crate::protocol::DeviceInfo;
 use crate::protocol::adapter::Protocol;
 use crate::protocol::{Event, TextLevel};
 use crate::record::{FLUSH_INTERVAL, RecordError, RecordFormat, RowFile, SampleWriter, TextLog};
 use span::Recording;
 
+mod devices;
 mod span;
 
 pub fn run(args: &RecordArgs) -> anyhow::Result<()> {
+    match (args.devices.targets().as_slice(), args.devices.labels.len()) {
+        ([_, _, ..], _) => devices::run(args),
+        ([target], 0) => record_one(args, target.clone()),
+        _ => bail!("--label names the devices of several --port: one port was given"),
+    }
+}
+
+/// Records one device to a file of its own columns.
+fn record_one(args: &RecordArgs, target: PortTarget) -> anyhow::Result<()> {
     let origin = Instant::now();
     let mut text = match &args.text_out {
         Some(path) => {
@@ -37,7 +47,7 @@ pub fn run(args: &RecordArgs) -> anyhow::Result<()> {
         None => None,
     };
     let mut early: Result<(), RecordError> = Ok(());
-    let (link, info) = connect_seeing(args.port.target(), args.divider, &mut |event| {
+    let (link, info) = connect_seeing(target, args.divider, &mut |event| {
         if let (Some(text), Event::Text { level, message }, Ok(())) = (&mut text, event, &early) {
             early = text.write(origin.elapsed().as_secs_f64(), None, *level, message);
         }

@@ -9,6 +9,7 @@
 mod events;
 mod handle;
 mod health;
+mod host_alignment;
 mod open_error;
 mod ports;
 pub mod replay;
@@ -20,6 +21,7 @@ mod transport;
 pub use events::{STREAM_WAKE, Wake};
 pub use handle::{Link, LinkEvent, LinkOptions};
 pub use health::{HealthSnapshot, LinkHealth};
+pub use host_alignment::{Alignment, HostAlignment};
 pub use ports::{PortEntry, list_ports};
 pub use runner::ProcedureEvent;
 pub use transport::{

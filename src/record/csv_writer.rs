@@ -40,36 +40,98 @@ pub fn header_for(channels: &[ChannelInfo]) -> Vec<String> {
 }
 
 /// Rows are formatted in memory and reach the sink only whole, on
-/// [`CsvRecorder::flush`] or when this much is waiting: a recording cut
-/// short (crash, kill, full disk) ends on a complete row.
+/// [`CsvRows::flush`] or when this much is waiting: a recording cut short
+/// (crash, kill, full disk) ends on a complete row.
 const MAX_BUFFERED: usize = 1 << 20;
+
+/// CSV rows on their way to a sink, whole rows at a time; the one writer
+/// under every recording's CSV file.
+pub(super) struct CsvRows<W: Write> {
+    text: csv::Writer<Vec<u8>>,
+    sink: W,
+    rows: u64,
+}
+
+impl<W: Write> CsvRows<W> {
+    /// Starts a file with its header row.
+    pub(super) fn new(sink: W, header: &[String]) -> Result<Self, RecordError> {
+        let mut text = csv::Writer::from_writer(Vec::new());
+        text.write_record(header)?;
+        Ok(Self {
+            text,
+            sink,
+            rows: 0,
+        })
+    }
+
+    /// Rows written so far (the header not counted).
+    pub(super) fn rows(&self) -> u64 {
+        self.rows
+    }
+
+    /// Formats one row; hands the rows to the sink when enough wait.
+    pub(super) fn write(&mut self, row: &[String]) -> Result<(), RecordError> {
+        self.text.write_record(row)?;
+        self.rows += 1;
+        if self.text.get_ref().len() >= MAX_BUFFERED {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    /// Hands every complete row formatted so far to the sink, and flushes
+    /// the sink.
+    pub(super) fn flush(&mut self) -> Result<(), RecordError> {
+        let rows_text = std::mem::replace(&mut self.text, csv::Writer::from_writer(Vec::new()));
+        let mut text = rows_text
+            .into_inner()
+            .map_err(|e| RecordError::Io(std::io::Error::other(e.to_string())))?;
+        self.sink.write_all(&text)?;
+        text.clear();
+        // Keep the buffer's memory for the next rows.
+        self.text = csv::Writer::from_writer(text);
+        self.sink.flush()?;
+        Ok(())
+    }
+
+    /// Flushes and returns the sink.
+    pub(super) fn finish(mut self) -> Result<W, RecordError> {
+        self.flush()?;
+        Ok(self.sink)
+    }
+}
+
+/// Sample `k`'s values as the device wrote them, appended to `row`: a
+/// counter or `micros()` column above 2^24 stays exact (an f32 would round
+/// it).
+pub(super) fn push_values(row: &mut Vec<String>, batch: &SampleBatch, k: usize) {
+    let values = k * batch.channel_count..(k + 1) * batch.channel_count;
+    match &batch.exact {
+        Some(exact) => row.extend(exact[values].iter().map(f64::to_string)),
+        None => row.extend(batch.values[values].iter().map(f32::to_string)),
+    }
+}
 
 /// Writes samples as CSV rows.
 pub struct CsvRecorder<W: Write> {
-    rows_text: csv::Writer<Vec<u8>>,
-    sink: W,
+    rows: CsvRows<W>,
     channel_count: usize,
-    rows: u64,
     row: Vec<String>,
 }
 
 impl<W: Write> CsvRecorder<W> {
     /// Starts a recording: writes the header row.
     pub fn new(sink: W, channels: &[ChannelInfo]) -> Result<Self, RecordError> {
-        let mut rows_text = csv::Writer::from_writer(Vec::new());
-        rows_text.write_record(header_for(channels))?;
         Ok(Self {
-            rows_text,
-            sink,
+            rows: CsvRows::new(sink, &header_for(channels))?,
             channel_count: channels.len(),
-            rows: 0,
             row: Vec::with_capacity(channels.len() + 1),
         })
     }
 
     /// Rows written so far (the header not counted).
     pub fn rows(&self) -> u64 {
-        self.rows
+        self.rows.rows()
     }
 
     /// Writes every sample of a batch.
@@ -83,20 +145,8 @@ impl<W: Write> CsvRecorder<W> {
         for k in 0..batch.len() {
             self.row.clear();
             self.row.push(batch.time_of(k).to_string());
-            // Values as the device wrote them: a counter or `micros()`
-            // column above 2^24 stays exact (an f32 would round it).
-            let values = k * batch.channel_count..(k + 1) * batch.channel_count;
-            match &batch.exact {
-                Some(exact) => self.row.extend(exact[values].iter().map(f64::to_string)),
-                None => self
-                    .row
-                    .extend(batch.values[values].iter().map(f32::to_string)),
-            }
-            self.rows_text.write_record(&self.row)?;
-            self.rows += 1;
-        }
-        if self.rows_text.get_ref().len() >= MAX_BUFFERED {
-            self.flush()?;
+            push_values(&mut self.row, batch, k);
+            self.rows.write(&self.row)?;
         }
         Ok(())
     }
@@ -104,23 +154,12 @@ impl<W: Write> CsvRecorder<W> {
     /// Hands every complete row formatted so far to the sink, and flushes
     /// the sink.
     pub fn flush(&mut self) -> Result<(), RecordError> {
-        let rows_text =
-            std::mem::replace(&mut self.rows_text, csv::Writer::from_writer(Vec::new()));
-        let mut text = rows_text
-            .into_inner()
-            .map_err(|e| RecordError::Io(std::io::Error::other(e.to_string())))?;
-        self.sink.write_all(&text)?;
-        text.clear();
-        // Keep the buffer's memory for the next rows.
-        self.rows_text = csv::Writer::from_writer(text);
-        self.sink.flush()?;
-        Ok(())
+        self.rows.flush()
     }
 
     /// Flushes and returns the sink.
-    pub fn finish(mut self) -> Result<W, RecordError> {
-        self.flush()?;
-        Ok(self.sink)
+    pub fn finish(self) -> Result<W, RecordError> {
+        self.rows.finish()
     }
 }
 

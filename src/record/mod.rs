@@ -10,6 +10,7 @@
 //! ours and other tools' CSV, are opened by [`read`].
 
 mod csv_writer;
+pub mod devices;
 mod parquet_writer;
 pub mod read;
 mod recording;

@@ -5,7 +5,7 @@
 use std::time::Instant;
 
 use crate::link::LinkEvent;
-use crate::protocol::{Event, TextLevel};
+use crate::protocol::{Event, SampleBatch, TextLevel};
 use crate::record::{RecordError, SampleWriter, TextLog};
 
 /// The recording under way: the file and what the span needs.
@@ -39,10 +39,7 @@ impl Recording {
         if self.recorder.rows() > 0 {
             self.lost += lost_before;
         }
-        let end = start + self.seconds;
-        let keep = (0..batch.len())
-            .take_while(|&k| batch.time_of(k) < end - batch.period_s() * 1e-3)
-            .count();
+        let keep = within(&batch, start, self.seconds);
         self.recorder.write_batch(&batch.slice(0..keep))?;
         if keep > 0 {
             self.last_time = Some(batch.time_of(keep - 1));
@@ -72,4 +69,13 @@ impl Recording {
             _ => 0.0,
         }
     }
+}
+
+/// How many of `batch`'s samples fall within `seconds` of device time
+/// from `start`: a span of 3 s at 1 kHz is 3000 samples, not 3001.
+pub(super) fn within(batch: &SampleBatch, start: f64, seconds: f64) -> usize {
+    let end = start + seconds;
+    (0..batch.len())
+        .take_while(|&k| batch.time_of(k) < end - batch.period_s() * 1e-3)
+        .count()
 }

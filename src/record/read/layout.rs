@@ -4,6 +4,7 @@
 //! prefix, turned into a time column before the rest is read as CSV.
 
 use super::{ReadError, ReadOptions, RecordedChannel, TimeColumn, TimeUnit};
+use crate::record::devices;
 
 /// Rows looked at to detect the layout.
 const SAMPLE_ROWS: usize = 64;
@@ -41,6 +42,12 @@ pub struct CsvLayout {
     pub channel_columns: Vec<usize>,
     /// The channels, in column order.
     pub channels: Vec<RecordedChannel>,
+    /// The devices' labels in a file of several
+    /// ([`crate::record::devices`]); empty for any other file.
+    pub device_labels: Vec<String>,
+    /// In a file of several devices, the one read, on its own time; `None`
+    /// reads them all on the host's time, rows sorted by it.
+    pub device: Option<String>,
 }
 
 impl CsvLayout {
@@ -66,6 +73,14 @@ impl CsvLayout {
             } else {
                 format!("time {name} in {}", self.time_unit.symbol())
             }
+        };
+        let time = match (&self.device, self.device_labels.is_empty()) {
+            (Some(device), _) => format!(
+                "device '{device}' of {} on its own time",
+                self.device_labels.join(", ")
+            ),
+            (None, false) => format!("devices {} on host time", self.device_labels.join(", ")),
+            (None, true) => time,
         };
         format!(
             "{separator}-separated{}, {}, {time}",
@@ -97,6 +112,8 @@ impl Default for CsvLayout {
             serial_monitor: false,
             channel_columns: Vec::new(),
             channels: Vec::new(),
+            device_labels: Vec::new(),
+            device: None,
         }
     }
 }
@@ -135,6 +152,15 @@ impl CsvLayout {
         if layout.header {
             layout.headers = sample.first().cloned().unwrap_or_default();
         }
+        let groups = layout
+            .header
+            .then(|| devices::device_groups(&layout.headers))
+            .flatten();
+        match (groups, &options.device) {
+            (Some(groups), device) => return layout.several_devices(&groups, device.as_deref()),
+            (None, Some(device)) => return Err(ReadError::NotSeveralDevices(device.clone())),
+            (None, None) => {}
+        }
         layout.time_column = layout.find_time_column(&options.time_column)?;
         let time_header = layout.headers.get(layout.time_column).map(String::as_str);
         layout.time_unit = options
@@ -168,6 +194,50 @@ impl CsvLayout {
             .map(|&c| channel_named(layout.headers.get(c).map_or("", String::as_str), c))
             .collect();
         Ok(layout)
+    }
+
+    /// The layout of a file of several devices: `device`'s columns on its
+    /// own time, or every device's channels on the host's.
+    fn several_devices(
+        mut self,
+        groups: &[devices::DeviceColumns],
+        device: Option<&str>,
+    ) -> Result<Self, ReadError> {
+        self.device_labels = groups.iter().map(|g| g.label.clone()).collect();
+        let named = |c: usize, prefix: usize| {
+            let header = self.headers.get(c).map_or("", String::as_str);
+            channel_named(header.get(prefix..).unwrap_or(header), c)
+        };
+        match device {
+            Some(label) => {
+                let Some(group) = groups.iter().find(|g| g.label == label) else {
+                    return Err(ReadError::NoSuchDevice {
+                        label: label.to_owned(),
+                        labels: self.device_labels.join(", "),
+                    });
+                };
+                self.device = Some(label.to_owned());
+                self.time_column = group.time_column;
+                self.channel_columns =
+                    (group.time_column + 1..=group.time_column + group.channels).collect();
+                // The channels as a one-device recording names them.
+                let prefix = label.len() + 1;
+                self.channels = self
+                    .channel_columns
+                    .iter()
+                    .map(|&c| named(c, prefix))
+                    .collect();
+            }
+            None => {
+                self.time_column = 0;
+                let times: Vec<usize> = groups.iter().map(|g| g.time_column).collect();
+                self.channel_columns = (1..self.column_count)
+                    .filter(|c| !times.contains(c))
+                    .collect();
+                self.channels = self.channel_columns.iter().map(|&c| named(c, 0)).collect();
+            }
+        }
+        Ok(self)
     }
 
     /// A reader of every row as the layout says (the header row included).

@@ -16,6 +16,11 @@
 //!   earlier than the row before is left out and named in
 //!   [`RecordedFile::problems`] by its line number; a value that is not a
 //!   number becomes a gap, and is named there too.
+//! - A file of several devices (`motiontune record --port A --port B`,
+//!   [`crate::record::devices`]) reads as one device's samples on its own
+//!   time when [`ReadOptions::device`] names it, or as every device's
+//!   channels on the host's time, rows sorted by it (another device's
+//!   channels are gaps in a device's rows).
 //! - Only a file that cannot be read, or has no time column (none found,
 //!   or the one chosen is not there), is an error.
 //!
@@ -55,6 +60,10 @@ pub struct ReadOptions {
     pub decimal_comma: Option<bool>,
     /// Whether the first row names the columns; `None` detects it.
     pub header: Option<bool>,
+    /// In a file of several devices (`motiontune record --port A --port
+    /// B`), the label of the one to read on its own time; `None` reads
+    /// every device on the host's time.
+    pub device: Option<String>,
 }
 
 /// The column that holds the time.
@@ -339,6 +348,19 @@ pub enum ReadError {
     #[error("the file has no header row to find a column named '{0}' in; choose it by number")]
     /// Columns can be named only with a header row.
     NoHeader(String),
+    #[error("no device labelled '{label}' in the file (devices: {labels})")]
+    /// A file of several devices has none with the label asked for.
+    NoSuchDevice {
+        /// The label asked for.
+        label: String,
+        /// The labels there are.
+        labels: String,
+    },
+    #[error(
+        "a device ('{0}') can be chosen only in a file of several devices, as `record --port A --port B` writes"
+    )]
+    /// A device was asked for in a file of one.
+    NotSeveralDevices(String),
     #[error("a Parquet file without a footer, and no whole row group was found")]
     /// A Parquet file with no footer and no whole row group.
     NoFooter,
@@ -385,6 +407,19 @@ pub fn read_csv(bytes: &[u8], options: &ReadOptions) -> Result<RecordedFile, Rea
     read_rows(text, &layout, problems)
 }
 
+/// Puts rows in time order, keeping the order of rows at the same time.
+fn sort_by_time(times: &mut Vec<f64>, columns: &mut [Vec<f32>]) {
+    if times.is_sorted() {
+        return;
+    }
+    let mut order: Vec<usize> = (0..times.len()).collect();
+    order.sort_by(|&a, &b| times[a].total_cmp(&times[b]));
+    *times = order.iter().map(|&k| times[k]).collect();
+    for column in columns {
+        *column = order.iter().map(|&k| column[k]).collect();
+    }
+}
+
 #[derive(Default)]
 struct Problems {
     listed: Vec<RowProblem>,
@@ -427,6 +462,10 @@ fn read_rows(
             continue;
         }
         let time_cell = record.get(layout.time_column).unwrap_or_default();
+        if layout.device.is_some() && time_cell.is_empty() {
+            // Another device's row.
+            continue;
+        }
         let time = if layout.date_times {
             std::str::from_utf8(time_cell)
                 .ok()
@@ -443,8 +482,11 @@ fn read_rows(
             });
             continue;
         };
+        // Several devices' rows come in the order they reached the app,
+        // not quite in host time: they are sorted below.
         if let Some(&before) = times.last()
             && time < before
+            && layout.device_labels.is_empty()
         {
             problems.push(RowProblem::TimeBackwards { line, time, before });
             continue;
@@ -466,6 +508,9 @@ fn read_rows(
             };
             columns[channel].push(value);
         }
+    }
+    if layout.device.is_none() && !layout.device_labels.is_empty() {
+        sort_by_time(&mut times, &mut columns);
     }
     problems.listed.sort_by_key(RowProblem::line);
     Ok(RecordedFile {

@@ -318,3 +318,68 @@ fn empty_and_odd_input_never_panics() {
         "a byte-order mark is not a name"
     );
 }
+
+#[test]
+fn a_file_of_several_devices_reads_one_device_or_all_on_host_time() {
+    let text = "host_time_s,x.time_s,x.pos [rad],y.time_s,y.pos [turns],y.vel\n\
+                1.002,0.001,10,,,\n\
+                1.003,0.002,11,,,\n\
+                1.0025,,,5.0,7,8\n\
+                1.004,0.003,,,,\n";
+    let x = read_with(
+        text,
+        &ReadOptions {
+            device: Some("x".into()),
+            ..ReadOptions::default()
+        },
+    );
+    assert_eq!(x.times, [0.001, 0.002, 0.003]);
+    assert_eq!(channels(&x), [("pos", "rad")]);
+    assert_eq!(bits(&x.columns[0]), bits(&[10.0, 11.0, f32::NAN]));
+    assert!(x.problems.is_empty(), "{:?}", problems(&x));
+    assert_eq!(
+        layout(&x).describe(),
+        "comma-separated, header row, device 'x' of x, y on its own time"
+    );
+    let y = read_with(
+        text,
+        &ReadOptions {
+            device: Some("y".into()),
+            ..ReadOptions::default()
+        },
+    );
+    assert_eq!(y.times, [5.0]);
+    assert_eq!(channels(&y), [("pos", "turns"), ("vel", "")]);
+
+    // Every device on the host's time: rows sorted, each device's
+    // channels a gap in the other's rows.
+    let all = read(text);
+    assert_eq!(all.times, [1.002, 1.0025, 1.003, 1.004]);
+    assert_eq!(all.channels.len(), 3);
+    assert_eq!(
+        bits(&all.columns[0]),
+        bits(&[10.0, f32::NAN, 11.0, f32::NAN])
+    );
+    assert_eq!(
+        bits(&all.columns[2]),
+        bits(&[f32::NAN, 8.0, f32::NAN, f32::NAN])
+    );
+    assert!(all.problems.is_empty(), "{:?}", problems(&all));
+
+    let error = |device: &str, text: &str| {
+        read_csv(
+            text.as_bytes(),
+            &ReadOptions {
+                device: Some(device.into()),
+                ..ReadOptions::default()
+            },
+        )
+        .expect_err("refused")
+        .to_string()
+    };
+    assert_eq!(
+        error("z", text),
+        "no device labelled 'z' in the file (devices: x, y)"
+    );
+    assert!(error("x", "time_s,pos\n0,1\n").contains("only in a file of several devices"));
+}

@@ -1,0 +1,421 @@
+//! Several devices at once from the command line: `record --port A --port
+//! B` writes one file with a column group per device, every sample of
+//! each exact and none missing, on one host time axis; losing one device
+//! leaves the other recording; `params` lists both; mistakes get one line
+//! and change nothing. Every device is a real process behind a real pty.
+#![cfg(unix)]
+
+mod common;
+
+use std::path::Path;
+use std::time::Duration;
+
+use common::{DeviceProcess, assert_one_line_error, motiontune as run, stderr};
+use motiontune::record::read::{self, ReadOptions};
+
+const PYTHON_DEVICE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/python_device/device.py");
+
+/// The name the simulated drive gives, its label by default.
+const SIM: &str = "motiontune simulated drive";
+
+fn native_sim() -> DeviceProcess {
+    DeviceProcess::start(common::BIN, &["sim", "--pty"])
+}
+
+/// One device's rows of a file of several, split from the file's text by
+/// its header alone (not by the app's reader): `(host time, device time,
+/// values)` in file order.
+struct Group {
+    header: Vec<String>,
+    rows: Vec<(f64, f64, Vec<f64>)>,
+}
+
+fn split(path: &Path, label: &str) -> Group {
+    let text = std::fs::read_to_string(path).expect("recording");
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().expect("header").split(',').collect();
+    assert_eq!(header[0], "host_time_s");
+    let time = header
+        .iter()
+        .position(|h| *h == format!("{label}.time_s"))
+        .unwrap_or_else(|| panic!("no {label}.time_s in {header:?}"));
+    let end = (time + 1..header.len())
+        .find(|&c| header[c].ends_with(".time_s"))
+        .unwrap_or(header.len());
+    let mut rows = Vec::new();
+    for line in lines {
+        let cells: Vec<&str> = line.split(',').collect();
+        assert_eq!(cells.len(), header.len(), "{line}");
+        if cells[time].is_empty() {
+            // Another device's row: none of this device's cells is filled.
+            assert!(cells[time..end].iter().all(|c| c.is_empty()), "{line}");
+            continue;
+        }
+        let number = |c: &str| {
+            c.parse::<f64>()
+                .unwrap_or_else(|_| panic!("{c:?} in {line}"))
+        };
+        rows.push((
+            number(cells[0]),
+            number(cells[time]),
+            cells[time + 1..end].iter().map(|c| number(c)).collect(),
+        ));
+    }
+    Group {
+        header: header[time + 1..end]
+            .iter()
+            .map(|h| {
+                h.strip_prefix(&format!("{label}."))
+                    .expect("prefixed")
+                    .to_owned()
+            })
+            .collect(),
+        rows,
+    }
+}
+
+fn record(ports: &[&str], labels: &[&str], seconds: &str, out: &Path) -> std::process::Output {
+    let mut args = vec![
+        "record",
+        "--seconds",
+        seconds,
+        "--out",
+        out.to_str().expect("utf8 path"),
+    ];
+    for port in ports {
+        args.extend(["--port", port]);
+    }
+    for label in labels {
+        args.extend(["--label", label]);
+    }
+    run(&args)
+}
+
+/// Every device time of a group, one period apart.
+fn assert_no_gap(group: &Group, period: f64) {
+    let times: Vec<f64> = group.rows.iter().map(|r| r.1).collect();
+    common::assert_evenly_spaced(&times, period);
+}
+
+/// Host time is the device's time plus an offset that only ever comes
+/// down (the least-delayed arrival so far) and settles within `within_s`.
+fn assert_on_host_time(group: &Group, within_s: f64) {
+    let offsets: Vec<f64> = group
+        .rows
+        .iter()
+        .map(|(host, device, _)| host - device)
+        .collect();
+    for pair in offsets.windows(2) {
+        assert!(pair[1] <= pair[0] + 1e-9, "offset rose: {pair:?}");
+    }
+    let settled = offsets[0] - offsets[offsets.len() - 1];
+    assert!(settled < within_s, "offset moved {settled} s");
+}
+
+#[test]
+fn two_independent_devices_are_recorded_whole_and_exact() {
+    let a = DeviceProcess::start("python3", &[PYTHON_DEVICE]);
+    let b = DeviceProcess::start("python3", &[PYTHON_DEVICE]);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("both.csv");
+    let output = record(&[&a.path, &b.path], &["left", "right"], "2", &out);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let said = stderr(&output);
+    assert!(
+        said.contains("left (python reference device): 2000 samples"),
+        "{said}"
+    );
+    assert!(
+        said.contains("right (python reference device): 2000 samples"),
+        "{said}"
+    );
+    assert!(said.contains("arrivals within"), "{said}");
+    for label in ["left", "right"] {
+        let group = split(&out, label);
+        assert_eq!(group.header, ["reference [V]", "response [V]", "counter"]);
+        assert_eq!(group.rows.len(), 2000, "{label}: 2 s at 1 kHz");
+        assert_no_gap(&group, 1e-3);
+        // The device's own tick, as it wrote it: its time to the
+        // microsecond and one more each sample.
+        for (_, time, values) in &group.rows {
+            assert_eq!(
+                values[2],
+                (time * 1000.0).round(),
+                "{label}: {values:?} at {time}"
+            );
+        }
+        assert_on_host_time(&group, 0.5);
+    }
+    // Both were recorded over the same stretch of host time.
+    let [left, right] = ["left", "right"].map(|l| split(&out, l));
+    let span = |g: &Group| (g.rows[0].0, g.rows[g.rows.len() - 1].0);
+    let (l, r) = (span(&left), span(&right));
+    assert!(l.0.max(r.0) < l.1.min(r.1), "no overlap: {l:?} {r:?}");
+
+    // The app's reader splits the file back the same way.
+    for group_label in ["left", "right"] {
+        let options = ReadOptions {
+            device: Some(group_label.into()),
+            ..ReadOptions::default()
+        };
+        let file = read::open(&out, &options).expect("reads");
+        let group = split(&out, group_label);
+        assert!(file.problems.is_empty(), "{:?}", file.problems);
+        assert_eq!(
+            file.times,
+            group.rows.iter().map(|r| r.1).collect::<Vec<_>>()
+        );
+        let counters: Vec<f64> = group.rows.iter().map(|r| r.2[2]).collect();
+        let read_counters: Vec<f64> = file.columns[2].iter().map(|&v| f64::from(v)).collect();
+        assert_eq!(read_counters, counters);
+        assert_eq!(file.channels[2].label(), "counter");
+    }
+    // Every device on the host's time: all rows, sorted, none dropped.
+    let all = read::open(&out, &ReadOptions::default()).expect("reads");
+    assert_eq!(all.times.len(), 4000);
+    assert!(all.times.is_sorted());
+    assert!(all.problems.is_empty(), "{:?}", all.problems);
+    assert_eq!(all.channels.len(), 6);
+
+    // `analyze` measures one device of the file, and asks which.
+    let output = run(&["analyze", out.to_str().expect("utf8 path")]);
+    assert_one_line_error(
+        &output,
+        "holds several devices (left, right): choose one with --device",
+    );
+    // The device's own columns, named as a one-device recording names
+    // them: its reference holds still, so there is no step.
+    let output = run(&[
+        "analyze",
+        out.to_str().expect("utf8 path"),
+        "--device",
+        "right",
+        "--feedback",
+        "response",
+    ]);
+    assert_one_line_error(&output, "the reference 'reference [V]' never changes");
+    let output = run(&[
+        "analyze",
+        out.to_str().expect("utf8 path"),
+        "--device",
+        "middle",
+    ]);
+    assert_one_line_error(
+        &output,
+        "no device labelled 'middle' in the file (devices: left, right)",
+    );
+}
+
+#[test]
+fn two_simulated_drives_keep_every_tick_and_losing_one_leaves_the_other() {
+    let a = native_sim();
+    let mut b = Some(native_sim());
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("two.csv");
+    let recorder = std::thread::spawn({
+        let (a, b, out) = (
+            a.path.clone(),
+            b.as_ref().expect("still running").path.clone(),
+            out.clone(),
+        );
+        move || record(&[&a, &b], &[], "3", &out)
+    });
+    // The second drive's port goes away mid-recording (its process ends).
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while std::fs::metadata(&out).map_or(true, |m| m.len() < 200_000) {
+        assert!(std::time::Instant::now() < deadline, "nothing recorded");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let lost_port = b.as_ref().expect("still running").path.clone();
+    drop(b.take());
+    let output = recorder.join().expect("the recorder thread");
+    // The command fails naming the device it lost, after recording the
+    // other one whole.
+    let said = stderr(&output);
+    assert!(!output.status.success(), "{said}");
+    assert_eq!(said.trim_end().lines().count(), 1, "{said}");
+    assert!(said.contains(&format!("{SIM}-2 on {lost_port}")), "{said}");
+    let kept = split(&out, SIM);
+    assert_eq!(kept.rows.len(), 30_000, "3 s at 10 kHz");
+    assert_no_gap(&kept, 1e-4);
+    let lost = split(&out, &format!("{SIM}-2"));
+    assert!(!lost.rows.is_empty() && lost.rows.len() < 30_000);
+    assert_no_gap(&lost, 1e-4);
+    for group in [&kept, &lost] {
+        assert_eq!(group.header[..4], common::SERVO_COLUMNS[1..]);
+        // Each value in its own column: the output is off, so the effort
+        // is zero and the following error is setpoint minus position.
+        for (_, _, values) in &group.rows {
+            assert_eq!(values[3], 0.0);
+            assert!(
+                (values[4] - (values[0] - values[1])).abs() < 1e-6,
+                "{values:?}"
+            );
+        }
+        assert_on_host_time(group, 0.5);
+    }
+}
+
+#[test]
+fn a_drive_and_an_odrive_share_one_file_and_params_lists_both() {
+    let native = native_sim();
+    let odrive = DeviceProcess::start(common::BIN, &["sim", "--pty", "--firmware", "odrive"]);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("mixed.csv");
+    let output = record(&[&native.path, &odrive.path], &["bench", "load"], "1", &out);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let bench = split(&out, "bench");
+    assert_eq!(bench.rows.len(), 10_000);
+    assert_no_gap(&bench, 1e-4);
+    let load = split(&out, "load");
+    // Polled at 200 Hz on the host's clock: about 200 replies, each later
+    // than the one before.
+    assert!(
+        (150..=210).contains(&load.rows.len()),
+        "{}",
+        load.rows.len()
+    );
+    assert!(load.rows.windows(2).all(|p| p[1].1 > p[0].1));
+    assert_on_host_time(&bench, 0.5);
+
+    let output = run(&[
+        "params",
+        "--port",
+        &native.path,
+        "--port",
+        &odrive.path,
+        "--json",
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let devices: serde_json::Value = serde_json::from_slice(&output.stdout).expect("json");
+    let devices = devices.as_array().expect("one entry per device");
+    assert_eq!(devices.len(), 2);
+    assert_eq!(devices[0]["label"], SIM);
+    assert_eq!(devices[0]["port"], native.path.as_str());
+    assert_eq!(devices[1]["device"], "ODrive axis0");
+    for device in devices {
+        assert!(
+            device["params"].as_array().is_some_and(|p| !p.is_empty()),
+            "{device}"
+        );
+    }
+    let output = run(&["params", "--port", &native.path, "--port", &odrive.path]);
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(text.starts_with(&format!("## {SIM}\n# {SIM} (")), "{text}");
+    assert!(
+        text.contains("\n## ODrive axis0\n# ODrive axis0 ("),
+        "{text}"
+    );
+}
+
+#[test]
+fn mistakes_with_several_ports_get_one_line_and_change_nothing() {
+    let a = native_sim();
+    let b = native_sim();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("never.csv");
+    let out_text = out.to_str().expect("utf8 path");
+    let before = run(&["params", "--port", &a.path, "--json"]);
+    let cases: [(Vec<&str>, &str); 6] = [
+        (
+            vec!["params", "--port", &a.path, "--port", &b.path, "pos.kp=7"],
+            "NAME=VALUE writes go to one device: give one --port (nothing was written)",
+        ),
+        (
+            vec![
+                "record",
+                "--port",
+                &a.path,
+                "--port",
+                &b.path,
+                "--label",
+                "x",
+                "--seconds",
+                "1",
+                "--out",
+                out_text,
+            ],
+            "1 --label for 2 --port: give one label per port, or none",
+        ),
+        (
+            vec![
+                "record",
+                "--port",
+                &a.path,
+                "--port",
+                &b.path,
+                "--label",
+                "x",
+                "--label",
+                "x",
+                "--seconds",
+                "1",
+                "--out",
+                out_text,
+            ],
+            "device label \"x\" is given twice",
+        ),
+        (
+            vec![
+                "record",
+                "--port",
+                &a.path,
+                "--label",
+                "x.y",
+                "--seconds",
+                "1",
+                "--out",
+                out_text,
+            ],
+            "device label \"x.y\" holds '.'",
+        ),
+        (
+            vec![
+                "record",
+                "--port",
+                &a.path,
+                "--port",
+                &b.path,
+                "--seconds",
+                "1",
+                "--out",
+                "never.parquet",
+            ],
+            "several devices are recorded to CSV",
+        ),
+        (
+            vec![
+                "step",
+                "--port",
+                &a.path,
+                "--port",
+                &b.path,
+                "--amplitude",
+                "0.1",
+            ],
+            "--port",
+        ),
+    ];
+    for (args, expected) in cases {
+        let output = run(&args);
+        assert_one_line_error(&output, expected);
+    }
+    assert!(!out.exists(), "a refused recording wrote a file");
+    let output = run(&[
+        "record",
+        "--port",
+        &a.path,
+        "--label",
+        "x",
+        "--seconds",
+        "1",
+        "--out",
+        out_text,
+    ]);
+    assert_one_line_error(&output, "--label names the devices of several --port");
+    let after = run(&["params", "--port", &a.path, "--json"]);
+    assert_eq!(
+        after.stdout, before.stdout,
+        "a refused command changed a parameter"
+    );
+}
