@@ -114,8 +114,8 @@ awk -F, -v hz="$loop_hz" '
     }
     END {
         for (k = 1; k <= n; k++)
-            printf "%s %d %d %d %s\n", name[k], channels, rows[k], missing[k] + 0,
-                (first_gap[k] == "" ? "-" : first_gap[k])
+            printf "%d %d %d %s %s\n", channels, rows[k], missing[k] + 0,
+                (first_gap[k] == "" ? "-" : first_gap[k]), name[k]
     }
 ' "$work/run.csv" >"$work/ticks"
 expected=$(awk -v s="$seconds" -v hz="$loop_hz" 'BEGIN { printf "%d", s * hz }')
@@ -138,7 +138,8 @@ ports=$(printf '%s ' "${port_args[@]}")
 echo "end to end: $devices device(s) at $loop_hz Hz, divider 1, $seconds s of device time ($ports)"
 failed=0
 total=0
-while read -r name channels rows missing first_gap; do
+# The column's name last: a label may hold spaces.
+while read -r channels rows missing first_gap name; do
     echo "$name: $channels channels, $rows rows of $expected expected"
     if [ "$missing" -eq 0 ]; then
         echo "$name: missing 0 ticks"

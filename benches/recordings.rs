@@ -8,6 +8,11 @@
 //!
 //! The file sizes are printed once, before the timings.
 //!
+//! "two devices" writes the same 60 s from two devices, batches
+//! interleaved as two links deliver them, into one file as `record --port
+//! A --port B` does, next to the way without it: a file per device. Then
+//! it opens one device of the shared file next to opening its own file.
+//!
 //! "open in the app" is the whole of what opening a file in the GUI costs
 //! (`device::recorded::load`): reading the file from disk (the page
 //! cache, after the first run), parsing it, putting every row into the
@@ -24,6 +29,7 @@ use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_mai
 use motiontune::device::recorded::{LoadProgress, RecordedDevice, load};
 use motiontune::protocol::{ChannelInfo, ChannelRole, SampleBatch};
 use motiontune::record::read::{ReadOptions, read_csv, read_parquet};
+use motiontune::record::devices::DevicesCsv;
 use motiontune::record::{CsvRecorder, ParquetRecorder};
 
 const CHANNELS: usize = 8;
@@ -93,6 +99,49 @@ fn write_parquet(batches: &[SampleBatch]) -> Vec<u8> {
     recorder.finish().expect("footer")
 }
 
+/// Two devices' batches into one file, as they arrive: one of each in
+/// turn, the second device 3 ms behind on the host's clock.
+fn write_two_devices(batches: &[SampleBatch]) -> Vec<u8> {
+    let devices = [("a".to_owned(), channels()), ("b".to_owned(), channels())];
+    let mut file = DevicesCsv::new(Vec::new(), &devices).expect("header");
+    for batch in batches {
+        file.write_batch(0, batch, 0.0).expect("rows");
+        file.write_batch(1, batch, 0.003).expect("rows");
+    }
+    file.finish().expect("flush")
+}
+
+fn bench_two_devices(c: &mut Criterion, batches: &[SampleBatch], values: u64) {
+    let shared = write_two_devices(batches);
+    let own = write_csv(batches);
+    eprintln!(
+        "two devices: one file {:.1} MB, two files {:.1} MB",
+        shared.len() as f64 / 1e6,
+        2.0 * own.len() as f64 / 1e6
+    );
+    let mut group = c.benchmark_group("two devices, 60 s each, 10 kHz x 8 ch");
+    group.sample_size(10);
+    group.throughput(Throughput::Elements(2 * values));
+    group.bench_function("write one file", |b| {
+        b.iter(|| black_box(write_two_devices(batches)))
+    });
+    group.bench_function("write a file per device", |b| {
+        b.iter(|| black_box((write_csv(batches), write_csv(batches))))
+    });
+    group.throughput(Throughput::Elements(values));
+    let one_device = ReadOptions {
+        device: Some("a".into()),
+        ..ReadOptions::default()
+    };
+    group.bench_function("open one device of the shared file", |b| {
+        b.iter(|| black_box(read_csv(&shared, &one_device).expect("reads")))
+    });
+    group.bench_function("open the device's own file", |b| {
+        b.iter(|| black_box(read_csv(&own, &ReadOptions::default()).expect("reads")))
+    });
+    group.finish();
+}
+
 fn bench(c: &mut Criterion) {
     let batches = batches(SECONDS);
     let values = (SECONDS as f64 * RATE_HZ) as u64 * CHANNELS as u64;
@@ -132,6 +181,7 @@ fn bench(c: &mut Criterion) {
         });
     }
     group.finish();
+    bench_two_devices(c, &batches, values);
     drop((batches, csv, parquet));
 
     let long = write_parquet(&self::batches(LONG_SECONDS));
