@@ -316,7 +316,21 @@ fn mistakes_with_several_ports_get_one_line_and_change_nothing() {
     let out = dir.path().join("never.csv");
     let out_text = out.to_str().expect("utf8 path");
     let before = run(&["params", "--port", &a.path, "--json"]);
-    let cases: [(Vec<&str>, &str); 6] = [
+    let cases: [(Vec<&str>, &str); 7] = [
+        (
+            vec![
+                "record",
+                "--port",
+                &a.path,
+                "--port",
+                "/dev/motiontune-none",
+                "--seconds",
+                "1",
+                "--out",
+                out_text,
+            ],
+            "no such port: /dev/motiontune-none",
+        ),
         (
             vec!["params", "--port", &a.path, "--port", &b.path, "pos.kp=7"],
             "NAME=VALUE writes go to one device: give one --port (nothing was written)",
@@ -418,4 +432,49 @@ fn mistakes_with_several_ports_get_one_line_and_change_nothing() {
         after.stdout, before.stdout,
         "a refused command changed a parameter"
     );
+}
+
+#[test]
+fn ctrl_c_keeps_every_sample_of_every_device() {
+    let (a, b) = (native_sim(), native_sim());
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("interrupted.csv");
+    let recorder = std::process::Command::new(common::BIN)
+        .args([
+            "record", "--port", &a.path, "--port", &b.path, "--label", "a",
+        ])
+        .args(["--label", "b", "--seconds", "30", "--out"])
+        .arg(&out)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start motiontune record");
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while std::fs::metadata(&out).map_or(true, |m| m.len() < 200_000) {
+        assert!(std::time::Instant::now() < deadline, "nothing recorded");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &recorder.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+    let output = recorder.wait_with_output().expect("the recorder ends");
+    let said = stderr(&output);
+    assert_eq!(output.status.code(), Some(130), "{said}");
+    assert_eq!(said.trim_end().lines().count(), 1, "{said}");
+    assert!(said.contains("interrupted: recorded to"), "{said}");
+    for label in ["a", "b"] {
+        let group = split(&out, label);
+        assert!(
+            group.rows.len() > 1000,
+            "{label}: {} rows",
+            group.rows.len()
+        );
+        assert!(
+            said.contains(&format!("{label} ({SIM}): {} samples", group.rows.len())),
+            "{said} but {label} has {} rows",
+            group.rows.len()
+        );
+        assert_no_gap(&group, 1e-4);
+    }
 }
