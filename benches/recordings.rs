@@ -28,8 +28,8 @@ use std::hint::black_box;
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use motiontune::device::recorded::{LoadProgress, RecordedDevice, load};
 use motiontune::protocol::{ChannelInfo, ChannelRole, SampleBatch};
-use motiontune::record::read::{ReadOptions, read_csv, read_parquet};
 use motiontune::record::devices::DevicesCsv;
+use motiontune::record::read::{ReadOptions, read_csv, read_parquet};
 use motiontune::record::{CsvRecorder, ParquetRecorder};
 
 const CHANNELS: usize = 8;

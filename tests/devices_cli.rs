@@ -478,3 +478,151 @@ fn ctrl_c_keeps_every_sample_of_every_device() {
         assert_no_gap(&group, 1e-4);
     }
 }
+
+/// Writes `pos.kp` on the device at `port`.
+fn set_kp(port: &str, value: &str) {
+    let output = run(&["params", "--port", port, &format!("pos.kp={value}")]);
+    assert!(output.status.success(), "{}", stderr(&output));
+}
+
+/// `pos.kp` on the device at `port`, as `params --json` reads it.
+fn kp(port: &str) -> f64 {
+    let output = run(&["params", "--port", port, "--json"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let params: serde_json::Value = serde_json::from_slice(&output.stdout).expect("json");
+    params
+        .as_array()
+        .and_then(|p| p.iter().find(|p| p["name"] == "pos.kp"))
+        .and_then(|p| p["value"].as_f64())
+        .expect("pos.kp")
+}
+
+#[test]
+fn a_profile_of_two_devices_applies_per_label_and_only_with_write() {
+    let (a, b) = (native_sim(), native_sim());
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("gantry.toml");
+    let file_text = file.to_str().expect("utf8 path");
+    let (a_kp, b_kp) = (kp(&a.path), kp(&b.path));
+    set_kp(&b.path, "7");
+    let output = run(&[
+        "profile", "save", "--port", &a.path, "--port", &b.path, "--label", "x", "--label", "y",
+        "--name", "gantry", "--out", file_text,
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("of x, y to"),
+        "{}",
+        stderr(&output)
+    );
+    let saved = std::fs::read_to_string(&file).expect("saved");
+    assert_eq!(saved.matches("[[device]]").count(), 2, "{saved}");
+
+    // Both gains move; the file is loaded with the ports the other way
+    // round, so labels, not order, say which section is whose.
+    set_kp(&a.path, "10");
+    set_kp(&b.path, "4");
+    let load = |write: bool| {
+        let mut args = vec![
+            "profile", "load", file_text, "--port", &b.path, "--port", &a.path, "--label", "y",
+            "--label", "x",
+        ];
+        if write {
+            args.push("--write");
+        }
+        run(&args)
+    };
+    let shown = load(false);
+    assert!(shown.status.success(), "{}", stderr(&shown));
+    let text = String::from_utf8_lossy(&shown.stdout);
+    assert!(text.contains("## y\npos.kp: 4 -> 7 "), "{text}");
+    assert!(
+        text.contains(&format!("## x\npos.kp: 10 -> {a_kp} ")),
+        "{text}"
+    );
+    assert!(
+        text.contains("nothing written: add --write to write these 2 changes"),
+        "{text}"
+    );
+    assert_eq!(
+        (kp(&a.path), kp(&b.path)),
+        (10.0, 4.0),
+        "shown, not written"
+    );
+
+    let written = load(true);
+    assert!(written.status.success(), "{}", stderr(&written));
+    assert!(String::from_utf8_lossy(&written.stdout).contains("wrote 2 changes to 2 devices"));
+    assert_eq!((kp(&a.path), kp(&b.path)), (a_kp, 7.0));
+    assert_ne!(b_kp, 7.0, "the test moved b's gain");
+
+    // A gain the guard holds back on one device (more than a factor of 3
+    // in one write): nothing is written to either.
+    set_kp(&a.path, "3");
+    set_kp(&b.path, "4");
+    assert_one_line_error(&load(true), "x: nothing was written to any device");
+    assert_eq!((kp(&a.path), kp(&b.path)), (3.0, 4.0));
+
+    // One device present: its section applies, the other is named.
+    set_kp(&a.path, "10");
+    let output = run(&[
+        "profile", "load", file_text, "--port", &a.path, "--port", &b.path, "--label", "x",
+        "--label", "z", "--write",
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        text.contains("## y\nnot connected: nothing is written for it"),
+        "{text}"
+    );
+    assert!(
+        text.contains("## z\nnot in the profile: left as it is"),
+        "{text}"
+    );
+    assert_eq!(
+        (kp(&a.path), kp(&b.path)),
+        (a_kp, 4.0),
+        "z is left as it is"
+    );
+
+    // A broken file, or a one-device profile for two ports: one line,
+    // nothing written.
+    set_kp(&a.path, "10");
+    let broken = dir.path().join("broken.toml");
+    std::fs::write(
+        &broken,
+        saved.replace("[[device]]", "[[device]]\nlabel = 5"),
+    )
+    .expect("write");
+    let output = run(&[
+        "profile",
+        "load",
+        broken.to_str().expect("utf8 path"),
+        "--port",
+        &a.path,
+        "--write",
+    ]);
+    assert_one_line_error(&output, "broken.toml: line");
+    let one = dir.path().join("one.toml");
+    let output = run(&[
+        "profile",
+        "save",
+        "--port",
+        &a.path,
+        "--out",
+        one.to_str().expect("utf8"),
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let output = run(&[
+        "profile",
+        "load",
+        one.to_str().expect("utf8"),
+        "--port",
+        &a.path,
+        "--port",
+        &b.path,
+        "--write",
+    ]);
+    assert_one_line_error(&output, "is a profile of one device: give one --port");
+    assert_eq!(kp(&a.path), 10.0);
+}

@@ -91,6 +91,53 @@ pub enum CliCommand {
     /// Measure the loop's frequency response (Bode) by exciting the
     /// setpoint; print bandwidth, resonance and margins.
     Bode(BodeArgs),
+    /// Save devices' gains and settings to a profile, or show what one
+    /// would change and write it with --write.
+    #[command(subcommand)]
+    Profile(ProfileCommand),
+}
+
+#[derive(Debug, Subcommand)]
+/// `motiontune profile`'s two commands.
+pub enum ProfileCommand {
+    /// Save every gain and plain setting of one device, or of several (a
+    /// section per device label), to a TOML file.
+    Save(ProfileSaveArgs),
+    /// Show what a profile would change on the devices present, and write
+    /// it only with --write.
+    Load(ProfileLoadArgs),
+}
+
+#[derive(Debug, Args)]
+/// `motiontune profile save`'s options.
+pub struct ProfileSaveArgs {
+    #[command(flatten)]
+    /// The device or devices to save.
+    pub devices: DevicesArgs,
+    /// The profile file to write (TOML).
+    #[arg(long, value_name = "FILE.toml")]
+    pub out: PathBuf,
+    /// The profile's name, kept in the file.
+    #[arg(long, default_value = "profile")]
+    pub name: String,
+}
+
+#[derive(Debug, Args)]
+/// `motiontune profile load`'s options.
+pub struct ProfileLoadArgs {
+    /// The profile file (TOML), of one device or of several.
+    #[arg(value_name = "FILE.toml")]
+    pub file: PathBuf,
+    #[command(flatten)]
+    /// The devices to compare it with.
+    pub devices: DevicesArgs,
+    /// Write the changes shown; without it nothing is written.
+    #[arg(long)]
+    pub write: bool,
+    /// With --write, also write a gain that moves further than the write
+    /// guard allows in one write.
+    #[arg(long, requires = "write")]
+    pub allow_large_change: bool,
 }
 
 #[derive(Debug, Args)]

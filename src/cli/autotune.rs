@@ -27,6 +27,7 @@ use super::guarded_writes::{apply, reviewed_gains};
 use super::step::measure;
 use super::{AutotuneArgs, AutotuneMethod};
 use crate::analysis::{ClosedLoopSpeed, StepOptions, UltimateRule};
+use crate::tuning::write_guard::WriteOrigin;
 use crate::tuning::{
     LoopParams, ModelKind, ModelRule, PreviewPlan, StepDirection, StepPlan, StepResponse, identify,
     preview, propose,
@@ -103,7 +104,12 @@ pub fn run(args: &AutotuneArgs) -> anyhow::Result<()> {
 
     let reviewed = args.write.then(|| {
         let writes = loop_params.writes(&proposal.parallel);
-        reviewed_gains(&info.params, &writes, args.allow_large_change)
+        reviewed_gains(
+            WriteOrigin::AutoTune,
+            &info.params,
+            &writes,
+            args.allow_large_change,
+        )
     });
     let mut measured = None;
     if let Some(Ok(writes)) = &reviewed {

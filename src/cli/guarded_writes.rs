@@ -1,7 +1,7 @@
 //! Parameter writes from the command line, every one through the write
 //! guard before the first goes out: `params NAME=VALUE`, `step --set`,
-//! and the gains `autotune --write` proposes (as auto-tune's,
-//! [`reviewed_gains`]). Each write waits for the device's answer, so what
+//! and the gains `autotune --write` proposes and `profile load --write`
+//! loads ([`reviewed_gains`]). Each write waits for the device's answer, so what
 //! is printed after is what is in force.
 
 use std::time::{Duration, Instant};
@@ -85,16 +85,17 @@ pub(super) fn resolve(
     Ok(review.writes)
 }
 
-/// Gains an auto-tune proposed, as the write guard lets auto-tune send
-/// them ([`WriteOrigin::AutoTune`]: gains and plain settings only); an
-/// error naming each gain it refuses, or moves beyond its per-write limit
-/// unless `allow_large`.
+/// Gains an auto-tune proposed or a profile holds, as the write guard lets
+/// `origin` send them ([`WriteOrigin::AutoTune`], [`WriteOrigin::Profile`]:
+/// gains and plain settings only); an error naming each gain it refuses,
+/// or moves beyond its per-write limit unless `allow_large`.
 pub(super) fn reviewed_gains(
+    origin: WriteOrigin,
     params: &[ParamInfo],
     writes: &[(u8, f32)],
     allow_large: bool,
 ) -> anyhow::Result<Vec<(u8, f32)>> {
-    let review = WriteGuard::default().review(WriteOrigin::AutoTune, params, writes);
+    let review = WriteGuard::default().review(origin, params, writes);
     let listed = |items: Vec<String>| items.join("; ");
     if !review.refused.is_empty() {
         bail!(

@@ -15,6 +15,7 @@ mod exit;
 mod guarded_writes;
 mod params;
 mod procedure;
+mod profile;
 mod record;
 mod report;
 mod sim;
@@ -101,5 +102,6 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Some(CliCommand::Step(args)) => step::run(&args),
         Some(CliCommand::Autotune(args)) => autotune::run(&args),
         Some(CliCommand::Bode(args)) => bode::run(&args),
+        Some(CliCommand::Profile(command)) => profile::run(&command),
     }
 }

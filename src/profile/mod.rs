@@ -9,6 +9,7 @@
 //! user can read, listed even when its value equals the device's. Nothing
 //! here writes to a device or knows about egui.
 
+pub mod devices;
 pub mod lines;
 
 use std::path::Path;
@@ -80,6 +81,25 @@ pub enum ProfileError {
     },
 }
 
+/// Parses TOML text; `path` names the source in the error, with the line
+/// and, where the parser knows it, the field.
+fn parse_toml<T: serde::de::DeserializeOwned>(text: &str, path: &str) -> Result<T, ProfileError> {
+    toml::from_str(text).map_err(|error| {
+        let message = error.message().trim().replace('\n', " ");
+        let message = match error.span() {
+            Some(span) => {
+                let line = text[..span.start.min(text.len())].matches('\n').count() + 1;
+                format!("line {line}: {message}")
+            }
+            None => message,
+        };
+        ProfileError::Parse {
+            path: path.to_owned(),
+            message,
+        }
+    })
+}
+
 impl Profile {
     /// A profile of the gains and plain settings among `params` (the
     /// values in force on `device`), stamped with now.
@@ -110,20 +130,7 @@ impl Profile {
     /// Parses TOML text; `path` names the source in the error, with the
     /// line and, where the parser knows it, the field.
     pub fn from_toml(text: &str, path: &str) -> Result<Self, ProfileError> {
-        let profile: Self = toml::from_str(text).map_err(|error| {
-            let message = error.message().trim().replace('\n', " ");
-            let message = match error.span() {
-                Some(span) => {
-                    let line = text[..span.start.min(text.len())].matches('\n').count() + 1;
-                    format!("line {line}: {message}")
-                }
-                None => message,
-            };
-            ProfileError::Parse {
-                path: path.to_owned(),
-                message,
-            }
-        })?;
+        let profile: Self = parse_toml(text, path)?;
         if let Some(section) = &profile.lines
             && let Err(message) = section.to_settings()
         {

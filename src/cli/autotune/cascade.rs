@@ -38,6 +38,7 @@ use crate::tuning::cascade::{
     CascadeSetup, DEFAULT_VELOCITY_HZ, DesignInputs, FACTORS, MotorFit, StagePrediction, design,
     fit_motor, gain_walk, predict_stage, refit_position, step_size,
 };
+use crate::tuning::write_guard::WriteOrigin;
 use crate::tuning::{ModelRule, StepDirection, StepPlan, StepResponse};
 
 /// Times the identification step is halved before the run is refused.
@@ -270,12 +271,17 @@ impl Stage<'_> {
         amplitude: f64,
     ) -> anyhow::Result<Walked> {
         let increments = if self.allow_large {
-            vec![reviewed_gains(&info.params, writes, true)?]
+            vec![reviewed_gains(
+                WriteOrigin::AutoTune,
+                &info.params,
+                writes,
+                true,
+            )?]
         } else {
             gain_walk(&info.params, writes).with_context(|| {
                 format!(
                     "gains not written: {}",
-                    reviewed_gains(&info.params, writes, false)
+                    reviewed_gains(WriteOrigin::AutoTune, &info.params, writes, false)
                         .err()
                         .map_or_else(
                             || "no walk the write guard allows".to_owned(),
@@ -293,7 +299,12 @@ impl Stage<'_> {
         for (k, increment) in increments.iter().enumerate() {
             apply(
                 self.link,
-                &reviewed_gains(&info.params, increment, self.allow_large)?,
+                &reviewed_gains(
+                    WriteOrigin::AutoTune,
+                    &info.params,
+                    increment,
+                    self.allow_large,
+                )?,
                 info,
             )?;
             done.push(increment.clone());
@@ -369,7 +380,7 @@ impl Stage<'_> {
         for writes in back {
             apply(
                 self.link,
-                &reviewed_gains(&info.params, writes, true)?,
+                &reviewed_gains(WriteOrigin::AutoTune, &info.params, writes, true)?,
                 info,
             )?;
         }

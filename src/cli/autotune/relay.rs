@@ -15,6 +15,7 @@ use super::super::report;
 use super::super::{AutotuneArgs, RuleArg};
 use super::report::{GainNames, RelayTuning};
 use crate::analysis::UltimateRule;
+use crate::tuning::write_guard::WriteOrigin;
 use crate::tuning::{LoopParams, Outcome, RelayPlan, RelayTest};
 
 /// Device time the loop holds its setpoint after ENABLE before a relay run.
@@ -71,6 +72,7 @@ pub fn run(args: &AutotuneArgs) -> anyhow::Result<()> {
     let proposed = result.gains(rule).parallel;
     let reviewed = args.write.then(|| {
         reviewed_gains(
+            WriteOrigin::AutoTune,
             &info.params,
             &loop_params.writes(&proposed),
             args.allow_large_change,
