@@ -2,7 +2,8 @@
 //! real `App` driven headless against two simulated drives, each behind
 //! its own real pty: both stream into their own history whether shown or
 //! not; the EMERGENCY STOP button and Esc each queue ENABLE 0 on both links
-//! in the frame they are pressed, and both drives switch off; closing or
+//! in the frame they are pressed, and both drives switch off (two native
+//! drives, and a native drive beside an emulated ODrive); closing or
 //! losing one link leaves the other streaming; selecting a device moves
 //! the panes (and their writes) to it; a label the user typed sticks.
 #![cfg(unix)]
@@ -16,9 +17,11 @@ use egui_kittest::kittest::Queryable;
 use motiontune::app::{App, ConnectionState};
 use motiontune::device::session::DeviceSession;
 use motiontune::device::{DeviceId, LoggedEvent, StopSource};
+use motiontune::protocol::adapter::Protocol;
 use motiontune::sim::SimDevice;
 use motiontune::sim::device::DeviceSettings;
 use motiontune::sim::drive::DriveConfig;
+use motiontune::sim::firmware::odrive::{OdriveSim, STATE_CLOSED_LOOP};
 use motiontune::sim::pty::PtyServer;
 
 /// The simulated drive's index of `pos.kp`.
@@ -36,23 +39,38 @@ fn serve() -> PtyServer {
     .expect("pty available")
 }
 
-/// The app connected to `a`, then `b` added with *Add device* (typed into
-/// the connection bar's port field, as a user does).
+/// The app connected to `a`, then `b` added with *Add device*.
 fn two_devices(a: &PtyServer, b: &PtyServer) -> Harness<'static, App> {
     let mut harness = app_on_port(a.path());
     wait_connected(&mut harness);
+    add_device(&mut harness, b.path(), None);
+    harness
+}
+
+/// Types `path` into the connection bar's port field, as a user does,
+/// picks `protocol` (by its title) if given, presses *Add device* and
+/// waits until every device is connected.
+fn add_device(harness: &mut Harness<'static, App>, path: &str, protocol: Option<&str>) {
     harness
         .get_by_role_and_label(Role::TextInput, "Port")
-        .set_text_value_accesskit(b.path());
+        .set_text_value_accesskit(path);
     harness.run_steps(2);
+    if let Some(protocol) = protocol {
+        harness
+            .get_by_role_and_label(Role::ComboBox, "Protocol")
+            .click_accesskit();
+        harness.run_steps(2);
+        harness.get_by_label(protocol).click_accesskit();
+        harness.run_steps(2);
+    }
+    let before = harness.state().devices().len();
     harness.get_by_label("Add device").click_accesskit();
     harness.step();
-    step_until(&mut harness, "both devices connected", |h| {
+    step_until(harness, "every device connected", |h| {
         let devices = h.state().devices();
-        devices.len() == 2 && devices.iter().all(|d| d.session.is_connected())
+        devices.len() == before + 1 && devices.iter().all(|d| d.session.is_connected())
     });
     harness.step();
-    harness
 }
 
 fn session<'h>(harness: &'h Harness<'static, App>, id: DeviceId) -> &'h DeviceSession {
@@ -83,53 +101,71 @@ fn select(harness: &mut Harness<'static, App>, id: DeviceId) {
 }
 
 /// Switches on the output of every device, one after the other from its
-/// row and the top bar's toggle, and waits until drives and app agree.
-fn enable_both(harness: &mut Harness<'static, App>, a: &PtyServer, b: &PtyServer) {
-    for (id, server) in [(FIRST, a), (SECOND, b)] {
+/// row and the top bar's toggle, and waits until drives and app agree;
+/// `on[i]` says whether the `i`th device's drive is on.
+fn enable_all(harness: &mut Harness<'static, App>, on: &[&dyn Fn() -> bool]) {
+    for (n, drive_on) in (1..).zip(on) {
+        let id = DeviceId(n);
         select(harness, id);
         harness.get_by_label("Enable output").click_accesskit();
         harness.step();
-        step_until(harness, "the drive on", |_| {
-            server.with_device(|d| d.enabled())
-        });
+        step_until(harness, "the drive on", |_| drive_on());
         step_until(harness, "the app to see it", |h| {
             session(h, id).output_enabled()
         });
     }
 }
 
-/// After one frame of `stop`, ENABLE 0 is queued on both links; then
-/// both drives are off and each device's log names `by`.
-fn stop_disables_both(
+/// Presses `stop` and steps one frame: by then every device has logged
+/// the stop and had ENABLE 0 queued on its link (the second device is
+/// shown; the first must stop all the same). The drive's answer may be in
+/// already: the link is fast enough to answer within the step. Then every
+/// drive goes off.
+fn stop_all_in_one_frame(
+    harness: &mut Harness<'static, App>,
+    on: &[&dyn Fn() -> bool],
     by: StopSource,
     stop: impl FnOnce(&mut Harness<'static, App>),
-) -> (PtyServer, PtyServer) {
-    let (a, b) = (serve(), serve());
-    let mut harness = two_devices(&a, &b);
-    enable_both(&mut harness, &a, &b);
-    // The second device is shown; the first must stop all the same.
-    stop(&mut harness);
-    harness.step();
-    for id in [FIRST, SECOND] {
-        assert!(
-            session(&harness, id).stop_pending,
-            "{id:?}: no ENABLE 0 queued in the frame of the stop"
-        );
-    }
-    step_until(&mut harness, "both drives off", |_| {
-        !a.with_device(|d| d.enabled()) && !b.with_device(|d| d.enabled())
-    });
-    step_until(&mut harness, "the app to see both off", |h| {
-        !session(h, FIRST).output_enabled() && !session(h, SECOND).output_enabled()
-    });
-    for id in [FIRST, SECOND] {
-        let stopped = session(&harness, id)
+) {
+    enable_all(harness, on);
+    let ids: Vec<DeviceId> = (1..).take(on.len()).map(DeviceId).collect();
+    let stops = |h: &Harness<'static, App>, id| {
+        session(h, id)
             .event_log
             .entries()
-            .any(|e| e.event == LoggedEvent::EmergencyStop { by });
-        assert!(stopped, "{id:?}: the stop is not in its event log");
+            .filter(|e| e.event == LoggedEvent::EmergencyStop { by })
+            .count()
+    };
+    for &id in &ids {
+        assert_eq!(stops(harness, id), 0, "{id:?} stopped before the stop");
     }
-    (a, b)
+    stop(harness);
+    harness.step();
+    for &id in &ids {
+        assert!(
+            stops(harness, id) > 0,
+            "{id:?}: not stopped in the frame of the stop"
+        );
+        let session = session(harness, id);
+        assert!(
+            session.stop_pending || !session.output_enabled(),
+            "{id:?}: no ENABLE 0 went out in the frame of the stop"
+        );
+    }
+    step_until(harness, "every drive off", |_| on.iter().all(|on| !on()));
+    step_until(harness, "the app to see every output off", |h| {
+        ids.iter().all(|&id| !session(h, id).output_enabled())
+    });
+}
+
+/// Two simulated drives, both on, then `stop`.
+fn stop_disables_both(by: StopSource, stop: impl FnOnce(&mut Harness<'static, App>)) {
+    let (a, b) = (serve(), serve());
+    let mut harness = two_devices(&a, &b);
+    let on: [&dyn Fn() -> bool; 2] = [&|| a.with_device(|d| d.enabled()), &|| {
+        b.with_device(|d| d.enabled())
+    }];
+    stop_all_in_one_frame(&mut harness, &on, by, stop);
 }
 
 #[test]
@@ -181,6 +217,25 @@ fn the_emergency_stop_button_disables_every_device_in_one_frame() {
 #[test]
 fn esc_disables_every_device_in_one_frame() {
     stop_disables_both(StopSource::EscKey, |h| h.key_press(egui::Key::Escape));
+}
+
+#[test]
+fn esc_disables_a_native_drive_and_an_emulated_odrive_together() {
+    let native = serve();
+    let odrive = PtyServer::start(OdriveSim::new(DriveConfig::default())).expect("pty available");
+    while odrive.with_device(|d| d.is_booting()) {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let mut harness = app_on_port(native.path());
+    wait_connected(&mut harness);
+    add_device(&mut harness, odrive.path(), Some("ODrive ASCII"));
+    assert_eq!(session(&harness, SECOND).protocol, Some(Protocol::Odrive));
+    let on: [&dyn Fn() -> bool; 2] = [&|| native.with_device(|d| d.enabled()), &|| {
+        odrive.with_device(|d| d.axes[0].current_state == STATE_CLOSED_LOOP)
+    }];
+    stop_all_in_one_frame(&mut harness, &on, StopSource::EscKey, |h| {
+        h.key_press(egui::Key::Escape);
+    });
 }
 
 #[test]
