@@ -272,7 +272,112 @@ fn is_suffixed(label: &str, base: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use std::path::PathBuf;
+
     use super::*;
+    use crate::history::History;
+    use crate::protocol::DeviceInfo;
+
+    /// A session with no link, described as `name` (a recording's: it
+    /// needs no port).
+    fn described(name: &str) -> DeviceSession {
+        let info = DeviceInfo {
+            name: name.to_owned(),
+            firmware: "test".to_owned(),
+            protocol_version: 1,
+            loop_hz: 1_000,
+            watchdog_ms: 0,
+            channels: Vec::new(),
+            params: Vec::new(),
+        };
+        DeviceSession::recorded(PathBuf::from("x.csv"), info, History::new(0, 1))
+    }
+
+    fn labels(devices: &Devices) -> Vec<&str> {
+        devices.iter().map(Device::label).collect()
+    }
+
+    #[test]
+    fn labels_follow_the_description_made_unique_until_the_user_types_one() {
+        let mut devices = Devices::default();
+        for name in ["drive", "drive", "load", "drive"] {
+            devices.add(described(name));
+        }
+        assert_eq!(
+            labels(&devices),
+            ["x.csv", "x.csv 2", "x.csv 3", "x.csv 4"],
+            "the port's name at first"
+        );
+        devices.drain_all();
+        assert_eq!(labels(&devices), ["drive", "drive 2", "load", "drive 3"]);
+        // Frames later nothing moves.
+        devices.drain_all();
+        assert_eq!(labels(&devices), ["drive", "drive 2", "load", "drive 3"]);
+
+        assert!(devices.set_label(DeviceId(3), " Load motor "));
+        assert!(
+            !devices.set_label(DeviceId(3), "  "),
+            "a blank label is refused"
+        );
+        assert!(!devices.set_label(DeviceId(9), "nobody"));
+        devices.drain_all();
+        assert_eq!(
+            labels(&devices),
+            ["drive", "drive 2", "Load motor", "drive 3"]
+        );
+    }
+
+    #[test]
+    fn removing_the_selected_device_selects_the_oldest_left_and_ids_are_not_reused() {
+        let mut devices = Devices::default();
+        let first = devices.add(described("a"));
+        let second = devices.add(described("b"));
+        assert_eq!(
+            devices.selected_id(),
+            Some(second),
+            "the device added is shown"
+        );
+        assert!(devices.remove(second).is_some());
+        assert_eq!(devices.selected_id(), Some(first));
+        assert!(devices.remove(second).is_none());
+        let third = devices.add(described("c"));
+        assert_eq!(third, DeviceId(3));
+        assert!(devices.select(first));
+        assert!(devices.remove(third).is_some());
+        assert_eq!(
+            devices.selected_id(),
+            Some(first),
+            "another's removal keeps it"
+        );
+        assert!(devices.remove(first).is_some());
+        assert_eq!(devices.selected_id(), None);
+        assert!(!devices.select(first));
+    }
+
+    #[test]
+    fn replacing_the_selected_session_keeps_its_id_label_and_colour() {
+        let mut devices = Devices::default();
+        devices.add(described("a"));
+        let second = devices.add(described("b"));
+        devices.drain_all();
+        devices.set_label(second, "mine");
+        let colour = devices.get(second).map(|d| d.colour);
+        let mut handed = None;
+        devices.replace_selected(|old| {
+            handed = old.map(|s| s.info.map(|i| i.name));
+            described("c")
+        });
+        assert_eq!(
+            handed,
+            Some(Some("b".to_owned())),
+            "the old session is handed over"
+        );
+        let device = devices.get(second).expect("still there");
+        assert_eq!(device.label(), "mine");
+        assert_eq!(Some(device.colour), colour);
+        assert_eq!(devices.len(), 2);
+        assert_eq!(labels(&devices), ["a", "mine"], "in its place in the list");
+    }
 
     #[test]
     fn suffixes_are_recognised_only_as_a_number_after_a_space() {
