@@ -12,7 +12,7 @@
 //! user typed it once edited.
 
 use super::StopSource;
-use super::session::{ConnectionState, DeviceSession};
+use super::session::DeviceSession;
 
 /// Colours given to devices in the order they are added (RGB), far enough
 /// apart to tell the rows (and later their traces) apart on a dark or a
@@ -50,16 +50,6 @@ impl Device {
     /// What the user calls it.
     pub fn label(&self) -> &str {
         &self.label
-    }
-
-    /// A short line on where the connection stands, for its row.
-    pub fn state_text(&self) -> String {
-        match &self.session.state {
-            ConnectionState::Connecting => "connecting…".to_owned(),
-            ConnectionState::Connected => "connected".to_owned(),
-            ConnectionState::Reconnecting { lost, .. } => format!("link lost: {lost}"),
-            ConnectionState::Failed(error) => format!("disabled: {error}"),
-        }
     }
 }
 
