@@ -1,7 +1,7 @@
 //! The device list under the connection bar, shown once two or more
 //! devices are connected: one row per device with its colour, its number,
 //! its label (editable), where its connection stands, its output, and
-//! *Select* and *Disconnect*. Each control is named after the device's
+//! *Select* (*Shown* on the selected row) and *Disconnect*. Each control is named after the device's
 //! number (`Select device 2`), which a rename does not change. And the
 //! app's side of the connection requests: connect in place of the selected
 //! device, add a device beside the others, disconnect one.
@@ -54,7 +54,7 @@ impl DeviceList {
                     .cloned()
                     .unwrap_or_else(|| device.label().to_owned());
                 let field = ui
-                    .add(egui::TextEdit::singleline(&mut text).desired_width(160.0))
+                    .add(egui::TextEdit::singleline(&mut text).desired_width(220.0))
                     .accessible_name(format!("Label of device {n}"));
                 if field.changed() {
                     requests.push(RowRequest::Rename(id, text.clone()));
@@ -65,11 +65,9 @@ impl DeviceList {
                 }
                 state_ui(ui, &device.session);
                 let selected = devices.selected_id() == Some(id);
+                let text = if selected { "Shown" } else { "Select" };
                 let select = ui
-                    .add_enabled(
-                        !busy || selected,
-                        egui::Button::selectable(selected, "Select"),
-                    )
+                    .add_enabled(!busy || selected, egui::Button::selectable(selected, text))
                     .accessible_name(format!("Select device {n}"))
                     .on_hover_text("Show this device in the panes")
                     .on_disabled_hover_text("A procedure runs on the shown device");
