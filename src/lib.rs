@@ -10,8 +10,8 @@
 /// Analysis of recorded responses as plain functions over slices: step
 /// metrics, identification, tuning rules, frequency response.
 pub mod analysis;
-/// The egui application: one file per pane; panes read the device
-/// session and send intents.
+/// The egui application: one file per pane; panes read the selected
+/// device's session and send intents.
 pub mod app;
 /// Triggered capture, as on an oscilloscope: level and write triggers,
 /// pre/post windows, kept captures.
@@ -21,8 +21,8 @@ pub mod capture;
 pub mod cli;
 /// What is known about a connected device, with no egui: the session (link,
 /// description, parameters in force, history, procedures, health), its
-/// event log and its console; and a recording opened as a read-only
-/// device.
+/// event log and its console; the store of the devices connected at once;
+/// and a recording opened as a read-only device.
 pub mod device;
 /// Sample storage behind the plots: the bounded store, its min/max summary
 /// and per-pixel thinning.

@@ -3,7 +3,8 @@
 //! simulated drive and the firmware emulators first, then serial ports with
 //! their USB descriptions, then the ports used lately), a recording to
 //! replay through a file dialog, baud rate, protocol, the DTR and RTS lines
-//! (a serial port only), stream divider, connect/disconnect, and the state
+//! (a serial port only), stream divider, connect/disconnect, *Add device*
+//! (the port as one more device beside those connected), and the state
 //! of a lost connection being reopened with the button that stops it. A
 //! failed connection says why on a line of its own under the bar.
 
@@ -62,7 +63,16 @@ impl Default for ConnectionSettings {
 
 /// What the user asked for this frame.
 pub enum Request {
-    Connect { target: PortTarget, divider: u16 },
+    /// Connect in place of the selected device (or as the first).
+    Connect {
+        target: PortTarget,
+        divider: u16,
+    },
+    /// Connect as one more device, beside those connected.
+    AddDevice {
+        target: PortTarget,
+        divider: u16,
+    },
     Disconnect,
     StopReconnecting,
 }
@@ -181,6 +191,18 @@ impl ConnectionPanel {
     /// The stream divider chosen.
     pub fn divider(&self) -> u16 {
         self.divider
+    }
+
+    /// Whether a port is typed or picked.
+    fn has_port(&self) -> bool {
+        !self.selected.trim().is_empty()
+    }
+
+    /// The port chosen, noted as used lately, with the divider.
+    fn chosen(&mut self) -> (PortTarget, u16) {
+        let port = self.selected.trim().to_owned();
+        self.remember(&port);
+        (self.target(), self.divider)
     }
 
     /// Notes `port` as used lately.
@@ -335,19 +357,21 @@ impl ConnectionPanel {
             if ui.button("Disconnect").clicked() {
                 request = Some(Request::Disconnect);
             }
+            let add = ui
+                .add_enabled(self.has_port(), egui::Button::new("Add device"))
+                .on_hover_text(
+                    "Connect the port above as one more device; those connected stay connected",
+                );
+            if add.clicked() {
+                let (target, divider) = self.chosen();
+                request = Some(Request::AddDevice { target, divider });
+            }
         } else if ui
-            .add_enabled(
-                !self.selected.trim().is_empty(),
-                egui::Button::new("Connect"),
-            )
+            .add_enabled(self.has_port(), egui::Button::new("Connect"))
             .clicked()
         {
-            let port = self.selected.trim().to_owned();
-            self.remember(&port);
-            request = Some(Request::Connect {
-                target: self.target(),
-                divider: self.divider,
-            });
+            let (target, divider) = self.chosen();
+            request = Some(Request::Connect { target, divider });
         }
         match session.map(|s| &s.state) {
             Some(ConnectionState::Connecting) => {

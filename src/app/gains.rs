@@ -335,7 +335,7 @@ impl GainsPanel {
             ui.separator();
             ui.horizontal(|ui| {
                 // The backdrop covers the top bar's stop: the dialog has its own.
-                super::safety::stop_button(ui, session);
+                super::safety::stop_button(ui, session.is_connected());
                 ui.weak("Esc stops the drive; Cancel closes this.");
             });
         });

@@ -1,13 +1,15 @@
-//! The egui application. [`App`](crate::app::App) owns the connection to
-//! one device and the workspace of panes around it: the connection bar,
-//! *View* and *Help* menus and the safety controls at the top, the link's
-//! health in the status bar, and between them the tiles of
+//! The egui application. [`App`](crate::app::App) owns the devices
+//! connected at once ([`Devices`]: each its own session, one selected) and
+//! the workspace of panes around the selected one: the connection bar, the
+//! device list, *View* and *Help* menus and the safety controls at the top,
+//! the link's health in the status bar, and between them the tiles of
 //! [`workspace`](self::workspace) (scope, parameters, gain history,
 //! channels, step test, runs, auto-tune, frequency response, event log,
-//! console), each pane in its own file. Esc is the emergency stop wherever
-//! the keyboard focus is, a dialog open or not. The event log outlives a
-//! connection: a new one carries on the log of the last. What the user set
-//! up is remembered between launches ([`settings`]).
+//! console), each pane in its own file. Every device's events are taken in
+//! every frame, selected or not. Esc is the emergency stop of every device
+//! wherever the keyboard focus is, a dialog open or not. The event log
+//! outlives a connection: a new one carries on the log of the last. What
+//! the user set up is remembered between launches ([`settings`]).
 //!
 //! Frames are drawn when something changes: at the chosen rate while the
 //! plots move by themselves, on input, and when the link wakes the app
@@ -18,6 +20,7 @@ mod autotune;
 mod bode;
 mod connection;
 mod console;
+mod device_list;
 mod event_log;
 mod file_dialog;
 mod gain_history;
@@ -47,7 +50,7 @@ pub use crate::device::session::{ConnectionState, DeviceSession, NOT_CONNECTED, 
 use self::settings::Settings;
 use self::workspace::{Pane, Panes, Workspace};
 use crate::capture::ArmState;
-use crate::device::{Console, EventLog, StopSource};
+use crate::device::{Console, Devices, EventLog, StopSource};
 use crate::history::HistorySize;
 use crate::link::{PortTarget, Wake, list_ports};
 use crate::record::RunStore;
@@ -109,7 +112,9 @@ impl Default for AppOptions {
 /// The motiontune window.
 pub struct App {
     connection: connection::ConnectionPanel,
-    session: Option<DeviceSession>,
+    /// The devices connected at once, and the one the panes show.
+    devices: Devices,
+    device_list: device_list::DeviceList,
     scope: scope::Scope,
     gains: gains::GainsPanel,
     fault_banner: safety::FaultBanner,
@@ -168,9 +173,15 @@ impl App {
         };
         // A serial port remembered from last time waits for a click.
         let connect_now = !options.remembered_port || !matches!(target, PortTarget::Serial { .. });
-        let session = connect_now.then(|| {
-            DeviceSession::connect(target, divider, options.history_size, Some(wake.clone()))
-        });
+        let mut devices = Devices::default();
+        if connect_now {
+            devices.add(DeviceSession::connect(
+                target,
+                divider,
+                options.history_size,
+                Some(wake.clone()),
+            ));
+        }
         let (runs, runs_error) = match &options.runs_file {
             Some(path) => RunStore::open(path),
             None => (RunStore::in_memory(), None),
@@ -202,7 +213,8 @@ impl App {
         });
         Self {
             connection,
-            session,
+            devices,
+            device_list: device_list::DeviceList::default(),
             scope,
             gains,
             fault_banner: safety::FaultBanner::default(),
@@ -253,39 +265,20 @@ impl App {
         self.settings_problem.as_deref()
     }
 
-    /// The event log: the session's, or the last one's while none is
-    /// connected.
+    /// The event log: the selected device's, or the last one's while none
+    /// is connected.
     pub fn event_log(&self) -> &EventLog {
-        self.session
-            .as_ref()
+        self.devices
+            .selected()
             .map_or(&self.closed_log, |s| &s.event_log)
     }
 
-    /// The console: the session's, or the last one's while none is
+    /// The console: the selected device's, or the last one's while none is
     /// connected.
     pub fn console(&self) -> &Console {
-        self.session
-            .as_ref()
+        self.devices
+            .selected()
             .map_or(&self.closed_console, |s| &s.console)
-    }
-
-    /// Closes the session, if any, keeping its event log and console.
-    fn close_session(&mut self) {
-        if let Some(session) = self.session.take() {
-            // Closing disables its drive first.
-            (self.closed_log, self.closed_console) = session.close();
-        }
-    }
-
-    /// Opens a session on `target`, carrying on the log and console.
-    fn connect(&mut self, target: PortTarget, divider: u16) {
-        self.close_session();
-        let mut session =
-            DeviceSession::connect(target, divider, self.history_size, Some(self.wake.clone()));
-        session.event_log = std::mem::take(&mut self.closed_log);
-        session.console = std::mem::take(&mut self.closed_console);
-        self.session = Some(session);
-        self.gains.forget_device();
     }
 
     /// The recordings opened beside the device.
@@ -298,21 +291,20 @@ impl App {
         &self.runs
     }
 
-    /// Moves the steps the session measured into the run store, each with
-    /// the gains in force.
+    /// Moves the steps every device measured into the run store, each
+    /// with the gains in force.
     fn keep_measured_steps(&mut self) {
-        let Some(session) = &mut self.session else {
-            return;
-        };
-        let measured = session.procedures.take_measured_steps();
-        if measured.is_empty() {
-            return;
-        }
-        let context = session.run_context();
-        let now = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
-        for response in measured {
-            self.autotune.step_measured(&response, session);
-            self.runs.add(&response, &context, now.clone());
+        for session in self.devices.sessions_mut() {
+            let measured = session.procedures.take_measured_steps();
+            if measured.is_empty() {
+                continue;
+            }
+            let context = session.run_context();
+            let now = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
+            for response in measured {
+                self.autotune.step_measured(&response, session);
+                self.runs.add(&response, &context, now.clone());
+            }
         }
     }
 
@@ -333,26 +325,35 @@ impl App {
 
     /// When the next frame is due without input (egui draws one on any
     /// input of its own): at the chosen rate while something on screen
-    /// moves by itself (a followed live view, a procedure under way, an
-    /// armed trigger), every [`CONNECTING_FRAME`] while a connection is
-    /// being made or remade, and otherwise none: the link wakes the app
-    /// for news and, at most every [`crate::link::STREAM_WAKE`], for the
-    /// stream, whose events wait in their channel meanwhile; nothing is
-    /// lost.
+    /// moves by itself (a followed live view, a procedure under way on any
+    /// device, an armed trigger), every [`CONNECTING_FRAME`] while a
+    /// connection is being made or remade, and otherwise none: each link
+    /// wakes the app for news and, at most every
+    /// [`crate::link::STREAM_WAKE`], for the stream, whose events wait in
+    /// their channel meanwhile; nothing is lost.
     pub fn next_frame(&self) -> Option<Duration> {
         let recordings = self.recordings.busy().then_some(recordings::BUSY_FRAME);
-        let session = self.session.as_ref().filter(|s| s.is_live());
-        let Some(session) = session else {
+        let mut live = self
+            .devices
+            .iter()
+            .map(|d| &d.session)
+            .filter(|s| s.is_live())
+            .peekable();
+        if live.peek().is_none() {
             return recordings;
-        };
-        let procedure = session.procedure_running();
-        let armed = !matches!(session.capture.state(), ArmState::Idle);
-        if self.scope.moves() || procedure || armed {
+        }
+        let (mut busy, mut connecting) = (false, false);
+        for session in live {
+            busy |=
+                session.procedure_running() || !matches!(session.capture.state(), ArmState::Idle);
+            connecting |= !session.is_connected();
+        }
+        if self.scope.moves() || busy {
             Some(self.view.moving_frame())
-        } else if session.is_connected() {
-            recordings
-        } else {
+        } else if connecting {
             Some(CONNECTING_FRAME)
+        } else {
+            recordings
         }
     }
 
@@ -361,9 +362,14 @@ impl App {
         self.scope.is_following()
     }
 
-    /// The connected (or last) device session.
+    /// The selected device's session, the one the panes show.
     pub fn session(&self) -> Option<&DeviceSession> {
-        self.session.as_ref()
+        self.devices.selected()
+    }
+
+    /// Every device connected, and which is selected.
+    pub fn devices(&self) -> &Devices {
+        &self.devices
     }
 
     /// The top bar: menus, the connection, and the safety controls, which
@@ -374,7 +380,7 @@ impl App {
         let mut switched = None;
         ui.horizontal(|ui| {
             ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
-                safety::ui(ui, self.session.as_mut());
+                safety::ui(ui, &mut self.devices);
                 ui.with_layout(
                     egui::Layout::left_to_right(egui::Align::Center).with_main_wrap(true),
                     |ui| {
@@ -382,20 +388,17 @@ impl App {
                         view::menu(ui, &mut self.view, &mut self.workspace);
                         self.help.menu(ui);
                         ui.separator();
-                        request = self.connection.ui(ui, self.session.as_ref());
-                        let device = self
-                            .session
-                            .as_ref()
-                            .and_then(|s| s.info.as_ref())
-                            .map_or("none", |i| i.name.as_str());
+                        request = self.connection.ui(ui, self.devices.selected());
+                        let device = self.devices.selected_device().map_or("none", |d| d.label());
                         switched = self.recordings.showing_ui(ui, device);
                     },
                 );
             });
         });
-        if self.connection.has_problems(self.session.as_ref()) {
-            self.connection.problems_ui(ui, self.session.as_ref());
+        if self.connection.has_problems(self.devices.selected()) {
+            self.connection.problems_ui(ui, self.devices.selected());
         }
+        self.device_list_ui(ui);
         if let Some(problem) = &self.settings_problem {
             let mut dismiss = false;
             ui.horizontal(|ui| {
@@ -410,17 +413,8 @@ impl App {
         if let Some(showing) = switched {
             self.show(showing);
         }
-        match request {
-            Some(connection::Request::Connect { target, divider }) => {
-                self.connect(target, divider);
-            }
-            Some(connection::Request::Disconnect) => self.close_session(),
-            Some(connection::Request::StopReconnecting) => {
-                if let Some(session) = &mut self.session {
-                    session.stop_reconnecting();
-                }
-            }
-            None => {}
+        if let Some(request) = request {
+            self.connection_request(request);
         }
     }
 }
@@ -435,11 +429,9 @@ impl eframe::App for App {
             // way, so the session is dropped and the drive left safe.
             ctx.send_viewport_cmd(egui::ViewportCommand::Close);
         }
-        if let Some(session) = &mut self.session {
-            session.drain_events();
-            if session.take_device_changed() {
-                self.gains.forget_device();
-            }
+        // Every device, selected or not, so each one's history keeps up.
+        if self.devices.drain_all() {
+            self.gains.forget_device();
         }
         self.keep_measured_steps();
         if let Some(showing) = self.recordings.poll() {
@@ -459,25 +451,28 @@ impl eframe::App for App {
         // The emergency stop comes before anything else can take the key:
         // a focused field, an open drop-down or a dialog sees Esc only
         // after this (and no dialog closes on it).
-        if ui.input(|i| i.key_pressed(egui::Key::Escape))
-            && let Some(session) = &mut self.session
-        {
-            session.emergency_stop(StopSource::EscKey);
+        if ui.input(|i| i.key_pressed(egui::Key::Escape)) {
+            self.devices.emergency_stop_all(StopSource::EscKey);
         }
         self.help.handle_keys(ui.ctx());
         self.recordings.take_drops(ui.ctx());
 
         egui::Panel::top("connection").show(ui, |ui| self.top_bar_ui(ui));
-        self.fault_banner.ui(ui, self.session.as_ref());
+        self.fault_banner.ui(ui, self.devices.selected());
         egui::Panel::bottom("status").show(ui, |ui| {
-            status::ui(ui, self.session.as_mut(), &self.frame_times);
+            status::ui(ui, self.devices.selected_mut(), &self.frame_times);
         });
         egui::CentralPanel::default()
             .frame(egui::Frame::central_panel(ui.style()).inner_margin(2))
             .show(ui, |ui| self.workspace_ui(ui));
         // After the panes, so a write asked for in one this frame shows
         // its confirmation this frame.
-        self.gains.frame(ui, self.session.as_mut());
+        self.gains.frame(ui, self.devices.selected_mut());
+        // A stop button pressed anywhere this frame stops every device
+        // before the frame ends.
+        if let Some(by) = safety::take_stop(ui.ctx()) {
+            self.devices.emergency_stop_all(by);
+        }
         self.help.ui(ui.ctx());
         self.frame_times
             .record(frame.info().cpu_usage, ui_started.elapsed().as_secs_f32());
@@ -498,7 +493,7 @@ impl App {
                 "{name} is a recording: it has no parameters. Choose the device under Showing to tune it."
             ))
         } else {
-            match self.session.as_ref().map(|s| &s.state) {
+            match self.devices.selected().map(|s| &s.state) {
                 None => Some(format!(
                     "Not connected: Connect opens {}.",
                     self.connection.target().name()
@@ -508,7 +503,7 @@ impl App {
             }
         };
         let Self {
-            session,
+            devices,
             scope,
             gains,
             step_test,
@@ -526,8 +521,8 @@ impl App {
             ..
         } = self;
         let session = match lent.as_mut() {
-            Some(lent) => &mut lent.session,
-            None => session,
+            Some(lent) => lent.session.as_mut(),
+            None => devices.selected_mut(),
         };
         let mut panes = Panes {
             session,

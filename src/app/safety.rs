@@ -1,22 +1,53 @@
 //! Safety controls, always in view: the emergency stop (also the Esc key),
-//! which sends ENABLE 0 at once, and the output enable toggle; and the red
-//! banner for a drive fault or watchdog trip. The guard on parameter writes
-//! is [`crate::tuning::write_guard`].
+//! which sends ENABLE 0 at once to every connected device, and the output
+//! enable toggle of the selected one; and the red banner for a drive fault
+//! or watchdog trip. The guard on parameter writes is
+//! [`crate::tuning::write_guard`].
+//!
+//! A stop button anywhere (the top bar, a dialog over it) only asks for the
+//! stop ([`ask_stop`]); the app takes the ask at the end of the same frame
+//! ([`take_stop`]) and stops every device, so a dialog that holds one
+//! device's session still stops them all.
 
-use crate::device::StopSource;
 use crate::device::session::DeviceSession;
+use crate::device::{Devices, StopSource};
 use crate::protocol::StatusFlags;
 
 /// Red of the emergency stop button.
 const STOP_RED: egui::Color32 = egui::Color32::from_rgb(200, 30, 30);
 
-pub fn ui(ui: &mut egui::Ui, session: Option<&mut DeviceSession>) {
-    let Some(session) = session else {
+/// Where a stop asked for this frame waits in egui's memory.
+fn stop_id() -> egui::Id {
+    egui::Id::unique("emergency stop asked")
+}
+
+/// Asks for the emergency stop of every device, done by the app before
+/// this frame ends.
+pub fn ask_stop(ctx: &egui::Context, by: StopSource) {
+    ctx.data_mut(|d| d.insert_temp(stop_id(), by));
+}
+
+/// The stop asked for this frame, once.
+pub fn take_stop(ctx: &egui::Context) -> Option<StopSource> {
+    ctx.data_mut(|d| {
+        let by = d.get_temp::<StopSource>(stop_id());
+        d.remove::<StopSource>(stop_id());
+        by
+    })
+}
+
+/// The stop for every device, then the selected device's output toggle
+/// and state.
+pub fn ui(ui: &mut egui::Ui, devices: &mut Devices) {
+    if devices.is_empty() {
         ui.label("no device");
+        return;
+    }
+    stop_button(ui, devices.any_connected());
+    let Some(session) = devices.selected_mut() else {
         return;
     };
     let connected = session.is_connected();
-    stop_button(ui, session);
 
     let enabled = session.output_enabled();
     let (text, turn_on) = if enabled {
@@ -43,9 +74,10 @@ pub fn ui(ui: &mut egui::Ui, session: Option<&mut DeviceSession>) {
     ui.label(state);
 }
 
-/// The red EMERGENCY STOP button: ENABLE 0 at once. A dialog shows one
-/// too, since its backdrop covers the one in the top bar.
-pub fn stop_button(ui: &mut egui::Ui, session: &mut DeviceSession) {
+/// The red EMERGENCY STOP button: ENABLE 0 at once to every device,
+/// `enabled` while one is connected. A dialog shows one too, since its
+/// backdrop covers the one in the top bar.
+pub fn stop_button(ui: &mut egui::Ui, enabled: bool) {
     let stop = egui::Button::new(
         egui::RichText::new("EMERGENCY STOP")
             .size(20.0)
@@ -55,11 +87,11 @@ pub fn stop_button(ui: &mut egui::Ui, session: &mut DeviceSession) {
     .fill(STOP_RED)
     .min_size(egui::vec2(200.0, 40.0));
     if ui
-        .add_enabled(session.is_connected(), stop)
-        .on_hover_text("Disable the drive's output now (Esc)")
+        .add_enabled(enabled, stop)
+        .on_hover_text("Disable every connected drive's output now (Esc)")
         .clicked()
     {
-        session.emergency_stop(StopSource::Button);
+        ask_stop(ui.ctx(), StopSource::Button);
     }
 }
 

@@ -1,14 +1,17 @@
 //! What is known about a connected device, kept apart from egui so the app
 //! and the command line read the same model: the session (link,
 //! description, parameters in force, history, procedures, health), its
-//! event log and its console.
+//! event log and its console; and the store of the devices connected at
+//! once, one of them selected.
 
 pub mod console;
+pub mod devices;
 pub mod event_log;
 pub mod recorded;
 pub mod session;
 
 pub use console::{Console, ConsoleLine, LineSource, SentHistory};
+pub use devices::{Device, DeviceId, Devices};
 pub use event_log::{EventLog, LogEntry, LoggedEvent, OutputCause, StopSource, WriteSource};
 
 use std::io::{BufWriter, Write};

@@ -21,8 +21,8 @@ use crate::record::RunStore;
 
 /// The app's panels, lent to the workspace for a frame.
 pub struct Panes<'a> {
-    /// The connected (or last) device.
-    pub session: &'a mut Option<DeviceSession>,
+    /// The selected device's session, or the shown recording's.
+    pub session: Option<&'a mut DeviceSession>,
     /// Why no device is connected: none asked for, or the connection
     /// failed.
     pub not_connected: Option<String>,
@@ -57,19 +57,19 @@ pub struct Panes<'a> {
 impl Panes<'_> {
     fn pane(&mut self, ui: &mut egui::Ui, pane: Pane) {
         match pane {
-            Pane::Scope => self.scope.ui(ui, self.session.as_mut()),
+            Pane::Scope => self.scope.ui(ui, self.session.as_deref_mut()),
             Pane::Parameters => match &self.not_connected {
                 // Not "waiting for the device" when none will come.
                 Some(why) => {
                     ui.colored_label(ui.visuals().warn_fg_color, why);
                 }
-                None => self.gains.parameters_ui(ui, self.session.as_mut()),
+                None => self.gains.parameters_ui(ui, self.session.as_deref_mut()),
             },
-            Pane::GainHistory => self.gains.history_pane_ui(ui, self.session.as_mut()),
-            Pane::Channels => self.scope.channels_ui(ui, self.session.as_mut()),
+            Pane::GainHistory => self.gains.history_pane_ui(ui, self.session.as_deref_mut()),
+            Pane::Channels => self.scope.channels_ui(ui, self.session.as_deref_mut()),
             Pane::Trigger => {
                 egui::ScrollArea::vertical().show(ui, |ui| {
-                    self.scope.trigger_ui(ui, self.session.as_mut());
+                    self.scope.trigger_ui(ui, self.session.as_deref_mut());
                 });
             }
             Pane::StepTest => self.step_test_ui(ui),
@@ -81,29 +81,29 @@ impl Panes<'_> {
             }
             Pane::AutoTune => self.autotune.ui(
                 ui,
-                self.session.as_mut(),
+                self.session.as_deref_mut(),
                 self.runs,
                 self.gains,
                 self.step_test.plan,
             ),
-            Pane::FrequencyResponse => self.bode.ui(ui, self.session.as_mut()),
+            Pane::FrequencyResponse => self.bode.ui(ui, self.session.as_deref_mut()),
             Pane::Recordings => self
                 .recordings
                 .pane_ui(ui, self.runs, &mut self.bode.measurements),
             Pane::EventLog => {
                 let log = self
                     .session
-                    .as_ref()
+                    .as_deref()
                     .map_or(self.closed_log, |s| &s.event_log);
                 self.event_log.ui(ui, log);
             }
             Pane::Console => {
-                let console = match self.session {
+                let console = match self.session.as_deref_mut() {
                     Some(session) => &mut session.console,
                     None => &mut *self.closed_console,
                 };
                 if let Some(line) = self.console.ui(ui, console) {
-                    match self.session {
+                    match self.session.as_deref_mut() {
                         Some(session) => session.send_line(&line),
                         None => self.closed_console.not_sent(None, &line, NOT_CONNECTED),
                     }
@@ -119,7 +119,7 @@ impl Panes<'_> {
             .exact_size(230.0)
             .show(ui, |ui| {
                 egui::ScrollArea::vertical().show(ui, |ui| {
-                    self.step_test.ui(ui, self.session.as_mut());
+                    self.step_test.ui(ui, self.session.as_deref_mut());
                 });
             });
         egui::CentralPanel::default().show(ui, |ui| {

@@ -1,0 +1,211 @@
+//! The device list under the connection bar, shown once two or more
+//! devices are connected: one row per device with its colour, its number,
+//! its label (editable), where its connection stands, its output, and
+//! *Select* (*Shown* on the selected row) and *Disconnect*. Each control is named after the device's
+//! number (`Select device 2`), which a rename does not change. And the
+//! app's side of the connection requests: connect in place of the selected
+//! device, add a device beside the others, disconnect one.
+
+use std::collections::BTreeMap;
+
+use super::App;
+use super::connection::Request;
+use crate::device::session::{ConnectionState, DeviceSession};
+use crate::device::{DeviceId, Devices};
+use crate::link::PortTarget;
+
+/// What the user asked of a row this frame.
+enum RowRequest {
+    Select(DeviceId),
+    Disconnect(DeviceId),
+    Rename(DeviceId, String),
+}
+
+/// The list's own state: labels being typed, kept as typed (a trailing
+/// space included) until the field lets go of the keyboard.
+#[derive(Default)]
+pub struct DeviceList {
+    typing: BTreeMap<DeviceId, String>,
+}
+
+impl DeviceList {
+    /// The rows, when there are two devices or more.
+    fn ui(&mut self, ui: &mut egui::Ui, devices: &Devices) -> Vec<RowRequest> {
+        let mut requests = Vec::new();
+        if devices.len() < 2 {
+            self.typing.clear();
+            return requests;
+        }
+        // Switching mid-procedure would hand its panes another device's
+        // samples: the procedure is finished or stopped first.
+        let busy = devices.selected().is_some_and(|s| s.procedure_running());
+        for device in devices.iter() {
+            let id = device.id;
+            let n = id.0;
+            ui.horizontal(|ui| {
+                let [r, g, b] = device.colour;
+                let (rect, _) = ui.allocate_exact_size(egui::vec2(14.0, 14.0), egui::Sense::hover());
+                ui.painter()
+                    .rect_filled(rect, 3.0, egui::Color32::from_rgb(r, g, b));
+                ui.label(format!("#{n}"));
+                let mut text = self
+                    .typing
+                    .get(&id)
+                    .cloned()
+                    .unwrap_or_else(|| device.label().to_owned());
+                let field = ui
+                    .add(egui::TextEdit::singleline(&mut text).desired_width(220.0))
+                    .accessible_name(format!("Label of device {n}"));
+                if field.changed() {
+                    requests.push(RowRequest::Rename(id, text.clone()));
+                    self.typing.insert(id, text);
+                }
+                if field.lost_focus() {
+                    self.typing.remove(&id);
+                }
+                state_ui(ui, &device.session);
+                let selected = devices.selected_id() == Some(id);
+                let text = if selected { "Shown" } else { "Select" };
+                let select = ui
+                    .add_enabled(!busy || selected, egui::Button::selectable(selected, text))
+                    .accessible_name(format!("Select device {n}"))
+                    .on_hover_text("Show this device in the panes")
+                    .on_disabled_hover_text("A procedure runs on the shown device");
+                if select.clicked() && !selected {
+                    requests.push(RowRequest::Select(id));
+                }
+                if ui
+                    .small_button("Disconnect")
+                    .accessible_name(format!("Disconnect device {n}"))
+                    .on_hover_text("Close this device's connection (its output goes off if this app switched it on)")
+                    .clicked()
+                {
+                    requests.push(RowRequest::Disconnect(id));
+                }
+            });
+        }
+        requests
+    }
+}
+
+/// Where a device's connection stands and its output, in a few words; a
+/// lost or failed link in warning or error colour with the reason.
+fn state_ui(ui: &mut egui::Ui, session: &DeviceSession) {
+    let visuals = ui.visuals();
+    let (text, colour) = match &session.state {
+        ConnectionState::Connecting => ("connecting…".to_owned(), visuals.weak_text_color()),
+        ConnectionState::Connected => ("connected".to_owned(), visuals.text_color()),
+        ConnectionState::Reconnecting { lost, .. } => (
+            format!("link lost, reopening: {lost}"),
+            visuals.warn_fg_color,
+        ),
+        ConnectionState::Failed(error) => (format!("disabled: {error}"), visuals.error_fg_color),
+    };
+    ui.colored_label(colour, text);
+    // The fault banner speaks for the shown device only: a row says it
+    // for the others.
+    match session.status {
+        Some(flags) if flags.fault() => {
+            ui.colored_label(ui.visuals().error_fg_color, "output: DRIVE FAULT");
+        }
+        Some(flags) if flags.enabled() => {
+            ui.label("output: ON");
+        }
+        Some(flags) if flags.watchdog_tripped() => {
+            ui.colored_label(ui.visuals().warn_fg_color, "output: off (watchdog)");
+        }
+        Some(_) => {
+            ui.weak("output: off");
+        }
+        None => {
+            ui.weak("output: unknown");
+        }
+    }
+}
+
+impl App {
+    /// The device list's rows, under the connection bar; what they ask is
+    /// done at once.
+    pub(super) fn device_list_ui(&mut self, ui: &mut egui::Ui) {
+        for request in self.device_list.ui(ui, &self.devices) {
+            match request {
+                RowRequest::Select(id) => {
+                    if self.devices.select(id) {
+                        self.selected_changed();
+                    }
+                }
+                RowRequest::Disconnect(id) => self.close_device(id),
+                RowRequest::Rename(id, label) => {
+                    self.devices.set_label(id, &label);
+                }
+            }
+        }
+    }
+
+    /// Does what the connection bar asked.
+    pub(super) fn connection_request(&mut self, request: Request) {
+        match request {
+            Request::Connect { target, divider } => self.connect(target, divider),
+            Request::AddDevice { target, divider } => {
+                let session = self.open(target, divider);
+                self.devices.add(session);
+                self.selected_changed();
+            }
+            Request::Disconnect => {
+                if let Some(id) = self.devices.selected_id() {
+                    self.close_device(id);
+                }
+            }
+            Request::StopReconnecting => {
+                if let Some(session) = self.devices.selected_mut() {
+                    session.stop_reconnecting();
+                }
+            }
+        }
+    }
+
+    /// Opens a session on `target`.
+    fn open(&self, target: PortTarget, divider: u16) -> DeviceSession {
+        DeviceSession::connect(target, divider, self.history_size, Some(self.wake.clone()))
+    }
+
+    /// Opens a session on `target` in place of the selected device's (or
+    /// as the first device), carrying on its log and console.
+    fn connect(&mut self, target: PortTarget, divider: u16) {
+        let (history_size, wake) = (self.history_size, self.wake.clone());
+        let (closed_log, closed_console) = (&mut self.closed_log, &mut self.closed_console);
+        self.devices.replace_selected(|old| {
+            // Closing disables its drive first and lets go of the port the
+            // new session may open.
+            let (log, console) = match old {
+                Some(old) => old.close(),
+                None => (std::mem::take(closed_log), std::mem::take(closed_console)),
+            };
+            let mut session = DeviceSession::connect(target, divider, history_size, Some(wake));
+            session.event_log = log;
+            session.console = console;
+            session
+        });
+        self.gains.forget_device();
+    }
+
+    /// Closes device `id`, keeping its event log and console for when no
+    /// device is left; the others carry on.
+    fn close_device(&mut self, id: DeviceId) {
+        let was_selected = self.devices.selected_id() == Some(id);
+        if let Some(session) = self.devices.remove(id) {
+            // Closing disables its drive first.
+            (self.closed_log, self.closed_console) = session.close();
+        }
+        if was_selected && self.devices.selected_id().is_some() {
+            self.selected_changed();
+        }
+    }
+
+    /// Another device is shown: what the panes kept about the last one no
+    /// longer applies, and the scope follows the new one's newest sample.
+    fn selected_changed(&mut self) {
+        self.gains.forget_device();
+        self.scope.follow_newest();
+    }
+}

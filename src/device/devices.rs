@@ -1,0 +1,380 @@
+//! The devices connected at once, each its own [`DeviceSession`] (link
+//! thread, adapter, history, parameters, procedures, event log, console),
+//! with an id, a label and a colour; and the one *selected*, whose session
+//! the app's panes show. No egui: the app draws the list and sends intents.
+//!
+//! What the store promises: every session is drained every frame whether
+//! selected or not ([`Devices::drain_all`]); an emergency stop reaches every
+//! session in the same call ([`Devices::emergency_stop_all`]); a lost link
+//! is one session's business, so losing it changes no other. A label starts
+//! as the port's name, becomes the device's described name once it gives
+//! one (made unique with a suffix: "Simulated drive 2"), and stays as the
+//! user typed it once edited.
+
+use super::StopSource;
+use super::session::DeviceSession;
+
+/// Colours given to devices in the order they are added (RGB), far enough
+/// apart to tell the rows (and later their traces) apart on a dark or a
+/// light background.
+pub const PALETTE: [[u8; 3]; 8] = [
+    [66, 150, 250],
+    [240, 120, 40],
+    [60, 180, 90],
+    [210, 70, 160],
+    [200, 180, 40],
+    [40, 190, 200],
+    [150, 100, 230],
+    [170, 120, 80],
+];
+
+/// Names one device for as long as the app runs; never reused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct DeviceId(pub u32);
+
+/// One connected device: its session and how the user tells it apart.
+pub struct Device {
+    /// Its id, shown as `#n` and used in the controls' names.
+    pub id: DeviceId,
+    /// What the user calls it.
+    label: String,
+    /// The user typed the label: the description no longer renames it.
+    label_edited: bool,
+    /// Its colour from [`PALETTE`].
+    pub colour: [u8; 3],
+    /// The connection and all that is known about the device.
+    pub session: DeviceSession,
+}
+
+impl Device {
+    /// What the user calls it.
+    pub fn label(&self) -> &str {
+        &self.label
+    }
+}
+
+/// The devices connected at once, oldest first, and the selected one.
+#[derive(Default)]
+pub struct Devices {
+    list: Vec<Device>,
+    selected: Option<DeviceId>,
+    next_id: u32,
+}
+
+impl Devices {
+    /// Adds `session` as a new device and selects it.
+    pub fn add(&mut self, session: DeviceSession) -> DeviceId {
+        self.next_id += 1;
+        let id = DeviceId(self.next_id);
+        let label = self.unique_label(session.target().name(), None);
+        let colour = PALETTE[(id.0 as usize - 1) % PALETTE.len()];
+        self.list.push(Device {
+            id,
+            label,
+            label_edited: false,
+            colour,
+            session,
+        });
+        self.selected = Some(id);
+        id
+    }
+
+    /// Opens a session in place of the selected device's, keeping its id,
+    /// label and colour; with none selected, adds one. `open` is handed the
+    /// old session first, so it can close it (letting go of its port)
+    /// before the new one opens.
+    pub fn replace_selected(&mut self, open: impl FnOnce(Option<DeviceSession>) -> DeviceSession) {
+        let at = self
+            .selected
+            .and_then(|id| self.list.iter().position(|d| d.id == id));
+        match at {
+            Some(at) => {
+                let old = self.list.remove(at);
+                let session = open(Some(old.session));
+                self.list.insert(at, Device { session, ..old });
+            }
+            None => {
+                let session = open(None);
+                self.add(session);
+            }
+        }
+    }
+
+    /// Takes `id` out of the store; the oldest remaining device is selected
+    /// if `id` was.
+    pub fn remove(&mut self, id: DeviceId) -> Option<DeviceSession> {
+        let at = self.list.iter().position(|d| d.id == id)?;
+        let device = self.list.remove(at);
+        if self.selected == Some(id) {
+            self.selected = self.list.first().map(|d| d.id);
+        }
+        Some(device.session)
+    }
+
+    /// Selects `id`; false if there is no such device.
+    pub fn select(&mut self, id: DeviceId) -> bool {
+        let known = self.get(id).is_some();
+        if known {
+            self.selected = Some(id);
+        }
+        known
+    }
+
+    /// The selected device's id.
+    pub fn selected_id(&self) -> Option<DeviceId> {
+        self.selected
+    }
+
+    /// The selected device.
+    pub fn selected_device(&self) -> Option<&Device> {
+        self.selected.and_then(|id| self.get(id))
+    }
+
+    fn selected_device_mut(&mut self) -> Option<&mut Device> {
+        let id = self.selected?;
+        self.list.iter_mut().find(|d| d.id == id)
+    }
+
+    /// The selected device's session: what the panes show.
+    pub fn selected(&self) -> Option<&DeviceSession> {
+        self.selected_device().map(|d| &d.session)
+    }
+
+    /// The selected device's session, to send intents to.
+    pub fn selected_mut(&mut self) -> Option<&mut DeviceSession> {
+        self.selected_device_mut().map(|d| &mut d.session)
+    }
+
+    /// The device `id`.
+    pub fn get(&self, id: DeviceId) -> Option<&Device> {
+        self.list.iter().find(|d| d.id == id)
+    }
+
+    /// Every device, oldest first.
+    pub fn iter(&self) -> impl Iterator<Item = &Device> {
+        self.list.iter()
+    }
+
+    /// Every device's session, oldest first.
+    pub fn sessions_mut(&mut self) -> impl Iterator<Item = &mut DeviceSession> {
+        self.list.iter_mut().map(|d| &mut d.session)
+    }
+
+    /// How many devices there are.
+    pub fn len(&self) -> usize {
+        self.list.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.list.is_empty()
+    }
+
+    /// Whether any device is described and streaming.
+    pub fn any_connected(&self) -> bool {
+        self.list.iter().any(|d| d.session.is_connected())
+    }
+
+    /// The user renames `id`; a blank label is refused (the row would have
+    /// no name). Labels the user types may repeat: it is their choice.
+    pub fn set_label(&mut self, id: DeviceId, label: &str) -> bool {
+        let label = label.trim();
+        let Some(device) = self.list.iter_mut().find(|d| d.id == id) else {
+            return false;
+        };
+        if label.is_empty() {
+            return false;
+        }
+        device.label = label.to_owned();
+        device.label_edited = true;
+        true
+    }
+
+    /// Sends the emergency stop to every device at once, selected or not,
+    /// in one pass: ENABLE 0 is queued on each link before this returns.
+    pub fn emergency_stop_all(&mut self, by: StopSource) {
+        for session in self.sessions_mut() {
+            session.emergency_stop(by);
+        }
+    }
+
+    /// Takes in every device's events (see [`DeviceSession::drain_events`])
+    /// and names a device after its description the first time it gives
+    /// one. Returns whether the selected device came back as another
+    /// device, so what the app kept about it no longer applies.
+    pub fn drain_all(&mut self) -> bool {
+        let mut selected_changed = false;
+        for at in 0..self.list.len() {
+            let device = &mut self.list[at];
+            device.session.drain_events();
+            if device.session.take_device_changed() && Some(device.id) == self.selected {
+                selected_changed = true;
+            }
+            self.name_from_description(at);
+        }
+        selected_changed
+    }
+
+    /// Renames the device at `at` after its description, unless the user
+    /// named it or it already is.
+    fn name_from_description(&mut self, at: usize) {
+        let device = &self.list[at];
+        if device.label_edited {
+            return;
+        }
+        let Some(name) = device.session.info.as_ref().map(|i| i.name.clone()) else {
+            return;
+        };
+        let id = device.id;
+        let current = &device.label;
+        if current == &name || is_suffixed(current, &name) {
+            return;
+        }
+        let label = self.unique_label(&name, Some(id));
+        self.list[at].label = label;
+    }
+
+    /// `base`, or `base 2`, `base 3` … whichever no other device than
+    /// `except` carries.
+    fn unique_label(&self, base: &str, except: Option<DeviceId>) -> String {
+        let taken = |label: &str| {
+            self.list
+                .iter()
+                .any(|d| Some(d.id) != except && d.label == label)
+        };
+        if !taken(base) {
+            return base.to_owned();
+        }
+        (2..)
+            .map(|n| format!("{base} {n}"))
+            .find(|label| !taken(label))
+            .unwrap_or_else(|| base.to_owned())
+    }
+}
+
+/// Whether `label` is `base` with a number after it (`Simulated drive 2`).
+fn is_suffixed(label: &str, base: &str) -> bool {
+    label
+        .strip_prefix(base)
+        .and_then(|rest| rest.strip_prefix(' '))
+        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use super::*;
+    use crate::history::History;
+    use crate::protocol::DeviceInfo;
+
+    /// A session with no link, described as `name` (a recording's: it
+    /// needs no port).
+    fn described(name: &str) -> DeviceSession {
+        let info = DeviceInfo {
+            name: name.to_owned(),
+            firmware: "test".to_owned(),
+            protocol_version: 1,
+            loop_hz: 1_000,
+            watchdog_ms: 0,
+            channels: Vec::new(),
+            params: Vec::new(),
+        };
+        DeviceSession::recorded(PathBuf::from("x.csv"), info, History::new(0, 1))
+    }
+
+    fn labels(devices: &Devices) -> Vec<&str> {
+        devices.iter().map(Device::label).collect()
+    }
+
+    #[test]
+    fn labels_follow_the_description_made_unique_until_the_user_types_one() {
+        let mut devices = Devices::default();
+        for name in ["drive", "drive", "load", "drive"] {
+            devices.add(described(name));
+        }
+        assert_eq!(
+            labels(&devices),
+            ["x.csv", "x.csv 2", "x.csv 3", "x.csv 4"],
+            "the port's name at first"
+        );
+        devices.drain_all();
+        assert_eq!(labels(&devices), ["drive", "drive 2", "load", "drive 3"]);
+        // Frames later nothing moves.
+        devices.drain_all();
+        assert_eq!(labels(&devices), ["drive", "drive 2", "load", "drive 3"]);
+
+        assert!(devices.set_label(DeviceId(3), " Load motor "));
+        assert!(
+            !devices.set_label(DeviceId(3), "  "),
+            "a blank label is refused"
+        );
+        assert!(!devices.set_label(DeviceId(9), "nobody"));
+        devices.drain_all();
+        assert_eq!(
+            labels(&devices),
+            ["drive", "drive 2", "Load motor", "drive 3"]
+        );
+    }
+
+    #[test]
+    fn removing_the_selected_device_selects_the_oldest_left_and_ids_are_not_reused() {
+        let mut devices = Devices::default();
+        let first = devices.add(described("a"));
+        let second = devices.add(described("b"));
+        assert_eq!(
+            devices.selected_id(),
+            Some(second),
+            "the device added is shown"
+        );
+        assert!(devices.remove(second).is_some());
+        assert_eq!(devices.selected_id(), Some(first));
+        assert!(devices.remove(second).is_none());
+        let third = devices.add(described("c"));
+        assert_eq!(third, DeviceId(3));
+        assert!(devices.select(first));
+        assert!(devices.remove(third).is_some());
+        assert_eq!(
+            devices.selected_id(),
+            Some(first),
+            "another's removal keeps it"
+        );
+        assert!(devices.remove(first).is_some());
+        assert_eq!(devices.selected_id(), None);
+        assert!(!devices.select(first));
+    }
+
+    #[test]
+    fn replacing_the_selected_session_keeps_its_id_label_and_colour() {
+        let mut devices = Devices::default();
+        devices.add(described("a"));
+        let second = devices.add(described("b"));
+        devices.drain_all();
+        devices.set_label(second, "mine");
+        let colour = devices.get(second).map(|d| d.colour);
+        let mut handed = None;
+        devices.replace_selected(|old| {
+            handed = old.map(|s| s.info.map(|i| i.name));
+            described("c")
+        });
+        assert_eq!(
+            handed,
+            Some(Some("b".to_owned())),
+            "the old session is handed over"
+        );
+        let device = devices.get(second).expect("still there");
+        assert_eq!(device.label(), "mine");
+        assert_eq!(Some(device.colour), colour);
+        assert_eq!(devices.len(), 2);
+        assert_eq!(labels(&devices), ["a", "mine"], "in its place in the list");
+    }
+
+    #[test]
+    fn suffixes_are_recognised_only_as_a_number_after_a_space() {
+        assert!(is_suffixed("Simulated drive 2", "Simulated drive"));
+        assert!(is_suffixed("Simulated drive 12", "Simulated drive"));
+        assert!(!is_suffixed("Simulated drive", "Simulated drive"));
+        assert!(!is_suffixed("Simulated drive x", "Simulated drive"));
+        assert!(!is_suffixed("Simulated drive2", "Simulated drive"));
+    }
+}

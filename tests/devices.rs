@@ -1,0 +1,356 @@
+//! Several devices in one window (issue 23, the GUI's first slice), on the
+//! real `App` driven headless against two simulated drives, each behind
+//! its own real pty: both stream into their own history whether shown or
+//! not; the EMERGENCY STOP button and Esc each queue ENABLE 0 on both links
+//! in the frame they are pressed, and both drives switch off (two native
+//! drives, and a native drive beside an emulated ODrive); closing or
+//! losing one link leaves the other streaming; selecting a device moves
+//! the panes (and their writes) to it; a label the user typed sticks.
+#![cfg(unix)]
+
+mod common;
+
+use common::{app_on_port, run_for, step_until, wait_connected};
+use egui::accesskit::Role;
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
+use motiontune::app::{App, ConnectionState};
+use motiontune::device::session::DeviceSession;
+use motiontune::device::{DeviceId, LoggedEvent, StopSource};
+use motiontune::protocol::adapter::Protocol;
+use motiontune::sim::SimDevice;
+use motiontune::sim::device::DeviceSettings;
+use motiontune::sim::drive::DriveConfig;
+use motiontune::sim::firmware::odrive::{OdriveSim, STATE_CLOSED_LOOP};
+use motiontune::sim::pty::PtyServer;
+
+/// The simulated drive's index of `pos.kp`.
+const KP: u8 = 0;
+
+/// The first device added and the second.
+const FIRST: DeviceId = DeviceId(1);
+const SECOND: DeviceId = DeviceId(2);
+
+fn serve() -> PtyServer {
+    PtyServer::start(SimDevice::new(
+        DriveConfig::default(),
+        DeviceSettings::default(),
+    ))
+    .expect("pty available")
+}
+
+/// The app connected to `a`, then `b` added with *Add device*.
+fn two_devices(a: &PtyServer, b: &PtyServer) -> Harness<'static, App> {
+    let mut harness = app_on_port(a.path());
+    wait_connected(&mut harness);
+    add_device(&mut harness, b.path(), None);
+    harness
+}
+
+/// Types `path` into the connection bar's port field, as a user does,
+/// picks `protocol` (by its title) if given, presses *Add device* and
+/// waits until every device is connected.
+fn add_device(harness: &mut Harness<'static, App>, path: &str, protocol: Option<&str>) {
+    harness
+        .get_by_role_and_label(Role::TextInput, "Port")
+        .set_text_value_accesskit(path);
+    harness.run_steps(2);
+    if let Some(protocol) = protocol {
+        harness
+            .get_by_role_and_label(Role::ComboBox, "Protocol")
+            .click_accesskit();
+        harness.run_steps(2);
+        harness.get_by_label(protocol).click_accesskit();
+        harness.run_steps(2);
+    }
+    let before = harness.state().devices().len();
+    harness.get_by_label("Add device").click_accesskit();
+    harness.step();
+    step_until(harness, "every device connected", |h| {
+        let devices = h.state().devices();
+        devices.len() == before + 1 && devices.iter().all(|d| d.session.is_connected())
+    });
+    harness.step();
+}
+
+fn session<'h>(harness: &'h Harness<'static, App>, id: DeviceId) -> &'h DeviceSession {
+    &harness
+        .state()
+        .devices()
+        .get(id)
+        .unwrap_or_else(|| panic!("no device {id:?}"))
+        .session
+}
+
+/// Device time of the newest sample `id` took in.
+fn newest(harness: &Harness<'static, App>, id: DeviceId) -> f64 {
+    session(harness, id)
+        .history
+        .as_ref()
+        .and_then(|h| h.time_span())
+        .map_or(0.0, |(_, newest)| newest)
+}
+
+/// Selects device `id` from its row.
+fn select(harness: &mut Harness<'static, App>, id: DeviceId) {
+    harness
+        .get_by_label(&format!("Select device {}", id.0))
+        .click_accesskit();
+    harness.run_steps(2);
+    assert_eq!(harness.state().devices().selected_id(), Some(id));
+}
+
+/// Switches on the output of every device, one after the other from its
+/// row and the top bar's toggle, and waits until drives and app agree;
+/// `on[i]` says whether the `i`th device's drive is on.
+fn enable_all(harness: &mut Harness<'static, App>, on: &[&dyn Fn() -> bool]) {
+    for (n, drive_on) in (1..).zip(on) {
+        let id = DeviceId(n);
+        select(harness, id);
+        harness.get_by_label("Enable output").click_accesskit();
+        harness.step();
+        step_until(harness, "the drive on", |_| drive_on());
+        step_until(harness, "the app to see it", |h| {
+            session(h, id).output_enabled()
+        });
+    }
+}
+
+/// Presses `stop` and steps one frame: by then every device has logged
+/// the stop and had ENABLE 0 queued on its link (the second device is
+/// shown; the first must stop all the same). The drive's answer may be in
+/// already: the link is fast enough to answer within the step. Then every
+/// drive goes off.
+fn stop_all_in_one_frame(
+    harness: &mut Harness<'static, App>,
+    on: &[&dyn Fn() -> bool],
+    by: StopSource,
+    stop: impl FnOnce(&mut Harness<'static, App>),
+) {
+    enable_all(harness, on);
+    let ids: Vec<DeviceId> = (1..).take(on.len()).map(DeviceId).collect();
+    let stops = |h: &Harness<'static, App>, id| {
+        session(h, id)
+            .event_log
+            .entries()
+            .filter(|e| e.event == LoggedEvent::EmergencyStop { by })
+            .count()
+    };
+    for &id in &ids {
+        assert_eq!(stops(harness, id), 0, "{id:?} stopped before the stop");
+    }
+    stop(harness);
+    harness.step();
+    for &id in &ids {
+        assert!(
+            stops(harness, id) > 0,
+            "{id:?}: not stopped in the frame of the stop"
+        );
+        let session = session(harness, id);
+        assert!(
+            session.stop_pending || !session.output_enabled(),
+            "{id:?}: no ENABLE 0 went out in the frame of the stop"
+        );
+    }
+    step_until(harness, "every drive off", |_| on.iter().all(|on| !on()));
+    step_until(harness, "the app to see every output off", |h| {
+        ids.iter().all(|&id| !session(h, id).output_enabled())
+    });
+}
+
+/// Two simulated drives, both on, then `stop`.
+fn stop_disables_both(by: StopSource, stop: impl FnOnce(&mut Harness<'static, App>)) {
+    let (a, b) = (serve(), serve());
+    let mut harness = two_devices(&a, &b);
+    let on: [&dyn Fn() -> bool; 2] = [&|| a.with_device(|d| d.enabled()), &|| {
+        b.with_device(|d| d.enabled())
+    }];
+    stop_all_in_one_frame(&mut harness, &on, by, stop);
+}
+
+#[test]
+fn two_devices_stream_at_once_each_into_its_own_history() {
+    let (a, b) = (serve(), serve());
+    let mut harness = two_devices(&a, &b);
+    let name = session(&harness, FIRST)
+        .info
+        .as_ref()
+        .map(|i| i.name.clone())
+        .expect("described");
+    let devices = harness.state().devices();
+    assert_eq!(devices.get(FIRST).map(|d| d.label()), Some(name.as_str()));
+    let second = format!("{name} 2");
+    assert_eq!(
+        devices.get(SECOND).map(|d| d.label()),
+        Some(second.as_str())
+    );
+    assert_ne!(
+        devices.get(FIRST).map(|d| d.colour),
+        devices.get(SECOND).map(|d| d.colour)
+    );
+    assert_eq!(session(&harness, SECOND).target().name(), b.path());
+
+    let before = [newest(&harness, FIRST), newest(&harness, SECOND)];
+    run_for(&mut harness, 0.6);
+    let after = [newest(&harness, FIRST), newest(&harness, SECOND)];
+    // Device time: the drive's own clock, 0.6 s of wall time and a little
+    // less for the pty's and the frames' slack.
+    for (id, (before, after)) in [FIRST, SECOND]
+        .into_iter()
+        .zip(before.into_iter().zip(after))
+    {
+        assert!(
+            after - before > 0.3,
+            "{id:?} streamed {:.3} s in 0.6 s",
+            after - before
+        );
+    }
+}
+
+#[test]
+fn the_emergency_stop_button_disables_every_device_in_one_frame() {
+    stop_disables_both(StopSource::Button, |h| {
+        h.get_by_label("EMERGENCY STOP").click_accesskit();
+    });
+}
+
+#[test]
+fn esc_disables_every_device_in_one_frame() {
+    stop_disables_both(StopSource::EscKey, |h| h.key_press(egui::Key::Escape));
+}
+
+#[test]
+fn esc_disables_a_native_drive_and_an_emulated_odrive_together() {
+    let native = serve();
+    let odrive = PtyServer::start(OdriveSim::new(DriveConfig::default())).expect("pty available");
+    while odrive.with_device(|d| d.is_booting()) {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let mut harness = app_on_port(native.path());
+    wait_connected(&mut harness);
+    add_device(&mut harness, odrive.path(), Some("ODrive ASCII"));
+    assert_eq!(session(&harness, SECOND).protocol, Some(Protocol::Odrive));
+    let on: [&dyn Fn() -> bool; 2] = [&|| native.with_device(|d| d.enabled()), &|| {
+        odrive.with_device(|d| d.axes[0].current_state == STATE_CLOSED_LOOP)
+    }];
+    stop_all_in_one_frame(&mut harness, &on, StopSource::EscKey, |h| {
+        h.key_press(egui::Key::Escape);
+    });
+}
+
+#[test]
+fn disconnecting_one_device_leaves_the_other_streaming() {
+    let (a, b) = (serve(), serve());
+    let mut harness = two_devices(&a, &b);
+    harness
+        .get_by_label("Disconnect device 2")
+        .click_accesskit();
+    harness.run_steps(2);
+    let devices = harness.state().devices();
+    assert_eq!(devices.len(), 1);
+    assert_eq!(devices.selected_id(), Some(FIRST), "the one left is shown");
+
+    let before = newest(&harness, FIRST);
+    run_for(&mut harness, 0.4);
+    assert!(
+        newest(&harness, FIRST) - before > 0.2,
+        "the first stopped streaming"
+    );
+    assert!(session(&harness, FIRST).is_connected());
+    // One device left: the list folds away, the bar's controls stay.
+    assert!(harness.query_by_label("Select device 1").is_none());
+    harness.get_by_label("Disconnect");
+}
+
+#[test]
+fn losing_one_link_says_so_and_leaves_the_other_streaming() {
+    let (a, b) = (serve(), serve());
+    let mut harness = two_devices(&a, &b);
+    // The first is shown: the loss is of a device in the background.
+    select(&mut harness, FIRST);
+    b.stop().expect("the second device goes away");
+    let before = newest(&harness, FIRST);
+    step_until(&mut harness, "the second's loss", |h| {
+        matches!(
+            session(h, SECOND).state,
+            ConnectionState::Reconnecting { .. }
+        )
+    });
+    harness.step();
+    assert!(
+        harness.query_by_label_contains("link lost").is_some(),
+        "its row says the link is lost"
+    );
+    let logged = session(&harness, SECOND)
+        .event_log
+        .entries()
+        .any(|e| matches!(e.event, LoggedEvent::ConnectionLost { .. }));
+    assert!(logged, "the loss is in the second's event log");
+
+    run_for(&mut harness, 0.4);
+    assert!(
+        session(&harness, FIRST).is_connected(),
+        "the first is undisturbed"
+    );
+    assert!(
+        newest(&harness, FIRST) - before > 0.2,
+        "the first stopped streaming"
+    );
+    assert_eq!(harness.state().devices().selected_id(), Some(FIRST));
+}
+
+#[test]
+fn selecting_a_device_moves_the_panes_and_their_writes_to_it() {
+    let (a, b) = (serve(), serve());
+    let mut harness = two_devices(&a, &b);
+    select(&mut harness, FIRST);
+    assert_eq!(
+        harness.state().session().map(|s| s.target().name()),
+        Some(a.path())
+    );
+    select(&mut harness, SECOND);
+    assert_eq!(
+        harness.state().session().map(|s| s.target().name()),
+        Some(b.path())
+    );
+    // The parameters pane now writes to the second device only.
+    harness
+        .get_by_role_and_label(Role::Slider, "pos.kp")
+        .set_value_accesskit(50.0);
+    harness.step();
+    step_until(&mut harness, "the second to take kp", |_| {
+        b.with_device(|d| d.sets_received()).contains(&(KP, 50.0))
+    });
+    run_for(&mut harness, 0.2);
+    assert_eq!(
+        a.with_device(|d| d.sets_received()),
+        [],
+        "the first was written"
+    );
+}
+
+#[test]
+fn a_label_typed_for_a_device_sticks() {
+    let (a, b) = (serve(), serve());
+    let mut harness = two_devices(&a, &b);
+    harness
+        .get_by_role_and_label(Role::TextInput, "Label of device 2")
+        .set_text_value_accesskit("Load motor");
+    harness.run_steps(2);
+    // The keyboard goes elsewhere; frames pass, the description arrives
+    // again with every frame's events: the label stays.
+    harness.key_press(egui::Key::Tab);
+    run_for(&mut harness, 0.2);
+    let devices = harness.state().devices();
+    assert_eq!(devices.get(SECOND).map(|d| d.label()), Some("Load motor"));
+    assert_ne!(devices.get(FIRST).map(|d| d.label()), Some("Load motor"));
+    // The controls keep their names by number.
+    harness.get_by_label("Select device 2");
+    assert_eq!(
+        harness
+            .get_by_role_and_label(Role::TextInput, "Label of device 2")
+            .value()
+            .as_deref(),
+        Some("Load motor")
+    );
+}
