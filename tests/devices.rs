@@ -353,4 +353,26 @@ fn a_label_typed_for_a_device_sticks() {
             .as_deref(),
         Some("Load motor")
     );
+
+    // A label another device carries, or one a column name could not
+    // hold, is refused with why; the device keeps its label.
+    for (typed, why) in [
+        ("Load motor", "another device is labelled \"Load motor\""),
+        ("axis.1", "holds '.'"),
+    ] {
+        harness
+            .get_by_role_and_label(Role::TextInput, "Label of device 1")
+            .set_text_value_accesskit(typed);
+        harness.run_steps(2);
+        let shown = harness
+            .query_all_by(|node| {
+                node.label()
+                    .or_else(|| node.value())
+                    .is_some_and(|text| text.contains(why))
+            })
+            .count();
+        assert!(shown > 0, "{why:?} is not shown");
+        let devices = harness.state().devices();
+        assert_ne!(devices.get(FIRST).map(|d| d.label()), Some(typed));
+    }
 }

@@ -234,11 +234,11 @@ fn two_simulated_drives_keep_every_tick_and_losing_one_leaves_the_other() {
     let said = stderr(&output);
     assert!(!output.status.success(), "{said}");
     assert_eq!(said.trim_end().lines().count(), 1, "{said}");
-    assert!(said.contains(&format!("{SIM}-2 on {lost_port}")), "{said}");
+    assert!(said.contains(&format!("{SIM} 2 on {lost_port}")), "{said}");
     let kept = split(&out, SIM);
     assert_eq!(kept.rows.len(), 30_000, "3 s at 10 kHz");
     assert_no_gap(&kept, 1e-4);
-    let lost = split(&out, &format!("{SIM}-2"));
+    let lost = split(&out, &format!("{SIM} 2"));
     assert!(!lost.rows.is_empty() && lost.rows.len() < 30_000);
     assert_no_gap(&lost, 1e-4);
     for group in [&kept, &lost] {

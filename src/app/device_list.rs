@@ -22,10 +22,12 @@ enum RowRequest {
 }
 
 /// The list's own state: labels being typed, kept as typed (a trailing
-/// space included) until the field lets go of the keyboard.
+/// space included) until the field lets go of the keyboard, and why the
+/// last one typed was refused.
 #[derive(Default)]
 pub struct DeviceList {
     typing: BTreeMap<DeviceId, String>,
+    refused: BTreeMap<DeviceId, String>,
 }
 
 impl DeviceList {
@@ -62,6 +64,10 @@ impl DeviceList {
                 }
                 if field.lost_focus() {
                     self.typing.remove(&id);
+                    self.refused.remove(&id);
+                }
+                if let Some(why) = self.refused.get(&id) {
+                    ui.colored_label(ui.visuals().warn_fg_color, why);
                 }
                 state_ui(ui, &device.session);
                 let selected = devices.selected_id() == Some(id);
@@ -135,9 +141,14 @@ impl App {
                     }
                 }
                 RowRequest::Disconnect(id) => self.close_device(id),
-                RowRequest::Rename(id, label) => {
-                    self.devices.set_label(id, &label);
-                }
+                RowRequest::Rename(id, label) => match self.devices.set_label(id, &label) {
+                    Ok(()) => {
+                        self.device_list.refused.remove(&id);
+                    }
+                    Err(why) => {
+                        self.device_list.refused.insert(id, why);
+                    }
+                },
             }
         }
     }

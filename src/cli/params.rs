@@ -17,9 +17,9 @@ use super::ParamsArgs;
 use super::connect::{connect, connect_all};
 use super::guarded_writes::{apply, resolve};
 use super::report;
+use crate::device::label::labels;
 use crate::link::{Link, PortTarget};
 use crate::protocol::{DeviceInfo, ParamInfo, ParamKind};
-use crate::record::devices::labels;
 
 pub fn run(args: &ParamsArgs) -> anyhow::Result<()> {
     let targets = args.devices.targets();

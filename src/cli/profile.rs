@@ -17,11 +17,11 @@ use anyhow::{Context, bail};
 use super::connect::{connect, connect_all};
 use super::guarded_writes::{apply, reviewed_gains};
 use super::{DevicesArgs, ProfileCommand, ProfileLoadArgs, ProfileSaveArgs, report};
+use crate::device::label::labels;
 use crate::link::Link;
 use crate::profile::devices::{Connected, DevicesProfile};
 use crate::profile::{Profile, ProfileDiff};
 use crate::protocol::DeviceInfo;
-use crate::record::devices::labels;
 use crate::tuning::write_guard::WriteOrigin;
 
 pub fn run(command: &ProfileCommand) -> anyhow::Result<()> {

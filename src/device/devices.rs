@@ -12,6 +12,7 @@
 //! user typed it once edited.
 
 use super::StopSource;
+use super::label;
 use super::session::DeviceSession;
 
 /// Colours given to devices in the order they are added (RGB), far enough
@@ -66,7 +67,7 @@ impl Devices {
     pub fn add(&mut self, session: DeviceSession) -> DeviceId {
         self.next_id += 1;
         let id = DeviceId(self.next_id);
-        let label = self.unique_label(session.target().name(), None);
+        let label = self.unique_label(&label::from_name(session.target().name()), None);
         let colour = PALETTE[(id.0 as usize - 1) % PALETTE.len()];
         self.list.push(Device {
             id,
@@ -175,19 +176,21 @@ impl Devices {
         self.list.iter().any(|d| d.session.is_connected())
     }
 
-    /// The user renames `id`; a blank label is refused (the row would have
-    /// no name). Labels the user types may repeat: it is their choice.
-    pub fn set_label(&mut self, id: DeviceId, label: &str) -> bool {
+    /// The user renames `id`. A label [`label::check`] refuses, or one
+    /// another device carries, is refused with why: a label names the
+    /// device's columns and profile section, so it must be one of a kind.
+    pub fn set_label(&mut self, id: DeviceId, label: &str) -> Result<(), String> {
         let label = label.trim();
-        let Some(device) = self.list.iter_mut().find(|d| d.id == id) else {
-            return false;
-        };
-        if label.is_empty() {
-            return false;
+        label::check(label)?;
+        if self.list.iter().any(|d| d.id != id && d.label == label) {
+            return Err(format!("another device is labelled {label:?}"));
         }
+        let Some(device) = self.list.iter_mut().find(|d| d.id == id) else {
+            return Err("no such device".into());
+        };
         device.label = label.to_owned();
         device.label_edited = true;
-        true
+        Ok(())
     }
 
     /// Sends the emergency stop to every device at once, selected or not,
@@ -222,12 +225,17 @@ impl Devices {
         if device.label_edited {
             return;
         }
-        let Some(name) = device.session.info.as_ref().map(|i| i.name.clone()) else {
+        let Some(name) = device
+            .session
+            .info
+            .as_ref()
+            .map(|i| label::from_name(&i.name))
+        else {
             return;
         };
         let id = device.id;
         let current = &device.label;
-        if current == &name || is_suffixed(current, &name) {
+        if current == &name || label::is_numbered(current, &name) {
             return;
         }
         let label = self.unique_label(&name, Some(id));
@@ -237,27 +245,12 @@ impl Devices {
     /// `base`, or `base 2`, `base 3` … whichever no other device than
     /// `except` carries.
     fn unique_label(&self, base: &str, except: Option<DeviceId>) -> String {
-        let taken = |label: &str| {
+        label::unique(base, |label| {
             self.list
                 .iter()
                 .any(|d| Some(d.id) != except && d.label == label)
-        };
-        if !taken(base) {
-            return base.to_owned();
-        }
-        (2..)
-            .map(|n| format!("{base} {n}"))
-            .find(|label| !taken(label))
-            .unwrap_or_else(|| base.to_owned())
+        })
     }
-}
-
-/// Whether `label` is `base` with a number after it (`Simulated drive 2`).
-fn is_suffixed(label: &str, base: &str) -> bool {
-    label
-        .strip_prefix(base)
-        .and_then(|rest| rest.strip_prefix(' '))
-        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
 }
 
 #[cfg(test)]
@@ -295,7 +288,7 @@ mod tests {
         }
         assert_eq!(
             labels(&devices),
-            ["x.csv", "x.csv 2", "x.csv 3", "x.csv 4"],
+            ["x_csv", "x_csv 2", "x_csv 3", "x_csv 4"],
             "the port's name at first"
         );
         devices.drain_all();
@@ -304,12 +297,20 @@ mod tests {
         devices.drain_all();
         assert_eq!(labels(&devices), ["drive", "drive 2", "load", "drive 3"]);
 
-        assert!(devices.set_label(DeviceId(3), " Load motor "));
+        assert_eq!(devices.set_label(DeviceId(3), " Load motor "), Ok(()));
         assert!(
-            !devices.set_label(DeviceId(3), "  "),
+            devices.set_label(DeviceId(3), "  ").is_err(),
             "a blank label is refused"
         );
-        assert!(!devices.set_label(DeviceId(9), "nobody"));
+        assert!(devices.set_label(DeviceId(9), "nobody").is_err());
+        assert_eq!(
+            devices.set_label(DeviceId(2), "Load motor"),
+            Err("another device is labelled \"Load motor\"".into())
+        );
+        assert!(
+            devices.set_label(DeviceId(2), "x.y").is_err(),
+            "a column name ends at ."
+        );
         devices.drain_all();
         assert_eq!(
             labels(&devices),
@@ -350,7 +351,7 @@ mod tests {
         devices.add(described("a"));
         let second = devices.add(described("b"));
         devices.drain_all();
-        devices.set_label(second, "mine");
+        devices.set_label(second, "mine").expect("a good label");
         let colour = devices.get(second).map(|d| d.colour);
         let mut handed = None;
         devices.replace_selected(|old| {
@@ -367,14 +368,5 @@ mod tests {
         assert_eq!(Some(device.colour), colour);
         assert_eq!(devices.len(), 2);
         assert_eq!(labels(&devices), ["a", "mine"], "in its place in the list");
-    }
-
-    #[test]
-    fn suffixes_are_recognised_only_as_a_number_after_a_space() {
-        assert!(is_suffixed("Simulated drive 2", "Simulated drive"));
-        assert!(is_suffixed("Simulated drive 12", "Simulated drive"));
-        assert!(!is_suffixed("Simulated drive", "Simulated drive"));
-        assert!(!is_suffixed("Simulated drive x", "Simulated drive"));
-        assert!(!is_suffixed("Simulated drive2", "Simulated drive"));
     }
 }

@@ -2,11 +2,12 @@
 //! and the command line read the same model: the session (link,
 //! description, parameters in force, history, procedures, health), its
 //! event log and its console; and the store of the devices connected at
-//! once, one of them selected.
+//! once, one of them selected, each with a label ([`label`]).
 
 pub mod console;
 pub mod devices;
 pub mod event_log;
+pub mod label;
 pub mod recorded;
 pub mod session;
 

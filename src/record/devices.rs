@@ -1,6 +1,7 @@
 //! A recording of several devices in one CSV file: `host_time_s`, then a
 //! column group per device, each named by the device's label —
-//! `LABEL.time_s` (the device's own time, exact) and `LABEL.CHANNEL` for
+//! `LABEL.time_s` (the device's own time, exact; labels as
+//! [`crate::device::label`] has them) and `LABEL.CHANNEL` for
 //! each of its channels. A row holds one sample of one device; the other
 //! devices' cells are empty. `host_time_s` is the sample's device time
 //! mapped onto the host clock ([`crate::link::HostAlignment`]), so every
@@ -21,76 +22,6 @@ use crate::protocol::{ChannelInfo, SampleBatch};
 pub const HOST_TIME: &str = "host_time_s";
 /// A device's own time column, after its label and a dot.
 pub const DEVICE_TIME: &str = "time_s";
-
-/// Whether `label` can name a device's columns: not empty, at most 40
-/// characters, without the dot that ends it or a character CSV would
-/// quote.
-pub fn check_label(label: &str) -> Result<(), String> {
-    if label.is_empty() {
-        return Err("a device label cannot be empty".into());
-    }
-    if label.chars().count() > 40 {
-        return Err(format!(
-            "device label {label:?} is longer than 40 characters"
-        ));
-    }
-    match label
-        .chars()
-        .find(|&c| c == '.' || c == ',' || c == '"' || c == ';' || c.is_control())
-    {
-        Some(c) => Err(format!(
-            "device label {label:?} holds {c:?}: labels are letters, digits, spaces, - and _"
-        )),
-        None => Ok(()),
-    }
-}
-
-/// Each device's label: `given` when there is one per device, else the
-/// name each device gave, with what a label cannot hold replaced by `_`
-/// and a number after a name that repeats (`ODrive axis0`, `ODrive
-/// axis0-2`).
-pub fn labels(given: &[String], names: &[&str]) -> Result<Vec<String>, String> {
-    if !given.is_empty() {
-        if given.len() != names.len() {
-            return Err(format!(
-                "{} --label for {} --port: give one label per port, or none",
-                given.len(),
-                names.len()
-            ));
-        }
-        for (k, label) in given.iter().enumerate() {
-            if given[..k].contains(label) {
-                return Err(format!("device label {label:?} is given twice"));
-            }
-        }
-        return Ok(given.to_vec());
-    }
-    let mut labels: Vec<String> = Vec::with_capacity(names.len());
-    for name in names {
-        let mut base: String = name
-            .chars()
-            .map(|c| {
-                if check_label(&c.to_string()).is_ok() {
-                    c
-                } else {
-                    '_'
-                }
-            })
-            .take(36)
-            .collect();
-        if base.trim().is_empty() {
-            base = "device".into();
-        }
-        let mut label = base.clone();
-        let mut n = 2;
-        while labels.contains(&label) {
-            label = format!("{base}-{n}");
-            n += 1;
-        }
-        labels.push(label);
-    }
-    Ok(labels)
-}
 
 /// The header of a file of these devices, each a label and its channels.
 pub fn header(devices: &[(String, Vec<ChannelInfo>)]) -> Vec<String> {
@@ -222,36 +153,6 @@ mod tests {
             unit: "rad".into(),
             role: ChannelRole::Feedback,
         }
-    }
-
-    #[test]
-    fn default_labels_are_the_names_made_safe_and_numbered() {
-        assert_eq!(
-            labels(&[], &["ODrive axis0", "ODrive axis0", "v1.2, beta"]).expect("labels"),
-            ["ODrive axis0", "ODrive axis0-2", "v1_2_ beta"]
-        );
-        assert_eq!(labels(&[], &[""]).expect("labels"), ["device"]);
-    }
-
-    #[test]
-    fn given_labels_are_one_per_port_and_distinct() {
-        let given = ["x".to_owned(), "y".to_owned()];
-        assert_eq!(labels(&given, &["a", "b"]).expect("labels"), given);
-        assert!(
-            labels(&given[..1], &["a", "b"])
-                .expect_err("refused")
-                .contains("one label per port")
-        );
-        let twice = ["x".to_owned(), "x".to_owned()];
-        assert!(
-            labels(&twice, &["a", "b"])
-                .expect_err("refused")
-                .contains("given twice")
-        );
-        for bad in ["", "a.b", "a,b", "a\nb", &"x".repeat(41)] {
-            assert!(check_label(bad).is_err(), "{bad:?}");
-        }
-        check_label("gantry X-1_left").expect("a good label");
     }
 
     #[test]

@@ -61,7 +61,7 @@ impl DevicesArgs {
 }
 
 fn parse_label(text: &str) -> Result<String, String> {
-    crate::record::devices::check_label(text).map(|()| text.to_owned())
+    crate::device::label::check(text).map(|()| text.to_owned())
 }
 
 /// How the link speaks to the device on a port.

@@ -19,9 +19,10 @@ use crossbeam_channel::{Receiver, Select};
 use super::RecordArgs;
 use super::span::within;
 use crate::cli::connect::{INTERRUPT_POLL, connect_all};
+use crate::device::label::labels;
 use crate::link::{HostAlignment, Link, LinkEvent};
 use crate::protocol::{DeviceInfo, Event};
-use crate::record::devices::{DevicesCsv, labels};
+use crate::record::devices::DevicesCsv;
 use crate::record::{FLUSH_INTERVAL, RecordError, RecordFormat, RowFile};
 
 /// One device's part of the recording.
