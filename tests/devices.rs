@@ -376,3 +376,41 @@ fn a_label_typed_for_a_device_sticks() {
         assert_ne!(devices.get(FIRST).map(|d| d.label()), Some(typed));
     }
 }
+
+#[test]
+fn switching_device_leaves_the_auto_tune_work_of_the_last_one_behind() {
+    let native = serve();
+    let odrive = PtyServer::start(OdriveSim::new(DriveConfig::default())).expect("pty available");
+    while odrive.with_device(|d| d.is_booting()) {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let mut harness = app_on_port(native.path());
+    wait_connected(&mut harness);
+    add_device(&mut harness, odrive.path(), Some("ODrive ASCII"));
+    assert_eq!(harness.state().devices().selected_id(), Some(SECOND));
+    harness.get_by_label("Enable output").click();
+    harness.step();
+    step_until(&mut harness, "the ODrive's output on", |h| {
+        h.state()
+            .session()
+            .is_some_and(DeviceSession::output_enabled)
+    });
+    harness.get_by_label("Auto-tune").click();
+    harness.step();
+    harness.get_by_label("Guided (ODrive manual)").click();
+    harness.step();
+    harness
+        .get_by_label("Start guided tuning")
+        .click_accesskit();
+    harness.step();
+    assert!(
+        harness.state().guided_tuning().is_some(),
+        "started on the ODrive"
+    );
+    // The ODrive's guided procedure is its own: the native drive shown
+    // next does not inherit it.
+    harness.get_by_label("Select device 1").click_accesskit();
+    harness.run_steps(2);
+    assert_eq!(harness.state().devices().selected_id(), Some(FIRST));
+    assert!(harness.state().guided_tuning().is_none());
+}

@@ -217,6 +217,7 @@ impl App {
     /// longer applies, and the scope follows the new one's newest sample.
     fn selected_changed(&mut self) {
         self.gains.forget_device();
+        self.autotune.forget_device();
         self.scope.follow_newest();
     }
 }

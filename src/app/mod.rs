@@ -294,7 +294,8 @@ impl App {
     /// Moves the steps every device measured into the run store, each
     /// with the gains in force.
     fn keep_measured_steps(&mut self) {
-        for session in self.devices.sessions_mut() {
+        let selected = self.devices.selected_id();
+        for (id, session) in self.devices.sessions_with_ids_mut() {
             let measured = session.procedures.take_measured_steps();
             if measured.is_empty() {
                 continue;
@@ -302,7 +303,11 @@ impl App {
             let context = session.run_context();
             let now = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
             for response in measured {
-                self.autotune.step_measured(&response, session);
+                // The Auto-tune tab works on the device shown: another
+                // device's step is kept as a run, never taken as a stage.
+                if Some(id) == selected {
+                    self.autotune.step_measured(&response, session);
+                }
                 self.runs.add(&response, &context, now.clone());
             }
         }

@@ -161,6 +161,13 @@ impl Devices {
         self.list.iter_mut().map(|d| &mut d.session)
     }
 
+    /// Every session with its device's id, in list order.
+    pub fn sessions_with_ids_mut(
+        &mut self,
+    ) -> impl Iterator<Item = (DeviceId, &mut DeviceSession)> {
+        self.list.iter_mut().map(|d| (d.id, &mut d.session))
+    }
+
     /// How many devices there are.
     pub fn len(&self) -> usize {
         self.list.len()

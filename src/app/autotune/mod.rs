@@ -203,6 +203,16 @@ impl AutoTunePanel {
     pub fn apply_settings(&mut self, settings: AutoTuneSettings) {
         self.settings = settings;
     }
+
+    /// Another device is shown: what was measured, proposed or written on
+    /// the last one (a cascade's stages, the guided wizard) does not carry
+    /// over to it; the choices stay.
+    pub fn forget_device(&mut self) {
+        *self = Self {
+            settings: std::mem::take(&mut self.settings),
+            ..Self::default()
+        };
+    }
 }
 
 /// Width of the controls beside the plots: most of a narrow pane, a
