@@ -10,13 +10,14 @@
 
 mod common;
 
-use common::{app_on_port, run_for, step_until, wait_connected};
+use common::{app_on_port, run_for, set_slider, step_until, wait_connected, wait_settled};
 use egui::accesskit::Role;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use motiontune::app::{App, ConnectionState};
 use motiontune::device::session::DeviceSession;
 use motiontune::device::{DeviceId, LoggedEvent, StopSource};
+use motiontune::profile::devices::DevicesProfile;
 use motiontune::protocol::adapter::Protocol;
 use motiontune::sim::SimDevice;
 use motiontune::sim::device::DeviceSettings;
@@ -413,4 +414,81 @@ fn switching_device_leaves_the_auto_tune_work_of_the_last_one_behind() {
     harness.run_steps(2);
     assert_eq!(harness.state().devices().selected_id(), Some(FIRST));
     assert!(harness.state().guided_tuning().is_none());
+}
+
+/// Focuses the field named `label`, selects what it holds and types `text`.
+fn type_into(harness: &mut Harness<'static, App>, label: &str, text: &str) {
+    harness.get_by_label(label).focus();
+    harness.step();
+    harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    harness.step();
+    harness.get_by_label(label).type_text(text);
+    harness.step();
+}
+
+fn kp_of(server: &PtyServer) -> f64 {
+    server.with_device(|d| d.drive.config.gains.kp)
+}
+
+#[test]
+fn a_machine_profile_saves_every_device_and_loads_onto_each_by_label() {
+    let (a, b) = (serve(), serve());
+    let mut harness = two_devices(&a, &b);
+    set_slider(&mut harness, "pos.kp", 25.0);
+    wait_settled(&mut harness);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("gantry.toml");
+    type_into(&mut harness, "Profile name", "gantry");
+    type_into(&mut harness, "Profile file", &path.display().to_string());
+    harness.get_by_label("Save all devices").click_accesskit();
+    harness.run_steps(2);
+    harness.get_by_label_contains("gains and settings of 2 devices to");
+    let text = std::fs::read_to_string(&path).expect("saved");
+    let saved = DevicesProfile::from_toml(&text, "gantry.toml").expect("a machine's profile");
+    let labels: Vec<&str> = saved.devices.iter().map(|d| d.label.as_str()).collect();
+    assert_eq!(
+        labels,
+        ["motiontune simulated drive", "motiontune simulated drive 2"]
+    );
+
+    // Both gains move, each on its own device.
+    set_slider(&mut harness, "pos.kp", 30.0);
+    wait_settled(&mut harness);
+    select(&mut harness, FIRST);
+    set_slider(&mut harness, "pos.kp", 15.0);
+    wait_settled(&mut harness);
+    assert_eq!((kp_of(&a), kp_of(&b)), (15.0, 30.0));
+
+    harness.get_by_label("Load profile").click_accesskit();
+    harness.run_steps(3);
+    harness.get_by_label("pos.kp: 15 -> 20 A/rad");
+    harness.get_by_label("pos.kp: 30 -> 25 A/rad");
+    run_for(&mut harness, 0.2);
+    assert_eq!((kp_of(&a), kp_of(&b)), (15.0, 30.0), "shown, not written");
+    harness
+        .get_by_label("Write 2 changes to 2 devices")
+        .click_accesskit();
+    harness.run_steps(3);
+    wait_settled(&mut harness);
+    step_until(&mut harness, "both devices written", |_| {
+        (kp_of(&a), kp_of(&b)) == (20.0, 25.0)
+    });
+    harness.get_by_label_contains("Sent 2 changes to 2 devices");
+
+    // More than a factor of 3 on one device: nothing is written to either.
+    // (The slider moves there in two writes the guard lets through.)
+    for kp in [10.0, 5.0] {
+        set_slider(&mut harness, "pos.kp", kp);
+        wait_settled(&mut harness);
+    }
+    assert_eq!(kp_of(&a), 5.0);
+    harness.get_by_label("Load profile").click_accesskit();
+    harness.run_steps(3);
+    harness
+        .get_by_label("Write 1 changes to 1 devices")
+        .click_accesskit();
+    harness.run_steps(3);
+    harness.get_by_label_contains("Nothing was written to any device: motiontune simulated drive:");
+    run_for(&mut harness, 0.2);
+    assert_eq!((kp_of(&a), kp_of(&b)), (5.0, 25.0));
 }

@@ -131,6 +131,12 @@ impl GainsPanel {
         self.refusals.clear();
     }
 
+    /// After the panes, with every device: a machine's profile saved,
+    /// compared or written as the Profiles section asked.
+    pub fn machine_frame(&mut self, devices: &mut crate::device::Devices) {
+        self.profiles.machine_frame(devices, &self.guard);
+    }
+
     /// Every frame, whichever panes show: the gain history notes the set
     /// in force, and the *Large change* dialog stays up until answered.
     pub fn frame(&mut self, ui: &mut egui::Ui, session: Option<&mut DeviceSession>) {

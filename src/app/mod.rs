@@ -27,6 +27,7 @@ mod gain_history;
 mod gains;
 mod help;
 mod icon;
+mod machine_profile;
 mod numbers;
 mod param_editor;
 mod procedure_controls;
@@ -473,6 +474,7 @@ impl eframe::App for App {
         // After the panes, so a write asked for in one this frame shows
         // its confirmation this frame.
         self.gains.frame(ui, self.devices.selected_mut());
+        self.gains.machine_frame(&mut self.devices);
         // A stop button pressed anywhere this frame stops every device
         // before the frame ends.
         if let Some(by) = safety::take_stop(ui.ctx()) {

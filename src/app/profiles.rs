@@ -4,13 +4,18 @@
 //! read-only values) or that the device cannot take are listed as refused,
 //! with why; the rest go out only when the user clicks "Write N changes",
 //! through the same guarded path as every other write. The file is typed
-//! or chosen in a native dialog.
+//! or chosen in a native dialog. With several devices connected, a
+//! machine's profile covers them all ([`super::machine_profile`]).
 
 use std::path::{Path, PathBuf};
 
 use super::file_dialog::{Ask, FileDialog};
+use super::machine_profile::MachineProfile;
+use crate::device::Devices;
 use crate::device::session::DeviceSession;
+use crate::profile::devices::DevicesProfile;
 use crate::profile::{Profile, ProfileDiff};
+use crate::tuning::write_guard::WriteGuard;
 
 /// A profile read from a file, waiting for the user's decision.
 struct LoadedProfile {
@@ -29,6 +34,9 @@ pub struct ProfilesPanel {
     dialog: FileDialog,
     /// What the open dialog's answer is for: load (true) or save.
     dialog_loads: bool,
+    /// A profile of several devices: saved from, and loaded onto, every
+    /// device connected.
+    machine: MachineProfile,
 }
 
 impl Default for ProfilesPanel {
@@ -40,6 +48,7 @@ impl Default for ProfilesPanel {
             loaded: None,
             dialog: FileDialog::default(),
             dialog_loads: true,
+            machine: MachineProfile::default(),
         }
     }
 }
@@ -73,6 +82,15 @@ impl ProfilesPanel {
             }
             if ui.button("Load profile").clicked() {
                 self.load(session);
+            }
+            if self.machine.several()
+                && ui
+                    .button("Save all devices")
+                    .on_hover_text("One profile file with a section per device, by label")
+                    .clicked()
+            {
+                self.message = None;
+                self.machine.save(PathBuf::from(&self.path), &self.name);
             }
         });
         ui.add_enabled_ui(!self.dialog.is_open(), |ui| {
@@ -115,6 +133,9 @@ impl ProfilesPanel {
             });
         });
         super::outcome_ui(ui, &self.message);
+        if self.machine.loaded_ui(ui) {
+            self.message = None;
+        }
         if let Some(loaded) = &self.loaded {
             let (write, discard) = loaded_ui(ui, loaded, session);
             if write {
@@ -159,10 +180,31 @@ impl ProfilesPanel {
         ))
     }
 
+    /// After the panes, with every device: the machine's profile saved,
+    /// compared or written as the section asked.
+    pub fn machine_frame(&mut self, devices: &mut Devices, guard: &WriteGuard) {
+        if let Some(outcome) = self.machine.frame(devices, guard) {
+            self.message = Some(outcome);
+        }
+    }
+
     fn load(&mut self, session: &DeviceSession) {
         self.loaded = None;
         if session.info.is_none() {
             self.message = Some(Err("Connect a device before loading a profile.".to_owned()));
+            return;
+        }
+        // A machine's profile goes to every device, by label.
+        if let Ok(text) = std::fs::read_to_string(&self.path)
+            && DevicesProfile::is_several(&text)
+        {
+            match DevicesProfile::from_toml(&text, &self.path) {
+                Ok(profile) => {
+                    self.message = None;
+                    self.machine.compare(profile, self.path.clone());
+                }
+                Err(error) => self.message = Some(Err(error.to_string())),
+            }
             return;
         }
         match Profile::load(Path::new(&self.path)) {
