@@ -41,12 +41,14 @@ pub mod settings;
 mod status;
 mod step_test_tab;
 pub mod view;
+mod window;
 pub mod workspace;
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant, SystemTime};
 
 pub use crate::device::session::{ConnectionState, DeviceSession, NOT_CONNECTED, WriteState};
+pub use window::run_native;
 
 use self::settings::Settings;
 use self::workspace::{Pane, Panes, Workspace};
@@ -580,29 +582,4 @@ fn outcome_ui(ui: &mut egui::Ui, outcome: &Option<Result<String, String>>) {
         }
         None => {}
     }
-}
-
-/// Opens the native window.
-pub fn run_native(options: AppOptions) -> anyhow::Result<()> {
-    let mut viewport = egui::ViewportBuilder::default()
-        .with_title("motiontune")
-        .with_inner_size([1400.0, 900.0])
-        .with_min_inner_size([800.0, 500.0]);
-    if let Some(icon) = icon::icon() {
-        viewport = viewport.with_icon(icon);
-    }
-    let native = eframe::NativeOptions {
-        viewport,
-        ..Default::default()
-    };
-    eframe::run_native(
-        "motiontune",
-        native,
-        Box::new(move |cc| {
-            let ctx = cc.egui_ctx.clone();
-            crate::interrupt::wake_with(move || ctx.request_repaint());
-            Ok(Box::new(App::new(cc, options)))
-        }),
-    )
-    .map_err(|e| anyhow::anyhow!("cannot open the window: {e}"))
 }
