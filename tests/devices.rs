@@ -15,7 +15,7 @@ use egui::accesskit::Role;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use motiontune::app::{App, ConnectionState};
-use motiontune::device::session::DeviceSession;
+use motiontune::device::session::{DeviceSession, ProcedureKind};
 use motiontune::device::{DeviceId, LoggedEvent, StopSource};
 use motiontune::profile::devices::DevicesProfile;
 use motiontune::protocol::adapter::Protocol;
@@ -491,4 +491,43 @@ fn a_machine_profile_saves_every_device_and_loads_onto_each_by_label() {
     harness.get_by_label_contains("Nothing was written to any device: motiontune simulated drive:");
     run_for(&mut harness, 0.2);
     assert_eq!((kp_of(&a), kp_of(&b)), (5.0, 25.0));
+}
+
+#[test]
+fn a_step_test_on_one_device_while_the_other_streams_on() {
+    let (a, b) = (serve(), serve());
+    let mut harness = two_devices(&a, &b);
+    harness.get_by_label("Enable output").click();
+    harness.step();
+    step_until(&mut harness, "the second drive's output on", |_| {
+        b.with_device(|d| d.enabled())
+    });
+    harness.get_by_label("Amplitude").set_value_accesskit(0.2);
+    harness.get_by_label("Hold").set_value_accesskit(0.3);
+    harness.step();
+    let first_before = newest(&harness, FIRST);
+    harness.get_by_label("Run step test").click();
+    harness.step();
+    step_until(&mut harness, "the step test to end", |h| {
+        session(h, SECOND)
+            .procedures
+            .last(ProcedureKind::StepTest)
+            .is_some_and(|r| r.is_done())
+    });
+    harness.step();
+    // The step ran on the shown device only; the other kept streaming,
+    // its output off, nothing lost.
+    assert_eq!(harness.state().runs().runs().len(), 1);
+    assert!(
+        !a.with_device(|d| d.enabled()),
+        "the first drive was never enabled"
+    );
+    assert!(
+        newest(&harness, FIRST) > first_before + 0.3,
+        "the first device's stream went on during the step"
+    );
+    let lost = session(&harness, FIRST)
+        .health()
+        .map_or(0, |(health, _, _)| health.lost_samples);
+    assert_eq!(lost, 0);
 }
