@@ -205,7 +205,32 @@ fn two_devices_stream_at_once_each_into_its_own_history() {
             "{id:?} streamed {:.3} s in 0.6 s",
             after - before
         );
+        // Each device's clock is mapped onto the host's by its own link,
+        // and the row says how well.
+        let clock = session(&harness, id)
+            .host_alignment()
+            .expect("batches arrived");
+        assert!(clock.spread_s >= 0.0 && clock.settled_s >= 0.0, "{clock:?}");
+        assert!(clock.spread_s < 1.0, "{clock:?}");
     }
+    let shown = harness
+        .query_all_by(|node| {
+            node.label()
+                .or_else(|| node.value())
+                .is_some_and(|text| text.starts_with("clock ±"))
+        })
+        .count();
+    // As many as the rows' numbers (a label may show as more than one
+    // node).
+    let numbers = harness
+        .query_all_by(|node| {
+            node.label()
+                .or_else(|| node.value())
+                .is_some_and(|text| text == "#1" || text == "#2")
+        })
+        .count();
+    assert!(numbers >= 2);
+    assert_eq!(shown, numbers, "a clock for each row");
 }
 
 #[test]

@@ -1,6 +1,7 @@
 //! The device list under the connection bar, shown once two or more
 //! devices are connected: one row per device with its colour, its number,
-//! its label (editable), where its connection stands, its output, and
+//! its label (editable), where its connection stands, its output, how
+//! well its clock maps onto the host's, and
 //! *Select* (*Shown* on the selected row) and *Disconnect*. Each control is named after the device's
 //! number (`Select device 2`), which a rename does not change. And the
 //! app's side of the connection requests: connect in place of the selected
@@ -87,6 +88,13 @@ impl DeviceList {
                     .clicked()
                 {
                     requests.push(RowRequest::Disconnect(id));
+                }
+                if let Some(clock) = device.session.host_alignment() {
+                    ui.weak(format!("clock ±{:.1} ms", clock.spread_s * 1e3))
+                        .on_hover_text(format!(
+                            "The device's clock on the host's, from its samples' arrivals: {}",
+                            clock.describe()
+                        ));
                 }
             });
         }

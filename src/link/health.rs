@@ -1,10 +1,15 @@
 //! Counters the link thread updates and the UI reads without locking:
 //! traffic, decode errors, lost samples, round-trip time, and how well
-//! host timing holds up for a device timed by the host.
+//! host timing holds up for a device timed by the host. And the device's
+//! clock mapped onto the host's, from the batches' arrivals (behind a
+//! lock held for an update or a copy).
 
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
+use super::host_alignment::{Alignment, HostAlignment};
+use crate::protocol::SampleBatch;
 use crate::protocol::host_clock::HostTiming;
 
 /// Live counters of one link.
@@ -36,6 +41,8 @@ pub struct LinkHealth {
     host_period_s: AtomicU64,
     host_uncertainty_s: AtomicU64,
     host_gaps: AtomicU64,
+    /// The device's clock against the host's ([`LinkHealth::host_alignment`]).
+    alignment: Mutex<HostAlignment>,
 }
 
 impl Default for LinkHealth {
@@ -55,6 +62,7 @@ impl Default for LinkHealth {
             host_period_s: AtomicU64::new(u64::MAX),
             host_uncertainty_s: AtomicU64::new(0),
             host_gaps: AtomicU64::new(0),
+            alignment: Mutex::new(HostAlignment::default()),
         }
     }
 }
@@ -91,6 +99,28 @@ pub struct HealthSnapshot {
 impl LinkHealth {
     pub(crate) fn add(counter: &AtomicU64, n: u64) {
         counter.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// `batch` was read at `read_s` on [`super::host_seconds`]' clock: its last
+    /// sample was taken no later.
+    pub(crate) fn batch_arrived(&self, read_s: f64, batch: &SampleBatch) {
+        if batch.is_empty() {
+            return;
+        }
+        if let Ok(mut alignment) = self.alignment.lock() {
+            alignment.observe(read_s, batch.time_of(batch.len() - 1));
+        }
+    }
+
+    /// Host time ([`super::host_seconds`]) minus device time, as estimated so far.
+    pub fn host_offset_s(&self) -> Option<f64> {
+        self.alignment.lock().ok()?.offset_s()
+    }
+
+    /// How the device's clock is mapped onto the host's, with how far the
+    /// estimate moved and how far arrivals spread.
+    pub fn host_alignment(&self) -> Option<Alignment> {
+        self.alignment.lock().ok()?.alignment()
     }
 
     pub(crate) fn mark_byte_received(&self) {

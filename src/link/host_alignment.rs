@@ -10,6 +10,24 @@
 //! clock that runs slower than the host's, which shows as arrivals
 //! spreading further behind the estimate; both are why [`Alignment`]
 //! states how far the estimate moved and how far arrivals spread.
+//!
+//! The link thread stamps each batch as its bytes are read
+//! ([`super::LinkHealth::host_alignment`]), on one clock for every link
+//! of the process ([`host_seconds`]).
+
+use std::collections::VecDeque;
+use std::sync::OnceLock;
+use std::time::Instant;
+
+/// Arrivals the spread is taken over: the newest, a few seconds of stream.
+const SPREAD_OVER: usize = 4096;
+
+/// The host clock every device is mapped onto: seconds since the process
+/// first asked for it.
+pub fn host_seconds() -> f64 {
+    static ORIGIN: OnceLock<Instant> = OnceLock::new();
+    ORIGIN.get_or_init(Instant::now).elapsed().as_secs_f64()
+}
 
 /// One device's clock against the host's.
 #[derive(Clone, Debug, Default)]
@@ -17,9 +35,9 @@ pub struct HostAlignment {
     /// The first estimate, for how far it moved.
     first: Option<f64>,
     offset: Option<f64>,
-    /// Each arrival's delay behind the offset estimated when it came; a
-    /// few per second of stream (one per batch).
-    delays: Vec<f64>,
+    /// The newest arrivals' differences, arrival minus device time (one
+    /// per batch), at most [`SPREAD_OVER`].
+    delays: VecDeque<f64>,
 }
 
 /// How well a device's clock was mapped onto the host's.
@@ -31,8 +49,9 @@ pub struct Alignment {
     /// one did: the most a time mapped early on is late by, against the
     /// final estimate.
     pub settled_s: f64,
-    /// How far arrivals came behind the final estimate (95th percentile):
-    /// the spread of the delay the estimate sees through.
+    /// How far the newest arrivals (a few thousand batches) came behind
+    /// the final estimate, 95th percentile: the spread of the delay the
+    /// estimate sees through.
     pub spread_s: f64,
 }
 
@@ -47,7 +66,10 @@ impl HostAlignment {
         let offset = self.offset.map_or(difference, |o| o.min(difference));
         self.first.get_or_insert(offset);
         self.offset = Some(offset);
-        self.delays.push(difference);
+        if self.delays.len() == SPREAD_OVER {
+            self.delays.pop_front();
+        }
+        self.delays.push_back(difference);
     }
 
     /// Host time minus device time as estimated so far; `None` before the
@@ -99,6 +121,7 @@ mod tests {
             clock.observe(2.0 + t + delay, t);
         }
         clock.observe(f64::NAN, 1.0);
+        assert!(host_seconds() <= host_seconds());
         let alignment = clock.alignment().expect("arrivals seen");
         assert!((alignment.offset_s - 2.001).abs() < 1e-9, "{alignment:?}");
         assert!((alignment.settled_s - 0.004).abs() < 1e-9, "{alignment:?}");

@@ -21,7 +21,7 @@ mod transport;
 pub use events::{STREAM_WAKE, Wake};
 pub use handle::{Link, LinkEvent, LinkOptions};
 pub use health::{HealthSnapshot, LinkHealth};
-pub use host_alignment::{Alignment, HostAlignment};
+pub use host_alignment::{Alignment, HostAlignment, host_seconds};
 pub use ports::{PortEntry, list_ports};
 pub use runner::ProcedureEvent;
 pub use transport::{

@@ -22,6 +22,7 @@ use super::LinkError;
 use super::events::EventSender;
 use super::handle::{LinkEvent, LinkOptions, Request};
 use super::health::LinkHealth;
+use super::host_alignment::host_seconds;
 use super::runner::{Action, Runner};
 use super::transport::Transport;
 use crate::protocol::adapter::{
@@ -364,6 +365,7 @@ impl Connection<'_> {
         if n == 0 {
             return Ok(());
         }
+        let read_s = host_seconds();
         self.health.mark_byte_received();
         LinkHealth::add(&self.health.bytes_in, n as u64);
         let was_described = self.adapter.device().is_some();
@@ -391,6 +393,7 @@ impl Connection<'_> {
                 Event::Samples { batch, lost_before } => {
                     LinkHealth::add(&health.samples, batch.len() as u64);
                     LinkHealth::add(&health.lost_samples, *lost_before);
+                    health.batch_arrived(read_s, batch);
                 }
                 Event::Pong { token } => {
                     if let Some(at) = pings.iter().position(|(t, _)| t == token) {

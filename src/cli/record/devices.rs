@@ -20,7 +20,7 @@ use super::RecordArgs;
 use super::span::within;
 use crate::cli::connect::{INTERRUPT_POLL, connect_all};
 use crate::device::label::labels;
-use crate::link::{HostAlignment, Link, LinkEvent};
+use crate::link::{Alignment, Link, LinkEvent, LinkHealth, host_seconds};
 use crate::protocol::{DeviceInfo, Event};
 use crate::record::devices::DevicesCsv;
 use crate::record::{FLUSH_INTERVAL, RecordError, RecordFormat, RowFile};
@@ -34,7 +34,10 @@ struct Part {
     /// Closed (dropped) once its span is complete.
     link: Option<Link>,
     info: DeviceInfo,
-    clock: HostAlignment,
+    /// How its clock was mapped onto the host's, kept when its link closes.
+    alignment: Option<Alignment>,
+    /// Host minus device time, as the link last estimated it.
+    offset_s: f64,
     /// Device time of its first sample written.
     first_time: Option<f64>,
     rows: u64,
@@ -59,7 +62,8 @@ pub(super) fn run(args: &RecordArgs) -> anyhow::Result<()> {
     if format != RecordFormat::Csv {
         bail!("several devices are recorded to CSV (Parquet takes one --port): name the file .csv");
     }
-    let origin = Instant::now();
+    // The host axis starts now.
+    host_seconds();
     let connected = connect_all(args.devices.targets(), args.divider)?;
     let names: Vec<&str> = connected.iter().map(|(_, i)| i.name.as_str()).collect();
     let labels = labels(&args.devices.labels, &names).map_err(anyhow::Error::msg)?;
@@ -84,7 +88,8 @@ pub(super) fn run(args: &RecordArgs) -> anyhow::Result<()> {
             port: link.target().name().to_owned(),
             link: Some(link),
             info,
-            clock: HostAlignment::default(),
+            alignment: None,
+            offset_s: 0.0,
             first_time: None,
             rows: 0,
             lost: 0,
@@ -139,9 +144,8 @@ pub(super) fn run(args: &RecordArgs) -> anyhow::Result<()> {
             let event = operation
                 .recv(&receivers[index])
                 .unwrap_or(LinkEvent::Closed(None));
-            let arrival = origin.elapsed().as_secs_f64();
             let part = &mut parts[index];
-            part.take(event, arrival, args.seconds, &mut file)?;
+            part.take(event, args.seconds, &mut file)?;
             if !part.recording() {
                 select.remove(index);
             }
@@ -156,9 +160,9 @@ pub(super) fn run(args: &RecordArgs) -> anyhow::Result<()> {
         // Samples the links decoded before they closed reached the app too.
         for part in &mut parts {
             if let Some(link) = part.link.take() {
-                let arrival = origin.elapsed().as_secs_f64();
+                part.keep_alignment(link.health());
                 for event in link.close() {
-                    part.take_closing(event, arrival, args.seconds, &mut file)?;
+                    part.take_closing(event, args.seconds, &mut file)?;
                 }
             }
         }
@@ -189,7 +193,6 @@ impl Part {
     fn take(
         &mut self,
         event: LinkEvent,
-        arrival: f64,
         seconds: f64,
         file: &mut DevicesCsv<RowFile>,
     ) -> anyhow::Result<()> {
@@ -199,7 +202,7 @@ impl Part {
                 Ok(())
             }
             event => {
-                if self.take_closing(event, arrival, seconds, file)? {
+                if self.take_closing(event, seconds, file)? {
                     self.end(None);
                 }
                 Ok(())
@@ -212,7 +215,6 @@ impl Part {
     fn take_closing(
         &mut self,
         event: LinkEvent,
-        arrival: f64,
         seconds: f64,
         file: &mut DevicesCsv<RowFile>,
     ) -> anyhow::Result<bool> {
@@ -222,24 +224,34 @@ impl Part {
         if batch.is_empty() {
             return Ok(false);
         }
-        self.clock.observe(arrival, batch.time_of(batch.len() - 1));
+        if let Some(offset) = self.link.as_ref().and_then(|l| l.health().host_offset_s()) {
+            self.offset_s = offset;
+        }
         let start = *self.first_time.get_or_insert(batch.time_of(0));
         if self.rows > 0 {
             self.lost += lost_before;
         }
         let keep = within(&batch, start, seconds);
-        let offset = self.clock.offset_s().unwrap_or(0.0);
-        file.write_batch(self.device, &batch.slice(0..keep), offset)?;
+        file.write_batch(self.device, &batch.slice(0..keep), self.offset_s)?;
         self.rows += keep as u64;
         Ok(keep < batch.len())
     }
 
     /// Ends this part: closing its link stops the stream it started.
     fn end(&mut self, failed: Option<String>) {
-        self.link = None;
+        if let Some(link) = self.link.take() {
+            self.keep_alignment(link.health());
+        }
         if self.failed.is_none() {
             self.failed = failed;
         }
+    }
+}
+
+impl Part {
+    /// Keeps how the link mapped the device's clock, before it closes.
+    fn keep_alignment(&mut self, health: &LinkHealth) {
+        self.alignment = health.host_alignment();
     }
 }
 
@@ -254,8 +266,7 @@ fn summary(parts: &[Part], out: &std::path::Path) -> String {
         .iter()
         .map(|p| {
             let clock = p
-                .clock
-                .alignment()
+                .alignment
                 .map_or_else(|| "no samples".to_owned(), |a| a.describe());
             let lost = match p.lost {
                 0 => String::new(),

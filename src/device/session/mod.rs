@@ -544,6 +544,12 @@ impl DeviceSession {
         Some((*latest, samples, bytes))
     }
 
+    /// How the device's clock maps onto the host's, from its batches'
+    /// arrivals; `None` before the first, or with no link.
+    pub fn host_alignment(&self) -> Option<crate::link::Alignment> {
+        self.link.as_ref()?.health().host_alignment()
+    }
+
     /// Whether the stream is more than the link carries, over the last
     /// second. Native devices only: their loop rate sizes the divider.
     pub fn saturation(&self) -> Option<Saturated> {
