@@ -145,7 +145,11 @@ fn nan_inf_and_ovf_are_gaps_in_their_column_only_and_every_line_is_kept() {
         let (header, rows) = record(&uno.path, protocol, "3", &[]);
         assert_eq!(header.len(), 4, "time and three columns: {header:?}");
         let (wave, ratio, count) = (1, 2, 3);
-        assert!(rows.len() > 300, "{protocol}: {} rows", rows.len());
+        // Over 100 lines a second on an idle machine; simavr runs slower
+        // than real time on a loaded one (276 lines in 3 s was seen while
+        // a build ran), and these lines are timed by the host. What is
+        // checked is that none of them is lost.
+        assert!(rows.len() > 150, "{protocol}: {} rows", rows.len());
         for pair in rows.windows(2) {
             assert_eq!(
                 pair[1][count],
