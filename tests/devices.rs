@@ -556,3 +556,60 @@ fn a_step_test_on_one_device_while_the_other_streams_on() {
         .map_or(0, |(health, _, _)| health.lost_samples);
     assert_eq!(lost, 0);
 }
+
+#[test]
+fn one_click_steps_every_device_whose_output_is_on() {
+    let (a, b) = (serve(), serve());
+    let mut harness = two_devices(&a, &b);
+    harness.get_by_label("Amplitude").set_value_accesskit(0.2);
+    harness.get_by_label("Hold").set_value_accesskit(0.3);
+    harness.step();
+    // Only the second drive's output is on: the first is named, not
+    // stepped.
+    harness.get_by_label("Enable output").click();
+    harness.step();
+    step_until(&mut harness, "the second drive's output on", |h| {
+        session(h, SECOND).output_enabled()
+    });
+    harness
+        .get_by_label("Run on every device")
+        .click_accesskit();
+    harness.run_steps(2);
+    harness.get_by_label_contains("not on motiontune simulated drive: the drive's output is off");
+    let done = |h: &Harness<'static, App>, id| {
+        session(h, id)
+            .procedures
+            .last(ProcedureKind::StepTest)
+            .is_some_and(|r| r.is_done())
+    };
+    step_until(&mut harness, "the second drive's step", |h| done(h, SECOND));
+    assert!(!done(&harness, FIRST) && !a.with_device(|d| d.enabled()));
+
+    // Both on: one click starts both in the same frame, each kept as its
+    // own run.
+    select(&mut harness, FIRST);
+    harness.get_by_label("Enable output").click();
+    harness.step();
+    step_until(&mut harness, "the first drive's output on", |h| {
+        session(h, FIRST).output_enabled()
+    });
+    let runs_before = harness.state().runs().runs().len();
+    harness
+        .get_by_label("Run on every device")
+        .click_accesskit();
+    harness.run_steps(2);
+    assert!(
+        [FIRST, SECOND]
+            .iter()
+            .all(|&id| session(&harness, id).procedure_running()),
+        "both started in one frame"
+    );
+    harness.get_by_label_contains(
+        "Started on motiontune simulated drive, motiontune simulated drive 2",
+    );
+    step_until(&mut harness, "both steps", |h| {
+        done(h, FIRST) && done(h, SECOND)
+    });
+    harness.step();
+    assert_eq!(harness.state().runs().runs().len(), runs_before + 2);
+}

@@ -477,6 +477,7 @@ impl eframe::App for App {
         // its confirmation this frame.
         self.gains.frame(ui, self.devices.selected_mut());
         self.gains.machine_frame(&mut self.devices);
+        self.step_test.every_device(&mut self.devices);
         // A stop button pressed anywhere this frame stops every device
         // before the frame ends.
         if let Some(by) = safety::take_stop(ui.ctx()) {
