@@ -13,7 +13,7 @@ mod common;
 use common::{app_on_port, run_for, set_slider, step_until, wait_connected, wait_settled};
 use egui::accesskit::Role;
 use egui_kittest::Harness;
-use egui_kittest::kittest::Queryable;
+use egui_kittest::kittest::{NodeT, Queryable};
 use motiontune::app::{App, ConnectionState};
 use motiontune::device::session::{DeviceSession, ProcedureKind};
 use motiontune::device::{DeviceId, LoggedEvent, StopSource};
@@ -612,4 +612,16 @@ fn one_click_steps_every_device_whose_output_is_on() {
     });
     harness.step();
     assert_eq!(harness.state().runs().runs().len(), runs_before + 2);
+    // How far apart the two first steps were, on the host clock: each
+    // waited for its own loop to be at rest, within the hold.
+    let node = harness.get_by_label_contains("ms apart on the host clock");
+    let node = node.accesskit_node();
+    let said = node.label().or_else(|| node.value()).unwrap_or_default();
+    let apart_ms: f64 = said
+        .split("first steps ")
+        .nth(1)
+        .and_then(|rest| rest.split(" ms").next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no figure in {said:?}"));
+    assert!((0.0..300.0).contains(&apart_ms), "{said}");
 }

@@ -311,6 +311,7 @@ impl App {
                 if Some(id) == selected {
                     self.autotune.step_measured(&response, session);
                 }
+                self.step_test.step_measured(id, &response, session);
                 self.runs.add(&response, &context, now.clone());
             }
         }

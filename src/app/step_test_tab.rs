@@ -3,12 +3,15 @@
 //! Abort (also Esc, with the emergency stop), and where the test stands.
 //! With several devices connected, *Run on every device* starts the same
 //! test on each one whose output is on, in one frame (a gantry's axes
-//! stepped together); each device's steps are kept as its runs.
+//! stepped together); each device's steps are kept as its runs, and once
+//! every device's first step is measured the tab says how far apart they
+//! were on the host clock ([`crate::link::HostAlignment`]): each waits for
+//! its own loop to be at rest, so they need not step at once.
 
 use super::procedure_controls::ProcedureControls;
-use crate::device::Devices;
 use crate::device::session::{DeviceSession, ProcedureKind};
-use crate::tuning::{MAX_HOLD_S, MAX_REPEATS, StepDirection, StepPlan};
+use crate::device::{DeviceId, Devices};
+use crate::tuning::{MAX_HOLD_S, MAX_REPEATS, StepDirection, StepPlan, StepResponse};
 
 #[derive(Default)]
 pub struct StepTestPanel {
@@ -20,6 +23,9 @@ pub struct StepTestPanel {
     run_on_every_device: bool,
     /// What the last run on every device came to.
     every_device: Option<Result<String, String>>,
+    /// The devices it started on, each with its first step's host time
+    /// and its clock's spread once measured.
+    together: Vec<(DeviceId, Option<(f64, f64)>)>,
 }
 
 impl StepTestPanel {
@@ -68,15 +74,22 @@ impl StepTestPanel {
         let labels: Vec<String> = devices.iter().map(|d| d.label().to_owned()).collect();
         let mut started = Vec::new();
         let mut refused = Vec::new();
-        for (session, label) in devices.sessions_mut().zip(labels) {
+        self.together.clear();
+        for ((id, session), label) in devices.sessions_with_ids_mut().zip(labels) {
             if session.procedure_running() {
                 refused.push(format!("{label}: a procedure is running"));
                 continue;
             }
             match session.start_step_test(self.plan) {
-                Ok(()) => started.push(label),
+                Ok(()) => {
+                    started.push(label);
+                    self.together.push((id, None));
+                }
                 Err(why) => refused.push(format!("{label}: {why}")),
             }
+        }
+        if started.len() < 2 {
+            self.together.clear();
         }
         self.every_device = Some(match (started.is_empty(), refused.is_empty()) {
             (false, true) => Ok(format!("Started on {}", started.join(", "))),
@@ -87,6 +100,46 @@ impl StepTestPanel {
                 refused.join("; ")
             )),
         });
+    }
+
+    /// A step `id` measured: the first of a run on every device places it
+    /// on the host clock; once every device's is, the tab says how far
+    /// apart they were.
+    pub fn step_measured(
+        &mut self,
+        id: DeviceId,
+        response: &StepResponse,
+        session: &DeviceSession,
+    ) {
+        if response.number != 1 {
+            return;
+        }
+        let Some((_, at)) = self
+            .together
+            .iter_mut()
+            .find(|(d, at)| *d == id && at.is_none())
+        else {
+            return;
+        };
+        let Some(clock) = session.host_alignment() else {
+            return;
+        };
+        *at = Some((response.step_time_s + clock.offset_s, clock.spread_s));
+        let placed: Vec<(f64, f64)> = self.together.iter().filter_map(|(_, at)| *at).collect();
+        if placed.len() < self.together.len() {
+            return;
+        }
+        let first = placed.iter().map(|p| p.0).fold(f64::INFINITY, f64::min);
+        let last = placed.iter().map(|p| p.0).fold(f64::NEG_INFINITY, f64::max);
+        let spread = placed.iter().map(|p| p.1).fold(0.0, f64::max);
+        self.together.clear();
+        if let Some(Ok(news)) = &mut self.every_device {
+            news.push_str(&format!(
+                "; first steps {:.1} ms apart on the host clock (each device's clock mapped within {:.1} ms)",
+                (last - first) * 1e3,
+                spread * 1e3
+            ));
+        }
     }
 
     fn plan_ui(&mut self, ui: &mut egui::Ui, setpoint_unit: &str) {
