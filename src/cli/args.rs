@@ -9,13 +9,13 @@ use clap::{Args, Parser, Subcommand};
 
 use super::control_lines;
 use crate::analysis::{StepOptions, UltimateRule};
-use crate::protocol::adapter::{Protocol, ProtocolChoice};
+use crate::protocol::adapter::Protocol;
 use crate::record::read::TimeUnit;
 use crate::tuning::{ModelKind, ModelRule};
 use values::{
-    parse_amplitude, parse_assignment, parse_baud, parse_divider, parse_effort_limit,
-    parse_excursion, parse_factor, parse_hz, parse_recording, parse_rise_limits, parse_seconds,
-    parse_settle, parse_settling_band, parse_speed,
+    parse_amplitude, parse_assignment, parse_divider, parse_effort_limit, parse_excursion,
+    parse_factor, parse_hz, parse_recording, parse_rise_limits, parse_seconds, parse_settle,
+    parse_settling_band,
 };
 
 mod device;
@@ -42,21 +42,9 @@ pub struct Cli {
     /// `replay:FILE` = a recording played as a device).
     #[arg(long, value_name = "PORT", value_parser = control_lines::parse_port)]
     pub port: Option<String>,
-    /// Pace of a `replay:FILE` port, times the recorded one.
-    #[arg(long, default_value_t = 1.0, value_name = "X", value_parser = parse_speed)]
-    pub replay_speed: f64,
-    /// Baud rate (ignored by USB CDC devices).
-    #[arg(long, default_value_t = 115_200, value_parser = parse_baud)]
-    pub baud: u32,
-    /// Wire format: auto, native, lines, simplefoc or odrive.
-    #[arg(long, default_value = "auto", value_name = "PROTOCOL")]
-    pub protocol: ProtocolChoice,
     #[command(flatten)]
-    /// Settings for adapters of firmware that cannot describe itself.
-    pub adapter: AdapterArgs,
-    #[command(flatten)]
-    /// The serial port's DTR and RTS lines.
-    pub control: control_lines::ControlLineArgs,
+    /// How to speak to it, as every command that takes a port.
+    pub link: LinkArgs,
     /// Stream every Nth control-loop sample (1 = full rate).
     #[arg(long, default_value_t = 1, value_parser = parse_divider)]
     pub divider: u16,

@@ -93,7 +93,7 @@ mod tests {
         // The GUI's options take them too.
         let cli =
             Cli::try_parse_from(["motiontune", "--port", "COM3", "--rts", "off"]).expect("valid");
-        assert!(!cli.control.lines().rts);
+        assert!(!cli.link.control.lines().rts);
     }
 
     #[test]

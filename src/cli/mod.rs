@@ -26,7 +26,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 use crate::history::HistorySize;
-use crate::link::{PortTarget, SIM_PORT, list_ports};
+use crate::link::{SIM_PORT, list_ports};
 pub use args::*;
 
 /// Parses the command line and runs what it asks for.
@@ -67,10 +67,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let port = cli.port.unwrap_or_else(|| SIM_PORT.to_owned());
             let options = crate::app::AppOptions {
                 remembered_port,
-                target: PortTarget::parse(&port, cli.baud)
-                    .speaking(cli.protocol, cli.adapter.settings())
-                    .with_control_lines(cli.control.lines())
-                    .with_replay_speed(cli.replay_speed),
+                target: cli.link.target(&port),
                 stream_divider: cli.divider,
                 history_size: cli
                     .history_seconds
