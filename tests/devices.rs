@@ -10,7 +10,9 @@
 
 mod common;
 
-use common::{app_on_port, run_for, set_slider, step_until, wait_connected, wait_settled};
+use common::{
+    app_on_port, run_for, set_slider, step_until, type_into, wait_connected, wait_settled,
+};
 use egui::accesskit::Role;
 use egui_kittest::Harness;
 use egui_kittest::kittest::{NodeT, Queryable};
@@ -72,6 +74,19 @@ fn add_device(harness: &mut Harness<'static, App>, path: &str, protocol: Option<
         devices.len() == before + 1 && devices.iter().all(|d| d.session.is_connected())
     });
     harness.step();
+}
+
+/// A simulated drive, then an emulated ODrive added beside it (shown).
+fn native_beside_odrive() -> (PtyServer, PtyServer<OdriveSim>, Harness<'static, App>) {
+    let native = serve();
+    let odrive = PtyServer::start(OdriveSim::new(DriveConfig::default())).expect("pty available");
+    while odrive.with_device(|d| d.is_booting()) {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let mut harness = app_on_port(native.path());
+    wait_connected(&mut harness);
+    add_device(&mut harness, odrive.path(), Some("ODrive ASCII"));
+    (native, odrive, harness)
 }
 
 fn session<'h>(harness: &'h Harness<'static, App>, id: DeviceId) -> &'h DeviceSession {
@@ -247,14 +262,7 @@ fn esc_disables_every_device_in_one_frame() {
 
 #[test]
 fn esc_disables_a_native_drive_and_an_emulated_odrive_together() {
-    let native = serve();
-    let odrive = PtyServer::start(OdriveSim::new(DriveConfig::default())).expect("pty available");
-    while odrive.with_device(|d| d.is_booting()) {
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
-    let mut harness = app_on_port(native.path());
-    wait_connected(&mut harness);
-    add_device(&mut harness, odrive.path(), Some("ODrive ASCII"));
+    let (native, odrive, mut harness) = native_beside_odrive();
     assert_eq!(session(&harness, SECOND).protocol, Some(Protocol::Odrive));
     let on: [&dyn Fn() -> bool; 2] = [&|| native.with_device(|d| d.enabled()), &|| {
         odrive.with_device(|d| d.axes[0].current_state == STATE_CLOSED_LOOP)
@@ -405,14 +413,7 @@ fn a_label_typed_for_a_device_sticks() {
 
 #[test]
 fn switching_device_leaves_the_auto_tune_work_of_the_last_one_behind() {
-    let native = serve();
-    let odrive = PtyServer::start(OdriveSim::new(DriveConfig::default())).expect("pty available");
-    while odrive.with_device(|d| d.is_booting()) {
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
-    let mut harness = app_on_port(native.path());
-    wait_connected(&mut harness);
-    add_device(&mut harness, odrive.path(), Some("ODrive ASCII"));
+    let (_native, _odrive, mut harness) = native_beside_odrive();
     assert_eq!(harness.state().devices().selected_id(), Some(SECOND));
     harness.get_by_label("Enable output").click();
     harness.step();
@@ -439,16 +440,6 @@ fn switching_device_leaves_the_auto_tune_work_of_the_last_one_behind() {
     harness.run_steps(2);
     assert_eq!(harness.state().devices().selected_id(), Some(FIRST));
     assert!(harness.state().guided_tuning().is_none());
-}
-
-/// Focuses the field named `label`, selects what it holds and types `text`.
-fn type_into(harness: &mut Harness<'static, App>, label: &str, text: &str) {
-    harness.get_by_label(label).focus();
-    harness.step();
-    harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
-    harness.step();
-    harness.get_by_label(label).type_text(text);
-    harness.step();
 }
 
 fn kp_of(server: &PtyServer) -> f64 {

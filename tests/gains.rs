@@ -9,7 +9,9 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{app_on_port, run_for, set_slider, step_until, wait_connected, wait_settled};
+use common::{
+    app_on_port, run_for, set_slider, step_until, type_into, wait_connected, wait_settled,
+};
 use egui::accesskit::Role;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
@@ -43,15 +45,6 @@ fn ki(server: &PtyServer) -> f64 {
 }
 
 /// Replaces the text of the field labelled `label`.
-fn type_into(harness: &mut Harness<'static, App>, label: &str, text: &str) {
-    harness.get_by_label(label).focus();
-    harness.step();
-    harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
-    harness.step();
-    harness.get_by_label(label).type_text(text);
-    harness.step();
-}
-
 /// Confirmed writes of `name` the app has seen.
 fn confirmed_writes(harness: &Harness<'static, App>, name: &str) -> usize {
     harness

@@ -248,3 +248,16 @@ mod simplefoc_sketches;
 pub use simplefoc_sketches::*;
 #[cfg(unix)]
 pub mod firmware;
+
+/// Types `text` into the field labelled `label` (a text field or a
+/// number's), replacing what it held, as a user does: focus, select all,
+/// type.
+pub fn type_into(harness: &mut Harness<'static, App>, label: &str, text: &str) {
+    use egui_kittest::kittest::Queryable;
+    harness.get_by_label(label).focus();
+    harness.step();
+    harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    harness.step();
+    harness.get_by_label(label).type_text(text);
+    harness.step();
+}
