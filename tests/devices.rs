@@ -273,6 +273,49 @@ fn esc_disables_a_native_drive_and_an_emulated_odrive_together() {
 }
 
 #[test]
+fn both_axes_of_an_odrive_beside_a_drive_stop_together_in_one_frame() {
+    let (native, odrive, mut harness) = native_beside_odrive();
+    harness
+        .get_by_role_and_label(Role::ComboBox, "ODrive axis")
+        .click_accesskit();
+    harness.run_steps(2);
+    harness.get_by_label("axis1").click_accesskit();
+    harness.run_steps(2);
+    add_device(&mut harness, odrive.path(), None);
+    let third = DeviceId(3);
+    let names: Vec<String> = harness
+        .state()
+        .devices()
+        .iter()
+        .map(|d| d.label().to_owned())
+        .collect();
+    assert_eq!(names[1..], ["ODrive axis0", "ODrive axis1"]);
+    // Each axis streams into its own history over the one port.
+    let start = (newest(&harness, SECOND), newest(&harness, third));
+    step_until(&mut harness, "both axes to stream on", |h| {
+        newest(h, SECOND) > start.0 + 0.3 && newest(h, third) > start.1 + 0.3
+    });
+    let axis_on =
+        |axis: usize| odrive.with_device(|d| d.axes[axis].current_state == STATE_CLOSED_LOOP);
+    let on: [&dyn Fn() -> bool; 3] = [
+        &|| native.with_device(|d| d.enabled()),
+        &|| axis_on(0),
+        &|| axis_on(1),
+    ];
+    stop_all_in_one_frame(&mut harness, &on, StopSource::EscKey, |h| {
+        h.key_press(egui::Key::Escape);
+    });
+    for id in [SECOND, third] {
+        let (health, _, _) = session(&harness, id).health().expect("a link");
+        assert_eq!(
+            (health.crc_errors, health.message_errors),
+            (0, 0),
+            "{id:?}: every reply went to the axis that asked"
+        );
+    }
+}
+
+#[test]
 fn disconnecting_one_device_leaves_the_other_streaming() {
     let (a, b) = (serve(), serve());
     let mut harness = two_devices(&a, &b);

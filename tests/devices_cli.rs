@@ -262,21 +262,73 @@ fn a_drive_and_an_odrive_share_one_file_and_params_lists_both() {
     let odrive = DeviceProcess::start(common::BIN, &["sim", "--pty", "--firmware", "odrive"]);
     let dir = tempfile::tempdir().expect("tempdir");
     let out = dir.path().join("mixed.csv");
-    let output = record(&[&native.path, &odrive.path], &["bench", "load"], "1", &out);
+    // The ODrive's port twice, one axis each: both axes are devices.
+    let output = run(&[
+        "record",
+        "--seconds",
+        "1",
+        "--out",
+        out.to_str().expect("utf8 path"),
+        "--port",
+        &native.path,
+        "--port",
+        &odrive.path,
+        "--port",
+        &odrive.path,
+        "--odrive-axis",
+        "0",
+        "--odrive-axis",
+        "0",
+        "--odrive-axis",
+        "1",
+        "--label",
+        "bench",
+        "--label",
+        "x",
+        "--label",
+        "y",
+    ]);
     assert!(output.status.success(), "{}", stderr(&output));
     let bench = split(&out, "bench");
     assert_eq!(bench.rows.len(), 10_000);
     assert_no_gap(&bench, 1e-4);
-    let load = split(&out, "load");
-    // Polled at 200 Hz on the host's clock: about 200 replies, each later
-    // than the one before.
-    assert!(
-        (150..=210).contains(&load.rows.len()),
-        "{}",
-        load.rows.len()
-    );
-    assert!(load.rows.windows(2).all(|p| p[1].1 > p[0].1));
+    for axis in ["x", "y"] {
+        let load = split(&out, axis);
+        assert_eq!(
+            load.header,
+            [
+                "input_pos [turn]",
+                "pos_estimate [turn]",
+                "vel_estimate [turn/s]",
+                "Iq_measured [A]"
+            ]
+        );
+        // Polled at 200 Hz on the host's clock: about 200 replies, each
+        // later than the one before, each axis sharing the port's time.
+        assert!(
+            (140..=210).contains(&load.rows.len()),
+            "{axis}: {}",
+            load.rows.len()
+        );
+        assert!(load.rows.windows(2).all(|p| p[1].1 > p[0].1));
+    }
     assert_on_host_time(&bench, 0.5);
+    let output = run(&[
+        "record",
+        "--seconds",
+        "1",
+        "--out",
+        out.to_str().expect("utf8 path"),
+        "--port",
+        &odrive.path,
+        "--port",
+        &odrive.path,
+        "--odrive-axis",
+        "0",
+        "--odrive-axis",
+        "0",
+    ]);
+    assert_one_line_error(&output, "axis 0 is already connected");
 
     let output = run(&[
         "params",

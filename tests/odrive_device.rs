@@ -289,3 +289,107 @@ fn the_app_plots_the_odrive_and_its_gain_sliders_write_it() {
         server.with_device(|d| d.axes[0].vel_gain) == 0.08
     });
 }
+
+fn connect_axis(path: &str, axis: u8) -> (Link, DeviceInfo) {
+    let mut settings = AdapterSettings::default();
+    settings.odrive.axis = axis;
+    let target =
+        PortTarget::parse(path, 115_200).speaking(ProtocolChoice::Only(Protocol::Odrive), settings);
+    let link = Link::open(LinkOptions::new(target));
+    let info = wait_for(&link, 5, |event| match event {
+        Event::Described(info) => Some(info),
+        _ => None,
+    });
+    (link, info)
+}
+
+#[test]
+fn both_axes_of_one_board_stream_and_step_apart_over_its_one_port() {
+    let server = serve();
+    let (axis0, info0) = connect_axis(server.path(), 0);
+    let (axis1, info1) = connect_axis(server.path(), 1);
+    assert_eq!(
+        (info0.name.as_str(), info1.name.as_str()),
+        ("ODrive axis0", "ODrive axis1")
+    );
+    for link in [&axis0, &axis1] {
+        enable(link, true);
+        // Closed loop starts from where the motor is: input_pos is read again.
+        let held = wait_for(link, 2, |event| match event {
+            Event::Value { index, value } if index == INPUT_POS => Some(value),
+            _ => None,
+        });
+        assert_eq!(held, 0.0);
+    }
+    assert_eq!(set(&axis1, INPUT_POS, 0.5), 0.5);
+    assert_eq!(set(&axis0, VEL_GAIN, 0.2), 0.2);
+    let (samples0, samples1) = std::thread::scope(|scope| {
+        let first = scope.spawn(|| collect(&axis0, 2.0));
+        let second = collect(&axis1, 2.0);
+        (first.join().expect("collected"), second)
+    });
+    for (name, samples) in [("axis0", &samples0), ("axis1", &samples1)] {
+        // 200 Hz asked of each axis; both share the port's time.
+        assert!(
+            samples.len() >= 200,
+            "{name}: {} samples in 2 s",
+            samples.len()
+        );
+    }
+    let last1 = samples1.last().expect("samples");
+    assert!((last1[1] - 0.5).abs() < 0.02, "axis1 stepped: {last1:?}");
+    let last0 = samples0.last().expect("samples");
+    assert!(last0[1].abs() < 0.02, "axis0 held: {last0:?}");
+    server.with_device(|d| {
+        assert_eq!(d.axes[0].vel_gain, 0.2, "written to axis0");
+        assert_ne!(d.axes[1].vel_gain, 0.2, "not to axis1");
+    });
+    for link in [&axis0, &axis1] {
+        let health = link.health().snapshot();
+        assert_eq!(
+            (
+                health.crc_errors,
+                health.framing_errors,
+                health.message_errors,
+                health.lost_samples
+            ),
+            (0, 0, 0, 0),
+            "every reply went to the axis that asked"
+        );
+    }
+    // The same axis twice is refused in one line.
+    let again = Link::open(LinkOptions::new(
+        PortTarget::parse(server.path(), 115_200).speaking(
+            ProtocolChoice::Only(Protocol::Odrive),
+            AdapterSettings::default(),
+        ),
+    ));
+    let refused = wait_for_closed(&again);
+    assert!(refused.contains("axis 0 is already connected"), "{refused}");
+    // Letting go of axis0 switches it off and leaves axis1 streaming.
+    drop(axis0);
+    let after = collect(&axis1, 0.5);
+    assert!(
+        after.len() >= 50,
+        "{} samples after axis0 closed",
+        after.len()
+    );
+    server.with_device(|d| {
+        assert_eq!(d.axes[0].current_state, STATE_IDLE);
+        assert_eq!(d.axes[1].current_state, STATE_CLOSED_LOOP);
+    });
+    enable(&axis1, false);
+}
+
+/// Why a link ended, waiting up to 5 s.
+fn wait_for_closed(link: &Link) -> String {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while Instant::now() < deadline {
+        if let Ok(motiontune::link::LinkEvent::Closed(why)) =
+            link.events().recv_timeout(Duration::from_millis(50))
+        {
+            return why.map(|e| e.to_string()).unwrap_or_default();
+        }
+    }
+    panic!("the link did not end");
+}

@@ -2,7 +2,7 @@
 //! `/dev/serial/by-id/…`, `replay:FILE`) or picked from a list (the
 //! simulated drive and the firmware emulators first, then serial ports with
 //! their USB descriptions, then the ports used lately), a recording to
-//! replay through a file dialog, baud rate, protocol, the DTR and RTS lines
+//! replay through a file dialog, baud rate, protocol (and an ODrive's axis), the DTR and RTS lines
 //! (a serial port only), stream divider, connect/disconnect, *Add device*
 //! (the port as one more device beside those connected), and the state
 //! of a lost connection being reopened with the button that stops it. A
@@ -331,6 +331,23 @@ impl ConnectionPanel {
                      protocol's read-only handshake",
                 );
         });
+        if self.protocol == ProtocolChoice::Only(Protocol::Odrive) {
+            // Each axis is a device: connect one, then *Add device* the
+            // other over the same port.
+            let axis = &mut self.adapter_settings.odrive.axis;
+            egui::ComboBox::from_label("ODrive axis")
+                .selected_text(format!("axis{axis}"))
+                .show_ui(ui, |ui| {
+                    for choice in 0..=1 {
+                        ui.selectable_value(axis, choice, format!("axis{choice}"));
+                    }
+                })
+                .response
+                .on_hover_text(
+                    "The axis this connection tunes; both axes of one board are two \
+                     devices sharing its port (Add device with the other axis)",
+                );
+        }
         let divider_label = ui.label("Divider");
         ui.add(egui::DragValue::new(&mut self.divider).range(1..=1000))
             .labelled_by(divider_label.id)

@@ -50,7 +50,9 @@ mod tests {
         let mut all = vec!["motiontune", "params"];
         all.extend_from_slice(args);
         match Cli::try_parse_from(all).expect("valid").command {
-            Some(CliCommand::Params(params)) => params.devices.targets()[0].clone(),
+            Some(CliCommand::Params(params)) => {
+                params.devices.targets().expect("targets")[0].clone()
+            }
             other => panic!("{other:?}"),
         }
     }

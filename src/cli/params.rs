@@ -22,7 +22,7 @@ use crate::link::{Link, PortTarget};
 use crate::protocol::{DeviceInfo, ParamInfo, ParamKind};
 
 pub fn run(args: &ParamsArgs) -> anyhow::Result<()> {
-    let targets = args.devices.targets();
+    let targets = args.devices.targets()?;
     match (targets.as_slice(), args.devices.labels.len()) {
         ([target], 0) => one(args, target.clone()),
         ([_], _) => bail!("--label names the devices of several --port: one port was given"),

@@ -33,7 +33,7 @@ pub fn run(command: &ProfileCommand) -> anyhow::Result<()> {
 
 /// Each device connected (without streaming) and its label.
 fn connected(devices: &DevicesArgs) -> anyhow::Result<Vec<(Link, DeviceInfo, String)>> {
-    let targets = devices.targets();
+    let targets = devices.targets()?;
     let connected = if let [target] = targets.as_slice() {
         if !devices.labels.is_empty() {
             bail!("--label names the devices of several --port: one port was given");

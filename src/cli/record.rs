@@ -28,7 +28,10 @@ mod devices;
 mod span;
 
 pub fn run(args: &RecordArgs) -> anyhow::Result<()> {
-    match (args.devices.targets().as_slice(), args.devices.labels.len()) {
+    match (
+        args.devices.targets()?.as_slice(),
+        args.devices.labels.len(),
+    ) {
         ([_, _, ..], _) => devices::run(args),
         ([target], 0) => record_one(args, target.clone()),
         _ => bail!("--label names the devices of several --port: one port was given"),

@@ -15,6 +15,7 @@ mod ports;
 pub mod replay;
 mod runner;
 pub mod saturation;
+mod shared_port;
 mod thread;
 mod transport;
 

@@ -188,7 +188,9 @@ impl PortTarget {
         }
     }
 
-    /// Opens the transport. Fails with a message fit for the user.
+    /// Opens the transport. Fails with a message fit for the user. A
+    /// serial port spoken to as an ODrive is shared by the links to its
+    /// axes ([`super::shared_port`]): one per axis, each its own device.
     pub fn open(&self) -> Result<Box<dyn Transport>, LinkError> {
         match self {
             Self::Sim => Ok(Box::new(SimTransport::new(SimDevice::new(
@@ -201,9 +203,20 @@ impl PortTarget {
                 path,
                 baud,
                 control,
-                ..
-            } => SerialTransport::open(path, *baud, *control)
-                .map(|t| Box::new(t) as Box<dyn Transport>),
+                protocol,
+                settings,
+            } => {
+                let open = || {
+                    SerialTransport::open(path, *baud, *control)
+                        .map(|t| Box::new(t) as Box<dyn Transport>)
+                };
+                if *protocol == ProtocolChoice::Only(Protocol::Odrive) {
+                    // Each axis of the board is a link of its own.
+                    super::shared_port::open_axis(path, settings.odrive.axis, open)
+                } else {
+                    open()
+                }
+            }
         }
     }
 }

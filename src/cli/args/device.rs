@@ -9,7 +9,7 @@ use clap::Args;
 use super::super::control_lines;
 use super::values::{parse_baud, parse_speed};
 use crate::link::PortTarget;
-use crate::protocol::adapter::{AdapterSettings, ProtocolChoice};
+use crate::protocol::adapter::{AdapterSettings, Protocol, ProtocolChoice};
 
 /// Which device to talk to.
 #[derive(Debug, Args)]
@@ -51,12 +51,42 @@ pub struct DevicesArgs {
 
 impl DevicesArgs {
     /// Each port to open, in the order given, with the protocol and
-    /// settings to speak.
-    pub fn targets(&self) -> Vec<PortTarget> {
-        self.ports
+    /// settings to speak. `--odrive-axis` given once per `--port` says
+    /// each port's axis: the same port twice with axes 0 and 1 is both
+    /// axes of one ODrive, each a device (spoken to as an ODrive when the
+    /// protocol is left to probing).
+    pub fn targets(&self) -> anyhow::Result<Vec<PortTarget>> {
+        let axes = &self.link.adapter.odrive_axis;
+        if axes.len() > 1 && axes.len() != self.ports.len() {
+            anyhow::bail!(
+                "--odrive-axis was given {} times for {} --port: give it once, or once per --port",
+                axes.len(),
+                self.ports.len()
+            );
+        }
+        Ok(self
+            .ports
             .iter()
-            .map(|port| self.link.target(port))
-            .collect()
+            .enumerate()
+            .map(|(at, port)| {
+                let mut target = self.link.target(port);
+                let twice = self.ports.iter().filter(|p| *p == port).count() > 1;
+                if twice && self.link.protocol == ProtocolChoice::Auto {
+                    // Only an ODrive carries several devices (its axes)
+                    // over one port.
+                    let (_, settings) = target.protocol();
+                    target = target.speaking(ProtocolChoice::Only(Protocol::Odrive), settings);
+                }
+                if let (
+                    Some(&axis),
+                    PortTarget::Serial { settings, .. } | PortTarget::Emulated { settings, .. },
+                ) = (axes.get(at), &mut target)
+                {
+                    settings.odrive.axis = axis;
+                }
+                target
+            })
+            .collect())
     }
 }
 
@@ -112,9 +142,11 @@ pub struct AdapterArgs {
     #[command(flatten)]
     /// The plain-text-lines adapter's settings.
     pub lines: LinesArgs,
-    /// ODrive: the axis to tune (0 or 1).
-    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=1))]
-    pub odrive_axis: u8,
+    /// ODrive: the axis to tune (0 or 1) [default: 0]. With several
+    /// --port, once per port: the same port given twice with axes 0 and
+    /// 1 is both axes of one board.
+    #[arg(long, value_name = "AXIS", value_parser = clap::value_parser!(u8).range(0..=1))]
+    pub odrive_axis: Vec<u8>,
     /// ODrive: feedback polls per second.
     #[arg(long, default_value_t = 200.0, value_name = "HZ", value_parser = parse_poll_hz)]
     pub odrive_poll_hz: f64,
@@ -127,7 +159,7 @@ impl AdapterArgs {
     /// These settings as the adapters take them.
     pub fn settings(&self) -> AdapterSettings {
         let mut settings = self.lines.settings();
-        settings.odrive.axis = self.odrive_axis;
+        settings.odrive.axis = self.odrive_axis.first().copied().unwrap_or(0);
         settings.odrive.poll_hz = self.odrive_poll_hz;
         settings.simplefoc.letter = self.simplefoc_letter;
         settings

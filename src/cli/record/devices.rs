@@ -64,7 +64,7 @@ pub(super) fn run(args: &RecordArgs) -> anyhow::Result<()> {
     }
     // The host axis starts now.
     host_seconds();
-    let connected = connect_all(args.devices.targets(), args.divider)?;
+    let connected = connect_all(args.devices.targets()?, args.divider)?;
     let names: Vec<&str> = connected.iter().map(|(_, i)| i.name.as_str()).collect();
     let labels = labels(&args.devices.labels, &names).map_err(anyhow::Error::msg)?;
     let groups: Vec<_> = labels

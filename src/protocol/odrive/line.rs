@@ -177,6 +177,33 @@ impl LineSplitter {
     }
 }
 
+/// How many reply lines a request line gets, from its command letter
+/// alone (fw-v0.5.6 `communication/ascii_protocol.cpp`): what lets links to
+/// the two axes of one board share its port ([`crate::link`]'s shared
+/// port) and still pair every reply with the request that asked for it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Replies {
+    /// `r` and `f`: exactly one line, the value or the complaint
+    /// (275-288, 345-361).
+    One,
+    /// `w`, `p`, `q`, `v`, `c`, `t`, `u`, `s…`: nothing on success
+    /// (133-221, 253-269, 330-339, 367-401); a line only for a request
+    /// the firmware cannot carry out.
+    NoneOnSuccess,
+    /// Anything else (`h`, `i`, `e…`, a typo): as many lines as it takes.
+    Unknown,
+}
+
+/// How many reply lines `request` (one line, its end and checksum
+/// included or not) gets.
+pub fn replies_to(request: &[u8]) -> Replies {
+    match request.first() {
+        Some(b'r' | b'f') => Replies::One,
+        Some(b'w' | b'p' | b'q' | b'v' | b'c' | b't' | b'u' | b's') => Replies::NoneOnSuccess,
+        _ => Replies::Unknown,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

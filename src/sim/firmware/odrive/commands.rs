@@ -201,9 +201,7 @@ impl OdriveSim {
         let Some(axis) = self.check_motor(number, c) else {
             return;
         };
-        if axis == 0 {
-            self.set_linear_count(count);
-        }
+        self.set_linear_count(axis, count);
         self.axes[axis].feed_watchdog();
         // `%u` of an int.
         self.respond(c, &format!("encoder set to {}", count as u32));

@@ -32,8 +32,9 @@
 //! Not emulated: trajectory planning (`t` sets `input_pos` directly),
 //! input filters, anticogging, calibration (the motor and encoder are
 //! taken as calibrated; calibration states end at once), the overspeed
-//! and other controller, motor and encoder errors, the second axis's motor
-//! (axis1 answers but moves nothing).
+//! and other controller, motor and encoder errors. Axis 1 drives a motor
+//! of its own, the same as axis 0's ([`OdriveSim::drive1`]), so the two
+//! axes of one board can be tuned side by side over its one port.
 
 mod axis;
 mod commands;
@@ -143,6 +144,8 @@ pub struct OdriveSim {
     /// The plant axis 0 drives (its PID is not used: an ODrive's loop is
     /// its own P–PI cascade, [`OdriveAxis::control_tick`]).
     pub drive: SimDrive,
+    /// The plant axis 1 drives, built from the same configuration.
+    pub drive1: SimDrive,
     /// Axis 0 and axis 1.
     pub axes: [OdriveAxis; AXIS_COUNT],
     /// The axes' configuration as last saved with `ss`.
@@ -157,10 +160,10 @@ pub struct OdriveSim {
     pub reboots: u64,
     version: OdriveVersion,
     cpr: i32,
-    /// Turns of the rotor at encoder count 0.
-    encoder_offset: f64,
-    /// Axis 0's estimate of its encoder's counts.
-    pll: EncoderPll,
+    /// Turns of each axis's rotor at its encoder count 0.
+    encoder_offset: [f64; AXIS_COUNT],
+    /// Each axis's estimate of its encoder's counts.
+    pll: [EncoderPll; AXIS_COUNT],
     line: Vec<u8>,
     read_active: bool,
     output: Vec<u8>,
@@ -178,6 +181,7 @@ impl OdriveSim {
     /// A board on `config`'s drive running release `version`.
     pub fn with_version(config: DriveConfig, version: OdriveVersion) -> Self {
         Self {
+            drive1: SimDrive::new(config.clone()),
             drive: SimDrive::new(config),
             axes: [OdriveAxis::default(), OdriveAxis::default()],
             saved: None,
@@ -187,8 +191,8 @@ impl OdriveSim {
             reboots: 0,
             version,
             cpr: CPR,
-            encoder_offset: 0.0,
-            pll: EncoderPll::default(),
+            encoder_offset: [0.0; AXIS_COUNT],
+            pll: [EncoderPll::default(), EncoderPll::default()],
             line: Vec::new(),
             read_active: true,
             output: Vec::new(),
@@ -215,12 +219,14 @@ impl OdriveSim {
     /// Puts axis 0's rotor at `turns` on its encoder, at rest (a motor a
     /// previous session left somewhere else than 0).
     pub fn place_rotor(&mut self, turns: f64) {
+        let offset = self.encoder_offset[0];
         let state = &mut self.drive.plant.state;
-        state.position = (turns + self.encoder_offset) * TAU;
+        state.position = (turns + offset) * TAU;
         state.velocity = 0.0;
         state.load_position = state.position;
         state.load_velocity = 0.0;
-        self.pll.settle_at(self.shadow_count());
+        let count = self.shadow_count(0);
+        self.pll[0].settle_at(count);
     }
 
     /// Whether the board is rebooting and deaf.
@@ -237,28 +243,35 @@ impl OdriveSim {
     /// The encoder's position and velocity estimate of `axis`: its PLL's
     /// ([`encoder`]), what the controller closes on.
     fn estimates(&self, axis: usize) -> (f64, f64) {
-        if axis != 0 {
-            return (0.0, 0.0);
-        }
-        self.pll.estimates(self.cpr)
+        self.pll[axis].estimates(self.cpr)
     }
 
-    /// Axis 0's encoder count (`shadow_count_`): the rotor's turns since
+    /// The plant `axis` drives.
+    fn plant(&self, axis: usize) -> &SimDrive {
+        if axis == 0 { &self.drive } else { &self.drive1 }
+    }
+
+    /// The plant `axis` drives, to change.
+    fn plant_mut(&mut self, axis: usize) -> &mut SimDrive {
+        if axis == 0 {
+            &mut self.drive
+        } else {
+            &mut self.drive1
+        }
+    }
+
+    /// `axis`'s encoder count (`shadow_count_`): the rotor's turns since
     /// count 0, in whole counts.
-    fn shadow_count(&self) -> i32 {
-        let turns = self.drive.plant.state.position / TAU - self.encoder_offset;
+    fn shadow_count(&self, axis: usize) -> i32 {
+        let turns = self.plant(axis).plant.state.position / TAU - self.encoder_offset[axis];
         (turns * f64::from(self.cpr.max(1))).floor() as i32
     }
 
-    fn torque_constant(&self) -> f64 {
-        self.drive.plant.constants.torque_constant
-    }
-
-    /// `set_linear_count` of axis 0's encoder.
-    fn set_linear_count(&mut self, count: i32) {
-        let turns = self.drive.plant.state.position / TAU;
-        self.encoder_offset = turns - f64::from(count) / f64::from(self.cpr.max(1));
-        self.pll.set_linear_count(count);
+    /// `set_linear_count` of `axis`'s encoder.
+    fn set_linear_count(&mut self, axis: usize, count: i32) {
+        let turns = self.plant(axis).plant.state.position / TAU;
+        self.encoder_offset[axis] = turns - f64::from(count) / f64::from(self.cpr.max(1));
+        self.pll[axis].set_linear_count(count);
     }
 
     fn save(&mut self) {
@@ -272,7 +285,7 @@ impl OdriveSim {
         self.axes = [config[0].rebooted(), config[1].rebooted()];
         self.board = self.saved_board.clone().unwrap_or_default();
         self.cpr = CPR;
-        self.set_linear_count(0);
+        (0..AXIS_COUNT).for_each(|axis| self.set_linear_count(axis, 0));
         self.line.clear();
         self.read_active = true;
         self.output.clear();
@@ -390,22 +403,25 @@ impl EmulatedDevice for OdriveSim {
         } else {
             u64::from(LOOP_HZ / 1000)
         };
-        let kt = self.torque_constant();
         for _ in 0..ticks {
-            // The encoder is read and its PLL updated before the
-            // controller runs on its estimate (main.cpp:432, 443).
-            self.pll.update(self.shadow_count(), dt as f32);
-            let (position, velocity) = self.estimates(0);
-            let torque = self.axes[0].control_tick(position, velocity, kt, dt);
-            self.axes[1].control_tick(0.0, 0.0, kt, dt);
-            self.drive.plant.step(torque / kt, dt);
+            for axis in 0..AXIS_COUNT {
+                // The encoder is read and its PLL updated before the
+                // controller runs on its estimate (main.cpp:432, 443).
+                let count = self.shadow_count(axis);
+                self.pll[axis].update(count, dt as f32);
+                let (position, velocity) = self.estimates(axis);
+                let kt = self.plant(axis).plant.constants.torque_constant;
+                let torque = self.axes[axis].control_tick(position, velocity, kt, dt);
+                self.plant_mut(axis).plant.step(torque / kt, dt);
+            }
             self.ticks += 1;
             self.booting = self.booting.saturating_sub(1);
             if self.ticks.is_multiple_of(thread_every) {
                 let revision = self.version.revision;
-                let position = self.estimates(0).0 as f32;
-                self.axes[0].thread_step(revision, position);
-                self.axes[1].thread_step(revision, 0.0);
+                for axis in 0..AXIS_COUNT {
+                    let position = self.estimates(axis).0 as f32;
+                    self.axes[axis].thread_step(revision, position);
+                }
             }
         }
     }

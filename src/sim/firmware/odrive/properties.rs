@@ -279,7 +279,9 @@ impl OdriveSim {
             Field::InputVel => Value::Float(a.input_vel),
             Field::InputTorque => Value::Float(a.input_torque),
             Field::CurrentLim => Value::Float(a.current_lim),
-            Field::TorqueConstant => Value::Float(self.torque_constant() as f32),
+            Field::TorqueConstant => {
+                Value::Float(self.plant(index).plant.constants.torque_constant as f32)
+            }
             Field::IqMeasured => Value::Float(a.iq() as f32),
             Field::PosEstimate => Value::Float(position as f32),
             Field::VelEstimate => Value::Float(velocity as f32),
@@ -323,9 +325,7 @@ impl OdriveSim {
                 let revision = self.version.revision;
                 if field == Field::TorqueConstant {
                     let kt = float.ok_or_else(no)?;
-                    if index == 0 {
-                        self.drive.plant.constants.torque_constant = f64::from(kt);
-                    }
+                    self.plant_mut(index).plant.constants.torque_constant = f64::from(kt);
                     return Ok(());
                 }
                 if field == Field::Cpr {

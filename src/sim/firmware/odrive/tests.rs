@@ -461,3 +461,31 @@ fn the_pll_estimate_makes_a_high_velocity_gain_vibrate() {
     assert!(rms > 0.02, "{rms} turn/s");
     assert!((100.0..200.0).contains(&hz), "{hz} Hz");
 }
+
+#[test]
+fn each_axis_drives_its_own_motor() {
+    let mut d = OdriveSim::new(DriveConfig::default());
+    ask(
+        &mut d,
+        b"w axis0.requested_state 8\nw axis1.requested_state 8\n",
+    );
+    wake(&mut d);
+    ask(&mut d, b"p 1 0.5\n");
+    d.advance(u64::from(LOOP_HZ) * 3);
+    let turns = |reply: String| -> Vec<f64> {
+        reply
+            .split_whitespace()
+            .map(|v| v.parse().expect("a number"))
+            .collect()
+    };
+    let axis1 = turns(ask(&mut d, b"f 1\n"));
+    let axis0 = turns(ask(&mut d, b"f 0\n"));
+    assert!((axis1[0] - 0.5).abs() < 0.01, "axis1 followed: {axis1:?}");
+    assert!(axis0[0].abs() < 0.01, "axis0 held still: {axis0:?}");
+    assert!(d.pos_estimate().abs() < 0.01);
+    // Each encoder is set apart.
+    assert_eq!(ask(&mut d, b"esl 1 0\n"), "encoder set to 0\r\n");
+    let axis1 = turns(ask(&mut d, b"f 1\n"));
+    assert!(axis1[0].abs() < 0.01, "{axis1:?}");
+    assert!(turns(ask(&mut d, b"f 0\n"))[0].abs() < 0.01);
+}
