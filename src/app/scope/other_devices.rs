@@ -48,6 +48,8 @@ pub struct OtherDevice<'a> {
 pub struct OtherTrace {
     /// `LABEL.channel`.
     pub name: String,
+    /// The device's label.
+    pub device: String,
     /// The device's colour.
     pub color: egui::Color32,
     /// The plot it is drawn in.
@@ -72,6 +74,8 @@ impl OtherTrace {
 pub struct OtherChannels {
     chosen: BTreeMap<DeviceId, BTreeSet<String>>,
     traces: Vec<OtherTrace>,
+    /// Line buffers kept for the next frame.
+    spare: Vec<ChannelLine>,
     /// Why a device with channels chosen is not drawn, by label.
     unmapped: Vec<String>,
 }
@@ -119,7 +123,7 @@ impl OtherChannels {
         range: (f64, f64),
         width_px: usize,
     ) {
-        let mut lines: Vec<ChannelLine> = self.traces.drain(..).map(|t| t.line).collect();
+        self.spare.extend(self.traces.drain(..).map(|t| t.line));
         self.unmapped.clear();
         if !live {
             return;
@@ -145,7 +149,7 @@ impl OtherChannels {
             let styles = default_styles(&info.channels);
             let [r, g, b] = device.colour;
             for channel in chosen {
-                let mut line = lines.pop().unwrap_or_default();
+                let mut line = self.spare.pop().unwrap_or_default();
                 let shifted = map.device_time(times.start)..map.device_time(times.end);
                 let placement = Placement {
                     time_shift_s: map.shift_s,
@@ -154,6 +158,7 @@ impl OtherChannels {
                 line.update(history, channel, shifted, columns, placement);
                 self.traces.push(OtherTrace {
                     name: format!("{}.{}", device.label, info.channels[channel].name),
+                    device: device.label.to_owned(),
                     color: egui::Color32::from_rgb(r, g, b),
                     slot: styles[channel].slot,
                     right_axis: styles[channel].right_axis,
@@ -254,7 +259,7 @@ pub fn legend_ui(strip: &mut egui::Ui, chosen: &OtherChannels, slot: PlotSlot) {
                 .line_segment([egui::pos2(x, y), egui::pos2(x + 5.0, y)], stroke);
         }
         strip.add(egui::Label::new(trace.name.as_str()).extend());
-        let label = trace.name.rsplit_once('.').map_or("", |(label, _)| label);
+        let label = trace.device.as_str();
         if !stated.contains(&label) {
             stated.push(label);
             strip
