@@ -102,6 +102,10 @@ fn another_device_s_channel_is_drawn_on_the_shown_device_s_time_axis() {
         .click_accesskit();
     run_for(&mut harness, 0.3);
 
+    assert!(
+        harness.state().scope_follows(),
+        "the view still follows the newest sample"
+    );
     // Named in the legend, with the mapping's uncertainty, here and in the
     // Channels pane.
     assert!(shows(&harness, &name), "no legend entry {name}");
