@@ -371,6 +371,12 @@ impl App {
         self.scope.is_following()
     }
 
+    /// The other devices' channels the scope drew last frame, on the
+    /// selected device's time axis.
+    pub fn scope_other_traces(&self) -> &[scope::OtherTrace] {
+        self.scope.other_traces()
+    }
+
     /// The selected device's session, the one the panes show.
     pub fn session(&self) -> Option<&DeviceSession> {
         self.devices.selected()
@@ -531,12 +537,26 @@ impl App {
             workspace,
             ..
         } = self;
-        let session = match lent.as_mut() {
-            Some(lent) => lent.session.as_mut(),
-            None => devices.selected_mut(),
+        // A recording shown has its own time axis: the other devices'
+        // channels are drawn beside a device only.
+        let (session, others) = match lent.as_mut() {
+            Some(lent) => (lent.session.as_mut(), Vec::new()),
+            None => devices.selected_mut_and_others(),
         };
+        let others: Vec<scope::OtherDevice<'_>> = others
+            .into_iter()
+            .map(|device| scope::OtherDevice {
+                id: device.id,
+                label: device.label(),
+                colour: device.colour,
+                info: device.session.info.as_ref(),
+                history: device.session.history.as_ref(),
+                alignment: device.session.host_alignment(),
+            })
+            .collect();
         let mut panes = Panes {
             session,
+            others,
             not_connected,
             scope,
             gains,

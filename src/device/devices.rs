@@ -146,6 +146,22 @@ impl Devices {
         self.selected_device_mut().map(|d| &mut d.session)
     }
 
+    /// The selected device's session, to send intents to, and every other
+    /// device, to read beside it (the scope draws their channels).
+    pub fn selected_mut_and_others(&mut self) -> (Option<&mut DeviceSession>, Vec<&Device>) {
+        let selected = self.selected;
+        let mut shown = None;
+        let mut others = Vec::new();
+        for device in &mut self.list {
+            if Some(device.id) == selected {
+                shown = Some(&mut device.session);
+            } else {
+                others.push(&*device);
+            }
+        }
+        (shown, others)
+    }
+
     /// The device `id`.
     pub fn get(&self, id: DeviceId) -> Option<&Device> {
         self.list.iter().find(|d| d.id == id)

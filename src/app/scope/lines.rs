@@ -5,7 +5,7 @@
 
 use std::ops::Range;
 
-use egui_plot::{Line, PlotPoint, PlotPoints, PlotUi};
+use egui_plot::{Line, LineStyle, PlotPoint, PlotPoints, PlotUi};
 
 use crate::history::{History, ThinnedLine};
 
@@ -110,11 +110,25 @@ impl ChannelLine {
         color: egui::Color32,
         width: f32,
     ) {
+        self.draw_styled(plot_ui, name, color, width, LineStyle::Solid);
+    }
+
+    /// Adds the line to the plot drawn in `style` (dashed for another
+    /// device's channel).
+    pub fn draw_styled<'a>(
+        &'a self,
+        plot_ui: &mut PlotUi<'a>,
+        name: &str,
+        color: egui::Color32,
+        width: f32,
+        style: LineStyle,
+    ) {
         for run in &self.runs {
             plot_ui.line(
                 Line::new(name, PlotPoints::Borrowed(&self.points[run.clone()]))
                     .color(color)
-                    .width(width),
+                    .width(width)
+                    .style(style),
             );
         }
     }

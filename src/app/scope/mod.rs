@@ -15,6 +15,10 @@
 //!   [`ScopeSettings`] (`settings.rs`).
 //! - Triggered captures stay on screen and can be overlaid (`trigger.rs`);
 //!   an XY view plots one channel against another.
+//! - With several devices connected, the other devices' channels can be
+//!   drawn beside the selected device's, their times mapped onto its time
+//!   axis through the host clock and the mapping's uncertainty stated
+//!   (`other_devices.rs`, `host_clock.rs`).
 //! - Each frame thins the visible range per pixel column before egui_plot
 //!   sees it ([`lines`]), so the frame costs the same for a second or for
 //!   ten million samples.
@@ -22,7 +26,9 @@
 mod channels;
 mod export;
 mod figure;
+mod host_clock;
 pub mod lines;
+mod other_devices;
 mod plots;
 mod readout;
 mod settings;
@@ -35,7 +41,9 @@ mod xy;
 use std::collections::BTreeMap;
 
 pub use self::channels::{ChannelStyle, PlotSlot};
+pub use self::host_clock::{ClockMap, Unmapped};
 use self::lines::ChannelLine;
+pub use self::other_devices::{OtherDevice, OtherTrace};
 use self::readout::Cursors;
 pub use self::settings::{SavedTrigger, ScopeSettings};
 use crate::device::session::DeviceSession;
@@ -100,6 +108,8 @@ pub struct Scope {
     toolbar: toolbar::Toolbar,
     /// Reused line buffers: per slot of the frame, per channel.
     lines: Vec<ChannelLine>,
+    /// Other devices' channels chosen, and their lines this frame.
+    others: other_devices::OtherChannels,
     /// The connected device's name, once described.
     device: Option<String>,
     /// Styles of devices seen or remembered, by name; the connected
@@ -126,6 +136,7 @@ impl Default for Scope {
             trigger: trigger::TriggerPanel::default(),
             toolbar: toolbar::Toolbar::default(),
             lines: Vec::new(),
+            others: other_devices::OtherChannels::default(),
             device: None,
             saved_styles: BTreeMap::new(),
             export_size: settings::DEFAULT_EXPORT_SIZE,
@@ -207,16 +218,38 @@ impl Scope {
         channels::sync_styles(&mut self.styles, info);
     }
 
+    /// The other devices' channels drawn last frame, on the selected
+    /// device's time axis.
+    pub fn other_traces(&self) -> &[OtherTrace] {
+        self.others.traces()
+    }
+
     /// The Channels pane: each channel's visibility, colour, scale, offset,
-    /// plot and axis, and the XY view's channels.
-    pub fn channels_ui(&mut self, ui: &mut egui::Ui, session: Option<&mut DeviceSession>) {
-        let Some(info) = session.and_then(|s| s.info.clone()) else {
+    /// plot and axis, the other devices' channels to draw beside them, and
+    /// the XY view's channels.
+    pub fn channels_ui(
+        &mut self,
+        ui: &mut egui::Ui,
+        session: Option<&mut DeviceSession>,
+        others: &[OtherDevice<'_>],
+    ) {
+        let Some(session) = session else {
             ui.weak("No device");
             return;
         };
+        let Some(info) = session.info.clone() else {
+            ui.weak("No device");
+            return;
+        };
+        let selected_clock = session.host_alignment();
         self.sync_device(&info);
         egui::ScrollArea::vertical().show(ui, |ui| {
             channels::ui(ui, &mut self.styles, &info);
+            if !others.is_empty() {
+                ui.separator();
+                ui.weak("Other devices, on this device's time axis:");
+                other_devices::picker_ui(ui, &mut self.others, others, selected_clock);
+            }
             egui::CollapsingHeader::new("XY view")
                 .default_open(false)
                 .show(ui, |ui| self.xy.settings_ui(ui, &info));
@@ -241,8 +274,14 @@ impl Scope {
         }
     }
 
-    /// The toolbar, plots and readout.
-    pub fn ui(&mut self, ui: &mut egui::Ui, session: Option<&mut DeviceSession>) {
+    /// The toolbar, plots and readout; `others`' chosen channels are drawn
+    /// beside the session's.
+    pub fn ui(
+        &mut self,
+        ui: &mut egui::Ui,
+        session: Option<&mut DeviceSession>,
+        others: &[OtherDevice<'_>],
+    ) {
         let Some(session) = session else {
             ui.centered_and_justified(|ui| ui.label("No device"));
             return;
@@ -312,7 +351,7 @@ impl Scope {
             self.xy
                 .ui(&mut plots_ui, session, &info, self.display, range);
         } else {
-            self.plots_ui(&mut plots_ui, session, &info, range);
+            self.plots_ui(&mut plots_ui, session, &info, range, others);
         }
         let mut readout_ui = ui.new_child(egui::UiBuilder::new().max_rect(readout_rect));
         readout_ui.set_clip_rect(readout_rect.intersect(ui.clip_rect()));

@@ -2,12 +2,14 @@
 //! live one, or captures), their lines thinned for the frame, a legend
 //! strip above each plot (outside the data, so it never hides a trace),
 //! the right axis when two units share a plot, and the time axis with
-//! labelled ticks at every zoom.
+//! labelled ticks at every zoom. Other devices' chosen channels are drawn
+//! in the same plots, dashed (`other_devices.rs`).
 
 use egui_plot::{AxisHints, HPlacement, Plot};
 
 use super::channels::{ChannelStyle, PlotSlot};
 use super::lines::{self, ChannelLine, Placement};
+use super::other_devices::{self, OtherChannels, OtherDevice};
 use super::{Display, Scope, time_axis, write_marks};
 use crate::capture::Capture;
 use crate::device::session::DeviceSession;
@@ -149,6 +151,7 @@ fn legend_strip(
     ui: &mut egui::Ui,
     styles: &[ChannelStyle],
     info: &DeviceInfo,
+    others: &OtherChannels,
     slot: PlotSlot,
     has_right_axis: bool,
 ) {
@@ -197,6 +200,7 @@ fn legend_strip(
         strip.add(egui::Label::new(egui::RichText::new(units).weak()).extend());
         strip.add_space(16.0);
     }
+    other_devices::legend_ui(&mut strip, others, slot);
 }
 
 impl Scope {
@@ -206,8 +210,24 @@ impl Scope {
         session: &mut DeviceSession,
         info: &DeviceInfo,
         range: (f64, f64),
+        others: &[OtherDevice<'_>],
     ) {
-        let slots = shown_slots(&self.styles);
+        let width_px = (ui.available_width() * ui.pixels_per_point()).max(100.0) as usize;
+        self.others.update(
+            others,
+            session.host_alignment(),
+            self.display == Display::Live,
+            range,
+            width_px,
+        );
+        // Another device's trace opens its plot too.
+        let slots: Vec<PlotSlot> = PlotSlot::ALL
+            .into_iter()
+            .filter(|slot| {
+                shown_slots(&self.styles).contains(slot)
+                    || self.others.in_slot(*slot).next().is_some()
+            })
+            .collect();
         if slots.is_empty() {
             ui.centered_and_justified(|ui| ui.label("Every channel is hidden"));
             return;
@@ -217,12 +237,16 @@ impl Scope {
             - ui.spacing().item_spacing.y * 2.0
             - LEGEND_HEIGHT)
             .max(40.0);
-        let width_px = (ui.available_width() * ui.pixels_per_point()).max(100.0) as usize;
         let layers = layers(session, self.display, self.overlay_earlier);
         update_lines(&mut self.lines, &layers, &self.styles, range, width_px);
         let right_axes: Vec<Option<RightAxis>> = slots
             .iter()
-            .map(|&slot| fit_right_axis(&mut self.lines, &self.styles, slot))
+            .map(|&slot| {
+                let axis = fit_right_axis(&mut self.lines, &self.styles, slot);
+                self.others
+                    .fit_right_axis(slot, axis.map(|a| (a.gain, a.shift)));
+                axis
+            })
             .collect();
         let any_right_axis = right_axes.iter().any(Option::is_some);
         let channel_count = info.channels.len();
@@ -239,12 +263,13 @@ impl Scope {
             let lines = &self.lines;
             let styles = &self.styles;
             let cursors = &self.cursors;
+            let other_lines = &self.others;
             let follow = self.follow && self.display == Display::Live;
             let writes = match self.display {
                 Display::Live => session.writes.as_slice(),
                 Display::Captures => &[],
             };
-            legend_strip(ui, styles, info, slot, right_axis.is_some());
+            legend_strip(ui, styles, info, other_lines, slot, right_axis.is_some());
             let mut plot = Plot::new(("scope", slot.name()))
                 .height(height)
                 .link_axis(link_group, [true, false])
@@ -293,6 +318,7 @@ impl Scope {
                         lines[k * channel_count + channel].draw(plot_ui, "", color, width);
                     }
                 }
+                other_lines.draw(plot_ui, slot);
                 let bounds = plot_ui.plot_bounds();
                 write_marks::draw_write_marks(plot_ui, writes, &bounds);
                 cursors.draw(plot_ui);

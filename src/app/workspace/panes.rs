@@ -13,7 +13,7 @@ use crate::app::event_log::EventLogPane;
 use crate::app::gains::GainsPanel;
 use crate::app::recordings::Recordings;
 use crate::app::runs_tab::RunsView;
-use crate::app::scope::Scope;
+use crate::app::scope::{OtherDevice, Scope};
 use crate::app::step_test_tab::StepTestPanel;
 use crate::device::session::{DeviceSession, NOT_CONNECTED};
 use crate::device::{Console, EventLog};
@@ -23,6 +23,9 @@ use crate::record::RunStore;
 pub struct Panes<'a> {
     /// The selected device's session, or the shown recording's.
     pub session: Option<&'a mut DeviceSession>,
+    /// The other connected devices, read beside the selected one (none
+    /// while a recording is shown).
+    pub others: Vec<OtherDevice<'a>>,
     /// Why no device is connected: none asked for, or the connection
     /// failed.
     pub not_connected: Option<String>,
@@ -57,7 +60,7 @@ pub struct Panes<'a> {
 impl Panes<'_> {
     fn pane(&mut self, ui: &mut egui::Ui, pane: Pane) {
         match pane {
-            Pane::Scope => self.scope.ui(ui, self.session.as_deref_mut()),
+            Pane::Scope => self.scope.ui(ui, self.session.as_deref_mut(), &self.others),
             Pane::Parameters => match &self.not_connected {
                 // Not "waiting for the device" when none will come.
                 Some(why) => {
@@ -66,7 +69,10 @@ impl Panes<'_> {
                 None => self.gains.parameters_ui(ui, self.session.as_deref_mut()),
             },
             Pane::GainHistory => self.gains.history_pane_ui(ui, self.session.as_deref_mut()),
-            Pane::Channels => self.scope.channels_ui(ui, self.session.as_deref_mut()),
+            Pane::Channels => {
+                self.scope
+                    .channels_ui(ui, self.session.as_deref_mut(), &self.others);
+            }
             Pane::Trigger => {
                 egui::ScrollArea::vertical().show(ui, |ui| {
                     self.scope.trigger_ui(ui, self.session.as_deref_mut());
