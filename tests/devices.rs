@@ -646,8 +646,9 @@ fn one_click_steps_every_device_whose_output_is_on() {
     });
     harness.step();
     assert_eq!(harness.state().runs().runs().len(), runs_before + 2);
-    // How far apart the two first steps were, on the host clock: each
-    // waited for its own loop to be at rest, within the hold.
+    // How far apart the two first steps were, on the host clock: both
+    // written at one shared instant, each link's loop a few ms apart at
+    // most, and measured where each reference showed it.
     let node = harness.get_by_label_contains("ms apart on the host clock");
     let node = node.accesskit_node();
     let said = node.label().or_else(|| node.value()).unwrap_or_default();
@@ -657,5 +658,6 @@ fn one_click_steps_every_device_whose_output_is_on() {
         .and_then(|rest| rest.split(" ms").next())
         .and_then(|n| n.parse().ok())
         .unwrap_or_else(|| panic!("no figure in {said:?}"));
-    assert!((0.0..300.0).contains(&apart_ms), "{said}");
+    eprintln!("{said}");
+    assert!((0.0..100.0).contains(&apart_ms), "{said}");
 }

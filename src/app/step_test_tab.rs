@@ -3,15 +3,23 @@
 //! Abort (also Esc, with the emergency stop), and where the test stands.
 //! With several devices connected, *Run on every device* starts the same
 //! test on each one whose output is on, in one frame (a gantry's axes
-//! stepped together); each device's steps are kept as its runs, and once
-//! every device's first step is measured the tab says how far apart they
-//! were on the host clock ([`crate::link::HostAlignment`]): each waits for
-//! its own loop to be at rest, so they need not step at once.
+//! stepped together), every first step written at one host instant
+//! ([`SHARED_START_MARGIN_S`] after the rest window): a device whose loop
+//! is not at rest then writes nothing. Each device's steps are kept as its
+//! runs, and once every device's first step is measured the tab says how
+//! far apart they were on the host clock ([`crate::link::HostAlignment`]).
+
+use std::time::{Duration, Instant};
 
 use super::procedure_controls::ProcedureControls;
 use crate::device::session::{DeviceSession, ProcedureKind};
 use crate::device::{DeviceId, Devices};
 use crate::tuning::{MAX_HOLD_S, MAX_REPEATS, StepDirection, StepPlan, StepResponse};
+
+/// How long after the rest window every device's first step is written:
+/// time for each link to take the test and a polled device's first
+/// replies.
+pub const SHARED_START_MARGIN_S: f64 = 0.5;
 
 #[derive(Default)]
 pub struct StepTestPanel {
@@ -55,7 +63,8 @@ impl StepTestPanel {
             let clicked = ui
                 .add_enabled(!running, egui::Button::new("Run on every device"))
                 .on_hover_text(
-                    "The same step test on every device whose output is on, started together",
+                    "The same step test on every device whose output is on, every first step \
+                     written at one instant (a device not at rest then writes nothing)",
                 )
                 .clicked();
             self.run_on_every_device |= clicked;
@@ -75,12 +84,14 @@ impl StepTestPanel {
         let mut started = Vec::new();
         let mut refused = Vec::new();
         self.together.clear();
+        let start_at = Instant::now()
+            + Duration::from_secs_f64(self.plan.rest_window_s() + SHARED_START_MARGIN_S);
         for ((id, session), label) in devices.sessions_with_ids_mut().zip(labels) {
             if session.procedure_running() {
                 refused.push(format!("{label}: a procedure is running"));
                 continue;
             }
-            match session.start_step_test(self.plan) {
+            match session.start_step_test_at(self.plan, Some(start_at)) {
                 Ok(()) => {
                     started.push(label);
                     self.together.push((id, None));

@@ -146,6 +146,22 @@ impl Runner {
         actions
     }
 
+    /// The time passing (every turn of the link's loop): what the
+    /// procedure does at an instant rather than on a sample.
+    pub fn on_tick(&mut self, now: Instant) -> Vec<Action> {
+        let mut actions = Vec::new();
+        let Some(procedure) = self.running.as_mut() else {
+            return actions;
+        };
+        let writes = procedure.on_tick(now);
+        if writes.is_empty() && !procedure.is_done() {
+            return actions;
+        }
+        self.wrote(writes, &mut actions);
+        self.after_feed(now, &mut actions);
+        actions
+    }
+
     fn abort_with(&mut self, why: Option<String>, actions: &mut Vec<Action>) {
         let Some(procedure) = self.running.as_mut() else {
             return;

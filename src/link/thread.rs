@@ -175,6 +175,8 @@ impl Connection<'_> {
                     next_ping = Instant::now() + ping_interval;
                 }
             }
+            let actions = self.runner.on_tick(Instant::now());
+            self.act(actions)?;
             self.poll_adapter()?;
             self.read_once(&mut buf)?;
         }

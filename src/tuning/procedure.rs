@@ -58,6 +58,14 @@ pub trait Procedure: Send + std::fmt::Debug {
         Vec::new()
     }
 
+    /// The time passing, called by the link a few milliseconds apart at
+    /// most whatever the stream does; the writes to send now. Nothing by
+    /// default: most procedures act on what the device says.
+    fn on_tick(&mut self, now: std::time::Instant) -> Vec<ParamWrite> {
+        let _ = now;
+        Vec::new()
+    }
+
     /// Stops at once; the writes that put back what it changed. Nothing
     /// once it is done.
     fn abort(&mut self) -> Vec<ParamWrite>;
@@ -91,6 +99,10 @@ impl Procedure for super::StepTest {
         super::StepTest::on_samples(self, batch)
             .into_iter()
             .collect()
+    }
+
+    fn on_tick(&mut self, now: std::time::Instant) -> Vec<ParamWrite> {
+        super::StepTest::on_tick(self, now).into_iter().collect()
     }
 
     fn abort(&mut self) -> Vec<ParamWrite> {

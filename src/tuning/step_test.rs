@@ -30,6 +30,7 @@
 //!   failure write it at once.
 
 use std::collections::VecDeque;
+use std::time::Instant;
 
 use super::ParamWrite;
 use crate::analysis::{StepMetrics, StepMetricsError, StepOptions, StepRecord, step_metrics};
@@ -108,6 +109,17 @@ impl StepPlan {
     }
 }
 
+impl StepPlan {
+    /// Seconds over which the loop must stay still before the first step:
+    /// a quarter of the hold, within [`MIN_REST_WINDOW_S`] and
+    /// [`MAX_REST_WINDOW_S`], never shorter than `pre_s`.
+    pub fn rest_window_s(&self) -> f64 {
+        (self.hold_s / 4.0)
+            .clamp(MIN_REST_WINDOW_S, MAX_REST_WINDOW_S)
+            .max(self.pre_s)
+    }
+}
+
 impl Default for StepPlan {
     fn default() -> Self {
         Self {
@@ -164,6 +176,11 @@ pub enum StepTestError {
         /// Max − min of the feedback over the last window, in its unit.
         spread: f64,
     },
+    #[error(
+        "the loop was not at rest at the start shared with the other devices: nothing written (let it settle and run again)"
+    )]
+    /// A test that starts at a shared instant found the loop moving then.
+    NotAtRestAtStart,
     #[error(
         "the reference channel did not show the setpoint {target} within {STEP_SEEN_TIMEOUT_S} s of device time: is the device following its setpoint parameter?"
     )]
@@ -289,6 +306,12 @@ pub struct StepTest {
     newest_s: Option<f64>,
     measured_so_far: usize,
     responses: Vec<StepResponse>,
+    /// The instant the first step is written, shared with other devices'
+    /// tests ([`StepTest::starting_at`]); `None` steps once at rest.
+    start_at: Option<Instant>,
+    /// The loop was at rest over the newest window, while a shared start
+    /// is awaited.
+    at_rest: bool,
 }
 
 impl StepTest {
@@ -358,7 +381,38 @@ impl StepTest {
             newest_s: None,
             measured_so_far: 0,
             responses: Vec::new(),
+            start_at: None,
+            at_rest: false,
         })
+    }
+
+    /// The same test with its first step written at `at` (a host instant
+    /// shared by the tests of several devices, a gantry's axes stepped
+    /// together) rather than as soon as the loop is at rest. The loop must
+    /// be at rest then, and its first step start where the axis is, or the
+    /// test fails with nothing written ([`StepTestError::NotAtRestAtStart`]).
+    pub fn starting_at(mut self, at: Instant) -> Self {
+        self.start_at = Some(at);
+        self
+    }
+
+    /// The time passing, a few milliseconds apart at most: at a shared
+    /// start ([`StepTest::starting_at`]), the first step's write.
+    pub fn on_tick(&mut self, now: Instant) -> Option<ParamWrite> {
+        let at = self.start_at?;
+        if now < at || !matches!(self.phase, Phase::Collecting { .. }) {
+            return None;
+        }
+        self.start_at = None;
+        let newest = self.samples.back().copied();
+        match newest {
+            Some(sample) if self.at_rest => Some(self.write_target(0, sample.time)),
+            _ => {
+                self.phase = Phase::Over;
+                self.state = StepTestState::Failed(StepTestError::NotAtRestAtStart);
+                None
+            }
+        }
     }
 
     /// What was asked for.
@@ -439,9 +493,7 @@ impl StepTest {
                 };
                 // A quarter of the hold: a loop that would still drift
                 // visibly over the hold drifts visibly over this window.
-                let window = (self.plan.hold_s / 4.0)
-                    .clamp(MIN_REST_WINDOW_S, MAX_REST_WINDOW_S)
-                    .max(self.plan.pre_s);
+                let window = self.plan.rest_window_s();
                 while self
                     .samples
                     .front()
@@ -456,10 +508,15 @@ impl StepTest {
                     return None;
                 }
                 let spread = self.spread();
-                if spread <= REST_BAND * self.plan.amplitude {
+                self.at_rest = spread <= REST_BAND * self.plan.amplitude;
+                if self.at_rest {
                     if let Err(error) = self.starts_where_the_axis_is(sample.feedback) {
                         self.phase = Phase::Over;
                         self.state = StepTestState::Failed(error);
+                        return None;
+                    }
+                    if self.start_at.is_some() {
+                        // The shared start writes it ([`Self::on_tick`]).
                         return None;
                     }
                     Some(self.write_target(0, sample.time))
@@ -897,6 +954,74 @@ mod tests {
             Some(&StepTestError::ReferenceDidNotFollow { target: 1.0 })
         );
         assert_eq!(writes.last().map(|w| w.value), Some(0.0), "restored");
+    }
+
+    /// Feeds `seconds` of `drive`'s samples to `test` from `tick`,
+    /// applying what it writes at once; how many writes.
+    fn feed(test: &mut StepTest, drive: &mut SimDrive, tick: &mut i64, seconds: f64) -> usize {
+        let mut writes = 0;
+        for _ in 0..(seconds * TICK_HZ / BATCH as f64) as usize {
+            let mut values = Vec::new();
+            for _ in 0..BATCH {
+                values.extend(drive.tick(1.0 / TICK_HZ).as_array());
+            }
+            let batch = SampleBatch {
+                first_tick: *tick,
+                stride: 1,
+                tick_hz: TICK_HZ,
+                channel_count: 8,
+                values,
+                exact: None,
+            };
+            *tick += BATCH as i64;
+            if let Some(write) = test.on_samples(&batch) {
+                drive.set_param(write.index, write.value).expect("writable");
+                writes += 1;
+            }
+        }
+        writes
+    }
+
+    #[test]
+    fn a_shared_start_writes_the_first_step_at_its_instant_and_not_before() {
+        let (mut drive, _) = second_order_drive();
+        let info = drive.device_info(TICK_HZ as u32);
+        let plan = StepPlan::once(0.2, StepDirection::Up, 0.1, 1.0);
+        let start = Instant::now() + std::time::Duration::from_secs(3600);
+        let mut test = StepTest::start(plan, &info, 0.0, StepOptions::default())
+            .expect("valid")
+            .starting_at(start);
+        let mut tick = 0;
+        // At rest long before the start: nothing written on a sample.
+        assert_eq!(feed(&mut test, &mut drive, &mut tick, 2.0), 0);
+        assert_eq!(
+            test.on_tick(start - std::time::Duration::from_millis(1)),
+            None
+        );
+        let write = test.on_tick(start).expect("the first step at the start");
+        assert_eq!(write.value, 0.2);
+        assert_eq!(test.on_tick(start), None, "written once");
+        drive.set_param(write.index, write.value).expect("writable");
+        assert_eq!(feed(&mut test, &mut drive, &mut tick, 3.0), 1, "back down");
+        assert_eq!(test.take_responses().len(), 1);
+        assert!(test.is_done() && test.failure().is_none());
+    }
+
+    #[test]
+    fn a_loop_moving_at_the_shared_start_writes_nothing() {
+        let (mut drive, _) = second_order_drive();
+        let info = drive.device_info(TICK_HZ as u32);
+        let plan = StepPlan::once(0.2, StepDirection::Up, 0.1, 1.0);
+        let start = Instant::now();
+        let mut test = StepTest::start(plan, &info, 0.0, StepOptions::default())
+            .expect("valid")
+            .starting_at(start);
+        // Too few samples to know the loop is at rest.
+        let mut tick = 0;
+        feed(&mut test, &mut drive, &mut tick, 0.05);
+        assert_eq!(test.on_tick(start), None);
+        assert_eq!(test.failure(), Some(&StepTestError::NotAtRestAtStart));
+        assert_eq!(feed(&mut test, &mut drive, &mut tick, 1.0), 0);
     }
 
     #[test]

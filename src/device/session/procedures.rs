@@ -134,13 +134,27 @@ impl DeviceSession {
 
     /// Starts a step test on the setpoint parameter.
     pub fn start_step_test(&mut self, plan: StepPlan) -> Result<(), StartError> {
+        self.start_step_test_at(plan, None)
+    }
+
+    /// Starts a step test whose first step is written at `at`, a host
+    /// instant shared with other devices' tests ([`StepTest::starting_at`]);
+    /// `None` steps once the loop is at rest.
+    pub fn start_step_test_at(
+        &mut self,
+        plan: StepPlan,
+        at: Option<std::time::Instant>,
+    ) -> Result<(), StartError> {
         self.refuse_recording()?;
         let info = self.info.as_ref().ok_or(StepTestError::NoSetpoint)?;
         if !self.output_enabled() {
             return Err(StepTestError::OutputOff.into());
         }
         let setpoint_now = self.setpoint_now().ok_or(StepTestError::NoSetpoint)?;
-        let test = StepTest::start(plan, info, setpoint_now, Default::default())?;
+        let mut test = StepTest::start(plan, info, setpoint_now, Default::default())?;
+        if let Some(at) = at {
+            test = test.starting_at(at);
+        }
         self.run(Box::new(test), ProcedurePlan::StepTest(plan), setpoint_now)
     }
 
