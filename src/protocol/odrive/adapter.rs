@@ -94,6 +94,8 @@ enum Expect {
     },
     /// The one reply line of a typed `r` or `f`, passed on as text.
     Typed,
+    /// The other axis's `current_state`, read before saving.
+    SaveCheck,
 }
 
 /// A parameter read: `answer` names the app's request (Get, or Set read
@@ -155,6 +157,8 @@ pub struct OdriveAdapter {
     next_feed: Instant,
     /// A board saving from 0.5.2 reboots: nothing is sent until then.
     rebooting_until: Option<Instant>,
+    /// The other axis was read idle: `ss` goes out with the next poll.
+    save_due: bool,
     /// Events to give with the next bytes received.
     pending_events: Vec<Event>,
     /// Lines typed in the console and their replies.
@@ -191,6 +195,7 @@ impl OdriveAdapter {
             watchdog: None,
             next_feed: now,
             rebooting_until: None,
+            save_due: false,
             pending_events: Vec::new(),
             typing: typed::Typing::default(),
         }
@@ -464,6 +469,10 @@ impl Adapter for OdriveAdapter {
         }
         if self.watchdog.is_some() && now >= self.next_feed {
             self.feed(now, out);
+        }
+        if self.save_due {
+            self.save_now(now, out);
+            return;
         }
         if !self.typing_over(now, out) {
             return;

@@ -95,6 +95,10 @@ impl OdriveAdapter {
                 self.on_check(generation, part, text, now, tally, emit);
             }
             Expect::Typed => emit(typed_reply(text)),
+            Expect::SaveCheck => match parse_integer(text) {
+                Some(state) => self.save_checked(state as u8, emit),
+                None => self.misplaced_reply(now, tally),
+            },
         }
         Ok(())
     }

@@ -1,5 +1,6 @@
 //! Switching the axis between idle and closed loop ([`Transition`]),
-//! feeding its watchdog, and saving, which from 0.5.2 reboots the board.
+//! feeding its watchdog, and saving, which from 0.5.2 reboots the board
+//! and is done only once the other axis is read idle.
 
 use std::time::{Duration, Instant};
 
@@ -7,7 +8,7 @@ use super::{CheckPart, Expect, FEEDS_PER_TIMEOUT, OdriveAdapter, REBOOT_WAIT};
 use crate::protocol::adapter::{Adapter, Unsupported};
 use crate::protocol::odrive::axis::{STATE_CLOSED_LOOP, STATE_IDLE, Transition};
 use crate::protocol::odrive::params::PARAMS;
-use crate::protocol::{Command, Event, TextLevel};
+use crate::protocol::{Command, DeviceErrorCode, Event, TextLevel};
 
 impl OdriveAdapter {
     /// A state switch under way: its request, its checks, and once it is
@@ -91,6 +92,44 @@ impl OdriveAdapter {
         if self.state == Some(STATE_CLOSED_LOOP) {
             return Err(Unsupported);
         }
+        // The other axis armed (tuned from another window, another tool)
+        // makes the firmware ignore `ss` in silence: its state is read
+        // first, and the save goes out once it is idle ([`Self::save_checked`]).
+        let other = 1 - self.settings.axis.min(1);
+        self.request(
+            &format!("r axis{other}.current_state"),
+            Some(Expect::SaveCheck),
+            now,
+            out,
+        );
+        Ok(())
+    }
+
+    /// The other axis's state read before saving: `ss` goes out with the
+    /// next poll if it is idle; otherwise the save is refused and the app
+    /// told why.
+    pub(super) fn save_checked(&mut self, other_state: u8, emit: &mut dyn FnMut(Event)) {
+        if other_state == STATE_IDLE {
+            self.save_due = true;
+            return;
+        }
+        let other = 1 - self.settings.axis.min(1);
+        emit(Event::Refused {
+            request: Command::Save.type_code(),
+            code: DeviceErrorCode::Unsupported,
+        });
+        emit(Event::Text {
+            level: TextLevel::Warning,
+            message: format!(
+                "not saved: axis{other} is not idle (state {other_state}), and the ODrive saves \
+                 only while no motor is armed"
+            ),
+        });
+    }
+
+    /// `ss` once the other axis was read idle: the board reboots.
+    pub(super) fn save_now(&mut self, now: Instant, out: &mut Vec<u8>) {
+        self.save_due = false;
         self.request("ss", None, now, out);
         self.forget_due();
         self.transition = None;
@@ -99,6 +138,5 @@ impl OdriveAdapter {
             level: TextLevel::Warning,
             message: "the ODrive reboots to save its configuration (firmware 0.5.2 and later): on USB its port goes away and the connection is made again".into(),
         });
-        Ok(())
     }
 }
