@@ -32,6 +32,7 @@ mod numbers;
 mod param_editor;
 mod procedure_controls;
 mod profiles;
+mod record_all;
 pub mod recordings;
 mod runs_tab;
 mod safety;
@@ -466,6 +467,7 @@ impl eframe::App for App {
         self.help.handle_keys(ui.ctx());
         self.recordings.take_drops(ui.ctx());
 
+        self.record_all_update();
         egui::Panel::top("connection").show(ui, |ui| self.top_bar_ui(ui));
         self.fault_banner.ui(ui, self.devices.selected());
         egui::Panel::bottom("status").show(ui, |ui| {
@@ -479,6 +481,7 @@ impl eframe::App for App {
         self.gains.frame(ui, self.devices.selected_mut());
         self.gains.machine_frame(&mut self.devices);
         self.step_test.every_device(&mut self.devices);
+        self.record_all_frame();
         // A stop button pressed anywhere this frame stops every device
         // before the frame ends.
         if let Some(by) = safety::take_stop(ui.ctx()) {

@@ -241,6 +241,11 @@ impl Scope {
         }
     }
 
+    /// *Record all devices*, in the toolbar.
+    pub(crate) fn record_all(&mut self) -> &mut crate::app::record_all::RecordAllControl {
+        &mut self.toolbar.record_all
+    }
+
     /// The toolbar, plots and readout.
     pub fn ui(&mut self, ui: &mut egui::Ui, session: Option<&mut DeviceSession>) {
         let Some(session) = session else {
