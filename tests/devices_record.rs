@@ -4,14 +4,15 @@
 //! `record --port A --port B` with every sample each session took in
 //! while it ran, none lost, each device's time exact, and the app's
 //! reader splits it back per device; a device whose link is lost ends its
-//! columns while the other records on.
+//! columns while the other records on; and a device not shown that loses
+//! its link gets a banner naming it, whose *Show* selects it.
 #![cfg(unix)]
 
 mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::devices::{FIRST, SECOND, serve, session, two_devices};
+use common::devices::{FIRST, SECOND, select, serve, session, two_devices};
 use common::{run_for, set_folder, step_until};
 use egui_kittest::Harness;
 use egui_kittest::kittest::{NodeT, Queryable};
@@ -210,4 +211,36 @@ fn a_device_lost_mid_recording_ends_its_columns_and_the_other_records_on() {
         second_end - started[1]
     );
     assert!(said.contains(&ended), "{ended:?} not in {said:?}");
+}
+
+#[test]
+fn a_device_not_shown_that_loses_its_link_gets_a_banner_whose_show_selects_it() {
+    let (a, b) = (serve(), serve());
+    let mut harness = two_devices(&a, &b);
+    select(&mut harness, FIRST);
+    let second = label(&harness, SECOND);
+    assert!(harness.query_by_label_contains("(not shown)").is_none());
+    lose(&mut harness, b);
+    harness.step();
+    harness.get_by_label_contains(&format!("{second} (not shown): LINK LOST: "));
+    harness
+        .get_by_label(&format!("Show {second}"))
+        .click_accesskit();
+    harness.run_steps(2);
+    assert_eq!(harness.state().devices().selected_id(), Some(SECOND));
+    assert!(
+        harness.query_by_label_contains("(not shown)").is_none(),
+        "the shown device's trouble is not a background banner"
+    );
+    // The first is not shown now; it is well, so it has no banner.
+    select(&mut harness, FIRST);
+    harness.get_by_label_contains(&format!("{second} (not shown)"));
+    harness
+        .get_by_label(&format!("Acknowledge {second}"))
+        .click_accesskit();
+    harness.run_steps(2);
+    assert!(
+        harness.query_by_label_contains("(not shown)").is_none(),
+        "acknowledged"
+    );
 }

@@ -17,6 +17,7 @@
 //! disconnected app draw nothing on their own.
 
 mod autotune;
+mod background_faults;
 mod bode;
 mod connection;
 mod console;
@@ -122,6 +123,7 @@ pub struct App {
     scope: scope::Scope,
     gains: gains::GainsPanel,
     fault_banner: safety::FaultBanner,
+    background_faults: background_faults::BackgroundFaults,
     history_size: HistorySize,
     frame_times: status::FrameTimes,
     step_test: step_test_tab::StepTestPanel,
@@ -222,6 +224,7 @@ impl App {
             scope,
             gains,
             fault_banner: safety::FaultBanner::default(),
+            background_faults: background_faults::BackgroundFaults::default(),
             history_size: options.history_size,
             frame_times: status::FrameTimes::default(),
             step_test,
@@ -470,6 +473,7 @@ impl eframe::App for App {
         self.record_all_update();
         egui::Panel::top("connection").show(ui, |ui| self.top_bar_ui(ui));
         self.fault_banner.ui(ui, self.devices.selected());
+        self.background_faults_ui(ui);
         egui::Panel::bottom("status").show(ui, |ui| {
             status::ui(ui, self.devices.selected_mut(), &self.frame_times);
         });
