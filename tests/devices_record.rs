@@ -53,7 +53,12 @@ fn start_recording(harness: &mut Harness<'static, App>, folder: &Path) -> [u64; 
             .is_some_and(|r| r.is_running()),
         "the recording started in the frame of the click"
     );
-    [pushed(harness, FIRST), pushed(harness, SECOND)]
+    let started = [pushed(harness, FIRST), pushed(harness, SECOND)];
+    // Said from the next frame on.
+    harness.step();
+    let labels = [label(harness, FIRST), label(harness, SECOND)];
+    harness.get_by_label_contains(&format!("recording {} to ", labels.join(", ")));
+    started
 }
 
 /// Presses *Stop recording all devices*; returns each device's samples

@@ -103,11 +103,9 @@ impl App {
         let control = self.scope.record_all();
         match control.asked.take() {
             Some(Ask::Start(path)) => {
-                control.message = Some(
-                    self.devices
-                        .start_recording_all(&path)
-                        .map(|()| format!("recording every device to {}", path.display())),
-                );
+                control.message = Some(self.devices.start_recording_all(&path).map(|labels| {
+                    format!("recording {} to {}", labels.join(", "), path.display())
+                }));
             }
             Some(Ask::Stop) => self.devices.stop_recording_all(),
             None => {}

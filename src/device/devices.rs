@@ -245,8 +245,8 @@ impl Devices {
     /// Starts recording every connected device into one CSV at `path`
     /// ([`super::record_all`]); refused with why when fewer than two are
     /// connected, one is being recorded already, or the file cannot be
-    /// created.
-    pub fn start_recording_all(&mut self, path: &Path) -> Result<(), String> {
+    /// created. Returns the labels of the devices recorded.
+    pub fn start_recording_all(&mut self, path: &Path) -> Result<Vec<String>, String> {
         if self.record_all.is_some() {
             return Err("every device is being recorded already".into());
         }
@@ -257,8 +257,9 @@ impl Devices {
             ));
         }
         let all = RecordAll::start(path, &mut self.list).map_err(|e| e.to_string())?;
+        let labels = all.parts().into_iter().map(|p| p.label).collect();
         self.record_all = Some(all);
-        Ok(())
+        Ok(labels)
     }
 
     /// Stops the recording of every device: what the sessions took in
