@@ -21,8 +21,9 @@ pub mod capture;
 pub mod cli;
 /// What is known about a connected device, with no egui: the session (link,
 /// description, parameters in force, history, procedures, health), its
-/// event log and its console; the store of the devices connected at once;
-/// and a recording opened as a read-only device.
+/// event log and its console; the store of the devices connected at once
+/// and their recording into one file; and a recording opened as a
+/// read-only device.
 pub mod device;
 /// Sample storage behind the plots: the bounded store, its min/max summary
 /// and per-pixel thinning.

@@ -10,6 +10,7 @@
 
 mod common;
 
+use common::devices::{FIRST, SECOND, add_device, newest, select, serve, session, two_devices};
 use common::{
     app_on_port, run_for, set_slider, step_until, type_into, wait_connected, wait_settled,
 };
@@ -21,60 +22,12 @@ use motiontune::device::session::{DeviceSession, ProcedureKind};
 use motiontune::device::{DeviceId, LoggedEvent, StopSource};
 use motiontune::profile::devices::DevicesProfile;
 use motiontune::protocol::adapter::Protocol;
-use motiontune::sim::SimDevice;
-use motiontune::sim::device::DeviceSettings;
 use motiontune::sim::drive::DriveConfig;
 use motiontune::sim::firmware::odrive::{OdriveSim, STATE_CLOSED_LOOP};
 use motiontune::sim::pty::PtyServer;
 
 /// The simulated drive's index of `pos.kp`.
 const KP: u8 = 0;
-
-/// The first device added and the second.
-const FIRST: DeviceId = DeviceId(1);
-const SECOND: DeviceId = DeviceId(2);
-
-fn serve() -> PtyServer {
-    PtyServer::start(SimDevice::new(
-        DriveConfig::default(),
-        DeviceSettings::default(),
-    ))
-    .expect("pty available")
-}
-
-/// The app connected to `a`, then `b` added with *Add device*.
-fn two_devices(a: &PtyServer, b: &PtyServer) -> Harness<'static, App> {
-    let mut harness = app_on_port(a.path());
-    wait_connected(&mut harness);
-    add_device(&mut harness, b.path(), None);
-    harness
-}
-
-/// Types `path` into the connection bar's port field, as a user does,
-/// picks `protocol` (by its title) if given, presses *Add device* and
-/// waits until every device is connected.
-fn add_device(harness: &mut Harness<'static, App>, path: &str, protocol: Option<&str>) {
-    harness
-        .get_by_role_and_label(Role::TextInput, "Port")
-        .set_text_value_accesskit(path);
-    harness.run_steps(2);
-    if let Some(protocol) = protocol {
-        harness
-            .get_by_role_and_label(Role::ComboBox, "Protocol")
-            .click_accesskit();
-        harness.run_steps(2);
-        harness.get_by_label(protocol).click_accesskit();
-        harness.run_steps(2);
-    }
-    let before = harness.state().devices().len();
-    harness.get_by_label("Add device").click_accesskit();
-    harness.step();
-    step_until(harness, "every device connected", |h| {
-        let devices = h.state().devices();
-        devices.len() == before + 1 && devices.iter().all(|d| d.session.is_connected())
-    });
-    harness.step();
-}
 
 /// A simulated drive, then an emulated ODrive added beside it (shown).
 fn native_beside_odrive() -> (PtyServer, PtyServer<OdriveSim>, Harness<'static, App>) {
@@ -87,33 +40,6 @@ fn native_beside_odrive() -> (PtyServer, PtyServer<OdriveSim>, Harness<'static, 
     wait_connected(&mut harness);
     add_device(&mut harness, odrive.path(), Some("ODrive ASCII"));
     (native, odrive, harness)
-}
-
-fn session<'h>(harness: &'h Harness<'static, App>, id: DeviceId) -> &'h DeviceSession {
-    &harness
-        .state()
-        .devices()
-        .get(id)
-        .unwrap_or_else(|| panic!("no device {id:?}"))
-        .session
-}
-
-/// Device time of the newest sample `id` took in.
-fn newest(harness: &Harness<'static, App>, id: DeviceId) -> f64 {
-    session(harness, id)
-        .history
-        .as_ref()
-        .and_then(|h| h.time_span())
-        .map_or(0.0, |(_, newest)| newest)
-}
-
-/// Selects device `id` from its row.
-fn select(harness: &mut Harness<'static, App>, id: DeviceId) {
-    harness
-        .get_by_label(&format!("Select device {}", id.0))
-        .click_accesskit();
-    harness.run_steps(2);
-    assert_eq!(harness.state().devices().selected_id(), Some(id));
 }
 
 /// Switches on the output of every device, one after the other from its

@@ -116,8 +116,8 @@ fn state_ui(ui: &mut egui::Ui, session: &DeviceSession) {
         ConnectionState::Failed(error) => (format!("disabled: {error}"), visuals.error_fg_color),
     };
     ui.colored_label(colour, text);
-    // The fault banner speaks for the shown device only: a row says it
-    // for the others.
+    // The shown device's fault has the fault banner; another's has its
+    // row and a banner of its own (`background_faults`).
     match session.status {
         Some(flags) if flags.fault() => {
             ui.colored_label(ui.visuals().error_fg_color, "output: DRIVE FAULT");
@@ -223,7 +223,7 @@ impl App {
 
     /// Another device is shown: what the panes kept about the last one no
     /// longer applies, and the scope follows the new one's newest sample.
-    fn selected_changed(&mut self) {
+    pub(super) fn selected_changed(&mut self) {
         self.gains.forget_device();
         self.autotune.forget_device();
         self.scope.follow_newest();

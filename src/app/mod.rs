@@ -17,6 +17,7 @@
 //! disconnected app draw nothing on their own.
 
 mod autotune;
+mod background_faults;
 mod bode;
 mod connection;
 mod console;
@@ -32,6 +33,7 @@ mod numbers;
 mod param_editor;
 mod procedure_controls;
 mod profiles;
+mod record_all;
 pub mod recordings;
 mod runs_tab;
 mod safety;
@@ -121,6 +123,7 @@ pub struct App {
     scope: scope::Scope,
     gains: gains::GainsPanel,
     fault_banner: safety::FaultBanner,
+    background_faults: background_faults::BackgroundFaults,
     history_size: HistorySize,
     frame_times: status::FrameTimes,
     step_test: step_test_tab::StepTestPanel,
@@ -221,6 +224,7 @@ impl App {
             scope,
             gains,
             fault_banner: safety::FaultBanner::default(),
+            background_faults: background_faults::BackgroundFaults::default(),
             history_size: options.history_size,
             frame_times: status::FrameTimes::default(),
             step_test,
@@ -472,8 +476,10 @@ impl eframe::App for App {
         self.help.handle_keys(ui.ctx());
         self.recordings.take_drops(ui.ctx());
 
+        self.record_all_update();
         egui::Panel::top("connection").show(ui, |ui| self.top_bar_ui(ui));
         self.fault_banner.ui(ui, self.devices.selected());
+        self.background_faults_ui(ui);
         egui::Panel::bottom("status").show(ui, |ui| {
             status::ui(ui, self.devices.selected_mut(), &self.frame_times);
         });
@@ -485,6 +491,7 @@ impl eframe::App for App {
         self.gains.frame(ui, self.devices.selected_mut());
         self.gains.machine_frame(&mut self.devices);
         self.step_test.every_device(&mut self.devices);
+        self.record_all_frame();
         // A stop button pressed anywhere this frame stops every device
         // before the frame ends.
         if let Some(by) = safety::take_stop(ui.ctx()) {

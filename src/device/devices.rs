@@ -9,10 +9,14 @@
 //! is one session's business, so losing it changes no other. A label starts
 //! as the port's name, becomes the device's described name once it gives
 //! one (made unique with a suffix: "Simulated drive 2"), and stays as the
-//! user typed it once edited.
+//! user typed it once edited. Every device can be recorded into one file
+//! ([`Devices::start_recording_all`], fed in [`Devices::drain_all`]).
+
+use std::path::Path;
 
 use super::StopSource;
 use super::label;
+use super::record_all::RecordAll;
 use super::session::DeviceSession;
 
 /// Colours given to devices in the order they are added (RGB), far enough
@@ -60,6 +64,9 @@ pub struct Devices {
     list: Vec<Device>,
     selected: Option<DeviceId>,
     next_id: u32,
+    /// The recording of every device, from start until its file is
+    /// finished.
+    record_all: Option<RecordAll>,
 }
 
 impl Devices {
@@ -90,7 +97,10 @@ impl Devices {
             .and_then(|id| self.list.iter().position(|d| d.id == id));
         match at {
             Some(at) => {
-                let old = self.list.remove(at);
+                let mut old = self.list.remove(at);
+                if let Some(all) = &mut self.record_all {
+                    all.device_gone(old.id, &mut old.session, "another connection replaced it");
+                }
                 let session = open(Some(old.session));
                 self.list.insert(at, Device { session, ..old });
             }
@@ -105,7 +115,10 @@ impl Devices {
     /// if `id` was.
     pub fn remove(&mut self, id: DeviceId) -> Option<DeviceSession> {
         let at = self.list.iter().position(|d| d.id == id)?;
-        let device = self.list.remove(at);
+        let mut device = self.list.remove(at);
+        if let Some(all) = &mut self.record_all {
+            all.device_gone(id, &mut device.session, "disconnected");
+        }
         if self.selected == Some(id) {
             self.selected = self.list.first().map(|d| d.id);
         }
@@ -224,21 +237,80 @@ impl Devices {
         }
     }
 
-    /// Takes in every device's events (see [`DeviceSession::drain_events`])
-    /// and names a device after its description the first time it gives
-    /// one. Returns whether the selected device came back as another
+    /// Takes in every device's events (see [`DeviceSession::drain_events`]),
+    /// hands each one's batches to the recording of every device while it
+    /// runs, and names a device after its description the first time it
+    /// gives one. Returns whether the selected device came back as another
     /// device, so what the app kept about it no longer applies.
     pub fn drain_all(&mut self) -> bool {
         let mut selected_changed = false;
         for at in 0..self.list.len() {
             let device = &mut self.list[at];
             device.session.drain_events();
+            if let Some(all) = &mut self.record_all {
+                all.take(device.id, &mut device.session);
+            }
             if device.session.take_device_changed() && Some(device.id) == self.selected {
                 selected_changed = true;
             }
             self.name_from_description(at);
         }
         selected_changed
+    }
+
+    /// Starts recording every connected device into one CSV at `path`
+    /// ([`super::record_all`]); refused with why when fewer than two are
+    /// connected, one is being recorded already, or the file cannot be
+    /// created. Returns the labels of the devices recorded.
+    pub fn start_recording_all(&mut self, path: &Path) -> Result<Vec<String>, String> {
+        if self.record_all.is_some() {
+            return Err("every device is being recorded already".into());
+        }
+        let connected = self.connected_count();
+        if connected < 2 {
+            return Err(format!(
+                "recording every device takes two connected; {connected} is"
+            ));
+        }
+        let all = RecordAll::start(path, &mut self.list).map_err(|e| e.to_string())?;
+        let labels = all.parts().into_iter().map(|p| p.label).collect();
+        self.record_all = Some(all);
+        Ok(labels)
+    }
+
+    /// Stops the recording of every device: what the sessions took in
+    /// goes in, and the file is finished on its own thread
+    /// ([`Self::take_recording_all_outcome`] says when).
+    pub fn stop_recording_all(&mut self) {
+        if let Some(all) = &mut self.record_all {
+            all.stop(&mut self.list);
+        }
+    }
+
+    /// The recording of every device, while it runs or finishes.
+    pub fn recording_all(&self) -> Option<&RecordAll> {
+        self.record_all.as_ref()
+    }
+
+    /// Once the recording of every device has ended (stopped, or the
+    /// writer failed): where the file went and each device's rows, or why
+    /// it stopped, in one line. Never blocks.
+    pub fn take_recording_all_outcome(&mut self) -> Option<Result<String, String>> {
+        let outcome = self.record_all.as_mut()?.outcome()?;
+        if let Some(mut all) = self.record_all.take() {
+            // A writer that failed leaves the taps on: no batch is kept
+            // for nobody.
+            all.stop(&mut self.list);
+        }
+        Some(outcome)
+    }
+
+    /// How many devices are described and streaming.
+    pub fn connected_count(&self) -> usize {
+        self.list
+            .iter()
+            .filter(|d| d.session.is_connected())
+            .count()
     }
 
     /// Renames the device at `at` after its description, unless the user
@@ -277,7 +349,7 @@ impl Devices {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use std::path::PathBuf;
 
     use super::*;
@@ -286,7 +358,7 @@ mod tests {
 
     /// A session with no link, described as `name` (a recording's: it
     /// needs no port).
-    fn described(name: &str) -> DeviceSession {
+    pub(crate) fn described(name: &str) -> DeviceSession {
         let info = DeviceInfo {
             name: name.to_owned(),
             firmware: "test".to_owned(),

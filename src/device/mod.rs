@@ -2,12 +2,14 @@
 //! and the command line read the same model: the session (link,
 //! description, parameters in force, history, procedures, health), its
 //! event log and its console; and the store of the devices connected at
-//! once, one of them selected, each with a label ([`label`]).
+//! once, one of them selected, each with a label ([`label`]), and their
+//! recording into one file ([`record_all`]).
 
 pub mod console;
 pub mod devices;
 pub mod event_log;
 pub mod label;
+pub mod record_all;
 pub mod recorded;
 pub mod session;
 

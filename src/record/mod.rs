@@ -2,7 +2,8 @@
 //! per channel) and one row per sample, time in seconds of device time;
 //! or to Parquet, the same columns ([`RecordFormat`], docs/RECORDINGS.md).
 //! Headless recording writes directly; the app records and exports
-//! through a writer thread. The device's text lines can go to a file of
+//! through a writer thread, one device to its own file or several into one
+//! ([`DevicesRecording`], the layout of [`devices`]). The device's text lines can go to a file of
 //! their own beside it ([`TextLog`]). Measured step runs are kept for A/B
 //! comparison in a JSON file of their own ([`RunStore`]), grouped by
 //! device and unit for it ([`RunFilter`]), and exported to and imported
@@ -11,6 +12,7 @@
 
 mod csv_writer;
 pub mod devices;
+mod devices_recording;
 mod parquet_writer;
 pub mod read;
 mod recording;
@@ -22,6 +24,7 @@ mod step_runs;
 mod text_log;
 
 pub use csv_writer::{CsvRecorder, RecordError, header_for};
+pub use devices_recording::DevicesRecording;
 pub use parquet_writer::ParquetRecorder;
 pub use recording::{FLUSH_INTERVAL, Recording};
 pub use row_file::RowFile;

@@ -24,7 +24,7 @@ pub struct Recording {
     path: PathBuf,
     batches: Option<Sender<SampleBatch>>,
     rows_written: Arc<AtomicU64>,
-    thread: Option<JoinHandle<Result<(), RecordError>>>,
+    thread: Option<WriterThread>,
     /// Set once the thread has ended.
     outcome: Option<Result<u64, String>>,
 }
@@ -34,13 +34,12 @@ impl Recording {
     /// writer thread. Fails at once if the file cannot be created.
     pub fn start(path: &Path, channels: &[ChannelInfo]) -> Result<Self, RecordError> {
         let recorder = SampleWriter::create(path, RecordFormat::for_path(path), channels)?;
-        let (sender, receiver) = crossbeam_channel::unbounded();
         let rows_written = Arc::new(AtomicU64::new(0));
-        let rows = Arc::clone(&rows_written);
-        let thread = std::thread::Builder::new()
-            .name("recorder".into())
-            .spawn(move || write_until_stopped(recorder, &receiver, &rows))
-            .map_err(RecordError::Io)?;
+        let sink = CountedRows {
+            recorder,
+            rows: Arc::clone(&rows_written),
+        };
+        let (sender, thread) = spawn_writer("recorder", sink)?;
         Ok(Self {
             path: path.to_owned(),
             batches: Some(sender),
@@ -84,48 +83,111 @@ impl Recording {
     /// Once the thread has ended (stopped, or failed): the rows written, or
     /// why it failed. Never blocks.
     pub fn outcome(&mut self) -> Option<Result<u64, String>> {
-        if self.outcome.is_none() && self.thread.as_ref().is_some_and(JoinHandle::is_finished) {
+        if self.outcome.is_none()
+            && let Some(ended) = join_finished(&mut self.thread)
+        {
             self.batches = None;
-            self.outcome = self.thread.take().map(|thread| match thread.join() {
-                Ok(Ok(())) => Ok(self.rows_written()),
-                Ok(Err(error)) => Err(error.to_string()),
-                Err(_) => Err("the recorder thread failed".to_owned()),
-            });
+            self.outcome = Some(ended.map(|()| self.rows_written()));
         }
         self.outcome.clone()
     }
 }
 
-fn write_until_stopped(
-    mut recorder: SampleWriter,
-    batches: &Receiver<SampleBatch>,
-    rows: &AtomicU64,
+/// What a writer thread writes to: a file that takes one kind of item
+/// (a batch, a device's batch) and whose rows are flushed now and then.
+pub(super) trait RowSink: Send + 'static {
+    /// What the app hands over.
+    type Item: Send + 'static;
+    /// Writes one item's rows.
+    fn write(&mut self, item: &Self::Item) -> Result<(), RecordError>;
+    /// Hands the rows so far to the file.
+    fn flush(&mut self) -> Result<(), RecordError>;
+    /// Flushes and closes the file.
+    fn finish(self) -> Result<(), RecordError>;
+}
+
+/// A writer thread: how it ended, once joined.
+pub(super) type WriterThread = JoinHandle<Result<(), RecordError>>;
+
+/// Starts a thread named `name` that writes every item sent to `sink`,
+/// flushing at least every [`FLUSH_INTERVAL`], until the sender is
+/// dropped; then it finishes the file. A write error ends it early.
+pub(super) fn spawn_writer<S: RowSink>(
+    name: &str,
+    sink: S,
+) -> Result<(Sender<S::Item>, WriterThread), RecordError> {
+    let (sender, receiver) = crossbeam_channel::unbounded();
+    let thread = std::thread::Builder::new()
+        .name(name.into())
+        .spawn(move || write_until_stopped(sink, &receiver))
+        .map_err(RecordError::Io)?;
+    Ok((sender, thread))
+}
+
+/// A one-device recording, its rows counted for the app to show.
+struct CountedRows {
+    recorder: SampleWriter,
+    rows: Arc<AtomicU64>,
+}
+
+impl RowSink for CountedRows {
+    type Item = SampleBatch;
+
+    fn write(&mut self, batch: &SampleBatch) -> Result<(), RecordError> {
+        self.recorder.write_batch(batch)?;
+        self.rows.store(self.recorder.rows(), Ordering::Relaxed);
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<(), RecordError> {
+        self.recorder.flush()
+    }
+
+    fn finish(self) -> Result<(), RecordError> {
+        self.recorder.finish()
+    }
+}
+
+/// Once the writer `thread` has ended: how, in one line for the user.
+/// Never blocks; `None` while it runs (or once taken).
+pub(super) fn join_finished(thread: &mut Option<WriterThread>) -> Option<Result<(), String>> {
+    if !thread.as_ref().is_some_and(JoinHandle::is_finished) {
+        return None;
+    }
+    thread.take().map(|thread| match thread.join() {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(error)) => Err(error.to_string()),
+        Err(_) => Err("the recorder thread failed".to_owned()),
+    })
+}
+
+fn write_until_stopped<S: RowSink>(
+    mut sink: S,
+    items: &Receiver<S::Item>,
 ) -> Result<(), RecordError> {
     let mut last_flush = Instant::now();
     loop {
         let wait = FLUSH_INTERVAL.saturating_sub(last_flush.elapsed());
-        match batches.recv_timeout(wait) {
-            Ok(batch) => {
-                recorder.write_batch(&batch)?;
-                rows.store(recorder.rows(), Ordering::Relaxed);
-            }
+        match items.recv_timeout(wait) {
+            Ok(item) => sink.write(&item)?,
             Err(RecvTimeoutError::Timeout) => {}
             Err(RecvTimeoutError::Disconnected) => break,
         }
         if last_flush.elapsed() >= FLUSH_INTERVAL {
-            recorder.flush()?;
+            sink.flush()?;
             last_flush = Instant::now();
         }
     }
-    recorder.finish()
+    sink.finish()
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::protocol::ChannelRole;
 
-    fn channels() -> Vec<ChannelInfo> {
+    /// One channel, a position in radians.
+    pub(in crate::record) fn channels() -> Vec<ChannelInfo> {
         vec![ChannelInfo {
             name: "position".into(),
             unit: "rad".into(),
@@ -145,9 +207,14 @@ mod tests {
     }
 
     fn wait_for_outcome(recording: &mut Recording) -> Result<u64, String> {
+        wait_for(|| recording.outcome())
+    }
+
+    /// What `outcome` gives once a writer thread has ended; fails after 5 s.
+    pub(in crate::record) fn wait_for<T>(mut outcome: impl FnMut() -> Option<T>) -> T {
         let deadline = Instant::now() + Duration::from_secs(5);
         loop {
-            if let Some(outcome) = recording.outcome() {
+            if let Some(outcome) = outcome() {
                 return outcome;
             }
             assert!(Instant::now() < deadline, "the writer thread never ended");

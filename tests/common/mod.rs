@@ -247,6 +247,8 @@ mod simplefoc_sketches;
 #[allow(unused_imports)]
 pub use simplefoc_sketches::*;
 #[cfg(unix)]
+pub mod devices;
+#[cfg(unix)]
 pub mod firmware;
 
 /// Types `text` into the field labelled `label` (a text field or a

@@ -274,6 +274,11 @@ impl Scope {
         }
     }
 
+    /// *Record all devices*, in the toolbar.
+    pub(crate) fn record_all(&mut self) -> &mut crate::app::record_all::RecordAllControl {
+        &mut self.toolbar.record_all
+    }
+
     /// The toolbar, plots and readout; `others`' chosen channels are drawn
     /// beside the session's.
     pub fn ui(

@@ -10,6 +10,7 @@ use crossbeam_channel::{Receiver, Sender};
 
 use super::figure::Figure;
 use super::{Display, WINDOWS_S, window_name};
+use crate::app::record_all::RecordAllControl;
 use crate::app::save_folder::SaveFolder;
 use crate::device::session::DeviceSession;
 use crate::record::{RecordFormat, Recording};
@@ -55,6 +56,8 @@ pub struct Toolbar {
     image_results: (Sender<SaveOutcome>, Receiver<SaveOutcome>),
     /// The format *Record* writes.
     pub record_format: RecordFormat,
+    /// *Record all devices*, beside *Record*.
+    pub record_all: RecordAllControl,
 }
 
 impl Default for Toolbar {
@@ -65,6 +68,7 @@ impl Default for Toolbar {
             exports: Vec::new(),
             image_results: crossbeam_channel::unbounded(),
             record_format: RecordFormat::default(),
+            record_all: RecordAllControl::default(),
         }
     }
 }
@@ -109,6 +113,10 @@ impl Toolbar {
             ui.checkbox(state.xy, "XY");
             ui.separator();
             self.recording_ui(ui, session);
+            if self.record_all.ui(ui) {
+                let path = self.file_path("devices", "csv");
+                self.record_all.start_into(path);
+            }
             if ui
                 .button("Export CSV")
                 .on_hover_text("every sample in view, or the captures")

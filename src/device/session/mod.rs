@@ -29,6 +29,7 @@ mod batch_rate;
 mod procedures;
 mod reconnect;
 mod running;
+mod tap;
 mod typed_lines;
 mod writes;
 
@@ -36,6 +37,7 @@ use batch_rate::BatchRate;
 pub use procedures::StartError;
 use reconnect::{Reconnect, worth_retrying};
 pub use running::{Ending, ProcedureKind, ProcedurePlan, ProcedureRun, Procedures};
+pub use tap::Tapped;
 pub use typed_lines::NOT_CONNECTED;
 use writes::SentSet;
 pub use writes::{ParamView, WriteMark, WriteState};
@@ -126,6 +128,8 @@ pub struct DeviceSession {
     pub capture: CaptureEngine,
     /// The CSV recording in progress (or finishing), fed every batch.
     pub recording: Option<Recording>,
+    /// Batches kept for the recording of every device, while it runs.
+    tap: Option<tap::Tap>,
     /// The procedures run on the link thread, as their events said, and
     /// what they measured.
     pub procedures: Procedures,
@@ -190,6 +194,7 @@ impl DeviceSession {
             switched_on: false,
             capture: CaptureEngine::new(0),
             recording: None,
+            tap: None,
             procedures: Procedures::default(),
             batch_rate: BatchRate::default(),
             dropped_samples: 0,
@@ -307,10 +312,12 @@ impl DeviceSession {
             LinkEvent::Opened => {}
             LinkEvent::Speaking(protocol) => self.protocol = Some(protocol),
             LinkEvent::Closed(None) => {
+                self.end_tap("the link closed");
                 self.typed_lines_lost();
                 self.procedures.link_lost("the link closed");
             }
             LinkEvent::Closed(Some(error)) => {
+                self.end_tap(&format!("the link was lost: {error}"));
                 self.typed_lines_lost();
                 self.on_closed(error);
             }
@@ -402,6 +409,7 @@ impl DeviceSession {
                 if let Some(recording) = &mut self.recording {
                     recording.write(&batch);
                 }
+                self.tap_batch(&batch);
                 self.capture.on_samples(&batch, lost_before);
                 self.show_data_lines(&batch);
                 if !batch.is_empty() {
