@@ -30,6 +30,7 @@ mod help;
 mod icon;
 mod machine_profile;
 mod numbers;
+mod options;
 mod param_editor;
 mod procedure_controls;
 mod profiles;
@@ -50,6 +51,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant, SystemTime};
 
 pub use crate::device::session::{ConnectionState, DeviceSession, NOT_CONNECTED, WriteState};
+pub use options::AppOptions;
 pub use window::run_native;
 
 use self::settings::Settings;
@@ -63,56 +65,6 @@ use crate::record::RunStore;
 /// The pace of frames while a connection is being made or remade, whose
 /// steps the session times.
 const CONNECTING_FRAME: Duration = Duration::from_millis(250);
-
-/// How the app starts.
-#[derive(Clone, Debug)]
-pub struct AppOptions {
-    /// The device to connect to at start.
-    pub target: PortTarget,
-    /// No port was named at start: open the picker on the port remembered
-    /// from the last session instead of `target`. The simulated drive, an
-    /// emulator or a recording is connected to at once; a serial port
-    /// waits for *Connect*, so no hardware is opened unasked.
-    pub remembered_port: bool,
-    /// Stream every Nth control-loop sample.
-    pub stream_divider: u16,
-    /// How much of the stream the scope keeps.
-    pub history_size: HistorySize,
-    /// Where step runs are kept between sessions; `None` keeps them in
-    /// memory only.
-    pub runs_file: Option<PathBuf>,
-    /// Where the save folder is kept between sessions; `None` keeps it for
-    /// this run only.
-    pub settings_file: Option<PathBuf>,
-    /// Recordings to open beside the device.
-    pub open: Vec<PathBuf>,
-}
-
-impl AppOptions {
-    /// The runs file in the user's data folder, where one exists.
-    pub fn default_runs_file() -> Option<PathBuf> {
-        dirs::data_dir().map(|dir| dir.join("motiontune").join("step-runs.json"))
-    }
-
-    /// The settings file in the user's config folder, where one exists.
-    pub fn default_settings_file() -> Option<PathBuf> {
-        save_folder::SaveFolder::default_settings_file()
-    }
-}
-
-impl Default for AppOptions {
-    fn default() -> Self {
-        Self {
-            target: PortTarget::Sim,
-            remembered_port: false,
-            stream_divider: 1,
-            history_size: HistorySize::default(),
-            runs_file: None,
-            settings_file: None,
-            open: Vec::new(),
-        }
-    }
-}
 
 /// The motiontune window.
 pub struct App {

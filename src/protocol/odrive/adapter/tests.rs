@@ -625,6 +625,44 @@ fn saving_reboots_from_0_5_2_and_everything_is_read_again() {
 }
 
 #[test]
+fn saving_is_refused_saying_why_while_the_other_axis_is_armed() {
+    let mut bench = Bench::new(OdriveSettings::default());
+    bench.run(150).expect("described");
+    // Axis1 in closed loop, from another window: the firmware would
+    // ignore `ss` in silence (fw-v0.5.6 main.cpp:159-184).
+    bench.device.receive(b"w axis1.requested_state 8\n");
+    bench.run(20).expect("axis1 armed");
+    bench.events.clear();
+    bench.command(Command::Save);
+    bench.run(600).expect("refused");
+    assert_eq!(bench.device.reboots, 0);
+    assert!(
+        bench.device.saved.is_none(),
+        "nothing saved, nothing claimed"
+    );
+    assert!(bench.events.iter().any(|e| matches!(
+        e,
+        Event::Refused { request, code: DeviceErrorCode::Unsupported }
+            if *request == Command::Save.type_code()
+    )));
+    assert!(
+        bench
+            .texts()
+            .iter()
+            .any(|t| t.contains("not saved: axis1 is not idle")),
+        "{:?}",
+        bench.texts()
+    );
+    assert!(!bench.texts().iter().any(|t| t.contains("reboots to save")));
+    // Idle again: the save goes out, the board reboots.
+    bench.device.receive(b"w axis1.requested_state 1\n");
+    bench.run(20).expect("axis1 idle");
+    bench.command(Command::Save);
+    bench.run(2000).expect("rebooted and read again");
+    assert_eq!(bench.device.reboots, 1);
+}
+
+#[test]
 fn another_firmware_version_is_refused_and_other_devices_never_describe() {
     let opened = Instant::now();
     let mut adapter = OdriveAdapter::new(&AdapterSettings::default(), opened);
