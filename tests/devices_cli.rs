@@ -368,7 +368,7 @@ fn mistakes_with_several_ports_get_one_line_and_change_nothing() {
     let out = dir.path().join("never.csv");
     let out_text = out.to_str().expect("utf8 path");
     let before = run(&["params", "--port", &a.path, "--json"]);
-    let cases: [(Vec<&str>, &str); 7] = [
+    let cases: [(Vec<&str>, &str); 9] = [
         (
             vec![
                 "record",
@@ -460,6 +460,42 @@ fn mistakes_with_several_ports_get_one_line_and_change_nothing() {
                 "0.1",
             ],
             "--port",
+        ),
+        (
+            vec![
+                "step",
+                "--port",
+                &a.path,
+                "--odrive-axis",
+                "0",
+                "--odrive-axis",
+                "1",
+                "--amplitude",
+                "0.1",
+                "--hold",
+                "1",
+            ],
+            "--odrive-axis was given 2 times for one --port: one device is one axis",
+        ),
+        (
+            vec![
+                "record",
+                "--port",
+                &a.path,
+                "--port",
+                &b.path,
+                "--port",
+                &b.path,
+                "--odrive-axis",
+                "0",
+                "--odrive-axis",
+                "1",
+                "--seconds",
+                "1",
+                "--out",
+                out_text,
+            ],
+            "--odrive-axis was given 2 times for 3 --port: give it once, or once per --port",
         ),
     ];
     for (args, expected) in cases {

@@ -66,7 +66,7 @@ pub fn run(args: &AutotuneArgs) -> anyhow::Result<()> {
         args.hold,
     );
     let options = StepOptions::default();
-    let (link, mut info) = connect(args.port.target(), 1)?;
+    let (link, mut info) = connect(args.port.target()?, 1)?;
     let loop_params = LoopParams::find(&info.params)
         .context("the device has no kp, ki and kd tuning gains to propose values for")?;
 

@@ -39,7 +39,7 @@ pub fn run(args: &BodeArgs) -> anyhow::Result<()> {
     {
         bail!("--from must be below --to, not {from} … {to} Hz");
     }
-    let (link, mut info) = connect(args.port.target(), args.divider)?;
+    let (link, mut info) = connect(args.port.target()?, args.divider)?;
     let stream_hz = f64::from(info.loop_hz) / f64::from(args.divider);
     let write_hz = plan::batches_per_second(&link)?.min(DEFAULT_MAX_WRITE_HZ);
     let excited = plan::excitation_for(args, &info);

@@ -44,14 +44,28 @@ pub fn main() -> ExitCode {
                 let _ = error.print();
                 return ExitCode::SUCCESS;
             }
-            // One line: clap's first line names the argument and the problem.
-            let rendered = error.render().to_string();
-            let first = rendered.lines().next().unwrap_or("error: bad arguments");
-            eprintln!("{first}");
+            eprintln!("{}", one_line(&error.render().to_string()));
             return ExitCode::from(2);
         }
     };
     exit::status(run(cli))
+}
+
+/// clap's error in one line: its first line names the argument and the
+/// problem, except a missing argument's, which names them on the indented
+/// lines under it.
+fn one_line(rendered: &str) -> String {
+    let mut lines = rendered.lines();
+    let first = lines.next().unwrap_or("error: bad arguments").trim_end();
+    let named: Vec<&str> = lines
+        .take_while(|line| line.starts_with("  "))
+        .map(str::trim)
+        .collect();
+    if first.ends_with(':') && !named.is_empty() {
+        format!("{first} {}", named.join(", "))
+    } else {
+        first.to_owned()
+    }
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
@@ -67,7 +81,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let port = cli.port.unwrap_or_else(|| SIM_PORT.to_owned());
             let options = crate::app::AppOptions {
                 remembered_port,
-                target: cli.link.target(&port),
+                target: cli.link.one_target(&port)?,
                 stream_divider: cli.divider,
                 history_size: cli
                     .history_seconds
@@ -100,5 +114,28 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Some(CliCommand::Autotune(args)) => autotune::run(&args),
         Some(CliCommand::Bode(args)) => bode::run(&args),
         Some(CliCommand::Profile(command)) => profile::run(&command),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::{Cli, one_line};
+
+    fn error_line(args: &[&str]) -> String {
+        let error = Cli::try_parse_from(args).expect_err("refused");
+        one_line(&error.render().to_string())
+    }
+
+    #[test]
+    fn a_refused_command_line_is_one_line_naming_what_is_wrong() {
+        assert_eq!(
+            error_line(&["motiontune", "step", "--port", "sim", "--amplitude", "0.1"]),
+            "error: the following required arguments were not provided: --hold <SECONDS>"
+        );
+        let line = error_line(&["motiontune", "step", "--port", "sim", "--hold", "x"]);
+        assert!(!line.contains('\n'));
+        assert!(line.contains("--hold"), "{line}");
     }
 }

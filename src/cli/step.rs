@@ -42,7 +42,7 @@ pub fn run(args: &StepArgs) -> anyhow::Result<()> {
         pre_s: PRE_STEP_S.min(args.hold / 2.0),
     };
     let options = args.metrics.step_options();
-    let (link, mut info) = connect(args.port.target(), args.divider)?;
+    let (link, mut info) = connect(args.port.target()?, args.divider)?;
     let writes = resolve(&info.params, &args.set)?;
 
     // The plan must fit the device as it will be after the writes: checked

@@ -26,8 +26,8 @@ pub struct PortArgs {
 
 impl PortArgs {
     /// The port to open, the protocol to speak and its settings.
-    pub fn target(&self) -> PortTarget {
-        self.link.target(&self.port)
+    pub fn target(&self) -> anyhow::Result<PortTarget> {
+        self.link.one_target(&self.port)
     }
 }
 
@@ -116,6 +116,17 @@ pub struct LinkArgs {
 }
 
 impl LinkArgs {
+    /// `port` as the one device of a command: `--odrive-axis` at most once.
+    pub fn one_target(&self, port: &str) -> anyhow::Result<PortTarget> {
+        if self.adapter.odrive_axis.len() > 1 {
+            anyhow::bail!(
+                "--odrive-axis was given {} times for one --port: one device is one axis",
+                self.adapter.odrive_axis.len()
+            );
+        }
+        Ok(self.target(port))
+    }
+
     /// `port` to open, with the protocol to speak and its settings.
     pub fn target(&self, port: &str) -> PortTarget {
         PortTarget::parse(port, self.baud)

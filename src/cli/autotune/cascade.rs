@@ -57,7 +57,7 @@ pub fn run(args: &AutotuneArgs) -> anyhow::Result<()> {
         factor: args.factor.unwrap_or(FACTORS[0]),
         lambda,
     };
-    let (link, mut info) = connect(args.port.target(), 1)?;
+    let (link, mut info) = connect(args.port.target()?, 1)?;
     let mut setup = CascadeSetup::of(&info)?;
     if let Some(hz) = args.loop_hz {
         setup.limits.loop_hz = hz;

@@ -35,7 +35,7 @@ pub fn run(args: &AutotuneArgs) -> anyhow::Result<()> {
             UltimateRule::ALL.map(UltimateRule::key).join(", ")
         )
     })?;
-    let (link, mut info) = connect(args.port.target(), 1)?;
+    let (link, mut info) = connect(args.port.target()?, 1)?;
     let loop_params = LoopParams::find(&info.params)
         .context("the device has no kp, ki and kd tuning gains to propose values for")?;
     let mut plan = RelayPlan::for_device(&info);
