@@ -588,3 +588,132 @@ mod arduino {
         );
     }
 }
+
+/// A link to `axis` of the native device at `path`, described.
+fn connect_axis(path: &str, axis: &str) -> (Link, motiontune::protocol::DeviceInfo) {
+    let mut settings = motiontune::protocol::adapter::AdapterSettings::default();
+    settings.native_axis = Some(axis.to_owned());
+    let target = motiontune::link::PortTarget::parse(path, 115_200).speaking(
+        motiontune::protocol::adapter::ProtocolChoice::Only(
+            motiontune::protocol::adapter::Protocol::Native,
+        ),
+        settings,
+    );
+    let link = Link::open(motiontune::link::LinkOptions::new(target));
+    let info = wait_for(&link, 5, |event| match event {
+        Event::Described(info) => Some(info),
+        _ => None,
+    });
+    (link, info)
+}
+
+#[test]
+fn a_gantry_s_two_axes_are_two_devices_over_its_one_port() {
+    let device = CDevice::start(&["--axes", "2"]);
+    let (x, info_x) = connect_axis(device.path(), "x");
+    let (y, info_y) = connect_axis(device.path(), "y");
+    assert_eq!(info_x.name, "motiontune C sim gantry x");
+    assert_eq!(info_y.name, "motiontune C sim gantry y");
+    for info in [&info_x, &info_y] {
+        let channels: Vec<_> = info
+            .channels
+            .iter()
+            .map(|c| (c.name.as_str(), c.role))
+            .collect();
+        assert_eq!(
+            channels,
+            [
+                ("setpoint", ChannelRole::Reference),
+                ("position", ChannelRole::Feedback),
+                ("velocity", ChannelRole::Other),
+                ("effort", ChannelRole::Effort),
+            ]
+        );
+        let params: Vec<_> = info.params.iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(
+            params,
+            [
+                "kp",
+                "ki",
+                "kd",
+                "output_limit",
+                "setpoint",
+                "link.bad_frames"
+            ]
+        );
+    }
+    // Each axis's parameters are its own: y's kp written, x's untouched.
+    assert_eq!(set(&y, 0, 35.0), 35.0);
+    assert_eq!(get(&x, 0), 20.0);
+    // The device has one output: x switches it on for both.
+    x.send(Command::Enable(true));
+    for link in [&x, &y] {
+        wait_for(link, 2, |event| match event {
+            Event::Status { flags, .. } if flags.enabled() => Some(()),
+            _ => None,
+        });
+    }
+    assert_eq!(set(&y, 4, 0.5), 0.5);
+    let (times_x, times_y) = std::thread::scope(|scope| {
+        let first = scope.spawn(|| common::assert_streams_without_a_gap(&x, 10_000, 10_000.0));
+        let second = common::assert_streams_without_a_gap(&y, 10_000, 10_000.0);
+        (first.join().expect("x streamed"), second)
+    });
+    assert!(times_x.len() >= 10_000 && times_y.len() >= 10_000);
+    let position = |link: &Link| {
+        wait_for(link, 2, |event| match event {
+            Event::Samples { batch, .. } if !batch.is_empty() => {
+                Some(batch.sample(batch.len() - 1)[POSITION])
+            }
+            _ => None,
+        })
+    };
+    assert!((position(&y) - 0.5).abs() < 0.01, "y moved to its setpoint");
+    assert!(position(&x).abs() < 0.01, "x held where it was");
+    // A request for a parameter the axis does not have is refused there.
+    y.send(Command::Get { index: 6 });
+    let refused = wait_for(&y, 2, |event| match event {
+        Event::Refused { request, code } => Some((request, code)),
+        _ => None,
+    });
+    assert_eq!(refused, (host_type::GET, DeviceErrorCode::BadIndex));
+    // Letting go of x switches the one output off (x switched it on); y
+    // streams on and hears it.
+    drop(x);
+    wait_for(&y, 2, |event| match event {
+        Event::Status { flags, .. } if !flags.enabled() => Some(()),
+        _ => None,
+    });
+    common::assert_streams_without_a_gap(&y, 2_000, 10_000.0);
+    drop(y);
+
+    // From the command line: the port twice, one axis each, one file.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("gantry.csv");
+    let output = common::motiontune(&[
+        "record",
+        "--seconds",
+        "1",
+        "--out",
+        out.to_str().expect("utf8 path"),
+        "--port",
+        device.path(),
+        "--port",
+        device.path(),
+        "--axis",
+        "x",
+        "--axis",
+        "y",
+    ]);
+    assert!(output.status.success(), "{}", common::stderr(&output));
+    for axis in ["x", "y"] {
+        let options = motiontune::record::read::ReadOptions {
+            device: Some(format!("motiontune C sim gantry {axis}")),
+            ..Default::default()
+        };
+        let file = motiontune::record::read::open(&out, &options).expect("reads");
+        assert!(file.problems.is_empty(), "{:?}", file.problems);
+        assert_eq!(file.times.len(), 10_000, "axis {axis}");
+        common::assert_evenly_spaced(&file.times, 1e-4);
+    }
+}

@@ -9,6 +9,7 @@ use std::io::{self, Read, Write};
 use std::time::{Duration, Instant};
 
 use super::LinkError;
+use super::shared_port::{NativeAxes, OdriveAxes, Router, open_axis};
 use crate::protocol::adapter::{AdapterSettings, Protocol, ProtocolChoice};
 use crate::sim::SimDevice;
 use crate::sim::device::DeviceSettings;
@@ -189,8 +190,9 @@ impl PortTarget {
     }
 
     /// Opens the transport. Fails with a message fit for the user. A
-    /// serial port spoken to as an ODrive is shared by the links to its
-    /// axes ([`super::shared_port`]): one per axis, each its own device.
+    /// serial port spoken to as an ODrive, or as one axis of a native
+    /// device, is shared by the links to its axes
+    /// ([`super::shared_port`]): one per axis, each its own device.
     pub fn open(&self) -> Result<Box<dyn Transport>, LinkError> {
         match self {
             Self::Sim => Ok(Box::new(SimTransport::new(SimDevice::new(
@@ -210,11 +212,18 @@ impl PortTarget {
                     SerialTransport::open(path, *baud, *control)
                         .map(|t| Box::new(t) as Box<dyn Transport>)
                 };
-                if *protocol == ProtocolChoice::Only(Protocol::Odrive) {
-                    // Each axis of the board is a link of its own.
-                    super::shared_port::open_axis(path, settings.odrive.axis, open)
-                } else {
-                    open()
+                // Each axis of the board is a link of its own.
+                match (protocol, &settings.native_axis) {
+                    (ProtocolChoice::Only(Protocol::Odrive), _) => {
+                        let axis = settings.odrive.axis.to_string();
+                        let router = || Box::new(OdriveAxes::new()) as Box<dyn Router>;
+                        open_axis(path, &axis, router, open)
+                    }
+                    (ProtocolChoice::Only(Protocol::Native), Some(axis)) => {
+                        let router = || Box::new(NativeAxes::new()) as Box<dyn Router>;
+                        open_axis(path, axis, router, open)
+                    }
+                    _ => open(),
                 }
             }
         }

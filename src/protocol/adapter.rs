@@ -121,6 +121,10 @@ impl FromStr for ProtocolChoice {
 pub struct AdapterSettings {
     /// The ODrive adapter's axis and poll rate.
     pub odrive: super::odrive::OdriveSettings,
+    /// The axis of a native device that names several (docs/PROTOCOL.md,
+    /// "Several axes"), connected as a device of its own; `None` for the
+    /// whole device.
+    pub native_axis: Option<String>,
     /// The plain-text sketch's time column, channel roles and parameters
     /// (boxed: a port target carries these settings and stays small).
     pub lines: Box<super::lines::LinesSettings>,

@@ -5,8 +5,13 @@
  * on the first line of stdout, then serves until it is killed:
  *
  *   cc -std=c99 -I.. ../motiontune_device.c sim_device.c -o sim_device
- *   ./sim_device [--watchdog-ms N] [--first-tick N]
+ *   ./sim_device [--watchdog-ms N] [--first-tick N] [--axes 2]
  *   motiontune --port /dev/pts/N
+ *
+ * With --axes 2 it is a gantry: two servos, axes x and y, named by prefix
+ * (x.position, x.kp, … y.position, y.kp; docs/PROTOCOL.md, "Several
+ * axes"), one output for both; each axis can be connected as a device of
+ * its own (motiontune --protocol native --axis x, --axis y).
  *
  * Device time is the tick count; the wall clock only paces the loop. POSIX:
  * Linux and macOS.
@@ -45,16 +50,22 @@ typedef struct {
     double angle, speed, integral;
 } servo;
 
-static servo motor = {
-    .kp = 20.0f,
-    .ki = 20.0f,
-    .kd = 0.3f,
-    .output_limit = 5.0f,
-    .inertia = 1e-4f,
-    .viscous = 1e-4f,
-    .torque_constant = 0.05f,
-    .time_constant = 1.0f,
-};
+#define SERVO                    \
+    {                            \
+        .kp = 20.0f,             \
+        .ki = 20.0f,             \
+        .kd = 0.3f,              \
+        .output_limit = 5.0f,    \
+        .inertia = 1e-4f,        \
+        .viscous = 1e-4f,        \
+        .torque_constant = 0.05f, \
+        .time_constant = 1.0f,   \
+    }
+
+/* motors[0] alone, or both with --axes 2. */
+static servo motors[2] = {SERVO, SERVO};
+static servo *const motor = &motors[0];
+static int axis_count = 1;
 
 static mt_device device;
 /* Relay mode (docs/PROTOCOL.md 4.5), switched inside the control loop. */
@@ -122,14 +133,18 @@ static void control_step(servo *s)
     s->effort = (float)effort;
 }
 
+/* One output for every axis: the protocol's ENABLE switches the device. */
 static void switch_output(void *context, bool enabled)
 {
-    servo *s = context;
-    if (enabled && !s->enabled)
-        s->integral = 0.0;
-    if (!enabled)
-        s->effort = 0.0f;
-    s->enabled = enabled;
+    (void)context;
+    for (int i = 0; i < axis_count; i++) {
+        servo *s = &motors[i];
+        if (enabled && !s->enabled)
+            s->integral = 0.0;
+        if (!enabled)
+            s->effort = 0.0f;
+        s->enabled = enabled;
+    }
 }
 
 static void queue_frame(void *context, const uint8_t *bytes, size_t len)
@@ -174,24 +189,63 @@ static void update_derived(float *param, float now, uint8_t index)
 /* Indices of the read-only parameters, in register_all()'s order. */
 #define TIME_CONSTANT_INDEX 8
 #define BAD_FRAMES_INDEX 9
+/* With two axes: five parameters each, then link.bad_frames. */
+#define GANTRY_BAD_FRAMES_INDEX 10
+
+/* The gantry's axes, by prefix: the names live as long as the device. */
+static const char *const axis_names[2][9] = {
+    {"x.setpoint", "x.position", "x.velocity", "x.effort", "x.kp", "x.ki", "x.kd", "x.output_limit", "x.setpoint"},
+    {"y.setpoint", "y.position", "y.velocity", "y.effort", "y.kp", "y.ki", "y.kd", "y.output_limit", "y.setpoint"},
+};
+
+static void register_gantry(void)
+{
+    bool ok = true;
+    for (int i = 0; i < 2; i++) {
+        servo *s = &motors[i];
+        const char *const *n = axis_names[i];
+        ok &= mt_add_channel(&device, n[0], "rad", MT_ROLE_REFERENCE, &s->reference);
+        ok &= mt_add_channel(&device, n[1], "rad", MT_ROLE_FEEDBACK, &s->position);
+        ok &= mt_add_channel(&device, n[2], "rad/s", MT_ROLE_OTHER, &s->velocity);
+        ok &= mt_add_channel(&device, n[3], "A", MT_ROLE_EFFORT, &s->effort);
+    }
+    for (int i = 0; i < 2; i++) {
+        servo *s = &motors[i];
+        const char *const *n = axis_names[i];
+        ok &= mt_add_param(&device, n[4], "A/rad", MT_PARAM_GAIN | MT_PARAM_LOG_SCALE, 0.01f, 1000.0f, &s->kp);
+        ok &= mt_add_param(&device, n[5], "A/(rad·s)", MT_PARAM_GAIN, 0.0f, 10000.0f, &s->ki);
+        ok &= mt_add_param(&device, n[6], "A·s/rad", MT_PARAM_GAIN, 0.0f, 50.0f, &s->kd);
+        ok &= mt_add_param(&device, n[7], "A", 0, 0.0f, 20.0f, &s->output_limit);
+        ok &= mt_add_param(&device, n[8], "rad", MT_PARAM_SETPOINT, -100.0f, 100.0f, &s->setpoint);
+    }
+    ok &= mt_add_param(&device, "link.bad_frames", "", MT_PARAM_READ_ONLY, 0.0f, 4294967296.0f, &motors[0].bad_frames);
+    if (!ok) {
+        fprintf(stderr, "sim_device: the gantry's channel and parameter tables do not fit\n");
+        exit(1);
+    }
+}
 
 static void register_all(void)
 {
+    if (axis_count == 2) {
+        register_gantry();
+        return;
+    }
     bool ok = true;
-    ok &= mt_add_channel(&device, "setpoint", "rad", MT_ROLE_REFERENCE, &motor.reference);
-    ok &= mt_add_channel(&device, "position", "rad", MT_ROLE_FEEDBACK, &motor.position);
-    ok &= mt_add_channel(&device, "velocity", "rad/s", MT_ROLE_OTHER, &motor.velocity);
-    ok &= mt_add_channel(&device, "effort", "A", MT_ROLE_EFFORT, &motor.effort);
-    ok &= mt_add_param(&device, "pos.kp", "A/rad", MT_PARAM_GAIN | MT_PARAM_LOG_SCALE, 0.01f, 1000.0f, &motor.kp);
-    ok &= mt_add_param(&device, "pos.ki", "A/(rad·s)", MT_PARAM_GAIN, 0.0f, 10000.0f, &motor.ki);
-    ok &= mt_add_param(&device, "pos.kd", "A·s/rad", MT_PARAM_GAIN, 0.0f, 50.0f, &motor.kd);
-    ok &= mt_add_param(&device, "pos.output_limit", "A", 0, 0.0f, 20.0f, &motor.output_limit);
-    ok &= mt_add_param(&device, "pos.setpoint", "rad", MT_PARAM_SETPOINT, -100.0f, 100.0f, &motor.setpoint);
-    ok &= mt_add_param(&device, "plant.inertia", "kg·m²", MT_PARAM_LOG_SCALE, 1e-6f, 1.0f, &motor.inertia);
-    ok &= mt_add_param(&device, "plant.viscous", "N·m·s/rad", MT_PARAM_LOG_SCALE, 1e-6f, 1.0f, &motor.viscous);
-    ok &= mt_add_param(&device, "plant.torque_constant", "N·m/A", 0, 1e-3f, 2.0f, &motor.torque_constant);
-    ok &= mt_add_param(&device, "plant.time_constant", "s", MT_PARAM_READ_ONLY, 0.0f, 1e6f, &motor.time_constant);
-    ok &= mt_add_param(&device, "link.bad_frames", "", MT_PARAM_READ_ONLY, 0.0f, 4294967296.0f, &motor.bad_frames);
+    ok &= mt_add_channel(&device, "setpoint", "rad", MT_ROLE_REFERENCE, &motor->reference);
+    ok &= mt_add_channel(&device, "position", "rad", MT_ROLE_FEEDBACK, &motor->position);
+    ok &= mt_add_channel(&device, "velocity", "rad/s", MT_ROLE_OTHER, &motor->velocity);
+    ok &= mt_add_channel(&device, "effort", "A", MT_ROLE_EFFORT, &motor->effort);
+    ok &= mt_add_param(&device, "pos.kp", "A/rad", MT_PARAM_GAIN | MT_PARAM_LOG_SCALE, 0.01f, 1000.0f, &motor->kp);
+    ok &= mt_add_param(&device, "pos.ki", "A/(rad·s)", MT_PARAM_GAIN, 0.0f, 10000.0f, &motor->ki);
+    ok &= mt_add_param(&device, "pos.kd", "A·s/rad", MT_PARAM_GAIN, 0.0f, 50.0f, &motor->kd);
+    ok &= mt_add_param(&device, "pos.output_limit", "A", 0, 0.0f, 20.0f, &motor->output_limit);
+    ok &= mt_add_param(&device, "pos.setpoint", "rad", MT_PARAM_SETPOINT, -100.0f, 100.0f, &motor->setpoint);
+    ok &= mt_add_param(&device, "plant.inertia", "kg·m²", MT_PARAM_LOG_SCALE, 1e-6f, 1.0f, &motor->inertia);
+    ok &= mt_add_param(&device, "plant.viscous", "N·m·s/rad", MT_PARAM_LOG_SCALE, 1e-6f, 1.0f, &motor->viscous);
+    ok &= mt_add_param(&device, "plant.torque_constant", "N·m/A", 0, 1e-3f, 2.0f, &motor->torque_constant);
+    ok &= mt_add_param(&device, "plant.time_constant", "s", MT_PARAM_READ_ONLY, 0.0f, 1e6f, &motor->time_constant);
+    ok &= mt_add_param(&device, "link.bad_frames", "", MT_PARAM_READ_ONLY, 0.0f, 4294967296.0f, &motor->bad_frames);
     ok &= mt_add_relay(&device, &relay, "A", "rad", 20.0f, 1.0f, 0.5f);
 #ifdef MT_EXCITE_PARAMS
     ok &= mt_add_excite(&device, &excite, "rad or A", 20.0f, 5000.0f);
@@ -247,22 +301,25 @@ static void receive(int master)
         if (n <= 0)
             die("read");
         mt_receive(&device, bytes, (size_t)n);
-        update_derived(&motor.time_constant, motor.inertia / motor.viscous, TIME_CONSTANT_INDEX);
-        update_derived(&motor.bad_frames, (float)mt_frame_errors(&device), BAD_FRAMES_INDEX);
+        update_derived(&motor->time_constant, motor->inertia / motor->viscous, TIME_CONSTANT_INDEX);
+        update_derived(&motor->bad_frames, (float)mt_frame_errors(&device), BAD_FRAMES_INDEX);
     }
 }
 
 int main(int argc, char **argv)
 {
-    mt_config config = {"motiontune C sim servo", "1.0.0", LOOP_HZ, 500, queue_frame, switch_output, NULL, &motor};
+    mt_config config = {"motiontune C sim servo", "1.0.0", LOOP_HZ, 500, queue_frame, switch_output, NULL, motor};
     unsigned long first_tick = 0;
     for (int i = 1; i < argc; i += 2) {
         if (i + 1 < argc && strcmp(argv[i], "--watchdog-ms") == 0) {
             config.watchdog_ms = (uint16_t)strtoul(argv[i + 1], NULL, 10);
         } else if (i + 1 < argc && strcmp(argv[i], "--first-tick") == 0) {
             first_tick = strtoul(argv[i + 1], NULL, 10);
+        } else if (i + 1 < argc && strcmp(argv[i], "--axes") == 0 && (strcmp(argv[i + 1], "1") == 0 || strcmp(argv[i + 1], "2") == 0)) {
+            axis_count = argv[i + 1][0] - '0';
+            config.name = "motiontune C sim gantry";
         } else {
-            fprintf(stderr, "usage: sim_device [--watchdog-ms N] [--first-tick N]\n");
+            fprintf(stderr, "usage: sim_device [--watchdog-ms N] [--first-tick N] [--axes 1|2]\n");
             return 2;
         }
     }
@@ -287,7 +344,8 @@ int main(int argc, char **argv)
         if (due - ticks_run > MAX_CATCH_UP_TICKS)
             ticks_run = due - MAX_CATCH_UP_TICKS;
         for (; ticks_run < due; ticks_run++) {
-            control_step(&motor);
+            for (int i = 0; i < axis_count; i++)
+                control_step(&motors[i]);
             mt_tick(&device);
         }
         send_queued(master);

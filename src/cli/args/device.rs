@@ -51,19 +51,25 @@ pub struct DevicesArgs {
 
 impl DevicesArgs {
     /// Each port to open, in the order given, with the protocol and
-    /// settings to speak. `--odrive-axis` given once per `--port` says
-    /// each port's axis: the same port twice with axes 0 and 1 is both
-    /// axes of one ODrive, each a device (spoken to as an ODrive when the
-    /// protocol is left to probing).
+    /// settings to speak. `--odrive-axis` or `--axis` given once per
+    /// `--port` says each port's axis: the same port twice with
+    /// `--odrive-axis 0` and `1` is both axes of one ODrive, with `--axis
+    /// x` and `y` two axes of one native device, each a device (spoken to
+    /// in that protocol when it is left to probing).
     pub fn targets(&self) -> anyhow::Result<Vec<PortTarget>> {
-        let axes = &self.link.adapter.odrive_axis;
-        if axes.len() > 1 && axes.len() != self.ports.len() {
-            anyhow::bail!(
-                "--odrive-axis was given {} times for {} --port: give it once, or once per --port",
-                axes.len(),
-                self.ports.len()
-            );
+        let adapter = &self.link.adapter;
+        for (flag, given) in [
+            ("--odrive-axis", adapter.odrive_axis.len()),
+            ("--axis", adapter.native_axis.len()),
+        ] {
+            if given > 1 && given != self.ports.len() {
+                anyhow::bail!(
+                    "{flag} was given {given} times for {} --port: give it once, or once per --port",
+                    self.ports.len()
+                );
+            }
         }
+        let each = |values: usize, at: usize| if values > 1 { Some(at) } else { Some(0) };
         Ok(self
             .ports
             .iter()
@@ -72,19 +78,27 @@ impl DevicesArgs {
                 let mut target = self.link.target(port);
                 let twice = self.ports.iter().filter(|p| *p == port).count() > 1;
                 if twice && self.link.protocol == ProtocolChoice::Auto {
-                    // Only an ODrive carries several devices (its axes)
-                    // over one port.
+                    // Only a device with axes carries several devices over
+                    // one port.
+                    let protocol = if adapter.native_axis.is_empty() {
+                        Protocol::Odrive
+                    } else {
+                        Protocol::Native
+                    };
                     let (_, settings) = target.protocol();
-                    target = target.speaking(ProtocolChoice::Only(Protocol::Odrive), settings);
+                    target = target.speaking(ProtocolChoice::Only(protocol), settings);
                 }
-                if let (
-                    Some(&axis),
-                    PortTarget::Serial { settings, .. } | PortTarget::Emulated { settings, .. },
-                ) = (axes.get(at), &mut target)
+                if let PortTarget::Serial { settings, .. } | PortTarget::Emulated { settings, .. } =
+                    &mut target
                 {
-                    settings.odrive.axis = axis;
+                    let odrive = each(adapter.odrive_axis.len(), at);
+                    if let Some(&axis) = odrive.and_then(|k| adapter.odrive_axis.get(k)) {
+                        settings.odrive.axis = axis;
+                    }
+                    let native = each(adapter.native_axis.len(), at);
+                    settings.native_axis = native.and_then(|k| adapter.native_axis.get(k)).cloned();
                 }
-                target
+                axis_is_native(target, self.link.protocol)
             })
             .collect())
     }
@@ -116,15 +130,20 @@ pub struct LinkArgs {
 }
 
 impl LinkArgs {
-    /// `port` as the one device of a command: `--odrive-axis` at most once.
+    /// `port` as the one device of a command: `--odrive-axis` and
+    /// `--axis` at most once.
     pub fn one_target(&self, port: &str) -> anyhow::Result<PortTarget> {
-        if self.adapter.odrive_axis.len() > 1 {
-            anyhow::bail!(
-                "--odrive-axis was given {} times for one --port: one device is one axis",
-                self.adapter.odrive_axis.len()
-            );
+        for (flag, given) in [
+            ("--odrive-axis", self.adapter.odrive_axis.len()),
+            ("--axis", self.adapter.native_axis.len()),
+        ] {
+            if given > 1 {
+                anyhow::bail!(
+                    "{flag} was given {given} times for one --port: one device is one axis"
+                );
+            }
         }
-        Ok(self.target(port))
+        Ok(axis_is_native(self.target(port), self.protocol))
     }
 
     /// `port` to open, with the protocol to speak and its settings.
@@ -158,6 +177,13 @@ pub struct AdapterArgs {
     /// 1 is both axes of one board.
     #[arg(long, value_name = "AXIS", value_parser = clap::value_parser!(u8).range(0..=1))]
     pub odrive_axis: Vec<u8>,
+    /// Native: the axis to connect, of a device that names several by
+    /// prefix (`x` of `x.position`, docs/PROTOCOL.md "Several axes"), as
+    /// a device of its own [default: the whole device]. With several
+    /// --port, once per port: the same port given twice with `x` and `y`
+    /// is two axes of one device.
+    #[arg(long = "axis", value_name = "NAME", value_parser = parse_axis)]
+    pub native_axis: Vec<String>,
     /// ODrive: feedback polls per second.
     #[arg(long, default_value_t = 200.0, value_name = "HZ", value_parser = parse_poll_hz)]
     pub odrive_poll_hz: f64,
@@ -172,8 +198,34 @@ impl AdapterArgs {
         let mut settings = self.lines.settings();
         settings.odrive.axis = self.odrive_axis.first().copied().unwrap_or(0);
         settings.odrive.poll_hz = self.odrive_poll_hz;
+        settings.native_axis = self.native_axis.first().cloned();
         settings.simplefoc.letter = self.simplefoc_letter;
         settings
+    }
+}
+
+/// A target with a native axis named and the protocol left to probing is
+/// spoken to in the native protocol: only a native device names axes.
+fn axis_is_native(target: PortTarget, protocol: ProtocolChoice) -> PortTarget {
+    let (_, settings) = target.protocol();
+    if protocol == ProtocolChoice::Auto && settings.native_axis.is_some() {
+        target.speaking(ProtocolChoice::Only(Protocol::Native), settings)
+    } else {
+        target
+    }
+}
+
+fn parse_axis(text: &str) -> Result<String, String> {
+    let fits = !text.is_empty()
+        && text.len() <= 32
+        && !text.contains('.')
+        && !text.chars().any(|c| c.is_control() || c.is_whitespace());
+    if fits {
+        Ok(text.to_owned())
+    } else {
+        Err(format!(
+            "{text:?} is not an axis name: the prefix before the '.' of the device's channel names, e.g. x"
+        ))
     }
 }
 
