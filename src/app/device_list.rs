@@ -164,8 +164,12 @@ impl App {
     /// Does what the connection bar asked.
     pub(super) fn connection_request(&mut self, request: Request) {
         match request {
-            Request::Connect { target, divider } => self.connect(target, divider),
+            Request::Connect { target, divider } => {
+                self.reconnect.withdraw();
+                self.connect(target, divider);
+            }
             Request::AddDevice { target, divider } => {
+                self.reconnect.withdraw();
                 let session = self.open(target, divider);
                 self.devices.add(session);
                 self.selected_changed();
