@@ -1,22 +1,28 @@
-//! Several devices across launches (issue 23),
+//! Several devices across launches and an ODrive's second axis (issue 23),
 //! on the real `App` driven headless against simulated drives and an
 //! emulated ODrive behind real ptys: the devices connected when the app
 //! closes come back on one click at the next launch, typed labels
 //! included, and no port opens before it; a stored entry that makes no
-//! sense is said in one line and connects nothing.
+//! sense is said in one line and connects nothing; an ODrive axis's row
+//! adds the board's other axis, and both stream.
 #![cfg(unix)]
 
 mod common;
 
 use std::time::Duration;
 
-use common::devices::{FIRST, SECOND, serve, two_devices};
-use common::{Memory, run_for, step_until};
+use common::devices::{FIRST, SECOND, newest, serve, session, two_devices};
+use common::{Memory, app_on, run_for, step_until};
 use eframe::App as _;
 use egui::accesskit::Role;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use motiontune::app::{App, AppOptions};
+use motiontune::link::PortTarget;
+use motiontune::protocol::adapter::{AdapterSettings, Protocol, ProtocolChoice};
+use motiontune::sim::drive::DriveConfig;
+use motiontune::sim::firmware::odrive::OdriveSim;
+use motiontune::sim::pty::PtyServer;
 
 /// The app launched as with no port named (the built-in drive), its
 /// settings from `storage`.
@@ -121,4 +127,48 @@ fn a_stored_entry_that_makes_no_sense_is_said_and_connects_nothing() {
     harness.run_steps(2);
     assert!(harness.query_by_label_contains(problem).is_none());
     assert_eq!(ports(&harness), ["simulated drive"]);
+}
+
+#[test]
+fn an_odrive_axis_adds_the_other_and_both_stream() {
+    let odrive = PtyServer::start(OdriveSim::new(DriveConfig::default())).expect("pty available");
+    while odrive.with_device(|d| d.is_booting()) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let target = PortTarget::parse(odrive.path(), 115_200).speaking(
+        ProtocolChoice::Only(Protocol::Odrive),
+        AdapterSettings::default(),
+    );
+    let mut harness = app_on(target);
+    common::wait_connected(&mut harness);
+    run_for(&mut harness, 0.1);
+    let label = harness
+        .state()
+        .devices()
+        .get(FIRST)
+        .map(|d| d.label().to_owned())
+        .expect("axis0 connected");
+    assert_eq!(label, "ODrive axis0");
+    assert!(
+        harness
+            .query_by_label("Add axis0 of ODrive axis0")
+            .is_none()
+    );
+    harness
+        .get_by_label(&format!("Add axis1 of {label}"))
+        .click();
+    harness.step();
+    step_until(&mut harness, "both axes connected", |h| {
+        let devices = h.state().devices();
+        devices.len() == 2 && devices.iter().all(|d| d.session.is_connected())
+    });
+    let (_, settings) = session(&harness, SECOND).target().protocol();
+    assert_eq!(settings.odrive.axis, 1);
+    assert_eq!(session(&harness, SECOND).target().name(), odrive.path());
+    let start = (newest(&harness, FIRST), newest(&harness, SECOND));
+    step_until(&mut harness, "both axes to stream on", |h| {
+        newest(h, FIRST) > start.0 + 0.3 && newest(h, SECOND) > start.1 + 0.3
+    });
+    // Both axes connected: neither row offers one more.
+    assert!(harness.query_by_label_contains("Add axis").is_none());
 }
