@@ -7,10 +7,9 @@
 
 mod common;
 
-use std::collections::HashMap;
 use std::time::Duration;
 
-use common::{step_until, wait_connected};
+use common::{Memory, step_until, wait_connected};
 use eframe::App as _;
 use egui::accesskit::Role;
 use egui_kittest::Harness;
@@ -23,23 +22,6 @@ use motiontune::sim::SimDevice;
 use motiontune::sim::device::DeviceSettings;
 use motiontune::sim::drive::DriveConfig;
 use motiontune::sim::pty::PtyServer;
-
-/// eframe's storage, in memory.
-#[derive(Default)]
-struct Memory(HashMap<String, String>);
-
-impl eframe::Storage for Memory {
-    fn get_string(&self, key: &str) -> Option<String> {
-        self.0.get(key).cloned()
-    }
-    fn set_string(&mut self, key: &str, value: String) {
-        self.0.insert(key.to_owned(), value);
-    }
-    fn remove_string(&mut self, key: &str) {
-        self.0.remove(key);
-    }
-    fn flush(&mut self) {}
-}
 
 /// The app on the built-in drive in a window of `size`, from `storage`.
 fn app(size: egui::Vec2, options: AppOptions, storage: Option<&Memory>) -> Harness<'static, App> {

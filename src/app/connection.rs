@@ -188,6 +188,12 @@ impl ConnectionPanel {
             .with_replay_speed(self.replay_speed)
     }
 
+    /// What the command line told the adapters, with the ODrive axis
+    /// chosen.
+    pub fn adapter_settings(&self) -> &AdapterSettings {
+        &self.adapter_settings
+    }
+
     /// The stream divider chosen.
     pub fn divider(&self) -> u16 {
         self.divider

@@ -3,9 +3,13 @@
 //! its label (editable), where its connection stands, its output, how
 //! well its clock maps onto the host's, and
 //! *Select* (*Shown* on the selected row) and *Disconnect*. Each control is named after the device's
-//! number (`Select device 2`), which a rename does not change. And the
-//! app's side of the connection requests: connect in place of the selected
-//! device, add a device beside the others, disconnect one.
+//! number (`Select device 2`), which a rename does not change. A row of
+//! one axis of an ODrive on a serial port has *Add axisN* for the board's
+//! other axis while it is not connected (named `Add axis1 of LABEL`); a
+//! lone ODrive axis gets that button on a row of its own, so the list
+//! starts from it. And the app's side of the connection requests: connect
+//! in place of the selected device, add a device beside the others,
+//! disconnect one.
 
 use std::collections::BTreeMap;
 
@@ -14,12 +18,68 @@ use super::connection::Request;
 use crate::device::session::{ConnectionState, DeviceSession};
 use crate::device::{DeviceId, Devices};
 use crate::link::PortTarget;
+use crate::protocol::adapter::{Protocol, ProtocolChoice};
 
 /// What the user asked of a row this frame.
 enum RowRequest {
     Select(DeviceId),
     Disconnect(DeviceId),
     Rename(DeviceId, String),
+    /// Connect the other axis of an ODrive's port as a new device.
+    AddAxis(PortTarget, u16),
+}
+
+/// The other axis of the ODrive on `target`'s serial port, and its target
+/// (same port, baud, lines and settings), when no target in `connected`
+/// is that axis already; `None` for anything but an ODrive on a serial
+/// port.
+fn missing_axis<'a>(
+    target: &PortTarget,
+    mut connected: impl Iterator<Item = &'a PortTarget>,
+) -> Option<(u8, PortTarget)> {
+    let PortTarget::Serial {
+        path,
+        protocol: ProtocolChoice::Only(Protocol::Odrive),
+        settings,
+        ..
+    } = target
+    else {
+        return None;
+    };
+    let other = 1 - settings.odrive.axis.min(1);
+    let is_other = |t: &PortTarget| {
+        matches!(t, PortTarget::Serial {
+            path: p,
+            protocol: ProtocolChoice::Only(Protocol::Odrive),
+            settings: s,
+            ..
+        } if p == path && s.odrive.axis == other)
+    };
+    if connected.any(is_other) {
+        return None;
+    }
+    let mut settings = settings.clone();
+    settings.odrive.axis = other;
+    let target = target
+        .clone()
+        .speaking(ProtocolChoice::Only(Protocol::Odrive), settings);
+    Some((other, target))
+}
+
+/// *Add axisN* for `device`, when it is one axis of an ODrive whose other
+/// axis is not connected.
+fn add_axis_ui(
+    ui: &mut egui::Ui,
+    devices: &Devices,
+    device: &crate::device::Device,
+) -> Option<RowRequest> {
+    let targets = devices.iter().map(|d| d.session.target());
+    let (axis, target) = missing_axis(device.session.target(), targets)?;
+    ui.small_button(format!("Add axis{axis}"))
+        .accessible_name(format!("Add axis{axis} of {}", device.label()))
+        .on_hover_text("Connect the board's other axis over the same port, as a device of its own")
+        .clicked()
+        .then(|| RowRequest::AddAxis(target, device.session.stream_divider()))
 }
 
 /// The list's own state: labels being typed, kept as typed (a trailing
@@ -37,6 +97,9 @@ impl DeviceList {
         let mut requests = Vec::new();
         if devices.len() < 2 {
             self.typing.clear();
+            if let Some(device) = devices.iter().next() {
+                ui.horizontal(|ui| requests.extend(add_axis_ui(ui, devices, device)));
+            }
             return requests;
         }
         // Switching mid-procedure would hand its panes another device's
@@ -89,6 +152,7 @@ impl DeviceList {
                 {
                     requests.push(RowRequest::Disconnect(id));
                 }
+                requests.extend(add_axis_ui(ui, devices, device));
                 if let Some(clock) = device.session.host_alignment() {
                     ui.weak(format!("clock ±{:.1} ms", clock.spread_s * 1e3))
                         .on_hover_text(format!(
@@ -149,6 +213,9 @@ impl App {
                     }
                 }
                 RowRequest::Disconnect(id) => self.close_device(id),
+                RowRequest::AddAxis(target, divider) => {
+                    self.connection_request(Request::AddDevice { target, divider });
+                }
                 RowRequest::Rename(id, label) => match self.devices.set_label(id, &label) {
                     Ok(()) => {
                         self.device_list.refused.remove(&id);
@@ -164,8 +231,12 @@ impl App {
     /// Does what the connection bar asked.
     pub(super) fn connection_request(&mut self, request: Request) {
         match request {
-            Request::Connect { target, divider } => self.connect(target, divider),
+            Request::Connect { target, divider } => {
+                self.reconnect.withdraw();
+                self.connect(target, divider);
+            }
             Request::AddDevice { target, divider } => {
+                self.reconnect.withdraw();
                 let session = self.open(target, divider);
                 self.devices.add(session);
                 self.selected_changed();
@@ -227,5 +298,46 @@ impl App {
         self.gains.forget_device();
         self.autotune.forget_device();
         self.scope.follow_newest();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::adapter::AdapterSettings;
+
+    fn odrive(path: &str, axis: u8) -> PortTarget {
+        let mut settings = AdapterSettings::default();
+        settings.odrive.axis = axis;
+        PortTarget::parse(path, 115_200).speaking(ProtocolChoice::Only(Protocol::Odrive), settings)
+    }
+
+    #[test]
+    fn an_odrive_axis_offers_the_other_until_it_is_connected() {
+        let axis0 = odrive("/dev/ttyACM0", 0);
+        let (axis, target) = missing_axis(&axis0, [&axis0].into_iter()).expect("offered");
+        assert_eq!((axis, target), (1, odrive("/dev/ttyACM0", 1)));
+        let axis1 = odrive("/dev/ttyACM0", 1);
+        assert_eq!(
+            missing_axis(&axis1, [&axis1].into_iter()),
+            Some((0, axis0.clone()))
+        );
+        assert_eq!(missing_axis(&axis0, [&axis0, &axis1].into_iter()), None);
+        assert_eq!(missing_axis(&axis1, [&axis0, &axis1].into_iter()), None);
+        // Another board's axis1 is not this one's.
+        let elsewhere = odrive("/dev/ttyACM1", 1);
+        assert!(missing_axis(&axis0, [&axis0, &elsewhere].into_iter()).is_some());
+    }
+
+    #[test]
+    fn nothing_but_an_odrive_on_a_serial_port_has_axes_to_add() {
+        let auto = PortTarget::parse("/dev/ttyACM0", 115_200);
+        let emulated = PortTarget::parse("sim:odrive", 115_200).speaking(
+            ProtocolChoice::Only(Protocol::Odrive),
+            AdapterSettings::default(),
+        );
+        for target in [PortTarget::Sim, auto, emulated] {
+            assert_eq!(missing_axis(&target, [&target].into_iter()), None);
+        }
     }
 }

@@ -9,7 +9,8 @@
 //! every frame, selected or not. Esc is the emergency stop of every device
 //! wherever the keyboard focus is, a dialog open or not. The event log
 //! outlives a connection: a new one carries on the log of the last. What
-//! the user set up is remembered between launches ([`settings`]).
+//! the user set up is remembered between launches ([`settings`]), the
+//! devices connected too, offered back on a click ([`reconnect`]).
 //!
 //! Frames are drawn when something changes: at the chosen rate while the
 //! plots move by themselves, on input, and when the link wakes the app
@@ -34,6 +35,7 @@ mod options;
 mod param_editor;
 mod procedure_controls;
 mod profiles;
+mod reconnect;
 mod record_all;
 pub mod recordings;
 mod runs_tab;
@@ -99,6 +101,8 @@ pub struct App {
     /// Why the stored settings were not used as they were, shown until
     /// dismissed.
     settings_problem: Option<String>,
+    /// The devices connected when the app last closed, offered back.
+    reconnect: reconnect::ReconnectOffer,
     /// Wakes the UI from the link thread.
     wake: Wake,
 }
@@ -124,6 +128,8 @@ impl App {
         let (ports, port_error) = list_ports();
         let mut connection = connection::ConnectionPanel::new(&options, ports, port_error);
         connection.restore(&settings.connection, options.remembered_port);
+        let reconnect =
+            reconnect::ReconnectOffer::new(settings.devices.clone(), connection.adapter_settings());
         let (target, divider) = if options.remembered_port {
             (connection.target(), connection.divider())
         } else {
@@ -194,6 +200,7 @@ impl App {
             view: settings.view,
             help: help::Help::default(),
             settings_problem,
+            reconnect,
             wake,
         }
     }
@@ -211,6 +218,7 @@ impl App {
             runs: self.runs_view.settings(),
             autotune: self.autotune.settings(),
             recordings: self.recordings.settings(),
+            devices: self.reconnect.to_remember(&self.devices),
         }
     }
 
@@ -370,6 +378,7 @@ impl App {
             self.connection.problems_ui(ui, self.devices.selected());
         }
         self.device_list_ui(ui);
+        self.reconnect_ui(ui);
         if let Some(problem) = &self.settings_problem {
             let mut dismiss = false;
             ui.horizontal(|ui| {

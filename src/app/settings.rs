@@ -15,6 +15,7 @@ use super::runs_tab::RunsSettings;
 use super::scope::ScopeSettings;
 use super::view::ViewSettings;
 use super::workspace::Workspace;
+use crate::device::remembered::RememberedDevices;
 use crate::tuning::StepPlan;
 use crate::tuning::write_guard::WriteGuard;
 
@@ -47,6 +48,9 @@ pub struct Settings {
     pub autotune: AutoTuneSettings,
     /// Recordings opened lately.
     pub recordings: RecordingsSettings,
+    /// The devices connected when the app closed, offered back at the
+    /// next launch (never opened unasked).
+    pub devices: RememberedDevices,
 }
 
 impl Settings {

@@ -56,6 +56,12 @@ impl Device {
     pub fn label(&self) -> &str {
         &self.label
     }
+
+    /// Whether the user typed the label (rather than it coming from the
+    /// port or the device's description).
+    pub fn label_typed(&self) -> bool {
+        self.label_edited
+    }
 }
 
 /// The devices connected at once, oldest first, and the selected one.

@@ -3,7 +3,8 @@
 //! description, parameters in force, history, procedures, health), its
 //! event log and its console; and the store of the devices connected at
 //! once, one of them selected, each with a label ([`label`]), and their
-//! recording into one file ([`record_all`]).
+//! recording into one file ([`record_all`]), and what of them is
+//! remembered for the next launch ([`remembered`]).
 
 pub mod console;
 pub mod devices;
@@ -11,6 +12,7 @@ pub mod event_log;
 pub mod label;
 pub mod record_all;
 pub mod recorded;
+pub mod remembered;
 pub mod session;
 
 pub use console::{Console, ConsoleLine, LineSource, SentHistory};

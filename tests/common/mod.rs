@@ -2,6 +2,7 @@
 //! running in other processes, and the app driven headless.
 #![allow(dead_code)] // each test crate uses its own subset
 
+use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
 use std::process::{Child, ChildStdin, ChildStdout, Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -250,6 +251,24 @@ pub use simplefoc_sketches::*;
 pub mod devices;
 #[cfg(unix)]
 pub mod firmware;
+
+/// eframe's storage, in memory, as its file storage behaves: the
+/// settings a test saves and a later launch in the same test reads.
+#[derive(Default)]
+pub struct Memory(pub HashMap<String, String>);
+
+impl eframe::Storage for Memory {
+    fn get_string(&self, key: &str) -> Option<String> {
+        self.0.get(key).cloned()
+    }
+    fn set_string(&mut self, key: &str, value: String) {
+        self.0.insert(key.to_owned(), value);
+    }
+    fn remove_string(&mut self, key: &str) {
+        self.0.remove(key);
+    }
+    fn flush(&mut self) {}
+}
 
 /// Types `text` into the field labelled `label` (a text field or a
 /// number's), replacing what it held, as a user does: focus, select all,

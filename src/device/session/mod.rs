@@ -231,6 +231,11 @@ impl DeviceSession {
         &self.options.target
     }
 
+    /// The stream divider it was opened with: every Nth sample streamed.
+    pub fn stream_divider(&self) -> u16 {
+        self.stream_divider
+    }
+
     /// Connecting or connected (worth repainting for).
     pub fn is_live(&self) -> bool {
         !matches!(self.state, ConnectionState::Failed(_))
