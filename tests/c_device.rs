@@ -591,8 +591,10 @@ mod arduino {
 
 /// A link to `axis` of the native device at `path`, described.
 fn connect_axis(path: &str, axis: &str) -> (Link, motiontune::protocol::DeviceInfo) {
-    let mut settings = motiontune::protocol::adapter::AdapterSettings::default();
-    settings.native_axis = Some(axis.to_owned());
+    let settings = motiontune::protocol::adapter::AdapterSettings {
+        native_axis: Some(axis.to_owned()),
+        ..Default::default()
+    };
     let target = motiontune::link::PortTarget::parse(path, 115_200).speaking(
         motiontune::protocol::adapter::ProtocolChoice::Only(
             motiontune::protocol::adapter::Protocol::Native,
@@ -716,4 +718,48 @@ fn a_gantry_s_two_axes_are_two_devices_over_its_one_port() {
         assert_eq!(file.times.len(), 10_000, "axis {axis}");
         common::assert_evenly_spaced(&file.times, 1e-4);
     }
+}
+
+#[test]
+fn the_window_connects_a_gantry_s_axes_as_devices_and_esc_stops_them() {
+    use egui_kittest::kittest::Queryable;
+    let device = CDevice::start(&["--axes", "2"]);
+    let mut harness = common::app_on_port(device.path());
+    common::wait_connected(&mut harness);
+    let whole = harness.state().session().and_then(|s| s.info.clone());
+    assert_eq!(whole.map(|i| i.channels.len()), Some(8), "the whole device first");
+    harness
+        .get_by_label("Connect axes x, y of motiontune C sim gantry")
+        .click_accesskit();
+    harness.step();
+    common::step_until(&mut harness, "both axes connected", |h| {
+        let devices = h.state().devices();
+        devices.len() == 2 && devices.iter().all(|d| d.session.is_connected())
+    });
+    let labels: Vec<String> = harness
+        .state()
+        .devices()
+        .iter()
+        .map(|d| d.label().to_owned())
+        .collect();
+    assert_eq!(labels, ["motiontune C sim gantry x", "motiontune C sim gantry y"]);
+    common::step_until(&mut harness, "both axes streaming", |h| {
+        h.state().devices().iter().all(|d| {
+            d.session
+                .history
+                .as_ref()
+                .and_then(|history| history.time_span())
+                .is_some_and(|(first, last)| last - first > 0.2)
+        })
+    });
+    harness.get_by_label("Enable output").click_accesskit();
+    harness.step();
+    common::step_until(&mut harness, "the output on", |h| {
+        h.state().devices().iter().all(|d| d.session.output_enabled())
+    });
+    harness.key_press(egui::Key::Escape);
+    harness.step();
+    common::step_until(&mut harness, "every axis off", |h| {
+        h.state().devices().iter().all(|d| !d.session.output_enabled())
+    });
 }

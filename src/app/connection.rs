@@ -354,6 +354,27 @@ impl ConnectionPanel {
                      devices sharing its port (Add device with the other axis)",
                 );
         }
+        if self.protocol == ProtocolChoice::Only(Protocol::Native) {
+            // A device naming several axes by prefix: one of them alone.
+            let mut text = self.adapter_settings.native_axis.clone().unwrap_or_default();
+            let label = ui.label("Axis");
+            let edited = ui
+                .add(
+                    egui::TextEdit::singleline(&mut text)
+                        .desired_width(40.0)
+                        .hint_text("all"),
+                )
+                .labelled_by(label.id)
+                .on_hover_text(
+                    "One axis of a device that names several by prefix (x of x.position), as \
+                     a device of its own; empty for the whole device",
+                )
+                .changed();
+            if edited {
+                let axis = text.trim();
+                self.adapter_settings.native_axis = (!axis.is_empty()).then(|| axis.to_owned());
+            }
+        }
         let divider_label = ui.label("Divider");
         ui.add(egui::DragValue::new(&mut self.divider).range(1..=1000))
             .labelled_by(divider_label.id)

@@ -27,6 +27,59 @@ enum RowRequest {
     Rename(DeviceId, String),
     /// Connect the other axis of an ODrive's port as a new device.
     AddAxis(PortTarget, u16),
+    /// Connect each axis of a native device in place of the whole device.
+    SplitAxes(DeviceId, Vec<PortTarget>, u16),
+}
+
+/// The axes a native device on a serial port names (docs/PROTOCOL.md,
+/// "Several axes"), each as a target of its own; `None` for a device
+/// that names none, or one already connected as an axis.
+fn axis_targets(session: &DeviceSession) -> Option<(Vec<String>, Vec<PortTarget>)> {
+    let target = session.target();
+    let PortTarget::Serial { .. } = target else {
+        return None;
+    };
+    let (_, settings) = target.protocol();
+    if session.protocol != Some(Protocol::Native) || settings.native_axis.is_some() {
+        return None;
+    }
+    let info = session.info.as_ref()?;
+    let channels = info
+        .channels
+        .iter()
+        .map(|c| (c.name.as_str(), c.role == crate::protocol::ChannelRole::Feedback));
+    let params = info.params.iter().map(|p| p.name.as_str());
+    let axes = crate::protocol::native::axes::axes(channels, params);
+    if axes.is_empty() {
+        return None;
+    }
+    let names: Vec<String> = axes.into_iter().map(|a| a.name).collect();
+    let targets = names
+        .iter()
+        .map(|axis| {
+            let mut settings = settings.clone();
+            settings.native_axis = Some(axis.clone());
+            target
+                .clone()
+                .speaking(ProtocolChoice::Only(Protocol::Native), settings)
+        })
+        .collect();
+    Some((names, targets))
+}
+
+/// *Connect axes x, y* for a native device that names several: each axis
+/// a device of its own over the same port, in place of the whole device.
+fn split_axes_ui(ui: &mut egui::Ui, device: &crate::device::Device) -> Option<RowRequest> {
+    let (names, targets) = axis_targets(&device.session)?;
+    let text = format!("Connect axes {}", names.join(", "));
+    ui.small_button(&text)
+        .accessible_name(format!("{text} of {}", device.label()))
+        .on_hover_text(
+            "Each axis as a device of its own over the same port, in place of the whole \
+             device; the device has one output for all of them",
+        )
+        .clicked()
+        .then(|| RowRequest::SplitAxes(device.id, targets, device.session.stream_divider()))
 }
 
 /// The other axis of the ODrive on `target`'s serial port, and its target
@@ -98,7 +151,10 @@ impl DeviceList {
         if devices.len() < 2 {
             self.typing.clear();
             if let Some(device) = devices.iter().next() {
-                ui.horizontal(|ui| requests.extend(add_axis_ui(ui, devices, device)));
+                ui.horizontal(|ui| {
+                    requests.extend(add_axis_ui(ui, devices, device));
+                    requests.extend(split_axes_ui(ui, device));
+                });
             }
             return requests;
         }
@@ -153,6 +209,7 @@ impl DeviceList {
                     requests.push(RowRequest::Disconnect(id));
                 }
                 requests.extend(add_axis_ui(ui, devices, device));
+                requests.extend(split_axes_ui(ui, device));
                 if let Some(clock) = device.session.host_alignment() {
                     ui.weak(format!("clock ±{:.1} ms", clock.spread_s * 1e3))
                         .on_hover_text(format!(
@@ -215,6 +272,14 @@ impl App {
                 RowRequest::Disconnect(id) => self.close_device(id),
                 RowRequest::AddAxis(target, divider) => {
                     self.connection_request(Request::AddDevice { target, divider });
+                }
+                RowRequest::SplitAxes(id, targets, divider) => {
+                    // The whole device lets go of the port first: each axis
+                    // then opens it through the port's router.
+                    self.close_device(id);
+                    for target in targets {
+                        self.connection_request(Request::AddDevice { target, divider });
+                    }
                 }
                 RowRequest::Rename(id, label) => match self.devices.set_label(id, &label) {
                     Ok(()) => {

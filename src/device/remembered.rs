@@ -1,7 +1,7 @@
 //! The devices connected when the app last closed, remembered so the next
 //! launch can offer them back in one click. No egui and no I/O: this owns
 //! what is remembered of each device (its port as typed, baud rate,
-//! protocol, ODrive axis, DTR and RTS, a replay's pace, stream divider,
+//! protocol, ODrive axis or native axis, DTR and RTS, a replay's pace, stream divider,
 //! and its label when the user typed one) and how that is turned back
 //! into port targets.
 //!
@@ -34,6 +34,8 @@ pub struct RememberedDevice {
     pub protocol: String,
     /// The ODrive axis tuned: 0 or 1.
     pub odrive_axis: u8,
+    /// The axis of a native device that names several, connected alone.
+    pub native_axis: Option<String>,
     /// Raise DTR on opening (a serial port).
     pub dtr: bool,
     /// Raise RTS on opening (a serial port).
@@ -54,6 +56,7 @@ impl Default for RememberedDevice {
             baud: 115_200,
             protocol: ProtocolChoice::Auto.key().to_owned(),
             odrive_axis: 0,
+            native_axis: None,
             dtr: lines.dtr,
             rts: lines.rts,
             replay_speed: 1.0,
@@ -86,6 +89,10 @@ impl Restored {
             (ProtocolChoice::Only(Protocol::Odrive), settings) => {
                 format!("{port} axis{}", settings.odrive.axis)
             }
+            (_, AdapterSettings {
+                native_axis: Some(axis),
+                ..
+            }) => format!("{port} axis {axis}"),
             _ => port,
         }
     }
@@ -133,12 +140,13 @@ impl RememberedDevice {
         };
         remembered.protocol = protocol.key().to_owned();
         remembered.odrive_axis = settings.odrive.axis;
+        remembered.native_axis = settings.native_axis.clone();
         remembered
     }
 
     /// The target to connect to again, the adapters' settings taken from
     /// `base` (what the command line set; not remembered) but for the
-    /// ODrive axis; refused in one line when an entry makes no sense.
+    /// axis; refused in one line when an entry makes no sense.
     pub fn restore(&self, base: &AdapterSettings) -> Result<Restored, String> {
         let port = self.port.trim();
         if port.is_empty() {
@@ -172,6 +180,7 @@ impl RememberedDevice {
         }
         let mut settings = base.clone();
         settings.odrive.axis = self.odrive_axis;
+        settings.native_axis = self.native_axis.clone();
         let target = PortTarget::parse(port, self.baud)
             .speaking(protocol, settings)
             .with_control_lines(ControlLines {
@@ -313,6 +322,17 @@ mod tests {
             (serial, 10, Some("Left wheel")),
             (odrive_axis("/dev/ttyACM1", 0), 1, None),
             (odrive_axis("/dev/ttyACM1", 1), 1, Some("Right")),
+            (
+                PortTarget::parse("/dev/ttyUSB0", 115_200).speaking(
+                    ProtocolChoice::Only(Protocol::Native),
+                    AdapterSettings {
+                        native_axis: Some("y".into()),
+                        ..AdapterSettings::default()
+                    },
+                ),
+                1,
+                None,
+            ),
         ];
         let back = round_trip(&targets);
         assert_eq!(back.len(), targets.len());
@@ -330,7 +350,8 @@ mod tests {
                 "/tmp/run.csv",
                 "Left wheel",
                 "/dev/ttyACM1 axis0",
-                "Right"
+                "Right",
+                "/dev/ttyUSB0 axis y"
             ]
         );
     }
