@@ -727,7 +727,11 @@ fn the_window_connects_a_gantry_s_axes_as_devices_and_esc_stops_them() {
     let mut harness = common::app_on_port(device.path());
     common::wait_connected(&mut harness);
     let whole = harness.state().session().and_then(|s| s.info.clone());
-    assert_eq!(whole.map(|i| i.channels.len()), Some(8), "the whole device first");
+    assert_eq!(
+        whole.map(|i| i.channels.len()),
+        Some(8),
+        "the whole device first"
+    );
     harness
         .get_by_label("Connect axes x, y of motiontune C sim gantry")
         .click_accesskit();
@@ -742,7 +746,10 @@ fn the_window_connects_a_gantry_s_axes_as_devices_and_esc_stops_them() {
         .iter()
         .map(|d| d.label().to_owned())
         .collect();
-    assert_eq!(labels, ["motiontune C sim gantry x", "motiontune C sim gantry y"]);
+    assert_eq!(
+        labels,
+        ["motiontune C sim gantry x", "motiontune C sim gantry y"]
+    );
     common::step_until(&mut harness, "both axes streaming", |h| {
         h.state().devices().iter().all(|d| {
             d.session
@@ -755,11 +762,17 @@ fn the_window_connects_a_gantry_s_axes_as_devices_and_esc_stops_them() {
     harness.get_by_label("Enable output").click_accesskit();
     harness.step();
     common::step_until(&mut harness, "the output on", |h| {
-        h.state().devices().iter().all(|d| d.session.output_enabled())
+        h.state()
+            .devices()
+            .iter()
+            .all(|d| d.session.output_enabled())
     });
     harness.key_press(egui::Key::Escape);
     harness.step();
     common::step_until(&mut harness, "every axis off", |h| {
-        h.state().devices().iter().all(|d| !d.session.output_enabled())
+        h.state()
+            .devices()
+            .iter()
+            .all(|d| !d.session.output_enabled())
     });
 }

@@ -226,11 +226,33 @@ impl ConnectionPanel {
         }
     }
 
+    /// The protocol's combo box, labelled "Protocol" for assistive tools.
+    fn protocol_ui(&mut self, ui: &mut egui::Ui) {
+        egui::ComboBox::from_id_salt("protocol")
+            .selected_text(protocol_short(self.protocol))
+            .show_ui(ui, |ui| {
+                let choices = std::iter::once(ProtocolChoice::Auto)
+                    .chain(Protocol::ALL.into_iter().map(ProtocolChoice::Only));
+                for choice in choices {
+                    ui.selectable_value(&mut self.protocol, choice, protocol_text(choice));
+                }
+            })
+            .response
+            .on_hover_text(
+                "The firmware's wire format; Auto listens first, then tries each \
+                 protocol's read-only handshake",
+            )
+            .widget_info(|| egui::WidgetInfo::labeled(egui::Role::ComboBox, true, "Protocol"));
+    }
+
     pub fn ui(&mut self, ui: &mut egui::Ui, session: Option<&DeviceSession>) -> Option<Request> {
         let mut request = None;
         if let Some(path) = self.dialog.take() {
             self.selected = format!("{REPLAY_PREFIX}{}", path.display());
         }
+        // On a narrow window a control that does not fit goes to the next
+        // row whole, rather than its text wrapping a letter a line.
+        ui.style_mut().wrap_mode = Some(egui::TextWrapMode::Extend);
         let port_label = ui.label("Port");
         ui.add(
             egui::TextEdit::singleline(&mut self.selected)
@@ -321,27 +343,22 @@ impl ConnectionPanel {
                  resets or stops while it is up",
             );
         }
-        ui.add_enabled_ui(!is_sim, |ui| {
-            egui::ComboBox::from_label("Protocol")
-                .selected_text(protocol_text(self.protocol))
-                .show_ui(ui, |ui| {
-                    let choices = std::iter::once(ProtocolChoice::Auto)
-                        .chain(Protocol::ALL.into_iter().map(ProtocolChoice::Only));
-                    for choice in choices {
-                        ui.selectable_value(&mut self.protocol, choice, protocol_text(choice));
-                    }
-                })
-                .response
-                .on_hover_text(
-                    "The firmware's wire format; Auto listens first, then tries each \
-                     protocol's read-only handshake",
-                );
-        });
+        // The label stands apart from the box, so on a narrow window the
+        // two go to the next row as widgets do, never over the stop.
+        ui.add_enabled(!is_sim, egui::Label::new("Protocol"));
+        // Disabled through a scope only on the simulated drive, whose bar is
+        // short: a scope is one block that would not move to the next row.
+        if is_sim {
+            ui.add_enabled_ui(false, |ui| self.protocol_ui(ui));
+        } else {
+            self.protocol_ui(ui);
+        }
         if self.protocol == ProtocolChoice::Only(Protocol::Odrive) {
             // Each axis is a device: connect one, then *Add device* the
             // other over the same port.
             let axis = &mut self.adapter_settings.odrive.axis;
-            egui::ComboBox::from_label("ODrive axis")
+            ui.label("ODrive axis");
+            egui::ComboBox::from_id_salt("odrive axis")
                 .selected_text(format!("axis{axis}"))
                 .show_ui(ui, |ui| {
                     for choice in 0..=1 {
@@ -352,11 +369,18 @@ impl ConnectionPanel {
                 .on_hover_text(
                     "The axis this connection tunes; both axes of one board are two \
                      devices sharing its port (Add device with the other axis)",
-                );
+                )
+                .widget_info(|| {
+                    egui::WidgetInfo::labeled(egui::Role::ComboBox, true, "ODrive axis")
+                });
         }
         if self.protocol == ProtocolChoice::Only(Protocol::Native) {
             // A device naming several axes by prefix: one of them alone.
-            let mut text = self.adapter_settings.native_axis.clone().unwrap_or_default();
+            let mut text = self
+                .adapter_settings
+                .native_axis
+                .clone()
+                .unwrap_or_default();
             let label = ui.label("Axis");
             let edited = ui
                 .add(
@@ -462,6 +486,18 @@ impl ConnectionPanel {
     pub fn has_problems(&self, session: Option<&DeviceSession>) -> bool {
         self.port_error.is_some()
             || matches!(session.map(|s| &s.state), Some(ConnectionState::Failed(_)))
+    }
+}
+
+/// The protocol as the closed combo box shows it: short, so the bar fits a
+/// narrow window (the list shows each in full).
+fn protocol_short(choice: ProtocolChoice) -> &'static str {
+    match choice {
+        ProtocolChoice::Auto => "Auto",
+        ProtocolChoice::Only(Protocol::Native) => "Native",
+        ProtocolChoice::Only(Protocol::Lines) => "Text lines",
+        ProtocolChoice::Only(Protocol::SimpleFoc) => "SimpleFOC",
+        ProtocolChoice::Only(Protocol::Odrive) => "ODrive",
     }
 }
 

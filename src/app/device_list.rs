@@ -44,10 +44,12 @@ fn axis_targets(session: &DeviceSession) -> Option<(Vec<String>, Vec<PortTarget>
         return None;
     }
     let info = session.info.as_ref()?;
-    let channels = info
-        .channels
-        .iter()
-        .map(|c| (c.name.as_str(), c.role == crate::protocol::ChannelRole::Feedback));
+    let channels = info.channels.iter().map(|c| {
+        (
+            c.name.as_str(),
+            c.role == crate::protocol::ChannelRole::Feedback,
+        )
+    });
     let params = info.params.iter().map(|p| p.name.as_str());
     let axes = crate::protocol::native::axes::axes(channels, params);
     if axes.is_empty() {

@@ -89,10 +89,13 @@ impl Restored {
             (ProtocolChoice::Only(Protocol::Odrive), settings) => {
                 format!("{port} axis{}", settings.odrive.axis)
             }
-            (_, AdapterSettings {
-                native_axis: Some(axis),
-                ..
-            }) => format!("{port} axis {axis}"),
+            (
+                _,
+                AdapterSettings {
+                    native_axis: Some(axis),
+                    ..
+                },
+            ) => format!("{port} axis {axis}"),
             _ => port,
         }
     }

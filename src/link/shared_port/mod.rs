@@ -16,8 +16,8 @@ mod odrive;
 
 use std::collections::{BTreeMap, HashMap};
 use std::io;
-use std::sync::{Arc, LazyLock, Mutex, MutexGuard, Weak};
-use std::time::Instant;
+use std::sync::{Arc, LazyLock, Mutex, MutexGuard, TryLockError, Weak};
+use std::time::{Duration, Instant};
 
 use super::LinkError;
 use super::transport::Transport;
@@ -27,6 +27,9 @@ pub(super) use odrive::OdriveAxes;
 
 /// What one read takes from the port at most.
 const READ_CHUNK: usize = 4096;
+/// How long a link waits while another reads the port before it looks
+/// for what that read brought it.
+const BUSY_WAIT: Duration = Duration::from_micros(500);
 
 /// Bytes each axis's link has to read, by axis.
 pub(super) type Inboxes = BTreeMap<String, Vec<u8>>;
@@ -56,7 +59,7 @@ pub(super) trait Router: Send {
 }
 
 /// The ports open in this process and shared, by name.
-static PORTS: LazyLock<Mutex<HashMap<String, Weak<Mutex<Port>>>>> =
+static PORTS: LazyLock<Mutex<HashMap<String, Weak<Shared>>>> =
     LazyLock::new(|| Mutex::new(HashMap::new()));
 
 /// Opens `axis` of the port named `name`: joins the port if a link to
@@ -74,41 +77,35 @@ pub(super) fn open_axis(
         reason,
     };
     let mut ports = lock(&PORTS);
-    ports.retain(|_, port| port.strong_count() > 0);
-    if let Some(port) = ports.get(name).and_then(Weak::upgrade) {
-        let mut shared = lock(&port);
-        if shared.failed.is_none() {
+    ports.retain(|_, shared| shared.strong_count() > 0);
+    if let Some(shared) = ports.get(name).and_then(Weak::upgrade) {
+        let mut port = lock(&shared.port);
+        if port.failed.is_none() {
             let router = router();
-            if shared.router.kind() != router.kind() {
+            if port.router.kind() != router.kind() {
                 return Err(refused(format!(
                     "it is open in this window as {}",
-                    shared.router.kind()
+                    port.router.kind()
                 )));
             }
-            if shared.inboxes.contains_key(axis) {
+            if port.inboxes.contains_key(axis) {
                 return Err(refused(format!(
                     "axis {axis} is already connected in this window"
                 )));
             }
-            shared.attach(axis);
-            drop(shared);
+            port.attach(axis);
+            drop(port);
             return Ok(Box::new(AxisEnd {
-                port,
+                shared,
                 axis: axis.to_owned(),
             }));
         }
     }
-    let mut shared = Port {
-        transport: open()?,
-        router: router(),
-        inboxes: Inboxes::new(),
-        failed: None,
-    };
-    shared.attach(axis);
-    let port = Arc::new(Mutex::new(shared));
-    ports.insert(name.to_owned(), Arc::downgrade(&port));
+    let shared = Arc::new(Shared::new(open()?, router()));
+    lock(&shared.port).attach(axis);
+    ports.insert(name.to_owned(), Arc::downgrade(&shared));
     Ok(Box::new(AxisEnd {
-        port,
+        shared,
         axis: axis.to_owned(),
     }))
 }
@@ -121,11 +118,22 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
+/// A shared port: the transport, held by one link at a time while it
+/// reads (a few milliseconds at most), and the routing state, held only
+/// to change it. A link whose bytes another link read takes them without
+/// waiting for the port.
+struct Shared {
+    transport: Mutex<Box<dyn Transport>>,
+    port: Mutex<Port>,
+}
+
+/// What is routed, and to whom.
 struct Port {
-    transport: Box<dyn Transport>,
     router: Box<dyn Router>,
     /// What each axis's link has to read, for every axis attached.
     inboxes: Inboxes,
+    /// Bytes for the device not written yet, in the order routed.
+    out: Vec<u8>,
     /// The port failed: every link is told the same.
     failed: Option<(io::ErrorKind, String)>,
 }
@@ -143,74 +151,135 @@ impl Port {
         }
     }
 
-    fn fail(&mut self, error: io::Error) -> io::Error {
-        self.failed = Some((error.kind(), error.to_string()));
+    /// Up to `buf`'s length of what `axis`'s link has to read.
+    fn take(&mut self, axis: &str, buf: &mut [u8]) -> usize {
+        let Some(inbox) = self.inboxes.get_mut(axis) else {
+            return 0;
+        };
+        let n = inbox.len().min(buf.len());
+        buf[..n].copy_from_slice(&inbox[..n]);
+        inbox.drain(..n);
+        n
+    }
+}
+
+impl Shared {
+    fn new(transport: Box<dyn Transport>, router: Box<dyn Router>) -> Self {
+        Self {
+            transport: Mutex::new(transport),
+            port: Mutex::new(Port {
+                router,
+                inboxes: Inboxes::new(),
+                out: Vec::new(),
+                failed: None,
+            }),
+        }
+    }
+
+    /// Records a failure every link is then told of.
+    fn fail(&self, error: io::Error) -> io::Error {
+        lock(&self.port).failed = Some((error.kind(), error.to_string()));
         error
     }
 
-    fn send(&mut self, out: &[u8]) -> io::Result<()> {
+    /// Writes what was routed for the device, with the transport held.
+    fn flush(&self, transport: &mut dyn Transport) -> io::Result<()> {
+        let out = std::mem::take(&mut lock(&self.port).out);
         if out.is_empty() {
             return Ok(());
         }
-        self.transport.write_all(out).map_err(|e| self.fail(e))
+        transport.write_all(&out).map_err(|e| self.fail(e))
     }
 
-    fn write(&mut self, axis: &str, bytes: &[u8], now: Instant) -> io::Result<()> {
-        let mut out = Vec::new();
-        self.router
-            .write(axis, bytes, now, &mut out, &mut self.inboxes);
-        self.send(&out)
-    }
-
-    /// Reads what the port has and hands it to the links it is for.
-    fn pump(&mut self, now: Instant) -> io::Result<()> {
-        let mut out = Vec::new();
-        self.router.poll(now, &mut out);
-        self.send(&out)?;
-        let mut buf = [0u8; READ_CHUNK];
-        let n = self.transport.read(&mut buf).map_err(|e| self.fail(e))?;
-        if n > 0 {
-            self.router.read(&buf[..n], now, &mut self.inboxes);
+    /// `axis`'s link wrote `bytes`: routed, and written now unless another
+    /// link is reading, which writes them as soon as its read returns.
+    fn write(&self, axis: &str, bytes: &[u8], now: Instant) -> io::Result<()> {
+        {
+            let mut port = lock(&self.port);
+            port.check()?;
+            let Port {
+                router,
+                inboxes,
+                out,
+                ..
+            } = &mut *port;
+            router.write(axis, bytes, now, out, inboxes);
         }
-        Ok(())
+        match self.transport.try_lock() {
+            Ok(mut transport) => self.flush(transport.as_mut()),
+            Err(TryLockError::Poisoned(poisoned)) => self.flush(poisoned.into_inner().as_mut()),
+            Err(TryLockError::WouldBlock) => Ok(()),
+        }
+    }
+
+    /// What `axis`'s link reads: what was routed to it, or else what the
+    /// port has now, routed, when no other link is reading it.
+    fn read(&self, axis: &str, buf: &mut [u8], now: Instant) -> io::Result<usize> {
+        {
+            let mut port = lock(&self.port);
+            port.check()?;
+            let n = port.take(axis, buf);
+            if n > 0 {
+                return Ok(n);
+            }
+        }
+        let mut transport = match self.transport.try_lock() {
+            Ok(transport) => transport,
+            Err(TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
+            Err(TryLockError::WouldBlock) => {
+                // Another link is reading: what it routes here is taken
+                // on this link's next turn.
+                std::thread::sleep(BUSY_WAIT);
+                return Ok(lock(&self.port).take(axis, buf));
+            }
+        };
+        self.pump(transport.as_mut(), now)?;
+        drop(transport);
+        Ok(lock(&self.port).take(axis, buf))
+    }
+
+    /// With the transport held: what the router sends of its own accord,
+    /// then what the port has, handed to the links it is for, then the
+    /// writes routed meanwhile.
+    fn pump(&self, transport: &mut dyn Transport, now: Instant) -> io::Result<()> {
+        {
+            let mut port = lock(&self.port);
+            let Port { router, out, .. } = &mut *port;
+            router.poll(now, out);
+        }
+        self.flush(transport)?;
+        let mut chunk = [0u8; READ_CHUNK];
+        let n = transport.read(&mut chunk).map_err(|e| self.fail(e))?;
+        if n > 0 {
+            let mut port = lock(&self.port);
+            let Port {
+                router, inboxes, ..
+            } = &mut *port;
+            router.read(&chunk[..n], now, inboxes);
+        }
+        self.flush(transport)
     }
 }
 
 /// One axis's side of a shared port: what its link reads and writes.
 struct AxisEnd {
-    port: Arc<Mutex<Port>>,
+    shared: Arc<Shared>,
     axis: String,
 }
 
 impl Transport for AxisEnd {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let mut port = lock(&self.port);
-        port.check()?;
-        let has_mail = |port: &Port| port.inboxes.get(&self.axis).is_some_and(|b| !b.is_empty());
-        if !has_mail(&port) {
-            // Read with the lock held, a few milliseconds at most: the
-            // other axes' links wait that long to read or write.
-            port.pump(Instant::now())?;
-        }
-        let Some(inbox) = port.inboxes.get_mut(&self.axis) else {
-            return Ok(0);
-        };
-        let n = inbox.len().min(buf.len());
-        buf[..n].copy_from_slice(&inbox[..n]);
-        inbox.drain(..n);
-        Ok(n)
+        self.shared.read(&self.axis, buf, Instant::now())
     }
 
     fn write_all(&mut self, bytes: &[u8]) -> io::Result<()> {
-        let mut port = lock(&self.port);
-        port.check()?;
-        port.write(&self.axis, bytes, Instant::now())
+        self.shared.write(&self.axis, bytes, Instant::now())
     }
 }
 
 impl Drop for AxisEnd {
     fn drop(&mut self) {
-        let mut port = lock(&self.port);
+        let mut port = lock(&self.shared.port);
         port.inboxes.remove(&self.axis);
         port.router.detach(&self.axis);
     }

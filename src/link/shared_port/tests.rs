@@ -43,21 +43,17 @@ impl Transport for Wire {
 }
 
 /// A port shared by the links to ODrive `axes`.
-fn port(axes: &[u8]) -> (Port, Wire) {
+fn port(axes: &[u8]) -> (Shared, Wire) {
     let wire = Wire::default();
-    let mut port = Port {
-        transport: Box::new(wire.clone()),
-        router: Box::new(OdriveAxes::new()),
-        inboxes: Inboxes::new(),
-        failed: None,
-    };
+    let shared = Shared::new(Box::new(wire.clone()), Box::new(OdriveAxes::new()));
     for axis in axes {
-        port.attach(&axis.to_string());
+        lock(&shared.port).attach(&axis.to_string());
     }
-    (port, wire)
+    (shared, wire)
 }
 
-fn inbox(port: &mut Port, axis: u8) -> String {
+fn inbox(shared: &mut Shared, axis: u8) -> String {
+    let mut port = lock(&shared.port);
     let inbox = port
         .inboxes
         .get_mut(&axis.to_string())
@@ -66,13 +62,21 @@ fn inbox(port: &mut Port, axis: u8) -> String {
 }
 
 /// `axis`'s link writes `bytes`.
-fn write(port: &mut Port, axis: u8, bytes: &[u8], now: Instant) {
-    port.write(&axis.to_string(), bytes, now).expect("written");
+fn write(shared: &mut Shared, axis: u8, bytes: &[u8], now: Instant) {
+    shared
+        .write(&axis.to_string(), bytes, now)
+        .expect("written");
 }
 
-fn pump_all(port: &mut Port, now: Instant) {
+/// One read of the port, as a link's turn does it, at `now`.
+fn pump(shared: &Shared, now: Instant) -> io::Result<()> {
+    let mut transport = lock(&shared.transport);
+    shared.pump(transport.as_mut(), now)
+}
+
+fn pump_all(port: &mut Shared, now: Instant) {
     for _ in 0..8 {
-        port.pump(now).expect("port works");
+        pump(port, now).expect("port works");
     }
 }
 
@@ -254,20 +258,15 @@ mod native_axes {
         DeviceMessage, FrameDecoder, decode_command, encode_command, encode_frame,
     };
 
-    fn gantry() -> (Port, Wire) {
+    fn gantry() -> (Shared, Wire) {
         let wire = Wire::default();
-        let mut port = Port {
-            transport: Box::new(wire.clone()),
-            router: Box::new(NativeAxes::new()),
-            inboxes: Inboxes::new(),
-            failed: None,
-        };
-        port.attach("x");
-        port.attach("y");
-        (port, wire)
+        let shared = Shared::new(Box::new(wire.clone()), Box::new(NativeAxes::new()));
+        lock(&shared.port).attach("x");
+        lock(&shared.port).attach("y");
+        (shared, wire)
     }
 
-    fn send(port: &mut Port, axis: &str, command: &Command) {
+    fn send(port: &mut Shared, axis: &str, command: &Command) {
         let mut bytes = Vec::new();
         encode_frame(&encode_command(command), &mut bytes);
         port.write(axis, &bytes, Instant::now()).expect("written");
@@ -290,8 +289,8 @@ mod native_axes {
         commands
     }
 
-    fn heard(port: &mut Port, axis: &str) -> Vec<DeviceMessage> {
-        let inbox = std::mem::take(port.inboxes.get_mut(axis).expect("attached"));
+    fn heard(port: &mut Shared, axis: &str) -> Vec<DeviceMessage> {
+        let inbox = std::mem::take(lock(&port.port).inboxes.get_mut(axis).expect("attached"));
         let mut messages = Vec::new();
         FrameDecoder::new().push(&inbox, |frame| {
             messages.push(DeviceMessage::decode(frame.expect("a frame")).expect("a message"));
@@ -299,7 +298,7 @@ mod native_axes {
         messages
     }
 
-    fn described(port: &mut Port, wire: &Wire) {
+    fn described(port: &mut Shared, wire: &Wire) {
         send(port, "x", &Command::Hello);
         assert_eq!(to_device(wire), [Command::Hello]);
         let channel = |index, role, name: &str| DeviceMessage::Channel {
@@ -337,7 +336,7 @@ mod native_axes {
                 param(2, "bus.limit", 3.0),
             ],
         );
-        port.pump(Instant::now()).expect("read");
+        pump(port, Instant::now()).expect("read");
     }
 
     #[test]
@@ -400,7 +399,7 @@ mod native_axes {
                 },
             ],
         );
-        port.pump(Instant::now()).expect("read");
+        pump(&port, Instant::now()).expect("read");
         let sample = |values: Vec<f32>| DeviceMessage::Samples {
             tick: 7,
             stride: 1,
@@ -463,7 +462,7 @@ mod native_axes {
                 },
             ],
         );
-        port.pump(Instant::now()).expect("read");
+        pump(&port, Instant::now()).expect("read");
         assert_eq!(
             heard(&mut port, "y"),
             [
