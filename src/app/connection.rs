@@ -229,7 +229,9 @@ impl ConnectionPanel {
     /// The protocol's combo box, labelled "Protocol" for assistive tools.
     fn protocol_ui(&mut self, ui: &mut egui::Ui) {
         egui::ComboBox::from_id_salt("protocol")
-            .selected_text(protocol_short(self.protocol))
+            // Named in the box, not beside it: a box with its label beside
+            // it is one block a narrow bar cannot move to the next row.
+            .selected_text(format!("Protocol: {}", protocol_short(self.protocol)))
             .show_ui(ui, |ui| {
                 let choices = std::iter::once(ProtocolChoice::Auto)
                     .chain(Protocol::ALL.into_iter().map(ProtocolChoice::Only));
@@ -343,9 +345,6 @@ impl ConnectionPanel {
                  resets or stops while it is up",
             );
         }
-        // The label stands apart from the box, so on a narrow window the
-        // two go to the next row as widgets do, never over the stop.
-        ui.add_enabled(!is_sim, egui::Label::new("Protocol"));
         // Disabled through a scope only on the simulated drive, whose bar is
         // short: a scope is one block that would not move to the next row.
         if is_sim {
@@ -357,9 +356,8 @@ impl ConnectionPanel {
             // Each axis is a device: connect one, then *Add device* the
             // other over the same port.
             let axis = &mut self.adapter_settings.odrive.axis;
-            ui.label("ODrive axis");
             egui::ComboBox::from_id_salt("odrive axis")
-                .selected_text(format!("axis{axis}"))
+                .selected_text(format!("ODrive axis{axis}"))
                 .show_ui(ui, |ui| {
                     for choice in 0..=1 {
                         ui.selectable_value(axis, choice, format!("axis{choice}"));
