@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 
 use super::{Inboxes, Router};
 use crate::protocol::native::axes::{self, Axis};
+use crate::protocol::native::frame::CRC16;
 use crate::protocol::native::message::host_type;
 use crate::protocol::native::{
     DeviceMessage, FrameDecoder, decode_command, encode_command, encode_frame,
@@ -29,6 +30,43 @@ const HELLO_PERIOD: Duration = Duration::from_millis(500);
 const ANSWER_WINDOW: Duration = Duration::from_secs(1);
 /// PINGs remembered for their PONGs.
 const PING_MEMORY: usize = 64;
+
+/// A frame from the device that could not be read, passed on as one its
+/// links count the same way.
+#[derive(Clone, Copy, Debug)]
+enum Broken {
+    /// Its CRC did not match.
+    Crc,
+    /// Its framing was broken (stuffing, length).
+    Framing,
+    /// Whole, but no message: passed on as it came would need its bytes,
+    /// so as a message type no device sends.
+    Message,
+}
+
+impl Broken {
+    /// A frame that fails the same way at the link.
+    fn encode(self, out: &mut Vec<u8>) {
+        match self {
+            Self::Crc => {
+                // A one-byte payload whose CRC is off by one bit, stuffed
+                // by hand: no byte of it may be zero.
+                let payload = 0x88u8;
+                let crc = CRC16.checksum(&[payload]);
+                let wrong = [0x0001u16, 0x0100, 0x0101]
+                    .into_iter()
+                    .map(|flip| crc ^ flip)
+                    .find(|c| c.to_le_bytes().iter().all(|&b| b != 0))
+                    .unwrap_or(0x0101);
+                let [lo, hi] = wrong.to_le_bytes();
+                out.extend_from_slice(&[4, payload, lo, hi, 0]);
+            }
+            // One byte decoded: too short for a payload and its CRC.
+            Self::Framing => out.extend_from_slice(&[2, 1, 0]),
+            Self::Message => encode_frame(&[0x7F], out),
+        }
+    }
+}
 
 /// The device's description as it gave it, values kept current.
 struct Description {
@@ -462,15 +500,19 @@ impl Router for NativeAxes {
     fn read(&mut self, bytes: &[u8], now: Instant, inboxes: &mut Inboxes) {
         let mut messages = Vec::new();
         self.from_device.push(bytes, |frame| {
-            if let Ok(message) = frame
-                .map_err(|_| ())
-                .and_then(|p| DeviceMessage::decode(p).map_err(|_| ()))
-            {
-                messages.push(message);
-            }
+            messages.push(match frame {
+                Ok(payload) => DeviceMessage::decode(payload).map_err(|_| Broken::Message),
+                Err(error) if error.is_crc() => Err(Broken::Crc),
+                Err(_) => Err(Broken::Framing),
+            });
         });
         for message in messages {
-            self.on_message(message, now, inboxes);
+            match message {
+                Ok(message) => self.on_message(message, now, inboxes),
+                // Nobody can say whose it was: every axis's link counts
+                // it, as it would on a port of its own.
+                Err(broken) => inboxes.values_mut().for_each(|inbox| broken.encode(inbox)),
+            }
         }
     }
 }

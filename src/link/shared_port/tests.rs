@@ -491,3 +491,40 @@ mod native_axes {
         );
     }
 }
+
+#[test]
+fn a_broken_frame_from_a_shared_native_device_is_counted_by_every_axis() {
+    use crate::protocol::adapter::{Adapter, DecodeTally};
+    use crate::protocol::native::adapter::NativeAdapter;
+    let wire = Wire::default();
+    let shared = Shared::new(Box::new(wire.clone()), Box::new(NativeAxes::new()));
+    lock(&shared.port).attach("x");
+    lock(&shared.port).attach("y");
+    // A frame with its CRC wrong, one too short, and one whole but
+    // meaning nothing.
+    let mut bytes = Vec::new();
+    crate::protocol::native::encode_frame(&[0x88, 0, 0], &mut bytes);
+    let at = bytes.len() - 2;
+    bytes[at] ^= 0x55;
+    bytes.extend_from_slice(&[2, 1, 0]);
+    crate::protocol::native::encode_frame(&[0x7F], &mut bytes);
+    wire.answer(&bytes);
+    pump(&shared, Instant::now()).expect("read");
+    for axis in ["x", "y"] {
+        let inbox = std::mem::take(lock(&shared.port).inboxes.get_mut(axis).expect("attached"));
+        let mut tally = DecodeTally::default();
+        NativeAdapter::new()
+            .receive(&inbox, Instant::now(), &mut tally, &mut |_| {})
+            .expect("nothing fatal");
+        assert_eq!(
+            (
+                tally.checksum_errors,
+                tally.framing_errors,
+                tally.message_errors,
+                tally.ok
+            ),
+            (1, 1, 1, 1),
+            "{axis}"
+        );
+    }
+}
