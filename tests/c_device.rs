@@ -601,12 +601,7 @@ fn connect_axis(path: &str, axis: &str) -> (Link, motiontune::protocol::DeviceIn
         ),
         settings,
     );
-    let link = Link::open(motiontune::link::LinkOptions::new(target));
-    let info = wait_for(&link, 5, |event| match event {
-        Event::Described(info) => Some(info),
-        _ => None,
-    });
-    (link, info)
+    common::connect_to(target, 1, 5)
 }
 
 #[test]

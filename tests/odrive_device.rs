@@ -295,12 +295,7 @@ fn connect_axis(path: &str, axis: u8) -> (Link, DeviceInfo) {
     settings.odrive.axis = axis;
     let target =
         PortTarget::parse(path, 115_200).speaking(ProtocolChoice::Only(Protocol::Odrive), settings);
-    let link = Link::open(LinkOptions::new(target));
-    let info = wait_for(&link, 5, |event| match event {
-        Event::Described(info) => Some(info),
-        _ => None,
-    });
-    (link, info)
+    common::connect_to(target, 1, 5)
 }
 
 #[test]

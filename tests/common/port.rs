@@ -36,7 +36,8 @@ pub fn connect_simplefoc(path: &str, divider: u16) -> (Link, DeviceInfo) {
     connect_to(target, divider, 10)
 }
 
-fn connect_to(target: PortTarget, divider: u16, seconds: u64) -> (Link, DeviceInfo) {
+/// Opens a link to `target` and waits up to `seconds` for the description.
+pub fn connect_to(target: PortTarget, divider: u16, seconds: u64) -> (Link, DeviceInfo) {
     let mut options = LinkOptions::new(target);
     options.stream_divider = divider;
     let link = Link::open(options);
