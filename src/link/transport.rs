@@ -9,7 +9,7 @@ use std::io::{self, Read, Write};
 use std::time::{Duration, Instant};
 
 use super::LinkError;
-use super::shared_port::{NativeAxes, OdriveAxes, Router, open_axis};
+use super::shared_port::{NativeAxes, OdriveAxes, Router, SimpleFocMotors, open_axis};
 use crate::protocol::adapter::{AdapterSettings, Protocol, ProtocolChoice};
 use crate::sim::SimDevice;
 use crate::sim::device::DeviceSettings;
@@ -190,9 +190,10 @@ impl PortTarget {
     }
 
     /// Opens the transport. Fails with a message fit for the user. A
-    /// serial port spoken to as an ODrive, or as one axis of a native
-    /// device, is shared by the links to its axes
-    /// ([`super::shared_port`]): one per axis, each its own device.
+    /// serial port spoken to as an ODrive, as a SimpleFOC sketch, or as
+    /// one axis of a native device, is shared by the links to its axes
+    /// ([`super::shared_port`]): one per axis (a SimpleFOC motor's is its
+    /// Commander letter), each its own device.
     pub fn open(&self) -> Result<Box<dyn Transport>, LinkError> {
         match self {
             Self::Sim => Ok(Box::new(SimTransport::new(SimDevice::new(
@@ -218,6 +219,11 @@ impl PortTarget {
                         let axis = settings.odrive.axis.to_string();
                         let router = || Box::new(OdriveAxes::new()) as Box<dyn Router>;
                         open_axis(path, &axis, router, open)
+                    }
+                    (ProtocolChoice::Only(Protocol::SimpleFoc), _) => {
+                        let letter = settings.simplefoc.sanitized().letter.to_string();
+                        let router = || Box::new(SimpleFocMotors::new()) as Box<dyn Router>;
+                        open_axis(path, &letter, router, open)
                     }
                     (ProtocolChoice::Only(Protocol::Native), Some(axis)) => {
                         let router = || Box::new(NativeAxes::new()) as Box<dyn Router>;
@@ -272,6 +278,11 @@ pub trait Transport: Send {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize>;
     /// Writes all of `bytes`.
     fn write_all(&mut self, bytes: &[u8]) -> io::Result<()>;
+    /// How many links speak over this port, this one included: more than
+    /// one only on a port shared by a board's axes ([`super::shared_port`]).
+    fn links_sharing(&self) -> usize {
+        1
+    }
 }
 
 /// The modem control lines a serial port is opened with. Both are

@@ -1,7 +1,8 @@
 //! One serial port shared by the links to the axes of one board, each axis
 //! a device of its own in the app (its own link thread, adapter, history,
-//! parameters and procedures): an ODrive's axis0 and axis1, or the axes a
-//! native device names by prefix (docs/PROTOCOL.md, "Several axes"). The
+//! parameters and procedures): an ODrive's axis0 and axis1, the axes a
+//! native device names by prefix (docs/PROTOCOL.md, "Several axes"), or
+//! the motors of a SimpleFOC sketch under their Commander letters. The
 //! first link to open the port opens it; a link to another axis of the
 //! same port joins it; the port closes when the last one lets go, and a
 //! port lost is lost for all of them at once. Nothing above the transport
@@ -9,10 +10,12 @@
 //!
 //! What goes between the port and the links is the wire format's
 //! [`Router`]: [`odrive`] pairs each reply line with the request that asked
-//! for it; [`native`] is the device as each axis would be on its own.
+//! for it; [`native`] is the device as each axis would be on its own;
+//! [`simplefoc`] places each line by the motor's Commander letter.
 
 mod native;
 mod odrive;
+mod simplefoc;
 
 use std::collections::{BTreeMap, HashMap};
 use std::io;
@@ -24,6 +27,7 @@ use super::transport::Transport;
 
 pub(super) use native::NativeAxes;
 pub(super) use odrive::OdriveAxes;
+pub(super) use simplefoc::SimpleFocMotors;
 
 /// What one read takes from the port at most.
 const READ_CHUNK: usize = 4096;
@@ -40,8 +44,9 @@ pub(super) trait Router: Send {
     fn kind(&self) -> &'static str;
     /// A link to `axis` joined.
     fn attach(&mut self, axis: &str);
-    /// The link to `axis` let go: nothing more goes to it.
-    fn detach(&mut self, axis: &str);
+    /// The link to `axis` let go: nothing more goes to it; what goes out
+    /// to the device because it left into `out`.
+    fn detach(&mut self, axis: &str, out: &mut Vec<u8>);
     /// The link to `axis` wrote `bytes`: what goes out to the device now
     /// into `out`, and what the link is answered at once into `inboxes`.
     fn write(
@@ -275,13 +280,28 @@ impl Transport for AxisEnd {
     fn write_all(&mut self, bytes: &[u8]) -> io::Result<()> {
         self.shared.write(&self.axis, bytes, Instant::now())
     }
+
+    fn links_sharing(&self) -> usize {
+        lock(&self.shared.port).inboxes.len().max(1)
+    }
 }
 
 impl Drop for AxisEnd {
     fn drop(&mut self) {
-        let mut port = lock(&self.shared.port);
-        port.inboxes.remove(&self.axis);
-        port.router.detach(&self.axis);
+        {
+            let mut port = lock(&self.shared.port);
+            port.inboxes.remove(&self.axis);
+            let Port { router, out, .. } = &mut *port;
+            router.detach(&self.axis, out);
+            if out.is_empty() || port.failed.is_some() {
+                return;
+            }
+        }
+        // What the router sends because this link left (the last link's
+        // leaving puts back what the first one found). A failure here is
+        // the next link's to meet.
+        let mut transport = lock(&self.shared.transport);
+        let _ = self.shared.flush(transport.as_mut());
     }
 }
 

@@ -464,7 +464,7 @@ impl Router for NativeAxes {
         self.ends.insert(axis.to_owned(), End::default());
     }
 
-    fn detach(&mut self, axis: &str) {
+    fn detach(&mut self, axis: &str, _out: &mut Vec<u8>) {
         self.ends.remove(axis);
         self.pings.retain(|(_, owner, _)| owner != axis);
         self.asked.retain(|(_, owner, _)| owner != axis);

@@ -141,7 +141,7 @@ impl Router for OdriveAxes {
         self.ends.insert(axis.to_owned(), End::default());
     }
 
-    fn detach(&mut self, axis: &str) {
+    fn detach(&mut self, axis: &str, _out: &mut Vec<u8>) {
         // What it was owed is dropped when it comes; nothing it held back
         // goes out.
         self.ends.remove(axis);

@@ -1,0 +1,377 @@
+//! A SimpleFOC sketch with several motors, each under its own Commander
+//! letter (`command.add('M', doMotor)`, `command.add('N', doMotor2)`),
+//! shared by the links to its motors: the axis is the letter.
+//!
+//! - **Replies.** Each link's adapter speaks in verbosity `@3`, where a
+//!   handler's reply begins with its letter (`printMachineReadable(
+//!   user_input[0])`, Arduino-FOC 2.4.0 Commander.cpp:98): a line that
+//!   begins with a motor's letter goes to that motor's link. The
+//!   Commander's own replies (`@`, `#`, `?`, Commander.cpp:63-94) go to the
+//!   link that last sent one of its own commands; a line no letter places
+//!   (a reply before `@3`, an `err`, the sketch's own text) to the link
+//!   that last wrote, if that was within [`REPLY_WINDOW`], else to every
+//!   link. The library's `MOT:` text goes to every link.
+//! - **Monitoring.** `FOCMotor::monitor()` names no motor unless the
+//!   sketch sets `monitor_start_char` (FOCMotor.cpp:321-380), and no
+//!   command sets it. A line that starts with a motor's letter is that
+//!   motor's (`motor.monitor_start_char = 'M'`); one that starts with a
+//!   number cannot be placed, so with two links it goes to none, and each
+//!   link is told once, as text, what to set in the sketch.
+//! - **The Commander's settings are one for all motors.** Each adapter
+//!   reads the verbosity and decimals, sets `@3` and `#12`, and puts back
+//!   what it found when it closes. While another link still speaks to the
+//!   sketch, a line that would change either away from what a link set is
+//!   held back, and the first one held for each goes out when the last
+//!   link lets go: the sketch is left as the first link found it.
+//!
+//! With one link on it the port passes bytes through untouched.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use super::{Inboxes, Router};
+use crate::protocol::simplefoc::session::is_library_text;
+
+/// A line no letter places belongs to the link that wrote within this.
+pub(super) const REPLY_WINDOW: Duration = Duration::from_millis(300);
+/// A line longer than this without a line end is not split further: it
+/// goes to every link, which counts it as garbage (the adapter's limit).
+const MAX_LINE_BYTES: usize = 512;
+
+/// What every link is told once when monitoring lines name no motor.
+pub(super) const UNTAGGED: &str = "motiontune: monitoring lines that start with a number name no \
+     motor, and this port is shared by several: set motor.monitor_start_char to each motor's \
+     Commander letter in the sketch";
+
+/// One motor's link, as the router sees it.
+#[derive(Debug, Default)]
+struct End {
+    /// The start of a command line not complete yet.
+    partial: Vec<u8>,
+    /// Told that untagged monitoring lines cannot be placed.
+    told_untagged: bool,
+}
+
+/// The router between a SimpleFOC sketch's port and the links to its
+/// motors.
+#[derive(Debug, Default)]
+pub struct SimpleFocMotors {
+    ends: BTreeMap<String, End>,
+    /// The line from the device not complete yet.
+    line: Vec<u8>,
+    /// The current line grew past [`MAX_LINE_BYTES`]: passed on to every
+    /// link up to its end.
+    overlong: bool,
+    /// The link that last sent one of the Commander's own commands.
+    own_asker: Option<String>,
+    /// The link that last wrote a line, and when.
+    last_writer: Option<(String, Instant)>,
+    /// The last `@…` and `#…` that went out with a value, by command.
+    in_force: BTreeMap<u8, Vec<u8>>,
+    /// The first `@…` and `#…` held back while another link still spoke
+    /// to the sketch, by command: sent when the last link lets go.
+    held: BTreeMap<u8, Vec<u8>>,
+    /// Monitoring lines no motor could be found for.
+    untagged: u64,
+}
+
+impl SimpleFocMotors {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sends, or holds back, one complete command line of `axis`'s link.
+    fn send(&mut self, axis: &str, line: Vec<u8>, now: Instant, out: &mut Vec<u8>) {
+        self.last_writer = Some((axis.to_owned(), now));
+        let Some(&first) = line.first() else {
+            return;
+        };
+        if matches!(first, b'@' | b'#' | b'?') {
+            self.own_asker = Some(axis.to_owned());
+        }
+        if matches!(first, b'@' | b'#') && sets_a_value(&line) {
+            let others = self.ends.len() > 1;
+            let in_force = self.in_force.get(&first);
+            if others && in_force.is_some_and(|in_force| *in_force != line) {
+                // Another motor's session needs what is in force.
+                self.held.entry(first).or_insert(line);
+                return;
+            }
+            self.in_force.insert(first, line.clone());
+        }
+        out.extend_from_slice(&line);
+    }
+
+    /// The link a complete line from the device goes to: `None` for every
+    /// link, `Some(None)` for none.
+    fn owner(&mut self, line: &[u8], now: Instant) -> Option<Option<String>> {
+        let first = *line.first()?;
+        let text = String::from_utf8_lossy(line);
+        if is_library_text(&text) {
+            return None;
+        }
+        let letter = char::from(first).to_string();
+        if self.ends.contains_key(&letter) {
+            return Some(Some(letter));
+        }
+        if matches!(first, b'@' | b'#' | b'?') {
+            return self.own_asker.clone().map(Some);
+        }
+        if first.is_ascii_digit() || first == b'-' {
+            self.untagged += 1;
+            return Some(None);
+        }
+        self.last_writer
+            .as_ref()
+            .filter(|(_, at)| now.duration_since(*at) <= REPLY_WINDOW)
+            .map(|(axis, _)| Some(axis.clone()))
+    }
+
+    fn deliver(&mut self, line: &[u8], now: Instant, inboxes: &mut Inboxes) {
+        match self.owner(line, now) {
+            Some(Some(axis)) => {
+                if let Some(inbox) = inboxes.get_mut(&axis) {
+                    inbox.extend_from_slice(line);
+                }
+            }
+            Some(None) => {
+                for (axis, end) in &mut self.ends {
+                    if !end.told_untagged
+                        && let Some(inbox) = inboxes.get_mut(axis)
+                    {
+                        end.told_untagged = true;
+                        inbox.extend_from_slice(UNTAGGED.as_bytes());
+                        inbox.extend_from_slice(b"\r\n");
+                    }
+                }
+            }
+            None => to_every_link(inboxes, line),
+        }
+    }
+}
+
+fn to_every_link(inboxes: &mut Inboxes, bytes: &[u8]) {
+    for inbox in inboxes.values_mut() {
+        inbox.extend_from_slice(bytes);
+    }
+}
+
+/// Whether a line of the Commander's own (`@3`, `#12`) sets a value, not
+/// only reads it (`@`, `#`, Commander.cpp:73, 90).
+fn sets_a_value(line: &[u8]) -> bool {
+    line.get(1)
+        .is_some_and(|&b| !matches!(b, b'\n' | b'\r' | 0))
+}
+
+impl Router for SimpleFocMotors {
+    fn kind(&self) -> &'static str {
+        "SimpleFOC motors"
+    }
+
+    fn attach(&mut self, axis: &str) {
+        self.ends.insert(axis.to_owned(), End::default());
+    }
+
+    /// The last link gone, what was held back goes out: the decimals,
+    /// then the verbosity, as the adapter puts them back.
+    fn detach(&mut self, axis: &str, out: &mut Vec<u8>) {
+        self.ends.remove(axis);
+        if self.own_asker.as_deref() == Some(axis) {
+            self.own_asker = None;
+        }
+        if self.ends.is_empty() {
+            for key in [b'#', b'@'] {
+                if let Some(line) = self.held.remove(&key) {
+                    out.extend_from_slice(&line);
+                }
+            }
+            self.in_force.clear();
+        }
+    }
+
+    fn write(
+        &mut self,
+        axis: &str,
+        bytes: &[u8],
+        now: Instant,
+        out: &mut Vec<u8>,
+        _inboxes: &mut Inboxes,
+    ) {
+        let Some(end) = self.ends.get_mut(axis) else {
+            return;
+        };
+        end.partial.extend_from_slice(bytes);
+        let mut lines = Vec::new();
+        while let Some(at) = end.partial.iter().position(|&b| b == b'\n') {
+            lines.push(end.partial.drain(..=at).collect::<Vec<u8>>());
+        }
+        for line in lines {
+            self.send(axis, line, now, out);
+        }
+    }
+
+    fn poll(&mut self, _now: Instant, _out: &mut Vec<u8>) {}
+
+    fn read(&mut self, bytes: &[u8], now: Instant, inboxes: &mut Inboxes) {
+        let single = inboxes.len() == 1;
+        if single && let Some(inbox) = inboxes.values_mut().next() {
+            // One link: bytes as they came.
+            inbox.extend_from_slice(bytes);
+        }
+        for &byte in bytes {
+            if self.overlong {
+                if !single {
+                    to_every_link(inboxes, &[byte]);
+                }
+                self.overlong = byte != b'\n';
+                continue;
+            }
+            self.line.push(byte);
+            if byte == b'\n' {
+                let line = std::mem::take(&mut self.line);
+                if !single {
+                    self.deliver(&line, now, inboxes);
+                }
+            } else if self.line.len() > MAX_LINE_BYTES {
+                let line = std::mem::take(&mut self.line);
+                if !single {
+                    to_every_link(inboxes, &line);
+                }
+                self.overlong = true;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn two() -> (SimpleFocMotors, Inboxes) {
+        let mut router = SimpleFocMotors::new();
+        let mut inboxes = Inboxes::new();
+        for axis in ["M", "N"] {
+            router.attach(axis);
+            inboxes.insert(axis.to_owned(), Vec::new());
+        }
+        (router, inboxes)
+    }
+
+    fn write(router: &mut SimpleFocMotors, axis: &str, bytes: &str, now: Instant) -> String {
+        let mut out = Vec::new();
+        router.write(axis, bytes.as_bytes(), now, &mut out, &mut Inboxes::new());
+        String::from_utf8_lossy(&out).into_owned()
+    }
+
+    fn take(inboxes: &mut Inboxes, axis: &str) -> String {
+        let inbox = inboxes
+            .get_mut(axis)
+            .map(std::mem::take)
+            .unwrap_or_default();
+        String::from_utf8_lossy(&inbox).into_owned()
+    }
+
+    #[test]
+    fn replies_and_tagged_monitoring_go_to_their_motor() {
+        let (mut router, mut inboxes) = two();
+        let now = Instant::now();
+        assert_eq!(write(&mut router, "M", "MVP\n", now), "MVP\n");
+        assert_eq!(write(&mut router, "N", "NVP\n", now), "NVP\n");
+        router.read(
+            b"MVP0.200000000000\r\nN1.0000\t2.0000\r\nNVP0.3",
+            now,
+            &mut inboxes,
+        );
+        router.read(b"00000000000\r\nM3.0000\t4.0000\r\n", now, &mut inboxes);
+        assert_eq!(
+            take(&mut inboxes, "M"),
+            "MVP0.200000000000\r\nM3.0000\t4.0000\r\n"
+        );
+        assert_eq!(
+            take(&mut inboxes, "N"),
+            "N1.0000\t2.0000\r\nNVP0.300000000000\r\n"
+        );
+        // The library's text is every motor's, although it starts with M.
+        router.read(b"MOT:Ready.\r\n", now, &mut inboxes);
+        assert_eq!(take(&mut inboxes, "M"), "MOT:Ready.\r\n");
+        assert_eq!(take(&mut inboxes, "N"), "MOT:Ready.\r\n");
+    }
+
+    #[test]
+    fn the_commander_s_own_replies_go_to_the_link_that_asked() {
+        let (mut router, mut inboxes) = two();
+        let now = Instant::now();
+        write(&mut router, "N", "@\n", now);
+        // Before @3 the reply names nothing: the last writer's, in time.
+        router.read(b"Verb:on!\r\n", now, &mut inboxes);
+        write(&mut router, "N", "?\n", now);
+        write(&mut router, "M", "MC\n", now);
+        router.read(b"?M:motor\r\n?N:motor 2\r\nMC2\r\n", now, &mut inboxes);
+        assert_eq!(
+            take(&mut inboxes, "N"),
+            "Verb:on!\r\n?M:motor\r\n?N:motor 2\r\n"
+        );
+        assert_eq!(take(&mut inboxes, "M"), "MC2\r\n");
+        // Long after any request, text is everyone's.
+        let later = now + REPLY_WINDOW * 2;
+        router.read(b"Hello from the sketch\r\n", later, &mut inboxes);
+        assert_eq!(take(&mut inboxes, "M"), "Hello from the sketch\r\n");
+        assert_eq!(take(&mut inboxes, "N"), "Hello from the sketch\r\n");
+    }
+
+    #[test]
+    fn untagged_monitoring_is_placed_nowhere_and_said_once() {
+        let (mut router, mut inboxes) = two();
+        let now = Instant::now();
+        router.read(b"1.0\t2.0\r\n-1.0\t2.0\r\n", now, &mut inboxes);
+        for axis in ["M", "N"] {
+            assert_eq!(take(&mut inboxes, axis), format!("{UNTAGGED}\r\n"));
+        }
+        assert_eq!(router.untagged, 2);
+    }
+
+    #[test]
+    fn the_commander_is_left_as_the_first_link_found_it() {
+        let (mut router, _) = two();
+        let now = Instant::now();
+        // M found @2 and #3, and set the session's.
+        assert_eq!(write(&mut router, "M", "@3\n#12\n", now), "@3\n#12\n");
+        // N, joining, reads and sets the same: they go out.
+        assert_eq!(write(&mut router, "N", "@\n@3\n#12\n", now), "@\n@3\n#12\n");
+        // M closes first: what it puts back would break N's session.
+        assert_eq!(write(&mut router, "M", "#3\n@2\n", now), "");
+        let mut out = Vec::new();
+        router.detach("M", &mut out);
+        assert!(out.is_empty());
+        // N, alone, puts back what it found; then M's goes out, last.
+        assert_eq!(write(&mut router, "N", "#12\n@3\n", now), "#12\n@3\n");
+        router.detach("N", &mut out);
+        assert_eq!(String::from_utf8_lossy(&out), "#3\n@2\n");
+    }
+
+    #[test]
+    fn one_link_sees_the_port_untouched() {
+        let mut router = SimpleFocMotors::new();
+        router.attach("M");
+        let mut inboxes = Inboxes::from([("M".to_owned(), Vec::new())]);
+        let bytes = b"1.0\t2.0\r\nNVP1\r\npartial";
+        router.read(bytes, Instant::now(), &mut inboxes);
+        assert_eq!(take(&mut inboxes, "M").as_bytes(), bytes);
+        let now = Instant::now();
+        assert_eq!(write(&mut router, "M", "@2\n", now), "@2\n");
+    }
+
+    #[test]
+    fn an_endless_line_reaches_every_link_whole() {
+        let (mut router, mut inboxes) = two();
+        let long = vec![b'x'; MAX_LINE_BYTES + 10];
+        router.read(&long, Instant::now(), &mut inboxes);
+        router.read(b"yy\r\nMVP1\r\n", Instant::now(), &mut inboxes);
+        let mut whole = long.clone();
+        whole.extend_from_slice(b"yy\r\n");
+        let n = take(&mut inboxes, "N");
+        assert_eq!(n.as_bytes(), whole.as_slice());
+        let m = take(&mut inboxes, "M");
+        assert_eq!(m.len(), whole.len() + 6);
+    }
+}
