@@ -330,6 +330,7 @@ impl Connection<'_> {
 
     fn poll_adapter(&mut self) -> Result<(), LinkError> {
         self.wire.clear();
+        self.adapter.port_shared_by(self.transport.links_sharing());
         self.adapter.poll(Instant::now(), &mut self.wire);
         self.send_wire()
     }

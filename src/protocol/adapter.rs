@@ -201,6 +201,11 @@ pub trait Adapter: Send {
         None
     }
 
+    /// `links` links speak over the port now, this one included (the axes
+    /// of one board, [`crate::link`]'s shared port): an adapter that
+    /// budgets the port's capacity takes its share. Nothing by default.
+    fn port_shared_by(&mut self, _links: usize) {}
+
     /// Bytes to send now of the adapter's own accord: the handshake until
     /// the device is described, then polls for firmware that does not
     /// stream by itself.

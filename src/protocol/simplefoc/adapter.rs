@@ -33,7 +33,7 @@ use super::monitor::SketchMonitor;
 use super::params::{MotorParam, motor_params};
 use super::requests::{Expect, Reply, ReplyKind, Request, Requests};
 use super::session::{BootWatch, CommanderSettings, is_library_text};
-use super::stream::{MonitorLine, MonitorReader};
+use super::stream::{self, MonitorLine, MonitorReader};
 use super::wire::{Line, classify, could_be_numbers, echo, is_commander_reply};
 use crate::protocol::adapter::{Adapter, AdapterError, DecodeTally, Protocol, Unsupported};
 use crate::protocol::host_clock::HostTiming;
@@ -122,6 +122,8 @@ pub struct SimpleFocAdapter {
     commander: CommanderSettings,
     /// The handlers `?` listed: letter and label.
     handlers: Vec<(char, String)>,
+    /// The motor's letter is chosen from the handlers listed.
+    motor_chosen: bool,
     /// Description reads still unanswered.
     describe_left: usize,
     device: Option<DeviceInfo>,
@@ -162,6 +164,7 @@ impl SimpleFocAdapter {
             requests: Requests::default(),
             commander: CommanderSettings::default(),
             handlers: Vec::new(),
+            motor_chosen: false,
             describe_left: 0,
             device: None,
             announced: false,
@@ -247,6 +250,10 @@ impl SimpleFocAdapter {
             self.on_reply(purpose, reply, now);
             return;
         }
+        if !self.typed_on_wire() && self.other_motor_s_monitoring(text) {
+            tally.ok += 1;
+            return;
+        }
         match self.monitor.read(text) {
             MonitorLine::Sample(values) => {
                 tally.ok += 1;
@@ -273,6 +280,27 @@ impl SimpleFocAdapter {
                 self.on_text(text, now, tally);
             }
         }
+    }
+
+    /// Whether `text` is a monitoring line another motor of the sketch
+    /// tagged with its letter (`monitor_start_char`), which a sketch with
+    /// several motors sets to tell them apart. Until `?` has listed the
+    /// handlers, a line tagged with any other letter may be one.
+    fn other_motor_s_monitoring(&self, text: &str) -> bool {
+        let Some(start) = text.chars().next() else {
+            return false;
+        };
+        let other = if self.motor_chosen {
+            self.is_other_motor(start)
+        } else {
+            start.is_ascii_alphabetic() && start != self.letter
+        };
+        other && stream::parse_any(text).is_some()
+    }
+
+    /// Whether `letter` is another handler's than this motor's.
+    fn is_other_motor(&self, letter: char) -> bool {
+        letter != self.letter && self.handlers.iter().any(|(l, _)| *l == letter)
     }
 
     /// A reply to a stop written while a typed line is on the wire: the
@@ -359,6 +387,14 @@ impl Adapter for SimpleFocAdapter {
             return None;
         }
         self.progress
+    }
+
+    /// Each motor streaming over the port gets an even share of it: a new
+    /// `MMD` when the share changes the plan.
+    fn port_shared_by(&mut self, links: usize) {
+        if self.streaming.share_port(links) {
+            self.push_rate();
+        }
     }
 
     fn poll(&mut self, now: Instant, out: &mut Vec<u8>) {

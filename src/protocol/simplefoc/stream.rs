@@ -135,6 +135,13 @@ pub struct MonitorReader {
 }
 
 impl MonitorReader {
+    /// The start character of the format learned, or being learned.
+    pub fn start(&self) -> Option<char> {
+        self.format
+            .or(self.candidate)
+            .and_then(|format| format.start)
+    }
+
     /// Reads one line: a sample, a bad line, a line learning the format, or none of these.
     pub fn read(&mut self, line: &str) -> MonitorLine {
         let parsed = parse_any(line);
@@ -189,7 +196,8 @@ const SATURATED_SHARE: f64 = 0.9;
 
 /// How often `monitor()` prints: every `base × divider` loops, `base`
 /// chosen so that lines of `line_bytes` at `loop_hz` take at most
-/// [`LINK_SHARE`] of `baud`.
+/// [`LINK_SHARE`] of `baud`, split evenly between the motors whose links
+/// share the port ([`RatePlan::set_links`]).
 #[derive(Clone, Debug, PartialEq)]
 pub struct RatePlan {
     baud: u32,
@@ -199,6 +207,8 @@ pub struct RatePlan {
     pub line_bytes: f64,
     /// Loops per print before the divider: the `MMD` base.
     pub base: u32,
+    /// Links streaming over the port, this one included.
+    links: usize,
 }
 
 impl RatePlan {
@@ -210,6 +220,7 @@ impl RatePlan {
             loop_hz: loop_hz.max(1.0),
             line_bytes,
             base: 1,
+            links: 1,
         };
         plan.base = plan.base_for(plan.loop_hz, line_bytes);
         plan
@@ -220,8 +231,13 @@ impl RatePlan {
         f64::from(self.baud) / 10.0
     }
 
+    /// Bytes a second this link's monitoring may take.
+    fn budget(&self) -> f64 {
+        LINK_SHARE * self.capacity() / self.links as f64
+    }
+
     fn base_for(&self, loop_hz: f64, line_bytes: f64) -> u32 {
-        let budget = LINK_SHARE * self.capacity();
+        let budget = self.budget();
         (loop_hz * line_bytes / budget).ceil().clamp(1.0, 65_535.0) as u32
     }
 
@@ -229,6 +245,21 @@ impl RatePlan {
     /// kept to 16 bits for the smallest).
     pub fn downsample(&self, divider: u16) -> u32 {
         (self.base * u32::from(divider.max(1))).min(65_535)
+    }
+
+    /// `links` links now share the port (one motor's each): a new base
+    /// when the share changes it.
+    pub fn set_links(&mut self, links: usize) -> Option<u32> {
+        let links = links.max(1);
+        if links == self.links {
+            return None;
+        }
+        self.links = links;
+        let base = self.base_for(self.loop_hz, self.line_bytes);
+        (base != self.base).then(|| {
+            self.base = base;
+            base
+        })
     }
 
     /// Lines a second at divider 1.
@@ -244,7 +275,7 @@ impl RatePlan {
             return None;
         }
         let mut loop_hz = lines_per_s * f64::from(downsample);
-        if lines_per_s * mean_bytes > SATURATED_SHARE * self.capacity() {
+        if lines_per_s * mean_bytes > SATURATED_SHARE / LINK_SHARE * self.budget() {
             // The loop waited on the UART: it runs faster than this.
             loop_hz *= 2.0;
         }
@@ -330,5 +361,20 @@ mod tests {
         assert_eq!(full.base, 8);
         let new = full.learn(220.0, 52.0, 8).expect("replanned");
         assert!(new > 20, "{new}");
+    }
+
+    #[test]
+    fn motors_sharing_a_port_share_its_seventy_percent() {
+        let mut plan = RatePlan::new(115_200, 10_000.0, 7);
+        assert_eq!(plan.set_links(1), None);
+        assert_eq!(plan.set_links(2), Some(159), "80 for one");
+        assert!(2.0 * share(&plan, plan.downsample(1)) <= LINK_SHARE);
+        assert_eq!(plan.set_links(2), None, "no change, no new plan");
+        // Half the port full is full for one of two.
+        assert!(plan.learn(110.0, 52.0, 80).is_some());
+        assert!(plan.loop_hz > 15_000.0, "{}", plan.loop_hz);
+        let before = plan.base;
+        let alone = plan.set_links(1).expect("a new plan alone");
+        assert!(alone < before, "{alone} < {before}");
     }
 }

@@ -13,6 +13,7 @@ use crate::protocol::TextLevel;
 use crate::protocol::simplefoc::params::MOTION_INDEX;
 use crate::protocol::simplefoc::requests::{Expect, Reply, ReplyKind, Request};
 use crate::protocol::simplefoc::session::SESSION_DECIMALS;
+use crate::protocol::simplefoc::stream::MonitorReader;
 use crate::protocol::simplefoc::wire::verbosity_reply;
 
 /// After a probe went unanswered, the next is not sent before this.
@@ -175,6 +176,30 @@ impl SimpleFocAdapter {
             letter
         };
         self.letter = letter;
+        self.motor_chosen = true;
+        // Learned before the handlers were known, from the lines of the
+        // motor found in place of the one asked for: learned again.
+        if self
+            .monitor
+            .start()
+            .is_some_and(|start| self.is_other_motor(start))
+        {
+            self.monitor = MonitorReader::default();
+        }
+        let others: Vec<String> = self
+            .handlers
+            .iter()
+            .filter(|(l, label)| *l != letter && label.to_ascii_lowercase().contains("motor"))
+            .map(|(l, label)| format!("{l} '{label}'"))
+            .collect();
+        if !others.is_empty() {
+            let message = format!(
+                "the sketch has other motors ({}): each connects as a device of its own over \
+                 this port, with its letter",
+                others.join(", ")
+            );
+            self.text(TextLevel::Info, message);
+        }
         self.requests.push(Request::new(
             Purpose::Verify,
             format!("{letter}C\n"),

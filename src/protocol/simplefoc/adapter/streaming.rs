@@ -83,6 +83,12 @@ impl Streaming {
         &self.plan
     }
 
+    /// `links` links share the port: whether the stream, running, needs
+    /// a new `MMD` for its share.
+    pub(super) fn share_port(&mut self, links: usize) -> bool {
+        self.plan.set_links(links).is_some() && self.divider > 0
+    }
+
     /// A line in the monitor's format arrived.
     pub(super) fn heard_monitor(&mut self) {
         if self.started.is_some() {
@@ -167,6 +173,7 @@ impl SimpleFocAdapter {
             let stop = monitor_request(Purpose::MonitorRate, letter, "MD0", ReplyKind::Number);
             self.found_monitor.rate_changed();
             self.streaming.started = None;
+            self.streaming.divider = 0;
             self.requests.push_urgent(stop, out);
             return;
         }
@@ -189,7 +196,7 @@ impl SimpleFocAdapter {
         self.push_rate();
     }
 
-    fn push_rate(&mut self) {
+    pub(super) fn push_rate(&mut self) {
         let downsample = self.streaming.plan.downsample(self.streaming.divider);
         // The clock's first guess at the period, until the reply.
         self.streaming.downsample = downsample;

@@ -472,3 +472,55 @@ fn a_plain_text_sketch_is_never_described() {
 }
 
 mod typed;
+
+#[test]
+fn another_motor_s_tagged_lines_are_never_this_motor_s_samples() {
+    // A second motor under T tags its lines with its letter; this motor
+    // (M) tags its own with M. T's lines come first, two in a row, before
+    // the handlers are known.
+    let mut bench = Bench::new(
+        SketchSettings {
+            monitor_start_char: Some('M'),
+            target_letter: Some('T'),
+            ..SketchSettings::default()
+        },
+        64,
+    );
+    let other = b"T9.0000\t9.0000\t9.0000\t9.0000\t9.0000\t9.0000\t9.0000\r\n";
+    bench.deliver(other);
+    bench.deliver(other);
+    let info = bench.describe();
+    bench.send(Command::Stream { divider: 1 });
+    let mut injected = 0;
+    for _ in 0..1000 {
+        let mut out = Vec::new();
+        bench.adapter.poll(bench.now, &mut out);
+        bench.pass_to_firmware(&out);
+        bench.firmware.advance(10);
+        let output = bench.firmware.take_output();
+        bench.deliver(&output);
+        // Between two whole lines of M's.
+        if output.ends_with(b"\n") {
+            bench.deliver(other);
+            injected += 1;
+        }
+        bench.now += Duration::from_millis(1);
+    }
+    assert!(injected > 50, "{injected}");
+    let mut rows = 0;
+    for event in &bench.events {
+        if let Event::Samples { batch, .. } = event {
+            for k in 0..batch.len() {
+                rows += 1;
+                assert!(
+                    batch.sample(k).iter().all(|&v| v != 9.0),
+                    "T's line read as M's: {:?}",
+                    batch.sample(k)
+                );
+            }
+        }
+    }
+    assert!(rows > 50, "{rows} rows of M's own");
+    assert_eq!(bench.tally.message_errors, 0);
+    assert_eq!(info.name, "SimpleFOC motor 'M'");
+}
