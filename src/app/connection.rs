@@ -226,6 +226,31 @@ impl ConnectionPanel {
         }
     }
 
+    /// The SimpleFOC motor's Commander letter: each motor of a sketch is a
+    /// device, and the motors of one port share it.
+    fn motor_letter_ui(&mut self, ui: &mut egui::Ui) {
+        let letter = &mut self.adapter_settings.simplefoc.letter;
+        let mut text = letter.to_string();
+        let label = ui.label("Motor letter");
+        let edited = ui
+            .add(
+                egui::TextEdit::singleline(&mut text)
+                    .char_limit(2)
+                    .desired_width(14.0),
+            )
+            .labelled_by(label.id)
+            .on_hover_text(
+                "The motor's letter in the sketch's Commander (command.add('M', doMotor)); the \
+                 motors of one sketch are devices sharing its port (Add device with another \
+                 letter)",
+            )
+            .changed();
+        // The letter typed last wins: typing N after M gives N.
+        if edited && let Some(typed) = text.chars().rev().find(char::is_ascii_alphabetic) {
+            *letter = typed;
+        }
+    }
+
     /// The protocol's combo box, labelled "Protocol" for assistive tools.
     fn protocol_ui(&mut self, ui: &mut egui::Ui) {
         egui::ComboBox::from_id_salt("protocol")
@@ -396,6 +421,9 @@ impl ConnectionPanel {
                 let axis = text.trim();
                 self.adapter_settings.native_axis = (!axis.is_empty()).then(|| axis.to_owned());
             }
+        }
+        if self.protocol == ProtocolChoice::Only(Protocol::SimpleFoc) {
+            self.motor_letter_ui(ui);
         }
         let divider_label = ui.label("Divider");
         ui.add(egui::DragValue::new(&mut self.divider).range(1..=1000))

@@ -36,6 +36,8 @@ pub struct RememberedDevice {
     pub odrive_axis: u8,
     /// The axis of a native device that names several, connected alone.
     pub native_axis: Option<String>,
+    /// The SimpleFOC motor's Commander letter; `None` for the default.
+    pub simplefoc_letter: Option<char>,
     /// Raise DTR on opening (a serial port).
     pub dtr: bool,
     /// Raise RTS on opening (a serial port).
@@ -57,6 +59,7 @@ impl Default for RememberedDevice {
             protocol: ProtocolChoice::Auto.key().to_owned(),
             odrive_axis: 0,
             native_axis: None,
+            simplefoc_letter: None,
             dtr: lines.dtr,
             rts: lines.rts,
             replay_speed: 1.0,
@@ -96,6 +99,9 @@ impl Restored {
                     ..
                 },
             ) => format!("{port} axis {axis}"),
+            (ProtocolChoice::Only(Protocol::SimpleFoc), settings) => {
+                format!("{port} motor {}", settings.simplefoc.letter)
+            }
             _ => port,
         }
     }
@@ -144,6 +150,9 @@ impl RememberedDevice {
         remembered.protocol = protocol.key().to_owned();
         remembered.odrive_axis = settings.odrive.axis;
         remembered.native_axis = settings.native_axis.clone();
+        if *protocol == ProtocolChoice::Only(Protocol::SimpleFoc) {
+            remembered.simplefoc_letter = Some(settings.simplefoc.letter);
+        }
         remembered
     }
 
@@ -166,6 +175,11 @@ impl RememberedDevice {
         if self.baud == 0 {
             return Err("its baud rate is 0".into());
         }
+        if let Some(letter) = self.simplefoc_letter
+            && !letter.is_ascii_alphabetic()
+        {
+            return Err(format!("{letter:?} is not a SimpleFOC motor's letter"));
+        }
         if !(self.replay_speed.is_finite() && self.replay_speed > 0.0) {
             return Err(format!(
                 "a replay pace of {} is not above 0",
@@ -184,6 +198,9 @@ impl RememberedDevice {
         let mut settings = base.clone();
         settings.odrive.axis = self.odrive_axis;
         settings.native_axis = self.native_axis.clone();
+        if let Some(letter) = self.simplefoc_letter {
+            settings.simplefoc.letter = letter;
+        }
         let target = PortTarget::parse(port, self.baud)
             .speaking(protocol, settings)
             .with_control_lines(ControlLines {
@@ -336,6 +353,20 @@ mod tests {
                 1,
                 None,
             ),
+            (
+                PortTarget::parse("/dev/ttyUSB1", 115_200).speaking(
+                    ProtocolChoice::Only(Protocol::SimpleFoc),
+                    AdapterSettings {
+                        simplefoc: crate::protocol::simplefoc::SimpleFocSettings {
+                            letter: 'N',
+                            ..Default::default()
+                        },
+                        ..AdapterSettings::default()
+                    },
+                ),
+                1,
+                None,
+            ),
         ];
         let back = round_trip(&targets);
         assert_eq!(back.len(), targets.len());
@@ -354,7 +385,8 @@ mod tests {
                 "Left wheel",
                 "/dev/ttyACM1 axis0",
                 "Right",
-                "/dev/ttyUSB0 axis y"
+                "/dev/ttyUSB0 axis y",
+                "/dev/ttyUSB1 motor N"
             ]
         );
     }
@@ -403,6 +435,10 @@ mod tests {
                 "axis 2 does not exist",
             ),
             (r#"[{"port": "/dev/ttyACM0", "baud": 0}]"#, "baud rate is 0"),
+            (
+                r#"[{"port": "/dev/ttyACM0", "simplefoc_letter": "7"}]"#,
+                "not a SimpleFOC motor's letter",
+            ),
             (r#"[{"port": "sim", "divider": 0}]"#, "divider of 0"),
             (
                 r#"[{"port": "replay:a.csv", "replay_speed": -1}]"#,

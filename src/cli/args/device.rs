@@ -51,17 +51,16 @@ pub struct DevicesArgs {
 
 impl DevicesArgs {
     /// Each port to open, in the order given, with the protocol and
-    /// settings to speak. `--odrive-axis` or `--axis` given once per
-    /// `--port` says each port's axis: the same port twice with
-    /// `--odrive-axis 0` and `1` is both axes of one ODrive, with `--axis
-    /// x` and `y` two axes of one native device, each a device (spoken to
-    /// in that protocol when it is left to probing).
+    /// settings to speak. `--odrive-axis`, `--axis` or
+    /// `--simplefoc-letter` given once per `--port` says each port's axis:
+    /// the same port twice with `--odrive-axis 0` and `1` is both axes of
+    /// one ODrive, with `--axis x` and `y` two axes of one native device,
+    /// with `--simplefoc-letter M` and `N` two motors of one SimpleFOC
+    /// sketch, each a device (spoken to in that protocol when it is left
+    /// to probing).
     pub fn targets(&self) -> anyhow::Result<Vec<PortTarget>> {
         let adapter = &self.link.adapter;
-        for (flag, given) in [
-            ("--odrive-axis", adapter.odrive_axis.len()),
-            ("--axis", adapter.native_axis.len()),
-        ] {
+        for (flag, given) in adapter.axis_flags() {
             if given > 1 && given != self.ports.len() {
                 anyhow::bail!(
                     "{flag} was given {given} times for {} --port: give it once, or once per --port",
@@ -80,10 +79,12 @@ impl DevicesArgs {
                 if twice && self.link.protocol == ProtocolChoice::Auto {
                     // Only a device with axes carries several devices over
                     // one port.
-                    let protocol = if adapter.native_axis.is_empty() {
-                        Protocol::Odrive
-                    } else {
+                    let protocol = if !adapter.native_axis.is_empty() {
                         Protocol::Native
+                    } else if adapter.simplefoc_letter.len() > 1 {
+                        Protocol::SimpleFoc
+                    } else {
+                        Protocol::Odrive
                     };
                     let (_, settings) = target.protocol();
                     target = target.speaking(ProtocolChoice::Only(protocol), settings);
@@ -97,6 +98,10 @@ impl DevicesArgs {
                     }
                     let native = each(adapter.native_axis.len(), at);
                     settings.native_axis = native.and_then(|k| adapter.native_axis.get(k)).cloned();
+                    let simplefoc = each(adapter.simplefoc_letter.len(), at);
+                    if let Some(&letter) = simplefoc.and_then(|k| adapter.simplefoc_letter.get(k)) {
+                        settings.simplefoc.letter = letter;
+                    }
                 }
                 axis_is_native(target, self.link.protocol)
             })
@@ -130,13 +135,10 @@ pub struct LinkArgs {
 }
 
 impl LinkArgs {
-    /// `port` as the one device of a command: `--odrive-axis` and
-    /// `--axis` at most once.
+    /// `port` as the one device of a command: `--odrive-axis`, `--axis`
+    /// and `--simplefoc-letter` at most once.
     pub fn one_target(&self, port: &str) -> anyhow::Result<PortTarget> {
-        for (flag, given) in [
-            ("--odrive-axis", self.adapter.odrive_axis.len()),
-            ("--axis", self.adapter.native_axis.len()),
-        ] {
+        for (flag, given) in self.adapter.axis_flags() {
             if given > 1 {
                 anyhow::bail!(
                     "{flag} was given {given} times for one --port: one device is one axis"
@@ -187,19 +189,33 @@ pub struct AdapterArgs {
     /// ODrive: feedback polls per second.
     #[arg(long, default_value_t = 200.0, value_name = "HZ", value_parser = parse_poll_hz)]
     pub odrive_poll_hz: f64,
-    /// SimpleFOC: the motor's command letter in the sketch's Commander.
-    #[arg(long, default_value_t = 'M', value_name = "LETTER", value_parser = parse_simplefoc_letter)]
-    pub simplefoc_letter: char,
+    /// SimpleFOC: the motor's command letter in the sketch's Commander
+    /// [default: M]. With several --port, once per port: the same port
+    /// given twice with M and N is two motors of one sketch.
+    #[arg(long, value_name = "LETTER", value_parser = parse_simplefoc_letter)]
+    pub simplefoc_letter: Vec<char>,
 }
 
 impl AdapterArgs {
+    /// The options that say which axis of a port, with how often each
+    /// was given.
+    fn axis_flags(&self) -> [(&'static str, usize); 3] {
+        [
+            ("--odrive-axis", self.odrive_axis.len()),
+            ("--axis", self.native_axis.len()),
+            ("--simplefoc-letter", self.simplefoc_letter.len()),
+        ]
+    }
+
     /// These settings as the adapters take them.
     pub fn settings(&self) -> AdapterSettings {
         let mut settings = self.lines.settings();
         settings.odrive.axis = self.odrive_axis.first().copied().unwrap_or(0);
         settings.odrive.poll_hz = self.odrive_poll_hz;
         settings.native_axis = self.native_axis.first().cloned();
-        settings.simplefoc.letter = self.simplefoc_letter;
+        if let Some(&letter) = self.simplefoc_letter.first() {
+            settings.simplefoc.letter = letter;
+        }
         settings
     }
 }
