@@ -545,3 +545,326 @@ fn typed_lines_reach_the_real_commander_once_and_its_replies_are_text() {
     let health = link.health().snapshot();
     assert_eq!(health.framing_errors + health.message_errors, 0);
 }
+
+/// A link to the motor under `letter` of the sketch on `path`, its
+/// description, and the text it said before it.
+fn connect_motor(
+    path: &str,
+    letter: char,
+) -> (Link, motiontune::protocol::DeviceInfo, Vec<String>) {
+    use motiontune::link::{LinkOptions, PortTarget};
+    use motiontune::protocol::adapter::{AdapterSettings, Protocol, ProtocolChoice};
+    use motiontune::protocol::simplefoc::SimpleFocSettings;
+    let settings = AdapterSettings {
+        simplefoc: SimpleFocSettings {
+            letter,
+            ..SimpleFocSettings::default()
+        },
+        ..AdapterSettings::default()
+    };
+    let target = PortTarget::parse(path, 115_200)
+        .speaking(ProtocolChoice::Only(Protocol::SimpleFoc), settings);
+    let mut options = LinkOptions::new(target);
+    options.stream_divider = 1;
+    let link = Link::open(options);
+    let mut said = Vec::new();
+    let info = wait_for(&link, 10, |event| match event {
+        Event::Described(info) => Some(info),
+        Event::Text { message, .. } => {
+            said.push(message);
+            None
+        }
+        _ => None,
+    });
+    (link, info, said)
+}
+
+fn param_index(info: &motiontune::protocol::DeviceInfo, name: &str) -> u8 {
+    info.params
+        .iter()
+        .position(|p| p.name == name)
+        .unwrap_or_else(|| panic!("{name} described")) as u8
+}
+
+#[test]
+fn two_motors_of_one_sketch_are_two_devices_over_one_port() {
+    // Two motors under M and N, each tagging its monitoring lines with its
+    // letter; the Commander in @2 with 3 decimals, as sketches leave it.
+    let config = SketchConfig {
+        monitor_start_char: Some('M'),
+        second_letter: Some('N'),
+        ..SketchConfig::default()
+    };
+    let Some(mut sketch) = config.start() else {
+        return;
+    };
+    let (m, m_info, said) = connect_motor(sketch.path(), 'M');
+    assert!(
+        said.iter()
+            .any(|text| text.contains("other motors (N 'motor 2')")),
+        "{said:?}"
+    );
+    let (n, n_info, _) = connect_motor(sketch.path(), 'N');
+    // Each described its own motor's gains.
+    let value = |info: &motiontune::protocol::DeviceInfo, name: &str| {
+        info.params[usize::from(param_index(info, name))].value
+    };
+    assert_eq!(value(&m_info, "vel.P"), 0.2);
+    assert_eq!(value(&n_info, "vel.P"), 0.3);
+    assert_eq!(value(&n_info, "limit.voltage"), 5.0);
+
+    // A gain written to M lands on M alone.
+    m.send(Command::Set {
+        index: param_index(&m_info, "vel.P"),
+        value: 0.25,
+    });
+    let state = sketch.wait_for("M's vel.P", |s| s.pid_velocity.p == 0.25);
+    let second = |state: &common::FirmwareState| state.second.clone().expect("a second motor");
+    assert_eq!(second(&state).velocity_p, 0.3);
+
+    // N turns to 2 rad; M holds 0; each stream shows its own motor.
+    n.send(Command::Set {
+        index: param_index(&n_info, "target"),
+        value: 2.0,
+    });
+    let state = sketch.wait_for("N at its target", |s| {
+        (second(s).plant_angle - 2.0).abs() < 0.02
+    });
+    assert!(
+        state.plant_angle.abs() < 0.05,
+        "M moved: {}",
+        state.plant_angle
+    );
+    assert_eq!(state.target, 0.0);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !samples(&n, 1).iter().any(|row| (row[6] - 2.0).abs() < 0.05) {
+        assert!(
+            Instant::now() < deadline,
+            "N's stream never showed the move"
+        );
+    }
+    let rows = samples(&m, 50);
+    assert!(
+        rows.iter().all(|row| row[0] == 0.0 && row[6].abs() < 0.05),
+        "M's stream shows N: {:?}",
+        rows.last()
+    );
+    for link in [&m, &n] {
+        let health = link.health().snapshot();
+        assert_eq!(
+            health.framing_errors + health.message_errors,
+            0,
+            "{health:?}"
+        );
+    }
+
+    // M lets go first: N's session keeps @3 and streams on.
+    drop(m);
+    std::thread::sleep(Duration::from_millis(300));
+    let state = sketch.state();
+    assert_eq!((state.verbose, state.decimal_places), (3, 12));
+    assert_eq!(samples(&n, 20).len(), 20);
+    // The last lets go: the Commander is as the first link found it.
+    drop(n);
+    let state = sketch.wait_for("the Commander put back", |s| s.verbose == 2);
+    assert_eq!(state.decimal_places, 3);
+}
+
+#[test]
+fn a_motor_whose_monitoring_names_no_motor_is_told_what_to_set() {
+    // M prints its monitoring lines bare; N tags its own.
+    let config = SketchConfig {
+        second_letter: Some('N'),
+        ..SketchConfig::default()
+    };
+    let Some(sketch) = config.start() else {
+        return;
+    };
+    let (m, _, _) = connect_motor(sketch.path(), 'M');
+    let (n, _, _) = connect_motor(sketch.path(), 'N');
+    let told = wait_for(&m, 10, |event| match event {
+        Event::Text { message, .. } if message.contains("monitor_start_char") => Some(message),
+        _ => None,
+    });
+    assert!(told.contains("Commander letter"), "{told}");
+    // N's own lines still reach N, and none of M's bare ones did.
+    let rows = samples(&n, 50);
+    assert!(rows.iter().all(|row| row.len() == 7));
+    assert_eq!(m.health().snapshot().message_errors, 0);
+}
+
+#[test]
+fn params_and_record_take_both_motors_of_one_port() {
+    let config = SketchConfig {
+        monitor_start_char: Some('M'),
+        second_letter: Some('N'),
+        ..SketchConfig::default()
+    };
+    let Some(mut sketch) = config.start() else {
+        return;
+    };
+    let path = sketch.path().to_owned();
+    let both = ["--port", &path, "--port", &path];
+    let letters = ["--simplefoc-letter", "M", "--simplefoc-letter", "N"];
+    let mut args = vec!["params", "--json"];
+    args.extend(both);
+    args.extend(letters);
+    let output = common::motiontune(&args);
+    assert!(output.status.success(), "{}", common::stderr(&output));
+    let devices: serde_json::Value = serde_json::from_slice(&output.stdout).expect("json");
+    let gain = |device: &serde_json::Value| {
+        device["params"]
+            .as_array()
+            .and_then(|params| params.iter().find(|p| p["name"] == "vel.P"))
+            .and_then(|p| p["value"].as_f64())
+            .map(|value| value as f32)
+    };
+    let devices = devices.as_array().expect("one entry per motor");
+    assert_eq!(devices.len(), 2);
+    assert_eq!(gain(&devices[0]), Some(0.2));
+    assert_eq!(gain(&devices[1]), Some(0.3));
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("motors.csv");
+    let out_arg = out.to_str().expect("utf-8 path");
+    let mut args = vec!["record", "--seconds", "1", "--out", out_arg];
+    args.extend(both);
+    args.extend(letters);
+    args.extend(["--label", "left", "--label", "right"]);
+    let output = common::motiontune(&args);
+    assert!(output.status.success(), "{}", common::stderr(&output));
+    let text = std::fs::read_to_string(&out).expect("recording");
+    let header = text.lines().next().expect("header");
+    for label in ["left", "right"] {
+        assert!(header.contains(&format!("{label}.time_s")), "{header}");
+        assert!(header.contains(&format!("{label}.angle")), "{header}");
+    }
+    let said = common::stderr(&output);
+    for label in ["left", "right"] {
+        // "left (SimpleFOC motor 'M'): 118 samples, …; right (…"
+        let samples: usize = said
+            .split(&format!("{label} (SimpleFOC motor '"))
+            .nth(1)
+            .and_then(|rest| rest.split("): ").nth(1)?.split(' ').next()?.parse().ok())
+            .unwrap_or_else(|| panic!("no count for {label} in {said}"));
+        assert!(samples > 50, "{label}: {samples} samples\n{said}");
+    }
+    // Both put back: the Commander as the sketch left it.
+    let state = sketch.wait_for("the Commander put back", |s| s.verbose == 2);
+    assert_eq!(state.decimal_places, 3);
+    // One device per command elsewhere: a second letter is refused.
+    let output = common::motiontune(&[
+        "params",
+        "--port",
+        &path,
+        "--simplefoc-letter",
+        "M",
+        "--simplefoc-letter",
+        "N",
+    ]);
+    assert!(!output.status.success());
+    assert!(
+        common::stderr(&output).contains("--simplefoc-letter was given 2 times"),
+        "{}",
+        common::stderr(&output)
+    );
+}
+
+#[test]
+fn the_window_adds_the_sketch_s_second_motor_and_esc_stops_both() {
+    use egui_kittest::kittest::Queryable;
+    use motiontune::protocol::adapter::{AdapterSettings, Protocol, ProtocolChoice};
+    let config = SketchConfig {
+        monitor_start_char: Some('M'),
+        second_letter: Some('N'),
+        ..SketchConfig::default()
+    };
+    let Some(mut sketch) = config.start() else {
+        return;
+    };
+    let target = motiontune::link::PortTarget::parse(sketch.path(), 115_200).speaking(
+        ProtocolChoice::Only(Protocol::SimpleFoc),
+        AdapterSettings::default(),
+    );
+    let mut harness = common::app_on(target);
+    common::wait_connected(&mut harness);
+    // The second motor: its letter in the bar, then Add device.
+    harness
+        .get_by_role_and_label(egui::accesskit::Role::TextInput, "Motor letter")
+        .set_text_value_accesskit("N");
+    harness.run_steps(2);
+    harness.get_by_label("Add device").click_accesskit();
+    harness.step();
+    common::step_until(&mut harness, "both motors connected", |h| {
+        let devices = h.state().devices();
+        devices.len() == 2 && devices.iter().all(|d| d.session.is_connected())
+    });
+    let labels: Vec<String> = harness
+        .state()
+        .devices()
+        .iter()
+        .map(|d| d.label().to_owned())
+        .collect();
+    assert_eq!(labels, ["SimpleFOC motor 'M'", "SimpleFOC motor 'N'"]);
+    common::step_until(&mut harness, "both motors streaming", |h| {
+        h.state().devices().iter().all(|d| {
+            d.session
+                .history
+                .as_ref()
+                .and_then(|history| history.time_span())
+                .is_some_and(|(first, last)| last - first > 0.2)
+        })
+    });
+    // Both motors run; Esc switches both off in the firmware.
+    let state = sketch.state();
+    assert_eq!((state.enabled, second_enabled(&state)), (1, 1));
+    harness.key_press(egui::Key::Escape);
+    harness.step();
+    sketch.wait_for("both motors off", |s| {
+        s.enabled == 0 && second_enabled(s) == 0
+    });
+}
+
+fn second_enabled(state: &common::FirmwareState) -> i32 {
+    state.second.as_ref().map_or(-1, |second| second.enabled)
+}
+
+#[test]
+fn two_motors_on_one_uart_share_what_it_carries() {
+    // A UART of 115200 baud behind Serial: a full one stalls the loop.
+    let config = SketchConfig {
+        monitor_start_char: Some('M'),
+        second_letter: Some('N'),
+        baud: Some(115_200),
+        ..SketchConfig::default()
+    };
+    let Some(mut sketch) = config.start() else {
+        return;
+    };
+    let (m, _, _) = connect_motor(sketch.path(), 'M');
+    let alone = sketch.wait_for("M streaming", |s| s.monitor_downsample != 100);
+    let (n, _, _) = connect_motor(sketch.path(), 'N');
+    // Each motor now prints half as often as M did alone.
+    let state = sketch.wait_for("both plans for half the port", |s| {
+        s.monitor_downsample >= 2 * alone.monitor_downsample - 1
+            && s.second
+                .as_ref()
+                .is_some_and(|n| n.monitor_downsample >= 2 * alone.monitor_downsample - 1)
+    });
+    let before = (state.blocked_us, state.micros);
+    std::thread::sleep(Duration::from_secs(2));
+    let after = sketch.state();
+    let blocked = (after.blocked_us - before.0) as f64 / (after.micros - before.1) as f64;
+    assert!(
+        blocked < 0.05,
+        "the loop waited on the UART {:.0} % of the time",
+        blocked * 100.0
+    );
+    assert_eq!(samples(&m, 50).len(), 50);
+    assert_eq!(samples(&n, 50).len(), 50);
+    // N lets go: M takes the whole port again.
+    drop(n);
+    sketch.wait_for("M alone again", |s| {
+        s.monitor_downsample <= alone.monitor_downsample + 1
+    });
+}

@@ -89,6 +89,9 @@ pub struct SketchConfig {
     pub motor_handler: bool,
     /// `motor.target` when `setup()` ends.
     pub target: f32,
+    /// A second motor under this letter, its monitoring lines starting
+    /// with it (`--second-letter`).
+    pub second_letter: Option<char>,
 }
 
 impl Default for SketchConfig {
@@ -115,6 +118,7 @@ impl Default for SketchConfig {
             baud: None,
             motor_handler: true,
             target: 0.0,
+            second_letter: None,
         }
     }
 }
@@ -152,6 +156,9 @@ impl SketchConfig {
         }
         if let Some(baud) = self.baud {
             args.push(format!("--baud={baud}"));
+        }
+        if let Some(letter) = self.second_letter {
+            args.push(format!("--second-letter={letter}"));
         }
         args
     }
@@ -332,6 +339,24 @@ pub struct FirmwareState {
     /// The simulated motor's true shaft angle and speed.
     pub plant_angle: f64,
     pub plant_velocity: f64,
+    /// The second motor's, when the sketch has one.
+    #[serde(default)]
+    pub second: Option<SecondMotor>,
+}
+
+/// The second motor's variables (`--second-letter`).
+#[derive(Clone, Debug, Deserialize)]
+pub struct SecondMotor {
+    pub motor_commands: u64,
+    pub enabled: i32,
+    #[serde(deserialize_with = "float")]
+    pub target: f32,
+    #[serde(rename = "velocity_P", deserialize_with = "float")]
+    pub velocity_p: f32,
+    #[serde(deserialize_with = "float")]
+    pub voltage_limit: f32,
+    pub monitor_downsample: u32,
+    pub plant_angle: f64,
 }
 
 impl FirmwareState {

@@ -219,5 +219,6 @@ fn emulated_state(d: &SimpleFocFirmware) -> FirmwareState {
         driver_disable_calls: 0,
         plant_angle: m.plant.state.position,
         plant_velocity: m.plant.state.velocity,
+        second: None,
     }
 }

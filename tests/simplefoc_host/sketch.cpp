@@ -3,7 +3,10 @@
 // letter, motor.monitor() in loop()), run on a Linux host against the real
 // SimpleFOC 2.4.0 sources, with the simulated driver and sensor of
 // sim_hardware.h and `Serial` on a pseudo-terminal. For tests of the
-// motiontune SimpleFOC adapter; `sketch --help` lists the options.
+// motiontune SimpleFOC adapter; `sketch --help` lists the options. With
+// --second-letter, a second motor of its own bench runs beside the first
+// under that letter, its monitoring lines starting with the letter, as the
+// library's two-motor examples add one.
 //
 // Output: the pty slave's path is the first line on stdout. With
 // --state-on-stdin, every '\n' written to stdin makes the program print one
@@ -48,6 +51,7 @@ struct SketchOptions {
   bool motor_handler = true;
   float target = 0;
   bool state_on_stdin = false;
+  char second_letter = '\0';
 };
 
 SketchOptions options;
@@ -70,6 +74,18 @@ BLDCMotor motor(kPolePairs);
 SimDriver driver(bench);
 SimSensor sensor(bench);
 Commander command(Serial);
+
+// The second motor (--second-letter): a bench, driver and sensor of its own.
+MotorModel bench2(kPolePairs, kElectricalZero, 4.0f, 0.02f);
+BLDCMotor motor2(kPolePairs);
+SimDriver driver2(bench2);
+SimSensor sensor2(bench2);
+unsigned long motor2_commands = 0;
+
+void doMotor2(char* cmd) {
+  ++motor2_commands;
+  command.motor(&motor2, cmd);
+}
 
 void doMotor(char* cmd) {
   ++motor_commands;
@@ -119,10 +135,39 @@ void setup() {
   motor.init();
   motor.initFOC();
 
+  if (options.second_letter) {
+    motor2.useMonitoring(Serial);
+    sensor2.init();
+    motor2.linkSensor(&sensor2);
+    driver2.voltage_power_supply = 12;
+    driver2.init();
+    motor2.linkDriver(&driver2);
+    motor2.controller = static_cast<MotionControlType>(options.motion);
+    motor2.torque_controller = static_cast<TorqueControlType>(options.torque);
+    // Gains of its own, so a value read from the wrong motor shows.
+    motor2.PID_velocity.P = 0.3f;
+    motor2.PID_velocity.I = 15;
+    motor2.PID_velocity.output_ramp = 1000;
+    motor2.LPF_velocity.Tf = 0.02f;
+    motor2.P_angle.P = 15;
+    motor2.velocity_limit = 15;
+    motor2.voltage_limit = 5;
+    motor2.monitor_downsample = static_cast<unsigned int>(options.downsample);
+    motor2.monitor_variables = static_cast<uint8_t>(options.monitor_variables);
+    motor2.monitor_separator = options.separator;
+    motor2.monitor_start_char = options.second_letter;
+    motor2.monitor_decimals = static_cast<unsigned int>(options.monitor_decimals);
+    motor2.zero_electric_angle = kElectricalZero;
+    motor2.sensor_direction = Direction::CW;
+    motor2.init();
+    motor2.initFOC();
+  }
+
   command.verbose = static_cast<VerboseMode>(options.verbose);
   command.decimal_places = static_cast<uint8_t>(options.decimal_places);
   if (options.motor_handler) command.add(options.letter, doMotor, "motor");
   if (options.target_letter) command.add(options.target_letter, doTarget, "target");
+  if (options.second_letter) command.add(options.second_letter, doMotor2, "motor 2");
   if (!options.enabled) motor.disable();
   motor.target = options.target;
 
@@ -143,6 +188,11 @@ void loop() {
   motor.loopFOC();
   motor.move();
   if (options.monitor) motor.monitor();
+  if (options.second_letter) {
+    motor2.loopFOC();
+    motor2.move();
+    if (options.monitor) motor2.monitor();
+  }
   command.run();
 }
 
@@ -193,7 +243,7 @@ class JsonLine {
     inner.number("limit", pid.limit);
   }
 
- private:
+  /// The key of a value written next by a JsonLine of its own.
   void name(const char* key) {
     if (!first_) fputc(',', out_);
     first_ = false;
@@ -216,6 +266,7 @@ class JsonLine {
     fputc('"', out_);
   }
 
+ private:
   FILE* out_;
   bool first_ = true;
 };
@@ -271,6 +322,17 @@ void write_state(FILE* out) {
   state.integer("driver_disable_calls", static_cast<long>(driver.disable_calls));
   state.number("plant_angle", bench.angle());
   state.number("plant_velocity", bench.velocity());
+  if (options.second_letter) {
+    state.name("second");
+    JsonLine second(out);
+    second.integer("motor_commands", static_cast<long>(motor2_commands));
+    second.integer("enabled", motor2.enabled);
+    second.number("target", motor2.target);
+    second.number("velocity_P", motor2.PID_velocity.P);
+    second.number("voltage_limit", motor2.voltage_limit);
+    second.integer("monitor_downsample", static_cast<long>(motor2.monitor_downsample));
+    second.number("plant_angle", bench2.angle());
+  }
 }
 
 const char kUsage[] =
@@ -298,7 +360,8 @@ const char kUsage[] =
     "  --baud N               a UART of N baud behind Serial: writes wait for its FIFO (none)\n"
     "  --no-motor             no command.motor handler (only --target-letter's, if any)\n"
     "  --target X             motor.target when setup() ends (0)\n"
-    "  --state-on-stdin       a '\\n' on stdin prints the state as JSON\n";
+    "  --state-on-stdin       a '\\n' on stdin prints the state as JSON\n"
+    "  --second-letter C      a second motor under C, monitoring lines starting with C (none)\n";
 
 [[noreturn]] void usage_error(const char* message, const char* value) {
   fprintf(stderr, "sketch: %s '%s'\n%s", message, value, kUsage);
@@ -338,7 +401,7 @@ void parse_options(int argc, char** argv) {
   enum { kLetter = 1000, kVerbose, kDecimals, kSeparator, kStart, kEnd, kMonitorDecimals,
          kMotion, kTorque, kNoMonitor, kTargetLetter, kDisabled, kDownsample,
          kMonitorVars, kBoot, kCalibrate, kLibraryDefaults, kLoopHz, kBaud, kNoMotor, kTarget,
-         kStateOnStdin, kHelp };
+         kStateOnStdin, kSecondLetter, kHelp };
   static const option known[] = {
       {"letter", required_argument, nullptr, kLetter},
       {"verbose", required_argument, nullptr, kVerbose},
@@ -362,6 +425,7 @@ void parse_options(int argc, char** argv) {
       {"no-motor", no_argument, nullptr, kNoMotor},
       {"target", required_argument, nullptr, kTarget},
       {"state-on-stdin", no_argument, nullptr, kStateOnStdin},
+      {"second-letter", required_argument, nullptr, kSecondLetter},
       {"help", no_argument, nullptr, kHelp},
       {nullptr, 0, nullptr, 0},
   };
@@ -391,6 +455,7 @@ void parse_options(int argc, char** argv) {
       case kNoMotor: options.motor_handler = false; break;
       case kTarget: options.target = float_option(optarg); break;
       case kStateOnStdin: options.state_on_stdin = true; break;
+      case kSecondLetter: options.second_letter = char_option(optarg, false); break;
       case kHelp: fputs(kUsage, stdout); exit(0);
       default: fputs(kUsage, stderr); exit(2);
     }
