@@ -752,6 +752,17 @@ fn params_and_record_take_both_motors_of_one_port() {
     // Both put back: the Commander as the sketch left it.
     let state = sketch.wait_for("the Commander put back", |s| s.verbose == 2);
     assert_eq!(state.decimal_places, 3);
+    // The same motor twice is refused, naming it.
+    let mut args = vec!["params"];
+    args.extend(both);
+    args.extend(["--simplefoc-letter", "M", "--simplefoc-letter", "M"]);
+    let output = common::motiontune(&args);
+    assert!(!output.status.success());
+    assert!(
+        common::stderr(&output).contains("motor M is already connected"),
+        "{}",
+        common::stderr(&output)
+    );
     // One device per command elsewhere: a second letter is refused.
     let output = common::motiontune(&[
         "params",
@@ -788,11 +799,24 @@ fn the_window_adds_the_sketch_s_second_motor_and_esc_stops_both() {
     );
     let mut harness = common::app_on(target);
     common::wait_connected(&mut harness);
-    // The second motor: its letter in the bar, then Add device.
+    // The second motor: its letter typed in the bar over the first's, as
+    // a user does, then Add device.
+    let field = || (egui::accesskit::Role::TextInput, "Motor letter");
+    harness.get_by_role_and_label(field().0, field().1).focus();
+    harness.step();
+    harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    harness.step();
     harness
-        .get_by_role_and_label(egui::accesskit::Role::TextInput, "Motor letter")
-        .set_text_value_accesskit("N");
+        .get_by_role_and_label(field().0, field().1)
+        .type_text("N");
     harness.run_steps(2);
+    assert_eq!(
+        harness
+            .get_by_role_and_label(field().0, field().1)
+            .value()
+            .as_deref(),
+        Some("N")
+    );
     harness.get_by_label("Add device").click_accesskit();
     harness.step();
     common::step_until(&mut harness, "both motors connected", |h| {

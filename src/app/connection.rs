@@ -236,7 +236,7 @@ impl ConnectionPanel {
             .add(
                 egui::TextEdit::singleline(&mut text)
                     .char_limit(2)
-                    .desired_width(14.0),
+                    .desired_width(30.0),
             )
             .labelled_by(label.id)
             .on_hover_text(

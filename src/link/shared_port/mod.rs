@@ -42,6 +42,10 @@ pub(super) type Inboxes = BTreeMap<String, Vec<u8>>;
 pub(super) trait Router: Send {
     /// The wire format, to refuse a link that speaks another.
     fn kind(&self) -> &'static str;
+    /// How the user names `axis` (`axis 1`, `motor M`).
+    fn axis_name(&self, axis: &str) -> String {
+        format!("axis {axis}")
+    }
     /// A link to `axis` joined.
     fn attach(&mut self, axis: &str);
     /// The link to `axis` let go: nothing more goes to it; what goes out
@@ -95,7 +99,8 @@ pub(super) fn open_axis(
             }
             if port.inboxes.contains_key(axis) {
                 return Err(refused(format!(
-                    "axis {axis} is already connected in this window"
+                    "{} is already connected in this window",
+                    port.router.axis_name(axis)
                 )));
             }
             port.attach(axis);

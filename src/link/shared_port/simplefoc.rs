@@ -168,6 +168,10 @@ impl Router for SimpleFocMotors {
         "SimpleFOC motors"
     }
 
+    fn axis_name(&self, axis: &str) -> String {
+        format!("motor {axis}")
+    }
+
     fn attach(&mut self, axis: &str) {
         self.ends.insert(axis.to_owned(), End::default());
     }
