@@ -26,7 +26,7 @@
 //!
 //! With one link on it the port passes bytes through untouched.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::time::{Duration, Instant};
 
 use super::{Inboxes, Router};
@@ -34,6 +34,10 @@ use crate::protocol::simplefoc::session::is_library_text;
 
 /// A line no letter places belongs to the link that wrote within this.
 pub(super) const REPLY_WINDOW: Duration = Duration::from_millis(300);
+/// A link's exchange with the Commander itself has ended once neither it
+/// nor the Commander has said anything of it for this long; another link's
+/// waits until then (the adapter gives a reply 300 ms).
+pub(super) const OWN_QUIET: Duration = Duration::from_millis(100);
 /// A line longer than this without a line end is not split further: it
 /// goes to every link, which counts it as garbage (the adapter's limit).
 const MAX_LINE_BYTES: usize = 512;
@@ -50,6 +54,17 @@ struct End {
     partial: Vec<u8>,
     /// Told that untagged monitoring lines cannot be placed.
     told_untagged: bool,
+    /// Lines of text for this link from the router itself.
+    notes: Vec<u8>,
+}
+
+/// A link speaking to the Commander itself (`@`, `#`, `?`): the lines that
+/// name no motor are its until it has been quiet for [`OWN_QUIET`].
+#[derive(Clone, Debug)]
+struct Exchange {
+    axis: String,
+    /// Its last such line, or the last reply it was given.
+    last: Instant,
 }
 
 /// The router between a SimpleFOC sketch's port and the links to its
@@ -62,15 +77,22 @@ pub struct SimpleFocMotors {
     /// The current line grew past [`MAX_LINE_BYTES`]: passed on to every
     /// link up to its end.
     overlong: bool,
+    /// The Commander's own exchange under way.
+    exchange: Option<Exchange>,
+    /// Other links' lines to the Commander itself, waiting for it to end.
+    waiting: VecDeque<(String, Vec<u8>)>,
     /// The link that last sent one of the Commander's own commands.
     own_asker: Option<String>,
     /// The link that last wrote a line, and when.
     last_writer: Option<(String, Instant)>,
     /// The last `@…` and `#…` that went out with a value, by command.
     in_force: BTreeMap<u8, Vec<u8>>,
-    /// The first `@…` and `#…` held back while another link still spoke
-    /// to the sketch, by command: sent when the last link lets go.
-    held: BTreeMap<u8, Vec<u8>>,
+    /// The link whose `@…` or `#…` changed the sketch's first, by command:
+    /// what it puts back is what the sketch had.
+    first_setter: BTreeMap<u8, String>,
+    /// What the first setter put back while other links still spoke to
+    /// the sketch, by command: sent when the last link lets go.
+    put_back: BTreeMap<u8, Vec<u8>>,
     /// Monitoring lines no motor could be found for.
     untagged: u64,
 }
@@ -80,26 +102,93 @@ impl SimpleFocMotors {
         Self::default()
     }
 
-    /// Sends, or holds back, one complete command line of `axis`'s link.
+    /// Sends, holds back or drops one complete command line of `axis`'s
+    /// link.
     fn send(&mut self, axis: &str, line: Vec<u8>, now: Instant, out: &mut Vec<u8>) {
         self.last_writer = Some((axis.to_owned(), now));
         let Some(&first) = line.first() else {
             return;
         };
-        if matches!(first, b'@' | b'#' | b'?') {
-            self.own_asker = Some(axis.to_owned());
-        }
-        if matches!(first, b'@' | b'#') && sets_a_value(&line) {
-            let others = self.ends.len() > 1;
-            let in_force = self.in_force.get(&first);
-            if others && in_force.is_some_and(|in_force| *in_force != line) {
-                // Another motor's session needs what is in force.
-                self.held.entry(first).or_insert(line);
+        if is_own(first) {
+            let busy = self.exchange.as_ref().is_some_and(|exchange| {
+                exchange.axis != axis && now.duration_since(exchange.last) < OWN_QUIET
+            });
+            if busy || self.waiting.iter().any(|(waiting, _)| waiting == axis) {
+                self.waiting.push_back((axis.to_owned(), line));
                 return;
             }
-            self.in_force.insert(first, line.clone());
+            self.exchange = Some(Exchange {
+                axis: axis.to_owned(),
+                last: now,
+            });
+            self.own_asker = Some(axis.to_owned());
+        }
+        let setting = matches!(first, b'@' | b'#') && sets_a_value(&line);
+        if setting && !self.setting_goes_out(axis, first, &line) {
+            return;
         }
         out.extend_from_slice(&line);
+    }
+
+    /// Whether a line setting the Commander's verbosity or decimals goes
+    /// out now; one that does not is held (the first link's) or dropped
+    /// (another's, found after the first had changed it), and its link is
+    /// told.
+    fn setting_goes_out(&mut self, axis: &str, key: u8, line: &[u8]) -> bool {
+        let Some(in_force) = self.in_force.get(&key) else {
+            self.in_force.insert(key, line.to_vec());
+            self.first_setter.insert(key, axis.to_owned());
+            return true;
+        };
+        if in_force == line {
+            return true;
+        }
+        if self.ends.len() == 1 {
+            self.in_force.insert(key, line.to_vec());
+            return true;
+        }
+        if self
+            .first_setter
+            .get(&key)
+            .is_some_and(|setter| setter == axis)
+        {
+            self.put_back.entry(key).or_insert_with(|| line.to_vec());
+        }
+        let shown = String::from_utf8_lossy(line).trim_end().to_owned();
+        let note = format!(
+            "motiontune: {shown} not sent now: the motors on this port share the Commander's \
+             verbosity and decimals, and the last link to close puts back what the first found\r\n"
+        );
+        if let Some(end) = self.ends.get_mut(axis) {
+            end.notes.extend_from_slice(note.as_bytes());
+        }
+        false
+    }
+
+    /// Ends the Commander's own exchange once quiet, and sends the lines
+    /// of the next link waiting to speak to it, in order.
+    fn next_exchange(&mut self, now: Instant, out: &mut Vec<u8>) {
+        if self
+            .exchange
+            .as_ref()
+            .is_some_and(|exchange| now.duration_since(exchange.last) >= OWN_QUIET)
+        {
+            self.exchange = None;
+        }
+        if self.exchange.is_some() {
+            return;
+        }
+        let Some((axis, _)) = self.waiting.front() else {
+            return;
+        };
+        let axis = axis.clone();
+        let (theirs, others): (VecDeque<_>, VecDeque<_>) = std::mem::take(&mut self.waiting)
+            .into_iter()
+            .partition(|(waiting, _)| *waiting == axis);
+        self.waiting = others;
+        for (_, line) in theirs {
+            self.send(&axis, line, now, out);
+        }
     }
 
     /// The link a complete line from the device goes to: `None` for every
@@ -114,12 +203,20 @@ impl SimpleFocMotors {
         if self.ends.contains_key(&letter) {
             return Some(Some(letter));
         }
-        if matches!(first, b'@' | b'#' | b'?') {
-            return self.own_asker.clone().map(Some);
-        }
         if first.is_ascii_digit() || first == b'-' {
             self.untagged += 1;
             return Some(None);
+        }
+        if let Some(exchange) = &mut self.exchange
+            && now.duration_since(exchange.last) < OWN_QUIET
+        {
+            // A reply of the Commander's own, or one before `@3` that
+            // names nothing.
+            exchange.last = now;
+            return Some(Some(exchange.axis.clone()));
+        }
+        if is_own(first) {
+            return self.own_asker.clone().map(Some);
         }
         self.last_writer
             .as_ref()
@@ -148,6 +245,22 @@ impl SimpleFocMotors {
             None => to_every_link(inboxes, line),
         }
     }
+
+    /// What the router has to tell each link, into its inbox.
+    fn deliver_notes(&mut self, inboxes: &mut Inboxes) {
+        for (axis, end) in &mut self.ends {
+            if !end.notes.is_empty()
+                && let Some(inbox) = inboxes.get_mut(axis)
+            {
+                inbox.append(&mut end.notes);
+            }
+        }
+    }
+}
+
+/// One of the Commander's own commands, which no handler sees.
+fn is_own(first: u8) -> bool {
+    matches!(first, b'@' | b'#' | b'?')
 }
 
 fn to_every_link(inboxes: &mut Inboxes, bytes: &[u8]) {
@@ -183,13 +296,38 @@ impl Router for SimpleFocMotors {
         if self.own_asker.as_deref() == Some(axis) {
             self.own_asker = None;
         }
+        if self
+            .exchange
+            .as_ref()
+            .is_some_and(|exchange| exchange.axis == axis)
+        {
+            self.exchange = None;
+        }
+        // What it put back while waiting its turn is kept all the same.
+        let (theirs, others): (VecDeque<_>, VecDeque<_>) = std::mem::take(&mut self.waiting)
+            .into_iter()
+            .partition(|(waiting, _)| waiting == axis);
+        self.waiting = others;
+        for (_, line) in theirs {
+            let Some(&key) = line.first() else {
+                continue;
+            };
+            let first = self
+                .first_setter
+                .get(&key)
+                .is_some_and(|setter| setter == axis);
+            if first && sets_a_value(&line) && self.in_force.get(&key) != Some(&line) {
+                self.put_back.entry(key).or_insert(line);
+            }
+        }
         if self.ends.is_empty() {
             for key in [b'#', b'@'] {
-                if let Some(line) = self.held.remove(&key) {
+                if let Some(line) = self.put_back.remove(&key) {
                     out.extend_from_slice(&line);
                 }
             }
             self.in_force.clear();
+            self.first_setter.clear();
         }
     }
 
@@ -199,7 +337,7 @@ impl Router for SimpleFocMotors {
         bytes: &[u8],
         now: Instant,
         out: &mut Vec<u8>,
-        _inboxes: &mut Inboxes,
+        inboxes: &mut Inboxes,
     ) {
         let Some(end) = self.ends.get_mut(axis) else {
             return;
@@ -212,11 +350,15 @@ impl Router for SimpleFocMotors {
         for line in lines {
             self.send(axis, line, now, out);
         }
+        self.deliver_notes(inboxes);
     }
 
-    fn poll(&mut self, _now: Instant, _out: &mut Vec<u8>) {}
+    fn poll(&mut self, now: Instant, out: &mut Vec<u8>) {
+        self.next_exchange(now, out);
+    }
 
     fn read(&mut self, bytes: &[u8], now: Instant, inboxes: &mut Inboxes) {
+        self.deliver_notes(inboxes);
         let single = inboxes.len() == 1;
         if single && let Some(inbox) = inboxes.values_mut().next() {
             // One link: bytes as they came.
@@ -336,21 +478,70 @@ mod tests {
 
     #[test]
     fn the_commander_is_left_as_the_first_link_found_it() {
-        let (mut router, _) = two();
+        let (mut router, mut inboxes) = two();
         let now = Instant::now();
         // M found @2 and #3, and set the session's.
         assert_eq!(write(&mut router, "M", "@3\n#12\n", now), "@3\n#12\n");
-        // N, joining, reads and sets the same: they go out.
-        assert_eq!(write(&mut router, "N", "@\n@3\n#12\n", now), "@\n@3\n#12\n");
-        // M closes first: what it puts back would break N's session.
-        assert_eq!(write(&mut router, "M", "#3\n@2\n", now), "");
+        // N, joining, reads and sets the same once M's exchange is over.
+        assert_eq!(write(&mut router, "N", "@\n@3\n#12\n", now), "");
         let mut out = Vec::new();
+        router.poll(now + OWN_QUIET, &mut out);
+        assert_eq!(String::from_utf8_lossy(&out), "@\n@3\n#12\n");
+        // M closes first, while N's exchange runs: what it puts back would
+        // break N's session, and is kept.
+        let later = now + OWN_QUIET;
+        assert_eq!(write(&mut router, "M", "#3\n@2\n", later), "");
+        out.clear();
         router.detach("M", &mut out);
+        inboxes.remove("M");
         assert!(out.is_empty());
         // N, alone, puts back what it found; then M's goes out, last.
-        assert_eq!(write(&mut router, "N", "#12\n@3\n", now), "#12\n@3\n");
+        let end = later + OWN_QUIET * 3;
+        assert_eq!(write(&mut router, "N", "#12\n@3\n", end), "#12\n@3\n");
         router.detach("N", &mut out);
         assert_eq!(String::from_utf8_lossy(&out), "#3\n@2\n");
+    }
+
+    #[test]
+    fn a_later_link_cannot_put_back_what_it_did_not_find() {
+        let (mut router, mut inboxes) = two();
+        let now = Instant::now();
+        // M set the session; N read it late and believes @0 was found.
+        write(&mut router, "M", "@3\n", now);
+        let later = now + OWN_QUIET;
+        assert_eq!(write(&mut router, "N", "@3\n", later), "@3\n");
+        assert_eq!(write(&mut router, "N", "@0\n", later + OWN_QUIET), "");
+        router.read(&[], later, &mut inboxes);
+        let told = take(&mut inboxes, "N");
+        assert!(told.starts_with("motiontune: @0 not sent now"), "{told}");
+        let mut out = Vec::new();
+        router.detach("N", &mut out);
+        assert_eq!(
+            write(&mut router, "M", "@2\n", later + OWN_QUIET * 3),
+            "@2\n"
+        );
+        router.detach("M", &mut out);
+        assert!(out.is_empty(), "{:?}", String::from_utf8_lossy(&out));
+    }
+
+    #[test]
+    fn two_links_speak_to_the_commander_one_at_a_time() {
+        let (mut router, mut inboxes) = two();
+        let now = Instant::now();
+        // Both probe at once, the Commander still in @2: its reply names
+        // no one, so N's `@` waits for M's exchange to end.
+        assert_eq!(write(&mut router, "M", "@\n", now), "@\n");
+        assert_eq!(write(&mut router, "N", "@\n", now), "");
+        router.read(b"Verb:on!\r\n", now, &mut inboxes);
+        assert_eq!(take(&mut inboxes, "M"), "Verb:on!\r\n");
+        let mut out = Vec::new();
+        router.poll(now + OWN_QUIET / 2, &mut out);
+        assert!(out.is_empty(), "M's exchange is still on");
+        router.poll(now + OWN_QUIET, &mut out);
+        assert_eq!(String::from_utf8_lossy(&out), "@\n");
+        router.read(b"Verb:on!\r\n", now + OWN_QUIET, &mut inboxes);
+        assert_eq!(take(&mut inboxes, "N"), "Verb:on!\r\n");
+        assert_eq!(take(&mut inboxes, "M"), "");
     }
 
     #[test]
