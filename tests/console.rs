@@ -11,7 +11,9 @@
 
 mod common;
 
-use common::{Framing, Proxy, app_with, step_until, wait_connected, wait_for_samples};
+use common::{
+    Framing, Proxy, app_with, step_until, type_into_text_field, wait_connected, wait_for_samples,
+};
 use egui::accesskit::Role;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
@@ -52,21 +54,9 @@ fn open_console(harness: &mut Harness<'static, App>) {
     harness.run_steps(2);
 }
 
-/// Types `text` into the field labelled `name`, replacing what it held.
-fn type_into(harness: &mut Harness<'static, App>, name: &str, text: &str) {
-    harness.get_by_role_and_label(Role::TextInput, name).focus();
-    harness.step();
-    harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
-    harness.step();
-    harness
-        .get_by_role_and_label(Role::TextInput, name)
-        .type_text(text);
-    harness.step();
-}
-
 /// Types `line` on the command line and presses Enter.
 fn send_line(harness: &mut Harness<'static, App>, line: &str) {
-    type_into(harness, "Command line", line);
+    type_into_text_field(harness, "Command line", line);
     harness.key_press(egui::Key::Enter);
     harness.step();
 }
@@ -261,7 +251,7 @@ fn the_filter_narrows_the_lines_and_save_console_writes_them() {
     wait_for_line(&mut harness, LineSource::Sent, "MVI");
     harness.get_by_label_contains("MOT:Ready.");
 
-    type_into(&mut harness, "Filter", "> mv");
+    type_into_text_field(&mut harness, "Filter", "> mv");
     harness.run_steps(2);
     harness.get_by_label_contains("> MVI");
     assert!(
@@ -269,14 +259,14 @@ fn the_filter_narrows_the_lines_and_save_console_writes_them() {
         "filtered out"
     );
     harness.get_by_label_contains("1 match the filter");
-    type_into(&mut harness, "Filter", "");
+    type_into_text_field(&mut harness, "Filter", "");
     harness.key_press(egui::Key::Backspace);
     harness.run_steps(2);
     harness.get_by_label_contains("-  MOT:Ready.");
 
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("console.csv");
-    type_into(&mut harness, "Console file", &path.display().to_string());
+    type_into_text_field(&mut harness, "Console file", &path.display().to_string());
     harness.get_by_label("Save console").click_accesskit();
     harness.run_steps(2);
     harness.get_by_label_contains("Saved ");
@@ -290,7 +280,7 @@ fn the_filter_narrows_the_lines_and_save_console_writes_them() {
     assert!(lines.iter().any(|l| l.ends_with(",sent,MVI,")), "{text}");
 
     let missing = dir.path().join("no such folder").join("console.csv");
-    type_into(&mut harness, "Console file", &missing.display().to_string());
+    type_into_text_field(&mut harness, "Console file", &missing.display().to_string());
     harness.get_by_label("Save console").click_accesskit();
     harness.run_steps(2);
     let error = label_holding(&harness, "cannot write the console to ");

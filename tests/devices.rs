@@ -381,7 +381,7 @@ fn a_label_typed_for_a_device_sticks() {
 }
 
 #[test]
-fn switching_device_leaves_the_auto_tune_work_of_the_last_one_behind() {
+fn switching_device_leaves_the_auto_tune_work_of_the_last_one_with_it() {
     let (_native, _odrive, mut harness) = native_beside_odrive();
     assert_eq!(harness.state().devices().selected_id(), Some(SECOND));
     harness.get_by_label("Enable output").click();
@@ -409,6 +409,12 @@ fn switching_device_leaves_the_auto_tune_work_of_the_last_one_behind() {
     harness.run_steps(2);
     assert_eq!(harness.state().devices().selected_id(), Some(FIRST));
     assert!(harness.state().guided_tuning().is_none());
+    // Shown again, the ODrive has its procedure back.
+    select(&mut harness, SECOND);
+    assert!(
+        harness.state().guided_tuning().is_some(),
+        "the ODrive's guided procedure was lost"
+    );
 }
 
 fn kp_of(server: &PtyServer) -> f64 {

@@ -136,11 +136,11 @@ impl App {
     /// The banners of the devices not shown; what they ask is done at once.
     pub(super) fn background_faults_ui(&mut self, ui: &mut egui::Ui) {
         match self.background_faults.ui(ui, &self.devices) {
-            Some(BannerRequest::Show(id)) if self.devices.select(id) => self.selected_changed(),
+            Some(BannerRequest::Show(id)) => self.select_device(id),
             Some(BannerRequest::Acknowledge(id, kinds)) => {
                 self.background_faults.acknowledged.insert(id, kinds);
             }
-            Some(BannerRequest::Show(_)) | None => {}
+            None => {}
         }
     }
 }

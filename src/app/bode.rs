@@ -58,6 +58,17 @@ impl Default for BodePanel {
 }
 
 impl BodePanel {
+    /// Another device is shown: hands over the shown one's measurements,
+    /// to be kept for it; the plan stays (it follows the device's rates).
+    pub fn take_device_state(&mut self) -> Vec<FrequencyMeasurement> {
+        std::mem::take(&mut self.measurements)
+    }
+
+    /// The device shown now had `measurements` kept for it (or none).
+    pub fn restore_device_state(&mut self, measurements: Vec<FrequencyMeasurement>) {
+        self.measurements = measurements;
+    }
+
     pub fn ui(&mut self, ui: &mut egui::Ui, session: Option<&mut DeviceSession>) {
         egui::Panel::left("frequency response controls")
             .resizable(false)

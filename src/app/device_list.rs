@@ -266,11 +266,7 @@ impl App {
     pub(super) fn device_list_ui(&mut self, ui: &mut egui::Ui) {
         for request in self.device_list.ui(ui, &self.devices) {
             match request {
-                RowRequest::Select(id) => {
-                    if self.devices.select(id) {
-                        self.selected_changed();
-                    }
-                }
+                RowRequest::Select(id) => self.select_device(id),
                 RowRequest::Disconnect(id) => self.close_device(id),
                 RowRequest::AddAxis(target, divider) => {
                     self.connection_request(Request::AddDevice { target, divider });
@@ -305,8 +301,9 @@ impl App {
             Request::AddDevice { target, divider } => {
                 self.reconnect.withdraw();
                 let session = self.open(target, divider);
+                let shown = self.devices.selected_id();
                 self.devices.add(session);
-                self.selected_changed();
+                self.panes_follow_selection(shown);
             }
             Request::Disconnect => {
                 if let Some(id) = self.devices.selected_id() {
@@ -329,6 +326,7 @@ impl App {
     /// Opens a session on `target` in place of the selected device's (or
     /// as the first device), carrying on its log and console.
     fn connect(&mut self, target: PortTarget, divider: u16) {
+        let shown = self.devices.selected_id();
         let (history_size, wake) = (self.history_size, self.wake.clone());
         let (closed_log, closed_console) = (&mut self.closed_log, &mut self.closed_console);
         self.devices.replace_selected(|old| {
@@ -343,28 +341,31 @@ impl App {
             session.console = console;
             session
         });
-        self.gains.forget_device();
+        match shown {
+            // The device keeps its id, but nothing the panes kept about the
+            // connection replaced applies to the new one.
+            Some(id) => self.forget_panes_of(id),
+            None => self.panes_follow_selection(None),
+        }
     }
 
     /// Closes device `id`, keeping its event log and console for when no
-    /// device is left; the others carry on.
+    /// device is left (its pane state goes with it); the others carry on.
     fn close_device(&mut self, id: DeviceId) {
-        let was_selected = self.devices.selected_id() == Some(id);
+        let shown = self.devices.selected_id();
         if let Some(session) = self.devices.remove(id) {
             // Closing disables its drive first.
             (self.closed_log, self.closed_console) = session.close();
         }
-        if was_selected && self.devices.selected_id().is_some() {
-            self.selected_changed();
-        }
+        self.panes_follow_selection(shown);
+        self.forget_panes_of(id);
     }
 
-    /// Another device is shown: what the panes kept about the last one no
-    /// longer applies, and the scope follows the new one's newest sample.
-    pub(super) fn selected_changed(&mut self) {
-        self.gains.forget_device();
-        self.autotune.forget_device();
-        self.scope.follow_newest();
+    /// Shows device `id` (asked from its row or its fault banner).
+    pub(super) fn select_device(&mut self, id: DeviceId) {
+        let shown = self.devices.selected_id();
+        self.devices.select(id);
+        self.panes_follow_selection(shown);
     }
 }
 

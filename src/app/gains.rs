@@ -86,6 +86,17 @@ struct PendingConfirmation {
     large: Vec<LargeChange>,
 }
 
+/// What the gains panel keeps of one device while another is shown: its
+/// gain history, its typed values not written yet (by parameter index,
+/// which only this device's description gives a meaning) and what the
+/// guard last refused.
+#[derive(Default)]
+pub struct GainsDeviceState {
+    edits: TypedEdits,
+    history: GainHistory,
+    refusals: Vec<String>,
+}
+
 /// The left panel's state: write guards, typed values, gain history and
 /// profiles.
 #[derive(Default)]
@@ -121,14 +132,33 @@ impl GainsPanel {
         self.profiles.set_path(path);
     }
 
-    /// A new connection: its history starts afresh; the user's limits and
-    /// profile path stay.
-    pub fn forget_device(&mut self) {
+    /// Another device is shown: hands over the shown one's gain history,
+    /// typed edits and refusals, to be kept for it, and starts afresh. A
+    /// held slider and an open confirmation are dropped, never carried to
+    /// another device; the user's limits and profile path stay.
+    pub fn take_device_state(&mut self) -> GainsDeviceState {
         self.throttle = DragThrottle::default();
-        self.edits.clear();
-        self.history = GainHistory::default();
         self.confirmation = None;
-        self.refusals.clear();
+        GainsDeviceState {
+            edits: std::mem::take(&mut self.edits),
+            history: std::mem::take(&mut self.history),
+            refusals: std::mem::take(&mut self.refusals),
+        }
+    }
+
+    /// The device shown now had `state` kept for it (or starts afresh
+    /// with the default), in place of what the panel held.
+    pub fn restore_device_state(&mut self, state: GainsDeviceState) {
+        let GainsDeviceState {
+            edits,
+            history,
+            refusals,
+        } = state;
+        self.throttle = DragThrottle::default();
+        self.confirmation = None;
+        self.edits = edits;
+        self.history = history;
+        self.refusals = refusals;
     }
 
     /// After the panes, with every device: a machine's profile saved,

@@ -23,6 +23,7 @@ mod bode;
 mod connection;
 mod console;
 mod device_list;
+mod device_panes;
 mod event_log;
 mod file_dialog;
 mod gain_history;
@@ -83,6 +84,8 @@ pub struct App {
     step_test: step_test_tab::StepTestPanel,
     autotune: autotune::AutoTunePanel,
     bode: bode::BodePanel,
+    /// The pane state of each device not shown.
+    device_panes: device_panes::PerDevice,
     runs: RunStore,
     runs_view: runs_tab::RunsView,
     /// Why the runs file could not be read or written.
@@ -188,6 +191,7 @@ impl App {
             step_test,
             autotune,
             bode: bode::BodePanel::default(),
+            device_panes: device_panes::PerDevice::default(),
             runs,
             runs_view,
             runs_error: runs_error.map(|e| e.to_string()),
@@ -410,8 +414,8 @@ impl eframe::App for App {
             ctx.send_viewport_cmd(egui::ViewportCommand::Close);
         }
         // Every device, selected or not, so each one's history keeps up.
-        if self.devices.drain_all() {
-            self.gains.forget_device();
+        for id in self.devices.drain_all() {
+            self.forget_panes_of(id);
         }
         self.keep_measured_steps();
         if let Some(showing) = self.recordings.poll() {

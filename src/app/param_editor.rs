@@ -63,11 +63,6 @@ pub struct TypedEdits {
 }
 
 impl TypedEdits {
-    /// Another device: its indices mean other parameters.
-    pub fn clear(&mut self) {
-        self.edits.clear();
-    }
-
     /// Drops the typed value of `index` (its slider moved instead).
     pub fn discard(&mut self, index: u8) {
         self.edits.remove(&index);

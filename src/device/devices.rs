@@ -246,22 +246,22 @@ impl Devices {
     /// Takes in every device's events (see [`DeviceSession::drain_events`]),
     /// hands each one's batches to the recording of every device while it
     /// runs, and names a device after its description the first time it
-    /// gives one. Returns whether the selected device came back as another
-    /// device, so what the app kept about it no longer applies.
-    pub fn drain_all(&mut self) -> bool {
-        let mut selected_changed = false;
+    /// gives one. Returns the devices that came back as another device,
+    /// shown or not, so what the app kept about them no longer applies.
+    pub fn drain_all(&mut self) -> Vec<DeviceId> {
+        let mut changed = Vec::new();
         for at in 0..self.list.len() {
             let device = &mut self.list[at];
             device.session.drain_events();
             if let Some(all) = &mut self.record_all {
                 all.take(device.id, &mut device.session);
             }
-            if device.session.take_device_changed() && Some(device.id) == self.selected {
-                selected_changed = true;
+            if device.session.take_device_changed() {
+                changed.push(device.id);
             }
             self.name_from_description(at);
         }
-        selected_changed
+        changed
     }
 
     /// Starts recording every connected device into one CSV at `path`

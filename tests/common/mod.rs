@@ -282,3 +282,21 @@ pub fn type_into(harness: &mut Harness<'static, App>, label: &str, text: &str) {
     harness.get_by_label(label).type_text(text);
     harness.step();
 }
+
+/// Types `text` into the text field labelled `label`, replacing what it
+/// held, as [`type_into`] does; a slider or a label of the same name (a
+/// parameter's row has both) is left alone.
+pub fn type_into_text_field(harness: &mut Harness<'static, App>, label: &str, text: &str) {
+    use egui::accesskit::Role;
+    use egui_kittest::kittest::Queryable;
+    harness
+        .get_by_role_and_label(Role::TextInput, label)
+        .focus();
+    harness.step();
+    harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    harness.step();
+    harness
+        .get_by_role_and_label(Role::TextInput, label)
+        .type_text(text);
+    harness.step();
+}

@@ -204,16 +204,32 @@ impl AutoTunePanel {
         self.settings = settings;
     }
 
-    /// Another device is shown: what was measured, proposed or written on
-    /// the last one (a cascade's stages, the guided wizard) does not carry
-    /// over to it; the choices stay.
-    pub fn forget_device(&mut self) {
-        *self = Self {
+    /// Another device is shown: hands over what was measured, proposed or
+    /// written on the shown one (a cascade's stages, the guided wizard), to
+    /// be kept for it, and starts afresh; the choices stay.
+    pub fn take_device_state(&mut self) -> AutoTuneDeviceState {
+        let fresh = Self {
             settings: std::mem::take(&mut self.settings),
             ..Self::default()
         };
+        AutoTuneDeviceState(std::mem::replace(self, fresh))
+    }
+
+    /// The device shown now had `state` kept for it (or starts afresh with
+    /// the default): its work comes back under the window's choices.
+    pub fn restore_device_state(&mut self, state: AutoTuneDeviceState) {
+        *self = Self {
+            settings: std::mem::take(&mut self.settings),
+            ..state.0
+        };
     }
 }
+
+/// What the tab keeps of one device while another is shown: all its work,
+/// none of its choices (the panel's own are the window's; those in here
+/// are never given back).
+#[derive(Default)]
+pub struct AutoTuneDeviceState(AutoTunePanel);
 
 /// Width of the controls beside the plots: most of a narrow pane, a
 /// readable column of a wide one.
