@@ -573,6 +573,14 @@ fn one_click_steps_every_device_whose_output_is_on() {
     harness.get_by_label_contains(
         "Started on motiontune simulated drive, motiontune simulated drive 2",
     );
+    // Adding a device would show it, switching the panes mid-procedure.
+    assert!(
+        harness
+            .get_by_label("Add device")
+            .accesskit_node()
+            .is_disabled(),
+        "Add device is off while the shown device steps"
+    );
     step_until(&mut harness, "both steps", |h| {
         done(h, FIRST) && done(h, SECOND)
     });

@@ -451,11 +451,15 @@ impl ConnectionPanel {
             if ui.button("Disconnect").clicked() {
                 request = Some(Request::Disconnect);
             }
+            // The new device is shown once added: switching panes in the
+            // middle of a procedure would hand them another's samples.
+            let busy = session.is_some_and(DeviceSession::procedure_running);
             let add = ui
-                .add_enabled(self.has_port(), egui::Button::new("Add device"))
+                .add_enabled(self.has_port() && !busy, egui::Button::new("Add device"))
                 .on_hover_text(
                     "Connect the port above as one more device; those connected stay connected",
-                );
+                )
+                .on_disabled_hover_text("A procedure runs on the shown device");
             if add.clicked() {
                 let (target, divider) = self.chosen();
                 request = Some(Request::AddDevice { target, divider });
