@@ -892,3 +892,40 @@ fn two_motors_on_one_uart_share_what_it_carries() {
         s.monitor_downsample <= alone.monitor_downsample + 1
     });
 }
+
+#[test]
+fn the_commander_is_put_back_whichever_motor_closes_first() {
+    let config = SketchConfig {
+        monitor_start_char: Some('M'),
+        second_letter: Some('N'),
+        verbose: 1,
+        decimals: 4,
+        ..SketchConfig::default()
+    };
+    let Some(mut sketch) = config.start() else {
+        return;
+    };
+    // Both at once, as Reconnect last devices opens them.
+    let path = sketch.path().to_owned();
+    let second = path.clone();
+    let n = std::thread::spawn(move || connect_motor(&second, 'N'));
+    let (m, m_info, _) = connect_motor(&path, 'M');
+    let (n, n_info, _) = n.join().expect("N connects");
+    assert_eq!(
+        m_info.params[usize::from(param_index(&m_info, "vel.P"))].value,
+        0.2
+    );
+    assert_eq!(
+        n_info.params[usize::from(param_index(&n_info, "vel.P"))].value,
+        0.3
+    );
+    assert_eq!(samples(&m, 20).len(), 20);
+    assert_eq!(samples(&n, 20).len(), 20);
+    drop(n);
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(sketch.state().verbose, 3, "M's session goes on");
+    assert_eq!(samples(&m, 20).len(), 20);
+    drop(m);
+    let state = sketch.wait_for("the Commander put back", |s| s.verbose == 1);
+    assert_eq!(state.decimal_places, 4);
+}
