@@ -731,10 +731,7 @@ fn the_window_connects_a_gantry_s_axes_as_devices_and_esc_stops_them() {
         .get_by_label("Connect axes x, y of motiontune C sim gantry")
         .click_accesskit();
     harness.step();
-    common::step_until(&mut harness, "both axes connected", |h| {
-        let devices = h.state().devices();
-        devices.len() == 2 && devices.iter().all(|d| d.session.is_connected())
-    });
+    common::wait_devices_connected(&mut harness, 2);
     let labels: Vec<String> = harness
         .state()
         .devices()
@@ -745,15 +742,7 @@ fn the_window_connects_a_gantry_s_axes_as_devices_and_esc_stops_them() {
         labels,
         ["motiontune C sim gantry x", "motiontune C sim gantry y"]
     );
-    common::step_until(&mut harness, "both axes streaming", |h| {
-        h.state().devices().iter().all(|d| {
-            d.session
-                .history
-                .as_ref()
-                .and_then(|history| history.time_span())
-                .is_some_and(|(first, last)| last - first > 0.2)
-        })
-    });
+    common::wait_every_device_streaming(&mut harness, 0.2);
     harness.get_by_label("Enable output").click_accesskit();
     harness.step();
     common::step_until(&mut harness, "the output on", |h| {

@@ -83,10 +83,7 @@ fn the_last_devices_come_back_on_one_click_with_the_label_typed() {
     let button = format!("Reconnect last devices ({}, Load motor)", a.path());
     harness.get_by_label(&button).click();
     harness.step();
-    step_until(&mut harness, "both devices connected", |h| {
-        let devices = h.state().devices();
-        devices.len() == 2 && devices.iter().all(|d| d.session.is_connected())
-    });
+    common::wait_devices_connected(&mut harness, 2);
     // The descriptions have come in and named the other device.
     run_for(&mut harness, 0.2);
     assert_eq!(ports(&harness), [a.path(), b.path()]);
@@ -158,10 +155,7 @@ fn an_odrive_axis_adds_the_other_and_both_stream() {
         .get_by_label(&format!("Add axis1 of {label}"))
         .click();
     harness.step();
-    step_until(&mut harness, "both axes connected", |h| {
-        let devices = h.state().devices();
-        devices.len() == 2 && devices.iter().all(|d| d.session.is_connected())
-    });
+    common::wait_devices_connected(&mut harness, 2);
     let (_, settings) = session(&harness, SECOND).target().protocol();
     assert_eq!(settings.odrive.axis, 1);
     assert_eq!(session(&harness, SECOND).target().name(), odrive.path());

@@ -76,10 +76,7 @@ fn another_device_s_channel_is_drawn_on_the_shown_device_s_time_axis() {
     harness.run_steps(2);
     harness.get_by_label("Add device").click_accesskit();
     harness.step();
-    step_until(&mut harness, "both devices connected", |h| {
-        let devices = h.state().devices();
-        devices.len() == 2 && devices.iter().all(|d| d.session.is_connected())
-    });
+    common::wait_devices_connected(&mut harness, 2);
     // Show the first device; the second is the other one.
     harness.get_by_label("Select device 1").click_accesskit();
     harness.run_steps(2);

@@ -546,6 +546,17 @@ fn typed_lines_reach_the_real_commander_once_and_its_replies_are_text() {
     assert_eq!(health.framing_errors + health.message_errors, 0);
 }
 
+/// A sketch with two motors under M and N, each tagging its monitoring
+/// lines with its letter, the Commander in @2 with 3 decimals as sketches
+/// leave it.
+fn two_motors() -> SketchConfig {
+    SketchConfig {
+        monitor_start_char: Some('M'),
+        second_letter: Some('N'),
+        ..SketchConfig::default()
+    }
+}
+
 /// A link to the motor under `letter` of the sketch on `path`, its
 /// description, and the text it said before it.
 fn connect_motor(
@@ -590,12 +601,7 @@ fn param_index(info: &motiontune::protocol::DeviceInfo, name: &str) -> u8 {
 fn two_motors_of_one_sketch_are_two_devices_over_one_port() {
     // Two motors under M and N, each tagging its monitoring lines with its
     // letter; the Commander in @2 with 3 decimals, as sketches leave it.
-    let config = SketchConfig {
-        monitor_start_char: Some('M'),
-        second_letter: Some('N'),
-        ..SketchConfig::default()
-    };
-    let Some(mut sketch) = config.start() else {
+    let Some(mut sketch) = two_motors().start() else {
         return;
     };
     let (m, m_info, said) = connect_motor(sketch.path(), 'M');
@@ -695,12 +701,7 @@ fn a_motor_whose_monitoring_names_no_motor_is_told_what_to_set() {
 
 #[test]
 fn params_and_record_take_both_motors_of_one_port() {
-    let config = SketchConfig {
-        monitor_start_char: Some('M'),
-        second_letter: Some('N'),
-        ..SketchConfig::default()
-    };
-    let Some(mut sketch) = config.start() else {
+    let Some(mut sketch) = two_motors().start() else {
         return;
     };
     let path = sketch.path().to_owned();
@@ -785,12 +786,7 @@ fn params_and_record_take_both_motors_of_one_port() {
 fn the_window_adds_the_sketch_s_second_motor_and_esc_stops_both() {
     use egui_kittest::kittest::Queryable;
     use motiontune::protocol::adapter::{AdapterSettings, Protocol, ProtocolChoice};
-    let config = SketchConfig {
-        monitor_start_char: Some('M'),
-        second_letter: Some('N'),
-        ..SketchConfig::default()
-    };
-    let Some(mut sketch) = config.start() else {
+    let Some(mut sketch) = two_motors().start() else {
         return;
     };
     let target = motiontune::link::PortTarget::parse(sketch.path(), 115_200).speaking(
@@ -819,10 +815,7 @@ fn the_window_adds_the_sketch_s_second_motor_and_esc_stops_both() {
     );
     harness.get_by_label("Add device").click_accesskit();
     harness.step();
-    common::step_until(&mut harness, "both motors connected", |h| {
-        let devices = h.state().devices();
-        devices.len() == 2 && devices.iter().all(|d| d.session.is_connected())
-    });
+    common::wait_devices_connected(&mut harness, 2);
     let labels: Vec<String> = harness
         .state()
         .devices()
@@ -830,15 +823,7 @@ fn the_window_adds_the_sketch_s_second_motor_and_esc_stops_both() {
         .map(|d| d.label().to_owned())
         .collect();
     assert_eq!(labels, ["SimpleFOC motor 'M'", "SimpleFOC motor 'N'"]);
-    common::step_until(&mut harness, "both motors streaming", |h| {
-        h.state().devices().iter().all(|d| {
-            d.session
-                .history
-                .as_ref()
-                .and_then(|history| history.time_span())
-                .is_some_and(|(first, last)| last - first > 0.2)
-        })
-    });
+    common::wait_every_device_streaming(&mut harness, 0.2);
     // Both motors run; Esc switches both off in the firmware.
     let state = sketch.state();
     assert_eq!((state.enabled, second_enabled(&state)), (1, 1));
@@ -857,10 +842,8 @@ fn second_enabled(state: &common::FirmwareState) -> i32 {
 fn two_motors_on_one_uart_share_what_it_carries() {
     // A UART of 115200 baud behind Serial: a full one stalls the loop.
     let config = SketchConfig {
-        monitor_start_char: Some('M'),
-        second_letter: Some('N'),
         baud: Some(115_200),
-        ..SketchConfig::default()
+        ..two_motors()
     };
     let Some(mut sketch) = config.start() else {
         return;
@@ -875,14 +858,18 @@ fn two_motors_on_one_uart_share_what_it_carries() {
                 .as_ref()
                 .is_some_and(|n| n.monitor_downsample >= 2 * alone.monitor_downsample - 1)
     });
-    let before = (state.blocked_us, state.micros);
+    // What the sketch wrote stays under the 70 % the plans share (a
+    // loop slowed by a busy host writes less, never more); without the
+    // share both plans ask for 140 %, and the UART runs full.
+    let before = (state.bytes_out, state.micros);
     std::thread::sleep(Duration::from_secs(2));
     let after = sketch.state();
-    let blocked = (after.blocked_us - before.0) as f64 / (after.micros - before.1) as f64;
+    let seconds = (after.micros - before.1) as f64 / 1e6;
+    let used = (after.bytes_out - before.0) as f64 / seconds / 11_520.0;
     assert!(
-        blocked < 0.05,
-        "the loop waited on the UART {:.0} % of the time",
-        blocked * 100.0
+        used < 0.8,
+        "the UART carried {:.0} % of what it can",
+        used * 100.0
     );
     assert_eq!(samples(&m, 50).len(), 50);
     assert_eq!(samples(&n, 50).len(), 50);
@@ -896,11 +883,9 @@ fn two_motors_on_one_uart_share_what_it_carries() {
 #[test]
 fn the_commander_is_put_back_whichever_motor_closes_first() {
     let config = SketchConfig {
-        monitor_start_char: Some('M'),
-        second_letter: Some('N'),
         verbose: 1,
         decimals: 4,
-        ..SketchConfig::default()
+        ..two_motors()
     };
     let Some(mut sketch) = config.start() else {
         return;

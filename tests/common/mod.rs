@@ -204,6 +204,28 @@ pub fn wait_connected(harness: &mut Harness<'static, App>) {
     harness.step();
 }
 
+/// Steps until `count` devices are connected, each described.
+pub fn wait_devices_connected(harness: &mut Harness<'static, App>, count: usize) {
+    step_until(harness, &format!("{count} devices connected"), |h| {
+        let devices = h.state().devices();
+        devices.len() == count && devices.iter().all(|d| d.session.is_connected())
+    });
+}
+
+/// Steps until every device's history spans more than `seconds` of its
+/// own time.
+pub fn wait_every_device_streaming(harness: &mut Harness<'static, App>, seconds: f64) {
+    step_until(harness, "every device streaming", |h| {
+        h.state().devices().iter().all(|d| {
+            d.session
+                .history
+                .as_ref()
+                .and_then(|history| history.time_span())
+                .is_some_and(|(first, last)| last - first > seconds)
+        })
+    });
+}
+
 /// Types `folder` into the scope's save folder, where recordings go.
 pub fn set_folder(harness: &mut Harness<'static, App>, folder: &str) {
     use egui_kittest::kittest::Queryable;

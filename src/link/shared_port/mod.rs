@@ -120,6 +120,17 @@ pub(super) fn open_axis(
     }))
 }
 
+/// Takes the complete lines (each with its `\n`) out of what a link has
+/// written so far, leaving a line not complete yet in `partial`.
+fn complete_lines(partial: &mut Vec<u8>, bytes: &[u8]) -> Vec<Vec<u8>> {
+    partial.extend_from_slice(bytes);
+    let mut lines = Vec::new();
+    while let Some(at) = partial.iter().position(|&b| b == b'\n') {
+        lines.push(partial.drain(..=at).collect());
+    }
+    lines
+}
+
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     // A link thread that panicked leaves the routing state whole: every
     // change to it is complete before anything that can panic.

@@ -342,11 +342,7 @@ impl Router for SimpleFocMotors {
         let Some(end) = self.ends.get_mut(axis) else {
             return;
         };
-        end.partial.extend_from_slice(bytes);
-        let mut lines = Vec::new();
-        while let Some(at) = end.partial.iter().position(|&b| b == b'\n') {
-            lines.push(end.partial.drain(..=at).collect::<Vec<u8>>());
-        }
+        let lines = super::complete_lines(&mut end.partial, bytes);
         for line in lines {
             self.send(axis, line, now, out);
         }
