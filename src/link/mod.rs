@@ -11,6 +11,7 @@ mod handle;
 mod health;
 mod host_alignment;
 mod open_error;
+mod open_here;
 mod ports;
 pub mod replay;
 mod runner;

@@ -311,12 +311,14 @@ impl Default for ControlLines {
 /// A serial port opened through `serialport`.
 pub struct SerialTransport {
     port: Box<dyn serialport::SerialPort>,
+    _held: super::open_here::HeldHere,
 }
 
 impl SerialTransport {
     pub fn open(path: &str, baud: u32, lines: ControlLines) -> Result<Self, LinkError> {
-        let mut port = open_non_blocking(port_settings(path, baud, lines))
-            .map_err(|e| super::open_error::classify_here(path, &e))?;
+        let mut port = open_non_blocking(port_settings(path, baud, lines)).map_err(|e| {
+            super::open_here::told_here(path, super::open_error::classify_here(path, &e))
+        })?;
         // DTR is set by `dtr_on_open`, then RTS, in that order: an ESP32
         // board's auto-reset circuit resets the chip when RTS is up alone.
         // Best effort, as `serialport` does for DTR: a pseudo-terminal has
@@ -324,7 +326,10 @@ impl SerialTransport {
         let _ = port.write_request_to_send(lines.rts);
         // Bytes queued before we opened belong to an earlier conversation.
         let _ = port.clear(serialport::ClearBuffer::All);
-        Ok(Self { port })
+        Ok(Self {
+            port,
+            _held: super::open_here::HeldHere::new(path),
+        })
     }
 }
 
