@@ -890,6 +890,7 @@ fn the_commander_is_put_back_whichever_motor_closes_first() {
     let Some(mut sketch) = config.start() else {
         return;
     };
+    let before = sketch.state();
     // Both at once, as Reconnect last devices opens them.
     let path = sketch.path().to_owned();
     let second = path.clone();
@@ -913,4 +914,19 @@ fn the_commander_is_put_back_whichever_motor_closes_first() {
     drop(m);
     let state = sketch.wait_for("the Commander put back", |s| s.verbose == 1);
     assert_eq!(state.decimal_places, 4);
+    // Each motor as found: its monitoring, output, mode and target (the
+    // plant's angle aside, which the motor holds).
+    let as_found = |s: &common::FirmwareState| {
+        let second = s.second.clone().map(|mut n| {
+            n.plant_angle = 0.0;
+            n.motor_commands = 0;
+            n
+        });
+        (
+            (s.monitor_downsample, s.monitor_variables, s.enabled),
+            (s.controller, s.target, s.pid_velocity.p),
+            second,
+        )
+    };
+    assert_eq!(as_found(&state), as_found(&before));
 }

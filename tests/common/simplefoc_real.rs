@@ -345,7 +345,7 @@ pub struct FirmwareState {
 }
 
 /// The second motor's variables (`--second-letter`).
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, PartialEq)]
 pub struct SecondMotor {
     pub motor_commands: u64,
     pub enabled: i32,
@@ -356,6 +356,7 @@ pub struct SecondMotor {
     #[serde(deserialize_with = "float")]
     pub voltage_limit: f32,
     pub monitor_downsample: u32,
+    pub monitor_variables: u8,
     pub plant_angle: f64,
 }
 

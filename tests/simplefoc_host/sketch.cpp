@@ -331,6 +331,7 @@ void write_state(FILE* out) {
     second.number("velocity_P", motor2.PID_velocity.P);
     second.number("voltage_limit", motor2.voltage_limit);
     second.integer("monitor_downsample", static_cast<long>(motor2.monitor_downsample));
+    second.integer("monitor_variables", motor2.monitor_variables);
     second.number("plant_angle", bench2.angle());
   }
 }
