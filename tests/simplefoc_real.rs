@@ -797,18 +797,11 @@ fn the_window_adds_the_sketch_s_second_motor_and_esc_stops_both() {
     common::wait_connected(&mut harness);
     // The second motor: its letter typed in the bar over the first's, as
     // a user does, then Add device.
-    let field = || (egui::accesskit::Role::TextInput, "Motor letter");
-    harness.get_by_role_and_label(field().0, field().1).focus();
+    common::type_into_text_field(&mut harness, "Motor letter", "N");
     harness.step();
-    harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
-    harness.step();
-    harness
-        .get_by_role_and_label(field().0, field().1)
-        .type_text("N");
-    harness.run_steps(2);
     assert_eq!(
         harness
-            .get_by_role_and_label(field().0, field().1)
+            .get_by_role_and_label(egui::accesskit::Role::TextInput, "Motor letter")
             .value()
             .as_deref(),
         Some("N")
@@ -929,4 +922,37 @@ fn the_commander_is_put_back_whichever_motor_closes_first() {
         )
     };
     assert_eq!(as_found(&state), as_found(&before));
+}
+
+#[test]
+fn the_device_list_offers_the_sketch_s_other_motor() {
+    use egui_kittest::kittest::Queryable;
+    use motiontune::protocol::adapter::{AdapterSettings, Protocol, ProtocolChoice};
+    let Some(sketch) = two_motors().start() else {
+        return;
+    };
+    let target = motiontune::link::PortTarget::parse(sketch.path(), 115_200).speaking(
+        ProtocolChoice::Only(Protocol::SimpleFoc),
+        AdapterSettings::default(),
+    );
+    let mut harness = common::app_on(target);
+    common::wait_connected(&mut harness);
+    // M's description names N: one click adds it over the same port.
+    harness
+        .get_by_label("Add motor N of SimpleFOC motor 'M'")
+        .click_accesskit();
+    harness.step();
+    common::wait_devices_connected(&mut harness, 2);
+    let n = harness
+        .state()
+        .devices()
+        .iter()
+        .nth(1)
+        .map(|d| d.label().to_owned());
+    assert_eq!(n.as_deref(), Some("SimpleFOC motor 'N'"));
+    harness.run_steps(2);
+    assert!(
+        harness.query_by_label_contains("Add motor").is_none(),
+        "no motor left to add"
+    );
 }

@@ -5,8 +5,9 @@
 //! *Select* (*Shown* on the selected row) and *Disconnect*. Each control is named after the device's
 //! number (`Select device 2`), which a rename does not change. A row of
 //! one axis of an ODrive on a serial port has *Add axisN* for the board's
-//! other axis while it is not connected (named `Add axis1 of LABEL`); a
-//! lone ODrive axis gets that button on a row of its own, so the list
+//! other axis while it is not connected (named `Add axis1 of LABEL`), and
+//! a SimpleFOC motor *Add motor N* for each other motor its sketch names;
+//! a lone device gets those buttons on a row of its own, so the list
 //! starts from it. And the app's side of the connection requests: connect
 //! in place of the selected device, add a device beside the others,
 //! disconnect one.
@@ -25,7 +26,8 @@ enum RowRequest {
     Select(DeviceId),
     Disconnect(DeviceId),
     Rename(DeviceId, String),
-    /// Connect the other axis of an ODrive's port as a new device.
+    /// Connect another axis of a board's port (an ODrive's other axis, a
+    /// SimpleFOC sketch's other motor) as a new device.
     AddAxis(PortTarget, u16),
     /// Connect each axis of a native device in place of the whole device.
     SplitAxes(DeviceId, Vec<PortTarget>, u16),
@@ -121,20 +123,86 @@ fn missing_axis<'a>(
     Some((other, target))
 }
 
+/// The other motors of the SimpleFOC sketch on `target`'s serial port,
+/// as its description names them (`others`), that no target in
+/// `connected` is already, each with its target (same port, baud, lines
+/// and settings, its own letter).
+fn missing_motors<'a>(
+    target: &PortTarget,
+    others: &[String],
+    connected: impl Iterator<Item = &'a PortTarget> + Clone,
+) -> Vec<(char, PortTarget)> {
+    let PortTarget::Serial {
+        path,
+        protocol: ProtocolChoice::Only(Protocol::SimpleFoc),
+        settings,
+        ..
+    } = target
+    else {
+        return Vec::new();
+    };
+    let is_motor = |t: &PortTarget, letter: char| {
+        matches!(t, PortTarget::Serial {
+            path: p,
+            protocol: ProtocolChoice::Only(Protocol::SimpleFoc),
+            settings: s,
+            ..
+        } if p == path && s.simplefoc.letter == letter)
+    };
+    others
+        .iter()
+        .filter_map(|other| other.chars().next())
+        .filter(|&letter| !connected.clone().any(|t| is_motor(t, letter)))
+        .map(|letter| {
+            let mut settings = settings.clone();
+            settings.simplefoc.letter = letter;
+            let target = target
+                .clone()
+                .speaking(ProtocolChoice::Only(Protocol::SimpleFoc), settings);
+            (letter, target)
+        })
+        .collect()
+}
+
 /// *Add axisN* for `device`, when it is one axis of an ODrive whose other
-/// axis is not connected.
+/// axis is not connected; *Add motor N* for each motor of a SimpleFOC
+/// sketch its description names and is not connected. Off while a
+/// procedure runs on the shown device: the device added is shown.
 fn add_axis_ui(
     ui: &mut egui::Ui,
     devices: &Devices,
     device: &crate::device::Device,
+    busy: bool,
 ) -> Option<RowRequest> {
-    let targets = devices.iter().map(|d| d.session.target());
-    let (axis, target) = missing_axis(device.session.target(), targets)?;
-    ui.small_button(format!("Add axis{axis}"))
-        .accessible_name(format!("Add axis{axis} of {}", device.label()))
-        .on_hover_text("Connect the board's other axis over the same port, as a device of its own")
-        .clicked()
-        .then(|| RowRequest::AddAxis(target, device.session.stream_divider()))
+    let targets: Vec<&PortTarget> = devices.iter().map(|d| d.session.target()).collect();
+    let mut offers: Vec<(String, &str, PortTarget)> = Vec::new();
+    if let Some((axis, target)) = missing_axis(device.session.target(), targets.iter().copied()) {
+        let hover = "Connect the board's other axis over the same port, as a device of its own";
+        offers.push((format!("Add axis{axis}"), hover, target));
+    }
+    let others = device
+        .session
+        .info
+        .as_ref()
+        .map_or(&[][..], |info| &info.other_axes[..]);
+    for (letter, target) in missing_motors(device.session.target(), others, targets.iter().copied())
+    {
+        let hover = "Connect the sketch's other motor over the same port, as a device of its own";
+        offers.push((format!("Add motor {letter}"), hover, target));
+    }
+    let mut request = None;
+    for (text, hover, target) in offers {
+        let clicked = ui
+            .add_enabled(!busy, egui::Button::new(&text).small())
+            .accessible_name(format!("{text} of {}", device.label()))
+            .on_hover_text(hover)
+            .on_disabled_hover_text("A procedure runs on the shown device")
+            .clicked();
+        if clicked {
+            request = Some(RowRequest::AddAxis(target, device.session.stream_divider()));
+        }
+    }
+    request
 }
 
 /// The list's own state: labels being typed, kept as typed (a trailing
@@ -153,8 +221,9 @@ impl DeviceList {
         if devices.len() < 2 {
             self.typing.clear();
             if let Some(device) = devices.iter().next() {
+                let busy = device.session.procedure_running();
                 ui.horizontal(|ui| {
-                    requests.extend(add_axis_ui(ui, devices, device));
+                    requests.extend(add_axis_ui(ui, devices, device, busy));
                     requests.extend(split_axes_ui(ui, device));
                 });
             }
@@ -210,7 +279,7 @@ impl DeviceList {
                 {
                     requests.push(RowRequest::Disconnect(id));
                 }
-                requests.extend(add_axis_ui(ui, devices, device));
+                requests.extend(add_axis_ui(ui, devices, device, busy));
                 requests.extend(split_axes_ui(ui, device));
                 if let Some(clock) = device.session.host_alignment() {
                     ui.weak(format!("clock ±{:.1} ms", clock.spread_s * 1e3))
@@ -378,6 +447,34 @@ mod tests {
         let mut settings = AdapterSettings::default();
         settings.odrive.axis = axis;
         PortTarget::parse(path, 115_200).speaking(ProtocolChoice::Only(Protocol::Odrive), settings)
+    }
+
+    #[test]
+    fn a_simplefoc_motor_offers_the_sketch_s_others_until_connected() {
+        let motor = |letter| {
+            let mut settings = AdapterSettings::default();
+            settings.simplefoc.letter = letter;
+            PortTarget::parse("/dev/ttyACM0", 115_200)
+                .speaking(ProtocolChoice::Only(Protocol::SimpleFoc), settings)
+        };
+        let (m, n, t) = (motor('M'), motor('N'), motor('T'));
+        let others = ["N".to_owned(), "T".to_owned()];
+        let offered = missing_motors(&m, &others, [&m].into_iter());
+        assert_eq!(offered, [('N', n.clone()), ('T', t.clone())]);
+        assert_eq!(
+            missing_motors(&m, &others, [&m, &n].into_iter()),
+            [('T', t)]
+        );
+        // Another port's N is not this sketch's; auto names no motors.
+        let elsewhere = PortTarget::parse("/dev/ttyACM1", 115_200)
+            .speaking(ProtocolChoice::Only(Protocol::SimpleFoc), n.protocol().1);
+        assert_eq!(
+            missing_motors(&m, &others, [&elsewhere].into_iter()).len(),
+            2
+        );
+        let auto = PortTarget::parse("/dev/ttyACM0", 115_200)
+            .speaking(ProtocolChoice::Auto, AdapterSettings::default());
+        assert!(missing_motors(&auto, &others, std::iter::empty()).is_empty());
     }
 
     #[test]

@@ -373,6 +373,7 @@ pub(crate) mod tests {
             watchdog_ms: 0,
             channels: Vec::new(),
             params: Vec::new(),
+            other_axes: Vec::new(),
         };
         DeviceSession::recorded(PathBuf::from("x.csv"), info, History::new(0, 1))
     }

@@ -189,6 +189,7 @@ pub fn load(
             })
             .collect(),
         params: Vec::new(),
+        other_axes: Vec::new(),
     };
     Ok(RecordedDevice {
         path: path.to_owned(),

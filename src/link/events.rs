@@ -12,10 +12,14 @@ use std::sync::Arc;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{SendError, Sender};
+use crossbeam_channel::Sender;
 
 use super::LinkEvent;
 use crate::protocol::Event;
+
+/// The app has dropped its end of the link's events.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AppGone;
 
 /// The longest the steady stream waits in the channel for an app that
 /// draws nothing. A frame with software rendering costs a hundred
@@ -65,10 +69,11 @@ impl EventSender {
         }
     }
 
-    /// Sends `event`; fails only when the app has dropped its end.
-    pub fn send(&self, event: LinkEvent) -> Result<(), SendError<LinkEvent>> {
+    /// Sends `event`; fails only when the app has dropped its end (the
+    /// event is dropped with it: nobody is left to read it).
+    pub fn send(&self, event: LinkEvent) -> Result<(), AppGone> {
         let news = self.is_news(&event, Instant::now());
-        self.tx.send(event)?;
+        self.tx.send(event).map_err(|_| AppGone)?;
         if news && let Some(wake) = &self.wake {
             wake.call();
         }

@@ -161,6 +161,7 @@ mod tests {
             watchdog_ms: 0,
             channels: Vec::new(),
             params: Vec::new(),
+            other_axes: Vec::new(),
         }
     }
 

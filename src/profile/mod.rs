@@ -320,6 +320,7 @@ mod tests {
             watchdog_ms: 500,
             channels: Vec::new(),
             params: device(),
+            other_axes: Vec::new(),
         }
     }
 

@@ -213,6 +213,7 @@ mod tests {
                 .iter()
                 .map(|&(name, flags, value)| ParamInfo::real(name, "", flags, 0.0, 100.0, value))
                 .collect(),
+            other_axes: Vec::new(),
         }
     }
 

@@ -343,6 +343,10 @@ pub struct DeviceInfo {
     pub channels: Vec<ChannelInfo>,
     /// Its parameters, in index order.
     pub params: Vec<ParamInfo>,
+    /// The other axes of the same board the firmware names, each reachable
+    /// over the same port as a device of its own, as the protocol's axis
+    /// setting names it (a SimpleFOC sketch's other motors' letters).
+    pub other_axes: Vec<String>,
 }
 
 /// Device status flags.

@@ -561,6 +561,7 @@ impl SimDrive {
             watchdog_ms: 0,
             channels: Self::channels(),
             params: self.params(),
+            other_axes: Vec::new(),
         }
     }
 }

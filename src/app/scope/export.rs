@@ -429,6 +429,7 @@ mod tests {
                 },
             ],
             params: Vec::new(),
+            other_axes: Vec::new(),
         };
         let styles = super::super::channels::default_styles(&info.channels);
         // 300 writes in 1.5 s: far too many to label each.

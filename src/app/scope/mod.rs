@@ -488,6 +488,7 @@ mod tests {
             watchdog_ms: 0,
             channels: crate::sim::drive::SimDrive::channels(),
             params: Vec::new(),
+            other_axes: Vec::new(),
         }
     }
 

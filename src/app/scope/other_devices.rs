@@ -308,6 +308,7 @@ mod tests {
             watchdog_ms: 0,
             channels: crate::sim::drive::SimDrive::channels(),
             params: Vec::new(),
+            other_axes: Vec::new(),
         };
         let history = History::new(info.channels.len(), 1000);
         let mut chosen = OtherChannels::default();

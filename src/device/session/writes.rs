@@ -255,6 +255,7 @@ mod tests {
                 ),
                 ParamInfo::real("pos.kp", "A/rad", ParamFlags::TUNING_GAIN, 0.0, 100.0, 20.0),
             ],
+            other_axes: Vec::new(),
         })));
         session
     }

@@ -86,6 +86,7 @@ impl LinesAdapter {
             watchdog_ms: 0,
             channels,
             params,
+            other_axes: Vec::new(),
         };
         self.shape = Some(shape);
         self.new_names.clear();

@@ -125,6 +125,7 @@ impl HostSession {
                         watchdog_ms,
                         channels: Vec::new(),
                         params: Vec::new(),
+                        other_axes: Vec::new(),
                     },
                     channels: vec![None; channel_count as usize],
                     params: vec![None; param_count as usize],

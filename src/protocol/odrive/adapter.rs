@@ -330,6 +330,7 @@ impl OdriveAdapter {
             },
             channels: self.channels(),
             params,
+            other_axes: Vec::new(),
         };
         self.reference = read[usize::from(INPUT_POS_INDEX)].0;
         self.state = Some(read[usize::from(CURRENT_STATE_INDEX)].0 as u8);

@@ -71,6 +71,7 @@ pub fn device_info(settings: &SimpleFocSettings, answers: &Answers<'_>) -> Devic
         watchdog_ms: 0,
         channels: channels(settings.monitored, answers.motion, answers.torque),
         params,
+        other_axes: Vec::new(),
     }
 }
 

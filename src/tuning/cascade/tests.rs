@@ -52,6 +52,7 @@ fn odrive_like() -> DeviceInfo {
                 0.05,
             ),
         ],
+        other_axes: Vec::new(),
     }
 }
 

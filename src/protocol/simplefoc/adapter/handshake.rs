@@ -187,9 +187,7 @@ impl SimpleFocAdapter {
             self.monitor = MonitorReader::default();
         }
         let others: Vec<String> = self
-            .handlers
-            .iter()
-            .filter(|(l, label)| *l != letter && label.to_ascii_lowercase().contains("motor"))
+            .other_motors()
             .map(|(l, label)| format!("{l} '{label}'"))
             .collect();
         if !others.is_empty() {
@@ -205,6 +203,14 @@ impl SimpleFocAdapter {
             format!("{letter}C\n"),
             Expect::Verify { letter },
         ));
+    }
+
+    /// The handlers besides this motor's whose label says motor: the
+    /// sketch's other motors.
+    pub(super) fn other_motors(&self) -> impl Iterator<Item = &(char, String)> {
+        self.handlers.iter().filter(|(letter, label)| {
+            *letter != self.letter && label.to_ascii_lowercase().contains("motor")
+        })
     }
 
     fn no_motor_message(&self, asked: char) -> String {

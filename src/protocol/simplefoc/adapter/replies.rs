@@ -65,7 +65,7 @@ impl SimpleFocAdapter {
     /// The description from the values read; `None` until complete.
     pub(super) fn build_description(&self) -> DeviceInfo {
         let values: Vec<f32> = self.values.iter().map(|v| v.unwrap_or(f32::NAN)).collect();
-        device_info(
+        let mut info = device_info(
             &self.settings,
             &Answers {
                 letter: self.letter,
@@ -75,7 +75,12 @@ impl SimpleFocAdapter {
                 torque: self.torque,
                 stream_hz: self.streaming.plan().stream_hz(),
             },
-        )
+        );
+        info.other_axes = self
+            .other_motors()
+            .map(|(letter, _)| letter.to_string())
+            .collect();
+        info
     }
 
     /// One description read answered (or given up).
