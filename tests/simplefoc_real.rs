@@ -782,19 +782,25 @@ fn params_and_record_take_both_motors_of_one_port() {
     );
 }
 
-#[test]
-fn the_window_adds_the_sketch_s_second_motor_and_esc_stops_both() {
-    use egui_kittest::kittest::Queryable;
+/// The window connected to the motor under M of the sketch on `path`.
+fn window_on_motor_m(path: &str) -> egui_kittest::Harness<'static, motiontune::app::App> {
     use motiontune::protocol::adapter::{AdapterSettings, Protocol, ProtocolChoice};
-    let Some(mut sketch) = two_motors().start() else {
-        return;
-    };
-    let target = motiontune::link::PortTarget::parse(sketch.path(), 115_200).speaking(
+    let target = motiontune::link::PortTarget::parse(path, 115_200).speaking(
         ProtocolChoice::Only(Protocol::SimpleFoc),
         AdapterSettings::default(),
     );
     let mut harness = common::app_on(target);
     common::wait_connected(&mut harness);
+    harness
+}
+
+#[test]
+fn the_window_adds_the_sketch_s_second_motor_and_esc_stops_both() {
+    use egui_kittest::kittest::Queryable;
+    let Some(mut sketch) = two_motors().start() else {
+        return;
+    };
+    let mut harness = window_on_motor_m(sketch.path());
     // The second motor: its letter typed in the bar over the first's, as
     // a user does, then Add device.
     common::type_into_text_field(&mut harness, "Motor letter", "N");
@@ -927,16 +933,10 @@ fn the_commander_is_put_back_whichever_motor_closes_first() {
 #[test]
 fn the_device_list_offers_the_sketch_s_other_motor() {
     use egui_kittest::kittest::Queryable;
-    use motiontune::protocol::adapter::{AdapterSettings, Protocol, ProtocolChoice};
     let Some(sketch) = two_motors().start() else {
         return;
     };
-    let target = motiontune::link::PortTarget::parse(sketch.path(), 115_200).speaking(
-        ProtocolChoice::Only(Protocol::SimpleFoc),
-        AdapterSettings::default(),
-    );
-    let mut harness = common::app_on(target);
-    common::wait_connected(&mut harness);
+    let mut harness = window_on_motor_m(sketch.path());
     // M's description names N: one click adds it over the same port.
     harness
         .get_by_label("Add motor N of SimpleFOC motor 'M'")
