@@ -93,8 +93,6 @@ pub struct SimpleFocMotors {
     /// What the first setter put back while other links still spoke to
     /// the sketch, by command: sent when the last link lets go.
     put_back: BTreeMap<u8, Vec<u8>>,
-    /// Monitoring lines no motor could be found for.
-    untagged: u64,
 }
 
 impl SimpleFocMotors {
@@ -204,7 +202,6 @@ impl SimpleFocMotors {
             return Some(Some(letter));
         }
         if first.is_ascii_digit() || first == b'-' {
-            self.untagged += 1;
             return Some(None);
         }
         if let Some(exchange) = &mut self.exchange
@@ -469,7 +466,10 @@ mod tests {
         for axis in ["M", "N"] {
             assert_eq!(take(&mut inboxes, axis), format!("{UNTAGGED}\r\n"));
         }
-        assert_eq!(router.untagged, 2);
+        router.read(b"1.0\t2.0\r\n", now, &mut inboxes);
+        for axis in ["M", "N"] {
+            assert_eq!(take(&mut inboxes, axis), "", "said once");
+        }
     }
 
     #[test]
